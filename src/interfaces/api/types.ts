@@ -1,0 +1,99 @@
+/**
+ * The library's public shapes (SPEC section 3). These names are contracts: tests and users depend on them.
+ */
+import type { Table as ArrowTable } from 'apache-arrow'
+
+/** Which store answered a statement. */
+export type EngineName = 'row' | 'column' | 'remote' | 'stream' | 'catalog'
+
+export interface ResultColumn {
+  readonly name: string
+  /** SQL type name as Strata spells it: INTEGER, BIGINT, DOUBLE, DECIMAL(10,2), VARCHAR, TIMESTAMP, … */
+  readonly type: string
+}
+
+export interface QueryResult {
+  readonly rows: Record<string, unknown>[]
+  readonly columns: readonly ResultColumn[]
+  /** Rows returned, or for a write without RETURNING the rows it changed. */
+  readonly rowCount: number
+  readonly engine: EngineName
+  /** The transaction a write committed as (autocommit writes only; inside a transaction see its result). */
+  readonly txId?: number
+  readonly durationMs: number
+}
+
+/** `$1, $2, …` bind from an array, `$name` from an object. */
+export type Params = readonly unknown[] | Readonly<Record<string, unknown>>
+
+export interface QueryOptions {
+  /** Force a store (Rhei's query_with_hint). A write always runs on the row store. */
+  readonly engine?: 'row' | 'column'
+  /** Allow a column-store read that lags the last commit by at most this much, without waiting. */
+  readonly maxStalenessMs?: number
+  readonly signal?: AbortSignal
+}
+
+export interface OpenOptions {
+  /** "Now" for the ledger and for queries. Tests inject one to make system time deterministic. */
+  readonly clock?: () => Date | bigint
+  /**
+   * 'full' (default): every commit is fsynced before it is acknowledged (SQLite WAL, synchronous=FULL).
+   * 'normal': WAL with synchronous=NORMAL; a power loss (not a process crash) may lose the last commits.
+   */
+  readonly durability?: 'full' | 'normal'
+  readonly signal?: AbortSignal
+}
+
+export interface SyncStatus {
+  /** Highest committed transaction id in the ledger. */
+  readonly lastCommittedTx: number
+  /** Highest transaction id the column store reflects. */
+  readonly lastAppliedTx: number
+  /** lastCommittedTx − lastAppliedTx. */
+  readonly lagTx: number
+  /** Age of the oldest committed transaction the column store does not yet reflect (0 when caught up). */
+  readonly lagMs: number
+}
+
+export interface ImportOptions {
+  /** Target table; created from the file's columns when it does not exist. */
+  readonly table: string
+  /** Called with (rowsDone, rowsTotal) while rows move into the table. */
+  readonly onProgress?: (rowsDone: number, rowsTotal: number) => void
+  readonly signal?: AbortSignal
+}
+
+export interface ExportOptions {
+  readonly table: string
+  readonly signal?: AbortSignal
+}
+
+export interface WriteSummary {
+  readonly txId: number | undefined
+  readonly rowCount: number
+}
+
+/** What both a database and an open transaction can run. */
+export interface Queryable {
+  query(sql: string, params?: Params, options?: QueryOptions): Promise<QueryResult>
+  exec(sql: string, options?: { readonly signal?: AbortSignal }): Promise<QueryResult[]>
+  sql(strings: TemplateStringsArray, ...values: unknown[]): Promise<QueryResult>
+}
+
+export type Transaction = Queryable
+
+export interface Database extends Queryable, AsyncDisposable {
+  /** The data directory, or ':memory:'. */
+  readonly path: string
+  transaction<T>(body: (tx: Transaction) => Promise<T>, options?: { readonly signal?: AbortSignal }): Promise<T>
+  queryArrow(sql: string, params?: Params, options?: QueryOptions): Promise<ArrowTable>
+  syncStatus(): Promise<SyncStatus>
+  /** User tables, sorted by name (for shells and tools). */
+  tables(): Promise<string[]>
+  /** CSV, Parquet or JSON (by extension), read by DuckDB's readers, inserted as one commit. */
+  importFile(file: string, options: ImportOptions): Promise<WriteSummary>
+  /** Writes a table's current state to a .parquet or .csv file (by extension). Returns rows written. */
+  exportTable(file: string, options: ExportOptions): Promise<{ readonly rowCount: number }>
+  close(): Promise<void>
+}

@@ -1,0 +1,32 @@
+/**
+ * Every bound Strata enforces, in one place, each with the reason for its value.
+ * Relations between them are checked at the bottom so a careless edit fails at load time.
+ */
+export const limits = {
+  /** How long a writer waits for the single writer lock before LOCK_TIMEOUT. Long enough for any
+   *  ordinary transaction, short enough that a forgotten open transaction is noticed. */
+  writerLockWaitMs: 10_000,
+  /** Bounded wait of a fresh (read-your-writes) column-store read for the CDC sync; then STALE_READ_TIMEOUT. */
+  freshReadWaitMs: 10_000,
+  /** At most this many versions are read from the ledger into memory for one CDC batch, so a long
+   *  backlog after a restart is applied in bounded chunks. */
+  syncBatchVersionsMax: 200_000,
+  /** The background sync runs at most this long after a commit (it is also woken by each commit). */
+  syncIdleIntervalMs: 50,
+  /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
+  statementCacheEntriesMax: 1_000,
+  /** One statement's SQL text; larger texts are refused before parsing (the parser is WASM with a
+   *  bounded heap). */
+  statementLengthMax: 16 * 1024 * 1024,
+  /** Rows an INSERT … SELECT or DuckDB-evaluated UPDATE/DELETE may move through memory at once. */
+  dmlEvaluatedRowsMax: 5_000_000,
+  /** A TEXT or BLOB value larger than this is refused with TYPE_MISMATCH (SQLite's own default cap is 1e9). */
+  valueBytesMax: 256 * 1024 * 1024,
+} as const
+
+if (limits.syncIdleIntervalMs >= limits.freshReadWaitMs) {
+  throw new Error('limits: the sync must run more often than a fresh read is willing to wait')
+}
+if (limits.statementLengthMax > limits.valueBytesMax) {
+  throw new Error('limits: a statement may not be larger than the largest value')
+}
