@@ -8,11 +8,14 @@ export const limits = {
   writerLockWaitMs: 10_000,
   /** Bounded wait of a fresh (read-your-writes) column-store read for the CDC sync; then STALE_READ_TIMEOUT. */
   freshReadWaitMs: 10_000,
-  /** At most this many versions are read from the ledger into memory for one CDC batch, so a long
-   *  backlog after a restart is applied in bounded chunks. */
-  syncBatchVersionsMax: 200_000,
+  /** At most this many transactions go into one CDC batch, so a long backlog after a restart is
+   *  applied in bounded chunks (a batch never splits across a schema change; see sync/mirror.ts). */
+  syncBatchTransactionsMax: 50_000,
   /** The background sync runs at most this long after a commit (it is also woken by each commit). */
   syncIdleIntervalMs: 50,
+  /** After open, the column store starts this much later (in the background) to catch up, so opening
+   *  and the first point reads never wait for DuckDB to load. */
+  mirrorStartDelayMs: 250,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
   /** One statement's SQL text; larger texts are refused before parsing (the parser is WASM with a

@@ -1,0 +1,1144 @@
+/**
+ * The engine: takes a parsed statement, picks the store (Rhei's routing rules), enforces freshness,
+ * runs writes through the ledger, and shapes results. It owns the row store, the ledger, the catalog
+ * and the sync; the interfaces above it only call `execute`.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { deparseSync } from '@pgsql/parser'
+import { openRowStoreSync, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
+import { Ledger, type Clock } from '../ledger/ledger.js'
+import { Syncer } from '../sync/syncer.js'
+import { applyRange, mirrorSchema } from '../sync/mirror.js'
+import { findColumn, historyTableName, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
+import { checkUserName, sqliteCreateHistory, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
+import { loadParser, parseStatements, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
+import {
+  compileDelete,
+  compileInsertShell,
+  compileSelect,
+  compileUpdate,
+  compileValuesRows,
+  defaultBinderFor,
+  insertTarget,
+  keyCondition,
+  NotRowStore,
+  type Binder,
+  type OutputColumn,
+  type RowPlan,
+} from '../sql/rowsql.js'
+import { list, names, nodeBody, nodeKind, quoteIdentifier, stringValue, walk } from '../sql/tree.js'
+import { fromStorage, sqliteStorage, toStorage, typeFromLabel, typeLabel, type SqlType } from '../sql/types.js'
+import { assert } from '../util/assert.js'
+import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
+import { Mutex } from '../util/mutex.js'
+import { Session } from './session.js'
+
+export type EngineName = 'row' | 'column' | 'remote' | 'stream' | 'catalog'
+
+export interface StatementResult {
+  readonly rows: Record<string, unknown>[]
+  readonly columns: readonly { readonly name: string; readonly type: string }[]
+  readonly rowCount: number
+  readonly engine: EngineName
+  readonly txId?: number
+  readonly durationMs: number
+}
+
+export interface ExecuteOptions {
+  readonly engine?: 'row' | 'column' | undefined
+  readonly maxStalenessMs?: number | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+export interface EngineOptions {
+  readonly clock?: Clock | undefined
+  readonly durability?: 'full' | 'normal' | undefined
+}
+
+type Params = readonly unknown[] | Readonly<Record<string, unknown>> | undefined
+
+interface Tabular {
+  readonly columns: readonly { readonly name: string; readonly type: string }[]
+  readonly rows: unknown[][]
+}
+
+/** Where a read goes, and why (EXPLAIN prints this). */
+interface Route {
+  readonly store: 'row' | 'column' | 'catalog'
+  readonly reason: string
+  readonly plan?: RowPlan
+}
+
+const analyticalFunctionNames = new Set(['count', 'sum', 'avg', 'min', 'max', 'string_agg', 'array_agg', 'bool_and', 'bool_or', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp', 'median', 'first', 'last', 'list', 'any_value', 'approx_count_distinct', 'quantile', 'mode', 'arg_min', 'arg_max'])
+
+export class Engine {
+  private readonly rowStore: RowStore & { clearCachesSync(): void }
+  private readonly ledger: Ledger
+  private readonly syncer: Syncer
+  private catalog: Catalog
+  /** Writers serialize on this lock (bounded wait); readers never take it. */
+  private readonly writerLock = new Mutex()
+  private readonly defaultSession = new Session()
+  private closed = false
+  private closing: Promise<void> | undefined
+  private readonly temporaryDirectory: string | undefined
+  private mirrorStartTimer: NodeJS.Timeout | undefined
+  private readonly syncReader: ReturnType<RowStore['connectReaderSync']>
+
+  private constructor(readonly path: string, directory: string, temporary: boolean, options: EngineOptions) {
+    this.temporaryDirectory = temporary ? directory : undefined
+    const durability = temporary ? 'off' : options.durability ?? 'full'
+    this.rowStore = openRowStoreSync(join(directory, 'strata.sqlite'), { durability })
+    try {
+      this.ledger = Ledger.openSync(this.rowStore.writer, options.clock)
+      this.catalog = this.ledger.loadCatalogSync(this.rowStore.writer)
+      for (const table of this.catalog.tables.values()) this.installTriggersSync(table)
+      this.syncReader = this.rowStore.connectReaderSync()
+      this.syncer = new Syncer(join(directory, 'mirror.duckdb'), this.syncReader, this.ledger)
+    } catch (error) {
+      this.rowStore.closeSync()
+      throw error
+    }
+  }
+
+  /**
+   * Opens a data directory (created if missing), or a private temporary one for ':memory:'.
+   *
+   * @example
+   * const engine = await Engine.open('./strata-data', {})
+   */
+  static async open(path: string | undefined, options: EngineOptions): Promise<Engine> {
+    await loadParser()
+    const temporary = path === undefined || path === ':memory:'
+    let directory: string
+    if (temporary) directory = mkdtempSync(join(tmpdir(), 'strata-memory-'))
+    else {
+      directory = path
+      try {
+        mkdirSync(directory, { recursive: true })
+      } catch (error) {
+        throw new StrataError('IO_ERROR', `cannot create the data directory ${directory}: ${(error as Error).message}`, { cause: error })
+      }
+    }
+    const engine = new Engine(temporary ? ':memory:' : directory, directory, temporary, options)
+    // The mirror catches up after a restart without delaying open or the first point read.
+    engine.mirrorStartTimer = setTimeout(() => engine.syncer.wake(), limits.mirrorStartDelayMs)
+    engine.mirrorStartTimer.unref()
+    return engine
+  }
+
+  get session(): Session {
+    return this.defaultSession
+  }
+
+  newSession(): Session {
+    return new Session()
+  }
+
+  tableNames(): string[] {
+    return [...this.catalog.tables.keys()].sort()
+  }
+
+  // ───────────────────────────── statements ─────────────────────────────
+
+  /** Runs every statement in `sql` on `session`; returns one result per statement. */
+  async execute(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<StatementResult[]> {
+    this.checkOpen()
+    if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
+    let text = sql
+    let positional: readonly unknown[] | undefined
+    if (params !== undefined && !Array.isArray(params)) {
+      const rewritten = positionalizeNamedParameters(sql)
+      const named = params as Readonly<Record<string, unknown>>
+      for (const name of rewritten.names) {
+        if (!(name in named)) throw new StrataError('INVALID_PARAMETER', `no value for parameter $${name}`)
+      }
+      text = rewritten.sql
+      positional = rewritten.names.map((name) => named[name])
+    } else positional = params as readonly unknown[] | undefined
+    const statements = parseStatements(text)
+    const results: StatementResult[] = []
+    const release = session.inTransaction ? await session.statementLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the session', options.signal) : undefined
+    try {
+      for (const statement of statements) {
+        const started = performance.now()
+        try {
+          const result = await this.executeOne(session, statement, positional ?? [], options)
+          results.push({ ...result, durationMs: performance.now() - started })
+        } catch (error) {
+          if (error instanceof StrataError) throw error.withStatement(statement.text)
+          throw error
+        }
+      }
+    } finally {
+      release?.()
+    }
+    return results
+  }
+
+  private async executeOne(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    const tree = statement.tree
+    if (tree === undefined) return this.executeDuckDBOnly(session, statement, params, options)
+    const kind = nodeKind(tree)!
+    const body = nodeBody(tree, kind)!
+    switch (kind) {
+      case 'SelectStmt':
+        return this.read(session, tree, statement.text, params, options)
+      case 'InsertStmt':
+      case 'UpdateStmt':
+      case 'DeleteStmt':
+        return this.write(session, options, (pending) => this.runDml(session, kind, body, params, options, pending))
+      case 'CreateStmt':
+      case 'CreateTableAsStmt':
+      case 'DropStmt':
+      case 'AlterTableStmt':
+      case 'RenameStmt':
+      case 'IndexStmt':
+      case 'ViewStmt':
+        return this.write(session, options, () => this.runDdl(session, kind, body, params, options))
+      case 'TransactionStmt':
+        return this.transactionControl(session, body, options)
+      case 'VariableShowStmt':
+        if (String(body['name']).toLowerCase() === 'tables') return this.showTables()
+        throw new StrataError('NOT_SUPPORTED', `SHOW ${String(body['name'])}`)
+      case 'ExplainStmt':
+        return this.explain(session, body, params, options)
+      default:
+        throw new StrataError('NOT_SUPPORTED', `the statement ${kind.replace(/Stmt$/, '')} is not supported`)
+    }
+  }
+
+  /** PostgreSQL's grammar rejected it; DuckDB's parser may accept it (DESCRIBE, FROM-first, …). */
+  private async executeDuckDBOnly(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    const duck = await this.syncer.acquireSession()
+    let serialized
+    try {
+      serialized = await duck.serializeSql(statement.text)
+    } finally {
+      this.syncer.releaseSession(duck)
+    }
+    if (serialized.error) throw statement.parseError ?? new StrataError('SYNTAX_ERROR', serialized.message, { statement: statement.text })
+    const first = serialized.statements[0] as { node?: { from_table?: { type?: string; show_type?: string; query?: { node?: { from_table?: { table_name?: string } } } } } } | undefined
+    const from = first?.node?.from_table
+    if (from?.type === 'SHOW_REF' && from.show_type === 'DESCRIBE') {
+      const target = from.query?.node?.from_table?.table_name
+      if (target !== undefined && target !== '') return this.describe(target)
+    }
+    if (serialized.statements.length !== 1) throw new StrataError('NOT_SUPPORTED', 'one statement at a time for DuckDB-only syntax')
+    return this.columnRead(session, statement.text, params, options, 'column')
+  }
+
+  // ───────────────────────────── reads ─────────────────────────────
+
+  /** Rhei's rules: simple single-table lookups → row store; everything analytical → column store. */
+  private route(tree: PgNode): Route {
+    const select = nodeBody(tree, 'SelectStmt')!
+    let catalogReference = false
+    let viewReference: string | undefined
+    walk(tree, (kind, body) => {
+      if (kind === 'RangeVar') {
+        const schema = typeof body['schemaname'] === 'string' ? body['schemaname'] : undefined
+        if (schema === 'strata' || schema === 'information_schema' || schema === 'pg_catalog') catalogReference = true
+        else if (this.catalog.views.has(String(body['relname']))) viewReference = String(body['relname'])
+      }
+    })
+    if (catalogReference) return { store: 'catalog', reason: 'it reads the system catalog (strata.*, information_schema)' }
+    if (viewReference !== undefined) return { store: 'column', reason: `it reads the view ${viewReference}, which the column store answers` }
+    try {
+      const plan = compileSelect(select, { table: (name) => this.catalog.tables.get(name) })
+      return { store: 'row', reason: 'a simple single-table lookup', plan }
+    } catch (error) {
+      if (error instanceof NotRowStore) return { store: 'column', reason: analyticalReason(select, error.construct) }
+      throw error
+    }
+  }
+
+  private async read(session: Session, tree: PgNode, text: string, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    const route = this.route(tree)
+    if (route.store === 'catalog') return this.catalogRead(session, tree, params, options)
+    if (options.engine === 'row' && route.store !== 'row') {
+      throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query: ${route.reason}`)
+    }
+    if (route.store === 'row' && options.engine !== 'column') return this.rowRead(session, route.plan!, params)
+    return this.columnRead(session, text, params, options, 'column')
+  }
+
+  private rowRead(session: Session, plan: RowPlan, params: readonly unknown[]): Omit<StatementResult, 'durationMs'> {
+    const connection = session.inTransaction ? this.rowStore.writer : this.rowStore.reader
+    const values = this.bind(plan.binders, params)
+    const bigints = plan.output.some((column) => column.type.name === 'BIGINT')
+    const rows = connection.prepareSync(plan.sql, { bigints }).allSync(values)
+    return { ...shapeRows(plan.output, rows), engine: 'row' }
+  }
+
+  /** Runs SQL on the column store with the freshness rules of SPEC 5. */
+  private async columnRead(session: Session, text: string, params: readonly unknown[] | Readonly<Record<string, unknown>>, options: ExecuteOptions, engine: EngineName): Promise<Omit<StatementResult, 'durationMs'>> {
+    const result = await this.columnQuery(session, text, params, options)
+    return { ...shapeTabular(result), engine }
+  }
+
+  private async columnQuery(session: Session, text: string, params: readonly unknown[] | Readonly<Record<string, unknown>>, options: ExecuteOptions): Promise<Tabular> {
+    const pending = session.inTransaction ? this.ledger.pendingCommit : undefined
+    if (pending !== undefined) return this.overlayQuery(session, text, params, options)
+    const target = this.ledger.lastCommitted.txId
+    await this.awaitFreshness(target, options)
+    const duck = await this.syncer.acquireSession()
+    const abort = (): void => duck.interrupt()
+    options.signal?.addEventListener('abort', abort, { once: true })
+    try {
+      return await duck.run(text, params.length === 0 && Array.isArray(params) ? undefined : params)
+    } finally {
+      options.signal?.removeEventListener('abort', abort)
+      this.syncer.releaseSession(duck)
+    }
+  }
+
+  private async awaitFreshness(target: number, options: ExecuteOptions): Promise<void> {
+    if (this.syncer.lastAppliedTx >= target) return
+    if (options.maxStalenessMs !== undefined && this.syncer.started && this.syncer.lastAppliedTx >= 0) {
+      const lagMs = this.lagMs(this.syncer.lastAppliedTx)
+      if (lagMs <= options.maxStalenessMs) return
+    }
+    await this.syncer.waitForApplied(target, { signal: options.signal })
+  }
+
+  /**
+   * A read inside a transaction that has written: the mirror at the last commit, plus this
+   * transaction's own versions, in a DuckDB transaction that is rolled back afterwards.
+   */
+  private async overlayQuery(session: Session, text: string, params: readonly unknown[] | Readonly<Record<string, unknown>>, options: ExecuteOptions): Promise<Tabular> {
+    const pending = this.ledger.pendingCommit!
+    await this.syncer.waitForApplied(this.ledger.lastCommitted.txId, { signal: options.signal })
+    session.overlay ??= await this.syncer.acquireSession()
+    const duck = session.overlay
+    await duck.run('BEGIN TRANSACTION')
+    try {
+      await applyRange(duck, this.rowStore.writer, { fromTx: this.ledger.lastCommitted.txId, toTx: pending.txId, catalog: this.catalog })
+      return await duck.run(text, Array.isArray(params) && params.length === 0 ? undefined : params)
+    } finally {
+      await duck.run('ROLLBACK')
+    }
+  }
+
+  private async catalogRead(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    // Our information_schema is built from our catalog; point the query at it in the tree.
+    const rewritten = structuredClone(tree)
+    walk(rewritten, (kind, body) => {
+      if (kind === 'RangeVar' && body['schemaname'] === 'information_schema') body['schemaname'] = 'strata_information_schema'
+      if (kind === 'RangeVar' && body['schemaname'] === 'strata' && body['relname'] === 'sync_status') {
+        body['schemaname'] = 'strata_staging'
+      }
+    })
+    const text = deparseSync({ version: 170004, stmts: [{ stmt: rewritten }] } as never)
+    const status = await this.syncStatus()
+    const duck = await this.syncer.acquireSession()
+    try {
+      await duck.run('CREATE OR REPLACE TABLE strata_staging.sync_status AS SELECT $1::BIGINT AS last_committed_tx, $2::BIGINT AS last_applied_tx, $3::BIGINT AS lag_tx, $4::DOUBLE AS lag_ms', [
+        status.lastCommittedTx,
+        status.lastAppliedTx,
+        status.lagTx,
+        status.lagMs,
+      ])
+    } finally {
+      this.syncer.releaseSession(duck)
+    }
+    const result = await this.columnQuery(session, text, params, options)
+    return { ...shapeTabular(result), engine: 'catalog' }
+  }
+
+  // ───────────────────────────── writes ─────────────────────────────
+
+  /**
+   * Runs `body` as (part of) a write transaction: inside an explicit transaction it just runs;
+   * in autocommit it takes the writer lock, opens a SQLite transaction, and commits with a ledger
+   * fact (or rolls back on error).
+   */
+  private async write(session: Session, options: ExecuteOptions, body: (pending: { txId: number }) => Promise<Omit<StatementResult, 'durationMs'>>): Promise<Omit<StatementResult, 'durationMs'>> {
+    const writer = this.rowStore.writer
+    if (session.inTransaction) {
+      const pending = this.ledger.assignSync()
+      writer.execSync('SAVEPOINT strata_statement')
+      try {
+        const result = await body(pending)
+        writer.execSync('RELEASE strata_statement')
+        session.rowsChanged += result.rowCount
+        return result
+      } catch (error) {
+        writer.execSync('ROLLBACK TO strata_statement')
+        writer.execSync('RELEASE strata_statement')
+        if (session.changedSchema) this.reloadCatalogSync()
+        throw error
+      }
+    }
+    const release = await this.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
+    session.inTransaction = true
+    session.rowsChanged = 0
+    session.changedSchema = false
+    try {
+      writer.prepareSync('BEGIN IMMEDIATE').runSync([])
+      let result: Omit<StatementResult, 'durationMs'>
+      try {
+        const pending = this.ledger.assignSync()
+        result = await body(pending)
+        session.rowsChanged += result.rowCount
+      } catch (error) {
+        writer.prepareSync('ROLLBACK').runSync([])
+        this.ledger.abandonSync()
+        if (session.changedSchema) this.reloadCatalogSync()
+        throw error
+      }
+      const txId = this.commitSync(session)
+      return txId === undefined ? result : { ...result, txId }
+    } finally {
+      session.inTransaction = false
+      await this.endOverlay(session)
+      release()
+    }
+  }
+
+  /** Commits the writer transaction; records the commit in the ledger when something changed. */
+  private commitSync(session: Session): number | undefined {
+    const writer = this.rowStore.writer
+    const changed = session.rowsChanged > 0 || session.changedSchema
+    if (!changed || this.ledger.pendingCommit === undefined) {
+      writer.prepareSync('COMMIT').runSync([])
+      this.ledger.abandonSync()
+      return undefined
+    }
+    const commit = this.ledger.recordSync(session.changedSchema ? 'ddl' : 'data', session.rowsChanged)
+    try {
+      writer.prepareSync('COMMIT').runSync([])
+    } catch (error) {
+      if (writer.inTransaction) writer.prepareSync('ROLLBACK').runSync([])
+      this.ledger.abandonSync()
+      if (session.changedSchema) this.reloadCatalogSync()
+      throw error
+    }
+    this.ledger.committedSync()
+    this.syncer.wake()
+    return commit.txId
+  }
+
+  private async endOverlay(session: Session): Promise<void> {
+    if (session.overlay !== undefined) {
+      this.syncer.releaseSession(session.overlay)
+      session.overlay = undefined
+    }
+  }
+
+  private async transactionControl(session: Session, body: PgNode, options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    const writer = this.rowStore.writer
+    const kind = body['kind']
+    const empty = { rows: [], columns: [], rowCount: 0, engine: 'row' as const }
+    switch (kind) {
+      case 'TRANS_STMT_BEGIN':
+      case 'TRANS_STMT_START': {
+        if (session.inTransaction) throw new StrataError('TX_STATE', 'there is already a transaction in progress (nested BEGIN)')
+        const release = await this.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
+        try {
+          writer.prepareSync('BEGIN IMMEDIATE').runSync([])
+        } catch (error) {
+          release()
+          throw error
+        }
+        session.inTransaction = true
+        session.releaseWriter = release
+        session.rowsChanged = 0
+        session.changedSchema = false
+        return empty
+      }
+      case 'TRANS_STMT_COMMIT': {
+        if (!session.inTransaction || session.releaseWriter === undefined) throw new StrataError('TX_STATE', 'there is no transaction in progress (COMMIT without BEGIN)')
+        try {
+          const txId = this.commitSync(session)
+          return txId === undefined ? empty : { ...empty, txId }
+        } finally {
+          await this.finishTransaction(session)
+        }
+      }
+      case 'TRANS_STMT_ROLLBACK': {
+        if (!session.inTransaction || session.releaseWriter === undefined) throw new StrataError('TX_STATE', 'there is no transaction in progress (ROLLBACK without BEGIN)')
+        try {
+          writer.prepareSync('ROLLBACK').runSync([])
+          this.ledger.abandonSync()
+          if (session.changedSchema) this.reloadCatalogSync()
+          return empty
+        } finally {
+          await this.finishTransaction(session)
+        }
+      }
+      default:
+        throw new StrataError('NOT_SUPPORTED', `transaction statement ${String(kind)} (savepoints are not supported yet)`)
+    }
+  }
+
+  private async finishTransaction(session: Session): Promise<void> {
+    session.inTransaction = false
+    const release = session.releaseWriter
+    session.releaseWriter = undefined
+    await this.endOverlay(session)
+    release?.()
+  }
+
+  /** Rolls back whatever `session` has open (used when a transaction body throws). */
+  async abortSession(session: Session): Promise<void> {
+    if (!session.inTransaction || session.releaseWriter === undefined) return
+    try {
+      if (this.rowStore.writer.inTransaction) this.rowStore.writer.prepareSync('ROLLBACK').runSync([])
+      this.ledger.abandonSync()
+      if (session.changedSchema) this.reloadCatalogSync()
+    } finally {
+      await this.finishTransaction(session)
+    }
+  }
+
+  private bind(binders: readonly Binder[], params: readonly unknown[]): RowValue[] {
+    const values: RowValue[] = new Array(binders.length)
+    for (let index = 0; index < binders.length; index++) {
+      const binder = binders[index]!
+      switch (binder.kind) {
+        case 'value':
+          values[index] = binder.value
+          break
+        case 'param': {
+          if (binder.index < 0 || binder.index >= params.length) {
+            throw new StrataError('INVALID_PARAMETER', `no value for parameter $${binder.index + 1} (${params.length} given)`)
+          }
+          const value = params[binder.index]
+          values[index] = binder.type === undefined ? plainValue(value) : toStorage(value, binder.type)
+          break
+        }
+        case 'now':
+          values[index] = toStorage(new Date(Number(this.ledger.nowMicros() / 1000n)), binder.type)
+          break
+      }
+    }
+    return values
+  }
+
+  private runDml(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, pending: { txId: number }): Promise<Omit<StatementResult, 'durationMs'>> {
+    void pending
+    const resolver = { table: (name: string) => this.catalog.tables.get(name) }
+    if (kind === 'InsertStmt') return this.runInsert(session, body, params, options)
+    const relationName = String(nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!['relname'])
+    if (!this.catalog.tables.has(relationName)) {
+      throw new StrataError('UNDEFINED_TABLE', this.catalog.views.has(relationName) ? `"${relationName}" is a view; views cannot be written` : `table "${relationName}" does not exist`)
+    }
+    let plan: RowPlan
+    try {
+      plan = kind === 'UpdateStmt' ? compileUpdate(body, resolver) : compileDelete(body, resolver)
+    } catch (error) {
+      if (error instanceof NotRowStore) return this.evaluatedUpdateOrDelete(session, kind, body, params, options, error.construct)
+      throw error
+    }
+    return Promise.resolve(this.runPlan(plan, params))
+  }
+
+  private runPlan(plan: RowPlan, params: readonly unknown[]): Omit<StatementResult, 'durationMs'> {
+    const statement = this.rowStore.writer.prepareSync(plan.sql, { bigints: plan.output.some((column) => column.type.name === 'BIGINT') })
+    const values = this.bind(plan.binders, params)
+    if (plan.output.length > 0) {
+      const rows = statement.allSync(values)
+      return { ...shapeRows(plan.output, rows), engine: 'row' }
+    }
+    const { changes } = statement.runSync(values)
+    return { rows: [], columns: [], rowCount: changes, engine: 'row' }
+  }
+
+  private async runInsert(session: Session, insert: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    const target = insertTarget(insert, { table: (name) => this.catalog.tables.get(name) })
+    const shell = compileInsertShell(insert, target)
+    const placeholders = `(${target.table.columns.map(() => '?').join(', ')})`
+    const fastRows = compileValuesRows(insert, target)
+    const writer = this.rowStore.writer
+    const bigints = shell.output.some((column) => column.type.name === 'BIGINT')
+    let rowBinders: Binder[][]
+    if (fastRows !== undefined) rowBinders = fastRows
+    else {
+      // INSERT … SELECT, or VALUES with expressions: evaluate the source (routed like any query, and
+      // seeing this transaction's own writes), then insert the values it produced.
+      const source = nodeBody(insert['selectStmt'], 'SelectStmt')
+      if (source === undefined) throw new StrataError('NOT_SUPPORTED', 'INSERT … DEFAULT VALUES')
+      const evaluated = await this.evaluateSelect(session, { SelectStmt: source }, params, options)
+      if (evaluated.columns.length !== target.columns.length) {
+        throw new StrataError('SYNTAX_ERROR', `INSERT has ${target.columns.length} target columns but the query returns ${evaluated.columns.length}`)
+      }
+      if (evaluated.rows.length > limits.dmlEvaluatedRowsMax) throw new StrataError('NOT_SUPPORTED', `INSERT … SELECT of more than ${limits.dmlEvaluatedRowsMax} rows at once`)
+      rowBinders = evaluated.rows.map((row) => {
+        const byName = new Map<string, Binder>()
+        target.columns.forEach((name, index) => {
+          const column = findColumn(target.table, name)!
+          byName.set(name, { kind: 'value', value: toStorage(row[index], column.type) })
+        })
+        return target.table.columns.map((column) => byName.get(column.name) ?? defaultBinderFor(target.table, column.name))
+      })
+    }
+    if (rowBinders.length === 0) return { rows: [], columns: shell.output.map(outputColumn), rowCount: 0, engine: 'row' }
+    const collected: RowValue[][] = []
+    let changed = 0
+    // Many rows in one statement up to SQLite's parameter limit; each statement is prepared once.
+    const columnsPerRow = target.table.columns.length
+    const rowsPerStatement = Math.max(1, Math.min(500, Math.floor(32_000 / Math.max(1, columnsPerRow))))
+    for (let start = 0; start < rowBinders.length; start += rowsPerStatement) {
+      const chunk = rowBinders.slice(start, start + rowsPerStatement)
+      const sql = shell.prefix + chunk.map(() => placeholders).join(', ') + shell.suffix
+      const values: RowValue[] = []
+      for (const row of chunk) values.push(...this.bind(row, params))
+      values.push(...this.bind(shell.suffixBinders, params))
+      const statement = writer.prepareSync(sql, { bigints })
+      if (shell.output.length > 0) {
+        const rows = statement.allSync(values)
+        collected.push(...rows)
+        changed += rows.length
+      } else changed += statement.runSync(values).changes
+    }
+    if (shell.output.length > 0) return { ...shapeRows(shell.output, collected), engine: 'row' }
+    return { rows: [], columns: [], rowCount: changed, engine: 'row' }
+  }
+
+  /** A SELECT for a write's source: routed like a query, inside the writer's transaction. */
+  private async evaluateSelect(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Tabular> {
+    const route = this.route(tree)
+    if (route.store === 'row') {
+      const plan = route.plan!
+      const values = this.bind(plan.binders, params)
+      const rows = this.rowStore.writer.prepareSync(plan.sql, { bigints: true }).allSync(values)
+      return { columns: plan.output.map(outputColumn), rows: rows.map((row) => row.map((value, index) => fromStorage(value, plan.output[index]!.type))) }
+    }
+    const text = deparseSync({ version: 170004, stmts: [{ stmt: tree }] } as never)
+    return this.overlayOrFresh(session, text, params, options)
+  }
+
+  private overlayOrFresh(session: Session, text: string, params: readonly unknown[], options: ExecuteOptions): Promise<Tabular> {
+    // Writes run with the writer transaction open and a transaction id assigned, so the overlay
+    // (mirror + this transaction's versions) is the state they must see.
+    const wasInTransaction = session.inTransaction
+    session.inTransaction = true
+    return this.columnQuery(session, text, params, options).finally(() => {
+      session.inTransaction = wasInTransaction
+    })
+  }
+
+  /**
+   * UPDATE/DELETE whose expressions the row store cannot evaluate identically: the column store
+   * computes (key, new values) over the same state, and the row store applies them by key.
+   */
+  private async evaluatedUpdateOrDelete(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, construct: string): Promise<Omit<StatementResult, 'durationMs'>> {
+    if (list(body['returningList']).length > 0) throw new StrataError('NOT_SUPPORTED', `RETURNING together with ${construct}`)
+    if (body['withClause'] !== undefined) throw new StrataError('NOT_SUPPORTED', 'WITH … UPDATE/DELETE')
+    const relation = structuredClone(body['relation']) as PgNode
+    const table = this.catalog.tables.get(String(relation['relname']))!
+    const alias = nodeBody({ Alias: relation['alias'] }, 'Alias')
+    const qualifier = alias === undefined ? table.name : String(alias['aliasname'])
+    relation['schemaname'] = mirrorSchema
+    relation['alias'] = { aliasname: qualifier }
+    const targets: unknown[] = [{ ResTarget: { val: { ColumnRef: { fields: [{ String: { sval: qualifier } }, { String: { sval: keyColumn } }] } } } }]
+    const assigned: { name: string; type: SqlType }[] = []
+    if (kind === 'UpdateStmt') {
+      for (const target of list(body['targetList'])) {
+        const resTarget = nodeBody(target, 'ResTarget')!
+        const name = String(resTarget['name'])
+        const column = findColumn(table, name)
+        if (column === undefined) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" of table "${table.name}" does not exist`)
+        let value = resTarget['val']
+        if (nodeKind(value) === 'SetToDefault') {
+          const fallback = column.default
+          value = fallback === undefined ? { A_Const: { isnull: true } } : fallback.kind === 'now' ? { FuncCall: { funcname: [{ String: { sval: 'now' } }] } } : { A_Const: constantNode(fallback.value) }
+        }
+        targets.push({ ResTarget: { name: `v_${assigned.length}`, val: value } })
+        assigned.push({ name, type: column.type })
+      }
+    }
+    const from = [{ RangeVar: relation }, ...list(kind === 'UpdateStmt' ? body['fromClause'] : body['usingClause'])]
+    const select: PgNode = { SelectStmt: { targetList: targets, fromClause: from, whereClause: body['whereClause'], op: 'SETOP_NONE', limitOption: 'LIMIT_OPTION_DEFAULT' } }
+    const text = deparseSync({ version: 170004, stmts: [{ stmt: select }] } as never)
+    const evaluated = await this.overlayOrFresh(session, text, params, options)
+    if (evaluated.rows.length > limits.dmlEvaluatedRowsMax) throw new StrataError('NOT_SUPPORTED', `${kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE'} of more than ${limits.dmlEvaluatedRowsMax} rows at once`)
+    const keyColumns = table.primaryKey ?? [rowIdColumn]
+    const keyTypes = keyColumns.map((name) => findColumn(table, name)?.type ?? ({ name: 'BIGINT' } as SqlType))
+    const writer = this.rowStore.writer
+    const sql =
+      kind === 'UpdateStmt'
+        ? `UPDATE ${quoteIdentifier(table.name)} SET ${assigned.map((column) => `${quoteIdentifier(column.name)} = ?`).join(', ')} WHERE ${keyCondition(table)}`
+        : `DELETE FROM ${quoteIdentifier(table.name)} WHERE ${keyCondition(table)}`
+    const statement = writer.prepareSync(sql)
+    let changed = 0
+    const seen = new Set<string>()
+    for (const row of evaluated.rows) {
+      const key = String(row[0])
+      // UPDATE … FROM may produce a row more than once; PostgreSQL and DuckDB apply one of them.
+      if (seen.has(key)) continue
+      seen.add(key)
+      const keyValues = (JSON.parse(key) as unknown[]).map((value, index) => toStorage(value, keyTypes[index]!))
+      const setValues = assigned.map((column, index) => toStorage(row[index + 1], column.type))
+      changed += statement.runSync([...setValues, ...keyValues]).changes
+    }
+    return { rows: [], columns: [], rowCount: changed, engine: 'row' }
+  }
+
+  // ───────────────────────────── DDL ─────────────────────────────
+
+  private async runDdl(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    const empty = { rows: [], columns: [], rowCount: 0, engine: 'row' as const }
+    const pending = this.ledger.pendingCommit
+    assert(pending !== undefined, 'DDL runs with a transaction id assigned')
+    switch (kind) {
+      case 'CreateStmt': {
+        const definition = tableFromCreate(body)
+        if (this.relationExists(definition.name)) {
+          if (body['if_not_exists'] === true) return empty
+          throw new StrataError('DUPLICATE_TABLE', `relation "${definition.name}" already exists`)
+        }
+        this.createTableSync(session, { ...definition, schemaTx: pending.txId })
+        return empty
+      }
+      case 'CreateTableAsStmt': {
+        const into = nodeBody({ IntoClause: body['into'] }, 'IntoClause')!
+        const relation = nodeBody({ RangeVar: into['rel'] }, 'RangeVar')!
+        const name = String(relation['relname'])
+        checkUserName(name, 'table')
+        if (body['objtype'] !== 'OBJECT_TABLE') throw new StrataError('NOT_SUPPORTED', 'CREATE MATERIALIZED VIEW (streaming views come in a later release)')
+        if (this.relationExists(name)) {
+          if (body['if_not_exists'] === true) return empty
+          throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
+        }
+        const evaluated = await this.evaluateSelect(session, body['query'] as PgNode, params, options)
+        const columnNames = list(into['colNames']).map((item) => stringValue(item) ?? '')
+        const columns = evaluated.columns.map((column, index) => ({
+          name: columnNames[index] ?? column.name,
+          type: typeFromLabel(column.type),
+          notNull: false,
+          default: undefined,
+        }))
+        for (const column of columns) checkUserName(column.name, 'column')
+        const table: TableDefinition = { name, columns, primaryKey: null, uniques: [], checks: [], schemaTx: pending.txId }
+        this.createTableSync(session, table)
+        const insert = this.rowStore.writer.prepareSync(`INSERT INTO ${quoteIdentifier(name)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+        for (const row of evaluated.rows) insert.runSync(columns.map((column, index) => toStorage(row[index], column.type)))
+        return { ...empty, rowCount: evaluated.rows.length }
+      }
+      case 'DropStmt':
+        return this.drop(session, body)
+      case 'AlterTableStmt':
+        return this.alterTable(session, body, pending.txId)
+      case 'RenameStmt':
+        return this.rename(session, body, pending.txId)
+      case 'IndexStmt': {
+        const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
+        const table = this.requireTable(String(relation['relname']))
+        const columns = list(body['indexParams']).map((element) => {
+          const name = nodeBody(element, 'IndexElem')!['name']
+          if (typeof name !== 'string') throw new StrataError('NOT_SUPPORTED', 'indexes on expressions')
+          if (findColumn(table, name) === undefined) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" does not exist`)
+          return quoteIdentifier(name)
+        })
+        const indexName = typeof body['idxname'] === 'string' ? body['idxname'] : `${table.name}_${columns.length}_idx`
+        checkUserName(indexName, 'index')
+        this.rowStore.writer.execSync(`CREATE ${body['unique'] === true ? 'UNIQUE ' : ''}INDEX ${body['if_not_exists'] === true ? 'IF NOT EXISTS ' : ''}${quoteIdentifier(indexName)} ON ${quoteIdentifier(table.name)} (${columns.join(', ')})`)
+        session.changedSchema = true
+        return empty
+      }
+      case 'ViewStmt': {
+        const relation = nodeBody({ RangeVar: body['view'] }, 'RangeVar')!
+        const name = String(relation['relname'])
+        checkUserName(name, 'view')
+        const replace = body['replace'] === true
+        if (this.catalog.tables.has(name) || (this.catalog.views.has(name) && !replace)) throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
+        if (list(body['aliases']).length > 0) throw new StrataError('NOT_SUPPORTED', 'CREATE VIEW with a column list')
+        const sql = deparseSync({ version: 170004, stmts: [{ stmt: body['query'] }] } as never)
+        const view: ViewDefinition = { name, sql, schemaTx: pending.txId }
+        this.ledger.saveViewSync(view)
+        this.setCatalog({ tables: this.catalog.tables, views: new Map([...this.catalog.views, [name, view]]) })
+        session.changedSchema = true
+        return empty
+      }
+      default:
+        throw new StrataError('NOT_SUPPORTED', kind)
+    }
+  }
+
+  private relationExists(name: string): boolean {
+    return this.catalog.tables.has(name) || this.catalog.views.has(name)
+  }
+
+  private requireTable(name: string): TableDefinition {
+    const table = this.catalog.tables.get(name)
+    if (table === undefined) throw new StrataError('UNDEFINED_TABLE', `table "${name}" does not exist`)
+    return table
+  }
+
+  private createTableSync(session: Session, table: TableDefinition): void {
+    const writer = this.rowStore.writer
+    writer.execSync(sqliteCreateTable(table))
+    // A table dropped earlier under the same name left its history behind, renamed; start afresh.
+    for (const statement of sqliteCreateHistory(table)) writer.execSync(statement)
+    this.ledger.saveTableSync(table)
+    this.setCatalog({ tables: new Map([...this.catalog.tables, [table.name, table]]), views: this.catalog.views })
+    this.installTriggersSync(table)
+    session.changedSchema = true
+  }
+
+  private installTriggersSync(table: TableDefinition): void {
+    for (const statement of sqliteHistoryTriggers(table)) this.rowStore.writer.execSync(statement)
+  }
+
+  private dropTriggersSync(name: string): void {
+    for (const event of ['insert', 'update', 'delete']) this.rowStore.writer.execSync(`DROP TRIGGER IF EXISTS temp.${quoteIdentifier(`_strata_${event}_${name}`)}`)
+  }
+
+  private drop(session: Session, body: PgNode): Omit<StatementResult, 'durationMs'> {
+    const empty = { rows: [], columns: [], rowCount: 0, engine: 'row' as const }
+    const type = body['removeType']
+    const missingOk = body['missing_ok'] === true
+    const pending = this.ledger.pendingCommit!
+    for (const object of list(body['objects'])) {
+      const parts = names(nodeBody(object, 'List')?.['items'])
+      const name = parts[parts.length - 1] ?? ''
+      if (type === 'OBJECT_TABLE') {
+        if (!this.catalog.tables.has(name)) {
+          if (missingOk) continue
+          throw new StrataError('UNDEFINED_TABLE', `table "${name}" does not exist`)
+        }
+        this.dropTriggersSync(name)
+        const writer = this.rowStore.writer
+        writer.execSync(`DROP TABLE ${quoteIdentifier(name)}`)
+        // History is never deleted by DROP: it is kept under a name that records when the table went.
+        writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(name))} RENAME TO ${quoteIdentifier(`_strata_dropped_${pending.txId}_history_${name}`)}`)
+        this.ledger.removeCatalogEntrySync(name)
+        const tables = new Map(this.catalog.tables)
+        tables.delete(name)
+        this.setCatalog({ tables, views: this.catalog.views })
+      } else if (type === 'OBJECT_VIEW') {
+        if (!this.catalog.views.has(name)) {
+          if (missingOk) continue
+          throw new StrataError('UNDEFINED_TABLE', `view "${name}" does not exist`)
+        }
+        this.ledger.removeCatalogEntrySync(name)
+        const views = new Map(this.catalog.views)
+        views.delete(name)
+        this.setCatalog({ tables: this.catalog.tables, views })
+      } else if (type === 'OBJECT_INDEX') {
+        this.rowStore.writer.execSync(`DROP INDEX ${missingOk ? 'IF EXISTS ' : ''}${quoteIdentifier(name)}`)
+      } else throw new StrataError('NOT_SUPPORTED', `DROP ${String(type).replace('OBJECT_', '')}`)
+      session.changedSchema = true
+    }
+    return empty
+  }
+
+  private alterTable(session: Session, body: PgNode, txId: number): Omit<StatementResult, 'durationMs'> {
+    const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
+    const name = String(relation['relname'])
+    if (!this.catalog.tables.has(name)) {
+      if (body['missing_ok'] === true) return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+      throw new StrataError('UNDEFINED_TABLE', `table "${name}" does not exist`)
+    }
+    const writer = this.rowStore.writer
+    for (const commandNode of list(body['cmds'])) {
+      const command = nodeBody(commandNode, 'AlterTableCmd')!
+      let table = this.catalog.tables.get(name)!
+      switch (command['subtype']) {
+        case 'AT_AddColumn': {
+          const draft = tableFromCreate({ relation: { relname: name }, tableElts: [command['def']] })
+          const column = draft.columns[0]!
+          if (draft.primaryKey !== null || draft.uniques.length > 0) throw new StrataError('NOT_SUPPORTED', 'ALTER TABLE ADD COLUMN with PRIMARY KEY or UNIQUE')
+          if (findColumn(table, column.name) !== undefined) {
+            if (command['missing_ok'] === true) continue
+            throw new StrataError('DUPLICATE_COLUMN', `column "${column.name}" of relation "${name}" already exists`)
+          }
+          const fallbackValue = column.default === undefined ? null : column.default.kind === 'now' ? toStorage(new Date(Number(this.ledger.nowMicros() / 1000n)), column.type) : toStorage(column.default.value, column.type)
+          if (column.notNull && fallbackValue === null) {
+            const count = writer.prepareSync(`SELECT count(*) FROM ${quoteIdentifier(name)}`).allSync([])[0]?.[0]
+            if (Number(count) > 0) throw new StrataError('CONSTRAINT_VIOLATION', `column "${column.name}" is NOT NULL without a DEFAULT, and "${name}" has rows`)
+          }
+          const sqliteColumnType = sqliteStorage(column.type)
+          const literal = fallbackValue === null ? '' : ` DEFAULT ${typeof fallbackValue === 'string' ? `'${fallbackValue.replaceAll("'", "''")}'` : String(fallbackValue)}`
+          this.dropTriggersSync(name)
+          writer.execSync(`ALTER TABLE ${quoteIdentifier(name)} ADD COLUMN ${quoteIdentifier(column.name)} ${sqliteColumnType}${column.notNull && fallbackValue !== null ? ' NOT NULL' : ''}${literal}`)
+          writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(name))} ADD COLUMN ${quoteIdentifier(column.name)} ${sqliteColumnType}`)
+          table = { ...table, columns: [...table.columns, column], schemaTx: txId }
+          this.saveAlteredTableSync(table)
+          if (fallbackValue !== null) {
+            // Filling existing rows is a change of every row: recorded as new versions through the triggers.
+            const changed = writer.prepareSync(`UPDATE ${quoteIdentifier(name)} SET ${quoteIdentifier(column.name)} = ${quoteIdentifier(column.name)}`).runSync([]).changes
+            session.rowsChanged += changed
+          }
+          break
+        }
+        case 'AT_DropColumn': {
+          const columnName = String(command['name'])
+          if (findColumn(table, columnName) === undefined) {
+            if (command['missing_ok'] === true) continue
+            throw new StrataError('UNDEFINED_COLUMN', `column "${columnName}" of relation "${name}" does not exist`)
+          }
+          if ((table.primaryKey ?? []).includes(columnName) || table.uniques.some((unique) => unique.includes(columnName))) {
+            throw new StrataError('NOT_SUPPORTED', `cannot drop column "${columnName}": it is part of a key`)
+          }
+          if (table.columns.length === 1) throw new StrataError('NOT_SUPPORTED', `cannot drop the only column of "${name}"`)
+          this.dropTriggersSync(name)
+          writer.execSync(`ALTER TABLE ${quoteIdentifier(name)} DROP COLUMN ${quoteIdentifier(columnName)}`)
+          // The history keeps the dropped column's values, under a name that says when it was dropped.
+          writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(name))} RENAME COLUMN ${quoteIdentifier(columnName)} TO ${quoteIdentifier(`_strata_dropped_${txId}_${columnName}`)}`)
+          table = { ...table, columns: table.columns.filter((column) => column.name !== columnName), schemaTx: txId }
+          this.saveAlteredTableSync(table)
+          break
+        }
+        case 'AT_AlterColumnType':
+          throw new StrataError('NOT_SUPPORTED', 'ALTER COLUMN … TYPE')
+        default:
+          throw new StrataError('NOT_SUPPORTED', `ALTER TABLE ${String(command['subtype']).replace('AT_', '')}`)
+      }
+    }
+    session.changedSchema = true
+    return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+  }
+
+  private rename(session: Session, body: PgNode, txId: number): Omit<StatementResult, 'durationMs'> {
+    if (body['renameType'] !== 'OBJECT_COLUMN') throw new StrataError('NOT_SUPPORTED', `ALTER … RENAME of ${String(body['renameType']).replace('OBJECT_', '').toLowerCase()}`)
+    const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
+    const table = this.requireTable(String(relation['relname']))
+    const from = String(body['subname'])
+    const to = String(body['newname'])
+    checkUserName(to, 'column')
+    if (findColumn(table, from) === undefined) throw new StrataError('UNDEFINED_COLUMN', `column "${from}" of relation "${table.name}" does not exist`)
+    if (findColumn(table, to) !== undefined) throw new StrataError('DUPLICATE_COLUMN', `column "${to}" of relation "${table.name}" already exists`)
+    const writer = this.rowStore.writer
+    this.dropTriggersSync(table.name)
+    writer.execSync(`ALTER TABLE ${quoteIdentifier(table.name)} RENAME COLUMN ${quoteIdentifier(from)} TO ${quoteIdentifier(to)}`)
+    writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(table.name))} RENAME COLUMN ${quoteIdentifier(from)} TO ${quoteIdentifier(to)}`)
+    const renameKey = (key: readonly string[]): string[] => key.map((column) => (column === from ? to : column))
+    this.saveAlteredTableSync({
+      ...table,
+      columns: table.columns.map((column) => (column.name === from ? { ...column, name: to } : column)),
+      primaryKey: table.primaryKey === null ? null : renameKey(table.primaryKey),
+      uniques: table.uniques.map(renameKey),
+      schemaTx: txId,
+    })
+    session.changedSchema = true
+    return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+  }
+
+  private saveAlteredTableSync(table: TableDefinition): void {
+    this.ledger.saveTableSync(table)
+    this.setCatalog({ tables: new Map([...this.catalog.tables, [table.name, table]]), views: this.catalog.views })
+    this.installTriggersSync(table)
+    this.rowStore.clearCachesSync()
+  }
+
+  private setCatalog(catalog: Catalog): void {
+    this.catalog = catalog
+  }
+
+  /** After a rollback of DDL: the catalog (and triggers) go back to what SQLite holds. */
+  private reloadCatalogSync(): void {
+    for (const name of this.catalog.tables.keys()) this.dropTriggersSync(name)
+    this.catalog = this.ledger.loadCatalogSync(this.rowStore.writer)
+    for (const table of this.catalog.tables.values()) this.installTriggersSync(table)
+    this.rowStore.clearCachesSync()
+  }
+
+  // ───────────────────────────── introspection ─────────────────────────────
+
+  private showTables(): Omit<StatementResult, 'durationMs'> {
+    const rows = [...this.catalog.tables.keys(), ...this.catalog.views.keys()].sort().map((name) => ({ name }))
+    return { rows, columns: [{ name: 'name', type: 'VARCHAR' }], rowCount: rows.length, engine: 'catalog' }
+  }
+
+  private describe(name: string): Omit<StatementResult, 'durationMs'> {
+    const table = this.catalog.tables.get(name.replace(/^"|"$/g, ''))
+    if (table === undefined) {
+      if (this.catalog.views.has(name)) throw new StrataError('NOT_SUPPORTED', `DESCRIBE of the view "${name}"`)
+      throw new StrataError('UNDEFINED_TABLE', `table "${name}" does not exist`)
+    }
+    const rows = table.columns.map((column) => ({
+      column_name: column.name,
+      column_type: typeLabel(column.type),
+      null: column.notNull ? 'NO' : 'YES',
+      key: (table.primaryKey ?? []).includes(column.name) ? 'PRI' : table.uniques.some((unique) => unique.includes(column.name)) ? 'UNI' : null,
+      default: column.default === undefined ? null : column.default.kind === 'now' ? 'now()' : column.default.value === null ? 'NULL' : String(column.default.value),
+      extra: null,
+    }))
+    const columns = ['column_name', 'column_type', 'null', 'key', 'default', 'extra'].map((column) => ({ name: column, type: 'VARCHAR' }))
+    return { rows, columns, rowCount: rows.length, engine: 'catalog' }
+  }
+
+  private async explain(session: Session, body: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    const query = body['query'] as PgNode
+    const kind = nodeKind(query)
+    const lines: string[] = []
+    let engine: EngineName = 'row'
+    if (kind === 'SelectStmt') {
+      const route = this.route(query)
+      const store = options.engine ?? route.store
+      engine = store === 'catalog' ? 'catalog' : store
+      lines.push(`store: ${store}`, `why: ${options.engine === undefined ? route.reason : `forced by the engine option (${route.reason})`}`)
+      if (store === 'row' && route.plan !== undefined) {
+        lines.push(`sql: ${route.plan.sql}`)
+        const plan = this.rowStore.reader.prepareSync(`EXPLAIN QUERY PLAN ${route.plan.sql}`).allSync(this.bind(route.plan.binders, params.length > 0 ? params : route.plan.binders.map(() => null)))
+        for (const row of plan) lines.push(`plan: ${String(row[3])}`)
+      } else {
+        const text = deparseSync({ version: 170004, stmts: [{ stmt: query }] } as never)
+        const result = await this.columnQuery(session, `EXPLAIN ${text}`, params, options)
+        for (const row of result.rows) for (const line of String(row[1]).split('\n')) if (line.trim() !== '') lines.push(`plan: ${line}`)
+      }
+    } else if (kind === 'InsertStmt' || kind === 'UpdateStmt' || kind === 'DeleteStmt') {
+      lines.push('store: row', 'why: writes always run on the row store (and reach the column store by CDC)')
+    } else {
+      lines.push('store: row', 'why: schema changes and transaction control run on the row store')
+    }
+    const rows = lines.map((line) => ({ plan: line }))
+    return { rows, columns: [{ name: 'plan', type: 'VARCHAR' }], rowCount: rows.length, engine }
+  }
+
+  // ───────────────────────────── status and lifecycle ─────────────────────────────
+
+  private lagMs(appliedTx: number): number {
+    const committed = this.ledger.lastCommitted
+    if (appliedTx >= committed.txId) return 0
+    const row = this.rowStore.reader.prepareSync('SELECT system_time_us FROM _strata_tx WHERE tx_id = ?', { bigints: true }).allSync([Math.max(appliedTx, 0) + 1])[0]
+    if (row === undefined) return 0
+    return Math.max(0, Number(this.ledger.nowMicros() - (row[0] as bigint)) / 1000)
+  }
+
+  async syncStatus(): Promise<{ lastCommittedTx: number; lastAppliedTx: number; lagTx: number; lagMs: number }> {
+    this.checkOpen()
+    await this.syncer.columnStore()
+    const lastCommittedTx = this.ledger.lastCommitted.txId
+    const lastAppliedTx = Math.max(0, this.syncer.lastAppliedTx)
+    return { lastCommittedTx, lastAppliedTx, lagTx: Math.max(0, lastCommittedTx - lastAppliedTx), lagMs: this.lagMs(lastAppliedTx) }
+  }
+
+  /** Runs SQL on the column store, fresh, and hands back DuckDB's raw result (used by Arrow export, import). */
+  async columnStoreQuery(session: Session, sql: string, params: readonly unknown[] | Readonly<Record<string, unknown>> | undefined, options: ExecuteOptions): Promise<Tabular> {
+    this.checkOpen()
+    return this.columnQuery(session, sql, params ?? [], options)
+  }
+
+  /** Creates `table` (if missing) with the given columns and inserts rows in one commit. */
+  async bulkInsert(table: string, columns: readonly { name: string; type: string }[], rows: readonly unknown[][], onProgress?: (done: number, total: number) => void): Promise<{ txId: number | undefined; rowCount: number }> {
+    this.checkOpen()
+    const session = this.newSession()
+    const result = await this.write(session, {}, async (pending) => {
+      let definition = this.catalog.tables.get(table)
+      if (definition === undefined) {
+        checkUserName(table, 'table')
+        definition = {
+          name: table,
+          columns: columns.map((column) => ({ name: column.name, type: typeFromLabel(column.type), notNull: false, default: undefined })),
+          primaryKey: null,
+          uniques: [],
+          checks: [],
+          schemaTx: pending.txId,
+        }
+        this.createTableSync(session, definition)
+      }
+      const target = definition
+      const targetColumns = columns.map((column) => {
+        const found = findColumn(target, column.name)
+        if (found === undefined) throw new StrataError('UNDEFINED_COLUMN', `column "${column.name}" does not exist in table "${table}"`)
+        return found
+      })
+      const statement = this.rowStore.writer.prepareSync(`INSERT INTO ${quoteIdentifier(table)} (${targetColumns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${targetColumns.map(() => '?').join(', ')})`)
+      let done = 0
+      for (const row of rows) {
+        statement.runSync(targetColumns.map((column, index) => toStorage(row[index], column.type)))
+        done++
+        if (onProgress !== undefined && done % 10_000 === 0) onProgress(done, rows.length)
+      }
+      onProgress?.(done, rows.length)
+      return { rows: [], columns: [], rowCount: done, engine: 'row' }
+    })
+    return { txId: result.txId, rowCount: result.rowCount }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StrataError('CLOSED', 'the database is closed')
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  async close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing
+    this.closed = true
+    this.closing = (async () => {
+      if (this.mirrorStartTimer !== undefined) clearTimeout(this.mirrorStartTimer)
+      await this.abortSession(this.defaultSession).catch(() => undefined)
+      await this.syncer.close()
+      this.rowStore.closeSync()
+      if (this.temporaryDirectory !== undefined) rmSync(this.temporaryDirectory, { recursive: true, force: true })
+    })()
+    return this.closing
+  }
+}
+
+function outputColumn(column: OutputColumn): { name: string; type: string } {
+  return { name: column.name, type: typeLabel(column.type) }
+}
+
+function shapeRows(output: readonly OutputColumn[], rows: readonly RowValue[][]): { rows: Record<string, unknown>[]; columns: { name: string; type: string }[]; rowCount: number } {
+  const shaped: Record<string, unknown>[] = new Array(rows.length)
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]!
+    const record: Record<string, unknown> = {}
+    for (let column = 0; column < output.length; column++) record[output[column]!.name] = fromStorage(row[column], output[column]!.type)
+    shaped[index] = record
+  }
+  return { rows: shaped, columns: output.map(outputColumn), rowCount: rows.length }
+}
+
+function shapeTabular(result: Tabular): { rows: Record<string, unknown>[]; columns: readonly { name: string; type: string }[]; rowCount: number } {
+  const rows = result.rows.map((row) => {
+    const record: Record<string, unknown> = {}
+    result.columns.forEach((column, index) => {
+      record[column.name] = row[index]
+    })
+    return record
+  })
+  return { rows, columns: result.columns, rowCount: rows.length }
+}
+
+/** A parameter bound where no column type is known: numbers, strings, bytes as they are. */
+function plainValue(value: unknown): RowValue {
+  if (value === null || value === undefined) return null
+  if (typeof value === 'boolean') return value ? 1 : 0
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string' || value instanceof Uint8Array) return value
+  if (value instanceof Date) return value.getTime() * 1000
+  return JSON.stringify(value)
+}
+
+function constantNode(value: null | number | string | boolean): PgNode {
+  if (value === null) return { isnull: true }
+  if (typeof value === 'boolean') return { boolval: { boolval: value } }
+  if (typeof value === 'number') return Number.isInteger(value) ? { ival: { ival: value } } : { fval: { fval: String(value) } }
+  return { sval: { sval: value } }
+}
+
+/** Names the analytical construct that sent a query to the column store (EXPLAIN prints it). */
+function analyticalReason(select: PgNode, construct: string): string {
+  const reasons: string[] = []
+  if (list(select['groupClause']).length > 0) reasons.push('GROUP BY')
+  if (select['havingClause'] !== undefined) reasons.push('HAVING')
+  if (select['withClause'] !== undefined) reasons.push('a CTE')
+  if (select['op'] !== undefined && select['op'] !== 'SETOP_NONE') reasons.push('a set operation')
+  let aggregate = false
+  let window = false
+  let subquery = false
+  walk(select, (kind, body) => {
+    if (kind === 'FuncCall') {
+      if (body['over'] !== undefined) window = true
+      else if (analyticalFunctionNames.has(names(body['funcname']).join('.').toLowerCase())) aggregate = true
+    }
+    if (kind === 'SubLink' || kind === 'RangeSubselect') subquery = true
+  })
+  if (aggregate) reasons.push('an aggregate')
+  if (window) reasons.push('a window function')
+  if (subquery) reasons.push('a subquery')
+  if (list(select['fromClause']).length > 1 || list(select['fromClause']).some((item) => nodeKind(item) === 'JoinExpr')) reasons.push('a join')
+  if (reasons.length === 0) return `analytical or not expressible in the row store: ${construct}`
+  return `analytical: ${reasons.join(', ')}`
+}
+

@@ -1,0 +1,191 @@
+/**
+ * The library API (SPEC section 3): a thin, typed shell over the engine. Every call after close fails
+ * with CLOSED; `await using db = await open()` closes deterministically.
+ */
+import { tableFromIPC, type Table as ArrowTable } from 'apache-arrow'
+import { extname } from 'node:path'
+import { Engine, type StatementResult } from '../../engine/engine.js'
+import type { Session } from '../../engine/session.js'
+import { StrataError } from '../../util/errors.js'
+import type { Database, ExportOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SyncStatus, Transaction, WriteSummary } from './types.js'
+
+function toResult(result: StatementResult): QueryResult {
+  return result
+}
+
+class SessionHandle implements Transaction {
+  constructor(
+    protected readonly engine: Engine,
+    protected readonly session: Session,
+  ) {}
+
+  async query(sql: string, params?: Params, options: QueryOptions = {}): Promise<QueryResult> {
+    this.checkUsable()
+    if (typeof sql !== 'string') throw new StrataError('INVALID_PARAMETER', 'query() takes the SQL text as its first argument')
+    const results = await this.engine.execute(this.session, sql, params, options)
+    const last = results[results.length - 1]
+    if (last === undefined) throw new StrataError('SYNTAX_ERROR', 'empty statement', { statement: sql })
+    if (results.length > 1) throw new StrataError('INVALID_PARAMETER', `query() runs one statement; this text has ${results.length} (use exec())`, { statement: sql })
+    return toResult(last)
+  }
+
+  async exec(sql: string, options: { readonly signal?: AbortSignal } = {}): Promise<QueryResult[]> {
+    this.checkUsable()
+    return (await this.engine.execute(this.session, sql, undefined, options)).map(toResult)
+  }
+
+  sql(strings: TemplateStringsArray, ...values: unknown[]): Promise<QueryResult> {
+    let text = strings[0] ?? ''
+    for (let index = 0; index < values.length; index++) text += `$${index + 1}${strings[index + 1] ?? ''}`
+    return this.query(text, values)
+  }
+
+  protected checkUsable(): void {
+    if (this.engine.isClosed) throw new StrataError('CLOSED', 'the database is closed')
+  }
+}
+
+class TransactionHandle extends SessionHandle {
+  finished = false
+
+  protected override checkUsable(): void {
+    super.checkUsable()
+    if (this.finished) throw new StrataError('TX_STATE', 'this transaction has already finished')
+  }
+}
+
+class DatabaseHandle extends SessionHandle implements Database {
+  constructor(
+    engine: Engine,
+    readonly path: string,
+  ) {
+    super(engine, engine.session)
+  }
+
+  async transaction<T>(body: (tx: Transaction) => Promise<T>, options: { readonly signal?: AbortSignal } = {}): Promise<T> {
+    this.checkUsable()
+    const session = this.engine.newSession()
+    const handle = new TransactionHandle(this.engine, session)
+    await this.engine.execute(session, 'BEGIN', undefined, options)
+    let value: T
+    try {
+      value = await body(handle)
+    } catch (error) {
+      handle.finished = true
+      await this.engine.abortSession(session)
+      throw error
+    }
+    handle.finished = true
+    if (session.inTransaction) await this.engine.execute(session, 'COMMIT', undefined, options)
+    return value
+  }
+
+  async queryArrow(sql: string, params?: Params, options: QueryOptions = {}): Promise<ArrowTable> {
+    this.checkUsable()
+    // Arrow comes from the column store's own result; rows are converted column by column.
+    const result = await this.engine.execute(this.session, sql, params, { ...options, engine: options.engine ?? 'column' })
+    const last = result[result.length - 1]
+    if (last === undefined) throw new StrataError('SYNTAX_ERROR', 'empty statement', { statement: sql })
+    return rowsToArrow(last)
+  }
+
+  async syncStatus(): Promise<SyncStatus> {
+    this.checkUsable()
+    return this.engine.syncStatus()
+  }
+
+  async tables(): Promise<string[]> {
+    this.checkUsable()
+    return this.engine.tableNames()
+  }
+
+  async importFile(file: string, options: ImportOptions): Promise<WriteSummary> {
+    this.checkUsable()
+    const reader = fileReader(file)
+    const result = await this.engine.columnStoreQuery(this.engine.newSession(), `SELECT * FROM ${reader}`, [file], options)
+    return this.engine.bulkInsert(options.table, result.columns, result.rows, options.onProgress)
+  }
+
+  async exportTable(file: string, options: ExportOptions): Promise<{ readonly rowCount: number }> {
+    this.checkUsable()
+    if (!this.engine.tableNames().includes(options.table)) throw new StrataError('UNDEFINED_TABLE', `table "${options.table}" does not exist`)
+    const extension = extname(file).toLowerCase()
+    const format = extension === '.parquet' ? 'PARQUET' : extension === '.csv' ? 'CSV, HEADER' : extension === '.json' || extension === '.jsonl' ? 'JSON' : undefined
+    if (format === undefined) throw new StrataError('NOT_SUPPORTED', `cannot export to ${extension || 'a file without an extension'}: use .parquet, .csv or .json`)
+    const quotedTable = `"${options.table.replaceAll('"', '""')}"`
+    const quotedFile = `'${file.replaceAll("'", "''")}'`
+    const result = await this.engine.columnStoreQuery(this.engine.newSession(), `COPY (SELECT * FROM main.${quotedTable}) TO ${quotedFile} (FORMAT ${format})`, undefined, options)
+    const count = result.rows[0]?.[0]
+    return { rowCount: Number(count ?? 0) }
+  }
+
+  async close(): Promise<void> {
+    await this.engine.close()
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}
+
+function fileReader(file: string): string {
+  const extension = extname(file).toLowerCase()
+  switch (extension) {
+    case '.csv':
+    case '.tsv':
+      return 'read_csv_auto($1)'
+    case '.parquet':
+      return 'read_parquet($1)'
+    case '.json':
+    case '.jsonl':
+    case '.ndjson':
+      return 'read_json_auto($1)'
+    default:
+      throw new StrataError('NOT_SUPPORTED', `cannot import ${extension || 'a file without an extension'}: use .csv, .parquet or .json`)
+  }
+}
+
+function rowsToArrow(result: QueryResult): ArrowTable {
+  // Arrow IPC from DuckDB would need its arrow extension (a download); building the table from the
+  // converted columns keeps the same JS values as query() and works offline.
+  const columns: Record<string, unknown[]> = {}
+  for (const column of result.columns) columns[column.name] = result.rows.map((row) => row[column.name])
+  return arrowFromColumns(columns, result.columns)
+}
+
+import { makeTable, vectorFromArray, Table, Utf8, Float64, Int32, Int64, Bool, TimestampMicrosecond, Binary, type Vector } from 'apache-arrow'
+
+function arrowFromColumns(columns: Record<string, unknown[]>, types: readonly { name: string; type: string }[]): ArrowTable {
+  const vectors: Record<string, Vector> = {}
+  for (const { name, type } of types) {
+    const values = columns[name] ?? []
+    let vector: Vector
+    if (type === 'BOOLEAN') vector = vectorFromArray(values as (boolean | null)[], new Bool())
+    else if (type === 'INTEGER' || type === 'SMALLINT') vector = vectorFromArray(values as (number | null)[], new Int32())
+    else if (type === 'BIGINT' || type === 'HUGEINT') vector = vectorFromArray(values.map((value) => (value === null ? null : BigInt(value as number))), new Int64())
+    else if (type === 'DOUBLE' || type === 'REAL' || type.startsWith('DECIMAL')) vector = vectorFromArray(values as (number | null)[], new Float64())
+    else if (type === 'TIMESTAMP' || type === 'TIMESTAMPTZ') vector = vectorFromArray(values.map((value) => (value === null ? null : (value as Date).getTime())), new TimestampMicrosecond())
+    else if (type === 'BLOB') vector = vectorFromArray(values as (Uint8Array | null)[], new Binary())
+    else vector = vectorFromArray(values.map((value) => (value === null ? null : typeof value === 'string' ? value : JSON.stringify(value))), new Utf8())
+    vectors[name] = vector
+  }
+  void makeTable
+  void tableFromIPC
+  return new Table(vectors)
+}
+
+/**
+ * Opens a database: no path or ':memory:' → in memory (a private temporary directory, removed on
+ * close); a path → a durable data directory, created if missing.
+ *
+ * @example
+ * import { open } from 'stratadb'
+ * await using db = await open('./strata-data')
+ * await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)')
+ * const { rows } = await db.sql`SELECT * FROM t WHERE id = ${1}`
+ */
+export async function open(path?: string, options: OpenOptions = {}): Promise<Database> {
+  if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'open was aborted')
+  const engine = await Engine.open(path, { clock: options.clock, durability: options.durability })
+  return new DatabaseHandle(engine, engine.path)
+}

@@ -1,0 +1,444 @@
+/**
+ * `strata shell`: the interactive REPL. On a terminal it prompts, keeps a history file and completes
+ * keywords and table names; with stdin from a pipe or a file it runs the statements it reads and prints
+ * only their results, so a script's output is just data.
+ */
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import * as readline from 'node:readline'
+import type { Database, QueryResult } from '../api/types.js'
+import { exitCodes, withDatabase, type CommandOutput } from './commands.js'
+import {
+  formatError,
+  formatPlainText,
+  formatResult,
+  formatStatus,
+  formatTiming,
+  isOutputFormat,
+  isRowResult,
+  outputFormats,
+  type OutputFormat,
+} from './format.js'
+import { classifyInput, loadStatementScanner } from './statement-input.js'
+
+export interface ShellOptions {
+  readonly databasePath: string
+  /** Prompts, history and completion; main.ts passes whether stdin is a terminal. */
+  readonly interactive: boolean
+  readonly input: NodeJS.ReadableStream
+  /** Only used on a terminal (readline echoes and redraws the line there). */
+  readonly terminalOutput: NodeJS.WritableStream
+}
+
+/**
+ * Runs the shell until `.quit`, Ctrl-D or the end of the input. Returns exit status 0, or 1 when a
+ * non-interactive run hit an error (so `strata shell < script.sql` can fail a build; the shell still
+ * runs the rest of the script first, as psql does without ON_ERROR_STOP).
+ *
+ * @example
+ * const status = await runShell(
+ *   { databasePath: './strata-data', interactive: false, input: process.stdin, terminalOutput: process.stdout },
+ *   processOutput,
+ * )
+ */
+export async function runShell(options: ShellOptions, output: CommandOutput): Promise<number> {
+  await loadStatementScanner()
+  return withDatabase(options.databasePath, output, (database, signal) =>
+    new ShellSession(database, options, output, signal).run(),
+  )
+}
+
+/** Lines the history file keeps; older ones are dropped (readline's own default is only 30). */
+const historyEntriesMax = 1000
+
+const primaryPrompt = 'strata> '
+const continuationPrompt = '   ...> '
+
+type DotCommandOutcome = 'continue' | 'quit'
+
+interface DotCommand {
+  readonly usage: string
+  readonly description: string
+  readonly run: (session: ShellSession, argument: string) => Promise<DotCommandOutcome>
+}
+
+class ShellSession {
+  private mode: OutputFormat = 'table'
+  private timerEnabled = false
+  private bufferedLines: string[] = []
+  private sawError = false
+  private interruptedOnEmptyPrompt = false
+  /** Aborts the statement that is running, for Ctrl-C; undefined between statements. */
+  private runningStatement: AbortController | undefined
+
+  constructor(
+    readonly database: Database,
+    private readonly options: ShellOptions,
+    private readonly output: CommandOutput,
+    private readonly shutdownSignal: AbortSignal,
+  ) {}
+
+  async run(): Promise<number> {
+    const lineReader = this.createLineReader()
+    let history: string[] = []
+    lineReader.on('history', (entries: string[]) => {
+      history = entries
+    })
+    lineReader.on('SIGINT', () => this.interrupt(lineReader))
+    // A SIGINT from outside (kill -INT, or Ctrl-C when stdin is a pipe) ends the session even while it
+    // waits for input; closing the reader ends the loop below, and the database still closes cleanly.
+    this.shutdownSignal.addEventListener('abort', () => lineReader.close(), { once: true })
+    this.prompt(lineReader)
+    try {
+      for await (const line of lineReader) {
+        if (this.shutdownSignal.aborted) break
+        if ((await this.acceptLine(line)) === 'quit') break
+        this.prompt(lineReader)
+      }
+      // Like sqlite3, a last statement without its ';' still runs when the input ends.
+      if (!this.shutdownSignal.aborted && classifyInput(this.bufferedText()) !== 'empty') {
+        await this.runBuffered()
+      }
+    } finally {
+      lineReader.close()
+      if (this.options.interactive) {
+        this.output.writeOut('\n')
+        saveHistory(history)
+      }
+    }
+    return this.sawError && !this.options.interactive ? exitCodes.statementError : exitCodes.ok
+  }
+
+  private createLineReader(): readline.Interface {
+    if (!this.options.interactive) {
+      return readline.createInterface({ input: this.options.input, terminal: false, crlfDelay: Infinity })
+    }
+    return readline.createInterface({
+      input: this.options.input,
+      output: this.options.terminalOutput,
+      terminal: true,
+      history: loadHistory(),
+      historySize: historyEntriesMax,
+      removeHistoryDuplicates: true,
+      completer: (line: string, callback: (error: null, result: [string[], string]) => void) => {
+        this.complete(line).then(
+          (result) => callback(null, result),
+          // Completion is a convenience; if the table list cannot be read, offer nothing rather than fail.
+          () => callback(null, [[], line]),
+        )
+      },
+    })
+  }
+
+  private prompt(lineReader: readline.Interface): void {
+    if (!this.options.interactive) return
+    lineReader.setPrompt(this.bufferedLines.length === 0 ? primaryPrompt : continuationPrompt)
+    lineReader.prompt()
+  }
+
+  /**
+   * Ctrl-C stops a running statement, else drops the half-typed one; on an empty prompt it asks for a
+   * second Ctrl-C before quitting, as node's REPL does, so a stray keypress does not end the session.
+   */
+  private interrupt(lineReader: readline.Interface): void {
+    if (this.runningStatement !== undefined) {
+      this.runningStatement.abort()
+      return
+    }
+    const promptIsEmpty = this.bufferedLines.length === 0 && lineReader.line === ''
+    if (promptIsEmpty && this.interruptedOnEmptyPrompt) {
+      lineReader.close()
+      return
+    }
+    this.interruptedOnEmptyPrompt = promptIsEmpty
+    this.bufferedLines = []
+    // Readline keeps the half-typed line on Ctrl-C; end-of-line then delete-to-start clears it, or it
+    // would reappear after the next prompt.
+    lineReader.write(null, { ctrl: true, name: 'e' })
+    lineReader.write(null, { ctrl: true, name: 'u' })
+    this.output.writeOut(promptIsEmpty ? '\n(To exit, press Ctrl+C again or Ctrl+D or type .quit)\n' : '^C\n')
+    this.prompt(lineReader)
+  }
+
+  private async acceptLine(line: string): Promise<DotCommandOutcome> {
+    this.interruptedOnEmptyPrompt = false
+    // A dot command is a whole line of its own, and only between statements, as in sqlite3.
+    if (this.bufferedLines.length === 0 && line.trimStart().startsWith('.')) {
+      return this.runDotCommand(line.trim())
+    }
+    this.bufferedLines.push(line)
+    const state = classifyInput(this.bufferedText())
+    if (state === 'empty') this.bufferedLines = []
+    if (state === 'complete') await this.runBuffered()
+    return 'continue'
+  }
+
+  private bufferedText(): string {
+    return this.bufferedLines.join('\n')
+  }
+
+  private async runBuffered(): Promise<void> {
+    const sqlText = this.bufferedText()
+    this.bufferedLines = []
+    const results = await this.runStatement((signal) => this.database.exec(sqlText, { signal }))
+    for (const result of results ?? []) this.printResult(result)
+  }
+
+  /**
+   * Runs one call against the database with a signal Ctrl-C can fire; prints an error instead of
+   * throwing, because the shell carries on after a failed statement.
+   */
+  async runStatement<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+    const controller = new AbortController()
+    this.runningStatement = controller
+    try {
+      return await call(AbortSignal.any([controller.signal, this.shutdownSignal]))
+    } catch (error) {
+      this.printError(error)
+      return undefined
+    } finally {
+      this.runningStatement = undefined
+    }
+  }
+
+  printResult(result: QueryResult): void {
+    if (isRowResult(result)) {
+      this.output.writeOut(formatResult(result, this.mode))
+    } else if (this.options.interactive) {
+      // A script's output should be its rows only; a person at the prompt wants to see that a write happened.
+      this.output.writeOut(`${formatStatus(result)}\n`)
+    }
+    if (this.timerEnabled) this.output.writeOut(`${formatTiming(result)}\n`)
+  }
+
+  printError(error: unknown): void {
+    this.sawError = true
+    this.output.writeError(formatError(error))
+  }
+
+  writeOut(text: string): void {
+    this.output.writeOut(text)
+  }
+
+  setMode(mode: OutputFormat): void {
+    this.mode = mode
+  }
+
+  currentMode(): OutputFormat {
+    return this.mode
+  }
+
+  setTimer(enabled: boolean): void {
+    this.timerEnabled = enabled
+  }
+
+  timerIsEnabled(): boolean {
+    return this.timerEnabled
+  }
+
+  private async runDotCommand(line: string): Promise<DotCommandOutcome> {
+    const { word: name, rest: argument } = splitFirstWord(line)
+    const command = dotCommands[name]
+    if (command === undefined) {
+      this.printError(usageError(`unknown command "${name}"; .help lists the commands`))
+      return 'continue'
+    }
+    return command.run(this, argument)
+  }
+
+  /** Tab completion: dot commands and their arguments, else SQL keywords and table names. */
+  private async complete(line: string): Promise<[string[], string]> {
+    const word = lastWord(line)
+    if (this.bufferedLines.length === 0 && line.trimStart().startsWith('.')) {
+      const { word: name, rest } = splitFirstWord(line.trim())
+      if (rest === '' && !endsWithSpace(line)) {
+        return [Object.keys(dotCommands).filter((candidate) => candidate.startsWith(name)), name]
+      }
+      const argumentCandidates =
+        name === '.schema' ? await this.database.tables()
+        : name === '.mode' ? [...outputFormats]
+        : name === '.timer' ? ['on', 'off']
+        : []
+      return [argumentCandidates.filter((candidate) => candidate.startsWith(word)), word]
+    }
+    if (word === '') return [[], word]
+    const wordLower = word.toLowerCase()
+    // Keywords come back in the case the user is typing in, so a lowercase query stays lowercase.
+    const typesLowercase = word === wordLower
+    const keywordHits = sqlKeywords
+      .filter((keyword) => keyword.toLowerCase().startsWith(wordLower))
+      .map((keyword) => (typesLowercase ? keyword.toLowerCase() : keyword))
+    const tableHits = (await this.database.tables()).filter((table) => table.toLowerCase().startsWith(wordLower))
+    return [[...tableHits, ...keywordHits], word]
+  }
+}
+
+const dotCommands: Readonly<Record<string, DotCommand>> = {
+  '.tables': {
+    usage: '.tables',
+    description: 'List the tables',
+    run: async (session) => {
+      const tables = await session.runStatement(() => session.database.tables())
+      for (const table of tables ?? []) session.writeOut(`${table}\n`)
+      return 'continue'
+    },
+  },
+  '.schema': {
+    usage: '.schema [table]',
+    description: 'Describe one table, or every table',
+    run: async (session, argument) => {
+      if (argument !== '') {
+        // The user's text goes in as written, so quoted and schema-qualified names work as in SQL.
+        await describeTable(session, argument)
+        return 'continue'
+      }
+      const tables = await session.runStatement(() => session.database.tables())
+      for (const table of tables ?? []) {
+        if (session.currentMode() === 'table') session.writeOut(`${table}:\n`)
+        await describeTable(session, quoteIdentifier(table))
+      }
+      return 'continue'
+    },
+  },
+  '.mode': {
+    usage: `.mode ${outputFormats.join('|')}`,
+    description: 'Set how results are printed',
+    run: async (session, argument) => {
+      if (argument === '') session.writeOut(`${session.currentMode()}\n`)
+      else if (isOutputFormat(argument)) session.setMode(argument)
+      else session.printError(usageError(`.mode expects one of ${outputFormats.join(', ')}, not "${argument}"`))
+      return 'continue'
+    },
+  },
+  '.timer': {
+    usage: '.timer on|off',
+    description: 'Print how long each statement took and which store answered it',
+    run: async (session, argument) => {
+      if (argument === '') session.writeOut(`${session.timerIsEnabled() ? 'on' : 'off'}\n`)
+      else if (argument === 'on' || argument === 'off') session.setTimer(argument === 'on')
+      else session.printError(usageError(`.timer expects on or off, not "${argument}"`))
+      return 'continue'
+    },
+  },
+  '.explain': {
+    usage: '.explain <sql>',
+    description: 'Show which store would run a statement, why, and its plan',
+    run: async (session, argument) => {
+      if (argument === '') {
+        session.printError(usageError('.explain expects a statement'))
+        return 'continue'
+      }
+      // exec rather than query: it accepts the statement with or without a trailing ';'.
+      const results = await session.runStatement((signal) => session.database.exec(`EXPLAIN ${argument}`, { signal }))
+      const plan = results?.at(-1)
+      if (plan !== undefined) session.writeOut(formatPlainText(plan))
+      return 'continue'
+    },
+  },
+  '.help': {
+    usage: '.help',
+    description: 'Show this list',
+    run: async (session) => {
+      const usageWidth = Math.max(...Object.values(dotCommands).map((command) => command.usage.length))
+      for (const command of Object.values(dotCommands)) {
+        session.writeOut(`${command.usage.padEnd(usageWidth)}  ${command.description}\n`)
+      }
+      session.writeOut('SQL statements end with ";" and may span several lines.\n')
+      return 'continue'
+    },
+  },
+  '.quit': { usage: '.quit', description: 'Leave the shell (also .exit or Ctrl-D)', run: async () => 'quit' },
+  '.exit': { usage: '.exit', description: 'Leave the shell', run: async () => 'quit' },
+}
+
+async function describeTable(session: ShellSession, tableReference: string): Promise<void> {
+  const description = await session.runStatement((signal) =>
+    session.database.query(`DESCRIBE ${tableReference}`, undefined, { signal }),
+  )
+  if (description !== undefined) session.writeOut(formatResult(description, session.currentMode()))
+}
+
+/** A name as a double-quoted SQL identifier, so table names with capitals or spaces describe correctly. */
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}
+
+/** Mistakes in a dot command read like the engine's errors, so the shell has one error format. */
+function usageError(message: string): { code: string; message: string } {
+  return { code: 'INVALID_PARAMETER', message }
+}
+
+/** Splits a dot-command line at its first run of whitespace. */
+function splitFirstWord(line: string): { word: string; rest: string } {
+  let end = 0
+  while (end < line.length && !isWhitespace(line.charAt(end))) end += 1
+  return { word: line.slice(0, end), rest: line.slice(end).trim() }
+}
+
+/** The identifier-like characters at the end of the line: the word the cursor is completing. */
+function lastWord(line: string): string {
+  let start = line.length
+  while (start > 0 && isWordCharacter(line.charAt(start - 1))) start -= 1
+  return line.slice(start)
+}
+
+function endsWithSpace(line: string): boolean {
+  return line.length > 0 && isWhitespace(line.charAt(line.length - 1))
+}
+
+function isWhitespace(character: string): boolean {
+  return character === ' ' || character === '\t' || character === '\n' || character === '\r'
+}
+
+function isWordCharacter(character: string): boolean {
+  return (
+    (character >= 'a' && character <= 'z') ||
+    (character >= 'A' && character <= 'Z') ||
+    (character >= '0' && character <= '9') ||
+    character === '_' ||
+    character === '$' ||
+    // PostgreSQL identifiers may contain any non-ASCII letter.
+    character > '\u007f'
+  )
+}
+
+/** $STRATA_HISTORY, else ~/.strata_history. */
+function historyFilePath(): string {
+  const configured = process.env['STRATA_HISTORY']
+  return configured !== undefined && configured !== '' ? configured : path.join(os.homedir(), '.strata_history')
+}
+
+/** The history file holds the oldest line first; readline wants the newest first. */
+function loadHistory(): string[] {
+  try {
+    const lines = fs.readFileSync(historyFilePath(), 'utf8').split('\n').filter((line) => line !== '')
+    return lines.reverse().slice(0, historyEntriesMax)
+  } catch {
+    // No history yet (first run) or an unreadable file: start with none rather than refuse to start.
+    return []
+  }
+}
+
+function saveHistory(newestFirst: readonly string[]): void {
+  try {
+    const oldestFirst = [...newestFirst].reverse()
+    fs.writeFileSync(historyFilePath(), oldestFirst.length === 0 ? '' : `${oldestFirst.join('\n')}\n`, { mode: 0o600 })
+  } catch {
+    // Losing the history (read-only home, full disk) must not turn a clean exit into a failure.
+  }
+}
+
+/** What tab completes besides table names: the statements and clauses of SPEC section 5 and its types. */
+const sqlKeywords: readonly string[] = [
+  'ADD', 'ALL', 'ALTER', 'AND', 'AS', 'ASC', 'AVG', 'BEGIN', 'BETWEEN', 'BIGINT', 'BLOB', 'BOOLEAN', 'BY',
+  'CASE', 'CAST', 'CHECK', 'COLUMN', 'COMMIT', 'CONFLICT', 'COUNT', 'CREATE', 'CROSS', 'DATE', 'DECIMAL',
+  'DEFAULT', 'DELETE', 'DESC', 'DESCRIBE', 'DISTINCT', 'DO', 'DOUBLE', 'DROP', 'ELSE', 'END', 'EXCEPT',
+  'EXISTS', 'EXPLAIN', 'FALSE', 'FIRST', 'FROM', 'FULL', 'GROUP', 'GROUPING', 'HAVING', 'IF', 'ILIKE', 'IN',
+  'INDEX', 'INNER', 'INSERT', 'INTEGER', 'INTERSECT', 'INTO', 'IS', 'JOIN', 'JSON', 'KEY', 'LAST', 'LEFT',
+  'LIKE', 'LIMIT', 'MAX', 'MIN', 'NOT', 'NOTHING', 'NULL', 'NULLS', 'OFFSET', 'ON', 'OR', 'ORDER', 'OUTER',
+  'OVER', 'PARTITION', 'PRIMARY', 'REAL', 'RECURSIVE', 'RENAME', 'RETURNING', 'RIGHT', 'ROLLBACK', 'SELECT',
+  'SET', 'SETS', 'SHOW', 'SMALLINT', 'SUM', 'TABLE', 'TABLES', 'TEXT', 'THEN', 'TIMESTAMP', 'TIMESTAMPTZ',
+  'TO', 'TRUE', 'UNION', 'UNIQUE', 'UPDATE', 'USING', 'VALUES', 'VARCHAR', 'VIEW', 'WHEN', 'WHERE', 'WINDOW',
+  'WITH',
+]

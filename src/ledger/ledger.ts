@@ -1,0 +1,134 @@
+/**
+ * The ledger: the only place that assigns transaction ids and system time (docs/time-model.md).
+ * It owns the ledger tables in the row store: `_strata_tx` (commits) and `_strata_catalog`
+ * (table and view definitions, so DDL is versioned by the same commits as data).
+ */
+import type { RowConnection } from '../storage/rowstore/rowstore.js'
+import type { Catalog, TableDefinition, ViewDefinition } from '../sql/catalog.js'
+import { assert } from '../util/assert.js'
+import { StrataError } from '../util/errors.js'
+
+export type Clock = () => Date | bigint
+
+export interface Commit {
+  readonly txId: number
+  readonly systemTimeUs: bigint
+}
+
+/** Wall-clock microseconds: performance.now() gives sub-millisecond resolution on top of the epoch. */
+function defaultClockUs(): bigint {
+  return BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000))
+}
+
+export function clockMicros(clock: Clock | undefined): bigint {
+  if (clock === undefined) return defaultClockUs()
+  const now = clock()
+  if (typeof now === 'bigint') return now
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new StrataError('INVALID_PARAMETER', 'the clock must return a Date or a bigint of microseconds')
+  return BigInt(now.getTime()) * 1000n
+}
+
+export const ledgerSchema = [
+  `CREATE TABLE IF NOT EXISTS _strata_tx (tx_id INTEGER PRIMARY KEY, system_time_us INTEGER NOT NULL, kind TEXT NOT NULL, rows_changed INTEGER NOT NULL) STRICT`,
+  `CREATE TABLE IF NOT EXISTS _strata_catalog (name TEXT PRIMARY KEY, kind TEXT NOT NULL, definition TEXT NOT NULL) STRICT`,
+  `CREATE TABLE IF NOT EXISTS _strata_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT`,
+]
+
+export class Ledger {
+  private committed: Commit
+  private pending: Commit | undefined
+
+  private constructor(
+    private readonly writer: RowConnection,
+    private readonly clock: Clock | undefined,
+    committed: Commit,
+  ) {
+    this.committed = committed
+  }
+
+  /** Creates the ledger tables if needed and the writer's transaction-context table the triggers read. */
+  static openSync(writer: RowConnection, clock: Clock | undefined): Ledger {
+    for (const statement of ledgerSchema) writer.execSync(statement)
+    writer.execSync('CREATE TEMP TABLE IF NOT EXISTS _strata_context (tx_id INTEGER NOT NULL, system_time_us INTEGER NOT NULL)')
+    writer.execSync('DELETE FROM temp._strata_context')
+    writer.execSync('INSERT INTO temp._strata_context VALUES (0, 0)')
+    const row = writer.prepareSync('SELECT tx_id, system_time_us FROM _strata_tx ORDER BY tx_id DESC LIMIT 1', { bigints: true }).allSync([])[0]
+    const committed: Commit = row === undefined ? { txId: 0, systemTimeUs: 0n } : { txId: Number(row[0]), systemTimeUs: row[1] as bigint }
+    return new Ledger(writer, clock, committed)
+  }
+
+  get lastCommitted(): Commit {
+    return this.committed
+  }
+
+  /** The pending transaction's id and time, once it has written. */
+  get pendingCommit(): Commit | undefined {
+    return this.pending
+  }
+
+  /** "Now" for queries: the injected clock, or the wall clock. */
+  nowMicros(): bigint {
+    return clockMicros(this.clock)
+  }
+
+  /**
+   * Assigns the next transaction id and system time to the transaction that holds the writer lock,
+   * at its first write, and publishes them to the triggers. Idempotent within one transaction.
+   */
+  assignSync(): Commit {
+    assert(this.writer.inTransaction, 'a transaction id is assigned only inside the writer transaction')
+    if (this.pending !== undefined) return this.pending
+    const wall = clockMicros(this.clock)
+    const systemTimeUs = wall > this.committed.systemTimeUs ? wall : this.committed.systemTimeUs + 1n
+    const commit = { txId: this.committed.txId + 1, systemTimeUs }
+    this.writer.prepareSync('UPDATE temp._strata_context SET tx_id = ?, system_time_us = ?').runSync([commit.txId, systemTimeUs])
+    this.pending = commit
+    return commit
+  }
+
+  /** Writes the commit's fact; called inside the writer transaction right before COMMIT. */
+  recordSync(kind: 'data' | 'ddl', rowsChanged: number): Commit {
+    const pending = this.pending
+    assert(pending !== undefined, 'recordSync needs an assigned transaction')
+    this.writer.prepareSync('INSERT INTO _strata_tx (tx_id, system_time_us, kind, rows_changed) VALUES (?, ?, ?, ?)').runSync([pending.txId, pending.systemTimeUs, kind, rowsChanged])
+    return pending
+  }
+
+  /** After SQLite's COMMIT returned: the pending commit is now the last committed one. */
+  committedSync(): void {
+    assert(this.pending !== undefined, 'committedSync without a pending commit')
+    assert(this.pending.txId === this.committed.txId + 1, 'transaction ids are dense')
+    assert(this.pending.systemTimeUs > this.committed.systemTimeUs, 'system time strictly increases')
+    this.committed = this.pending
+    this.pending = undefined
+  }
+
+  /** After ROLLBACK (or a commit that wrote nothing): the number was never observable; forget it. */
+  abandonSync(): void {
+    this.pending = undefined
+  }
+
+  loadCatalogSync(connection: RowConnection): Catalog {
+    const rows = connection.prepareSync('SELECT name, kind, definition FROM _strata_catalog').allSync([])
+    const tables = new Map<string, TableDefinition>()
+    const views = new Map<string, ViewDefinition>()
+    for (const [name, kind, definition] of rows) {
+      const parsed = JSON.parse(String(definition)) as TableDefinition & ViewDefinition
+      if (kind === 'table') tables.set(String(name), parsed)
+      else views.set(String(name), parsed)
+    }
+    return { tables, views }
+  }
+
+  saveTableSync(table: TableDefinition): void {
+    this.writer.prepareSync('INSERT OR REPLACE INTO _strata_catalog (name, kind, definition) VALUES (?, ?, ?)').runSync([table.name, 'table', JSON.stringify(table)])
+  }
+
+  saveViewSync(view: ViewDefinition): void {
+    this.writer.prepareSync('INSERT OR REPLACE INTO _strata_catalog (name, kind, definition) VALUES (?, ?, ?)').runSync([view.name, 'view', JSON.stringify(view)])
+  }
+
+  removeCatalogEntrySync(name: string): void {
+    this.writer.prepareSync('DELETE FROM _strata_catalog WHERE name = ?').runSync([name])
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The catalog's data: table and view definitions as plain readonly data. The engine persists them in
+ * the row store (`_strata_tables`); the front end reads them to resolve names and types.
+ */
+import type { SqlType } from './types.js'
+
+export type DefaultValue =
+  | { readonly kind: 'value'; readonly value: null | number | string | boolean }
+  | { readonly kind: 'now' }
+
+export interface ColumnDefinition {
+  readonly name: string
+  readonly type: SqlType
+  readonly notNull: boolean
+  readonly default: DefaultValue | undefined
+}
+
+export interface TableDefinition {
+  readonly name: string
+  readonly columns: readonly ColumnDefinition[]
+  /** Primary key columns; null when the table has a hidden row id instead. */
+  readonly primaryKey: readonly string[] | null
+  readonly uniques: readonly (readonly string[])[]
+  /** CHECK constraints: the source text (for DESCRIBE) and its row-store translation. */
+  readonly checks: readonly { readonly source: string; readonly sqlite: string }[]
+  /** The transaction of the last schema change (the mirror rebuilds a table whose schema moved on). */
+  readonly schemaTx: number
+}
+
+export interface ViewDefinition {
+  readonly name: string
+  /** The defining SELECT as the user wrote it; views are answered by the column store. */
+  readonly sql: string
+  readonly schemaTx: number
+}
+
+export interface Catalog {
+  readonly tables: ReadonlyMap<string, TableDefinition>
+  readonly views: ReadonlyMap<string, ViewDefinition>
+}
+
+/** Hidden row id column of a table without a primary key. */
+export const rowIdColumn = '_strata_row_id'
+/** Key column of history tables and mirror tables: the key as a JSON array. */
+export const keyColumn = '_strata_key'
+
+export function historyTableName(table: string): string {
+  return `_strata_history_${table}`
+}
+
+export function findColumn(table: TableDefinition, name: string): ColumnDefinition | undefined {
+  return table.columns.find((column) => column.name === name)
+}

@@ -1,0 +1,189 @@
+/**
+ * DDL trees → catalog definitions, and the SQLite DDL for a definition. Pure: no I/O.
+ */
+import { StrataError } from '../util/errors.js'
+import { findColumn, keyColumn, historyTableName, rowIdColumn, type ColumnDefinition, type DefaultValue, type TableDefinition } from './catalog.js'
+import type { PgNode } from './parse.js'
+import { compileCheck } from './rowsql.js'
+import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue } from './tree.js'
+import { sqliteStorage, toStorage, typeFromNames, typeLabel, type SqlType } from './types.js'
+
+const reservedPrefix = '_strata'
+
+export function checkUserName(name: string, what: string): void {
+  if (name.startsWith(reservedPrefix) || name.startsWith('_system_') || name.startsWith('_valid_') || name.startsWith('_tx_')) {
+    throw new StrataError('SYNTAX_ERROR', `${what} name "${name}" is reserved for Strata's own use`)
+  }
+}
+
+export function columnTypeOf(typeNameNode: unknown): SqlType {
+  const typeName = (typeNameNode ?? {}) as PgNode
+  if (list(typeName['arrayBounds']).length > 0) throw new StrataError('NOT_SUPPORTED', 'array column types are not supported')
+  const modifiers = list(typeName['typmods']).map((modifier) => Number(constantValue(nodeBody(modifier, 'A_Const') ?? {}).value))
+  return typeFromNames(names(typeName['names']), modifiers)
+}
+
+function defaultOf(expression: unknown, type: SqlType, column: string): DefaultValue {
+  let node = expression
+  if (nodeKind(node) === 'TypeCast') node = nodeBody(node, 'TypeCast')!['arg']
+  const kind = nodeKind(node)
+  if (kind === 'A_Const') {
+    const { value } = constantValue(nodeBody(node, 'A_Const')!)
+    const stored = value === null ? null : (value as number | string | boolean)
+    toStorage(stored, type)
+    return { kind: 'value', value: typeof stored === 'bigint' ? Number(stored) : stored }
+  }
+  if (kind === 'SQLValueFunction' && nodeBody(node, 'SQLValueFunction')!['op'] === 'SVFOP_CURRENT_TIMESTAMP') return { kind: 'now' }
+  if (kind === 'FuncCall' && names(nodeBody(node, 'FuncCall')!['funcname']).join('.').endsWith('now')) return { kind: 'now' }
+  throw new StrataError('NOT_SUPPORTED', `DEFAULT for column "${column}" must be a constant or now()/CURRENT_TIMESTAMP`)
+}
+
+/** CREATE TABLE → a definition (without schemaTx, which the ledger assigns). */
+export function tableFromCreate(create: PgNode): Omit<TableDefinition, 'schemaTx'> {
+  const relation = nodeBody({ RangeVar: create['relation'] }, 'RangeVar')!
+  const name = String(relation['relname'])
+  checkUserName(name, 'table')
+  if (list(create['inhRelations']).length > 0) throw new StrataError('NOT_SUPPORTED', 'CREATE TABLE … INHERITS')
+  if (create['partspec'] !== undefined) throw new StrataError('NOT_SUPPORTED', 'partitioned tables')
+  const columns: ColumnDefinition[] = []
+  let primaryKey: string[] | null = null
+  const uniques: string[][] = []
+  const checkNodes: { node: unknown; source: string }[] = []
+  const setPrimaryKey = (keys: string[]): void => {
+    if (primaryKey !== null) throw new StrataError('SYNTAX_ERROR', `multiple primary keys for table "${name}" are not allowed`)
+    primaryKey = keys
+  }
+  for (const element of list(create['tableElts'])) {
+    const columnDef = nodeBody(element, 'ColumnDef')
+    if (columnDef !== undefined) {
+      const columnName = String(columnDef['colname'])
+      checkUserName(columnName, 'column')
+      if (columns.some((column) => column.name === columnName)) throw new StrataError('DUPLICATE_COLUMN', `column "${columnName}" specified more than once`)
+      const type = columnTypeOf(columnDef['typeName'])
+      let notNull = false
+      let fallback: DefaultValue | undefined
+      for (const constraintNode of list(columnDef['constraints'])) {
+        const constraint = nodeBody(constraintNode, 'Constraint')!
+        switch (constraint['contype']) {
+          case 'CONSTR_NOTNULL':
+            notNull = true
+            break
+          case 'CONSTR_NULL':
+            break
+          case 'CONSTR_PRIMARY':
+            setPrimaryKey([columnName])
+            notNull = true
+            break
+          case 'CONSTR_UNIQUE':
+            uniques.push([columnName])
+            break
+          case 'CONSTR_DEFAULT':
+            fallback = defaultOf(constraint['raw_expr'], type, columnName)
+            break
+          case 'CONSTR_CHECK':
+            checkNodes.push({ node: constraint['raw_expr'], source: `CHECK on ${columnName}` })
+            break
+          default:
+            throw new StrataError('NOT_SUPPORTED', `column constraint ${String(constraint['contype'])} on "${columnName}"`)
+        }
+      }
+      columns.push({ name: columnName, type, notNull, default: fallback })
+      continue
+    }
+    const constraint = nodeBody(element, 'Constraint')
+    if (constraint === undefined) throw new StrataError('NOT_SUPPORTED', `table element ${nodeKind(element) ?? 'unknown'}`)
+    const keys = list(constraint['keys']).map((key) => stringValue(key) ?? '')
+    switch (constraint['contype']) {
+      case 'CONSTR_PRIMARY':
+        setPrimaryKey(keys)
+        break
+      case 'CONSTR_UNIQUE':
+        uniques.push(keys)
+        break
+      case 'CONSTR_CHECK':
+        checkNodes.push({ node: constraint['raw_expr'], source: 'CHECK' })
+        break
+      default:
+        throw new StrataError('NOT_SUPPORTED', `table constraint ${String(constraint['contype'])}`)
+    }
+  }
+  if (columns.length === 0) throw new StrataError('SYNTAX_ERROR', `table "${name}" must have at least one column`)
+  const keyNames: string[] = [...((primaryKey ?? []) as string[]), ...uniques.flat()]
+  for (const key of keyNames) {
+    if (!columns.some((column) => column.name === key)) throw new StrataError('UNDEFINED_COLUMN', `column "${key}" named in a key does not exist`)
+  }
+  const pk = primaryKey as string[] | null
+  const finalColumns = pk === null ? columns : columns.map((column) => (pk.includes(column.name) ? { ...column, notNull: true } : column))
+  const draft = { name, columns: finalColumns, primaryKey: pk, uniques, checks: [] as { source: string; sqlite: string }[], schemaTx: 0 }
+  for (const check of checkNodes) draft.checks.push({ source: check.source, sqlite: compileCheck(draft, check.node) })
+  const { schemaTx: _unused, ...definition } = draft
+  return definition
+}
+
+/** The row store's DDL for a table: a STRICT table so SQLite enforces storage types. */
+export function sqliteCreateTable(table: TableDefinition): string {
+  const parts: string[] = []
+  if (table.primaryKey === null) parts.push(`${quoteIdentifier(rowIdColumn)} INTEGER PRIMARY KEY`)
+  for (const column of table.columns) {
+    parts.push(`${quoteIdentifier(column.name)} ${sqliteStorage(column.type)}${column.notNull ? ' NOT NULL' : ''}`)
+  }
+  if (table.primaryKey !== null) parts.push(`PRIMARY KEY (${table.primaryKey.map(quoteIdentifier).join(', ')})`)
+  for (const unique of table.uniques) parts.push(`UNIQUE (${unique.map(quoteIdentifier).join(', ')})`)
+  for (const check of table.checks) parts.push(`CHECK (${check.sqlite})`)
+  return `CREATE TABLE ${quoteIdentifier(table.name)} (${parts.join(', ')}) STRICT`
+}
+
+/** The history table: every version of every row (see docs/time-model.md). */
+export function sqliteCreateHistory(table: TableDefinition): string[] {
+  const history = quoteIdentifier(historyTableName(table.name))
+  const columns = table.columns.map((column) => `${quoteIdentifier(column.name)} ${sqliteStorage(column.type)}`)
+  return [
+    `CREATE TABLE ${history} (_version INTEGER PRIMARY KEY, ${quoteIdentifier(keyColumn)} TEXT NOT NULL, ${columns.join(', ')}, ` +
+      `_tx_from INTEGER NOT NULL, _tx_to INTEGER, _system_from INTEGER NOT NULL, _system_to INTEGER) STRICT`,
+    `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_current`)} ON ${history} (${quoteIdentifier(keyColumn)}) WHERE _tx_to IS NULL`,
+    `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_from`)} ON ${history} (_tx_from)`,
+    `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_to`)} ON ${history} (_tx_to) WHERE _tx_to IS NOT NULL`,
+  ]
+}
+
+/** SQLite expression of a row's key from NEW or OLD, as a JSON array (BLOB keys as hex). */
+export function keyExpression(table: TableDefinition, row: 'NEW' | 'OLD' | undefined): string {
+  const keyColumns = table.primaryKey ?? [rowIdColumn]
+  const parts = keyColumns.map((name) => {
+    const column = findColumn(table, name)
+    const reference = `${row === undefined ? '' : `${row}.`}${quoteIdentifier(name)}`
+    return column !== undefined && column.type.name === 'BLOB' ? `hex(${reference})` : reference
+  })
+  return `json_array(${parts.join(', ')})`
+}
+
+/**
+ * The triggers that turn every write into facts (docs/time-model.md, "How a commit becomes facts").
+ * They are TEMP triggers on the writer connection so they can read the connection's transaction
+ * context (`temp._strata_context`: the tx id and system time the ledger assigned).
+ */
+export function sqliteHistoryTriggers(table: TableDefinition): string[] {
+  const name = table.name
+  const history = `main.${quoteIdentifier(historyTableName(name))}`
+  const target = `main.${quoteIdentifier(name)}`
+  const columnList = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
+  const newValues = table.columns.map((column) => `NEW.${quoteIdentifier(column.name)}`).join(', ')
+  const context = 'temp._strata_context'
+  const append = `INSERT INTO ${history} (${quoteIdentifier(keyColumn)}, ${columnList}, _tx_from, _system_from) SELECT ${keyExpression(table, 'NEW')}, ${newValues}, tx_id, system_time_us FROM ${context};`
+  const closeOld =
+    `DELETE FROM ${history} WHERE ${quoteIdentifier(keyColumn)} = ${keyExpression(table, 'OLD')} AND _tx_to IS NULL AND _tx_from = (SELECT tx_id FROM ${context});` +
+    ` UPDATE ${history} SET _tx_to = (SELECT tx_id FROM ${context}), _system_to = (SELECT system_time_us FROM ${context}) WHERE ${quoteIdentifier(keyColumn)} = ${keyExpression(table, 'OLD')} AND _tx_to IS NULL;`
+  const trigger = (event: string): string => quoteIdentifier(`_strata_${event}_${name}`)
+  return [
+    `DROP TRIGGER IF EXISTS temp.${trigger('insert')}`,
+    `DROP TRIGGER IF EXISTS temp.${trigger('update')}`,
+    `DROP TRIGGER IF EXISTS temp.${trigger('delete')}`,
+    `CREATE TEMP TRIGGER ${trigger('insert')} AFTER INSERT ON ${target} BEGIN ${append} END`,
+    `CREATE TEMP TRIGGER ${trigger('update')} AFTER UPDATE ON ${target} BEGIN ${closeOld} ${append} END`,
+    `CREATE TEMP TRIGGER ${trigger('delete')} AFTER DELETE ON ${target} BEGIN ${closeOld} END`,
+  ]
+}
+
+export function describeType(type: SqlType): string {
+  return typeLabel(type)
+}

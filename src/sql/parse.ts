@@ -1,0 +1,162 @@
+/**
+ * Parsing with PostgreSQL's own parser (libpg_query compiled to WASM, via @pgsql/parser).
+ * No regular expressions touch SQL here: statements are split and parameters found by the real
+ * scanner's tokens, and trees come from the real grammar.
+ */
+import { loadModule, parseSync, scanSync } from '@pgsql/parser'
+import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
+
+let loaded: Promise<void> | undefined
+
+/** The WASM parser must be instantiated once per process before the synchronous calls work. */
+export function loadParser(): Promise<void> {
+  loaded ??= loadModule()
+  return loaded
+}
+
+/** A node of PostgreSQL's parse tree: `{ KindName: { …fields } }`. */
+export type PgNode = Record<string, unknown>
+
+export interface ParsedStatement {
+  /** The statement's own text (without the separating semicolon). */
+  readonly text: string
+  /** Offset of `text` in the SQL it was split from. */
+  readonly offset: number
+  /** The PostgreSQL tree, or undefined when PostgreSQL's grammar rejected the text (DuckDB may accept it). */
+  readonly tree: PgNode | undefined
+  /** When `tree` is undefined: why PostgreSQL rejected it. */
+  readonly parseError: StrataError | undefined
+}
+
+interface RawStatement {
+  readonly stmt?: PgNode
+  readonly stmt_location?: number
+  readonly stmt_len?: number
+}
+
+/**
+ * Splits and parses SQL into statements. A statement PostgreSQL's grammar rejects is returned with
+ * `parseError` set (the engine then asks DuckDB's parser, for DuckDB-only syntax such as DESCRIBE).
+ *
+ * @example
+ * const [statement] = parseStatements('SELECT 1')
+ */
+export function parseStatements(sql: string): ParsedStatement[] {
+  if (sql.length > limits.statementLengthMax) {
+    throw new StrataError('NOT_SUPPORTED', `statement is ${sql.length} characters; the limit is ${limits.statementLengthMax}`)
+  }
+  const whole = tryParse(sql)
+  if (whole.tree !== undefined) {
+    const statements = (whole.tree['stmts'] as RawStatement[] | undefined) ?? []
+    return statements.map((raw) => {
+      const start = raw.stmt_location ?? 0
+      const text = raw.stmt_len === undefined || raw.stmt_len === 0 ? sql.slice(start) : sql.slice(start, start + raw.stmt_len)
+      return { text: trimStatement(text), offset: start, tree: raw.stmt, parseError: undefined }
+    }).filter((statement) => statement.text !== '')
+  }
+  // The whole text did not parse: split on the scanner's ';' tokens and parse each piece alone,
+  // so one DuckDB-only statement does not hide the others.
+  const pieces = splitStatements(sql)
+  if (pieces.length <= 1) {
+    return pieces.map((piece) => ({ text: piece.text, offset: piece.offset, tree: undefined, parseError: whole.error }))
+  }
+  return pieces.map((piece) => {
+    const single = tryParse(piece.text)
+    const raw = ((single.tree?.['stmts'] as RawStatement[] | undefined) ?? [])[0]
+    return { text: piece.text, offset: piece.offset, tree: raw?.stmt, parseError: single.error }
+  })
+}
+
+function trimStatement(text: string): string {
+  return text.trim()
+}
+
+function tryParse(sql: string): { tree: PgNode | undefined; error: StrataError | undefined } {
+  try {
+    return { tree: parseSync(sql) as unknown as PgNode, error: undefined }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    return { tree: undefined, error: syntaxError(sql, message, error) }
+  }
+}
+
+/** PostgreSQL's messages say "at or near X" or "at end of input"; the scanner finds where X is. */
+function syntaxError(sql: string, message: string, cause: unknown): StrataError {
+  let position: number | undefined
+  if (message.includes('at end of input')) position = sql.trimEnd().length + 1
+  else {
+    const marker = 'at or near "'
+    const at = message.indexOf(marker)
+    if (at >= 0) {
+      const near = message.slice(at + marker.length, message.lastIndexOf('"'))
+      try {
+        const token = scanSync(sql).tokens.find((candidate) => candidate.text === near)
+        if (token !== undefined) position = token.start + 1
+      } catch {
+        position = undefined
+      }
+    }
+  }
+  const where = position === undefined ? '' : ` (at position ${position})`
+  return new StrataError('SYNTAX_ERROR', `${message}${where}`, { cause, statement: sql, ...(position === undefined ? {} : { position }) })
+}
+
+/** Splits at the scanner's top-level ';' tokens (quotes and comments are the scanner's business). */
+export function splitStatements(sql: string): { text: string; offset: number }[] {
+  let tokens: { start: number; end: number; text: string }[]
+  try {
+    tokens = scanSync(sql).tokens
+  } catch {
+    return [{ text: sql.trim(), offset: 0 }]
+  }
+  const pieces: { text: string; offset: number }[] = []
+  let start = 0
+  for (const token of tokens) {
+    if (token.text === ';') {
+      const text = sql.slice(start, token.start).trim()
+      if (text !== '') pieces.push({ text, offset: start })
+      start = token.end
+    }
+  }
+  const rest = sql.slice(start).trim()
+  if (rest !== '') pieces.push({ text: rest, offset: start })
+  return pieces
+}
+
+/** True when the text ends with a ';' token outside quotes and comments (shells use it). */
+export function endsWithSemicolon(sql: string): boolean {
+  try {
+    const tokens = scanSync(sql).tokens
+    return tokens.length > 0 && tokens[tokens.length - 1]!.text === ';'
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Rewrites `$name` parameters to `$1…$n` using the scanner's tokens (PostgreSQL's grammar has only
+ * positional parameters; DuckDB and our API accept names). Returns the names in positional order.
+ */
+export function positionalizeNamedParameters(sql: string): { sql: string; names: string[] } {
+  const tokens = scanSync(sql).tokens
+  const names: string[] = []
+  let out = ''
+  let copied = 0
+  for (let index = 0; index < tokens.length - 1; index++) {
+    const dollar = tokens[index]!
+    const name = tokens[index + 1]!
+    if (dollar.text === '$' && name.start === dollar.end && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name.text)) {
+      let position = names.indexOf(name.text)
+      if (position < 0) {
+        names.push(name.text)
+        position = names.length - 1
+      }
+      out += sql.slice(copied, dollar.start) + `$${position + 1}`
+      copied = name.end
+      index++
+    }
+  }
+  out += sql.slice(copied)
+  return { sql: out, names }
+}

@@ -1,0 +1,654 @@
+/**
+ * Compiles PostgreSQL parse trees into SQLite SQL for the row store — from the tree, never by editing
+ * text. Only constructs whose meaning is identical in SQLite and DuckDB are compiled; anything else
+ * raises `NotRowStore` naming the construct, and the caller routes the statement to the column store
+ * (reads) or evaluates it there (writes). This is what keeps one dialect giving one answer.
+ */
+import { StrataError } from '../util/errors.js'
+import { findColumn, rowIdColumn, type TableDefinition } from './catalog.js'
+import type { PgNode } from './parse.js'
+import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue } from './tree.js'
+import { toStorage, typeFromNames, typeLabel, type SqlType } from './types.js'
+
+/** Thrown when a construct cannot be compiled for the row store with identical meaning. */
+export class NotRowStore extends Error {
+  constructor(readonly construct: string) {
+    super(`the row store cannot run ${construct}`)
+  }
+}
+
+/** How one `?` of the compiled SQL gets its value at execution time. */
+export type Binder =
+  | { readonly kind: 'value'; readonly value: null | number | bigint | string | Uint8Array }
+  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined }
+  | { readonly kind: 'now'; readonly type: SqlType }
+
+export interface OutputColumn {
+  readonly name: string
+  readonly type: SqlType
+}
+
+export interface RowPlan {
+  readonly sql: string
+  readonly binders: readonly Binder[]
+  /** Result columns with their types (for reads and RETURNING); empty for writes without RETURNING. */
+  readonly output: readonly OutputColumn[]
+  /** The table it reads or writes. */
+  readonly table: string
+}
+
+type Operand =
+  | { readonly kind: 'sql'; readonly sql: string; readonly type: SqlType; readonly binders: readonly Binder[] }
+  | { readonly kind: 'value'; readonly value: unknown; readonly type: SqlType | undefined }
+  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined }
+  | { readonly kind: 'now' }
+
+interface Scope {
+  readonly table: TableDefinition
+  /** Names a column reference may be qualified with. */
+  readonly qualifiers: readonly string[]
+  /** `excluded.col` is allowed (ON CONFLICT DO UPDATE). */
+  readonly excluded: boolean
+  /** Write constants into the SQL instead of binding them (CHECK constraints cannot have parameters). */
+  readonly inlineValues?: boolean
+}
+
+const comparisonOperators = new Set(['=', '<>', '!=', '<', '<=', '>', '>='])
+const integerTypes = new Set(['SMALLINT', 'INTEGER', 'BIGINT'])
+
+function isNumeric(type: SqlType): boolean {
+  return integerTypes.has(type.name) || type.name === 'DOUBLE'
+}
+
+function sameType(left: SqlType, right: SqlType): boolean {
+  return typeLabel(left) === typeLabel(right)
+}
+
+/** Types whose stored forms compare the way DuckDB compares the values. */
+function comparable(left: SqlType, right: SqlType): boolean {
+  if (sameType(left, right)) return true
+  if (isNumeric(left) && isNumeric(right)) return true
+  if ((left.name === 'DECIMAL' || isNumeric(left)) && (right.name === 'DECIMAL' || isNumeric(right))) return true
+  if ((left.name === 'TIMESTAMP' || left.name === 'TIMESTAMPTZ') && (right.name === 'TIMESTAMP' || right.name === 'TIMESTAMPTZ')) return true
+  return false
+}
+
+function bindOperand(scope: Scope, operand: Operand, type: SqlType): { sql: string; binders: Binder[] } {
+  switch (operand.kind) {
+    case 'sql':
+      if (!comparable(operand.type, type)) throw new NotRowStore(`a comparison of ${typeLabel(operand.type)} with ${typeLabel(type)}`)
+      return { sql: operand.sql, binders: [...operand.binders] }
+    case 'value':
+      if (operand.type !== undefined && !comparable(operand.type, type)) {
+        throw new NotRowStore(`a ${typeLabel(operand.type)} literal used as ${typeLabel(type)}`)
+      }
+      if (scope.inlineValues === true) return { sql: sqlLiteral(toStorage(operand.value, type)), binders: [] }
+      return { sql: '?', binders: [{ kind: 'value', value: toStorage(operand.value, type) }] }
+    case 'param':
+      if (operand.type !== undefined && !comparable(operand.type, type)) {
+        throw new NotRowStore(`a parameter cast to ${typeLabel(operand.type)} used as ${typeLabel(type)}`)
+      }
+      return { sql: '?', binders: [{ kind: 'param', index: operand.index, type }] }
+    case 'now':
+      if (type.name !== 'TIMESTAMP' && type.name !== 'TIMESTAMPTZ' && type.name !== 'DATE') throw new NotRowStore('now() used as a non-timestamp')
+      return { sql: '?', binders: [{ kind: 'now', type }] }
+  }
+}
+
+function columnOperand(scope: Scope, fields: string[]): Operand {
+  let name: string
+  let prefix = ''
+  if (fields.length === 1) name = fields[0]!
+  else if (fields.length === 2) {
+    const qualifier = fields[0]!
+    name = fields[1]!
+    if (scope.excluded && qualifier === 'excluded') prefix = 'excluded.'
+    else if (!scope.qualifiers.includes(qualifier)) {
+      throw new StrataError('UNDEFINED_TABLE', `missing FROM-clause entry for table "${qualifier}"`)
+    }
+  } else throw new NotRowStore('a column reference qualified by schema')
+  const column = findColumn(scope.table, name)
+  if (column === undefined) {
+    throw new StrataError('UNDEFINED_COLUMN', `column "${name}" does not exist in table "${scope.table.name}"`)
+  }
+  return { kind: 'sql', sql: `${prefix}${quoteIdentifier(column.name)}`, type: column.type, binders: [] }
+}
+
+function operand(scope: Scope, node: unknown): Operand {
+  const kind = nodeKind(node)
+  switch (kind) {
+    case 'ColumnRef': {
+      const fields = list(nodeBody(node, 'ColumnRef')!['fields'])
+      if (fields.some((field) => nodeKind(field) === 'A_Star')) throw new NotRowStore('* inside an expression')
+      return columnOperand(scope, names(fields))
+    }
+    case 'A_Const':
+      return { kind: 'value', value: constantValue(nodeBody(node, 'A_Const')!).value, type: undefined }
+    case 'ParamRef': {
+      const number = nodeBody(node, 'ParamRef')!['number']
+      return { kind: 'param', index: (typeof number === 'number' ? number : 0) - 1, type: undefined }
+    }
+    case 'TypeCast': {
+      const body = nodeBody(node, 'TypeCast')!
+      const typeName = nodeBody({ TypeName: body['typeName'] }, 'TypeName')!
+      const modifiers = list(typeName['typmods']).map((modifier) => Number(constantValue(nodeBody(modifier, 'A_Const') ?? {}).value))
+      let type: SqlType
+      try {
+        type = typeFromNames(names(typeName['names']), modifiers)
+      } catch {
+        throw new NotRowStore(`a cast to ${names(typeName['names']).join('.')}`)
+      }
+      const inner = operand(scope, body['arg'])
+      if (inner.kind === 'value') {
+        if (inner.value === null) return { kind: 'value', value: null, type }
+        // A typed literal: check it now, as DuckDB would when binding the statement.
+        toStorage(inner.value, type)
+        return { kind: 'value', value: inner.value, type }
+      }
+      if (inner.kind === 'param') return { kind: 'param', index: inner.index, type }
+      if (inner.kind === 'sql' && sameType(inner.type, type)) return inner
+      throw new NotRowStore('a cast of a column')
+    }
+    case 'SQLValueFunction': {
+      const op = nodeBody(node, 'SQLValueFunction')!['op']
+      if (op === 'SVFOP_CURRENT_TIMESTAMP' || op === 'SVFOP_LOCALTIMESTAMP') return { kind: 'now' }
+      throw new NotRowStore(`the SQL function ${String(op)}`)
+    }
+    case 'FuncCall': {
+      const body = nodeBody(node, 'FuncCall')!
+      const name = names(body['funcname']).join('.')
+      if ((name === 'now' || name === 'pg_catalog.now') && list(body['args']).length === 0 && body['over'] === undefined) return { kind: 'now' }
+      throw new NotRowStore(`the function ${name}()`)
+    }
+    case 'A_Expr': {
+      const body = nodeBody(node, 'A_Expr')!
+      const op = names(body['name'])[0] ?? ''
+      if (body['kind'] === 'AEXPR_OP' && (op === '+' || op === '-' || op === '*') && body['lexpr'] !== undefined) {
+        const left = operand(scope, body['lexpr'])
+        const right = operand(scope, body['rexpr'])
+        const typed = left.kind === 'sql' ? left : right.kind === 'sql' ? right : undefined
+        if (typed === undefined || !isNumeric(typed.type)) throw new NotRowStore(`arithmetic (${op}) outside integer or DOUBLE columns`)
+        const leftBound = bindOperand(scope, left, typed.type)
+        const rightBound = bindOperand(scope, right, typed.type)
+        if (left.kind === 'sql' && right.kind === 'sql' && !sameType(left.type, right.type)) throw new NotRowStore('arithmetic across types')
+        return { kind: 'sql', sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, type: typed.type, binders: [...leftBound.binders, ...rightBound.binders] }
+      }
+      if (body['kind'] === 'AEXPR_OP' && op === '||') {
+        const left = operand(scope, body['lexpr'])
+        const right = operand(scope, body['rexpr'])
+        const text: SqlType = { name: 'VARCHAR' }
+        if ((left.kind === 'sql' && left.type.name !== 'VARCHAR') || (right.kind === 'sql' && right.type.name !== 'VARCHAR')) {
+          throw new NotRowStore('|| on non-text values')
+        }
+        const leftBound = bindOperand(scope, left, text)
+        const rightBound = bindOperand(scope, right, text)
+        return { kind: 'sql', sql: `(${leftBound.sql} || ${rightBound.sql})`, type: text, binders: [...leftBound.binders, ...rightBound.binders] }
+      }
+      throw new NotRowStore(`the operator ${op}`)
+    }
+    default:
+      throw new NotRowStore(describeNode(kind))
+  }
+}
+
+export function describeNode(kind: string | undefined): string {
+  switch (kind) {
+    case 'SubLink':
+      return 'a subquery'
+    case 'CaseExpr':
+      return 'CASE'
+    case 'CoalesceExpr':
+      return 'COALESCE'
+    case 'FuncCall':
+      return 'a function call'
+    default:
+      return kind === undefined ? 'an unknown expression' : `the expression ${kind}`
+  }
+}
+
+/** A WHERE / CHECK / ON CONFLICT … WHERE predicate. */
+function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[] } {
+  const kind = nodeKind(node)
+  if (kind === 'BoolExpr') {
+    const body = nodeBody(node, 'BoolExpr')!
+    const parts = list(body['args']).map((argument) => predicate(scope, argument))
+    const binders = parts.flatMap((part) => part.binders)
+    if (body['boolop'] === 'NOT_EXPR') return { sql: `(NOT ${parts[0]!.sql})`, binders }
+    const joiner = body['boolop'] === 'AND_EXPR' ? ' AND ' : ' OR '
+    return { sql: `(${parts.map((part) => part.sql).join(joiner)})`, binders }
+  }
+  if (kind === 'NullTest') {
+    const body = nodeBody(node, 'NullTest')!
+    const argument = operand(scope, body['arg'])
+    if (argument.kind !== 'sql') throw new NotRowStore('IS NULL on a non-column')
+    return { sql: `(${argument.sql} ${body['nulltesttype'] === 'IS_NULL' ? 'IS NULL' : 'IS NOT NULL'})`, binders: [...argument.binders] }
+  }
+  if (kind === 'ColumnRef') {
+    const column = operand(scope, node)
+    if (column.kind === 'sql' && column.type.name === 'BOOLEAN') return { sql: `(${column.sql} <> 0)`, binders: [...column.binders] }
+    throw new NotRowStore('a non-boolean column used as a condition')
+  }
+  if (kind === 'A_Const') {
+    const { value } = constantValue(nodeBody(node, 'A_Const')!)
+    if (typeof value === 'boolean') return { sql: value ? '1' : '0', binders: [] }
+    throw new NotRowStore('a non-boolean constant used as a condition')
+  }
+  if (kind === 'TypeCast') {
+    const inner = operand(scope, node)
+    if (inner.kind === 'value' && inner.type?.name === 'BOOLEAN') return { sql: '?', binders: [{ kind: 'value', value: toStorage(inner.value, inner.type) }] }
+    throw new NotRowStore('a cast used as a condition')
+  }
+  if (kind !== 'A_Expr') throw new NotRowStore(describeNode(kind))
+  const body = nodeBody(node, 'A_Expr')!
+  const op = names(body['name'])[0] ?? ''
+  switch (body['kind']) {
+    case 'AEXPR_OP': {
+      if (!comparisonOperators.has(op)) throw new NotRowStore(`the operator ${op} in a condition`)
+      return comparison(scope, body['lexpr'], op === '!=' ? '<>' : op, body['rexpr'])
+    }
+    case 'AEXPR_IN': {
+      const left = operand(scope, body['lexpr'])
+      if (left.kind !== 'sql') throw new NotRowStore('IN on a non-column')
+      const items = list(body['rexpr'])
+      if (items.length === 0 || nodeKind(body['rexpr']) === 'SubLink') throw new NotRowStore('IN (subquery)')
+      const bound = items.map((item) => bindOperand(scope, operand(scope, item), left.type))
+      return {
+        sql: `(${left.sql} ${op === '=' ? 'IN' : 'NOT IN'} (${bound.map((item) => item.sql).join(', ')}))`,
+        binders: [...left.binders, ...bound.flatMap((item) => item.binders)],
+      }
+    }
+    case 'AEXPR_LIKE': {
+      const left = operand(scope, body['lexpr'])
+      if (left.kind !== 'sql' || left.type.name !== 'VARCHAR') throw new NotRowStore('LIKE on a non-text value')
+      const pattern = bindOperand(scope, operand(scope, body['rexpr']), left.type)
+      const negated = op === '!~~'
+      if (op !== '~~' && !negated) throw new NotRowStore('ILIKE or a LIKE variant')
+      // SQLite's LIKE has no default escape character; DuckDB's default is none as well.
+      return { sql: `(${left.sql} ${negated ? 'NOT LIKE' : 'LIKE'} ${pattern.sql})`, binders: [...left.binders, ...pattern.binders] }
+    }
+    case 'AEXPR_BETWEEN':
+    case 'AEXPR_NOT_BETWEEN': {
+      const left = operand(scope, body['lexpr'])
+      if (left.kind !== 'sql') throw new NotRowStore('BETWEEN on a non-column')
+      const [lowNode, highNode] = list(body['rexpr'])
+      const low = bindOperand(scope, operand(scope, lowNode), left.type)
+      const high = bindOperand(scope, operand(scope, highNode), left.type)
+      const negated = body['kind'] === 'AEXPR_NOT_BETWEEN'
+      return {
+        sql: `(${left.sql} ${negated ? 'NOT BETWEEN' : 'BETWEEN'} ${low.sql} AND ${high.sql})`,
+        binders: [...left.binders, ...low.binders, ...high.binders],
+      }
+    }
+    default:
+      throw new NotRowStore(`the condition ${String(body['kind'])}`)
+  }
+}
+
+function comparison(scope: Scope, leftNode: unknown, op: string, rightNode: unknown): { sql: string; binders: Binder[] } {
+  const left = operand(scope, leftNode)
+  const right = operand(scope, rightNode)
+  const typed = left.kind === 'sql' ? left : right.kind === 'sql' ? right : undefined
+  if (typed === undefined) throw new NotRowStore('a comparison without a column')
+  if (left.kind === 'sql' && right.kind === 'sql' && !comparable(left.type, right.type)) {
+    throw new NotRowStore(`a comparison of ${typeLabel(left.type)} with ${typeLabel(right.type)}`)
+  }
+  const leftBound = bindOperand(scope, left, typed.type)
+  const rightBound = bindOperand(scope, right, typed.type)
+  return { sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, binders: [...leftBound.binders, ...rightBound.binders] }
+}
+
+function relationOf(node: unknown): { name: string; alias: string | undefined; schema: string | undefined } {
+  // FROM items are wrapped ({ RangeVar: … }); the target of INSERT/UPDATE/DELETE is the bare body.
+  const body = nodeBody(node, 'RangeVar') ?? (typeof (node as PgNode | undefined)?.['relname'] === 'string' ? (node as PgNode) : undefined)
+  if (body === undefined) throw new NotRowStore(describeFrom(node))
+  const alias = nodeBody({ Alias: body['alias'] }, 'Alias')
+  return {
+    name: String(body['relname']),
+    alias: alias === undefined ? undefined : String(alias['aliasname']),
+    schema: typeof body['schemaname'] === 'string' ? body['schemaname'] : undefined,
+  }
+}
+
+function describeFrom(node: unknown): string {
+  switch (nodeKind(node)) {
+    case 'JoinExpr':
+      return 'a join'
+    case 'RangeSubselect':
+      return 'a subquery in FROM'
+    case 'RangeFunction':
+      return 'a table function'
+    default:
+      return `FROM ${nodeKind(node) ?? 'something unknown'}`
+  }
+}
+
+export interface TableResolver {
+  table(name: string): TableDefinition | undefined
+}
+
+function resolveTable(resolver: TableResolver, relation: { name: string; schema: string | undefined }): TableDefinition {
+  if (relation.schema !== undefined && relation.schema !== 'main' && relation.schema !== 'public') {
+    throw new NotRowStore(`the schema ${relation.schema}`)
+  }
+  const table = resolver.table(relation.name)
+  if (table === undefined) throw new NotRowStore(`"${relation.name}", which is not a table of the row store`)
+  return table
+}
+
+function scopeFor(table: TableDefinition, alias: string | undefined, excluded = false): Scope {
+  return { table, qualifiers: alias === undefined ? [table.name] : [alias], excluded }
+}
+
+function outputList(scope: Scope, targets: readonly unknown[], what: string): { sql: string[]; output: OutputColumn[] } {
+  const sql: string[] = []
+  const output: OutputColumn[] = []
+  for (const target of targets) {
+    const body = nodeBody(target, 'ResTarget')
+    if (body === undefined) throw new NotRowStore(what)
+    const value = body['val']
+    const columnRef = nodeBody(value, 'ColumnRef')
+    if (columnRef === undefined) throw new NotRowStore(`${describeNode(nodeKind(value))} in the ${what}`)
+    const fields = list(columnRef['fields'])
+    const last = fields[fields.length - 1]
+    if (nodeKind(last) === 'A_Star') {
+      if (fields.length === 2 && !scope.qualifiers.includes(stringValue(fields[0]) ?? '')) {
+        throw new StrataError('UNDEFINED_TABLE', `missing FROM-clause entry for table "${stringValue(fields[0])}"`)
+      }
+      for (const column of scope.table.columns) {
+        sql.push(quoteIdentifier(column.name))
+        output.push({ name: column.name, type: column.type })
+      }
+      continue
+    }
+    const column = operand(scope, value)
+    if (column.kind !== 'sql') throw new NotRowStore(`a non-column in the ${what}`)
+    const name = typeof body['name'] === 'string' ? body['name'] : names(fields)[fields.length - 1]!
+    sql.push(`${column.sql} AS ${quoteIdentifier(name)}`)
+    output.push({ name, type: column.type })
+  }
+  return { sql, output }
+}
+
+/**
+ * A SELECT the row store answers: one table, plain columns, simple conditions, ORDER BY columns,
+ * LIMIT/OFFSET. Throws NotRowStore naming the first construct that does not fit.
+ *
+ * @example
+ * compileSelect(tree.SelectStmt, catalog) // → { sql: 'SELECT "id" AS "id" FROM "t" WHERE ("id" = ?)', … }
+ */
+export function compileSelect(select: PgNode, resolver: TableResolver): RowPlan {
+  if (select['op'] !== undefined && select['op'] !== 'SETOP_NONE') throw new NotRowStore('a set operation')
+  if (select['withClause'] !== undefined) throw new NotRowStore('a WITH clause (CTE)')
+  if (list(select['valuesLists']).length > 0) throw new NotRowStore('VALUES')
+  if (list(select['distinctClause']).length > 0) throw new NotRowStore('DISTINCT')
+  if (list(select['groupClause']).length > 0) throw new NotRowStore('GROUP BY')
+  if (select['havingClause'] !== undefined) throw new NotRowStore('HAVING')
+  if (list(select['windowClause']).length > 0) throw new NotRowStore('a WINDOW clause')
+  if (select['intoClause'] !== undefined) throw new NotRowStore('SELECT INTO')
+  if (list(select['lockingClause']).length > 0) throw new NotRowStore('FOR UPDATE')
+  const from = list(select['fromClause'])
+  if (from.length === 0) throw new NotRowStore('a SELECT without FROM')
+  if (from.length > 1) throw new NotRowStore('a join')
+  const relation = relationOf(from[0])
+  const table = resolveTable(resolver, relation)
+  const scope = scopeFor(table, relation.alias)
+  const targets = list(select['targetList'])
+  for (const target of targets) {
+    const value = nodeBody(target, 'ResTarget')?.['val']
+    const kind = nodeKind(value)
+    if (kind === 'FuncCall') {
+      const call = nodeBody(value, 'FuncCall')!
+      if (call['over'] !== undefined) throw new NotRowStore('a window function')
+      throw new NotRowStore(aggregateNames.has(names(call['funcname']).join('.').toLowerCase()) ? 'an aggregate' : 'a function call in the select list')
+    }
+  }
+  const projection = outputList(scope, targets, 'select list')
+  const binders: Binder[] = []
+  let sql = `SELECT ${projection.sql.join(', ')} FROM ${quoteIdentifier(table.name)}`
+  if (relation.alias !== undefined) sql += ` AS ${quoteIdentifier(relation.alias)}`
+  if (select['whereClause'] !== undefined) {
+    const where = predicate(scope, select['whereClause'])
+    sql += ` WHERE ${where.sql}`
+    binders.push(...where.binders)
+  }
+  const sorts = list(select['sortClause'])
+  if (sorts.length > 0) {
+    const parts = sorts.map((sort) => {
+      const body = nodeBody(sort, 'SortBy')!
+      const node = body['node']
+      if (nodeKind(node) !== 'ColumnRef') throw new NotRowStore('ORDER BY an expression')
+      const column = operand(scope, node)
+      if (column.kind !== 'sql') throw new NotRowStore('ORDER BY a non-column')
+      const descending = body['sortby_dir'] === 'SORTBY_DESC'
+      // DuckDB sorts NULLs last in both directions unless told otherwise; SQLite must be told.
+      const nulls = body['sortby_nulls'] === 'SORTBY_NULLS_FIRST' ? 'NULLS FIRST' : 'NULLS LAST'
+      return `${column.sql} ${descending ? 'DESC' : 'ASC'} ${nulls}`
+    })
+    sql += ` ORDER BY ${parts.join(', ')}`
+  }
+  const limit = select['limitCount']
+  const offset = select['limitOffset']
+  if (limit !== undefined || offset !== undefined) {
+    if (select['limitOption'] === 'LIMIT_OPTION_WITH_TIES') throw new NotRowStore('FETCH … WITH TIES')
+    const bigintType: SqlType = { name: 'BIGINT' }
+    const limitBound = limit === undefined ? { sql: '-1', binders: [] } : bindOperand(scope, operand(scope, limit), bigintType)
+    sql += ` LIMIT ${limitBound.sql}`
+    binders.push(...limitBound.binders)
+    if (offset !== undefined) {
+      const offsetBound = bindOperand(scope, operand(scope, offset), bigintType)
+      sql += ` OFFSET ${offsetBound.sql}`
+      binders.push(...offsetBound.binders)
+    }
+  }
+  return { sql, binders, output: projection.output, table: table.name }
+}
+
+const aggregateNames = new Set(['count', 'sum', 'avg', 'min', 'max', 'string_agg', 'array_agg', 'bool_and', 'bool_or', 'stddev', 'variance', 'median', 'first', 'last', 'list', 'any_value', 'approx_count_distinct'])
+
+function returning(scope: Scope, node: PgNode): { sql: string; output: OutputColumn[] } {
+  const targets = list(node['returningList'])
+  if (targets.length === 0) return { sql: '', output: [] }
+  const projection = outputList(scope, targets, 'RETURNING list')
+  return { sql: ` RETURNING ${projection.sql.join(', ')}`, output: projection.output }
+}
+
+/** A value in VALUES (or a SET) that the row store can bind directly; undefined when it cannot. */
+function valueBinder(scope: Scope, node: unknown, type: SqlType, defaultBinder: () => Binder): Binder | undefined {
+  if (nodeKind(node) === 'SetToDefault') return defaultBinder()
+  let value: Operand
+  try {
+    value = operand(scope, node)
+  } catch (error) {
+    if (error instanceof NotRowStore) return undefined
+    throw error
+  }
+  if (value.kind === 'sql') return undefined
+  const bound = bindOperand(scope, value, type)
+  return bound.binders[0]
+}
+
+export interface InsertTarget {
+  readonly table: TableDefinition
+  readonly columns: readonly string[]
+}
+
+export function insertTarget(insert: PgNode, resolver: TableResolver): InsertTarget {
+  const relation = relationOf(insert['relation'])
+  const table = resolver.table(relation.name)
+  if (table === undefined || (relation.schema !== undefined && relation.schema !== 'main' && relation.schema !== 'public')) {
+    throw new StrataError('UNDEFINED_TABLE', `table "${relation.name}" does not exist`)
+  }
+  const named = list(insert['cols']).map((target) => String(nodeBody(target, 'ResTarget')!['name']))
+  for (const name of named) {
+    if (findColumn(table, name) === undefined) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" of table "${table.name}" does not exist`)
+  }
+  if (new Set(named).size !== named.length) throw new StrataError('SYNTAX_ERROR', 'a column is named twice in the INSERT column list')
+  return { table, columns: named.length > 0 ? named : table.columns.map((column) => column.name) }
+}
+
+export function defaultBinderFor(table: TableDefinition, name: string): Binder {
+  const column = findColumn(table, name)!
+  const fallback = column.default
+  if (fallback === undefined) return { kind: 'value', value: null }
+  if (fallback.kind === 'now') return { kind: 'now', type: column.type }
+  return { kind: 'value', value: toStorage(fallback.value, column.type) }
+}
+
+/**
+ * The INSERT's SQLite text for one row of values: all table columns listed, defaults filled in,
+ * with the ON CONFLICT and RETURNING clauses compiled. `rowBinders` is the per-row value binders.
+ */
+export function compileInsertShell(insert: PgNode, target: InsertTarget): { prefix: string; suffix: string; suffixBinders: Binder[]; output: OutputColumn[] } {
+  const { table } = target
+  const relation = relationOf(insert['relation'])
+  const scope = scopeFor(table, relation.alias)
+  const columns = table.columns.map((column) => quoteIdentifier(column.name))
+  const prefix = `INSERT INTO ${quoteIdentifier(table.name)}${relation.alias === undefined ? '' : ` AS ${quoteIdentifier(relation.alias)}`} (${columns.join(', ')}) VALUES `
+  let suffix = ''
+  const suffixBinders: Binder[] = []
+  const conflict = insert['onConflictClause'] as PgNode | undefined
+  if (conflict !== undefined) {
+    const infer = conflict['infer'] as PgNode | undefined
+    let targetSql = ''
+    if (infer !== undefined) {
+      if (infer['whereClause'] !== undefined) throw new NotRowStore('ON CONFLICT … WHERE on the conflict target')
+      const elements = list(infer['indexElems']).map((element) => {
+        const name = String(nodeBody(element, 'IndexElem')!['name'])
+        if (findColumn(table, name) === undefined) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" does not exist`)
+        return quoteIdentifier(name)
+      })
+      if (elements.length > 0) targetSql = ` (${elements.join(', ')})`
+    }
+    if (conflict['action'] === 'ONCONFLICT_NOTHING') suffix += ` ON CONFLICT${targetSql} DO NOTHING`
+    else {
+      const updateScope: Scope = { ...scope, excluded: true }
+      const sets = setList(updateScope, list(conflict['targetList']))
+      suffix += ` ON CONFLICT${targetSql} DO UPDATE SET ${sets.sql}`
+      suffixBinders.push(...sets.binders)
+      if (conflict['whereClause'] !== undefined) {
+        const where = predicate(updateScope, conflict['whereClause'])
+        suffix += ` WHERE ${where.sql}`
+        suffixBinders.push(...where.binders)
+      }
+    }
+  }
+  const back = returning(scope, insert)
+  suffix += back.sql
+  return { prefix, suffix, suffixBinders, output: back.output }
+}
+
+/**
+ * Binders for each VALUES row, in table-column order, or undefined when some value needs the column
+ * store to evaluate (a function call, a subquery, …).
+ */
+export function compileValuesRows(insert: PgNode, target: InsertTarget): Binder[][] | undefined {
+  const select = nodeBody(insert['selectStmt'], 'SelectStmt')
+  if (select === undefined) return undefined
+  const rows = list(select['valuesLists'])
+  if (rows.length === 0 || list(select['targetList']).length > 0) return undefined
+  if (select['withClause'] !== undefined || list(select['sortClause']).length > 0 || select['limitCount'] !== undefined) return undefined
+  const scope = scopeFor(target.table, undefined)
+  const result: Binder[][] = []
+  for (const row of rows) {
+    const items = list(nodeBody(row, 'List')?.['items'])
+    if (items.length !== target.columns.length) {
+      throw new StrataError('SYNTAX_ERROR', `INSERT has ${items.length} values for ${target.columns.length} columns`)
+    }
+    const byName = new Map<string, Binder>()
+    for (let index = 0; index < items.length; index++) {
+      const name = target.columns[index]!
+      const column = findColumn(target.table, name)!
+      const binder = valueBinder(scope, items[index], column.type, () => defaultBinderFor(target.table, name))
+      if (binder === undefined) return undefined
+      byName.set(name, binder)
+    }
+    result.push(target.table.columns.map((column) => byName.get(column.name) ?? defaultBinderFor(target.table, column.name)))
+  }
+  return result
+}
+
+function setList(scope: Scope, targets: readonly unknown[]): { sql: string; binders: Binder[] } {
+  const parts: string[] = []
+  const binders: Binder[] = []
+  for (const target of targets) {
+    const body = nodeBody(target, 'ResTarget')!
+    const name = String(body['name'])
+    if (list(body['indirection']).length > 0) throw new NotRowStore('SET of a sub-field')
+    const column = findColumn(scope.table, name)
+    if (column === undefined) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" of table "${scope.table.name}" does not exist`)
+    if (nodeKind(body['val']) === 'MultiAssignRef') throw new NotRowStore('SET (a, b) = …')
+    if (nodeKind(body['val']) === 'SetToDefault') {
+      parts.push(`${quoteIdentifier(name)} = ?`)
+      binders.push(defaultBinderFor(scope.table, name))
+      continue
+    }
+    const value = operand(scope, body['val'])
+    if (value.kind === 'sql' && !sameType(value.type, column.type)) throw new NotRowStore(`assigning ${typeLabel(value.type)} to a ${typeLabel(column.type)} column`)
+    const bound = bindOperand(scope, value, column.type)
+    parts.push(`${quoteIdentifier(name)} = ${bound.sql}`)
+    binders.push(...bound.binders)
+  }
+  return { sql: parts.join(', '), binders }
+}
+
+/** UPDATE t SET … WHERE … [RETURNING …] with simple expressions. */
+export function compileUpdate(update: PgNode, resolver: TableResolver): RowPlan {
+  if (list(update['fromClause']).length > 0) throw new NotRowStore('UPDATE … FROM')
+  if (update['withClause'] !== undefined) throw new NotRowStore('a WITH clause')
+  const relation = relationOf(update['relation'])
+  const table = resolveTable(resolver, relation)
+  const scope = scopeFor(table, relation.alias)
+  const sets = setList(scope, list(update['targetList']))
+  let sql = `UPDATE ${quoteIdentifier(table.name)}${relation.alias === undefined ? '' : ` AS ${quoteIdentifier(relation.alias)}`} SET ${sets.sql}`
+  const binders = [...sets.binders]
+  if (update['whereClause'] !== undefined) {
+    const where = predicate(scope, update['whereClause'])
+    sql += ` WHERE ${where.sql}`
+    binders.push(...where.binders)
+  }
+  const back = returning(scope, update)
+  return { sql: sql + back.sql, binders, output: back.output, table: table.name }
+}
+
+/** DELETE FROM t WHERE … [RETURNING …] with a simple condition. */
+export function compileDelete(remove: PgNode, resolver: TableResolver): RowPlan {
+  if (list(remove['usingClause']).length > 0) throw new NotRowStore('DELETE … USING')
+  if (remove['withClause'] !== undefined) throw new NotRowStore('a WITH clause')
+  const relation = relationOf(remove['relation'])
+  const table = resolveTable(resolver, relation)
+  const scope = scopeFor(table, relation.alias)
+  let sql = `DELETE FROM ${quoteIdentifier(table.name)}${relation.alias === undefined ? '' : ` AS ${quoteIdentifier(relation.alias)}`}`
+  const binders: Binder[] = []
+  if (remove['whereClause'] !== undefined) {
+    const where = predicate(scope, remove['whereClause'])
+    sql += ` WHERE ${where.sql}`
+    binders.push(...where.binders)
+  }
+  const back = returning(scope, remove)
+  return { sql: sql + back.sql, binders, output: back.output, table: table.name }
+}
+
+/** A CHECK constraint's expression, compiled for SQLite; NOT_SUPPORTED when it cannot be. */
+export function compileCheck(table: TableDefinition, expression: unknown): string {
+  try {
+    const compiled = predicate({ ...scopeFor(table, undefined), inlineValues: true }, expression)
+    if (compiled.binders.length > 0) throw new StrataError('NOT_SUPPORTED', 'CHECK constraints may use only columns and constants')
+    return compiled.sql
+  } catch (error) {
+    if (error instanceof NotRowStore) throw new StrataError('NOT_SUPPORTED', `CHECK constraint: ${error.message}`)
+    throw error
+  }
+}
+
+function sqlLiteral(value: null | number | bigint | string | Uint8Array): string {
+  if (value === null) return 'NULL'
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value)
+  if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`
+  throw new StrataError('NOT_SUPPORTED', 'CHECK constraints cannot compare BLOB values')
+}
+
+/** Key condition for a row of a table: primary key columns, or the hidden row id. */
+export function keyCondition(table: TableDefinition): string {
+  const keyColumns = table.primaryKey ?? [rowIdColumn]
+  return keyColumns.map((name) => `${quoteIdentifier(name)} = ?`).join(' AND ')
+}

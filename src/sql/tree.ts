@@ -1,0 +1,74 @@
+/** Small readers for PostgreSQL parse-tree nodes (`{ Kind: fields }`), shared by the front end. */
+import type { PgNode } from './parse.js'
+
+export function nodeKind(node: unknown): string | undefined {
+  if (typeof node !== 'object' || node === null) return undefined
+  const keys = Object.keys(node)
+  return keys.length === 1 ? keys[0] : undefined
+}
+
+export function nodeBody(node: unknown, kind: string): PgNode | undefined {
+  if (typeof node !== 'object' || node === null) return undefined
+  const body = (node as PgNode)[kind]
+  return typeof body === 'object' && body !== null ? (body as PgNode) : undefined
+}
+
+export function stringValue(node: unknown): string | undefined {
+  const body = nodeBody(node, 'String')
+  if (body === undefined) return undefined
+  return typeof body['sval'] === 'string' ? body['sval'] : ''
+}
+
+export function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : []
+}
+
+export function names(value: unknown): string[] {
+  return list(value).map((item) => stringValue(item) ?? '')
+}
+
+/** Visits every object in the tree (depth first); return false from `visit` to skip a subtree. */
+export function walk(node: unknown, visit: (kind: string, body: PgNode) => boolean | void): void {
+  if (Array.isArray(node)) {
+    for (const item of node) walk(item, visit)
+    return
+  }
+  if (typeof node !== 'object' || node === null) return
+  const kind = nodeKind(node)
+  if (kind !== undefined && /^[A-Z]/.test(kind)) {
+    const body = (node as PgNode)[kind]
+    if (typeof body === 'object' && body !== null) {
+      if (visit(kind, body as PgNode) === false) return
+      walk(body, visit)
+      return
+    }
+  }
+  for (const value of Object.values(node)) walk(value, visit)
+}
+
+/** The JS value of an A_Const (protobuf omits zero values: `{ ival: {} }` is 0). */
+export function constantValue(body: PgNode): { value: unknown } {
+  if (body['isnull'] === true) return { value: null }
+  const ival = body['ival'] as PgNode | undefined
+  if (ival !== undefined) return { value: typeof ival['ival'] === 'number' ? ival['ival'] : 0 }
+  const fval = body['fval'] as PgNode | undefined
+  if (fval !== undefined) {
+    const text = String(fval['fval'] ?? '0')
+    const number = Number(text)
+    // Integer literals beyond int4 arrive as fval; keep them exact.
+    if (/^-?\d+$/.test(text) && !Number.isSafeInteger(number)) return { value: BigInt(text) }
+    return { value: number }
+  }
+  const sval = body['sval'] as PgNode | undefined
+  if (sval !== undefined) return { value: typeof sval['sval'] === 'string' ? sval['sval'] : '' }
+  const boolval = body['boolval'] as PgNode | undefined
+  if (boolval !== undefined) return { value: boolval['boolval'] === true }
+  const bsval = body['bsval'] as PgNode | undefined
+  if (bsval !== undefined) return { value: String(bsval['bsval'] ?? '') }
+  return { value: null }
+}
+
+/** Quotes an identifier for SQLite and DuckDB (both accept standard double quotes). */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}

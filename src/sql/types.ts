@@ -1,0 +1,325 @@
+/**
+ * Strata's SQL types and how each one is stored in each store. Pure data and pure functions: the
+ * front end does no I/O. Value coercion lives here too, so both stores agree on what a value means.
+ */
+import { StrataError } from '../util/errors.js'
+
+export type TypeName =
+  | 'BOOLEAN'
+  | 'SMALLINT'
+  | 'INTEGER'
+  | 'BIGINT'
+  | 'DOUBLE'
+  | 'DECIMAL'
+  | 'VARCHAR'
+  | 'BLOB'
+  | 'DATE'
+  | 'TIMESTAMP'
+  | 'TIMESTAMPTZ'
+  | 'JSON'
+
+export interface SqlType {
+  readonly name: TypeName
+  /** DECIMAL only. */
+  readonly precision?: number
+  readonly scale?: number
+}
+
+/** How a value of each type sits in SQLite (STRICT tables), which has only four storage classes. */
+export type SqliteStorage = 'INTEGER' | 'REAL' | 'TEXT' | 'BLOB'
+
+const sqliteStorageByType: Record<TypeName, SqliteStorage> = {
+  BOOLEAN: 'INTEGER',
+  SMALLINT: 'INTEGER',
+  INTEGER: 'INTEGER',
+  BIGINT: 'INTEGER',
+  DOUBLE: 'REAL',
+  DECIMAL: 'REAL',
+  VARCHAR: 'TEXT',
+  BLOB: 'BLOB',
+  DATE: 'TEXT',
+  TIMESTAMP: 'INTEGER',
+  TIMESTAMPTZ: 'INTEGER',
+  JSON: 'TEXT',
+}
+
+export function sqliteStorage(type: SqlType): SqliteStorage {
+  return sqliteStorageByType[type.name]
+}
+
+/** The type's name as results report it (and as DuckDB spells it). */
+export function typeLabel(type: SqlType): string {
+  if (type.name === 'DECIMAL') return `DECIMAL(${type.precision ?? 18},${type.scale ?? 3})`
+  return type.name
+}
+
+/** The DuckDB column type of the mirror. */
+export function duckdbType(type: SqlType): string {
+  return typeLabel(type)
+}
+
+/**
+ * Maps a PostgreSQL-parser type name (e.g. ['pg_catalog','int4'], ['text'], ['double']) to ours.
+ * REAL is stored as DOUBLE: SQLite has only 8-byte floats, and one dialect must give one answer.
+ */
+export function typeFromNames(names: readonly string[], modifiers: readonly number[]): SqlType {
+  const name = (names[names.length - 1] ?? '').toLowerCase()
+  switch (name) {
+    case 'bool':
+    case 'boolean':
+      return { name: 'BOOLEAN' }
+    case 'int2':
+    case 'smallint':
+      return { name: 'SMALLINT' }
+    case 'int4':
+    case 'int':
+    case 'integer':
+      return { name: 'INTEGER' }
+    case 'int8':
+    case 'bigint':
+      return { name: 'BIGINT' }
+    case 'float4':
+    case 'float8':
+    case 'real':
+    case 'double':
+    case 'float':
+      return { name: 'DOUBLE' }
+    case 'numeric':
+    case 'decimal': {
+      const precision = modifiers[0] ?? 18
+      const scale = modifiers[1] ?? (modifiers[0] === undefined ? 3 : 0)
+      if (precision < 1 || precision > 38 || scale < 0 || scale > precision) {
+        throw new StrataError('TYPE_MISMATCH', `DECIMAL(${precision},${scale}) is out of range: precision 1–38, 0 ≤ scale ≤ precision`)
+      }
+      return { name: 'DECIMAL', precision, scale }
+    }
+    case 'text':
+    case 'varchar':
+    case 'bpchar':
+    case 'char':
+    case 'string':
+      return { name: 'VARCHAR' }
+    case 'blob':
+    case 'bytea':
+      return { name: 'BLOB' }
+    case 'date':
+      return { name: 'DATE' }
+    case 'timestamp':
+      return { name: 'TIMESTAMP' }
+    case 'timestamptz':
+      return { name: 'TIMESTAMPTZ' }
+    case 'json':
+    case 'jsonb':
+      return { name: 'JSON' }
+    default:
+      throw new StrataError('NOT_SUPPORTED', `type ${names.join('.')} is not supported (supported: BOOLEAN, SMALLINT, INTEGER, BIGINT, REAL, DOUBLE, DECIMAL(p,s), TEXT/VARCHAR, BLOB, DATE, TIMESTAMP, TIMESTAMPTZ, JSON)`)
+  }
+}
+
+/** Maps a result type label from DuckDB (CREATE TABLE AS, import) back to ours. */
+export function typeFromLabel(label: string): SqlType {
+  const upper = label.toUpperCase()
+  if (upper.startsWith('DECIMAL')) {
+    const inner = upper.slice(upper.indexOf('(') + 1, upper.indexOf(')'))
+    const [precision, scale] = inner.split(',').map((part) => Number(part.trim()))
+    return { name: 'DECIMAL', precision: precision ?? 18, scale: scale ?? 3 }
+  }
+  switch (upper) {
+    case 'BOOLEAN':
+      return { name: 'BOOLEAN' }
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'UTINYINT':
+      return { name: 'SMALLINT' }
+    case 'INTEGER':
+    case 'USMALLINT':
+      return { name: 'INTEGER' }
+    case 'BIGINT':
+    case 'UINTEGER':
+    case 'HUGEINT':
+    case 'UBIGINT':
+      return { name: 'BIGINT' }
+    case 'FLOAT':
+    case 'REAL':
+    case 'DOUBLE':
+      return { name: 'DOUBLE' }
+    case 'BLOB':
+      return { name: 'BLOB' }
+    case 'DATE':
+      return { name: 'DATE' }
+    case 'TIMESTAMP':
+    case 'TIMESTAMP_S':
+    case 'TIMESTAMP_MS':
+    case 'TIMESTAMP_NS':
+      return { name: 'TIMESTAMP' }
+    case 'TIMESTAMPTZ':
+    case 'TIMESTAMP WITH TIME ZONE':
+      return { name: 'TIMESTAMPTZ' }
+    case 'JSON':
+      return { name: 'JSON' }
+    default:
+      return { name: 'VARCHAR' }
+  }
+}
+
+const integerRange: Partial<Record<TypeName, readonly [bigint, bigint]>> = {
+  SMALLINT: [-32768n, 32767n],
+  INTEGER: [-2147483648n, 2147483647n],
+  BIGINT: [-9223372036854775808n, 9223372036854775807n],
+}
+
+function mismatch(value: unknown, type: SqlType, why?: string): StrataError {
+  const shown = typeof value === 'string' ? `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'` : value instanceof Uint8Array ? `<${value.length} bytes>` : String(value)
+  return new StrataError('TYPE_MISMATCH', `cannot store ${shown} in a ${typeLabel(type)} column${why === undefined ? '' : `: ${why}`}`)
+}
+
+/** Microseconds since the epoch for a timestamp text (ISO 8601 or SQL style; no zone = UTC). */
+export function parseTimestampMicros(text: string): bigint | undefined {
+  const trimmed = text.trim()
+  // Value parsing (not SQL parsing): a date, optional time with up to 6 fractional digits, optional zone.
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(trimmed)
+  if (match === null) return undefined
+  const [, year, month, day, hour, minute, second, fraction, zone] = match
+  const milliseconds = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour ?? 0), Number(minute ?? 0), Number(second ?? 0))
+  if (!Number.isFinite(milliseconds)) return undefined
+  const check = new Date(milliseconds)
+  if (check.getUTCDate() !== Number(day) || check.getUTCMonth() !== Number(month) - 1) return undefined
+  let micros = BigInt(milliseconds) * 1000n + BigInt(((fraction ?? '') + '000000').slice(0, 6))
+  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
+    const sign = zone.startsWith('-') ? -1n : 1n
+    const digits = zone.slice(1).replace(':', '')
+    const offsetMinutes = BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'))
+    micros -= sign * offsetMinutes * 60_000_000n
+  }
+  return micros
+}
+
+export function microsToDate(micros: bigint | number): Date {
+  const value = typeof micros === 'bigint' ? micros : BigInt(micros)
+  return new Date(Number(value / 1000n) - (value % 1000n < 0n ? 1 : 0))
+}
+
+/**
+ * Coerces a JS value (a parameter or a literal) to the row-store representation of `type`, as
+ * DuckDB's implicit cast would, or fails with TYPE_MISMATCH. Never silently changes a value's meaning.
+ */
+export function toStorage(value: unknown, type: SqlType): null | number | bigint | string | Uint8Array {
+  if (value === null || value === undefined) return null
+  switch (type.name) {
+    case 'BOOLEAN': {
+      if (typeof value === 'boolean') return value ? 1 : 0
+      if (value === 1 || value === 0) return value
+      if (value === 1n || value === 0n) return Number(value)
+      if (typeof value === 'string') {
+        const lower = value.trim().toLowerCase()
+        if (['t', 'true', 'y', 'yes', '1', 'on'].includes(lower)) return 1
+        if (['f', 'false', 'n', 'no', '0', 'off'].includes(lower)) return 0
+      }
+      throw mismatch(value, type)
+    }
+    case 'SMALLINT':
+    case 'INTEGER':
+    case 'BIGINT': {
+      let integer: bigint
+      if (typeof value === 'bigint') integer = value
+      else if (typeof value === 'number') {
+        if (!Number.isFinite(value)) throw mismatch(value, type)
+        // DuckDB rounds a fractional value cast to an integer (half away from zero).
+        integer = BigInt(Math.sign(value) * Math.round(Math.abs(value)))
+      } else if (typeof value === 'boolean') integer = value ? 1n : 0n
+      else if (typeof value === 'string' && value.trim() !== '' && /^[+-]?\d+$/.test(value.trim())) integer = BigInt(value.trim())
+      else throw mismatch(value, type)
+      const [low, high] = integerRange[type.name]!
+      if (integer < low || integer > high) throw mismatch(value, type, 'out of range')
+      return integer >= BigInt(Number.MIN_SAFE_INTEGER) && integer <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(integer) : integer
+    }
+    case 'DOUBLE':
+    case 'DECIMAL': {
+      let number: number
+      if (typeof value === 'number') number = value
+      else if (typeof value === 'bigint') number = Number(value)
+      else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) number = Number(value)
+      else throw mismatch(value, type)
+      if (type.name === 'DECIMAL') {
+        if (!Number.isFinite(number)) throw mismatch(value, type)
+        const scale = type.scale ?? 3
+        const factor = 10 ** scale
+        number = Math.round(number * factor) / factor
+        if (Math.abs(number) >= 10 ** ((type.precision ?? 18) - scale)) throw mismatch(value, type, 'out of range')
+      }
+      return number
+    }
+    case 'VARCHAR': {
+      if (typeof value === 'string') return value
+      if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value)
+      throw mismatch(value, type)
+    }
+    case 'BLOB': {
+      if (value instanceof Uint8Array) return value
+      if (typeof value === 'string') return new TextEncoder().encode(value)
+      throw mismatch(value, type)
+    }
+    case 'DATE': {
+      if (value instanceof Date) {
+        if (Number.isNaN(value.getTime())) throw mismatch(value, type)
+        return value.toISOString().slice(0, 10)
+      }
+      if (typeof value === 'string') {
+        const micros = parseTimestampMicros(value)
+        if (micros === undefined) throw mismatch(value, type)
+        return microsToDate(micros).toISOString().slice(0, 10)
+      }
+      throw mismatch(value, type)
+    }
+    case 'TIMESTAMP':
+    case 'TIMESTAMPTZ': {
+      if (value instanceof Date) {
+        if (Number.isNaN(value.getTime())) throw mismatch(value, type)
+        return value.getTime() * 1000
+      }
+      if (typeof value === 'string') {
+        const micros = parseTimestampMicros(value)
+        if (micros === undefined) throw mismatch(value, type)
+        return Number(micros)
+      }
+      throw mismatch(value, type)
+    }
+    case 'JSON': {
+      if (typeof value === 'string') {
+        try {
+          JSON.parse(value)
+        } catch {
+          throw mismatch(value, type, 'not valid JSON')
+        }
+        return value
+      }
+      const text = JSON.stringify(value, (_key, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner))
+      if (text === undefined) throw mismatch(value, type)
+      return text
+    }
+  }
+}
+
+/** Row-store representation → the JS value a query returns (SPEC 3). */
+export function fromStorage(value: unknown, type: SqlType): unknown {
+  if (value === null || value === undefined) return null
+  switch (type.name) {
+    case 'BOOLEAN':
+      return value !== 0 && value !== 0n
+    case 'SMALLINT':
+    case 'INTEGER':
+    case 'BIGINT':
+      if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value
+      return value
+    case 'DOUBLE':
+    case 'DECIMAL':
+      return typeof value === 'bigint' ? Number(value) : value
+    case 'TIMESTAMP':
+    case 'TIMESTAMPTZ':
+      return microsToDate(value as bigint | number)
+    case 'JSON':
+      return typeof value === 'string' ? JSON.parse(value) : value
+    default:
+      return value
+  }
+}

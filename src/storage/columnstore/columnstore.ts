@@ -1,0 +1,276 @@
+/**
+ * The column store: the analytical mirror, in a DuckDB file in the data directory.
+ * This is the only file that imports @duckdb/node-api. It is loaded lazily (dynamic import) so that
+ * opening a database and doing point reads never pays for starting DuckDB.
+ */
+import type * as DuckDB from '@duckdb/node-api'
+import { StrataError, type ErrorCode } from '../../util/errors.js'
+
+export interface ColumnResult {
+  readonly columns: readonly { readonly name: string; readonly type: string }[]
+  /** Values already converted to Strata's JS types (SPEC 3). */
+  readonly rows: unknown[][]
+  readonly rowsChanged: number
+}
+
+/** The primitive kinds the sync appends; the mirror casts them to the real column types in SQL. */
+export type AppendKind = 'bigint' | 'double' | 'varchar' | 'blob' | 'boolean'
+
+export interface ColumnSession {
+  run(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnResult>
+  /** Bulk path: appends rows (already in the given primitive kinds) to an existing table. */
+  append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void>
+  /** DuckDB's own parser, serialized to JSON (json_serialize_sql). */
+  serializeSql(sql: string): Promise<SerializedSql>
+  /** Interrupts the running query (for AbortSignal). */
+  interrupt(): void
+  close(): void
+}
+
+export type SerializedSql =
+  | { readonly error: false; readonly statements: readonly unknown[] }
+  | { readonly error: true; readonly message: string; readonly position: number | undefined }
+
+export interface ColumnStore {
+  connect(): Promise<ColumnSession>
+  close(): Promise<void>
+}
+
+type DuckDBModule = typeof DuckDB
+let duckdbModule: Promise<DuckDBModule> | undefined
+
+function loadDuckDB(): Promise<DuckDBModule> {
+  duckdbModule ??= import('@duckdb/node-api')
+  return duckdbModule
+}
+
+/**
+ * Opens (creating if needed) the DuckDB file.
+ *
+ * @example
+ * const store = await openColumnStore('/tmp/db/mirror.duckdb')
+ * const session = await store.connect()
+ * await session.run('SELECT 42 AS answer')
+ */
+export async function openColumnStore(file: string): Promise<ColumnStore> {
+  const duckdb = await loadDuckDB()
+  let instance: DuckDB.DuckDBInstance
+  try {
+    instance = await duckdb.DuckDBInstance.create(file, { threads: '2' })
+  } catch (error) {
+    throw translateDuckDBError(error, undefined)
+  }
+  const sessions = new Set<Session>()
+  return {
+    async connect() {
+      const connection = await instance.connect()
+      const session = new Session(duckdb, connection, () => sessions.delete(session))
+      sessions.add(session)
+      return session
+    },
+    async close() {
+      for (const session of sessions) session.close()
+      sessions.clear()
+      instance.closeSync()
+    },
+  }
+}
+
+class Session implements ColumnSession {
+  private closed = false
+  constructor(
+    private readonly duckdb: DuckDBModule,
+    private readonly connection: DuckDB.DuckDBConnection,
+    private readonly onClose: () => void,
+  ) {}
+
+  async run(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnResult> {
+    let reader: DuckDB.DuckDBResultReader
+    try {
+      reader = await this.connection.runAndReadAll(sql, params === undefined ? undefined : this.bindValues(params))
+    } catch (error) {
+      throw translateDuckDBError(error, sql)
+    }
+    const columnCount = reader.columnCount
+    const columns: { name: string; type: string }[] = []
+    const converters: ((value: unknown) => unknown)[] = []
+    for (let index = 0; index < columnCount; index++) {
+      const type = reader.columnType(index)
+      const typeName = strataTypeName(type)
+      columns.push({ name: reader.columnName(index), type: typeName })
+      converters.push(converterFor(typeName))
+    }
+    const rows = reader.getRowsJS() as unknown[][]
+    for (const row of rows) {
+      for (let index = 0; index < columnCount; index++) {
+        const value = row[index]
+        if (value !== null && value !== undefined) row[index] = converters[index]!(value)
+        else row[index] = null
+      }
+    }
+    return { columns, rows, rowsChanged: reader.rowsChanged }
+  }
+
+  async append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void> {
+    let appender: DuckDB.DuckDBAppender
+    try {
+      appender = await this.connection.createAppender(table, schema)
+    } catch (error) {
+      throw translateDuckDBError(error, `append to ${schema}.${table}`)
+    }
+    try {
+      for (const row of rows) {
+        for (let index = 0; index < kinds.length; index++) {
+          const value = row[index]
+          if (value === null || value === undefined) {
+            appender.appendNull()
+            continue
+          }
+          switch (kinds[index]) {
+            case 'bigint':
+              appender.appendBigInt(typeof value === 'bigint' ? value : BigInt(value as number))
+              break
+            case 'double':
+              appender.appendDouble(Number(value))
+              break
+            case 'varchar':
+              appender.appendVarchar(String(value))
+              break
+            case 'blob':
+              appender.appendBlob(value as Uint8Array)
+              break
+            case 'boolean':
+              appender.appendBoolean(value === true || value === 1 || value === 1n)
+              break
+            default:
+              throw new StrataError('INTERNAL', `unknown append kind ${String(kinds[index])}`)
+          }
+        }
+        appender.endRow()
+      }
+      appender.flushSync()
+    } catch (error) {
+      throw translateDuckDBError(error, `append to ${schema}.${table}`)
+    } finally {
+      appender.closeSync()
+    }
+  }
+
+  async serializeSql(sql: string): Promise<SerializedSql> {
+    const result = await this.run('SELECT json_serialize_sql($1::VARCHAR) AS tree', [sql])
+    const text = result.rows[0]?.[0]
+    const tree = (typeof text === 'string' ? JSON.parse(text) : text) as {
+      error: boolean
+      statements?: unknown[]
+      error_message?: string
+      position?: string
+    }
+    if (tree.error) {
+      const position = tree.position === undefined ? undefined : Number(tree.position) + 1
+      return { error: true, message: tree.error_message ?? 'syntax error', position }
+    }
+    return { error: false, statements: tree.statements ?? [] }
+  }
+
+  interrupt(): void {
+    if (!this.closed) this.connection.interrupt()
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.connection.closeSync()
+    this.onClose()
+  }
+
+  /** JS values → DuckDB values. Dates bind as TIMESTAMP, byte arrays as BLOB, objects as JSON text. */
+  private bindValues(params: readonly unknown[] | Readonly<Record<string, unknown>>): DuckDB.DuckDBValue[] | Record<string, DuckDB.DuckDBValue> {
+    const convert = (value: unknown): DuckDB.DuckDBValue => {
+      if (value === null || value === undefined) return null
+      if (typeof value === 'number') return Number.isInteger(value) && Number.isSafeInteger(value) ? BigInt(value) : value
+      if (typeof value === 'bigint' || typeof value === 'string' || typeof value === 'boolean') return value
+      if (value instanceof Date) return new this.duckdb.DuckDBTimestampValue(BigInt(value.getTime()) * 1000n)
+      if (value instanceof Uint8Array) return new this.duckdb.DuckDBBlobValue(value)
+      return JSON.stringify(value)
+    }
+    if (Array.isArray(params)) return params.map(convert)
+    const out: Record<string, DuckDB.DuckDBValue> = {}
+    for (const [key, value] of Object.entries(params)) out[key] = convert(value)
+    return out
+  }
+}
+
+/** DuckDB's type names, with Strata's spellings where they differ. */
+function strataTypeName(type: DuckDB.DuckDBType): string {
+  const alias = (type as { alias?: string }).alias
+  if (alias !== undefined && alias.toUpperCase() === 'JSON') return 'JSON'
+  const name = type.toString()
+  if (name === 'TIMESTAMP WITH TIME ZONE') return 'TIMESTAMPTZ'
+  if (name === 'FLOAT') return 'REAL'
+  return name
+}
+
+function converterFor(typeName: string): (value: unknown) => unknown {
+  switch (typeName) {
+    case 'BIGINT':
+    case 'HUGEINT':
+    case 'UBIGINT':
+    case 'UHUGEINT':
+      return (value) => (typeof value === 'bigint' && value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value)
+    case 'DATE':
+      return (value) => (value instanceof Date ? value.toISOString().slice(0, 10) : String(value))
+    case 'JSON':
+      return (value) => (typeof value === 'string' ? JSON.parse(value) : value)
+    case 'BLOB':
+      return (value) => (value instanceof Uint8Array ? value : value)
+    default:
+      if (typeName.startsWith('DECIMAL')) return (value) => (typeof value === 'bigint' ? Number(value) : value)
+      return (value) => value
+  }
+}
+
+/** Maps DuckDB's error classes onto our codes; the original error stays as `cause`. */
+export function translateDuckDBError(error: unknown, sql: string | undefined): StrataError {
+  if (error instanceof StrataError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  let code: ErrorCode = 'INTERNAL'
+  let position: number | undefined
+  if (message.startsWith('Parser Error')) code = 'SYNTAX_ERROR'
+  else if (message.startsWith('Catalog Error') && message.includes('Table with name')) code = 'UNDEFINED_TABLE'
+  else if (message.startsWith('Catalog Error') && message.includes('does not exist')) code = 'UNDEFINED_TABLE'
+  else if (message.startsWith('Binder Error') && (message.includes('not found in FROM clause') || message.includes('does not have a column'))) code = 'UNDEFINED_COLUMN'
+  else if (message.startsWith('Binder Error') && message.includes('Referenced column')) code = 'UNDEFINED_COLUMN'
+  else if (message.startsWith('Conversion Error') || message.startsWith('Mismatch Type Error') || message.startsWith('Invalid Input Error')) code = 'TYPE_MISMATCH'
+  else if (message.startsWith('Binder Error') && message.includes('No function matches')) code = 'TYPE_MISMATCH'
+  else if (message.startsWith('Binder Error') || message.startsWith('Catalog Error')) code = 'SYNTAX_ERROR'
+  else if (message.startsWith('Constraint Error')) code = 'CONSTRAINT_VIOLATION'
+  else if (message.startsWith('Not implemented Error')) code = 'NOT_SUPPORTED'
+  else if (message.startsWith('IO Error')) code = 'IO_ERROR'
+  else if (message.startsWith('INTERRUPT Error') || message.includes('Interrupted')) code = 'ABORTED'
+  else if (message.startsWith('Out of Range Error')) code = 'TYPE_MISMATCH'
+  if (code === 'SYNTAX_ERROR' && sql !== undefined) position = caretPosition(message, sql)
+  const firstLine = message.split('\n')[0] ?? message
+  return new StrataError(code, `column store: ${firstLine}`, {
+    cause: error,
+    ...(sql === undefined ? {} : { statement: sql }),
+    ...(position === undefined ? {} : { position }),
+  })
+}
+
+/** DuckDB prints "LINE 1: <text>" and a caret line under it; that caret is the position. */
+function caretPosition(message: string, sql: string): number | undefined {
+  const lines = message.split('\n')
+  const index = lines.findIndex((line) => line.startsWith('LINE '))
+  if (index < 0) return undefined
+  const lineText = lines[index]!
+  const caret = lines[index + 1]
+  if (caret === undefined) return undefined
+  const prefixLength = lineText.indexOf(': ') + 2
+  const column = caret.indexOf('^') - prefixLength
+  const lineNumber = Number(lineText.slice(5, lineText.indexOf(':')))
+  if (!Number.isFinite(lineNumber) || column < 0) return undefined
+  const sqlLines = sql.split('\n')
+  let offset = 0
+  for (let line = 1; line < lineNumber && line <= sqlLines.length; line++) offset += (sqlLines[line - 1]?.length ?? 0) + 1
+  return offset + column + 1
+}

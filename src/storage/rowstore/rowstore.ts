@@ -1,0 +1,194 @@
+/**
+ * The row store: current state, history and the ledger, in one SQLite database (WAL mode).
+ * This is the only file that imports better-sqlite3. Everything above talks to the narrow
+ * `RowConnection` interface below, which names its blocking calls `…Sync` because they block the event loop.
+ */
+import BetterSqlite3 from 'better-sqlite3'
+import { StrataError, type ErrorCode } from '../../util/errors.js'
+
+export type RowValue = null | number | bigint | string | Uint8Array
+
+export interface RowStatement {
+  /** Rows as arrays, in column order. */
+  allSync(params: readonly RowValue[]): RowValue[][]
+  runSync(params: readonly RowValue[]): { readonly changes: number }
+  readonly columnNames: readonly string[]
+  readonly returnsRows: boolean
+}
+
+export interface RowConnection {
+  /** Prepared statements are cached per SQL text; `bigints` returns INTEGER values as bigint. */
+  prepareSync(sql: string, options?: { readonly bigints?: boolean }): RowStatement
+  /** Runs one or more statements without parameters (DDL, pragmas, transaction control). */
+  execSync(sql: string): void
+  readonly inTransaction: boolean
+}
+
+export interface RowStore {
+  /** The single writer connection. Reads inside a transaction go here so they see its own writes. */
+  readonly writer: RowConnection
+  /** A second connection for autocommit reads: in WAL mode it sees the last commit, never a pending one. */
+  readonly reader: RowConnection
+  /** Opens one more read-only connection (the CDC sync holds a snapshot on its own). */
+  connectReaderSync(): RowConnection & { closeSync(): void }
+  closeSync(): void
+}
+
+export interface RowStoreOptions {
+  readonly durability: 'full' | 'normal' | 'off'
+}
+
+/** Statements kept prepared per connection; bounded so ad-hoc SQL does not grow memory. */
+const preparedStatementsMax = 2_000
+
+class Connection implements RowConnection {
+  private readonly cache = new Map<string, RowStatement>()
+  constructor(private readonly database: BetterSqlite3.Database) {}
+
+  get inTransaction(): boolean {
+    return this.database.inTransaction
+  }
+
+  prepareSync(sql: string, options: { readonly bigints?: boolean } = {}): RowStatement {
+    const cacheKey = options.bigints === true ? `1${sql}` : `0${sql}`
+    const cached = this.cache.get(cacheKey)
+    if (cached !== undefined) return cached
+    let statement: BetterSqlite3.Statement
+    try {
+      statement = this.database.prepare(sql)
+    } catch (error) {
+      throw translateSqliteError(error, sql)
+    }
+    const returnsRows = statement.reader
+    if (returnsRows) {
+      statement.raw(true)
+      if (options.bigints === true) statement.safeIntegers(true)
+    }
+    const columnNames = returnsRows ? statement.columns().map((column) => column.name) : []
+    const wrapped: RowStatement = {
+      columnNames,
+      returnsRows,
+      allSync(params) {
+        try {
+          return statement.all(...(params as unknown[])) as RowValue[][]
+        } catch (error) {
+          throw translateSqliteError(error, sql)
+        }
+      },
+      runSync(params) {
+        try {
+          return { changes: statement.run(...(params as unknown[])).changes }
+        } catch (error) {
+          throw translateSqliteError(error, sql)
+        }
+      },
+    }
+    if (this.cache.size >= preparedStatementsMax) {
+      const oldest = this.cache.keys().next().value
+      if (oldest !== undefined) this.cache.delete(oldest)
+    }
+    this.cache.set(cacheKey, wrapped)
+    return wrapped
+  }
+
+  execSync(sql: string): void {
+    try {
+      this.database.exec(sql)
+    } catch (error) {
+      throw translateSqliteError(error, sql)
+    }
+  }
+
+  /** Schema changes invalidate prepared statements' column lists. */
+  clearCache(): void {
+    this.cache.clear()
+  }
+
+  close(): void {
+    this.cache.clear()
+    if (this.database.open) this.database.close()
+  }
+}
+
+function openConnection(file: string, options: RowStoreOptions): Connection {
+  let database: BetterSqlite3.Database
+  try {
+    database = new BetterSqlite3(file)
+  } catch (error) {
+    throw translateSqliteError(error, undefined)
+  }
+  database.pragma('journal_mode = WAL')
+  database.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : options.durability === 'normal' ? 'NORMAL' : 'OFF'}`)
+  // DuckDB's LIKE is case-sensitive; SQLite's is not unless told. One dialect means one meaning.
+  database.pragma('case_sensitive_like = ON')
+  database.pragma('foreign_keys = OFF')
+  // Another process (a second CLI on the same directory) may hold the lock briefly.
+  database.pragma('busy_timeout = 5000')
+  database.pragma('temp_store = MEMORY')
+  return new Connection(database)
+}
+
+/**
+ * Opens the row store file. Both connections share one file; the reader never sees uncommitted data.
+ *
+ * @example
+ * const store = openRowStoreSync('/tmp/db/strata.sqlite', { durability: 'full' })
+ * store.writer.execSync('CREATE TABLE t (a INTEGER) STRICT')
+ */
+export function openRowStoreSync(file: string, options: RowStoreOptions): RowStore & { clearCachesSync(): void } {
+  const writer = openConnection(file, options)
+  let reader: Connection
+  try {
+    reader = openConnection(file, options)
+    reader.execSync('PRAGMA query_only = ON')
+  } catch (error) {
+    writer.close()
+    throw error
+  }
+  const extra: Connection[] = []
+  return {
+    writer,
+    reader,
+    connectReaderSync() {
+      const connection = openConnection(file, options)
+      connection.execSync('PRAGMA query_only = ON')
+      extra.push(connection)
+      return Object.assign(connection, { closeSync: () => connection.close() })
+    },
+    clearCachesSync() {
+      for (const connection of extra) connection.clearCache()
+      writer.clearCache()
+      reader.clearCache()
+    },
+    closeSync() {
+      for (const connection of extra) connection.close()
+      reader.close()
+      writer.close()
+    },
+  }
+}
+
+interface SqliteErrorLike {
+  readonly code?: unknown
+  readonly message?: unknown
+}
+
+/** Maps SQLite's result codes onto ours; the original error stays as `cause`. */
+export function translateSqliteError(error: unknown, sql: string | undefined): StrataError {
+  if (error instanceof StrataError) return error
+  const like = (typeof error === 'object' && error !== null ? error : {}) as SqliteErrorLike
+  const sqliteCode = typeof like.code === 'string' ? like.code : ''
+  const message = typeof like.message === 'string' ? like.message : String(error)
+  let code: ErrorCode = 'INTERNAL'
+  if (sqliteCode === 'SQLITE_CONSTRAINT_DATATYPE') code = 'TYPE_MISMATCH'
+  else if (sqliteCode.startsWith('SQLITE_CONSTRAINT')) code = 'CONSTRAINT_VIOLATION'
+  else if (sqliteCode === 'SQLITE_BUSY' || sqliteCode.startsWith('SQLITE_BUSY_') || sqliteCode === 'SQLITE_LOCKED') code = 'LOCK_TIMEOUT'
+  else if (sqliteCode.startsWith('SQLITE_IOERR') || sqliteCode === 'SQLITE_FULL' || sqliteCode === 'SQLITE_CANTOPEN' || sqliteCode === 'SQLITE_READONLY') code = 'IO_ERROR'
+  else if (sqliteCode === 'SQLITE_CORRUPT' || sqliteCode === 'SQLITE_NOTADB') code = 'CORRUPTION'
+  else if (sqliteCode === 'SQLITE_TOOBIG') code = 'TYPE_MISMATCH'
+  else if (message.startsWith('no such table')) code = 'UNDEFINED_TABLE'
+  else if (message.startsWith('no such column')) code = 'UNDEFINED_COLUMN'
+  else if (message.includes('datatype mismatch') || message.includes('cannot store')) code = 'TYPE_MISMATCH'
+  else if (error instanceof RangeError || error instanceof TypeError) code = 'TYPE_MISMATCH'
+  return new StrataError(code, `row store: ${message}`, { cause: error, ...(sql === undefined ? {} : { statement: sql }) })
+}

@@ -1,0 +1,252 @@
+/**
+ * CDC from the ledger into the column store (docs/time-model.md, "Views of the ledger").
+ * The mirror's position (`applied`) lives in DuckDB, committed in the same DuckDB transaction as the
+ * data it describes, so after any crash the mirror is at a consistent transaction and simply catches up.
+ */
+import type { ColumnSession, AppendKind } from '../storage/columnstore/columnstore.js'
+import type { RowConnection } from '../storage/rowstore/rowstore.js'
+import { historyTableName, keyColumn, type Catalog, type TableDefinition } from '../sql/catalog.js'
+import { quoteIdentifier } from '../sql/tree.js'
+import { keyExpression } from '../sql/ddl.js'
+import { duckdbType, typeLabel, type SqlType } from '../sql/types.js'
+import { limits } from '../util/limits.js'
+
+export const mirrorSchema = 'strata_mirror'
+const stagingSchema = 'strata_staging'
+const metaSchema = 'strata_meta'
+
+/** Creates the mirror's own schemas and position row; safe to run on every start. */
+export async function prepareMirror(session: ColumnSession): Promise<void> {
+  await session.run(`SET TimeZone = 'UTC'`)
+  for (const schema of [mirrorSchema, stagingSchema, metaSchema, 'strata', 'strata_information_schema']) {
+    await session.run(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
+  }
+  await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.position (applied_tx BIGINT NOT NULL)`)
+  await session.run(`INSERT INTO ${metaSchema}.position SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ${metaSchema}.position)`)
+  await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.relations (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, schema_tx BIGINT NOT NULL)`)
+  await session.run(`CREATE TABLE IF NOT EXISTS ${stagingSchema}.transactions (tx_id BIGINT, system_time_us BIGINT, kind VARCHAR, rows_changed BIGINT)`)
+  await session.run(`CREATE TABLE IF NOT EXISTS strata.transactions (tx_id BIGINT NOT NULL, system_time TIMESTAMP NOT NULL, kind VARCHAR NOT NULL, rows_changed BIGINT NOT NULL)`)
+  await session.run(`CREATE TABLE IF NOT EXISTS strata_information_schema.tables (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, table_type VARCHAR)`)
+  await session.run(
+    `CREATE TABLE IF NOT EXISTS strata_information_schema.columns (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR, ordinal_position INTEGER, column_default VARCHAR, is_nullable VARCHAR, data_type VARCHAR)`,
+  )
+}
+
+export async function readAppliedTx(session: ColumnSession): Promise<number> {
+  const result = await session.run(`SELECT applied_tx FROM ${metaSchema}.position`)
+  return Number(result.rows[0]?.[0] ?? 0)
+}
+
+function appendKind(type: SqlType): AppendKind {
+  switch (type.name) {
+    case 'DOUBLE':
+    case 'DECIMAL':
+      return 'double'
+    case 'VARCHAR':
+    case 'DATE':
+    case 'JSON':
+      return 'varchar'
+    case 'BLOB':
+      return 'blob'
+    default:
+      return 'bigint'
+  }
+}
+
+function stagingType(kind: AppendKind): string {
+  return { bigint: 'BIGINT', double: 'DOUBLE', varchar: 'VARCHAR', blob: 'BLOB', boolean: 'BOOLEAN' }[kind]
+}
+
+/** SQL that turns a staged primitive into the column's real type. */
+function castFromStaging(column: string, type: SqlType): string {
+  const reference = quoteIdentifier(column)
+  switch (type.name) {
+    case 'TIMESTAMP':
+      return `make_timestamp(${reference})`
+    case 'TIMESTAMPTZ':
+      return `CAST(make_timestamp(${reference}) AS TIMESTAMPTZ)`
+    case 'DOUBLE':
+    case 'VARCHAR':
+    case 'BLOB':
+      return reference
+    default:
+      return `CAST(${reference} AS ${duckdbType(type)})`
+  }
+}
+
+function relationName(table: TableDefinition): string {
+  return `${mirrorSchema}.${quoteIdentifier(table.name)}`
+}
+
+async function rebuildTableShape(session: ColumnSession, table: TableDefinition): Promise<void> {
+  const columns = table.columns.map((column) => `${quoteIdentifier(column.name)} ${duckdbType(column.type)}`)
+  const staged = table.columns.map((column) => `${quoteIdentifier(column.name)} ${stagingType(appendKind(column.type))}`)
+  await session.run(`DROP VIEW IF EXISTS main.${quoteIdentifier(table.name)}`)
+  await session.run(`DROP TABLE IF EXISTS ${relationName(table)}`)
+  await session.run(`CREATE TABLE ${relationName(table)} (${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')})`)
+  await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)}`)
+  await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`keys_${table.name}`)}`)
+  await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)} (${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')})`)
+  await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`keys_${table.name}`)} (${quoteIdentifier(keyColumn)} VARCHAR NOT NULL)`)
+  // Users query the view: it hides the key column, so SELECT * means the same in both stores.
+  await session.run(
+    `CREATE VIEW main.${quoteIdentifier(table.name)} AS SELECT ${table.columns.map((column) => quoteIdentifier(column.name)).join(', ')} FROM ${relationName(table)}`,
+  )
+}
+
+async function dropRelation(session: ColumnSession, name: string, kind: string): Promise<void> {
+  await session.run(`DROP VIEW IF EXISTS main.${quoteIdentifier(name)}`)
+  if (kind === 'table') {
+    await session.run(`DROP TABLE IF EXISTS ${mirrorSchema}.${quoteIdentifier(name)}`)
+    await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`rows_${name}`)}`)
+    await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`keys_${name}`)}`)
+  }
+}
+
+export interface ApplyRange {
+  /** Exclusive lower bound: the mirror (or the overlay base) already reflects this transaction. */
+  readonly fromTx: number
+  /** Inclusive upper bound. */
+  readonly toTx: number
+  readonly catalog: Catalog
+}
+
+interface TableChanges {
+  readonly table: TableDefinition
+  readonly rebuild: boolean
+  readonly rows: unknown[][]
+  readonly removedKeys: string[] | undefined
+}
+
+/**
+ * Reads, in one synchronous SQLite read (a consistent snapshot), every change of (fromTx, toTx] per
+ * table. A table whose mirror shape is older than its schema is read whole, as of toTx.
+ */
+function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaTx: ReadonlyMap<string, number>): TableChanges[] {
+  const changes: TableChanges[] = []
+  for (const table of range.catalog.tables.values()) {
+    const history = quoteIdentifier(historyTableName(table.name))
+    const columns = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
+    const rebuild = mirrorSchemaTx.get(table.name) !== table.schemaTx
+    if (rebuild) {
+      // A rebuild only happens when a schema change lies in the range, and then the range always
+      // ends at the source's latest transaction (batchUpperBound), so the current table is the state at toTx.
+      const rows = source.prepareSync(`SELECT ${keyExpression(table, undefined)}, ${columns} FROM ${quoteIdentifier(table.name)}`, { bigints: true }).allSync([])
+      changes.push({ table, rebuild, rows, removedKeys: undefined })
+      continue
+    }
+    const rows = source
+      .prepareSync(
+        `SELECT ${quoteIdentifier(keyColumn)}, ${columns} FROM ${history} WHERE _tx_from > ? AND _tx_from <= ? AND (_tx_to IS NULL OR _tx_to > ?)`,
+        { bigints: true },
+      )
+      .allSync([range.fromTx, range.toTx, range.toTx])
+    const closed = source
+      .prepareSync(`SELECT DISTINCT ${quoteIdentifier(keyColumn)} FROM ${history} WHERE _tx_to > ? AND _tx_to <= ?`)
+      .allSync([range.fromTx, range.toTx])
+      .map((row) => String(row[0]))
+    if (rows.length === 0 && closed.length === 0) continue
+    changes.push({ table, rebuild, rows, removedKeys: closed })
+  }
+  return changes
+}
+
+async function readMirrorRelations(session: ColumnSession): Promise<Map<string, { kind: string; schemaTx: number }>> {
+  const result = await session.run(`SELECT name, kind, schema_tx FROM ${metaSchema}.relations`)
+  return new Map(result.rows.map((row) => [String(row[0]), { kind: String(row[1]), schemaTx: Number(row[2]) }]))
+}
+
+/**
+ * Applies (fromTx, toTx] to the mirror inside the session's open DuckDB transaction. Used both by the
+ * background sync (source = the reader connection, then COMMIT) and by a transaction's private
+ * overlay (source = the writer connection with its uncommitted writes, then ROLLBACK).
+ *
+ * @returns the number of rows appended
+ */
+export async function applyRange(session: ColumnSession, source: RowConnection, range: ApplyRange): Promise<number> {
+  const relations = await readMirrorRelations(session)
+  const mirrorSchemaTx = new Map([...relations].filter(([, relation]) => relation.kind === 'table').map(([name, relation]) => [name, relation.schemaTx]))
+  const changes = readChangesSync(source, range, mirrorSchemaTx)
+  let rowsAppended = 0
+  let shapeChanged = false
+  for (const [name, relation] of relations) {
+    const stillThere = relation.kind === 'table' ? range.catalog.tables.has(name) : range.catalog.views.has(name)
+    if (!stillThere) {
+      await dropRelation(session, name, relation.kind)
+      await session.run(`DELETE FROM ${metaSchema}.relations WHERE name = $1`, [name])
+      shapeChanged = true
+    }
+  }
+  for (const change of changes) {
+    const { table } = change
+    const staging = `${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)}`
+    if (change.rebuild) {
+      await rebuildTableShape(session, table)
+      await session.run(`INSERT OR REPLACE INTO ${metaSchema}.relations VALUES ($1, 'table', $2)`, [table.name, table.schemaTx])
+      shapeChanged = true
+    } else if (change.removedKeys !== undefined && change.removedKeys.length > 0) {
+      // Keys whose versions were superseded or deleted: remove them; the current versions are re-added below.
+      const keys = `${stagingSchema}.${quoteIdentifier(`keys_${table.name}`)}`
+      await session.append(stagingSchema, `keys_${table.name}`, ['varchar'], change.removedKeys.map((key) => [key]))
+      await session.run(`DELETE FROM ${relationName(table)} WHERE ${quoteIdentifier(keyColumn)} IN (SELECT ${quoteIdentifier(keyColumn)} FROM ${keys})`)
+      await session.run(`DELETE FROM ${keys}`)
+    }
+    if (change.rows.length > 0) {
+      const kinds: AppendKind[] = ['varchar', ...table.columns.map((column) => appendKind(column.type))]
+      await session.append(stagingSchema, `rows_${table.name}`, kinds, change.rows)
+      const casts = table.columns.map((column) => castFromStaging(column.name, column.type))
+      await session.run(`INSERT INTO ${relationName(table)} SELECT ${quoteIdentifier(keyColumn)}, ${casts.join(', ')} FROM ${staging}`)
+      await session.run(`DELETE FROM ${staging}`)
+      rowsAppended += change.rows.length
+    }
+  }
+  for (const view of range.catalog.views.values()) {
+    if (relations.get(view.name)?.schemaTx === view.schemaTx) continue
+    await session.run(`CREATE OR REPLACE VIEW main.${quoteIdentifier(view.name)} AS ${view.sql}`)
+    await session.run(`INSERT OR REPLACE INTO ${metaSchema}.relations VALUES ($1, 'view', $2)`, [view.name, view.schemaTx])
+    shapeChanged = true
+  }
+  if (shapeChanged) await refreshInformationSchema(session, range.catalog)
+  return rowsAppended
+}
+
+/** information_schema as users of PostgreSQL and DuckDB expect it, from our catalog (not DuckDB's internals). */
+async function refreshInformationSchema(session: ColumnSession, catalog: Catalog): Promise<void> {
+  await session.run('DELETE FROM strata_information_schema.tables')
+  await session.run('DELETE FROM strata_information_schema.columns')
+  const tableRows: unknown[][] = []
+  const columnRows: unknown[][] = []
+  for (const table of catalog.tables.values()) {
+    tableRows.push(['strata', 'main', table.name, 'BASE TABLE'])
+    table.columns.forEach((column, index) => {
+      const fallback = column.default === undefined ? null : column.default.kind === 'now' ? 'now()' : JSON.stringify(column.default.value)
+      columnRows.push(['strata', 'main', table.name, column.name, BigInt(index + 1), fallback, column.notNull ? 'NO' : 'YES', typeLabel(column.type)])
+    })
+  }
+  for (const view of catalog.views.values()) tableRows.push(['strata', 'main', view.name, 'VIEW'])
+  if (tableRows.length > 0) await session.append('strata_information_schema', 'tables', ['varchar', 'varchar', 'varchar', 'varchar'], tableRows)
+  if (columnRows.length > 0) {
+    await session.append('strata_information_schema', 'columns', ['varchar', 'varchar', 'varchar', 'varchar', 'bigint', 'varchar', 'varchar', 'varchar'], columnRows)
+  }
+}
+
+/** Appends the ledger's commits in (fromTx, toTx] to strata.transactions and moves the position. */
+export async function recordPosition(session: ColumnSession, source: RowConnection, fromTx: number, toTx: number): Promise<void> {
+  const commits = source
+    .prepareSync('SELECT tx_id, system_time_us, kind, rows_changed FROM _strata_tx WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
+    .allSync([fromTx, toTx])
+  if (commits.length > 0) {
+    await session.append(stagingSchema, 'transactions', ['bigint', 'bigint', 'varchar', 'bigint'], commits)
+    await session.run(`INSERT INTO strata.transactions SELECT tx_id, make_timestamp(system_time_us), kind, rows_changed FROM ${stagingSchema}.transactions`)
+    await session.run(`DELETE FROM ${stagingSchema}.transactions`)
+  }
+  await session.run(`UPDATE ${metaSchema}.position SET applied_tx = $1`, [toTx])
+}
+
+/** How far one sync batch may reach: bounded, but never splitting across a schema change. */
+export function batchUpperBound(source: RowConnection, appliedTx: number, committedTx: number): number {
+  const bounded = Math.min(committedTx, appliedTx + limits.syncBatchTransactionsMax)
+  if (bounded === committedTx) return committedTx
+  const ddl = source.prepareSync(`SELECT 1 FROM _strata_tx WHERE kind = 'ddl' AND tx_id > ? AND tx_id <= ? LIMIT 1`).allSync([appliedTx, committedTx])
+  return ddl.length > 0 ? committedTx : bounded
+}

@@ -1,0 +1,180 @@
+/**
+ * Owns the column store and keeps it following the ledger: started lazily (the first analytical read,
+ * or shortly after a commit), woken by each commit, and waited on by fresh reads.
+ */
+import { openColumnStore, type ColumnSession, type ColumnStore } from '../storage/columnstore/columnstore.js'
+import type { RowConnection } from '../storage/rowstore/rowstore.js'
+import type { Ledger } from '../ledger/ledger.js'
+import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
+import { applyRange, batchUpperBound, prepareMirror, readAppliedTx, recordPosition } from './mirror.js'
+
+interface Waiter {
+  readonly txId: number
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+}
+
+export class Syncer {
+  private store: Promise<ColumnStore> | undefined
+  private syncSession: ColumnSession | undefined
+  private appliedTx = -1
+  private running: Promise<void> | undefined
+  private again = false
+  private waiters: Waiter[] = []
+  private lastError: unknown
+  private closed = false
+  private readonly sessionsFree: ColumnSession[] = []
+
+  constructor(
+    private readonly file: string,
+    private readonly snapshotReader: RowConnection,
+    private readonly ledger: Ledger,
+  ) {}
+
+  get started(): boolean {
+    return this.store !== undefined
+  }
+
+  /** The highest transaction the mirror reflects, or -1 before the column store has started. */
+  get lastAppliedTx(): number {
+    return this.appliedTx
+  }
+
+  /** Opens DuckDB on first use and starts catching up. */
+  columnStore(): Promise<ColumnStore> {
+    this.store ??= (async () => {
+      const store = await openColumnStore(this.file)
+      const session = await store.connect()
+      await prepareMirror(session)
+      this.appliedTx = await readAppliedTx(session)
+      this.syncSession = session
+      return store
+    })()
+    const started = this.store
+    void started.then(() => this.wake(), () => undefined)
+    return started
+  }
+
+  /** A commit happened: run the sync soon (if the column store is up; otherwise start it). */
+  wake(): void {
+    if (this.closed) return
+    if (this.store === undefined) {
+      void this.columnStore().catch((error: unknown) => {
+        this.lastError = error
+      })
+      return
+    }
+    if (this.syncSession === undefined) return
+    if (this.running !== undefined) {
+      this.again = true
+      return
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined
+      if (this.again && !this.closed) {
+        this.again = false
+        this.wake()
+      }
+    })
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed && this.appliedTx < this.ledger.lastCommitted.txId) {
+      try {
+        await this.batch()
+        this.lastError = undefined
+      } catch (error) {
+        this.lastError = error
+        const failure = new StrataError('IO_ERROR', `the column store sync failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+        for (const waiter of this.waiters.splice(0)) waiter.reject(failure)
+        return
+      }
+    }
+  }
+
+  /** One DuckDB transaction moving the mirror from applied to at most the latest commit. */
+  private async batch(): Promise<void> {
+    const session = this.syncSession!
+    const source = this.snapshotReader
+    // One SQLite read transaction across the awaits below: catalog, history and commits all come
+    // from the same snapshot even if writers commit meanwhile.
+    source.execSync('BEGIN')
+    try {
+      const committedRow = source.prepareSync('SELECT max(tx_id) FROM _strata_tx').allSync([])[0]
+      const committedTx = Number(committedRow?.[0] ?? 0)
+      if (committedTx <= this.appliedTx) return
+      const fromTx = this.appliedTx
+      const toTx = batchUpperBound(source, fromTx, committedTx)
+      const catalog = this.ledger.loadCatalogSync(source)
+      await session.run('BEGIN TRANSACTION')
+      try {
+        await applyRange(session, source, { fromTx, toTx, catalog })
+        await recordPosition(session, source, fromTx, toTx)
+        await session.run('COMMIT')
+      } catch (error) {
+        await session.run('ROLLBACK').catch(() => undefined)
+        throw error
+      }
+      this.appliedTx = toTx
+      const ready = this.waiters.filter((waiter) => waiter.txId <= toTx)
+      this.waiters = this.waiters.filter((waiter) => waiter.txId > toTx)
+      for (const waiter of ready) waiter.resolve()
+    } finally {
+      source.execSync('COMMIT')
+    }
+  }
+
+  /** Resolves once the mirror reflects `txId`; STALE_READ_TIMEOUT after the bounded wait. */
+  async waitForApplied(txId: number, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
+    await this.columnStore()
+    if (this.appliedTx >= txId) return
+    const timeoutMs = options.timeoutMs ?? limits.freshReadWaitMs
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((waiter) => waiter !== entry)
+        reject(new StrataError('STALE_READ_TIMEOUT', `the column store did not reach transaction ${txId} within ${timeoutMs} ms (it is at ${this.appliedTx})${this.lastError === undefined ? '' : `; last sync error: ${String(this.lastError)}`}`))
+      }, timeoutMs)
+      const entry: Waiter = {
+        txId,
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        reject: (error) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      }
+      this.waiters.push(entry)
+      options.signal?.addEventListener('abort', () => entry.reject(new StrataError('ABORTED', 'the read was aborted while waiting for the column store')), { once: true })
+      this.wake()
+    })
+  }
+
+  /** A DuckDB connection for queries (pooled; give it back with release). */
+  async acquireSession(): Promise<ColumnSession> {
+    const store = await this.columnStore()
+    const pooled = this.sessionsFree.pop()
+    if (pooled !== undefined) return pooled
+    const session = await store.connect()
+    await session.run(`SET TimeZone = 'UTC'`)
+    return session
+  }
+
+  releaseSession(session: ColumnSession): void {
+    if (this.closed || this.sessionsFree.length >= 4) session.close()
+    else this.sessionsFree.push(session)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.running?.catch(() => undefined)
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new StrataError('CLOSED', 'the database was closed'))
+    if (this.store !== undefined) {
+      const store = await this.store.catch(() => undefined)
+      for (const session of this.sessionsFree.splice(0)) session.close()
+      await store?.close()
+    }
+  }
+}
