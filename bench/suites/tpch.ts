@@ -34,6 +34,10 @@ import {
   type SuiteContext,
 } from '../support.js'
 
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0)
+}
+
 interface TpchQuery {
   readonly name: string
   readonly sql: string
@@ -250,7 +254,9 @@ export const tpchSuite: Suite = {
     // the whole bench to finish in minutes on two cores.
     // Rounded so the report says "SF 0.1", not "SF 0.10000000000000001".
     const generate: GenerateOptions = { scaleFactor: Number((0.1 * context.scale).toPrecision(6)), seed: context.seed }
-    const repetitions = 5
+    const repetitionsMin = 7
+    const repetitionsMax = 60
+    const repetitionBudgetMs = 600
     const method = loadMethod()
     return withTemporaryDirectory('tpch', async (directory) => {
       const csvFiles = new Map<string, string>()
@@ -325,8 +331,14 @@ export const tpchSuite: Suite = {
           const strataDurations: number[] = []
           const duckdbDurations: number[] = []
           const engines = new Set<string>([strataFirst.engine])
-          // Interleaved, so a slow moment on the machine hits both sides alike.
-          for (let repetition = 0; repetition < repetitions; repetition += 1) {
+          // Interleaved, so a slow moment on the machine hits both sides alike. Queries at this scale take
+          // milliseconds, so a fixed handful of runs would be mostly noise: keep going until each side
+          // has spent a time budget, within bounds.
+          while (
+            strataDurations.length < repetitionsMin ||
+            (strataDurations.length < repetitionsMax &&
+              Math.min(sum(strataDurations), sum(duckdbDurations)) < repetitionBudgetMs)
+          ) {
             const strataRun = await runStrata(strata, query.sql)
             engines.add(strataRun.engine)
             strataDurations.push(strataRun.durationMs)
@@ -337,7 +349,7 @@ export const tpchSuite: Suite = {
           ratios.push(strataMedianMs / duckdbMedianMs)
           context.log(`${query.name}: Strata ${strataMedianMs.toFixed(2)} ms, DuckDB ${duckdbMedianMs.toFixed(2)} ms`)
           measurements.push({
-            metric: `${query.name} (median of ${repetitions})`,
+            metric: `${query.name} (median of ${strataDurations.length})`,
             unit: 'ms',
             strata: strataMedianMs,
             baseline: duckdbMedianMs,

@@ -221,10 +221,10 @@ export class Engine {
       this.syncer.releaseSession(duck)
     }
     if (serialized.error) throw statement.parseError ?? new StrataError('SYNTAX_ERROR', serialized.message, { statement: statement.text })
-    const first = serialized.statements[0] as { node?: { from_table?: { type?: string; show_type?: string; query?: { node?: { from_table?: { table_name?: string } } } } } } | undefined
+    const first = serialized.statements[0] as { node?: { from_table?: { type?: string; show_type?: string; query?: { from_table?: { table_name?: string } } } } } | undefined
     const from = first?.node?.from_table
     if (from?.type === 'SHOW_REF' && from.show_type === 'DESCRIBE') {
-      const target = from.query?.node?.from_table?.table_name
+      const target = from.query?.from_table?.table_name
       if (target !== undefined && target !== '') return this.describe(target)
     }
     if (serialized.statements.length !== 1) throw new StrataError('NOT_SUPPORTED', 'one statement at a time for DuckDB-only syntax')

@@ -249,8 +249,9 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
     case 'AEXPR_IN': {
       const left = operand(scope, body['lexpr'])
       if (left.kind !== 'sql') throw new NotRowStore('IN on a non-column')
-      const items = list(body['rexpr'])
-      if (items.length === 0 || nodeKind(body['rexpr']) === 'SubLink') throw new NotRowStore('IN (subquery)')
+      if (nodeKind(body['rexpr']) === 'SubLink') throw new NotRowStore('IN (subquery)')
+      const items = listItems(body['rexpr'])
+      if (items.length === 0) throw new NotRowStore('an empty IN list')
       const bound = items.map((item) => bindOperand(scope, operand(scope, item), left.type))
       return {
         sql: `(${left.sql} ${op === '=' ? 'IN' : 'NOT IN'} (${bound.map((item) => item.sql).join(', ')}))`,
@@ -270,7 +271,7 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
     case 'AEXPR_NOT_BETWEEN': {
       const left = operand(scope, body['lexpr'])
       if (left.kind !== 'sql') throw new NotRowStore('BETWEEN on a non-column')
-      const [lowNode, highNode] = list(body['rexpr'])
+      const [lowNode, highNode] = listItems(body['rexpr'])
       const low = bindOperand(scope, operand(scope, lowNode), left.type)
       const high = bindOperand(scope, operand(scope, highNode), left.type)
       const negated = body['kind'] === 'AEXPR_NOT_BETWEEN'
@@ -282,6 +283,12 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
     default:
       throw new NotRowStore(`the condition ${String(body['kind'])}`)
   }
+}
+
+/** The items of a `{ List: { items } }` node (IN lists, BETWEEN bounds) or of a bare array. */
+function listItems(node: unknown): unknown[] {
+  const wrapped = nodeBody(node, 'List')
+  return wrapped === undefined ? list(node) : list(wrapped['items'])
 }
 
 function comparison(scope: Scope, leftNode: unknown, op: string, rightNode: unknown): { sql: string; binders: Binder[] } {
