@@ -876,6 +876,9 @@ export class Engine {
           if ((table.primaryKey ?? []).includes(columnName) || table.uniques.some((unique) => unique.includes(columnName))) {
             throw new StrataError('NOT_SUPPORTED', `cannot drop column "${columnName}": it is part of a key`)
           }
+          if (table.checks.some((check) => check.columns.includes(columnName))) {
+            throw new StrataError('NOT_SUPPORTED', `cannot drop column "${columnName}": a CHECK constraint uses it`)
+          }
           if (table.columns.length === 1) throw new StrataError('NOT_SUPPORTED', `cannot drop the only column of "${name}"`)
           this.dropTriggersSync(name)
           writer.execSync(`ALTER TABLE ${quoteIdentifier(name)} DROP COLUMN ${quoteIdentifier(columnName)}`)
@@ -914,6 +917,7 @@ export class Engine {
       columns: table.columns.map((column) => (column.name === from ? { ...column, name: to } : column)),
       primaryKey: table.primaryKey === null ? null : renameKey(table.primaryKey),
       uniques: table.uniques.map(renameKey),
+      checks: table.checks.map((check) => ({ ...check, columns: renameKey(check.columns) })),
       schemaTx: txId,
     })
     session.changedSchema = true

@@ -22,7 +22,7 @@ export interface TableDefinition {
   readonly primaryKey: readonly string[] | null
   readonly uniques: readonly (readonly string[])[]
   /** CHECK constraints: the source text (for DESCRIBE) and its row-store translation. */
-  readonly checks: readonly { readonly source: string; readonly sqlite: string }[]
+  readonly checks: readonly { readonly source: string; readonly sqlite: string; readonly columns: readonly string[] }[]
   /** The transaction of the last schema change (the mirror rebuilds a table whose schema moved on). */
   readonly schemaTx: number
 }

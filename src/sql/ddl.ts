@@ -5,7 +5,7 @@ import { StrataError } from '../util/errors.js'
 import { findColumn, keyColumn, historyTableName, rowIdColumn, type ColumnDefinition, type DefaultValue, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
 import { compileCheck } from './rowsql.js'
-import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue } from './tree.js'
+import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue, walk } from './tree.js'
 import { sqliteStorage, toStorage, typeFromNames, typeLabel, type SqlType } from './types.js'
 
 const reservedPrefix = '_strata'
@@ -114,8 +114,14 @@ export function tableFromCreate(create: PgNode): Omit<TableDefinition, 'schemaTx
   }
   const pk = primaryKey as string[] | null
   const finalColumns = pk === null ? columns : columns.map((column) => (pk.includes(column.name) ? { ...column, notNull: true } : column))
-  const draft = { name, columns: finalColumns, primaryKey: pk, uniques, checks: [] as { source: string; sqlite: string }[], schemaTx: 0 }
-  for (const check of checkNodes) draft.checks.push({ source: check.source, sqlite: compileCheck(draft, check.node) })
+  const draft = { name, columns: finalColumns, primaryKey: pk, uniques, checks: [] as { source: string; sqlite: string; columns: string[] }[], schemaTx: 0 }
+  for (const check of checkNodes) {
+    const used = new Set<string>()
+    walk(check.node, (kind, body) => {
+      if (kind === 'ColumnRef') used.add(names(body['fields']).at(-1) ?? '')
+    })
+    draft.checks.push({ source: check.source, sqlite: compileCheck(draft, check.node), columns: [...used] })
+  }
   const { schemaTx: _unused, ...definition } = draft
   return definition
 }
