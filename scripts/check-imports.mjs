@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Enforces the dependency direction of ARCHITECTURE.md on the TypeScript sources: which folder may
+// import which, and that each native driver has exactly one importer. Fails (exit 1) with a list.
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative, dirname, resolve } from 'node:path'
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..')
+const source = join(root, 'src')
+
+/** Folder → the src folders it may import from (besides itself). */
+const allowed = {
+  util: [],
+  'storage/rowstore': ['util'],
+  'storage/columnstore': ['util'],
+  sql: ['util'],
+  ledger: ['util', 'sql', 'storage/rowstore'],
+  sync: ['util', 'sql', 'ledger', 'storage/rowstore', 'storage/columnstore'],
+  engine: ['util', 'sql', 'ledger', 'sync', 'storage/rowstore', 'storage/columnstore'],
+  'interfaces/api': ['util', 'engine', 'interfaces/api'],
+  'interfaces/cli': ['util', 'interfaces/api', 'sql', 'index'],
+  index: ['util', 'interfaces/api'],
+}
+/** Packages only one folder may import. */
+const exclusive = { 'better-sqlite3': 'storage/rowstore', '@duckdb/node-api': 'storage/columnstore' }
+/** The front end does no I/O. */
+const noIo = { sql: ['node:fs', 'node:net', 'node:http', 'node:child_process', 'fs', 'net', 'better-sqlite3', '@duckdb/node-api'] }
+
+function files(directory) {
+  return readdirSync(directory).flatMap((name) => {
+    const path = join(directory, name)
+    return statSync(path).isDirectory() ? files(path) : path.endsWith('.ts') ? [path] : []
+  })
+}
+
+function folderOf(file) {
+  const path = relative(source, file).replaceAll('\\', '/')
+  if (!path.includes('/')) return 'index'
+  const keys = Object.keys(allowed).sort((a, b) => b.length - a.length)
+  return keys.find((key) => path.startsWith(`${key}/`)) ?? path.split('/')[0]
+}
+
+const problems = []
+for (const file of files(source)) {
+  const folder = folderOf(file)
+  const text = readFileSync(file, 'utf8')
+  // Import specifiers of TypeScript source (static `from '…'` and dynamic `import('…')`).
+  const specifiers = [...text.matchAll(/(?:from\s+|import\s*\()\s*'([^']+)'/g)].map((match) => match[1])
+  for (const specifier of specifiers) {
+    const owner = exclusive[specifier]
+    if (owner !== undefined && owner !== folder) problems.push(`${relative(root, file)}: only src/${owner} may import ${specifier}`)
+    if ((noIo[folder] ?? []).includes(specifier)) problems.push(`${relative(root, file)}: src/${folder} does no I/O but imports ${specifier}`)
+    if (!specifier.startsWith('.')) continue
+    const target = folderOf(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')))
+    if (target === folder) continue
+    if (!(allowed[folder] ?? []).includes(target)) problems.push(`${relative(root, file)}: src/${folder} may not import src/${target} (${specifier})`)
+  }
+}
+if (problems.length > 0) {
+  console.error(`dependency rules broken (see ARCHITECTURE.md):\n${problems.join('\n')}`)
+  process.exit(1)
+}
+console.log('dependency rules hold')
