@@ -90,7 +90,7 @@ function applyOps(world: World, ops: readonly Op[], note: string): World | undef
 }
 
 /** Do the rows the engine returned (RETURNING) for an acknowledged write agree with this world? */
-function returnedRowsAgree(before: World, after: World, ops: readonly Op[], returned: readonly Record<string, unknown>[]): boolean {
+function returnedRowsAgree(before: World, ops: readonly Op[], returned: readonly Record<string, unknown>[]): boolean {
   const dataOps = ops.filter((op) => op.op !== 'create')
   if (returned.length !== dataOps.length) return false
   // Replay step by step to know each row's value right after each statement.
@@ -111,7 +111,6 @@ function returnedRowsAgree(before: World, after: World, ops: readonly Op[], retu
     }
     if (expected === undefined || row['balance'] !== expected.balance || row['note'] !== expected.note) return false
   }
-  void after
   return true
 }
 
@@ -181,16 +180,16 @@ function runRound(directory: string, seed: number, nextIdFloor: number, runMs: n
       }
       const cut = stdout.lastIndexOf('\n')
       const complete = stdout.slice(0, cut + 1)
-      const lines = complete
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => {
-          try {
-            return JSON.parse(line) as Line
-          } catch {
-            throw new Error(`a complete line from the worker is not JSON: ${line}`)
-          }
-        })
+      const lines: Line[] = []
+      for (const line of complete.split('\n')) {
+        if (line === '') continue
+        try {
+          lines.push(JSON.parse(line) as Line)
+        } catch {
+          reject(new Error(`a complete line from the worker is not JSON: ${line}`))
+          return
+        }
+      }
       resolve({ lines, partialTail: stdout.slice(cut + 1), killedAfterMs: readyAt === undefined ? 0 : performance.now() - readyAt })
     })
   })
@@ -243,7 +242,7 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
             if (after === undefined) continue
             const committed = after.commits.length > world.commits.length
             if (committed ? line.txId !== after.commits.length : line.txId !== null) continue
-            if (!returnedRowsAgree(world, after, ops, line.rows)) continue
+            if (!returnedRowsAgree(world, ops, line.rows)) continue
             worlds.push(after)
           }
           assert.ok(
@@ -288,7 +287,7 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
         return applied === undefined ? [world] : [world, applied]
       })
     }
-    summary.push(`round ${round}: ${roundAcks} acks in ${Math.round(output.killedAfterMs)} ms, ${pending === undefined ? 'killed between writes' : `killed during ${pending.ops.length}-op write`}${output.partialTail === '' ? '' : ', half-written line ignored'}`)
+    summary.push(`round ${round}: ${roundAcks} acks in ${Math.round(output.killedAfterMs)} ms, ${pending === undefined ? 'killed between writes' : `killed during ${pending.ops.length}-op write`}${output.partialTail === '' ? '' : ', half-written line ignored'}; last: ${JSON.stringify(output.lines.slice(-2))}`)
   }
 
   const db = await open(directory, { durability: 'full' })

@@ -2,7 +2,7 @@
  * The library API (SPEC section 3): a thin, typed shell over the engine. Every call after close fails
  * with CLOSED; `await using db = await open()` closes deterministically.
  */
-import { tableFromIPC, type Table as ArrowTable } from 'apache-arrow'
+import { Binary, Bool, Float64, Int32, Int64, Table, TimestampMicrosecond, Utf8, vectorFromArray, type Table as ArrowTable, type Vector } from 'apache-arrow'
 import { extname } from 'node:path'
 import { Engine, type StatementResult } from '../../engine/engine.js'
 import type { Session } from '../../engine/session.js'
@@ -153,8 +153,6 @@ function rowsToArrow(result: QueryResult): ArrowTable {
   return arrowFromColumns(columns, result.columns)
 }
 
-import { makeTable, vectorFromArray, Table, Utf8, Float64, Int32, Int64, Bool, TimestampMicrosecond, Binary, type Vector } from 'apache-arrow'
-
 function arrowFromColumns(columns: Record<string, unknown[]>, types: readonly { name: string; type: string }[]): ArrowTable {
   const vectors: Record<string, Vector> = {}
   for (const { name, type } of types) {
@@ -169,8 +167,6 @@ function arrowFromColumns(columns: Record<string, unknown[]>, types: readonly { 
     else vector = vectorFromArray(values.map((value) => (value === null ? null : typeof value === 'string' ? value : JSON.stringify(value))), new Utf8())
     vectors[name] = vector
   }
-  void makeTable
-  void tableFromIPC
   return new Table(vectors)
 }
 
