@@ -94,7 +94,7 @@ function applyLocally(ops: readonly Op[]): void {
 
 for (;;) {
   const choice = random()
-  if (choice < 0.06) {
+  if (choice < 0.04) {
     // Analytical read: goes to the column store and waits for the CDC sync (read-your-writes).
     const result = await db.query('SELECT count(*) AS n, sum(balance) AS s FROM acct')
     const row = result.rows[0]!
@@ -103,7 +103,7 @@ for (;;) {
   }
   let ops: Op[]
   let run: () => Promise<{ txId: number | undefined; rows: Record<string, unknown>[] }>
-  // Mix: 6 % reads (above), then roughly 29 % inserts, 25 % updates, 10 % deletes, 30 % transactions.
+  // Mix: 4 % reads (above), then roughly 31 % inserts, 25 % updates, 10 % deletes, 30 % transactions.
   const updateId = choice >= 0.35 && choice < 0.6 ? pickLive() : undefined
   const deleteId = choice >= 0.6 && choice < 0.7 && live.size > 5 ? pickLive() : undefined
   if (choice >= 0.7) {

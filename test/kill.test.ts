@@ -287,9 +287,10 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
         return applied === undefined ? [world] : [world, applied]
       })
     }
-    summary.push(`round ${round}: ${roundAcks} acks in ${Math.round(output.killedAfterMs)} ms, ${pending === undefined ? 'killed between writes' : `killed during ${pending.ops.length}-op write`}${output.partialTail === '' ? '' : ', half-written line ignored'}; last: ${JSON.stringify(output.lines.slice(-2))}`)
+    summary.push(`round ${round}: ${roundAcks} acks in ${Math.round(output.killedAfterMs)} ms, ${pending === undefined ? 'killed between writes' : `killed during ${pending.ops.length}-op write`}${output.partialTail === '' ? '' : ', half-written line ignored'}; last line: ${output.lines[output.lines.length - 1]?.kind ?? 'none'}`)
   }
 
+  let finalStory = ''
   const db = await open(directory, { durability: 'full' })
   try {
     // A fresh column-store read right after reopening must wait for the mirror to catch up.
@@ -313,6 +314,7 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
       `the reopened database (${actualRows.size} rows, ${committed} commits) must be exactly one legal state; candidates:\n${worlds.map(describeWorld).join('\n')}\n${summary.join('\n')} ${context}`,
     )
     const world = matching[0]!
+    finalStory = world.story
 
     // (b) The ledger: ids 1..N dense, system time strictly increasing, and each commit is the write the worker made.
     const status = await db.syncStatus()
@@ -351,6 +353,8 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
 
   assert.ok(acknowledgedWrites >= rounds, 'every round acknowledged writes')
   assert.ok(acknowledgedTransactions > 0, 'multi-statement transactions were acknowledged')
-  t.diagnostic(`${rounds} rounds, ${acknowledgedWrites} acknowledged writes (${acknowledgedTransactions} transactions), ${analyticalReads} analytical reads, ${roundsKilledMidWrite} kills during a write ${context}`)
+  t.diagnostic(
+    `${rounds} rounds, ${acknowledgedWrites} acknowledged writes (${acknowledgedTransactions} transactions), ${analyticalReads} analytical reads, ${roundsKilledMidWrite} kills during a write, of which ${finalStory.split('?').length - 1} had committed ${context}`,
+  )
   for (const line of summary) t.diagnostic(line)
 })

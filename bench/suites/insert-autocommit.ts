@@ -59,8 +59,8 @@ export const insertAutocommitSuite: Suite = {
     const measurements: Measurement[] = []
     // fsync dominates FULL, so it gets fewer rows than NORMAL for a similar wall time.
     const plans: readonly { durability: Durability; rowCount: number }[] = [
-      { durability: 'full', rowCount: scaledCount(context, 5_000, 200) },
-      { durability: 'normal', rowCount: scaledCount(context, 20_000, 500) },
+      { durability: 'full', rowCount: scaledCount(context, 10_000, 200) },
+      { durability: 'normal', rowCount: scaledCount(context, 50_000, 500) },
     ]
     for (const { durability, rowCount } of plans) {
       await withTemporaryDirectory('insert-autocommit', async (directory) => {

@@ -79,6 +79,14 @@ export class Engine {
   private readonly ledger: Ledger
   private readonly syncer: Syncer
   private catalog: Catalog
+  /** Bumped on every catalog change; cached routes compiled against an older catalog are recompiled. */
+  private catalogVersion = 0
+  /** Parsed statements by SQL text (LRU), so repeated SQL skips the parser. Trees are never mutated. */
+  private readonly parseCache = new Map<string, ParsedStatement[]>()
+  /** Routing decisions (with compiled row-store plans) per cached tree and catalog version. */
+  private readonly routeCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly route: Route }>()
+  /** Compiled write plans per cached tree and catalog version (a NotRowStore outcome is cached too). */
+  private readonly writePlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: unknown }>()
   /** Writers serialize on this lock (bounded wait); readers never take it. */
   private readonly writerLock = new Mutex()
   private readonly defaultSession = new Session()
@@ -159,7 +167,7 @@ export class Engine {
       text = rewritten.sql
       positional = rewritten.names.map((name) => named[name])
     } else positional = params as readonly unknown[] | undefined
-    const statements = parseStatements(text)
+    const statements = this.parse(text)
     const results: StatementResult[] = []
     const release = session.inTransaction ? await session.statementLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the session', options.signal) : undefined
     try {
@@ -170,6 +178,7 @@ export class Engine {
           results.push({ ...result, durationMs: performance.now() - started })
         } catch (error) {
           if (error instanceof StrataError) throw error.withStatement(statement.text)
+          if (error instanceof NotRowStore) throw new StrataError('NOT_SUPPORTED', error.message, { statement: statement.text, cause: error })
           throw error
         }
       }
@@ -234,7 +243,32 @@ export class Engine {
   // ───────────────────────────── reads ─────────────────────────────
 
   /** Rhei's rules: simple single-table lookups → row store; everything analytical → column store. */
+  private parse(text: string): ParsedStatement[] {
+    const cached = this.parseCache.get(text)
+    if (cached !== undefined) {
+      // Refresh its place in the LRU order.
+      this.parseCache.delete(text)
+      this.parseCache.set(text, cached)
+      return cached
+    }
+    const statements = parseStatements(text)
+    if (this.parseCache.size >= limits.statementCacheEntriesMax) {
+      const oldest = this.parseCache.keys().next().value
+      if (oldest !== undefined) this.parseCache.delete(oldest)
+    }
+    this.parseCache.set(text, statements)
+    return statements
+  }
+
   private route(tree: PgNode): Route {
+    const cached = this.routeCache.get(tree)
+    if (cached !== undefined && cached.catalogVersion === this.catalogVersion) return cached.route
+    const route = this.computeRoute(tree)
+    this.routeCache.set(tree, { catalogVersion: this.catalogVersion, route })
+    return route
+  }
+
+  private computeRoute(tree: PgNode): Route {
     const select = nodeBody(tree, 'SelectStmt')!
     let catalogReference = false
     let viewReference: string | undefined
@@ -529,12 +563,30 @@ export class Engine {
     }
     let plan: RowPlan
     try {
-      plan = kind === 'UpdateStmt' ? compileUpdate(body, resolver) : compileDelete(body, resolver)
+      plan = this.cachedPlan(body, () => (kind === 'UpdateStmt' ? compileUpdate(body, resolver) : compileDelete(body, resolver)))
     } catch (error) {
       if (error instanceof NotRowStore) return this.evaluatedUpdateOrDelete(session, kind, body, params, options, error.construct)
       throw error
     }
     return Promise.resolve(this.runPlan(plan, params))
+  }
+
+  /** Compiles once per tree and catalog version; the result (or the NotRowStore it threw) is reused. */
+  private cachedPlan<T>(tree: PgNode, compile: () => T): T {
+    const cached = this.writePlanCache.get(tree)
+    let outcome: { value: T } | { error: NotRowStore }
+    if (cached !== undefined && cached.catalogVersion === this.catalogVersion) outcome = cached.plan as typeof outcome
+    else {
+      try {
+        outcome = { value: compile() }
+      } catch (error) {
+        if (!(error instanceof NotRowStore)) throw error
+        outcome = { error }
+      }
+      this.writePlanCache.set(tree, { catalogVersion: this.catalogVersion, plan: outcome })
+    }
+    if ('error' in outcome) throw outcome.error
+    return outcome.value
   }
 
   private runPlan(plan: RowPlan, params: readonly unknown[]): Omit<StatementResult, 'durationMs'> {
@@ -549,10 +601,11 @@ export class Engine {
   }
 
   private async runInsert(session: Session, insert: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
-    const target = insertTarget(insert, { table: (name) => this.catalog.tables.get(name) })
-    const shell = compileInsertShell(insert, target)
+    const { target, shell, fastRows } = this.cachedPlan(insert, () => {
+      const target = insertTarget(insert, { table: (name) => this.catalog.tables.get(name) })
+      return { target, shell: compileInsertShell(insert, target), fastRows: compileValuesRows(insert, target) }
+    })
     const placeholders = `(${target.table.columns.map(() => '?').join(', ')})`
-    const fastRows = compileValuesRows(insert, target)
     const writer = this.rowStore.writer
     const bigints = shell.output.some((column) => column.type.name === 'BIGINT')
     let rowBinders: Binder[][]
@@ -933,12 +986,13 @@ export class Engine {
 
   private setCatalog(catalog: Catalog): void {
     this.catalog = catalog
+    this.catalogVersion++
   }
 
   /** After a rollback of DDL: the catalog (and triggers) go back to what SQLite holds. */
   private reloadCatalogSync(): void {
     for (const name of this.catalog.tables.keys()) this.dropTriggersSync(name)
-    this.catalog = this.ledger.loadCatalogSync(this.rowStore.writer)
+    this.setCatalog(this.ledger.loadCatalogSync(this.rowStore.writer))
     for (const table of this.catalog.tables.values()) this.installTriggersSync(table)
     this.rowStore.clearCachesSync()
   }
