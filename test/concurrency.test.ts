@@ -358,7 +358,6 @@ test('syncStatus is consistent while the column store lags, and maxStalenessMs r
 
 test(
   'concurrent autocommit statements on one handle: a read during a column-store-evaluated UPDATE neither fails nor breaks the write',
-  { todo: 'engine bug: autocommit writes mark the shared default session as in a transaction (see report)' },
   async (t) => {
     const db = await freshDatabase(t)
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)')

@@ -19,6 +19,9 @@ import { writeSync } from 'node:fs'
 import { open } from '../src/index.js'
 
 const [directory, seedText, floorText] = process.argv.slice(2)
+// `node --test dist/test/` runs every .js file under a test/ folder, this one included, without
+// arguments: then there is nothing to do (it is not a test by itself).
+if (process.argv.length === 2) process.exit(0)
 if (directory === undefined || seedText === undefined || floorText === undefined) {
   process.stderr.write('usage: kill-worker <dataDirectory> <seed> <nextIdFloor>\n')
   process.exit(2)

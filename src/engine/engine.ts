@@ -199,7 +199,7 @@ export class Engine {
       case 'InsertStmt':
       case 'UpdateStmt':
       case 'DeleteStmt':
-        return this.write(session, options, (pending) => this.runDml(session, kind, body, params, options, pending))
+        return this.write(session, options, (active) => this.runDml(active, kind, body, params, options))
       case 'CreateStmt':
       case 'CreateTableAsStmt':
       case 'DropStmt':
@@ -207,7 +207,7 @@ export class Engine {
       case 'RenameStmt':
       case 'IndexStmt':
       case 'ViewStmt':
-        return this.write(session, options, () => this.runDdl(session, kind, body, params, options))
+        return this.write(session, options, (active) => this.runDdl(active, kind, body, params, options))
       case 'TransactionStmt':
         return this.transactionControl(session, body, options)
       case 'VariableShowStmt':
@@ -386,17 +386,18 @@ export class Engine {
   // ───────────────────────────── writes ─────────────────────────────
 
   /**
-   * Runs `body` as (part of) a write transaction: inside an explicit transaction it just runs;
-   * in autocommit it takes the writer lock, opens a SQLite transaction, and commits with a ledger
-   * fact (or rolls back on error).
+   * Runs `body` as (part of) a write transaction: inside an explicit transaction it runs on that
+   * session; in autocommit it runs on a private session of its own (so concurrent statements on the
+   * same handle never see or share its open transaction), takes the writer lock, opens a SQLite
+   * transaction, and commits with a ledger fact (or rolls back on error).
    */
-  private async write(session: Session, options: ExecuteOptions, body: (pending: { txId: number }) => Promise<Omit<StatementResult, 'durationMs'>>): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async write(session: Session, options: ExecuteOptions, body: (active: Session) => Promise<Omit<StatementResult, 'durationMs'>>): Promise<Omit<StatementResult, 'durationMs'>> {
     const writer = this.rowStore.writer
     if (session.inTransaction) {
-      const pending = this.ledger.assignSync()
+      this.ledger.assignSync()
       writer.execSync('SAVEPOINT strata_statement')
       try {
-        const result = await body(pending)
+        const result = await body(session)
         writer.execSync('RELEASE strata_statement')
         session.rowsChanged += result.rowCount
         return result
@@ -408,27 +409,26 @@ export class Engine {
       }
     }
     const release = await this.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
-    session.inTransaction = true
-    session.rowsChanged = 0
-    session.changedSchema = false
+    const active = this.newSession()
+    active.inTransaction = true
     try {
       writer.prepareSync('BEGIN IMMEDIATE').runSync([])
       let result: Omit<StatementResult, 'durationMs'>
       try {
-        const pending = this.ledger.assignSync()
-        result = await body(pending)
-        session.rowsChanged += result.rowCount
+        this.ledger.assignSync()
+        result = await body(active)
+        active.rowsChanged += result.rowCount
       } catch (error) {
         writer.prepareSync('ROLLBACK').runSync([])
         this.ledger.abandonSync()
-        if (session.changedSchema) this.reloadCatalogSync()
+        if (active.changedSchema) this.reloadCatalogSync()
         throw error
       }
-      const txId = this.commitSync(session)
+      const txId = this.commitSync(active)
       return txId === undefined ? result : { ...result, txId }
     } finally {
-      session.inTransaction = false
-      await this.endOverlay(session)
+      active.inTransaction = false
+      await this.endOverlay(active)
       release()
     }
   }
@@ -553,8 +553,7 @@ export class Engine {
     return values
   }
 
-  private runDml(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, pending: { txId: number }): Promise<Omit<StatementResult, 'durationMs'>> {
-    void pending
+  private runDml(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
     const resolver = { table: (name: string) => this.catalog.tables.get(name) }
     if (kind === 'InsertStmt') return this.runInsert(session, body, params, options)
     const relationName = String(nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!['relname'])
@@ -1078,7 +1077,8 @@ export class Engine {
   async bulkInsert(table: string, columns: readonly { name: string; type: string }[], rows: readonly unknown[][], onProgress?: (done: number, total: number) => void): Promise<{ txId: number | undefined; rowCount: number }> {
     this.checkOpen()
     const session = this.newSession()
-    const result = await this.write(session, {}, async (pending) => {
+    const result = await this.write(session, {}, async (active) => {
+      const pending = this.ledger.pendingCommit!
       let definition = this.catalog.tables.get(table)
       if (definition === undefined) {
         checkUserName(table, 'table')
@@ -1090,7 +1090,7 @@ export class Engine {
           checks: [],
           schemaTx: pending.txId,
         }
-        this.createTableSync(session, definition)
+        this.createTableSync(active, definition)
       }
       const target = definition
       const targetColumns = columns.map((column) => {
