@@ -31,8 +31,9 @@ function runStrata(args: readonly string[], options: { input?: string; cwd?: str
     timeout: commandTimeoutMs,
     env: {
       ...process.env,
-      // Timestamps print in UTC whatever the machine's zone; the shell never touches the user's history.
-      TZ: 'UTC',
+      // A zone with a half-hour offset: timestamps must still print as the UTC instants they are.
+      TZ: 'Asia/Kolkata',
+      // The shell must never touch the user's own history file.
       STRATA_HISTORY: path.join(os.tmpdir(), 'strata-cli-test-history'),
     },
   })

@@ -134,6 +134,17 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write('', () => resolve()))
 }
 
+/**
+ * `strata sql … | head` closes the pipe early. That is the reader's choice, not our failure: the
+ * command carries on (and closes the database) with its output going nowhere, instead of crashing on
+ * an unhandled EPIPE.
+ */
+function ignoreClosedPipe(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE') throw error
+}
+process.stdout.on('error', ignoreClosedPipe)
+process.stderr.on('error', ignoreClosedPipe)
+
 const status = await main(process.argv)
 await Promise.all([flush(process.stdout), flush(process.stderr)])
 // An explicit exit: the database is closed by now, and a stray handle (a timer, a native worker) must

@@ -80,8 +80,9 @@ class ShellSession {
   ) {}
 
   async run(): Promise<number> {
-    const lineReader = this.createLineReader()
-    let history: string[] = []
+    // Starts as the file's contents so that a session that adds no lines leaves the file as it was.
+    let history = this.options.interactive ? loadHistory() : []
+    const lineReader = this.createLineReader(history)
     lineReader.on('history', (entries: string[]) => {
       history = entries
     })
@@ -110,7 +111,7 @@ class ShellSession {
     return this.sawError && !this.options.interactive ? exitCodes.statementError : exitCodes.ok
   }
 
-  private createLineReader(): readline.Interface {
+  private createLineReader(history: readonly string[]): readline.Interface {
     if (!this.options.interactive) {
       return readline.createInterface({ input: this.options.input, terminal: false, crlfDelay: Infinity })
     }
@@ -118,7 +119,7 @@ class ShellSession {
       input: this.options.input,
       output: this.options.terminalOutput,
       terminal: true,
-      history: loadHistory(),
+      history: [...history],
       historySize: historyEntriesMax,
       removeHistoryDuplicates: true,
       completer: (line: string, callback: (error: null, result: [string[], string]) => void) => {
