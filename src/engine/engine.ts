@@ -15,6 +15,7 @@ import { findColumn, historyTableName, keyColumn, rowIdColumn, type Catalog, typ
 import { checkUserName, sqliteCreateHistory, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
 import { loadParser, parseStatements, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
+  aggregateFunctionNames,
   compileDelete,
   compileInsertShell,
   compileSelect,
@@ -72,7 +73,6 @@ interface Route {
   readonly plan?: RowPlan
 }
 
-const analyticalFunctionNames = new Set(['count', 'sum', 'avg', 'min', 'max', 'string_agg', 'array_agg', 'bool_and', 'bool_or', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp', 'median', 'first', 'last', 'list', 'any_value', 'approx_count_distinct', 'quantile', 'mode', 'arg_min', 'arg_max'])
 
 export class Engine {
   private readonly rowStore: RowStore & { clearCachesSync(): void }
@@ -428,7 +428,7 @@ export class Engine {
       return txId === undefined ? result : { ...result, txId }
     } finally {
       active.inTransaction = false
-      await this.endOverlay(active)
+      this.endOverlay(active)
       release()
     }
   }
@@ -456,7 +456,7 @@ export class Engine {
     return commit.txId
   }
 
-  private async endOverlay(session: Session): Promise<void> {
+  private endOverlay(session: Session): void {
     if (session.overlay !== undefined) {
       this.syncer.releaseSession(session.overlay)
       session.overlay = undefined
@@ -513,7 +513,7 @@ export class Engine {
     session.inTransaction = false
     const release = session.releaseWriter
     session.releaseWriter = undefined
-    await this.endOverlay(session)
+    this.endOverlay(session)
     release?.()
   }
 
@@ -1188,7 +1188,7 @@ function analyticalReason(select: PgNode, construct: string): string {
   walk(select, (kind, body) => {
     if (kind === 'FuncCall') {
       if (body['over'] !== undefined) window = true
-      else if (analyticalFunctionNames.has(names(body['funcname']).join('.').toLowerCase())) aggregate = true
+      else if (aggregateFunctionNames.has(names(body['funcname']).join('.').toLowerCase())) aggregate = true
     }
     if (kind === 'SubLink' || kind === 'RangeSubselect') subquery = true
   })

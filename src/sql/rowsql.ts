@@ -406,7 +406,7 @@ export function compileSelect(select: PgNode, resolver: TableResolver): RowPlan 
     if (kind === 'FuncCall') {
       const call = nodeBody(value, 'FuncCall')!
       if (call['over'] !== undefined) throw new NotRowStore('a window function')
-      throw new NotRowStore(aggregateNames.has(names(call['funcname']).join('.').toLowerCase()) ? 'an aggregate' : 'a function call in the select list')
+      throw new NotRowStore(aggregateFunctionNames.has(names(call['funcname']).join('.').toLowerCase()) ? 'an aggregate' : 'a function call in the select list')
     }
   }
   const projection = outputList(scope, targets, 'select list')
@@ -450,7 +450,8 @@ export function compileSelect(select: PgNode, resolver: TableResolver): RowPlan 
   return { sql, binders, output: projection.output, table: table.name }
 }
 
-const aggregateNames = new Set(['count', 'sum', 'avg', 'min', 'max', 'string_agg', 'array_agg', 'bool_and', 'bool_or', 'stddev', 'variance', 'median', 'first', 'last', 'list', 'any_value', 'approx_count_distinct'])
+/** Aggregate functions, so routing and EXPLAIN can name "an aggregate" as the reason. */
+export const aggregateFunctionNames: ReadonlySet<string> = new Set(['count', 'sum', 'avg', 'min', 'max', 'string_agg', 'array_agg', 'bool_and', 'bool_or', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp', 'median', 'first', 'last', 'list', 'any_value', 'approx_count_distinct', 'quantile', 'mode', 'arg_min', 'arg_max'])
 
 function returning(scope: Scope, node: PgNode): { sql: string; output: OutputColumn[] } {
   const targets = list(node['returningList'])
@@ -606,15 +607,20 @@ export function compileUpdate(update: PgNode, resolver: TableResolver): RowPlan 
   const table = resolveTable(resolver, relation)
   const scope = scopeFor(table, relation.alias)
   const sets = setList(scope, list(update['targetList']))
-  let sql = `UPDATE ${quoteIdentifier(table.name)}${relation.alias === undefined ? '' : ` AS ${quoteIdentifier(relation.alias)}`} SET ${sets.sql}`
-  const binders = [...sets.binders]
-  if (update['whereClause'] !== undefined) {
-    const where = predicate(scope, update['whereClause'])
+  const sql = `UPDATE ${quoteIdentifier(table.name)}${relation.alias === undefined ? '' : ` AS ${quoteIdentifier(relation.alias)}`} SET ${sets.sql}`
+  return withWhereAndReturning(scope, update, sql, [...sets.binders])
+}
+
+/** The WHERE and RETURNING clauses UPDATE and DELETE share. */
+function withWhereAndReturning(scope: Scope, node: PgNode, head: string, binders: Binder[]): RowPlan {
+  let sql = head
+  if (node['whereClause'] !== undefined) {
+    const where = predicate(scope, node['whereClause'])
     sql += ` WHERE ${where.sql}`
     binders.push(...where.binders)
   }
-  const back = returning(scope, update)
-  return { sql: sql + back.sql, binders, output: back.output, table: table.name }
+  const back = returning(scope, node)
+  return { sql: sql + back.sql, binders, output: back.output, table: scope.table.name }
 }
 
 /** DELETE FROM t WHERE … [RETURNING …] with a simple condition. */
@@ -624,15 +630,8 @@ export function compileDelete(remove: PgNode, resolver: TableResolver): RowPlan 
   const relation = relationOf(remove['relation'])
   const table = resolveTable(resolver, relation)
   const scope = scopeFor(table, relation.alias)
-  let sql = `DELETE FROM ${quoteIdentifier(table.name)}${relation.alias === undefined ? '' : ` AS ${quoteIdentifier(relation.alias)}`}`
-  const binders: Binder[] = []
-  if (remove['whereClause'] !== undefined) {
-    const where = predicate(scope, remove['whereClause'])
-    sql += ` WHERE ${where.sql}`
-    binders.push(...where.binders)
-  }
-  const back = returning(scope, remove)
-  return { sql: sql + back.sql, binders, output: back.output, table: table.name }
+  const sql = `DELETE FROM ${quoteIdentifier(table.name)}${relation.alias === undefined ? '' : ` AS ${quoteIdentifier(relation.alias)}`}`
+  return withWhereAndReturning(scope, remove, sql, [])
 }
 
 /** A CHECK constraint's expression, compiled for SQLite; NOT_SUPPORTED when it cannot be. */
