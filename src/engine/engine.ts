@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deparseSync } from '@pgsql/parser'
 import { openRowStoreSync, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
-import { Ledger, type Clock } from '../ledger/ledger.js'
+import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
 import { Syncer } from '../sync/syncer.js'
 import { applyRange, mirrorSchema } from '../sync/mirror.js'
 import { findColumn, historyTableName, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
@@ -91,6 +91,7 @@ export class Engine {
   private readonly writerLock = new Mutex()
   private readonly defaultSession = new Session()
   private closed = false
+  private readonly commitListeners = new Set<(commit: Commit) => void>()
   private closing: Promise<void> | undefined
   private readonly temporaryDirectory: string | undefined
   private mirrorStartTimer: NodeJS.Timeout | undefined
@@ -140,6 +141,15 @@ export class Engine {
 
   get session(): Session {
     return this.defaultSession
+  }
+
+  /**
+   * Calls `listener` synchronously after every commit that recorded a transaction (change feeds wait
+   * on it). Listeners must not throw or block. Returns the function that removes it.
+   */
+  onCommit(listener: (commit: Commit) => void): () => void {
+    this.commitListeners.add(listener)
+    return () => this.commitListeners.delete(listener)
   }
 
   newSession(): Session {
@@ -453,6 +463,7 @@ export class Engine {
     }
     this.ledger.committedSync()
     this.syncer.wake()
+    for (const listener of this.commitListeners) listener(commit)
     return commit.txId
   }
 

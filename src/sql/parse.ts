@@ -23,6 +23,8 @@ export interface ParsedStatement {
   readonly text: string
   /** Offset of `text` in the SQL it was split from. */
   readonly offset: number
+  /** Subtract from a tree node's `location` to get its position in `text`. */
+  readonly locationBase: number
   /** The PostgreSQL tree, or undefined when PostgreSQL's grammar rejected the text (DuckDB may accept it). */
   readonly tree: PgNode | undefined
   /** When `tree` is undefined: why PostgreSQL rejected it. */
@@ -52,19 +54,20 @@ export function parseStatements(sql: string): ParsedStatement[] {
     return statements.map((raw) => {
       const start = raw.stmt_location ?? 0
       const text = raw.stmt_len === undefined || raw.stmt_len === 0 ? sql.slice(start) : sql.slice(start, start + raw.stmt_len)
-      return { text: trimStatement(text), offset: start, tree: raw.stmt, parseError: undefined }
+      const leading = text.length - text.trimStart().length
+      return { text: trimStatement(text), offset: start, locationBase: start + leading, tree: raw.stmt, parseError: undefined }
     }).filter((statement) => statement.text !== '')
   }
   // The whole text did not parse: split on the scanner's ';' tokens and parse each piece alone,
   // so one DuckDB-only statement does not hide the others.
   const pieces = splitStatements(sql)
   if (pieces.length <= 1) {
-    return pieces.map((piece) => ({ text: piece.text, offset: piece.offset, tree: undefined, parseError: whole.error }))
+    return pieces.map((piece) => ({ text: piece.text, offset: piece.offset, locationBase: 0, tree: undefined, parseError: whole.error }))
   }
   return pieces.map((piece) => {
     const single = tryParse(piece.text)
     const raw = ((single.tree?.['stmts'] as RawStatement[] | undefined) ?? [])[0]
-    return { text: piece.text, offset: piece.offset, tree: raw?.stmt, parseError: single.error }
+    return { text: piece.text, offset: piece.offset, locationBase: 0, tree: raw?.stmt, parseError: single.error }
   })
 }
 
