@@ -32,6 +32,8 @@ export const ledgerSchema = [
   `CREATE TABLE IF NOT EXISTS _strata_tx (tx_id INTEGER PRIMARY KEY, system_time_us INTEGER NOT NULL, kind TEXT NOT NULL, rows_changed INTEGER NOT NULL) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_catalog (name TEXT PRIMARY KEY, kind TEXT NOT NULL, definition TEXT NOT NULL) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT`,
+  // ERASE leaves this record and nothing of what it erased (docs/time-model.md, "Erasure").
+  `CREATE TABLE IF NOT EXISTS _strata_erasures (tx_id INTEGER NOT NULL, table_name TEXT NOT NULL, entities INTEGER NOT NULL, versions INTEGER NOT NULL) STRICT`,
 ]
 
 export class Ledger {
@@ -49,9 +51,9 @@ export class Ledger {
   /** Creates the ledger tables if needed and the writer's transaction-context table the triggers read. */
   static openSync(writer: RowConnection, clock: Clock | undefined): Ledger {
     for (const statement of ledgerSchema) writer.execSync(statement)
-    writer.execSync('CREATE TEMP TABLE IF NOT EXISTS _strata_context (tx_id INTEGER NOT NULL, system_time_us INTEGER NOT NULL)')
+    writer.execSync('CREATE TEMP TABLE IF NOT EXISTS _strata_context (tx_id INTEGER NOT NULL, system_time_us INTEGER NOT NULL, raw INTEGER NOT NULL)')
     writer.execSync('DELETE FROM temp._strata_context')
-    writer.execSync('INSERT INTO temp._strata_context VALUES (0, 0)')
+    writer.execSync('INSERT INTO temp._strata_context VALUES (0, 0, 0)')
     const row = writer.prepareSync('SELECT tx_id, system_time_us FROM _strata_tx ORDER BY tx_id DESC LIMIT 1', { bigints: true }).allSync([])[0]
     const committed: Commit = row === undefined ? { txId: 0, systemTimeUs: 0n } : { txId: Number(row[0]), systemTimeUs: row[1] as bigint }
     return new Ledger(writer, clock, committed)
@@ -84,6 +86,21 @@ export class Ledger {
     this.writer.prepareSync('UPDATE temp._strata_context SET tx_id = ?, system_time_us = ?').runSync([commit.txId, systemTimeUs])
     this.pending = commit
     return commit
+  }
+
+  /**
+   * While set, the history triggers do nothing: the engine is writing valid-time pieces itself.
+   * Always reset in a `finally`.
+   */
+  setRawSync(raw: boolean): void {
+    this.writer.prepareSync('UPDATE temp._strata_context SET raw = ?').runSync([raw ? 1 : 0])
+  }
+
+  /** System time of a committed transaction (µs), or undefined when it does not exist (yet). */
+  systemTimeOfSync(connection: RowConnection, txId: number): bigint | undefined {
+    if (txId === 0) return 0n
+    const row = connection.prepareSync('SELECT system_time_us FROM _strata_tx WHERE tx_id = ?', { bigints: true }).allSync([txId])[0]
+    return row === undefined ? undefined : (row[0] as bigint)
   }
 
   /** Writes the commit's fact; called inside the writer transaction right before COMMIT. */

@@ -129,7 +129,8 @@ export function tableFromCreate(create: PgNode): Omit<TableDefinition, 'schemaTx
 /** The row store's DDL for a table: a STRICT table so SQLite enforces storage types. */
 export function sqliteCreateTable(table: TableDefinition): string {
   const parts: string[] = []
-  if (table.primaryKey === null) parts.push(`${quoteIdentifier(rowIdColumn)} INTEGER PRIMARY KEY`)
+  // AUTOINCREMENT: a row id is never reused, so a history key always names one entity.
+  if (table.primaryKey === null) parts.push(`${quoteIdentifier(rowIdColumn)} INTEGER PRIMARY KEY AUTOINCREMENT`)
   for (const column of table.columns) {
     parts.push(`${quoteIdentifier(column.name)} ${sqliteStorage(column.type)}${column.notNull ? ' NOT NULL' : ''}`)
   }
@@ -145,7 +146,7 @@ export function sqliteCreateHistory(table: TableDefinition): string[] {
   const columns = table.columns.map((column) => `${quoteIdentifier(column.name)} ${sqliteStorage(column.type)}`)
   return [
     `CREATE TABLE ${history} (_version INTEGER PRIMARY KEY, ${quoteIdentifier(keyColumn)} TEXT NOT NULL, ${columns.join(', ')}, ` +
-      `_tx_from INTEGER NOT NULL, _tx_to INTEGER, _system_from INTEGER NOT NULL, _system_to INTEGER) STRICT`,
+      `_tx_from INTEGER NOT NULL, _tx_to INTEGER, _system_from INTEGER NOT NULL, _system_to INTEGER, _valid_from INTEGER NOT NULL, _valid_to INTEGER) STRICT`,
     `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_current`)} ON ${history} (${quoteIdentifier(keyColumn)}) WHERE _tx_to IS NULL`,
     `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_from`)} ON ${history} (_tx_from)`,
     `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_to`)} ON ${history} (_tx_to) WHERE _tx_to IS NOT NULL`,
@@ -166,27 +167,44 @@ export function keyExpression(table: TableDefinition, row: 'NEW' | 'OLD' | undef
 /**
  * The triggers that turn every write into facts (docs/time-model.md, "How a commit becomes facts").
  * They are TEMP triggers on the writer connection so they can read the connection's transaction
- * context (`temp._strata_context`: the tx id and system time the ledger assigned).
+ * context (`temp._strata_context`: the tx id and system time the ledger assigned, and `raw`, set
+ * while the engine writes valid-time pieces itself and the triggers must stay out of the way).
+ *
+ * They implement the default valid time (XTDB's): an INSERT is valid from the commit's system time
+ * on; an UPDATE or DELETE applies from that moment on, so the part of the old open-ended version
+ * before it is re-asserted as a bounded piece.
  */
 export function sqliteHistoryTriggers(table: TableDefinition): string[] {
   const name = table.name
   const history = `main.${quoteIdentifier(historyTableName(name))}`
   const target = `main.${quoteIdentifier(name)}`
+  const key = quoteIdentifier(keyColumn)
   const columnList = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
   const newValues = table.columns.map((column) => `NEW.${quoteIdentifier(column.name)}`).join(', ')
   const context = 'temp._strata_context'
-  const append = `INSERT INTO ${history} (${quoteIdentifier(keyColumn)}, ${columnList}, _tx_from, _system_from) SELECT ${keyExpression(table, 'NEW')}, ${newValues}, tx_id, system_time_us FROM ${context};`
+  const oldKey = keyExpression(table, 'OLD')
+  const append =
+    `INSERT INTO ${history} (${key}, ${columnList}, _tx_from, _system_from, _valid_from) ` +
+    `SELECT ${keyExpression(table, 'NEW')}, ${newValues}, tx_id, system_time_us, system_time_us FROM ${context};`
+  const openVersion = `${key} = ${oldKey} AND _tx_to IS NULL AND _valid_to IS NULL`
+  // The untouched past of the open version, re-asserted from this commit on (empty when it starts now).
+  const keepPast =
+    `INSERT INTO ${history} (${key}, ${columnList}, _tx_from, _system_from, _valid_from, _valid_to) ` +
+    `SELECT h.${key}, ${table.columns.map((column) => `h.${quoteIdentifier(column.name)}`).join(', ')}, c.tx_id, c.system_time_us, h._valid_from, c.system_time_us ` +
+    `FROM ${history} AS h, ${context} AS c WHERE h.${key} = ${oldKey} AND h._tx_to IS NULL AND h._valid_to IS NULL AND h._valid_from < c.system_time_us;`
+  // A version written and superseded by one transaction was never visible: removed, not closed.
   const closeOld =
-    `DELETE FROM ${history} WHERE ${quoteIdentifier(keyColumn)} = ${keyExpression(table, 'OLD')} AND _tx_to IS NULL AND _tx_from = (SELECT tx_id FROM ${context});` +
-    ` UPDATE ${history} SET _tx_to = (SELECT tx_id FROM ${context}), _system_to = (SELECT system_time_us FROM ${context}) WHERE ${quoteIdentifier(keyColumn)} = ${keyExpression(table, 'OLD')} AND _tx_to IS NULL;`
+    `DELETE FROM ${history} WHERE ${openVersion} AND _tx_from = (SELECT tx_id FROM ${context});` +
+    ` UPDATE ${history} SET _tx_to = (SELECT tx_id FROM ${context}), _system_to = (SELECT system_time_us FROM ${context}) WHERE ${openVersion};`
   const trigger = (event: string): string => quoteIdentifier(`_strata_${event}_${name}`)
+  const when = `WHEN (SELECT raw FROM ${context}) = 0`
   return [
     `DROP TRIGGER IF EXISTS temp.${trigger('insert')}`,
     `DROP TRIGGER IF EXISTS temp.${trigger('update')}`,
     `DROP TRIGGER IF EXISTS temp.${trigger('delete')}`,
-    `CREATE TEMP TRIGGER ${trigger('insert')} AFTER INSERT ON ${target} BEGIN ${append} END`,
-    `CREATE TEMP TRIGGER ${trigger('update')} AFTER UPDATE ON ${target} BEGIN ${closeOld} ${append} END`,
-    `CREATE TEMP TRIGGER ${trigger('delete')} AFTER DELETE ON ${target} BEGIN ${closeOld} END`,
+    `CREATE TEMP TRIGGER ${trigger('insert')} AFTER INSERT ON ${target} ${when} BEGIN ${append} END`,
+    `CREATE TEMP TRIGGER ${trigger('update')} AFTER UPDATE ON ${target} ${when} BEGIN ${keepPast} ${closeOld} ${append} END`,
+    `CREATE TEMP TRIGGER ${trigger('delete')} AFTER DELETE ON ${target} ${when} BEGIN ${keepPast} ${closeOld} END`,
   ]
 }
 

@@ -78,12 +78,24 @@ function relationName(table: TableDefinition): string {
   return `${mirrorSchema}.${quoteIdentifier(table.name)}`
 }
 
+/** The mirror of a table's history: every version, times as µs integers (as in the row store). */
+export function mirrorHistoryName(table: string): string {
+  return `${mirrorSchema}.${quoteIdentifier(historyTableName(table))}`
+}
+
+const historyTimeColumns = ['_tx_from', '_tx_to', '_system_from', '_system_to', '_valid_from', '_valid_to'] as const
+
 async function rebuildTableShape(session: ColumnSession, table: TableDefinition): Promise<void> {
   const columns = table.columns.map((column) => `${quoteIdentifier(column.name)} ${duckdbType(column.type)}`)
   const staged = table.columns.map((column) => `${quoteIdentifier(column.name)} ${stagingType(appendKind(column.type))}`)
   await session.run(`DROP VIEW IF EXISTS main.${quoteIdentifier(table.name)}`)
   await session.run(`DROP TABLE IF EXISTS ${relationName(table)}`)
   await session.run(`CREATE TABLE ${relationName(table)} (${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')})`)
+  const times = historyTimeColumns.map((name) => `${name} BIGINT`).join(', ')
+  await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(table.name)}`)
+  await session.run(`CREATE TABLE ${mirrorHistoryName(table.name)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')}, ${times})`)
+  await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)}`)
+  await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')}, ${times})`)
   await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)}`)
   await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`keys_${table.name}`)}`)
   await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)} (${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')})`)
@@ -98,6 +110,8 @@ async function dropRelation(session: ColumnSession, name: string, kind: string):
   await session.run(`DROP VIEW IF EXISTS main.${quoteIdentifier(name)}`)
   if (kind === 'table') {
     await session.run(`DROP TABLE IF EXISTS ${mirrorSchema}.${quoteIdentifier(name)}`)
+    await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(name)}`)
+    await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`hist_${name}`)}`)
     await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`rows_${name}`)}`)
     await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`keys_${name}`)}`)
   }
@@ -116,6 +130,8 @@ interface TableChanges {
   readonly rebuild: boolean
   readonly rows: unknown[][]
   readonly removedKeys: string[] | undefined
+  /** History versions written or closed in the range (all of them on a rebuild). */
+  readonly versions: unknown[][]
 }
 
 /**
@@ -124,29 +140,43 @@ interface TableChanges {
  */
 function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaTx: ReadonlyMap<string, number>): TableChanges[] {
   const changes: TableChanges[] = []
+  const erased = new Set(
+    source
+      .prepareSync('SELECT DISTINCT table_name FROM _strata_erasures WHERE tx_id > ? AND tx_id <= ?')
+      .allSync([range.fromTx, range.toTx])
+      .map((row) => String(row[0])),
+  )
   for (const table of range.catalog.tables.values()) {
     const history = quoteIdentifier(historyTableName(table.name))
     const columns = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
-    const rebuild = mirrorSchemaTx.get(table.name) !== table.schemaTx
+    // A version closed after toTx is still open as of toTx.
+    const versionColumns = `_version, ${quoteIdentifier(keyColumn)}, ${columns}, _tx_from, CASE WHEN _tx_to <= ? THEN _tx_to END, _system_from, CASE WHEN _tx_to <= ? THEN _system_to END, _valid_from, _valid_to`
+    // An erasure removed history rows, which no incremental change describes: copy the table anew.
+    const rebuild = mirrorSchemaTx.get(table.name) !== table.schemaTx || erased.has(table.name)
     if (rebuild) {
-      // A rebuild only happens when a schema change lies in the range, and then the range always
+      // A rebuild only happens when a schema change or erasure lies in the range, and then the range always
       // ends at the source's latest transaction (batchUpperBound), so the current table is the state at toTx.
       const rows = source.prepareSync(`SELECT ${keyExpression(table, undefined)}, ${columns} FROM ${quoteIdentifier(table.name)}`, { bigints: true }).allSync([])
-      changes.push({ table, rebuild, rows, removedKeys: undefined })
+      const versions = source.prepareSync(`SELECT ${versionColumns} FROM ${history} WHERE _tx_from <= ?`, { bigints: true }).allSync([range.toTx, range.toTx, range.toTx])
+      changes.push({ table, rebuild, rows, removedKeys: undefined, versions })
       continue
     }
+    // The mirror's table is the open-ended current versions (docs/time-model.md): valid-time pieces stay in history.
     const rows = source
       .prepareSync(
-        `SELECT ${quoteIdentifier(keyColumn)}, ${columns} FROM ${history} WHERE _tx_from > ? AND _tx_from <= ? AND (_tx_to IS NULL OR _tx_to > ?)`,
+        `SELECT ${quoteIdentifier(keyColumn)}, ${columns} FROM ${history} WHERE _tx_from > ? AND _tx_from <= ? AND (_tx_to IS NULL OR _tx_to > ?) AND _valid_to IS NULL`,
         { bigints: true },
       )
       .allSync([range.fromTx, range.toTx, range.toTx])
     const closed = source
-      .prepareSync(`SELECT DISTINCT ${quoteIdentifier(keyColumn)} FROM ${history} WHERE _tx_to > ? AND _tx_to <= ?`)
+      .prepareSync(`SELECT DISTINCT ${quoteIdentifier(keyColumn)} FROM ${history} WHERE _tx_to > ? AND _tx_to <= ? AND _valid_to IS NULL`)
       .allSync([range.fromTx, range.toTx])
       .map((row) => String(row[0]))
-    if (rows.length === 0 && closed.length === 0) continue
-    changes.push({ table, rebuild, rows, removedKeys: closed })
+    const versions = source
+      .prepareSync(`SELECT ${versionColumns} FROM ${history} WHERE (_tx_from > ? AND _tx_from <= ?) OR (_tx_to > ? AND _tx_to <= ?)`, { bigints: true })
+      .allSync([range.toTx, range.toTx, range.fromTx, range.toTx, range.fromTx, range.toTx])
+    if (rows.length === 0 && closed.length === 0 && versions.length === 0) continue
+    changes.push({ table, rebuild, rows, removedKeys: closed, versions })
   }
   return changes
 }
@@ -199,6 +229,18 @@ export async function applyRange(session: ColumnSession, source: RowConnection, 
       await session.run(`DELETE FROM ${staging}`)
       rowsAppended += change.rows.length
     }
+    if (change.versions.length > 0) {
+      const stagedHistory = `${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)}`
+      const kinds: AppendKind[] = ['bigint', 'varchar', ...table.columns.map((column) => appendKind(column.type)), ...historyTimeColumns.map((): AppendKind => 'bigint')]
+      await session.append(stagingSchema, `hist_${table.name}`, kinds, change.versions)
+      const casts = table.columns.map((column) => castFromStaging(column.name, column.type))
+      // History rows only ever change by being closed: replace by version.
+      if (!change.rebuild) await session.run(`DELETE FROM ${mirrorHistoryName(table.name)} WHERE _version IN (SELECT _version FROM ${stagedHistory})`)
+      await session.run(
+        `INSERT INTO ${mirrorHistoryName(table.name)} SELECT _version, ${quoteIdentifier(keyColumn)}, ${casts.join(', ')}, ${historyTimeColumns.join(', ')} FROM ${stagedHistory}`,
+      )
+      await session.run(`DELETE FROM ${stagedHistory}`)
+    }
   }
   for (const view of range.catalog.views.values()) {
     if (relations.get(view.name)?.schemaTx === view.schemaTx) continue
@@ -248,5 +290,7 @@ export function batchUpperBound(source: RowConnection, appliedTx: number, commit
   const bounded = Math.min(committedTx, appliedTx + limits.syncBatchTransactionsMax)
   if (bounded === committedTx) return committedTx
   const ddl = source.prepareSync(`SELECT 1 FROM _strata_tx WHERE kind = 'ddl' AND tx_id > ? AND tx_id <= ? LIMIT 1`).allSync([appliedTx, committedTx])
-  return ddl.length > 0 ? committedTx : bounded
+  if (ddl.length > 0) return committedTx
+  const erasure = source.prepareSync(`SELECT 1 FROM _strata_erasures WHERE tx_id > ? AND tx_id <= ? LIMIT 1`).allSync([appliedTx, committedTx])
+  return erasure.length > 0 ? committedTx : bounded
 }
