@@ -11,6 +11,8 @@
 export { open } from './interfaces/api/database.js'
 export { StrataError, type ErrorCode } from './util/errors.js'
 export type {
+  Change,
+  ChangeRow,
   Database,
   EngineName,
   ExportOptions,
@@ -21,6 +23,8 @@ export type {
   QueryResult,
   Queryable,
   ResultColumn,
+  SubscribeOptions,
+  Subscription,
   SyncStatus,
   Transaction,
   WriteSummary,

@@ -10,10 +10,10 @@ import { deparseSync } from '@pgsql/parser'
 import { openRowStoreSync, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
 import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
 import { Syncer } from '../sync/syncer.js'
-import { applyRange, mirrorSchema } from '../sync/mirror.js'
+import { applyRange, mirrorHistoryName, mirrorSchema } from '../sync/mirror.js'
 import { findColumn, historyTableName, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
 import { checkUserName, sqliteCreateHistory, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
-import { loadParser, parseStatements, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
+import { compactParameters, loadParser, parseStatements, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
   aggregateFunctionNames,
   compileDelete,
@@ -36,6 +36,48 @@ import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
 import { Mutex } from '../util/mutex.js'
 import { Session } from './session.js'
+import { createFulltextIndexSync, dropFulltextIndexSync, dropTableFulltextSync, renameFulltextColumnSync, type FulltextContext } from './fulltext.js'
+import {
+  checkBoundFulltextQuery,
+  checkFulltextDropColumn,
+  recogniseCreateFulltextIndex,
+  rejectFulltextOutsideRowStore,
+  rejectFulltextWithTimeTravel,
+  renameFulltextColumn,
+  type CreateFulltextIndex,
+} from '../sql/fulltext.js'
+import { ChangeFeeds, saveCursorSync, type ChangeSubscription, type FeedPosition, type SubscribeOptions } from '../feed/feed.js'
+import { applyEdits } from '../sql/edits.js'
+import { timeSeriesEdits } from '../sql/timeseries.js'
+import { insertNamesValidTime, TemporalWriter } from './temporal-writes.js'
+import {
+  columnStoreSource,
+  evaluateBounds,
+  evaluateInstant,
+  extractTemporal,
+  periodColumnDefinitions,
+  planTemporal,
+  rowStoreSource,
+  type Extraction,
+  type InstantContext,
+  type TemporalPlan,
+  type TemporalSpec,
+  type TimeExpression,
+} from '../sql/temporal.js'
+
+/** What the temporal front end found in one statement (src/sql/temporal.ts). */
+interface StatementTemporal {
+  readonly tableClauses: ReadonlyMap<number, TemporalSpec>
+  readonly shorthand: TemporalSpec | undefined
+  readonly portion: { readonly from: TimeExpression; readonly to: TimeExpression } | undefined
+  readonly erase: boolean
+  /** INSERT OR REPLACE (DuckDB's spelling): the new row supersedes what it overlaps. */
+  readonly replace: boolean
+}
+
+type Statement = ParsedStatement & { readonly temporal?: StatementTemporal }
+
+const noClauses: ReadonlyMap<number, TemporalSpec> = new Map()
 
 export type EngineName = 'row' | 'column' | 'remote' | 'stream' | 'catalog'
 
@@ -82,20 +124,31 @@ export class Engine {
   /** Bumped on every catalog change; cached routes compiled against an older catalog are recompiled. */
   private catalogVersion = 0
   /** Parsed statements by SQL text (LRU), so repeated SQL skips the parser. Trees are never mutated. */
-  private readonly parseCache = new Map<string, ParsedStatement[]>()
+  private readonly parseCache = new Map<string, Statement[]>()
   /** Routing decisions (with compiled row-store plans) per cached tree and catalog version. */
   private readonly routeCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly route: Route }>()
   /** Compiled write plans per cached tree and catalog version (a NotRowStore outcome is cached too). */
   private readonly writePlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: unknown }>()
+  /** Per statement tree: which table references read history, and the row-store plan if one fits. */
+  private readonly temporalCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: TemporalPlan | undefined; rowPlan?: RowPlan | NotRowStore }>()
+  /** Row-store plans of grouped reads forced onto the row store, per tree and catalog version. */
+  private readonly groupedPlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: RowPlan | NotRowStore }>()
+  /** A SELECT's text with the time-series rewrite applied, per tree (the rewrite does not depend on the catalog). */
+  private readonly columnTextCache = new WeakMap<PgNode, string>()
   /** Writers serialize on this lock (bounded wait); readers never take it. */
   private readonly writerLock = new Mutex()
   private readonly defaultSession = new Session()
   private closed = false
   private readonly commitListeners = new Set<(commit: Commit) => void>()
+  private readonly temporalWriter: TemporalWriter
+  /** The session of the valid-time write in progress (its "now" is its commit's system time). */
+  private writeSession: Session | undefined
   private closing: Promise<void> | undefined
   private readonly temporaryDirectory: string | undefined
   private mirrorStartTimer: NodeJS.Timeout | undefined
   private readonly syncReader: ReturnType<RowStore['connectReaderSync']>
+  /** Change feeds (src/feed/), created with the first subscribe. */
+  private feeds: ChangeFeeds | undefined
 
   private constructor(readonly path: string, directory: string, temporary: boolean, options: EngineOptions) {
     this.temporaryDirectory = temporary ? directory : undefined
@@ -111,6 +164,15 @@ export class Engine {
       this.rowStore.closeSync()
       throw error
     }
+    this.temporalWriter = new TemporalWriter({
+      writer: this.rowStore.writer,
+      ledger: this.ledger,
+      table: (name) => this.catalog.tables.get(name),
+      bind: (binders, params) => this.bind(binders, params),
+      evaluate: (tree, params) => this.evaluateSelect(this.writeSession ?? this.defaultSession, tree, params, {}),
+      markFutureValidTime: (table) => this.markFutureValidTime(table),
+      instantContext: (params) => this.instantContext(this.writeSession ?? this.defaultSession, params),
+    })
   }
 
   /**
@@ -160,6 +222,39 @@ export class Engine {
     return [...this.catalog.tables.keys()].sort()
   }
 
+  /**
+   * A change feed over the history (SPEC 7; the reading is src/feed/feed.ts).
+   *
+   * @example
+   * const feed = engine.subscribe({ tables: ['orders'], cursor: 'billing' })
+   */
+  subscribe(options: SubscribeOptions = {}): ChangeSubscription {
+    this.checkOpen()
+    this.feeds ??= new ChangeFeeds({
+      connectReaderSync: () => this.rowStore.connectReaderSync(),
+      table: (name) => this.catalog.tables.get(name),
+      isView: (name) => this.catalog.views.has(name),
+      tableNames: () => this.tableNames(),
+      lastCommittedTx: () => this.ledger.lastCommitted.txId,
+      writeInProgress: () => this.ledger.pendingCommit !== undefined,
+      onCommit: (listener) => this.onCommit(listener),
+      saveCursor: (name, position, saveOptions) => this.saveFeedCursor(name, position, saveOptions),
+    })
+    return this.feeds.subscribe(options)
+  }
+
+  /** A feed cursor's position: written on the writer under the writer lock, and not a ledger transaction. */
+  private async saveFeedCursor(name: string, position: FeedPosition, options: { readonly createOnly: boolean }): Promise<void> {
+    this.checkOpen()
+    const release = await this.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock')
+    try {
+      this.checkOpen()
+      saveCursorSync(this.rowStore.writer, name, position, options)
+    } finally {
+      release()
+    }
+  }
+
   // ───────────────────────────── statements ─────────────────────────────
 
   /** Runs every statement in `sql` on `session`; returns one result per statement. */
@@ -198,18 +293,32 @@ export class Engine {
     return results
   }
 
-  private async executeOne(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async executeOne(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
     const tree = statement.tree
-    if (tree === undefined) return this.executeDuckDBOnly(session, statement, params, options)
+    if (tree === undefined) {
+      // CREATE FULLTEXT INDEX is not PostgreSQL grammar: recognised from the scanner's tokens.
+      const fulltextIndex = recogniseCreateFulltextIndex(statement.text)
+      if (fulltextIndex !== undefined) return this.write(session, options, async (active) => this.createFulltextIndex(active, fulltextIndex))
+      return this.executeDuckDBOnly(session, statement, params, options)
+    }
     const kind = nodeKind(tree)!
     const body = nodeBody(tree, kind)!
     switch (kind) {
-      case 'SelectStmt':
-        return this.read(session, tree, statement.text, params, options)
+      case 'SelectStmt': {
+        const temporal = this.temporalPlan(statement)
+        if (temporal !== undefined) {
+          rejectFulltextWithTimeTravel(tree, (statement.temporal?.tableClauses.size ?? 0) > 0 || statement.temporal?.shorthand !== undefined)
+          return this.temporalRead(session, statement, temporal, params, options)
+        }
+        return this.read(session, tree, this.columnSelectText(statement), params, options)
+      }
       case 'InsertStmt':
       case 'UpdateStmt':
-      case 'DeleteStmt':
+      case 'DeleteStmt': {
+        const temporal = this.temporalWriteKind(statement, kind, body)
+        if (temporal !== undefined) return this.write(session, options, (active) => this.runTemporalWrite(active, temporal, kind, body, statement, params))
         return this.write(session, options, (active) => this.runDml(active, kind, body, params, options))
+      }
       case 'CreateStmt':
       case 'CreateTableAsStmt':
       case 'DropStmt':
@@ -253,7 +362,7 @@ export class Engine {
   // ───────────────────────────── reads ─────────────────────────────
 
   /** Rhei's rules: simple single-table lookups → row store; everything analytical → column store. */
-  private parse(text: string): ParsedStatement[] {
+  private parse(text: string): Statement[] {
     const cached = this.parseCache.get(text)
     if (cached !== undefined) {
       // Refresh its place in the LRU order.
@@ -261,7 +370,8 @@ export class Engine {
       this.parseCache.set(text, cached)
       return cached
     }
-    const statements = parseStatements(text)
+    const extraction = extractTemporal(text)
+    const statements = extraction === undefined ? parseStatements(text) : attachTemporal(parseStatements(extraction.text), extraction)
     if (this.parseCache.size >= limits.statementCacheEntriesMax) {
       const oldest = this.parseCache.keys().next().value
       if (oldest !== undefined) this.parseCache.delete(oldest)
@@ -270,10 +380,139 @@ export class Engine {
     return statements
   }
 
+  /** The statement's time-travel plan, or undefined when it reads only current state. */
+  private temporalPlan(statement: Statement): TemporalPlan | undefined {
+    const tree = statement.tree!
+    const cached = this.temporalCache.get(tree)
+    if (cached !== undefined && cached.catalogVersion === this.catalogVersion) return cached.plan
+    const plan = planTemporal(
+      tree,
+      statement.text,
+      statement.locationBase,
+      this.catalog,
+      { tableClauses: statement.temporal?.tableClauses ?? noClauses, shorthand: statement.temporal?.shorthand },
+      (name) => this.catalog.tables.get(name)?.futureValidTime === true,
+    )
+    this.temporalCache.set(tree, { catalogVersion: this.catalogVersion, plan })
+    return plan
+  }
+
+  /** Times for evaluating period bounds: "now", and the system time of a transaction id. */
+  private instantContext(session: Session, params: readonly unknown[]): InstantContext {
+    const committed = this.ledger.lastCommitted
+    const pending = session.inTransaction ? this.ledger.pendingCommit : undefined
+    let nowUs = this.ledger.nowMicros()
+    // "Now" never precedes a commit the reader can see, so a fresh write is visible at valid time now.
+    if (nowUs < committed.systemTimeUs) nowUs = committed.systemTimeUs
+    if (pending !== undefined && nowUs < pending.systemTimeUs) nowUs = pending.systemTimeUs
+    const connection = session.inTransaction ? this.rowStore.writer : this.rowStore.reader
+    return {
+      params,
+      nowUs,
+      transactionTime: (txId) => {
+        if (pending !== undefined && txId === pending.txId) return pending.systemTimeUs
+        if (txId > committed.txId) return undefined
+        return this.ledger.systemTimeOfSync(connection, txId)
+      },
+    }
+  }
+
+  /** Which valid-time path a write takes, or undefined for an ordinary write (the triggers record it). */
+  private temporalWriteKind(statement: Statement, kind: string, body: PgNode): 'insert' | 'replace' | 'portion' | 'erase' | 'future' | undefined {
+    const temporal = statement.temporal
+    if (temporal !== undefined) {
+      if (temporal.tableClauses.size > 0 || temporal.shorthand !== undefined) {
+        throw new StrataError('NOT_SUPPORTED', 'time travel (FOR SYSTEM_TIME, FOR VALID_TIME, AS OF) inside INSERT, UPDATE or DELETE')
+      }
+      if (temporal.erase) return 'erase'
+      if (temporal.portion !== undefined) return 'portion'
+      if (temporal.replace) return 'replace'
+    }
+    const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')
+    const table = relation === undefined ? undefined : this.catalog.tables.get(String(relation['relname']))
+    if (kind === 'InsertStmt' && insertNamesValidTime(body)) return 'insert'
+    if (table?.futureValidTime === true) return 'future'
+    return undefined
+  }
+
+  private async runTemporalWrite(
+    session: Session,
+    how: 'insert' | 'replace' | 'portion' | 'erase' | 'future',
+    kind: string,
+    body: PgNode,
+    statement: Statement,
+    params: readonly unknown[],
+  ): Promise<Omit<StatementResult, 'durationMs'>> {
+    this.writeSession = session
+    try {
+      const writer = this.temporalWriter
+      let count: number
+      if (how === 'erase') count = writer.erase(body, params)
+      else if (kind === 'InsertStmt') count = await writer.insert(body, params, how === 'replace')
+      else {
+        const context = this.instantContext(session, params)
+        const portion = statement.temporal?.portion
+        const from = portion === undefined ? this.ledger.pendingCommit!.systemTimeUs : evaluateInstant(portion.from, context)
+        const to = portion === undefined ? null : evaluateInstant(portion.to, context)
+        count = writer.portion(kind as 'UpdateStmt' | 'DeleteStmt', body, params, from, to)
+      }
+      return { rows: [], columns: [], rowCount: count, engine: 'row' }
+    } finally {
+      this.writeSession = undefined
+    }
+  }
+
+  /** Default reads of `table` now go through history (valid time that may not cover "now" exists). */
+  private markFutureValidTime(table: TableDefinition): void {
+    const current = this.catalog.tables.get(table.name)
+    if (current === undefined || current.futureValidTime === true) return
+    const flagged = { ...current, futureValidTime: true }
+    this.ledger.saveTableSync(flagged)
+    const tables = new Map(this.catalog.tables)
+    tables.set(table.name, flagged)
+    this.setCatalog({ tables, views: this.catalog.views })
+  }
+
+  /** A SELECT with time travel: the row store if the history lookup is simple, else the column store. */
+  private async temporalRead(session: Session, statement: Statement, plan: TemporalPlan, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    const tree = statement.tree!
+    const bounds = evaluateBounds(plan, this.instantContext(session, params))
+    const cached = this.temporalCache.get(tree)!
+    if (cached.rowPlan === undefined) {
+      try {
+        cached.rowPlan = compileSelect(nodeBody(tree, 'SelectStmt')!, {
+          table: (name) => this.catalog.tables.get(name),
+          temporal: (location) => {
+            const reference = plan.references.get(location)
+            if (reference === undefined) return undefined
+            const source = rowStoreSource(reference)
+            return { table: reference.table, sql: source.sql, slots: source.slots, hidden: periodColumnDefinitions }
+          },
+        })
+      } catch (error) {
+        if (!(error instanceof NotRowStore)) throw error
+        cached.rowPlan = error
+      }
+    }
+    const rowPlan = cached.rowPlan
+    if (!(rowPlan instanceof NotRowStore) && options.engine !== 'column') return this.rowRead(session, rowPlan, params, bounds)
+    if (options.engine === 'row') throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query: ${(rowPlan as NotRowStore).message}`)
+    const edits = [...plan.references.values()].map((reference) => ({
+      location: reference.location,
+      length: reference.nameLength,
+      text:
+        columnStoreSource(reference, bounds, mirrorHistoryName(reference.table.name), plan.periodColumnsNamed) +
+        (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
+    }))
+    const compacted = compactParameters(applyEdits(statement, [...edits, ...timeSeriesEdits(statement)]), params)
+    return this.columnRead(session, compacted.sql, compacted.params, options, 'column')
+  }
+
   private route(tree: PgNode): Route {
     const cached = this.routeCache.get(tree)
     if (cached !== undefined && cached.catalogVersion === this.catalogVersion) return cached.route
     const route = this.computeRoute(tree)
+    if (route.store !== 'row') rejectFulltextOutsideRowStore(tree, route.reason)
     this.routeCache.set(tree, { catalogVersion: this.catalogVersion, route })
     return route
   }
@@ -303,16 +542,47 @@ export class Engine {
   private async read(session: Session, tree: PgNode, text: string, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
     const route = this.route(tree)
     if (route.store === 'catalog') return this.catalogRead(session, tree, params, options)
-    if (options.engine === 'row' && route.store !== 'row') {
-      throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query: ${route.reason}`)
-    }
+    if (options.engine === 'row' && route.store !== 'row') return this.rowRead(session, this.groupedRowPlan(tree, route), params)
     if (route.store === 'row' && options.engine !== 'column') return this.rowRead(session, route.plan!, params)
+    if (options.engine === 'column') rejectFulltextOutsideRowStore(tree, 'the engine option asks for it')
     return this.columnRead(session, text, params, options, 'column')
   }
 
-  private rowRead(session: Session, plan: RowPlan, params: readonly unknown[]): Omit<StatementResult, 'durationMs'> {
+  /**
+   * A grouped query forced onto the row store (routing sends aggregates to DuckDB): GROUP BY,
+   * aggregates and time-series functions compiled for SQLite (src/sql/rowgroup.ts), or NOT_SUPPORTED.
+   */
+  private groupedRowPlan(tree: PgNode, route: Route): RowPlan {
+    const cached = this.groupedPlanCache.get(tree)
+    let plan: RowPlan | NotRowStore
+    if (cached !== undefined && cached.catalogVersion === this.catalogVersion) plan = cached.plan
+    else {
+      try {
+        plan = compileSelect(nodeBody(tree, 'SelectStmt')!, { table: (name) => this.catalog.tables.get(name) }, { grouped: true })
+      } catch (error) {
+        if (!(error instanceof NotRowStore)) throw error
+        plan = error
+      }
+      this.groupedPlanCache.set(tree, { catalogVersion: this.catalogVersion, plan })
+    }
+    if (plan instanceof NotRowStore) throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query (${route.reason}): ${plan.message}`, { cause: plan })
+    return plan
+  }
+
+  /** A SELECT's text for DuckDB: time-series calls rewritten at tree locations (src/sql/timeseries.ts). */
+  private columnSelectText(statement: ParsedStatement): string {
+    const tree = statement.tree!
+    let text = this.columnTextCache.get(tree)
+    if (text === undefined) {
+      text = applyEdits(statement, timeSeriesEdits(statement))
+      this.columnTextCache.set(tree, text)
+    }
+    return text
+  }
+
+  private rowRead(session: Session, plan: RowPlan, params: readonly unknown[], bounds?: readonly bigint[]): Omit<StatementResult, 'durationMs'> {
     const connection = session.inTransaction ? this.rowStore.writer : this.rowStore.reader
-    const values = this.bind(plan.binders, params)
+    const values = this.bind(plan.binders, params, bounds)
     const bigints = plan.output.some((column) => column.type.name === 'BIGINT')
     const rows = connection.prepareSync(plan.sql, { bigints }).allSync(values)
     return { ...shapeRows(plan.output, rows), engine: 'row' }
@@ -540,7 +810,7 @@ export class Engine {
     }
   }
 
-  private bind(binders: readonly Binder[], params: readonly unknown[]): RowValue[] {
+  private bind(binders: readonly Binder[], params: readonly unknown[], bounds?: readonly bigint[]): RowValue[] {
     const values: RowValue[] = new Array(binders.length)
     for (let index = 0; index < binders.length; index++) {
       const binder = binders[index]!
@@ -554,10 +824,16 @@ export class Engine {
           }
           const value = params[binder.index]
           values[index] = binder.type === undefined ? plainValue(value) : toStorage(value, binder.type)
+          // A full-text query is checked here so a malformed one is a SYNTAX_ERROR with its position (NULL: EXPLAIN's placeholder).
+          if (binder.fulltextColumns !== undefined && value !== null) checkBoundFulltextQuery(value, binder.fulltextColumns)
           break
         }
         case 'now':
           values[index] = toStorage(new Date(Number(this.ledger.nowMicros() / 1000n)), binder.type)
+          break
+        case 'slot':
+          assert(bounds !== undefined, 'a time-travel plan is bound with its period bounds')
+          values[index] = bounds[binder.slot]!
           break
       }
     }
@@ -575,7 +851,10 @@ export class Engine {
     try {
       plan = this.cachedPlan(body, () => (kind === 'UpdateStmt' ? compileUpdate(body, resolver) : compileDelete(body, resolver)))
     } catch (error) {
-      if (error instanceof NotRowStore) return this.evaluatedUpdateOrDelete(session, kind, body, params, options, error.construct)
+      if (error instanceof NotRowStore) {
+        rejectFulltextOutsideRowStore(body, error.construct)
+        return this.evaluatedUpdateOrDelete(session, kind, body, params, options, error.construct)
+      }
       throw error
     }
     return Promise.resolve(this.runPlan(plan, params))
@@ -867,6 +1146,7 @@ export class Engine {
         }
         this.dropTriggersSync(name)
         const writer = this.rowStore.writer
+        dropTableFulltextSync(writer, this.catalog.tables.get(name)!)
         writer.execSync(`DROP TABLE ${quoteIdentifier(name)}`)
         // History is never deleted by DROP: it is kept under a name that records when the table went.
         writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(name))} RENAME TO ${quoteIdentifier(`_strata_dropped_${pending.txId}_history_${name}`)}`)
@@ -884,7 +1164,7 @@ export class Engine {
         views.delete(name)
         this.setCatalog({ tables: this.catalog.tables, views })
       } else if (type === 'OBJECT_INDEX') {
-        this.rowStore.writer.execSync(`DROP INDEX ${missingOk ? 'IF EXISTS ' : ''}${quoteIdentifier(name)}`)
+        if (!dropFulltextIndexSync(this.fulltextContext(session), name)) this.rowStore.writer.execSync(`DROP INDEX ${missingOk ? 'IF EXISTS ' : ''}${quoteIdentifier(name)}`)
       } else throw new StrataError('NOT_SUPPORTED', `DROP ${String(type).replace('OBJECT_', '')}`)
       session.changedSchema = true
     }
@@ -942,6 +1222,7 @@ export class Engine {
           if (table.checks.some((check) => check.columns.includes(columnName))) {
             throw new StrataError('NOT_SUPPORTED', `cannot drop column "${columnName}": a CHECK constraint uses it`)
           }
+          checkFulltextDropColumn(table, columnName)
           if (table.columns.length === 1) throw new StrataError('NOT_SUPPORTED', `cannot drop the only column of "${name}"`)
           this.dropTriggersSync(name)
           writer.execSync(`ALTER TABLE ${quoteIdentifier(name)} DROP COLUMN ${quoteIdentifier(columnName)}`)
@@ -981,10 +1262,28 @@ export class Engine {
       primaryKey: table.primaryKey === null ? null : renameKey(table.primaryKey),
       uniques: table.uniques.map(renameKey),
       checks: table.checks.map((check) => ({ ...check, columns: renameKey(check.columns) })),
+      ...renameFulltextColumn(table, from, to),
       schemaTx: txId,
     })
+    renameFulltextColumnSync(writer, this.catalog.tables.get(table.name)!, to)
     session.changedSchema = true
     return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+  }
+
+  private createFulltextIndex(session: Session, statement: CreateFulltextIndex): Omit<StatementResult, 'durationMs'> {
+    createFulltextIndexSync(this.fulltextContext(session), statement)
+    return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+  }
+
+  private fulltextContext(session: Session): FulltextContext {
+    return {
+      writer: this.rowStore.writer,
+      catalog: this.catalog,
+      saveTableSync: (table) => {
+        this.saveAlteredTableSync(table)
+        session.changedSchema = true
+      },
+    }
   }
 
   private saveAlteredTableSync(table: TableDefinition): void {
@@ -1040,6 +1339,7 @@ export class Engine {
     if (kind === 'SelectStmt') {
       const route = this.route(query)
       const store = options.engine ?? route.store
+      if (store !== 'row') rejectFulltextOutsideRowStore(query, route.reason)
       engine = store === 'catalog' ? 'catalog' : store
       lines.push(`store: ${store}`, `why: ${options.engine === undefined ? route.reason : `forced by the engine option (${route.reason})`}`)
       if (store === 'row' && route.plan !== undefined) {
@@ -1133,6 +1433,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closing !== undefined) return this.closing
     this.closed = true
+    this.feeds?.closeAll()
     this.closing = (async () => {
       if (this.mirrorStartTimer !== undefined) clearTimeout(this.mirrorStartTimer)
       await this.abortSession(this.defaultSession).catch(() => undefined)
@@ -1145,7 +1446,7 @@ export class Engine {
 }
 
 function outputColumn(column: OutputColumn): { name: string; type: string } {
-  return { name: column.name, type: typeLabel(column.type) }
+  return { name: column.name, type: column.label ?? typeLabel(column.type) }
 }
 
 function shapeRows(output: readonly OutputColumn[], rows: readonly RowValue[][]): { rows: Record<string, unknown>[]; columns: { name: string; type: string }[]; rowCount: number } {
@@ -1211,3 +1512,33 @@ function analyticalReason(select: PgNode, construct: string): string {
   return `analytical: ${reasons.join(', ')}`
 }
 
+
+/** Hands each statement the temporal clauses that lie inside it (locations of the cleaned text). */
+function attachTemporal(statements: ParsedStatement[], extraction: Extraction): Statement[] {
+  const starts = statements.map((statement) => {
+    const rest = extraction.text.slice(statement.offset)
+    return statement.offset + (rest.length - rest.trimStart().length)
+  })
+  // A clause belongs to the last statement starting at or before it (a cut may sit after the trimmed text).
+  const owner = (location: number): number => {
+    let found = -1
+    for (let index = 0; index < starts.length; index++) if (starts[index]! <= location) found = index
+    return found
+  }
+  return statements.map((statement, index) => {
+    const start = starts[index]!
+    const inside = (location: number): boolean => owner(location) === index
+    const toTree = (location: number): number => location - start + statement.locationBase
+    const tableClauses = new Map<number, TemporalSpec>()
+    for (const [location, spec] of extraction.tableClauses) if (inside(location)) tableClauses.set(toTree(location), spec)
+    const shorthands = extraction.shorthands.filter((item) => inside(item.location))
+    const portions = extraction.portions.filter((item) => inside(item.location))
+    const erase = extraction.erasures.some(inside)
+    const replace = extraction.replacements.some(inside)
+    if (tableClauses.size === 0 && shorthands.length === 0 && portions.length === 0 && !erase && !replace) return statement
+    if (shorthands.length > 1) throw new StrataError('SYNTAX_ERROR', 'AS OF is given twice in one statement', { statement: statement.text })
+    if (portions.length > 1) throw new StrataError('SYNTAX_ERROR', 'FOR PORTION OF is given twice in one statement', { statement: statement.text })
+    const portion = portions[0]
+    return { ...statement, temporal: { tableClauses, shorthand: shorthands[0]?.spec, portion: portion === undefined ? undefined : { from: portion.from, to: portion.to }, erase, replace } }
+  })
+}

@@ -25,6 +25,19 @@ export interface TableDefinition {
   readonly checks: readonly { readonly source: string; readonly sqlite: string; readonly columns: readonly string[] }[]
   /** The transaction of the last schema change (the mirror rebuilds a table whose schema moved on). */
   readonly schemaTx: number
+  /**
+   * Some current version's valid time may not cover "now" (it starts in the future or ends after
+   * its commit), so default reads go through history; set by valid-time writes, never cleared.
+   */
+  readonly futureValidTime?: boolean
+  /** Full-text indexes (SQLite FTS5, src/sql/fulltext.ts); absent in catalogs written before they existed. */
+  readonly fulltext?: readonly FulltextIndexDefinition[]
+}
+
+/** A full-text index: an FTS5 table over some TEXT/VARCHAR/JSON columns, kept in step by triggers. */
+export interface FulltextIndexDefinition {
+  readonly name: string
+  readonly columns: readonly string[]
 }
 
 export interface ViewDefinition {

@@ -127,16 +127,18 @@ export function tableFromCreate(create: PgNode): Omit<TableDefinition, 'schemaTx
 }
 
 /** The row store's DDL for a table: a STRICT table so SQLite enforces storage types. */
-export function sqliteCreateTable(table: TableDefinition): string {
+export function sqliteCreateTable(table: TableDefinition, options: { readonly scratch?: boolean } = {}): string {
   const parts: string[] = []
   // AUTOINCREMENT: a row id is never reused, so a history key always names one entity.
-  if (table.primaryKey === null) parts.push(`${quoteIdentifier(rowIdColumn)} INTEGER PRIMARY KEY AUTOINCREMENT`)
+  if (table.primaryKey === null && options.scratch !== true) parts.push(`${quoteIdentifier(rowIdColumn)} INTEGER PRIMARY KEY AUTOINCREMENT`)
   for (const column of table.columns) {
     parts.push(`${quoteIdentifier(column.name)} ${sqliteStorage(column.type)}${column.notNull ? ' NOT NULL' : ''}`)
   }
   if (table.primaryKey !== null) parts.push(`PRIMARY KEY (${table.primaryKey.map(quoteIdentifier).join(', ')})`)
   for (const unique of table.uniques) parts.push(`UNIQUE (${unique.map(quoteIdentifier).join(', ')})`)
   for (const check of table.checks) parts.push(`CHECK (${check.sqlite})`)
+  // A scratch table (TEMP, no keys) checks values against the table's types and constraints.
+  if (options.scratch === true) return `CREATE TEMP TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (${parts.join(', ')}) STRICT`
   return `CREATE TABLE ${quoteIdentifier(table.name)} (${parts.join(', ')}) STRICT`
 }
 

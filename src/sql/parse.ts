@@ -163,3 +163,20 @@ export function positionalizeNamedParameters(sql: string): { sql: string; names:
   out += sql.slice(copied)
   return { sql: out, names }
 }
+
+/**
+ * Renumbers the `$n` parameters a text still uses to `$1…$k` and picks their values, for SQL that
+ * lost some parameters to a rewrite (time-travel bounds are bound separately). Token-based.
+ */
+export function compactParameters(sql: string, params: readonly unknown[]): { sql: string; params: unknown[] } {
+  const tokens = scanSync(sql).tokens.filter((token) => token.tokenName === 'PARAM')
+  const used = [...new Set(tokens.map((token) => Number(token.text.slice(1))))].sort((left, right) => left - right)
+  if (used.length === params.length && used.every((number, index) => number === index + 1)) return { sql, params: [...params] }
+  let out = ''
+  let copied = 0
+  for (const token of tokens) {
+    out += sql.slice(copied, token.start) + `$${used.indexOf(Number(token.text.slice(1))) + 1}`
+    copied = token.end
+  }
+  return { sql: out + sql.slice(copied), params: used.map((number) => params[number - 1]) }
+}

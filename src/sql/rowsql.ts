@@ -5,8 +5,10 @@
  * (reads) or evaluates it there (writes). This is what keeps one dialect giving one answer.
  */
 import { StrataError } from '../util/errors.js'
-import { findColumn, rowIdColumn, type TableDefinition } from './catalog.js'
+import { findColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from './catalog.js'
+import { fulltextCondition, fulltextOutputName, fulltextScore, fulltextSortNode, isFulltextMatchCall, isFulltextScoreCall, withFulltext, type FulltextPlan } from './fulltext.js'
 import type { PgNode } from './parse.js'
+import { compileGrouping, type GroupingScope } from './rowgroup.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue } from './tree.js'
 import { toStorage, typeFromNames, typeLabel, type SqlType } from './types.js'
 
@@ -20,12 +22,17 @@ export class NotRowStore extends Error {
 /** How one `?` of the compiled SQL gets its value at execution time. */
 export type Binder =
   | { readonly kind: 'value'; readonly value: null | number | bigint | string | Uint8Array }
-  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined }
+  /** `fulltextColumns`: the value is a full-text query over an index of these columns, checked when bound. */
+  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined; readonly fulltextColumns?: readonly string[] }
   | { readonly kind: 'now'; readonly type: SqlType }
+  /** A period bound of a time-travel reference, evaluated per execution (src/sql/temporal.ts). */
+  | { readonly kind: 'slot'; readonly slot: number }
 
 export interface OutputColumn {
   readonly name: string
   readonly type: SqlType
+  /** The type name results report when it is not typeLabel(type) (a sum of integers is DuckDB's HUGEINT). */
+  readonly label?: string
 }
 
 export interface RowPlan {
@@ -51,6 +58,10 @@ interface Scope {
   readonly excluded: boolean
   /** Write constants into the SQL instead of binding them (CHECK constraints cannot have parameters). */
   readonly inlineValues?: boolean
+  /** Columns a reference may name that `*` does not include (the period columns of a time-travel read). */
+  readonly hidden?: readonly ColumnDefinition[]
+  /** The FTS subqueries a SELECT joins for bm25 (src/sql/fulltext.ts). */
+  readonly fulltext?: FulltextPlan
 }
 
 const comparisonOperators = new Set(['=', '<>', '!=', '<', '<=', '>', '>='])
@@ -107,7 +118,7 @@ function columnOperand(scope: Scope, fields: string[]): Operand {
       throw new StrataError('UNDEFINED_TABLE', `missing FROM-clause entry for table "${qualifier}"`)
     }
   } else throw new NotRowStore('a column reference qualified by schema')
-  const column = findColumn(scope.table, name)
+  const column = findColumn(scope.table, name) ?? scope.hidden?.find((candidate) => candidate.name === name)
   if (column === undefined) {
     throw new StrataError('UNDEFINED_COLUMN', `column "${name}" does not exist in table "${scope.table.name}"`)
   }
@@ -155,6 +166,7 @@ function operand(scope: Scope, node: unknown): Operand {
       throw new NotRowStore(`the SQL function ${String(op)}`)
     }
     case 'FuncCall': {
+      if (isFulltextScoreCall(node)) return { kind: 'sql', ...fulltextScore(scope, node), binders: [] }
       const body = nodeBody(node, 'FuncCall')!
       const name = names(body['funcname']).join('.')
       if ((name === 'now' || name === 'pg_catalog.now') && list(body['args']).length === 0 && body['over'] === undefined) return { kind: 'now' }
@@ -238,6 +250,7 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
     if (inner.kind === 'value' && inner.type?.name === 'BOOLEAN') return { sql: '?', binders: [{ kind: 'value', value: toStorage(inner.value, inner.type) }] }
     throw new NotRowStore('a cast used as a condition')
   }
+  if (kind === 'FuncCall' && isFulltextMatchCall(node)) return fulltextCondition(scope, node)
   if (kind !== 'A_Expr') throw new NotRowStore(describeNode(kind))
   const body = nodeBody(node, 'A_Expr')!
   const op = names(body['name'])[0] ?? ''
@@ -304,7 +317,7 @@ function comparison(scope: Scope, leftNode: unknown, op: string, rightNode: unkn
   return { sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, binders: [...leftBound.binders, ...rightBound.binders] }
 }
 
-function relationOf(node: unknown): { name: string; alias: string | undefined; schema: string | undefined } {
+function relationOf(node: unknown): { name: string; alias: string | undefined; schema: string | undefined; location: number } {
   // FROM items are wrapped ({ RangeVar: … }); the target of INSERT/UPDATE/DELETE is the bare body.
   const body = nodeBody(node, 'RangeVar') ?? (typeof (node as PgNode | undefined)?.['relname'] === 'string' ? (node as PgNode) : undefined)
   if (body === undefined) throw new NotRowStore(describeFrom(node))
@@ -313,6 +326,7 @@ function relationOf(node: unknown): { name: string; alias: string | undefined; s
     name: String(body['relname']),
     alias: alias === undefined ? undefined : String(alias['aliasname']),
     schema: typeof body['schemaname'] === 'string' ? body['schemaname'] : undefined,
+    location: Number(body['location'] ?? 0),
   }
 }
 
@@ -331,6 +345,11 @@ function describeFrom(node: unknown): string {
 
 export interface TableResolver {
   table(name: string): TableDefinition | undefined
+  /**
+   * A table reference (by tree location) that reads history: its table, the derived table's SQLite
+   * SQL, the bound slots of its `?`s, and the hidden columns it exposes.
+   */
+  temporal?(location: number): { readonly table: TableDefinition; readonly sql: string; readonly slots: readonly number[]; readonly hidden: readonly ColumnDefinition[] } | undefined
 }
 
 function resolveTable(resolver: TableResolver, relation: { name: string; schema: string | undefined }): TableDefinition {
@@ -353,6 +372,13 @@ function outputList(scope: Scope, targets: readonly unknown[], what: string): { 
     const body = nodeBody(target, 'ResTarget')
     if (body === undefined) throw new NotRowStore(what)
     const value = body['val']
+    if (isFulltextScoreCall(value)) {
+      const name = typeof body['name'] === 'string' ? body['name'] : fulltextOutputName(value)
+      const score = fulltextScore(scope, value)
+      sql.push(`${score.sql} AS ${quoteIdentifier(name)}`)
+      output.push({ name, type: score.type })
+      continue
+    }
     const columnRef = nodeBody(value, 'ColumnRef')
     if (columnRef === undefined) throw new NotRowStore(`${describeNode(nodeKind(value))} in the ${what}`)
     const fields = list(columnRef['fields'])
@@ -383,12 +409,13 @@ function outputList(scope: Scope, targets: readonly unknown[], what: string): { 
  * @example
  * compileSelect(tree.SelectStmt, catalog) // → { sql: 'SELECT "id" AS "id" FROM "t" WHERE ("id" = ?)', … }
  */
-export function compileSelect(select: PgNode, resolver: TableResolver): RowPlan {
+export function compileSelect(select: PgNode, resolver: TableResolver, options: { readonly grouped?: boolean } = {}): RowPlan {
   if (select['op'] !== undefined && select['op'] !== 'SETOP_NONE') throw new NotRowStore('a set operation')
   if (select['withClause'] !== undefined) throw new NotRowStore('a WITH clause (CTE)')
   if (list(select['valuesLists']).length > 0) throw new NotRowStore('VALUES')
   if (list(select['distinctClause']).length > 0) throw new NotRowStore('DISTINCT')
-  if (list(select['groupClause']).length > 0) throw new NotRowStore('GROUP BY')
+  // `grouped` (a read forced onto the row store): GROUP BY, aggregates and time series, see rowgroup.ts.
+  if (list(select['groupClause']).length > 0 && options.grouped !== true) throw new NotRowStore('GROUP BY')
   if (select['havingClause'] !== undefined) throw new NotRowStore('HAVING')
   if (list(select['windowClause']).length > 0) throw new NotRowStore('a WINDOW clause')
   if (select['intoClause'] !== undefined) throw new NotRowStore('SELECT INTO')
@@ -397,33 +424,47 @@ export function compileSelect(select: PgNode, resolver: TableResolver): RowPlan 
   if (from.length === 0) throw new NotRowStore('a SELECT without FROM')
   if (from.length > 1) throw new NotRowStore('a join')
   const relation = relationOf(from[0])
-  const table = resolveTable(resolver, relation)
-  const scope = scopeFor(table, relation.alias)
+  const temporal = resolver.temporal?.(relation.location)
+  const table = temporal?.table ?? resolveTable(resolver, relation)
+  const scope: Scope = withFulltext(temporal === undefined ? scopeFor(table, relation.alias) : { ...scopeFor(table, relation.alias), hidden: temporal.hidden }, select, temporal !== undefined)
   const targets = list(select['targetList'])
-  for (const target of targets) {
+  for (const target of options.grouped === true ? [] : targets) {
     const value = nodeBody(target, 'ResTarget')?.['val']
     const kind = nodeKind(value)
-    if (kind === 'FuncCall') {
+    if (kind === 'FuncCall' && !isFulltextScoreCall(value)) {
       const call = nodeBody(value, 'FuncCall')!
       if (call['over'] !== undefined) throw new NotRowStore('a window function')
       throw new NotRowStore(aggregateFunctionNames.has(names(call['funcname']).join('.').toLowerCase()) ? 'an aggregate' : 'a function call in the select list')
     }
   }
-  const projection = outputList(scope, targets, 'select list')
+  const grouping = options.grouped === true ? compileGrouping(select, groupingScope(scope)) : undefined
+  const projection = grouping ?? outputList(scope, targets, 'select list')
   const binders: Binder[] = []
-  let sql = `SELECT ${projection.sql.join(', ')} FROM ${quoteIdentifier(table.name)}`
-  if (relation.alias !== undefined) sql += ` AS ${quoteIdentifier(relation.alias)}`
+  let sql: string
+  if (temporal !== undefined) {
+    sql = `SELECT ${projection.sql.join(', ')} FROM (${temporal.sql}) AS ${quoteIdentifier(relation.alias ?? table.name)}`
+    binders.push(...temporal.slots.map((slot): Binder => ({ kind: 'slot', slot })))
+  } else {
+    sql = `SELECT ${projection.sql.join(', ')} FROM ${quoteIdentifier(table.name)}`
+    if (relation.alias !== undefined) sql += ` AS ${quoteIdentifier(relation.alias)}`
+  }
+  if (scope.fulltext !== undefined) {
+    sql += scope.fulltext.joinSql
+    binders.push(...scope.fulltext.joinBinders)
+  }
   if (select['whereClause'] !== undefined) {
     const where = predicate(scope, select['whereClause'])
     sql += ` WHERE ${where.sql}`
     binders.push(...where.binders)
   }
+  if (grouping !== undefined && grouping.groupBy !== '') sql += ` GROUP BY ${grouping.groupBy}`
   const sorts = list(select['sortClause'])
   if (sorts.length > 0) {
     const parts = sorts.map((sort) => {
       const body = nodeBody(sort, 'SortBy')!
-      const node = body['node']
-      if (nodeKind(node) !== 'ColumnRef') throw new NotRowStore('ORDER BY an expression')
+      if (grouping !== undefined) return grouping.orderBy(body)
+      const node = fulltextSortNode(scope, body['node'])
+      if (nodeKind(node) !== 'ColumnRef' && !isFulltextScoreCall(node)) throw new NotRowStore('ORDER BY an expression')
       const column = operand(scope, node)
       if (column.kind !== 'sql') throw new NotRowStore('ORDER BY a non-column')
       const descending = body['sortby_dir'] === 'SORTBY_DESC'
@@ -447,7 +488,24 @@ export function compileSelect(select: PgNode, resolver: TableResolver): RowPlan 
       binders.push(...offsetBound.binders)
     }
   }
-  return { sql, binders, output: projection.output, table: table.name }
+  const plan: RowPlan = { sql, binders, output: projection.output, table: table.name }
+  return grouping === undefined ? plan : grouping.finish(plan)
+}
+
+/** What the grouped compiler (rowgroup.ts) may use of a SELECT's scope. */
+function groupingScope(scope: Scope): GroupingScope {
+  return {
+    table: scope.table,
+    column(node) {
+      const column = operand(scope, node)
+      if (column.kind !== 'sql' || column.binders.length > 0) throw new NotRowStore('a non-column where a column is expected')
+      return { sql: column.sql, type: column.type }
+    },
+    hasColumn: (name) => findColumn(scope.table, name) !== undefined || scope.hidden?.some((column) => column.name === name) === true,
+    notRowStore(construct) {
+      throw new NotRowStore(construct)
+    },
+  }
 }
 
 /** Aggregate functions, so routing and EXPLAIN can name "an aggregate" as the reason. */

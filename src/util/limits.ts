@@ -25,6 +25,13 @@ export const limits = {
   dmlEvaluatedRowsMax: 5_000_000,
   /** A TEXT or BLOB value larger than this is refused with TYPE_MISMATCH (SQLite's own default cap is 1e9). */
   valueBytesMax: 256 * 1024 * 1024,
+  /** History versions a change feed reads at once, and so the most changes it buffers per subscriber:
+   *  big enough that a page costs one query per table, small enough that a thousand idle or slow
+   *  subscribers hold a few MB between them. */
+  feedPageRows: 1_000,
+  /** A caught-up feed is woken by every commit of this process; it also looks this often for commits
+   *  made by another process on the same directory (a shell subscribed while `strata sql` writes). */
+  feedPollIntervalMs: 250,
 } as const
 
 if (limits.syncIdleIntervalMs >= limits.freshReadWaitMs) {
@@ -32,4 +39,7 @@ if (limits.syncIdleIntervalMs >= limits.freshReadWaitMs) {
 }
 if (limits.statementLengthMax > limits.valueBytesMax) {
   throw new Error('limits: a statement may not be larger than the largest value')
+}
+if (limits.feedPageRows < 1) {
+  throw new Error('limits: a change feed must be able to read at least one version at a time')
 }

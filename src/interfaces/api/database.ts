@@ -7,7 +7,7 @@ import { extname } from 'node:path'
 import { Engine, type StatementResult } from '../../engine/engine.js'
 import type { Session } from '../../engine/session.js'
 import { StrataError } from '../../util/errors.js'
-import type { Database, ExportOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SyncStatus, Transaction, WriteSummary } from './types.js'
+import type { Database, ExportOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SubscribeOptions, Subscription, SyncStatus, Transaction, WriteSummary } from './types.js'
 
 function toResult(result: StatementResult): QueryResult {
   return result
@@ -117,6 +117,11 @@ class DatabaseHandle extends SessionHandle implements Database {
     const result = await this.engine.columnStoreQuery(this.engine.newSession(), `COPY (SELECT * FROM main.${quotedTable}) TO ${quotedFile} (FORMAT ${format})`, undefined, options)
     const count = result.rows[0]?.[0]
     return { rowCount: Number(count ?? 0) }
+  }
+
+  subscribe(options: SubscribeOptions = {}): Subscription {
+    this.checkUsable()
+    return this.engine.subscribe(options)
   }
 
   async close(): Promise<void> {

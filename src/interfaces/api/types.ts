@@ -74,6 +74,51 @@ export interface WriteSummary {
   readonly rowCount: number
 }
 
+/** A row as a change feed shows it: user columns only, values as in `QueryResult.rows`. */
+export type ChangeRow = Readonly<Record<string, unknown>>
+
+/** One row change of one committed transaction (SPEC 7). */
+export interface Change {
+  readonly txId: number
+  /** The commit's system time. */
+  readonly systemTime: Date
+  readonly table: string
+  readonly op: 'insert' | 'update' | 'delete'
+  /** The primary-key columns and values, or `{ _strata_row_id }` for a table without a primary key. */
+  readonly key: ChangeRow
+  /** The row before the change (null for an insert). */
+  readonly before: ChangeRow | null
+  /** The row after the change (null for a delete). */
+  readonly after: ChangeRow | null
+}
+
+export interface SubscribeOptions {
+  /** Only these tables; each must exist (else UNDEFINED_TABLE). Default: every table, including ones created later. */
+  readonly tables?: readonly string[]
+  /** Start with the changes of this transaction (inclusive). Default: the next commit after subscribe(). */
+  readonly fromTx?: number
+  /**
+   * A named position kept in the database: resumes right after the last change acknowledged under this
+   * name, even after a restart. The first use starts at `fromTx`, else at the next commit.
+   */
+  readonly cursor?: string
+}
+
+/**
+ * A change feed: `for await (const change of subscription)`. Changes come in commit order; within a
+ * transaction, tables by name, and within a table deletions first, then inserts and updates in the
+ * order the transaction wrote them.
+ */
+export interface Subscription extends AsyncIterableIterator<Change>, AsyncDisposable {
+  /** Acknowledges `change` and every change before it; with a cursor, resolves once that is durable. */
+  ack(change: Change): Promise<void>
+  /** Ends the feed: a pending next() resolves done. Leaving a `for await` loop early closes it too. */
+  close(): void
+  /** Changes read from the history but not yet handed out; never more than one page (1000). */
+  readonly bufferedCount: number
+  readonly isClosed: boolean
+}
+
 /** What both a database and an open transaction can run. */
 export interface Queryable {
   query(sql: string, params?: Params, options?: QueryOptions): Promise<QueryResult>
@@ -95,5 +140,13 @@ export interface Database extends Queryable, AsyncDisposable {
   importFile(file: string, options: ImportOptions): Promise<WriteSummary>
   /** Writes a table's current state to a .parquet or .csv file (by extension). Returns rows written. */
   exportTable(file: string, options: ExportOptions): Promise<{ readonly rowCount: number }>
+  /**
+   * A change feed (SPEC 7). Reads nothing until iterated; a slow consumer costs its position only.
+   *
+   * @example
+   * const feed = db.subscribe({ tables: ['orders'], cursor: 'billing' })
+   * for await (const change of feed) { await handle(change); await feed.ack(change) }
+   */
+  subscribe(options?: SubscribeOptions): Subscription
   close(): Promise<void>
 }

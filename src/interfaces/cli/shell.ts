@@ -21,6 +21,7 @@ import {
   type OutputFormat,
 } from './format.js'
 import { classifyInput, loadStatementScanner } from './statement-input.js'
+import { followChanges, parseSubscribeCommand, subscribeUsage, type SubscribeCommand } from './subscribe.js'
 
 export interface ShellOptions {
   readonly databasePath: string
@@ -168,11 +169,27 @@ class ShellSession {
     if (this.bufferedLines.length === 0 && line.trimStart().startsWith('.')) {
       return this.runDotCommand(line.trim())
     }
+    // SUBSCRIBE is a shell command on a line of its own (not SQL), so it needs no ';'.
+    const subscribe = this.bufferedLines.length === 0 ? parseSubscribeCommand(line) : undefined
+    if (subscribe !== undefined) {
+      await this.followChanges(subscribe)
+      return 'continue'
+    }
     this.bufferedLines.push(line)
     const state = classifyInput(this.bufferedText())
     if (state === 'empty') this.bufferedLines = []
     if (state === 'complete') await this.runBuffered()
     return 'continue'
+  }
+
+  /** Prints each change as a JSON line as it commits, until Ctrl-C; then back to the prompt. */
+  private async followChanges(command: SubscribeCommand): Promise<void> {
+    if (command.kind === 'invalid') {
+      this.printError(usageError(command.message))
+      return
+    }
+    if (this.options.interactive) this.output.writeOut('(printing changes as they commit; Ctrl-C stops)\n')
+    await this.runStatement((signal) => followChanges(this.database, command, (text) => this.output.writeOut(text), signal))
   }
 
   private bufferedText(): string {
@@ -346,6 +363,7 @@ const dotCommands: Readonly<Record<string, DotCommand>> = {
         session.writeOut(`${command.usage.padEnd(usageWidth)}  ${command.description}\n`)
       }
       session.writeOut('SQL statements end with ";" and may span several lines.\n')
+      session.writeOut(`${subscribeUsage} prints each change as a JSON line as it commits, until Ctrl-C.\n`)
       return 'continue'
     },
   },
@@ -439,7 +457,7 @@ const sqlKeywords: readonly string[] = [
   'INDEX', 'INNER', 'INSERT', 'INTEGER', 'INTERSECT', 'INTO', 'IS', 'JOIN', 'JSON', 'KEY', 'LAST', 'LEFT',
   'LIKE', 'LIMIT', 'MAX', 'MIN', 'NOT', 'NOTHING', 'NULL', 'NULLS', 'OFFSET', 'ON', 'OR', 'ORDER', 'OUTER',
   'OVER', 'PARTITION', 'PRIMARY', 'REAL', 'RECURSIVE', 'RENAME', 'RETURNING', 'RIGHT', 'ROLLBACK', 'SELECT',
-  'SET', 'SETS', 'SHOW', 'SMALLINT', 'SUM', 'TABLE', 'TABLES', 'TEXT', 'THEN', 'TIMESTAMP', 'TIMESTAMPTZ',
+  'SET', 'SETS', 'SHOW', 'SMALLINT', 'SUBSCRIBE', 'SUM', 'TABLE', 'TABLES', 'TEXT', 'THEN', 'TIMESTAMP', 'TIMESTAMPTZ',
   'TO', 'TRUE', 'UNION', 'UNIQUE', 'UPDATE', 'USING', 'VALUES', 'VARCHAR', 'VIEW', 'WHEN', 'WHERE', 'WINDOW',
   'WITH',
 ]

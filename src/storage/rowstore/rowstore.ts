@@ -5,6 +5,7 @@
  */
 import BetterSqlite3 from 'better-sqlite3'
 import { StrataError, type ErrorCode } from '../../util/errors.js'
+import { registerTimeSeriesFunctions } from './timeseries-functions.js'
 
 export type RowValue = null | number | bigint | string | Uint8Array
 
@@ -125,6 +126,8 @@ function openConnection(file: string, options: RowStoreOptions): Connection {
   // Another process (a second CLI on the same directory) may hold the lock briefly.
   database.pragma('busy_timeout = 5000')
   database.pragma('temp_store = MEMORY')
+  // time_bucket, first/last and locf for grouped reads forced onto the row store (src/sql/rowgroup.ts).
+  registerTimeSeriesFunctions(database)
   return new Connection(database)
 }
 
@@ -186,6 +189,8 @@ export function translateSqliteError(error: unknown, sql: string | undefined): S
   else if (sqliteCode.startsWith('SQLITE_IOERR') || sqliteCode === 'SQLITE_FULL' || sqliteCode === 'SQLITE_CANTOPEN' || sqliteCode === 'SQLITE_READONLY') code = 'IO_ERROR'
   else if (sqliteCode === 'SQLITE_CORRUPT' || sqliteCode === 'SQLITE_NOTADB') code = 'CORRUPTION'
   else if (sqliteCode === 'SQLITE_TOOBIG') code = 'TYPE_MISMATCH'
+  // FTS5 rejecting a full-text query (the front end checks queries first; this is the safety net).
+  else if (message.startsWith('fts5: syntax error') || message === 'unterminated string' || message.startsWith('expected integer, got')) code = 'SYNTAX_ERROR'
   else if (message.startsWith('no such table')) code = 'UNDEFINED_TABLE'
   else if (message.startsWith('no such column')) code = 'UNDEFINED_COLUMN'
   else if (message.includes('datatype mismatch') || message.includes('cannot store')) code = 'TYPE_MISMATCH'

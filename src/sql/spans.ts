@@ -1,0 +1,133 @@
+/**
+ * Where a function call's pieces sit in a statement's text, found with PostgreSQL's scanner tokens
+ * (never by pattern matching). Parse-tree nodes carry only a start `location`; rewrites that edit
+ * text at tree locations (time-series functions) need the end of a call and its argument spans too.
+ */
+import { scanSync } from '@pgsql/parser'
+import type { ParsedStatement } from './parse.js'
+
+interface Token {
+  readonly start: number
+  readonly end: number
+  readonly text: string
+}
+
+/** A span of the statement's text, in tree-location coordinates (add nothing, subtract nothing). */
+export interface Span {
+  readonly location: number
+  readonly end: number
+}
+
+export interface CallSpan {
+  /** The function name token(s), from the call's location to the end of the name. */
+  readonly name: Span
+  /** The whole call, from its name to just after its closing parenthesis. */
+  readonly call: Span
+  /** The opening and closing parentheses. */
+  readonly open: Span
+  readonly close: Span
+  /** Each argument, from its first token to the end of its last. */
+  readonly args: readonly Span[]
+}
+
+/** The scanner's tokens of one statement, to measure the calls a rewrite edits. */
+export class StatementSpans {
+  private readonly tokens: readonly Token[]
+  private readonly base: number
+
+  constructor(private readonly statement: Pick<ParsedStatement, 'text' | 'locationBase'>) {
+    this.base = statement.locationBase
+    // Comments are tokens too; a rewrite never needs them and they must not count as arguments.
+    this.tokens = (scanSync(statement.text).tokens as (Token & { tokenName?: string })[]).filter(
+      (token) => token.tokenName !== 'SQL_COMMENT' && token.tokenName !== 'C_COMMENT',
+    )
+  }
+
+  /** The source text of a span. */
+  text(span: Span): string {
+    return this.statement.text.slice(span.location - this.base, span.end - this.base)
+  }
+
+  /** The start (tree coordinates) of the statement's text. */
+  get start(): number {
+    return this.base
+  }
+
+  /** The end (tree coordinates) of the statement's text. */
+  get end(): number {
+    return this.base + this.statement.text.length
+  }
+
+  /**
+   * The spans of the function call whose node location is `location`, or undefined when the text
+   * there is not `name(…)` (a call written with a schema, or a syntax form that is not a call).
+   */
+  call(location: number): CallSpan | undefined {
+    const first = this.indexAt(location - this.base)
+    if (first < 0) return undefined
+    let open = first + 1
+    while (open < this.tokens.length && this.tokens[open]!.text !== '(') {
+      // A qualified name: name . name
+      if (this.tokens[open]!.text !== '.' && this.tokens[open - 1]!.text !== '.') return undefined
+      open++
+    }
+    if (open >= this.tokens.length) return undefined
+    const args: Span[] = []
+    let depth = 0
+    let argumentStart = -1
+    let argumentEnd = -1
+    for (let index = open; index < this.tokens.length; index++) {
+      const token = this.tokens[index]!
+      if (token.text === '(' || token.text === '[') {
+        depth++
+        if (depth === 1) continue
+      } else if (token.text === ')' || token.text === ']') {
+        depth--
+        if (depth === 0) {
+          if (argumentStart >= 0) args.push(this.span(argumentStart, argumentEnd))
+          return {
+            name: this.span(first, open - 1),
+            call: this.span(first, index),
+            open: this.span(open, open),
+            close: this.span(index, index),
+            args,
+          }
+        }
+      } else if (token.text === ',' && depth === 1) {
+        if (argumentStart >= 0) args.push(this.span(argumentStart, argumentEnd))
+        argumentStart = -1
+        continue
+      }
+      if (argumentStart < 0) argumentStart = index
+      argumentEnd = index
+    }
+    return undefined
+  }
+
+  private span(firstIndex: number, lastIndex: number): Span {
+    return { location: this.tokens[firstIndex]!.start + this.base, end: this.tokens[lastIndex]!.end + this.base }
+  }
+
+  private indexAt(position: number): number {
+    let low = 0
+    let high = this.tokens.length - 1
+    while (low <= high) {
+      const middle = (low + high) >> 1
+      const start = this.tokens[middle]!.start
+      if (start === position) return middle
+      if (start < position) low = middle + 1
+      else high = middle - 1
+    }
+    return -1
+  }
+}
+
+/** True when PostgreSQL's scanner reads `word` as a keyword (DuckDB quotes those in column names). */
+export function isKeyword(word: string): boolean {
+  try {
+    const tokens = scanSync(word).tokens as { keywordKind?: number; text: string }[]
+    return tokens.length === 1 && (tokens[0]!.keywordKind ?? 0) !== 0
+  } catch {
+    return false
+  }
+}
