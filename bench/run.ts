@@ -14,11 +14,16 @@
  * missed target is reported in the table, not in the exit status.
  */
 import { environmentSummary, renderTable, writeJsonReport, type Measurement, type SuiteOutcome } from './report.js'
+import { bulkWriteSuite } from './suites/bulk-write.js'
 import { cdcSyncSuite } from './suites/cdc-sync.js'
+import { historyOverheadSuite } from './suites/history-overhead.js'
+import { feedSuite } from './suites/feed.js'
+import { fulltextSuite } from './suites/fulltext.js'
 import { insertAutocommitSuite } from './suites/insert-autocommit.js'
 import { insertBatchedSuite } from './suites/insert-batched.js'
 import { openFirstReadSuite } from './suites/open-first-read.js'
 import { pointReadSuite } from './suites/point-read.js'
+import { timeTravelSuite } from './suites/time-travel.js'
 import { tpchSuite } from './suites/tpch.js'
 import { writeToVisibleSuite } from './suites/write-to-visible.js'
 import { errorMessage, nowMs, type Suite, type SuiteContext } from './support.js'
@@ -26,11 +31,16 @@ import { errorMessage, nowMs, type Suite, type SuiteContext } from './support.js
 const suites: readonly Suite[] = [
   insertAutocommitSuite,
   insertBatchedSuite,
+  bulkWriteSuite,
+  historyOverheadSuite,
   pointReadSuite,
   tpchSuite,
   writeToVisibleSuite,
   cdcSyncSuite,
+  timeTravelSuite,
+  feedSuite,
   openFirstReadSuite,
+  fulltextSuite,
 ]
 
 function positiveNumberFromEnvironment(name: string, fallback: number): number {

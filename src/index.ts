@@ -11,12 +11,14 @@
 export { open } from './interfaces/api/database.js'
 export { StrataError, type ErrorCode } from './util/errors.js'
 export type {
+  BatchItem,
   Change,
   ChangeRow,
   Database,
   EngineName,
   ExportOptions,
   ImportOptions,
+  InsertOptions,
   OpenOptions,
   Params,
   QueryOptions,

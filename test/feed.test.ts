@@ -349,6 +349,36 @@ describe('change feed: resources', () => {
     await assertNoMoreThenClose(feed, 100)
   })
 
+  test('a transaction larger than several pages: deletions, updates and inserts, and a cursor resumed inside it', async () => {
+    await using db = await open()
+    await db.query('CREATE TABLE m (id INTEGER PRIMARY KEY, v INTEGER)')
+    const size = 1_200
+    const values = (first: number) => Array.from({ length: size }, (_, index) => `(${first + index}, ${first + index})`).join(', ')
+    await db.query(`INSERT INTO m VALUES ${values(0)}, ${values(size)}`)
+    const feed = db.subscribe({ cursor: 'big' })
+    await db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO m VALUES ${values(2 * size)}`)
+      await tx.query(`UPDATE m SET v = -v WHERE id >= ${size} AND id < ${2 * size}`)
+      await tx.query(`DELETE FROM m WHERE id < ${size}`)
+    })
+    const expected = [
+      ...Array.from({ length: size }, (_, index) => ['delete', index]),
+      ...Array.from({ length: size }, (_, index) => ['insert', 2 * size + index]),
+      ...Array.from({ length: size }, (_, index) => ['update', size + index]),
+    ]
+    const firstPart = await take(feed, 1_500)
+    assert.deepEqual(firstPart.map((change) => [change.op, change.key['id']]), expected.slice(0, 1_500))
+    await feed.ack(firstPart[1_499]!)
+    feed.close()
+    const resumed = db.subscribe({ cursor: 'big' })
+    const rest = await take(resumed, expected.length - 1_500)
+    assert.deepEqual(rest.map((change) => [change.op, change.key['id']]), expected.slice(1_500))
+    const update = rest.at(-1)!
+    assert.deepEqual([update.before, update.after], [{ id: 2 * size - 1, v: 2 * size - 1 }, { id: 2 * size - 1, v: -(2 * size - 1) }])
+    assert.ok(rest.every((change) => change.txId === firstPart[0]!.txId))
+    await assertNoMoreThenClose(resumed, 100)
+  })
+
   test('close ends a pending next; closing the database ends every feed', async () => {
     const db = await open()
     await db.query('CREATE TABLE p (id INTEGER PRIMARY KEY)')

@@ -237,6 +237,24 @@ describe('time_bucket, first and last: row store = column store = model', () => 
     await bothStores('SELECT dev, count(*) AS n FROM readings GROUP BY dev ORDER BY n DESC, dev LIMIT 2')
   })
 
+  test('with time travel and inside a transaction (own writes included)', async () => {
+    await db.exec("CREATE TABLE ticks (id INTEGER PRIMARY KEY, ts TIMESTAMP, v DOUBLE); INSERT INTO ticks VALUES (1, '2024-01-01 00:01', 1), (2, '2024-01-01 00:09', 2)")
+    const before = (await db.query('SELECT max(tx_id) AS tx FROM strata.transactions')).rows[0]!['tx'] as number
+    await db.query('UPDATE ticks SET v = 5 WHERE id = 2')
+    const past = await db.query(`SELECT first(v, ts), last(v, ts) FROM ticks FOR SYSTEM_TIME AS OF ${before}`)
+    assert.deepEqual(past.rows, [{ 'first(v, ts)': 1, 'last(v, ts)': 2 }])
+    const filled = await db.query(`SELECT time_bucket_gapfill(INTERVAL '5 minutes', ts) AS b, locf(last(v, ts)) AS l FROM ticks FOR SYSTEM_TIME AS OF ${before}
+      WHERE ts >= '2024-01-01' AND ts < '2024-01-01 00:15' GROUP BY b`)
+    assert.deepEqual(filled.rows.map((r) => r['l']), [1, 2, 2])
+    await db.transaction(async (tx) => {
+      await tx.query("INSERT INTO ticks VALUES (3, '2024-01-01 00:14', 9)")
+      for (const engine of ['row', 'column'] as const) {
+        const { rows } = await tx.query(`SELECT time_bucket(INTERVAL '5 minutes', ts) AS b, last(v, ts) AS l FROM ticks GROUP BY b ORDER BY b`, [], { engine })
+        assert.deepEqual(rows.map((r) => r['l']), [1, 5, 9], engine)
+      }
+    })
+  })
+
   test('routing is unchanged: aggregates still go to the column store by default', async () => {
     const result = await db.query(`SELECT time_bucket(INTERVAL '1 hour', ts) AS h, last(v, ts) FROM readings GROUP BY h`)
     assert.equal(result.engine, 'column')

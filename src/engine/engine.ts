@@ -49,6 +49,7 @@ import {
 import { ChangeFeeds, saveCursorSync, type ChangeSubscription, type FeedPosition, type SubscribeOptions } from '../feed/feed.js'
 import { applyEdits } from '../sql/edits.js'
 import { timeSeriesEdits } from '../sql/timeseries.js'
+import { insertRowsSync, runWriteBatch, validTimeColumns, type BatchItem, type BatchRunner } from './bulk.js'
 import { insertNamesValidTime, TemporalWriter } from './temporal-writes.js'
 import {
   columnStoreSource,
@@ -93,6 +94,13 @@ export interface StatementResult {
 export interface ExecuteOptions {
   readonly engine?: 'row' | 'column' | undefined
   readonly maxStalenessMs?: number | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+export interface BulkInsertOptions {
+  /** Create the table from the columns (and their type labels) when it does not exist: file import only. */
+  readonly createTable?: boolean
+  readonly onProgress?: ((rowsDone: number, rowsTotal: number) => void) | undefined
   readonly signal?: AbortSignal | undefined
 }
 
@@ -333,7 +341,7 @@ export class Engine {
         if (String(body['name']).toLowerCase() === 'tables') return this.showTables()
         throw new StrataError('NOT_SUPPORTED', `SHOW ${String(body['name'])}`)
       case 'ExplainStmt':
-        return this.explain(session, body, params, options)
+        return this.explain(session, statement, body, params, options)
       default:
         throw new StrataError('NOT_SUPPORTED', `the statement ${kind.replace(/Stmt$/, '')} is not supported`)
     }
@@ -381,8 +389,7 @@ export class Engine {
   }
 
   /** The statement's time-travel plan, or undefined when it reads only current state. */
-  private temporalPlan(statement: Statement): TemporalPlan | undefined {
-    const tree = statement.tree!
+  private temporalPlan(statement: Statement, tree: PgNode = statement.tree!): TemporalPlan | undefined {
     const cached = this.temporalCache.get(tree)
     if (cached !== undefined && cached.catalogVersion === this.catalogVersion) return cached.plan
     const plan = planTemporal(
@@ -443,6 +450,8 @@ export class Engine {
     statement: Statement,
     params: readonly unknown[],
   ): Promise<Omit<StatementResult, 'durationMs'>> {
+    // Valid-time UPDATE/DELETE and ERASE select their rows from history, which no full-text index covers.
+    if (kind !== 'InsertStmt') rejectFulltextWithTimeTravel(body, how !== 'future')
     this.writeSession = session
     try {
       const writer = this.temporalWriter
@@ -473,9 +482,18 @@ export class Engine {
     this.setCatalog({ tables, views: this.catalog.views })
   }
 
-  /** A SELECT with time travel: the row store if the history lookup is simple, else the column store. */
-  private async temporalRead(session: Session, statement: Statement, plan: TemporalPlan, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
-    const tree = statement.tree!
+  /**
+   * Where a SELECT with time travel runs: the row store if the history lookup is simple, else the
+   * column store, with the period bounds written into its SQL.
+   */
+  private temporalRoute(
+    session: Session,
+    statement: Statement,
+    tree: PgNode,
+    plan: TemporalPlan,
+    params: readonly unknown[],
+    options: ExecuteOptions,
+  ): { store: 'row'; plan: RowPlan; bounds: bigint[] } | { store: 'column'; sql: string; params: unknown[]; reason: string } {
     const bounds = evaluateBounds(plan, this.instantContext(session, params))
     const cached = this.temporalCache.get(tree)!
     if (cached.rowPlan === undefined) {
@@ -495,7 +513,7 @@ export class Engine {
       }
     }
     const rowPlan = cached.rowPlan
-    if (!(rowPlan instanceof NotRowStore) && options.engine !== 'column') return this.rowRead(session, rowPlan, params, bounds)
+    if (!(rowPlan instanceof NotRowStore) && options.engine !== 'column') return { store: 'row', plan: rowPlan, bounds }
     if (options.engine === 'row') throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query: ${(rowPlan as NotRowStore).message}`)
     const edits = [...plan.references.values()].map((reference) => ({
       location: reference.location,
@@ -504,15 +522,22 @@ export class Engine {
         columnStoreSource(reference, bounds, mirrorHistoryName(reference.table.name), plan.periodColumnsNamed) +
         (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
     }))
+    // Time-series calls (first/last, gap filling) are rewritten for DuckDB in the same pass.
     const compacted = compactParameters(applyEdits(statement, [...edits, ...timeSeriesEdits(statement)]), params)
-    return this.columnRead(session, compacted.sql, compacted.params, options, 'column')
+    const reason = rowPlan instanceof NotRowStore ? analyticalReason(nodeBody(tree, 'SelectStmt')!, rowPlan.construct) : 'forced by the engine option'
+    return { store: 'column', sql: compacted.sql, params: compacted.params, reason: `${reason}; it reads history` }
+  }
+
+  private async temporalRead(session: Session, statement: Statement, plan: TemporalPlan, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    const route = this.temporalRoute(session, statement, statement.tree!, plan, params, options)
+    if (route.store === 'row') return this.rowRead(session, route.plan, params, route.bounds)
+    return this.columnRead(session, route.sql, route.params, options, 'column')
   }
 
   private route(tree: PgNode): Route {
     const cached = this.routeCache.get(tree)
     if (cached !== undefined && cached.catalogVersion === this.catalogVersion) return cached.route
     const route = this.computeRoute(tree)
-    if (route.store !== 'row') rejectFulltextOutsideRowStore(tree, route.reason)
     this.routeCache.set(tree, { catalogVersion: this.catalogVersion, route })
     return route
   }
@@ -544,7 +569,7 @@ export class Engine {
     if (route.store === 'catalog') return this.catalogRead(session, tree, params, options)
     if (options.engine === 'row' && route.store !== 'row') return this.rowRead(session, this.groupedRowPlan(tree, route), params)
     if (route.store === 'row' && options.engine !== 'column') return this.rowRead(session, route.plan!, params)
-    if (options.engine === 'column') rejectFulltextOutsideRowStore(tree, 'the engine option asks for it')
+    rejectFulltextOutsideRowStore(tree, options.engine === 'column' ? 'the engine option asks for it' : route.reason)
     return this.columnRead(session, text, params, options, 'column')
   }
 
@@ -553,12 +578,15 @@ export class Engine {
    * aggregates and time-series functions compiled for SQLite (src/sql/rowgroup.ts), or NOT_SUPPORTED.
    */
   private groupedRowPlan(tree: PgNode, route: Route): RowPlan {
+    const select = nodeBody(tree, 'SelectStmt')!
+    const grouped = list(select['groupClause']).length > 0 || list(select['targetList']).some((target) => nodeKind(nodeBody(target, 'ResTarget')?.['val']) === 'FuncCall')
+    if (!grouped) throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query: ${route.reason}`)
     const cached = this.groupedPlanCache.get(tree)
     let plan: RowPlan | NotRowStore
     if (cached !== undefined && cached.catalogVersion === this.catalogVersion) plan = cached.plan
     else {
       try {
-        plan = compileSelect(nodeBody(tree, 'SelectStmt')!, { table: (name) => this.catalog.tables.get(name) }, { grouped: true })
+        plan = compileSelect(select, { table: (name) => this.catalog.tables.get(name) }, { grouped: true })
       } catch (error) {
         if (!(error instanceof NotRowStore)) throw error
         plan = error
@@ -950,6 +978,7 @@ export class Engine {
       const rows = this.rowStore.writer.prepareSync(plan.sql, { bigints: true }).allSync(values)
       return { columns: plan.output.map(outputColumn), rows: rows.map((row) => row.map((value, index) => fromStorage(value, plan.output[index]!.type))) }
     }
+    rejectFulltextOutsideRowStore(tree, route.reason)
     const text = deparseSync({ version: 170004, stmts: [{ stmt: tree }] } as never)
     return this.overlayOrFresh(session, text, params, options)
   }
@@ -1149,7 +1178,11 @@ export class Engine {
         dropTableFulltextSync(writer, this.catalog.tables.get(name)!)
         writer.execSync(`DROP TABLE ${quoteIdentifier(name)}`)
         // History is never deleted by DROP: it is kept under a name that records when the table went.
-        writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(name))} RENAME TO ${quoteIdentifier(`_strata_dropped_${pending.txId}_history_${name}`)}`)
+        const kept = `_strata_dropped_${pending.txId}_history_${name}`
+        writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(name))} RENAME TO ${quoteIdentifier(kept)}`)
+        // Its indexes keep their names across the rename; they serve no dropped table, and a new table of this name needs the names.
+        const indexes = writer.prepareSync(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`).allSync([kept])
+        for (const [index] of indexes) writer.execSync(`DROP INDEX ${quoteIdentifier(String(index))}`)
         this.ledger.removeCatalogEntrySync(name)
         const tables = new Map(this.catalog.tables)
         tables.delete(name)
@@ -1331,12 +1364,26 @@ export class Engine {
     return { rows, columns, rowCount: rows.length, engine: 'catalog' }
   }
 
-  private async explain(session: Session, body: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async explain(session: Session, statement: Statement, body: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
     const query = body['query'] as PgNode
     const kind = nodeKind(query)
     const lines: string[] = []
     let engine: EngineName = 'row'
-    if (kind === 'SelectStmt') {
+    const temporal = kind === 'SelectStmt' ? this.temporalPlan(statement, query) : undefined
+    if (temporal !== undefined) {
+      const route = this.temporalRoute(session, statement, query, temporal, params.length > 0 ? params : new Array(temporal.slots).fill(null), options)
+      engine = route.store
+      if (route.store === 'row') {
+        lines.push('store: row', 'why: a simple lookup in the history of one table', `sql: ${route.plan.sql}`)
+        const plan = this.rowStore.reader.prepareSync(`EXPLAIN QUERY PLAN ${route.plan.sql}`).allSync(this.bind(route.plan.binders, params, route.bounds))
+        for (const row of plan) lines.push(`plan: ${String(row[3])}`)
+      } else {
+        lines.push('store: column', `why: ${route.reason}`)
+        // route.sql is this EXPLAIN statement's own text with the history tables written in.
+        const result = await this.columnQuery(session, route.sql, route.params, options)
+        for (const row of result.rows) for (const line of String(row[1]).split('\n')) if (line.trim() !== '') lines.push(`plan: ${line}`)
+      }
+    } else if (kind === 'SelectStmt') {
       const route = this.route(query)
       const store = options.engine ?? route.store
       if (store !== 'row') rejectFulltextOutsideRowStore(query, route.reason)
@@ -1384,18 +1431,38 @@ export class Engine {
     return this.columnQuery(session, sql, params ?? [], options)
   }
 
-  /** Creates `table` (if missing) with the given columns and inserts rows in one commit. */
-  async bulkInsert(table: string, columns: readonly { name: string; type: string }[], rows: readonly unknown[][], onProgress?: (done: number, total: number) => void): Promise<{ txId: number | undefined; rowCount: number }> {
+  /**
+   * Inserts rows into `table` as one commit (db.insert, file import): the fast path — one SQLite
+   * transaction, a prepared multi-row INSERT, history by the usual triggers (src/engine/bulk.ts).
+   * The table must exist, unless `createTable` (file import only) asks to create it from `columns`.
+   *
+   * @example
+   * await engine.bulkInsert('t', [{ name: 'id' }, { name: 'v' }], [[1, 2.5]], {})
+   */
+  async bulkInsert(table: string, columns: readonly { readonly name: string; readonly type?: string }[], rows: readonly (readonly unknown[])[], options: BulkInsertOptions = {}): Promise<{ txId: number | undefined; rowCount: number }> {
     this.checkOpen()
-    const session = this.newSession()
-    const result = await this.write(session, {}, async (active) => {
+    const existing = this.catalog.tables.get(table)
+    if (existing === undefined && options.createTable !== true) {
+      throw new StrataError('UNDEFINED_TABLE', this.catalog.views.has(table) ? `"${table}" is a view; views cannot be written` : `table "${table}" does not exist`)
+    }
+    const names = columns.map((column) => column.name)
+    if (existing !== undefined && (existing.futureValidTime === true || names.some((name) => validTimeColumns.has(name)))) {
+      // Valid-time rows go through the temporal writer: as INSERT statements, still one commit.
+      const items = rows.map((row) => {
+        const given = names.flatMap((name, index) => (row[index] === undefined ? [] : [{ name, value: row[index] }]))
+        const sql = `INSERT INTO ${quoteIdentifier(table)} (${given.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${given.map((_, index) => `$${index + 1}`).join(', ')})`
+        return { sql, params: given.map((column) => column.value) }
+      })
+      return runWriteBatch(this.batchRunner(), items, { signal: options.signal, what: 'insert row' })
+    }
+    const result = await this.write(this.newSession(), { signal: options.signal }, async (active) => {
       const pending = this.ledger.pendingCommit!
       let definition = this.catalog.tables.get(table)
       if (definition === undefined) {
         checkUserName(table, 'table')
         definition = {
           name: table,
-          columns: columns.map((column) => ({ name: column.name, type: typeFromLabel(column.type), notNull: false, default: undefined })),
+          columns: columns.map((column) => ({ name: column.name, type: typeFromLabel(column.type ?? 'VARCHAR'), notNull: false, default: undefined })),
           primaryKey: null,
           uniques: [],
           checks: [],
@@ -1403,23 +1470,38 @@ export class Engine {
         }
         this.createTableSync(active, definition)
       }
-      const target = definition
-      const targetColumns = columns.map((column) => {
-        const found = findColumn(target, column.name)
-        if (found === undefined) throw new StrataError('UNDEFINED_COLUMN', `column "${column.name}" does not exist in table "${table}"`)
-        return found
-      })
-      const statement = this.rowStore.writer.prepareSync(`INSERT INTO ${quoteIdentifier(table)} (${targetColumns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${targetColumns.map(() => '?').join(', ')})`)
-      let done = 0
-      for (const row of rows) {
-        statement.runSync(targetColumns.map((column, index) => toStorage(row[index], column.type)))
-        done++
-        if (onProgress !== undefined && done % 10_000 === 0) onProgress(done, rows.length)
-      }
-      onProgress?.(done, rows.length)
-      return { rows: [], columns: [], rowCount: done, engine: 'row' }
+      const count = insertRowsSync(
+        { writer: this.rowStore.writer, table: definition, now: (type) => toStorage(new Date(Number(this.ledger.nowMicros() / 1000n)), type) },
+        { columns: names, rows },
+        { onProgress: options.onProgress, signal: options.signal },
+      )
+      return { rows: [], columns: [], rowCount: count, engine: 'row' }
     })
     return { txId: result.txId, rowCount: result.rowCount }
+  }
+
+  /**
+   * Runs statements as one transaction with one commit (db.writeBatch): all or nothing; an error names
+   * the failing item.
+   *
+   * @example
+   * await engine.writeBatch(['INSERT INTO t VALUES (1)', { sql: 'DELETE FROM t WHERE id = $1', params: [2] }], {})
+   */
+  async writeBatch(items: readonly BatchItem[], options: { readonly signal?: AbortSignal | undefined } = {}): Promise<{ txId: number | undefined; rowCount: number }> {
+    this.checkOpen()
+    return runWriteBatch(this.batchRunner(), items, options)
+  }
+
+  private batchRunner(): BatchRunner {
+    return {
+      newSession: () => this.newSession(),
+      execute: (session, sql, params, options) => this.execute(session, sql, params, options),
+      abortSession: (session) => this.abortSession(session),
+      statementKinds: (sql, params) => {
+        const text = params !== undefined && !Array.isArray(params) ? positionalizeNamedParameters(sql).sql : sql
+        return this.parse(text).map((statement) => (statement.tree === undefined ? 'unknown' : nodeKind(statement.tree) ?? 'unknown'))
+      },
+    }
   }
 
   private checkOpen(): void {

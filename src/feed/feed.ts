@@ -255,8 +255,11 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
   private readonly stopListening: () => void
   /** next() calls run one after another, each getting its own change. */
   private pendingNext: Promise<unknown> = Promise.resolve()
-  /** Creating a cursor the first time it is used; next() waits for it. */
-  private readonly ready: Promise<void>
+  /** Creating a cursor the first time it is used: under way, done, or (undefined) to be retried. */
+  private creatingCursor: Promise<void> | undefined
+  private cursorExists: boolean
+  /** The last commit of this process when tables with nothing to read were last probed; a poll clears it. */
+  private emptyProbesCommit: number | undefined
   private highestAcknowledged: FeedPosition | undefined
   private saved: FeedPosition | undefined
   private saving: { readonly promise: Promise<void>; readonly target: FeedPosition } | undefined
@@ -272,14 +275,10 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
     this.position = start
     this.stopListening = host.onCommit(() => this.wakeUp?.())
     this.saved = start
-    if (cursor !== undefined && cursor.created) {
-      // A cursor exists from its first subscribe, at its start: changes committed after that are never
-      // missed, even if the consumer stops before acknowledging anything.
-      this.ready = host.saveCursor(cursor.name, start, { createOnly: true })
-      this.ready.catch(() => undefined)
-    } else {
-      this.ready = Promise.resolve()
-    }
+    // A cursor exists from its first subscribe, at its start: changes committed after that are never
+    // missed, even if the consumer stops before acknowledging anything.
+    this.cursorExists = cursor === undefined || !cursor.created
+    if (!this.cursorExists) this.ensureCursor().catch(() => undefined)
   }
 
   /** How many changes are read from the history but not yet handed out (≤ `limits.feedPageRows`). */
@@ -317,7 +316,6 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
     if (this.highestAcknowledged === undefined || comparePositions(position, this.highestAcknowledged) > 0) this.highestAcknowledged = position
     const cursor = this.cursor
     if (cursor === undefined) return
-    await this.ready
     while (this.saved === undefined || comparePositions(this.saved, position) < 0) {
       if (this.saving === undefined) {
         const target = this.highestAcknowledged
@@ -356,8 +354,23 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
     this.close()
   }
 
+  private ensureCursor(): Promise<void> {
+    if (this.cursorExists) return Promise.resolve()
+    this.creatingCursor ??= this.host.saveCursor(this.cursor!.name, this.position, { createOnly: true }).then(
+      () => {
+        this.cursorExists = true
+      },
+      (error: unknown) => {
+        // Retried by the next next() (the writer lock may have been held by a long transaction).
+        this.creatingCursor = undefined
+        throw error
+      },
+    )
+    return this.creatingCursor
+  }
+
   private async nextOne(): Promise<IteratorResult<Change, undefined>> {
-    await this.ready
+    await this.ensureCursor()
     for (;;) {
       if (this.closed) return { done: true, value: undefined }
       if (this.bufferHead < this.buffer.length) {
@@ -383,7 +396,10 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
         resolve()
       }
       // Commits of this process wake the feed at once; the poll finds those of another process.
-      const timer = setTimeout(done, limits.feedPollIntervalMs)
+      const timer = setTimeout(() => {
+        this.emptyProbesCommit = undefined
+        done()
+      }, limits.feedPollIntervalMs)
       this.wakeUp = done
     })
   }
@@ -434,10 +450,15 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
     const tables = this.currentTables()
     const present = new Set(tables.map((table) => table.name))
     for (const name of [...this.nextTouch.keys()]) if (!present.has(name)) this.nextTouch.delete(name)
+    // Tables with nothing found last time are probed again only after a commit (or a poll, for another
+    // process's commits), so a caught-up feed over many tables costs nothing while nothing happens.
+    const lastCommit = this.host.lastCommittedTx()
+    const probeEmpty = this.emptyProbesCommit !== lastCommit
+    this.emptyProbesCommit = lastCommit
     for (const table of tables) {
       const known = this.nextTouch.get(table.name)
-      // A table never seen, altered or re-created since, or with nothing found last time, is probed again.
-      if (known === undefined || known.table !== table || known.txId === null) {
+      // A table never seen, altered or re-created since, or (after a commit) with nothing found last time.
+      if (known === undefined || known.table !== table || (known.txId === null && probeEmpty)) {
         this.nextTouch.set(table.name, { table, txId: this.probeSync(table, this.position.txId) })
       }
     }

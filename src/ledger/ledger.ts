@@ -39,6 +39,7 @@ export const ledgerSchema = [
 export class Ledger {
   private committed: Commit
   private pending: Commit | undefined
+  private readonly systemTimes = new Map<number, bigint>()
 
   private constructor(
     private readonly writer: RowConnection,
@@ -99,8 +100,14 @@ export class Ledger {
   /** System time of a committed transaction (µs), or undefined when it does not exist (yet). */
   systemTimeOfSync(connection: RowConnection, txId: number): bigint | undefined {
     if (txId === 0) return 0n
+    // A committed transaction's time never changes, so it is remembered (bounded).
+    const known = this.systemTimes.get(txId)
+    if (known !== undefined) return known
     const row = connection.prepareSync('SELECT system_time_us FROM _strata_tx WHERE tx_id = ?', { bigints: true }).allSync([txId])[0]
-    return row === undefined ? undefined : (row[0] as bigint)
+    if (row === undefined) return undefined
+    if (this.systemTimes.size >= 10_000) this.systemTimes.clear()
+    this.systemTimes.set(txId, row[0] as bigint)
+    return row[0] as bigint
   }
 
   /** Writes the commit's fact; called inside the writer transaction right before COMMIT. */

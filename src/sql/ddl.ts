@@ -151,7 +151,11 @@ export function sqliteCreateHistory(table: TableDefinition): string[] {
       `_tx_from INTEGER NOT NULL, _tx_to INTEGER, _system_from INTEGER NOT NULL, _system_to INTEGER, _valid_from INTEGER NOT NULL, _valid_to INTEGER) STRICT`,
     `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_current`)} ON ${history} (${quoteIdentifier(keyColumn)}) WHERE _tx_to IS NULL`,
     `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_from`)} ON ${history} (_tx_from)`,
-    `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_to`)} ON ${history} (_tx_to) WHERE _tx_to IS NOT NULL`,
+    `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_to`)} ON ${history} (_tx_to, ${quoteIdentifier(keyColumn)}) WHERE _tx_to IS NOT NULL`,
+    // Time-travel lookups by primary key (`… FOR SYSTEM_TIME AS OF x WHERE id = ?`) read every version of a key.
+    ...(table.primaryKey === null
+      ? []
+      : [`CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_key`)} ON ${history} (${table.primaryKey.map(quoteIdentifier).join(', ')}, _system_from)`]),
   ]
 }
 
@@ -195,8 +199,10 @@ export function sqliteHistoryTriggers(table: TableDefinition): string[] {
     `SELECT h.${key}, ${table.columns.map((column) => `h.${quoteIdentifier(column.name)}`).join(', ')}, c.tx_id, c.system_time_us, h._valid_from, c.system_time_us ` +
     `FROM ${history} AS h, ${context} AS c WHERE h.${key} = ${oldKey} AND h._tx_to IS NULL AND h._valid_to IS NULL AND h._valid_from < c.system_time_us;`
   // A version written and superseded by one transaction was never visible: removed, not closed.
+  // `+_tx_from` keeps SQLite on the key index: by _tx_from it would scan every version this transaction
+  // wrote so far, which makes a large UPDATE quadratic (bench/suites/history-overhead.ts).
   const closeOld =
-    `DELETE FROM ${history} WHERE ${openVersion} AND _tx_from = (SELECT tx_id FROM ${context});` +
+    `DELETE FROM ${history} WHERE ${openVersion} AND +_tx_from = (SELECT tx_id FROM ${context});` +
     ` UPDATE ${history} SET _tx_to = (SELECT tx_id FROM ${context}), _system_to = (SELECT system_time_us FROM ${context}) WHERE ${openVersion};`
   const trigger = (event: string): string => quoteIdentifier(`_strata_${event}_${name}`)
   const when = `WHEN (SELECT raw FROM ${context}) = 0`

@@ -507,7 +507,8 @@ export function rejectFulltextOutsideRowStore(tree: unknown, reason: string): vo
   if (!usesFulltext(tree)) return
   throw new StrataError(
     'NOT_SUPPORTED',
-    `full-text search (MATCH, bm25) runs on the row store only, and this query needs the column store (${reason}); use MATCH in a query over one table with plain columns, conditions, ORDER BY and LIMIT`,
+    `full-text search (MATCH, bm25) runs on the row store only, and this query needs the column store (${reason}); use MATCH in a query over one table ` +
+      "with plain columns, conditions, ORDER BY and LIMIT (aggregates and GROUP BY over one table can run there with the option { engine: 'row' })",
   )
 }
 
@@ -520,7 +521,7 @@ export function rejectFulltextWithTimeTravel(tree: unknown, explicit: boolean): 
   throw new StrataError(
     'NOT_SUPPORTED',
     explicit
-      ? 'full-text search (MATCH, bm25) reads the current state only: it cannot be combined with a time clause (FOR SYSTEM_TIME, FOR VALID_TIME, AS OF, VALID AT)'
+      ? 'full-text search (MATCH, bm25) reads the current state only: it cannot be combined with a time clause (FOR SYSTEM_TIME, FOR VALID_TIME, AS OF, VALID AT, FOR PORTION OF) or ERASE'
       : 'full-text search (MATCH, bm25) reads the current state only, and this table has versions whose valid time does not cover now, so its reads go through history',
   )
 }

@@ -159,11 +159,11 @@ export function analyzeGapfill(tree: PgNode): GapfillPlan | undefined {
     .filter((index) => index !== bucketIndex)
     .sort((left, right) => left - right)
     .map((index) => {
-      const name = nodeOfName(nameOf(index))
+      const name = requireName(nameOf(index))
       if (locf.some((entry) => entry.index === index)) refuse('locf(…) cannot be a GROUP BY column')
       return { index, name }
     })
-  function nodeOfName(name: string | undefined): string {
+  function requireName(name: string | undefined): string {
     if (name === undefined) refuse('name every GROUP BY expression of the select list with AS')
     return name
   }

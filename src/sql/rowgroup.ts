@@ -289,7 +289,12 @@ function compileExpression(scope: GroupingScope, node: unknown, context: Express
 }
 
 /** The SQLite arguments after `ts` for a bucket width (and origin or offset), DuckDB's defaults otherwise. */
-function bucketArguments(scope: GroupingScope, widthNode: unknown, rest: readonly unknown[], timeType: SqlType): { sql: string; width: BucketWidth; name: string | undefined; offsetMicros: bigint } {
+function bucketArguments(
+  scope: GroupingScope,
+  widthNode: unknown,
+  rest: readonly unknown[],
+  timeType: SqlType,
+): { sql: string; width: BucketWidth; widthName: string | undefined; restName: string; offsetMicros: bigint } {
   const interval = intervalFromNode(widthNode, true)
   if (interval === 'not-constant') {
     if (nodeKind(widthNode) === 'ParamRef') scope.notRowStore('time_bucket with a parameter as its width')
@@ -307,7 +312,7 @@ function bucketArguments(scope: GroupingScope, widthNode: unknown, rest: readonl
   else if (list(nodeBody({ TypeName: nodeBody(widthNode, 'TypeCast')!['typeName'] }, 'TypeName')!['typmods']).length === 0) widthName = `CAST(${sqlString(interval.text)} AS INTERVAL)`
   let origin: bigint | number = width.unit === 'months' ? defaultOriginMonths : defaultOriginMicros
   let offsetMicros = 0n
-  let restName: string | undefined = ''
+  let restName = ''
   if (rest.length > 0) {
     if (timeType.name === 'DATE') scope.notRowStore('time_bucket over a DATE with an origin or offset')
     const third = rest[0]
@@ -332,7 +337,7 @@ function bucketArguments(scope: GroupingScope, widthNode: unknown, rest: readonl
     } else scope.notRowStore(`time_bucket with a ${castTo} origin over a ${typeLabel(timeType)} column`)
   }
   const sql = width.unit === 'months' ? `0, ${width.months}, ${origin}, ${offsetMicros}` : `${width.micros}, 0, ${origin}, ${offsetMicros}`
-  return { sql, width, name: widthName === undefined || restName === undefined ? undefined : `${widthName}|${restName}`, offsetMicros }
+  return { sql, width, widthName, restName, offsetMicros }
 }
 
 function timeBucket(scope: GroupingScope, args: readonly unknown[], named: boolean): Compiled {
@@ -345,10 +350,8 @@ function timeBucket(scope: GroupingScope, args: readonly unknown[], named: boole
   const bucket = bucketArguments(scope, args[0], args.slice(2), time.type)
   const timeName = columnReferenceName(args[1])
   let name: string | undefined
-  if (named && bucket.name !== undefined && timeName !== undefined) {
-    const [widthName, restName] = bucket.name.split('|') as [string, string]
-    name = `time_bucket(${widthName}, ${timeName}${restName})`
-  }
+  // DuckDB's name for it: time_bucket(CAST('5 minutes' AS INTERVAL), ts[, CAST('…' AS TIMESTAMP)]).
+  if (named && bucket.widthName !== undefined && timeName !== undefined) name = `time_bucket(${bucket.widthName}, ${timeName}${bucket.restName})`
   return { sql: `${sqliteFunctionNames.timeBucket}(${time.sql}, ${bucket.sql})`, type: time.type, aggregate: false, name }
 }
 

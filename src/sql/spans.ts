@@ -4,6 +4,7 @@
  * text at tree locations (time-series functions) need the end of a call and its argument spans too.
  */
 import { scanSync } from '@pgsql/parser'
+import { limits } from '../util/limits.js'
 import type { ParsedStatement } from './parse.js'
 
 interface Token {
@@ -122,12 +123,19 @@ export class StatementSpans {
   }
 }
 
+const keywordCache = new Map<string, boolean>()
+
 /** True when PostgreSQL's scanner reads `word` as a keyword (DuckDB quotes those in column names). */
 export function isKeyword(word: string): boolean {
+  const cached = keywordCache.get(word)
+  if (cached !== undefined) return cached
+  let keyword = false
   try {
     const tokens = scanSync(word).tokens as { keywordKind?: number; text: string }[]
-    return tokens.length === 1 && (tokens[0]!.keywordKind ?? 0) !== 0
+    keyword = tokens.length === 1 && (tokens[0]!.keywordKind ?? 0) !== 0
   } catch {
-    return false
+    keyword = false
   }
+  if (keywordCache.size < limits.keywordCacheEntriesMax) keywordCache.set(word, keyword)
+  return keyword
 }

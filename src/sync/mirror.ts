@@ -26,6 +26,7 @@ export async function prepareMirror(session: ColumnSession): Promise<void> {
   await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.relations (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, schema_tx BIGINT NOT NULL)`)
   await session.run(`CREATE TABLE IF NOT EXISTS ${stagingSchema}.transactions (tx_id BIGINT, system_time_us BIGINT, kind VARCHAR, rows_changed BIGINT)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata.transactions (tx_id BIGINT NOT NULL, system_time TIMESTAMP NOT NULL, kind VARCHAR NOT NULL, rows_changed BIGINT NOT NULL)`)
+  await session.run(`CREATE TABLE IF NOT EXISTS strata.erasures (tx_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, entities BIGINT NOT NULL, versions BIGINT NOT NULL)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata_information_schema.tables (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, table_type VARCHAR)`)
   await session.run(
     `CREATE TABLE IF NOT EXISTS strata_information_schema.columns (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR, ordinal_position INTEGER, column_default VARCHAR, is_nullable VARCHAR, data_type VARCHAR)`,
@@ -282,6 +283,10 @@ export async function recordPosition(session: ColumnSession, source: RowConnecti
     await session.run(`INSERT INTO strata.transactions SELECT tx_id, make_timestamp(system_time_us), kind, rows_changed FROM ${stagingSchema}.transactions`)
     await session.run(`DELETE FROM ${stagingSchema}.transactions`)
   }
+  const erasures = source
+    .prepareSync('SELECT tx_id, table_name, entities, versions FROM _strata_erasures WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
+    .allSync([fromTx, toTx])
+  if (erasures.length > 0) await session.append('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], erasures)
   await session.run(`UPDATE ${metaSchema}.position SET applied_tx = $1`, [toTx])
 }
 

@@ -25,6 +25,15 @@ export const limits = {
   dmlEvaluatedRowsMax: 5_000_000,
   /** A TEXT or BLOB value larger than this is refused with TYPE_MISMATCH (SQLite's own default cap is 1e9). */
   valueBytesMax: 256 * 1024 * 1024,
+  /** Rows one multi-row INSERT of a bulk insert (db.insert, import) carries: enough to amortize the
+   *  per-statement cost (measured by bench/suites/bulk-insert.ts), few enough that re-running a failed
+   *  chunk row by row, to name the bad row, stays cheap. */
+  bulkInsertRowsPerStatement: 64,
+  /** Bound parameters in one SQLite statement (SQLite's SQLITE_MAX_VARIABLE_NUMBER is 32766). */
+  sqliteParametersMax: 32_000,
+  /** Identifiers remembered as keyword or not (column names in generated names): column names are
+   *  few, but a long-running process must not grow without bound. */
+  keywordCacheEntriesMax: 10_000,
   /** History versions a change feed reads at once, and so the most changes it buffers per subscriber:
    *  big enough that a page costs one query per table, small enough that a thousand idle or slow
    *  subscribers hold a few MB between them. */

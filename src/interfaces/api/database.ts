@@ -7,7 +7,8 @@ import { extname } from 'node:path'
 import { Engine, type StatementResult } from '../../engine/engine.js'
 import type { Session } from '../../engine/session.js'
 import { StrataError } from '../../util/errors.js'
-import type { Database, ExportOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SubscribeOptions, Subscription, SyncStatus, Transaction, WriteSummary } from './types.js'
+import { inputRows } from './bulk-input.js'
+import type { BatchItem, Database, ExportOptions, InsertOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SubscribeOptions, Subscription, SyncStatus, Transaction, WriteSummary } from './types.js'
 
 function toResult(result: StatementResult): QueryResult {
   return result
@@ -103,7 +104,19 @@ class DatabaseHandle extends SessionHandle implements Database {
     this.checkUsable()
     const reader = fileReader(file)
     const result = await this.engine.columnStoreQuery(this.engine.newSession(), `SELECT * FROM ${reader}`, [file], options)
-    return this.engine.bulkInsert(options.table, result.columns, result.rows, options.onProgress)
+    return this.engine.bulkInsert(options.table, result.columns, result.rows, { createTable: true, onProgress: options.onProgress, signal: options.signal })
+  }
+
+  async insert(table: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable, options: InsertOptions = {}): Promise<WriteSummary> {
+    this.checkUsable()
+    if (typeof table !== 'string') throw new StrataError('INVALID_PARAMETER', 'insert() takes the table name as its first argument')
+    const input = inputRows(rows)
+    return this.engine.bulkInsert(table, input.columns.map((name) => ({ name })), input.rows, { signal: options.signal, onProgress: options.onProgress })
+  }
+
+  async writeBatch(items: readonly BatchItem[], options: { readonly signal?: AbortSignal } = {}): Promise<WriteSummary> {
+    this.checkUsable()
+    return this.engine.writeBatch(items, options)
   }
 
   async exportTable(file: string, options: ExportOptions): Promise<{ readonly rowCount: number }> {

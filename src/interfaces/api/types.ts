@@ -119,6 +119,15 @@ export interface Subscription extends AsyncIterableIterator<Change>, AsyncDispos
   readonly isClosed: boolean
 }
 
+export interface InsertOptions {
+  /** Called with (rowsDone, rowsTotal) while rows move into the table. */
+  readonly onProgress?: (rowsDone: number, rowsTotal: number) => void
+  readonly signal?: AbortSignal
+}
+
+/** One statement of `db.writeBatch`: SQL text, or SQL with its parameters (`$1…` array or `$name` object). */
+export type BatchItem = string | { readonly sql: string; readonly params?: Params }
+
 /** What both a database and an open transaction can run. */
 export interface Queryable {
   query(sql: string, params?: Params, options?: QueryOptions): Promise<QueryResult>
@@ -138,6 +147,34 @@ export interface Database extends Queryable, AsyncDisposable {
   tables(): Promise<string[]>
   /** CSV, Parquet or JSON (by extension), read by DuckDB's readers, inserted as one commit. */
   importFile(file: string, options: ImportOptions): Promise<WriteSummary>
+  /**
+   * Inserts many rows into an existing table as ONE commit (one transaction id) — the fast path for
+   * bulk loads (SPEC 7). Rows are objects (column → value; a missing key takes the column's DEFAULT)
+   * or an apache-arrow Table (columns by name). Values are coerced as parameters are; an unknown
+   * table is UNDEFINED_TABLE, an unknown column UNDEFINED_COLUMN, a value that does not fit its
+   * column TYPE_MISMATCH, a broken constraint CONSTRAINT_VIOLATION — naming the row — and then
+   * nothing is written. Not for use inside `transaction()` (it commits on its own).
+   *
+   * @example
+   * const { txId, rowCount } = await db.insert('readings', [
+   *   { id: 1, ts: new Date(), v: 2.5 },
+   *   { id: 2, ts: new Date(), v: null },
+   * ])
+   */
+  insert(table: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable, options?: InsertOptions): Promise<WriteSummary>
+  /**
+   * Runs statements as ONE commit: all or nothing (SPEC 7). Each item is SQL text or `{ sql, params }`;
+   * later items see the earlier ones' writes. A failing item rolls the whole batch back and the error
+   * (its code unchanged) says `writeBatch item <index>: …`. BEGIN/COMMIT/ROLLBACK may not appear in it.
+   * `rowCount` is the number of rows the batch's writes changed; `txId` is undefined if none did.
+   *
+   * @example
+   * const { txId } = await db.writeBatch([
+   *   "INSERT INTO accounts VALUES (1, 'ann', 100)",
+   *   { sql: 'UPDATE accounts SET balance = balance - $1 WHERE id = $2', params: [30, 1] },
+   * ])
+   */
+  writeBatch(items: readonly BatchItem[], options?: { readonly signal?: AbortSignal }): Promise<WriteSummary>
   /** Writes a table's current state to a .parquet or .csv file (by extension). Returns rows written. */
   exportTable(file: string, options: ExportOptions): Promise<{ readonly rowCount: number }>
   /**
