@@ -10,7 +10,7 @@ import { deparseSync } from '@pgsql/parser'
 import { openRowStoreSync, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
 import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
 import { Syncer } from '../sync/syncer.js'
-import { applyRange, mirrorHistoryName, mirrorSchema } from '../sync/mirror.js'
+import { applyRange, mirrorHistoryName, mirrorSchema, openEnd } from '../sync/mirror.js'
 import { findColumn, historyTableName, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
 import { checkUserName, sqliteCreateHistory, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
 import { compactParameters, loadParser, parseStatements, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
@@ -519,7 +519,7 @@ export class Engine {
       location: reference.location,
       length: reference.nameLength,
       text:
-        columnStoreSource(reference, bounds, mirrorHistoryName(reference.table.name), plan.periodColumnsNamed) +
+        columnStoreSource(reference, bounds, { open: mirrorHistoryName(reference.table.name, 'open'), bounded: mirrorHistoryName(reference.table.name, 'bounded'), openEnd }, plan.periodColumnsNamed) +
         (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
     }))
     // Time-series calls (first/last, gap filling) are rewritten for DuckDB in the same pass.

@@ -539,26 +539,28 @@ export const periodColumnDefinitions: readonly ColumnDefinition[] = periodColumn
 
 /**
  * The conditions of one reference over a history relation, with `slot(n)` producing the placeholder
- * or literal of bound slot n. Intervals are half-open; NULL ends are open (SPEC 6).
+ * or literal of bound slot n. Intervals are half-open. Open ends are NULL in the row store; the column
+ * store's history stores them as `openEnd` (a large integer), given here as `openEnd`.
  */
-function conditions(spec: TemporalSpec, base: number, slot: (index: number) => string): string[] {
+function conditions(spec: TemporalSpec, base: number, slot: (index: number) => string, openEnd?: string): string[] {
   const parts: string[] = []
+  const after = (to: string, value: string): string => (openEnd === undefined ? `(${to} IS NULL OR ${to} > ${value})` : `${to} > ${value}`)
   const axis = (period: PeriodSpec | undefined, from: string, to: string, index: number, system: boolean): void => {
     if (period === undefined) {
-      if (system) parts.push('_tx_to IS NULL')
-      else parts.push(`${from} <= ${slot(index)}`, `(${to} IS NULL OR ${to} > ${slot(index)})`)
+      if (system) parts.push(openEnd === undefined ? '_tx_to IS NULL' : `_tx_to = ${openEnd}`)
+      else parts.push(`${from} <= ${slot(index)}`, after(to, slot(index)))
       return
     }
     switch (period.kind) {
       case 'asOf':
-        parts.push(`${from} <= ${slot(index)}`, `(${to} IS NULL OR ${to} > ${slot(index)})`)
+        parts.push(`${from} <= ${slot(index)}`, after(to, slot(index)))
         return
       case 'fromTo':
         // Empty when from ≥ to, as in SQL:2011.
-        parts.push(`${slot(index)} < ${slot(index + 1)}`, `${from} < ${slot(index + 1)}`, `(${to} IS NULL OR ${to} > ${slot(index)})`)
+        parts.push(`${slot(index)} < ${slot(index + 1)}`, `${from} < ${slot(index + 1)}`, after(to, slot(index)))
         return
       case 'between':
-        parts.push(`${slot(index)} <= ${slot(index + 1)}`, `${from} <= ${slot(index + 1)}`, `(${to} IS NULL OR ${to} > ${slot(index)})`)
+        parts.push(`${slot(index)} <= ${slot(index + 1)}`, `${from} <= ${slot(index + 1)}`, after(to, slot(index)))
         return
       case 'all':
         return
@@ -579,16 +581,33 @@ export function rowStoreSource(reference: TemporalReference, extraColumns: reado
     slots.push(index)
     return '?'
   })
+  // At valid time "now", a table without future validity needs only open-ended versions (see columnStoreSource).
+  if (reference.spec.valid === undefined && reference.table.futureValidTime !== true) where.push('_valid_to IS NULL')
   const columns = [...reference.table.columns.map((column) => quoteIdentifier(column.name)), ...periodColumns, ...extraColumns.map(quoteIdentifier)]
   const sql = `SELECT ${columns.join(', ')} FROM main.${quoteIdentifier(historyTableName(reference.table.name))}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`
   return { sql, slots }
 }
 
-/** The column store's derived table for a reference, bounds written in as literals. */
-export function columnStoreSource(reference: TemporalReference, bounds: readonly bigint[], history: string, withPeriodColumns: boolean): string {
-  const where = conditions(reference.spec, reference.slot, (index) => String(bounds[index]))
+/**
+ * The column store's derived table for a reference, bounds written in as literals. History is kept in
+ * two parts there (`src/sync/mirror.ts`): open-ended versions and bounded valid-time pieces. A read at
+ * valid time "now" of a table whose versions all cover now when they are current needs only the first:
+ * a bounded piece ends at or before the commit that wrote it, which is before now.
+ */
+export function columnStoreSource(
+  reference: TemporalReference,
+  bounds: readonly bigint[],
+  history: { readonly open: string; readonly bounded: string; readonly openEnd: string },
+  withPeriodColumns: boolean,
+): string {
+  const where = conditions(reference.spec, reference.slot, (index) => String(bounds[index]), history.openEnd)
   const columns = reference.table.columns.map((column) => quoteIdentifier(column.name))
-  if (withPeriodColumns) columns.push(...periodColumns.map((name) => `make_timestamp(${name}) AS ${name}`))
-  return `(SELECT ${columns.join(', ')} FROM ${history}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''})`
+  if (withPeriodColumns) {
+    for (const name of periodColumns) {
+      columns.push(name.endsWith('_to') ? `CASE WHEN ${name} = ${history.openEnd} THEN NULL ELSE make_timestamp(${name}) END AS ${name}` : `make_timestamp(${name}) AS ${name}`)
+    }
+  }
+  const select = (relation: string): string => `SELECT ${columns.join(', ')} FROM ${relation}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`
+  const openOnly = reference.spec.valid === undefined && reference.table.futureValidTime !== true
+  return openOnly ? `(${select(history.open)})` : `(${select(history.open)} UNION ALL ${select(history.bounded)})`
 }
-

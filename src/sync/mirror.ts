@@ -79,10 +79,18 @@ function relationName(table: TableDefinition): string {
   return `${mirrorSchema}.${quoteIdentifier(table.name)}`
 }
 
-/** The mirror of a table's history: every version, times as µs integers (as in the row store). */
-export function mirrorHistoryName(table: string): string {
-  return `${mirrorSchema}.${quoteIdentifier(historyTableName(table))}`
+/**
+ * The mirror of a table's history, split by valid time: `open` holds the versions whose valid period
+ * is open-ended (the system-time history of the current state), `bounded` the valid-time pieces. Times
+ * are µs integers, and an open end is stored as {@link openEnd} instead of NULL, so a scan can skip
+ * row groups by their min/max (docs/time-model.md, "Views of the ledger").
+ */
+export function mirrorHistoryName(table: string, part: 'open' | 'bounded'): string {
+  return `${mirrorSchema}.${quoteIdentifier(`${historyTableName(table)}${part === 'open' ? '' : '_pieces'}`)}`
 }
+
+/** The largest BIGINT: "not yet" for `_tx_to`/`_system_to`, "end of time" for `_valid_to`, in the mirror's history. */
+export const openEnd = '9223372036854775807'
 
 const historyTimeColumns = ['_tx_from', '_tx_to', '_system_from', '_system_to', '_valid_from', '_valid_to'] as const
 
@@ -93,8 +101,10 @@ async function rebuildTableShape(session: ColumnSession, table: TableDefinition)
   await session.run(`DROP TABLE IF EXISTS ${relationName(table)}`)
   await session.run(`CREATE TABLE ${relationName(table)} (${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')})`)
   const times = historyTimeColumns.map((name) => `${name} BIGINT`).join(', ')
-  await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(table.name)}`)
-  await session.run(`CREATE TABLE ${mirrorHistoryName(table.name)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')}, ${times})`)
+  for (const part of ['open', 'bounded'] as const) {
+    await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(table.name, part)}`)
+    await session.run(`CREATE TABLE ${mirrorHistoryName(table.name, part)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')}, ${times})`)
+  }
   await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)}`)
   await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')}, ${times})`)
   await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)}`)
@@ -111,7 +121,8 @@ async function dropRelation(session: ColumnSession, name: string, kind: string):
   await session.run(`DROP VIEW IF EXISTS main.${quoteIdentifier(name)}`)
   if (kind === 'table') {
     await session.run(`DROP TABLE IF EXISTS ${mirrorSchema}.${quoteIdentifier(name)}`)
-    await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(name)}`)
+    await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(name, 'open')}`)
+    await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(name, 'bounded')}`)
     await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`hist_${name}`)}`)
     await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`rows_${name}`)}`)
     await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`keys_${name}`)}`)
@@ -235,11 +246,16 @@ export async function applyRange(session: ColumnSession, source: RowConnection, 
       const kinds: AppendKind[] = ['bigint', 'varchar', ...table.columns.map((column) => appendKind(column.type)), ...historyTimeColumns.map((): AppendKind => 'bigint')]
       await session.append(stagingSchema, `hist_${table.name}`, kinds, change.versions)
       const casts = table.columns.map((column) => castFromStaging(column.name, column.type))
-      // History rows only ever change by being closed: replace by version.
-      if (!change.rebuild) await session.run(`DELETE FROM ${mirrorHistoryName(table.name)} WHERE _version IN (SELECT _version FROM ${stagedHistory})`)
-      await session.run(
-        `INSERT INTO ${mirrorHistoryName(table.name)} SELECT _version, ${quoteIdentifier(keyColumn)}, ${casts.join(', ')}, ${historyTimeColumns.join(', ')} FROM ${stagedHistory}`,
-      )
+      // History rows only ever change by being closed: replace by version. A version's valid period never
+      // changes, so it stays in one part.
+      const times = historyTimeColumns.map((name) => (name.endsWith('_to') ? `coalesce(${name}, ${openEnd})` : name)).join(', ')
+      for (const part of ['open', 'bounded'] as const) {
+        const target = mirrorHistoryName(table.name, part)
+        if (!change.rebuild) await session.run(`DELETE FROM ${target} WHERE _version IN (SELECT _version FROM ${stagedHistory})`)
+        await session.run(
+          `INSERT INTO ${target} SELECT _version, ${quoteIdentifier(keyColumn)}, ${casts.join(', ')}, ${times} FROM ${stagedHistory} WHERE _valid_to IS ${part === 'open' ? '' : 'NOT '}NULL`,
+        )
+      }
       await session.run(`DELETE FROM ${stagedHistory}`)
     }
   }
