@@ -110,6 +110,10 @@ describe('bitemporal tables', () => {
     const point = await db.query('SELECT v FROM a FOR SYSTEM_TIME AS OF $1 WHERE id = $2', [day('2024-01-02'), 1])
     assert.equal(point.engine, 'row')
     assert.deepEqual(point.rows, [{ v: 10 }])
+    // A scan over history (no equality on the key) is the column store's.
+    const scan = await db.query('SELECT v FROM a FOR SYSTEM_TIME ALL WHERE v > 0 ORDER BY v')
+    assert.equal(scan.engine, 'column')
+    assert.deepEqual(scan.rows, [{ v: 10 }, { v: 11 }])
     const explained = await db.query("EXPLAIN SELECT v FROM a FOR SYSTEM_TIME AS OF '2024-01-02' WHERE id = 1")
     assert.equal(explained.rows[0]!['plan'], 'store: row')
     const analytical = await db.query("EXPLAIN SELECT count(*) FROM a FOR SYSTEM_TIME ALL")

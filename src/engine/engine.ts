@@ -56,6 +56,7 @@ import {
   evaluateBounds,
   evaluateInstant,
   extractTemporal,
+  isKeyLookup,
   periodColumnDefinitions,
   planTemporal,
   rowStoreSource,
@@ -138,7 +139,7 @@ export class Engine {
   /** Compiled write plans per cached tree and catalog version (a NotRowStore outcome is cached too). */
   private readonly writePlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: unknown }>()
   /** Per statement tree: which table references read history, and the row-store plan if one fits. */
-  private readonly temporalCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: TemporalPlan | undefined; rowPlan?: RowPlan | NotRowStore }>()
+  private readonly temporalCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: TemporalPlan | undefined; rowPlan?: RowPlan | NotRowStore; keyLookup?: boolean }>()
   /** Row-store plans of grouped reads forced onto the row store, per tree and catalog version. */
   private readonly groupedPlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: RowPlan | NotRowStore }>()
   /** A SELECT's text with the time-series rewrite applied, per tree (the rewrite does not depend on the catalog). */
@@ -513,7 +514,11 @@ export class Engine {
       }
     }
     const rowPlan = cached.rowPlan
-    if (!(rowPlan instanceof NotRowStore) && options.engine !== 'column') return { store: 'row', plan: rowPlan, bounds }
+    // The row store answers point lookups by key; scans over history go to the column store (SPEC 6).
+    if (!(rowPlan instanceof NotRowStore)) {
+      cached.keyLookup ??= [...plan.references.values()].every((reference) => isKeyLookup(nodeBody(tree, 'SelectStmt')!, reference.table))
+      if (options.engine === 'row' || (options.engine === undefined && cached.keyLookup)) return { store: 'row', plan: rowPlan, bounds }
+    }
     if (options.engine === 'row') throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query: ${(rowPlan as NotRowStore).message}`)
     const edits = [...plan.references.values()].map((reference) => ({
       location: reference.location,
@@ -524,7 +529,12 @@ export class Engine {
     }))
     // Time-series calls (first/last, gap filling) are rewritten for DuckDB in the same pass.
     const compacted = compactParameters(applyEdits(statement, [...edits, ...timeSeriesEdits(statement)]), params)
-    const reason = rowPlan instanceof NotRowStore ? analyticalReason(nodeBody(tree, 'SelectStmt')!, rowPlan.construct) : 'forced by the engine option'
+    const reason =
+      rowPlan instanceof NotRowStore
+        ? analyticalReason(nodeBody(tree, 'SelectStmt')!, rowPlan.construct)
+        : options.engine === 'column'
+          ? 'forced by the engine option'
+          : 'a scan (no equality on the whole primary key)'
     return { store: 'column', sql: compacted.sql, params: compacted.params, reason: `${reason}; it reads history` }
   }
 
@@ -1374,7 +1384,7 @@ export class Engine {
       const route = this.temporalRoute(session, statement, query, temporal, params.length > 0 ? params : new Array(temporal.slots).fill(null), options)
       engine = route.store
       if (route.store === 'row') {
-        lines.push('store: row', 'why: a simple lookup in the history of one table', `sql: ${route.plan.sql}`)
+        lines.push('store: row', `why: ${options.engine === 'row' ? 'forced by the engine option' : 'a lookup by primary key in the history of one table'}`, `sql: ${route.plan.sql}`)
         const plan = this.rowStore.reader.prepareSync(`EXPLAIN QUERY PLAN ${route.plan.sql}`).allSync(this.bind(route.plan.binders, params, route.bounds))
         for (const row of plan) lines.push(`plan: ${String(row[3])}`)
       } else {

@@ -343,6 +343,36 @@ export function planTemporal(
   return { references, periodColumnsNamed, slots: references.size * 4 }
 }
 
+/**
+ * True when a single-table SELECT pins every primary-key column to a constant or parameter with `=`
+ * in a top-level AND of its WHERE: a point lookup in history, which the row store answers by index.
+ * Anything else over history is a scan, which the column store answers (SPEC 6).
+ */
+export function isKeyLookup(select: PgNode, table: TableDefinition): boolean {
+  if (table.primaryKey === null) return false
+  const conjuncts: unknown[] = []
+  const collect = (node: unknown): void => {
+    const bool = nodeBody(node, 'BoolExpr')
+    if (bool !== undefined && bool['boolop'] === 'AND_EXPR') list(bool['args']).forEach(collect)
+    else conjuncts.push(node)
+  }
+  collect(select['whereClause'])
+  const pinned = new Set<string>()
+  const isValue = (node: unknown): boolean => nodeKind(node) === 'A_Const' || nodeKind(node) === 'ParamRef' || (nodeKind(node) === 'TypeCast' && isValue(nodeBody(node, 'TypeCast')!['arg']))
+  for (const conjunct of conjuncts) {
+    const expression = nodeBody(conjunct, 'A_Expr')
+    if (expression === undefined || expression['kind'] !== 'AEXPR_OP' || names(expression['name']).join('') !== '=') continue
+    for (const [column, value] of [
+      [expression['lexpr'], expression['rexpr']],
+      [expression['rexpr'], expression['lexpr']],
+    ] as const) {
+      const name = names(nodeBody(column, 'ColumnRef')?.['fields']).at(-1)
+      if (name !== undefined && isValue(value)) pinned.add(name)
+    }
+  }
+  return table.primaryKey.every((name) => pinned.has(name))
+}
+
 // ───────────────────────────── bounds ─────────────────────────────
 
 export interface InstantContext {
