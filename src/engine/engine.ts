@@ -541,6 +541,7 @@ export class Engine {
   private async temporalRead(session: Session, statement: Statement, plan: TemporalPlan, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
     const route = this.temporalRoute(session, statement, statement.tree!, plan, params, options)
     if (route.store === 'row') return this.rowRead(session, route.plan, params, route.bounds)
+    await this.syncer.mirrorHistory([...plan.references.values()].map((reference) => reference.table.name))
     return this.columnRead(session, route.sql, route.params, options, 'column')
   }
 
@@ -1389,6 +1390,7 @@ export class Engine {
         for (const row of plan) lines.push(`plan: ${String(row[3])}`)
       } else {
         lines.push('store: column', `why: ${route.reason}`)
+        await this.syncer.mirrorHistory([...temporal.references.values()].map((reference) => reference.table.name))
         // route.sql is this EXPLAIN statement's own text with the history tables written in.
         const result = await this.columnQuery(session, route.sql, route.params, options)
         for (const row of result.rows) for (const line of String(row[1]).split('\n')) if (line.trim() !== '') lines.push(`plan: ${line}`)

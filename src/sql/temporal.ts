@@ -12,6 +12,7 @@ import { StrataError } from '../util/errors.js'
 import { historyTableName, type Catalog, type ColumnDefinition, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, walk } from './tree.js'
+import { parseIntervalText } from './timeseries.js'
 import { parseTimestampMicros } from './types.js'
 
 /** A time expression as written: SQL text, evaluated per execution by {@link evaluateInstant}. */
@@ -402,30 +403,12 @@ function expressionTree(expression: TimeExpression): unknown {
   return tree
 }
 
-const intervalUnits: Record<string, bigint> = {
-  microsecond: 1n, microseconds: 1n, us: 1n,
-  millisecond: 1000n, milliseconds: 1000n, ms: 1000n,
-  second: 1_000_000n, seconds: 1_000_000n, sec: 1_000_000n, secs: 1_000_000n, s: 1_000_000n,
-  minute: 60_000_000n, minutes: 60_000_000n, min: 60_000_000n, mins: 60_000_000n, m: 60_000_000n,
-  hour: 3_600_000_000n, hours: 3_600_000_000n, h: 3_600_000_000n,
-  day: 86_400_000_000n, days: 86_400_000_000n, d: 86_400_000_000n,
-  week: 604_800_000_000n, weeks: 604_800_000_000n, w: 604_800_000_000n,
-}
-
-/** '1 day 2 hours' → µs (fixed-length units only: months and years have no fixed length). */
-export function parseIntervalMicros(text: string): bigint {
-  const words = text.trim().toLowerCase().split(/\s+/)
-  if (words.length % 2 !== 0 || words.length === 0) throw new StrataError('TYPE_MISMATCH', `cannot read "${text}" as an interval (expected e.g. '1 day')`)
-  let total = 0n
-  for (let index = 0; index < words.length; index += 2) {
-    const amount = Number(words[index])
-    const unit = intervalUnits[words[index + 1]!]
-    if (!Number.isInteger(amount) || unit === undefined) {
-      throw new StrataError(unit === undefined && /^(month|year|mon|decade|centur)/.test(words[index + 1]!) ? 'NOT_SUPPORTED' : 'TYPE_MISMATCH', `cannot read "${text}" as a fixed-length interval`)
-    }
-    total += BigInt(amount) * unit
-  }
-  return total
+/** '1 day 2 hours' → µs. A day is 24 hours here (UTC); months and years have no fixed length. */
+function parseIntervalMicros(text: string): bigint {
+  const interval = parseIntervalText(text)
+  if (interval === undefined) throw new StrataError('TYPE_MISMATCH', `cannot read "${text}" as an interval (expected e.g. '1 day')`)
+  if (interval.months !== 0n) throw new StrataError('NOT_SUPPORTED', `the interval "${text}" in a time-travel bound: months and years have no fixed length`)
+  return interval.days * 86_400_000_000n + interval.micros
 }
 
 type Instant = { readonly kind: 'time'; readonly us: bigint } | { readonly kind: 'tx'; readonly id: number } | { readonly kind: 'interval'; readonly us: bigint }

@@ -7,7 +7,6 @@ import type { ColumnSession, AppendKind } from '../storage/columnstore/columnsto
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import { historyTableName, keyColumn, type Catalog, type TableDefinition } from '../sql/catalog.js'
 import { quoteIdentifier } from '../sql/tree.js'
-import { keyExpression } from '../sql/ddl.js'
 import { duckdbType, typeLabel, type SqlType } from '../sql/types.js'
 import { limits } from '../util/limits.js'
 
@@ -24,6 +23,8 @@ export async function prepareMirror(session: ColumnSession): Promise<void> {
   await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.position (applied_tx BIGINT NOT NULL)`)
   await session.run(`INSERT INTO ${metaSchema}.position SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ${metaSchema}.position)`)
   await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.relations (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, schema_tx BIGINT NOT NULL)`)
+  // Tables whose history the mirror keeps (from the first column-store read of their history on).
+  await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.history_mirrored (name VARCHAR PRIMARY KEY)`)
   await session.run(`CREATE TABLE IF NOT EXISTS ${stagingSchema}.transactions (tx_id BIGINT, system_time_us BIGINT, kind VARCHAR, rows_changed BIGINT)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata.transactions (tx_id BIGINT NOT NULL, system_time TIMESTAMP NOT NULL, kind VARCHAR NOT NULL, rows_changed BIGINT NOT NULL)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata.erasures (tx_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, entities BIGINT NOT NULL, versions BIGINT NOT NULL)`)
@@ -107,10 +108,13 @@ async function rebuildTableShape(session: ColumnSession, table: TableDefinition)
   }
   await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)}`)
   await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')}, ${times})`)
-  await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)}`)
-  await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`keys_${table.name}`)}`)
-  await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)} (${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')})`)
-  await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`keys_${table.name}`)} (${quoteIdentifier(keyColumn)} VARCHAR NOT NULL)`)
+  for (const [name, shape] of [
+    [`rows_${table.name}`, `${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')}`],
+    [`keys_${table.name}`, `${quoteIdentifier(keyColumn)} VARCHAR NOT NULL`],
+  ] as const) {
+    await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(name)}`)
+    await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(name)} (${shape})`)
+  }
   // Users query the view: it hides the key column, so SELECT * means the same in both stores.
   await session.run(
     `CREATE VIEW main.${quoteIdentifier(table.name)} AS SELECT ${table.columns.map((column) => quoteIdentifier(column.name)).join(', ')} FROM ${relationName(table)}`,
@@ -123,9 +127,7 @@ async function dropRelation(session: ColumnSession, name: string, kind: string):
     await session.run(`DROP TABLE IF EXISTS ${mirrorSchema}.${quoteIdentifier(name)}`)
     await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(name, 'open')}`)
     await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(name, 'bounded')}`)
-    await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`hist_${name}`)}`)
-    await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`rows_${name}`)}`)
-    await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`keys_${name}`)}`)
+    for (const staged of [`hist_${name}`, `rows_${name}`, `keys_${name}`]) await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(staged)}`)
   }
 }
 
@@ -139,18 +141,24 @@ export interface ApplyRange {
 
 interface TableChanges {
   readonly table: TableDefinition
+  /** The table is copied anew (schema change or erasure). */
   readonly rebuild: boolean
+  /**
+   * For a table whose history the mirror keeps: history versions written or closed in the range
+   * (`_tx_to`/`_system_to` as of toTx; all versions on a rebuild). The current table follows from them.
+   */
+  readonly versions: unknown[][] | undefined
+  /** Otherwise: the open-ended versions current at toTx that the range wrote (key, columns)… */
   readonly rows: unknown[][]
-  readonly removedKeys: string[] | undefined
-  /** History versions written or closed in the range (all of them on a rebuild). */
-  readonly versions: unknown[][]
+  /** …and the keys whose open-ended version the mirror holds and the range closed. */
+  readonly removedKeys: string[]
 }
 
 /**
  * Reads, in one synchronous SQLite read (a consistent snapshot), every change of (fromTx, toTx] per
  * table. A table whose mirror shape is older than its schema is read whole, as of toTx.
  */
-function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaTx: ReadonlyMap<string, number>): TableChanges[] {
+function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaTx: ReadonlyMap<string, number>, historyMirrored: ReadonlySet<string>): TableChanges[] {
   const changes: TableChanges[] = []
   const erased = new Set(
     source
@@ -160,37 +168,76 @@ function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaT
   )
   for (const table of range.catalog.tables.values()) {
     const history = quoteIdentifier(historyTableName(table.name))
-    const columns = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
-    // A version closed after toTx is still open as of toTx.
-    const versionColumns = `_version, ${quoteIdentifier(keyColumn)}, ${columns}, _tx_from, CASE WHEN _tx_to <= ? THEN _tx_to END, _system_from, CASE WHEN _tx_to <= ? THEN _system_to END, _valid_from, _valid_to`
     // An erasure removed history rows, which no incremental change describes: copy the table anew.
     const rebuild = mirrorSchemaTx.get(table.name) !== table.schemaTx || erased.has(table.name)
-    if (rebuild) {
-      // A rebuild only happens when a schema change or erasure lies in the range, and then the range always
-      // ends at the source's latest transaction (batchUpperBound), so the current table is the state at toTx.
-      const rows = source.prepareSync(`SELECT ${keyExpression(table, undefined)}, ${columns} FROM ${quoteIdentifier(table.name)}`, { bigints: true }).allSync([])
-      const versions = source.prepareSync(`SELECT ${versionColumns} FROM ${history} WHERE _tx_from <= ?`, { bigints: true }).allSync([range.toTx, range.toTx, range.toTx])
-      changes.push({ table, rebuild, rows, removedKeys: undefined, versions })
+    // A rebuild only happens when a schema change or erasure lies in the range, and then the range always
+    // ends at the source's latest transaction (batchUpperBound).
+    if (historyMirrored.has(table.name)) {
+      const versions = readVersionsSync(source, table, range.fromTx, range.toTx, rebuild)
+      if (rebuild || versions.length > 0) changes.push({ table, rebuild, versions, rows: [], removedKeys: [] })
       continue
     }
-    // The mirror's table is the open-ended current versions (docs/time-model.md): valid-time pieces stay in history.
+    // Without its history, the mirror needs only what changes the current table (the narrow reads of the
+    // sync's hot path).
+    const columns = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
     const rows = source
       .prepareSync(
         `SELECT ${quoteIdentifier(keyColumn)}, ${columns} FROM ${history} WHERE _tx_from > ? AND _tx_from <= ? AND (_tx_to IS NULL OR _tx_to > ?) AND _valid_to IS NULL`,
         { bigints: true },
       )
-      .allSync([range.fromTx, range.toTx, range.toTx])
-    const closed = source
-      .prepareSync(`SELECT DISTINCT ${quoteIdentifier(keyColumn)} FROM ${history} WHERE _tx_to > ? AND _tx_to <= ? AND _valid_to IS NULL`)
-      .allSync([range.fromTx, range.toTx])
-      .map((row) => String(row[0]))
-    const versions = source
-      .prepareSync(`SELECT ${versionColumns} FROM ${history} WHERE (_tx_from > ? AND _tx_from <= ?) OR (_tx_to > ? AND _tx_to <= ?)`, { bigints: true })
-      .allSync([range.toTx, range.toTx, range.fromTx, range.toTx, range.fromTx, range.toTx])
-    if (rows.length === 0 && closed.length === 0 && versions.length === 0) continue
-    changes.push({ table, rebuild, rows, removedKeys: closed, versions })
+      .allSync([rebuild ? 0 : range.fromTx, range.toTx, range.toTx])
+    const removedKeys = rebuild
+      ? []
+      : source
+          .prepareSync(`SELECT DISTINCT ${quoteIdentifier(keyColumn)} FROM ${history} WHERE _tx_to > ? AND _tx_to <= ? AND _valid_to IS NULL AND _tx_from <= ?`)
+          .allSync([range.fromTx, range.toTx, range.fromTx])
+          .map((row) => String(row[0]))
+    if (rebuild || rows.length > 0 || removedKeys.length > 0) changes.push({ table, rebuild, versions: undefined, rows, removedKeys })
   }
   return changes
+}
+
+/** A version's columns as the mirror stages them; a version closed after toTx (the two `?`) is still open as of toTx. */
+function versionColumnsOf(table: TableDefinition): string {
+  const columns = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
+  return `_version, ${quoteIdentifier(keyColumn)}, ${columns}, _tx_from, CASE WHEN _tx_to <= ? THEN _tx_to END, _system_from, CASE WHEN _tx_to <= ? THEN _system_to END, _valid_from, _valid_to`
+}
+
+/** History versions written or closed in (fromTx, toTx] (all up to toTx when `everything`), as of toTx. */
+function readVersionsSync(source: RowConnection, table: TableDefinition, fromTx: number, toTx: number, everything: boolean): unknown[][] {
+  const history = quoteIdentifier(historyTableName(table.name))
+  if (everything) return source.prepareSync(`SELECT ${versionColumnsOf(table)} FROM ${history} WHERE _tx_from <= ?`, { bigints: true }).allSync([toTx, toTx, toTx])
+  return source
+    .prepareSync(`SELECT ${versionColumnsOf(table)} FROM ${history} WHERE (_tx_from > ? AND _tx_from <= ?) OR (_tx_to > ? AND _tx_to <= ?)`, { bigints: true })
+    .allSync([toTx, toTx, fromTx, toTx, fromTx, toTx])
+}
+
+async function readHistoryMirrored(session: ColumnSession): Promise<Set<string>> {
+  const result = await session.run(`SELECT name FROM ${metaSchema}.history_mirrored`)
+  return new Set(result.rows.map((row) => String(row[0])))
+}
+
+/**
+ * Starts keeping the history of `tables` in the mirror (inside the session's open DuckDB transaction,
+ * which must be at `appliedTx`): copies every version as of `appliedTx`; from then on each sync
+ * applies its history too. Returns the tables it started.
+ */
+export async function mirrorHistory(session: ColumnSession, source: RowConnection, tables: readonly TableDefinition[], appliedTx: number): Promise<string[]> {
+  const mirrored = await readHistoryMirrored(session)
+  const relations = await readMirrorRelations(session)
+  const started: string[] = []
+  for (const table of tables) {
+    if (mirrored.has(table.name)) continue
+    await session.run(`INSERT INTO ${metaSchema}.history_mirrored VALUES ($1)`, [table.name])
+    started.push(table.name)
+    // A table the mirror does not hold in this shape yet is copied whole, history included, by the sync
+    // that creates or rebuilds it.
+    if (relations.get(table.name)?.schemaTx !== table.schemaTx) continue
+    const versions = readVersionsSync(source, table, 0, appliedTx, true)
+    for (const part of ['open', 'bounded'] as const) await session.run(`DELETE FROM ${mirrorHistoryName(table.name, part)}`)
+    await applyVersions(session, table, versions, { fromTx: 0, rebuild: true, current: false, history: true })
+  }
+  return started
 }
 
 async function readMirrorRelations(session: ColumnSession): Promise<Map<string, { kind: string; schemaTx: number }>> {
@@ -208,7 +255,8 @@ async function readMirrorRelations(session: ColumnSession): Promise<Map<string, 
 export async function applyRange(session: ColumnSession, source: RowConnection, range: ApplyRange): Promise<number> {
   const relations = await readMirrorRelations(session)
   const mirrorSchemaTx = new Map([...relations].filter(([, relation]) => relation.kind === 'table').map(([name, relation]) => [name, relation.schemaTx]))
-  const changes = readChangesSync(source, range, mirrorSchemaTx)
+  const historyMirrored = await readHistoryMirrored(session)
+  const changes = readChangesSync(source, range, mirrorSchemaTx, historyMirrored)
   let rowsAppended = 0
   let shapeChanged = false
   for (const [name, relation] of relations) {
@@ -216,47 +264,36 @@ export async function applyRange(session: ColumnSession, source: RowConnection, 
     if (!stillThere) {
       await dropRelation(session, name, relation.kind)
       await session.run(`DELETE FROM ${metaSchema}.relations WHERE name = $1`, [name])
+      await session.run(`DELETE FROM ${metaSchema}.history_mirrored WHERE name = $1`, [name])
       shapeChanged = true
     }
   }
   for (const change of changes) {
     const { table } = change
-    const staging = `${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)}`
     if (change.rebuild) {
       await rebuildTableShape(session, table)
       await session.run(`INSERT OR REPLACE INTO ${metaSchema}.relations VALUES ($1, 'table', $2)`, [table.name, table.schemaTx])
       shapeChanged = true
-    } else if (change.removedKeys !== undefined && change.removedKeys.length > 0) {
-      // Keys whose versions were superseded or deleted: remove them; the current versions are re-added below.
+    }
+    if (change.versions !== undefined) {
+      await applyVersions(session, table, change.versions, { fromTx: range.fromTx, rebuild: change.rebuild, current: true, history: true })
+      rowsAppended += change.versions.length
+      continue
+    }
+    const key = quoteIdentifier(keyColumn)
+    if (change.removedKeys.length > 0) {
       const keys = `${stagingSchema}.${quoteIdentifier(`keys_${table.name}`)}`
-      await session.append(stagingSchema, `keys_${table.name}`, ['varchar'], change.removedKeys.map((key) => [key]))
-      await session.run(`DELETE FROM ${relationName(table)} WHERE ${quoteIdentifier(keyColumn)} IN (SELECT ${quoteIdentifier(keyColumn)} FROM ${keys})`)
+      await session.append(stagingSchema, `keys_${table.name}`, ['varchar'], change.removedKeys.map((removed) => [removed]))
+      await session.run(`DELETE FROM ${relationName(table)} WHERE ${key} IN (SELECT ${key} FROM ${keys})`)
       await session.run(`DELETE FROM ${keys}`)
     }
     if (change.rows.length > 0) {
-      const kinds: AppendKind[] = ['varchar', ...table.columns.map((column) => appendKind(column.type))]
-      await session.append(stagingSchema, `rows_${table.name}`, kinds, change.rows)
-      const casts = table.columns.map((column) => castFromStaging(column.name, column.type))
-      await session.run(`INSERT INTO ${relationName(table)} SELECT ${quoteIdentifier(keyColumn)}, ${casts.join(', ')} FROM ${staging}`)
-      await session.run(`DELETE FROM ${staging}`)
+      const staged = `${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)}`
+      await session.append(stagingSchema, `rows_${table.name}`, ['varchar', ...table.columns.map((column) => appendKind(column.type))], change.rows)
+      const casts = table.columns.map((column) => castFromStaging(column.name, column.type)).join(', ')
+      await session.run(`INSERT INTO ${relationName(table)} SELECT ${key}, ${casts} FROM ${staged}`)
+      await session.run(`DELETE FROM ${staged}`)
       rowsAppended += change.rows.length
-    }
-    if (change.versions.length > 0) {
-      const stagedHistory = `${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)}`
-      const kinds: AppendKind[] = ['bigint', 'varchar', ...table.columns.map((column) => appendKind(column.type)), ...historyTimeColumns.map((): AppendKind => 'bigint')]
-      await session.append(stagingSchema, `hist_${table.name}`, kinds, change.versions)
-      const casts = table.columns.map((column) => castFromStaging(column.name, column.type))
-      // History rows only ever change by being closed: replace by version. A version's valid period never
-      // changes, so it stays in one part.
-      const times = historyTimeColumns.map((name) => (name.endsWith('_to') ? `coalesce(${name}, ${openEnd})` : name)).join(', ')
-      for (const part of ['open', 'bounded'] as const) {
-        const target = mirrorHistoryName(table.name, part)
-        if (!change.rebuild) await session.run(`DELETE FROM ${target} WHERE _version IN (SELECT _version FROM ${stagedHistory})`)
-        await session.run(
-          `INSERT INTO ${target} SELECT _version, ${quoteIdentifier(keyColumn)}, ${casts.join(', ')}, ${times} FROM ${stagedHistory} WHERE _valid_to IS ${part === 'open' ? '' : 'NOT '}NULL`,
-        )
-      }
-      await session.run(`DELETE FROM ${stagedHistory}`)
     }
   }
   for (const view of range.catalog.views.values()) {
@@ -267,6 +304,46 @@ export async function applyRange(session: ColumnSession, source: RowConnection, 
   }
   if (shapeChanged) await refreshInformationSchema(session, range.catalog)
   return rowsAppended
+}
+
+/**
+ * Stages versions and applies them: to the current table (`current`: remove keys whose held open
+ * version closed, add the open-ended versions current at toTx) and to the history parts (`history`:
+ * replace by version). See docs/time-model.md, "Views of the ledger".
+ */
+async function applyVersions(
+  session: ColumnSession,
+  table: TableDefinition,
+  versions: unknown[][],
+  options: { readonly fromTx: number; readonly rebuild: boolean; readonly current: boolean; readonly history: boolean },
+): Promise<void> {
+  if (versions.length === 0) return
+  const staged = `${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)}`
+  const key = quoteIdentifier(keyColumn)
+  const kinds: AppendKind[] = ['bigint', 'varchar', ...table.columns.map((column) => appendKind(column.type)), ...historyTimeColumns.map((): AppendKind => 'bigint')]
+  await session.append(stagingSchema, `hist_${table.name}`, kinds, versions)
+  const casts = table.columns.map((column) => castFromStaging(column.name, column.type)).join(', ')
+  // Versions the mirror already holds (written before the range) that the range closed. Deleting costs a
+  // scan of the mirror's table, so a batch of new versions only skips it.
+  const fromIndex = 2 + table.columns.length
+  const closedHeld = !options.rebuild && versions.some((version) => Number(version[fromIndex]) <= options.fromTx)
+  if (options.current) {
+    if (closedHeld) {
+      await session.run(`DELETE FROM ${relationName(table)} WHERE ${key} IN (SELECT ${key} FROM ${staged} WHERE _tx_to IS NOT NULL AND _valid_to IS NULL AND _tx_from <= $1)`, [options.fromTx])
+    }
+    await session.run(`INSERT INTO ${relationName(table)} SELECT ${key}, ${casts} FROM ${staged} WHERE _tx_to IS NULL AND _valid_to IS NULL`)
+  }
+  if (options.history) {
+    // History rows only ever change by being closed, so they are replaced by version; a version's valid
+    // period never changes, so it stays in one part.
+    const times = historyTimeColumns.map((name) => (name.endsWith('_to') ? `coalesce(${name}, ${openEnd})` : name)).join(', ')
+    for (const part of ['open', 'bounded'] as const) {
+      const target = mirrorHistoryName(table.name, part)
+      if (closedHeld) await session.run(`DELETE FROM ${target} WHERE _version IN (SELECT _version FROM ${staged} WHERE _tx_from <= $1)`, [options.fromTx])
+      await session.run(`INSERT INTO ${target} SELECT _version, ${key}, ${casts}, ${times} FROM ${staged} WHERE _valid_to IS ${part === 'open' ? '' : 'NOT '}NULL`)
+    }
+  }
+  await session.run(`DELETE FROM ${staged}`)
 }
 
 /** information_schema as users of PostgreSQL and DuckDB expect it, from our catalog (not DuckDB's internals). */

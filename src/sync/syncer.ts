@@ -7,7 +7,7 @@ import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import { applyRange, batchUpperBound, prepareMirror, readAppliedTx, recordPosition } from './mirror.js'
+import { applyRange, batchUpperBound, mirrorHistory, prepareMirror, readAppliedTx, recordPosition } from './mirror.js'
 
 interface Waiter {
   readonly txId: number
@@ -22,6 +22,9 @@ export class Syncer {
   private running: Promise<void> | undefined
   private again = false
   private waiters: Waiter[] = []
+  /** Tables whose history the mirror keeps, as far as this process knows (a cache of strata_meta.history_mirrored). */
+  private readonly historyMirrored = new Set<string>()
+  private historyRequests: { readonly tables: readonly string[]; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = []
   private lastError: unknown
   private closed = false
   private readonly sessionsFree: ColumnSession[] = []
@@ -80,14 +83,16 @@ export class Syncer {
   }
 
   private async loop(): Promise<void> {
-    while (!this.closed && this.appliedTx < this.ledger.lastCommitted.txId) {
+    while (!this.closed && (this.appliedTx < this.ledger.lastCommitted.txId || this.historyRequests.length > 0)) {
       try {
-        await this.batch()
+        if (this.historyRequests.length > 0) await this.startHistory()
+        else await this.batch()
         this.lastError = undefined
       } catch (error) {
         this.lastError = error
         const failure = new StrataError('IO_ERROR', `the column store sync failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
         for (const waiter of this.waiters.splice(0)) waiter.reject(failure)
+        for (const request of this.historyRequests.splice(0)) request.reject(failure)
         return
       }
     }
@@ -120,6 +125,48 @@ export class Syncer {
       const ready = this.waiters.filter((waiter) => waiter.txId <= toTx)
       this.waiters = this.waiters.filter((waiter) => waiter.txId > toTx)
       for (const waiter of ready) waiter.resolve()
+    } finally {
+      source.execSync('COMMIT')
+    }
+  }
+
+  /**
+   * Makes the mirror keep the history of `tables` (the first column-store read of a table's history
+   * asks for it): copied once, as of the mirror's position, then applied by every sync. Until then the
+   * sync moves only current rows, which is most of its work.
+   */
+  async mirrorHistory(tables: readonly string[]): Promise<void> {
+    await this.columnStore()
+    if (tables.every((table) => this.historyMirrored.has(table))) return
+    await new Promise<void>((resolve, reject) => {
+      this.historyRequests.push({ tables, resolve, reject })
+      this.wake()
+    })
+  }
+
+  /** One DuckDB transaction that starts mirroring the requested tables' history, at the mirror's position. */
+  private async startHistory(): Promise<void> {
+    const requests = this.historyRequests.splice(0)
+    const session = this.syncSession!
+    const source = this.snapshotReader
+    source.execSync('BEGIN')
+    try {
+      const catalog = this.ledger.loadCatalogSync(source)
+      const tables = [...new Set(requests.flatMap((request) => request.tables))].flatMap((name) => {
+        const table = catalog.tables.get(name)
+        return table === undefined ? [] : [table]
+      })
+      await session.run('BEGIN TRANSACTION')
+      try {
+        await mirrorHistory(session, source, tables, this.appliedTx)
+        await session.run('COMMIT')
+      } catch (error) {
+        await session.run('ROLLBACK').catch(() => undefined)
+        for (const request of requests) request.reject(error)
+        throw error
+      }
+      for (const table of tables) this.historyMirrored.add(table.name)
+      for (const request of requests) request.resolve()
     } finally {
       source.execSync('COMMIT')
     }
