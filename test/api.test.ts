@@ -27,6 +27,16 @@ describe('library API', () => {
     assert.equal(returned.txId, 3)
   })
 
+  test("BLOB literals mean DuckDB's bytes on both stores; a non-ASCII character is a TYPE_MISMATCH", async () => {
+    await using db = await open()
+    await db.exec("CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB); INSERT INTO b VALUES (1, '\\x01ff'::BLOB), (2, 'abc')")
+    for (const engine of ['row', 'column'] as const) {
+      const rows = (await db.query('SELECT v FROM b ORDER BY id', [], { engine })).rows
+      assert.deepEqual(rows.map((row) => [...(row['v'] as Uint8Array)]), [[1, 102, 102], [97, 98, 99]], engine)
+    }
+    await assert.rejects(db.query("INSERT INTO b VALUES (3, 'é')"), hasCode('TYPE_MISMATCH'))
+  })
+
   test('queryArrow returns an Arrow table with the same values', async () => {
     await using db = await open()
     await db.exec("CREATE TABLE m (k TEXT, v DOUBLE, n BIGINT); INSERT INTO m VALUES ('x', 1.5, 10), ('y', 2.5, 20)")

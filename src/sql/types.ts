@@ -194,6 +194,27 @@ export function parseTimestampMicros(text: string): bigint | undefined {
   return micros
 }
 
+/**
+ * A string cast to BLOB as DuckDB reads it: `\xHH` is one byte, any other character below 128 is
+ * itself; anything else is not a BLOB literal.
+ *
+ * @example blobFromText('\\x01ff', fail) // → Uint8Array [1, 102, 102]
+ */
+export function blobFromText(text: string, fail: () => Error): Uint8Array {
+  const bytes: number[] = []
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index)
+    if (code === 92) {
+      const hex = text.slice(index + 2, index + 4)
+      if (text[index + 1] !== 'x' || hex.length !== 2 || Number.isNaN(Number.parseInt(hex, 16)) || !/^[0-9a-fA-F]{2}$/.test(hex)) throw fail()
+      bytes.push(Number.parseInt(hex, 16))
+      index += 3
+    } else if (code < 128) bytes.push(code)
+    else throw fail()
+  }
+  return Uint8Array.from(bytes)
+}
+
 export function microsToDate(micros: bigint | number): Date {
   const value = typeof micros === 'bigint' ? micros : BigInt(micros)
   return new Date(Number(value / 1000n) - (value % 1000n < 0n ? 1 : 0))
@@ -256,7 +277,7 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
     }
     case 'BLOB': {
       if (value instanceof Uint8Array) return value
-      if (typeof value === 'string') return new TextEncoder().encode(value)
+      if (typeof value === 'string') return blobFromText(value, () => mismatch(value, type))
       throw mismatch(value, type)
     }
     case 'DATE': {
