@@ -236,6 +236,8 @@ describe('bitemporal tables', () => {
     await assert.rejects(db.query('SELECT * FROM t FOR SYSTEM_TIME SOMETIME'), hasCode('SYNTAX_ERROR'))
     await assert.rejects(db.query("SELECT * FROM t FOR SYSTEM_TIME AS OF 'yesterday-ish'"), hasCode('TYPE_MISMATCH'))
     await assert.rejects(db.query('INSERT INTO t SELECT * FROM t FOR SYSTEM_TIME AS OF 1'), hasCode('NOT_SUPPORTED'))
+    await assert.rejects(db.query('CREATE VIEW w AS SELECT * FROM t FOR SYSTEM_TIME AS OF 1'), hasCode('NOT_SUPPORTED'))
+    await assert.rejects(db.query('FROM t FOR SYSTEM_TIME AS OF 1'), hasCode('NOT_SUPPORTED'))
     assert.deepEqual((await db.query('SELECT id FROM t')).rows, [{ id: 1 }])
     assert.equal((await db.query('SELECT count(*) AS n FROM strata.transactions')).rows[0]!['n'], 3)
   })

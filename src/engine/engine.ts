@@ -308,9 +308,14 @@ export class Engine {
       // CREATE FULLTEXT INDEX is not PostgreSQL grammar: recognised from the scanner's tokens.
       const fulltextIndex = recogniseCreateFulltextIndex(statement.text)
       if (fulltextIndex !== undefined) return this.write(session, options, async (active) => this.createFulltextIndex(active, fulltextIndex))
+      // The time clauses were cut out of this text; DuckDB would answer without them.
+      if (statement.temporal !== undefined) throw new StrataError('NOT_SUPPORTED', 'time travel, FOR PORTION OF and ERASE need PostgreSQL syntax around them (this statement is DuckDB-only)')
       return this.executeDuckDBOnly(session, statement, params, options)
     }
     const kind = nodeKind(tree)!
+    if (statement.temporal !== undefined && !['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'ExplainStmt'].includes(kind)) {
+      throw new StrataError('NOT_SUPPORTED', `time travel in ${kind.replace(/Stmt$/, '')} (a view, CREATE TABLE AS, …): only SELECT reads the past`)
+    }
     const body = nodeBody(tree, kind)!
     switch (kind) {
       case 'SelectStmt': {
