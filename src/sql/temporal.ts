@@ -585,17 +585,29 @@ function conditions(spec: TemporalSpec, base: number, slot: (index: number) => s
 }
 
 /**
+ * True when a reference reads valid time "now" of a table without future validity: then exactly its
+ * open-ended versions answer, since a bounded piece ends at or before the commit that wrote it, and an
+ * open-ended version starts at or before its commit, both before "now".
+ */
+function coversNow(reference: TemporalReference): boolean {
+  return reference.spec.valid === undefined && reference.table.futureValidTime !== true
+}
+
+/**
  * The row store's derived table for a reference: SQLite SQL with `?` for each bound slot it uses,
  * in order (`slots` lists them). Period columns stay µs integers; the scope types them TIMESTAMP.
  */
 export function rowStoreSource(reference: TemporalReference, extraColumns: readonly string[] = []): { sql: string; slots: number[] } {
   const slots: number[] = []
-  const where = conditions(reference.spec, reference.slot, (index) => {
+  // At valid time "now", a table without future validity needs only its open-ended versions, and those
+  // are valid now (see columnStoreSource).
+  const openOnly = coversNow(reference)
+  const spec: TemporalSpec = openOnly ? { ...reference.spec, valid: { kind: 'all' } } : reference.spec
+  const where = conditions(spec, reference.slot, (index) => {
     slots.push(index)
     return '?'
   })
-  // At valid time "now", a table without future validity needs only open-ended versions (see columnStoreSource).
-  if (reference.spec.valid === undefined && reference.table.futureValidTime !== true) where.push('_valid_to IS NULL')
+  if (openOnly) where.push('_valid_to IS NULL')
   const columns = [...reference.table.columns.map((column) => quoteIdentifier(column.name)), ...periodColumns, ...extraColumns.map(quoteIdentifier)]
   const sql = `SELECT ${columns.join(', ')} FROM main.${quoteIdentifier(historyTableName(reference.table.name))}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`
   return { sql, slots }
@@ -613,7 +625,10 @@ export function columnStoreSource(
   history: { readonly open: string; readonly bounded: string; readonly openEnd: string },
   withPeriodColumns: boolean,
 ): string {
-  const where = conditions(reference.spec, reference.slot, (index) => String(bounds[index]), history.openEnd)
+  const openOnly = coversNow(reference)
+  // Open-ended versions of such a table are valid at every "now" from their commit on: no valid-time test.
+  const spec: TemporalSpec = openOnly ? { ...reference.spec, valid: { kind: 'all' } } : reference.spec
+  const where = conditions(spec, reference.slot, (index) => String(bounds[index]), history.openEnd)
   const columns = reference.table.columns.map((column) => quoteIdentifier(column.name))
   if (withPeriodColumns) {
     for (const name of periodColumns) {
@@ -621,6 +636,5 @@ export function columnStoreSource(
     }
   }
   const select = (relation: string): string => `SELECT ${columns.join(', ')} FROM ${relation}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`
-  const openOnly = reference.spec.valid === undefined && reference.table.futureValidTime !== true
   return openOnly ? `(${select(history.open)})` : `(${select(history.open)} UNION ALL ${select(history.bounded)})`
 }

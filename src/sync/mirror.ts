@@ -340,7 +340,10 @@ async function applyVersions(
     for (const part of ['open', 'bounded'] as const) {
       const target = mirrorHistoryName(table.name, part)
       if (closedHeld) await session.run(`DELETE FROM ${target} WHERE _version IN (SELECT _version FROM ${staged} WHERE _tx_from <= $1)`, [options.fromTx])
-      await session.run(`INSERT INTO ${target} SELECT _version, ${key}, ${casts}, ${times} FROM ${staged} WHERE _valid_to IS ${part === 'open' ? '' : 'NOT '}NULL`)
+      // A copy is laid out by when versions were closed, as the sync's appends are: a scan AS OF x then
+      // skips the row groups of versions closed before x by their min/max.
+      const order = options.rebuild ? ` ORDER BY coalesce(_tx_to, ${openEnd}), _tx_from` : ''
+      await session.run(`INSERT INTO ${target} SELECT _version, ${key}, ${casts}, ${times} FROM ${staged} WHERE _valid_to IS ${part === 'open' ? '' : 'NOT '}NULL${order}`)
     }
   }
   await session.run(`DELETE FROM ${staged}`)
