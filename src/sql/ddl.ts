@@ -155,7 +155,7 @@ export function sqliteCreateHistory(table: TableDefinition): string[] {
     // Time-travel lookups by primary key (`… FOR SYSTEM_TIME AS OF x WHERE id = ?`) read every version of a key.
     ...(table.primaryKey === null
       ? []
-      : [`CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_key`)} ON ${history} (${table.primaryKey.map(quoteIdentifier).join(', ')}, _valid_to, _system_from)`]),
+      : [`CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_key`)} ON ${history} (${table.primaryKey.map(quoteIdentifier).join(', ')}, _valid_to, _system_from, _system_to)`]),
   ]
 }
 

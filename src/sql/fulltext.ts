@@ -489,7 +489,21 @@ export function isFulltextScoreCall(node: unknown): boolean {
 }
 
 /** Whether a parse tree uses full-text search anywhere. */
+const fulltextUse = new WeakMap<object, boolean>()
+
 export function usesFulltext(tree: unknown): boolean {
+  // Trees are immutable once parsed (and cached per text), so the answer is remembered per tree.
+  if (typeof tree === 'object' && tree !== null) {
+    const known = fulltextUse.get(tree)
+    if (known !== undefined) return known
+    const found = findsFulltext(tree)
+    fulltextUse.set(tree, found)
+    return found
+  }
+  return findsFulltext(tree)
+}
+
+function findsFulltext(tree: unknown): boolean {
   let found = false
   walk(tree, (kind, body) => {
     if (found) return false
