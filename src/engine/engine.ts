@@ -53,6 +53,7 @@ import { insertRowsSync, runWriteBatch, validTimeColumns, type BatchItem, type B
 import { insertNamesValidTime, TemporalWriter } from './temporal-writes.js'
 import {
   columnStoreSource,
+  deparseTemporal,
   evaluateBounds,
   evaluateInstant,
   extractTemporal,
@@ -313,7 +314,7 @@ export class Engine {
       return this.executeDuckDBOnly(session, statement, params, options)
     }
     const kind = nodeKind(tree)!
-    if (statement.temporal !== undefined && !['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'ExplainStmt'].includes(kind)) {
+    if (statement.temporal !== undefined && !['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'ExplainStmt', 'CreateTableAsStmt'].includes(kind)) {
       throw new StrataError('NOT_SUPPORTED', `time travel in ${kind.replace(/Stmt$/, '')} (a view, CREATE TABLE AS, …): only SELECT reads the past`)
     }
     const body = nodeBody(tree, kind)!
@@ -331,7 +332,7 @@ export class Engine {
       case 'DeleteStmt': {
         const temporal = this.temporalWriteKind(statement, kind, body)
         if (temporal !== undefined) return this.write(session, options, (active) => this.runTemporalWrite(active, temporal, kind, body, statement, params))
-        return this.write(session, options, (active) => this.runDml(active, kind, body, params, options))
+        return this.write(session, options, (active) => this.runDml(active, kind, body, params, options, statement))
       }
       case 'CreateStmt':
       case 'CreateTableAsStmt':
@@ -340,7 +341,7 @@ export class Engine {
       case 'RenameStmt':
       case 'IndexStmt':
       case 'ViewStmt':
-        return this.write(session, options, (active) => this.runDdl(active, kind, body, params, options))
+        return this.write(session, options, (active) => this.runDdl(active, kind, body, params, options, statement))
       case 'TransactionStmt':
         return this.transactionControl(session, body, options)
       case 'VariableShowStmt':
@@ -434,8 +435,8 @@ export class Engine {
   private temporalWriteKind(statement: Statement, kind: string, body: PgNode): 'insert' | 'replace' | 'portion' | 'erase' | 'future' | undefined {
     const temporal = statement.temporal
     if (temporal !== undefined) {
-      if (temporal.tableClauses.size > 0 || temporal.shorthand !== undefined) {
-        throw new StrataError('NOT_SUPPORTED', 'time travel (FOR SYSTEM_TIME, FOR VALID_TIME, AS OF) inside INSERT, UPDATE or DELETE')
+      if ((temporal.tableClauses.size > 0 || temporal.shorthand !== undefined) && kind !== 'InsertStmt') {
+        throw new StrataError('NOT_SUPPORTED', 'time travel (FOR SYSTEM_TIME, FOR VALID_TIME, AS OF) inside UPDATE or DELETE (INSERT … SELECT can read the past)')
       }
       if (temporal.erase) return 'erase'
       if (temporal.portion !== undefined) return 'portion'
@@ -884,9 +885,9 @@ export class Engine {
     return values
   }
 
-  private runDml(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private runDml(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Omit<StatementResult, 'durationMs'>> {
     const resolver = { table: (name: string) => this.catalog.tables.get(name) }
-    if (kind === 'InsertStmt') return this.runInsert(session, body, params, options)
+    if (kind === 'InsertStmt') return this.runInsert(session, body, params, options, statement)
     const relationName = String(nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!['relname'])
     if (!this.catalog.tables.has(relationName)) {
       throw new StrataError('UNDEFINED_TABLE', this.catalog.views.has(relationName) ? `"${relationName}" is a view; views cannot be written` : `table "${relationName}" does not exist`)
@@ -933,7 +934,7 @@ export class Engine {
     return { rows: [], columns: [], rowCount: changes, engine: 'row' }
   }
 
-  private async runInsert(session: Session, insert: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async runInsert(session: Session, insert: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Omit<StatementResult, 'durationMs'>> {
     const { target, shell, fastRows } = this.cachedPlan(insert, () => {
       const target = insertTarget(insert, { table: (name) => this.catalog.tables.get(name) })
       return { target, shell: compileInsertShell(insert, target), fastRows: compileValuesRows(insert, target) }
@@ -948,7 +949,7 @@ export class Engine {
       // seeing this transaction's own writes), then insert the values it produced.
       const source = nodeBody(insert['selectStmt'], 'SelectStmt')
       if (source === undefined) throw new StrataError('NOT_SUPPORTED', 'INSERT … DEFAULT VALUES')
-      const evaluated = await this.evaluateSelect(session, { SelectStmt: source }, params, options)
+      const evaluated = await this.evaluateSelect(session, { SelectStmt: source }, params, options, statement)
       if (evaluated.columns.length !== target.columns.length) {
         throw new StrataError('SYNTAX_ERROR', `INSERT has ${target.columns.length} target columns but the query returns ${evaluated.columns.length}`)
       }
@@ -986,7 +987,9 @@ export class Engine {
   }
 
   /** A SELECT for a write's source: routed like a query, inside the writer's transaction. */
-  private async evaluateSelect(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Tabular> {
+  private async evaluateSelect(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Tabular> {
+    const temporal = statement === undefined ? undefined : this.temporalPlan(statement, tree)
+    if (temporal !== undefined) return this.evaluateTemporalSelect(session, tree, temporal, params, options)
     const route = this.route(tree)
     if (route.store === 'row') {
       const plan = route.plan!
@@ -997,6 +1000,37 @@ export class Engine {
     rejectFulltextOutsideRowStore(tree, route.reason)
     const text = deparseSync({ version: 170004, stmts: [{ stmt: tree }] } as never)
     return this.overlayOrFresh(session, text, params, options)
+  }
+
+  /** The source of a write that reads the past (INSERT … SELECT … FOR SYSTEM_TIME …, CREATE TABLE AS …). */
+  private async evaluateTemporalSelect(session: Session, tree: PgNode, plan: TemporalPlan, params: readonly unknown[], options: ExecuteOptions): Promise<Tabular> {
+    const bounds = evaluateBounds(plan, this.instantContext(session, params))
+    let rowPlan: RowPlan | undefined
+    try {
+      rowPlan = compileSelect(nodeBody(tree, 'SelectStmt')!, {
+        table: (name) => this.catalog.tables.get(name),
+        temporal: (location) => {
+          const reference = plan.references.get(location)
+          if (reference === undefined) return undefined
+          const source = rowStoreSource(reference)
+          return { table: reference.table, sql: source.sql, slots: source.slots, hidden: periodColumnDefinitions }
+        },
+      })
+    } catch (error) {
+      if (!(error instanceof NotRowStore)) throw error
+    }
+    if (rowPlan !== undefined) {
+      const compiled = rowPlan
+      const rows = this.rowStore.writer.prepareSync(compiled.sql, { bigints: true }).allSync(this.bind(compiled.binders, params, bounds))
+      return { columns: compiled.output.map(outputColumn), rows: rows.map((row) => row.map((value, index) => fromStorage(value, compiled.output[index]!.type))) }
+    }
+    rejectFulltextOutsideRowStore(tree, 'it reads history on the column store')
+    await this.syncer.mirrorHistory([...plan.references.values()].map((reference) => reference.table.name))
+    const text = deparseTemporal(tree, plan, (reference) =>
+      columnStoreSource(reference, bounds, { open: mirrorHistoryName(reference.table.name, 'open'), bounded: mirrorHistoryName(reference.table.name, 'bounded'), openEnd }, plan.periodColumnsNamed),
+    )
+    const compacted = compactParameters(text, params)
+    return this.overlayOrFresh(session, compacted.sql, compacted.params, options)
   }
 
   private overlayOrFresh(session: Session, text: string, params: readonly unknown[], options: ExecuteOptions): Promise<Tabular> {
@@ -1068,7 +1102,7 @@ export class Engine {
 
   // ───────────────────────────── DDL ─────────────────────────────
 
-  private async runDdl(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async runDdl(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Omit<StatementResult, 'durationMs'>> {
     const empty = { rows: [], columns: [], rowCount: 0, engine: 'row' as const }
     const pending = this.ledger.pendingCommit
     assert(pending !== undefined, 'DDL runs with a transaction id assigned')
@@ -1092,7 +1126,7 @@ export class Engine {
           if (body['if_not_exists'] === true) return empty
           throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
         }
-        const evaluated = await this.evaluateSelect(session, body['query'] as PgNode, params, options)
+        const evaluated = await this.evaluateSelect(session, body['query'] as PgNode, params, options, statement)
         const columnNames = list(into['colNames']).map((item) => stringValue(item) ?? '')
         const columns = evaluated.columns.map((column, index) => ({
           name: columnNames[index] ?? column.name,

@@ -7,7 +7,7 @@
  * reference they belong to. The engine turns each temporal table reference into a derived table over
  * the history of the table, in either store, with the period bounds evaluated per execution.
  */
-import { parseSync, scanSync } from '@pgsql/parser'
+import { deparseSync, parseSync, scanSync } from '@pgsql/parser'
 import { StrataError } from '../util/errors.js'
 import { historyTableName, type Catalog, type ColumnDefinition, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
@@ -637,4 +637,33 @@ export function columnStoreSource(
   }
   const select = (relation: string): string => `SELECT ${columns.join(', ')} FROM ${relation}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`
   return openOnly ? `(${select(history.open)})` : `(${select(history.open)} UNION ALL ${select(history.bounded)})`
+}
+
+/**
+ * SQL text for a SELECT subtree (the source of INSERT … SELECT or CREATE TABLE AS) with its temporal
+ * references replaced by `source(reference)`: the tree is printed with a placeholder name per
+ * reference, and the placeholders are then found among the scanner's tokens.
+ */
+export function deparseTemporal(select: PgNode, plan: TemporalPlan, source: (reference: TemporalReference) => string): string {
+  const copy = structuredClone(select)
+  const placeholders = new Map<string, TemporalReference>()
+  walk(copy, (kind, body) => {
+    if (kind !== 'RangeVar') return
+    const reference = plan.references.get(Number(body['location'] ?? 0))
+    if (reference === undefined) return
+    const placeholder = `__strata_temporal_${placeholders.size}`
+    placeholders.set(placeholder, reference)
+    body['relname'] = placeholder
+    delete body['schemaname']
+  })
+  const text = deparseSync({ version: 170004, stmts: [{ stmt: copy }] } as never)
+  let out = ''
+  let copied = 0
+  for (const token of scanSync(text).tokens as Token[]) {
+    const reference = placeholders.get(token.text)
+    if (reference === undefined) continue
+    out += text.slice(copied, token.start) + source(reference) + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : '')
+    copied = token.end
+  }
+  return out + text.slice(copied)
 }
