@@ -78,7 +78,11 @@ interface StatementTemporal {
   readonly replace: boolean
 }
 
-type Statement = ParsedStatement & { readonly temporal?: StatementTemporal }
+type Statement = ParsedStatement & {
+  readonly temporal?: StatementTemporal
+  /** The statement as the user wrote it, when time clauses were cut out of `text`. */
+  readonly written?: string
+}
 
 const noClauses: ReadonlyMap<number, TemporalSpec> = new Map()
 
@@ -292,8 +296,8 @@ export class Engine {
           const result = await this.executeOne(session, statement, positional ?? [], options)
           results.push({ ...result, durationMs: performance.now() - started })
         } catch (error) {
-          if (error instanceof StrataError) throw error.withStatement(statement.text)
-          if (error instanceof NotRowStore) throw new StrataError('NOT_SUPPORTED', error.message, { statement: statement.text, cause: error })
+          if (error instanceof StrataError) throw error.withStatement(statement.written ?? statement.text)
+          if (error instanceof NotRowStore) throw new StrataError('NOT_SUPPORTED', error.message, { statement: statement.written ?? statement.text, cause: error })
           throw error
         }
       }
@@ -547,7 +551,7 @@ export class Engine {
   private async temporalRead(session: Session, statement: Statement, plan: TemporalPlan, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
     const route = this.temporalRoute(session, statement, statement.tree!, plan, params, options)
     if (route.store === 'row') return this.rowRead(session, route.plan, params, route.bounds)
-    await this.syncer.mirrorHistory([...plan.references.values()].map((reference) => reference.table.name))
+    await this.syncer.mirrorHistory([...plan.references.values()].map((reference) => reference.table))
     return this.columnRead(session, route.sql, route.params, options, 'column')
   }
 
@@ -1025,7 +1029,7 @@ export class Engine {
       return { columns: compiled.output.map(outputColumn), rows: rows.map((row) => row.map((value, index) => fromStorage(value, compiled.output[index]!.type))) }
     }
     rejectFulltextOutsideRowStore(tree, 'it reads history on the column store')
-    await this.syncer.mirrorHistory([...plan.references.values()].map((reference) => reference.table.name))
+    await this.syncer.mirrorHistory([...plan.references.values()].map((reference) => reference.table))
     const text = deparseTemporal(tree, plan, (reference) =>
       columnStoreSource(reference, bounds, { open: mirrorHistoryName(reference.table.name, 'open'), bounded: mirrorHistoryName(reference.table.name, 'bounded'), openEnd }, plan.periodColumnsNamed),
     )
@@ -1429,7 +1433,7 @@ export class Engine {
         for (const row of plan) lines.push(`plan: ${String(row[3])}`)
       } else {
         lines.push('store: column', `why: ${route.reason}`)
-        await this.syncer.mirrorHistory([...temporal.references.values()].map((reference) => reference.table.name))
+        await this.syncer.mirrorHistory([...temporal.references.values()].map((reference) => reference.table))
         // route.sql is this EXPLAIN statement's own text with the history tables written in.
         const result = await this.columnQuery(session, route.sql, route.params, options)
         for (const row of result.rows) for (const line of String(row[1]).split('\n')) if (line.trim() !== '') lines.push(`plan: ${line}`)
@@ -1672,6 +1676,8 @@ function attachTemporal(statements: ParsedStatement[], extraction: Extraction): 
     if (shorthands.length > 1) throw new StrataError('SYNTAX_ERROR', 'AS OF is given twice in one statement', { statement: statement.text })
     if (portions.length > 1) throw new StrataError('SYNTAX_ERROR', 'FOR PORTION OF is given twice in one statement', { statement: statement.text })
     const portion = portions[0]
-    return { ...statement, temporal: { tableClauses, shorthand: shorthands[0]?.spec, portion: portion === undefined ? undefined : { from: portion.from, to: portion.to }, erase, replace } }
+    // A clause cut at the very end lies past the trimmed text: the written text reaches past it.
+    const end = Math.max(start + statement.text.length, ...extraction.cutEnds.filter(inside))
+    return { ...statement, written: extraction.originalText(start, end).trim(), temporal: { tableClauses, shorthand: shorthands[0]?.spec, portion: portion === undefined ? undefined : { from: portion.from, to: portion.to }, erase, replace } }
   })
 }

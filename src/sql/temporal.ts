@@ -47,6 +47,10 @@ export interface Extraction {
   readonly erasures: readonly number[]
   /** Locations in `text` of statements written as INSERT OR REPLACE INTO (now INSERT INTO). */
   readonly replacements: readonly number[]
+  /** Where each cut ends in `text`. */
+  readonly cutEnds: readonly number[]
+  /** The user's own text for the span [start, end) of `text` (error messages show what was written). */
+  readonly originalText: (start: number, end: number) => string
 }
 
 interface Token {
@@ -106,10 +110,13 @@ export function extractTemporal(sql: string): Extraction | undefined {
   let out = ''
   let copied = 0
   let delta = 0
+  // Where each cut ends in the cleaned text, and how far the original text is ahead after it.
+  const shifts: { cleanedEnd: number; delta: number }[] = []
   const cut = (start: number, end: number, replacement: string): void => {
     out += sql.slice(copied, start) + replacement
     copied = end
     delta += end - start - replacement.length
+    shifts.push({ cleanedEnd: out.length, delta })
   }
   const cleaned = (position: number): number => position - delta
 
@@ -250,7 +257,21 @@ export function extractTemporal(sql: string): Extraction | undefined {
   }
   if (tableClauses.size === 0 && shorthands.length === 0 && portions.length === 0 && erasures.length === 0 && replacements.length === 0) return undefined
   out += sql.slice(copied)
-  return { text: out, tableClauses, shorthands, portions, erasures, replacements }
+  const original = (position: number): number => {
+    let shift = 0
+    for (const entry of shifts) if (entry.cleanedEnd <= position) shift = entry.delta
+    return position + shift
+  }
+  return {
+    text: out,
+    tableClauses,
+    shorthands,
+    portions,
+    erasures,
+    replacements,
+    cutEnds: shifts.map((entry) => entry.cleanedEnd),
+    originalText: (start, end) => sql.slice(original(start), original(end)),
+  }
 }
 
 // ───────────────────────────── per statement ─────────────────────────────

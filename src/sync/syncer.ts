@@ -22,7 +22,10 @@ export class Syncer {
   private running: Promise<void> | undefined
   private again = false
   private waiters: Waiter[] = []
-  /** Tables whose history the mirror keeps, as far as this process knows (a cache of strata_meta.history_mirrored). */
+  /**
+   * Tables whose history the mirror keeps, as far as this process knows (a cache of
+   * strata_meta.history_mirrored), as `name@schemaTx`: a table dropped and created again is another table.
+   */
   private readonly historyMirrored = new Set<string>()
   private historyRequests: { readonly tables: readonly string[]; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = []
   private lastError: unknown
@@ -135,11 +138,11 @@ export class Syncer {
    * asks for it): copied once, as of the mirror's position, then applied by every sync. Until then the
    * sync moves only current rows, which is most of its work.
    */
-  async mirrorHistory(tables: readonly string[]): Promise<void> {
+  async mirrorHistory(tables: readonly { readonly name: string; readonly schemaTx: number }[]): Promise<void> {
     await this.columnStore()
-    if (tables.every((table) => this.historyMirrored.has(table))) return
+    if (tables.every((table) => this.historyMirrored.has(`${table.name}@${table.schemaTx}`))) return
     await new Promise<void>((resolve, reject) => {
-      this.historyRequests.push({ tables, resolve, reject })
+      this.historyRequests.push({ tables: tables.map((table) => table.name), resolve, reject })
       this.wake()
     })
   }
@@ -165,7 +168,7 @@ export class Syncer {
         for (const request of requests) request.reject(error)
         throw error
       }
-      for (const table of tables) this.historyMirrored.add(table.name)
+      for (const table of tables) this.historyMirrored.add(`${table.name}@${table.schemaTx}`)
       for (const request of requests) request.resolve()
     } finally {
       source.execSync('COMMIT')
