@@ -37,6 +37,17 @@ describe('library API', () => {
     await assert.rejects(db.query("INSERT INTO b VALUES (3, 'é')"), hasCode('TYPE_MISMATCH'))
   })
 
+  test('boolean constants keep their value in statements the engine rewrites for DuckDB', async () => {
+    await using db = await open()
+    await db.exec('CREATE TABLE f (id INTEGER PRIMARY KEY, flag BOOLEAN, n INTEGER); INSERT INTO f VALUES (1, false, 1), (2, false, 2)')
+    // A subquery makes DuckDB evaluate the UPDATE; information_schema is a rewritten catalog read.
+    await db.query('UPDATE f SET flag = true WHERE id IN (SELECT id FROM f WHERE n > 1)')
+    assert.deepEqual((await db.query('SELECT id, flag FROM f ORDER BY id')).rows, [{ id: 1, flag: false }, { id: 2, flag: true }])
+    assert.deepEqual((await db.query('SELECT count(*) AS n FROM information_schema.tables WHERE true')).rows, [{ n: 1 }])
+    await db.query('INSERT INTO f SELECT id + 10, NOT flag, n FROM f WHERE flag = true')
+    assert.deepEqual((await db.query('SELECT id, flag FROM f WHERE id > 10')).rows, [{ id: 12, flag: false }])
+  })
+
   test('queryArrow returns an Arrow table with the same values', async () => {
     await using db = await open()
     await db.exec("CREATE TABLE m (k TEXT, v DOUBLE, n BIGINT); INSERT INTO m VALUES ('x', 1.5, 10), ('y', 2.5, 20)")

@@ -163,6 +163,7 @@ function runRound(directory: string, seed: number, nextIdFloor: number, runMs: n
     let killed = false
     let readyAt: number | undefined
     let killTimer: NodeJS.Timeout | undefined
+    let ackTimer: NodeJS.Timeout | undefined
     const kill = (): void => {
       killed = true
       child.kill('SIGKILL')
@@ -178,6 +179,15 @@ function runRound(directory: string, seed: number, nextIdFloor: number, runMs: n
       if (readyAt === undefined && stdout.includes('"kind":"ready"')) {
         readyAt = performance.now()
         clearTimeout(readyTimer)
+        ackTimer = setTimeout(() => {
+          kill()
+          reject(new Error(`the worker acknowledged no write within ${readyTimeoutMs} ms of being ready; stderr:\n${stderr}`))
+        }, readyTimeoutMs)
+      }
+      // The kill clock starts at the first write acknowledged after ready, so a slow start on a busy
+      // machine still leaves the kill landing in the middle of a write load.
+      if (readyAt !== undefined && killTimer === undefined && stdout.slice(stdout.indexOf('"kind":"ready"')).includes('"kind":"ack"')) {
+        clearTimeout(ackTimer)
         killTimer = setTimeout(kill, runMs)
       }
     })
@@ -186,11 +196,13 @@ function runRound(directory: string, seed: number, nextIdFloor: number, runMs: n
     })
     child.on('error', (error) => {
       clearTimeout(readyTimer)
+      clearTimeout(ackTimer)
       if (killTimer !== undefined) clearTimeout(killTimer)
       reject(error)
     })
     child.on('close', (code, signal) => {
       clearTimeout(readyTimer)
+      clearTimeout(ackTimer)
       if (killTimer !== undefined) clearTimeout(killTimer)
       if (!killed || signal !== 'SIGKILL') {
         reject(new Error(`worker ended by itself (code ${code}, signal ${signal}) before it was killed; stderr:\n${stderr}`))

@@ -6,7 +6,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { deparseSync } from '@pgsql/parser'
 import { openRowStoreSync, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
 import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
 import { Syncer } from '../sync/syncer.js'
@@ -48,6 +47,7 @@ import {
 } from '../sql/fulltext.js'
 import { ChangeFeeds, saveCursorSync, type ChangeSubscription, type FeedPosition, type SubscribeOptions } from '../feed/feed.js'
 import { applyEdits } from '../sql/edits.js'
+import { deparseStatement } from '../sql/deparse.js'
 import { timeSeriesEdits } from '../sql/timeseries.js'
 import { insertRowsSync, runWriteBatch, validTimeColumns, type BatchItem, type BatchRunner } from './bulk.js'
 import { insertNamesValidTime, TemporalWriter } from './temporal-writes.js'
@@ -87,6 +87,9 @@ type Statement = ParsedStatement & {
 const noClauses: ReadonlyMap<number, TemporalSpec> = new Map()
 
 export type EngineName = 'row' | 'column' | 'remote' | 'stream' | 'catalog'
+
+/** The column store's schema that holds persisted HTTP results; SQL reads them as `strata.results."<id>"`. */
+export const resultsSchema = 'strata_results'
 
 export interface StatementResult {
   readonly rows: Record<string, unknown>[]
@@ -234,6 +237,11 @@ export class Engine {
 
   tableNames(): string[] {
     return [...this.catalog.tables.keys()].sort()
+  }
+
+  /** The catalog as immutable data (a new object after every schema change); the PostgreSQL server builds pg_catalog from it. */
+  get catalogSnapshot(): Catalog {
+    return this.catalog
   }
 
   /**
@@ -571,6 +579,7 @@ export class Engine {
       if (kind === 'RangeVar') {
         const schema = typeof body['schemaname'] === 'string' ? body['schemaname'] : undefined
         if (schema === 'strata' || schema === 'information_schema' || schema === 'pg_catalog') catalogReference = true
+        else if (body['catalogname'] === 'strata' && schema === 'results') catalogReference = true
         else if (this.catalog.views.has(String(body['relname']))) viewReference = String(body['relname'])
       }
     })
@@ -694,8 +703,13 @@ export class Engine {
       if (kind === 'RangeVar' && body['schemaname'] === 'strata' && body['relname'] === 'sync_status') {
         body['schemaname'] = 'strata_staging'
       }
+      // strata.results."<id>": a result the HTTP API persisted (src/interfaces/server/http/results.ts).
+      if (kind === 'RangeVar' && body['catalogname'] === 'strata' && body['schemaname'] === 'results') {
+        delete body['catalogname']
+        body['schemaname'] = resultsSchema
+      }
     })
-    const text = deparseSync({ version: 170004, stmts: [{ stmt: rewritten }] } as never)
+    const text = deparseStatement(rewritten)
     const status = await this.syncStatus()
     const duck = await this.syncer.acquireSession()
     try {
@@ -1002,7 +1016,7 @@ export class Engine {
       return { columns: plan.output.map(outputColumn), rows: rows.map((row) => row.map((value, index) => fromStorage(value, plan.output[index]!.type))) }
     }
     rejectFulltextOutsideRowStore(tree, route.reason)
-    const text = deparseSync({ version: 170004, stmts: [{ stmt: tree }] } as never)
+    const text = deparseStatement(tree)
     return this.overlayOrFresh(session, text, params, options)
   }
 
@@ -1079,7 +1093,7 @@ export class Engine {
     }
     const from = [{ RangeVar: relation }, ...list(kind === 'UpdateStmt' ? body['fromClause'] : body['usingClause'])]
     const select: PgNode = { SelectStmt: { targetList: targets, fromClause: from, whereClause: body['whereClause'], op: 'SETOP_NONE', limitOption: 'LIMIT_OPTION_DEFAULT' } }
-    const text = deparseSync({ version: 170004, stmts: [{ stmt: select }] } as never)
+    const text = deparseStatement(select)
     const evaluated = await this.overlayOrFresh(session, text, params, options)
     if (evaluated.rows.length > limits.dmlEvaluatedRowsMax) throw new StrataError('NOT_SUPPORTED', `${kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE'} of more than ${limits.dmlEvaluatedRowsMax} rows at once`)
     const keyColumns = table.primaryKey ?? [rowIdColumn]
@@ -1173,7 +1187,7 @@ export class Engine {
         const replace = body['replace'] === true
         if (this.catalog.tables.has(name) || (this.catalog.views.has(name) && !replace)) throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
         if (list(body['aliases']).length > 0) throw new StrataError('NOT_SUPPORTED', 'CREATE VIEW with a column list')
-        const sql = deparseSync({ version: 170004, stmts: [{ stmt: body['query'] }] } as never)
+        const sql = deparseStatement(body['query'])
         const view: ViewDefinition = { name, sql, schemaTx: pending.txId }
         this.ledger.saveViewSync(view)
         this.setCatalog({ tables: this.catalog.tables, views: new Map([...this.catalog.views, [name, view]]) })
@@ -1449,7 +1463,7 @@ export class Engine {
         const plan = this.rowStore.reader.prepareSync(`EXPLAIN QUERY PLAN ${route.plan.sql}`).allSync(this.bind(route.plan.binders, params.length > 0 ? params : route.plan.binders.map(() => null)))
         for (const row of plan) lines.push(`plan: ${String(row[3])}`)
       } else {
-        const text = deparseSync({ version: 170004, stmts: [{ stmt: query }] } as never)
+        const text = deparseStatement(query)
         const result = await this.columnQuery(session, `EXPLAIN ${text}`, params, options)
         for (const row of result.rows) for (const line of String(row[1]).split('\n')) if (line.trim() !== '') lines.push(`plan: ${line}`)
       }

@@ -7,7 +7,8 @@
  * reference they belong to. The engine turns each temporal table reference into a derived table over
  * the history of the table, in either store, with the period bounds evaluated per execution.
  */
-import { deparseSync, parseSync, scanSync } from '@pgsql/parser'
+import { parseSync, scanSync } from '@pgsql/parser'
+import { deparseStatement } from './deparse.js'
 import { StrataError } from '../util/errors.js'
 import { historyTableName, type Catalog, type ColumnDefinition, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
@@ -677,7 +678,7 @@ export function deparseTemporal(select: PgNode, plan: TemporalPlan, source: (ref
     body['relname'] = placeholder
     delete body['schemaname']
   })
-  const text = deparseSync({ version: 170004, stmts: [{ stmt: copy }] } as never)
+  const text = deparseStatement(copy)
   let out = ''
   let copied = 0
   for (const token of scanSync(text).tokens as Token[]) {
