@@ -17,11 +17,13 @@ import { environmentSummary, renderTable, writeJsonReport, type Measurement, typ
 import { bulkWriteSuite } from './suites/bulk-write.js'
 import { cdcSyncSuite } from './suites/cdc-sync.js'
 import { historyOverheadSuite } from './suites/history-overhead.js'
+import { httpSuite } from './suites/http.js'
 import { feedSuite } from './suites/feed.js'
 import { fulltextSuite } from './suites/fulltext.js'
 import { insertAutocommitSuite } from './suites/insert-autocommit.js'
 import { insertBatchedSuite } from './suites/insert-batched.js'
 import { openFirstReadSuite } from './suites/open-first-read.js'
+import { pgbenchSuite } from './suites/pgbench.js'
 import { pointReadSuite } from './suites/point-read.js'
 import { timeTravelSuite } from './suites/time-travel.js'
 import { tpchSuite } from './suites/tpch.js'
@@ -41,6 +43,8 @@ const suites: readonly Suite[] = [
   feedSuite,
   openFirstReadSuite,
   fulltextSuite,
+  httpSuite,
+  pgbenchSuite,
 ]
 
 function positiveNumberFromEnvironment(name: string, fallback: number): number {

@@ -18,7 +18,8 @@ const allowed = {
   feed: ['util', 'sql', 'ledger', 'storage/rowstore'],
   engine: ['util', 'sql', 'ledger', 'sync', 'feed', 'storage/rowstore', 'storage/columnstore'],
   'interfaces/api': ['util', 'engine', 'interfaces/api'],
-  'interfaces/cli': ['util', 'interfaces/api', 'sql', 'index'],
+  'interfaces/server': ['util', 'engine', 'sql', 'interfaces/api'],
+  'interfaces/cli': ['util', 'interfaces/api', 'interfaces/server', 'sql', 'index'],
   index: ['util', 'interfaces/api'],
 }
 /** Packages only one folder may import. */

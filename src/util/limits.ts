@@ -41,6 +41,55 @@ export const limits = {
   /** A caught-up feed is woken by every commit of this process; it also looks this often for commits
    *  made by another process on the same directory (a shell subscribed while `strata sql` writes). */
   feedPollIntervalMs: 250,
+  /** A request body of the HTTP API (JSON: SQL text and parameters). Bigger bodies get 413 before they
+   *  are read: a server with `httpConnectionsMax` connections must not be made to hold gigabytes.
+   *  Statements larger than this (up to statementLengthMax) go through the library or the PG protocol. */
+  httpRequestBodyBytesMax: 8 * 1024 * 1024,
+  /** Open HTTP connections; more are refused by the listener, so a flood cannot exhaust file handles. */
+  httpConnectionsMax: 512,
+  /** A statement run over HTTP (or the PG protocol) without its own timeout is cancelled after this
+   *  long: long enough for heavy analytical queries, short enough that a runaway query is not forever. */
+  serverStatementTimeoutMsDefault: 5 * 60_000,
+  /** The largest per-request `timeout_ms` the HTTP API accepts. */
+  serverStatementTimeoutMsMax: 24 * 60 * 60_000,
+  /** On SIGINT/SIGTERM, in-flight statements get this long to finish before they are cancelled. */
+  serverShutdownGraceMs: 10_000,
+  /** Rows serialized per write to an HTTP response: big enough that a write is not per row, small
+   *  enough that a slow client holds the server to a few hundred kB of serialized text at a time. */
+  httpResponseBatchRows: 1_000,
+  /** Statement runs the HTTP API remembers for GET /query-runs (in memory; the oldest are forgotten). */
+  queryRunsKeptMax: 10_000,
+  /** SQL text kept per remembered run (longer texts are cut, with an ellipsis), so the run log stays
+   *  within a few hundred MB even when every request carries a body of httpRequestBodyBytesMax. */
+  queryRunSqlCharsMax: 16 * 1024,
+  /** Persisted HTTP results kept in the column store (strata.results."<id>"); the oldest are dropped,
+   *  so a busy API does not grow the data directory without bound. */
+  resultsKeptMax: 1_000,
+  /** A result with more rows is not persisted (its status is failed): persisting copies every row. */
+  resultPersistRowsMax: 1_000_000,
+  /** Results waiting to be persisted; beyond this a new result is not persisted (result_id null and a
+   *  warning), so a burst of queries cannot queue unbounded memory behind the background writer. */
+  resultPersistQueueMax: 256,
+  /** PostgreSQL-protocol sessions `strata serve` allows at once (PostgreSQL's own max_connections
+   *  default); each holds a session and its buffers, and writers serialize anyway. */
+  pgConnectionsMax: 100,
+  /** A PostgreSQL-protocol startup packet (PostgreSQL's own MAX_STARTUP_PACKET_LENGTH). */
+  pgStartupBytesMax: 10_000,
+  /** One PostgreSQL-protocol message after startup (a Query, a Bind with its parameters, one CopyData):
+   *  above the largest statement, far below PostgreSQL's 1 GB, because each connection buffers a whole
+   *  message before acting on it. Larger values go in by COPY, which streams in many messages. */
+  pgMessageBytesMax: 64 * 1024 * 1024,
+  /** The data of one COPY … FROM STDIN, held until CopyDone so the load commits as one transaction. */
+  pgCopyBytesMax: 512 * 1024 * 1024,
+  /** A connection must finish startup and authentication within this (PostgreSQL's authentication_timeout). */
+  pgAuthenticationTimeoutMs: 60_000,
+  /** Sockets beyond the configured maximum of sessions, for CancelRequests and connections being
+   *  refused with 53300; more are dropped by the listener, so a flood cannot exhaust file handles. */
+  pgPendingConnectionsMax: 64,
+  /** Named prepared statements and portals one connection may hold (PostgreSQL has no limit; memory does). */
+  pgPreparedStatementsMax: 10_000,
+  /** Result bytes buffered for one connection before waiting for the socket to drain. */
+  pgOutputBufferBytes: 256 * 1024,
 } as const
 
 if (limits.syncIdleIntervalMs >= limits.freshReadWaitMs) {
@@ -51,4 +100,13 @@ if (limits.statementLengthMax > limits.valueBytesMax) {
 }
 if (limits.feedPageRows < 1) {
   throw new Error('limits: a change feed must be able to read at least one version at a time')
+}
+if (limits.httpResponseBatchRows < 1 || limits.resultsKeptMax < 1) {
+  throw new Error('limits: HTTP responses and persisted results need room for at least one')
+}
+if (limits.serverStatementTimeoutMsDefault > limits.serverStatementTimeoutMsMax) {
+  throw new Error('limits: the default statement timeout may not exceed the largest one a request may ask for')
+}
+if (limits.pgMessageBytesMax < limits.statementLengthMax) {
+  throw new Error('limits: a PostgreSQL-protocol Query message must be able to carry the longest statement')
 }

@@ -8,11 +8,13 @@
  * strata sql --db ./data --format json "CREATE TABLE t (id INTEGER)" "SELECT count(*) AS n FROM t"
  */
 import * as fs from 'node:fs'
-import { Command, CommanderError, Option } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { runServe, serveDefaults } from '../server/serve.js'
 import {
   defaultDatabasePath,
   exitCodes,
   processOutput,
+  resolveDatabasePath,
   runExportCommand,
   runImportCommand,
   runSqlCommand,
@@ -76,6 +78,45 @@ function buildProgram(setExitCode: (code: number) => void): Command {
       )
     })
 
+  withDatabaseOption(program.command('serve'))
+    .description('serve the database over HTTP and the PostgreSQL protocol until SIGINT/SIGTERM (loopback only unless authentication is set)')
+    .option('--host <host>', 'address to listen on; a non-loopback one needs --token and --pg-password', serveDefaults.host)
+    .option('--port <port>', 'HTTP port (0 picks a free one)', parsePort, serveDefaults.port)
+    .option('--pg-port <port>', 'PostgreSQL protocol port (0 picks a free one)', parsePort, serveDefaults.pgPort)
+    .option('--no-pg', 'do not start the PostgreSQL protocol server')
+    .option('--token <token>', 'bearer token the HTTP API requires (default: $STRATA_TOKEN)')
+    .option('--pg-user <name>', 'PostgreSQL user name (default: $STRATA_PG_USER or strata)')
+    .option('--pg-password <password>', 'PostgreSQL password, SCRAM-SHA-256 (default: $STRATA_PG_PASSWORD; none: trust, loopback only)')
+    .option('--tls-cert <file>', 'PEM certificate for TLS on the PostgreSQL port (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key for TLS on the PostgreSQL port')
+    .option('--statement-timeout <ms>', 'cancel a statement after this long (default 300000)', parsePositiveInteger)
+    .option('--grace <ms>', 'on SIGINT/SIGTERM, how long running statements may finish before they are cancelled (default 10000)', parseNonNegativeInteger)
+    .action(async (options: ServeCommandOptions) => {
+      if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+        processOutput.writeError('strata serve: --tls-cert and --tls-key go together\n')
+        setExitCode(exitCodes.usageError)
+        return
+      }
+      setExitCode(
+        await runServe(
+          {
+            databasePath: resolveDatabasePath(options.db),
+            host: options.host,
+            port: options.port,
+            pgPort: options.pg ? options.pgPort : undefined,
+            token: options.token ?? process.env['STRATA_TOKEN'],
+            pgUser: options.pgUser ?? process.env['STRATA_PG_USER'] ?? serveDefaults.pgUser,
+            pgPassword: options.pgPassword ?? process.env['STRATA_PG_PASSWORD'],
+            tlsCertFile: options.tlsCert,
+            tlsKeyFile: options.tlsKey,
+            statementTimeoutMs: options.statementTimeout,
+            graceMs: options.grace,
+          },
+          processOutput,
+        ),
+      )
+    })
+
   withDatabaseOption(program.command('export'))
     .description("write a table's current state to a .parquet or .csv file")
     .argument('<file>', 'the file to write')
@@ -85,6 +126,39 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     })
 
   return program
+}
+
+interface ServeCommandOptions {
+  readonly db: string
+  readonly host: string
+  readonly port: number
+  readonly pgPort: number
+  readonly pg: boolean
+  readonly token?: string
+  readonly pgUser?: string
+  readonly pgPassword?: string
+  readonly tlsCert?: string
+  readonly tlsKey?: string
+  readonly statementTimeout?: number
+  readonly grace?: number
+}
+
+function parsePort(text: string): number {
+  const port = Number(text)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError('a port is an integer from 0 to 65535')
+  return port
+}
+
+function parsePositiveInteger(text: string): number {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('expected a positive integer')
+  return value
+}
+
+function parseNonNegativeInteger(text: string): number {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError('expected a non-negative integer')
+  return value
 }
 
 function withDatabaseOption(command: Command): Command {
