@@ -286,12 +286,17 @@ describe('HTTP API', () => {
       text += decoder.decode(chunk, { stream: true })
     }
     const lines = text.trimEnd().split('\n')
+    // Streamed from the engine: the head line, the rows, and a summary line once the count is known.
     const head = JSON.parse(lines[0]!) as Record<string, unknown>
     assert.deepEqual(head['columns'], ['id', 'name', 'half'])
-    assert.equal(head['row_count'], 100_000)
-    assert.equal(lines.length, 1 + 100_000)
+    assert.equal(head['engine'], 'column')
+    assert.equal(head['result_id'], null)
+    assert.equal(lines.length, 1 + 100_000 + 1)
     assert.deepEqual(JSON.parse(lines[1]!), [0, 'row-0', 0])
     assert.deepEqual(JSON.parse(lines[100_000]!), [99_999, 'row-99999', 49_999.5])
+    const summary = JSON.parse(lines[100_001]!) as Record<string, unknown>
+    assert.equal(summary['row_count'], 100_000)
+    assert.equal(typeof summary['execution_time_ms'], 'number')
     assert.ok(chunks >= 10, `expected the body in many chunks, got ${chunks}`)
 
     const json = await post(served.base, { sql, persist: false })

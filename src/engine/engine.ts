@@ -91,6 +91,15 @@ export type EngineName = 'row' | 'column' | 'remote' | 'stream' | 'catalog'
 /** The column store's schema that holds persisted HTTP results; SQL reads them as `strata.results."<id>"`. */
 export const resultsSchema = 'strata_results'
 
+/** A query's rows as they are read (`Engine.stream`). */
+export interface StreamedResult {
+  readonly columns: readonly { readonly name: string; readonly type: string }[]
+  readonly engine: EngineName
+  readonly txId?: number | undefined
+  /** Batches of rows, each row an array in column order with SPEC 3 values. */
+  readonly batches: AsyncIterable<unknown[][]>
+}
+
 export interface StatementResult {
   readonly rows: Record<string, unknown>[]
   readonly columns: readonly { readonly name: string; readonly type: string }[]
@@ -1492,6 +1501,94 @@ export class Engine {
     const lastCommittedTx = this.ledger.lastCommitted.txId
     const lastAppliedTx = Math.max(0, this.syncer.lastAppliedTx)
     return { lastCommittedTx, lastAppliedTx, lagTx: Math.max(0, lastCommittedTx - lastAppliedTx), lagMs: this.lagMs(lastAppliedTx) }
+  }
+
+  /**
+   * A query's rows in batches as the store produces them, so a large result is never held whole (the
+   * HTTP API's NDJSON mode). One plain SELECT outside a transaction streams — from a row-store
+   * connection of its own, or from a DuckDB result chunk by chunk, under the same routing and freshness
+   * rules as `execute`; anything else (writes, several statements, time travel, catalog reads, reads in a
+   * transaction) is executed as usual and handed over as one batch. Rows are arrays in column order.
+   * Ending the iteration early (break, return) releases the connection.
+   */
+  async stream(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<StreamedResult> {
+    this.checkOpen()
+    let text = sql
+    let positional: readonly unknown[] = []
+    if (params !== undefined && !Array.isArray(params)) {
+      const rewritten = positionalizeNamedParameters(sql)
+      text = rewritten.sql
+      positional = rewritten.names.map((name) => (params as Readonly<Record<string, unknown>>)[name])
+    } else positional = (params as readonly unknown[] | undefined) ?? []
+    const statements = this.parse(text)
+    const single = statements.length === 1 ? statements[0] : undefined
+    const tree = single?.tree
+    const plain = single !== undefined && tree !== undefined && nodeKind(tree) === 'SelectStmt' && !session.inTransaction && this.temporalPlan(single) === undefined
+    const route = plain ? this.route(tree) : undefined
+    if (route === undefined || route.store === 'catalog' || (options.engine === 'row' && route.store !== 'row')) {
+      const results = await this.execute(session, sql, params, options)
+      const last = results[results.length - 1]!
+      const rows = last.rows.map((row) => last.columns.map((column) => row[column.name]))
+      return { columns: last.columns, engine: last.engine, txId: last.txId, batches: (async function* () { yield rows })() }
+    }
+    const batchRows = limits.streamBatchRows
+    if (route.store === 'row' && options.engine !== 'column') {
+      const plan = route.plan!
+      // A connection of its own: an open iterator keeps its connection busy.
+      const connection = this.rowStore.connectReaderSync()
+      let iterator: IterableIterator<RowValue[]>
+      try {
+        iterator = connection.prepareSync(plan.sql, { bigints: plan.output.some((column) => column.type.name === 'BIGINT') }).iterateSync(this.bind(plan.binders, positional))
+      } catch (error) {
+        connection.closeSync()
+        throw error instanceof StrataError ? error.withStatement(single!.text) : error
+      }
+      const output = plan.output
+      const signal = options.signal
+      async function* batches(): AsyncGenerator<unknown[][]> {
+        try {
+          let batch: unknown[][] = []
+          for (const row of iterator) {
+            batch.push(row.map((value, index) => fromStorage(value, output[index]!.type)))
+            if (batch.length >= batchRows) {
+              if (signal?.aborted === true) throw new StrataError('ABORTED', 'the streamed read was aborted')
+              yield batch
+              batch = []
+            }
+          }
+          if (batch.length > 0) yield batch
+        } finally {
+          iterator.return?.()
+          connection.closeSync()
+        }
+      }
+      return { columns: output.map(outputColumn), engine: 'row', batches: batches() }
+    }
+    rejectFulltextOutsideRowStore(tree!, options.engine === 'column' ? 'the engine option asks for it' : route.reason)
+    await this.awaitFreshness(this.ledger.lastCommitted.txId, options)
+    const duck = await this.syncer.acquireSession()
+    const abort = (): void => duck.interrupt()
+    options.signal?.addEventListener('abort', abort, { once: true })
+    const release = (): void => {
+      options.signal?.removeEventListener('abort', abort)
+      this.syncer.releaseSession(duck)
+    }
+    let streamed
+    try {
+      streamed = await duck.stream(this.columnSelectText(single!), positional.length === 0 ? undefined : positional)
+    } catch (error) {
+      release()
+      throw error instanceof StrataError ? error.withStatement(single!.text) : error
+    }
+    const chunks = streamed.chunks
+    async function* batches(): AsyncGenerator<unknown[][]> {
+      try {
+        for await (const chunk of chunks) yield chunk
+      } finally {
+        release()
+      }
+    }
+    return { columns: streamed.columns, engine: 'column', batches: batches() }
   }
 
   /** Runs SQL on the column store, fresh, and hands back DuckDB's raw result (used by Arrow export, import). */

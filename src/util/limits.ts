@@ -57,6 +57,8 @@ export const limits = {
   /** Rows serialized per write to an HTTP response: big enough that a write is not per row, small
    *  enough that a slow client holds the server to a few hundred kB of serialized text at a time. */
   httpResponseBatchRows: 1_000,
+  /** Rows per batch when the engine streams a query's result (Engine.stream). */
+  streamBatchRows: 2_048,
   /** Statement runs the HTTP API remembers for GET /query-runs (in memory; the oldest are forgotten). */
   queryRunsKeptMax: 10_000,
   /** SQL text kept per remembered run (longer texts are cut, with an ellipsis), so the run log stays

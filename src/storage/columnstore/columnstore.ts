@@ -14,10 +14,20 @@ export interface ColumnResult {
 }
 
 /** The primitive kinds the sync appends; the mirror casts them to the real column types in SQL. */
+export interface ColumnStream {
+  readonly columns: readonly { readonly name: string; readonly type: string }[]
+  readonly chunks: AsyncIterable<unknown[][]>
+}
+
 export type AppendKind = 'bigint' | 'double' | 'varchar' | 'blob' | 'boolean'
 
 export interface ColumnSession {
   run(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnResult>
+  /**
+   * The same, chunk by chunk as DuckDB produces them (about 2048 rows each), for results too large to
+   * hold: the columns first, then each chunk's rows converted. The session is busy until it ends.
+   */
+  stream(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnStream>
   /** Bulk path: appends rows (already in the given primitive kinds) to an existing table. */
   append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void>
   /** DuckDB's own parser, serialized to JSON (json_serialize_sql). */
@@ -109,6 +119,43 @@ class Session implements ColumnSession {
       }
     }
     return { columns, rows, rowsChanged: reader.rowsChanged }
+  }
+
+  async stream(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnStream> {
+    let result: DuckDB.DuckDBResult
+    try {
+      result = await this.connection.stream(sql, params === undefined ? undefined : this.bindValues(params))
+    } catch (error) {
+      throw translateDuckDBError(error, sql)
+    }
+    const columns: { name: string; type: string }[] = []
+    const converters: ((value: unknown) => unknown)[] = []
+    for (let index = 0; index < result.columnCount; index++) {
+      const typeName = strataTypeName(result.columnType(index))
+      columns.push({ name: result.columnName(index), type: typeName })
+      converters.push(converterFor(typeName))
+    }
+    const duckdb = this.duckdb
+    async function* chunks(): AsyncGenerator<unknown[][]> {
+      for (;;) {
+        let chunk: DuckDB.DuckDBDataChunk | null
+        try {
+          chunk = await result.fetchChunk()
+        } catch (error) {
+          throw translateDuckDBError(error, sql)
+        }
+        if (chunk === null || chunk.rowCount === 0) return
+        const rows = chunk.convertRows(duckdb.JSDuckDBValueConverter) as unknown[][]
+        for (const row of rows) {
+          for (let index = 0; index < row.length; index++) {
+            const value = row[index]
+            row[index] = value === null || value === undefined ? null : converters[index]!(value)
+          }
+        }
+        yield rows
+      }
+    }
+    return { columns, chunks: chunks() }
   }
 
   async append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void> {

@@ -12,6 +12,8 @@ export type RowValue = null | number | bigint | string | Uint8Array
 export interface RowStatement {
   /** Rows as arrays, in column order. */
   allSync(params: readonly RowValue[]): RowValue[][]
+  /** Rows one at a time; the connection is busy until the iterator ends (use a connection of its own). */
+  iterateSync(params: readonly RowValue[]): IterableIterator<RowValue[]>
   runSync(params: readonly RowValue[]): { readonly changes: number }
   readonly columnNames: readonly string[]
   readonly returnsRows: boolean
@@ -72,6 +74,13 @@ class Connection implements RowConnection {
       allSync(params) {
         try {
           return statement.all(...(params as unknown[])) as RowValue[][]
+        } catch (error) {
+          throw translateSqliteError(error, sql)
+        }
+      },
+      *iterateSync(params) {
+        try {
+          yield* statement.iterate(...(params as unknown[])) as IterableIterator<RowValue[]>
         } catch (error) {
           throw translateSqliteError(error, sql)
         }

@@ -19,13 +19,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import type { Engine, StatementResult } from '../../../engine/engine.js'
+import type { Engine, StatementResult, StreamedResult } from '../../../engine/engine.js'
 import { StrataError } from '../../../util/errors.js'
 import { limits } from '../../../util/limits.js'
 import { serveConsoleAsset } from '../console.js'
 import { HttpError, toHttpError } from './errors.js'
 import { Metrics, type QueryOutcome } from './metrics.js'
-import { ClientGone, sendError, sendJson, sendResult, type ResultFormat } from './respond.js'
+import { ClientGone, sendError, sendJson, sendResult, writeChunk, type ResultFormat } from './respond.js'
+import { encodeValue } from './encode.js'
 import { ResultStore, type ResultRows } from './results.js'
 import { queryRunJson, QueryRunLog } from './runs.js'
 
@@ -299,6 +300,16 @@ class HttpApi {
     response.once('close', onClose)
     this.running.add(statement)
     const run = this.runs.start(parsed.sql)
+    if (format === 'ndjson') {
+      try {
+        await this.streamQuery(response, parsed, statement, run)
+      } finally {
+        clearTimeout(timer)
+        this.running.delete(statement)
+        response.off('close', onClose)
+      }
+      return
+    }
     const session = this.engine.newSession()
     const startedMs = performance.now()
     let results: StatementResult[]
@@ -315,21 +326,7 @@ class HttpApi {
       if (results.length === 0) throw new HttpError(400, 'BAD_REQUEST', '"sql" holds no statement')
     } catch (thrown) {
       if (session.inTransaction) await this.engine.abortSession(session).catch(() => undefined)
-      const durationMs = performance.now() - startedMs
-      let error = toHttpError(thrown)
-      let outcome: QueryOutcome = 'failed'
-      if (statement.controller.signal.aborted && error.code === 'ABORTED') {
-        if (statement.reason === 'timeout') {
-          outcome = 'timeout'
-          error = new HttpError(408, 'STATEMENT_TIMEOUT', `the statement ran longer than its timeout of ${parsed.timeoutMs} ms and was cancelled`)
-        } else if (statement.reason === 'shutdown') {
-          outcome = 'cancelled'
-          error = new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down; the statement was cancelled', { 'retry-after': '1', connection: 'close' })
-        } else outcome = 'cancelled'
-      }
-      this.runs.finish(run, { status: outcome === 'failed' ? 'failed' : 'cancelled', durationMs, error: { code: error.code, message: error.message } })
-      this.metrics.recordQuery(outcome, 'none', durationMs)
-      throw error
+      throw this.queryFailure(thrown, statement, run, parsed, performance.now() - startedMs)
     } finally {
       clearTimeout(timer)
       this.running.delete(statement)
@@ -355,6 +352,74 @@ class HttpApi {
     if (persisted.warning !== undefined) head['warning'] = persisted.warning
     response.off('close', onClose)
     await sendResult(response, format, head, rows).catch(ignoreClientGone)
+  }
+
+  /** A failed statement: its HTTP error (timeouts, shutdown and hang-ups told apart), recorded in the run log and metrics. */
+  private queryFailure(thrown: unknown, statement: RunningStatement, run: ReturnType<QueryRunLog['start']>, parsed: QueryRequest, durationMs: number): HttpError {
+    let error = toHttpError(thrown)
+    let outcome: QueryOutcome = 'failed'
+    if (statement.controller.signal.aborted && error.code === 'ABORTED') {
+      if (statement.reason === 'timeout') {
+        outcome = 'timeout'
+        error = new HttpError(408, 'STATEMENT_TIMEOUT', `the statement ran longer than its timeout of ${parsed.timeoutMs} ms and was cancelled`)
+      } else if (statement.reason === 'shutdown') {
+        outcome = 'cancelled'
+        error = new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down; the statement was cancelled', { 'retry-after': '1', connection: 'close' })
+      } else outcome = 'cancelled'
+    }
+    this.runs.finish(run, { status: outcome === 'failed' ? 'failed' : 'cancelled', durationMs, error: { code: error.code, message: error.message } })
+    this.metrics.recordQuery(outcome, 'none', durationMs)
+    return error
+  }
+
+  /**
+   * NDJSON straight from the engine's stream (Engine.stream): the head line (columns, types, store),
+   * then one line per row as the store produces them, then a summary line with `row_count` and
+   * `execution_time_ms`. The result is never held whole, so it is not persisted (`result_id` null).
+   * An error after the head line ends the stream with an `{"error":…}` line.
+   */
+  private async streamQuery(response: ServerResponse, parsed: QueryRequest, statement: RunningStatement, run: ReturnType<QueryRunLog['start']>): Promise<void> {
+    const session = this.engine.newSession()
+    const startedMs = performance.now()
+    let streamed: StreamedResult
+    try {
+      streamed = await this.engine.stream(session, parsed.sql, parsed.params, { signal: statement.controller.signal, engine: parsed.engine, maxStalenessMs: parsed.maxStalenessMs })
+      if (session.inTransaction) {
+        await this.engine.abortSession(session)
+        throw new StrataError('TX_STATE', 'the SQL left a transaction open, so it was rolled back: send BEGIN … COMMIT in one request')
+      }
+    } catch (thrown) {
+      if (session.inTransaction) await this.engine.abortSession(session).catch(() => undefined)
+      throw this.queryFailure(thrown, statement, run, parsed, performance.now() - startedMs)
+    }
+    const head: Record<string, unknown> = {
+      query_run_id: run.id,
+      result_id: null,
+      columns: streamed.columns.map((column) => column.name),
+      column_types: streamed.columns.map((column) => column.type),
+      nullable: streamed.columns.map(() => true),
+      engine: streamed.engine,
+    }
+    if (streamed.txId !== undefined) head['tx_id'] = streamed.txId
+    response.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'x-content-type-options': 'nosniff' })
+    let rowCount = 0
+    try {
+      await writeChunk(response, `${JSON.stringify(head)}\n`)
+      for await (const batch of streamed.batches) {
+        let text = ''
+        for (const row of batch) text += `${JSON.stringify(row.map(encodeValue))}\n`
+        rowCount += batch.length
+        await writeChunk(response, text)
+      }
+    } catch (thrown) {
+      const error = this.queryFailure(thrown, statement, run, parsed, performance.now() - startedMs)
+      if (!response.destroyed) response.end(`${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`)
+      return
+    }
+    const durationMs = performance.now() - startedMs
+    this.runs.finish(run, { status: 'succeeded', durationMs, engine: streamed.engine, rowCount })
+    this.metrics.recordQuery('succeeded', streamed.engine, durationMs)
+    response.end(`${JSON.stringify({ row_count: rowCount, execution_time_ms: roundMs(durationMs) })}\n`)
   }
 
   private parseQueryRequest(body: Buffer): QueryRequest {
