@@ -64,6 +64,7 @@ import {
   type Extraction,
   type InstantContext,
   type TemporalPlan,
+  type TemporalReference,
   type TemporalSpec,
   type TimeExpression,
 } from '../sql/temporal.js'
@@ -524,22 +525,7 @@ export class Engine {
   ): { store: 'row'; plan: RowPlan; bounds: bigint[] } | { store: 'column'; sql: string; params: unknown[]; reason: string } {
     const bounds = evaluateBounds(plan, this.instantContext(session, params))
     const cached = this.temporalCache.get(tree)!
-    if (cached.rowPlan === undefined) {
-      try {
-        cached.rowPlan = compileSelect(nodeBody(tree, 'SelectStmt')!, {
-          table: (name) => this.catalog.tables.get(name),
-          temporal: (location) => {
-            const reference = plan.references.get(location)
-            if (reference === undefined) return undefined
-            const source = rowStoreSource(reference)
-            return { table: reference.table, sql: source.sql, slots: source.slots, hidden: periodColumnDefinitions }
-          },
-        })
-      } catch (error) {
-        if (!(error instanceof NotRowStore)) throw error
-        cached.rowPlan = error
-      }
-    }
+    cached.rowPlan ??= this.compileTemporalSelect(tree, plan)
     const rowPlan = cached.rowPlan
     // The row store answers point lookups by key; scans over history go to the column store (SPEC 6).
     if (!(rowPlan instanceof NotRowStore)) {
@@ -550,9 +536,7 @@ export class Engine {
     const edits = [...plan.references.values()].map((reference) => ({
       location: reference.location,
       length: reference.nameLength,
-      text:
-        columnStoreSource(reference, bounds, { open: mirrorHistoryName(reference.table.name, 'open'), bounded: mirrorHistoryName(reference.table.name, 'bounded'), openEnd }, plan.periodColumnsNamed) +
-        (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
+      text: this.historySource(reference, bounds, plan) + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
     }))
     // Time-series calls (first/last, gap filling) are rewritten for DuckDB in the same pass.
     const compacted = compactParameters(applyEdits(statement, [...edits, ...timeSeriesEdits(statement)]), params)
@@ -563,6 +547,30 @@ export class Engine {
           ? 'forced by the engine option'
           : 'a scan (no equality on the whole primary key)'
     return { store: 'column', sql: compacted.sql, params: compacted.params, reason: `${reason}; it reads history` }
+  }
+
+  /** A SELECT over history compiled for the row store, or why it cannot be (then the column store answers). */
+  private compileTemporalSelect(tree: PgNode, plan: TemporalPlan): RowPlan | NotRowStore {
+    try {
+      return compileSelect(nodeBody(tree, 'SelectStmt')!, {
+        table: (name) => this.catalog.tables.get(name),
+        temporal: (location) => {
+          const reference = plan.references.get(location)
+          if (reference === undefined) return undefined
+          const source = rowStoreSource(reference)
+          return { table: reference.table, sql: source.sql, slots: source.slots, hidden: periodColumnDefinitions }
+        },
+      })
+    } catch (error) {
+      if (error instanceof NotRowStore) return error
+      throw error
+    }
+  }
+
+  /** The column store's derived table over a reference's history (its mirror), bounds written in. */
+  private historySource(reference: TemporalReference, bounds: readonly bigint[], plan: TemporalPlan): string {
+    const history = { open: mirrorHistoryName(reference.table.name, 'open'), bounded: mirrorHistoryName(reference.table.name, 'bounded'), openEnd }
+    return columnStoreSource(reference, bounds, history, plan.periodColumnsNamed)
   }
 
   private async temporalRead(session: Session, statement: Statement, plan: TemporalPlan, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
@@ -1032,30 +1040,15 @@ export class Engine {
   /** The source of a write that reads the past (INSERT … SELECT … FOR SYSTEM_TIME …, CREATE TABLE AS …). */
   private async evaluateTemporalSelect(session: Session, tree: PgNode, plan: TemporalPlan, params: readonly unknown[], options: ExecuteOptions): Promise<Tabular> {
     const bounds = evaluateBounds(plan, this.instantContext(session, params))
-    let rowPlan: RowPlan | undefined
-    try {
-      rowPlan = compileSelect(nodeBody(tree, 'SelectStmt')!, {
-        table: (name) => this.catalog.tables.get(name),
-        temporal: (location) => {
-          const reference = plan.references.get(location)
-          if (reference === undefined) return undefined
-          const source = rowStoreSource(reference)
-          return { table: reference.table, sql: source.sql, slots: source.slots, hidden: periodColumnDefinitions }
-        },
-      })
-    } catch (error) {
-      if (!(error instanceof NotRowStore)) throw error
-    }
-    if (rowPlan !== undefined) {
+    const rowPlan = this.compileTemporalSelect(tree, plan)
+    if (!(rowPlan instanceof NotRowStore)) {
       const compiled = rowPlan
       const rows = this.rowStore.writer.prepareSync(compiled.sql, { bigints: true }).allSync(this.bind(compiled.binders, params, bounds))
       return { columns: compiled.output.map(outputColumn), rows: rows.map((row) => row.map((value, index) => fromStorage(value, compiled.output[index]!.type))) }
     }
     rejectFulltextOutsideRowStore(tree, 'it reads history on the column store')
     await this.syncer.mirrorHistory([...plan.references.values()].map((reference) => reference.table))
-    const text = deparseTemporal(tree, plan, (reference) =>
-      columnStoreSource(reference, bounds, { open: mirrorHistoryName(reference.table.name, 'open'), bounded: mirrorHistoryName(reference.table.name, 'bounded'), openEnd }, plan.periodColumnsNamed),
-    )
+    const text = deparseTemporal(tree, plan, (reference) => this.historySource(reference, bounds, plan))
     const compacted = compactParameters(text, params)
     return this.overlayOrFresh(session, compacted.sql, compacted.params, options)
   }
