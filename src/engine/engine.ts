@@ -1510,8 +1510,12 @@ export class Engine {
     let positional: readonly unknown[] = []
     if (params !== undefined && !Array.isArray(params)) {
       const rewritten = positionalizeNamedParameters(sql)
+      const named = params as Readonly<Record<string, unknown>>
+      for (const name of rewritten.names) {
+        if (!(name in named)) throw new StrataError('INVALID_PARAMETER', `no value for parameter $${name}`)
+      }
       text = rewritten.sql
-      positional = rewritten.names.map((name) => (params as Readonly<Record<string, unknown>>)[name])
+      positional = rewritten.names.map((name) => named[name])
     } else positional = (params as readonly unknown[] | undefined) ?? []
     const statements = this.parse(text)
     const single = statements.length === 1 ? statements[0] : undefined
