@@ -293,17 +293,7 @@ export class Engine {
   async execute(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<StatementResult[]> {
     this.checkOpen()
     if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
-    let text = sql
-    let positional: readonly unknown[] | undefined
-    if (params !== undefined && !Array.isArray(params)) {
-      const rewritten = positionalizeNamedParameters(sql)
-      const named = params as Readonly<Record<string, unknown>>
-      for (const name of rewritten.names) {
-        if (!(name in named)) throw new StrataError('INVALID_PARAMETER', `no value for parameter $${name}`)
-      }
-      text = rewritten.sql
-      positional = rewritten.names.map((name) => named[name])
-    } else positional = params as readonly unknown[] | undefined
+    const { text, positional } = positionalParameters(sql, params)
     const statements = this.parse(text)
     const results: StatementResult[] = []
     const release = session.inTransaction ? await session.statementLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the session', options.signal) : undefined
@@ -311,7 +301,7 @@ export class Engine {
       for (const statement of statements) {
         const started = performance.now()
         try {
-          const result = await this.executeOne(session, statement, positional ?? [], options)
+          const result = await this.executeOne(session, statement, positional, options)
           results.push({ ...result, durationMs: performance.now() - started })
         } catch (error) {
           if (error instanceof StrataError) throw error.withStatement(statement.written ?? statement.text)
@@ -1506,17 +1496,7 @@ export class Engine {
    */
   async stream(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<StreamedResult> {
     this.checkOpen()
-    let text = sql
-    let positional: readonly unknown[] = []
-    if (params !== undefined && !Array.isArray(params)) {
-      const rewritten = positionalizeNamedParameters(sql)
-      const named = params as Readonly<Record<string, unknown>>
-      for (const name of rewritten.names) {
-        if (!(name in named)) throw new StrataError('INVALID_PARAMETER', `no value for parameter $${name}`)
-      }
-      text = rewritten.sql
-      positional = rewritten.names.map((name) => named[name])
-    } else positional = (params as readonly unknown[] | undefined) ?? []
+    const { text, positional } = positionalParameters(sql, params)
     const statements = this.parse(text)
     const single = statements.length === 1 ? statements[0] : undefined
     const tree = single?.tree
@@ -1757,6 +1737,17 @@ function analyticalReason(select: PgNode, construct: string): string {
   return `analytical: ${reasons.join(', ')}`
 }
 
+
+/** `$name` parameters become `$1…$n` with their values in order (SPEC 3); an array is already positional. */
+function positionalParameters(sql: string, params: Params): { text: string; positional: readonly unknown[] } {
+  if (params === undefined || Array.isArray(params)) return { text: sql, positional: (params as readonly unknown[] | undefined) ?? [] }
+  const rewritten = positionalizeNamedParameters(sql)
+  const named = params as Readonly<Record<string, unknown>>
+  for (const name of rewritten.names) {
+    if (!(name in named)) throw new StrataError('INVALID_PARAMETER', `no value for parameter $${name}`)
+  }
+  return { text: rewritten.sql, positional: rewritten.names.map((name) => named[name]) }
+}
 
 /** Hands each statement the temporal clauses that lie inside it (locations of the cleaned text). */
 function attachTemporal(statements: ParsedStatement[], extraction: Extraction): Statement[] {
