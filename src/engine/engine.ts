@@ -337,7 +337,7 @@ export class Engine {
           rejectFulltextWithTimeTravel(tree, (statement.temporal?.tableClauses.size ?? 0) > 0 || statement.temporal?.shorthand !== undefined)
           return this.temporalRead(session, statement, temporal, params, options)
         }
-        return this.read(session, tree, this.columnSelectText(statement), params, options)
+        return this.read(session, statement, params, options)
       }
       case 'InsertStmt':
       case 'UpdateStmt':
@@ -601,13 +601,15 @@ export class Engine {
     }
   }
 
-  private async read(session: Session, tree: PgNode, text: string, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async read(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+    const tree = statement.tree!
     const route = this.route(tree)
     if (route.store === 'catalog') return this.catalogRead(session, tree, params, options)
     if (options.engine === 'row' && route.store !== 'row') return this.rowRead(session, this.groupedRowPlan(tree, route), params)
     if (route.store === 'row' && options.engine !== 'column') return this.rowRead(session, route.plan!, params)
     rejectFulltextOutsideRowStore(tree, options.engine === 'column' ? 'the engine option asks for it' : route.reason)
-    return this.columnRead(session, text, params, options, 'column')
+    // The DuckDB text (time-series calls rewritten) only when the column store answers.
+    return this.columnRead(session, this.columnSelectText(statement), params, options, 'column')
   }
 
   /**

@@ -70,6 +70,9 @@ const expressionStops = new Set([
   'LIMIT', 'OFFSET', 'HAVING', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT', 'SET', 'VALID', 'FETCH', 'RETURNING', 'QUALIFY',
 ])
 
+/** Substrings one of which every temporal clause contains (`of` covers AS OF and PORTION OF). */
+const triggerWords = ['system_time', 'valid_time', 'erase', 'of', 'valid', 'replace']
+
 function upper(token: Token | undefined): string {
   return token === undefined ? '' : token.text.toUpperCase()
 }
@@ -96,6 +99,10 @@ function syntaxError(message: string, sql: string, position: number): StrataErro
  * // → { text: 'SELECT * FROM t   WHERE id = 1', tableClauses: Map { 14 → { system: asOf '3' } }, … }
  */
 export function extractTemporal(sql: string): Extraction | undefined {
+  // A cheap guard before tokenizing: every clause this module recognises contains one of these words
+  // (the recognition itself is by tokens, below). Most statements are settled here.
+  const lower = sql.toLowerCase()
+  if (!triggerWords.some((word) => lower.includes(word))) return undefined
   let tokens: Token[]
   try {
     tokens = scanSync(sql).tokens as Token[]
