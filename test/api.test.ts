@@ -46,6 +46,22 @@ describe('library API', () => {
     assert.deepEqual((await db.query('SELECT count(*) AS n FROM information_schema.tables WHERE true')).rows, [{ n: 1 }])
     await db.query('INSERT INTO f SELECT id + 10, NOT flag, n FROM f WHERE flag = true')
     assert.deepEqual((await db.query('SELECT id, flag FROM f WHERE id > 10')).rows, [{ id: 12, flag: false }])
+    // Names that are keywords to DuckDB only (at, qualify) survive the same rewrites.
+    await db.exec("CREATE TABLE ev (id INTEGER PRIMARY KEY, at TIMESTAMP, qualify TEXT); INSERT INTO ev VALUES (1, '2024-01-01', 'x')")
+    await db.query("UPDATE ev SET qualify = 'y' WHERE id IN (SELECT id FROM ev WHERE at IS NOT NULL)")
+    assert.deepEqual((await db.query('SELECT qualify FROM ev')).rows, [{ qualify: 'y' }])
+    assert.deepEqual((await db.query('SELECT 1 AS at FROM strata.sync_status')).rows, [{ at: 1 }])
+  })
+
+  test('statements that mention ERROR, or hold a newline inside a string, parse like any other', async () => {
+    await using db = await open()
+    await db.exec('CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT)')
+    await db.query('INSERT INTO s VALUES ($id, $v)', { id: 1, v: 'ERROR\nx' })
+    assert.deepEqual((await db.query("SELECT 'ERROR' AS e WHERE 1 = $x", { x: 1 })).rows, [{ e: 'ERROR' }])
+    assert.deepEqual((await db.query("SELECT 'a\nb' AS e WHERE 1 = $x", { x: 1 })).rows, [{ e: 'a\nb' }])
+    const [, second] = await db.exec("SELECT 'ERROR' AS e; SELECT 2 AS two")
+    assert.deepEqual(second!.rows, [{ two: 2 }])
+    assert.deepEqual((await db.query("SELECT v || '\t' AS w FROM s FOR SYSTEM_TIME ALL WHERE v <> 'ERROR'")).rows, [{ w: 'ERROR\nx\t' }])
   })
 
   test('queryArrow returns an Arrow table with the same values', async () => {

@@ -4,8 +4,13 @@
  * @pgsql/parser's deparser prints every boolean constant as `false` (its A_Const boolval is lost), which
  * would silently change `WHERE flag = true` into `WHERE flag = false`. So boolean constants are printed
  * as `'true'::boolean` / `'false'::boolean`, which mean the same to DuckDB and PostgreSQL.
+ *
+ * It also quotes only what PostgreSQL reserves, so an identifier that is a keyword to DuckDB alone
+ * (`at`, `pivot`, `qualify`, …) would come out bare and fail in DuckDB's parser; such identifiers are
+ * quoted afterwards.
  */
 import { deparseSync } from '@pgsql/parser'
+import { scanTokens } from './parse.js'
 import type { PgNode } from './parse.js'
 import { nodeBody } from './tree.js'
 
@@ -34,10 +39,42 @@ function withBooleanCasts(node: unknown): unknown {
 }
 
 /**
+ * Words DuckDB reserves (or allows only as types and functions) that PostgreSQL does not reserve, from
+ * DuckDB's `duckdb_keywords()`: bare, they cannot name a column in DuckDB.
+ */
+const duckdbOnlyKeywords = new Set([
+  'describe', 'lambda', 'pivot', 'pivot_longer', 'pivot_wider', 'qualify', 'show', 'summarize', 'unpivot',
+  'anti', 'asof', 'at', 'columns', 'generated', 'glob', 'map', 'positional', 'semi', 'struct', 'try_cast', 'unpack',
+])
+
+/**
+ * Quotes DuckDB-only keywords used as names in deparsed text. The deparser prints keywords in upper
+ * case and names as written, so a lower-case such word not followed by `(` (a function call) is a name.
+ */
+function quoteDuckdbKeywords(text: string): string {
+  if (![...duckdbOnlyKeywords].some((word) => text.includes(word))) return text
+  let tokens: ReturnType<typeof scanTokens>
+  try {
+    tokens = scanTokens(text)
+  } catch {
+    // (Only a -- comment mixed with a control character in a string refuses to scan; the deparser writes no comments.)
+    return text
+  }
+  let out = ''
+  let copied = 0
+  tokens.forEach((token, index) => {
+    if (!duckdbOnlyKeywords.has(token.text) || tokens[index + 1]?.text === '(') return
+    out += `${text.slice(copied, token.start)}"${token.text}"`
+    copied = token.end
+  })
+  return copied === 0 ? text : out + text.slice(copied)
+}
+
+/**
  * SQL text of one statement tree (`{ SelectStmt: … }` and the like).
  *
  * @example deparseStatement(parseStatements('SELECT 1 WHERE true')[0].tree) // → "SELECT 1 WHERE 'true'::boolean"
  */
 export function deparseStatement(tree: unknown): string {
-  return deparseSync({ version: 170004, stmts: [{ stmt: withBooleanCasts(tree) }] } as never)
+  return quoteDuckdbKeywords(deparseSync({ version: 170004, stmts: [{ stmt: withBooleanCasts(tree) }] } as never))
 }

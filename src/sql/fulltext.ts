@@ -12,7 +12,7 @@
  * - A malformed query is a `SYNTAX_ERROR` naming its position in the query string: FTS5's own messages
  *   do not say where, so the query is checked here first against FTS5's grammar ({@link checkFulltextQuery}).
  */
-import { scanSync } from '@pgsql/parser'
+import { scanTokens as scanSqlTokens } from './parse.js'
 import { StrataError } from '../util/errors.js'
 import { findColumn, rowIdColumn, type FulltextIndexDefinition, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
@@ -164,7 +164,7 @@ interface ScannerToken {
 
 function scanTokens(text: string): ScannerToken[] | undefined {
   try {
-    return scanSync(text).tokens as unknown as ScannerToken[]
+    return scanSqlTokens(text) as unknown as ScannerToken[]
   } catch {
     return undefined
   }

@@ -9,6 +9,68 @@ import { limits } from '../util/limits.js'
 
 let loaded: Promise<void> | undefined
 
+type ScanToken = ReturnType<typeof scanSync>['tokens'][number]
+
+/**
+ * @pgsql/parser throws any result whose JSON text contains "ERROR", so a statement that merely mentions
+ * ERROR (`SELECT 'ERROR'`) looks like a failure; its message is then the valid result itself.
+ */
+function recovered<T>(error: unknown): T | undefined {
+  const message = error instanceof Error ? error.message : ''
+  if (!message.startsWith('{')) return undefined
+  try {
+    return JSON.parse(message) as T
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The PostgreSQL scanner's tokens for `sql`, robust to two faults of the WASM wrapper: a result
+ * mentioning ERROR (see {@link recovered}), and a control character inside a quoted string, which it
+ * copies raw into its JSON. For the latter a copy of the same length with control characters as
+ * spaces is scanned (positions are the same) and each token's text is taken from `sql`.
+ *
+ * @example scanTokens("SELECT 'a\nb'").map((token) => token.text) // → ['SELECT', "'a\nb'"]
+ */
+export function scanTokens(sql: string): ScanToken[] {
+  try {
+    return scanSync(sql).tokens
+  } catch (error) {
+    const result = recovered<ReturnType<typeof scanSync>>(error)
+    if (result !== undefined) return result.tokens
+    // A SyntaxError is JSON.parse failing on the raw text; a JSON message that did not parse is the same.
+    const rawJson = error instanceof Error && error.message.startsWith('{')
+    if (!(error instanceof SyntaxError) && !rawJson) throw error
+  }
+  // In the copy a newline no longer ends a -- comment, which would swallow the rest: refuse that mix.
+  if (sql.includes('--')) {
+    throw new StrataError('NOT_SUPPORTED', 'a -- comment in a statement with a control character (a newline, a tab) inside a quoted string: write the comment as /* … */')
+  }
+  let copy = ''
+  for (const char of sql) copy += char.charCodeAt(0) < 32 ? ' ' : char
+  let tokens: ScanToken[]
+  try {
+    tokens = scanSync(copy).tokens
+  } catch (error) {
+    const result = recovered<ReturnType<typeof scanSync>>(error)
+    if (result === undefined) throw error
+    tokens = result.tokens
+  }
+  return tokens.map((token) => ({ ...token, text: sql.slice(token.start, token.end) }))
+}
+
+/** The parse tree of `sql` (see {@link recovered} for the ERROR fault it works around); throws on a syntax error. */
+export function parseTree(sql: string): PgNode {
+  try {
+    return parseSync(sql) as unknown as PgNode
+  } catch (error) {
+    const result = recovered<PgNode>(error)
+    if (result !== undefined) return result
+    throw error
+  }
+}
+
 /** The WASM parser must be instantiated once per process before the synchronous calls work. */
 export function loadParser(): Promise<void> {
   loaded ??= loadModule()
@@ -77,7 +139,7 @@ function trimStatement(text: string): string {
 
 function tryParse(sql: string): { tree: PgNode | undefined; error: StrataError | undefined } {
   try {
-    return { tree: parseSync(sql) as unknown as PgNode, error: undefined }
+    return { tree: parseTree(sql), error: undefined }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     return { tree: undefined, error: syntaxError(sql, message, error) }
@@ -94,7 +156,7 @@ function syntaxError(sql: string, message: string, cause: unknown): StrataError 
     if (at >= 0) {
       const near = message.slice(at + marker.length, message.lastIndexOf('"'))
       try {
-        const token = scanSync(sql).tokens.find((candidate) => candidate.text === near)
+        const token = scanTokens(sql).find((candidate) => candidate.text === near)
         if (token !== undefined) position = token.start + 1
       } catch {
         position = undefined
@@ -109,7 +171,7 @@ function syntaxError(sql: string, message: string, cause: unknown): StrataError 
 export function splitStatements(sql: string): { text: string; offset: number }[] {
   let tokens: { start: number; end: number; text: string }[]
   try {
-    tokens = scanSync(sql).tokens
+    tokens = scanTokens(sql)
   } catch {
     return [{ text: sql.trim(), offset: 0 }]
   }
@@ -130,7 +192,7 @@ export function splitStatements(sql: string): { text: string; offset: number }[]
 /** True when the text ends with a ';' token outside quotes and comments (shells use it). */
 export function endsWithSemicolon(sql: string): boolean {
   try {
-    const tokens = scanSync(sql).tokens
+    const tokens = scanTokens(sql)
     return tokens.length > 0 && tokens[tokens.length - 1]!.text === ';'
   } catch {
     return false
@@ -142,7 +204,7 @@ export function endsWithSemicolon(sql: string): boolean {
  * positional parameters; DuckDB and our API accept names). Returns the names in positional order.
  */
 export function positionalizeNamedParameters(sql: string): { sql: string; names: string[] } {
-  const tokens = scanSync(sql).tokens
+  const tokens = scanTokens(sql)
   const names: string[] = []
   let out = ''
   let copied = 0
@@ -169,7 +231,7 @@ export function positionalizeNamedParameters(sql: string): { sql: string; names:
  * lost some parameters to a rewrite (time-travel bounds are bound separately). Token-based.
  */
 export function compactParameters(sql: string, params: readonly unknown[]): { sql: string; params: unknown[] } {
-  const tokens = scanSync(sql).tokens.filter((token) => token.tokenName === 'PARAM')
+  const tokens = scanTokens(sql).filter((token) => token.tokenName === 'PARAM')
   const used = [...new Set(tokens.map((token) => Number(token.text.slice(1))))].sort((left, right) => left - right)
   if (used.length === params.length && used.every((number, index) => number === index + 1)) return { sql, params: [...params] }
   let out = ''

@@ -3,7 +3,7 @@
  * (never by pattern matching). Parse-tree nodes carry only a start `location`; rewrites that edit
  * text at tree locations (time-series functions) need the end of a call and its argument spans too.
  */
-import { scanSync } from '@pgsql/parser'
+import { scanTokens } from './parse.js'
 import { limits } from '../util/limits.js'
 import type { ParsedStatement } from './parse.js'
 
@@ -39,7 +39,7 @@ export class StatementSpans {
   constructor(private readonly statement: Pick<ParsedStatement, 'text' | 'locationBase'>) {
     this.base = statement.locationBase
     // Comments are tokens too; a rewrite never needs them and they must not count as arguments.
-    this.tokens = (scanSync(statement.text).tokens as (Token & { tokenName?: string })[]).filter(
+    this.tokens = (scanTokens(statement.text) as (Token & { tokenName?: string })[]).filter(
       (token) => token.tokenName !== 'SQL_COMMENT' && token.tokenName !== 'C_COMMENT',
     )
   }
@@ -131,7 +131,7 @@ export function isKeyword(word: string): boolean {
   if (cached !== undefined) return cached
   let keyword = false
   try {
-    const tokens = scanSync(word).tokens as { keywordKind?: number; text: string }[]
+    const tokens = scanTokens(word) as { keywordKind?: number; text: string }[]
     keyword = tokens.length === 1 && (tokens[0]!.keywordKind ?? 0) !== 0
   } catch {
     keyword = false

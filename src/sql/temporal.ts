@@ -7,11 +7,10 @@
  * reference they belong to. The engine turns each temporal table reference into a derived table over
  * the history of the table, in either store, with the period bounds evaluated per execution.
  */
-import { parseSync, scanSync } from '@pgsql/parser'
 import { deparseStatement } from './deparse.js'
 import { StrataError } from '../util/errors.js'
 import { historyTableName, type Catalog, type ColumnDefinition, type TableDefinition } from './catalog.js'
-import type { PgNode } from './parse.js'
+import { parseTree, scanTokens, type PgNode } from './parse.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, walk } from './tree.js'
 import { parseIntervalText } from './timeseries.js'
 import { parseTimestampMicros } from './types.js'
@@ -105,7 +104,7 @@ export function extractTemporal(sql: string): Extraction | undefined {
   if (!triggerWords.some((word) => lower.includes(word))) return undefined
   let tokens: Token[]
   try {
-    tokens = scanSync(sql).tokens as Token[]
+    tokens = scanTokens(sql) as Token[]
   } catch {
     return undefined
   }
@@ -351,7 +350,7 @@ export function planTemporal(
     if (spec === undefined) continue
     // With a statement-level AS OF, an explicit clause on one axis keeps the shorthand's other axis.
     const merged = explicit !== undefined && clauses.shorthand !== undefined ? { ...clauses.shorthand, ...explicit } : spec
-    tokens ??= scanSync(text).tokens as Token[]
+    tokens ??= scanTokens(text) as Token[]
     const start = location - locationBase
     let last = tokens.findIndex((token) => token.start === start)
     if (last < 0) throw new StrataError('INTERNAL', `no token at the table reference "${name}"`)
@@ -420,7 +419,7 @@ function expressionTree(expression: TimeExpression): unknown {
   if (tree === undefined) {
     let parsed: PgNode
     try {
-      parsed = parseSync(`SELECT ${expression.text}`) as PgNode
+      parsed = parseTree(`SELECT ${expression.text}`)
     } catch (error) {
       throw new StrataError('SYNTAX_ERROR', `malformed time expression "${expression.text}": ${(error as Error).message}`, { position: expression.position + 1 })
     }
@@ -688,7 +687,7 @@ export function deparseTemporal(select: PgNode, plan: TemporalPlan, source: (ref
   const text = deparseStatement(copy)
   let out = ''
   let copied = 0
-  for (const token of scanSync(text).tokens as Token[]) {
+  for (const token of scanTokens(text) as Token[]) {
     const reference = placeholders.get(token.text)
     if (reference === undefined) continue
     out += text.slice(copied, token.start) + source(reference) + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : '')

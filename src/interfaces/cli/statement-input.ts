@@ -3,7 +3,8 @@
  * (libpg_query, through @pgsql/parser) tokenizes the text, so a ';' inside a string, a quoted
  * identifier, a dollar-quoted body or a comment never ends a statement.
  */
-import { loadModule, scanSync } from '@pgsql/parser'
+import { loadModule } from '@pgsql/parser'
+import { scanTokens } from '../../sql/parse.js'
 
 let scannerLoaded: Promise<void> | undefined
 
@@ -40,7 +41,7 @@ export function classifyInput(text: string): InputState {
   if (text.trim() === '') return 'empty'
   let tokens
   try {
-    tokens = scanSync(text).tokens
+    tokens = scanTokens(text)
   } catch {
     // The scanner fails on an unterminated string, identifier or block comment: the user is still typing.
     return 'incomplete'

@@ -3,7 +3,7 @@
  * as one JSON line as it commits, until Ctrl-C. It is a shell command, not SQL: the shell recognises
  * it by PostgreSQL's scanner tokens and never sends it to the engine.
  */
-import { scanSync } from '@pgsql/parser'
+import { scanTokens } from '../../sql/parse.js'
 import type { Database, SubscribeOptions } from '../api/types.js'
 import { toJsonValue } from './format.js'
 
@@ -30,7 +30,7 @@ export function parseSubscribeCommand(line: string): SubscribeCommand | undefine
   if (line.trim() === '') return undefined
   let tokens: Token[]
   try {
-    tokens = scanSync(line).tokens.filter((token: Token) => token.tokenName !== 'SQL_COMMENT' && token.tokenName !== 'C_COMMENT')
+    tokens = scanTokens(line).filter((token: Token) => token.tokenName !== 'SQL_COMMENT' && token.tokenName !== 'C_COMMENT')
   } catch {
     // An unterminated quote: not a command this recognises (the SQL path reports it).
     return undefined

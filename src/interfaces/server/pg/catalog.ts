@@ -25,7 +25,7 @@
  * (the mirror's internal schemas, our tables as views). Literal CTEs are exact for the catalog
  * snapshot the query started with, and leave nothing behind.
  */
-import { parseSync } from '@pgsql/parser'
+import { parseTree } from '../../../sql/parse.js'
 import { deparseStatement } from '../../../sql/deparse.js'
 import type { Catalog, TableDefinition } from '../../../sql/catalog.js'
 import type { PgNode } from '../../../sql/parse.js'
@@ -807,7 +807,7 @@ function template(sql: string): PgNode {
   templateCache ??= new Map()
   let tree = templateCache.get(sql)
   if (tree === undefined) {
-    const parsed = parseSync(`SELECT ${sql}`) as unknown as { stmts: { stmt: PgNode }[] }
+    const parsed = parseTree(`SELECT ${sql}`) as unknown as { stmts: { stmt: PgNode }[] }
     const select = nodeBody(parsed.stmts[0]!.stmt, 'SelectStmt')!
     tree = nodeBody(list(select['targetList'])[0], 'ResTarget')!['val'] as PgNode
     templateCache.set(sql, tree)
@@ -1140,7 +1140,7 @@ export function planCatalogQuery(tree: PgNode, model: CatalogModel, context: Cat
     const definitions: PgNode[] = []
     for (const [name, { schema, relation }] of state.used) {
       const spec = schemas[schema]![relation]!
-      const parsed = parseSync(relationSql(spec, spec.rows?.(model, context) ?? [])) as unknown as { stmts: { stmt: PgNode }[] }
+      const parsed = parseTree(relationSql(spec, spec.rows?.(model, context) ?? [])) as unknown as { stmts: { stmt: PgNode }[] }
       definitions.push({ CommonTableExpr: { ctename: name, ctematerialized: 'CTEMaterializeDefault', ctequery: rewriteNode(parsed.stmts[0]!.stmt, state) } })
     }
     const withClause = (body['withClause'] as PgNode | undefined) ?? { ctes: [] }

@@ -12,7 +12,7 @@ import { randomInt } from 'node:crypto'
 import { once } from 'node:events'
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
-import { scanSync } from '@pgsql/parser'
+import { scanTokens } from '../../../sql/parse.js'
 import type { Engine, StatementResult } from '../../../engine/engine.js'
 import type { Session } from '../../../engine/session.js'
 import type { PgNode } from '../../../sql/parse.js'
@@ -1056,7 +1056,7 @@ function commandLineOptions(options: string): [string, string][] {
 
 /** The query of `COPY (query) TO STDOUT …`: the text between the first '(' and its ')', by the scanner's tokens. */
 function innerQueryText(text: string): string {
-  const tokens = scanSync(text).tokens
+  const tokens = scanTokens(text)
   let depth = 0
   let start = -1
   for (const token of tokens) {

@@ -3,7 +3,7 @@
  * its kind, its command tag, whether it returns rows, how many parameters it takes, and the column
  * names PostgreSQL would give its unnamed select-list items (`count`, `?column?`, …).
  */
-import { scanSync } from '@pgsql/parser'
+import { scanTokens } from '../../../sql/parse.js'
 import { parseStatements, type PgNode } from '../../../sql/parse.js'
 import { list, names, nodeBody, nodeKind, walk } from '../../../sql/tree.js'
 import { limits } from '../../../util/limits.js'
@@ -52,7 +52,7 @@ function split(sql: string): WireStatement[] {
 
 function firstKeyword(text: string): string {
   try {
-    const token = scanSync(text).tokens[0]
+    const token = scanTokens(text)[0]
     return token === undefined ? '' : token.text.toUpperCase()
   } catch {
     return ''
@@ -69,7 +69,7 @@ export function parameterCount(statement: WireStatement): number {
     return highest
   }
   try {
-    for (const token of scanSync(statement.text).tokens) if (token.tokenName === 'PARAM') highest = Math.max(highest, Number(token.text.slice(1)))
+    for (const token of scanTokens(statement.text)) if (token.tokenName === 'PARAM') highest = Math.max(highest, Number(token.text.slice(1)))
   } catch {
     return 0
   }
