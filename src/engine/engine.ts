@@ -667,6 +667,11 @@ export class Engine {
     const target = this.ledger.lastCommitted.txId
     await this.awaitFreshness(target, options)
     const duck = await this.syncer.acquireSession()
+    // Aborted while it waited for freshness or a session: an 'abort' event already passed, so check.
+    if (options.signal?.aborted === true) {
+      this.syncer.releaseSession(duck)
+      throw new StrataError('ABORTED', 'the read was aborted before it started')
+    }
     const abort = (): void => duck.interrupt()
     options.signal?.addEventListener('abort', abort, { once: true })
     try {
@@ -1546,6 +1551,10 @@ export class Engine {
     rejectFulltextOutsideRowStore(tree!, options.engine === 'column' ? 'the engine option asks for it' : route.reason)
     await this.awaitFreshness(this.ledger.lastCommitted.txId, options)
     const duck = await this.syncer.acquireSession()
+    if (options.signal?.aborted === true) {
+      this.syncer.releaseSession(duck)
+      throw new StrataError('ABORTED', 'the read was aborted before it started')
+    }
     const abort = (): void => duck.interrupt()
     options.signal?.addEventListener('abort', abort, { once: true })
     const release = (): void => {

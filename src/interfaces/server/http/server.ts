@@ -298,6 +298,9 @@ class HttpApi {
       statement.controller.abort()
     }
     response.once('close', onClose)
+    // The client may have hung up while the body was read, before the listener existed. (Not
+    // request.destroyed: a request stream is destroyed once its body has been read.)
+    if (response.destroyed || request.socket.destroyed) onClose()
     this.running.add(statement)
     const run = this.runs.start(parsed.sql)
     if (format === 'ndjson') {
@@ -402,14 +405,37 @@ class HttpApi {
     }
     if (streamed.txId !== undefined) head['tx_id'] = streamed.txId
     response.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'x-content-type-options': 'nosniff' })
+    // A client that stops reading must not hold the statement past its timeout (or a shutdown): waiting
+    // for the socket to drain also ends when the statement is aborted, and the connection is dropped.
+    const signal = statement.controller.signal
+    const write = (text: string): Promise<void> => {
+      if (signal.aborted) return Promise.reject(new StrataError('ABORTED', 'the streamed read was aborted'))
+      return new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          response.destroy()
+          reject(new StrataError('ABORTED', 'the streamed read was aborted'))
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        writeChunk(response, text).then(
+          () => {
+            signal.removeEventListener('abort', onAbort)
+            resolve()
+          },
+          (error: unknown) => {
+            signal.removeEventListener('abort', onAbort)
+            reject(error)
+          },
+        )
+      })
+    }
     let rowCount = 0
     try {
-      await writeChunk(response, `${JSON.stringify(head)}\n`)
+      await write(`${JSON.stringify(head)}\n`)
       for await (const batch of streamed.batches) {
         let text = ''
         for (const row of batch) text += `${JSON.stringify(row.map(encodeValue))}\n`
         rowCount += batch.length
-        await writeChunk(response, text)
+        await write(text)
       }
     } catch (thrown) {
       const error = this.queryFailure(thrown, statement, run, parsed, performance.now() - startedMs)
