@@ -359,6 +359,22 @@ describe('HTTP API', () => {
     assert.match(metrics, /^strata_http_queries_in_flight 0$/m)
   })
 
+  test('an NDJSON reader that stops reading does not hold its statement past the timeout', async () => {
+    const response = await post(served.base, { sql: 'SELECT i, repeat(\'x\', 100) AS pad FROM range(100000000) t(i)', persist: false, timeout_ms: 400 }, { headers: { accept: 'application/x-ndjson' } })
+    assert.equal(response.status, 200)
+    const reader = response.body!.getReader()
+    assert.equal((await reader.read()).done, false)
+    // Read nothing more: the server's writes back up until the timeout ends the statement.
+    const run = await waitFor('the stalled stream to be cancelled', async () => {
+      const runs = (await (await fetch(`${served.base}/query-runs?limit=5`)).json()) as { query_runs: Record<string, unknown>[] }
+      const found = runs.query_runs.find((candidate) => String(candidate['sql']).includes('range(100000000)'))
+      return found !== undefined && found['status'] !== 'running' ? found : undefined
+    })
+    assert.equal(run['status'], 'cancelled')
+    await reader.cancel().catch(() => undefined)
+    assert.match(await (await fetch(`${served.base}/metrics`)).text(), /^strata_http_queries_in_flight 0$/m)
+  })
+
   test('load: 8 clients mixing writes and analytical reads for a few seconds; no errors, no lost writes', async () => {
     await query(served.base, { sql: 'CREATE TABLE events (id INTEGER PRIMARY KEY, client INTEGER NOT NULL, v DOUBLE NOT NULL)' })
     const clientCount = 8
