@@ -17,6 +17,7 @@
  */
 import { writeSync } from 'node:fs'
 import { open } from '../src/index.js'
+import { seededRandom } from './helpers.js'
 
 const [directory, seedText, floorText] = process.argv.slice(2)
 // `node --test dist/test/` runs every .js file under a test/ folder, this one included, without
@@ -27,19 +28,7 @@ if (directory === undefined || seedText === undefined || floorText === undefined
   process.exit(2)
 }
 
-/** Small deterministic PRNG (mulberry32) so a failing run can be replayed from its seed. */
-function randomGenerator(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let value = state
-    value = Math.imul(value ^ (value >>> 15), value | 1)
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61)
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const random = randomGenerator(Number(seedText))
+const random = seededRandom(Number(seedText))
 const integer = (low: number, high: number): number => low + Math.floor(random() * (high - low + 1))
 
 function emit(line: Record<string, unknown>): void {

@@ -19,6 +19,7 @@ import * as path from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { open } from '../src/index.js'
+import { seededRandom } from './helpers.js'
 
 const workerPath = fileURLToPath(new URL('./kill-worker.js', import.meta.url))
 
@@ -132,18 +133,6 @@ function differences(world: World, actual: ReadonlyMap<number, Row>): string {
     .join('; ')
 }
 
-/** Deterministic PRNG (mulberry32): the seed is printed so a failing run can be replayed. */
-function randomGenerator(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let value = state
-    value = Math.imul(value ^ (value >>> 15), value | 1)
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61)
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 interface RoundOutput {
   readonly lines: Line[]
   readonly partialTail: string
@@ -229,7 +218,7 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-kill-'))
   t.after(() => fs.rmSync(directory, { recursive: true, force: true }))
   const seed = process.env['STRATA_KILL_SEED'] !== undefined ? Number(process.env['STRATA_KILL_SEED']) : Math.floor(Math.random() * 2 ** 31)
-  const random = randomGenerator(seed)
+  const random = seededRandom(seed)
   const context = `(seed ${seed}; replay with STRATA_KILL_SEED=${seed})`
   const rounds = 5 + Math.floor(random() * 4)
 

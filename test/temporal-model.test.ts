@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { open, StrataError, type Database } from '../src/index.js'
+import { seededRandom } from './helpers.js'
 
 /** One version: a value of a key over a system period and a valid period (null = open end). */
 interface Rectangle {
@@ -20,17 +21,6 @@ interface Rectangle {
 
 const second = 1_000_000n
 const base = BigInt(Date.UTC(2024, 0, 1)) * 1000n
-
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const lessThan = (left: bigint, right: bigint | null): boolean => right === null || left < right
 
@@ -122,7 +112,7 @@ function toDate(us: bigint | null): Date | null {
 }
 
 async function runSequence(seed: number, steps: number): Promise<void> {
-  const next = random(seed)
+  const next = seededRandom(seed)
   let now = base
   await using db: Database = await open(':memory:', { clock: () => now })
   await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)')

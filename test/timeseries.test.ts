@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { open, type Database, type QueryResult } from '../src/index.js'
+import { seededRandom } from './helpers.js'
 
 const seed = Number(process.env['STRATA_TEST_SEED'] ?? 20240101)
 
@@ -22,25 +23,13 @@ interface Reading {
 let db: Database
 const readings: Reading[] = []
 
-/** Mulberry32: small, seedable, good enough to spread test data. */
-function random(seedValue: number): () => number {
-  let state = seedValue >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 function dateText(date: Date): string {
   return date.toISOString().slice(0, 10)
 }
 
 before(async () => {
   process.stderr.write(`timeseries.test seed ${seed} (set STRATA_TEST_SEED to repeat)\n`)
-  const next = random(seed)
+  const next = seededRandom(seed)
   const start = Date.UTC(2023, 11, 20)
   let id = 0
   const push = (ts: Date | null, dev: string | null, v: number | null): void => {
