@@ -19,8 +19,10 @@ interface Served {
   stop(): Promise<void>
 }
 
-async function serve(options: { tokens?: string[]; requestBodyBytesMax?: number; statementTimeoutMs?: number; connectionsMax?: number } = {}): Promise<Served> {
-  const directory = temporaryDirectory('http')
+async function serve(
+  options: { tokens?: string[]; requestBodyBytesMax?: number; statementTimeoutMs?: number; connectionsMax?: number; resultsKeptMax?: number; resultsKeptRowsMax?: number } = {},
+  directory = temporaryDirectory('http'),
+): Promise<Served> {
   const engine = await Engine.open(directory.path, {})
   const http = await startHttpServer(engine, { host: '127.0.0.1', port: 0, ...options })
   return {
@@ -402,6 +404,91 @@ describe('HTTP API', () => {
     assert.ok(total > 50, `only ${total} writes in ${durationMs} ms`)
     const counted = await query(served.base, { sql: 'SELECT client, count(*) AS n FROM events GROUP BY client ORDER BY client' })
     assert.deepEqual(counted.rows, acknowledged.map((count, client) => [client, count]))
+  })
+})
+
+describe('HTTP API persisted results', () => {
+  test('a flood of small results is persisted whole; a large one through a file; both read back in SQL', async () => {
+    const served = await serve()
+    try {
+      const clients = 8
+      const perClient = 150
+      const responses: QueryResponse[] = []
+      await Promise.all(
+        Array.from({ length: clients }, async (_, client) => {
+          for (let index = 0; index < perClient; index++) {
+            const n = client * perClient + index
+            responses.push(await query(served.base, { sql: "SELECT $1::INTEGER AS n, 'q' || $1 AS label, $1::INTEGER % 2 = 0 AS even", params: [n] }))
+          }
+        }),
+      )
+      for (const response of responses) {
+        assert.equal(response.warning, undefined)
+        assert.match(response.result_id ?? '', /^rslt_[0-9a-z]{26}$/)
+      }
+      assert.equal(new Set(responses.map((response) => response.result_id)).size, clients * perClient)
+      // Every one becomes ready, with its own row.
+      for (const response of responses) {
+        const ready = await readyResult(served.base, response.result_id!)
+        assert.deepEqual(ready['rows'], response.rows)
+        assert.deepEqual(ready['column_types'], ['INTEGER', 'VARCHAR', 'BOOLEAN'])
+      }
+      // Two results joined in SQL, one under an alias.
+      const [first, second] = [responses[0]!, responses[responses.length - 1]!]
+      const joined = await query(served.base, {
+        sql: `SELECT a.n + r.n AS total, "${first.result_id}".label, r.even FROM strata.results."${first.result_id}" CROSS JOIN strata.results."${second.result_id}" AS r, (SELECT 1) AS a (n)`,
+        persist: false,
+      })
+      assert.deepEqual(joined.rows, [[1 + (second.rows[0]![0] as number), first.rows[0]![1], second.rows[0]![2]]])
+      // Over half a megabyte of rows: written through a staging file.
+      const large = await query(served.base, { sql: "SELECT i AS n, repeat('x', 100) || i AS label FROM range(10000) t(i) ORDER BY i" })
+      const largeReady = await readyResult(served.base, large.result_id!)
+      assert.equal(largeReady['row_count'], 10_000)
+      assert.deepEqual(largeReady['rows'], large.rows)
+      const summed = await query(served.base, { sql: `SELECT sum(n) AS total, max(length(label)) AS longest FROM strata.results."${large.result_id}"`, persist: false })
+      assert.deepEqual(summed.rows, [[(9_999 * 10_000) / 2, 104]])
+      // A well-formed id that names no result, and a name that is no id.
+      await expectError(await post(served.base, { sql: 'SELECT * FROM strata.results."rslt_00000000000000000000000000"' }), 422, 'UNDEFINED_TABLE')
+      await expectError(await post(served.base, { sql: 'SELECT * FROM strata.results.nothing' }), 422, 'UNDEFINED_TABLE')
+    } finally {
+      await served.stop()
+    }
+  })
+
+  test('the oldest results are dropped beyond the bounds; the kept ones survive a restart', async () => {
+    const directory = temporaryDirectory('http-results')
+    let served = await serve({ resultsKeptMax: 20, resultsKeptRowsMax: 610 }, directory)
+    /** [results, rows] in the shared tables. */
+      const kept = async (): Promise<number[]> => {
+        const table = await served.engine.columnStoreQuery(served.engine.newSession(), 'SELECT count(*), (SELECT count(*) FROM strata_results.result_rows) FROM strata_results.results', undefined, {})
+        return table.rows[0]!.map(Number)
+      }
+    try {
+      const ids: string[] = []
+      for (let index = 0; index < 30; index++) ids.push((await query(served.base, { sql: 'SELECT $1::INTEGER AS n', params: [index] })).result_id!)
+      await readyResult(served.base, ids[29]!)
+      await waitFor('the oldest results to be dropped', async () => ((await fetch(`${served.base}/results/${ids[0]}`)).status === 404 ? true : undefined))
+      for (const id of ids.slice(0, 10)) await expectError(await fetch(`${served.base}/results/${id}`), 404, 'NOT_FOUND')
+      for (const [index, id] of ids.slice(10).entries()) assert.deepEqual((await readyResult(served.base, id))['rows'], [[index + 10]])
+      assert.deepEqual(await kept(), [20, 20])
+      // Rows count too: a 600-row result pushes out the oldest until at most 610 rows are kept.
+      const wide = (await query(served.base, { sql: 'SELECT i AS n FROM range(600) t(i)' })).result_id!
+      await readyResult(served.base, wide)
+      await waitFor('the row bound to hold', async () => ((await kept())[1]! <= 610 ? true : undefined))
+      assert.deepEqual(await kept(), [11, 610], 'the wide result and the ten newest one-row results')
+      await expectError(await fetch(`${served.base}/results/${ids[19]}`), 404, 'NOT_FOUND')
+      assert.deepEqual((await readyResult(served.base, ids[20]!))['rows'], [[20]])
+      // A restart: the kept results are still there, in GET and in SQL.
+      await served.http.close()
+      await served.engine.close()
+      served = await serve({ resultsKeptMax: 20, resultsKeptRowsMax: 610 }, directory)
+      assert.equal((await readyResult(served.base, wide))['row_count'], 600)
+      assert.deepEqual((await query(served.base, { sql: `SELECT count(*) AS n FROM strata.results."${wide}"`, persist: false })).rows, [[600]])
+      assert.deepEqual((await readyResult(served.base, ids[29]!))['rows'], [[29]])
+      await expectError(await fetch(`${served.base}/results/${ids[0]}`), 404, 'NOT_FOUND')
+    } finally {
+      await served.stop()
+    }
   })
 })
 

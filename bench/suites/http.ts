@@ -3,8 +3,8 @@
  * `clientCount` concurrent clients, through the HTTP API of the real `strata serve` binary (a child
  * process, keep-alive connections, JSON responses) against the same queries with the same concurrency
  * through the library in this process. The ratio is what the HTTP hop costs. Measured twice over
- * HTTP: with results persisted (the default: each result becomes a table in the column store in the
- * background) and with `"persist": false`.
+ * HTTP: with results persisted (the default: each result is written, in the background, to the column
+ * store's shared result tables) and with `"persist": false`.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { Agent, request } from 'node:http'

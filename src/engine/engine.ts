@@ -12,7 +12,7 @@ import { Syncer } from '../sync/syncer.js'
 import { applyRange, mirrorHistoryName, mirrorSchema, openEnd } from '../sync/mirror.js'
 import { findColumn, historyTableName, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
 import { checkUserName, sqliteCreateHistory, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
-import { compactParameters, loadParser, parseStatements, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
+import { compactParameters, loadParser, parseStatements, parseTree, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
   aggregateFunctionNames,
   compileDelete,
@@ -51,6 +51,7 @@ import { deparseStatement } from '../sql/deparse.js'
 import { timeSeriesEdits } from '../sql/timeseries.js'
 import { insertRowsSync, runWriteBatch, validTimeColumns, type BatchItem, type BatchRunner } from './bulk.js'
 import { insertNamesValidTime, TemporalWriter } from './temporal-writes.js'
+import { isResultId, resultReferences, resultSelectSql, resultsSchema, resultsTable, rewriteResultReferences, type PersistedColumn } from './results.js'
 import {
   columnStoreSource,
   deparseTemporal,
@@ -88,9 +89,6 @@ type Statement = ParsedStatement & {
 const noClauses: ReadonlyMap<number, TemporalSpec> = new Map()
 
 export type EngineName = 'row' | 'column' | 'remote' | 'stream' | 'catalog'
-
-/** The column store's schema that holds persisted HTTP results; SQL reads them as `strata.results."<id>"`. */
-export const resultsSchema = 'strata_results'
 
 /** A query's rows as they are read (`Engine.stream`). */
 export interface StreamedResult {
@@ -717,12 +715,16 @@ export class Engine {
       if (kind === 'RangeVar' && body['schemaname'] === 'strata' && body['relname'] === 'sync_status') {
         body['schemaname'] = 'strata_staging'
       }
-      // strata.results."<id>": a result the HTTP API persisted (src/interfaces/server/http/results.ts).
-      if (kind === 'RangeVar' && body['catalogname'] === 'strata' && body['schemaname'] === 'results') {
-        delete body['catalogname']
-        body['schemaname'] = resultsSchema
-      }
     })
+    // strata.results."<id>": a result the HTTP API persisted, read from the shared tables (./results.ts).
+    const resultIds = resultReferences(rewritten)
+    if (resultIds.length > 0) {
+      const columnsById = await this.persistedResultColumns(session, resultIds, options)
+      rewriteResultReferences(rewritten, (id) => {
+        const statements = parseTree(resultSelectSql(id, columnsById.get(id)!))['stmts'] as { stmt: unknown }[]
+        return statements[0]!.stmt
+      })
+    }
     const text = deparseStatement(rewritten)
     const status = await this.syncStatus()
     const duck = await this.syncer.acquireSession()
@@ -738,6 +740,23 @@ export class Engine {
     }
     const result = await this.columnQuery(session, text, params, options)
     return { ...shapeTabular(result), engine: 'catalog' }
+  }
+
+  /** The columns of each persisted result `ids` names; UNDEFINED_TABLE for one that does not exist. */
+  private async persistedResultColumns(session: Session, ids: readonly string[], options: ExecuteOptions): Promise<Map<string, readonly PersistedColumn[]>> {
+    const columnsById = new Map<string, readonly PersistedColumn[]>()
+    const wellFormed = ids.filter(isResultId)
+    if (wellFormed.length > 0) {
+      const exists = await this.columnQuery(session, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = '${resultsSchema}' AND table_name = 'results'`, [], options)
+      if (Number(exists.rows[0]![0]) > 0) {
+        const list = wellFormed.map((id) => `'${id}'`).join(', ')
+        const found = await this.columnQuery(session, `SELECT result_id, CAST(columns AS VARCHAR) FROM ${resultsTable} WHERE result_id IN (${list})`, [], options)
+        for (const [id, columns] of found.rows) columnsById.set(String(id), JSON.parse(String(columns)) as PersistedColumn[])
+      }
+    }
+    const missing = ids.find((id) => !columnsById.has(id))
+    if (missing !== undefined) throw new StrataError('UNDEFINED_TABLE', `no result "${missing}" in strata.results (a result id from the HTTP API's POST /query; only the newest results are kept)`)
+    return columnsById
   }
 
   // ───────────────────────────── writes ─────────────────────────────

@@ -66,12 +66,16 @@ export const limits = {
   queryRunSqlCharsMax: 16 * 1024,
   /** Persisted HTTP results kept in the column store (strata.results."<id>"); the oldest are dropped,
    *  so a busy API does not grow the data directory without bound. */
-  resultsKeptMax: 1_000,
+  resultsKeptMax: 10_000,
+  /** Rows of persisted results kept in all; the oldest results are dropped beyond it (and beyond resultsKeptMax). */
+  resultsKeptRowsMax: 10_000_000,
   /** A result with more rows is not persisted (its status is failed): persisting copies every row. */
   resultPersistRowsMax: 1_000_000,
   /** Results waiting to be persisted; beyond this a new result is not persisted (result_id null and a
    *  warning), so a burst of queries cannot queue unbounded memory behind the background writer. */
-  resultPersistQueueMax: 256,
+  resultPersistQueueMax: 4_096,
+  /** Rows of the results waiting to be persisted, in all; the same bound, counted in rows. */
+  resultPersistQueueRowsMax: 2_000_000,
   /** PostgreSQL-protocol sessions `strata serve` allows at once (PostgreSQL's own max_connections
    *  default); each holds a session and its buffers, and writers serialize anyway. */
   pgConnectionsMax: 100,

@@ -1,35 +1,34 @@
 /**
- * Persisted results: every POST /query result with columns is kept, in the background, as a table of
- * the column store's `strata_results` schema, named by its result id. GET /results/{id} reads it back,
- * and SQL reads it as `strata.results."<id>"` (the engine routes that name there).
+ * Persisted results: every POST /query result with columns is kept, in the background, in the column
+ * store's two shared result tables (layout and reading: src/engine/results.ts). GET /results/{id} reads
+ * one back, and SQL reads it as `strata.results."<id>"`.
  *
  * Why the column store: a result is read back whole or analysed (joined, aggregated) — DuckDB's job —
- * and a table there needs no catalog entry, ledger transaction or history in the row store, which
- * would make a query's output look like user data. The cost: results live in mirror.duckdb, so
- * deleting that file (to rebuild the mirror) deletes them too.
+ * and there it needs no catalog entry, ledger transaction or history in the row store, which would make
+ * a query's output look like user data. The cost: results live in mirror.duckdb, so deleting that file
+ * (to rebuild the mirror) deletes them too.
  *
- * How: the rows, encoded exactly as the HTTP response encodes them (encode.ts), are written to a
- * temporary NDJSON file, and one `CREATE TABLE … AS SELECT` casts them back to the result's column
- * types from DuckDB's JSON reader. Several waiting results go in one round. Nested and unusual types
- * are kept as JSON. Bounds: `limits.resultsKeptMax` tables (the oldest are dropped),
- * `limits.resultPersistRowsMax` rows per result, `limits.resultPersistQueueMax` waiting results.
+ * How: results wait in a queue and are written in rounds, a round being one INSERT into each table.
+ * Each row is encoded exactly as the HTTP response encodes it (encode.ts), as a JSON array. A small
+ * round goes inline in the statement text; a larger one through a temporary NDJSON file that DuckDB's
+ * JSON reader loads. Bounds: `limits.resultsKeptMax` results and `limits.resultsKeptRowsMax` rows are
+ * kept (the oldest are dropped), `limits.resultPersistRowsMax` rows per result,
+ * `limits.resultPersistQueueMax` results and `limits.resultPersistQueueRowsMax` rows waiting.
  */
 import { createWriteStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { resultsSchema, type Engine } from '../../../engine/engine.js'
+import type { Engine, ExecuteOptions } from '../../../engine/engine.js'
+import { isResultId, resultRowsTable, resultSelectSql, resultsDdl, resultsTable, type PersistedColumn } from '../../../engine/results.js'
 import { limits } from '../../../util/limits.js'
 import { encodeValue } from './encode.js'
-import { isId, newId } from './runs.js'
+import { newId } from './runs.js'
 
 export type ResultStatus = 'processing' | 'ready' | 'failed'
 
-export interface ResultColumn {
-  readonly name: string
-  readonly type: string
-}
+export type ResultColumn = PersistedColumn
 
 /** A result to persist: its columns and a way to read row i's values in column order. */
 export interface ResultRows {
@@ -44,6 +43,8 @@ interface Entry {
   error: string | undefined
   /** Present while the result waits to be persisted; dropped once it is written (or failed). */
   rows: ResultRows | undefined
+  readonly columns: readonly ResultColumn[]
+  readonly rowCount: number
   readonly executionTimeMs: number | undefined
 }
 
@@ -51,24 +52,38 @@ export type ResultLookup =
   | { readonly status: 'processing' | 'failed'; readonly error: string | undefined }
   | { readonly status: 'ready'; readonly columns: readonly ResultColumn[]; readonly rows: readonly (readonly unknown[])[]; readonly executionTimeMs: number | undefined }
 
-/** Scalar types cast back by name; anything else (lists, structs, maps, intervals, …) is kept as JSON. */
-const castableType = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|REAL|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|VARCHAR|TEXT|DATE|TIME|TIMESTAMP|TIMESTAMPTZ|UUID)$/
+/** A round takes at most this many waiting results (one INSERT into each table)… */
+const resultsPerRoundMax = 1_024
+/** …and stops adding results once it holds this many rows. */
+const rowsPerRoundMax = 100_000
+/** A round whose encoded rows stay within this many characters goes inline in the statement text; a larger one through a file. */
+const inlineCharsMax = 512 * 1024
 
-/** Results persisted in one round at most (one DuckDB statement text). */
-const resultsPerRoundMax = 64
-/** Results up to this many rows go to DuckDB inline in the statement text; larger ones via a file. */
-const inlineRowsMax = 100
+/** The column store answers from whatever it has: results are not ledger data, so no freshness wait. */
+const anyStaleness: ExecuteOptions = { maxStalenessMs: Number.POSITIVE_INFINITY }
 
 export class ResultStore {
   /** Every result this process knows of, oldest first (ids sort by creation time). */
   private readonly entries = new Map<string, Entry>()
   private readonly queue: Entry[] = []
-  private loading: Promise<void> | undefined
+  private queuedRows = 0
+  /** Rows of the results persisted and kept. */
+  private keptRows = 0
+  private preparing: Promise<void> | undefined
   private running: Promise<void> | undefined
   private stagingDirectory: Promise<string> | undefined
   private closed = false
 
-  constructor(private readonly engine: Engine) {}
+  private readonly keptMax: number
+  private readonly keptRowsMax: number
+
+  constructor(
+    private readonly engine: Engine,
+    bounds: { readonly keptMax?: number; readonly keptRowsMax?: number } = {},
+  ) {
+    this.keptMax = bounds.keptMax ?? limits.resultsKeptMax
+    this.keptRowsMax = bounds.keptRowsMax ?? limits.resultsKeptRowsMax
+  }
 
   /** Results waiting to be persisted. */
   get pendingCount(): number {
@@ -86,16 +101,18 @@ export class ResultStore {
     if (this.closed) return { warning: 'the server is shutting down; the result was not persisted' }
     if (rows.columns.length === 0) return {}
     const id = newId('rslt')
+    const base = { id, columns: rows.columns, rowCount: rows.rowCount, executionTimeMs: options.executionTimeMs }
     if (rows.rowCount > limits.resultPersistRowsMax) {
-      this.remember({ id, status: 'failed', error: `the result has ${rows.rowCount} rows; results over ${limits.resultPersistRowsMax} rows are not persisted`, rows: undefined, executionTimeMs: options.executionTimeMs })
+      this.remember({ ...base, status: 'failed', error: `the result has ${rows.rowCount} rows; results over ${limits.resultPersistRowsMax} rows are not persisted`, rows: undefined })
       return { resultId: id }
     }
-    if (this.queue.length >= limits.resultPersistQueueMax) {
-      return { warning: `${this.queue.length} results are waiting to be persisted; this one was not` }
+    if (this.queue.length >= limits.resultPersistQueueMax || this.queuedRows + rows.rowCount > limits.resultPersistQueueRowsMax) {
+      return { warning: `${this.queue.length} results (${this.queuedRows} rows) are waiting to be persisted; this one was not` }
     }
-    const entry: Entry = { id, status: 'processing', error: undefined, rows, executionTimeMs: options.executionTimeMs }
+    const entry: Entry = { ...base, status: 'processing', error: undefined, rows }
     this.remember(entry)
     this.queue.push(entry)
+    this.queuedRows += rows.rowCount
     this.running ??= this.drain().finally(() => {
       this.running = undefined
     })
@@ -110,13 +127,14 @@ export class ResultStore {
    * const found = await store.lookup('rslt_01hx…')
    */
   async lookup(id: string): Promise<ResultLookup | undefined> {
-    if (!isId('rslt', id)) return undefined
-    await this.load()
+    if (!isResultId(id)) return undefined
+    await this.prepare()
     const entry = this.entries.get(id)
     if (entry === undefined) return undefined
     if (entry.status !== 'ready') return { status: entry.status, error: entry.error }
-    const table = await this.engine.columnStoreQuery(this.engine.newSession(), `SELECT * FROM ${resultsSchema}.${quoteIdentifier(id)}`, undefined, { maxStalenessMs: Number.POSITIVE_INFINITY })
-    return { status: 'ready', columns: table.columns, rows: table.rows, executionTimeMs: entry.executionTimeMs }
+    const table = await this.engine.columnStoreQuery(this.engine.newSession(), resultSelectSql(id, entry.columns), undefined, anyStaleness)
+    const columns = entry.columns.map((column, index) => ({ ...column, name: table.columns[index]?.name ?? column.name }))
+    return { status: 'ready', columns, rows: table.rows, executionTimeMs: entry.executionTimeMs }
   }
 
   /** Stops taking results, lets the round in progress finish, and forgets what is still queued. */
@@ -127,6 +145,7 @@ export class ResultStore {
       entry.error = 'the server shut down before the result was persisted'
       entry.rows = undefined
     }
+    this.queuedRows = 0
     await this.running?.catch(() => undefined)
     const directory = await this.stagingDirectory?.catch(() => undefined)
     if (directory !== undefined) await rm(directory, { recursive: true, force: true })
@@ -136,18 +155,28 @@ export class ResultStore {
     this.entries.set(entry.id, entry)
   }
 
-  /** The ids already in the column store (from earlier runs), once. */
-  private load(): Promise<void> {
-    this.loading ??= (async () => {
-      const existing = await this.engine.columnStoreQuery(
-        this.engine.newSession(),
-        `SELECT table_name FROM duckdb_tables() WHERE schema_name = '${resultsSchema}' ORDER BY table_name`,
-        undefined,
-        { maxStalenessMs: Number.POSITIVE_INFINITY },
-      )
+  /**
+   * Once: creates the tables if need be, learns the results kept by earlier runs, and removes rows of
+   * a result whose round was cut short (its rows written, its entry not).
+   */
+  private prepare(): Promise<void> {
+    this.preparing ??= (async () => {
+      await this.run(resultsDdl.join(';\n'))
+      await this.run(`DELETE FROM ${resultRowsTable} WHERE result_id NOT IN (SELECT result_id FROM ${resultsTable})`)
+      const existing = await this.run(`SELECT result_id, CAST(columns AS VARCHAR), row_count, execution_time_ms FROM ${resultsTable} ORDER BY result_id`)
       const earlier = new Map<string, Entry>()
-      for (const [name] of existing.rows) {
-        if (typeof name === 'string' && isId('rslt', name)) earlier.set(name, { id: name, status: 'ready', error: undefined, rows: undefined, executionTimeMs: undefined })
+      for (const [id, columns, rowCount, executionTimeMs] of existing.rows) {
+        const count = Number(rowCount)
+        earlier.set(String(id), {
+          id: String(id),
+          status: 'ready',
+          error: undefined,
+          rows: undefined,
+          columns: JSON.parse(String(columns)) as ResultColumn[],
+          rowCount: count,
+          executionTimeMs: executionTimeMs === null ? undefined : Number(executionTimeMs),
+        })
+        this.keptRows += count
       }
       // Earlier results come before this run's, which were all made later.
       const current = [...this.entries]
@@ -155,146 +184,139 @@ export class ResultStore {
       for (const [id, entry] of earlier) this.entries.set(id, entry)
       for (const [id, entry] of current) this.entries.set(id, entry)
     })()
-    this.loading.catch(() => {
-      this.loading = undefined
+    this.preparing.catch(() => {
+      this.preparing = undefined
     })
-    return this.loading
+    return this.preparing
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && !this.closed) {
-      const round = this.queue.splice(0, resultsPerRoundMax)
+      let take = 0
+      let rows = 0
+      while (take < this.queue.length && take < resultsPerRoundMax && (take === 0 || rows + this.queue[take]!.rowCount <= rowsPerRoundMax)) rows += this.queue[take++]!.rowCount
+      const round = this.queue.splice(0, take)
+      this.queuedRows -= rows
       try {
-        await this.load()
+        await this.prepare()
         await this.persist(round)
-        for (const entry of round) if (entry.status === 'processing') entry.status = 'ready'
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error)
+        // The round as a whole failed: each result is tried on its own, so one bad result fails alone.
         for (const entry of round) {
-          if (entry.status !== 'processing') continue
-          entry.status = 'failed'
-          entry.error = `persisting the result failed: ${message}`
+          try {
+            await this.persist([entry], { replace: true })
+          } catch (single) {
+            entry.status = 'failed'
+            entry.error = `persisting the result failed: ${single instanceof Error ? single.message : String(single ?? error)}`
+          }
         }
       }
-      for (const entry of round) entry.rows = undefined
+      for (const entry of round) {
+        if (entry.status === 'processing') {
+          entry.status = 'ready'
+          this.keptRows += entry.rowCount
+        }
+        entry.rows = undefined
+      }
       await this.trim().catch(() => undefined)
     }
   }
 
-  private async persist(round: readonly Entry[]): Promise<void> {
-    const statements = [`CREATE SCHEMA IF NOT EXISTS ${resultsSchema}`]
-    const statementById = new Map<string, string>()
-    const files: string[] = []
+  /**
+   * Writes a round: its rows, then its entries (a result is ready once its entry is written). With
+   * `replace`, rows a failed earlier attempt left are removed first.
+   */
+  private async persist(round: readonly Entry[], options: { readonly replace?: boolean } = {}): Promise<void> {
+    const statements: string[] = []
+    if (options.replace === true) statements.push(`DELETE FROM ${resultRowsTable} WHERE result_id IN (${round.map((entry) => quoteLiteral(entry.id)).join(', ')})`)
+    let file: string | undefined
     try {
-      for (const entry of round) {
-        const rows = entry.rows!
-        let source: string
-        if (rows.rowCount <= inlineRowsMax) source = inlineSource(rows)
-        else {
-          // Larger results go through a file, written in batches so the event loop keeps serving.
-          this.stagingDirectory ??= mkdtemp(join(tmpdir(), 'strata-results-'))
-          const file = join(await this.stagingDirectory, `${entry.id}.ndjson`)
-          files.push(file)
-          await writeRows(file, rows)
-          source = `read_ndjson_objects(${quoteLiteral(file)})`
-        }
-        const statement = createTableSql(entry.id, rows.columns, source)
-        statementById.set(entry.id, statement)
-        statements.push(statement)
+      const inline = inlineRows(round)
+      if (inline !== undefined) {
+        if (inline.length > 0) statements.push(`INSERT INTO ${resultRowsTable} VALUES ${inline.join(', ')}`)
+      } else {
+        // Larger rounds go through a file, written in batches so the event loop keeps serving.
+        this.stagingDirectory ??= mkdtemp(join(tmpdir(), 'strata-results-'))
+        file = join(await this.stagingDirectory, `${round[0]!.id}.ndjson`)
+        await writeRows(file, round)
+        statements.push(`INSERT INTO ${resultRowsTable} SELECT json->>0, CAST(json->>1 AS BIGINT), json->2 FROM read_ndjson_objects(${quoteLiteral(file)})`)
       }
+      const entries = round.map(
+        (entry) =>
+          `(${quoteLiteral(entry.id)}, ${quoteLiteral(JSON.stringify(entry.columns.map((column) => ({ name: column.name, type: column.type, ...(column.nullable === undefined ? {} : { nullable: column.nullable }) }))))}, ${entry.rowCount}, ${entry.executionTimeMs ?? 'NULL'})`,
+      )
+      statements.push(`INSERT INTO ${resultsTable} VALUES ${entries.join(', ')}`)
       // One text, statements in order, each committing on its own (no explicit transaction: a pooled
-      // DuckDB session must never be handed back inside a failed one). A failure stops the text, so
-      // then each result is tried on its own; IF NOT EXISTS skips the ones already made.
-      const options = { maxStalenessMs: Number.POSITIVE_INFINITY }
-      try {
-        await this.engine.columnStoreQuery(this.engine.newSession(), statements.join(';\n'), undefined, options)
-      } catch (error) {
-        if (round.length === 1) throw error
-        for (const entry of round) {
-          try {
-            await this.engine.columnStoreQuery(this.engine.newSession(), `${statements[0]};\n${statementById.get(entry.id)!}`, undefined, options)
-          } catch (single) {
-            entry.status = 'failed'
-            entry.error = `persisting the result failed: ${single instanceof Error ? single.message : String(single)}`
-          }
-        }
-      }
+      // DuckDB session must never be handed back inside a failed one). Rows written without their
+      // entry (a failure between the two) are removed by the retry or at the next start.
+      await this.run(statements.join(';\n'))
     } finally {
-      await Promise.all(files.map((file) => rm(file, { force: true })))
+      if (file !== undefined) await rm(file, { force: true })
     }
   }
 
-  /** Drops the oldest persisted results beyond `limits.resultsKeptMax`. */
+  /** Drops the oldest persisted results beyond the bounds on results and rows kept. */
   private async trim(): Promise<void> {
-    const excess = this.entries.size - limits.resultsKeptMax
-    if (excess <= 0) return
     const dropped: string[] = []
     for (const entry of this.entries.values()) {
-      if (dropped.length >= excess) break
+      if (this.entries.size - dropped.length <= this.keptMax && this.keptRows <= this.keptRowsMax) break
       if (entry.status === 'processing') continue
-      if (entry.status === 'ready') dropped.push(entry.id)
-      this.entries.delete(entry.id)
+      if (entry.status === 'ready') {
+        dropped.push(entry.id)
+        this.keptRows -= entry.rowCount
+      } else dropped.push(entry.id)
     }
     if (dropped.length === 0) return
-    const sql = dropped.map((id) => `DROP TABLE IF EXISTS ${resultsSchema}.${quoteIdentifier(id)}`).join('; ')
-    await this.engine.columnStoreQuery(this.engine.newSession(), sql, undefined, { maxStalenessMs: Number.POSITIVE_INFINITY })
+    for (const id of dropped) this.entries.delete(id)
+    // The range lets DuckDB's zone maps skip the row groups of newer results.
+    const sorted = [...dropped].sort()
+    const where = `result_id BETWEEN ${quoteLiteral(sorted[0]!)} AND ${quoteLiteral(sorted[sorted.length - 1]!)} AND result_id IN (${sorted.map(quoteLiteral).join(', ')})`
+    await this.run(`DELETE FROM ${resultRowsTable} WHERE ${where};\nDELETE FROM ${resultsTable} WHERE ${where}`)
+  }
+
+  private run(sql: string): ReturnType<Engine['columnStoreQuery']> {
+    return this.engine.columnStoreQuery(this.engine.newSession(), sql, undefined, anyStaleness)
   }
 }
 
-/** Writes the rows as NDJSON arrays, in batches, yielding to the event loop between them. */
-async function writeRows(file: string, rows: ResultRows): Promise<void> {
+/** The round's rows as VALUES tuples `(id, ordinal, json)`, or undefined when they are too many characters to go inline. */
+function inlineRows(round: readonly Entry[]): string[] | undefined {
+  const tuples: string[] = []
+  let chars = 0
+  for (const entry of round) {
+    const rows = entry.rows!
+    for (let index = 0; index < rows.rowCount; index++) {
+      const tuple = `(${quoteLiteral(entry.id)}, ${index}, ${quoteLiteral(JSON.stringify(rows.values(index).map(encodeValue)))})`
+      chars += tuple.length
+      if (chars > inlineCharsMax) return undefined
+      tuples.push(tuple)
+    }
+  }
+  return tuples
+}
+
+/** Writes the round's rows as NDJSON arrays `[id, ordinal, row]`, in batches, yielding to the event loop between them. */
+async function writeRows(file: string, round: readonly Entry[]): Promise<void> {
   const stream = createWriteStream(file)
   const failed = once(stream, 'error').then(([error]) => {
     throw error
   })
   failed.catch(() => undefined)
   try {
-    for (let start = 0; start < rows.rowCount; start += limits.httpResponseBatchRows) {
-      const end = Math.min(rows.rowCount, start + limits.httpResponseBatchRows)
-      let text = ''
-      for (let index = start; index < end; index++) text += `${JSON.stringify(rows.values(index).map(encodeValue))}\n`
-      if (!stream.write(text)) await Promise.race([once(stream, 'drain'), failed])
+    for (const entry of round) {
+      const rows = entry.rows!
+      const id = JSON.stringify(entry.id)
+      for (let start = 0; start < rows.rowCount; start += limits.httpResponseBatchRows) {
+        const end = Math.min(rows.rowCount, start + limits.httpResponseBatchRows)
+        let text = ''
+        for (let index = start; index < end; index++) text += `[${id},${index},${JSON.stringify(rows.values(index).map(encodeValue))}]\n`
+        if (!stream.write(text)) await Promise.race([once(stream, 'drain'), failed])
+      }
     }
   } finally {
     stream.end()
   }
   await Promise.race([once(stream, 'finish'), failed])
-}
-
-/** `CREATE TABLE strata_results."<id>" AS SELECT <casts> FROM <source>`, where the source has one JSON column `json`. */
-function createTableSql(id: string, columns: readonly ResultColumn[], source: string): string {
-  const used = new Set<string>()
-  const selections = columns.map((column, index) => {
-    let name = column.name === '' ? `column_${index + 1}` : column.name
-    for (let suffix = 2; used.has(name.toLowerCase()); suffix++) name = `${column.name}_${suffix}`
-    used.add(name.toLowerCase())
-    return `${valueExpression(column.type, index)} AS ${quoteIdentifier(name)}`
-  })
-  return `CREATE TABLE IF NOT EXISTS ${resultsSchema}.${quoteIdentifier(id)} AS SELECT ${selections.join(', ')} FROM ${source}`
-}
-
-/** A small result's rows as a VALUES list of JSON texts: no file to write, read and delete. */
-function inlineSource(rows: ResultRows): string {
-  const values: string[] = []
-  for (let index = 0; index < rows.rowCount; index++) values.push(`(${quoteLiteral(JSON.stringify(rows.values(index).map(encodeValue)))})`)
-  // An empty result still needs its columns: one row, filtered out, keeps the types.
-  const list = values.length === 0 ? `('[]')` : values.join(', ')
-  const filter = values.length === 0 ? ' WHERE false' : ''
-  return `(SELECT CAST(text AS JSON) AS json FROM (VALUES ${list}) AS v (text)${filter})`
-}
-
-/** The expression that turns element `index` of a row's JSON array back into a value of `type`. */
-function valueExpression(type: string, index: number): string {
-  const text = `(json->>${index})`
-  if (type === 'VARCHAR' || type === 'TEXT') return text
-  if (type === 'BLOB') return `from_base64${text}`
-  if (castableType.test(type)) return `CAST(${text} AS ${type})`
-  // JSON columns and nested types: the encoded JSON value itself (a JSON null is SQL NULL).
-  return `CAST(NULLIF(CAST((json->${index}) AS VARCHAR), 'null') AS JSON)`
-}
-
-function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`
 }
 
 function quoteLiteral(text: string): string {

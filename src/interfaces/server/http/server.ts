@@ -45,6 +45,10 @@ export interface HttpServerOptions {
   readonly connectionsMax?: number
   /** Persist results unless a request says `"persist": false`. Default true. */
   readonly persistResults?: boolean
+  /** Persisted results kept, at most (the oldest are dropped). Default `limits.resultsKeptMax`. */
+  readonly resultsKeptMax?: number
+  /** Rows of persisted results kept, at most. Default `limits.resultsKeptRowsMax`. */
+  readonly resultsKeptRowsMax?: number
   /** Open PostgreSQL connections, for /metrics, when the PG server runs alongside. */
   readonly pgConnectionCount?: () => number | undefined
 }
@@ -122,7 +126,10 @@ class HttpApi {
     private readonly engine: Engine,
     private readonly options: HttpServerOptions,
   ) {
-    this.results = new ResultStore(engine)
+    this.results = new ResultStore(engine, {
+      ...(options.resultsKeptMax === undefined ? {} : { keptMax: options.resultsKeptMax }),
+      ...(options.resultsKeptRowsMax === undefined ? {} : { keptRowsMax: options.resultsKeptRowsMax }),
+    })
     this.tokenDigests = (options.tokens ?? []).map(digest)
     this.statementTimeoutMs = options.statementTimeoutMs ?? limits.serverStatementTimeoutMsDefault
     this.requestBodyBytesMax = options.requestBodyBytesMax ?? limits.httpRequestBodyBytesMax
@@ -264,7 +271,7 @@ class HttpApi {
   private async result(request: IncomingMessage, response: ServerResponse, url: URL, id: string): Promise<void> {
     const format = resultFormat(request, url)
     const found = await this.results.lookup(decodePathSegment(id))
-    if (found === undefined) throw new HttpError(404, 'NOT_FOUND', `no result ${id} (only the newest ${limits.resultsKeptMax} results are kept)`)
+    if (found === undefined) throw new HttpError(404, 'NOT_FOUND', `no result ${id} (only the newest results are kept)`)
     if (found.status !== 'ready') {
       sendJson(response, 200, { result_id: id, status: found.status, ...(found.error === undefined ? {} : { error_message: found.error }) })
       return
@@ -275,7 +282,7 @@ class HttpApi {
       status: 'ready',
       columns: found.columns.map((column) => column.name),
       column_types: found.columns.map((column) => column.type),
-      nullable: found.columns.map(() => true),
+      nullable: found.columns.map((column) => column.nullable ?? true),
       row_count: found.rows.length,
       execution_time_ms: found.executionTimeMs === undefined ? null : roundMs(found.executionTimeMs),
     }
