@@ -20,7 +20,7 @@ interface Served {
 }
 
 async function serve(
-  options: { tokens?: string[]; requestBodyBytesMax?: number; statementTimeoutMs?: number; connectionsMax?: number; resultsKeptMax?: number; resultsKeptRowsMax?: number } = {},
+  options: { tokens?: string[]; readOnlyTokens?: string[]; requestBodyBytesMax?: number; statementTimeoutMs?: number; connectionsMax?: number; resultsKeptMax?: number; resultsKeptRowsMax?: number } = {},
   directory = temporaryDirectory('http'),
 ): Promise<Served> {
   const engine = await Engine.open(directory.path, {})
@@ -92,8 +92,12 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 async function readyResult(base: string, id: string): Promise<Record<string, unknown>> {
+  return readyResultWith(base, id, {})
+}
+
+async function readyResultWith(base: string, id: string, headers: Record<string, string>): Promise<Record<string, unknown>> {
   return waitFor(`result ${id}`, async () => {
-    const body = (await (await fetch(`${base}/results/${id}`)).json()) as Record<string, unknown>
+    const body = (await (await fetch(`${base}/results/${id}`, { headers })).json()) as Record<string, unknown>
     if (body['status'] === 'failed') throw new Error(`result ${id} failed: ${String(body['error_message'])}`)
     return body['status'] === 'ready' ? body : undefined
   })
@@ -495,7 +499,7 @@ describe('HTTP API persisted results', () => {
 describe('HTTP API with bearer tokens', () => {
   let served: Served
   before(async () => {
-    served = await serve({ tokens: ['s3cret-token'] })
+    served = await serve({ tokens: ['s3cret-token'], readOnlyTokens: ['reader-token'] })
   })
   after(async () => served.stop())
 
@@ -512,6 +516,40 @@ describe('HTTP API with bearer tokens', () => {
     assert.equal(ok.status, 200)
     assert.deepEqual(((await ok.json()) as QueryResponse).rows, [[1]])
     assert.equal((await fetch(`${served.base}/health`)).status, 200)
+  })
+
+  test('a read-only token reads, in every format, and gets 403 READ_ONLY for anything that writes', async () => {
+    const full = { authorization: 'Bearer s3cret-token' }
+    const reader = { authorization: 'Bearer reader-token' }
+    const write = async (sql: string, headers: Record<string, string>): Promise<Response> => post(served.base, { sql }, { headers })
+    assert.equal((await write('CREATE TABLE guarded (id INTEGER PRIMARY KEY, v TEXT)', full)).status, 200)
+    assert.equal((await write("INSERT INTO guarded VALUES (1, 'a')", full)).status, 200)
+    const refusals = [
+      "INSERT INTO guarded VALUES (2, 'b')",
+      "UPDATE guarded SET v = 'z'",
+      'DELETE FROM guarded',
+      'CREATE TABLE other (id INTEGER)',
+      'DROP TABLE guarded',
+      'CREATE INDEX guarded_v ON guarded (v)',
+      'CREATE VIEW guarded_view AS SELECT * FROM guarded',
+      'CREATE TABLE copied AS SELECT * FROM guarded',
+      'ALTER TABLE guarded ADD COLUMN w INTEGER',
+      'CREATE FULLTEXT INDEX ON guarded (v)',
+      "BEGIN; INSERT INTO guarded VALUES (3, 'c'); COMMIT",
+    ]
+    for (const sql of refusals) await expectError(await write(sql, reader), 403, 'READ_ONLY')
+    const ndjson = await post(served.base, { sql: "INSERT INTO guarded VALUES (4, 'd') RETURNING id" }, { headers: { ...reader, accept: 'application/x-ndjson' } })
+    await expectError(ndjson, 403, 'READ_ONLY')
+    // Nothing was written, and reads work for the reader: JSON, NDJSON, a transaction, GET routes.
+    const read = await post(served.base, { sql: 'SELECT id, v FROM guarded ORDER BY id' }, { headers: reader })
+    const body = (await read.json()) as QueryResponse
+    assert.deepEqual(body.rows, [[1, 'a']])
+    const streamed = await (await post(served.base, { sql: 'SELECT count(*) AS n FROM guarded' }, { headers: { ...reader, accept: 'application/x-ndjson' } })).text()
+    assert.deepEqual(JSON.parse(streamed.trim().split('\n')[1]!), [1])
+    const inTransaction = (await (await write('BEGIN; SELECT v FROM guarded; COMMIT', reader)).json()) as QueryResponse
+    assert.deepEqual(inTransaction.rows, [])
+    assert.equal((await fetch(`${served.base}/query-runs`, { headers: reader })).status, 200)
+    assert.equal((await readyResultWith(served.base, body.result_id!, reader))['row_count'], 1)
   })
 })
 

@@ -142,6 +142,9 @@ describe('strata serve', () => {
     assert.match(refusal(options) ?? '', /--token/)
     assert.equal(refusal({ ...options, token: 't', pgPassword: 'p' }), undefined)
     assert.equal(refusal({ ...options, token: 't', pgPort: undefined }), undefined)
+    // A read-only token alone is authentication too: nobody can write over HTTP then.
+    assert.equal(refusal({ ...options, readOnlyToken: 'r', pgPort: undefined }), undefined)
+    assert.match(refusal({ ...options, readOnlyToken: '', pgPort: undefined }) ?? '', /--read-only-token/)
     assert.equal(refusal({ ...options, host: '127.0.0.1' }), undefined)
     assert.deepEqual(serveDefaults, { host: '127.0.0.1', port: 8080, pgPort: 5433, pgUser: 'strata' })
   })

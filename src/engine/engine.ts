@@ -112,6 +112,8 @@ export interface ExecuteOptions {
   readonly engine?: 'row' | 'column' | undefined
   readonly maxStalenessMs?: number | undefined
   readonly signal?: AbortSignal | undefined
+  /** Refuse every statement that would write (DML, DDL, index changes) with READ_ONLY; reads and transaction control run. */
+  readonly readOnly?: boolean | undefined
 }
 
 export interface BulkInsertOptions {
@@ -768,6 +770,8 @@ export class Engine {
    * transaction, and commits with a ledger fact (or rolls back on error).
    */
   private async write(session: Session, options: ExecuteOptions, body: (active: Session) => Promise<Omit<StatementResult, 'durationMs'>>): Promise<Omit<StatementResult, 'durationMs'>> {
+    // Every write (DML, DDL, full-text index DDL) comes through here, so this one check makes a read-only session.
+    if (options.readOnly === true) throw new StrataError('READ_ONLY', 'this session may only read: the statement would write')
     const writer = this.rowStore.writer
     if (session.inTransaction) {
       this.ledger.assignSync()

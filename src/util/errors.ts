@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'NOT_SUPPORTED'
   | 'STALE_READ_TIMEOUT'
   | 'INVALID_PARAMETER'
+  | 'READ_ONLY'
   | 'UNDEFINED_TRANSACTION'
   | 'IO_ERROR'
   | 'CORRUPTION'

@@ -85,6 +85,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--pg-port <port>', 'PostgreSQL protocol port (0 picks a free one)', parsePort, serveDefaults.pgPort)
     .option('--no-pg', 'do not start the PostgreSQL protocol server')
     .option('--token <token>', 'bearer token the HTTP API requires (default: $STRATA_TOKEN)')
+    .option('--read-only-token <token>', 'a bearer token that may only read: writes get 403 (default: $STRATA_READ_ONLY_TOKEN)')
     .option('--pg-user <name>', 'PostgreSQL user name (default: $STRATA_PG_USER or strata)')
     .option('--pg-password <password>', 'PostgreSQL password, SCRAM-SHA-256 (default: $STRATA_PG_PASSWORD; none: trust, loopback only)')
     .option('--tls-cert <file>', 'PEM certificate for TLS on the PostgreSQL port (with --tls-key)')
@@ -105,6 +106,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
             port: options.port,
             pgPort: options.pg ? options.pgPort : undefined,
             token: options.token ?? process.env['STRATA_TOKEN'],
+            readOnlyToken: options.readOnlyToken ?? process.env['STRATA_READ_ONLY_TOKEN'],
             pgUser: options.pgUser ?? process.env['STRATA_PG_USER'] ?? serveDefaults.pgUser,
             pgPassword: options.pgPassword ?? process.env['STRATA_PG_PASSWORD'],
             tlsCertFile: options.tlsCert,
@@ -135,6 +137,7 @@ interface ServeCommandOptions {
   readonly pgPort: number
   readonly pg: boolean
   readonly token?: string
+  readonly readOnlyToken?: string
   readonly pgUser?: string
   readonly pgPassword?: string
   readonly tlsCert?: string

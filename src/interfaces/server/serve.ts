@@ -32,8 +32,10 @@ export interface ServeOptions {
   readonly port: number
   /** undefined: no PostgreSQL server. 0 picks a free port. */
   readonly pgPort: number | undefined
-  /** Bearer token the HTTP API requires (none: no authentication). */
+  /** Bearer token the HTTP API requires (none, and no read-only token: no authentication). */
   readonly token?: string | undefined
+  /** A second bearer token that may only read (writes get 403 READ_ONLY). */
+  readonly readOnlyToken?: string | undefined
   readonly pgUser: string
   /** With it, PostgreSQL clients authenticate with SCRAM-SHA-256; without it, trust (loopback only). */
   readonly pgPassword?: string | undefined
@@ -81,7 +83,9 @@ export function isLoopback(host: string): boolean {
 export function refusal(options: ServeOptions): string | undefined {
   if (isLoopback(options.host)) return undefined
   const missing: string[] = []
-  if (options.token === undefined || options.token === '') missing.push('a bearer token for HTTP (--token or STRATA_TOKEN)')
+  if ((options.token === undefined || options.token === '') && (options.readOnlyToken === undefined || options.readOnlyToken === '')) {
+    missing.push('a bearer token for HTTP (--token or STRATA_TOKEN, or --read-only-token)')
+  }
   if (options.pgPort !== undefined && (options.pgPassword === undefined || options.pgPassword === '')) {
     missing.push('a password for PostgreSQL (--pg-password or STRATA_PG_PASSWORD; or --no-pg)')
   }
@@ -104,10 +108,12 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
   let pgUnavailable: string | undefined
   try {
     const token = options.token === undefined || options.token === '' ? undefined : options.token
+    const readOnlyToken = options.readOnlyToken === undefined || options.readOnlyToken === '' ? undefined : options.readOnlyToken
     http = await startHttpServer(engine, {
       host: options.host,
       port: options.port,
       ...(token === undefined ? {} : { tokens: [token] }),
+      ...(readOnlyToken === undefined ? {} : { readOnlyTokens: [readOnlyToken] }),
       ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
       pgConnectionCount: () => pg?.connectionCount(),
     })
@@ -200,7 +206,7 @@ function connectionText(options: ServeOptions, http: HttpServer, pg: PgServer | 
   const shown = wildcard ? '127.0.0.1' : options.host
   const hostInUrl = isIP(shown) === 6 ? `[${shown}]` : shown
   const httpUrl = `http://${hostInUrl}:${http.port}`
-  const lines = [`Strata is serving ${options.databasePath}${wildcard ? ` on every interface (${options.host})` : ''}`, `  HTTP        ${httpUrl}${options.token ? '  (bearer token required)' : ''}`]
+  const lines = [`Strata is serving ${options.databasePath}${wildcard ? ` on every interface (${options.host})` : ''}`, `  HTTP        ${httpUrl}${options.token || options.readOnlyToken ? '  (bearer token required)' : ''}`]
   if (pg !== undefined) {
     const auth = options.pgPassword ? 'SCRAM-SHA-256 password' : 'trust, loopback only'
     lines.push(`  PostgreSQL  ${hostInUrl}:${pg.port}  (user ${options.pgUser}, ${auth})`)
@@ -212,7 +218,7 @@ function connectionText(options: ServeOptions, http: HttpServer, pg: PgServer | 
     lines.push(`  ${password}psql "${url}"`)
     lines.push(`  node-postgres: new pg.Client({ connectionString: '${url}'${options.pgPassword ? ', password: process.env.STRATA_PG_PASSWORD' : ''} })`)
   }
-  const authorization = options.token ? ` -H "Authorization: Bearer $STRATA_TOKEN"` : ''
+  const authorization = options.token ? ` -H "Authorization: Bearer $STRATA_TOKEN"` : options.readOnlyToken ? ` -H "Authorization: Bearer $STRATA_READ_ONLY_TOKEN"` : ''
   lines.push(`  curl -s ${httpUrl}/query${authorization} -H 'content-type: application/json' -d '{"sql": "SELECT 42 AS answer"}'`)
   lines.push(`  curl -s ${httpUrl}/health`)
   lines.push('', 'Press Ctrl-C to stop.', '')

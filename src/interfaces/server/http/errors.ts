@@ -38,6 +38,7 @@ export class HttpError extends Error {
  *
  * - 400: the statement text or its parameters are malformed;
  * - 422: well-formed, but names something that does not exist or mixes types (PostgreSQL's class 42);
+ * - 403: the caller may not do this (a write with a read-only token);
  * - 409: conflicts with the database's state (constraints, transactions, existing objects);
  * - 503: retry later (a lock or the column store did not become available in time, or the server is closing);
  * - 500: the server's or the disk's fault.
@@ -55,6 +56,7 @@ const statusByCode: Readonly<Record<ErrorCode, number>> = {
   CONSTRAINT_VIOLATION: 409,
   TX_STATE: 409,
   TX_CONFLICT: 409,
+  READ_ONLY: 403,
   LOCK_TIMEOUT: 503,
   STALE_READ_TIMEOUT: 503,
   CLOSED: 503,

@@ -35,8 +35,10 @@ export interface HttpServerOptions {
   readonly host: string
   /** 0 picks a free port. */
   readonly port: number
-  /** Bearer tokens accepted; none (the default) means no authentication. */
+  /** Bearer tokens accepted with full access; with neither these nor read-only ones (the default), no authentication. */
   readonly tokens?: readonly string[]
+  /** Bearer tokens that may only read: a statement that would write is refused with 403 READ_ONLY. */
+  readonly readOnlyTokens?: readonly string[]
   /** For statements whose request has no `timeout_ms`. Default `limits.serverStatementTimeoutMsDefault`. */
   readonly statementTimeoutMs?: number
   /** Default `limits.httpRequestBodyBytesMax`. */
@@ -81,7 +83,12 @@ interface QueryRequest {
   readonly engine: 'row' | 'column' | undefined
   readonly maxStalenessMs: number | undefined
   readonly persist: boolean
+  /** The request came with a read-only token. */
+  readonly readOnly: boolean
 }
+
+/** What a request's bearer token allows. */
+type Access = 'full' | 'read'
 
 const queryRunsPageDefault = 100
 const queryRunsPageMax = 1_000
@@ -110,7 +117,7 @@ class HttpApi {
   private readonly metrics = new Metrics()
   private readonly runs = new QueryRunLog()
   private readonly results: ResultStore
-  private readonly tokenDigests: readonly Buffer[]
+  private readonly tokenDigests: readonly { readonly digest: Buffer; readonly access: Access }[]
   private readonly statementTimeoutMs: number
   private readonly requestBodyBytesMax: number
   private readonly running = new Set<RunningStatement>()
@@ -130,7 +137,10 @@ class HttpApi {
       ...(options.resultsKeptMax === undefined ? {} : { keptMax: options.resultsKeptMax }),
       ...(options.resultsKeptRowsMax === undefined ? {} : { keptRowsMax: options.resultsKeptRowsMax }),
     })
-    this.tokenDigests = (options.tokens ?? []).map(digest)
+    this.tokenDigests = [
+      ...(options.tokens ?? []).map((token) => ({ digest: digest(token), access: 'full' as const })),
+      ...(options.readOnlyTokens ?? []).map((token) => ({ digest: digest(token), access: 'read' as const })),
+    ]
     this.statementTimeoutMs = options.statementTimeoutMs ?? limits.serverStatementTimeoutMsDefault
     this.requestBodyBytesMax = options.requestBodyBytesMax ?? limits.httpRequestBodyBytesMax
     this.server = createServer((request, response) => {
@@ -204,8 +214,8 @@ class HttpApi {
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname
     const method = request.method ?? 'GET'
     if (path === '/health') return this.route(method, ['GET', 'HEAD'], () => this.health(response))
-    this.authenticate(request)
-    if (path === '/query') return this.route(method, ['POST'], () => this.query(request, response, url))
+    const access = this.authenticate(request)
+    if (path === '/query') return this.route(method, ['POST'], () => this.query(request, response, url, access))
     if (path === '/query-runs') return this.route(method, ['GET'], () => this.queryRuns(response, url))
     if (path.startsWith('/query-runs/')) return this.route(method, ['GET'], () => this.queryRun(response, path.slice('/query-runs/'.length)))
     if (path.startsWith('/results/')) return this.route(method, ['GET'], () => this.result(request, response, url, path.slice('/results/'.length)))
@@ -219,16 +229,20 @@ class HttpApi {
   }
 
   /** Bearer-token authentication, when tokens are configured: constant-time comparison of digests. */
-  private authenticate(request: IncomingMessage): void {
-    if (this.tokenDigests.length === 0) return
+  private authenticate(request: IncomingMessage): Access {
+    if (this.tokenDigests.length === 0) return 'full'
     const header = request.headers.authorization
     const challenge = { 'www-authenticate': 'Bearer realm="strata"' }
     if (header === undefined) throw new HttpError(401, 'UNAUTHORIZED', 'this server needs a bearer token: send "Authorization: Bearer <token>"', challenge)
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
     const offered = match === null ? undefined : digest(match[1]!)
-    if (offered === undefined || !this.tokenDigests.some((known) => timingSafeEqual(known, offered))) {
+    // Every known token is compared, so the time taken does not say which one (or which kind) matched.
+    let access: Access | undefined
+    for (const known of this.tokenDigests) if (offered !== undefined && timingSafeEqual(known.digest, offered)) access ??= known.access
+    if (access === undefined) {
       throw new HttpError(401, 'UNAUTHORIZED', 'the bearer token is not valid', { 'www-authenticate': 'Bearer realm="strata", error="invalid_token"' })
     }
+    return access
   }
 
   // ───────────────────────────── routes ─────────────────────────────
@@ -289,10 +303,10 @@ class HttpApi {
     await sendResult(response, format, head, rows).catch(ignoreClientGone)
   }
 
-  private async query(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+  private async query(request: IncomingMessage, response: ServerResponse, url: URL, access: Access): Promise<void> {
     const format = resultFormat(request, url)
     const body = await readBody(request, this.requestBodyBytesMax)
-    const parsed = this.parseQueryRequest(body)
+    const parsed = this.parseQueryRequest(body, access)
     const statement: RunningStatement = { controller: new AbortController(), reason: undefined }
     const timer = setTimeout(() => {
       statement.reason ??= 'timeout'
@@ -328,6 +342,7 @@ class HttpApi {
         signal: statement.controller.signal,
         engine: parsed.engine,
         maxStalenessMs: parsed.maxStalenessMs,
+        readOnly: parsed.readOnly,
       })
       if (session.inTransaction) {
         await this.engine.abortSession(session)
@@ -393,7 +408,12 @@ class HttpApi {
     const startedMs = performance.now()
     let streamed: StreamedResult
     try {
-      streamed = await this.engine.stream(session, parsed.sql, parsed.params, { signal: statement.controller.signal, engine: parsed.engine, maxStalenessMs: parsed.maxStalenessMs })
+      streamed = await this.engine.stream(session, parsed.sql, parsed.params, {
+        signal: statement.controller.signal,
+        engine: parsed.engine,
+        maxStalenessMs: parsed.maxStalenessMs,
+        readOnly: parsed.readOnly,
+      })
       if (session.inTransaction) {
         await this.engine.abortSession(session)
         throw new StrataError('TX_STATE', 'the SQL left a transaction open, so it was rolled back: send BEGIN … COMMIT in one request')
@@ -455,7 +475,7 @@ class HttpApi {
     response.end(`${JSON.stringify({ row_count: rowCount, execution_time_ms: roundMs(durationMs) })}\n`)
   }
 
-  private parseQueryRequest(body: Buffer): QueryRequest {
+  private parseQueryRequest(body: Buffer, access: Access): QueryRequest {
     if (body.length === 0) throw new HttpError(400, 'BAD_REQUEST', 'the request body is empty: send {"sql": "…"}')
     let value: unknown
     try {
@@ -487,6 +507,7 @@ class HttpApi {
       engine,
       maxStalenessMs,
       persist,
+      readOnly: access === 'read',
     }
   }
 }
