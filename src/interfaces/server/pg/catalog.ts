@@ -10,14 +10,15 @@
  * - catalog functions (`format_type`, `pg_get_indexdef`, `pg_table_is_visible`, `version()`,
  *   `current_setting`, …) become expressions over those relations or constants (templates written in
  *   SQL, parsed once, their `$n` replaced by the call's arguments);
- * - PostgreSQL-only spellings DuckDB does not take are turned into DuckDB's: `::regclass` and friends,
- *   `OPERATOR(pg_catalog.~)` and the regex operators, `COLLATE pg_catalog.default`, `pg_catalog.`
- *   qualifications.
+ * - PostgreSQL-only spellings DuckDB does not take are turned into DuckDB's: `::regclass` and friends
+ *   (`'{int,int8}'::regtype[]` too), `OPERATOR(pg_catalog.~)` and the regex operators, `= ANY (array)`,
+ *   `EXISTS (SELECT FROM …)`, `COLLATE pg_catalog.default`, `pg_catalog.` qualifications.
  *
- * A query whose rows must come from a relation we always leave empty (pg_policy, pg_publication,
- * pg_inherits, pg_statistic_ext, …; Strata has none of those objects) through inner joins is answered
- * as empty without running it: psql's `\d table` asks such questions in SQL DuckDB cannot bind
- * (`generate_series(…) s … prattrs[s]`), and "no rows" is the true answer.
+ * A query whose rows must come from a relation we always leave empty (pg_policy, pg_policies,
+ * pg_publication, pg_inherits, pg_sequences, pg_enum, pg_statistic_ext, …; Strata has none of those
+ * objects) through inner joins is answered as empty without running it: psql's `\d table` asks such
+ * questions in SQL DuckDB cannot bind (`generate_series(…) s … prattrs[s]`), and "no rows" is the
+ * true answer.
  *
  * Why this and not the alternatives: recognising psql's queries by their text breaks with every psql
  * version; views persisted in the column store would put server objects in the user's mirror and go
@@ -275,6 +276,7 @@ const smallint = 'SMALLINT'
 const boolean = 'BOOLEAN'
 const textList = 'VARCHAR[]'
 const smallintList = 'SMALLINT[]'
+const bigintList = 'BIGINT[]'
 const real = 'REAL'
 
 function columnsOf(spec: string): (readonly [string, string])[] {
@@ -291,6 +293,29 @@ function columnsOf(spec: string): (readonly [string, string])[] {
 function typeStorage(typeOid: number): string {
   const info = typeInfo(typeOid)
   return info === undefined || info.length === -1 ? (typeOid === oid.numeric ? 'm' : 'x') : 'p'
+}
+
+/**
+ * btree's default operator class for each type a key column can have: PostgreSQL's fixed OIDs where
+ * it has them; bool_ops and bytea_ops get theirs at initdb, so any OID outside the fixed ones is as
+ * true as another. json has none (PostgreSQL cannot index it with btree).
+ */
+const btreeOperatorClasses: readonly { readonly oid: number; readonly name: string; readonly family: number; readonly type: number }[] = [
+  { oid: 10_001, name: 'bool_ops', family: 424, type: oid.bool },
+  { oid: 10_002, name: 'bytea_ops', family: 428, type: oid.bytea },
+  { oid: 1979, name: 'int2_ops', family: 1976, type: oid.int2 },
+  { oid: 1978, name: 'int4_ops', family: 1976, type: oid.int4 },
+  { oid: 3124, name: 'int8_ops', family: 1976, type: oid.int8 },
+  { oid: 3123, name: 'float8_ops', family: 1970, type: oid.float8 },
+  { oid: 3125, name: 'numeric_ops', family: 1988, type: oid.numeric },
+  { oid: 3126, name: 'text_ops', family: 1994, type: oid.text },
+  { oid: 3122, name: 'date_ops', family: 434, type: oid.date },
+  { oid: 3128, name: 'timestamp_ops', family: 434, type: oid.timestamp },
+  { oid: 3127, name: 'timestamptz_ops', family: 434, type: oid.timestamptz },
+]
+
+function btreeOperatorClass(typeOid: number): (typeof btreeOperatorClasses)[number] | undefined {
+  return btreeOperatorClasses.find((operatorClass) => operatorClass.type === typeOid)
 }
 
 function tableRows(model: CatalogModel, kind: 'r' | 'v'): RelationModel[] {
@@ -396,17 +421,20 @@ const pgCatalog: Readonly<Record<string, RelationSpec>> = {
       `indexrelid:${bigint}, indrelid:${bigint}, indnatts:${smallint}, indnkeyatts:${smallint}, indisunique:${boolean}, indnullsnotdistinct:${boolean},
        indisprimary:${boolean}, indisexclusion:${boolean}, indimmediate:${boolean}, indisclustered:${boolean}, indisvalid:${boolean},
        indcheckxmin:${boolean}, indisready:${boolean}, indislive:${boolean}, indisreplident:${boolean}, indkey:${smallintList},
-       indcollation:${textList}, indclass:${textList}, indoption:${textList}, indexprs, indpred, strata_definition`,
+       indcollation:${bigintList}, indclass:${bigintList}, indoption:${smallintList}, indexprs, indpred, strata_definition`,
     ),
     rows: (model) =>
       model.relations.flatMap((relation) =>
-        relation.indexes.map((index) => [
-          index.oid, relation.oid, index.columns.length, index.columns.length, true, false,
-          index.primary, false, true, false, true,
-          false, true, true, false, index.columns,
-          null, null, null, null, null,
-          `CREATE UNIQUE INDEX ${index.name} ON public.${relation.name} USING btree (${index.columnNames.join(', ')})`,
-        ]),
+        relation.indexes.map((index) => {
+          const keyTypes = index.columns.map((number) => relation.columns.find((column) => column.number === number)?.typeOid ?? 0)
+          return [
+            index.oid, relation.oid, index.columns.length, index.columns.length, true, false,
+            index.primary, false, true, false, true,
+            false, true, true, false, index.columns,
+            keyTypes.map((typeOid) => typeInfo(typeOid)?.collation ?? 0), keyTypes.map((typeOid) => btreeOperatorClass(typeOid)?.oid ?? 0), keyTypes.map(() => 0), null, null,
+            `CREATE UNIQUE INDEX ${index.name} ON public.${relation.name} USING btree (${index.columnNames.join(', ')})`,
+          ]
+        }),
       ),
   },
   pg_constraint: {
@@ -523,6 +551,22 @@ const pgCatalog: Readonly<Record<string, RelationSpec>> = {
   pg_sequence: { columns: columnsOf(`seqrelid:${bigint}, seqtypid:${bigint}, seqstart:${bigint}, seqincrement:${bigint}, seqmax:${bigint}, seqmin:${bigint}, seqcache:${bigint}, seqcycle:${boolean}`) },
   pg_depend: { columns: columnsOf(`classid:${bigint}, objid:${bigint}, objsubid:${integer}, refclassid:${bigint}, refobjid:${bigint}, refobjsubid:${integer}, deptype`) },
   pg_enum: { columns: columnsOf(`oid:${bigint}, enumtypid:${bigint}, enumsortorder:${real}, enumlabel`) },
+  pg_sequences: {
+    columns: columnsOf(
+      `schemaname, sequencename, sequenceowner, data_type, start_value:${bigint}, min_value:${bigint}, max_value:${bigint}, increment_by:${bigint},
+       cycle:${boolean}, cache_size:${bigint}, last_value:${bigint}`,
+    ),
+  },
+  pg_policies: { columns: columnsOf(`schemaname, tablename, policyname, permissive, roles:${textList}, cmd, qual, with_check`) },
+  pg_opclass: {
+    columns: columnsOf(`oid:${bigint}, opcmethod:${bigint}, opcname, opcnamespace:${bigint}, opcowner:${bigint}, opcfamily:${bigint}, opcintype:${bigint}, opcdefault:${boolean}, opckeytype:${bigint}`),
+    rows: () => btreeOperatorClasses.map((operatorClass) => [operatorClass.oid, accessMethod.btree, operatorClass.name, namespace.pgCatalog, superuserOid, operatorClass.family, operatorClass.type, true, 0]),
+  },
+  pg_stat_user_indexes: {
+    // Strata counts no index scans: the counters are NULL (unknown), never a made-up zero.
+    columns: columnsOf(`relid:${bigint}, indexrelid:${bigint}, schemaname, relname, indexrelname, idx_scan:${bigint}, last_idx_scan:TIMESTAMPTZ, idx_tup_read:${bigint}, idx_tup_fetch:${bigint}`),
+    rows: (model) => model.relations.flatMap((relation) => relation.indexes.map((index) => [relation.oid, index.oid, 'public', relation.name, index.name, null, null, null, null])),
+  },
   pg_extension: { columns: columnsOf(`oid:${bigint}, extname, extowner:${bigint}, extnamespace:${bigint}, extrelocatable:${boolean}, extversion, extconfig:${textList}, extcondition:${textList}`) },
   pg_event_trigger: { columns: columnsOf(`oid:${bigint}, evtname, evtevent, evtowner:${bigint}, evtfoid:${bigint}, evtenabled, evttags:${textList}`) },
   pg_matviews: { columns: columnsOf(`schemaname, matviewname, matviewowner, tablespace, hasindexes:${boolean}, ispopulated:${boolean}, definition`) },
@@ -557,8 +601,10 @@ const informationSchema: Readonly<Record<string, RelationSpec>> = {
     columns: columnsOf(
       `table_catalog, table_schema, table_name, column_name, ordinal_position:${integer}, column_default, is_nullable, data_type,
        character_maximum_length:${integer}, character_octet_length:${integer}, numeric_precision:${integer}, numeric_precision_radix:${integer},
-       numeric_scale:${integer}, datetime_precision:${integer}, interval_type, interval_precision:${integer}, udt_catalog, udt_schema, udt_name,
-       is_identity, identity_generation, is_generated, generation_expression, is_updatable, collation_name, domain_name`,
+       numeric_scale:${integer}, datetime_precision:${integer}, interval_type, interval_precision:${integer}, character_set_catalog, character_set_schema,
+       character_set_name, collation_catalog, collation_schema, collation_name, domain_catalog, domain_schema, domain_name, udt_catalog, udt_schema, udt_name,
+       scope_catalog, scope_schema, scope_name, maximum_cardinality:${integer}, dtd_identifier, is_self_referencing, is_identity, identity_generation,
+       identity_start, identity_increment, identity_maximum, identity_minimum, identity_cycle, is_generated, generation_expression, is_updatable`,
     ),
     rows: (model, context) =>
       model.relations.flatMap((relation) =>
@@ -571,8 +617,10 @@ const informationSchema: Readonly<Record<string, RelationSpec>> = {
           return [
             context.database, 'public', relation.name, column.name, column.number, column.defaultText ?? null, column.notNull ? 'NO' : 'YES', dataType(column.typeOid),
             null, column.typeOid === oid.text ? 1073741824 : null, precision, radix,
-            scale, datetime, null, null, context.database, 'pg_catalog', typeInfo(column.typeOid)?.name ?? 'text',
-            'NO', null, 'NEVER', null, relation.kind === 'r' ? 'YES' : 'NO', null, null,
+            scale, datetime, null, null, null, null,
+            null, null, null, null, null, null, null, context.database, 'pg_catalog', typeInfo(column.typeOid)?.name ?? 'text',
+            null, null, null, null, String(column.number), 'NO', 'NO', null,
+            null, null, null, null, 'NO', 'NEVER', null, relation.kind === 'r' ? 'YES' : 'NO',
           ]
         }),
       ),
@@ -894,6 +942,12 @@ function expandFunction(name: string, args: readonly unknown[], context: Catalog
     case 'pg_get_expr':
       return instantiate('CAST($1 AS VARCHAR)', args)
     case 'pg_get_indexdef':
+      // pg_get_indexdef(index, column, pretty): column 0 is the whole definition, column n the n-th key.
+      if (args.length >= 2)
+        return instantiate(
+          'CASE WHEN $2 = 0 THEN (SELECT x.strata_definition FROM pg_catalog.pg_index x WHERE x.indexrelid = $1) ELSE (SELECT x.attname FROM pg_catalog.pg_attribute x WHERE x.attrelid = $1 AND x.attnum = $2) END',
+          args,
+        )
       return instantiate('(SELECT x.strata_definition FROM pg_catalog.pg_index x WHERE x.indexrelid = $1)', args)
     case 'pg_get_constraintdef':
       return instantiate('(SELECT x.strata_definition FROM pg_catalog.pg_constraint x WHERE x.oid = $1)', args)
@@ -976,22 +1030,102 @@ const castTypes: Readonly<Record<string, string>> = {
   regrole: 'varchar',
 }
 
-/** A reg* cast: a constant name becomes its OID, anything else (an OID) becomes the name. */
+/** PostgreSQL's spellings of a type name that are neither its pg_type name nor format_type()'s. */
+const typeAliases: Readonly<Record<string, string>> = {
+  int: 'int4',
+  float: 'float8',
+  decimal: 'numeric',
+  char: 'bpchar',
+  character: 'bpchar',
+}
+
+/** regtype's input: a type name as PostgreSQL spells it (`int`, `integer`, `int4`, `text[]`) → its OID. */
+function typeOidByName(name: string): number | undefined {
+  let spelled = name.trim().toLowerCase()
+  if (spelled.startsWith('pg_catalog.')) spelled = spelled.slice('pg_catalog.'.length)
+  const array = spelled.endsWith('[]')
+  if (array) spelled = spelled.slice(0, -2).trim()
+  spelled = typeAliases[spelled] ?? spelled
+  const found = types.find((type) => type.element === 0 && (type.name === spelled || type.display === spelled))
+  if (found === undefined) return undefined
+  return array ? found.array : found.oid
+}
+
+/**
+ * The elements of a PostgreSQL array literal (`{int,int8,"double precision"}`); undefined when the
+ * text is not one (a value, not SQL: read character by character).
+ */
+function arrayLiteralElements(value: string): (string | null)[] | undefined {
+  const text = value.trim()
+  if (!text.startsWith('{') || !text.endsWith('}')) return undefined
+  const inner = text.slice(1, -1)
+  if (inner.trim() === '') return []
+  const out: (string | null)[] = []
+  let current = ''
+  let quoted = false
+  let wasQuoted = false
+  for (let index = 0; index < inner.length; index++) {
+    const character = inner[index]!
+    if (quoted) {
+      if (character === '\\') current += inner[++index] ?? ''
+      else if (character === '"') quoted = false
+      else current += character
+    } else if (character === '"') {
+      quoted = true
+      wasQuoted = true
+    } else if (character === ',') {
+      out.push(!wasQuoted && current.trim().toUpperCase() === 'NULL' ? null : wasQuoted ? current : current.trim())
+      current = ''
+      wasQuoted = false
+    } else if (character === '{' || character === '}') {
+      return undefined
+    } else {
+      current += character
+    }
+  }
+  if (quoted) return undefined
+  out.push(!wasQuoted && current.trim().toUpperCase() === 'NULL' ? null : wasQuoted ? current : current.trim())
+  return out
+}
+
+/** `'{int,int8}'::regtype[]`: a constant array of type names → the array of their OIDs. */
+function expandRegTypeArray(arg: unknown): PgNode | undefined {
+  const constant = constantText(arg)
+  const elements = constant === undefined ? undefined : arrayLiteralElements(constant)
+  if (elements === undefined) return undefined
+  const oids = elements.map((element) => (element === null ? undefined : typeOidByName(element)))
+  if (oids.some((value) => value === undefined)) return undefined
+  return template(`CAST(ARRAY[${oids.join(', ')}] AS BIGINT[])`)
+}
+
+/**
+ * A reg* cast: a constant name becomes its OID, anything else (an OID) becomes the name. A parameter
+ * is the type's text input, as PostgreSQL reads it: a name, or an OID in digits.
+ */
 function expandRegCast(type: string, arg: unknown, context: CatalogContext): PgNode | undefined {
   const constant = constantText(arg)
+  const parameter = nodeKind(arg) === 'ParamRef'
   switch (type) {
     case 'regclass': {
       if (constant !== undefined) {
         const name = constant.includes('.') ? constant.slice(constant.lastIndexOf('.') + 1) : constant
         return instantiate('(SELECT x.oid FROM pg_catalog.pg_class x WHERE x.relname = $1)', [stringConstant(name.replace(/^"|"$/g, ''))])
       }
+      if (parameter) return instantiate('(SELECT x.oid FROM pg_catalog.pg_class x WHERE x.relname = CAST($1 AS VARCHAR) OR CAST(x.oid AS VARCHAR) = CAST($1 AS VARCHAR))', [arg])
       return instantiate('(SELECT x.relname FROM pg_catalog.pg_class x WHERE x.oid = $1)', [arg])
     }
-    case 'regtype':
-      if (constant !== undefined) return instantiate('(SELECT x.oid FROM pg_catalog.pg_type x WHERE x.typname = $1 OR x.strata_display = $1)', [stringConstant(constant)])
+    case 'regtype': {
+      if (constant !== undefined) {
+        const known = typeOidByName(constant)
+        if (known !== undefined) return integerConstant(known)
+        return instantiate('(SELECT x.oid FROM pg_catalog.pg_type x WHERE x.typname = $1 OR x.strata_display = $1)', [stringConstant(constant)])
+      }
+      if (parameter) return instantiate('(SELECT x.oid FROM pg_catalog.pg_type x WHERE x.typname = CAST($1 AS VARCHAR) OR x.strata_display = CAST($1 AS VARCHAR) OR CAST(x.oid AS VARCHAR) = CAST($1 AS VARCHAR))', [arg])
       return instantiate('(SELECT x.strata_display FROM pg_catalog.pg_type x WHERE x.oid = $1)', [arg])
+    }
     case 'regnamespace':
       if (constant !== undefined) return instantiate('(SELECT x.oid FROM pg_catalog.pg_namespace x WHERE x.nspname = $1)', [stringConstant(constant)])
+      if (parameter) return instantiate('(SELECT x.oid FROM pg_catalog.pg_namespace x WHERE x.nspname = CAST($1 AS VARCHAR) OR CAST(x.oid AS VARCHAR) = CAST($1 AS VARCHAR))', [arg])
       return instantiate('(SELECT x.nspname FROM pg_catalog.pg_namespace x WHERE x.oid = $1)', [arg])
     case 'regrole':
       return constant !== undefined ? integerConstant(superuserOid) : stringConstant(context.user)
@@ -1061,6 +1195,10 @@ function rewriteKind(kind: string, body: PgNode, state: Rewrite): unknown {
         const expanded = expandRegCast(type, body['arg'], state.context)
         if (expanded !== undefined) return rewriteNode(expanded, state)
       }
+      if (type === 'regtype' && typeName['arrayBounds'] !== undefined) {
+        const expanded = expandRegTypeArray(body['arg'])
+        if (expanded !== undefined) return expanded
+      }
       const mapped = castTypes[type]
       typeName['names'] = [{ String: { sval: mapped ?? type } }]
       return undefined
@@ -1072,6 +1210,16 @@ function rewriteKind(kind: string, body: PgNode, state: Rewrite): unknown {
       if (body['kind'] === 'AEXPR_OP') {
         const call = regexCall(symbol, body['lexpr'], body['rexpr'])
         if (call !== undefined) return rewriteNode(call, state)
+      }
+      // x = ANY (array): DuckDB binds `= ANY` as a subquery, which it cannot put in an outer join's condition.
+      if (body['kind'] === 'AEXPR_OP_ANY' && symbol === '=') return rewriteNode(instantiate('list_contains($1, $2)', [body['rexpr'], body['lexpr']]), state)
+      return undefined
+    }
+    case 'SubLink': {
+      // PostgreSQL allows EXISTS (SELECT FROM …) with no select list; DuckDB wants one.
+      const subselect = nodeBody(body['subselect'], 'SelectStmt')
+      if (body['subLinkType'] === 'EXISTS_SUBLINK' && subselect !== undefined && subselect['op'] === 'SETOP_NONE' && list(subselect['targetList']).length === 0 && subselect['valuesLists'] === undefined) {
+        subselect['targetList'] = [{ ResTarget: { val: integerConstant(1) } }]
       }
       return undefined
     }
