@@ -345,6 +345,17 @@ describe('HTTP API', () => {
     assert.equal(run?.['status'], 'cancelled')
     const metrics = await (await fetch(`${served.base}/metrics`)).text()
     assert.match(metrics, /^strata_http_queries_total\{status="timeout",engine="none"\} 1$/m)
+    // Inside a transaction that has written, a column-store read sees the transaction's own rows
+    // through an overlay; it is cancelled the same way, and the write is rolled back.
+    const inTransaction = Date.now()
+    const overlaid = await post(served.base, {
+      sql: "BEGIN; INSERT INTO people (id, name) VALUES (9001, 'overlay'); SELECT sum(i * i) + (SELECT count(*) FROM people) FROM range(100000000000) t(i); COMMIT",
+      timeout_ms: 300,
+      persist: false,
+    })
+    await expectError(overlaid, 408, 'STATEMENT_TIMEOUT')
+    assert.ok(Date.now() - inTransaction < 10_000, 'cancelled promptly')
+    assert.deepEqual((await query(served.base, { sql: 'SELECT count(*) AS n FROM people WHERE id = 9001' })).rows, [[0]])
   })
 
   test('a client that disconnects mid-query cancels it', async () => {

@@ -700,11 +700,15 @@ export class Engine {
     await this.syncer.waitForApplied(this.ledger.lastCommitted.txId, { signal: options.signal })
     session.overlay ??= await this.syncer.acquireSession()
     const duck = session.overlay
+    if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the read was aborted before it started')
     await duck.run('BEGIN TRANSACTION')
+    const abort = (): void => duck.interrupt()
+    options.signal?.addEventListener('abort', abort, { once: true })
     try {
       await applyRange(duck, this.rowStore.writer, { fromTx: this.ledger.lastCommitted.txId, toTx: pending.txId, catalog: this.catalog })
       return await duck.run(text, Array.isArray(params) && params.length === 0 ? undefined : params)
     } finally {
+      options.signal?.removeEventListener('abort', abort)
       await duck.run('ROLLBACK')
     }
   }
