@@ -10,6 +10,7 @@
  */
 export { open } from './interfaces/api/database.js'
 export { StrataError, type ErrorCode } from './util/errors.js'
+export { Timestamp } from './interfaces/api/types.js'
 export type {
   BatchItem,
   Change,

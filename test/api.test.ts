@@ -1,7 +1,7 @@
 /** The library API of SPEC 3 and the error contract of SPEC 11. */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { open, StrataError } from '../src/index.js'
+import { open, StrataError, Timestamp } from '../src/index.js'
 
 function hasCode(code: string) {
   return (error: unknown): boolean => {
@@ -53,6 +53,58 @@ describe('library API', () => {
     assert.deepEqual((await db.query('SELECT 1 AS at FROM strata.sync_status')).rows, [{ at: 1 }])
   })
 
+  test("PostgreSQL's JSON constructors (json_build_object, json_build_array, json_agg) give PostgreSQL's results", async () => {
+    await using db = await open()
+    const one = await db.query("SELECT json_build_object('a', 1), json_build_array(1, 'x', NULL, true, 2.5)")
+    // Unaliased, they keep PostgreSQL's column names (not those of DuckDB's json_object / json_array).
+    assert.deepEqual(one.columns.map((column) => [column.name, column.type]), [
+      ['json_build_object', 'JSON'],
+      ['json_build_array', 'JSON'],
+    ])
+    assert.deepEqual(one.rows, [{ json_build_object: { a: 1 }, json_build_array: [1, 'x', null, true, 2.5] }])
+    await db.exec(`CREATE TABLE j (id INTEGER PRIMARY KEY, x INTEGER, s TEXT, doc JSON);
+      INSERT INTO j VALUES (1, 10, 'a', '{"k": [1, 2]}'), (2, NULL, NULL, NULL), (3, 30, 'c"q', '"text"')`)
+    const aggregated = await db.query('SELECT json_agg(x) FROM (SELECT x FROM j ORDER BY id) AS ordered')
+    assert.deepEqual(aggregated.columns.map((column) => column.name), ['json_agg'])
+    assert.deepEqual(aggregated.rows, [{ json_agg: [10, null, 30] }])
+    // ORDER BY, FILTER and OVER inside and after the call; of no rows json_agg is NULL, not [].
+    const clauses = await db.query(`SELECT json_agg(x ORDER BY id DESC) AS down, json_agg(s) FILTER (WHERE id > 1) AS later,
+      json_agg(x) FILTER (WHERE id > 5) AS none, coalesce(json_agg(x) FILTER (WHERE id > 5), '[]'::json) AS empty FROM j`)
+    assert.deepEqual(clauses.rows, [{ down: [30, null, 10], later: [null, 'c"q'], none: null, empty: [] }])
+    const running = await db.query('SELECT id, json_agg(id) OVER (ORDER BY id) AS seen FROM j ORDER BY id')
+    assert.deepEqual(running.rows, [{ id: 1, seen: [1] }, { id: 2, seen: [1, 2] }, { id: 3, seen: [1, 2, 3] }])
+    // Nested: JSON values stay JSON (not strings), text stays a string, any key type becomes text.
+    const nested = await db.query("SELECT json_agg(json_build_object('id', id, 'doc', doc, 'pair', json_build_array(s, x), id * 10, true) ORDER BY id) AS rows FROM j")
+    assert.deepEqual(nested.rows, [
+      {
+        rows: [
+          { id: 1, doc: { k: [1, 2] }, pair: ['a', 10], '10': true },
+          { id: 2, doc: null, pair: [null, null], '20': true },
+          { id: 3, doc: 'text', pair: ['c"q', 30], '30': true },
+        ],
+      },
+    ])
+    const rowsAsObjects = await db.query('SELECT json_agg(j ORDER BY j.id) AS all_rows FROM j WHERE id <> 2')
+    assert.deepEqual(rowsAsObjects.rows, [{ all_rows: [{ id: 1, x: 10, s: 'a', doc: { k: [1, 2] } }, { id: 3, x: 30, s: 'c"q', doc: 'text' }] }])
+    // Inside a transaction that has written (the column store reads its own overlay), with parameters.
+    await db.transaction(async (tx) => {
+      await tx.query("INSERT INTO j VALUES (4, 40, 'd', NULL)")
+      const inside = await tx.query('SELECT json_build_array($1::INTEGER, json_agg(id ORDER BY id)) AS a FROM j WHERE id >= $2', [7, 3])
+      assert.deepEqual(inside.rows, [{ a: [7, [3, 4]] }])
+    })
+    await assert.rejects(db.query("SELECT json_build_object('a')"), hasCode('SYNTAX_ERROR'))
+  })
+
+  test('a parameter as the LIMIT of a correlated subquery (how ORMs fetch a to-one relation)', async () => {
+    await using db = await open()
+    await db.exec('CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO n VALUES (1, 5), (2, 6), (3, 7)')
+    const sql = 'SELECT a.id, (SELECT json_agg(v ORDER BY v) FROM (SELECT v FROM n AS b WHERE b.id >= a.id ORDER BY b.id LIMIT $1 OFFSET $2) AS s) AS vs FROM n AS a WHERE a.id < $3 ORDER BY a.id'
+    assert.deepEqual((await db.query(sql, [1, 1, 3])).rows, [{ id: 1, vs: [6] }, { id: 2, vs: [7] }])
+    // NULL is no limit and no offset, as in PostgreSQL.
+    assert.deepEqual((await db.query(sql, [null, null, 9])).rows, [{ id: 1, vs: [5, 6, 7] }, { id: 2, vs: [6, 7] }, { id: 3, vs: [7] }])
+    assert.deepEqual((await db.query(sql.replace('$1', '$lim').replace('$2', '0').replace('$3', '$max'), { lim: 2, max: 2 })).rows, [{ id: 1, vs: [5, 6] }])
+  })
+
   test('statements that mention ERROR, or hold a newline inside a string, parse like any other', async () => {
     await using db = await open()
     await db.exec('CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT)')
@@ -72,6 +124,47 @@ describe('library API', () => {
     assert.deepEqual(table.getChild('k')!.toArray(), ['x', 'y'])
     assert.deepEqual([...table.getChild('v')!.toArray()], [1.5, 2.5])
     assert.deepEqual([...table.getChild('n')!.toArray()], [10n, 20n])
+  })
+
+  test('timestamps keep their microseconds on both stores, as parameters and in Arrow', async () => {
+    await using db = await open()
+    await db.exec(
+      "CREATE TABLE ts (id INTEGER PRIMARY KEY, ts TIMESTAMP, tz TIMESTAMPTZ); INSERT INTO ts VALUES (1, '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.123456+02'), (2, '2024-01-02 03:04:05.123', '1969-12-31 23:59:59.999999')",
+    )
+    const micros = 1_704_164_645_123_456n
+    const expected = { id: 1, ts: new Timestamp(micros), tz: new Timestamp(micros - 7_200_000_000n) }
+    // A point read on the row store, the same read forced onto the column store, and an aggregate there.
+    const point = await db.query('SELECT * FROM ts WHERE id = 1')
+    assert.equal(point.engine, 'row')
+    assert.deepStrictEqual(point.rows, [expected])
+    const forced = await db.query('SELECT * FROM ts WHERE id = 1', [], { engine: 'column' })
+    assert.equal(forced.engine, 'column')
+    assert.deepStrictEqual(forced.rows, [expected])
+    const aggregate = await db.query('SELECT max(ts) AS ts, min(tz) AS tz, list(ts ORDER BY id) AS all_ts FROM ts')
+    assert.equal(aggregate.engine, 'column')
+    assert.deepStrictEqual(aggregate.rows, [{ ts: expected.ts, tz: new Timestamp(-1n), all_ts: [expected.ts, new Date('2024-01-02T03:04:05.123Z')] }])
+    const ts = point.rows[0]!['ts'] as Timestamp
+    assert.ok(ts instanceof Date && ts instanceof Timestamp)
+    assert.equal(ts.micros, micros)
+    assert.equal(ts.toISOString(), '2024-01-02T03:04:05.123Z')
+    // A whole millisecond stays a plain Date on both stores.
+    for (const engine of ['row', 'column'] as const) {
+      const whole = (await db.query('SELECT ts FROM ts WHERE id = 2', [], { engine })).rows[0]!['ts']
+      assert.deepStrictEqual(whole, new Date('2024-01-02T03:04:05.123Z'), engine)
+      assert.ok(!(whole instanceof Timestamp), engine)
+    }
+    // A Timestamp parameter keeps its microseconds: stored, and matched exactly on both stores.
+    const later = new Timestamp(micros + 1n)
+    await db.query('INSERT INTO ts VALUES ($1, $2, $3)', [3, later, later])
+    for (const engine of ['row', 'column'] as const) {
+      assert.deepStrictEqual((await db.query('SELECT id, ts FROM ts WHERE ts = $1', [later], { engine })).rows, [{ id: 3, ts: later }], engine)
+      assert.deepStrictEqual((await db.query('SELECT id FROM ts WHERE ts = $1', [new Timestamp(micros)], { engine })).rows, [{ id: 1 }], engine)
+    }
+    const inserted = await db.insert('ts', [{ id: 4, ts: new Timestamp(micros + 2n), tz: null }])
+    assert.equal(inserted.rowCount, 1)
+    assert.deepStrictEqual((await db.query('SELECT ts FROM ts WHERE id = 4')).rows, [{ ts: new Timestamp(micros + 2n) }])
+    const table = await db.queryArrow('SELECT ts FROM ts ORDER BY id')
+    assert.deepStrictEqual([...table.getChild('ts')!.data[0]!.values.subarray(0, 4)], [micros, 1_704_164_645_123_000n, micros + 1n, micros + 2n])
   })
 
   test('every call after close fails with CLOSED; close is idempotent', async () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Binary, Bool, DateDay, Float64, Int32, Int64, Table, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow'
-import { open, StrataError, type Database } from '../src/index.js'
+import { open, StrataError, Timestamp, type Database } from '../src/index.js'
 import { sortedRows } from './helpers.js'
 
 let db: Database
@@ -78,7 +78,7 @@ describe('db.insert', () => {
       const { rows } = await db.query('SELECT * FROM readings ORDER BY id', [], { engine })
       const { raw, ...rest } = rows[0]!
       assert.deepEqual(rest, {
-        id: 1, device: 'a', ts: new Date(Date.UTC(2024, 2, 1, 12, 0, 0, 123)), v: 2.5, n: 9007199254740993n, ok: true,
+        id: 1, device: 'a', ts: new Timestamp(1_709_294_400_123_456n), v: 2.5, n: 9007199254740993n, ok: true,
         meta: { tags: ['x'] }, day: '2024-03-01', price: 12.35,
       }, engine)
       assert.ok(raw instanceof Uint8Array)
@@ -88,7 +88,7 @@ describe('db.insert', () => {
       assert.deepEqual(rows[1]!['meta'], [1, 2])
       assert.deepEqual([...(rows[1]!['raw'] as Uint8Array)], [...new TextEncoder().encode('text')])
     }
-    // Microseconds survive (the Date above shows milliseconds only).
+    // Microseconds survive (the Timestamp above carries them; SQL matches them exactly).
     const micros = await db.query("SELECT count(*) AS n FROM readings WHERE ts = TIMESTAMP '2024-03-01 12:00:00.123456'")
     assert.equal(micros.rows[0]!['n'], 1)
     await db.query('DELETE FROM readings')
@@ -127,8 +127,8 @@ describe('db.insert', () => {
     const precise = new Table({ id: vectorFromArray([20], new Int32()), device: vectorFromArray(['p'], new Utf8()), ts: vectorFromArray([new Date(0)], new TimestampMicrosecond()) })
     ;(precise.getChild('ts')!.data[0]!.values as unknown as BigInt64Array)[0] = micros
     await db.insert('readings', precise)
-    const exact = await db.query("SELECT id FROM readings WHERE ts = TIMESTAMP '2024-03-01 12:00:00.123456'")
-    assert.deepEqual(exact.rows, [{ id: 20 }])
+    const exact = await db.query("SELECT id, ts FROM readings WHERE ts = TIMESTAMP '2024-03-01 12:00:00.123456'")
+    assert.deepEqual(exact.rows, [{ id: 20, ts: new Timestamp(micros) }])
     await db.query('DELETE FROM readings')
   })
 

@@ -9,7 +9,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { test } from 'node:test'
 import { formatError, formatResult, formatTimestamp, toJsonValue } from '../src/interfaces/cli/format.js'
-import type { QueryResult } from '../src/interfaces/api/types.js'
+import { Timestamp, type QueryResult } from '../src/interfaces/api/types.js'
 
 const binaryPath = path.resolve('dist/src/interfaces/cli/main.js')
 
@@ -93,6 +93,18 @@ test('sql --format json prints one array of row objects with ISO timestamps', (t
     { id: 2, name: 'Bob "the builder"', score: null, active: false, created_at: '2024-06-30T23:59:59.123000Z' },
     { id: 3, name: '', score: -2, active: null, created_at: null },
   ])
+})
+
+test('sql --format json prints timestamps with their microseconds, from either store', (t) => {
+  const databaseDirectory = path.join(temporaryDirectory(t), 'db')
+  runStrataOk(['sql', '--db', databaseDirectory, 'CREATE TABLE stamps (id INTEGER PRIMARY KEY, ts TIMESTAMP, tz TIMESTAMPTZ)', "INSERT INTO stamps VALUES (1, '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.000001+01'), (2, '2024-01-02 03:04:05.5', NULL)"])
+  // A point read (row store), then an aggregate (column store).
+  const point = runStrataOk(['sql', '--db', databaseDirectory, '--format', 'json', 'SELECT ts, tz FROM stamps WHERE id = 1'])
+  assert.equal(point, '[{"ts":"2024-01-02T03:04:05.123456Z","tz":"2024-01-02T02:04:05.000001Z"}]\n')
+  const aggregate = runStrataOk(['sql', '--db', databaseDirectory, '--format', 'json', 'SELECT min(ts) AS low, max(ts) AS high FROM stamps'])
+  assert.equal(aggregate, '[{"low":"2024-01-02T03:04:05.123456Z","high":"2024-01-02T03:04:05.500000Z"}]\n')
+  const table = runStrataOk(['sql', '--db', databaseDirectory, '--format', 'csv', 'SELECT ts FROM stamps ORDER BY id'])
+  assert.equal(table, 'ts\n2024-01-02T03:04:05.123456Z\n2024-01-02T03:04:05.500000Z\n')
 })
 
 test('sql --format jsonl prints one object per line', (t) => {
@@ -362,11 +374,17 @@ test('strata with no command is the shell', (t) => {
   assert.equal(stdout, ['┌──────────┐', '│ greeting │', '├──────────┤', '│ hello    │', '└──────────┘', '(1 row)', ''].join('\n'))
 })
 
-// The formatting rules below cannot all be reached through SQL in every store (a Date's sub-millisecond
-// digits, non-finite doubles), so they are checked on the built module the binary itself uses.
+// The formatting rules below cannot all be reached through SQL in every store (a Date mutated after it
+// was read, non-finite doubles), so they are checked on the built module the binary itself uses.
 test('format: timestamps get microseconds, bigints and bytes stay exact, NaN survives JSON', () => {
   assert.equal(formatTimestamp(new Date('2024-01-01T10:00:00Z')), '2024-01-01T10:00:00.000000Z')
   assert.equal(formatTimestamp(new Date('2024-01-01T10:00:00.5Z')), '2024-01-01T10:00:00.500000Z')
+  assert.equal(formatTimestamp(new Timestamp(1_704_164_645_123_456n)), '2024-01-02T03:04:05.123456Z')
+  assert.equal(formatTimestamp(new Timestamp(-1n)), '1969-12-31T23:59:59.999999Z')
+  // A Timestamp whose Date part a setter moved no longer claims its old microseconds.
+  const moved = new Timestamp(1_704_164_645_123_456n)
+  moved.setTime(0)
+  assert.equal(formatTimestamp(moved), '1970-01-01T00:00:00.000000Z')
   assert.equal(toJsonValue(2n ** 60n), '1152921504606846976')
   assert.equal(toJsonValue(-12n), -12)
   assert.equal(toJsonValue(new Uint8Array([0, 1, 255])), '\\x0001ff')

@@ -1,6 +1,7 @@
 /**
  * Drizzle over the PostgreSQL wire protocol: drizzle-orm's node-postgres driver against the real
- * server (typed writes and reads, transactions, aggregates, joins, named prepared statements), and
+ * server (typed writes and reads, transactions, aggregates, joins, named prepared statements,
+ * relational queries with `with:`, which Drizzle compiles to json_agg/json_build_array), and
  * drizzle-kit's PostgreSQL introspection (`drizzle-kit pull`, run as its own process) reading our
  * pg_catalog and information_schema.
  */
@@ -11,7 +12,7 @@ import { createRequire } from 'node:module'
 import * as path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
-import { and, count, desc, eq, gt, sql, sum, TransactionRollbackError } from 'drizzle-orm'
+import { and, asc, count, desc, eq, gt, relations, sql, sum, TransactionRollbackError } from 'drizzle-orm'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
 import { boolean, doublePrecision, integer, json, numeric, pgTable, text, timestamp } from 'drizzle-orm/pg-core'
 import { Engine } from '../src/engine/engine.js'
@@ -35,7 +36,10 @@ const books = pgTable('books', {
   pages: integer('pages').notNull(),
 })
 
-const schema = { authors, books }
+const authorsRelations = relations(authors, ({ many }) => ({ books: many(books) }))
+const booksRelations = relations(books, ({ one }) => ({ author: one(authors, { fields: [books.authorId], references: [authors.id] }) }))
+
+const schema = { authors, books, authorsRelations, booksRelations }
 
 interface Fixture {
   readonly engine: Engine
@@ -231,6 +235,42 @@ describe('Drizzle ORM over node-postgres', () => {
     const names = await fixture.observer.query('SELECT name FROM authors ORDER BY id')
     assert.deepEqual(names.rows, [{ name: 'Anne' }, { name: 'Bob' }, { name: 'Cy' }])
   })
+
+  test('relational queries with `with:` (json_agg, json_build_array): one-to-many, many-to-one, nested, none', async () => {
+    const { db } = fixture
+    await db.insert(authors).values({ id: 5, name: 'Ed', joined: new Date('2020-02-29T12:00:00.5Z'), profile: { tags: ['new'] } })
+    const withBooks = await db.query.authors.findMany({
+      columns: { id: true, name: true },
+      with: { books: { columns: { id: true, title: true, pages: true }, orderBy: [desc(books.pages)] } },
+      orderBy: [asc(authors.id)],
+    })
+    assert.deepEqual(withBooks, [
+      { id: 1, name: 'Anne', books: [{ id: 11, title: 'Essays', pages: 300 }, { id: 10, title: 'Odes', pages: 130 }] },
+      { id: 2, name: 'Bob', books: [{ id: 20, title: 'Tales', pages: 50 }] },
+      { id: 3, name: 'Cy', books: [{ id: 21, title: 'Notes', pages: 7 }] },
+      // No books: coalesce(json_agg(…), '[]') — json_agg of no rows is NULL, as in PostgreSQL.
+      { id: 5, name: 'Ed', books: [] },
+    ])
+
+    // Every column type inside the JSON Drizzle decodes: timestamp, numeric, boolean, double, json.
+    // A numeric travels in JSON as a number, so Drizzle gives '12.5' where a plain select gives '12.50' (so on PostgreSQL too).
+    const withAuthor = await db.query.books.findMany({ with: { author: true }, where: eq(books.authorId, 1), orderBy: [asc(books.id)] })
+    const anne = { id: 1, name: 'Anne', active: true, joined: new Date('2024-01-02T03:04:05.678Z'), rating: 4.5, balance: '12.5', profile: { tags: ['poetry', 'essays'] } }
+    assert.deepEqual(withAuthor, [
+      { id: 10, authorId: 1, title: 'Odes', pages: 130, author: anne },
+      { id: 11, authorId: 1, title: 'Essays', pages: 300, author: anne },
+    ])
+
+    const nested = await db.query.authors.findFirst({
+      columns: { name: true, profile: true },
+      where: eq(authors.id, 2),
+      with: { books: { columns: { title: true }, with: { author: { columns: { name: true, active: true, rating: true, balance: true } } } } },
+    })
+    assert.deepEqual(nested, { name: 'Bob', profile: null, books: [{ title: 'Tales', author: { name: 'Bob', active: false, rating: 3.25, balance: '-7.05' } }] })
+
+    const ed = await db.query.authors.findFirst({ where: eq(authors.id, 5), with: { books: true } })
+    assert.deepEqual(ed, { id: 5, name: 'Ed', active: true, joined: new Date('2020-02-29T12:00:00.500Z'), rating: null, balance: null, profile: { tags: ['new'] }, books: [] })
+  })
 })
 
 // ───────────────────────────── drizzle-kit introspection ─────────────────────────────
@@ -264,7 +304,7 @@ function drizzleKitBin(): string {
 }
 
 describe('drizzle-kit pull (PostgreSQL introspection)', () => {
-  test('writes the schema of two tables: types, primary keys, NOT NULL, defaults, unique and check constraints, a view', async () => {
+  test('writes the schema of two tables: types, primary keys, NOT NULL, defaults, unique and check constraints, indexes, a view', async () => {
     const engine = await Engine.open(':memory:', {})
     const server = await startPgServer(engine, { host: '127.0.0.1', port: 0, auth: { kind: 'trust' }, maxConnections: 20, statementTimeoutMs: 60_000 })
     const directory = temporaryDirectory('drizzle-kit')
@@ -278,6 +318,12 @@ describe('drizzle-kit pull (PostgreSQL introspection)', () => {
           `CREATE TABLE books (author_id INTEGER NOT NULL, slug TEXT NOT NULL, pages SMALLINT DEFAULT 1, price DECIMAL(10,2) CHECK (price >= 0),
                                sold BIGINT NOT NULL DEFAULT 0, published DATE, PRIMARY KEY (author_id, slug))`,
           'CREATE VIEW long_books AS SELECT author_id, slug FROM books WHERE pages > 300',
+          'CREATE UNIQUE INDEX authors_name_nick ON authors (name, nick)',
+          'CREATE INDEX books_published_idx ON books (published)',
+          // Unnamed: PostgreSQL's name, books_sold_idx.
+          'CREATE INDEX ON books (sold)',
+          'CREATE INDEX gone_idx ON books (pages)',
+          'DROP INDEX gone_idx',
         ]) {
           await client.query(statement)
         }
@@ -292,7 +338,9 @@ describe('drizzle-kit pull (PostgreSQL introspection)', () => {
       // The import list's order follows drizzle-kit's traversal; its members are what matter.
       const importLine = schemaText.split('\n').find((line) => line.endsWith('from "drizzle-orm/pg-core"')) ?? ''
       const imported = importLine.slice(importLine.indexOf('{') + 1, importLine.indexOf('}')).split(',').map((name) => name.trim())
-      assert.deepEqual(imported.sort(), ['bigint', 'boolean', 'check', 'date', 'doublePrecision', 'integer', 'json', 'numeric', 'pgTable', 'pgView', 'primaryKey', 'smallint', 'text', 'timestamp', 'unique'])
+      assert.deepEqual(imported.sort(), [
+        'bigint', 'boolean', 'check', 'date', 'doublePrecision', 'index', 'integer', 'json', 'numeric', 'pgTable', 'pgView', 'primaryKey', 'smallint', 'text', 'timestamp', 'unique', 'uniqueIndex',
+      ])
       const expected = [
         `export const authors = pgTable("authors", {
 	id: integer().primaryKey().notNull(),
@@ -304,6 +352,7 @@ describe('drizzle-kit pull (PostgreSQL introspection)', () => {
 	rating: doublePrecision(),
 	profile: json(),
 }, (table) => [
+	uniqueIndex("authors_name_nick").using("btree", table.name.asc().nullsLast().op("text_ops"), table.nick.asc().nullsLast().op("text_ops")),
 	unique("authors_email_key").on(table.email),
 ]);`,
         `export const books = pgTable("books", {
@@ -315,6 +364,8 @@ describe('drizzle-kit pull (PostgreSQL introspection)', () => {
 	sold: bigint({ mode: "number" }).default(0).notNull(),
 	published: date(),
 }, (table) => [
+	index("books_published_idx").using("btree", table.published.asc().nullsLast().op("date_ops")),
+	index("books_sold_idx").using("btree", table.sold.asc().nullsLast().op("int8_ops")),
 	primaryKey({ columns: [table.authorId, table.slug], name: "books_pkey"}),
 	check("books_price_check", sql\`"price" >= 0\`),
 ]);`,
@@ -323,6 +374,7 @@ describe('drizzle-kit pull (PostgreSQL introspection)', () => {
 }).as(sql\`SELECT author_id, slug FROM books WHERE pages > 300\`);`,
       ]
       for (const piece of expected) assert.ok(schemaText.includes(piece), `schema.ts lacks:\n${piece}\n--- schema.ts ---\n${schemaText}`)
+      assert.doesNotMatch(schemaText, /gone_idx/, 'a dropped index is gone from the catalog')
     } finally {
       await server.close({ graceMs: 100 })
       await engine.close()

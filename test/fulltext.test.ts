@@ -72,7 +72,10 @@ describe('full-text search', () => {
     const ranked = await db.query("SELECT id, bm25(body, 'fox') AS relevance FROM docs WHERE MATCH(body, 'fox') ORDER BY relevance DESC")
     assert.equal(ranked.engine, 'row')
     assert.deepEqual(ranked.rows.map((row) => row['id']), [3, 5, 1], 'five foxes in a short text beat two, which beat one in a longer text')
-    assert.deepEqual(ranked.columns, [{ name: 'id', type: 'INTEGER' }, { name: 'relevance', type: 'DOUBLE' }])
+    assert.deepEqual(ranked.columns, [
+      { name: 'id', type: 'INTEGER', nullable: false },
+      { name: 'relevance', type: 'DOUBLE', nullable: true },
+    ])
     const scores = ranked.rows.map((row) => row['relevance'] as number)
     assert.ok(scores[0]! > scores[1]! && scores[1]! > scores[2]! && scores[2]! > 0, `scores decrease and are positive: ${scores.join(', ')}`)
     // ORDER BY the call itself, ascending, score() alias, parameters, and the default output name.

@@ -128,14 +128,19 @@ describe('HTTP API', () => {
     assert.match(selected.result_id ?? '', /^rslt_[0-9a-z]{26}$/)
     assert.deepEqual(selected.columns, ['id', 'name', 'born', 'seen', 'big', 'photo', 'score', 'tags', 'balance'])
     assert.deepEqual(selected.column_types, ['INTEGER', 'VARCHAR', 'DATE', 'TIMESTAMP', 'BIGINT', 'BLOB', 'DOUBLE', 'JSON', 'DECIMAL(10,2)'])
-    assert.deepEqual(selected.nullable, selected.columns.map(() => true))
+    // id is the primary key and name is NOT NULL; the rest may be NULL.
+    assert.deepEqual(selected.nullable, [false, false, true, true, true, true, true, true, true])
+    // The persisted result and the NDJSON head say the same.
+    assert.deepEqual((await readyResult(served.base, selected.result_id!))['nullable'], selected.nullable)
+    const streamedHead = JSON.parse((await (await post(served.base, { sql: 'SELECT id, name, born FROM people' }, { headers: { accept: 'application/x-ndjson' } })).text()).split('\n')[0]!) as { nullable: boolean[] }
+    assert.deepEqual(streamedHead.nullable, [false, false, true])
     assert.equal(selected.row_count, 1)
     assert.equal(selected.engine, 'row')
     assert.ok(selected.execution_time_ms >= 0)
     // 'AQID' went in as text; the BLOB holds its bytes, and comes back as their base64.
     const photo = Buffer.from('AQID').toString('base64')
     // Timestamps: ISO 8601 with six digits (a JS Date holds milliseconds); 2^53 + 1 as a string.
-    assert.deepEqual(selected.rows, [[1, 'ann', '1990-05-17', '2024-01-02T03:04:05.678000Z', '9007199254740993', photo, 1.5, { langs: ['sql'] }, 12.5]])
+    assert.deepEqual(selected.rows, [[1, 'ann', '1990-05-17', '2024-01-02T03:04:05.678901Z', '9007199254740993', photo, 1.5, { langs: ['sql'] }, 12.5]])
     const aggregate = await query(served.base, { sql: "SELECT count(*) AS n, max(big) AS top, max(score) AS best, 'NaN'::DOUBLE AS nan, '-Infinity'::DOUBLE AS low FROM people" })
     assert.equal(aggregate.engine, 'column')
     assert.deepEqual(aggregate.rows, [[2, '9007199254740993', 2.5, 'NaN', '-Infinity']])

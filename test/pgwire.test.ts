@@ -21,6 +21,7 @@ import { MessageReader, ProtocolViolation } from '../src/interfaces/server/pg/pr
 import { ScramExchange, scramVerifier } from '../src/interfaces/server/pg/scram.js'
 import { resultNames, splitQuery } from '../src/interfaces/server/pg/statements.js'
 import { floatText, numericBinary, parameterValue, textValue, timestampText, wireType } from '../src/interfaces/server/pg/values.js'
+import { Timestamp } from '../src/index.js'
 
 const psql = '/usr/bin/psql'
 const hasPsql = fs.existsSync(psql)
@@ -315,6 +316,73 @@ describe('PostgreSQL wire protocol', () => {
     }
   })
 
+  test('timestamps keep their microseconds: text and binary, both stores, node-postgres and psql', async () => {
+    const db = client(fixture)
+    await db.connect()
+    const raw = await RawClient.ready(fixture.port)
+    try {
+      await db.query('CREATE TABLE stamps (id INTEGER PRIMARY KEY, ts TIMESTAMP, tz TIMESTAMPTZ)')
+      await db.query("INSERT INTO stamps VALUES (1, '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.123456+02'), (2, '2024-01-02 03:04:05.5', NULL)")
+      // A text parameter keeps its microseconds too.
+      await db.query('INSERT INTO stamps VALUES ($1, $2, $3)', [3, '1999-12-31 23:59:59.999999', '1969-12-31 23:59:59.000001'])
+      const asText = { types: { getTypeParser: () => (value: string) => value } }
+      const point = await db.query({ text: 'SELECT ts, tz FROM stamps WHERE id = $1', values: [1], rowMode: 'array', ...asText })
+      assert.deepEqual(point.rows, [['2024-01-02 03:04:05.123456', '2024-01-02 01:04:05.123456+00']])
+      const parameter = await db.query({ text: 'SELECT ts, tz FROM stamps WHERE id = 3', rowMode: 'array', ...asText })
+      assert.deepEqual(parameter.rows, [['1999-12-31 23:59:59.999999', '1969-12-31 23:59:59.000001+00']])
+      // An aggregate runs on the column store: the same text.
+      const aggregate = await db.query({ text: 'SELECT min(ts), max(ts), min(tz) FROM stamps WHERE id < 3', rowMode: 'array', ...asText })
+      assert.deepEqual(aggregate.rows, [['2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.5', '2024-01-02 01:04:05.123456+00']])
+      // Time travel (its clause is cut out before parsing) and a rewritten second statement of one
+      // query (last(v, ts) → arg_max at tree locations past the first statement) through the server.
+      const history = await db.query({ text: 'SELECT ts FROM stamps FOR SYSTEM_TIME ALL WHERE id = 1', rowMode: 'array', ...asText })
+      assert.deepEqual(history.rows, [['2024-01-02 03:04:05.123456']])
+      const printedTwo = await runPsql(fixture.port, ['-At', '-c', 'SELECT 1 AS one; SELECT last(ts, id) AS newest, first(ts, id) AS oldest FROM stamps WHERE id < 3'])
+      assert.equal(printedTwo.status, 0, printedTwo.stderr)
+      assert.equal(printedTwo.stdout, '1\n2024-01-02 03:04:05.5|2024-01-02 03:04:05.123456\n')
+      // Binary: microseconds since 2000-01-01 (PostgreSQL's epoch) as an int8.
+      raw.send(parse('', 'SELECT ts, tz FROM stamps WHERE id = 1'), bind('', '', [], [1]), execute(''), sync())
+      const binary = await raw.until('Z')
+      const [ts, tz] = dataRowValues(binary.find((message) => message.type === 'D')!)
+      const postgresEpochMicros = 946_684_800_000_000n
+      assert.equal(ts!.readBigInt64BE(0), 1_704_164_645_123_456n - postgresEpochMicros)
+      assert.equal(tz!.readBigInt64BE(0), 1_704_164_645_123_456n - 7_200_000_000n - postgresEpochMicros)
+      // psql prints what the server sends.
+      assert.ok(hasPsql, `${psql} is missing: install postgresql-client (as .ci/run does)`)
+      const printed = await runPsql(fixture.port, ['-At', '-c', 'SELECT ts, tz FROM stamps WHERE id = 1', '-c', 'SELECT max(ts) FROM stamps WHERE id = 1'])
+      assert.equal(printed.status, 0, printed.stderr)
+      assert.equal(printed.stdout, '2024-01-02 03:04:05.123456|2024-01-02 01:04:05.123456+00\n2024-01-02 03:04:05.123456\n')
+    } finally {
+      raw.close()
+      await db.end()
+    }
+  })
+
+  test('two result columns with the same name both arrive (PostgreSQL sends both)', async () => {
+    const db = client(fixture)
+    await db.connect()
+    try {
+      await db.query('CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE pets (id INTEGER PRIMARY KEY, owner_id INTEGER, name TEXT)')
+      await db.query("INSERT INTO owners VALUES (1, 'ann'); INSERT INTO pets VALUES (10, 1, 'rex')")
+      const constants = await db.query({ text: 'SELECT 1 AS a, 2 AS a', rowMode: 'array' })
+      assert.deepEqual(constants.fields.map((field) => field.name), ['a', 'a'])
+      assert.deepEqual(constants.rows, [[1, 2]])
+      // A join (column store) in the extended protocol, and a point read (row store) in the simple one.
+      const joined = await db.query({ text: 'SELECT * FROM owners JOIN pets ON pets.owner_id = owners.id WHERE owners.id = $1', values: [1], rowMode: 'array' })
+      assert.deepEqual(joined.fields.map((field) => field.name), ['id', 'name', 'id', 'owner_id', 'name'])
+      assert.deepEqual(joined.rows, [[1, 'ann', 10, 1, 'rex']])
+      const point = await db.query({ text: 'SELECT id, name AS id FROM pets WHERE id = 10', rowMode: 'array' })
+      assert.deepEqual(point.rows, [[10, 'rex']])
+      const returning = await db.query({ text: "INSERT INTO pets VALUES (11, 1, 'tom') RETURNING id, owner_id AS id", rowMode: 'array' })
+      assert.deepEqual(returning.rows, [[11, 1]])
+      const printed = await runPsql(fixture.port, ['-At', '-c', 'SELECT * FROM owners JOIN pets ON pets.owner_id = owners.id ORDER BY pets.id', '-c', 'COPY (SELECT 1 AS a, 2 AS a) TO STDOUT'])
+      assert.equal(printed.status, 0, printed.stderr)
+      assert.equal(printed.stdout, '1|ann|10|1|rex\n1|ann|11|1|tom\n1\t2\n')
+    } finally {
+      await db.end()
+    }
+  })
+
   test('node-postgres: errors carry SQLSTATE codes, and the connection goes on', async () => {
     const db = client(fixture)
     await db.connect()
@@ -574,7 +642,7 @@ describe('PostgreSQL wire protocol', () => {
     }
   })
 
-  test('psql: -c, a script file, \\dt, \\d, \\d table, \\d+, \\l, and COPY both ways', async () => {
+  test('psql: -c, a script file, \\dt, \\d, \\d table, \\di, \\d+, \\l, and COPY both ways', async () => {
     // .ci/run installs Debian's postgresql-client; without it this test must fail, not pass quietly.
     assert.ok(hasPsql, `${psql} is missing: install postgresql-client (as .ci/run does)`)
     const one = await runPsql(fixture.port, ['-At', '-c', 'select 1'])
@@ -589,12 +657,14 @@ describe('PostgreSQL wire protocol', () => {
 INSERT INTO people VALUES (1, 'ann', 9.5, 'ann@example.com');
 INSERT INTO people (id, score) VALUES (2, 3);
 CREATE VIEW good_people AS SELECT id, name FROM people WHERE score > 5;
+CREATE INDEX people_name_idx ON people (name);
+CREATE UNIQUE INDEX people_name_score ON people (name, score);
 SELECT name, score FROM people ORDER BY id;
 `,
       )
       const ran = await runPsql(fixture.port, ['-f', script])
       assert.equal(ran.status, 0, ran.stderr)
-      assert.match(ran.stdout, /CREATE TABLE\nINSERT 0 1\nINSERT 0 1\nCREATE VIEW\n/)
+      assert.match(ran.stdout, /CREATE TABLE\nINSERT 0 1\nINSERT 0 1\nCREATE VIEW\nCREATE INDEX\nCREATE INDEX\n/)
       assert.match(ran.stdout, / ann  \| {2}9\.50\n anon \| {2}3\.00\n\(2 rows\)/)
       const listed = await runPsql(fixture.port, ['-c', '\\dt'])
       assert.equal(listed.status, 0, listed.stderr)
@@ -611,6 +681,15 @@ SELECT name, score FROM people ORDER BY id;
       assert.match(table.stdout, /"people_pkey" PRIMARY KEY, btree \(id\)/)
       assert.match(table.stdout, /"people_email_key" UNIQUE CONSTRAINT, btree \(email\)/)
       assert.match(table.stdout, /"people_score_check" CHECK/)
+      assert.match(table.stdout, /"people_name_idx" btree \(name\)\n/)
+      assert.match(table.stdout, /"people_name_score" UNIQUE, btree \(name, score\)\n/)
+      const indexes = await runPsql(fixture.port, ['-c', '\\di'])
+      assert.equal(indexes.status, 0, indexes.stderr)
+      for (const index of ['people_email_key', 'people_name_idx', 'people_name_score', 'people_pkey']) {
+        assert.match(indexes.stdout, new RegExp(` public \\| ${index} +\\| index \\| tester \\| people\\n`))
+      }
+      const definition = await runPsql(fixture.port, ['-At', '-c', "SELECT indexdef FROM pg_indexes WHERE indexname = 'people_name_score'"])
+      assert.equal(definition.stdout, 'CREATE UNIQUE INDEX people_name_score ON public.people USING btree (name, score)\n')
       const plus = await runPsql(fixture.port, ['-c', '\\d+ people'])
       assert.equal(plus.status, 0, plus.stderr)
       assert.match(plus.stdout, /Storage/)
@@ -851,6 +930,8 @@ describe('PostgreSQL wire protocol: the pieces', () => {
     assert.equal(floatText(Number.NaN), 'NaN')
     assert.equal(timestampText(new Date('2024-01-02T03:04:05.120Z'), false), '2024-01-02 03:04:05.12')
     assert.equal(timestampText(new Date('2024-01-02T03:04:05Z'), true), '2024-01-02 03:04:05+00')
+    assert.equal(timestampText(new Timestamp(1_704_164_645_123_450n), false), '2024-01-02 03:04:05.12345')
+    assert.equal(timestampText(new Timestamp(-62_135_596_800_000_001n), false), '0001-12-31 23:59:59.999999 BC')
     assert.equal(textValue(12.5, wireType('DECIMAL(10,2)')), '12.50')
     assert.equal(textValue(new Uint8Array([0, 255]), wireType('BLOB')), '\\x00ff')
     assert.equal(textValue([1, null, 3], wireType('INTEGER[]')), '{1,NULL,3}')

@@ -1,6 +1,7 @@
 /** DDL: both stores and the history stay consistent through schema changes; DDL is transactional. */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { Engine } from '../src/engine/engine.js'
 import { open, StrataError } from '../src/index.js'
 import { sortedRows, temporaryDirectory } from './helpers.js'
 
@@ -83,6 +84,67 @@ describe('schema changes', () => {
     await assert.rejects(db.query('SELECT * FROM totals'), (error: unknown) => error instanceof StrataError && error.code === 'UNDEFINED_TABLE')
     await assert.rejects(db.query('SELECT count(*) FROM totals'), (error: unknown) => error instanceof StrataError && error.code === 'UNDEFINED_TABLE')
     assert.deepEqual((await db.query('SHOW TABLES')).rows.map((row) => row['name']), ['north', 'sales'])
+  })
+
+  test('CREATE INDEX is in the catalog through RENAME COLUMN, DROP COLUMN, DROP INDEX, a rollback, a restart and DROP TABLE', async () => {
+    const rejectsWith = (code: string) => (error: unknown) => error instanceof StrataError && error.code === code
+    const directory = temporaryDirectory('indexes')
+    try {
+      let db = await open(directory.path)
+      await db.exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, sku TEXT, shelf INTEGER, note TEXT);
+        INSERT INTO items VALUES (1, 'a', 1, 'x'), (2, 'b', 1, 'y');
+        CREATE UNIQUE INDEX items_sku ON items (sku);
+        CREATE INDEX ON items (shelf, sku);
+        CREATE INDEX items_note ON items (note);
+        CREATE INDEX IF NOT EXISTS items_note ON items (shelf)`)
+      await assert.rejects(db.query('CREATE INDEX items_note ON items (shelf)'), rejectsWith('DUPLICATE_TABLE'))
+      // The primary key's index is items_pkey to PostgreSQL clients; no other index may take the name.
+      await assert.rejects(db.query('CREATE INDEX items_pkey ON items (shelf)'), rejectsWith('DUPLICATE_TABLE'))
+      await assert.rejects(db.query('CREATE UNIQUE INDEX items_some ON items (sku) WHERE shelf > 1'), rejectsWith('NOT_SUPPORTED'))
+      // Unnamed again: PostgreSQL's next name.
+      await db.query('CREATE INDEX ON items (shelf, sku)')
+      await db.query('ALTER TABLE items RENAME COLUMN sku TO code')
+      // As in PostgreSQL, dropping a column drops the indexes on it.
+      await db.query('ALTER TABLE items DROP COLUMN note')
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.query('CREATE INDEX items_later ON items (shelf)')
+          throw new Error('roll back')
+        }),
+        /roll back/,
+      )
+      await db.query('DROP INDEX items_shelf_sku_idx1')
+      await assert.rejects(db.query('DROP INDEX items_shelf_sku_idx1'), rejectsWith('UNDEFINED_TABLE'))
+      await db.query('DROP INDEX IF EXISTS items_shelf_sku_idx1')
+      await db.close()
+
+      db = await open(directory.path)
+      await assert.rejects(db.query("INSERT INTO items VALUES (3, 'a', 2)"), rejectsWith('CONSTRAINT_VIOLATION'))
+      await db.query("INSERT INTO items VALUES (3, 'c', 2)")
+      const explained = await db.query('EXPLAIN SELECT * FROM items WHERE shelf = 1')
+      assert.ok(explained.rows.some((row) => String(row['plan']).includes('items_shelf_sku_idx')), 'the row store uses the index after a restart')
+      assert.deepEqual(await bothStores(db, 'SELECT * FROM items ORDER BY id'), [
+        { id: 1, code: 'a', shelf: 1 },
+        { id: 2, code: 'b', shelf: 1 },
+        { id: 3, code: 'c', shelf: 2 },
+      ])
+      await db.close()
+
+      const engine = await Engine.open(directory.path, {})
+      try {
+        assert.deepEqual(engine.catalogSnapshot.tables.get('items')!.indexes, [
+          { name: 'items_sku', columns: ['code'], unique: true },
+          { name: 'items_shelf_sku_idx', columns: ['shelf', 'code'], unique: false },
+        ])
+        // DROP TABLE takes its indexes along: the names are free for a new table.
+        await engine.execute(engine.newSession(), 'DROP TABLE items; CREATE TABLE items (id INTEGER PRIMARY KEY, code TEXT); CREATE INDEX items_sku ON items (code)', undefined)
+        assert.deepEqual(engine.catalogSnapshot.tables.get('items')!.indexes, [{ name: 'items_sku', columns: ['code'], unique: false }])
+      } finally {
+        await engine.close()
+      }
+    } finally {
+      directory.remove()
+    }
   })
 
   test('DDL inside a rolled-back transaction leaves nothing behind', async () => {

@@ -24,7 +24,10 @@ describe('Engine.stream', () => {
       await engine.execute(session, "INSERT INTO t SELECT i, TIMESTAMP '2024-01-01' + i * INTERVAL '1 second' FROM range(10000) r(i)", undefined)
       const scan = await engine.stream(session, 'SELECT id, at FROM t WHERE id >= $1 ORDER BY id', [0])
       assert.equal(scan.engine, 'row')
-      assert.deepEqual(scan.columns, [{ name: 'id', type: 'INTEGER' }, { name: 'at', type: 'TIMESTAMP' }])
+      assert.deepEqual(scan.columns, [
+        { name: 'id', type: 'INTEGER', nullable: false },
+        { name: 'at', type: 'TIMESTAMP', nullable: true },
+      ])
       const scanned = await collect(scan.batches)
       assert.ok(scanned.batches >= 4, `expected several batches, got ${scanned.batches}`)
       assert.equal(scanned.rows.length, 10_000)

@@ -10,8 +10,8 @@ import { openRowStoreSync, type RowStore, type RowValue } from '../storage/rowst
 import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
 import { Syncer } from '../sync/syncer.js'
 import { applyRange, mirrorHistoryName, mirrorSchema, openEnd } from '../sync/mirror.js'
-import { findColumn, historyTableName, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
-import { checkUserName, sqliteCreateHistory, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
+import { findColumn, historyTableName, indexesOf, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
+import { catalogNameTaken, checkUserName, indexFromCreate, sqliteCreateHistory, sqliteCreateIndex, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
 import { compactParameters, loadParser, parseStatements, parseTree, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
   aggregateFunctionNames,
@@ -34,6 +34,7 @@ import { assert } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
 import { Mutex } from '../util/mutex.js'
+import { dateMicros } from '../util/timestamp.js'
 import { Session } from './session.js'
 import { createFulltextIndexSync, dropFulltextIndexSync, dropTableFulltextSync, renameFulltextColumnSync, type FulltextContext } from './fulltext.js'
 import {
@@ -49,8 +50,10 @@ import { ChangeFeeds, saveCursorSync, type ChangeSubscription, type FeedPosition
 import { applyEdits } from '../sql/edits.js'
 import { deparseStatement } from '../sql/deparse.js'
 import { timeSeriesEdits } from '../sql/timeseries.js'
+import { postgresJsonEdits, subqueryLimitEdits } from '../sql/pgcompat.js'
 import { insertRowsSync, runWriteBatch, validTimeColumns, type BatchItem, type BatchRunner } from './bulk.js'
 import { insertNamesValidTime, TemporalWriter } from './temporal-writes.js'
+import { inferNullable } from '../sql/nullability.js'
 import { isResultId, resultReferences, resultSelectSql, resultsSchema, resultsTable, rewriteResultReferences, type PersistedColumn } from './results.js'
 import {
   columnStoreSource,
@@ -92,21 +95,40 @@ export type EngineName = 'row' | 'column' | 'remote' | 'stream' | 'catalog'
 
 /** A query's rows as they are read (`Engine.stream`). */
 export interface StreamedResult {
-  readonly columns: readonly { readonly name: string; readonly type: string }[]
+  readonly columns: readonly ResultColumn[]
   readonly engine: EngineName
   readonly txId?: number | undefined
   /** Batches of rows, each row an array in column order with SPEC 3 values. */
   readonly batches: AsyncIterable<unknown[][]>
 }
 
+/** A result column: `nullable` is false when the column provably holds no NULL (src/sql/nullability.ts), true when it may; absent when unknown (results of writes). */
+export interface ResultColumn {
+  readonly name: string
+  readonly type: string
+  readonly nullable?: boolean
+}
+
 export interface StatementResult {
   readonly rows: Record<string, unknown>[]
-  readonly columns: readonly { readonly name: string; readonly type: string }[]
+  readonly columns: readonly ResultColumn[]
   readonly rowCount: number
   readonly engine: EngineName
   readonly txId?: number
   readonly durationMs: number
 }
+
+/**
+ * A result with each row an array in column order (`execute` with `rowMode: 'array'`): every column
+ * is there even when two share a name (`SELECT 1 AS a, 2 AS a`, a join's two `id`s), which the
+ * objects of {@link StatementResult} cannot hold.
+ */
+export interface ArrayStatementResult extends Omit<StatementResult, 'rows'> {
+  readonly rows: unknown[][]
+}
+
+/** A statement's result inside the engine: rows are arrays in column order with SPEC 3 values. */
+type Positional = Omit<ArrayStatementResult, 'durationMs'>
 
 export interface ExecuteOptions {
   readonly engine?: 'row' | 'column' | undefined
@@ -114,6 +136,8 @@ export interface ExecuteOptions {
   readonly signal?: AbortSignal | undefined
   /** Refuse every statement that would write (DML, DDL, index changes) with READ_ONLY; reads and transaction control run. */
   readonly readOnly?: boolean | undefined
+  /** 'object' (default): rows keyed by column name (a later column wins a shared name); 'array': rows in column order. */
+  readonly rowMode?: 'object' | 'array' | undefined
 }
 
 export interface BulkInsertOptions {
@@ -154,12 +178,15 @@ export class Engine {
   private readonly parseCache = new Map<string, Statement[]>()
   /** Routing decisions (with compiled row-store plans) per cached tree and catalog version. */
   private readonly routeCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly route: Route }>()
+  private readonly nullabilityCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly nullable: readonly boolean[] | undefined }>()
   /** Compiled write plans per cached tree and catalog version (a NotRowStore outcome is cached too). */
   private readonly writePlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: unknown }>()
   /** Per statement tree: which table references read history, and the row-store plan if one fits. */
   private readonly temporalCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: TemporalPlan | undefined; rowPlan?: RowPlan | NotRowStore; keyLookup?: boolean }>()
   /** Row-store plans of grouped reads forced onto the row store, per tree and catalog version. */
   private readonly groupedPlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: RowPlan | NotRowStore }>()
+  /** Per tree handed to executeParsed: does its text hold no time clause? */
+  private readonly timeClauseFree = new WeakMap<PgNode, boolean>()
   /** A SELECT's text with the time-series rewrite applied, per tree (the rewrite does not depend on the catalog). */
   private readonly columnTextCache = new WeakMap<PgNode, string>()
   /** Writers serialize on this lock (bounded wait); readers never take it. */
@@ -289,20 +316,68 @@ export class Engine {
 
   // ───────────────────────────── statements ─────────────────────────────
 
-  /** Runs every statement in `sql` on `session`; returns one result per statement. */
-  async execute(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<StatementResult[]> {
+  /**
+   * Runs every statement in `sql` on `session`; returns one result per statement, its rows objects
+   * keyed by column name or, with `rowMode: 'array'`, arrays in column order.
+   *
+   * @example
+   * const [result] = await engine.execute(engine.session, 'SELECT 1 AS a, 2 AS a', undefined, { rowMode: 'array' }) // rows [[1, 2]]
+   */
+  async execute(session: Session, sql: string, params: Params, options: ExecuteOptions & { readonly rowMode: 'array' }): Promise<ArrayStatementResult[]>
+  async execute(session: Session, sql: string, params: Params, options?: ExecuteOptions & { readonly rowMode?: 'object' | undefined }): Promise<StatementResult[]>
+  async execute(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<(StatementResult | ArrayStatementResult)[]> {
     this.checkOpen()
     if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
     const { text, positional } = positionalParameters(sql, params)
-    const statements = this.parse(text)
-    const results: StatementResult[] = []
+    return this.runStatements(session, this.parse(text), positional, options, options.rowMode ?? 'object')
+  }
+
+  /**
+   * Runs one statement the caller already split and parsed with `parseStatements` (the PostgreSQL
+   * server does, to learn each statement's kind): the same as `execute(session, statement.text,
+   * params, { ...options, rowMode: 'array' })` without parsing the text a second time. A statement
+   * PostgreSQL's grammar rejected, or whose text holds time clauses (cut out before the grammar may
+   * see it), goes through `execute`'s own parse.
+   *
+   * @example
+   * const [statement] = parseStatements('SELECT 1 AS a, 2 AS a')
+   * const [result] = await engine.executeParsed(session, statement!, [], {}) // rows [[1, 2]]
+   */
+  async executeParsed(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions = {}): Promise<ArrayStatementResult[]> {
+    const tree = statement.tree
+    if (tree === undefined || !this.withoutTimeClauses(tree, statement.text)) return this.execute(session, statement.text, params, { ...options, rowMode: 'array' })
+    this.checkOpen()
+    if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
+    return this.runStatements(session, [statement], params, options, 'array') as Promise<ArrayStatementResult[]>
+  }
+
+  /** True when `text` (whose tree this is) holds no time clause; remembered per tree (trees are never mutated). */
+  private withoutTimeClauses(tree: PgNode, text: string): boolean {
+    let known = this.timeClauseFree.get(tree)
+    if (known === undefined) {
+      known = extractTemporal(text) === undefined
+      this.timeClauseFree.set(tree, known)
+    }
+    return known
+  }
+
+  private async runStatements(
+    session: Session,
+    statements: readonly Statement[],
+    positional: readonly unknown[],
+    options: ExecuteOptions,
+    rowMode: 'object' | 'array',
+  ): Promise<(StatementResult | ArrayStatementResult)[]> {
+    const results: (StatementResult | ArrayStatementResult)[] = []
     const release = session.inTransaction ? await session.statementLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the session', options.signal) : undefined
     try {
       for (const statement of statements) {
         const started = performance.now()
         try {
           const result = await this.executeOne(session, statement, positional, options)
-          results.push({ ...result, durationMs: performance.now() - started })
+          const durationMs = performance.now() - started
+          if (rowMode === 'array') results.push({ ...result, durationMs })
+          else results.push({ ...result, rows: keyedRows(result.columns, result.rows), durationMs })
         } catch (error) {
           if (error instanceof StrataError) throw error.withStatement(statement.written ?? statement.text)
           if (error instanceof NotRowStore) throw new StrataError('NOT_SUPPORTED', error.message, { statement: statement.written ?? statement.text, cause: error })
@@ -315,7 +390,7 @@ export class Engine {
     return results
   }
 
-  private async executeOne(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async executeOne(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
     const tree = statement.tree
     if (tree === undefined) {
       // CREATE FULLTEXT INDEX is not PostgreSQL grammar: recognised from the scanner's tokens.
@@ -333,11 +408,12 @@ export class Engine {
     switch (kind) {
       case 'SelectStmt': {
         const temporal = this.temporalPlan(statement)
+        let result: Positional
         if (temporal !== undefined) {
           rejectFulltextWithTimeTravel(tree, (statement.temporal?.tableClauses.size ?? 0) > 0 || statement.temporal?.shorthand !== undefined)
-          return this.temporalRead(session, statement, temporal, params, options)
-        }
-        return this.read(session, statement, params, options)
+          result = await this.temporalRead(session, statement, temporal, params, options)
+        } else result = await this.read(session, statement, params, options)
+        return { ...result, columns: this.nullableColumns(tree, result.columns) }
       }
       case 'InsertStmt':
       case 'UpdateStmt':
@@ -367,7 +443,7 @@ export class Engine {
   }
 
   /** PostgreSQL's grammar rejected it; DuckDB's parser may accept it (DESCRIBE, FROM-first, …). */
-  private async executeDuckDBOnly(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async executeDuckDBOnly(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
     const duck = await this.syncer.acquireSession()
     let serialized
     try {
@@ -468,7 +544,7 @@ export class Engine {
     body: PgNode,
     statement: Statement,
     params: readonly unknown[],
-  ): Promise<Omit<StatementResult, 'durationMs'>> {
+  ): Promise<Positional> {
     // Valid-time UPDATE/DELETE and ERASE select their rows from history, which no full-text index covers.
     if (kind !== 'InsertStmt') rejectFulltextWithTimeTravel(body, how !== 'future')
     this.writeSession = session
@@ -529,7 +605,7 @@ export class Engine {
       text: this.historySource(reference, bounds, plan) + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
     }))
     // Time-series calls (first/last, gap filling) are rewritten for DuckDB in the same pass.
-    const compacted = compactParameters(applyEdits(statement, [...edits, ...timeSeriesEdits(statement)]), params)
+    const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
     const reason =
       rowPlan instanceof NotRowStore
         ? analyticalReason(nodeBody(tree, 'SelectStmt')!, rowPlan.construct)
@@ -563,7 +639,7 @@ export class Engine {
     return columnStoreSource(reference, bounds, history, plan.periodColumnsNamed)
   }
 
-  private async temporalRead(session: Session, statement: Statement, plan: TemporalPlan, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async temporalRead(session: Session, statement: Statement, plan: TemporalPlan, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
     const route = this.temporalRoute(session, statement, statement.tree!, plan, params, options)
     if (route.store === 'row') return this.rowRead(session, route.plan, params, route.bounds)
     await this.syncer.mirrorHistory([...plan.references.values()].map((reference) => reference.table))
@@ -576,6 +652,18 @@ export class Engine {
     const route = this.computeRoute(tree)
     this.routeCache.set(tree, { catalogVersion: this.catalogVersion, route })
     return route
+  }
+
+  /** A SELECT's result columns with `nullable` where its tree and the catalog prove it (src/sql/nullability.ts). */
+  private nullableColumns(tree: PgNode, columns: readonly ResultColumn[]): readonly ResultColumn[] {
+    let cached = this.nullabilityCache.get(tree)
+    if (cached === undefined || cached.catalogVersion !== this.catalogVersion) {
+      cached = { catalogVersion: this.catalogVersion, nullable: inferNullable(nodeBody(tree, 'SelectStmt')!, (name) => this.catalog.tables.get(name)) }
+      this.nullabilityCache.set(tree, cached)
+    }
+    // Not worked out (a set operation, `*` over a derived table, …): every column may be NULL.
+    const nullable = cached.nullable?.length === columns.length ? cached.nullable : undefined
+    return columns.map((column, index) => ({ ...column, nullable: nullable?.[index] ?? true }))
   }
 
   private computeRoute(tree: PgNode): Route {
@@ -601,7 +689,7 @@ export class Engine {
     }
   }
 
-  private async read(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async read(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
     const tree = statement.tree!
     const route = this.route(tree)
     if (route.store === 'catalog') return this.catalogRead(session, tree, params, options)
@@ -609,7 +697,8 @@ export class Engine {
     if (route.store === 'row' && options.engine !== 'column') return this.rowRead(session, route.plan!, params)
     rejectFulltextOutsideRowStore(tree, options.engine === 'column' ? 'the engine option asks for it' : route.reason)
     // The DuckDB text (time-series calls rewritten) only when the column store answers.
-    return this.columnRead(session, this.columnSelectText(statement), params, options, 'column')
+    const column = this.columnSelect(statement, params)
+    return this.columnRead(session, column.sql, column.params, options, 'column')
   }
 
   /**
@@ -636,18 +725,28 @@ export class Engine {
     return plan
   }
 
-  /** A SELECT's text for DuckDB: time-series calls rewritten at tree locations (src/sql/timeseries.ts). */
+  /**
+   * A SELECT's text and parameters for DuckDB: the cached text, or, when a parameter is a subquery's
+   * LIMIT/OFFSET (which DuckDB refuses in a correlated subquery), its value written in (src/sql/pgcompat.ts).
+   */
+  private columnSelect(statement: ParsedStatement, params: readonly unknown[]): { sql: string; params: readonly unknown[] } {
+    const limitEdits = subqueryLimitEdits(statement, params)
+    if (limitEdits.length === 0) return { sql: this.columnSelectText(statement), params }
+    return compactParameters(applyEdits(statement, [...postgresJsonEdits(statement), ...limitEdits, ...timeSeriesEdits(statement)]), params)
+  }
+
+  /** A SELECT's text for DuckDB: PostgreSQL's JSON constructors and time-series calls rewritten at tree locations (src/sql/pgcompat.ts, src/sql/timeseries.ts). */
   private columnSelectText(statement: ParsedStatement): string {
     const tree = statement.tree!
     let text = this.columnTextCache.get(tree)
     if (text === undefined) {
-      text = applyEdits(statement, timeSeriesEdits(statement))
+      text = applyEdits(statement, [...postgresJsonEdits(statement), ...timeSeriesEdits(statement)])
       this.columnTextCache.set(tree, text)
     }
     return text
   }
 
-  private rowRead(session: Session, plan: RowPlan, params: readonly unknown[], bounds?: readonly bigint[]): Omit<StatementResult, 'durationMs'> {
+  private rowRead(session: Session, plan: RowPlan, params: readonly unknown[], bounds?: readonly bigint[]): Positional {
     const connection = session.inTransaction ? this.rowStore.writer : this.rowStore.reader
     const values = this.bind(plan.binders, params, bounds)
     const bigints = plan.output.some((column) => column.type.name === 'BIGINT')
@@ -656,7 +755,7 @@ export class Engine {
   }
 
   /** Runs SQL on the column store with the freshness rules of SPEC 5. */
-  private async columnRead(session: Session, text: string, params: readonly unknown[] | Readonly<Record<string, unknown>>, options: ExecuteOptions, engine: EngineName): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async columnRead(session: Session, text: string, params: readonly unknown[] | Readonly<Record<string, unknown>>, options: ExecuteOptions, engine: EngineName): Promise<Positional> {
     const result = await this.columnQuery(session, text, params, options)
     return { ...shapeTabular(result), engine }
   }
@@ -713,7 +812,7 @@ export class Engine {
     }
   }
 
-  private async catalogRead(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async catalogRead(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
     // Our information_schema is built from our catalog; point the query at it in the tree.
     const rewritten = structuredClone(tree)
     walk(rewritten, (kind, body) => {
@@ -773,7 +872,7 @@ export class Engine {
    * same handle never see or share its open transaction), takes the writer lock, opens a SQLite
    * transaction, and commits with a ledger fact (or rolls back on error).
    */
-  private async write(session: Session, options: ExecuteOptions, body: (active: Session) => Promise<Omit<StatementResult, 'durationMs'>>): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async write(session: Session, options: ExecuteOptions, body: (active: Session) => Promise<Positional>): Promise<Positional> {
     // Every write (DML, DDL, full-text index DDL) comes through here, so this one check makes a read-only session.
     if (options.readOnly === true) throw new StrataError('READ_ONLY', 'this session may only read: the statement would write')
     const writer = this.rowStore.writer
@@ -797,7 +896,7 @@ export class Engine {
     active.inTransaction = true
     try {
       writer.prepareSync('BEGIN IMMEDIATE').runSync([])
-      let result: Omit<StatementResult, 'durationMs'>
+      let result: Positional
       try {
         this.ledger.assignSync()
         result = await body(active)
@@ -848,7 +947,7 @@ export class Engine {
     }
   }
 
-  private async transactionControl(session: Session, body: PgNode, options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async transactionControl(session: Session, body: PgNode, options: ExecuteOptions): Promise<Positional> {
     const writer = this.rowStore.writer
     const kind = body['kind']
     const empty = { rows: [], columns: [], rowCount: 0, engine: 'row' as const }
@@ -944,7 +1043,7 @@ export class Engine {
     return values
   }
 
-  private runDml(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Omit<StatementResult, 'durationMs'>> {
+  private runDml(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Positional> {
     const resolver = { table: (name: string) => this.catalog.tables.get(name) }
     if (kind === 'InsertStmt') return this.runInsert(session, body, params, options, statement)
     const relationName = String(nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!['relname'])
@@ -982,7 +1081,7 @@ export class Engine {
     return outcome.value
   }
 
-  private runPlan(plan: RowPlan, params: readonly unknown[]): Omit<StatementResult, 'durationMs'> {
+  private runPlan(plan: RowPlan, params: readonly unknown[]): Positional {
     const statement = this.rowStore.writer.prepareSync(plan.sql, { bigints: plan.output.some((column) => column.type.name === 'BIGINT') })
     const values = this.bind(plan.binders, params)
     if (plan.output.length > 0) {
@@ -993,7 +1092,7 @@ export class Engine {
     return { rows: [], columns: [], rowCount: changes, engine: 'row' }
   }
 
-  private async runInsert(session: Session, insert: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async runInsert(session: Session, insert: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Positional> {
     const { target, shell, fastRows } = this.cachedPlan(insert, () => {
       const target = insertTarget(insert, { table: (name) => this.catalog.tables.get(name) })
       return { target, shell: compileInsertShell(insert, target), fastRows: compileValuesRows(insert, target) }
@@ -1091,7 +1190,7 @@ export class Engine {
    * UPDATE/DELETE whose expressions the row store cannot evaluate identically: the column store
    * computes (key, new values) over the same state, and the row store applies them by key.
    */
-  private async evaluatedUpdateOrDelete(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, construct: string): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async evaluatedUpdateOrDelete(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, construct: string): Promise<Positional> {
     if (list(body['returningList']).length > 0) throw new StrataError('NOT_SUPPORTED', `RETURNING together with ${construct}`)
     if (body['withClause'] !== undefined) throw new StrataError('NOT_SUPPORTED', 'WITH … UPDATE/DELETE')
     const relation = structuredClone(body['relation']) as PgNode
@@ -1146,7 +1245,7 @@ export class Engine {
 
   // ───────────────────────────── DDL ─────────────────────────────
 
-  private async runDdl(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async runDdl(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Positional> {
     const empty = { rows: [], columns: [], rowCount: 0, engine: 'row' as const }
     const pending = this.ledger.pendingCommit
     assert(pending !== undefined, 'DDL runs with a transaction id assigned')
@@ -1194,15 +1293,11 @@ export class Engine {
       case 'IndexStmt': {
         const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
         const table = this.requireTable(String(relation['relname']))
-        const columns = list(body['indexParams']).map((element) => {
-          const name = nodeBody(element, 'IndexElem')!['name']
-          if (typeof name !== 'string') throw new StrataError('NOT_SUPPORTED', 'indexes on expressions')
-          if (findColumn(table, name) === undefined) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" does not exist`)
-          return quoteIdentifier(name)
-        })
-        const indexName = typeof body['idxname'] === 'string' ? body['idxname'] : `${table.name}_${columns.length}_idx`
-        checkUserName(indexName, 'index')
-        this.rowStore.writer.execSync(`CREATE ${body['unique'] === true ? 'UNIQUE ' : ''}INDEX ${body['if_not_exists'] === true ? 'IF NOT EXISTS ' : ''}${quoteIdentifier(indexName)} ON ${quoteIdentifier(table.name)} (${columns.join(', ')})`)
+        // Recorded in the catalog (the PostgreSQL server's pg_index shows it), in the same transaction as SQLite's index.
+        const index = indexFromCreate(body, table, (name) => this.relationNameTaken(name))
+        if (index === undefined) return empty
+        this.rowStore.writer.execSync(sqliteCreateIndex(table, index))
+        this.saveAlteredTableSync({ ...table, indexes: [...indexesOf(table), index] })
         session.changedSchema = true
         return empty
       }
@@ -1227,6 +1322,29 @@ export class Engine {
 
   private relationExists(name: string): boolean {
     return this.catalog.tables.has(name) || this.catalog.views.has(name)
+  }
+
+  /** Whether a new relation or index may not be called `name`: the catalog's names, and anything SQLite holds (case-insensitively, as SQLite compares them). */
+  private relationNameTaken(name: string): boolean {
+    if (catalogNameTaken(this.catalog, name)) return true
+    return this.rowStore.writer.prepareSync("SELECT 1 FROM sqlite_schema WHERE type IN ('table', 'index', 'view') AND name = ? COLLATE NOCASE").allSync([name]).length > 0
+  }
+
+  /** DROP INDEX of a secondary index: from SQLite and the catalog (one made before indexes were catalogued is only in SQLite). */
+  private dropIndexSync(name: string, missingOk: boolean): void {
+    const writer = this.rowStore.writer
+    for (const table of this.catalog.tables.values()) {
+      const index = indexesOf(table).find((candidate) => candidate.name === name)
+      if (index === undefined) continue
+      writer.execSync(`DROP INDEX ${quoteIdentifier(name)}`)
+      this.saveAlteredTableSync({ ...table, indexes: indexesOf(table).filter((candidate) => candidate !== index) })
+      return
+    }
+    checkUserName(name, 'index')
+    // `name = ?` compares exactly: SQLite would drop "A" for "a", and PostgreSQL's names differ by case.
+    const uncatalogued = writer.prepareSync("SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ? AND sql IS NOT NULL").allSync([name]).length > 0
+    if (uncatalogued) writer.execSync(`DROP INDEX ${quoteIdentifier(name)}`)
+    else if (!missingOk) throw new StrataError('UNDEFINED_TABLE', `index "${name}" does not exist`)
   }
 
   private requireTable(name: string): TableDefinition {
@@ -1254,7 +1372,7 @@ export class Engine {
     for (const event of ['insert', 'update', 'delete']) this.rowStore.writer.execSync(`DROP TRIGGER IF EXISTS temp.${quoteIdentifier(`_strata_${event}_${name}`)}`)
   }
 
-  private drop(session: Session, body: PgNode): Omit<StatementResult, 'durationMs'> {
+  private drop(session: Session, body: PgNode): Positional {
     const empty = { rows: [], columns: [], rowCount: 0, engine: 'row' as const }
     const type = body['removeType']
     const missingOk = body['missing_ok'] === true
@@ -1291,14 +1409,14 @@ export class Engine {
         views.delete(name)
         this.setCatalog({ tables: this.catalog.tables, views })
       } else if (type === 'OBJECT_INDEX') {
-        if (!dropFulltextIndexSync(this.fulltextContext(session), name)) this.rowStore.writer.execSync(`DROP INDEX ${missingOk ? 'IF EXISTS ' : ''}${quoteIdentifier(name)}`)
+        if (!dropFulltextIndexSync(this.fulltextContext(session), name)) this.dropIndexSync(name, missingOk)
       } else throw new StrataError('NOT_SUPPORTED', `DROP ${String(type).replace('OBJECT_', '')}`)
       session.changedSchema = true
     }
     return empty
   }
 
-  private alterTable(session: Session, body: PgNode, txId: number): Omit<StatementResult, 'durationMs'> {
+  private alterTable(session: Session, body: PgNode, txId: number): Positional {
     const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
     const name = String(relation['relname'])
     if (!this.catalog.tables.has(name)) {
@@ -1352,10 +1470,14 @@ export class Engine {
           checkFulltextDropColumn(table, columnName)
           if (table.columns.length === 1) throw new StrataError('NOT_SUPPORTED', `cannot drop the only column of "${name}"`)
           this.dropTriggersSync(name)
+          // As in PostgreSQL, the indexes that use the column go with it (SQLite would refuse the drop).
+          const gone = indexesOf(table).filter((index) => index.columns.includes(columnName))
+          const kept = indexesOf(table).filter((index) => !index.columns.includes(columnName))
+          for (const index of gone) writer.execSync(`DROP INDEX ${quoteIdentifier(index.name)}`)
           writer.execSync(`ALTER TABLE ${quoteIdentifier(name)} DROP COLUMN ${quoteIdentifier(columnName)}`)
           // The history keeps the dropped column's values, under a name that says when it was dropped.
           writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(name))} RENAME COLUMN ${quoteIdentifier(columnName)} TO ${quoteIdentifier(`_strata_dropped_${txId}_${columnName}`)}`)
-          table = { ...table, columns: table.columns.filter((column) => column.name !== columnName), schemaTx: txId }
+          table = { ...table, columns: table.columns.filter((column) => column.name !== columnName), ...(table.indexes === undefined ? {} : { indexes: kept }), schemaTx: txId }
           this.saveAlteredTableSync(table)
           break
         }
@@ -1369,7 +1491,7 @@ export class Engine {
     return { rows: [], columns: [], rowCount: 0, engine: 'row' }
   }
 
-  private rename(session: Session, body: PgNode, txId: number): Omit<StatementResult, 'durationMs'> {
+  private rename(session: Session, body: PgNode, txId: number): Positional {
     if (body['renameType'] !== 'OBJECT_COLUMN') throw new StrataError('NOT_SUPPORTED', `ALTER … RENAME of ${String(body['renameType']).replace('OBJECT_', '').toLowerCase()}`)
     const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
     const table = this.requireTable(String(relation['relname']))
@@ -1390,6 +1512,8 @@ export class Engine {
       uniques: table.uniques.map(renameKey),
       checks: table.checks.map((check) => ({ ...check, columns: renameKey(check.columns) })),
       ...renameFulltextColumn(table, from, to),
+      // SQLite renames the column in its indexes itself.
+      ...(table.indexes === undefined ? {} : { indexes: table.indexes.map((index) => ({ ...index, columns: renameKey(index.columns) })) }),
       schemaTx: txId,
     })
     renameFulltextColumnSync(writer, this.catalog.tables.get(table.name)!, to)
@@ -1397,7 +1521,7 @@ export class Engine {
     return { rows: [], columns: [], rowCount: 0, engine: 'row' }
   }
 
-  private createFulltextIndex(session: Session, statement: CreateFulltextIndex): Omit<StatementResult, 'durationMs'> {
+  private createFulltextIndex(session: Session, statement: CreateFulltextIndex): Positional {
     createFulltextIndexSync(this.fulltextContext(session), statement)
     return { rows: [], columns: [], rowCount: 0, engine: 'row' }
   }
@@ -1435,30 +1559,30 @@ export class Engine {
 
   // ───────────────────────────── introspection ─────────────────────────────
 
-  private showTables(): Omit<StatementResult, 'durationMs'> {
-    const rows = [...this.catalog.tables.keys(), ...this.catalog.views.keys()].sort().map((name) => ({ name }))
+  private showTables(): Positional {
+    const rows = [...this.catalog.tables.keys(), ...this.catalog.views.keys()].sort().map((name) => [name])
     return { rows, columns: [{ name: 'name', type: 'VARCHAR' }], rowCount: rows.length, engine: 'catalog' }
   }
 
-  private describe(name: string): Omit<StatementResult, 'durationMs'> {
+  private describe(name: string): Positional {
     const table = this.catalog.tables.get(name.replace(/^"|"$/g, ''))
     if (table === undefined) {
       if (this.catalog.views.has(name)) throw new StrataError('NOT_SUPPORTED', `DESCRIBE of the view "${name}"`)
       throw new StrataError('UNDEFINED_TABLE', `table "${name}" does not exist`)
     }
-    const rows = table.columns.map((column) => ({
-      column_name: column.name,
-      column_type: typeLabel(column.type),
-      null: column.notNull ? 'NO' : 'YES',
-      key: (table.primaryKey ?? []).includes(column.name) ? 'PRI' : table.uniques.some((unique) => unique.includes(column.name)) ? 'UNI' : null,
-      default: column.default === undefined ? null : column.default.kind === 'now' ? 'now()' : column.default.value === null ? 'NULL' : String(column.default.value),
-      extra: null,
-    }))
+    const rows = table.columns.map((column) => [
+      column.name,
+      typeLabel(column.type),
+      column.notNull ? 'NO' : 'YES',
+      (table.primaryKey ?? []).includes(column.name) ? 'PRI' : table.uniques.some((unique) => unique.includes(column.name)) ? 'UNI' : null,
+      column.default === undefined ? null : column.default.kind === 'now' ? 'now()' : column.default.value === null ? 'NULL' : String(column.default.value),
+      null,
+    ])
     const columns = ['column_name', 'column_type', 'null', 'key', 'default', 'extra'].map((column) => ({ name: column, type: 'VARCHAR' }))
     return { rows, columns, rowCount: rows.length, engine: 'catalog' }
   }
 
-  private async explain(session: Session, statement: Statement, body: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Omit<StatementResult, 'durationMs'>> {
+  private async explain(session: Session, statement: Statement, body: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
     const query = body['query'] as PgNode
     const kind = nodeKind(query)
     const lines: string[] = []
@@ -1498,7 +1622,7 @@ export class Engine {
     } else {
       lines.push('store: row', 'why: schema changes and transaction control run on the row store')
     }
-    const rows = lines.map((line) => ({ plan: line }))
+    const rows = lines.map((line) => [line])
     return { rows, columns: [{ name: 'plan', type: 'VARCHAR' }], rowCount: rows.length, engine }
   }
 
@@ -1537,9 +1661,9 @@ export class Engine {
     const plain = single !== undefined && tree !== undefined && nodeKind(tree) === 'SelectStmt' && !session.inTransaction && this.temporalPlan(single) === undefined
     const route = plain ? this.route(tree) : undefined
     if (route === undefined || route.store === 'catalog' || (options.engine === 'row' && route.store !== 'row')) {
-      const results = await this.execute(session, sql, params, options)
+      const results = await this.execute(session, sql, params, { ...options, rowMode: 'array' })
       const last = results[results.length - 1]!
-      const rows = last.rows.map((row) => last.columns.map((column) => row[column.name]))
+      const rows = last.rows
       return { columns: last.columns, engine: last.engine, txId: last.txId, batches: (async function* () { yield rows })() }
     }
     const batchRows = limits.streamBatchRows
@@ -1573,7 +1697,7 @@ export class Engine {
           connection.closeSync()
         }
       }
-      return { columns: output.map(outputColumn), engine: 'row', batches: batches() }
+      return { columns: this.nullableColumns(tree!, output.map(outputColumn)), engine: 'row', batches: batches() }
     }
     rejectFulltextOutsideRowStore(tree!, options.engine === 'column' ? 'the engine option asks for it' : route.reason)
     await this.awaitFreshness(this.ledger.lastCommitted.txId, options)
@@ -1590,7 +1714,8 @@ export class Engine {
     }
     let streamed
     try {
-      streamed = await duck.stream(this.columnSelectText(single!), positional.length === 0 ? undefined : positional)
+      const column = this.columnSelect(single!, positional)
+      streamed = await duck.stream(column.sql, column.params.length === 0 ? undefined : column.params)
     } catch (error) {
       release()
       throw error instanceof StrataError ? error.withStatement(single!.text) : error
@@ -1603,7 +1728,7 @@ export class Engine {
         release()
       }
     }
-    return { columns: streamed.columns, engine: 'column', batches: batches() }
+    return { columns: this.nullableColumns(tree!, streamed.columns), engine: 'column', batches: batches() }
   }
 
   /** Runs SQL on the column store, fresh, and hands back DuckDB's raw result (used by Arrow export, import). */
@@ -1712,26 +1837,42 @@ function outputColumn(column: OutputColumn): { name: string; type: string } {
   return { name: column.name, type: column.label ?? typeLabel(column.type) }
 }
 
-function shapeRows(output: readonly OutputColumn[], rows: readonly RowValue[][]): { rows: Record<string, unknown>[]; columns: { name: string; type: string }[]; rowCount: number } {
-  const shaped: Record<string, unknown>[] = new Array(rows.length)
+/** Row-store rows (storage values) → SPEC 3 values, in place: the arrays are the statement's own. */
+function shapeRows(output: readonly OutputColumn[], rows: RowValue[][]): { rows: unknown[][]; columns: readonly { name: string; type: string }[]; rowCount: number } {
+  const width = output.length
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]! as unknown[]
+    for (let column = 0; column < width; column++) row[column] = fromStorage(row[column], output[column]!.type)
+  }
+  return { rows: rows as unknown[][], columns: resultColumns(output), rowCount: rows.length }
+}
+
+/** A plan's result columns, made once per plan (plans are cached; the PostgreSQL server caches what it derives from them). */
+function resultColumns(output: readonly OutputColumn[]): readonly { name: string; type: string }[] {
+  let columns = resultColumnsByOutput.get(output)
+  if (columns === undefined) {
+    columns = Object.freeze(output.map((column) => Object.freeze(outputColumn(column))))
+    resultColumnsByOutput.set(output, columns)
+  }
+  return columns
+}
+
+const resultColumnsByOutput = new WeakMap<readonly OutputColumn[], readonly { name: string; type: string }[]>()
+
+function shapeTabular(result: Tabular): { rows: unknown[][]; columns: readonly { name: string; type: string }[]; rowCount: number } {
+  return { rows: result.rows, columns: result.columns, rowCount: result.rows.length }
+}
+
+/** Positional rows → objects keyed by column name (SPEC 3's rows); of two columns with one name, the later wins. */
+function keyedRows(columns: readonly { readonly name: string }[], rows: readonly unknown[][]): Record<string, unknown>[] {
+  const keyed: Record<string, unknown>[] = new Array(rows.length)
   for (let index = 0; index < rows.length; index++) {
     const row = rows[index]!
     const record: Record<string, unknown> = {}
-    for (let column = 0; column < output.length; column++) record[output[column]!.name] = fromStorage(row[column], output[column]!.type)
-    shaped[index] = record
+    for (let column = 0; column < columns.length; column++) record[columns[column]!.name] = row[column]
+    keyed[index] = record
   }
-  return { rows: shaped, columns: output.map(outputColumn), rowCount: rows.length }
-}
-
-function shapeTabular(result: Tabular): { rows: Record<string, unknown>[]; columns: readonly { name: string; type: string }[]; rowCount: number } {
-  const rows = result.rows.map((row) => {
-    const record: Record<string, unknown> = {}
-    result.columns.forEach((column, index) => {
-      record[column.name] = row[index]
-    })
-    return record
-  })
-  return { rows, columns: result.columns, rowCount: rows.length }
+  return keyed
 }
 
 /** A parameter bound where no column type is known: numbers, strings, bytes as they are. */
@@ -1739,7 +1880,7 @@ function plainValue(value: unknown): RowValue {
   if (value === null || value === undefined) return null
   if (typeof value === 'boolean') return value ? 1 : 0
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string' || value instanceof Uint8Array) return value
-  if (value instanceof Date) return value.getTime() * 1000
+  if (value instanceof Date) return Number(dateMicros(value))
   return JSON.stringify(value)
 }
 

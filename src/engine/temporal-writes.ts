@@ -18,6 +18,7 @@ import { evaluateInstantNode, instantFromValue, periodColumnDefinitions, rowStor
 import { list, names, nodeBody, nodeKind, quoteIdentifier } from '../sql/tree.js'
 import { toStorage } from '../sql/types.js'
 import { StrataError } from '../util/errors.js'
+import { dateFromMicros, isoTimestamp } from '../util/timestamp.js'
 
 /** What the engine lends the valid-time writer. */
 export interface TemporalHost {
@@ -66,7 +67,7 @@ function minEnd(left: bigint | null, right: bigint | null): bigint | null {
 
 function formatMicros(us: bigint | null): string {
   if (us === null) return '∞'
-  return new Date(Number(us / 1000n)).toISOString()
+  return isoTimestamp(dateFromMicros(us))
 }
 
 /** True when an INSERT names a valid-time column (and so takes the valid-time path). */

@@ -7,6 +7,7 @@ import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import type { Catalog, TableDefinition, ViewDefinition } from '../sql/catalog.js'
 import { assert } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
+import { dateMicros } from '../util/timestamp.js'
 
 export type Clock = () => Date | bigint
 
@@ -25,7 +26,7 @@ export function clockMicros(clock: Clock | undefined): bigint {
   const now = clock()
   if (typeof now === 'bigint') return now
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new StrataError('INVALID_PARAMETER', 'the clock must return a Date or a bigint of microseconds')
-  return BigInt(now.getTime()) * 1000n
+  return dateMicros(now)
 }
 
 export const ledgerSchema = [

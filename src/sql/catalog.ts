@@ -1,6 +1,6 @@
 /**
  * The catalog's data: table and view definitions as plain readonly data. The engine persists them in
- * the row store (`_strata_tables`); the front end reads them to resolve names and types.
+ * the row store (`_strata_catalog`); the front end reads them to resolve names and types.
  */
 import type { SqlType } from './types.js'
 
@@ -32,6 +32,18 @@ export interface TableDefinition {
   readonly futureValidTime?: boolean
   /** Full-text indexes (SQLite FTS5, src/sql/fulltext.ts); absent in catalogs written before they existed. */
   readonly fulltext?: readonly FulltextIndexDefinition[]
+  /**
+   * Secondary indexes made by CREATE [UNIQUE] INDEX (not those of PRIMARY KEY and UNIQUE constraints);
+   * absent in catalogs written before they were recorded.
+   */
+  readonly indexes?: readonly IndexDefinition[]
+}
+
+/** A secondary index: a SQLite B-tree over some columns, ascending (PostgreSQL would call it btree). */
+export interface IndexDefinition {
+  readonly name: string
+  readonly columns: readonly string[]
+  readonly unique: boolean
 }
 
 /** A full-text index: an FTS5 table over some TEXT/VARCHAR/JSON columns, kept in step by triggers. */
@@ -59,6 +71,11 @@ export const keyColumn = '_strata_key'
 
 export function historyTableName(table: string): string {
   return `_strata_history_${table}`
+}
+
+/** A table's secondary indexes (none in a catalog written before they were recorded). */
+export function indexesOf(table: TableDefinition): readonly IndexDefinition[] {
+  return table.indexes ?? []
 }
 
 export function findColumn(table: TableDefinition, name: string): ColumnDefinition | undefined {

@@ -2,7 +2,7 @@
  * DDL trees → catalog definitions, and the SQLite DDL for a definition. Pure: no I/O.
  */
 import { StrataError } from '../util/errors.js'
-import { findColumn, keyColumn, historyTableName, rowIdColumn, type ColumnDefinition, type DefaultValue, type TableDefinition } from './catalog.js'
+import { findColumn, keyColumn, historyTableName, rowIdColumn, type ColumnDefinition, type DefaultValue, type Catalog, type IndexDefinition, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
 import { compileCheck } from './rowsql.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue, walk } from './tree.js'
@@ -124,6 +124,77 @@ export function tableFromCreate(create: PgNode): Omit<TableDefinition, 'schemaTx
   }
   const { schemaTx: _unused, ...definition } = draft
   return definition
+}
+
+/**
+ * The names PostgreSQL gives the indexes of a table's PRIMARY KEY and UNIQUE constraints (`t_pkey`,
+ * `t_a_b_key`); the PostgreSQL server shows them under these names, so no other index may take one.
+ */
+export function constraintIndexNames(table: Pick<TableDefinition, 'name' | 'primaryKey' | 'uniques'>): { readonly primaryKey: string | undefined; readonly uniques: readonly string[] } {
+  return {
+    primaryKey: table.primaryKey !== null && table.primaryKey.length > 0 ? `${table.name}_pkey` : undefined,
+    uniques: table.uniques.map((unique) => `${table.name}_${unique.join('_')}_key`),
+  }
+}
+
+/**
+ * CREATE [UNIQUE] INDEX → the index's definition, its name chosen as PostgreSQL does when the
+ * statement gives none (`t_a_b_idx`, then `t_a_b_idx1`, … while `nameTaken` says the name is used).
+ * Returns undefined for IF NOT EXISTS with a name already taken (nothing is to be done).
+ *
+ * The index is a SQLite B-tree over the key columns, ascending: an ordering, NULLS FIRST/LAST, an
+ * operator class, a collation, INCLUDE columns and the access method are accepted and do not change
+ * it (none changes which rows a UNIQUE index admits). What would — a WHERE (partial index), NULLS NOT
+ * DISTINCT — and expressions are NOT_SUPPORTED.
+ *
+ * @example indexFromCreate(tree, table, (name) => existing.has(name)) // → { name: 't_a_idx', columns: ['a'], unique: false }
+ */
+export function indexFromCreate(create: PgNode, table: TableDefinition, nameTaken: (name: string) => boolean): IndexDefinition | undefined {
+  if (create['whereClause'] !== undefined) throw new StrataError('NOT_SUPPORTED', 'partial indexes (CREATE INDEX … WHERE)')
+  if (create['nulls_not_distinct'] === true) throw new StrataError('NOT_SUPPORTED', 'CREATE UNIQUE INDEX … NULLS NOT DISTINCT')
+  const columns = list(create['indexParams']).map((element) => {
+    const name = nodeBody(element, 'IndexElem')!['name']
+    if (typeof name !== 'string') throw new StrataError('NOT_SUPPORTED', 'indexes on expressions')
+    if (findColumn(table, name) === undefined) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" does not exist`)
+    return name
+  })
+  const unique = create['unique'] === true
+  if (typeof create['idxname'] === 'string') {
+    const name = create['idxname']
+    checkUserName(name, 'index')
+    if (nameTaken(name)) {
+      if (create['if_not_exists'] === true) return undefined
+      throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
+    }
+    return { name, columns, unique }
+  }
+  const base = `${table.name}_${columns.join('_')}_idx`
+  let name = base
+  for (let suffix = 1; nameTaken(name); suffix++) name = `${base}${suffix}`
+  checkUserName(name, 'index')
+  return { name, columns, unique }
+}
+
+/**
+ * Whether a table, a view, or an index (secondary, full-text, or a constraint's as the PostgreSQL
+ * server names it) in the catalog is called `name`. Case-insensitive, as SQLite's names are; the
+ * row store may also hold an index made before indexes were catalogued, which the caller checks.
+ */
+export function catalogNameTaken(catalog: Catalog, name: string): boolean {
+  const lower = name.toLowerCase()
+  const same = (candidate: string | undefined): boolean => candidate !== undefined && candidate.toLowerCase() === lower
+  for (const view of catalog.views.keys()) if (same(view)) return true
+  for (const table of catalog.tables.values()) {
+    const constraints = constraintIndexNames(table)
+    if (same(table.name) || same(constraints.primaryKey) || constraints.uniques.some(same)) return true
+    if ((table.indexes ?? []).some((index) => same(index.name)) || (table.fulltext ?? []).some((index) => same(index.name))) return true
+  }
+  return false
+}
+
+/** The row store's DDL for a secondary index. */
+export function sqliteCreateIndex(table: TableDefinition, index: IndexDefinition): string {
+  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdentifier(index.name)} ON ${quoteIdentifier(table.name)} (${index.columns.map(quoteIdentifier).join(', ')})`
 }
 
 /** The row store's DDL for a table: a STRICT table so SQLite enforces storage types. */

@@ -105,6 +105,42 @@ export class StatementSpans {
     return undefined
   }
 
+  /**
+   * Where an aggregate call ends once its trailing clauses are counted: after `FILTER (…)` and
+   * `OVER (…)` / `OVER name` when they follow the closing parenthesis, else the call's own end.
+   */
+  clausesEnd(call: CallSpan): number {
+    let index = this.indexAt(call.close.location - this.base) + 1
+    let end = call.call.end
+    const word = (at: number): string => this.tokens[at]?.text.toLowerCase() ?? ''
+    // After the opening parenthesis at `at`: the index of its matching closing one, or -1.
+    const matching = (at: number): number => {
+      let depth = 0
+      for (let scan = at; scan < this.tokens.length; scan++) {
+        const text = this.tokens[scan]!.text
+        if (text === '(' || text === '[') depth++
+        else if (text === ')' || text === ']') {
+          depth--
+          if (depth === 0) return scan
+        }
+      }
+      return -1
+    }
+    if (word(index) === 'filter' && word(index + 1) === '(') {
+      const close = matching(index + 1)
+      if (close < 0) return end
+      end = this.tokens[close]!.end + this.base
+      index = close + 1
+    }
+    if (word(index) === 'over') {
+      if (word(index + 1) === '(') {
+        const close = matching(index + 1)
+        if (close >= 0) end = this.tokens[close]!.end + this.base
+      } else if (index + 1 < this.tokens.length) end = this.tokens[index + 1]!.end + this.base
+    }
+    return end
+  }
+
   private span(firstIndex: number, lastIndex: number): Span {
     return { location: this.tokens[firstIndex]!.start + this.base, end: this.tokens[lastIndex]!.end + this.base }
   }

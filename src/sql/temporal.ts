@@ -9,6 +9,7 @@
  */
 import { deparseStatement } from './deparse.js'
 import { StrataError } from '../util/errors.js'
+import { dateMicros } from '../util/timestamp.js'
 import { historyTableName, type Catalog, type ColumnDefinition, type TableDefinition } from './catalog.js'
 import { parseTree, scanTokens, type PgNode } from './parse.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, walk } from './tree.js'
@@ -448,7 +449,7 @@ function typeNameOf(node: unknown): string {
 function instantOf(value: unknown, expression: TimeExpression): Instant {
   if (typeof value === 'number' && Number.isInteger(value)) return { kind: 'tx', id: value }
   if (typeof value === 'bigint') return { kind: 'tx', id: Number(value) }
-  if (value instanceof Date && !Number.isNaN(value.getTime())) return { kind: 'time', us: BigInt(value.getTime()) * 1000n }
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return { kind: 'time', us: dateMicros(value) }
   if (typeof value === 'string') {
     const us = parseTimestampMicros(value)
     if (us !== undefined) return { kind: 'time', us }

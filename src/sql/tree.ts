@@ -3,8 +3,20 @@ import type { PgNode } from './parse.js'
 
 export function nodeKind(node: unknown): string | undefined {
   if (typeof node !== 'object' || node === null) return undefined
-  const keys = Object.keys(node)
-  return keys.length === 1 ? keys[0] : undefined
+  // Object.keys(node) of length 1, without making the array (this runs for every node of every walk).
+  let only: string | undefined
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue
+    if (only !== undefined) return undefined
+    only = key
+  }
+  return only
+}
+
+/** A node kind starts with an upper-case letter (A_Const, SelectStmt); field names do not. */
+function isKindName(key: string): boolean {
+  const code = key.charCodeAt(0)
+  return code >= 65 && code <= 90
 }
 
 export function nodeBody(node: unknown, kind: string): PgNode | undefined {
@@ -35,7 +47,7 @@ export function walk(node: unknown, visit: (kind: string, body: PgNode) => boole
   }
   if (typeof node !== 'object' || node === null) return
   const kind = nodeKind(node)
-  if (kind !== undefined && /^[A-Z]/.test(kind)) {
+  if (kind !== undefined && isKindName(kind)) {
     const body = (node as PgNode)[kind]
     if (typeof body === 'object' && body !== null) {
       if (visit(kind, body as PgNode) === false) return
@@ -43,7 +55,7 @@ export function walk(node: unknown, visit: (kind: string, body: PgNode) => boole
       return
     }
   }
-  for (const value of Object.values(node)) walk(value, visit)
+  for (const key in node) if (Object.hasOwn(node, key)) walk((node as PgNode)[key], visit)
 }
 
 /** The JS value of an A_Const (protobuf omits zero values: `{ ival: {} }` is 0). */

@@ -3,6 +3,7 @@
  * front end does no I/O. Value coercion lives here too, so both stores agree on what a value means.
  */
 import { StrataError } from '../util/errors.js'
+import { dateFromMicros, dateMicros } from '../util/timestamp.js'
 
 export type TypeName =
   | 'BOOLEAN'
@@ -168,6 +169,23 @@ const integerRange: Partial<Record<TypeName, readonly [bigint, bigint]>> = {
   BIGINT: [-9223372036854775808n, 9223372036854775807n],
 }
 
+/** The same ranges as numbers, for values that are safe integers (BIGINT's holds them all). */
+const integerRangeNumbers: Partial<Record<TypeName, readonly [number, number]>> = {
+  SMALLINT: [-32768, 32767],
+  INTEGER: [-2147483648, 2147483647],
+  BIGINT: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+}
+
+/** A safe-integer number, or decimal digits short enough to be one exactly (-0 is 0); otherwise undefined. */
+function smallInteger(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value + 0 : undefined
+  if (typeof value !== 'string' || value.length > 17) return undefined
+  const text = value.trim()
+  // Value parsing (not SQL parsing): an optional sign and at most 15 digits.
+  if (text.length === 0 || text.length > 16 || !/^[+-]?\d{1,15}$/.test(text)) return undefined
+  return Number(text) + 0
+}
+
 function mismatch(value: unknown, type: SqlType, why?: string): StrataError {
   const shown = typeof value === 'string' ? `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'` : value instanceof Uint8Array ? `<${value.length} bytes>` : String(value)
   return new StrataError('TYPE_MISMATCH', `cannot store ${shown} in a ${typeLabel(type)} column${why === undefined ? '' : `: ${why}`}`)
@@ -215,9 +233,9 @@ export function blobFromText(text: string, fail: () => Error): Uint8Array {
   return Uint8Array.from(bytes)
 }
 
+/** Microseconds since the epoch → a Date, a `Timestamp` (src/util/timestamp.ts) when it has sub-millisecond digits. */
 export function microsToDate(micros: bigint | number): Date {
-  const value = typeof micros === 'bigint' ? micros : BigInt(micros)
-  return new Date(Number(value / 1000n) - (value % 1000n < 0n ? 1 : 0))
+  return dateFromMicros(micros)
 }
 
 /**
@@ -241,6 +259,14 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
     case 'SMALLINT':
     case 'INTEGER':
     case 'BIGINT': {
+      // The common case without bigint arithmetic: a safe integer (or up to 15 digits of text, which
+      // a double holds exactly) checked against the type's range as numbers.
+      const small = smallInteger(value)
+      if (small !== undefined) {
+        const [low, high] = integerRangeNumbers[type.name]!
+        if (small < low || small > high) throw mismatch(value, type, 'out of range')
+        return small
+      }
       let integer: bigint
       if (typeof value === 'bigint') integer = value
       else if (typeof value === 'number') {
@@ -296,7 +322,8 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
     case 'TIMESTAMPTZ': {
       if (value instanceof Date) {
         if (Number.isNaN(value.getTime())) throw mismatch(value, type)
-        return value.getTime() * 1000
+        // A Timestamp keeps its microseconds; any other Date has milliseconds.
+        return Number(dateMicros(value))
       }
       if (typeof value === 'string') {
         const micros = parseTimestampMicros(value)

@@ -5,6 +5,7 @@
  */
 import { DataType, TimeUnit, type Table as ArrowTable, type Vector } from 'apache-arrow'
 import { StrataError } from '../../util/errors.js'
+import { dateFromMicros } from '../../util/timestamp.js'
 
 export interface InputRows {
   readonly columns: string[]
@@ -63,7 +64,7 @@ function arrowRows(table: ArrowTable): InputRows {
   return { columns, rows }
 }
 
-/** One Arrow column as JS values: timestamps as Date (or ISO text when sub-millisecond), dates as Date. */
+/** One Arrow column as JS values: timestamps as Date (a Timestamp when sub-millisecond), dates as Date. */
 function columnValues(vector: Vector, type: DataType): unknown[] {
   const out: unknown[] = new Array(vector.length)
   if (DataType.isTimestamp(type)) {
@@ -91,7 +92,7 @@ function columnValues(vector: Vector, type: DataType): unknown[] {
   return out
 }
 
-function timestampValue(value: bigint, unit: TimeUnit): Date | string {
+function timestampValue(value: bigint, unit: TimeUnit): Date {
   let micros: bigint
   switch (unit) {
     case TimeUnit.SECOND:
@@ -105,10 +106,6 @@ function timestampValue(value: bigint, unit: TimeUnit): Date | string {
       // Strata keeps microseconds: nanoseconds are truncated toward −∞ (DuckDB casts the same way).
       micros = value / 1000n - (value % 1000n < 0n ? 1n : 0n)
   }
-  const millis = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n)
-  const rest = micros - millis * 1000n
-  if (rest === 0n) return new Date(Number(millis))
-  // A timestamp text keeps the microseconds the Date would lose.
-  const iso = new Date(Number(millis)).toISOString()
-  return `${iso.slice(0, 23)}${String(rest).padStart(3, '0')}Z`
+  // A Timestamp (a Date with microseconds) when the value has sub-millisecond digits.
+  return dateFromMicros(micros)
 }

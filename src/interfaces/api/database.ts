@@ -2,11 +2,12 @@
  * The library API (SPEC section 3): a thin, typed shell over the engine. Every call after close fails
  * with CLOSED; `await using db = await open()` closes deterministically.
  */
-import { Binary, Bool, Float64, Int32, Int64, Table, TimestampMicrosecond, Utf8, vectorFromArray, type Table as ArrowTable, type Vector } from 'apache-arrow'
+import { Binary, Bool, Float64, Int32, Int64, Table, TimestampMicrosecond, Utf8, Vector, vectorFromArray, type Table as ArrowTable } from 'apache-arrow'
 import { extname } from 'node:path'
 import { Engine, type StatementResult } from '../../engine/engine.js'
 import type { Session } from '../../engine/session.js'
 import { StrataError } from '../../util/errors.js'
+import { dateMicros } from '../../util/timestamp.js'
 import { inputRows } from './bulk-input.js'
 import type { BatchItem, Database, ExportOptions, InsertOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SubscribeOptions, Subscription, SyncStatus, Transaction, WriteSummary } from './types.js'
 
@@ -180,7 +181,12 @@ function arrowFromColumns(columns: Record<string, unknown[]>, types: readonly { 
     else if (type === 'INTEGER' || type === 'SMALLINT') vector = vectorFromArray(values as (number | null)[], new Int32())
     else if (type === 'BIGINT' || type === 'HUGEINT') vector = vectorFromArray(values.map((value) => (value === null ? null : BigInt(value as number))), new Int64())
     else if (type === 'DOUBLE' || type === 'REAL' || type.startsWith('DECIMAL')) vector = vectorFromArray(values as (number | null)[], new Float64())
-    else if (type === 'TIMESTAMP' || type === 'TIMESTAMPTZ') vector = vectorFromArray(values.map((value) => (value === null ? null : (value as Date).getTime())), new TimestampMicrosecond())
+    else if (type === 'TIMESTAMP' || type === 'TIMESTAMPTZ') {
+      // Arrow's TimestampMicrosecond builder takes milliseconds; the exact microseconds go in as Int64
+      // data relabelled (the same 64-bit layout).
+      const micros = vectorFromArray(values.map((value) => (value === null ? null : dateMicros(value as Date))), new Int64())
+      vector = new Vector(micros.data.map((data) => data.clone(new TimestampMicrosecond())))
+    }
     else if (type === 'BLOB') vector = vectorFromArray(values as (Uint8Array | null)[], new Binary())
     else vector = vectorFromArray(values.map((value) => (value === null ? null : typeof value === 'string' ? value : JSON.stringify(value))), new Utf8())
     vectors[name] = vector

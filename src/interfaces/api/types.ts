@@ -3,6 +3,13 @@
  */
 import type { Table as ArrowTable } from 'apache-arrow'
 
+/**
+ * TIMESTAMP/TIMESTAMPTZ values are Dates (SPEC 3); one with sub-millisecond digits is a `Timestamp`,
+ * a Date subclass whose `micros: bigint` holds the exact microseconds since the epoch. Passed as a
+ * parameter or to `insert()`, a Timestamp keeps its microseconds.
+ */
+export { Timestamp } from '../../util/timestamp.js'
+
 /** Which store answered a statement. */
 export type EngineName = 'row' | 'column' | 'remote' | 'stream' | 'catalog'
 
@@ -10,6 +17,12 @@ export interface ResultColumn {
   readonly name: string
   /** SQL type name as Strata spells it: INTEGER, BIGINT, DOUBLE, DECIMAL(10,2), VARCHAR, TIMESTAMP, … */
   readonly type: string
+  /**
+   * For a SELECT: false when the column provably never holds NULL (a NOT NULL or primary-key column
+   * outside the NULL side of an outer join, `count(*)`, a non-NULL constant, …), true when it may.
+   * Absent for results of writes (RETURNING) and of DuckDB-only syntax.
+   */
+  readonly nullable?: boolean
 }
 
 export interface QueryResult {

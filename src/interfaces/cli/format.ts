@@ -4,6 +4,7 @@
  */
 import Table from 'cli-table3'
 import type { EngineName, QueryResult, ResultColumn } from '../api/types.js'
+import { isoTimestamp } from '../../util/timestamp.js'
 
 /** Output formats of `strata sql --format` and the shell's `.mode`. */
 export type OutputFormat = 'table' | 'json' | 'jsonl' | 'csv'
@@ -22,19 +23,17 @@ export function isOutputFormat(word: string): word is OutputFormat {
 }
 
 /**
- * ISO 8601 with microseconds, the way PostgreSQL and DuckDB print timestamps (SPEC section 4). A JS
- * Date only has millisecond precision, so the last three digits are always zero.
+ * ISO 8601 with microseconds, the way PostgreSQL and DuckDB print timestamps (SPEC section 4). A
+ * result's Date is a `Timestamp` carrying the microseconds when it has sub-millisecond digits; a plain
+ * Date prints its milliseconds followed by 000. An invalid Date prints as `Invalid Date` rather than
+ * losing the whole result.
  *
  * @example
- * formatTimestamp(new Date('2024-01-01T10:00:00Z'))  // '2024-01-01T10:00:00.000000Z'
+ * formatTimestamp(new Date('2024-01-01T10:00:00Z'))        // '2024-01-01T10:00:00.000000Z'
+ * formatTimestamp(new Timestamp(1_704_164_645_123_456n))   // '2024-01-02T03:04:05.123456Z'
  */
 export function formatTimestamp(value: Date): string {
-  // An invalid Date would make toISOString throw; printing it beats losing the whole result.
-  if (Number.isNaN(value.getTime())) return 'Invalid Date'
-  const iso = value.toISOString()
-  // toISOString always ends in '.sssZ'; inserting the three sub-millisecond digits before the Z keeps
-  // the extended-year form (+010000-…) intact too.
-  return `${iso.slice(0, -1)}000Z`
+  return isoTimestamp(value)
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type * as DuckDB from '@duckdb/node-api'
 import { StrataError, type ErrorCode } from '../../util/errors.js'
+import { dateFromMicros, dateMicros } from '../../util/timestamp.js'
 
 export interface ColumnResult {
   readonly columns: readonly { readonly name: string; readonly type: string }[]
@@ -110,7 +111,7 @@ class Session implements ColumnSession {
       columns.push({ name: reader.columnName(index), type: typeName })
       converters.push(converterFor(typeName))
     }
-    const rows = reader.getRowsJS() as unknown[][]
+    const rows = reader.convertRows(valueConverter(this.duckdb)) as unknown[][]
     for (const row of rows) {
       for (let index = 0; index < columnCount; index++) {
         const value = row[index]
@@ -145,7 +146,7 @@ class Session implements ColumnSession {
           throw translateDuckDBError(error, sql)
         }
         if (chunk === null || chunk.rowCount === 0) return
-        const rows = chunk.convertRows(duckdb.JSDuckDBValueConverter) as unknown[][]
+        const rows = chunk.convertRows(valueConverter(duckdb)) as unknown[][]
         for (const row of rows) {
           for (let index = 0; index < row.length; index++) {
             const value = row[index]
@@ -236,7 +237,7 @@ class Session implements ColumnSession {
       if (value === null || value === undefined) return null
       if (typeof value === 'number') return Number.isInteger(value) && Number.isSafeInteger(value) ? BigInt(value) : value
       if (typeof value === 'bigint' || typeof value === 'string' || typeof value === 'boolean') return value
-      if (value instanceof Date) return new this.duckdb.DuckDBTimestampValue(BigInt(value.getTime()) * 1000n)
+      if (value instanceof Date) return new this.duckdb.DuckDBTimestampValue(dateMicros(value))
       if (value instanceof Uint8Array) return new this.duckdb.DuckDBBlobValue(value)
       return JSON.stringify(value)
     }
@@ -245,6 +246,30 @@ class Session implements ColumnSession {
     for (const [key, value] of Object.entries(params)) out[key] = convert(value)
     return out
   }
+}
+
+let jsConverter: DuckDB.DuckDBValueConverter<unknown> | undefined
+
+/**
+ * DuckDB's JS conversion, except that TIMESTAMP and TIMESTAMPTZ keep their microseconds (the row
+ * store's conversion, `microsToDate`, gives the same value: a Date, or a Timestamp when there are
+ * sub-millisecond digits). Nested values (lists, structs) are converted by this one too.
+ */
+function valueConverter(duckdb: DuckDBModule): DuckDB.DuckDBValueConverter<unknown> {
+  if (jsConverter !== undefined) return jsConverter
+  const base = duckdb.JSDuckDBValueConverter as DuckDB.DuckDBValueConverter<unknown>
+  const { TIMESTAMP, TIMESTAMP_TZ } = duckdb.DuckDBTypeId
+  const converter: DuckDB.DuckDBValueConverter<unknown> = (value, type, nested) => {
+    const typeId = type.typeId
+    if ((typeId === TIMESTAMP || typeId === TIMESTAMP_TZ) && (value instanceof duckdb.DuckDBTimestampValue || value instanceof duckdb.DuckDBTimestampTZValue) && value.isFinite) {
+      const date = dateFromMicros(value.micros)
+      // Out of a JS Date's range: DuckDB's own converter says so.
+      if (!Number.isNaN(date.getTime())) return date
+    }
+    return base(value, type, nested)
+  }
+  jsConverter = converter
+  return converter
 }
 
 /** DuckDB's type names, with Strata's spellings where they differ. */

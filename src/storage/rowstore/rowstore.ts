@@ -45,7 +45,9 @@ export interface RowStoreOptions {
 const preparedStatementsMax = 2_000
 
 class Connection implements RowConnection {
+  /** By SQL text, one map per integer mode (keying by the text itself reuses the string's cached hash). */
   private readonly cache = new Map<string, RowStatement>()
+  private readonly bigintCache = new Map<string, RowStatement>()
   constructor(private readonly database: BetterSqlite3.Database) {}
 
   get inTransaction(): boolean {
@@ -53,8 +55,8 @@ class Connection implements RowConnection {
   }
 
   prepareSync(sql: string, options: { readonly bigints?: boolean } = {}): RowStatement {
-    const cacheKey = options.bigints === true ? `1${sql}` : `0${sql}`
-    const cached = this.cache.get(cacheKey)
+    const cache = options.bigints === true ? this.bigintCache : this.cache
+    const cached = cache.get(sql)
     if (cached !== undefined) return cached
     let statement: BetterSqlite3.Statement
     try {
@@ -93,11 +95,12 @@ class Connection implements RowConnection {
         }
       },
     }
-    if (this.cache.size >= preparedStatementsMax) {
-      const oldest = this.cache.keys().next().value
-      if (oldest !== undefined) this.cache.delete(oldest)
+    if (this.cache.size + this.bigintCache.size >= preparedStatementsMax) {
+      const victims = cache.size > 0 ? cache : cache === this.cache ? this.bigintCache : this.cache
+      const oldest = victims.keys().next().value
+      if (oldest !== undefined) victims.delete(oldest)
     }
-    this.cache.set(cacheKey, wrapped)
+    cache.set(sql, wrapped)
     return wrapped
   }
 
@@ -112,10 +115,12 @@ class Connection implements RowConnection {
   /** Schema changes invalidate prepared statements' column lists. */
   clearCache(): void {
     this.cache.clear()
+    this.bigintCache.clear()
   }
 
   close(): void {
     this.cache.clear()
+    this.bigintCache.clear()
     if (this.database.open) this.database.close()
   }
 }

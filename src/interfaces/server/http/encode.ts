@@ -2,14 +2,15 @@
  * Result values as JSON, the same way in every response of the HTTP API (JSON, NDJSON, GET /results)
  * and in the files results are persisted from. JSON has no dates, bigints or bytes, so:
  *
- * - TIMESTAMP / TIMESTAMPTZ → ISO 8601 in UTC with six fractional digits (`2024-01-01T10:00:00.123000Z`;
- *   a JS Date holds milliseconds, so the last three digits are zero), as `strata sql --format json` prints;
+ * - TIMESTAMP / TIMESTAMPTZ → ISO 8601 in UTC with six fractional digits (`2024-01-01T10:00:00.123456Z`;
+ *   a result's Date is a `Timestamp` with the microseconds when it has any), as `strata sql --format json` prints;
  * - DATE → `'YYYY-MM-DD'` (the library's own form);
  * - BIGINT / HUGEINT → a number when it fits a double exactly (|v| ≤ 2^53 − 1), else a decimal string;
  * - BLOB → base64 (RFC 4648, with padding): a third smaller than hex, and every JSON client decodes it;
  * - DOUBLE NaN / ±Infinity → the strings `'NaN'`, `'Infinity'`, `'-Infinity'` (PostgreSQL's to_json does the same);
  * - JSON columns → the JSON value itself; lists and structs → arrays and objects, members encoded alike.
  */
+import { isoTimestamp } from '../../../util/timestamp.js'
 
 /**
  * One value as something `JSON.stringify` renders faithfully.
@@ -51,9 +52,7 @@ export function encodeValue(value: unknown): unknown {
  * encodeTimestamp(new Date(0)) // '1970-01-01T00:00:00.000000Z'
  */
 export function encodeTimestamp(value: Date): string {
-  if (Number.isNaN(value.getTime())) return 'Invalid Date'
-  const iso = value.toISOString()
-  return `${iso.slice(0, -1)}000Z`
+  return isoTimestamp(value)
 }
 
 /**

@@ -367,8 +367,8 @@ class HttpApi {
       result_id: persisted.resultId ?? null,
       columns: last.columns.map((column) => column.name),
       column_types: last.columns.map((column) => column.type),
-      // Strata does not yet track whether a result column can be NULL, so every column says it can.
-      nullable: last.columns.map(() => true),
+      // false only where the engine proves the column holds no NULL (src/sql/nullability.ts).
+      nullable: last.columns.map((column) => column.nullable ?? true),
       row_count: last.rowCount,
       execution_time_ms: roundMs(durationMs),
       engine: last.engine,
@@ -427,7 +427,7 @@ class HttpApi {
       result_id: null,
       columns: streamed.columns.map((column) => column.name),
       column_types: streamed.columns.map((column) => column.type),
-      nullable: streamed.columns.map(() => true),
+      nullable: streamed.columns.map((column) => column.nullable ?? true),
       engine: streamed.engine,
     }
     if (streamed.txId !== undefined) head['tx_id'] = streamed.txId

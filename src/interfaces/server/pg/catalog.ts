@@ -26,9 +26,10 @@
  * (the mirror's internal schemas, our tables as views). Literal CTEs are exact for the catalog
  * snapshot the query started with, and leave nothing behind.
  */
-import { parseTree } from '../../../sql/parse.js'
+import { parseTree, scanTokens } from '../../../sql/parse.js'
 import { deparseStatement } from '../../../sql/deparse.js'
-import type { Catalog, TableDefinition } from '../../../sql/catalog.js'
+import { indexesOf, type Catalog, type TableDefinition } from '../../../sql/catalog.js'
+import { constraintIndexNames } from '../../../sql/ddl.js'
 import type { PgNode } from '../../../sql/parse.js'
 import { list, names, nodeBody, nodeKind } from '../../../sql/tree.js'
 import type { SqlType } from '../../../sql/types.js'
@@ -169,9 +170,13 @@ interface IndexModel {
   readonly oid: number
   readonly name: string
   readonly primary: boolean
+  readonly unique: boolean
   readonly columns: readonly number[]
   readonly columnNames: readonly string[]
-  readonly constraintOid: number
+  /** The PRIMARY KEY or UNIQUE constraint the index belongs to; undefined for CREATE INDEX's. */
+  readonly constraintOid: number | undefined
+  /** pg_get_indexdef's text: `CREATE [UNIQUE] INDEX name ON public.t USING btree (a, b)`. */
+  readonly definition: string
 }
 
 interface CheckModel {
@@ -213,10 +218,29 @@ function defaultText(table: TableDefinition, index: number): string | undefined 
   return `${quoteLiteral(value)}::${formatType(pgType(column.type).oid, -1)}`
 }
 
+/** PostgreSQL's quote_ident leaves a name bare when it is lower-case letters, digits and `_` (not first a digit) and no keyword but an unreserved one. */
+function isPlainIdentifier(name: string): boolean {
+  // A check of one name's characters, not a rewrite of SQL; the keyword test is the scanner's.
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) return false
+  const tokens = scanTokens(name)
+  const unreservedKeyword = 1
+  return tokens.length === 1 && (tokens[0]!.keywordKind ?? 0) <= unreservedKeyword
+}
+
+/** An identifier as PostgreSQL's quote_ident prints it in a definition. */
+function definitionIdentifier(name: string): string {
+  return isPlainIdentifier(name) ? name : `"${name.replaceAll('"', '""')}"`
+}
+
+/** pg_get_indexdef's text for an index over plain columns (Strata's are all ascending B-trees). */
+function indexDefinition(table: string, index: { readonly name: string; readonly unique: boolean; readonly columnNames: readonly string[] }): string {
+  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${definitionIdentifier(index.name)} ON public.${definitionIdentifier(table)} USING btree (${index.columnNames.map(definitionIdentifier).join(', ')})`
+}
+
 /**
  * Our catalog as PostgreSQL's objects: each table with its columns, its primary-key and unique
- * indexes (PostgreSQL's names: `t_pkey`, `t_a_key`) and CHECK constraints; each view with the columns
- * `viewColumns` found for it.
+ * indexes (PostgreSQL's names: `t_pkey`, `t_a_key`), its CREATE INDEX indexes and CHECK constraints;
+ * each view with the columns `viewColumns` found for it.
  *
  * @example const model = catalogModel(engine.catalogSnapshot, new Map(), new OidAllocator())
  */
@@ -230,14 +254,23 @@ export function catalogModel(catalog: Catalog, viewColumns: ReadonlyMap<string, 
     })
     const numberOf = (name: string): number => columns.find((column) => column.name === name)?.number ?? 0
     const indexes: IndexModel[] = []
-    if (table.primaryKey !== null && table.primaryKey.length > 0) {
-      const name = `${table.name}_pkey`
-      indexes.push({ oid: oids.get(`index:${table.name}:${name}`), name, primary: true, columns: table.primaryKey.map(numberOf), columnNames: table.primaryKey, constraintOid: oids.get(`constraint:${table.name}:${name}`) })
+    const constraintNames = constraintIndexNames(table)
+    const addIndex = (name: string, columnNames: readonly string[], kind: 'primary' | 'unique constraint' | 'unique' | 'plain'): void => {
+      const unique = kind !== 'plain'
+      indexes.push({
+        oid: oids.get(`index:${table.name}:${name}`),
+        name,
+        primary: kind === 'primary',
+        unique,
+        columns: columnNames.map(numberOf),
+        columnNames,
+        constraintOid: kind === 'primary' || kind === 'unique constraint' ? oids.get(`constraint:${table.name}:${name}`) : undefined,
+        definition: indexDefinition(table.name, { name, unique, columnNames }),
+      })
     }
-    for (const unique of table.uniques) {
-      const name = `${table.name}_${unique.join('_')}_key`
-      indexes.push({ oid: oids.get(`index:${table.name}:${name}`), name, primary: false, columns: unique.map(numberOf), columnNames: unique, constraintOid: oids.get(`constraint:${table.name}:${name}`) })
-    }
+    if (table.primaryKey !== null && constraintNames.primaryKey !== undefined) addIndex(constraintNames.primaryKey, table.primaryKey, 'primary')
+    table.uniques.forEach((unique, position) => addIndex(constraintNames.uniques[position]!, unique, 'unique constraint'))
+    for (const index of indexesOf(table)) addIndex(index.name, index.columns, index.unique ? 'unique' : 'plain')
     const checkNames = new Map<string, number>()
     const checks = table.checks.map((check) => {
       const base = check.columns.length === 1 ? `${table.name}_${check.columns[0]}_check` : `${table.name}_check`
@@ -316,6 +349,11 @@ const btreeOperatorClasses: readonly { readonly oid: number; readonly name: stri
 
 function btreeOperatorClass(typeOid: number): (typeof btreeOperatorClasses)[number] | undefined {
   return btreeOperatorClasses.find((operatorClass) => operatorClass.type === typeOid)
+}
+
+/** The indexes of a relation's PRIMARY KEY and UNIQUE constraints (CREATE INDEX's are no constraints). */
+function constraintIndexes(relation: RelationModel): (IndexModel & { readonly constraintOid: number })[] {
+  return relation.indexes.filter((index): index is IndexModel & { readonly constraintOid: number } => index.constraintOid !== undefined)
 }
 
 function tableRows(model: CatalogModel, kind: 'r' | 'v'): RelationModel[] {
@@ -428,11 +466,11 @@ const pgCatalog: Readonly<Record<string, RelationSpec>> = {
         relation.indexes.map((index) => {
           const keyTypes = index.columns.map((number) => relation.columns.find((column) => column.number === number)?.typeOid ?? 0)
           return [
-            index.oid, relation.oid, index.columns.length, index.columns.length, true, false,
+            index.oid, relation.oid, index.columns.length, index.columns.length, index.unique, false,
             index.primary, false, true, false, true,
             false, true, true, false, index.columns,
             keyTypes.map((typeOid) => typeInfo(typeOid)?.collation ?? 0), keyTypes.map((typeOid) => btreeOperatorClass(typeOid)?.oid ?? 0), keyTypes.map(() => 0), null, null,
-            `CREATE UNIQUE INDEX ${index.name} ON public.${relation.name} USING btree (${index.columnNames.join(', ')})`,
+            index.definition,
           ]
         }),
       ),
@@ -446,7 +484,7 @@ const pgCatalog: Readonly<Record<string, RelationSpec>> = {
     ),
     rows: (model) =>
       model.relations.flatMap((relation) => [
-        ...relation.indexes.map((index) => [
+        ...constraintIndexes(relation).map((index) => [
           index.constraintOid, index.name, namespace.public, index.primary ? 'p' : 'u', false, false, true,
           relation.oid, 0, index.oid, 0, 0, ' ', ' ',
           ' ', true, 0, true, index.columns, null,
@@ -524,7 +562,7 @@ const pgCatalog: Readonly<Record<string, RelationSpec>> = {
     columns: columnsOf('schemaname, tablename, indexname, tablespace, indexdef'),
     rows: (model) =>
       model.relations.flatMap((relation) =>
-        relation.indexes.map((index) => ['public', relation.name, index.name, null, `CREATE UNIQUE INDEX ${index.name} ON public.${relation.name} USING btree (${index.columnNames.join(', ')})`]),
+        relation.indexes.map((index) => ['public', relation.name, index.name, null, index.definition]),
       ),
   },
   pg_description: { columns: columnsOf(`objoid:${bigint}, classoid:${bigint}, objsubid:${integer}, description`) },
@@ -637,7 +675,7 @@ const informationSchema: Readonly<Record<string, RelationSpec>> = {
     columns: columnsOf('constraint_catalog, constraint_schema, constraint_name, table_catalog, table_schema, table_name, constraint_type, is_deferrable, initially_deferred, enforced, nulls_distinct'),
     rows: (model, context) =>
       model.relations.flatMap((relation) => [
-        ...relation.indexes.map((index) => [context.database, 'public', index.name, context.database, 'public', relation.name, index.primary ? 'PRIMARY KEY' : 'UNIQUE', 'NO', 'NO', 'YES', 'YES']),
+        ...constraintIndexes(relation).map((index) => [context.database, 'public', index.name, context.database, 'public', relation.name, index.primary ? 'PRIMARY KEY' : 'UNIQUE', 'NO', 'NO', 'YES', 'YES']),
         ...relation.checks.map((check) => [context.database, 'public', check.name, context.database, 'public', relation.name, 'CHECK', 'NO', 'NO', 'YES', null]),
       ]),
   },
@@ -645,14 +683,14 @@ const informationSchema: Readonly<Record<string, RelationSpec>> = {
     columns: columnsOf(`constraint_catalog, constraint_schema, constraint_name, table_catalog, table_schema, table_name, column_name, ordinal_position:${integer}, position_in_unique_constraint:${integer}`),
     rows: (model, context) =>
       model.relations.flatMap((relation) =>
-        relation.indexes.flatMap((index) => index.columnNames.map((column, position) => [context.database, 'public', index.name, context.database, 'public', relation.name, column, position + 1, null])),
+        constraintIndexes(relation).flatMap((index) => index.columnNames.map((column, position) => [context.database, 'public', index.name, context.database, 'public', relation.name, column, position + 1, null])),
       ),
   },
   constraint_column_usage: {
     columns: columnsOf('table_catalog, table_schema, table_name, column_name, constraint_catalog, constraint_schema, constraint_name'),
     rows: (model, context) =>
       model.relations.flatMap((relation) => [
-        ...relation.indexes.flatMap((index) => index.columnNames.map((column) => [context.database, 'public', relation.name, column, context.database, 'public', index.name])),
+        ...constraintIndexes(relation).flatMap((index) => index.columnNames.map((column) => [context.database, 'public', relation.name, column, context.database, 'public', index.name])),
         ...relation.checks.flatMap((check) =>
           check.columns.map((number) => [context.database, 'public', relation.name, relation.columns.find((column) => column.number === number)?.name ?? '', context.database, 'public', check.name]),
         ),
@@ -1168,6 +1206,16 @@ function rewriteNode(value: unknown, state: Rewrite): unknown {
 
 function rewriteKind(kind: string, body: PgNode, state: Rewrite): unknown {
   switch (kind) {
+    case 'SelectStmt': {
+      // PostgreSQL carries out DISTINCT ON by sorting on its expressions, so its rows come in that
+      // order even without ORDER BY, and clients rely on it (drizzle-kit reads index columns so);
+      // DuckDB's come in any order unless asked.
+      const distinctOn = list(body['distinctClause']).filter((item) => nodeKind(item) !== undefined)
+      if (distinctOn.length > 0 && list(body['sortClause']).length === 0) {
+        body['sortClause'] = distinctOn.map((item) => ({ SortBy: { node: structuredClone(item), sortby_dir: 'SORTBY_DEFAULT', sortby_nulls: 'SORTBY_NULLS_DEFAULT' } }))
+      }
+      return undefined
+    }
     case 'RangeVar': {
       const schema = typeof body['schemaname'] === 'string' ? body['schemaname'] : undefined
       const relation = String(body['relname'])

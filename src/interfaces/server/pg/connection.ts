@@ -9,11 +9,11 @@
  * socket (TCP backpressure) instead of buffering what the client keeps sending.
  */
 import { randomInt } from 'node:crypto'
-import { once } from 'node:events'
+import { getEventListeners, once } from 'node:events'
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import { scanTokens } from '../../../sql/parse.js'
-import type { Engine, StatementResult } from '../../../engine/engine.js'
+import type { ArrayStatementResult, Engine, StatementResult } from '../../../engine/engine.js'
 import type { Session } from '../../../engine/session.js'
 import type { PgNode } from '../../../sql/parse.js'
 import { list, nodeBody, nodeKind, quoteIdentifier } from '../../../sql/tree.js'
@@ -127,7 +127,16 @@ export class PgConnection {
   /** Extended protocol: after an error, messages are skipped until Sync. */
   private discarding = false
   /** The statement in flight: its abort controller, and whether its timeout fired. */
-  private running: { readonly controller: AbortController; timedOut: boolean } | undefined
+  private running: { readonly controller: AbortController; timedOut: boolean; readonly deadlineMs: number } | undefined
+  /**
+   * A finished statement's AbortController when nothing is left listening to its signal: a signal
+   * that was never aborted and has no listeners is as good as new, and making one costs more than
+   * a point read's own work.
+   */
+  private spareController: AbortController | undefined
+  /** The statement-timeout timer and when it fires (performance.now() ms); one timer serves many statements. */
+  private watchdog: NodeJS.Timeout | undefined
+  private watchdogAtMs = 0
   /** Resolves when the statement in flight (if any) settles. */
   private idle: Promise<void> = Promise.resolve()
   /** The message being handled, until its answer is written. */
@@ -274,6 +283,8 @@ export class PgConnection {
     this.phase = 'closed'
     this.running?.controller.abort()
     await this.idle
+    if (this.watchdog !== undefined) clearTimeout(this.watchdog)
+    this.watchdog = undefined
     if (this.session !== undefined) await this.server.engine.abortSession(this.session).catch(() => undefined)
     if (this.registered) this.server.unregister(this)
     this.registered = false
@@ -493,16 +504,11 @@ export class PgConnection {
 
   /** Runs `body` as the statement in flight: cancellable, with the statement timeout. */
   private async guarded<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController()
-    const state = { controller, timedOut: false }
+    const controller = this.spareController ?? new AbortController()
+    this.spareController = undefined
     const timeoutMs = this.settings?.statementTimeoutMs ?? this.server.statementTimeoutMs
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(() => {
-            state.timedOut = true
-            controller.abort()
-          }, timeoutMs)
-        : undefined
+    const state = { controller, timedOut: false, deadlineMs: timeoutMs > 0 ? performance.now() + timeoutMs : Infinity }
+    if (timeoutMs > 0) this.armWatchdog(state.deadlineMs)
     let settle: () => void = () => undefined
     this.idle = new Promise<void>((resolve) => {
       settle = resolve
@@ -515,10 +521,33 @@ export class PgConnection {
       if (controller.signal.aborted && !(error instanceof ProtocolViolation)) this.lastCancel = state.timedOut ? 'timeout' : 'cancel'
       throw error
     } finally {
-      if (timer !== undefined) clearTimeout(timer)
       this.running = undefined
+      if (!controller.signal.aborted && getEventListeners(controller.signal, 'abort').length === 0) this.spareController = controller
       settle()
     }
+  }
+
+  /**
+   * Makes sure the watchdog fires by `deadlineMs`. Deadlines mostly only grow (the same timeout,
+   * later statements), so the timer already set usually serves: it fires, and re-arms itself for
+   * the statement then running if that one's deadline is still ahead.
+   */
+  private armWatchdog(deadlineMs: number): void {
+    if (this.watchdog !== undefined && this.watchdogAtMs <= deadlineMs) return
+    if (this.watchdog !== undefined) clearTimeout(this.watchdog)
+    this.watchdogAtMs = deadlineMs
+    this.watchdog = setTimeout(() => this.checkDeadline(), Math.max(0, deadlineMs - performance.now()))
+    this.watchdog.unref()
+  }
+
+  private checkDeadline(): void {
+    this.watchdog = undefined
+    const running = this.running
+    if (running === undefined || running.deadlineMs === Infinity) return
+    if (performance.now() >= running.deadlineMs) {
+      running.timedOut = true
+      running.controller.abort()
+    } else this.armWatchdog(running.deadlineMs)
   }
 
   // ───────────────────────────── simple query ─────────────────────────────
@@ -783,24 +812,29 @@ export class PgConnection {
       default:
         break
     }
-    const [result] = await engine.execute(session, statement.text, parameters.length === 0 ? undefined : parameters, { signal })
+    // Parsed once, here (splitQuery); rows as arrays, so two result columns with one name (a join's
+    // two ids) both reach the client.
+    const [result] = await engine.executeParsed(session, statement.parsed, parameters, { signal })
     if (result === undefined) return emptyOutcome(commandTag(statement, 0))
     return this.outcomeOf(statement, result)
   }
 
-  private columnsOf(statement: WireStatement, result: Pick<StatementResult, 'columns'>): WireColumn[] {
+  private columnsOf(statement: WireStatement, result: Pick<StatementResult, 'columns'>): readonly WireColumn[] {
+    // A prepared statement gives the same columns every time: reuse what was derived from them.
+    const cached = wireColumnsCache.get(statement)
+    if (cached !== undefined && sameColumns(cached.source, result.columns)) return cached.wire
     const names = resultNames(statement)
     const useNames = names !== undefined && names.length === result.columns.length
-    return result.columns.map((column, index) => ({ name: useNames ? names[index]! : column.name, type: wireType(column.type) }))
+    const wire = result.columns.map((column, index) => ({ name: useNames ? names[index]! : column.name, type: wireType(column.type) }))
+    wireColumnsCache.set(statement, { source: result.columns.map((column) => ({ name: column.name, type: column.type })), wire })
+    return wire
   }
 
-  private outcomeOf(statement: WireStatement, result: StatementResult): Outcome {
+  private outcomeOf(statement: WireStatement, result: ArrayStatementResult): Outcome {
     const tag = commandTag(statement, result.rowCount)
     // A SELECT always describes its columns; anything else has rows when the engine returned columns.
     if (result.columns.length === 0 && statement.kind !== 'SelectStmt') return { columns: undefined, rows: [], tag }
-    const keys = result.columns.map((column) => column.name)
-    const rows = result.rows.map((row) => keys.map((key) => row[key]))
-    return { columns: this.columnsOf(statement, result), rows, tag }
+    return { columns: this.columnsOf(statement, result), rows: result.rows, tag }
   }
 
   private catalogContext(): CatalogContext {
@@ -854,7 +888,7 @@ export class PgConnection {
     const name = String(statement.body?.['name'] ?? '')
     const settings = this.settings!
     if (name.toLowerCase() === 'tables') {
-      const [result] = await this.server.engine.execute(this.session!, statement.text, undefined, { signal })
+      const [result] = await this.server.engine.execute(this.session!, statement.text, undefined, { signal, rowMode: 'array' })
       return this.outcomeOf(statement, result!)
     }
     const text = wireType('VARCHAR')
@@ -939,14 +973,14 @@ export class PgConnection {
       tableName !== undefined
         ? `SELECT ${attributes.length > 0 ? attributes.map(quoteIdentifier).join(', ') : '*'} FROM ${quoteIdentifier(tableName)}`
         : innerQueryText(statement.text)
-    const [result] = await this.server.engine.execute(this.session!, sql, undefined, { signal })
+    const [result] = await this.server.engine.execute(this.session!, sql, undefined, { signal, rowMode: 'array' })
     const columns = result?.columns ?? []
     const types = columns.map((column) => wireType(column.type))
     writeCopyResponse(this.out, 'H', 0, columns.length)
     if (format.header) this.copyData(copyLine(columns.map((column) => column.name), format))
     for (const row of result?.rows ?? []) {
-      const fields = columns.map((column, index) => {
-        const value = row[column.name]
+      const fields = columns.map((_, index) => {
+        const value = row[index]
         return value === null || value === undefined ? null : textValue(value, types[index]!)
       })
       this.copyData(copyLine(fields, format))
@@ -998,6 +1032,17 @@ export class PgConnection {
       if (this.out.size >= limits.pgOutputBufferBytes) await this.flush()
     }
   }
+}
+
+/** Per statement: the engine's columns last seen and the wire columns made from them. */
+const wireColumnsCache = new WeakMap<WireStatement, { readonly source: readonly { readonly name: string; readonly type: string }[]; readonly wire: readonly WireColumn[] }>()
+
+function sameColumns(left: readonly { readonly name: string; readonly type: string }[], right: readonly { readonly name: string; readonly type: string }[]): boolean {
+  if (left.length !== right.length) return false
+  for (let index = 0; index < left.length; index++) {
+    if (left[index]!.name !== right[index]!.name || left[index]!.type !== right[index]!.type) return false
+  }
+  return true
 }
 
 function formatFor(formats: readonly number[], index: number): number {

@@ -4,7 +4,7 @@
  * names PostgreSQL would give its unnamed select-list items (`count`, `?column?`, …).
  */
 import { scanTokens } from '../../../sql/parse.js'
-import { parseStatements, type PgNode } from '../../../sql/parse.js'
+import { parseStatements, type ParsedStatement, type PgNode } from '../../../sql/parse.js'
 import { list, names, nodeBody, nodeKind, walk } from '../../../sql/tree.js'
 import { limits } from '../../../util/limits.js'
 
@@ -19,6 +19,8 @@ export interface WireStatement {
   readonly kind: string
   /** The node's fields (undefined without a tree). */
   readonly body: PgNode | undefined
+  /** The statement as the parser split it (the engine runs it without parsing it again). */
+  readonly parsed: ParsedStatement
 }
 
 /**
@@ -30,13 +32,22 @@ export function splitQuery(sql: string): readonly WireStatement[] {
   const cached = splitCache.get(sql)
   if (cached !== undefined) return cached
   const statements = split(sql)
-  // Prepared statements and repeated scripts send the same text again; trees are never mutated.
-  if (splitCache.size >= limits.statementCacheEntriesMax) splitCache.delete(splitCache.keys().next().value!)
-  splitCache.set(sql, statements)
+  // Prepared statements and repeated scripts send the same text again; trees are never mutated. A
+  // text is kept from its second sighting on: clients that write their values into the text send
+  // each text once, and keeping those trees would only make the garbage collector work harder.
+  if (seenOnce.delete(sql)) {
+    if (splitCache.size >= limits.statementCacheEntriesMax) splitCache.delete(splitCache.keys().next().value!)
+    splitCache.set(sql, statements)
+  } else {
+    if (seenOnce.size >= limits.statementCacheEntriesMax) seenOnce.delete(seenOnce.values().next().value!)
+    seenOnce.add(sql)
+  }
   return statements
 }
 
 const splitCache = new Map<string, readonly WireStatement[]>()
+/** Texts split once and not kept (yet), oldest first. */
+const seenOnce = new Set<string>()
 
 function split(sql: string): WireStatement[] {
   if (sql.trim() === '') return []
@@ -44,9 +55,9 @@ function split(sql: string): WireStatement[] {
     const after = sql.slice(statement.offset)
     const offset = statement.offset + (after.length - after.trimStart().length)
     const tree = statement.tree
-    if (tree === undefined) return { text: statement.text, offset, tree, kind: firstKeyword(statement.text), body: undefined }
+    if (tree === undefined) return { text: statement.text, offset, tree, kind: firstKeyword(statement.text), body: undefined, parsed: statement }
     const kind = nodeKind(tree) ?? 'Unknown'
-    return { text: statement.text, offset, tree, kind, body: nodeBody(tree, kind) }
+    return { text: statement.text, offset, tree, kind, body: nodeBody(tree, kind), parsed: statement }
   })
 }
 
@@ -290,7 +301,17 @@ function figure(node: unknown): { name: string; strength: number } {
  *
  * @example resultNames(splitQuery('SELECT count(*), 1, a AS b FROM t')[0]!) // ['count', '?column?', 'b']
  */
-export function resultNames(statement: WireStatement): string[] | undefined {
+export function resultNames(statement: WireStatement): readonly string[] | undefined {
+  // Statements are cached and reused (prepared statements, repeated texts); their names never change.
+  if (resultNamesCache.has(statement)) return resultNamesCache.get(statement)
+  const names = figureResultNames(statement)
+  resultNamesCache.set(statement, names)
+  return names
+}
+
+const resultNamesCache = new WeakMap<WireStatement, readonly string[] | undefined>()
+
+function figureResultNames(statement: WireStatement): string[] | undefined {
   const body = statement.body
   if (body === undefined) return undefined
   let targets: unknown[]

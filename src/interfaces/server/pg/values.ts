@@ -1,9 +1,10 @@
 /**
  * Values on the wire: which PostgreSQL type (OID) each Strata result type is, how a value is written
  * in text and binary format, and how a parameter arrives (text or binary) as the JS value the engine
- * binds. Text output is PostgreSQL's own (`t`/`f`, `\x…` for bytea, `2024-01-02 03:04:05.5` for
+ * binds. Text output is PostgreSQL's own (`t`/`f`, `\x…` for bytea, `2024-01-02 03:04:05.123456` for
  * timestamps, `+00` for timestamptz with TimeZone UTC, numeric with its scale).
  */
+import { dateMicros, microsOfSecond } from '../../../util/timestamp.js'
 import { ProtocolViolation } from './protocol.js'
 
 /** PostgreSQL's built-in type OIDs (pg_type.dat). */
@@ -103,6 +104,19 @@ const arrays: Readonly<Record<number, number>> = {
  * @example wireType('DECIMAL(10,2)') // → { oid: 1700, modifier: (10 << 16 | 2) + 4, scale: 2, … }
  */
 export function wireType(label: string): WireType {
+  let known = wireTypes.get(label)
+  if (known === undefined) {
+    known = wireTypeOf(label)
+    // Labels are type names: a handful in practice; nested types (STRUCT(…)) could be many, so bounded.
+    if (wireTypes.size < wireTypesMax) wireTypes.set(label, known)
+  }
+  return known
+}
+
+const wireTypes = new Map<string, WireType>()
+const wireTypesMax = 1024
+
+function wireTypeOf(label: string): WireType {
   const upper = label.toUpperCase()
   const known = fixed[upper]
   if (known !== undefined) return { ...known, modifier: -1, label: upper }
@@ -135,7 +149,12 @@ function pad(value: number, width: number): string {
   return String(value).padStart(width, '0')
 }
 
-/** A timestamp as PostgreSQL prints it in ISO DateStyle: fraction without trailing zeros, BC years. */
+/**
+ * A timestamp as PostgreSQL prints it in ISO DateStyle: microseconds (a result's `Timestamp` carries
+ * them; a plain Date has milliseconds) without trailing zeros, BC years.
+ *
+ * @example timestampText(new Timestamp(1_704_164_645_123_456n), false) // '2024-01-02 03:04:05.123456'
+ */
 export function timestampText(value: Date, withZone: boolean): string {
   const time = value.getTime()
   if (!Number.isFinite(time)) return 'invalid'
@@ -143,8 +162,8 @@ export function timestampText(value: Date, withZone: boolean): string {
   const bc = year <= 0
   if (bc) year = 1 - year
   let text = `${pad(year, 4)}-${pad(value.getUTCMonth() + 1, 2)}-${pad(value.getUTCDate(), 2)} ${pad(value.getUTCHours(), 2)}:${pad(value.getUTCMinutes(), 2)}:${pad(value.getUTCSeconds(), 2)}`
-  const milliseconds = value.getUTCMilliseconds()
-  if (milliseconds !== 0) text += `.${pad(milliseconds, 3)}`.replace(/0+$/, '')
+  const micros = microsOfSecond(value)
+  if (micros !== 0) text += `.${pad(micros, 6)}`.replace(/0+$/, '')
   if (withZone) text += '+00'
   if (bc) text += ' BC'
   return text
@@ -333,7 +352,7 @@ export function binaryValue(value: unknown, type: WireType): Buffer {
     case oid.timestamp:
     case oid.timestamptz: {
       const out = Buffer.allocUnsafe(8)
-      out.writeBigInt64BE(BigInt((value as Date).getTime()) * 1000n - postgresEpochMicros)
+      out.writeBigInt64BE(dateMicros(value as Date) - postgresEpochMicros)
       return out
     }
     case oid.uuid:
