@@ -133,8 +133,8 @@ export class ResultStore {
     if (entry === undefined) return undefined
     if (entry.status !== 'ready') return { status: entry.status, error: entry.error }
     const table = await this.engine.columnStoreQuery(this.engine.newSession(), resultSelectSql(id, entry.columns), undefined, anyStaleness)
-    const columns = entry.columns.map((column, index) => ({ ...column, name: table.columns[index]?.name ?? column.name }))
-    return { status: 'ready', columns, rows: table.rows, executionTimeMs: entry.executionTimeMs }
+    // The result's own column names (SQL sees repeated ones with suffixes: a, a_2).
+    return { status: 'ready', columns: entry.columns, rows: table.rows, executionTimeMs: entry.executionTimeMs }
   }
 
   /** Stops taking results, lets the round in progress finish, and forgets what is still queued. */

@@ -19,7 +19,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import type { Engine, StatementResult, StreamedResult } from '../../../engine/engine.js'
+import type { ArrayStatementResult, Engine, StreamedResult } from '../../../engine/engine.js'
 import { StrataError } from '../../../util/errors.js'
 import { limits } from '../../../util/limits.js'
 import { serveConsoleAsset } from '../console.js'
@@ -336,9 +336,11 @@ class HttpApi {
     }
     const session = this.engine.newSession()
     const startedMs = performance.now()
-    let results: StatementResult[]
+    let results: ArrayStatementResult[]
     try {
+      // Rows as arrays: every column arrives, even two with the same name.
       results = await this.engine.execute(session, parsed.sql, parsed.params, {
+        rowMode: 'array',
         signal: statement.controller.signal,
         engine: parsed.engine,
         maxStalenessMs: parsed.maxStalenessMs,
@@ -513,16 +515,8 @@ class HttpApi {
 }
 
 /** A statement's result as rows the writers and the result store read by index. */
-function resultRows(result: StatementResult): ResultRows {
-  const names = result.columns.map((column) => column.name)
-  return {
-    columns: result.columns,
-    rowCount: result.rows.length,
-    values: (index) => {
-      const row = result.rows[index]!
-      return names.map((name) => row[name])
-    },
-  }
+function resultRows(result: ArrayStatementResult): ResultRows {
+  return { columns: result.columns, rowCount: result.rows.length, values: (index) => result.rows[index]! }
 }
 
 /** `?format=` wins over the Accept header; JSON is the default. */
