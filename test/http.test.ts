@@ -139,8 +139,14 @@ describe('HTTP API', () => {
     assert.ok(selected.execution_time_ms >= 0)
     // 'AQID' went in as text; the BLOB holds its bytes, and comes back as their base64.
     const photo = Buffer.from('AQID').toString('base64')
-    // Timestamps: ISO 8601 with six digits (a JS Date holds milliseconds); 2^53 + 1 as a string.
+    // Timestamps: ISO 8601 with the six digits stored; 2^53 + 1 as a string.
     assert.deepEqual(selected.rows, [[1, 'ann', '1990-05-17', '2024-01-02T03:04:05.678901Z', '9007199254740993', photo, 1.5, { langs: ['sql'] }, 12.5]])
+    // Arrow IPC keeps the microseconds too (a microsecond timestamp's raw Int64 data).
+    const arrowRow = await post(served.base, { sql: 'SELECT seen FROM people WHERE id = 1', persist: false }, { path: '/query?format=arrow' })
+    const arrowTable = await RecordBatchReader.from(arrowRow.body! as unknown as AsyncIterable<Uint8Array>)
+    const seenBatches = []
+    for await (const batch of arrowTable) seenBatches.push(batch)
+    assert.equal((seenBatches[0]!.getChild('seen')!.data[0]!.values as BigInt64Array)[0], 1_704_164_645_678_901n)
     const aggregate = await query(served.base, { sql: "SELECT count(*) AS n, max(big) AS top, max(score) AS best, 'NaN'::DOUBLE AS nan, '-Infinity'::DOUBLE AS low FROM people" })
     assert.equal(aggregate.engine, 'column')
     assert.deepEqual(aggregate.rows, [[2, '9007199254740993', 2.5, 'NaN', '-Infinity']])

@@ -33,6 +33,7 @@ import {
 } from 'apache-arrow'
 import { assert } from '../../../util/assert.js'
 import { limits } from '../../../util/limits.js'
+import { dateMicros } from '../../../util/timestamp.js'
 import { encodeValue } from './encode.js'
 import { errorBody, type HttpError } from './errors.js'
 import type { ResultRows } from './results.js'
@@ -133,12 +134,19 @@ export async function sendResult(response: ServerResponse, format: ResultFormat,
   response.end()
 }
 
+interface ArrowColumn {
+  readonly arrowType: DataType
+  /** Built as this type, then read as `arrowType` (same layout): for values the builder of `arrowType` would round. */
+  readonly storage?: DataType
+  readonly convert: (value: unknown) => unknown
+}
+
 /**
  * Column types → Arrow types. Integers that may not fit 64 bits (HUGEINT, UBIGINT) are Int64 when every
  * value fits, else text; DECIMAL is Float64 (as `db.queryArrow`); JSON, nested and unusual types are
  * their JSON text.
  */
-function arrowColumn(type: string, values: readonly unknown[]): { arrowType: DataType; convert: (value: unknown) => unknown } {
+function arrowColumn(type: string, values: readonly unknown[]): ArrowColumn {
   const orNull = (convert: (value: unknown) => unknown) => (value: unknown) => (value === null || value === undefined ? null : convert(value))
   switch (type) {
     case 'BOOLEAN':
@@ -164,10 +172,11 @@ function arrowColumn(type: string, values: readonly unknown[]): { arrowType: Dat
     case 'FLOAT':
     case 'DOUBLE':
       return { arrowType: new Float64(), convert: orNull(Number) }
+    // Arrow's timestamp builder takes milliseconds; the exact microseconds go in as Int64 data.
     case 'TIMESTAMP':
-      return { arrowType: new Timestamp(TimeUnit.MICROSECOND), convert: orNull((value) => (value as Date).getTime()) }
+      return { arrowType: new Timestamp(TimeUnit.MICROSECOND), storage: new Int64(), convert: orNull((value) => dateMicros(value as Date)) }
     case 'TIMESTAMPTZ':
-      return { arrowType: new Timestamp(TimeUnit.MICROSECOND, 'UTC'), convert: orNull((value) => (value as Date).getTime()) }
+      return { arrowType: new Timestamp(TimeUnit.MICROSECOND, 'UTC'), storage: new Int64(), convert: orNull((value) => dateMicros(value as Date)) }
     case 'DATE':
       return { arrowType: new DateDay(), convert: orNull((value) => Date.parse(String(value))) }
     case 'BLOB':
@@ -215,10 +224,10 @@ async function writeArrow(response: ServerResponse, rows: ResultRows): Promise<v
   writer.reset(sink, schema)
   const batch = (start: number, end: number): RecordBatch => {
     const children = converters.map((converter, column) => {
-      const vector = vectorFromArray(columnValues[column]!.slice(start, end).map(converter.convert), converter.arrowType)
+      const vector = vectorFromArray(columnValues[column]!.slice(start, end).map(converter.convert), converter.storage ?? converter.arrowType)
       // A batch is far below the builder's chunk size, so each column is one piece of data.
       assert(vector.data.length === 1, 'an Arrow column of one batch is one data chunk')
-      return vector.data[0]!
+      return converter.storage === undefined ? vector.data[0]! : vector.data[0]!.clone(converter.arrowType)
     })
     return new RecordBatch(schema, makeData({ type: new Struct(fields), length: end - start, nullCount: 0, children }))
   }
