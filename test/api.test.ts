@@ -242,6 +242,44 @@ describe('errors', () => {
     assert.deepEqual((await db.query('SELECT * FROM inside')).rows, [{ a: 1 }])
   })
 
+  test('READ ONLY transactions (BEGIN, SET TRANSACTION) and sessions (SET SESSION CHARACTERISTICS) refuse writes with READ_ONLY; READ WRITE and isolation levels are accepted', async () => {
+    await using db = await open()
+    await db.query('CREATE TABLE kept (id INTEGER PRIMARY KEY)')
+    await db.query('INSERT INTO kept VALUES (1)')
+    for (const begin of ['BEGIN READ ONLY', 'START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY', 'BEGIN READ WRITE, READ ONLY']) {
+      await db.query(begin)
+      assert.deepEqual((await db.query('SELECT count(*) AS n FROM kept')).rows, [{ n: 1 }])
+      await assert.rejects(db.query('INSERT INTO kept VALUES (2)'), hasCode('READ_ONLY'))
+      await assert.rejects(db.query('CREATE TABLE other (a INTEGER)'), hasCode('READ_ONLY'))
+      await db.query('COMMIT')
+    }
+    // The next transaction is an ordinary one again; so is READ WRITE, and any isolation level.
+    for (const begin of ['BEGIN', 'BEGIN READ WRITE', 'BEGIN ISOLATION LEVEL READ COMMITTED', 'BEGIN READ ONLY, READ WRITE']) {
+      await db.query(begin)
+      await db.query('INSERT INTO kept SELECT max(id) + 1 FROM kept')
+      await db.query('COMMIT')
+    }
+    assert.deepEqual((await db.query('SELECT count(*) AS n FROM kept')).rows, [{ n: 5 }])
+    // SET TRANSACTION changes the open transaction (outside one it does nothing, as in PostgreSQL).
+    await db.query('SET TRANSACTION READ ONLY')
+    await db.query('INSERT INTO kept VALUES (100)')
+    await db.query('BEGIN')
+    await db.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
+    await assert.rejects(db.query('INSERT INTO kept VALUES (101)'), hasCode('READ_ONLY'))
+    await db.query('ROLLBACK')
+    // SET SESSION CHARACTERISTICS: every later statement, autocommit ones too, until READ WRITE.
+    await db.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY')
+    await assert.rejects(db.query('INSERT INTO kept VALUES (102)'), hasCode('READ_ONLY'))
+    await db.query('BEGIN READ WRITE')
+    await db.query('INSERT INTO kept VALUES (103)')
+    await db.query('COMMIT')
+    await db.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE')
+    await db.query('INSERT INTO kept VALUES (104)')
+    assert.deepEqual((await db.query('SELECT id FROM kept WHERE id >= 100 ORDER BY id')).rows, [{ id: 100 }, { id: 103 }, { id: 104 }])
+    // Other SETs are not taken (never silently ignored).
+    await assert.rejects(db.query('SET work_mem = 1'), hasCode('NOT_SUPPORTED'))
+  })
+
   test('a statement the row store cannot express goes to the column store, never to a different answer', async () => {
     await using db = await open()
     await db.exec('CREATE TABLE d (a INTEGER, b INTEGER); INSERT INTO d VALUES (5, 2)')

@@ -642,6 +642,36 @@ describe('PostgreSQL wire protocol', () => {
     }
   })
 
+  test('READ ONLY transactions and sessions refuse writes with 25006; READ WRITE and RESET lift it', async () => {
+    const db = client(fixture)
+    await db.connect()
+    try {
+      await db.query('CREATE TABLE guarded_wire (id INTEGER PRIMARY KEY)')
+      await db.query('BEGIN READ ONLY')
+      assert.equal((await sqlstateOf(db.query('INSERT INTO guarded_wire VALUES (1)'))).code, '25006')
+      await db.query('ROLLBACK')
+      await db.query('BEGIN')
+      await db.query('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY')
+      assert.equal((await sqlstateOf(db.query('INSERT INTO guarded_wire VALUES (1)'))).code, '25006')
+      await db.query('ROLLBACK')
+      await db.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY')
+      assert.equal((await db.query('SHOW default_transaction_read_only')).rows[0].default_transaction_read_only, 'on')
+      assert.equal((await sqlstateOf(db.query('INSERT INTO guarded_wire VALUES (1)'))).code, '25006')
+      await db.query('BEGIN READ WRITE')
+      await db.query('INSERT INTO guarded_wire VALUES (1)')
+      await db.query('COMMIT')
+      await db.query('RESET default_transaction_read_only')
+      await db.query('INSERT INTO guarded_wire VALUES (2)')
+      await db.query('SET default_transaction_read_only = on')
+      assert.equal((await sqlstateOf(db.query('DROP TABLE guarded_wire'))).code, '25006')
+      assert.deepEqual((await db.query('SELECT id FROM guarded_wire ORDER BY id')).rows, [{ id: 1 }, { id: 2 }])
+      await db.query('SET default_transaction_read_only = off')
+      await db.query('DROP TABLE guarded_wire')
+    } finally {
+      await db.end()
+    }
+  })
+
   test('psql: -c, a script file, \\dt, \\d, \\d table, \\di, \\d+, \\l, and COPY both ways', async () => {
     // .ci/run installs Debian's postgresql-client; without it this test must fail, not pass quietly.
     assert.ok(hasPsql, `${psql} is missing: install postgresql-client (as .ci/run does)`)

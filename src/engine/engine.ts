@@ -35,7 +35,7 @@ import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
 import { Mutex } from '../util/mutex.js'
 import { dateMicros } from '../util/timestamp.js'
-import { Session } from './session.js'
+import { readOnlyOption, Session } from './session.js'
 import { createFulltextIndexSync, dropFulltextIndexSync, dropTableFulltextSync, renameFulltextColumnSync, type FulltextContext } from './fulltext.js'
 import {
   checkBoundFulltextQuery,
@@ -432,6 +432,8 @@ export class Engine {
         return this.write(session, options, (active) => this.runDdl(active, kind, body, params, options, statement))
       case 'TransactionStmt':
         return this.transactionControl(session, body, options)
+      case 'VariableSetStmt':
+        return this.transactionCharacteristics(session, body)
       case 'VariableShowStmt':
         if (String(body['name']).toLowerCase() === 'tables') return this.showTables()
         throw new StrataError('NOT_SUPPORTED', `SHOW ${String(body['name'])}`)
@@ -875,6 +877,7 @@ export class Engine {
   private async write(session: Session, options: ExecuteOptions, body: (active: Session) => Promise<Positional>): Promise<Positional> {
     // Every write (DML, DDL, full-text index DDL) comes through here, so this one check makes a read-only session.
     if (options.readOnly === true) throw new StrataError('READ_ONLY', 'this session may only read: the statement would write')
+    if (session.inTransaction ? session.readOnly : session.defaultReadOnly) throw new StrataError('READ_ONLY', 'cannot write in a READ ONLY transaction')
     const writer = this.rowStore.writer
     if (session.inTransaction) {
       this.ledger.assignSync()
@@ -966,6 +969,7 @@ export class Engine {
         session.releaseWriter = release
         session.rowsChanged = 0
         session.changedSchema = false
+        session.readOnly = readOnlyOption(body['options']) ?? session.defaultReadOnly
         return empty
       }
       case 'TRANS_STMT_COMMIT': {
@@ -993,8 +997,28 @@ export class Engine {
     }
   }
 
+  /**
+   * `SET TRANSACTION …` (the open transaction; outside one it does nothing, as PostgreSQL only warns)
+   * and `SET SESSION CHARACTERISTICS AS TRANSACTION …` (every later transaction and autocommit
+   * statement): READ ONLY / READ WRITE are kept; isolation levels are accepted, one writer at a time
+   * making every transaction serializable. Any other SET is not supported here.
+   */
+  private transactionCharacteristics(session: Session, body: PgNode): Positional {
+    const target = body['kind'] === 'VAR_SET_MULTI' ? body['name'] : undefined
+    if (target !== 'TRANSACTION' && target !== 'SESSION CHARACTERISTICS') {
+      throw new StrataError('NOT_SUPPORTED', `SET ${String(body['name'] ?? '')}: only SET TRANSACTION and SET SESSION CHARACTERISTICS AS TRANSACTION are taken`)
+    }
+    const readOnly = readOnlyOption(body['args'])
+    if (readOnly !== undefined) {
+      if (target === 'SESSION CHARACTERISTICS') session.defaultReadOnly = readOnly
+      else if (session.inTransaction) session.readOnly = readOnly
+    }
+    return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+  }
+
   private async finishTransaction(session: Session): Promise<void> {
     session.inTransaction = false
+    session.readOnly = false
     const release = session.releaseWriter
     session.releaseWriter = undefined
     this.endOverlay(session)

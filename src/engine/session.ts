@@ -4,6 +4,7 @@
  */
 import type { ColumnSession } from '../storage/columnstore/columnstore.js'
 import { Mutex } from '../util/mutex.js'
+import { constantValue, list, nodeBody } from '../sql/tree.js'
 
 export class Session {
   /** Set from BEGIN until COMMIT/ROLLBACK. */
@@ -14,9 +15,32 @@ export class Session {
   rowsChanged = 0
   /** The open transaction changed the schema. */
   changedSchema = false
+  /** The open transaction is READ ONLY (BEGIN READ ONLY, SET TRANSACTION READ ONLY): its writes are refused with READ_ONLY. */
+  readOnly = false
+  /** New transactions and autocommit statements are READ ONLY (SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY). */
+  defaultReadOnly = false
   /** DuckDB connection for this transaction's private overlay reads (see docs/time-model.md). */
   overlay: ColumnSession | undefined
   /** Statements of one session run one at a time, as on one connection. */
   readonly statementLock = new Mutex()
   closed = false
+}
+
+/**
+ * READ ONLY (true) or READ WRITE (false) among a transaction statement's options (BEGIN, START
+ * TRANSACTION, SET TRANSACTION: DefElems `transaction_read_only`), the last one winning as in
+ * PostgreSQL; undefined when they say neither.
+ *
+ * @example
+ * readOnlyOption(parseTree('BEGIN READ ONLY').stmts[0].stmt.TransactionStmt.options)  // true
+ */
+export function readOnlyOption(options: unknown): boolean | undefined {
+  let readOnly: boolean | undefined
+  for (const option of list(options)) {
+    const definition = nodeBody(option, 'DefElem')
+    if (definition?.['defname'] !== 'transaction_read_only') continue
+    const argument = nodeBody(definition['arg'], 'A_Const')
+    readOnly = argument !== undefined && constantValue(argument).value !== 0
+  }
+  return readOnly
 }

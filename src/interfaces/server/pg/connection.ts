@@ -792,7 +792,7 @@ export class PgConnection {
     const body = statement.body
     switch (statement.kind) {
       case 'VariableSetStmt':
-        return this.set(statement, body!)
+        return this.set(statement, body!, signal)
       case 'VariableShowStmt':
         return this.show(statement, signal)
       case 'DiscardStmt':
@@ -860,8 +860,9 @@ export class PgConnection {
     return { columns: this.columnsOf(statement, result), rows: result.rows, tag: `SELECT ${result.rows.length}` }
   }
 
-  private set(statement: WireStatement, body: PgNode): Outcome {
+  private async set(statement: WireStatement, body: PgNode, signal: AbortSignal): Promise<Outcome> {
     const settings = this.settings!
+    const session = this.session!
     const name = typeof body['name'] === 'string' ? body['name'] : ''
     let changes: [string, string][] = []
     switch (body['kind']) {
@@ -875,11 +876,20 @@ export class PgConnection {
       case 'VAR_RESET_ALL':
         changes = settings.resetAll()
         break
+      case 'VAR_SET_MULTI':
+        // SET TRANSACTION … and SET SESSION CHARACTERISTICS AS TRANSACTION …: the engine keeps READ
+        // ONLY / READ WRITE (and accepts isolation levels: its transactions are serializable).
+        await this.server.engine.executeParsed(session, statement.parsed, [], { signal })
+        break
       default:
-        // SET TRANSACTION …, SET SESSION CHARACTERISTICS …, SET x FROM CURRENT: Strata's transactions
-        // are serializable already; accepted so tools that say so work.
+        // SET x FROM CURRENT: nothing to take from a function's context here.
         break
     }
+    // The read-only settings are the engine session's, whichever way they were set.
+    const key = name.toLowerCase()
+    if (body['kind'] === 'VAR_RESET_ALL' || key === 'default_transaction_read_only') session.defaultReadOnly = isOn(settings.get('default_transaction_read_only'))
+    if (key === 'transaction_read_only' && session.inTransaction) session.readOnly = isOn(settings.get('transaction_read_only'))
+    if (body['kind'] === 'VAR_SET_MULTI' && name === 'SESSION CHARACTERISTICS') changes = settings.set('default_transaction_read_only', session.defaultReadOnly ? 'on' : 'off')
     for (const [reported, value] of changes) writeParameterStatus(this.out, reported, value)
     return emptyOutcome(commandTag(statement, 0))
   }
@@ -1114,4 +1124,10 @@ function innerQueryText(text: string): string {
     }
   }
   throw new StrataError('SYNTAX_ERROR', 'COPY (query) TO STDOUT: the query is not in parentheses')
+}
+
+/** A boolean setting's text as PostgreSQL reads it (on/off, true/false, yes/no, 1/0, unambiguous prefixes). */
+function isOn(value: string | undefined): boolean {
+  const text = (value ?? '').trim().toLowerCase()
+  return text === 'on' || text === '1' || (text.length > 0 && ('true'.startsWith(text) || 'yes'.startsWith(text)))
 }
