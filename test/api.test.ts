@@ -280,6 +280,59 @@ describe('errors', () => {
     await assert.rejects(db.query('SET work_mem = 1'), hasCode('NOT_SUPPORTED'))
   })
 
+  test('savepoints: ROLLBACK TO undoes writes and DDL after it, RELEASE keeps them; AND CHAIN starts the next transaction', async () => {
+    await using db = await open()
+    await db.query('CREATE TABLE saved (id INTEGER PRIMARY KEY, v TEXT)')
+    await assert.rejects(db.query('SAVEPOINT outside'), hasCode('TX_STATE'))
+    const before = (await db.query('SELECT count(*) AS n FROM strata.transactions')).rows[0]!['n'] as number
+    await db.query('BEGIN')
+    await db.query("INSERT INTO saved VALUES (1, 'kept')")
+    await db.query('SAVEPOINT a')
+    await db.query("INSERT INTO saved VALUES (2, 'undone')")
+    await db.query("UPDATE saved SET v = 'changed' WHERE id = 1")
+    await db.query('CREATE TABLE scratch (x INTEGER)')
+    await db.query('ROLLBACK TO SAVEPOINT a')
+    await assert.rejects(db.query('SELECT * FROM scratch'), hasCode('UNDEFINED_TABLE'))
+    // The savepoint is still there: roll back to it again after more work.
+    await db.query("INSERT INTO saved VALUES (3, 'undone too')")
+    await db.query('ROLLBACK TO a')
+    await db.query('SAVEPOINT b')
+    await db.query('SAVEPOINT c')
+    await db.query("INSERT INTO saved VALUES (4, 'released')")
+    await db.query('RELEASE SAVEPOINT b')
+    await assert.rejects(db.query('ROLLBACK TO c'), hasCode('TX_STATE'))
+    // Inside the transaction both stores see its own state.
+    for (const engine of ['row', 'column'] as const) {
+      assert.deepEqual((await db.query('SELECT id, v FROM saved ORDER BY id', [], { engine })).rows, [{ id: 1, v: 'kept' }, { id: 4, v: 'released' }], engine)
+    }
+    const committed = await db.query('COMMIT')
+    assert.equal(typeof committed.txId, 'number')
+    for (const engine of ['row', 'column'] as const) {
+      assert.deepEqual((await db.query('SELECT id, v FROM saved ORDER BY id', [], { engine })).rows, [{ id: 1, v: 'kept' }, { id: 4, v: 'released' }], engine)
+    }
+    // History holds no trace of what was rolled back.
+    assert.deepEqual((await db.query('SELECT id, v FROM saved FOR SYSTEM_TIME ALL ORDER BY id')).rows, [{ id: 1, v: 'kept' }, { id: 4, v: 'released' }])
+    await db.query('CREATE TABLE scratch (x INTEGER)')
+    // Rolled back to before the first write: nothing to commit, no transaction recorded.
+    await db.query('BEGIN')
+    await db.query('SAVEPOINT nothing')
+    await db.query("INSERT INTO saved VALUES (5, 'gone')")
+    await db.query('ROLLBACK TO nothing')
+    assert.equal((await db.query('COMMIT')).txId, undefined)
+    // COMMIT AND CHAIN commits and opens the next transaction at once, READ ONLY kept.
+    await db.query('BEGIN')
+    await db.query("INSERT INTO saved VALUES (6, 'chained')")
+    await db.query('COMMIT AND CHAIN')
+    await db.query("INSERT INTO saved VALUES (7, 'rolled back')")
+    await db.query('ROLLBACK')
+    await db.query('BEGIN READ ONLY')
+    await db.query('ROLLBACK AND CHAIN')
+    await assert.rejects(db.query("INSERT INTO saved VALUES (8, 'refused')"), hasCode('READ_ONLY'))
+    await db.query('COMMIT')
+    assert.deepEqual((await db.query('SELECT id FROM saved ORDER BY id')).rows, [{ id: 1 }, { id: 4 }, { id: 6 }])
+    assert.equal((await db.query('SELECT count(*) AS n FROM strata.transactions')).rows[0]!['n'], before + 3)
+  })
+
   test('a statement the row store cannot express goes to the column store, never to a different answer', async () => {
     await using db = await open()
     await db.exec('CREATE TABLE d (a INTEGER, b INTEGER); INSERT INTO d VALUES (5, 2)')

@@ -400,7 +400,8 @@ describe('PostgreSQL wire protocol', () => {
       assert.equal((await sqlstateOf(db.query("INSERT INTO strict_rows VALUES (3, 'c', -1)"))).code, '23514')
       assert.equal((await sqlstateOf(db.query("INSERT INTO strict_rows VALUES ('x', 'c', 1)"))).code, '22P02')
       assert.equal((await sqlstateOf(db.query('COMMIT'))).code, '25P01')
-      assert.equal((await sqlstateOf(db.query('SAVEPOINT s'))).code, '0A000')
+      assert.equal((await sqlstateOf(db.query('SAVEPOINT s'))).code, '25P01')
+      assert.equal((await sqlstateOf(db.query('PREPARE TRANSACTION $$t$$'))).code, '0A000')
       assert.equal((await sqlstateOf(db.query('SELECT $1::int', ['nope']))).code, '22P02')
       assert.equal((await db.query('SELECT 1 AS still_here')).rows[0].still_here, 1)
     } finally {
@@ -638,6 +639,37 @@ describe('PostgreSQL wire protocol', () => {
       assert.equal((await db.query("SELECT 'catalogued'::regclass::oid > 0 AS found")).rows[0].found, true)
       await db.query('DISCARD ALL')
     } finally {
+      await db.end()
+    }
+  })
+
+  test('savepoints: node-postgres ROLLBACK TO and RELEASE, and psql ON_ERROR_ROLLBACK', async () => {
+    const db = client(fixture)
+    await db.connect()
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pgwire-savepoints-'))
+    try {
+      await db.query('CREATE TABLE saved_wire (id INTEGER PRIMARY KEY)')
+      assert.equal((await sqlstateOf(db.query('SAVEPOINT early'))).code, '25P01')
+      await db.query('BEGIN')
+      await db.query('INSERT INTO saved_wire VALUES (1)')
+      assert.equal((await db.query('SAVEPOINT one')).command, 'SAVEPOINT')
+      await db.query('INSERT INTO saved_wire VALUES (2)')
+      assert.equal((await db.query('ROLLBACK TO SAVEPOINT one')).command, 'ROLLBACK')
+      await db.query('INSERT INTO saved_wire VALUES (3)')
+      assert.equal((await db.query('RELEASE SAVEPOINT one')).command, 'RELEASE')
+      assert.equal((await sqlstateOf(db.query('ROLLBACK TO one'))).code, '3B001')
+      await db.query('COMMIT')
+      assert.deepEqual((await db.query('SELECT id FROM saved_wire ORDER BY id')).rows, [{ id: 1 }, { id: 3 }])
+      // psql wraps each statement of a transaction in a savepoint of its own and rolls back to it on error.
+      const script = path.join(directory, 'on-error-rollback.sql')
+      fs.writeFileSync(script, '\\set ON_ERROR_ROLLBACK on\nBEGIN;\nINSERT INTO saved_wire VALUES (4);\nINSERT INTO saved_wire VALUES (4);\nINSERT INTO saved_wire VALUES (5);\nCOMMIT;\n')
+      const ran = await runPsql(fixture.port, ['-v', 'ON_ERROR_STOP=0', '-f', script])
+      assert.equal(ran.stderr.match(/ERROR/g)?.length, 1, ran.stderr)
+      assert.match(ran.stderr, /duplicate|unique|constraint/i)
+      assert.deepEqual((await db.query('SELECT id FROM saved_wire ORDER BY id')).rows, [{ id: 1 }, { id: 3 }, { id: 4 }, { id: 5 }])
+      await db.query('DROP TABLE saved_wire')
+    } finally {
+      fs.rmSync(directory, { recursive: true, force: true })
       await db.end()
     }
   })

@@ -954,47 +954,96 @@ export class Engine {
     const writer = this.rowStore.writer
     const kind = body['kind']
     const empty = { rows: [], columns: [], rowCount: 0, engine: 'row' as const }
+    const open = session.inTransaction && session.releaseWriter !== undefined
     switch (kind) {
       case 'TRANS_STMT_BEGIN':
-      case 'TRANS_STMT_START': {
+      case 'TRANS_STMT_START':
         if (session.inTransaction) throw new StrataError('TX_STATE', 'there is already a transaction in progress (nested BEGIN)')
-        const release = await this.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
-        try {
-          writer.prepareSync('BEGIN IMMEDIATE').runSync([])
-        } catch (error) {
-          release()
-          throw error
-        }
-        session.inTransaction = true
-        session.releaseWriter = release
-        session.rowsChanged = 0
-        session.changedSchema = false
-        session.readOnly = readOnlyOption(body['options']) ?? session.defaultReadOnly
+        await this.beginTransaction(session, readOnlyOption(body['options']) ?? session.defaultReadOnly, options)
         return empty
-      }
       case 'TRANS_STMT_COMMIT': {
-        if (!session.inTransaction || session.releaseWriter === undefined) throw new StrataError('TX_STATE', 'there is no transaction in progress (COMMIT without BEGIN)')
+        if (!open) throw new StrataError('TX_STATE', 'there is no transaction in progress (COMMIT without BEGIN)')
+        const readOnly = session.readOnly
+        let result: Positional
         try {
           const txId = this.commitSync(session)
-          return txId === undefined ? empty : { ...empty, txId }
+          result = txId === undefined ? empty : { ...empty, txId }
         } finally {
           await this.finishTransaction(session)
         }
+        // COMMIT AND CHAIN: a new transaction at once, with the same characteristics.
+        if (body['chain'] === true) await this.beginTransaction(session, readOnly, options)
+        return result
       }
       case 'TRANS_STMT_ROLLBACK': {
-        if (!session.inTransaction || session.releaseWriter === undefined) throw new StrataError('TX_STATE', 'there is no transaction in progress (ROLLBACK without BEGIN)')
+        if (!open) throw new StrataError('TX_STATE', 'there is no transaction in progress (ROLLBACK without BEGIN)')
+        const readOnly = session.readOnly
         try {
           writer.prepareSync('ROLLBACK').runSync([])
           this.ledger.abandonSync()
           if (session.changedSchema) this.reloadCatalogSync()
-          return empty
         } finally {
           await this.finishTransaction(session)
         }
+        if (body['chain'] === true) await this.beginTransaction(session, readOnly, options)
+        return empty
+      }
+      // Savepoints are SQLite's, under names of their own ("user_" + the name), so a user's name can
+      // never meet the engine's per-statement savepoint. The session remembers, per savepoint, what
+      // ROLLBACK TO must restore: the rows changed so far and whether the schema had changed.
+      case 'TRANS_STMT_SAVEPOINT': {
+        if (!open) throw new StrataError('TX_STATE', 'SAVEPOINT can only be used in a transaction block (after BEGIN)')
+        const name = String(body['savepoint_name'])
+        writer.execSync(`SAVEPOINT ${quoteIdentifier(`user_${name}`)}`)
+        session.savepoints.push({ name, rowsChanged: session.rowsChanged, changedSchema: session.changedSchema })
+        return empty
+      }
+      case 'TRANS_STMT_RELEASE': {
+        if (!open) throw new StrataError('TX_STATE', 'RELEASE SAVEPOINT can only be used in a transaction block (after BEGIN)')
+        const index = this.savepointIndex(session, String(body['savepoint_name']))
+        writer.execSync(`RELEASE ${quoteIdentifier(`user_${session.savepoints[index]!.name}`)}`)
+        // Releasing a savepoint releases every one made after it, as in PostgreSQL and SQLite.
+        session.savepoints.length = index
+        return empty
+      }
+      case 'TRANS_STMT_ROLLBACK_TO': {
+        if (!open) throw new StrataError('TX_STATE', 'ROLLBACK TO SAVEPOINT can only be used in a transaction block (after BEGIN)')
+        const index = this.savepointIndex(session, String(body['savepoint_name']))
+        const savepoint = session.savepoints[index]!
+        writer.execSync(`ROLLBACK TO ${quoteIdentifier(`user_${savepoint.name}`)}`)
+        // The savepoint stays (it can be rolled back to again); later ones are gone.
+        session.savepoints.length = index + 1
+        if (session.changedSchema && !savepoint.changedSchema) this.reloadCatalogSync()
+        session.rowsChanged = savepoint.rowsChanged
+        session.changedSchema = savepoint.changedSchema
+        return empty
       }
       default:
-        throw new StrataError('NOT_SUPPORTED', `transaction statement ${String(kind)} (savepoints are not supported yet)`)
+        throw new StrataError('NOT_SUPPORTED', `transaction statement ${String(kind).replace(/^TRANS_STMT_/, '')} (two-phase commit is not supported)`)
     }
+  }
+
+  /** Takes the writer lock and opens a SQLite transaction for `session`. */
+  private async beginTransaction(session: Session, readOnly: boolean, options: ExecuteOptions): Promise<void> {
+    const release = await this.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
+    try {
+      this.rowStore.writer.prepareSync('BEGIN IMMEDIATE').runSync([])
+    } catch (error) {
+      release()
+      throw error
+    }
+    session.inTransaction = true
+    session.releaseWriter = release
+    session.rowsChanged = 0
+    session.changedSchema = false
+    session.readOnly = readOnly
+    session.savepoints.length = 0
+  }
+
+  /** The newest savepoint called `name` (PostgreSQL uses the newest of equal names); TX_STATE if there is none. */
+  private savepointIndex(session: Session, name: string): number {
+    for (let index = session.savepoints.length - 1; index >= 0; index--) if (session.savepoints[index]!.name === name) return index
+    throw new StrataError('TX_STATE', `savepoint "${name}" does not exist`)
   }
 
   /**
@@ -1019,6 +1068,7 @@ export class Engine {
   private async finishTransaction(session: Session): Promise<void> {
     session.inTransaction = false
     session.readOnly = false
+    session.savepoints.length = 0
     const release = session.releaseWriter
     session.releaseWriter = undefined
     this.endOverlay(session)

@@ -19,6 +19,8 @@ export class Session {
   readOnly = false
   /** New transactions and autocommit statements are READ ONLY (SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY). */
   defaultReadOnly = false
+  /** The open transaction's savepoints, oldest first, with what ROLLBACK TO restores. */
+  readonly savepoints: { readonly name: string; readonly rowsChanged: number; readonly changedSchema: boolean }[] = []
   /** DuckDB connection for this transaction's private overlay reads (see docs/time-model.md). */
   overlay: ColumnSession | undefined
   /** Statements of one session run one at a time, as on one connection. */

@@ -33,6 +33,7 @@ export const sqlstate = {
   checkViolation: '23514',
   invalidTransactionState: '25000',
   readOnlySqlTransaction: '25006',
+  invalidSavepointSpecification: '3B001',
   activeSqlTransaction: '25001',
   noActiveSqlTransaction: '25P01',
   serializationFailure: '40001',
@@ -112,7 +113,8 @@ export function sqlstateOf(error: StrataError): string {
       return sqlstate.datatypeMismatch
     case 'TX_STATE':
       if (lower.includes('already a transaction in progress')) return sqlstate.activeSqlTransaction
-      if (lower.includes('no transaction in progress')) return sqlstate.noActiveSqlTransaction
+      if (lower.includes('no transaction in progress') || lower.includes('can only be used in a transaction block')) return sqlstate.noActiveSqlTransaction
+      if (lower.startsWith('savepoint') && lower.includes('does not exist')) return sqlstate.invalidSavepointSpecification
       return sqlstate.invalidTransactionState
     default:
       return byCode[error.code] ?? sqlstate.internalError
