@@ -643,6 +643,64 @@ describe('PostgreSQL wire protocol', () => {
     }
   })
 
+  test('LISTEN / NOTIFY / pg_notify between connections: at once outside a transaction, at COMMIT inside one', async () => {
+    const listener = client(fixture)
+    const sender = client(fixture)
+    await listener.connect()
+    await sender.connect()
+    const received: { channel: string; payload: string | undefined; processId: number }[] = []
+    listener.on('notification', (message) => received.push({ channel: message.channel, payload: message.payload, processId: message.processId }))
+    const waitForCount = async (count: number): Promise<void> => {
+      const deadline = Date.now() + 5_000
+      while (received.length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    try {
+      assert.equal((await listener.query('LISTEN jobs')).command, 'LISTEN')
+      const senderPid = (await sender.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number
+      assert.equal((await sender.query("NOTIFY jobs, 'first'")).command, 'NOTIFY')
+      await sender.query('NOTIFY other_channel')
+      await waitForCount(1)
+      assert.deepEqual(received, [{ channel: 'jobs', payload: 'first', processId: senderPid }])
+      // Inside a transaction: nothing until COMMIT, then each distinct notification once, in order.
+      await sender.query('BEGIN')
+      await sender.query("NOTIFY jobs, 'second'")
+      await sender.query("NOTIFY jobs, 'second'")
+      await sender.query("SELECT pg_notify('jobs', $1)", ['third'])
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      assert.equal(received.length, 1)
+      await sender.query('COMMIT')
+      await waitForCount(3)
+      assert.deepEqual(received.slice(1).map((message) => message.payload), ['second', 'third'])
+      // ROLLBACK drops them; so does a several-statement Query whose write fails.
+      await sender.query('BEGIN')
+      await sender.query("NOTIFY jobs, 'rolled back'")
+      await sender.query('ROLLBACK')
+      await sender.query('CREATE TABLE notified (id INTEGER PRIMARY KEY)')
+      await sqlstateOf(sender.query("INSERT INTO notified VALUES (1); NOTIFY jobs, 'implicit'; INSERT INTO notified VALUES (1)"))
+      await sender.query("INSERT INTO notified VALUES (2); NOTIFY jobs, 'implicit commit'")
+      await waitForCount(4)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      assert.deepEqual(received.slice(3).map((message) => message.payload), ['implicit commit'])
+      // A listener hears its own notifications; UNLISTEN stops them; payloads are bounded.
+      await listener.query("NOTIFY jobs, 'to myself'")
+      await waitForCount(5)
+      assert.equal(received[4]!.payload, 'to myself')
+      await listener.query('UNLISTEN *')
+      await sender.query("NOTIFY jobs, 'unheard'")
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      assert.equal(received.length, 5)
+      assert.equal((await sqlstateOf(sender.query(`NOTIFY jobs, '${'x'.repeat(8_000)}'`))).code, '22023')
+      await sender.query('DROP TABLE notified')
+    } finally {
+      await listener.end()
+      await sender.end()
+    }
+    // psql prints a notification it receives.
+    const printed = await runPsql(fixture.port, ['-c', 'LISTEN psql_channel', '-c', "NOTIFY psql_channel, 'hello'"])
+    assert.equal(printed.status, 0, printed.stderr)
+    assert.match(printed.stdout, /Asynchronous notification "psql_channel" with payload "hello" received/)
+  })
+
   test('savepoints: node-postgres ROLLBACK TO and RELEASE, and psql ON_ERROR_ROLLBACK', async () => {
     const db = client(fixture)
     await db.connect()

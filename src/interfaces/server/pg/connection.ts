@@ -44,6 +44,7 @@ import {
   type UntypedMessage,
 } from './protocol.js'
 import { ScramError, ScramExchange, scramMechanism, type ScramVerifier } from './scram.js'
+import { notifyStatement, PendingNotifications, pgNotifyCall, type Listener, type NotificationHub, type Notification } from './notify.js'
 import { Settings } from './settings.js'
 import { errorFields, sqlstate, WireError } from './sqlstate.js'
 import { commandTag, isWrite, parameterCount, resultNames, returnsRows, splitQuery, type WireStatement } from './statements.js'
@@ -64,6 +65,8 @@ export interface ServerContext {
   catalogModel(): Promise<CatalogModel>
   /** The roles a catalog query shows (configured users, or the connecting user under trust). */
   roles(user: string): string[]
+  /** LISTEN / NOTIFY channels (./notify.ts). */
+  readonly notifications: NotificationHub
 }
 
 interface WireColumn {
@@ -108,8 +111,10 @@ const emptyOutcome = (tag: string): Outcome => ({ columns: undefined, rows: [], 
  * @example
  * server.on('connection', (socket) => void new PgConnection(context, socket).run())
  */
-export class PgConnection {
+export class PgConnection implements Listener {
   private socket: Socket
+  /** NOTIFYs of the open transaction, sent at its COMMIT. */
+  private readonly pendingNotifications = new PendingNotifications()
   private readonly reader = new MessageReader({ untypedBytesMax: limits.pgStartupBytesMax, typedBytesMax: limits.pgMessageBytesMax })
   private readonly out = new MessageWriter()
   private wake: (() => void) | undefined
@@ -286,6 +291,8 @@ export class PgConnection {
     if (this.watchdog !== undefined) clearTimeout(this.watchdog)
     this.watchdog = undefined
     if (this.session !== undefined) await this.server.engine.abortSession(this.session).catch(() => undefined)
+    this.pendingNotifications.take()
+    this.server.notifications.unlisten(this, undefined)
     if (this.registered) this.server.unregister(this)
     this.registered = false
     this.detach(this.socket)
@@ -595,15 +602,18 @@ export class PgConnection {
       }
     }
     if (implicit && session.inTransaction) {
+      let committed = false
       if (failed) await this.server.engine.abortSession(session).catch(() => undefined)
       else {
         try {
           await this.server.engine.execute(session, 'COMMIT', undefined, {})
+          committed = true
         } catch (error) {
           this.sendError(error)
           await this.server.engine.abortSession(session).catch(() => undefined)
         }
       }
+      this.settleNotifications(committed)
     }
     writeReadyForQuery(this.out, this.transactionStatus())
     await this.flush()
@@ -806,9 +816,26 @@ export class PgConnection {
         return emptyOutcome(commandTag(statement, 0))
       case 'CopyStmt':
         return this.copy(statement, body!, signal)
-      case 'SelectStmt':
+      case 'ListenStmt':
+        this.server.notifications.listen(this, String(body!['conditionname']))
+        return emptyOutcome(commandTag(statement, 0))
+      case 'UnlistenStmt':
+        this.server.notifications.unlisten(this, typeof body!['conditionname'] === 'string' ? body!['conditionname'] : undefined)
+        return emptyOutcome(commandTag(statement, 0))
+      case 'NotifyStmt':
+        this.notify(notifyStatement(body!))
+        return emptyOutcome(commandTag(statement, 0))
+      case 'TransactionStmt':
+        return this.transactionStatement(statement, parameters, signal)
+      case 'SelectStmt': {
+        const notification = pgNotifyCall(body!, parameters)
+        if (notification !== undefined) {
+          this.notify(notification)
+          return { columns: [{ name: resultNames(statement)?.[0] ?? 'pg_notify', type: wireType('VOID') }], rows: [['']], tag: 'SELECT 1' }
+        }
         if (isCatalogQuery(statement.tree!)) return this.catalogQuery(statement, parameters, signal)
         break
+      }
       default:
         break
     }
@@ -817,6 +844,38 @@ export class PgConnection {
     const [result] = await engine.executeParsed(session, statement.parsed, parameters, { signal })
     if (result === undefined) return emptyOutcome(commandTag(statement, 0))
     return this.outcomeOf(statement, result)
+  }
+
+  /** COMMIT sends the transaction's NOTIFYs, ROLLBACK drops them, whether or not the statement succeeded. */
+  private async transactionStatement(statement: WireStatement, parameters: readonly unknown[], signal: AbortSignal): Promise<Outcome> {
+    const kind = statement.body?.['kind']
+    const ends = kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK'
+    let committed = false
+    try {
+      const [result] = await this.server.engine.executeParsed(this.session!, statement.parsed, parameters, { signal })
+      committed = kind === 'TRANS_STMT_COMMIT'
+      return result === undefined ? emptyOutcome(commandTag(statement, 0)) : this.outcomeOf(statement, result)
+    } finally {
+      if (ends) this.settleNotifications(committed)
+    }
+  }
+
+  /** A NOTIFY: sent now outside a transaction, at COMMIT inside one. */
+  private notify(notification: Notification): void {
+    if (this.session!.inTransaction) this.pendingNotifications.add(notification)
+    else this.server.notifications.publish(this.processId, [notification])
+  }
+
+  private settleNotifications(committed: boolean): void {
+    const notifications = this.pendingNotifications.take()
+    if (committed && notifications.length > 0) this.server.notifications.publish(this.processId, notifications)
+  }
+
+  /** A NotificationResponse from any connection's NOTIFY on a channel this one listens on; sent at once. */
+  deliver(processId: number, channel: string, payload: string): void {
+    if (this.phase === 'closed' || this.ended || this.socket.destroyed) return
+    this.out.begin('A').int32(processId).cstring(channel).cstring(payload).end()
+    void this.flush()
   }
 
   private columnsOf(statement: WireStatement, result: Pick<StatementResult, 'columns'>): readonly WireColumn[] {

@@ -16,6 +16,7 @@ import type { Catalog } from '../../../sql/catalog.js'
 import { StrataError } from '../../../util/errors.js'
 import { limits } from '../../../util/limits.js'
 import { catalogModel, OidAllocator, type CatalogModel } from './catalog.js'
+import { NotificationHub } from './notify.js'
 import { PgConnection, type ServerContext } from './connection.js'
 import { scramVerifier, type ScramVerifier } from './scram.js'
 
@@ -121,6 +122,7 @@ export async function startPgServer(engine: Engine, options: PgServerOptions): P
     roles(user) {
       return options.auth.kind === 'scram' ? [user, ...[...options.auth.users.keys()].filter((name) => name !== user)] : [user]
     },
+    notifications: new NotificationHub(),
   }
 
   const server: Server = createServer((socket: Socket) => {
