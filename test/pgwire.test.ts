@@ -16,7 +16,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely'
 import { Engine } from '../src/engine/engine.js'
 import { startPgServer, type PgServer } from '../src/interfaces/server/pg/index.js'
 import { loadParser } from '../src/sql/parse.js'
-import { copyFormat, copyLine, parseCopyRows } from '../src/interfaces/server/pg/copy.js'
+import { binaryCopyHeader, binaryCopyRow, binaryCopyTrailer, copyFormat, copyLine, parseBinaryCopy, parseCopyRows } from '../src/interfaces/server/pg/copy.js'
 import { MessageReader, ProtocolViolation } from '../src/interfaces/server/pg/protocol.js'
 import { ScramExchange, scramVerifier } from '../src/interfaces/server/pg/scram.js'
 import { resultNames, splitQuery } from '../src/interfaces/server/pg/statements.js'
@@ -643,6 +643,50 @@ describe('PostgreSQL wire protocol', () => {
     }
   })
 
+  test('binary COPY both ways, checked against the real PostgreSQL on this machine', async () => {
+    assert.ok(hasPsql, `${psql} is missing: install postgresql-client (as .ci/run does)`)
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pgwire-binary-copy-'))
+    const table = `binary_copy_${process.pid}_${Date.now()}`
+    const columns = 'id INTEGER PRIMARY KEY, big BIGINT, name TEXT, ok BOOLEAN, score DOUBLE PRECISION, price DECIMAL(10,2), born DATE, seen TIMESTAMP, at TIMESTAMPTZ, photo BYTEA'
+    const rows = `(1, 9007199254740993, 'ann', true, 1.5, 12.34, '1990-05-17', '2024-01-02 03:04:05.678901', '2024-01-02 03:04:05.5+00', '\\x01ff'),
+      (2, -7, 'tab\there, "quotes" and ünïcode', false, -0.25, -1.00, '2000-02-29', '1969-12-31 23:59:59.999999', '1970-01-01 00:00:00+00', '\\x'),
+      (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`
+    const postgres = (args: readonly string[]): Promise<Run> => run(psql, ['-h', '127.0.0.1', '-p', '5432', '-d', 'test', '-X', '-v', 'ON_ERROR_STOP=1', ...args], { PGCONNECT_TIMEOUT: '10' })
+    const fromPostgres = path.join(directory, 'from-postgres.bin')
+    const fromStrata = path.join(directory, 'from-strata.bin')
+    const select = `SELECT * FROM ${table} ORDER BY id`
+    try {
+      // PostgreSQL writes a binary file; Strata loads it and must hold the same rows.
+      assert.equal((await postgres(['-c', `CREATE TABLE ${table} (${columns})`, '-c', `INSERT INTO ${table} VALUES ${rows}`])).status, 0)
+      const exported = await postgres(['-c', `\\copy ${table} TO '${fromPostgres}' WITH (FORMAT binary)`])
+      assert.equal(exported.status, 0, exported.stderr)
+      const created = await runPsql(fixture.port, ['-c', `CREATE TABLE ${table} (${columns.replace('DOUBLE PRECISION', 'DOUBLE').replace('BYTEA', 'BLOB')})`])
+      assert.equal(created.status, 0, created.stderr)
+      const loaded = await runPsql(fixture.port, ['-c', `\\copy ${table} FROM '${fromPostgres}' WITH (FORMAT binary)`])
+      assert.equal(loaded.status, 0, loaded.stderr)
+      assert.match(loaded.stdout, /COPY 3/)
+      const strataText = await runPsql(fixture.port, ['-At', '-c', select])
+      const postgresText = await postgres(['-At', '-c', select])
+      assert.equal(strataText.stdout, postgresText.stdout)
+      // Strata writes a binary file; PostgreSQL loads it into an emptied table and must hold the same rows.
+      const written = await runPsql(fixture.port, ['-c', `\\copy ${table} TO '${fromStrata}' WITH (FORMAT binary)`])
+      assert.equal(written.status, 0, written.stderr)
+      const reloaded = await postgres(['-c', `TRUNCATE ${table}`, '-c', `\\copy ${table} FROM '${fromStrata}' WITH (FORMAT binary)`])
+      assert.equal(reloaded.status, 0, reloaded.stderr)
+      assert.equal((await postgres(['-At', '-c', select])).stdout, strataText.stdout)
+      // A malformed stream is 22P04 and loads nothing.
+      fs.writeFileSync(path.join(directory, 'bad.bin'), Buffer.concat([fs.readFileSync(fromStrata).subarray(0, 40)]))
+      const bad = await runPsql(fixture.port, ['-c', `\\copy ${table} FROM '${path.join(directory, 'bad.bin')}' WITH (FORMAT binary)`])
+      assert.notEqual(bad.status, 0)
+      assert.match(bad.stderr, /COPY|EOF|format/i)
+      assert.equal((await runPsql(fixture.port, ['-At', '-c', `SELECT count(*) FROM ${table}`])).stdout, '3\n')
+    } finally {
+      await postgres(['-c', `DROP TABLE IF EXISTS ${table}`])
+      await runPsql(fixture.port, ['-c', `DROP TABLE IF EXISTS ${table}`])
+      fs.rmSync(directory, { recursive: true, force: true })
+    }
+  })
+
   test('LISTEN / NOTIFY / pg_notify between connections: at once outside a transaction, at COMMIT inside one', async () => {
     const listener = client(fixture)
     const sender = client(fixture)
@@ -1076,7 +1120,16 @@ describe('PostgreSQL wire protocol: the pieces', () => {
     assert.deepEqual(parseCopyRows('a,b\n"x, ""y""",NULL\r\n"multi\nline",""\n', csv), [['x, "y"', null], ['multi\nline', '']])
     assert.equal(copyLine(['x, "y"', null, 'NULL'], csv), '"x, ""y""",NULL,"NULL"\n')
     const [binary] = splitQuery('COPY t FROM STDIN (FORMAT binary)')
-    assert.throws(() => copyFormat(binary!.body!), /BINARY/)
+    assert.equal(copyFormat(binary!.body!).binary, true)
+    const [binaryWithDelimiter] = splitQuery("COPY t FROM STDIN (FORMAT binary, DELIMITER ',')")
+    assert.throws(() => copyFormat(binaryWithDelimiter!.body!), /BINARY mode/)
+    // Binary rows round-trip, and every kind of damage is named.
+    const file = Buffer.concat([binaryCopyHeader(), binaryCopyRow([Buffer.from([0, 0, 0, 7]), null]), binaryCopyRow([Buffer.from('x'), Buffer.alloc(0)]), binaryCopyTrailer()])
+    assert.deepEqual(parseBinaryCopy(file, 2), [[Buffer.from([0, 0, 0, 7]), null], [Buffer.from('x'), Buffer.alloc(0)]])
+    assert.throws(() => parseBinaryCopy(file, 3), /field count is 2, expected 3/)
+    assert.throws(() => parseBinaryCopy(file.subarray(0, file.length - 2), 2), /no trailer/)
+    assert.throws(() => parseBinaryCopy(Buffer.concat([file, Buffer.from([0])]), 2), /after the file trailer/)
+    assert.throws(() => parseBinaryCopy(Buffer.from('PGCOPY\nnot really'), 2), /signature/)
   })
 
   test("statements: PostgreSQL's column names, splitting with offsets", async () => {

@@ -13,6 +13,7 @@ import { getEventListeners, once } from 'node:events'
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import { scanTokens } from '../../../sql/parse.js'
+import { typeLabel } from '../../../sql/types.js'
 import type { ArrayStatementResult, Engine, StatementResult } from '../../../engine/engine.js'
 import type { Session } from '../../../engine/session.js'
 import type { PgNode } from '../../../sql/parse.js'
@@ -20,7 +21,7 @@ import { list, nodeBody, nodeKind, quoteIdentifier } from '../../../sql/tree.js'
 import { StrataError } from '../../../util/errors.js'
 import { limits } from '../../../util/limits.js'
 import { isCatalogQuery, planCatalogQuery, type CatalogContext, type CatalogModel } from './catalog.js'
-import { copiesThroughClient, copyFormat, copyLine, parseCopyRows, type CopyFormat } from './copy.js'
+import { binaryCopyHeader, binaryCopyRow, binaryCopyTrailer, copiesThroughClient, copyFormat, CopyFormatError, copyLine, parseBinaryCopy, parseCopyRows, type CopyFormat } from './copy.js'
 import {
   decodeBind,
   decodeDescribeOrClose,
@@ -993,7 +994,7 @@ export class PgConnection implements Listener {
     for (const column of columns) {
       if (!table.columns.some((candidate) => candidate.name === column)) throw new StrataError('UNDEFINED_COLUMN', `column "${column}" of relation "${tableName}" does not exist`)
     }
-    writeCopyResponse(this.out, 'G', 0, columns.length)
+    writeCopyResponse(this.out, 'G', format.binary ? 1 : 0, columns.length)
     await this.flush()
     const chunks: Buffer[] = []
     let bytes = 0
@@ -1011,9 +1012,10 @@ export class PgConnection implements Listener {
       else throw new ProtocolViolation(`unexpected message type 0x${message.type.charCodeAt(0).toString(16)} during COPY from stdin`)
     }
     if (failure !== undefined) throw failure
-    const rows: unknown[][] = parseCopyRows(Buffer.concat(chunks).toString('utf8'), format)
+    const columnTypes = columns.map((column) => wireType(typeLabel(table.columns.find((candidate) => candidate.name === column)!.type)))
+    const rows: unknown[][] = format.binary ? binaryCopyRows(Buffer.concat(chunks), columnTypes) : parseCopyRows(Buffer.concat(chunks).toString('utf8'), format)
     const blobs = columns.map((column) => table.columns.find((candidate) => candidate.name === column)?.type.name === 'BLOB')
-    rows.forEach((row, index) => {
+    if (!format.binary) rows.forEach((row, index) => {
       if (row.length < columns.length) throw new WireError(sqlstate.badCopyFileFormat, `missing data for column "${columns[row.length]}" (COPY line ${index + 1})`)
       if (row.length > columns.length) throw new WireError(sqlstate.badCopyFileFormat, `extra data after last expected column (COPY line ${index + 1})`)
       blobs.forEach((blob, column) => {
@@ -1045,6 +1047,7 @@ export class PgConnection implements Listener {
     const [result] = await this.server.engine.execute(this.session!, sql, undefined, { signal, rowMode: 'array' })
     const columns = result?.columns ?? []
     const types = columns.map((column) => wireType(column.type))
+    if (format.binary) return this.copyOutBinary(result?.rows ?? [], types)
     writeCopyResponse(this.out, 'H', 0, columns.length)
     if (format.header) this.copyData(copyLine(columns.map((column) => column.name), format))
     for (const row of result?.rows ?? []) {
@@ -1059,8 +1062,28 @@ export class PgConnection implements Listener {
     return emptyOutcome(`COPY ${result?.rows.length ?? 0}`)
   }
 
-  private copyData(line: string): void {
-    this.out.begin('d').bytes(Buffer.from(line, 'utf8')).end()
+  private copyData(line: string | Buffer): void {
+    this.out.begin('d').bytes(typeof line === 'string' ? Buffer.from(line, 'utf8') : line).end()
+  }
+
+  /** COPY … TO STDOUT (FORMAT binary): the header, a row message per row in the types' binary send formats, the trailer. */
+  private async copyOutBinary(rows: readonly (readonly unknown[])[], types: readonly WireType[]): Promise<Outcome> {
+    const unsupported = types.find((type) => !hasBinaryOutput(type) && type.oid !== oid.numeric)
+    if (unsupported !== undefined) throw new StrataError('NOT_SUPPORTED', `binary COPY of type ${unsupported.label} is not supported; use text or csv`)
+    writeCopyResponse(this.out, 'H', 1, types.length)
+    this.copyData(binaryCopyHeader())
+    for (const row of rows) {
+      const fields = types.map((type, index) => {
+        const value = row[index]
+        if (value === null || value === undefined) return null
+        return type.oid === oid.numeric ? numericBinary(value, type) : binaryValue(value, type)
+      })
+      this.copyData(binaryCopyRow(fields))
+      await this.flushIfFull()
+    }
+    this.copyData(binaryCopyTrailer())
+    this.out.begin('c').end()
+    return emptyOutcome(`COPY ${rows.length}`)
   }
 
   // ───────────────────────────── rows on the wire ─────────────────────────────
@@ -1189,4 +1212,14 @@ function innerQueryText(text: string): string {
 function isOn(value: string | undefined): boolean {
   const text = (value ?? '').trim().toLowerCase()
   return text === 'on' || text === '1' || (text.length > 0 && ('true'.startsWith(text) || 'yes'.startsWith(text)))
+}
+
+/** A binary COPY stream's rows as values of the target columns' types (a malformed stream or value is 22P04). */
+function binaryCopyRows(data: Buffer, types: readonly WireType[]): unknown[][] {
+  try {
+    return parseBinaryCopy(data, types.length).map((fields) => fields.map((raw, column) => parameterValue(raw, 1, types[column]!.oid)))
+  } catch (error) {
+    if (error instanceof CopyFormatError || error instanceof ProtocolViolation || error instanceof TypeError) throw new WireError(sqlstate.badCopyFileFormat, error.message)
+    throw error
+  }
 }

@@ -1,14 +1,17 @@
 /**
  * COPY's data formats (https://www.postgresql.org/docs/current/sql-copy.html): text (tab-separated,
- * `\N` for NULL, backslash escapes) and CSV (RFC 4180 quoting, NULL as an unquoted empty field by
- * default, optional header). Pure functions: the protocol flow (CopyIn/CopyOut, CopyData, CopyDone)
- * is in connection.ts. The binary COPY format is not supported.
+ * `\N` for NULL, backslash escapes), CSV (RFC 4180 quoting, NULL as an unquoted empty field by
+ * default, optional header) and binary (PostgreSQL's signature and header, then per row a field count
+ * and per field a length, -1 for NULL, and the value in the type's binary send format). Pure
+ * functions: the protocol flow (CopyIn/CopyOut, CopyData, CopyDone) is in connection.ts, the values'
+ * binary formats in values.ts.
  */
 import type { PgNode } from '../../../sql/parse.js'
 import { list, nodeBody, nodeKind } from '../../../sql/tree.js'
 import { StrataError } from '../../../util/errors.js'
 
 export interface CopyFormat {
+  readonly binary: boolean
   readonly csv: boolean
   readonly delimiter: string
   readonly nullText: string
@@ -43,6 +46,7 @@ function optionBoolean(argument: unknown): boolean {
  */
 export function copyFormat(body: PgNode): CopyFormat {
   let csv = false
+  let binary = false
   let delimiter: string | undefined
   let nullText: string | undefined
   let quote = '"'
@@ -56,9 +60,9 @@ export function copyFormat(body: PgNode): CopyFormat {
     switch (name) {
       case 'format': {
         const format = (optionText(argument) ?? '').toLowerCase()
-        if (format === 'binary') throw new StrataError('NOT_SUPPORTED', 'COPY in BINARY format is not supported (use text or csv)')
-        if (format !== 'text' && format !== 'csv') throw new StrataError('SYNTAX_ERROR', `COPY format "${format}" not recognized`)
+        if (format !== 'text' && format !== 'csv' && format !== 'binary') throw new StrataError('SYNTAX_ERROR', `COPY format "${format}" not recognized`)
         csv = format === 'csv'
+        binary = format === 'binary'
         break
       }
       case 'delimiter':
@@ -90,7 +94,8 @@ export function copyFormat(body: PgNode): CopyFormat {
         throw new StrataError('SYNTAX_ERROR', `option "${name}" not recognized`)
     }
   }
-  const format = { csv, delimiter: delimiter ?? (csv ? ',' : '\t'), nullText: nullText ?? (csv ? '' : '\\N'), quote, escape: escape ?? quote, header }
+  if (binary && (delimiter !== undefined || nullText !== undefined || header)) throw new StrataError('SYNTAX_ERROR', 'cannot specify DELIMITER, NULL or HEADER in BINARY mode')
+  const format = { binary, csv, delimiter: delimiter ?? (csv ? ',' : '\t'), nullText: nullText ?? (csv ? '' : '\\N'), quote, escape: escape ?? quote, header }
   if ([...format.delimiter].length !== 1) throw new StrataError('INVALID_PARAMETER', 'COPY delimiter must be a single one-byte character')
   if (header && !csv) throw new StrataError('NOT_SUPPORTED', 'COPY HEADER available only in CSV mode (and in text mode from PostgreSQL 15 on; not here)')
   return format
@@ -261,3 +266,87 @@ export function copyLine(fields: readonly (string | null)[], format: CopyFormat)
     })
     .join(format.delimiter)}\n`
 }
+
+// ───────────────────────────── binary format ─────────────────────────────
+
+/** "PGCOPY\n\377\r\n\0": the binary format's signature. */
+const binarySignature = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00])
+
+/** The signature, flags 0 (no OIDs) and an empty header extension. */
+export function binaryCopyHeader(): Buffer {
+  return Buffer.concat([binarySignature, Buffer.alloc(8)])
+}
+
+/** The file trailer: a field count of -1. */
+export function binaryCopyTrailer(): Buffer {
+  const trailer = Buffer.alloc(2)
+  trailer.writeInt16BE(-1)
+  return trailer
+}
+
+/** One row: its field count, then each field's length (-1 for NULL) and bytes. */
+export function binaryCopyRow(fields: readonly (Buffer | null)[]): Buffer {
+  let size = 2
+  for (const field of fields) size += 4 + (field?.length ?? 0)
+  const row = Buffer.allocUnsafe(size)
+  row.writeInt16BE(fields.length, 0)
+  let offset = 2
+  for (const field of fields) {
+    if (field === null) {
+      row.writeInt32BE(-1, offset)
+      offset += 4
+      continue
+    }
+    row.writeInt32BE(field.length, offset)
+    field.copy(row, offset + 4)
+    offset += 4 + field.length
+  }
+  return row
+}
+
+/**
+ * The rows of a binary COPY stream as each field's bytes (null for NULL), checked against
+ * `columnCount`; a malformed stream is BadCopyFileFormat with what was wrong and where.
+ *
+ * @example parseBinaryCopy(Buffer.concat([binaryCopyHeader(), binaryCopyRow([Buffer.from([0, 0, 0, 7])]), binaryCopyTrailer()]), 1) // [[<00 00 00 07>]]
+ */
+export function parseBinaryCopy(data: Buffer, columnCount: number): (Buffer | null)[][] {
+  const fail = (message: string): never => {
+    throw new CopyFormatError(message)
+  }
+  if (data.length < 19 || !data.subarray(0, 11).equals(binarySignature)) fail('COPY file signature not recognized')
+  const flags = data.readInt32BE(11)
+  if ((flags & (1 << 16)) !== 0) fail('binary COPY with OIDs is not supported')
+  // Bits 0–15 are critical: a reader that does not know one must refuse the file.
+  if ((flags & 0xffff) !== 0) fail('unrecognized critical flags in COPY file header')
+  const extension = data.readInt32BE(15)
+  let offset = 19 + extension
+  if (extension < 0 || offset > data.length) fail('invalid COPY file header (extension length)')
+  const rows: (Buffer | null)[][] = []
+  for (;;) {
+    if (offset + 2 > data.length) fail('unexpected EOF in COPY data (no trailer)')
+    const count = data.readInt16BE(offset)
+    offset += 2
+    if (count === -1) break
+    if (count !== columnCount) fail(`row field count is ${count}, expected ${columnCount} (COPY row ${rows.length + 1})`)
+    const row: (Buffer | null)[] = []
+    for (let field = 0; field < count; field++) {
+      if (offset + 4 > data.length) fail(`unexpected EOF in COPY data (row ${rows.length + 1})`)
+      const length = data.readInt32BE(offset)
+      offset += 4
+      if (length === -1) {
+        row.push(null)
+        continue
+      }
+      if (length < 0 || offset + length > data.length) fail(`invalid field length in COPY data (row ${rows.length + 1})`)
+      row.push(data.subarray(offset, offset + length))
+      offset += length
+    }
+    rows.push(row)
+  }
+  if (offset !== data.length) fail('COPY data continues after the file trailer')
+  return rows
+}
+
+/** A malformed binary COPY stream (the connection answers 22P04). */
+export class CopyFormatError extends Error {}
