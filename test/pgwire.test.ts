@@ -643,6 +643,35 @@ describe('PostgreSQL wire protocol', () => {
     }
   })
 
+  test("SQL-level PREPARE / EXECUTE / DEALLOCATE share the protocol's prepared statements", async () => {
+    const db = client(fixture)
+    await db.connect()
+    try {
+      await db.query('CREATE TABLE prepared_people (id INTEGER PRIMARY KEY, name TEXT, born DATE)')
+      assert.equal((await db.query('PREPARE add_person (int, text, date) AS INSERT INTO prepared_people VALUES ($1, $2, $3) RETURNING id')).command, 'PREPARE')
+      const added = await db.query("EXECUTE add_person(1, 'ann', '1990-05-17')")
+      assert.equal(added.command, 'INSERT')
+      assert.deepEqual(added.rows, [{ id: 1 }])
+      await db.query("EXECUTE add_person('2', 'bob', NULL)")
+      await db.query('PREPARE by_id (bigint) AS SELECT name, born FROM prepared_people WHERE id = $1')
+      const found = await db.query('EXECUTE by_id(1)')
+      assert.equal(found.command, 'SELECT')
+      assert.deepEqual(found.rows.map((row) => [row.name, row.born instanceof Date]), [['ann', true]])
+      assert.deepEqual((await db.query("EXECUTE by_id('2')")).rows, [{ name: 'bob', born: null }])
+      // Errors: a name taken, an unknown one, the wrong number of values, a value of the wrong type.
+      assert.equal((await sqlstateOf(db.query('PREPARE by_id AS SELECT 1'))).code, '42P05')
+      assert.equal((await sqlstateOf(db.query('EXECUTE nothing_such(1)'))).code, '26000')
+      assert.equal((await sqlstateOf(db.query('EXECUTE by_id(1, 2)'))).code, '42601')
+      assert.equal((await sqlstateOf(db.query("EXECUTE by_id('x')"))).code, '22P02')
+      assert.equal((await db.query('DEALLOCATE by_id')).command, 'DEALLOCATE')
+      assert.equal((await sqlstateOf(db.query('EXECUTE by_id(1)'))).code, '26000')
+      await db.query('DEALLOCATE ALL')
+      await db.query('DROP TABLE prepared_people')
+    } finally {
+      await db.end()
+    }
+  })
+
   test('binary COPY both ways, checked against the real PostgreSQL on this machine', async () => {
     assert.ok(hasPsql, `${psql} is missing: install postgresql-client (as .ci/run does)`)
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pgwire-binary-copy-'))

@@ -13,11 +13,12 @@ import { getEventListeners, once } from 'node:events'
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import { scanTokens } from '../../../sql/parse.js'
-import { typeLabel } from '../../../sql/types.js'
+import { typeFromNames, typeLabel } from '../../../sql/types.js'
+import { deparseStatement } from '../../../sql/deparse.js'
 import type { ArrayStatementResult, Engine, StatementResult } from '../../../engine/engine.js'
 import type { Session } from '../../../engine/session.js'
 import type { PgNode } from '../../../sql/parse.js'
-import { list, nodeBody, nodeKind, quoteIdentifier } from '../../../sql/tree.js'
+import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier } from '../../../sql/tree.js'
 import { StrataError } from '../../../util/errors.js'
 import { limits } from '../../../util/limits.js'
 import { isCatalogQuery, planCatalogQuery, type CatalogContext, type CatalogModel } from './catalog.js'
@@ -828,6 +829,10 @@ export class PgConnection implements Listener {
         return emptyOutcome(commandTag(statement, 0))
       case 'TransactionStmt':
         return this.transactionStatement(statement, parameters, signal)
+      case 'PrepareStmt':
+        return this.prepareStatement(statement, body!)
+      case 'ExecuteStmt':
+        return this.executeStatement(body!, parameters, signal)
       case 'SelectStmt': {
         const notification = pgNotifyCall(body!, parameters)
         if (notification !== undefined) {
@@ -845,6 +850,51 @@ export class PgConnection implements Listener {
     const [result] = await engine.executeParsed(session, statement.parsed, parameters, { signal })
     if (result === undefined) return emptyOutcome(commandTag(statement, 0))
     return this.outcomeOf(statement, result)
+  }
+
+  /**
+   * SQL-level `PREPARE name [(types)] AS statement`: the same prepared statements as the protocol's
+   * Parse (one namespace, as in PostgreSQL; DEALLOCATE removes either kind). The statement is kept as
+   * the engine's text for its tree.
+   */
+  private prepareStatement(statement: WireStatement, body: PgNode): Outcome {
+    const name = String(body['name'])
+    if (this.prepared.has(name)) throw new WireError(sqlstate.duplicatePreparedStatement, `prepared statement "${name}" already exists`)
+    if (this.prepared.size >= limits.pgPreparedStatementsMax) throw new StrataError('INVALID_PARAMETER', `too many prepared statements (${limits.pgPreparedStatementsMax}); close some`)
+    const [inner] = splitQuery(deparseStatement(body['query']))
+    if (inner === undefined) throw new StrataError('SYNTAX_ERROR', 'PREPARE needs a statement after AS')
+    const declared = list(body['argtypes']).map((typeName) => {
+      const type = nodeBody(typeName, 'TypeName')
+      return type === undefined ? 0 : wireType(typeLabel(typeFromNames(names(type['names']), list(type['typmods']).map((modifier) => Number(constantValue(nodeBody(modifier, 'A_Const') ?? {}).value))))).oid
+    })
+    const count = parameterCount(inner)
+    const parameterTypes = Array.from({ length: Math.max(count, declared.length) }, (_, index) => declared[index] ?? 0)
+    this.prepared.set(name, { name, statement: inner, parameterTypes })
+    return emptyOutcome(commandTag(statement, 0))
+  }
+
+  /** SQL-level `EXECUTE name [(values)]`: constants (or the protocol's parameters), converted to the declared types. */
+  private async executeStatement(body: PgNode, parameters: readonly unknown[], signal: AbortSignal): Promise<Outcome> {
+    const name = String(body['name'])
+    const prepared = this.prepared.get(name)
+    if (prepared === undefined) throw new WireError(sqlstate.invalidSqlStatementName, `prepared statement "${name}" does not exist`)
+    const given = list(body['params'])
+    if (given.length !== prepared.parameterTypes.length) {
+      throw new WireError(sqlstate.syntaxError, `wrong number of parameters for prepared statement "${name}": expected ${prepared.parameterTypes.length}, got ${given.length}`)
+    }
+    const values = given.map((expression, index) => {
+      const value = executeArgument(expression, parameters)
+      const typeOid = prepared.parameterTypes[index] ?? 0
+      if (typeof value !== 'string' || typeOid === 0) return value
+      try {
+        return parameterValue(Buffer.from(value, 'utf8'), 0, typeOid)
+      } catch (error) {
+        if (error instanceof TypeError) throw new StrataError('TYPE_MISMATCH', `${error.message} (parameter $${index + 1} of "${name}")`)
+        throw error
+      }
+    })
+    if (prepared.statement === undefined) return emptyOutcome('EMPTY')
+    return this.runStatement(prepared.statement, values, signal)
   }
 
   /** COMMIT sends the transaction's NOTIFYs, ROLLBACK drops them, whether or not the statement succeeded. */
@@ -1222,4 +1272,24 @@ function binaryCopyRows(data: Buffer, types: readonly WireType[]): unknown[][] {
     if (error instanceof CopyFormatError || error instanceof ProtocolViolation || error instanceof TypeError) throw new WireError(sqlstate.badCopyFileFormat, error.message)
     throw error
   }
+}
+
+/**
+ * An EXECUTE argument: a constant (its text, or null), a cast of one (the cast's text form: the
+ * prepared statement's declared type converts it), or one of the protocol's own parameters.
+ * Anything to compute is not taken here.
+ */
+function executeArgument(expression: unknown, parameters: readonly unknown[]): unknown {
+  const constant = nodeBody(expression, 'A_Const')
+  if (constant !== undefined) {
+    const { value } = constantValue(constant)
+    if (value === null) return null
+    const text = constant['sval'] as PgNode | undefined
+    return text !== undefined ? String(text['sval'] ?? '') : typeof value === 'bigint' ? value.toString() : String(value)
+  }
+  const cast = nodeBody(expression, 'TypeCast')
+  if (cast !== undefined) return executeArgument(cast['arg'], parameters)
+  const parameter = nodeBody(expression, 'ParamRef')
+  if (parameter !== undefined) return parameters[Number(parameter['number']) - 1] ?? null
+  throw new StrataError('NOT_SUPPORTED', 'EXECUTE takes constants (or parameters) as its arguments here')
 }

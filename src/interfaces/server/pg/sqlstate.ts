@@ -107,7 +107,7 @@ export function sqlstateOf(error: StrataError): string {
       if (lower.includes('out of range')) return sqlstate.numericValueOutOfRange
       if (lower.includes('no function matches')) return sqlstate.undefinedFunction
       // A text that does not read as the column's type is PostgreSQL's invalid_text_representation.
-      if (message.includes("cannot store '") || lower.includes('conversion error') || lower.includes('could not convert') || lower.includes('not valid json')) {
+      if (message.includes("cannot store '") || lower.includes('invalid input syntax') || lower.includes('conversion error') || lower.includes('could not convert') || lower.includes('not valid json')) {
         return sqlstate.invalidTextRepresentation
       }
       return sqlstate.datatypeMismatch
