@@ -46,7 +46,7 @@ import {
   type UntypedMessage,
 } from './protocol.js'
 import { ScramError, ScramExchange, scramMechanism, type ScramVerifier } from './scram.js'
-import { notifyStatement, PendingNotifications, pgNotifyCall, type Listener, type NotificationHub, type Notification } from './notify.js'
+import { notifyStatement, PendingNotifications, pgNotifyCall, type Listener, type NotificationHub, type Notification, type PendingAction } from './notify.js'
 import { Settings } from './settings.js'
 import { errorFields, sqlstate, WireError } from './sqlstate.js'
 import { commandTag, isWrite, parameterCount, resultNames, returnsRows, splitQuery, type WireStatement } from './statements.js'
@@ -819,13 +819,13 @@ export class PgConnection implements Listener {
       case 'CopyStmt':
         return this.copy(statement, body!, signal)
       case 'ListenStmt':
-        this.server.notifications.listen(this, String(body!['conditionname']))
+        this.channelAction({ kind: 'listen', channel: String(body!['conditionname']) })
         return emptyOutcome(commandTag(statement, 0))
       case 'UnlistenStmt':
-        this.server.notifications.unlisten(this, typeof body!['conditionname'] === 'string' ? body!['conditionname'] : undefined)
+        this.channelAction({ kind: 'unlisten', channel: typeof body!['conditionname'] === 'string' ? body!['conditionname'] : undefined })
         return emptyOutcome(commandTag(statement, 0))
       case 'NotifyStmt':
-        this.notify(notifyStatement(body!))
+        this.channelAction({ kind: 'notify', notification: notifyStatement(body!) })
         return emptyOutcome(commandTag(statement, 0))
       case 'TransactionStmt':
         return this.transactionStatement(statement, parameters, signal)
@@ -836,7 +836,7 @@ export class PgConnection implements Listener {
       case 'SelectStmt': {
         const notification = pgNotifyCall(body!, parameters)
         if (notification !== undefined) {
-          this.notify(notification)
+          this.channelAction({ kind: 'notify', notification })
           return { columns: [{ name: resultNames(statement)?.[0] ?? 'pg_notify', type: wireType('VOID') }], rows: [['']], tag: 'SELECT 1' }
         }
         if (isCatalogQuery(statement.tree!)) return this.catalogQuery(statement, parameters, signal)
@@ -897,29 +897,47 @@ export class PgConnection implements Listener {
     return this.runStatement(prepared.statement, values, signal)
   }
 
-  /** COMMIT sends the transaction's NOTIFYs, ROLLBACK drops them, whether or not the statement succeeded. */
+  /**
+   * COMMIT carries out the transaction's NOTIFY / LISTEN / UNLISTEN, ROLLBACK drops them, whether or
+   * not the statement succeeded; savepoints mark where ROLLBACK TO cuts them back to.
+   */
   private async transactionStatement(statement: WireStatement, parameters: readonly unknown[], signal: AbortSignal): Promise<Outcome> {
     const kind = statement.body?.['kind']
+    const savepoint = String(statement.body?.['savepoint_name'] ?? '')
     const ends = kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK'
     let committed = false
     try {
       const [result] = await this.server.engine.executeParsed(this.session!, statement.parsed, parameters, { signal })
       committed = kind === 'TRANS_STMT_COMMIT'
+      if (kind === 'TRANS_STMT_SAVEPOINT') this.pendingNotifications.savepoint(savepoint)
+      else if (kind === 'TRANS_STMT_RELEASE') this.pendingNotifications.release(savepoint)
+      else if (kind === 'TRANS_STMT_ROLLBACK_TO') this.pendingNotifications.rollbackTo(savepoint)
       return result === undefined ? emptyOutcome(commandTag(statement, 0)) : this.outcomeOf(statement, result)
     } finally {
       if (ends) this.settleNotifications(committed)
     }
   }
 
-  /** A NOTIFY: sent now outside a transaction, at COMMIT inside one. */
-  private notify(notification: Notification): void {
-    if (this.session!.inTransaction) this.pendingNotifications.add(notification)
-    else this.server.notifications.publish(this.processId, [notification])
+  /** A NOTIFY, LISTEN or UNLISTEN: carried out now outside a transaction, at COMMIT inside one. */
+  private channelAction(action: PendingAction): void {
+    if (this.session!.inTransaction) this.pendingNotifications.add(action)
+    else this.carryOut([action])
   }
 
   private settleNotifications(committed: boolean): void {
-    const notifications = this.pendingNotifications.take()
-    if (committed && notifications.length > 0) this.server.notifications.publish(this.processId, notifications)
+    const actions = this.pendingNotifications.take()
+    if (committed) this.carryOut(actions)
+  }
+
+  private carryOut(actions: readonly PendingAction[]): void {
+    const hub = this.server.notifications
+    const notifications: Notification[] = []
+    for (const action of actions) {
+      if (action.kind === 'listen') hub.listen(this, action.channel)
+      else if (action.kind === 'unlisten') hub.unlisten(this, action.channel)
+      else notifications.push(action.notification)
+    }
+    if (notifications.length > 0) hub.publish(this.processId, notifications)
   }
 
   /** A NotificationResponse from any connection's NOTIFY on a channel this one listens on; sent at once. */

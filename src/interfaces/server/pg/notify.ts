@@ -9,10 +9,11 @@
  *   identical notifications (channel and payload) are sent once, in the order first made.
  * - A payload is at most 7999 bytes (PostgreSQL's limit), else 22023.
  *
- * Differences from PostgreSQL: LISTEN and UNLISTEN take effect at once, not at COMMIT; ROLLBACK TO a
- * savepoint keeps the notifications made after it. Notifications are not ledger facts: a server
- * restart loses none that were pending only because none are kept (PostgreSQL's queue is in memory
- * too). For changes to tables, the change feed (`db.subscribe`) is the durable way.
+ * - LISTEN and UNLISTEN inside a transaction take effect at its COMMIT (none after ROLLBACK); ROLLBACK
+ *   TO a savepoint forgets the NOTIFYs, LISTENs and UNLISTENs made after it.
+ *
+ * Notifications are not ledger facts: like PostgreSQL's queue they live in memory, and a server
+ * restart forgets them. For changes to tables, the change feed (`db.subscribe`) is the durable way.
  */
 import type { PgNode } from '../../../sql/parse.js'
 import { list, nodeBody, stringValue } from '../../../sql/tree.js'
@@ -60,23 +61,54 @@ export interface Notification {
   readonly payload: string
 }
 
-/** A connection's notifications made inside its open transaction, sent at COMMIT. */
-export class PendingNotifications {
-  private readonly pending: Notification[] = []
-  private readonly seen = new Set<string>()
+/** Something a transaction does to channels at its COMMIT: send a notification, or start or stop listening. */
+export type PendingAction =
+  | { readonly kind: 'notify'; readonly notification: Notification }
+  | { readonly kind: 'listen'; readonly channel: string }
+  | { readonly kind: 'unlisten'; readonly channel: string | undefined }
 
-  add(notification: Notification): void {
-    const key = `${notification.channel}\u0000${notification.payload}`
-    if (this.seen.has(key)) return
-    this.seen.add(key)
-    this.pending.push(notification)
+/** A connection's NOTIFY / LISTEN / UNLISTEN inside its open transaction, carried out at COMMIT, with its savepoints. */
+export class PendingNotifications {
+  private readonly pending: PendingAction[] = []
+  /** Each savepoint of the transaction and how many actions were pending when it was made. */
+  private readonly savepoints: { readonly name: string; readonly length: number }[] = []
+
+  add(action: PendingAction): void {
+    // Identical notifications within a transaction are sent once (the first one's place).
+    if (action.kind === 'notify') {
+      const { channel, payload } = action.notification
+      if (this.pending.some((other) => other.kind === 'notify' && other.notification.channel === channel && other.notification.payload === payload)) return
+    }
+    this.pending.push(action)
   }
 
-  /** Everything pending, emptied. */
-  take(): Notification[] {
-    const taken = this.pending.splice(0)
-    this.seen.clear()
-    return taken
+  savepoint(name: string): void {
+    this.savepoints.push({ name, length: this.pending.length })
+  }
+
+  /** RELEASE: the savepoint and those after it go; their actions stay. */
+  release(name: string): void {
+    const index = this.savepointIndex(name)
+    if (index >= 0) this.savepoints.length = index
+  }
+
+  /** ROLLBACK TO: the actions after the savepoint go; it stays. */
+  rollbackTo(name: string): void {
+    const index = this.savepointIndex(name)
+    if (index < 0) return
+    this.pending.length = this.savepoints[index]!.length
+    this.savepoints.length = index + 1
+  }
+
+  /** Everything pending, in order, emptied (the transaction ended). */
+  take(): PendingAction[] {
+    this.savepoints.length = 0
+    return this.pending.splice(0)
+  }
+
+  private savepointIndex(name: string): number {
+    for (let index = this.savepoints.length - 1; index >= 0; index--) if (this.savepoints[index]!.name === name) return index
+    return -1
   }
 }
 
