@@ -19,7 +19,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import type { ArrayStatementResult, Engine, StreamedResult } from '../../../engine/engine.js'
+import type { ArrayStatementResult, Engine, ExecuteOptions, StreamedResult } from '../../../engine/engine.js'
+import type { Session } from '../../../engine/session.js'
 import { StrataError } from '../../../util/errors.js'
 import { limits } from '../../../util/limits.js'
 import { serveConsoleAsset } from '../console.js'
@@ -339,17 +340,8 @@ class HttpApi {
     let results: ArrayStatementResult[]
     try {
       // Rows as arrays: every column arrives, even two with the same name.
-      results = await this.engine.execute(session, parsed.sql, parsed.params, {
-        rowMode: 'array',
-        signal: statement.controller.signal,
-        engine: parsed.engine,
-        maxStalenessMs: parsed.maxStalenessMs,
-        readOnly: parsed.readOnly,
-      })
-      if (session.inTransaction) {
-        await this.engine.abortSession(session)
-        throw new StrataError('TX_STATE', 'the SQL left a transaction open, so it was rolled back: send BEGIN … COMMIT in one request')
-      }
+      results = await this.engine.execute(session, parsed.sql, parsed.params, { ...executeOptions(parsed, statement), rowMode: 'array' })
+      await this.refuseOpenTransaction(session)
       if (results.length === 0) throw new HttpError(400, 'BAD_REQUEST', '"sql" holds no statement')
     } catch (thrown) {
       if (session.inTransaction) await this.engine.abortSession(session).catch(() => undefined)
@@ -410,16 +402,8 @@ class HttpApi {
     const startedMs = performance.now()
     let streamed: StreamedResult
     try {
-      streamed = await this.engine.stream(session, parsed.sql, parsed.params, {
-        signal: statement.controller.signal,
-        engine: parsed.engine,
-        maxStalenessMs: parsed.maxStalenessMs,
-        readOnly: parsed.readOnly,
-      })
-      if (session.inTransaction) {
-        await this.engine.abortSession(session)
-        throw new StrataError('TX_STATE', 'the SQL left a transaction open, so it was rolled back: send BEGIN … COMMIT in one request')
-      }
+      streamed = await this.engine.stream(session, parsed.sql, parsed.params, executeOptions(parsed, statement))
+      await this.refuseOpenTransaction(session)
     } catch (thrown) {
       if (session.inTransaction) await this.engine.abortSession(session).catch(() => undefined)
       throw this.queryFailure(thrown, statement, run, parsed, performance.now() - startedMs)
@@ -477,6 +461,13 @@ class HttpApi {
     response.end(`${JSON.stringify({ row_count: rowCount, execution_time_ms: roundMs(durationMs) })}\n`)
   }
 
+  /** Each request is a session of its own: a text that leaves a transaction open is rolled back and refused. */
+  private async refuseOpenTransaction(session: Session): Promise<void> {
+    if (!session.inTransaction) return
+    await this.engine.abortSession(session)
+    throw new StrataError('TX_STATE', 'the SQL left a transaction open, so it was rolled back: send BEGIN … COMMIT in one request')
+  }
+
   private parseQueryRequest(body: Buffer, access: Access): QueryRequest {
     if (body.length === 0) throw new HttpError(400, 'BAD_REQUEST', 'the request body is empty: send {"sql": "…"}')
     let value: unknown
@@ -512,6 +503,11 @@ class HttpApi {
       readOnly: access === 'read',
     }
   }
+}
+
+/** The engine options for a request's statement: its cancellation, store, staleness and access. */
+function executeOptions(parsed: QueryRequest, statement: RunningStatement): ExecuteOptions {
+  return { signal: statement.controller.signal, engine: parsed.engine, maxStalenessMs: parsed.maxStalenessMs, readOnly: parsed.readOnly }
 }
 
 /** A statement's result as rows the writers and the result store read by index. */
