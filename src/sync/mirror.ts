@@ -3,16 +3,91 @@
  * The mirror's position (`applied`) lives in DuckDB, committed in the same DuckDB transaction as the
  * data it describes, so after any crash the mirror is at a consistent transaction and simply catches up.
  */
-import type { ColumnSession, AppendKind } from '../storage/columnstore/columnstore.js'
+import type { ColumnSession, AppendKind, ColumnResult } from '../storage/columnstore/columnstore.js'
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import { historyTableName, keyColumn, type Catalog, type TableDefinition } from '../sql/catalog.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { duckdbType, typeLabel, type SqlType } from '../sql/types.js'
 import { limits } from '../util/limits.js'
+import { assert } from '../util/assert.js'
 
 export const mirrorSchema = 'strata_mirror'
 const stagingSchema = 'strata_staging'
 const metaSchema = 'strata_meta'
+
+/**
+ * The statements of one step of the sync, sent to DuckDB together. Each DuckDB call is a trip through
+ * its worker thread and back through the event loop, which a busy writer delays (milliseconds each), so
+ * statements that need no result are queued and sent as one call (`runStatements`) — before an append to
+ * a table a queued statement touches (the append must see their effect), before a query, and at the end
+ * of the step (whose last statement is the COMMIT). A batch of the sync is then two calls: BEGIN, and
+ * everything else.
+ */
+export class StatementBatch {
+  private readonly pending: string[] = []
+  /** Tables (`schema.name`, as passed to append) that queued statements read or change. */
+  private readonly touched = new Set<string>()
+  /** A queued statement changes the schema: an appender must not be created before it runs. */
+  private ddlPending = false
+
+  constructor(readonly session: ColumnSession) {}
+
+  /** Queues a statement without parameters whose result nobody reads. */
+  add(sql: string, options: { readonly touches?: readonly string[]; readonly ddl?: boolean } = {}): void {
+    this.pending.push(sql)
+    for (const table of options.touches ?? []) this.touched.add(table)
+    if (options.ddl === true) this.ddlPending = true
+  }
+
+  async append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void> {
+    if (this.ddlPending || this.touched.has(`${schema}.${table}`)) await this.flush()
+    await this.session.append(schema, table, kinds, rows)
+  }
+
+  async query(sql: string): Promise<ColumnResult> {
+    await this.flush()
+    return this.session.run(sql)
+  }
+
+  /** Sends the queued statements (in order, as one call). */
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return
+    const text = this.pending.join(';\n')
+    this.pending.length = 0
+    this.touched.clear()
+    this.ddlPending = false
+    await this.session.runStatements(text)
+  }
+}
+
+/** A string as a DuckDB literal (standard SQL quoting: only `'` is special). */
+function literal(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`
+}
+
+/** A transaction id written into a statement's text. */
+function txLiteral(txId: number): string {
+  assert(Number.isSafeInteger(txId), `a transaction id is an integer, not ${txId}`)
+  return String(txId)
+}
+
+/** The mirror's own bookkeeping: the relations it holds (with the schema they were made for) and the tables whose history it keeps. */
+export interface MirrorState {
+  readonly relations: ReadonlyMap<string, { readonly kind: string; readonly schemaTx: number }>
+  readonly historyMirrored: ReadonlySet<string>
+}
+
+/** Reads {@link MirrorState} from DuckDB (the sync keeps it in memory between batches). */
+export async function readMirrorState(session: ColumnSession): Promise<MirrorState> {
+  const result = await session.run(`SELECT name, kind, schema_tx FROM ${metaSchema}.relations UNION ALL SELECT name, NULL, NULL FROM ${metaSchema}.history_mirrored`)
+  const relations = new Map<string, { kind: string; schemaTx: number }>()
+  const historyMirrored = new Set<string>()
+  for (const row of result.rows) {
+    if (row[1] === null) historyMirrored.add(String(row[0]))
+    else relations.set(String(row[0]), { kind: String(row[1]), schemaTx: Number(row[2]) })
+  }
+  return { relations, historyMirrored }
+}
 
 /** Creates the mirror's own schemas and position row; safe to run on every start. */
 export async function prepareMirror(session: ColumnSession): Promise<void> {
@@ -25,7 +100,6 @@ export async function prepareMirror(session: ColumnSession): Promise<void> {
   await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.relations (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, schema_tx BIGINT NOT NULL)`)
   // Tables whose history the mirror keeps (from the first column-store read of their history on).
   await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.history_mirrored (name VARCHAR PRIMARY KEY)`)
-  await session.run(`CREATE TABLE IF NOT EXISTS ${stagingSchema}.transactions (tx_id BIGINT, system_time_us BIGINT, kind VARCHAR, rows_changed BIGINT)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata.transactions (tx_id BIGINT NOT NULL, system_time TIMESTAMP NOT NULL, kind VARCHAR NOT NULL, rows_changed BIGINT NOT NULL)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata.erasures (tx_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, entities BIGINT NOT NULL, versions BIGINT NOT NULL)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata_information_schema.tables (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, table_type VARCHAR)`)
@@ -56,7 +130,54 @@ function appendKind(type: SqlType): AppendKind {
 }
 
 function stagingType(kind: AppendKind): string {
-  return { bigint: 'BIGINT', double: 'DOUBLE', varchar: 'VARCHAR', blob: 'BLOB', boolean: 'BOOLEAN' }[kind]
+  return { bigint: 'BIGINT', double: 'DOUBLE', varchar: 'VARCHAR', blob: 'BLOB', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP', timestamptz: 'TIMESTAMPTZ' }[kind]
+}
+
+/**
+ * How a column's stored value is appended straight into the mirror's typed column, when that gives
+ * exactly what staging and {@link castFromStaging} give: integers and BOOLEAN (the appender converts
+ * as CAST does), DOUBLE, VARCHAR and BLOB unchanged, timestamps from their microseconds. DECIMAL, DATE
+ * and JSON go through staging, so that DuckDB's SQL casts convert them.
+ */
+function directKind(type: SqlType): AppendKind | undefined {
+  switch (type.name) {
+    case 'BOOLEAN':
+    case 'SMALLINT':
+    case 'INTEGER':
+    case 'BIGINT':
+      return 'bigint'
+    case 'DOUBLE':
+      return 'double'
+    case 'VARCHAR':
+      return 'varchar'
+    case 'BLOB':
+      return 'blob'
+    case 'TIMESTAMP':
+      return 'timestamp'
+    case 'TIMESTAMPTZ':
+      return 'timestamptz'
+    default:
+      return undefined
+  }
+}
+
+/** The kinds to append a table's (key, columns) rows with straight into its mirror, or undefined when a column needs staging. */
+function directKinds(table: TableDefinition): AppendKind[] | undefined {
+  const kinds: AppendKind[] = ['varchar']
+  for (const column of table.columns) {
+    const kind = directKind(column.type)
+    if (kind === undefined) return undefined
+    kinds.push(kind)
+  }
+  return kinds
+}
+
+/**
+ * Whether reading a table's stored integers needs BigInts: only BIGINT and timestamps (µs) can pass
+ * 2^53. Making a BigInt per value is a large part of the sync's read, so other tables read numbers.
+ */
+function readsBigints(table: TableDefinition): boolean {
+  return table.columns.some((column) => column.type.name === 'BIGINT' || column.type.name === 'TIMESTAMP' || column.type.name === 'TIMESTAMPTZ')
 }
 
 /** SQL that turns a staged primitive into the column's real type. */
@@ -95,39 +216,38 @@ export const openEnd = '9223372036854775807'
 
 const historyTimeColumns = ['_tx_from', '_tx_to', '_system_from', '_system_to', '_valid_from', '_valid_to'] as const
 
-async function rebuildTableShape(session: ColumnSession, table: TableDefinition): Promise<void> {
+function rebuildTableShape(batch: StatementBatch, table: TableDefinition): void {
   const columns = table.columns.map((column) => `${quoteIdentifier(column.name)} ${duckdbType(column.type)}`)
   const staged = table.columns.map((column) => `${quoteIdentifier(column.name)} ${stagingType(appendKind(column.type))}`)
-  await session.run(`DROP VIEW IF EXISTS main.${quoteIdentifier(table.name)}`)
-  await session.run(`DROP TABLE IF EXISTS ${relationName(table)}`)
-  await session.run(`CREATE TABLE ${relationName(table)} (${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')})`)
+  const ddl = (sql: string): void => batch.add(sql, { ddl: true })
+  ddl(`DROP VIEW IF EXISTS main.${quoteIdentifier(table.name)}`)
+  ddl(`DROP TABLE IF EXISTS ${relationName(table)}`)
+  ddl(`CREATE TABLE ${relationName(table)} (${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')})`)
   const times = historyTimeColumns.map((name) => `${name} BIGINT`).join(', ')
   for (const part of ['open', 'bounded'] as const) {
-    await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(table.name, part)}`)
-    await session.run(`CREATE TABLE ${mirrorHistoryName(table.name, part)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')}, ${times})`)
+    ddl(`DROP TABLE IF EXISTS ${mirrorHistoryName(table.name, part)}`)
+    ddl(`CREATE TABLE ${mirrorHistoryName(table.name, part)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')}, ${times})`)
   }
-  await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)}`)
-  await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')}, ${times})`)
+  ddl(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)}`)
+  ddl(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')}, ${times})`)
   for (const [name, shape] of [
     [`rows_${table.name}`, `${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')}`],
     [`keys_${table.name}`, `${quoteIdentifier(keyColumn)} VARCHAR NOT NULL`],
   ] as const) {
-    await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(name)}`)
-    await session.run(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(name)} (${shape})`)
+    ddl(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(name)}`)
+    ddl(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(name)} (${shape})`)
   }
   // Users query the view: it hides the key column, so SELECT * means the same in both stores.
-  await session.run(
-    `CREATE VIEW main.${quoteIdentifier(table.name)} AS SELECT ${table.columns.map((column) => quoteIdentifier(column.name)).join(', ')} FROM ${relationName(table)}`,
-  )
+  ddl(`CREATE VIEW main.${quoteIdentifier(table.name)} AS SELECT ${table.columns.map((column) => quoteIdentifier(column.name)).join(', ')} FROM ${relationName(table)}`)
 }
 
-async function dropRelation(session: ColumnSession, name: string, kind: string): Promise<void> {
-  await session.run(`DROP VIEW IF EXISTS main.${quoteIdentifier(name)}`)
+function dropRelation(batch: StatementBatch, name: string, kind: string): void {
+  batch.add(`DROP VIEW IF EXISTS main.${quoteIdentifier(name)}`, { ddl: true })
   if (kind === 'table') {
-    await session.run(`DROP TABLE IF EXISTS ${mirrorSchema}.${quoteIdentifier(name)}`)
-    await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(name, 'open')}`)
-    await session.run(`DROP TABLE IF EXISTS ${mirrorHistoryName(name, 'bounded')}`)
-    for (const staged of [`hist_${name}`, `rows_${name}`, `keys_${name}`]) await session.run(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(staged)}`)
+    batch.add(`DROP TABLE IF EXISTS ${mirrorSchema}.${quoteIdentifier(name)}`, { ddl: true })
+    batch.add(`DROP TABLE IF EXISTS ${mirrorHistoryName(name, 'open')}`, { ddl: true })
+    batch.add(`DROP TABLE IF EXISTS ${mirrorHistoryName(name, 'bounded')}`, { ddl: true })
+    for (const staged of [`hist_${name}`, `rows_${name}`, `keys_${name}`]) batch.add(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(staged)}`, { ddl: true })
   }
 }
 
@@ -183,7 +303,7 @@ function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaT
     const rows = source
       .prepareSync(
         `SELECT ${quoteIdentifier(keyColumn)}, ${columns} FROM ${history} WHERE _tx_from > ? AND _tx_from <= ? AND (_tx_to IS NULL OR _tx_to > ?) AND _valid_to IS NULL`,
-        { bigints: true },
+        { bigints: readsBigints(table) },
       )
       .allSync([rebuild ? 0 : range.fromTx, range.toTx, range.toTx])
     const removedKeys = rebuild
@@ -212,98 +332,110 @@ function readVersionsSync(source: RowConnection, table: TableDefinition, fromTx:
     .allSync([toTx, toTx, fromTx, toTx, fromTx, toTx])
 }
 
-async function readHistoryMirrored(session: ColumnSession): Promise<Set<string>> {
-  const result = await session.run(`SELECT name FROM ${metaSchema}.history_mirrored`)
-  return new Set(result.rows.map((row) => String(row[0])))
-}
-
 /**
- * Starts keeping the history of `tables` in the mirror (inside the session's open DuckDB transaction,
+ * Starts keeping the history of `tables` in the mirror (inside the batch's open DuckDB transaction,
  * which must be at `appliedTx`): copies every version as of `appliedTx`; from then on each sync
- * applies its history too. Returns the tables it started.
+ * applies its history too. Returns the state once the batch commits.
  */
-export async function mirrorHistory(session: ColumnSession, source: RowConnection, tables: readonly TableDefinition[], appliedTx: number): Promise<string[]> {
-  const mirrored = await readHistoryMirrored(session)
-  const relations = await readMirrorRelations(session)
-  const started: string[] = []
+export async function mirrorHistory(batch: StatementBatch, source: RowConnection, tables: readonly TableDefinition[], appliedTx: number, state: MirrorState): Promise<MirrorState> {
+  const historyMirrored = new Set(state.historyMirrored)
   for (const table of tables) {
-    if (mirrored.has(table.name)) continue
-    await session.run(`INSERT INTO ${metaSchema}.history_mirrored VALUES ($1)`, [table.name])
-    started.push(table.name)
+    if (historyMirrored.has(table.name)) continue
+    batch.add(`INSERT INTO ${metaSchema}.history_mirrored VALUES (${literal(table.name)})`)
+    historyMirrored.add(table.name)
     // A table the mirror does not hold in this shape yet is copied whole, history included, by the sync
     // that creates or rebuilds it.
-    if (relations.get(table.name)?.schemaTx !== table.schemaTx) continue
+    if (state.relations.get(table.name)?.schemaTx !== table.schemaTx) continue
     const versions = readVersionsSync(source, table, 0, appliedTx, true)
-    for (const part of ['open', 'bounded'] as const) await session.run(`DELETE FROM ${mirrorHistoryName(table.name, part)}`)
-    await applyVersions(session, table, versions, { fromTx: 0, rebuild: true, current: false, history: true })
+    for (const part of ['open', 'bounded'] as const) batch.add(`DELETE FROM ${mirrorHistoryName(table.name, part)}`)
+    await applyVersions(batch, table, versions, { fromTx: 0, rebuild: true, current: false, history: true })
   }
-  return started
-}
-
-async function readMirrorRelations(session: ColumnSession): Promise<Map<string, { kind: string; schemaTx: number }>> {
-  const result = await session.run(`SELECT name, kind, schema_tx FROM ${metaSchema}.relations`)
-  return new Map(result.rows.map((row) => [String(row[0]), { kind: String(row[1]), schemaTx: Number(row[2]) }]))
+  return { relations: state.relations, historyMirrored }
 }
 
 /**
- * Applies (fromTx, toTx] to the mirror inside the session's open DuckDB transaction. Used both by the
- * background sync (source = the reader connection, then COMMIT) and by a transaction's private
- * overlay (source = the writer connection with its uncommitted writes, then ROLLBACK).
+ * Applies (fromTx, toTx] to the mirror inside the session's open DuckDB transaction, for a
+ * transaction's private overlay (source = the writer connection with its uncommitted writes, then
+ * ROLLBACK). The background sync uses {@link applyRangeBatched} with the state it keeps.
  *
  * @returns the number of rows appended
  */
 export async function applyRange(session: ColumnSession, source: RowConnection, range: ApplyRange): Promise<number> {
-  const relations = await readMirrorRelations(session)
+  const batch = new StatementBatch(session)
+  const applied = await applyRangeBatched(batch, source, range, await readMirrorState(session))
+  await batch.flush()
+  return applied.rowsAppended
+}
+
+/**
+ * Applies (fromTx, toTx] to the mirror inside the batch's open DuckDB transaction, given the mirror's
+ * state at fromTx. Some statements may still be queued when it returns (the caller flushes, usually
+ * with its COMMIT); the state returned holds once they ran.
+ */
+export async function applyRangeBatched(batch: StatementBatch, source: RowConnection, range: ApplyRange, state: MirrorState): Promise<{ readonly rowsAppended: number; readonly state: MirrorState }> {
+  const relations = new Map(state.relations)
+  const historyMirrored = new Set(state.historyMirrored)
   const mirrorSchemaTx = new Map([...relations].filter(([, relation]) => relation.kind === 'table').map(([name, relation]) => [name, relation.schemaTx]))
-  const historyMirrored = await readHistoryMirrored(session)
   const changes = readChangesSync(source, range, mirrorSchemaTx, historyMirrored)
   let rowsAppended = 0
   let shapeChanged = false
-  for (const [name, relation] of relations) {
+  for (const [name, relation] of [...relations]) {
     const stillThere = relation.kind === 'table' ? range.catalog.tables.has(name) : range.catalog.views.has(name)
     if (!stillThere) {
-      await dropRelation(session, name, relation.kind)
-      await session.run(`DELETE FROM ${metaSchema}.relations WHERE name = $1`, [name])
-      await session.run(`DELETE FROM ${metaSchema}.history_mirrored WHERE name = $1`, [name])
+      dropRelation(batch, name, relation.kind)
+      batch.add(`DELETE FROM ${metaSchema}.relations WHERE name = ${literal(name)}`)
+      batch.add(`DELETE FROM ${metaSchema}.history_mirrored WHERE name = ${literal(name)}`)
+      relations.delete(name)
+      historyMirrored.delete(name)
       shapeChanged = true
     }
   }
   for (const change of changes) {
     const { table } = change
     if (change.rebuild) {
-      await rebuildTableShape(session, table)
-      await session.run(`INSERT OR REPLACE INTO ${metaSchema}.relations VALUES ($1, 'table', $2)`, [table.name, table.schemaTx])
+      rebuildTableShape(batch, table)
+      batch.add(`INSERT OR REPLACE INTO ${metaSchema}.relations VALUES (${literal(table.name)}, 'table', ${txLiteral(table.schemaTx)})`)
+      relations.set(table.name, { kind: 'table', schemaTx: table.schemaTx })
       shapeChanged = true
     }
     if (change.versions !== undefined) {
-      await applyVersions(session, table, change.versions, { fromTx: range.fromTx, rebuild: change.rebuild, current: true, history: true })
+      await applyVersions(batch, table, change.versions, { fromTx: range.fromTx, rebuild: change.rebuild, current: true, history: true })
       rowsAppended += change.versions.length
       continue
     }
     const key = quoteIdentifier(keyColumn)
     if (change.removedKeys.length > 0) {
-      const keys = `${stagingSchema}.${quoteIdentifier(`keys_${table.name}`)}`
-      await session.append(stagingSchema, `keys_${table.name}`, ['varchar'], change.removedKeys.map((removed) => [removed]))
-      await session.run(`DELETE FROM ${relationName(table)} WHERE ${key} IN (SELECT ${key} FROM ${keys})`)
-      await session.run(`DELETE FROM ${keys}`)
+      const keysTable = `keys_${table.name}`
+      const keys = `${stagingSchema}.${quoteIdentifier(keysTable)}`
+      await batch.append(stagingSchema, keysTable, ['varchar'], change.removedKeys.map((removed) => [removed]))
+      // It touches the mirror's table too: rows appended straight into it must come after it.
+      batch.add(`DELETE FROM ${relationName(table)} WHERE ${key} IN (SELECT ${key} FROM ${keys})`, { touches: [`${stagingSchema}.${keysTable}`, `${mirrorSchema}.${table.name}`] })
+      batch.add(`DELETE FROM ${keys}`, { touches: [`${stagingSchema}.${keysTable}`] })
     }
-    if (change.rows.length > 0) {
-      const staged = `${stagingSchema}.${quoteIdentifier(`rows_${table.name}`)}`
-      await session.append(stagingSchema, `rows_${table.name}`, ['varchar', ...table.columns.map((column) => appendKind(column.type))], change.rows)
+    const direct = directKinds(table)
+    if (change.rows.length > 0 && direct !== undefined) {
+      // Straight into the mirror's table: no staging copy, no INSERT … SELECT.
+      await batch.append(mirrorSchema, table.name, direct, change.rows)
+      rowsAppended += change.rows.length
+    } else if (change.rows.length > 0) {
+      const rowsTable = `rows_${table.name}`
+      const staged = `${stagingSchema}.${quoteIdentifier(rowsTable)}`
+      await batch.append(stagingSchema, rowsTable, ['varchar', ...table.columns.map((column) => appendKind(column.type))], change.rows)
       const casts = table.columns.map((column) => castFromStaging(column.name, column.type)).join(', ')
-      await session.run(`INSERT INTO ${relationName(table)} SELECT ${key}, ${casts} FROM ${staged}`)
-      await session.run(`DELETE FROM ${staged}`)
+      batch.add(`INSERT INTO ${relationName(table)} SELECT ${key}, ${casts} FROM ${staged}`, { touches: [`${stagingSchema}.${rowsTable}`] })
+      batch.add(`DELETE FROM ${staged}`, { touches: [`${stagingSchema}.${rowsTable}`] })
       rowsAppended += change.rows.length
     }
   }
   for (const view of range.catalog.views.values()) {
     if (relations.get(view.name)?.schemaTx === view.schemaTx) continue
-    await session.run(`CREATE OR REPLACE VIEW main.${quoteIdentifier(view.name)} AS ${view.sql}`)
-    await session.run(`INSERT OR REPLACE INTO ${metaSchema}.relations VALUES ($1, 'view', $2)`, [view.name, view.schemaTx])
+    batch.add(`CREATE OR REPLACE VIEW main.${quoteIdentifier(view.name)} AS ${view.sql}`, { ddl: true })
+    batch.add(`INSERT OR REPLACE INTO ${metaSchema}.relations VALUES (${literal(view.name)}, 'view', ${txLiteral(view.schemaTx)})`)
+    relations.set(view.name, { kind: 'view', schemaTx: view.schemaTx })
     shapeChanged = true
   }
-  if (shapeChanged) await refreshInformationSchema(session, range.catalog)
-  return rowsAppended
+  if (shapeChanged) await refreshInformationSchema(batch, range.catalog)
+  return { rowsAppended, state: { relations, historyMirrored } }
 }
 
 /**
@@ -312,26 +444,29 @@ export async function applyRange(session: ColumnSession, source: RowConnection, 
  * replace by version). See docs/time-model.md, "Views of the ledger".
  */
 async function applyVersions(
-  session: ColumnSession,
+  batch: StatementBatch,
   table: TableDefinition,
   versions: unknown[][],
   options: { readonly fromTx: number; readonly rebuild: boolean; readonly current: boolean; readonly history: boolean },
 ): Promise<void> {
   if (versions.length === 0) return
-  const staged = `${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)}`
+  const stagedTable = `hist_${table.name}`
+  const staged = `${stagingSchema}.${quoteIdentifier(stagedTable)}`
+  const touches = [`${stagingSchema}.${stagedTable}`]
   const key = quoteIdentifier(keyColumn)
   const kinds: AppendKind[] = ['bigint', 'varchar', ...table.columns.map((column) => appendKind(column.type)), ...historyTimeColumns.map((): AppendKind => 'bigint')]
-  await session.append(stagingSchema, `hist_${table.name}`, kinds, versions)
+  await batch.append(stagingSchema, stagedTable, kinds, versions)
   const casts = table.columns.map((column) => castFromStaging(column.name, column.type)).join(', ')
+  const fromTx = txLiteral(options.fromTx)
   // Versions the mirror already holds (written before the range) that the range closed. Deleting costs a
   // scan of the mirror's table, so a batch of new versions only skips it.
   const fromIndex = 2 + table.columns.length
   const closedHeld = !options.rebuild && versions.some((version) => Number(version[fromIndex]) <= options.fromTx)
   if (options.current) {
     if (closedHeld) {
-      await session.run(`DELETE FROM ${relationName(table)} WHERE ${key} IN (SELECT ${key} FROM ${staged} WHERE _tx_to IS NOT NULL AND _valid_to IS NULL AND _tx_from <= $1)`, [options.fromTx])
+      batch.add(`DELETE FROM ${relationName(table)} WHERE ${key} IN (SELECT ${key} FROM ${staged} WHERE _tx_to IS NOT NULL AND _valid_to IS NULL AND _tx_from <= ${fromTx})`, { touches })
     }
-    await session.run(`INSERT INTO ${relationName(table)} SELECT ${key}, ${casts} FROM ${staged} WHERE _tx_to IS NULL AND _valid_to IS NULL`)
+    batch.add(`INSERT INTO ${relationName(table)} SELECT ${key}, ${casts} FROM ${staged} WHERE _tx_to IS NULL AND _valid_to IS NULL`, { touches })
   }
   if (options.history) {
     // History rows only ever change by being closed, so they are replaced by version; a version's valid
@@ -339,20 +474,20 @@ async function applyVersions(
     const times = historyTimeColumns.map((name) => (name.endsWith('_to') ? `coalesce(${name}, ${openEnd})` : name)).join(', ')
     for (const part of ['open', 'bounded'] as const) {
       const target = mirrorHistoryName(table.name, part)
-      if (closedHeld) await session.run(`DELETE FROM ${target} WHERE _version IN (SELECT _version FROM ${staged} WHERE _tx_from <= $1)`, [options.fromTx])
+      if (closedHeld) batch.add(`DELETE FROM ${target} WHERE _version IN (SELECT _version FROM ${staged} WHERE _tx_from <= ${fromTx})`, { touches })
       // A copy is laid out by when versions were closed, as the sync's appends are: a scan AS OF x then
       // skips the row groups of versions closed before x by their min/max.
       const order = options.rebuild ? ` ORDER BY coalesce(_tx_to, ${openEnd}), _tx_from` : ''
-      await session.run(`INSERT INTO ${target} SELECT _version, ${key}, ${casts}, ${times} FROM ${staged} WHERE _valid_to IS ${part === 'open' ? '' : 'NOT '}NULL${order}`)
+      batch.add(`INSERT INTO ${target} SELECT _version, ${key}, ${casts}, ${times} FROM ${staged} WHERE _valid_to IS ${part === 'open' ? '' : 'NOT '}NULL${order}`, { touches })
     }
   }
-  await session.run(`DELETE FROM ${staged}`)
+  batch.add(`DELETE FROM ${staged}`, { touches })
 }
 
 /** information_schema as users of PostgreSQL and DuckDB expect it, from our catalog (not DuckDB's internals). */
-async function refreshInformationSchema(session: ColumnSession, catalog: Catalog): Promise<void> {
-  await session.run('DELETE FROM strata_information_schema.tables')
-  await session.run('DELETE FROM strata_information_schema.columns')
+async function refreshInformationSchema(batch: StatementBatch, catalog: Catalog): Promise<void> {
+  batch.add('DELETE FROM strata_information_schema.tables', { touches: ['strata_information_schema.tables'] })
+  batch.add('DELETE FROM strata_information_schema.columns', { touches: ['strata_information_schema.columns'] })
   const tableRows: unknown[][] = []
   const columnRows: unknown[][] = []
   for (const table of catalog.tables.values()) {
@@ -363,27 +498,26 @@ async function refreshInformationSchema(session: ColumnSession, catalog: Catalog
     })
   }
   for (const view of catalog.views.values()) tableRows.push(['strata', 'main', view.name, 'VIEW'])
-  if (tableRows.length > 0) await session.append('strata_information_schema', 'tables', ['varchar', 'varchar', 'varchar', 'varchar'], tableRows)
+  if (tableRows.length > 0) await batch.append('strata_information_schema', 'tables', ['varchar', 'varchar', 'varchar', 'varchar'], tableRows)
   if (columnRows.length > 0) {
-    await session.append('strata_information_schema', 'columns', ['varchar', 'varchar', 'varchar', 'varchar', 'bigint', 'varchar', 'varchar', 'varchar'], columnRows)
+    await batch.append('strata_information_schema', 'columns', ['varchar', 'varchar', 'varchar', 'varchar', 'bigint', 'varchar', 'varchar', 'varchar'], columnRows)
   }
 }
 
-/** Appends the ledger's commits in (fromTx, toTx] to strata.transactions and moves the position. */
-export async function recordPosition(session: ColumnSession, source: RowConnection, fromTx: number, toTx: number): Promise<void> {
+/**
+ * Appends the ledger's commits in (fromTx, toTx] to strata.transactions and moves the position (the
+ * statements may stay queued in the batch until its COMMIT).
+ */
+export async function recordPosition(batch: StatementBatch, source: RowConnection, fromTx: number, toTx: number): Promise<void> {
   const commits = source
     .prepareSync('SELECT tx_id, system_time_us, kind, rows_changed FROM _strata_tx WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
     .allSync([fromTx, toTx])
-  if (commits.length > 0) {
-    await session.append(stagingSchema, 'transactions', ['bigint', 'bigint', 'varchar', 'bigint'], commits)
-    await session.run(`INSERT INTO strata.transactions SELECT tx_id, make_timestamp(system_time_us), kind, rows_changed FROM ${stagingSchema}.transactions`)
-    await session.run(`DELETE FROM ${stagingSchema}.transactions`)
-  }
+  if (commits.length > 0) await batch.append('strata', 'transactions', ['bigint', 'timestamp', 'varchar', 'bigint'], commits)
   const erasures = source
     .prepareSync('SELECT tx_id, table_name, entities, versions FROM _strata_erasures WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
     .allSync([fromTx, toTx])
-  if (erasures.length > 0) await session.append('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], erasures)
-  await session.run(`UPDATE ${metaSchema}.position SET applied_tx = $1`, [toTx])
+  if (erasures.length > 0) await batch.append('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], erasures)
+  batch.add(`UPDATE ${metaSchema}.position SET applied_tx = ${txLiteral(toTx)}`)
 }
 
 /** How far one sync batch may reach: bounded, but never splitting across a schema change. */

@@ -7,7 +7,7 @@ import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import { applyRange, batchUpperBound, mirrorHistory, prepareMirror, readAppliedTx, recordPosition } from './mirror.js'
+import { applyRangeBatched, batchUpperBound, mirrorHistory, prepareMirror, readAppliedTx, readMirrorState, recordPosition, StatementBatch, type MirrorState } from './mirror.js'
 
 interface Waiter {
   readonly txId: number
@@ -18,6 +18,8 @@ interface Waiter {
 export class Syncer {
   private store: Promise<ColumnStore> | undefined
   private syncSession: ColumnSession | undefined
+  /** The mirror's bookkeeping as of appliedTx, kept here so that a batch need not read it from DuckDB. */
+  private mirrorState: MirrorState | undefined
   private appliedTx = -1
   private running: Promise<void> | undefined
   private again = false
@@ -54,6 +56,7 @@ export class Syncer {
       const session = await store.connect()
       await prepareMirror(session)
       this.appliedTx = await readAppliedTx(session)
+      this.mirrorState = await readMirrorState(session)
       this.syncSession = session
       return store
     })()
@@ -115,15 +118,21 @@ export class Syncer {
       const fromTx = this.appliedTx
       const toTx = batchUpperBound(source, fromTx, committedTx)
       const catalog = this.ledger.loadCatalogSync(source)
-      await session.run('BEGIN TRANSACTION')
+      // Two DuckDB calls when nothing changes shape: BEGIN, then every statement and the COMMIT at once
+      // (the appends in between are synchronous).
+      await session.runStatements('BEGIN TRANSACTION')
+      const batch = new StatementBatch(session)
+      let state: MirrorState
       try {
-        await applyRange(session, source, { fromTx, toTx, catalog })
-        await recordPosition(session, source, fromTx, toTx)
-        await session.run('COMMIT')
+        state = (await applyRangeBatched(batch, source, { fromTx, toTx, catalog }, this.mirrorState!)).state
+        await recordPosition(batch, source, fromTx, toTx)
+        batch.add('COMMIT')
+        await batch.flush()
       } catch (error) {
-        await session.run('ROLLBACK').catch(() => undefined)
+        await session.runStatements('ROLLBACK').catch(() => undefined)
         throw error
       }
+      this.mirrorState = state
       this.appliedTx = toTx
       const ready = this.waiters.filter((waiter) => waiter.txId <= toTx)
       this.waiters = this.waiters.filter((waiter) => waiter.txId > toTx)
@@ -159,15 +168,19 @@ export class Syncer {
         const table = catalog.tables.get(name)
         return table === undefined ? [] : [table]
       })
-      await session.run('BEGIN TRANSACTION')
+      await session.runStatements('BEGIN TRANSACTION')
+      const batch = new StatementBatch(session)
+      let state: MirrorState
       try {
-        await mirrorHistory(session, source, tables, this.appliedTx)
-        await session.run('COMMIT')
+        state = await mirrorHistory(batch, source, tables, this.appliedTx, this.mirrorState!)
+        batch.add('COMMIT')
+        await batch.flush()
       } catch (error) {
-        await session.run('ROLLBACK').catch(() => undefined)
+        await session.runStatements('ROLLBACK').catch(() => undefined)
         for (const request of requests) request.reject(error)
         throw error
       }
+      this.mirrorState = state
       for (const table of tables) this.historyMirrored.add(`${table.name}@${table.schemaTx}`)
       for (const request of requests) request.resolve()
     } finally {

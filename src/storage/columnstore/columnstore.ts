@@ -20,7 +20,11 @@ export interface ColumnStream {
   readonly chunks: AsyncIterable<unknown[][]>
 }
 
-export type AppendKind = 'bigint' | 'double' | 'varchar' | 'blob' | 'boolean'
+/**
+ * `bigint` takes a bigint or an integer number (into any integer or BOOLEAN column: DuckDB's appender
+ * converts as CAST does, checked); `timestamp`/`timestamptz` take microseconds since the epoch.
+ */
+export type AppendKind = 'bigint' | 'double' | 'varchar' | 'blob' | 'boolean' | 'timestamp' | 'timestamptz'
 
 export interface ColumnSession {
   run(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnResult>
@@ -29,6 +33,12 @@ export interface ColumnSession {
    * hold: the columns first, then each chunk's rows converted. The session is busy until it ends.
    */
   stream(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnStream>
+  /**
+   * Runs one or more statements (`;`-separated, no parameters) in one call and discards their results:
+   * one trip through DuckDB's worker instead of one (and a fetch) per statement, which matters when the
+   * event loop is busy. A failing statement stops the rest; an open transaction then stays open.
+   */
+  runStatements(sql: string): Promise<void>
   /** Bulk path: appends rows (already in the given primitive kinds) to an existing table. */
   append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void>
   /** DuckDB's own parser, serialized to JSON (json_serialize_sql). */
@@ -87,8 +97,13 @@ export async function openColumnStore(file: string): Promise<ColumnStore> {
   }
 }
 
+/** Prepared statements a session keeps, by SQL text (a fresh read is then one DuckDB call, not four). */
+const preparedPerSessionMax = 32
+
 class Session implements ColumnSession {
   private closed = false
+  /** Least recently used first. */
+  private readonly prepared = new Map<string, DuckDB.DuckDBPreparedStatement>()
   constructor(
     private readonly duckdb: DuckDBModule,
     private readonly connection: DuckDB.DuckDBConnection,
@@ -96,22 +111,28 @@ class Session implements ColumnSession {
   ) {}
 
   async run(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnResult> {
-    let reader: DuckDB.DuckDBResultReader
+    // A materialized result: its chunks are read synchronously below, so the whole call is one trip
+    // through DuckDB's worker (plus a prepare the first time a text is seen), not one per chunk.
+    let result: DuckDB.DuckDBMaterializedResult
     try {
-      reader = await this.connection.runAndReadAll(sql, params === undefined ? undefined : this.bindValues(params))
+      result = params === undefined ? await this.connection.run(sql) : await this.runPrepared(sql, this.bindValues(params))
     } catch (error) {
       throw translateDuckDBError(error, sql)
     }
-    const columnCount = reader.columnCount
+    const columnCount = result.columnCount
     const columns: { name: string; type: string }[] = []
     const converters: ((value: unknown) => unknown)[] = []
     for (let index = 0; index < columnCount; index++) {
-      const type = reader.columnType(index)
+      const type = result.columnType(index)
       const typeName = strataTypeName(type)
-      columns.push({ name: reader.columnName(index), type: typeName })
+      columns.push({ name: result.columnName(index), type: typeName })
       converters.push(converterFor(typeName))
     }
-    const rows = reader.convertRows(valueConverter(this.duckdb)) as unknown[][]
+    const rows: unknown[][] = []
+    const converter = valueConverter(this.duckdb)
+    for (let chunkIndex = 0; chunkIndex < result.chunkCount; chunkIndex++) {
+      for (const row of result.getChunk(chunkIndex).convertRows(converter) as unknown[][]) rows.push(row)
+    }
     for (const row of rows) {
       for (let index = 0; index < columnCount; index++) {
         const value = row[index]
@@ -119,7 +140,42 @@ class Session implements ColumnSession {
         else row[index] = null
       }
     }
-    return { columns, rows, rowsChanged: reader.rowsChanged }
+    return { columns, rows, rowsChanged: result.rowsChanged }
+  }
+
+  /** Runs `sql` with parameters through a prepared statement kept for the next call with the same text. */
+  private async runPrepared(sql: string, values: DuckDB.DuckDBValue[] | Record<string, DuckDB.DuckDBValue>): Promise<DuckDB.DuckDBMaterializedResult> {
+    let prepared = this.prepared.get(sql)
+    if (prepared === undefined) {
+      try {
+        prepared = await this.connection.prepare(sql)
+      } catch {
+        // Not one preparable statement (several, say): the general path runs it or reports why not.
+        return this.connection.run(sql, values)
+      }
+      if (this.closed) {
+        prepared.destroySync()
+        throw new StrataError('CLOSED', 'the column store session was closed')
+      }
+      if (this.prepared.size >= preparedPerSessionMax) {
+        const [oldestSql, oldest] = this.prepared.entries().next().value as [string, DuckDB.DuckDBPreparedStatement]
+        this.prepared.delete(oldestSql)
+        oldest.destroySync()
+      }
+    } else {
+      this.prepared.delete(sql)
+    }
+    this.prepared.set(sql, prepared)
+    prepared.bind(values)
+    return prepared.run()
+  }
+
+  async runStatements(sql: string): Promise<void> {
+    try {
+      await this.connection.run(sql)
+    } catch (error) {
+      throw translateDuckDBError(error, sql)
+    }
   }
 
   async stream(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnStream> {
@@ -176,7 +232,16 @@ class Session implements ColumnSession {
           }
           switch (kinds[index]) {
             case 'bigint':
-              appender.appendBigInt(typeof value === 'bigint' ? value : BigInt(value as number))
+              if (typeof value === 'bigint') appender.appendBigInt(value)
+              // A small integer skips making a BigInt (most keys and counts).
+              else if (((value as number) | 0) === value) appender.appendInteger(value)
+              else appender.appendBigInt(BigInt(value as number))
+              break
+            case 'timestamp':
+              appender.appendTimestamp(new this.duckdb.DuckDBTimestampValue(typeof value === 'bigint' ? value : BigInt(value as number)))
+              break
+            case 'timestamptz':
+              appender.appendTimestampTZ(new this.duckdb.DuckDBTimestampTZValue(typeof value === 'bigint' ? value : BigInt(value as number)))
               break
             case 'double':
               appender.appendDouble(Number(value))
@@ -227,6 +292,8 @@ class Session implements ColumnSession {
   close(): void {
     if (this.closed) return
     this.closed = true
+    for (const prepared of this.prepared.values()) prepared.destroySync()
+    this.prepared.clear()
     this.connection.closeSync()
     this.onClose()
   }
