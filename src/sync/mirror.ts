@@ -20,8 +20,9 @@ const metaSchema = 'strata_meta'
  * its worker thread and back through the event loop, which a busy writer delays (milliseconds each), so
  * statements that need no result are queued and sent as one call (`runStatements`) — before an append to
  * a table a queued statement touches (the append must see their effect), before a query, and at the end
- * of the step (whose last statement is the COMMIT). A batch of the sync is then two calls: BEGIN, and
- * everything else.
+ * of the step (whose last statement is the COMMIT). A few rows are queued as INSERT … VALUES text
+ * ({@link StatementBatch.insert}) rather than appended, so a batch of the sync that moves few rows is one
+ * call: BEGIN, its statements and the COMMIT.
  */
 export class StatementBatch {
   private readonly pending: string[] = []
@@ -32,7 +33,10 @@ export class StatementBatch {
 
   constructor(readonly session: ColumnSession) {}
 
-  /** Queues a statement without parameters whose result nobody reads. */
+  /**
+   * Queues a statement without parameters whose result nobody reads. `ddl`: no appender may be created
+   * before it runs (a schema change, or the BEGIN the appends belong to).
+   */
   add(sql: string, options: { readonly touches?: readonly string[]; readonly ddl?: boolean } = {}): void {
     this.pending.push(sql)
     for (const table of options.touches ?? []) this.touched.add(table)
@@ -42,6 +46,16 @@ export class StatementBatch {
   async append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void> {
     if (this.ddlPending || this.touched.has(`${schema}.${table}`)) await this.flush()
     await this.session.append(schema, table, kinds, rows)
+  }
+
+  /**
+   * Adds rows to a table: queued as INSERT … VALUES when they are few and each value has a literal that
+   * gives exactly what the appender stores ({@link valuesLiteral}); appended otherwise.
+   */
+  async insert(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void> {
+    const values = rows.length <= limits.syncInlineRowsMax ? valuesLiteral(kinds, rows) : undefined
+    if (values === undefined) return this.append(schema, table, kinds, rows)
+    this.add(`INSERT INTO ${quoteIdentifier(schema)}.${quoteIdentifier(table)} VALUES ${values}`, { touches: [`${schema}.${table}`] })
   }
 
   async query(sql: string): Promise<ColumnResult> {
@@ -63,6 +77,54 @@ export class StatementBatch {
 /** A string as a DuckDB literal (standard SQL quoting: only `'` is special). */
 function literal(value: string): string {
   return `'${value.replaceAll("'", "''")}'`
+}
+
+/**
+ * A value as the SQL literal that stores exactly what the appender stores for it with `kind`
+ * (columnstore.ts, `append`), or undefined when there is no such literal here: the caller appends.
+ * Numbers go through DuckDB's string-to-DOUBLE cast (correctly rounded; a bare `0.1` would be a DECIMAL
+ * first); strings with NUL (the statement text is a C string) or lone surrogates are left to the appender.
+ */
+function valueLiteral(kind: AppendKind, value: unknown): string | undefined {
+  if (value === null || value === undefined) return 'NULL'
+  switch (kind) {
+    case 'bigint':
+    case 'timestamp': {
+      let integer: string
+      if (typeof value === 'bigint') integer = String(value)
+      else if (typeof value === 'number' && Number.isSafeInteger(value)) integer = String(value)
+      else return undefined
+      return kind === 'bigint' ? integer : `make_timestamp(CAST(${integer} AS BIGINT))`
+    }
+    case 'double': {
+      const number = Number(value)
+      if (!Number.isFinite(number) || Object.is(number, -0)) return undefined
+      return `CAST('${String(number)}' AS DOUBLE)`
+    }
+    case 'varchar': {
+      const text = String(value)
+      // With the u flag a surrogate pair is one code point, so only a lone surrogate matches.
+      if (text.includes('\0') || /\p{Surrogate}/u.test(text)) return undefined
+      return literal(text)
+    }
+    default:
+      return undefined
+  }
+}
+
+/** Rows as the text of a VALUES list, or undefined when a value has no literal ({@link valueLiteral}). */
+function valuesLiteral(kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): string | undefined {
+  const parts: string[] = []
+  for (const row of rows) {
+    const values: string[] = []
+    for (let index = 0; index < kinds.length; index++) {
+      const value = valueLiteral(kinds[index]!, row[index])
+      if (value === undefined) return undefined
+      values.push(value)
+    }
+    parts.push(`(${values.join(', ')})`)
+  }
+  return parts.length === 0 ? undefined : parts.join(', ')
 }
 
 /** A transaction id written into a statement's text. */
@@ -404,7 +466,11 @@ export async function applyRangeBatched(batch: StatementBatch, source: RowConnec
       continue
     }
     const key = quoteIdentifier(keyColumn)
-    if (change.removedKeys.length > 0) {
+    const removedList = change.removedKeys.length <= limits.syncInlineRowsMax ? valuesLiteral(['varchar'], change.removedKeys.map((removed) => [removed])) : undefined
+    if (removedList !== undefined) {
+      // A few keys: written into the DELETE itself (queued, no staging append).
+      batch.add(`DELETE FROM ${relationName(table)} WHERE ${key} IN (${change.removedKeys.map(literal).join(', ')})`, { touches: [`${mirrorSchema}.${table.name}`] })
+    } else if (change.removedKeys.length > 0) {
       const keysTable = `keys_${table.name}`
       const keys = `${stagingSchema}.${quoteIdentifier(keysTable)}`
       await batch.append(stagingSchema, keysTable, ['varchar'], change.removedKeys.map((removed) => [removed]))
@@ -415,7 +481,7 @@ export async function applyRangeBatched(batch: StatementBatch, source: RowConnec
     const direct = directKinds(table)
     if (change.rows.length > 0 && direct !== undefined) {
       // Straight into the mirror's table: no staging copy, no INSERT … SELECT.
-      await batch.append(mirrorSchema, table.name, direct, change.rows)
+      await batch.insert(mirrorSchema, table.name, direct, change.rows)
       rowsAppended += change.rows.length
     } else if (change.rows.length > 0) {
       const rowsTable = `rows_${table.name}`
@@ -512,11 +578,11 @@ export async function recordPosition(batch: StatementBatch, source: RowConnectio
   const commits = source
     .prepareSync('SELECT tx_id, system_time_us, kind, rows_changed FROM _strata_tx WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
     .allSync([fromTx, toTx])
-  if (commits.length > 0) await batch.append('strata', 'transactions', ['bigint', 'timestamp', 'varchar', 'bigint'], commits)
+  if (commits.length > 0) await batch.insert('strata', 'transactions', ['bigint', 'timestamp', 'varchar', 'bigint'], commits)
   const erasures = source
     .prepareSync('SELECT tx_id, table_name, entities, versions FROM _strata_erasures WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
     .allSync([fromTx, toTx])
-  if (erasures.length > 0) await batch.append('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], erasures)
+  if (erasures.length > 0) await batch.insert('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], erasures)
   batch.add(`UPDATE ${metaSchema}.position SET applied_tx = ${txLiteral(toTx)}`)
 }
 

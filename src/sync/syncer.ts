@@ -118,12 +118,12 @@ export class Syncer {
       const fromTx = this.appliedTx
       const toTx = batchUpperBound(source, fromTx, committedTx)
       const catalog = this.ledger.loadCatalogSync(source)
-      // Two DuckDB calls when nothing changes shape: BEGIN, then every statement and the COMMIT at once
-      // (the appends in between are synchronous).
-      await session.runStatements('BEGIN TRANSACTION')
+      // One DuckDB call when the batch moves few rows: BEGIN, every statement and the COMMIT at once. An
+      // append (many rows, history) first sends what is queued, BEGIN included (it is queued as `ddl`).
       const batch = new StatementBatch(session)
       let state: MirrorState
       try {
+        batch.add('BEGIN TRANSACTION', { ddl: true })
         state = (await applyRangeBatched(batch, source, { fromTx, toTx, catalog }, this.mirrorState!)).state
         await recordPosition(batch, source, fromTx, toTx)
         batch.add('COMMIT')

@@ -11,6 +11,11 @@ export const limits = {
   /** At most this many transactions go into one CDC batch, so a long backlog after a restart is
    *  applied in bounded chunks (a batch never splits across a schema change; see sync/mirror.ts). */
   syncBatchTransactionsMax: 50_000,
+  /** A CDC step with at most this many rows for a table sends them as INSERT … VALUES (or DELETE … IN)
+   *  text with the batch's other statements — one DuckDB call with its BEGIN and COMMIT — instead of
+   *  through an appender, which needs the transaction begun first (a second call) and blocks the event
+   *  loop while it flushes. Larger steps use the appender: it is the faster path per row. */
+  syncInlineRowsMax: 256,
   /** The background sync runs at most this long after a commit (it is also woken by each commit). */
   syncIdleIntervalMs: 50,
   /** After open, the column store starts this much later (in the background) to catch up, so opening
