@@ -29,7 +29,7 @@ import {
   type RowPlan,
 } from '../sql/rowsql.js'
 import { list, names, nodeBody, nodeKind, quoteIdentifier, stringValue, walk } from '../sql/tree.js'
-import { fromStorage, sqliteStorage, toStorage, typeFromLabel, typeLabel, type SqlType } from '../sql/types.js'
+import { fromStorage, sqliteStorage, toStorage, typeFromLabel, typeLabel, type SqlType, type TypeName } from '../sql/types.js'
 import { assert } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
@@ -90,6 +90,19 @@ type Statement = ParsedStatement & {
 }
 
 const noClauses: ReadonlyMap<number, TemporalSpec> = new Map()
+
+/** An INSERT compiled for the row store (cached per tree and catalog version, like every write plan). */
+interface InsertPlan {
+  readonly target: ReturnType<typeof insertTarget>
+  readonly shell: ReturnType<typeof compileInsertShell>
+  /** The rows' binders when every VALUES item is a parameter or a constant; undefined for INSERT … SELECT and expressions. */
+  readonly fastRows: Binder[][] | undefined
+  /** `(?, ?, …)`: one row's placeholders. */
+  readonly placeholders: string
+  readonly bigints: boolean
+  /** The statement text for a chunk of n rows. */
+  readonly sqlByRowCount: Map<number, string>
+}
 
 export type EngineName = 'row' | 'column' | 'remote' | 'stream' | 'catalog'
 
@@ -176,9 +189,17 @@ export class Engine {
   private catalogVersion = 0
   /** Parsed statements by SQL text (LRU), so repeated SQL skips the parser. Trees are never mutated. */
   private readonly parseCache = new Map<string, Statement[]>()
+  /** The newest entry of parseCache (a repeated statement skips the LRU refresh). */
+  private lastParsedText: string | undefined
+  private lastParsed: Statement[] | undefined
   /** Routing decisions (with compiled row-store plans) per cached tree and catalog version. */
   private readonly routeCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly route: Route }>()
-  private readonly nullabilityCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly nullable: readonly boolean[] | undefined }>()
+  private readonly nullabilityCache = new WeakMap<
+    PgNode,
+    { readonly catalogVersion: number; readonly nullable: readonly boolean[] | undefined; input?: readonly ResultColumn[]; output?: readonly ResultColumn[] }
+  >()
+  /** SELECTs that read current state from the row store: plan, output shape and annotated columns per tree and catalog version (executeOne's fast path). */
+  private readonly plainRowReads = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: RowPlan; readonly shape: OutputShape; readonly columns: readonly ResultColumn[] }>()
   /** Compiled write plans per cached tree and catalog version (a NotRowStore outcome is cached too). */
   private readonly writePlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: unknown }>()
   /** Per statement tree: which table references read history, and the row-store plan if one fits. */
@@ -325,11 +346,18 @@ export class Engine {
    */
   async execute(session: Session, sql: string, params: Params, options: ExecuteOptions & { readonly rowMode: 'array' }): Promise<ArrayStatementResult[]>
   async execute(session: Session, sql: string, params: Params, options?: ExecuteOptions & { readonly rowMode?: 'object' | undefined }): Promise<StatementResult[]>
-  async execute(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<(StatementResult | ArrayStatementResult)[]> {
-    this.checkOpen()
-    if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
-    const { text, positional } = positionalParameters(sql, params)
-    return this.runStatements(session, this.parse(text), positional, options, options.rowMode ?? 'object')
+  execute(session: Session, sql: string, params: Params, options: ExecuteOptions = noOptions): Promise<(StatementResult | ArrayStatementResult)[]> {
+    // Not async: a statement that completes synchronously (see runStatements) costs one promise, and
+    // every error still arrives as a rejection.
+    try {
+      this.checkOpen()
+      if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
+      if (params === undefined || Array.isArray(params)) return this.runStatements(session, this.parse(sql), (params as readonly unknown[] | undefined) ?? noParams, options, options.rowMode ?? 'object')
+      const { text, positional } = positionalParameters(sql, params)
+      return this.runStatements(session, this.parse(text), positional, options, options.rowMode ?? 'object')
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /**
@@ -361,7 +389,86 @@ export class Engine {
     return known
   }
 
-  private async runStatements(
+  /**
+   * Runs `statements` in order. One statement outside a transaction (the session lock is only for
+   * transactions) that completes synchronously — a row-store read, or a write that found the writer
+   * lock free and needs no column store — settles without any promise but the one returned; the
+   * work and its order are the same as on the general path.
+   */
+  private runStatements(
+    session: Session,
+    statements: readonly Statement[],
+    positional: readonly unknown[],
+    options: ExecuteOptions,
+    rowMode: 'object' | 'array',
+  ): Promise<(StatementResult | ArrayStatementResult)[]> {
+    if (statements.length !== 1 || session.inTransaction) return this.runStatementsInOrder(session, statements, positional, options, rowMode)
+    let outcome: StatementResult | ArrayStatementResult | Promise<StatementResult | ArrayStatementResult>
+    try {
+      outcome = this.runAlone(session, statements[0]!, positional, options, rowMode)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (outcome instanceof Promise) return outcome.then((result) => [result])
+    return Promise.resolve([outcome])
+  }
+
+  /**
+   * `execute` for the library's `query()`: the one statement's result, rows as objects (`rowMode` is
+   * not read). A text with several statements runs them all, then fails with INVALID_PARAMETER; an
+   * empty text fails with SYNTAX_ERROR.
+   *
+   * @example
+   * const result = await engine.executeSingle(engine.session, 'SELECT * FROM t WHERE id = $1', [1])
+   */
+  executeSingle(session: Session, sql: string, params: Params, options: ExecuteOptions = noOptions): Promise<StatementResult> {
+    try {
+      this.checkOpen()
+      if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
+      let text = sql
+      let positional = (params as readonly unknown[] | undefined) ?? noParams
+      if (params !== undefined && !Array.isArray(params)) ({ text, positional } = positionalParameters(sql, params))
+      const statements = this.parse(text)
+      if (statements.length !== 1 || session.inTransaction) {
+        return this.runStatementsInOrder(session, statements, positional, options, 'object').then((results) => onlyResult(results as StatementResult[], sql))
+      }
+      const outcome = this.runAlone(session, statements[0]!, positional, options, 'object') as StatementResult | Promise<StatementResult>
+      return outcome instanceof Promise ? outcome : Promise.resolve(outcome)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * One statement outside a transaction: its result, synchronously when its work is (a row-store
+   * read, a write that found the writer lock free), else a promise; errors carry the statement.
+   */
+  private runAlone(
+    session: Session,
+    statement: Statement,
+    positional: readonly unknown[],
+    options: ExecuteOptions,
+    rowMode: 'object' | 'array',
+  ): StatementResult | ArrayStatementResult | Promise<StatementResult | ArrayStatementResult> {
+    const started = performance.now()
+    let outcome: Positional | Promise<Positional>
+    try {
+      outcome = this.executeOne(session, statement, positional, options)
+    } catch (error) {
+      throw statementError(error, statement)
+    }
+    if (outcome instanceof Promise) {
+      return outcome.then(
+        (result) => finishedResult(result, performance.now() - started, rowMode),
+        (error: unknown) => {
+          throw statementError(error, statement)
+        },
+      )
+    }
+    return finishedResult(outcome, performance.now() - started, rowMode)
+  }
+
+  private async runStatementsInOrder(
     session: Session,
     statements: readonly Statement[],
     positional: readonly unknown[],
@@ -375,13 +482,9 @@ export class Engine {
         const started = performance.now()
         try {
           const result = await this.executeOne(session, statement, positional, options)
-          const durationMs = performance.now() - started
-          if (rowMode === 'array') results.push({ ...result, durationMs })
-          else results.push({ ...result, rows: keyedRows(result.columns, result.rows), durationMs })
+          results.push(finishedResult(result, performance.now() - started, rowMode))
         } catch (error) {
-          if (error instanceof StrataError) throw error.withStatement(statement.written ?? statement.text)
-          if (error instanceof NotRowStore) throw new StrataError('NOT_SUPPORTED', error.message, { statement: statement.written ?? statement.text, cause: error })
-          throw error
+          throw statementError(error, statement)
         }
       }
     } finally {
@@ -390,7 +493,8 @@ export class Engine {
     return results
   }
 
-  private async executeOne(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
+  /** Synchronous where the statement's work is (a row-store read, a write that found the writer lock free); callers treat a throw like a rejection. */
+  private executeOne(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Positional | Promise<Positional> {
     const tree = statement.tree
     if (tree === undefined) {
       // CREATE FULLTEXT INDEX is not PostgreSQL grammar: recognised from the scanner's tokens.
@@ -400,6 +504,8 @@ export class Engine {
       if (statement.temporal !== undefined) throw new StrataError('NOT_SUPPORTED', 'time travel, FOR PORTION OF and ERASE need PostgreSQL syntax around them (this statement is DuckDB-only)')
       return this.executeDuckDBOnly(session, statement, params, options)
     }
+    const plain = this.plainRowRead(session, tree, params, options)
+    if (plain !== undefined) return plain
     const kind = nodeKind(tree)!
     if (statement.temporal !== undefined && !['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'ExplainStmt', 'CreateTableAsStmt'].includes(kind)) {
       throw new StrataError('NOT_SUPPORTED', `time travel in ${kind.replace(/Stmt$/, '')} (a view, CREATE TABLE AS, …): only SELECT reads the past`)
@@ -408,12 +514,14 @@ export class Engine {
     switch (kind) {
       case 'SelectStmt': {
         const temporal = this.temporalPlan(statement)
-        let result: Positional
+        if (temporal === undefined && options.engine !== 'column') this.rememberPlainRowRead(tree)
+        let result: Positional | Promise<Positional>
         if (temporal !== undefined) {
           rejectFulltextWithTimeTravel(tree, (statement.temporal?.tableClauses.size ?? 0) > 0 || statement.temporal?.shorthand !== undefined)
-          result = await this.temporalRead(session, statement, temporal, params, options)
-        } else result = await this.read(session, statement, params, options)
-        return { ...result, columns: this.nullableColumns(tree, result.columns) }
+          result = this.temporalRead(session, statement, temporal, params, options)
+        } else result = this.read(session, statement, params, options)
+        if (result instanceof Promise) return result.then((settled) => this.withNullableColumns(tree, settled))
+        return this.withNullableColumns(tree, result)
       }
       case 'InsertStmt':
       case 'UpdateStmt':
@@ -468,11 +576,15 @@ export class Engine {
 
   /** Rhei's rules: simple single-table lookups → row store; everything analytical → column store. */
   private parse(text: string): Statement[] {
+    // The same text as last time is already the newest entry of the LRU order: nothing to refresh.
+    if (text === this.lastParsedText && this.lastParsed !== undefined) return this.lastParsed
     const cached = this.parseCache.get(text)
     if (cached !== undefined) {
       // Refresh its place in the LRU order.
       this.parseCache.delete(text)
       this.parseCache.set(text, cached)
+      this.lastParsedText = text
+      this.lastParsed = cached
       return cached
     }
     const extraction = extractTemporal(text)
@@ -482,6 +594,8 @@ export class Engine {
       if (oldest !== undefined) this.parseCache.delete(oldest)
     }
     this.parseCache.set(text, statements)
+    this.lastParsedText = text
+    this.lastParsed = statements
     return statements
   }
 
@@ -663,9 +777,55 @@ export class Engine {
       cached = { catalogVersion: this.catalogVersion, nullable: inferNullable(nodeBody(tree, 'SelectStmt')!, (name) => this.catalog.tables.get(name)) }
       this.nullabilityCache.set(tree, cached)
     }
+    // Row-store plans hand back the same frozen columns every time (resultColumns): the annotated
+    // copy made for them last time is reused, frozen too. Keyed by tree, catalog version (the entry
+    // is replaced when it changes) and the columns array itself.
+    if (cached.input === columns && cached.output !== undefined) return cached.output
     // Not worked out (a set operation, `*` over a derived table, …): every column may be NULL.
     const nullable = cached.nullable?.length === columns.length ? cached.nullable : undefined
-    return columns.map((column, index) => ({ ...column, nullable: nullable?.[index] ?? true }))
+    const annotated = columns.map((column, index) => ({ ...column, nullable: nullable?.[index] ?? true }))
+    if (!Object.isFrozen(columns)) return annotated
+    cached.input = columns
+    cached.output = Object.freeze(annotated.map((column) => Object.freeze(column)))
+    return cached.output
+  }
+
+  /**
+   * A plain SELECT seen before at this catalog version (only those are in plainRowReads), read from
+   * the row store with one cache entry instead of the statement kind and the temporal, route and
+   * nullability caches; undefined for anything else. Small on purpose: it is the hot path of a point
+   * read.
+   */
+  private plainRowRead(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Positional | undefined {
+    const plain = options.engine === 'column' ? undefined : this.plainRowReads.get(tree)
+    if (plain === undefined || plain.catalogVersion !== this.catalogVersion) return undefined
+    const connection = session.inTransaction ? this.rowStore.writer : this.rowStore.reader
+    const rows = connection.prepareSync(plain.plan.sql, plain.shape.bigints ? bigintRows : numberRows).allSync(this.bind(plain.plan.binders, params))
+    return { rows: convertRows(plain.shape, rows), columns: plain.columns, rowCount: rows.length, engine: 'row' }
+  }
+
+  /**
+   * Remembers a SELECT that reads current state (no time travel) and routes to the row store, with
+   * its plan, output shape and annotated columns, for this catalog version: what executeOne would
+   * work out from the temporal, route and nullability caches each time.
+   */
+  private rememberPlainRowRead(tree: PgNode): void {
+    let route: Route
+    try {
+      route = this.route(tree)
+    } catch {
+      return // read() meets the same error and reports it
+    }
+    if (route.store !== 'row' || route.plan === undefined) return
+    const shape = outputShape(route.plan.output)
+    const columns = this.nullableColumns(tree, shape.columns)
+    this.plainRowReads.set(tree, { catalogVersion: this.catalogVersion, plan: route.plan, shape, columns })
+  }
+
+  private withNullableColumns(tree: PgNode, result: Positional): Positional {
+    const columns = this.nullableColumns(tree, result.columns)
+    if (result.txId === undefined) return { rows: result.rows, columns, rowCount: result.rowCount, engine: result.engine }
+    return { rows: result.rows, columns, rowCount: result.rowCount, engine: result.engine, txId: result.txId }
   }
 
   private computeRoute(tree: PgNode): Route {
@@ -691,7 +851,8 @@ export class Engine {
     }
   }
 
-  private async read(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
+  /** A row-store read returns its result synchronously; the column store's and the catalog's are promises. */
+  private read(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Positional | Promise<Positional> {
     const tree = statement.tree!
     const route = this.route(tree)
     if (route.store === 'catalog') return this.catalogRead(session, tree, params, options)
@@ -751,9 +912,9 @@ export class Engine {
   private rowRead(session: Session, plan: RowPlan, params: readonly unknown[], bounds?: readonly bigint[]): Positional {
     const connection = session.inTransaction ? this.rowStore.writer : this.rowStore.reader
     const values = this.bind(plan.binders, params, bounds)
-    const bigints = plan.output.some((column) => column.type.name === 'BIGINT')
-    const rows = connection.prepareSync(plan.sql, { bigints }).allSync(values)
-    return { ...shapeRows(plan.output, rows), engine: 'row' }
+    const shape = outputShape(plan.output)
+    const rows = connection.prepareSync(plan.sql, shape.bigints ? bigintRows : numberRows).allSync(values)
+    return { rows: convertRows(shape, rows), columns: shape.columns, rowCount: rows.length, engine: 'row' }
   }
 
   /** Runs SQL on the column store with the freshness rules of SPEC 5. */
@@ -874,49 +1035,100 @@ export class Engine {
    * same handle never see or share its open transaction), takes the writer lock, opens a SQLite
    * transaction, and commits with a ledger fact (or rolls back on error).
    */
-  private async write(session: Session, options: ExecuteOptions, body: (active: Session) => Promise<Positional>): Promise<Positional> {
+  private write(session: Session, options: ExecuteOptions, body: (active: Session) => Positional | Promise<Positional>): Positional | Promise<Positional> {
     // Every write (DML, DDL, full-text index DDL) comes through here, so this one check makes a read-only session.
     if (options.readOnly === true) throw new StrataError('READ_ONLY', 'this session may only read: the statement would write')
     if (session.inTransaction ? session.readOnly : session.defaultReadOnly) throw new StrataError('READ_ONLY', 'cannot write in a READ ONLY transaction')
+    if (session.inTransaction) return this.writeInTransaction(session, body)
+    // A free writer lock is taken at once, and a body that needs no waiting (a plain INSERT, UPDATE,
+    // DELETE) commits synchronously: the same steps in the same order, without promise hops.
+    const release = this.writerLock.tryAcquire()
+    if (release !== undefined) return this.autocommitWrite(release, body)
+    return this.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal).then((granted) => this.autocommitWrite(granted, body))
+  }
+
+  private async writeInTransaction(session: Session, body: (active: Session) => Positional | Promise<Positional>): Promise<Positional> {
     const writer = this.rowStore.writer
-    if (session.inTransaction) {
-      this.ledger.assignSync()
-      writer.execSync('SAVEPOINT strata_statement')
-      try {
-        const result = await body(session)
-        writer.execSync('RELEASE strata_statement')
-        session.rowsChanged += result.rowCount
-        return result
-      } catch (error) {
-        writer.execSync('ROLLBACK TO strata_statement')
-        writer.execSync('RELEASE strata_statement')
-        if (session.changedSchema) this.reloadCatalogSync()
-        throw error
-      }
+    this.ledger.assignSync()
+    writer.execSync('SAVEPOINT strata_statement')
+    try {
+      const result = await body(session)
+      writer.execSync('RELEASE strata_statement')
+      session.rowsChanged += result.rowCount
+      return result
+    } catch (error) {
+      writer.execSync('ROLLBACK TO strata_statement')
+      writer.execSync('RELEASE strata_statement')
+      if (session.changedSchema) this.reloadCatalogSync()
+      throw error
     }
-    const release = await this.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
+  }
+
+  /**
+   * One autocommit write holding the writer lock (`release`): a private session, BEGIN IMMEDIATE, the
+   * body, then COMMIT with a ledger fact or ROLLBACK. Synchronous when the body is; the lock is
+   * released once the write has committed or rolled back, either way.
+   */
+  private autocommitWrite(release: () => void, body: (active: Session) => Positional | Promise<Positional>): Positional | Promise<Positional> {
+    const writer = this.rowStore.writer
     const active = this.newSession()
     active.inTransaction = true
-    try {
-      writer.prepareSync('BEGIN IMMEDIATE').runSync([])
-      let result: Positional
-      try {
-        this.ledger.assignSync()
-        result = await body(active)
-        active.rowsChanged += result.rowCount
-      } catch (error) {
-        writer.prepareSync('ROLLBACK').runSync([])
-        this.ledger.abandonSync()
-        if (active.changedSchema) this.reloadCatalogSync()
-        throw error
-      }
-      const txId = this.commitSync(active)
-      return txId === undefined ? result : { ...result, txId }
-    } finally {
+    const end = (): void => {
       active.inTransaction = false
       this.endOverlay(active)
       release()
     }
+    let outcome: Positional | Promise<Positional>
+    try {
+      writer.prepareSync('BEGIN IMMEDIATE').runSync([])
+      try {
+        this.ledger.assignSync()
+        outcome = body(active)
+      } catch (error) {
+        this.rollbackAutocommitSync(active)
+        throw error
+      }
+    } catch (error) {
+      end()
+      throw error
+    }
+    if (outcome instanceof Promise) {
+      return outcome.then(
+        (result) => {
+          try {
+            return this.commitAutocommitSync(active, result)
+          } finally {
+            end()
+          }
+        },
+        (error: unknown) => {
+          try {
+            this.rollbackAutocommitSync(active)
+          } finally {
+            end()
+          }
+          throw error
+        },
+      )
+    }
+    try {
+      return this.commitAutocommitSync(active, outcome)
+    } finally {
+      end()
+    }
+  }
+
+  private commitAutocommitSync(active: Session, result: Positional): Positional {
+    active.rowsChanged += result.rowCount
+    const txId = this.commitSync(active)
+    if (txId === undefined) return result
+    return { rows: result.rows, columns: result.columns, rowCount: result.rowCount, engine: result.engine, txId }
+  }
+
+  private rollbackAutocommitSync(active: Session): void {
+    this.rowStore.writer.prepareSync('ROLLBACK').runSync([])
+    this.ledger.abandonSync()
+    if (active.changedSchema) this.reloadCatalogSync()
   }
 
   /** Commits the writer transaction; records the commit in the ledger when something changed. */
@@ -1072,7 +1284,12 @@ export class Engine {
     const release = session.releaseWriter
     session.releaseWriter = undefined
     this.endOverlay(session)
-    release?.()
+    if (release === undefined) return
+    // A writer that waited for this transaction starts on the next turn of the event loop, so the
+    // transaction's caller hears that it finished first (a waiting autocommit write may otherwise
+    // complete synchronously within the same run of promise callbacks).
+    if (this.writerLock.waiting) setImmediate(release)
+    else release()
   }
 
   /** Rolls back whatever `session` has open (used when a transaction body throws). */
@@ -1117,7 +1334,7 @@ export class Engine {
     return values
   }
 
-  private runDml(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Positional> {
+  private runDml(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Positional | Promise<Positional> {
     const resolver = { table: (name: string) => this.catalog.tables.get(name) }
     if (kind === 'InsertStmt') return this.runInsert(session, body, params, options, statement)
     const relationName = String(nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!['relname'])
@@ -1134,7 +1351,7 @@ export class Engine {
       }
       throw error
     }
-    return Promise.resolve(this.runPlan(plan, params))
+    return this.runPlan(plan, params)
   }
 
   /** Compiles once per tree and catalog version; the result (or the NotRowStore it threw) is reused. */
@@ -1166,48 +1383,70 @@ export class Engine {
     return { rows: [], columns: [], rowCount: changes, engine: 'row' }
   }
 
-  private async runInsert(session: Session, insert: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Positional> {
-    const { target, shell, fastRows } = this.cachedPlan(insert, () => {
+  /** A VALUES list of parameters and constants inserts synchronously; INSERT … SELECT waits for its source. */
+  private runInsert(session: Session, insert: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Positional | Promise<Positional> {
+    const plan = this.cachedPlan(insert, (): InsertPlan => {
       const target = insertTarget(insert, { table: (name) => this.catalog.tables.get(name) })
-      return { target, shell: compileInsertShell(insert, target), fastRows: compileValuesRows(insert, target) }
-    })
-    const placeholders = `(${target.table.columns.map(() => '?').join(', ')})`
-    const writer = this.rowStore.writer
-    const bigints = shell.output.some((column) => column.type.name === 'BIGINT')
-    let rowBinders: Binder[][]
-    if (fastRows !== undefined) rowBinders = fastRows
-    else {
-      // INSERT … SELECT, or VALUES with expressions: evaluate the source (routed like any query, and
-      // seeing this transaction's own writes), then insert the values it produced.
-      const source = nodeBody(insert['selectStmt'], 'SelectStmt')
-      if (source === undefined) throw new StrataError('NOT_SUPPORTED', 'INSERT … DEFAULT VALUES')
-      const evaluated = await this.evaluateSelect(session, { SelectStmt: source }, params, options, statement)
-      if (evaluated.columns.length !== target.columns.length) {
-        throw new StrataError('SYNTAX_ERROR', `INSERT has ${target.columns.length} target columns but the query returns ${evaluated.columns.length}`)
+      const shell = compileInsertShell(insert, target)
+      return {
+        target,
+        shell,
+        fastRows: compileValuesRows(insert, target),
+        placeholders: `(${target.table.columns.map(() => '?').join(', ')})`,
+        bigints: shell.output.some((column) => column.type.name === 'BIGINT'),
+        sqlByRowCount: new Map(),
       }
-      if (evaluated.rows.length > limits.dmlEvaluatedRowsMax) throw new StrataError('NOT_SUPPORTED', `INSERT … SELECT of more than ${limits.dmlEvaluatedRowsMax} rows at once`)
-      rowBinders = evaluated.rows.map((row) => {
-        const byName = new Map<string, Binder>()
-        target.columns.forEach((name, index) => {
-          const column = findColumn(target.table, name)!
-          byName.set(name, { kind: 'value', value: toStorage(row[index], column.type) })
-        })
-        return target.table.columns.map((column) => byName.get(column.name) ?? defaultBinderFor(target.table, column.name))
-      })
+    })
+    if (plan.fastRows !== undefined) return this.insertRows(plan, plan.fastRows, params)
+    return this.insertEvaluatedRows(session, plan, insert, params, options, statement)
+  }
+
+  /** INSERT … SELECT, or VALUES with expressions: evaluate the source (routed like any query, and seeing this transaction's own writes), then insert the values it produced. */
+  private async insertEvaluatedRows(session: Session, plan: InsertPlan, insert: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Positional> {
+    const target = plan.target
+    const source = nodeBody(insert['selectStmt'], 'SelectStmt')
+    if (source === undefined) throw new StrataError('NOT_SUPPORTED', 'INSERT … DEFAULT VALUES')
+    const evaluated = await this.evaluateSelect(session, { SelectStmt: source }, params, options, statement)
+    if (evaluated.columns.length !== target.columns.length) {
+      throw new StrataError('SYNTAX_ERROR', `INSERT has ${target.columns.length} target columns but the query returns ${evaluated.columns.length}`)
     }
+    if (evaluated.rows.length > limits.dmlEvaluatedRowsMax) throw new StrataError('NOT_SUPPORTED', `INSERT … SELECT of more than ${limits.dmlEvaluatedRowsMax} rows at once`)
+    const rowBinders = evaluated.rows.map((row) => {
+      const byName = new Map<string, Binder>()
+      target.columns.forEach((name, index) => {
+        const column = findColumn(target.table, name)!
+        byName.set(name, { kind: 'value', value: toStorage(row[index], column.type) })
+      })
+      return target.table.columns.map((column) => byName.get(column.name) ?? defaultBinderFor(target.table, column.name))
+    })
+    return this.insertRows(plan, rowBinders, params)
+  }
+
+  private insertRows(plan: InsertPlan, rowBinders: readonly (readonly Binder[])[], params: readonly unknown[]): Positional {
+    const { target, shell } = plan
     if (rowBinders.length === 0) return { rows: [], columns: shell.output.map(outputColumn), rowCount: 0, engine: 'row' }
+    const writer = this.rowStore.writer
     const collected: RowValue[][] = []
     let changed = 0
     // Many rows in one statement up to SQLite's parameter limit; each statement is prepared once.
     const columnsPerRow = target.table.columns.length
     const rowsPerStatement = Math.max(1, Math.min(500, Math.floor(32_000 / Math.max(1, columnsPerRow))))
     for (let start = 0; start < rowBinders.length; start += rowsPerStatement) {
-      const chunk = rowBinders.slice(start, start + rowsPerStatement)
-      const sql = shell.prefix + chunk.map(() => placeholders).join(', ') + shell.suffix
-      const values: RowValue[] = []
-      for (const row of chunk) values.push(...this.bind(row, params))
-      values.push(...this.bind(shell.suffixBinders, params))
-      const statement = writer.prepareSync(sql, { bigints })
+      const chunk = rowBinders.length <= rowsPerStatement ? rowBinders : rowBinders.slice(start, start + rowsPerStatement)
+      // The text for a chunk of this many rows, made once per plan (plans are per tree and catalog version).
+      let sql = plan.sqlByRowCount.get(chunk.length)
+      if (sql === undefined) {
+        sql = shell.prefix + chunk.map(() => plan.placeholders).join(', ') + shell.suffix
+        plan.sqlByRowCount.set(chunk.length, sql)
+      }
+      let values: RowValue[]
+      if (chunk.length === 1 && shell.suffixBinders.length === 0) values = this.bind(chunk[0]!, params)
+      else {
+        values = []
+        for (const row of chunk) values.push(...this.bind(row, params))
+        values.push(...this.bind(shell.suffixBinders, params))
+      }
+      const statement = writer.prepareSync(sql, plan.bigints ? bigintRows : numberRows)
       if (shell.output.length > 0) {
         const rows = statement.allSync(values)
         collected.push(...rows)
@@ -1913,12 +2152,51 @@ function outputColumn(column: OutputColumn): { name: string; type: string } {
 
 /** Row-store rows (storage values) → SPEC 3 values, in place: the arrays are the statement's own. */
 function shapeRows(output: readonly OutputColumn[], rows: RowValue[][]): { rows: unknown[][]; columns: readonly { name: string; type: string }[]; rowCount: number } {
-  const width = output.length
+  const shape = outputShape(output)
+  return { rows: convertRows(shape, rows), columns: shape.columns, rowCount: rows.length }
+}
+
+const bigintRows = Object.freeze({ bigints: true })
+const numberRows = Object.freeze({ bigints: false })
+
+/** What a plan's output needs, worked out once per (cached, immutable) output list. */
+interface OutputShape {
+  readonly output: readonly OutputColumn[]
+  readonly columns: readonly { name: string; type: string }[]
+  /** A BIGINT column: SQLite hands back every integer as a bigint. */
+  readonly bigints: boolean
+  /** The columns whose storage values fromStorage may change: all of them when integers come back as bigints, else only the types it converts. */
+  readonly converted: readonly number[]
+}
+
+/** Types whose storage value fromStorage returns unchanged when it is not a bigint (src/sql/types.ts). */
+const unconvertedTypes: ReadonlySet<TypeName> = new Set<TypeName>(['SMALLINT', 'INTEGER', 'BIGINT', 'DOUBLE', 'DECIMAL', 'VARCHAR', 'BLOB', 'DATE'])
+
+function outputShape(output: readonly OutputColumn[]): OutputShape {
+  let shape = outputShapes.get(output)
+  if (shape === undefined) {
+    const bigints = output.some((column) => column.type.name === 'BIGINT')
+    const converted: number[] = []
+    output.forEach((column, index) => {
+      if (bigints || !unconvertedTypes.has(column.type.name)) converted.push(index)
+    })
+    shape = { output, columns: resultColumns(output), bigints, converted }
+    outputShapes.set(output, shape)
+  }
+  return shape
+}
+
+const outputShapes = new WeakMap<readonly OutputColumn[], OutputShape>()
+
+function convertRows(shape: OutputShape, rows: RowValue[][]): unknown[][] {
+  const converted = shape.converted
+  if (converted.length === 0) return rows as unknown[][]
+  const output = shape.output
   for (let index = 0; index < rows.length; index++) {
     const row = rows[index]! as unknown[]
-    for (let column = 0; column < width; column++) row[column] = fromStorage(row[column], output[column]!.type)
+    for (const column of converted) row[column] = fromStorage(row[column], output[column]!.type)
   }
-  return { rows: rows as unknown[][], columns: resultColumns(output), rowCount: rows.length }
+  return rows as unknown[][]
 }
 
 /** A plan's result columns, made once per plan (plans are cached; the PostgreSQL server caches what it derives from them). */
@@ -1935,6 +2213,31 @@ const resultColumnsByOutput = new WeakMap<readonly OutputColumn[], readonly { na
 
 function shapeTabular(result: Tabular): { rows: unknown[][]; columns: readonly { name: string; type: string }[]; rowCount: number } {
   return { rows: result.rows, columns: result.columns, rowCount: result.rows.length }
+}
+
+const noOptions: ExecuteOptions = Object.freeze({})
+const noParams: readonly unknown[] = Object.freeze([])
+
+/** The result of a text that must hold exactly one statement (`executeSingle`). */
+function onlyResult(results: readonly StatementResult[], sql: string): StatementResult {
+  const last = results[results.length - 1]
+  if (last === undefined) throw new StrataError('SYNTAX_ERROR', 'empty statement', { statement: sql })
+  if (results.length > 1) throw new StrataError('INVALID_PARAMETER', `query() runs one statement; this text has ${results.length} (use exec())`, { statement: sql })
+  return last
+}
+
+/** A statement's error as the caller sees it: with the statement's text, NotRowStore as NOT_SUPPORTED. */
+function statementError(error: unknown, statement: Statement): unknown {
+  if (error instanceof StrataError) return error.withStatement(statement.written ?? statement.text)
+  if (error instanceof NotRowStore) return new StrataError('NOT_SUPPORTED', error.message, { statement: statement.written ?? statement.text, cause: error })
+  return error
+}
+
+/** A statement's result with its duration, rows as objects or arrays; the same keys in the same order as `{ ...result, durationMs }`. */
+function finishedResult(result: Positional, durationMs: number, rowMode: 'object' | 'array'): StatementResult | ArrayStatementResult {
+  const rows = rowMode === 'array' ? result.rows : keyedRows(result.columns, result.rows)
+  if (result.txId === undefined) return { rows, columns: result.columns, rowCount: result.rowCount, engine: result.engine, durationMs } as StatementResult | ArrayStatementResult
+  return { rows, columns: result.columns, rowCount: result.rowCount, engine: result.engine, txId: result.txId, durationMs } as StatementResult | ArrayStatementResult
 }
 
 /** Positional rows → objects keyed by column name (SPEC 3's rows); of two columns with one name, the later wins. */

@@ -12,6 +12,26 @@ export class Mutex {
     return this.held
   }
 
+  /** Someone is queued for the lock. */
+  get waiting(): boolean {
+    return this.queue.length > 0
+  }
+
+  /**
+   * The release function when the lock is free right now, or undefined when it is held: a caller that
+   * can finish synchronously takes the lock without a promise. A free lock has nobody queued, so this
+   * never overtakes a waiter.
+   *
+   * @example
+   * const release = lock.tryAcquire()
+   * if (release !== undefined) try { work() } finally { release() }
+   */
+  tryAcquire(): (() => void) | undefined {
+    if (this.held) return undefined
+    this.held = true
+    return this.releaser()
+  }
+
   /** Resolves with a release function; rejects with `code` after `timeoutMs`. */
   acquire(timeoutMs: number, code: ErrorCode, what: string, signal?: AbortSignal): Promise<() => void> {
     if (!this.held) {

@@ -75,7 +75,20 @@ class Connection implements RowConnection {
       returnsRows,
       allSync(params) {
         try {
-          return statement.all(...(params as unknown[])) as RowValue[][]
+          // A call with a spread costs about as much as SQLite's work for a point lookup: the common
+          // arities are called directly.
+          switch (params.length) {
+            case 0:
+              return statement.all() as RowValue[][]
+            case 1:
+              return statement.all(params[0]) as RowValue[][]
+            case 2:
+              return statement.all(params[0], params[1]) as RowValue[][]
+            case 3:
+              return statement.all(params[0], params[1], params[2]) as RowValue[][]
+            default:
+              return statement.all(...(params as unknown[])) as RowValue[][]
+          }
         } catch (error) {
           throw translateSqliteError(error, sql)
         }
@@ -89,7 +102,20 @@ class Connection implements RowConnection {
       },
       runSync(params) {
         try {
-          return { changes: statement.run(...(params as unknown[])).changes }
+          switch (params.length) {
+            case 0:
+              return { changes: statement.run().changes }
+            case 1:
+              return { changes: statement.run(params[0]).changes }
+            case 2:
+              return { changes: statement.run(params[0], params[1]).changes }
+            case 3:
+              return { changes: statement.run(params[0], params[1], params[2]).changes }
+            case 4:
+              return { changes: statement.run(params[0], params[1], params[2], params[3]).changes }
+            default:
+              return { changes: statement.run(...(params as unknown[])).changes }
+          }
         } catch (error) {
           throw translateSqliteError(error, sql)
         }
