@@ -190,6 +190,9 @@ export class Engine {
   /** Parsed statements by SQL text (LRU), so repeated SQL skips the parser. Trees are never mutated. */
   private readonly parseCache = new Map<string, Statement[]>()
   /** The newest entry of parseCache (a repeated statement skips the LRU refresh). */
+  /** Synchronous autocommit writes since the event loop last turned, and when the first of them ran (yieldingToSync). */
+  private writesThisTurn = 0
+  private turnStartedMs = 0
   private lastParsedText: string | undefined
   private lastParsed: Statement[] | undefined
   /** Routing decisions (with compiled row-store plans) per cached tree and catalog version. */
@@ -1043,7 +1046,7 @@ export class Engine {
     // A free writer lock is taken at once, and a body that needs no waiting (a plain INSERT, UPDATE,
     // DELETE) commits synchronously: the same steps in the same order, without promise hops.
     const release = this.writerLock.tryAcquire()
-    if (release !== undefined) return this.autocommitWrite(release, body)
+    if (release !== undefined) return this.yieldingToSync(this.autocommitWrite(release, body))
     return this.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal).then((granted) => this.autocommitWrite(granted, body))
   }
 
@@ -1069,6 +1072,25 @@ export class Engine {
    * body, then COMMIT with a ledger fact or ROLLBACK. Synchronous when the body is; the lock is
    * released once the write has committed or rolled back, either way.
    */
+  /**
+   * A tight `await db.query(write)` loop settles each write through microtasks only, so the event
+   * loop never turns and the background sync (its timer, DuckDB's callbacks) cannot take a step until
+   * the loop ends. Once synchronous writes have held one turn for `limits.syncIdleIntervalMs` (the
+   * longest the sync otherwise waits after a commit) while the mirror lags, a write's result is handed
+   * back on the next turn instead: the sync applies the writes as they come, as CDC should, instead of
+   * all at once afterwards.
+   */
+  private yieldingToSync(outcome: Positional | Promise<Positional>): Positional | Promise<Positional> {
+    if (outcome instanceof Promise) return outcome
+    // The turn's clock restarts whenever the event loop turns, whoever made it turn.
+    if (this.writesThisTurn++ === 0) {
+      this.turnStartedMs = performance.now()
+      setImmediate(() => (this.writesThisTurn = 0))
+    }
+    if (performance.now() - this.turnStartedMs < limits.syncIdleIntervalMs || this.syncer.lastAppliedTx >= this.ledger.lastCommitted.txId) return outcome
+    return new Promise((resolve) => setImmediate(() => resolve(outcome)))
+  }
+
   private autocommitWrite(release: () => void, body: (active: Session) => Positional | Promise<Positional>): Positional | Promise<Positional> {
     const writer = this.rowStore.writer
     const active = this.newSession()

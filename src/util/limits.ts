@@ -16,7 +16,8 @@ export const limits = {
    *  through an appender, which needs the transaction begun first (a second call) and blocks the event
    *  loop while it flushes. Larger steps use the appender: it is the faster path per row. */
   syncInlineRowsMax: 256,
-  /** The background sync runs at most this long after a commit (it is also woken by each commit). */
+  /** The background sync runs at most this long after a commit (it is also woken by each commit); and
+   *  synchronous writes hold the event loop at most this long while the mirror lags (engine: yieldingToSync). */
   syncIdleIntervalMs: 50,
   /** After open, the column store starts this much later (in the background) to catch up, so opening
    *  and the first point reads never wait for DuckDB to load. */
