@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openRowStoreSync, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
+import type { ColumnSession } from '../storage/columnstore/columnstore.js'
 import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
 import { Syncer } from '../sync/syncer.js'
 import { applyRange, mirrorHistoryName, mirrorSchema, openEnd } from '../sync/mirror.js'
@@ -929,8 +930,20 @@ export class Engine {
   private async columnQuery(session: Session, text: string, params: readonly unknown[] | Readonly<Record<string, unknown>>, options: ExecuteOptions): Promise<Tabular> {
     const pending = session.inTransaction ? this.ledger.pendingCommit : undefined
     if (pending !== undefined) return this.overlayQuery(session, text, params, options)
-    const target = this.ledger.lastCommitted.txId
-    await this.awaitFreshness(target, options)
+    const { duck, release } = await this.freshColumnSession(options)
+    try {
+      return await duck.run(text, params.length === 0 && Array.isArray(params) ? undefined : params)
+    } finally {
+      release()
+    }
+  }
+
+  /**
+   * A DuckDB session once the mirror holds every commit acknowledged so far (or is within
+   * `maxStalenessMs`), with `options.signal` wired to interrupt it; `release` undoes both.
+   */
+  private async freshColumnSession(options: ExecuteOptions): Promise<{ readonly duck: ColumnSession; readonly release: () => void }> {
+    await this.awaitFreshness(this.ledger.lastCommitted.txId, options)
     const duck = await this.syncer.acquireSession()
     // Aborted while it waited for freshness or a session: an 'abort' event already passed, so check.
     if (options.signal?.aborted === true) {
@@ -939,12 +952,11 @@ export class Engine {
     }
     const abort = (): void => duck.interrupt()
     options.signal?.addEventListener('abort', abort, { once: true })
-    try {
-      return await duck.run(text, params.length === 0 && Array.isArray(params) ? undefined : params)
-    } finally {
+    const release = (): void => {
       options.signal?.removeEventListener('abort', abort)
       this.syncer.releaseSession(duck)
     }
+    return { duck, release }
   }
 
   private async awaitFreshness(target: number, options: ExecuteOptions): Promise<void> {
@@ -2035,18 +2047,7 @@ export class Engine {
       return { columns: this.nullableColumns(tree!, output.map(outputColumn)), engine: 'row', batches: batches() }
     }
     rejectFulltextOutsideRowStore(tree!, options.engine === 'column' ? 'the engine option asks for it' : route.reason)
-    await this.awaitFreshness(this.ledger.lastCommitted.txId, options)
-    const duck = await this.syncer.acquireSession()
-    if (options.signal?.aborted === true) {
-      this.syncer.releaseSession(duck)
-      throw new StrataError('ABORTED', 'the read was aborted before it started')
-    }
-    const abort = (): void => duck.interrupt()
-    options.signal?.addEventListener('abort', abort, { once: true })
-    const release = (): void => {
-      options.signal?.removeEventListener('abort', abort)
-      this.syncer.releaseSession(duck)
-    }
+    const { duck, release } = await this.freshColumnSession(options)
     let streamed
     try {
       const column = this.columnSelect(single!, positional)
