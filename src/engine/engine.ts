@@ -191,6 +191,8 @@ export class Engine {
   /** Parsed statements by SQL text (LRU), so repeated SQL skips the parser. Trees are never mutated. */
   private readonly parseCache = new Map<string, Statement[]>()
   /** The newest entry of parseCache (a repeated statement skips the LRU refresh). */
+  /** The persisted-results table exists in the column store (persistedResultColumns). */
+  private resultsTableSeen = false
   /** Synchronous autocommit writes since the event loop last turned, and when the first of them ran (yieldingToSync). */
   private writesThisTurn = 0
   private turnStartedMs = 0
@@ -354,11 +356,8 @@ export class Engine {
     // Not async: a statement that completes synchronously (see runStatements) costs one promise, and
     // every error still arrives as a rejection.
     try {
-      this.checkOpen()
-      if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
-      if (params === undefined || Array.isArray(params)) return this.runStatements(session, this.parse(sql), (params as readonly unknown[] | undefined) ?? noParams, options, options.rowMode ?? 'object')
-      const { text, positional } = positionalParameters(sql, params)
-      return this.runStatements(session, this.parse(text), positional, options, options.rowMode ?? 'object')
+      const { statements, positional } = this.callStatements(sql, params, options)
+      return this.runStatements(session, statements, positional, options, options.rowMode ?? 'object')
     } catch (error) {
       return Promise.reject(error)
     }
@@ -417,6 +416,15 @@ export class Engine {
     return Promise.resolve([outcome])
   }
 
+  /** What `execute` and `executeSingle` start with: the checks, then the statements and their `$n` parameters. */
+  private callStatements(sql: string, params: Params, options: ExecuteOptions): { readonly statements: Statement[]; readonly positional: readonly unknown[] } {
+    this.checkOpen()
+    if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
+    if (params === undefined || Array.isArray(params)) return { statements: this.parse(sql), positional: (params as readonly unknown[] | undefined) ?? noParams }
+    const { text, positional } = positionalParameters(sql, params)
+    return { statements: this.parse(text), positional }
+  }
+
   /**
    * `execute` for the library's `query()`: the one statement's result, rows as objects (`rowMode` is
    * not read). A text with several statements runs them all, then fails with INVALID_PARAMETER; an
@@ -427,12 +435,7 @@ export class Engine {
    */
   executeSingle(session: Session, sql: string, params: Params, options: ExecuteOptions = noOptions): Promise<StatementResult> {
     try {
-      this.checkOpen()
-      if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
-      let text = sql
-      let positional = (params as readonly unknown[] | undefined) ?? noParams
-      if (params !== undefined && !Array.isArray(params)) ({ text, positional } = positionalParameters(sql, params))
-      const statements = this.parse(text)
+      const { statements, positional } = this.callStatements(sql, params, options)
       if (statements.length !== 1 || session.inTransaction) {
         return this.runStatementsInOrder(session, statements, positional, options, 'object').then((results) => onlyResult(results as StatementResult[], sql))
       }
@@ -1030,8 +1033,12 @@ export class Engine {
     const columnsById = new Map<string, readonly PersistedColumn[]>()
     const wellFormed = ids.filter(isResultId)
     if (wellFormed.length > 0) {
-      const exists = await this.columnQuery(session, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = '${resultsSchema}' AND table_name = 'results'`, [], options)
-      if (Number(exists.rows[0]![0]) > 0) {
+      // Once the table exists it stays (results are trimmed, never the table): asked until then only.
+      if (!this.resultsTableSeen) {
+        const exists = await this.columnQuery(session, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = '${resultsSchema}' AND table_name = 'results'`, [], options)
+        this.resultsTableSeen = Number(exists.rows[0]![0]) > 0
+      }
+      if (this.resultsTableSeen) {
         const list = wellFormed.map((id) => `'${id}'`).join(', ')
         const found = await this.columnQuery(session, `SELECT result_id, CAST(columns AS VARCHAR) FROM ${resultsTable} WHERE result_id IN (${list})`, [], options)
         for (const [id, columns] of found.rows) columnsById.set(String(id), JSON.parse(String(columns)) as PersistedColumn[])

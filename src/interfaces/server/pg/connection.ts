@@ -50,7 +50,7 @@ import { notifyStatement, PendingNotifications, pgNotifyCall, type Listener, typ
 import { Settings } from './settings.js'
 import { errorFields, sqlstate, WireError } from './sqlstate.js'
 import { commandTag, isWrite, parameterCount, resultNames, returnsRows, splitQuery, type WireStatement } from './statements.js'
-import { binaryValue, byteaFromText, hasBinaryOutput, numericBinary, oid, parameterValue, textValue, wireType, type WireType } from './values.js'
+import { binaryValue, booleanText, byteaFromText, hasBinaryOutput, numericBinary, oid, parameterValue, textValue, wireType, type WireType } from './values.js'
 
 /** What every connection shares: the engine, the configuration, and the server's bookkeeping. */
 export interface ServerContext {
@@ -1276,10 +1276,9 @@ function innerQueryText(text: string): string {
   throw new StrataError('SYNTAX_ERROR', 'COPY (query) TO STDOUT: the query is not in parentheses')
 }
 
-/** A boolean setting's text as PostgreSQL reads it (on/off, true/false, yes/no, 1/0, unambiguous prefixes). */
+/** A boolean setting's text read as on (PostgreSQL's boolean spellings; anything else is off). */
 function isOn(value: string | undefined): boolean {
-  const text = (value ?? '').trim().toLowerCase()
-  return text === 'on' || text === '1' || (text.length > 0 && ('true'.startsWith(text) || 'yes'.startsWith(text)))
+  return booleanText(value ?? '') === true
 }
 
 /** A binary COPY stream's rows as values of the target columns' types (a malformed stream or value is 22P04). */

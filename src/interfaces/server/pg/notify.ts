@@ -70,14 +70,17 @@ export type PendingAction =
 /** A connection's NOTIFY / LISTEN / UNLISTEN inside its open transaction, carried out at COMMIT, with its savepoints. */
 export class PendingNotifications {
   private readonly pending: PendingAction[] = []
+  /** `channel NUL payload` of each pending notification, for dropping identical ones. */
+  private readonly notified = new Set<string>()
   /** Each savepoint of the transaction and how many actions were pending when it was made. */
   private readonly savepoints: { readonly name: string; readonly length: number }[] = []
 
   add(action: PendingAction): void {
     // Identical notifications within a transaction are sent once (the first one's place).
     if (action.kind === 'notify') {
-      const { channel, payload } = action.notification
-      if (this.pending.some((other) => other.kind === 'notify' && other.notification.channel === channel && other.notification.payload === payload)) return
+      const key = notificationKey(action.notification)
+      if (this.notified.has(key)) return
+      this.notified.add(key)
     }
     this.pending.push(action)
   }
@@ -96,13 +99,14 @@ export class PendingNotifications {
   rollbackTo(name: string): void {
     const index = this.savepointIndex(name)
     if (index < 0) return
-    this.pending.length = this.savepoints[index]!.length
+    for (const dropped of this.pending.splice(this.savepoints[index]!.length)) if (dropped.kind === 'notify') this.notified.delete(notificationKey(dropped.notification))
     this.savepoints.length = index + 1
   }
 
   /** Everything pending, in order, emptied (the transaction ended). */
   take(): PendingAction[] {
     this.savepoints.length = 0
+    this.notified.clear()
     return this.pending.splice(0)
   }
 
@@ -160,4 +164,8 @@ function argumentText(argument: unknown, parameters: readonly unknown[]): string
 function checked(channel: string, payload: string): Notification {
   if (Buffer.byteLength(payload, 'utf8') > payloadBytesMax) throw new WireError(sqlstate.invalidParameterValue, 'payload string too long')
   return { channel, payload }
+}
+
+function notificationKey(notification: Notification): string {
+  return `${notification.channel}\u0000${notification.payload}`
 }

@@ -398,6 +398,19 @@ export function byteaFromText(text: string): Uint8Array {
  *
  * @example parameterValue(Buffer.from('42'), 0, oid.int4) // → 42
  */
+/**
+ * PostgreSQL's text for a boolean (t/true/y/yes/on/1 and f/false/n/no/off/0, any case) as one;
+ * undefined for any other text.
+ *
+ * @example booleanText(' ON ') // true
+ */
+export function booleanText(text: string): boolean | undefined {
+  const lower = text.trim().toLowerCase()
+  if (['t', 'true', 'y', 'yes', 'on', '1'].includes(lower)) return true
+  if (['f', 'false', 'n', 'no', 'off', '0'].includes(lower)) return false
+  return undefined
+}
+
 export function parameterValue(raw: Buffer | null, format: number, typeOid: number): unknown {
   if (raw === null) return null
   if (format === 0) {
@@ -419,10 +432,9 @@ export function parameterValue(raw: Buffer | null, format: number, typeOid: numb
         return value
       }
       case oid.bool: {
-        const lower = text.trim().toLowerCase()
-        if (['t', 'true', 'y', 'yes', 'on', '1'].includes(lower)) return true
-        if (['f', 'false', 'n', 'no', 'off', '0'].includes(lower)) return false
-        throw new TypeError(`invalid input syntax for type boolean: "${text}"`)
+        const value = booleanText(text)
+        if (value === undefined) throw new TypeError(`invalid input syntax for type boolean: "${text}"`)
+        return value
       }
       case oid.bytea:
         return byteaFromText(text)
