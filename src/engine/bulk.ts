@@ -9,6 +9,7 @@
  */
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
 import type { TableDefinition } from '../sql/catalog.js'
+import { nullKeyError, rowidAliasIndex } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { toStorage, type SqlType } from '../sql/types.js'
 import { StrataError } from '../util/errors.js'
@@ -61,6 +62,7 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
     if (!table.columns.some((column) => column.name === name)) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" of table "${table.name}" does not exist`)
   }
   const width = table.columns.length
+  const rowidAlias = rowidAliasIndex(table)
   const sources = table.columns.map((column) => input.columns.indexOf(column.name))
   const types = table.columns.map((column) => column.type)
   const defaults = table.columns.map((column): RowValue => {
@@ -90,6 +92,7 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
         }
       }
     }
+    if (rowidAlias >= 0 && values[at + rowidAlias] === null) throw rowError(nullKeyError(table, table.columns[rowidAlias]!.name), rowIndex, undefined)
   }
   let done = 0
   let reported = 0

@@ -12,7 +12,7 @@ import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
 import { Syncer } from '../sync/syncer.js'
 import { applyRange, mirrorHistoryName, mirrorSchema, openEnd } from '../sync/mirror.js'
 import { findColumn, historyTableName, indexesOf, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
-import { catalogNameTaken, checkUserName, indexFromCreate, sqliteCreateHistory, sqliteCreateIndex, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
+import { catalogNameTaken, checkUserName, indexFromCreate, nullKeyError, rowidAliasIndex, sqliteCreateHistory, sqliteCreateIndex, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
 import { compactParameters, loadParser, parseStatements, parseTree, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
   aggregateFunctionNames,
@@ -30,7 +30,7 @@ import {
   type RowPlan,
 } from '../sql/rowsql.js'
 import { list, names, nodeBody, nodeKind, quoteIdentifier, stringValue, walk } from '../sql/tree.js'
-import { fromStorage, sqliteStorage, toStorage, typeFromLabel, typeLabel, type SqlType, type TypeName } from '../sql/types.js'
+import { fromStorage, readsBigint, sqliteStorage, toStorage, typeFromLabel, typeLabel, type SqlType, type TypeName } from '../sql/types.js'
 import { assert } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
@@ -101,6 +101,8 @@ interface InsertPlan {
   /** `(?, ?, …)`: one row's placeholders. */
   readonly placeholders: string
   readonly bigints: boolean
+  /** The column SQLite would fill in when written NULL (ddl.ts rowidAliasIndex), or -1. */
+  readonly rowidAlias: number
   /** The statement text for a chunk of n rows. */
   readonly sqlByRowCount: Map<number, string>
 }
@@ -1414,7 +1416,7 @@ export class Engine {
   }
 
   private runPlan(plan: RowPlan, params: readonly unknown[]): Positional {
-    const statement = this.rowStore.writer.prepareSync(plan.sql, { bigints: plan.output.some((column) => column.type.name === 'BIGINT') })
+    const statement = this.rowStore.writer.prepareSync(plan.sql, { bigints: plan.output.some((column) => readsBigint(column.type)) })
     const values = this.bind(plan.binders, params)
     if (plan.output.length > 0) {
       const rows = statement.allSync(values)
@@ -1434,7 +1436,8 @@ export class Engine {
         shell,
         fastRows: compileValuesRows(insert, target),
         placeholders: `(${target.table.columns.map(() => '?').join(', ')})`,
-        bigints: shell.output.some((column) => column.type.name === 'BIGINT'),
+        bigints: shell.output.some((column) => readsBigint(column.type)),
+        rowidAlias: rowidAliasIndex(target.table),
         sqlByRowCount: new Map(),
       }
     })
@@ -1486,6 +1489,11 @@ export class Engine {
         values = []
         for (const row of chunk) values.push(...this.bind(row, params))
         values.push(...this.bind(shell.suffixBinders, params))
+      }
+      if (plan.rowidAlias >= 0) {
+        for (let at = plan.rowidAlias; at < chunk.length * columnsPerRow; at += columnsPerRow) {
+          if (values[at] === null) throw nullKeyError(target.table, target.table.columns[plan.rowidAlias]!.name)
+        }
       }
       const statement = writer.prepareSync(sql, plan.bigints ? bigintRows : numberRows)
       if (shell.output.length > 0) {
@@ -2027,7 +2035,7 @@ export class Engine {
       const connection = this.rowStore.connectReaderSync()
       let iterator: IterableIterator<RowValue[]>
       try {
-        iterator = connection.prepareSync(plan.sql, { bigints: plan.output.some((column) => column.type.name === 'BIGINT') }).iterateSync(this.bind(plan.binders, positional))
+        iterator = connection.prepareSync(plan.sql, { bigints: plan.output.some((column) => readsBigint(column.type)) }).iterateSync(this.bind(plan.binders, positional))
       } catch (error) {
         connection.closeSync()
         throw error instanceof StrataError ? error.withStatement(single!.text) : error
@@ -2200,12 +2208,12 @@ interface OutputShape {
 }
 
 /** Types whose storage value fromStorage returns unchanged when it is not a bigint (src/sql/types.ts). */
-const unconvertedTypes: ReadonlySet<TypeName> = new Set<TypeName>(['SMALLINT', 'INTEGER', 'BIGINT', 'DOUBLE', 'DECIMAL', 'VARCHAR', 'BLOB', 'DATE'])
+const unconvertedTypes: ReadonlySet<TypeName> = new Set<TypeName>(['SMALLINT', 'INTEGER', 'BIGINT', 'DOUBLE', 'VARCHAR', 'BLOB', 'DATE'])
 
 function outputShape(output: readonly OutputColumn[]): OutputShape {
   let shape = outputShapes.get(output)
   if (shape === undefined) {
-    const bigints = output.some((column) => column.type.name === 'BIGINT')
+    const bigints = output.some((column) => readsBigint(column.type))
     const converted: number[] = []
     output.forEach((column, index) => {
       if (bigints || !unconvertedTypes.has(column.type.name)) converted.push(index)

@@ -29,7 +29,10 @@ function defaultOf(expression: unknown, type: SqlType, column: string): DefaultV
   const kind = nodeKind(node)
   if (kind === 'A_Const') {
     const { value } = constantValue(nodeBody(node, 'A_Const')!)
-    const stored = value === null ? null : (value as number | string | boolean)
+    let stored = value === null ? null : (value as number | string | boolean)
+    // A DECIMAL default keeps the literal's exact digits (constantValue reads them as a double).
+    const fval = (nodeBody(node, 'A_Const')!['fval'] as PgNode | undefined)?.['fval']
+    if (type.name === 'DECIMAL' && typeof fval === 'string') stored = fval
     toStorage(stored, type)
     return { kind: 'value', value: typeof stored === 'bigint' ? Number(stored) : stored }
   }
@@ -195,6 +198,22 @@ export function catalogNameTaken(catalog: Catalog, name: string): boolean {
 /** The row store's DDL for a secondary index. */
 export function sqliteCreateIndex(table: TableDefinition, index: IndexDefinition): string {
   return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdentifier(index.name)} ON ${quoteIdentifier(table.name)} (${index.columns.map(quoteIdentifier).join(', ')})`
+}
+
+/**
+ * The position of the column SQLite makes its rowid (a single-column primary key stored as INTEGER),
+ * or -1. SQLite gives such a column a fresh value when it is written NULL, NOT NULL or not, so the
+ * engine refuses NULL there itself ({@link nullKeyError}), as PostgreSQL and DuckDB do.
+ */
+export function rowidAliasIndex(table: TableDefinition): number {
+  if (table.primaryKey === null || table.primaryKey.length !== 1) return -1
+  const index = table.columns.findIndex((column) => column.name === table.primaryKey![0])
+  return index >= 0 && sqliteStorage(table.columns[index]!.type) === 'INTEGER' ? index : -1
+}
+
+/** PostgreSQL's error for a NULL written to a NOT NULL (here: primary key) column. */
+export function nullKeyError(table: TableDefinition, column: string): StrataError {
+  return new StrataError('CONSTRAINT_VIOLATION', `null value in column "${column}" of relation "${table.name}" violates not-null constraint`)
 }
 
 /** The row store's DDL for a table: a STRICT table so SQLite enforces storage types. */

@@ -7,7 +7,8 @@
  *
  * - `count` → BIGINT; `sum` of SMALLINT/INTEGER/BIGINT → HUGEINT (DuckDB's type; the values are the
  *   same integers), of DOUBLE → DOUBLE; `avg` of integers or DOUBLE → DOUBLE; `min`/`max` keep the
- *   type. `sum`/`avg` of DECIMAL are refused: SQLite holds DECIMAL as doubles, DuckDB sums it exactly.
+ *   type. `sum`/`avg` of DECIMAL are refused: DuckDB sums into DECIMAL(38,s), beyond SQLite's 64-bit
+ *   integers; `min`/`max` of a DECIMAL kept as text (precision over 18) too.
  * - An unaliased column is named as DuckDB names it: `count_star()`, `sum(v)`, `min("value")`,
  *   `time_bucket(CAST('5 minutes' AS INTERVAL), ts)`; `first(v, ts)` on both stores (timeseries.ts).
  *
@@ -30,7 +31,7 @@ import {
   type BucketWidth,
 } from './timeseries.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier } from './tree.js'
-import { parseTimestampMicros, toStorage, typeLabel, type SqlType } from './types.js'
+import { decimalIsScaled, parseTimestampMicros, toStorage, typeLabel, type SqlType } from './types.js'
 
 /** What compileSelect lends the grouped compiler: its table scope, without its internals. */
 export interface GroupingScope {
@@ -112,12 +113,17 @@ export function compileGrouping(select: PgNode, scope: GroupingScope): Grouping 
   const orderBy = (sort: PgNode): string => {
     const position = outputPosition(sort['node'], targets, compiled, scope, gapfill)
     let expression: string
-    if (position !== undefined) expression = String(position + 1)
-    else {
+    let type: SqlType
+    if (position !== undefined) {
+      expression = String(position + 1)
+      type = compiled[position]!.type
+    } else {
       const item = compileExpression(scope, sort['node'], { allowAggregate: false, gapfill })
       if ((groups.length > 0 || anyAggregate) && !groups.includes(item.sql)) scope.notRowStore('ORDER BY an expression that is neither grouped nor in the select list')
       expression = item.sql
+      type = item.type
     }
+    if (type.name === 'DECIMAL' && !decimalIsScaled(type)) scope.notRowStore(`ORDER BY a ${typeLabel(type)} value (kept as text)`)
     const descending = sort['sortby_dir'] === 'SORTBY_DESC'
     const nulls = sort['sortby_nulls'] === 'SORTBY_NULLS_FIRST' ? 'NULLS FIRST' : 'NULLS LAST'
     return `${expression} ${descending ? 'DESC' : 'ASC'} ${nulls}`
@@ -256,7 +262,7 @@ function compileExpression(scope: GroupingScope, node: unknown, context: Express
       let label: string | undefined
       if (name === 'sum' || name === 'avg') {
         if (!integerTypes.has(typeName) && typeName !== 'DOUBLE') {
-          if (typeName === 'DECIMAL') scope.notRowStore(`${name}() of DECIMAL (DuckDB computes it exactly; the row store holds doubles)`)
+          if (typeName === 'DECIMAL') scope.notRowStore(`${name}() of DECIMAL (DuckDB sums into DECIMAL(38,s), beyond SQLite's 64-bit integers)`)
           throw new StrataError('TYPE_MISMATCH', `${name}(${typeLabel(argument.type)}) does not exist: ${name} takes a number`)
         }
         if (name === 'avg') type = { name: 'DOUBLE' }
@@ -264,7 +270,7 @@ function compileExpression(scope: GroupingScope, node: unknown, context: Express
           type = { name: 'BIGINT' }
           label = 'HUGEINT'
         }
-      } else if (!orderableTypes.has(typeName)) scope.notRowStore(`${name}() of ${typeLabel(argument.type)}`)
+      } else if (!orderableTypes.has(typeName) || (typeName === 'DECIMAL' && !decimalIsScaled(argument.type))) scope.notRowStore(`${name}() of ${typeLabel(argument.type)}`)
       return { sql: `${name}(${argument.sql})`, type, ...(label === undefined ? {} : { label }), aggregate: true, name: `${name}(${argument.name})` }
     }
     case 'first':

@@ -10,7 +10,8 @@ import { fulltextCondition, fulltextOutputName, fulltextScore, fulltextSortNode,
 import type { PgNode } from './parse.js'
 import { compileGrouping, type GroupingScope } from './rowgroup.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue } from './tree.js'
-import { toStorage, typeFromNames, typeLabel, type SqlType } from './types.js'
+import { decimalIsScaled, toStorage, typeFromNames, typeLabel, type SqlType } from './types.js'
+import { decimalFromNumber, decimalText, fitsScale, parseDecimal, powerOfTen, rescale, significantDigits } from '../util/decimal.js'
 
 /** Thrown when a construct cannot be compiled for the row store with identical meaning. */
 export class NotRowStore extends Error {
@@ -46,7 +47,8 @@ export interface RowPlan {
 
 type Operand =
   | { readonly kind: 'sql'; readonly sql: string; readonly type: SqlType; readonly binders: readonly Binder[] }
-  | { readonly kind: 'value'; readonly value: unknown; readonly type: SqlType | undefined }
+  /** `text`: a numeric literal's exact digits as written (its `value` is a double). */
+  | { readonly kind: 'value'; readonly value: unknown; readonly type: SqlType | undefined; readonly text?: string }
   | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined }
   | { readonly kind: 'now' }
 
@@ -75,26 +77,50 @@ function sameType(left: SqlType, right: SqlType): boolean {
   return typeLabel(left) === typeLabel(right)
 }
 
+/** The scale a value of this type is stored at when it is an exact integer in SQLite: 0 for integers, s for a scaled DECIMAL; else undefined. */
+function integerStorageScale(type: SqlType): number | undefined {
+  if (integerTypes.has(type.name)) return 0
+  if (type.name === 'DECIMAL' && decimalIsScaled(type)) return type.scale ?? 3
+  return undefined
+}
+
 /** Types whose stored forms compare the way DuckDB compares the values. */
 function comparable(left: SqlType, right: SqlType): boolean {
+  if (left.name === 'DECIMAL' || right.name === 'DECIMAL') {
+    // Scaled integers compare as the decimals they mean only at the same scale (an integer is scale 0).
+    const leftScale = integerStorageScale(left)
+    return leftScale !== undefined && leftScale === integerStorageScale(right)
+  }
   if (sameType(left, right)) return true
   if (isNumeric(left) && isNumeric(right)) return true
-  if ((left.name === 'DECIMAL' || isNumeric(left)) && (right.name === 'DECIMAL' || isNumeric(right))) return true
   if ((left.name === 'TIMESTAMP' || left.name === 'TIMESTAMPTZ') && (right.name === 'TIMESTAMP' || right.name === 'TIMESTAMPTZ')) return true
   return false
 }
 
-function bindOperand(scope: Scope, operand: Operand, type: SqlType): { sql: string; binders: Binder[] } {
+/**
+ * What a literal operand is bound for: `compare` keeps its value (DuckDB compares a column with a
+ * literal in the wider type: `i = 1.5` is false for every integer i); `assign` converts it to the
+ * column's type as a cast would (an INSERT or SET of 1.5 into an INTEGER column stores 2);
+ * `arithmetic` needs an integer literal.
+ */
+type Purpose = 'compare' | 'assign' | 'arithmetic'
+
+function bindOperand(scope: Scope, operand: Operand, type: SqlType, purpose: Purpose = 'compare'): { sql: string; binders: Binder[] } {
   switch (operand.kind) {
     case 'sql':
+      if (operand.type.name === 'DECIMAL' && !decimalIsScaled(operand.type)) throw new NotRowStore(`a comparison on a ${typeLabel(operand.type)} column (kept as text)`)
       if (!comparable(operand.type, type)) throw new NotRowStore(`a comparison of ${typeLabel(operand.type)} with ${typeLabel(type)}`)
       return { sql: operand.sql, binders: [...operand.binders] }
-    case 'value':
+    case 'value': {
       if (operand.type !== undefined && !comparable(operand.type, type)) {
         throw new NotRowStore(`a ${typeLabel(operand.type)} literal used as ${typeLabel(type)}`)
       }
-      if (scope.inlineValues === true) return { sql: sqlLiteral(toStorage(operand.value, type)), binders: [] }
-      return { sql: '?', binders: [{ kind: 'value', value: toStorage(operand.value, type) }] }
+      // A DECIMAL gets the literal's exact digits (its `value` is a double).
+      const exact = type.name === 'DECIMAL' && operand.text !== undefined ? operand.text : operand.value
+      const value = purpose === 'assign' || (operand.type !== undefined && sameType(operand.type, type)) ? toStorage(exact, type) : literalStorage(operand, type, purpose)
+      if (scope.inlineValues === true) return { sql: sqlLiteral(value), binders: [] }
+      return { sql: '?', binders: [{ kind: 'value', value }] }
+    }
     case 'param':
       if (operand.type !== undefined && !comparable(operand.type, type)) {
         throw new NotRowStore(`a parameter cast to ${typeLabel(operand.type)} used as ${typeLabel(type)}`)
@@ -104,6 +130,48 @@ function bindOperand(scope: Scope, operand: Operand, type: SqlType): { sql: stri
       if (type.name !== 'TIMESTAMP' && type.name !== 'TIMESTAMPTZ' && type.name !== 'DATE') throw new NotRowStore('now() used as a non-timestamp')
       return { sql: '?', binders: [{ kind: 'now', type }] }
   }
+}
+
+const bigintLow = -(2n ** 63n)
+const bigintHigh = 2n ** 63n - 1n
+
+/**
+ * A literal compared with (or combined in arithmetic with) a column of `type`, as the value SQLite
+ * must compare the stored form with so that the answer is DuckDB's. A number is compared in the
+ * wider type, never rounded to the column's: against an integer column (or a DECIMAL scaled to an
+ * integer) an integral value stays itself even out of the column's range, a fractional one is a
+ * double — exact enough, since with at most 15 significant digits the double is on the same side of
+ * every integer as the decimal it spells. Anything that cannot be compared exactly this way is
+ * NotRowStore (the column store answers). Strings are cast to the column's type, as DuckDB casts a
+ * string literal.
+ */
+function literalStorage(operand: Extract<Operand, { kind: 'value' }>, type: SqlType, purpose: Purpose): null | number | bigint | string | Uint8Array {
+  const value = operand.value
+  if (value === null || value === undefined) return null
+  const scale = integerStorageScale(type)
+  if (typeof value !== 'number' && typeof value !== 'bigint') {
+    if (type.name === 'DECIMAL' && scale === undefined) throw new NotRowStore(`a comparison on a ${typeLabel(type)} column (kept as text)`)
+    if (purpose === 'arithmetic') throw new NotRowStore('arithmetic with a non-numeric literal')
+    return toStorage(value, type)
+  }
+  if (operand.type !== undefined && operand.type.name === 'DOUBLE' && type.name === 'DECIMAL') {
+    throw new NotRowStore(`a DOUBLE compared with a ${typeLabel(type)} column`)
+  }
+  if (type.name === 'DOUBLE') return Number(value)
+  if (scale === undefined) {
+    if (type.name === 'DECIMAL') throw new NotRowStore(`a comparison on a ${typeLabel(type)} column (kept as text)`)
+    return toStorage(value, type)
+  }
+  const decimal = typeof value === 'bigint' ? { unscaled: value, scale: 0 } : (operand.text !== undefined ? parseDecimal(operand.text) : undefined) ?? decimalFromNumber(value)
+  const shifted = { unscaled: decimal.unscaled, scale: decimal.scale - scale }
+  if (shifted.scale <= 0 || fitsScale(shifted, 0)) {
+    const integer = rescale(shifted, 0).unscaled
+    if (integer < bigintLow || integer > bigintHigh) throw new NotRowStore('a literal beyond BIGINT compared with an integer')
+    return integer >= BigInt(Number.MIN_SAFE_INTEGER) && integer <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(integer) : integer
+  }
+  if (purpose === 'arithmetic') throw new NotRowStore('arithmetic with a fractional literal on an integer column')
+  if (significantDigits(decimal) > 15) throw new NotRowStore('a literal of more than 15 significant digits compared with an integer')
+  return Number(decimalText(shifted))
 }
 
 function columnOperand(scope: Scope, fields: string[]): Operand {
@@ -133,8 +201,11 @@ function operand(scope: Scope, node: unknown): Operand {
       if (fields.some((field) => nodeKind(field) === 'A_Star')) throw new NotRowStore('* inside an expression')
       return columnOperand(scope, names(fields))
     }
-    case 'A_Const':
-      return { kind: 'value', value: constantValue(nodeBody(node, 'A_Const')!).value, type: undefined }
+    case 'A_Const': {
+      const body = nodeBody(node, 'A_Const')!
+      const text = (body['fval'] as PgNode | undefined)?.['fval']
+      return { kind: 'value', value: constantValue(body).value, type: undefined, ...(typeof text === 'string' ? { text } : {}) }
+    }
     case 'ParamRef': {
       const number = nodeBody(node, 'ParamRef')!['number']
       return { kind: 'param', index: (typeof number === 'number' ? number : 0) - 1, type: undefined }
@@ -180,8 +251,8 @@ function operand(scope: Scope, node: unknown): Operand {
         const right = operand(scope, body['rexpr'])
         const typed = left.kind === 'sql' ? left : right.kind === 'sql' ? right : undefined
         if (typed === undefined || !isNumeric(typed.type)) throw new NotRowStore(`arithmetic (${op}) outside integer or DOUBLE columns`)
-        const leftBound = bindOperand(scope, left, typed.type)
-        const rightBound = bindOperand(scope, right, typed.type)
+        const leftBound = bindOperand(scope, left, typed.type, 'arithmetic')
+        const rightBound = bindOperand(scope, right, typed.type, 'arithmetic')
         if (left.kind === 'sql' && right.kind === 'sql' && !sameType(left.type, right.type)) throw new NotRowStore('arithmetic across types')
         return { kind: 'sql', sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, type: typed.type, binders: [...leftBound.binders, ...rightBound.binders] }
       }
@@ -312,9 +383,42 @@ function comparison(scope: Scope, leftNode: unknown, op: string, rightNode: unkn
   if (left.kind === 'sql' && right.kind === 'sql' && !comparable(left.type, right.type)) {
     throw new NotRowStore(`a comparison of ${typeLabel(left.type)} with ${typeLabel(right.type)}`)
   }
+  const literal = left.kind === 'value' ? left : right.kind === 'value' ? right : undefined
+  if (literal !== undefined && literal.type === undefined && typed.binders.length === 0) {
+    const exact = fractionalComparison(scope, typed, literal, left === typed ? op : mirroredOperators[op]!)
+    if (exact !== undefined) return exact
+  }
   const leftBound = bindOperand(scope, left, typed.type)
   const rightBound = bindOperand(scope, right, typed.type)
   return { sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, binders: [...leftBound.binders, ...rightBound.binders] }
+}
+
+/** `a op b` ⟺ `b mirrored(op) a`. */
+const mirroredOperators: Readonly<Record<string, string>> = { '=': '=', '<>': '<>', '<': '>', '<=': '>=', '>': '<', '>=': '<=' }
+
+/**
+ * `column op literal` where the column is stored as an integer (an integer type, or a DECIMAL scaled
+ * to one) and the literal, at the column's scale, has a fractional part: exact, without a double, by
+ * comparing with the literal's floor (`i > 1.5` ⟺ `i > 1`, `i <= 1.5` ⟺ `i <= 1`; `=` is false and
+ * `<>` true for every non-NULL value, NULL stays NULL). Undefined when the literal is integral there
+ * (the ordinary comparison is exact) or not a number.
+ */
+function fractionalComparison(scope: Scope, column: Extract<Operand, { kind: 'sql' }>, literal: Extract<Operand, { kind: 'value' }>, op: string): { sql: string; binders: Binder[] } | undefined {
+  const scale = integerStorageScale(column.type)
+  const value = literal.value
+  if (scale === undefined || typeof value !== 'number' || !Number.isFinite(value)) return undefined
+  const decimal = (literal.text !== undefined ? parseDecimal(literal.text) : undefined) ?? decimalFromNumber(value)
+  const shifted = { unscaled: decimal.unscaled, scale: decimal.scale - scale }
+  if (shifted.scale <= 0 || fitsScale(shifted, 0)) return undefined
+  const truncated = decimal.unscaled / powerOfTen(shifted.scale)
+  const floor = decimal.unscaled < 0n ? truncated - 1n : truncated
+  if (op === '=') return { sql: `(${column.sql} <> ${column.sql})`, binders: [] }
+  if (op === '<>') return { sql: `(${column.sql} = ${column.sql})`, binders: [] }
+  if (floor < bigintLow || floor > bigintHigh) throw new NotRowStore('a literal beyond BIGINT compared with an integer')
+  const bound = floor >= BigInt(Number.MIN_SAFE_INTEGER) && floor <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(floor) : floor
+  const sqlOp = op === '<' || op === '<=' ? '<=' : '>'
+  if (scope.inlineValues === true) return { sql: `(${column.sql} ${sqlOp} ${String(bound)})`, binders: [] }
+  return { sql: `(${column.sql} ${sqlOp} ?)`, binders: [{ kind: 'value', value: bound }] }
 }
 
 function relationOf(node: unknown): { name: string; alias: string | undefined; schema: string | undefined; location: number } {
@@ -467,6 +571,7 @@ export function compileSelect(select: PgNode, resolver: TableResolver, options: 
       if (nodeKind(node) !== 'ColumnRef' && !isFulltextScoreCall(node)) throw new NotRowStore('ORDER BY an expression')
       const column = operand(scope, node)
       if (column.kind !== 'sql') throw new NotRowStore('ORDER BY a non-column')
+      if (column.type.name === 'DECIMAL' && !decimalIsScaled(column.type)) throw new NotRowStore(`ORDER BY a ${typeLabel(column.type)} column (kept as text)`)
       const descending = body['sortby_dir'] === 'SORTBY_DESC'
       // DuckDB sorts NULLs last in both directions unless told otherwise; SQLite must be told.
       const nulls = body['sortby_nulls'] === 'SORTBY_NULLS_FIRST' ? 'NULLS FIRST' : 'NULLS LAST'
@@ -479,11 +584,11 @@ export function compileSelect(select: PgNode, resolver: TableResolver, options: 
   if (limit !== undefined || offset !== undefined) {
     if (select['limitOption'] === 'LIMIT_OPTION_WITH_TIES') throw new NotRowStore('FETCH … WITH TIES')
     const bigintType: SqlType = { name: 'BIGINT' }
-    const limitBound = limit === undefined ? { sql: '-1', binders: [] } : bindOperand(scope, operand(scope, limit), bigintType)
+    const limitBound = limit === undefined ? { sql: '-1', binders: [] } : bindOperand(scope, operand(scope, limit), bigintType, 'assign')
     sql += ` LIMIT ${limitBound.sql}`
     binders.push(...limitBound.binders)
     if (offset !== undefined) {
-      const offsetBound = bindOperand(scope, operand(scope, offset), bigintType)
+      const offsetBound = bindOperand(scope, operand(scope, offset), bigintType, 'assign')
       sql += ` OFFSET ${offsetBound.sql}`
       binders.push(...offsetBound.binders)
     }
@@ -529,7 +634,7 @@ function valueBinder(scope: Scope, node: unknown, type: SqlType, defaultBinder: 
     throw error
   }
   if (value.kind === 'sql') return undefined
-  const bound = bindOperand(scope, value, type)
+  const bound = bindOperand(scope, value, type, 'assign')
   return bound.binders[0]
 }
 
@@ -650,7 +755,7 @@ function setList(scope: Scope, targets: readonly unknown[]): { sql: string; bind
     }
     const value = operand(scope, body['val'])
     if (value.kind === 'sql' && !sameType(value.type, column.type)) throw new NotRowStore(`assigning ${typeLabel(value.type)} to a ${typeLabel(column.type)} column`)
-    const bound = bindOperand(scope, value, column.type)
+    const bound = bindOperand(scope, value, column.type, 'assign')
     parts.push(`${quoteIdentifier(name)} = ${bound.sql}`)
     binders.push(...bound.binders)
   }

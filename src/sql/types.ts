@@ -3,6 +3,7 @@
  * front end does no I/O. Value coercion lives here too, so both stores agree on what a value means.
  */
 import { StrataError } from '../util/errors.js'
+import { decimalFromNumber, decimalResult, decimalText, integerDigits, parseDecimal, rescale, scaledPrecisionMax, type Decimal } from '../util/decimal.js'
 import { dateFromMicros, dateMicros } from '../util/timestamp.js'
 
 export type TypeName =
@@ -44,8 +45,32 @@ const sqliteStorageByType: Record<TypeName, SqliteStorage> = {
   JSON: 'TEXT',
 }
 
+/**
+ * DECIMAL(p,s) is exact in the row store: a scaled INTEGER (value × 10^s) when p ≤ 18, so it compares,
+ * sorts and sums as integers; its canonical text (exactly s fractional digits) beyond that.
+ */
 export function sqliteStorage(type: SqlType): SqliteStorage {
+  if (type.name === 'DECIMAL') return decimalIsScaled(type) ? 'INTEGER' : 'TEXT'
   return sqliteStorageByType[type.name]
+}
+
+/** Whether the row store keeps this DECIMAL as a scaled integer (else as text). */
+export function decimalIsScaled(type: SqlType): boolean {
+  return (type.precision ?? 18) <= scaledPrecisionMax
+}
+
+/**
+ * Whether the row store may hand back an integer of this type beyond 2^53, so it must be read as a
+ * bigint: BIGINT, and a scaled DECIMAL of more than 15 digits.
+ */
+export function readsBigint(type: SqlType): boolean {
+  return type.name === 'BIGINT' || (type.name === 'DECIMAL' && decimalIsScaled(type) && (type.precision ?? 18) > 15)
+}
+
+/** The exact decimal a DECIMAL column's stored value means. */
+export function storedDecimal(value: number | bigint | string, type: SqlType): Decimal {
+  if (typeof value === 'string') return parseDecimal(value)!
+  return { unscaled: BigInt(value), scale: type.scale ?? 3 }
 }
 
 /** The type's name as results report it (and as DuckDB spells it). */
@@ -280,21 +305,19 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
       if (integer < low || integer > high) throw mismatch(value, type, 'out of range')
       return integer >= BigInt(Number.MIN_SAFE_INTEGER) && integer <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(integer) : integer
     }
-    case 'DOUBLE':
+    case 'DOUBLE': {
+      if (typeof value === 'number') return value
+      if (typeof value === 'bigint') return Number(value)
+      if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value)
+      throw mismatch(value, type)
+    }
     case 'DECIMAL': {
-      let number: number
-      if (typeof value === 'number') number = value
-      else if (typeof value === 'bigint') number = Number(value)
-      else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) number = Number(value)
-      else throw mismatch(value, type)
-      if (type.name === 'DECIMAL') {
-        if (!Number.isFinite(number)) throw mismatch(value, type)
-        const scale = type.scale ?? 3
-        const factor = 10 ** scale
-        number = Math.round(number * factor) / factor
-        if (Math.abs(number) >= 10 ** ((type.precision ?? 18) - scale)) throw mismatch(value, type, 'out of range')
-      }
-      return number
+      let decimal: Decimal | undefined
+      if (typeof value === 'number') decimal = Number.isFinite(value) ? decimalFromNumber(value) : undefined
+      else if (typeof value === 'bigint') decimal = { unscaled: value, scale: 0 }
+      else if (typeof value === 'string') decimal = parseDecimal(value)
+      if (decimal === undefined) throw mismatch(value, type)
+      return decimalStorage(decimal, type, () => mismatch(value, type, 'out of range'))
     }
     case 'VARCHAR': {
       if (typeof value === 'string') return value
@@ -348,6 +371,19 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
   }
 }
 
+/**
+ * An exact decimal rounded to the column's scale (half away from zero, as DuckDB's CAST), checked
+ * against its precision, in the row store's form (sqliteStorage).
+ */
+export function decimalStorage(decimal: Decimal, type: SqlType, outOfRange: () => Error): number | bigint | string {
+  const scale = type.scale ?? 3
+  const rounded = rescale(decimal, scale)
+  if (integerDigits(rounded) > (type.precision ?? 18) - scale) throw outOfRange()
+  if (!decimalIsScaled(type)) return decimalText(rounded)
+  const unscaled = rounded.unscaled
+  return unscaled >= BigInt(Number.MIN_SAFE_INTEGER) && unscaled <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(unscaled) : unscaled
+}
+
 /** Row-store representation → the JS value a query returns (SPEC 3). */
 export function fromStorage(value: unknown, type: SqlType): unknown {
   if (value === null || value === undefined) return null
@@ -360,8 +396,9 @@ export function fromStorage(value: unknown, type: SqlType): unknown {
       if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value
       return value
     case 'DOUBLE':
-    case 'DECIMAL':
       return typeof value === 'bigint' ? Number(value) : value
+    case 'DECIMAL':
+      return decimalResult(storedDecimal(value as number | bigint | string, type))
     case 'TIMESTAMP':
     case 'TIMESTAMPTZ':
       return microsToDate(value as bigint | number)

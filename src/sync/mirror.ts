@@ -7,7 +7,8 @@ import type { ColumnSession, AppendKind, ColumnResult } from '../storage/columns
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import { historyTableName, keyColumn, type Catalog, type TableDefinition } from '../sql/catalog.js'
 import { quoteIdentifier } from '../sql/tree.js'
-import { duckdbType, typeLabel, type SqlType } from '../sql/types.js'
+import { decimalIsScaled, duckdbType, readsBigint, typeLabel, type SqlType } from '../sql/types.js'
+import { decimalText } from '../util/decimal.js'
 import { limits } from '../util/limits.js'
 import { assert } from '../util/assert.js'
 
@@ -178,8 +179,10 @@ export async function readAppliedTx(session: ColumnSession): Promise<number> {
 function appendKind(type: SqlType): AppendKind {
   switch (type.name) {
     case 'DOUBLE':
-    case 'DECIMAL':
       return 'double'
+    case 'DECIMAL':
+      // Exact both ways: the scaled integer or the canonical text, made a DECIMAL by castFromStaging.
+      return decimalIsScaled(type) ? 'bigint' : 'varchar'
     case 'VARCHAR':
     case 'DATE':
     case 'JSON':
@@ -239,7 +242,7 @@ function directKinds(table: TableDefinition): AppendKind[] | undefined {
  * 2^53. Making a BigInt per value is a large part of the sync's read, so other tables read numbers.
  */
 function readsBigints(table: TableDefinition): boolean {
-  return table.columns.some((column) => column.type.name === 'BIGINT' || column.type.name === 'TIMESTAMP' || column.type.name === 'TIMESTAMPTZ')
+  return table.columns.some((column) => readsBigint(column.type) || column.type.name === 'TIMESTAMP' || column.type.name === 'TIMESTAMPTZ')
 }
 
 /** SQL that turns a staged primitive into the column's real type. */
@@ -254,6 +257,12 @@ function castFromStaging(column: string, type: SqlType): string {
     case 'VARCHAR':
     case 'BLOB':
       return reference
+    case 'DECIMAL': {
+      // A scaled integer times 10^-s, in DECIMAL arithmetic (exact; the product's scale is s).
+      const scale = type.scale ?? 3
+      if (!decimalIsScaled(type) || scale === 0) return `CAST(${reference} AS ${duckdbType(type)})`
+      return `CAST(CAST(${reference} AS DECIMAL(18,0)) * ${decimalText({ unscaled: 1n, scale })} AS ${duckdbType(type)})`
+    }
     default:
       return `CAST(${reference} AS ${duckdbType(type)})`
   }

@@ -181,7 +181,9 @@ function arrowFromColumns(columns: Record<string, unknown[]>, types: readonly { 
     if (type === 'BOOLEAN') vector = vectorFromArray(values as (boolean | null)[], new Bool())
     else if (type === 'INTEGER' || type === 'SMALLINT') vector = vectorFromArray(values as (number | null)[], new Int32())
     else if (type === 'BIGINT' || type === 'HUGEINT') vector = vectorFromArray(values.map((value) => (value === null ? null : BigInt(value as number))), new Int64())
-    else if (type === 'DOUBLE' || type === 'REAL' || type.startsWith('DECIMAL')) vector = vectorFromArray(values as (number | null)[], new Float64())
+    else if (type === 'DOUBLE' || type === 'REAL') vector = vectorFromArray(values as (number | null)[], new Float64())
+    // DECIMAL is Float64 in Arrow (the nearest double; a value past 15 digits arrives as exact text in query()).
+    else if (type.startsWith('DECIMAL')) vector = vectorFromArray(values.map((value) => (value === null ? null : Number(value))), new Float64())
     else if (type === 'TIMESTAMP' || type === 'TIMESTAMPTZ') {
       // Arrow's TimestampMicrosecond builder takes milliseconds; the exact microseconds go in as Int64
       // data relabelled (the same 64-bit layout).

@@ -4,6 +4,7 @@
  */
 import Table from 'cli-table3'
 import type { EngineName, QueryResult, ResultColumn } from '../api/types.js'
+import { decimalLabelScale, scaledText } from '../../util/decimal.js'
 import { isoTimestamp } from '../../util/timestamp.js'
 
 /** Output formats of `strata sql --format` and the shell's `.mode`. */
@@ -244,10 +245,11 @@ function formatTable(result: QueryResult, columns: readonly ResultColumn[]): str
     // No colours: the output must be the same on a terminal, in a pipe and in a test.
     style: { head: [], border: [], compact: true },
     // Numbers read best right-aligned, as in psql and DuckDB.
-    colAligns: columns.map((column) => (isNumericColumn(result, column.name) ? 'right' : 'left')),
+    colAligns: columns.map((column) => (decimalLabelScale(column.type) !== undefined || isNumericColumn(result, column.name) ? 'right' : 'left')),
   })
+  const scales = columns.map((column) => decimalLabelScale(column.type))
   for (const row of result.rows) {
-    table.push(columns.map((column) => toDisplayText(row[column.name], 'NULL')))
+    table.push(columns.map((column, index) => cellText(row[column.name], scales[index], 'NULL')))
   }
   return `${table.toString()}\n(${pluralRows(result.rows.length)})\n`
 }
@@ -275,14 +277,29 @@ function formatJson(result: QueryResult, columns: readonly ResultColumn[]): stri
  * integer-like keys (a column named "1") first, and the columns must keep the SELECT list's order.
  */
 function formatJsonObject(row: Record<string, unknown>, columns: readonly ResultColumn[]): string {
-  const members = columns.map((column) => `${JSON.stringify(column.name)}:${JSON.stringify(toJsonValue(row[column.name]))}`)
+  const members = columns.map((column) => `${JSON.stringify(column.name)}:${jsonText(row[column.name], decimalLabelScale(column.type))}`)
   return `{${members.join(',')}}`
+}
+
+/** A value's JSON text; a DECIMAL is a JSON number with its exact digits and scale (`99.00`). */
+function jsonText(value: unknown, scale: number | undefined): string {
+  if (scale !== undefined && (typeof value === 'number' || typeof value === 'string' || typeof value === 'bigint')) {
+    if (typeof value !== 'number' || Number.isFinite(value)) return scaledText(value, scale)
+  }
+  return JSON.stringify(toJsonValue(value))
+}
+
+/** A table cell's or CSV field's text; a DECIMAL keeps its scale (`99.00`, not `99`). */
+function cellText(value: unknown, scale: number | undefined, nullText: string): string {
+  if (scale !== undefined && (typeof value === 'number' || typeof value === 'string' || typeof value === 'bigint')) return scaledText(value, scale)
+  return toDisplayText(value, nullText)
 }
 
 function formatCsv(result: QueryResult, columns: readonly ResultColumn[]): string {
   const lines = [columns.map((column) => quoteCsvField(column.name)).join(',')]
+  const scales = columns.map((column) => decimalLabelScale(column.type))
   for (const row of result.rows) {
-    lines.push(columns.map((column) => formatCsvValue(row[column.name])).join(','))
+    lines.push(columns.map((column, index) => formatCsvValue(row[column.name], scales[index])).join(','))
   }
   return `${lines.join('\n')}\n`
 }
@@ -291,9 +308,9 @@ function formatCsv(result: QueryResult, columns: readonly ResultColumn[]): strin
  * NULL is an empty field and the empty string is `""`, as PostgreSQL's COPY … CSV writes them, so the
  * two stay distinguishable.
  */
-function formatCsvValue(value: unknown): string {
+function formatCsvValue(value: unknown, scale: number | undefined): string {
   if (value === null || value === undefined) return ''
-  const text = toDisplayText(value, '')
+  const text = cellText(value, scale, '')
   return text === '' ? '""' : quoteCsvField(text)
 }
 

@@ -6,6 +6,7 @@
 import type * as DuckDB from '@duckdb/node-api'
 import { StrataError, type ErrorCode } from '../../util/errors.js'
 import { dateFromMicros, dateMicros } from '../../util/timestamp.js'
+import { decimalResult } from '../../util/decimal.js'
 
 export interface ColumnResult {
   readonly columns: readonly { readonly name: string; readonly type: string }[]
@@ -325,9 +326,11 @@ let jsConverter: DuckDB.DuckDBValueConverter<unknown> | undefined
 function valueConverter(duckdb: DuckDBModule): DuckDB.DuckDBValueConverter<unknown> {
   if (jsConverter !== undefined) return jsConverter
   const base = duckdb.JSDuckDBValueConverter as DuckDB.DuckDBValueConverter<unknown>
-  const { TIMESTAMP, TIMESTAMP_TZ } = duckdb.DuckDBTypeId
+  const { TIMESTAMP, TIMESTAMP_TZ, DECIMAL } = duckdb.DuckDBTypeId
   const converter: DuckDB.DuckDBValueConverter<unknown> = (value, type, nested) => {
     const typeId = type.typeId
+    // Exact, never through a double: a number only when it spells the value exactly (util/decimal.ts).
+    if (typeId === DECIMAL && value instanceof duckdb.DuckDBDecimalValue) return decimalResult({ unscaled: value.value, scale: value.scale })
     if ((typeId === TIMESTAMP || typeId === TIMESTAMP_TZ) && (value instanceof duckdb.DuckDBTimestampValue || value instanceof duckdb.DuckDBTimestampTZValue) && value.isFinite) {
       const date = dateFromMicros(value.micros)
       // Out of a JS Date's range: DuckDB's own converter says so.
@@ -363,7 +366,6 @@ function converterFor(typeName: string): (value: unknown) => unknown {
     case 'BLOB':
       return (value) => (value instanceof Uint8Array ? value : value)
     default:
-      if (typeName.startsWith('DECIMAL')) return (value) => (typeof value === 'bigint' ? Number(value) : value)
       return (value) => value
   }
 }

@@ -4,6 +4,7 @@
  * binds. Text output is PostgreSQL's own (`t`/`f`, `\x…` for bytea, `2024-01-02 03:04:05.123456` for
  * timestamps, `+00` for timestamptz with TimeZone UTC, numeric with its scale).
  */
+import { decimalFromNumber, decimalResult, decimalText, parseDecimal, scaledText } from '../../../util/decimal.js'
 import { dateMicros, microsOfSecond } from '../../../util/timestamp.js'
 import { ProtocolViolation } from './protocol.js'
 
@@ -185,10 +186,11 @@ export function floatText(value: number): string {
 }
 
 function numericText(value: unknown, scale: number | undefined): string {
-  if (typeof value === 'bigint') return scale !== undefined && scale > 0 ? `${value}.${'0'.repeat(scale)}` : String(value)
+  // Exact digits at the column's scale (util/decimal.ts): a DECIMAL value is a number only when it spells the value exactly.
+  if (scale !== undefined && (typeof value === 'bigint' || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)))) return scaledText(value, scale)
+  if (typeof value === 'bigint') return String(value)
   if (typeof value !== 'number') return String(value)
   if (Number.isNaN(value)) return 'NaN'
-  if (scale !== undefined && Number.isFinite(value) && Math.abs(value) < 1e21) return value.toFixed(scale)
   return Number.isInteger(value) ? BigInt(value).toString() : String(value)
 }
 
@@ -429,7 +431,9 @@ export function parameterValue(raw: Buffer | null, format: number, typeOid: numb
       case oid.numeric: {
         const value = Number(text)
         if (text.trim() === '' || Number.isNaN(value) && text.trim().toLowerCase() !== 'nan') throw new TypeError(`invalid input syntax for type ${typeOid === oid.numeric ? 'numeric' : 'double precision'}: "${text}"`)
-        return value
+        // numeric keeps its digits: a number only when it spells the value exactly, else the text.
+        const decimal = typeOid === oid.numeric ? parseDecimal(text) : undefined
+        return decimal === undefined ? value : decimalResult(decimal)
       }
       case oid.bool: {
         const value = booleanText(text)
@@ -535,13 +539,10 @@ function numericFromBinary(raw: Buffer): string {
 
 /** A number as plain decimal digits (no exponent), for numeric's binary output. */
 function decimalDigits(value: unknown, scale: number | undefined): string {
-  if (typeof value === 'bigint') return value.toString()
-  if (typeof value === 'number') {
-    if (scale !== undefined && Math.abs(value) < 1e21) return value.toFixed(scale)
-    const text = String(value)
-    if (!text.includes('e')) return text
-    if (Number.isInteger(value)) return BigInt(value).toString()
-    return value.toFixed(20).replace(/0+$/, '').replace(/\.$/, '')
+  if (typeof value === 'bigint') return scale === undefined ? value.toString() : scaledText(value, scale)
+  if (typeof value === 'number' || typeof value === 'string') {
+    const decimal = typeof value === 'number' ? decimalFromNumber(value) : parseDecimal(value)
+    if (decimal !== undefined) return decimalText(decimal, scale ?? decimal.scale)
   }
   return String(value)
 }

@@ -1,0 +1,145 @@
+/**
+ * Regressions of issue 9's wrong answers: literals compared in the wider type (never rounded to the
+ * column's), DECIMAL exact end to end (storage, CDC, parameters, results, text outputs), and primary
+ * keys that refuse NULL. Each query runs on both stores and must give the same, right answer.
+ */
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { open, StrataError, type Database } from '../src/index.js'
+import { sortedRows, temporaryDirectory } from './helpers.js'
+
+let db: Database
+
+async function bothStores(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const row = await db.query(sql, params, { engine: 'row' })
+  const column = await db.query(sql, params, { engine: 'column' })
+  assert.equal(row.engine, 'row', `${sql} ran on the row store`)
+  assert.deepEqual(sortedRows(row.rows), sortedRows(column.rows), `${sql}: row store and column store agree`)
+  return column.rows
+}
+
+async function ids(sql: string): Promise<number[]> {
+  return (await bothStores(sql)).map((row) => row['id'] as number).sort((a, b) => a - b)
+}
+
+before(async () => {
+  db = await open()
+  await db.exec(`
+    CREATE TABLE n (id INTEGER PRIMARY KEY, i INTEGER, s SMALLINT, d DECIMAL(10,2), e DECIMAL(18,6));
+    INSERT INTO n VALUES (1, 2, 2, 1.23, 0.000001), (2, 0, 0, 1.01, 123456789012.123456), (3, 5, -5, -0.13, -1), (4, NULL, NULL, NULL, NULL);
+  `)
+})
+
+after(async () => {
+  await db.close()
+})
+
+describe('a literal is compared in the wider type, not coerced to the column', () => {
+  test('an INTEGER column against fractional literals', async () => {
+    assert.deepEqual(await ids('SELECT id FROM n WHERE i = 1.5'), [])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE i > 1.5'), [1, 3])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE i <= 1.999'), [2])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE i IN (-0.3, 5)'), [3])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE i BETWEEN 0.5 AND 2.5'), [1])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE s <> 2.0'), [2, 3])
+  })
+
+  test('a literal out of the column type range is compared, not refused', async () => {
+    assert.deepEqual(await ids('SELECT id FROM n WHERE i < 2147483648'), [1, 2, 3])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE s > -40000'), [1, 2, 3])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE i = 9223372036854775807'), [])
+  })
+
+  test('a DECIMAL column against literals with more digits than its scale', async () => {
+    assert.deepEqual(await ids('SELECT id FROM n WHERE d = 1.234'), [])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE d = 1.230'), [1])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE d > 1.226'), [1])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE d < -0.125'), [3])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE e = 0.000001'), [1])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE e > 123456789012.1234555'), [2])
+    assert.deepEqual(await ids('SELECT id FROM n WHERE d IN (1.01, 7) ORDER BY d'), [2])
+  })
+
+  test('assignment still casts to the column type (DuckDB rounds half away from zero)', async () => {
+    await db.query('INSERT INTO n (id, i, d) VALUES (10, 2.5, 1.005), (11, -2.5, -0.125)')
+    assert.deepEqual(await bothStores('SELECT id, i, d FROM n WHERE id >= 10 ORDER BY id'), [
+      { id: 10, i: 3, d: 1.01 },
+      { id: 11, i: -3, d: -0.13 },
+    ])
+    await db.query('DELETE FROM n WHERE id >= 10')
+  })
+})
+
+describe('DECIMAL is exact end to end', () => {
+  test('38-digit values keep every digit on both stores, through CDC', async () => {
+    await db.exec(`CREATE TABLE wide (id INTEGER PRIMARY KEY, v DECIMAL(38,10));
+      INSERT INTO wide VALUES (1, 12345678901234567.1), (2, '99999999999999999999.9999999999'), (3, 0.5), (4, -0.00000000005)`)
+    const rows = await bothStores('SELECT id, v FROM wide ORDER BY id')
+    assert.deepEqual(rows, [
+      { id: 1, v: '12345678901234567.1000000000' },
+      { id: 2, v: '99999999999999999999.9999999999' },
+      { id: 3, v: 0.5 },
+      { id: 4, v: -1e-10 },
+    ])
+    // Equality on the exact value gives the same rows wherever it runs.
+    const exact = await db.query('SELECT id FROM wide WHERE v = 12345678901234567.1')
+    assert.deepEqual(exact.rows, [{ id: 1 }])
+    const sum = await db.query('SELECT sum(v) AS total FROM wide')
+    assert.equal(sum.rows[0]!['total'], '100012345678901234567.5999999998')
+  })
+
+  test('a value out of the column range is refused; rounding on write is half away from zero', async () => {
+    await db.exec('CREATE TABLE small (id INTEGER PRIMARY KEY, v DECIMAL(4,2))')
+    await assert.rejects(db.query('INSERT INTO small VALUES (1, 100)'), (error: unknown) => error instanceof StrataError && error.code === 'TYPE_MISMATCH')
+    await assert.rejects(db.query('INSERT INTO small VALUES (1, $1)', ['99.995']), (error: unknown) => error instanceof StrataError && error.code === 'TYPE_MISMATCH')
+    await db.query('INSERT INTO small VALUES (1, $1), (2, $2), (3, $3), (4, 99.994)', [1.005, '-0.125', 2.675])
+    assert.deepEqual(await bothStores('SELECT id, v FROM small ORDER BY id'), [
+      { id: 1, v: 1.01 },
+      { id: 2, v: -0.13 },
+      { id: 3, v: 2.68 },
+      { id: 4, v: 99.99 },
+    ])
+  })
+
+  test('parameters, UPDATE evaluated by DuckDB, and DEFAULT keep exact digits', async () => {
+    await db.exec(`CREATE TABLE acct (id INTEGER PRIMARY KEY, v DECIMAL(30,8) DEFAULT 12345678901234567.12345678, w DECIMAL(18,4))`)
+    await db.query('INSERT INTO acct (id, w) VALUES (1, $1)', ['12345678901234.5678'])
+    await db.query('UPDATE acct SET v = v * 2, w = w + 0.0001 WHERE id = 1')
+    assert.deepEqual(await bothStores('SELECT v, w FROM acct'), [{ v: '24691357802469134.24691356', w: '12345678901234.5679' }])
+    const matched = await db.query('SELECT id FROM acct WHERE w = $1', ['12345678901234.5679'])
+    assert.deepEqual(matched.rows, [{ id: 1 }])
+  })
+
+  test('the CLI prints DECIMAL with its scale in every format', async () => {
+    const dir = temporaryDirectory('decimal-cli')
+    try {
+      const binary = fileURLToPath(new URL('../src/interfaces/cli/main.js', import.meta.url))
+      const run = (...args: string[]): string => execFileSync(process.execPath, [binary, 'sql', '--db', dir.path, ...args], { encoding: 'utf8' })
+      run('CREATE TABLE p (id INTEGER PRIMARY KEY, price DECIMAL(10,2), big DECIMAL(38,10))', 'INSERT INTO p VALUES (1, 99, 12345678901234567.1)')
+      const select = 'SELECT price, big FROM p'
+      assert.equal(run('--format', 'json', select), '[{"price":99.00,"big":12345678901234567.1000000000}]\n')
+      assert.equal(run('--format', 'csv', select), 'price,big\n99.00,12345678901234567.1000000000\n')
+      assert.match(run('--format', 'table', select), /99\.00 .*12345678901234567\.1000000000/)
+    } finally {
+      dir.remove()
+    }
+  })
+})
+
+describe('a primary key refuses NULL', () => {
+  test('INSERT of NULL into an integer key, by VALUES, by SELECT and by db.insert', async () => {
+    await db.exec('CREATE TABLE k (id BIGINT PRIMARY KEY, b TEXT); CREATE TABLE k2 (a TEXT, b INTEGER, PRIMARY KEY (a, b))')
+    const isViolation = (error: unknown): boolean => error instanceof StrataError && error.code === 'CONSTRAINT_VIOLATION'
+    await assert.rejects(db.query(`INSERT INTO k VALUES (NULL, 'b')`), isViolation)
+    await assert.rejects(db.query(`INSERT INTO k (b) VALUES ('b')`), isViolation)
+    await assert.rejects(db.query(`INSERT INTO k VALUES ($1, 'b')`, [null]), isViolation)
+    await assert.rejects(db.query(`INSERT INTO k SELECT NULL, 'c'`), isViolation)
+    await assert.rejects(db.insert('k', [{ b: 'x' }]), isViolation)
+    await assert.rejects(db.query(`INSERT INTO k2 VALUES (NULL, 1)`), isViolation)
+    await assert.rejects(db.query(`INSERT INTO k2 VALUES ('a', NULL)`), isViolation)
+    assert.deepEqual((await db.query('SELECT count(*) AS n FROM k')).rows, [{ n: 0 }])
+    assert.deepEqual((await db.query('SELECT count(*) AS n FROM k2')).rows, [{ n: 0 }])
+  })
+})
