@@ -12,6 +12,7 @@ import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
 import { Syncer } from '../sync/syncer.js'
 import { applyRange, mirrorHistoryName, mirrorSchema, openEnd } from '../sync/mirror.js'
 import { findColumn, historyTableName, indexesOf, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
+import { recogniseCreateTableAs, type CreateTableAs } from '../sql/create-table-as.js'
 import { catalogNameTaken, checkUserName, indexFromCreate, nullKeyError, rowidAliasIndex, sqliteCreateHistory, sqliteCreateIndex, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
 import { compactParameters, loadParser, parseStatements, parseTree, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
@@ -61,6 +62,7 @@ import {
   deparseTemporal,
   evaluateBounds,
   evaluateInstant,
+  evaluateOpenInstant,
   extractTemporal,
   isKeyLookup,
   periodColumnDefinitions,
@@ -509,6 +511,9 @@ export class Engine {
       // CREATE FULLTEXT INDEX is not PostgreSQL grammar: recognised from the scanner's tokens.
       const fulltextIndex = recogniseCreateFulltextIndex(statement.text)
       if (fulltextIndex !== undefined) return this.write(session, options, async (active) => this.createFulltextIndex(active, fulltextIndex))
+      // CREATE TABLE … AS over DuckDB-only syntax (a file in FROM, FROM-first): the head from the scanner's tokens.
+      const createTableAs = statement.temporal === undefined ? recogniseCreateTableAs(statement.text) : undefined
+      if (createTableAs !== undefined) return this.write(session, options, async (active) => this.createTableAsDuckDBQuery(active, createTableAs, params, options))
       // The time clauses were cut out of this text; DuckDB would answer without them.
       if (statement.temporal !== undefined) throw new StrataError('NOT_SUPPORTED', 'time travel, FOR PORTION OF and ERASE need PostgreSQL syntax around them (this statement is DuckDB-only)')
       return this.executeDuckDBOnly(session, statement, params, options)
@@ -682,7 +687,7 @@ export class Engine {
         const context = this.instantContext(session, params)
         const portion = statement.temporal?.portion
         const from = portion === undefined ? this.ledger.pendingCommit!.systemTimeUs : evaluateInstant(portion.from, context)
-        const to = portion === undefined ? null : evaluateInstant(portion.to, context)
+        const to = portion === undefined ? null : evaluateOpenInstant(portion.to, context)
         count = writer.portion(kind as 'UpdateStmt' | 'DeleteStmt', body, params, from, to)
       }
       return { rows: [], columns: [], rowCount: count, engine: 'row' }
@@ -742,19 +747,29 @@ export class Engine {
 
   /** A SELECT over history compiled for the row store, or why it cannot be (then the column store answers). */
   private compileTemporalSelect(tree: PgNode, plan: TemporalPlan): RowPlan | NotRowStore {
+    const select = nodeBody(tree, 'SelectStmt')!
+    const resolver = {
+      table: (name: string) => this.catalog.tables.get(name),
+      temporal: (location: number) => {
+        const reference = plan.references.get(location)
+        if (reference === undefined) return undefined
+        const source = rowStoreSource(reference)
+        return { table: reference.table, sql: source.sql, slots: source.slots, hidden: periodColumnDefinitions }
+      },
+    }
     try {
-      return compileSelect(nodeBody(tree, 'SelectStmt')!, {
-        table: (name) => this.catalog.tables.get(name),
-        temporal: (location) => {
-          const reference = plan.references.get(location)
-          if (reference === undefined) return undefined
-          const source = rowStoreSource(reference)
-          return { table: reference.table, sql: source.sql, slots: source.slots, hidden: periodColumnDefinitions }
-        },
-      })
+      return compileSelect(select, resolver)
     } catch (error) {
-      if (error instanceof NotRowStore) return error
-      throw error
+      if (!(error instanceof NotRowStore)) throw error
+      // An aggregate over history (`count(*) … FOR SYSTEM_TIME ALL WHERE id = 'x'`): the grouped
+      // compiler gives DuckDB's results, types and names, so a point query over one key's versions
+      // stays on the row store.
+      try {
+        return compileSelect(select, resolver, { grouped: true })
+      } catch (grouped) {
+        if (grouped instanceof NotRowStore) return error
+        throw grouped
+      }
     }
   }
 
@@ -1607,6 +1622,47 @@ export class Engine {
 
   // ───────────────────────────── DDL ─────────────────────────────
 
+  /** CREATE TABLE … AS: a table with the query's columns and types (no key), filled with its rows in the same commit. */
+  private async createTableAs(session: Session, target: { readonly name: string; readonly ifNotExists: boolean; readonly columnNames: readonly string[] }, evaluate: () => Promise<Tabular>): Promise<Positional> {
+    const empty = { rows: [], columns: [], rowCount: 0, engine: 'row' as const }
+    const pending = this.ledger.pendingCommit
+    assert(pending !== undefined, 'DDL runs with a transaction id assigned')
+    const name = target.name
+    checkUserName(name, 'table')
+    if (this.relationExists(name)) {
+      if (target.ifNotExists) return empty
+      throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
+    }
+    const evaluated = await evaluate()
+    const columns = evaluated.columns.map((column, index) => ({
+      name: target.columnNames[index] ?? column.name,
+      type: typeFromLabel(column.type),
+      notNull: false,
+      default: undefined,
+    }))
+    for (const column of columns) checkUserName(column.name, 'column')
+    const table: TableDefinition = { name, columns, primaryKey: null, uniques: [], checks: [], schemaTx: pending.txId }
+    this.createTableSync(session, table)
+    const insert = this.rowStore.writer.prepareSync(`INSERT INTO ${quoteIdentifier(name)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+    for (const row of evaluated.rows) insert.runSync(columns.map((column, index) => toStorage(row[index], column.type)))
+    return { ...empty, rowCount: evaluated.rows.length }
+  }
+
+  /** CREATE TABLE … AS <a query only DuckDB's grammar accepts>: checked to be one query by DuckDB's parser, then run on the column store. */
+  private async createTableAsDuckDBQuery(session: Session, statement: CreateTableAs, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
+    const duck = await this.syncer.acquireSession()
+    let serialized
+    try {
+      serialized = await duck.serializeSql(statement.query)
+    } finally {
+      this.syncer.releaseSession(duck)
+    }
+    if (serialized.error) throw new StrataError('SYNTAX_ERROR', serialized.message, { statement: statement.query })
+    if (serialized.statements.length !== 1) throw new StrataError('SYNTAX_ERROR', 'CREATE TABLE … AS takes one query')
+    return this.createTableAs(session, statement, () => this.overlayOrFresh(session, statement.query, params, options))
+  }
+
+
   private async runDdl(session: Session, kind: string, body: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Positional> {
     const empty = { rows: [], columns: [], rowCount: 0, engine: 'row' as const }
     const pending = this.ledger.pendingCommit
@@ -1624,27 +1680,9 @@ export class Engine {
       case 'CreateTableAsStmt': {
         const into = nodeBody({ IntoClause: body['into'] }, 'IntoClause')!
         const relation = nodeBody({ RangeVar: into['rel'] }, 'RangeVar')!
-        const name = String(relation['relname'])
-        checkUserName(name, 'table')
         if (body['objtype'] !== 'OBJECT_TABLE') throw new StrataError('NOT_SUPPORTED', 'CREATE MATERIALIZED VIEW (streaming views come in a later release)')
-        if (this.relationExists(name)) {
-          if (body['if_not_exists'] === true) return empty
-          throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
-        }
-        const evaluated = await this.evaluateSelect(session, body['query'] as PgNode, params, options, statement)
-        const columnNames = list(into['colNames']).map((item) => stringValue(item) ?? '')
-        const columns = evaluated.columns.map((column, index) => ({
-          name: columnNames[index] ?? column.name,
-          type: typeFromLabel(column.type),
-          notNull: false,
-          default: undefined,
-        }))
-        for (const column of columns) checkUserName(column.name, 'column')
-        const table: TableDefinition = { name, columns, primaryKey: null, uniques: [], checks: [], schemaTx: pending.txId }
-        this.createTableSync(session, table)
-        const insert = this.rowStore.writer.prepareSync(`INSERT INTO ${quoteIdentifier(name)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-        for (const row of evaluated.rows) insert.runSync(columns.map((column, index) => toStorage(row[index], column.type)))
-        return { ...empty, rowCount: evaluated.rows.length }
+        const target = { name: String(relation['relname']), ifNotExists: body['if_not_exists'] === true, columnNames: list(into['colNames']).map((item) => stringValue(item) ?? '') }
+        return this.createTableAs(session, target, () => this.evaluateSelect(session, body['query'] as PgNode, params, options, statement))
       }
       case 'DropStmt':
         return this.drop(session, body)

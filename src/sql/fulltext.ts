@@ -154,7 +154,7 @@ export interface CreateFulltextIndex {
   readonly columns: readonly string[]
 }
 
-interface ScannerToken {
+export interface ScannerToken {
   readonly start: number
   readonly end: number
   readonly text: string
@@ -162,7 +162,7 @@ interface ScannerToken {
   readonly keywordName: string
 }
 
-function scanTokens(text: string): ScannerToken[] | undefined {
+export function scanTokens(text: string): ScannerToken[] | undefined {
   try {
     return scanSqlTokens(text) as unknown as ScannerToken[]
   } catch {
@@ -178,14 +178,14 @@ function foldCase(text: string): string {
 }
 
 /** The name a token spells where PostgreSQL expects a ColId, or undefined when it is not one. */
-function identifierOf(token: ScannerToken | undefined): string | undefined {
+export function identifierOf(token: ScannerToken | undefined): string | undefined {
   if (token === undefined) return undefined
   if (token.tokenName === 'IDENT') return token.text.startsWith('"') ? token.text.slice(1, -1).replaceAll('""', '"') : foldCase(token.text)
   if (token.keywordName === 'UNRESERVED_KEYWORD' || token.keywordName === 'COL_NAME_KEYWORD') return foldCase(token.text)
   return undefined
 }
 
-function isWord(token: ScannerToken | undefined, word: string): boolean {
+export function isWord(token: ScannerToken | undefined, word: string): boolean {
   return token !== undefined && !token.text.startsWith('"') && token.text.toUpperCase() === word
 }
 

@@ -269,8 +269,65 @@ function operand(scope: Scope, node: unknown): Operand {
       }
       throw new NotRowStore(`the operator ${op}`)
     }
+    case 'CoalesceExpr':
+      return coalesceOperand(scope, list(nodeBody(node, 'CoalesceExpr')!['args']))
     default:
       throw new NotRowStore(describeNode(kind))
+  }
+}
+
+/**
+ * COALESCE(a, b, …) where SQLite's coalesce means exactly DuckDB's: every column argument of one type,
+ * and every constant already a value of that type (an integral literal for an integer column, a
+ * string for text), so the result type is that type on both stores. Otherwise DuckDB would widen the
+ * result (`coalesce(i, 1.5)` is a DECIMAL), and the column store answers.
+ */
+function coalesceOperand(scope: Scope, argumentNodes: readonly unknown[]): Operand {
+  const operands = argumentNodes.map((argument) => operand(scope, argument))
+  const typed = operands.find((item): item is Extract<Operand, { kind: 'sql' }> => item.kind === 'sql')
+  if (typed === undefined) throw new NotRowStore('COALESCE without a column')
+  const type = typed.type
+  const parts: string[] = []
+  const binders: Binder[] = []
+  for (const item of operands) {
+    if (item.kind === 'sql') {
+      if (!sameType(item.type, type)) throw new NotRowStore('COALESCE across types')
+      parts.push(item.sql)
+      binders.push(...item.binders)
+      continue
+    }
+    if (item.kind !== 'value' || item.type !== undefined || !constantOfType(item.value, type)) throw new NotRowStore('COALESCE with a value of another type')
+    const bound = bindOperand(scope, item, type, 'assign')
+    parts.push(bound.sql)
+    binders.push(...bound.binders)
+  }
+  return { kind: 'sql', sql: `coalesce(${parts.join(', ')})`, type, binders }
+}
+
+/** Whether an untyped constant is already a value of `type` (DuckDB would not widen the type for it). */
+function constantOfType(value: unknown, type: SqlType): boolean {
+  if (value === null) return true
+  switch (type.name) {
+    case 'SMALLINT':
+    case 'INTEGER':
+    case 'BIGINT': {
+      if (typeof value !== 'number' && typeof value !== 'bigint') return false
+      if (typeof value === 'number' && !Number.isSafeInteger(value)) return false
+      try {
+        toStorage(value, type)
+        return true
+      } catch {
+        return false
+      }
+    }
+    case 'DOUBLE':
+      return typeof value === 'number'
+    case 'VARCHAR':
+      return typeof value === 'string'
+    case 'BOOLEAN':
+      return typeof value === 'boolean'
+    default:
+      return false
   }
 }
 
@@ -481,6 +538,15 @@ function outputList(scope: Scope, targets: readonly unknown[], what: string): { 
       const score = fulltextScore(scope, value)
       sql.push(`${score.sql} AS ${quoteIdentifier(name)}`)
       output.push({ name, type: score.type })
+      continue
+    }
+    if (nodeKind(value) === 'CoalesceExpr' && typeof body['name'] === 'string') {
+      // Aliased only: an unaliased one is named after its text by DuckDB, which the row store does not keep.
+      // Its constants are written into the text, so the select list binds nothing.
+      const coalesced = operand({ ...scope, inlineValues: true }, value)
+      if (coalesced.kind !== 'sql' || coalesced.binders.length > 0) throw new NotRowStore(`COALESCE in the ${what}`)
+      sql.push(`${coalesced.sql} AS ${quoteIdentifier(body['name'])}`)
+      output.push({ name: body['name'], type: coalesced.type })
       continue
     }
     const columnRef = nodeBody(value, 'ColumnRef')

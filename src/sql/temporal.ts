@@ -543,6 +543,14 @@ export function instantFromValue(value: unknown, context: InstantContext, label:
   return resolveTime(instantOf(value, expression), context, expression).us
 }
 
+/**
+ * A period end: NULL (a literal or a NULL parameter) is the open end — the end of time for `TO`, as
+ * XTDB reads `FOR PORTION OF VALID_TIME FROM x TO NULL` — else {@link evaluateInstant}.
+ */
+export function evaluateOpenInstant(expression: TimeExpression, context: InstantContext): bigint | null {
+  return evaluateInstantNode(expressionTree(expression), context, expression.text)
+}
+
 /** A time expression's value in µs; an integer means the system time of that transaction (SPEC 6). */
 export function evaluateInstant(expression: TimeExpression, context: InstantContext): bigint {
   return resolveTime(evaluate(expressionTree(expression), context, expression), context, expression).us
