@@ -62,6 +62,17 @@ describe('a literal is compared in the wider type, not coerced to the column', (
     assert.deepEqual(await ids('SELECT id FROM n WHERE d IN (1.01, 7) ORDER BY d'), [2])
   })
 
+  test('a number parameter is compared as the number it is; a string parameter is cast', async () => {
+    const withParam = async (sql: string, params: unknown[]): Promise<number[]> => (await bothStores(sql, params)).map((row) => row['id'] as number).sort((a, b) => a - b)
+    assert.deepEqual(await withParam('SELECT id FROM n WHERE i = $1', [1.5]), [])
+    assert.deepEqual(await withParam('SELECT id FROM n WHERE i > $1', [1.5]), [1, 3])
+    assert.deepEqual(await withParam('SELECT id FROM n WHERE i < $1', [2147483648]), [1, 2, 3])
+    assert.deepEqual(await withParam('SELECT id FROM n WHERE d = $1', [1.234]), [])
+    assert.deepEqual(await withParam('SELECT id FROM n WHERE d = $1', [1.23]), [1])
+    assert.deepEqual(await withParam('SELECT id FROM n WHERE d = $1', ['1.234']), [1])
+    assert.deepEqual(await withParam('SELECT id FROM n WHERE i = $1', ['2']), [1])
+  })
+
   test('assignment still casts to the column type (DuckDB rounds half away from zero)', async () => {
     await db.query('INSERT INTO n (id, i, d) VALUES (10, 2.5, 1.005), (11, -2.5, -0.125)')
     assert.deepEqual(await bothStores('SELECT id, i, d FROM n WHERE id >= 10 ORDER BY id'), [

@@ -17,6 +17,7 @@ import { catalogNameTaken, checkUserName, indexFromCreate, nullKeyError, rowidAl
 import { compactParameters, loadParser, parseStatements, parseTree, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
   aggregateFunctionNames,
+  comparisonParameter,
   compileDelete,
   compileInsertShell,
   compileSelect,
@@ -1375,7 +1376,7 @@ export class Engine {
             throw new StrataError('INVALID_PARAMETER', `no value for parameter $${binder.index + 1} (${params.length} given)`)
           }
           const value = params[binder.index]
-          values[index] = binder.type === undefined ? plainValue(value) : toStorage(value, binder.type)
+          values[index] = binder.type === undefined ? plainValue(value) : binder.compare === true ? comparisonParameter(value, binder.type) : toStorage(value, binder.type)
           // A full-text query is checked here so a malformed one is a SYNTAX_ERROR with its position (NULL: EXPLAIN's placeholder).
           if (binder.fulltextColumns !== undefined && value !== null) checkBoundFulltextQuery(value, binder.fulltextColumns)
           break

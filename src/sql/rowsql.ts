@@ -24,7 +24,7 @@ export class NotRowStore extends Error {
 export type Binder =
   | { readonly kind: 'value'; readonly value: null | number | bigint | string | Uint8Array }
   /** `fulltextColumns`: the value is a full-text query over an index of these columns, checked when bound. */
-  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined; readonly fulltextColumns?: readonly string[] }
+  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined; readonly fulltextColumns?: readonly string[]; readonly compare?: boolean }
   | { readonly kind: 'now'; readonly type: SqlType }
   /** A period bound of a time-travel reference, evaluated per execution (src/sql/temporal.ts). */
   | { readonly kind: 'slot'; readonly slot: number }
@@ -125,6 +125,8 @@ function bindOperand(scope: Scope, operand: Operand, type: SqlType, purpose: Pur
       if (operand.type !== undefined && !comparable(operand.type, type)) {
         throw new NotRowStore(`a parameter cast to ${typeLabel(operand.type)} used as ${typeLabel(type)}`)
       }
+      // An uncast parameter in a comparison keeps its value (comparisonParameter), as DuckDB binds it.
+      if (purpose === 'compare' && operand.type === undefined) return { sql: '?', binders: [{ kind: 'param', index: operand.index, type, compare: true }] }
       return { sql: '?', binders: [{ kind: 'param', index: operand.index, type }] }
     case 'now':
       if (type.name !== 'TIMESTAMP' && type.name !== 'TIMESTAMPTZ' && type.name !== 'DATE') throw new NotRowStore('now() used as a non-timestamp')
@@ -448,6 +450,36 @@ function comparison(scope: Scope, leftNode: unknown, op: string, rightNode: unkn
   const leftBound = bindOperand(scope, left, typed.type)
   const rightBound = bindOperand(scope, right, typed.type)
   return { sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, binders: [...leftBound.binders, ...rightBound.binders] }
+}
+
+/**
+ * A parameter's value where it is compared with a column of `type` (a binder with `compare`): a JS
+ * number is a double and is compared as that double — the column store binds it as DOUBLE, and SQLite
+ * compares an integer with a double exactly — so `i = $1` with 1.5 matches nothing and `i < $1` with
+ * 2147483648 compares rather than failing; against a scaled DECIMAL it is scaled exactly first. A
+ * bigint beyond BIGINT is compared as a double. Anything else (a string, a Date) is cast to the
+ * column's type, as DuckDB casts a VARCHAR parameter.
+ *
+ * @example comparisonParameter(1.5, { name: 'INTEGER' }) // 1.5
+ */
+export function comparisonParameter(value: unknown, type: SqlType): null | number | bigint | string | Uint8Array {
+  if (value === null || value === undefined) return null
+  const scale = integerStorageScale(type)
+  if (scale === undefined || (typeof value !== 'number' && typeof value !== 'bigint')) return toStorage(value, type)
+  if (typeof value === 'bigint') {
+    if (scale > 0) return toStorage(value, type)
+    return value >= bigintLow && value <= bigintHigh ? value : Number(value)
+  }
+  if (!Number.isFinite(value)) return value
+  if (scale === 0) return value + 0
+  const decimal = decimalFromNumber(value)
+  const shifted = { unscaled: decimal.unscaled, scale: decimal.scale - scale }
+  if (shifted.scale <= 0 || fitsScale(shifted, 0)) {
+    const integer = rescale(shifted, 0).unscaled
+    if (integer >= BigInt(Number.MIN_SAFE_INTEGER) && integer <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(integer)
+    return integer >= bigintLow && integer <= bigintHigh ? integer : Number(integer)
+  }
+  return Number(decimalText(shifted))
 }
 
 /** `a op b` ⟺ `b mirrored(op) a`. */
