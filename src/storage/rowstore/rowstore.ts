@@ -222,6 +222,11 @@ export function translateSqliteError(error: unknown, sql: string | undefined): S
   const like = (typeof error === 'object' && error !== null ? error : {}) as SqliteErrorLike
   const sqliteCode = typeof like.code === 'string' ? like.code : ''
   const message = typeof like.message === 'string' ? like.message : String(error)
+  // SQLITE_MISMATCH comes only from a non-integer written to a single integer primary key (its rowid):
+  // the values reaching SQLite are already of their column's type, so that is a NULL key.
+  if (sqliteCode === 'SQLITE_MISMATCH') {
+    return new StrataError('CONSTRAINT_VIOLATION', 'null value in a primary key column violates not-null constraint', { cause: error, ...(sql === undefined ? {} : { statement: sql }) })
+  }
   let code: ErrorCode = 'INTERNAL'
   if (sqliteCode === 'SQLITE_CONSTRAINT_DATATYPE') code = 'TYPE_MISMATCH'
   else if (sqliteCode.startsWith('SQLITE_CONSTRAINT')) code = 'CONSTRAINT_VIOLATION'
