@@ -113,12 +113,21 @@ export function decimalText(value: Decimal, scale = value.scale): string {
  * @example decimalResult(parseDecimal('12345678901234567.1')!) // '12345678901234567.1'
  */
 export function decimalResult(value: Decimal): number | string {
+  // The common case without text: fewer than 16 digits, and u / 10^s of two exact doubles is correctly
+  // rounded, so it is the number that spells the value.
+  if (value.unscaled > -fastUnscaledLimit && value.unscaled < fastUnscaledLimit && value.scale <= 22) {
+    return Number(value.unscaled) / fastPowers[value.scale]! + 0
+  }
   const text = decimalText(value)
   const number = Number(text)
   if (significantDigits(value) <= 15) return number + 0
   const back = decimalFromNumber(number)
   return compareDecimals(back, value) === 0 ? number : text
 }
+
+const fastUnscaledLimit = 10n ** 15n
+/** 10^0 … 10^22: every one is an exact double. */
+const fastPowers: readonly number[] = Array.from({ length: 23 }, (_, exponent) => 10 ** exponent)
 
 /** -1, 0 or 1 as a < b, a = b, a > b (exactly). */
 export function compareDecimals(a: Decimal, b: Decimal): number {
