@@ -200,6 +200,66 @@ describe('web console', () => {
     assert.equal(await alert.isVisible(), false)
   })
 
+  test('an error clears the previous result: the rows, the chart and the plan go, only the error shows', async () => {
+    await runInConsole('SELECT id, owner, balance FROM accounts ORDER BY id')
+    const grid = page.getByRole('grid', { name: 'Query results' })
+    await grid.getByRole('gridcell', { name: 'ann', exact: true }).waitFor()
+    await page.getByRole('tab', { name: 'Chart' }).click()
+    const chartPanel = page.getByRole('tabpanel', { name: 'Chart' })
+    await chartPanel.getByRole('button', { name: 'Draw chart' }).click()
+    await chartPanel.locator('canvas').first().waitFor()
+    await setEditorText('SELECT * FROM accounts')
+    await page.getByRole('button', { name: 'Explain' }).click()
+    await settled()
+
+    await runInConsole('SELECT * FROM no_such_table')
+    await page.getByRole('alert').waitFor()
+    assert.equal(await chartPanel.locator('canvas').count(), 0, 'the old chart is gone')
+    assert.doesNotMatch(await page.locator('#plan-text').innerText(), /store:/, 'the old plan is gone')
+    assert.equal(await page.locator('#plan-summary dt').count(), 0)
+    await page.getByRole('tab', { name: 'Results' }).click()
+    assert.ok(await grid.isVisible())
+    assert.equal(await grid.getByRole('gridcell').count(), 0, 'no rows of the earlier result under the error')
+    assert.equal(await grid.getByRole('columnheader').count(), 0)
+    assert.equal(await grid.getAttribute('aria-rowcount'), '1')
+    assert.ok(await grid.getByText('No result: see the error above.').isVisible())
+
+    await runInConsole('SELECT 7 AS seven')
+    await grid.getByRole('gridcell', { name: '7', exact: true }).waitFor()
+    assert.equal(await grid.getByText('No result: see the error above.').isVisible(), false)
+  })
+
+  test('column headers show their whole type label, wrapping rather than cutting it off', async () => {
+    // Short names over short (or NULL) values: the type is what sets the width. The STRUCT's label is
+    // longer than a column may be wide, so it must wrap inside its header.
+    const wideStruct = '{a: 1, a_rather_long_field_name_number_one: 2, another_long_field_name_number_two: 3}'
+    await runInConsole(`SELECT CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS z, CAST(1.5 AS DECIMAL(18,3)) AS d, ${wideStruct} AS s, 1 AS n`)
+    const grid = page.getByRole('grid', { name: 'Query results' })
+    await grid.locator('[role="row"][aria-rowindex="2"]').waitFor()
+    const headers = await grid.getByRole('columnheader').evaluateAll((cells) =>
+      cells.map((cell) => {
+        const label = cell.querySelector('.grid-column-type')
+        const cellBox = cell.getBoundingClientRect()
+        const labelBox = label?.getBoundingClientRect()
+        return {
+          type: label?.textContent ?? '',
+          inside: labelBox !== undefined && labelBox.left >= cellBox.left - 0.5 && labelBox.right <= cellBox.right + 0.5 && labelBox.top >= cellBox.top - 0.5 && labelBox.bottom <= cellBox.bottom + 0.5,
+          fits: label !== null && label.scrollWidth <= label.clientWidth,
+          width: cellBox.width,
+        }
+      }),
+    )
+    assert.deepEqual(headers.map((header) => header.type.split('(')[0]), ['TIMESTAMPTZ', 'DECIMAL', 'STRUCT', 'INTEGER'])
+    for (const header of headers) {
+      assert.ok(header.inside, `the label ${header.type} lies inside its header cell`)
+      assert.ok(header.fits, `the label ${header.type} is not clipped`)
+    }
+    // The rows start below the header, however tall the wrapped label made it.
+    const headerBottom = await grid.locator('.grid-header').evaluate((element) => element.getBoundingClientRect().bottom)
+    const firstRowTop = await grid.locator('[role="row"][aria-rowindex="2"]').evaluate((element) => element.getBoundingClientRect().top)
+    assert.ok(firstRowTop >= headerBottom - 0.5, `first row at ${firstRowTop}, header ends at ${headerBottom}`)
+  })
+
   test('a 100K-row result keeps a bounded number of rows in the DOM, and scrolling shows later rows', async () => {
     const started = Date.now()
     await runInConsole('SELECT i, i * 2 AS doubled FROM range(100000) r(i)')
