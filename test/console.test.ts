@@ -105,6 +105,12 @@ describe('web console', () => {
     server = await startServer()
     await post(server.url, 'CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner VARCHAR NOT NULL, balance DOUBLE, opened DATE)')
     await post(server.url, "INSERT INTO accounts VALUES (1, 'ann', 100.5, '2024-01-02'), (2, 'bob', 42, '2024-02-03'), (3, 'cy', NULL, '2024-03-04')")
+    // Long-form data: one row per day and region; east has no row on 2024-03-02.
+    await post(server.url, 'CREATE TABLE sales (day DATE, region VARCHAR, units INTEGER, PRIMARY KEY (day, region))')
+    await post(
+      server.url,
+      "INSERT INTO sales VALUES ('2024-03-03', 'north', 13), ('2024-03-01', 'north', 11), ('2024-03-02', 'north', 12), ('2024-03-02', 'south', 22), ('2024-03-01', 'south', 21), ('2024-03-03', 'south', 23), ('2024-03-01', 'east', 31), ('2024-03-03', 'east', 33)",
+    )
     userData = temporaryDirectory('chromium')
     context = await chromium.launchPersistentContext(userData.path, { executablePath: chromiumPath, headless: true, args: chromiumFlags, locale: 'en-US' })
     context.on('request', (request) => requestedUrls.push(request.url()))
@@ -370,6 +376,64 @@ describe('web console', () => {
     assert.equal(await panel.getByRole('checkbox', { name: 'balance' }).isChecked(), true, 'the numeric column is the default y')
     await panel.getByRole('button', { name: 'Draw chart' }).click()
     await panel.getByRole('img', { name: /^Bar chart of balance by owner/ }).locator('canvas').waitFor()
+  })
+
+  test('a chart of long-form rows draws one series per category, x sorted; y offers only numbers', async () => {
+    // Rows not in day order: a line through them in row order would zig-zag.
+    await runInConsole('SELECT day, region, units FROM sales ORDER BY region, day DESC')
+    await page.getByRole('tab', { name: 'Chart' }).click()
+    const panel = page.getByRole('tabpanel', { name: 'Chart' })
+    assert.equal(await panel.getByLabel('X axis').locator('option:checked').innerText(), 'day')
+    assert.equal(await panel.getByRole('combobox', { name: /^Series/ }).locator('option:checked').innerText(), 'region', 'x repeats, so the text column splits the series')
+    assert.deepEqual(await panel.locator('.chart-ys label').allInnerTexts(), ['units'], 'neither the date nor the text column is offered as y')
+    await panel.getByLabel('Chart type').selectOption('line')
+    await panel.getByRole('button', { name: 'Draw chart' }).click()
+    const plot = panel.getByRole('img', { name: 'Line chart of units by day, one series per region: 3 series, 3 x values' })
+    await plot.locator('canvas').waitFor()
+    // uPlot's legend: the x series, then one per region, in order of first appearance.
+    assert.deepEqual(await panel.locator('.u-legend .u-series .u-label').allInnerTexts(), ['day', 'east', 'north', 'south'])
+    // Hovering the left and right ends reads the first and last day: x is sorted, each region's value in its own series.
+    const legendValues = async (): Promise<string[]> => panel.locator('.u-legend .u-series .u-value').allInnerTexts()
+    const over = await panel.locator('.u-over').boundingBox()
+    assert.ok(over !== null)
+    await page.mouse.move(over.x + 1, over.y + over.height / 2)
+    await panel.locator('.u-legend .u-series .u-value', { hasText: /^2024-03-01/ }).waitFor()
+    assert.deepEqual((await legendValues()).slice(1), ['31', '11', '21'])
+    await page.mouse.move(over.x + over.width - 1, over.y + over.height / 2)
+    await panel.locator('.u-legend .u-series .u-value', { hasText: /^2024-03-03/ }).waitFor()
+    assert.deepEqual((await legendValues()).slice(1), ['33', '13', '23'])
+
+    // Bars: the same series, side by side.
+    await panel.getByLabel('Chart type').selectOption('bar')
+    await panel.getByRole('button', { name: 'Draw chart' }).click()
+    await panel.getByRole('img', { name: 'Bar chart of units by day, one series per region: 3 series, 3 x values' }).locator('canvas').waitFor()
+
+    // "(none)" draws the rows as one series again.
+    await panel.getByRole('combobox', { name: /^Series/ }).selectOption({ label: '(none)' })
+    await panel.getByLabel('Chart type').selectOption('line')
+    await panel.getByRole('button', { name: 'Draw chart' }).click()
+    await panel.getByRole('img', { name: 'Line chart of units by day, 8 points' }).locator('canvas').waitFor()
+
+    // More categories than the cap: the largest are drawn, and the rest are counted.
+    await runInConsole("SELECT i % 3 AS x, 'c' || i AS cat, i AS v FROM range(30) r(i)")
+    await page.getByRole('tab', { name: 'Chart' }).click()
+    await panel.getByRole('button', { name: 'Draw chart' }).click()
+    await panel.getByRole('img', { name: /one series per cat: 20 series, 3 x values$/ }).locator('canvas').waitFor()
+    assert.equal(await panel.locator('.u-legend .u-series').count(), 21)
+    assert.match(await panel.getByRole('status').innerText(), /10 more cat values not drawn: at most 20 series, the largest by total v are shown/)
+    // The largest ten by v (c20…c29) are among those drawn; the smallest are not.
+    const drawn = await panel.locator('.u-legend .u-series .u-label').allInnerTexts()
+    assert.ok(drawn.includes('c29') && drawn.includes('c10') && !drawn.includes('c9') && !drawn.includes('c0'), drawn.join(' '))
+
+    // One row per x: no series by default, and text columns are never a y.
+    await runInConsole('SELECT id, owner, balance, opened FROM accounts ORDER BY id')
+    await page.getByRole('tab', { name: 'Chart' }).click()
+    assert.equal(await panel.getByLabel('X axis').locator('option:checked').innerText(), 'opened')
+    assert.equal(await panel.getByRole('combobox', { name: /^Series/ }).locator('option:checked').innerText(), '(none)')
+    assert.deepEqual(await panel.locator('.chart-ys label').allInnerTexts(), ['id', 'balance'])
+    await panel.getByLabel('X axis').selectOption({ label: 'owner' })
+    assert.deepEqual(await panel.locator('.chart-ys label').allInnerTexts(), ['id', 'balance'])
+    assert.deepEqual(await panel.getByRole('combobox', { name: /^Series/ }).locator('option').allInnerTexts(), ['(none)', 'id', 'balance', 'opened'])
   })
 
   test('a server that needs a token: the console says so, takes one, and runs with it', async () => {
