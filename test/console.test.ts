@@ -436,6 +436,44 @@ describe('web console', () => {
     assert.deepEqual(await panel.getByRole('combobox', { name: /^Series/ }).locator('option').allInnerTexts(), ['(none)', 'id', 'balance', 'opened'])
   })
 
+  test('completion offers the columns of the tables the statement names', async () => {
+    const editor = page.getByRole('textbox', { name: 'SQL editor' })
+    /** The completion list's labels with the cursor `fromEnd` characters before the end of `text`. */
+    const completions = async (text: string, fromEnd = 0): Promise<string[]> => {
+      await setEditorText(text)
+      for (let step = 0; step < fromEnd; step += 1) await page.keyboard.press('ArrowLeft')
+      await page.keyboard.press('Control+Space')
+      const list = page.locator('.cm-tooltip-autocomplete')
+      await list.waitFor()
+      const labels = await list.locator('.cm-completionLabel').allInnerTexts()
+      await page.keyboard.press('Escape')
+      await list.waitFor({ state: 'detached' })
+      return labels
+    }
+    await editor.focus()
+    const accountColumns = ['id', 'owner', 'balance', 'opened']
+    const includesAll = (labels: readonly string[], wanted: readonly string[]): boolean => wanted.every((label) => labels.includes(label))
+
+    const afterWhere = await completions('SELECT * FROM accounts WHERE ')
+    assert.ok(includesAll(afterWhere, accountColumns), afterWhere.slice(0, 20).join(' '))
+    assert.deepEqual(afterWhere.slice(0, 4).sort(), [...accountColumns].sort(), 'columns come before table names and keywords')
+    assert.ok(!afterWhere.includes('region'), 'not the columns of a table the statement does not name')
+    // The SELECT list, before the FROM that names the table.
+    assert.ok((await completions('SELECT ow FROM accounts', ' FROM accounts'.length)).includes('owner'))
+    // ON, GROUP BY and ORDER BY; tables with aliases; several tables.
+    const onClause = await completions('SELECT * FROM accounts AS a JOIN sales s ON ')
+    assert.ok(includesAll(onClause, [...accountColumns, 'day', 'region', 'units']), onClause.slice(0, 20).join(' '))
+    assert.ok((await completions('SELECT region, sum(units) FROM sales GROUP BY ')).includes('region'))
+    assert.ok((await completions('SELECT region, sum(units) FROM sales GROUP BY region ORDER BY ')).includes('units'))
+    assert.ok(includesAll(await completions('SELECT * FROM accounts acc WHERE acc.'), accountColumns))
+    // A subquery sees its own table.
+    assert.ok((await completions('SELECT * FROM accounts WHERE id IN (SELECT  FROM sales)', ' FROM sales)'.length)).includes('units'))
+    // Where a table name goes, tables and not columns.
+    const afterFrom = await completions('SELECT * FROM acc')
+    assert.ok(afterFrom.includes('accounts'))
+    assert.ok(!afterFrom.includes('owner'), afterFrom.slice(0, 20).join(' '))
+  })
+
   test('a server that needs a token: the console says so, takes one, and runs with it', async () => {
     const guarded = await startServer({ tokens: ['console-secret'] })
     const guardedPage = await context.newPage()
