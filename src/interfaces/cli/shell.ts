@@ -1,6 +1,6 @@
 /**
  * `strata shell`: the interactive REPL. On a terminal it prompts, keeps a history file and completes
- * keywords and table names; with stdin from a pipe or a file it runs the statements it reads and prints
+ * table names, column names and keywords by context (./completion.ts); with stdin from a pipe or a file it runs the statements it reads and prints
  * only their results, so a script's output is just data.
  */
 import * as fs from 'node:fs'
@@ -20,6 +20,7 @@ import {
   outputFormats,
   type OutputFormat,
 } from './format.js'
+import { completeSql, lastWord, type CompletionCatalog } from './completion.js'
 import { classifyInput, loadStatementScanner } from './statement-input.js'
 import { followChanges, parseSubscribeCommand, subscribeUsage, type SubscribeCommand } from './subscribe.js'
 
@@ -72,6 +73,7 @@ class ShellSession {
   private interruptedOnEmptyPrompt = false
   /** Aborts the statement that is running, for Ctrl-C; undefined between statements. */
   private runningStatement: AbortController | undefined
+  private lineReader: readline.Interface | undefined
 
   constructor(
     readonly database: Database,
@@ -84,6 +86,7 @@ class ShellSession {
     // Starts as the file's contents so that a session that adds no lines leaves the file as it was.
     let history = this.options.interactive ? loadHistory() : []
     const lineReader = this.createLineReader(history)
+    this.lineReader = lineReader
     lineReader.on('history', (entries: string[]) => {
       history = entries
     })
@@ -123,10 +126,13 @@ class ShellSession {
       history: [...history],
       historySize: historyEntriesMax,
       removeHistoryDuplicates: true,
+      // readline passes the line up to the cursor; the rest of it may name the statement's tables.
       completer: (line: string, callback: (error: null, result: [string[], string]) => void) => {
-        this.complete(line).then(
+        const reader = this.lineReader
+        const after = reader === undefined ? '' : reader.line.slice(reader.cursor)
+        this.complete(line, after).then(
           (result) => callback(null, result),
-          // Completion is a convenience; if the table list cannot be read, offer nothing rather than fail.
+          // Completion is a convenience; if the catalog cannot be read, offer nothing rather than fail.
           () => callback(null, [[], line]),
         )
       },
@@ -265,8 +271,8 @@ class ShellSession {
     return command.run(this, argument)
   }
 
-  /** Tab completion: dot commands and their arguments, else SQL keywords and table names. */
-  private async complete(line: string): Promise<[string[], string]> {
+  /** Tab completion: dot commands and their arguments, else SQL by context (./completion.ts). */
+  private async complete(line: string, after: string): Promise<[string[], string]> {
     const word = lastWord(line)
     if (this.bufferedLines.length === 0 && line.trimStart().startsWith('.')) {
       const { word: name, rest } = splitFirstWord(line.trim())
@@ -280,15 +286,18 @@ class ShellSession {
         : []
       return [argumentCandidates.filter((candidate) => candidate.startsWith(word)), word]
     }
-    if (word === '') return [[], word]
-    const wordLower = word.toLowerCase()
-    // Keywords come back in the case the user is typing in, so a lowercase query stays lowercase.
-    const typesLowercase = word === wordLower
-    const keywordHits = sqlKeywords
-      .filter((keyword) => keyword.toLowerCase().startsWith(wordLower))
-      .map((keyword) => (typesLowercase ? keyword.toLowerCase() : keyword))
-    const tableHits = (await this.database.tables()).filter((table) => table.toLowerCase().startsWith(wordLower))
-    return [[...tableHits, ...keywordHits], word]
+    const before = this.bufferedLines.length === 0 ? line : `${this.bufferedText()}\n${line}`
+    return completeSql({ before, after }, this.completionCatalog())
+  }
+
+  private completionCatalog(): CompletionCatalog {
+    return {
+      tables: () => this.database.tables(),
+      columns: async (table) => {
+        const description = await this.database.query(`DESCRIBE ${quoteIdentifier(table)}`)
+        return description.rows.map((row) => String(row['column_name']))
+      },
+    }
   }
 }
 
@@ -395,31 +404,12 @@ function splitFirstWord(line: string): { word: string; rest: string } {
   return { word: line.slice(0, end), rest: line.slice(end).trim() }
 }
 
-/** The identifier-like characters at the end of the line: the word the cursor is completing. */
-function lastWord(line: string): string {
-  let start = line.length
-  while (start > 0 && isWordCharacter(line.charAt(start - 1))) start -= 1
-  return line.slice(start)
-}
-
 function endsWithSpace(line: string): boolean {
   return line.length > 0 && isWhitespace(line.charAt(line.length - 1))
 }
 
 function isWhitespace(character: string): boolean {
   return character === ' ' || character === '\t' || character === '\n' || character === '\r'
-}
-
-function isWordCharacter(character: string): boolean {
-  return (
-    (character >= 'a' && character <= 'z') ||
-    (character >= 'A' && character <= 'Z') ||
-    (character >= '0' && character <= '9') ||
-    character === '_' ||
-    character === '$' ||
-    // PostgreSQL identifiers may contain any non-ASCII letter.
-    character > '\u007f'
-  )
 }
 
 /** $STRATA_HISTORY, else ~/.strata_history. */
@@ -447,17 +437,3 @@ function saveHistory(newestFirst: readonly string[]): void {
     // Losing the history (read-only home, full disk) must not turn a clean exit into a failure.
   }
 }
-
-/** What tab completes besides table names: the statements and clauses of SPEC section 5 and its types. */
-const sqlKeywords: readonly string[] = [
-  'ADD', 'ALL', 'ALTER', 'AND', 'AS', 'ASC', 'AVG', 'BEGIN', 'BETWEEN', 'BIGINT', 'BLOB', 'BOOLEAN', 'BY',
-  'CASE', 'CAST', 'CHECK', 'COLUMN', 'COMMIT', 'CONFLICT', 'COUNT', 'CREATE', 'CROSS', 'DATE', 'DECIMAL',
-  'DEFAULT', 'DELETE', 'DESC', 'DESCRIBE', 'DISTINCT', 'DO', 'DOUBLE', 'DROP', 'ELSE', 'END', 'EXCEPT',
-  'EXISTS', 'EXPLAIN', 'FALSE', 'FIRST', 'FROM', 'FULL', 'GROUP', 'GROUPING', 'HAVING', 'IF', 'ILIKE', 'IN',
-  'INDEX', 'INNER', 'INSERT', 'INTEGER', 'INTERSECT', 'INTO', 'IS', 'JOIN', 'JSON', 'KEY', 'LAST', 'LEFT',
-  'LIKE', 'LIMIT', 'MAX', 'MIN', 'NOT', 'NOTHING', 'NULL', 'NULLS', 'OFFSET', 'ON', 'OR', 'ORDER', 'OUTER',
-  'OVER', 'PARTITION', 'PRIMARY', 'REAL', 'RECURSIVE', 'RENAME', 'RETURNING', 'RIGHT', 'ROLLBACK', 'SELECT',
-  'SET', 'SETS', 'SHOW', 'SMALLINT', 'SUBSCRIBE', 'SUM', 'TABLE', 'TABLES', 'TEXT', 'THEN', 'TIMESTAMP', 'TIMESTAMPTZ',
-  'TO', 'TRUE', 'UNION', 'UNIQUE', 'UPDATE', 'USING', 'VALUES', 'VARCHAR', 'VIEW', 'WHEN', 'WHERE', 'WINDOW',
-  'WITH',
-]
