@@ -1,7 +1,7 @@
 /**
- * The interactive shell: tab completion by context. The completer is checked on the built module the
- * binary uses; then the real binary runs on a pseudo-terminal (util-linux `script`), typed at with
- * Tab as a person would.
+ * The interactive shell: tab completion by context and one history entry per statement. The
+ * completer and the history entry are checked on the built modules the binary uses; then the real
+ * binary runs on a pseudo-terminal (util-linux `script`), typed at with Tab and ↑ as a person would.
  */
 import * as assert from 'node:assert/strict'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
@@ -10,7 +10,9 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { before, test } from 'node:test'
 import { completeSql, type CompletionCatalog } from '../src/interfaces/cli/completion.js'
+import { historyEntry } from '../src/interfaces/cli/history.js'
 import { loadStatementScanner } from '../src/interfaces/cli/statement-input.js'
+import { scanTokens } from '../src/sql/parse.js'
 
 const binaryPath = path.resolve('dist/src/interfaces/cli/main.js')
 const scriptPath = '/usr/bin/script'
@@ -92,6 +94,19 @@ test('completion with no table named: keywords and tables; inside strings and co
   assert.deepEqual(await candidates('SELECT 1 /* ord'), [])
 })
 
+test('a statement typed on several lines is one history line that means the same SQL', () => {
+  assert.equal(historyEntry('SELECT total\nFROM orders\nWHERE id = 1;'), 'SELECT total FROM orders WHERE id = 1;')
+  assert.equal(historyEntry('CREATE TABLE t (\n  id INTEGER,\n  name VARCHAR\n);'), 'CREATE TABLE t ( id INTEGER, name VARCHAR );')
+  // A -- comment would swallow the rest of one line: it becomes a block comment.
+  const commented = historyEntry('SELECT id -- the key */ here\nFROM orders;')
+  assert.equal(commented, 'SELECT id /* the key * / here */ FROM orders;')
+  const withoutComments = (sql: string): string[] => scanTokens(sql).filter((token) => !token.tokenName.endsWith('COMMENT')).map((token) => token.text)
+  assert.deepEqual(withoutComments(commented), ['SELECT', 'id', 'FROM', 'orders', ';'])
+  // A line break inside a string literal is part of the value: it stays.
+  assert.equal(historyEntry("INSERT INTO notes VALUES (1,\n'line one\nline two');"), "INSERT INTO notes VALUES (1, 'line one\nline two');")
+  assert.equal(historyEntry('SELECT 1 /* a\nb */\n+ 1;'), 'SELECT 1 /* a b */ + 1;')
+})
+
 /** The shell on a pseudo-terminal: `script` gives it a tty, so it prompts, completes and keeps history. */
 class TerminalShell {
   readonly #child: ChildProcessWithoutNullStreams
@@ -136,10 +151,11 @@ class TerminalShell {
   }
 }
 
-test('the shell on a terminal: Tab completes table names and columns', async (t) => {
+test('the shell on a terminal: Tab completes tables and columns, ↑ recalls a multi-line statement whole', async (t) => {
   assert.ok(fs.existsSync(scriptPath), `${scriptPath} is missing: it comes with util-linux (Debian's bsdutils)`)
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-shell-'))
   const historyFile = path.join(directory, 'history')
+  fs.writeFileSync(historyFile, 'SELECT 1 AS from_an_earlier_session;\n')
   const shell = new TerminalShell(path.join(directory, 'db'), historyFile)
   t.after(() => {
     shell.kill()
@@ -164,6 +180,37 @@ test('the shell on a terminal: Tab completes table names and columns', async (t)
   await shell.waitFor('(1 row)')
   assert.match(shell.shown, /│ {2}1 │/)
 
+  // A statement over three lines, then ↑: the whole statement comes back as one line and runs again.
+  shell.type('SELECT total\r')
+  await shell.waitFor('...>')
+  shell.type('FROM orders\r')
+  await shell.waitFor('...>')
+  shell.type('WHERE id = 2;\r')
+  await shell.waitFor('(1 row)')
+  shell.type('\u001b[A')
+  await shell.waitFor('SELECT total FROM orders WHERE id = 2;')
+  shell.type('\r')
+  await shell.waitFor('(1 row)')
+  assert.match(shell.shown, /│ {3}0\.5 │/)
+  // A statement abandoned with Ctrl-C after two lines is kept as one entry too, to be finished later.
+  shell.type('SELECT id\r')
+  await shell.waitFor('...>')
+  shell.type('FROM orders\r')
+  await shell.waitFor('...>')
+  shell.type('\u0003')
+  await shell.waitFor('^C')
   shell.type('.quit\r')
   assert.equal(await shell.exited, 0)
+
+  // The file: the earlier session's entry, then one line per statement (the recalled one only once).
+  assert.deepEqual(fs.readFileSync(historyFile, 'utf8').split('\n'), [
+    'SELECT 1 AS from_an_earlier_session;',
+    'CREATE TABLE orders (id INTEGER PRIMARY KEY, total DOUBLE);',
+    'INSERT INTO orders VALUES (1, 9.5), (2, 0.5);',
+    'SELECT id FROM orders WHERE total > 1;',
+    'SELECT total FROM orders WHERE id = 2;',
+    'SELECT id FROM orders',
+    '.quit',
+    '',
+  ])
 })
