@@ -105,6 +105,12 @@ describe('web console', () => {
     server = await startServer()
     await post(server.url, 'CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner VARCHAR NOT NULL, balance DOUBLE, opened DATE)')
     await post(server.url, "INSERT INTO accounts VALUES (1, 'ann', 100.5, '2024-01-02'), (2, 'bob', 42, '2024-02-03'), (3, 'cy', NULL, '2024-03-04')")
+    // Long-form data: one row per day and region; east has no row on 2024-03-02.
+    await post(server.url, 'CREATE TABLE sales (day DATE, region VARCHAR, units INTEGER, PRIMARY KEY (day, region))')
+    await post(
+      server.url,
+      "INSERT INTO sales VALUES ('2024-03-03', 'north', 13), ('2024-03-01', 'north', 11), ('2024-03-02', 'north', 12), ('2024-03-02', 'south', 22), ('2024-03-01', 'south', 21), ('2024-03-03', 'south', 23), ('2024-03-01', 'east', 31), ('2024-03-03', 'east', 33)",
+    )
     userData = temporaryDirectory('chromium')
     context = await chromium.launchPersistentContext(userData.path, { executablePath: chromiumPath, headless: true, args: chromiumFlags, locale: 'en-US' })
     context.on('request', (request) => requestedUrls.push(request.url()))
@@ -198,6 +204,66 @@ describe('web console', () => {
     // The next good query clears the error.
     await runInConsole('SELECT 1 AS one')
     assert.equal(await alert.isVisible(), false)
+  })
+
+  test('an error clears the previous result: the rows, the chart and the plan go, only the error shows', async () => {
+    await runInConsole('SELECT id, owner, balance FROM accounts ORDER BY id')
+    const grid = page.getByRole('grid', { name: 'Query results' })
+    await grid.getByRole('gridcell', { name: 'ann', exact: true }).waitFor()
+    await page.getByRole('tab', { name: 'Chart' }).click()
+    const chartPanel = page.getByRole('tabpanel', { name: 'Chart' })
+    await chartPanel.getByRole('button', { name: 'Draw chart' }).click()
+    await chartPanel.locator('canvas').first().waitFor()
+    await setEditorText('SELECT * FROM accounts')
+    await page.getByRole('button', { name: 'Explain' }).click()
+    await settled()
+
+    await runInConsole('SELECT * FROM no_such_table')
+    await page.getByRole('alert').waitFor()
+    assert.equal(await chartPanel.locator('canvas').count(), 0, 'the old chart is gone')
+    assert.doesNotMatch(await page.locator('#plan-text').innerText(), /store:/, 'the old plan is gone')
+    assert.equal(await page.locator('#plan-summary dt').count(), 0)
+    await page.getByRole('tab', { name: 'Results' }).click()
+    assert.ok(await grid.isVisible())
+    assert.equal(await grid.getByRole('gridcell').count(), 0, 'no rows of the earlier result under the error')
+    assert.equal(await grid.getByRole('columnheader').count(), 0)
+    assert.equal(await grid.getAttribute('aria-rowcount'), '1')
+    assert.ok(await grid.getByText('No result: see the error above.').isVisible())
+
+    await runInConsole('SELECT 7 AS seven')
+    await grid.getByRole('gridcell', { name: '7', exact: true }).waitFor()
+    assert.equal(await grid.getByText('No result: see the error above.').isVisible(), false)
+  })
+
+  test('column headers show their whole type label, wrapping rather than cutting it off', async () => {
+    // Short names over short (or NULL) values: the type is what sets the width. The STRUCT's label is
+    // longer than a column may be wide, so it must wrap inside its header.
+    const wideStruct = '{a: 1, a_rather_long_field_name_number_one: 2, another_long_field_name_number_two: 3}'
+    await runInConsole(`SELECT CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS z, CAST(1.5 AS DECIMAL(18,3)) AS d, ${wideStruct} AS s, 1 AS n`)
+    const grid = page.getByRole('grid', { name: 'Query results' })
+    await grid.locator('[role="row"][aria-rowindex="2"]').waitFor()
+    const headers = await grid.getByRole('columnheader').evaluateAll((cells) =>
+      cells.map((cell) => {
+        const label = cell.querySelector('.grid-column-type')
+        const cellBox = cell.getBoundingClientRect()
+        const labelBox = label?.getBoundingClientRect()
+        return {
+          type: label?.textContent ?? '',
+          inside: labelBox !== undefined && labelBox.left >= cellBox.left - 0.5 && labelBox.right <= cellBox.right + 0.5 && labelBox.top >= cellBox.top - 0.5 && labelBox.bottom <= cellBox.bottom + 0.5,
+          fits: label !== null && label.scrollWidth <= label.clientWidth,
+          width: cellBox.width,
+        }
+      }),
+    )
+    assert.deepEqual(headers.map((header) => header.type.split('(')[0]), ['TIMESTAMPTZ', 'DECIMAL', 'STRUCT', 'INTEGER'])
+    for (const header of headers) {
+      assert.ok(header.inside, `the label ${header.type} lies inside its header cell`)
+      assert.ok(header.fits, `the label ${header.type} is not clipped`)
+    }
+    // The rows start below the header, however tall the wrapped label made it.
+    const headerBottom = await grid.locator('.grid-header').evaluate((element) => element.getBoundingClientRect().bottom)
+    const firstRowTop = await grid.locator('[role="row"][aria-rowindex="2"]').evaluate((element) => element.getBoundingClientRect().top)
+    assert.ok(firstRowTop >= headerBottom - 0.5, `first row at ${firstRowTop}, header ends at ${headerBottom}`)
   })
 
   test('a 100K-row result keeps a bounded number of rows in the DOM, and scrolling shows later rows', async () => {
@@ -310,6 +376,102 @@ describe('web console', () => {
     assert.equal(await panel.getByRole('checkbox', { name: 'balance' }).isChecked(), true, 'the numeric column is the default y')
     await panel.getByRole('button', { name: 'Draw chart' }).click()
     await panel.getByRole('img', { name: /^Bar chart of balance by owner/ }).locator('canvas').waitFor()
+  })
+
+  test('a chart of long-form rows draws one series per category, x sorted; y offers only numbers', async () => {
+    // Rows not in day order: a line through them in row order would zig-zag.
+    await runInConsole('SELECT day, region, units FROM sales ORDER BY region, day DESC')
+    await page.getByRole('tab', { name: 'Chart' }).click()
+    const panel = page.getByRole('tabpanel', { name: 'Chart' })
+    assert.equal(await panel.getByLabel('X axis').locator('option:checked').innerText(), 'day')
+    assert.equal(await panel.getByRole('combobox', { name: /^Series/ }).locator('option:checked').innerText(), 'region', 'x repeats, so the text column splits the series')
+    assert.deepEqual(await panel.locator('.chart-ys label').allInnerTexts(), ['units'], 'neither the date nor the text column is offered as y')
+    await panel.getByLabel('Chart type').selectOption('line')
+    await panel.getByRole('button', { name: 'Draw chart' }).click()
+    const plot = panel.getByRole('img', { name: 'Line chart of units by day, one series per region: 3 series, 3 x values' })
+    await plot.locator('canvas').waitFor()
+    // uPlot's legend: the x series, then one per region, in order of first appearance.
+    assert.deepEqual(await panel.locator('.u-legend .u-series .u-label').allInnerTexts(), ['day', 'east', 'north', 'south'])
+    // Hovering the left and right ends reads the first and last day: x is sorted, each region's value in its own series.
+    const legendValues = async (): Promise<string[]> => panel.locator('.u-legend .u-series .u-value').allInnerTexts()
+    const over = await panel.locator('.u-over').boundingBox()
+    assert.ok(over !== null)
+    await page.mouse.move(over.x + 1, over.y + over.height / 2)
+    await panel.locator('.u-legend .u-series .u-value', { hasText: /^2024-03-01/ }).waitFor()
+    assert.deepEqual((await legendValues()).slice(1), ['31', '11', '21'])
+    await page.mouse.move(over.x + over.width - 1, over.y + over.height / 2)
+    await panel.locator('.u-legend .u-series .u-value', { hasText: /^2024-03-03/ }).waitFor()
+    assert.deepEqual((await legendValues()).slice(1), ['33', '13', '23'])
+
+    // Bars: the same series, side by side.
+    await panel.getByLabel('Chart type').selectOption('bar')
+    await panel.getByRole('button', { name: 'Draw chart' }).click()
+    await panel.getByRole('img', { name: 'Bar chart of units by day, one series per region: 3 series, 3 x values' }).locator('canvas').waitFor()
+
+    // "(none)" draws the rows as one series again.
+    await panel.getByRole('combobox', { name: /^Series/ }).selectOption({ label: '(none)' })
+    await panel.getByLabel('Chart type').selectOption('line')
+    await panel.getByRole('button', { name: 'Draw chart' }).click()
+    await panel.getByRole('img', { name: 'Line chart of units by day, 8 points' }).locator('canvas').waitFor()
+
+    // More categories than the cap: the largest are drawn, and the rest are counted.
+    await runInConsole("SELECT i % 3 AS x, 'c' || i AS cat, i AS v FROM range(30) r(i)")
+    await page.getByRole('tab', { name: 'Chart' }).click()
+    await panel.getByRole('button', { name: 'Draw chart' }).click()
+    await panel.getByRole('img', { name: /one series per cat: 20 series, 3 x values$/ }).locator('canvas').waitFor()
+    assert.equal(await panel.locator('.u-legend .u-series').count(), 21)
+    assert.match(await panel.getByRole('status').innerText(), /10 more cat values not drawn: at most 20 series, the largest by total v are shown/)
+    // The largest ten by v (c20…c29) are among those drawn; the smallest are not.
+    const drawn = await panel.locator('.u-legend .u-series .u-label').allInnerTexts()
+    assert.ok(drawn.includes('c29') && drawn.includes('c10') && !drawn.includes('c9') && !drawn.includes('c0'), drawn.join(' '))
+
+    // One row per x: no series by default, and text columns are never a y.
+    await runInConsole('SELECT id, owner, balance, opened FROM accounts ORDER BY id')
+    await page.getByRole('tab', { name: 'Chart' }).click()
+    assert.equal(await panel.getByLabel('X axis').locator('option:checked').innerText(), 'opened')
+    assert.equal(await panel.getByRole('combobox', { name: /^Series/ }).locator('option:checked').innerText(), '(none)')
+    assert.deepEqual(await panel.locator('.chart-ys label').allInnerTexts(), ['id', 'balance'])
+    await panel.getByLabel('X axis').selectOption({ label: 'owner' })
+    assert.deepEqual(await panel.locator('.chart-ys label').allInnerTexts(), ['id', 'balance'])
+    assert.deepEqual(await panel.getByRole('combobox', { name: /^Series/ }).locator('option').allInnerTexts(), ['(none)', 'id', 'balance', 'opened'])
+  })
+
+  test('completion offers the columns of the tables the statement names', async () => {
+    const editor = page.getByRole('textbox', { name: 'SQL editor' })
+    /** The completion list's labels with the cursor `fromEnd` characters before the end of `text`. */
+    const completions = async (text: string, fromEnd = 0): Promise<string[]> => {
+      await setEditorText(text)
+      for (let step = 0; step < fromEnd; step += 1) await page.keyboard.press('ArrowLeft')
+      await page.keyboard.press('Control+Space')
+      const list = page.locator('.cm-tooltip-autocomplete')
+      await list.waitFor()
+      const labels = await list.locator('.cm-completionLabel').allInnerTexts()
+      await page.keyboard.press('Escape')
+      await list.waitFor({ state: 'detached' })
+      return labels
+    }
+    await editor.focus()
+    const accountColumns = ['id', 'owner', 'balance', 'opened']
+    const includesAll = (labels: readonly string[], wanted: readonly string[]): boolean => wanted.every((label) => labels.includes(label))
+
+    const afterWhere = await completions('SELECT * FROM accounts WHERE ')
+    assert.ok(includesAll(afterWhere, accountColumns), afterWhere.slice(0, 20).join(' '))
+    assert.deepEqual(afterWhere.slice(0, 4).sort(), [...accountColumns].sort(), 'columns come before table names and keywords')
+    assert.ok(!afterWhere.includes('region'), 'not the columns of a table the statement does not name')
+    // The SELECT list, before the FROM that names the table.
+    assert.ok((await completions('SELECT ow FROM accounts', ' FROM accounts'.length)).includes('owner'))
+    // ON, GROUP BY and ORDER BY; tables with aliases; several tables.
+    const onClause = await completions('SELECT * FROM accounts AS a JOIN sales s ON ')
+    assert.ok(includesAll(onClause, [...accountColumns, 'day', 'region', 'units']), onClause.slice(0, 20).join(' '))
+    assert.ok((await completions('SELECT region, sum(units) FROM sales GROUP BY ')).includes('region'))
+    assert.ok((await completions('SELECT region, sum(units) FROM sales GROUP BY region ORDER BY ')).includes('units'))
+    assert.ok(includesAll(await completions('SELECT * FROM accounts acc WHERE acc.'), accountColumns))
+    // A subquery sees its own table.
+    assert.ok((await completions('SELECT * FROM accounts WHERE id IN (SELECT  FROM sales)', ' FROM sales)'.length)).includes('units'))
+    // Where a table name goes, tables and not columns.
+    const afterFrom = await completions('SELECT * FROM acc')
+    assert.ok(afterFrom.includes('accounts'))
+    assert.ok(!afterFrom.includes('owner'), afterFrom.slice(0, 20).join(' '))
   })
 
   test('a server that needs a token: the console says so, takes one, and runs with it', async () => {

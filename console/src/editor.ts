@@ -1,6 +1,7 @@
 /**
- * The SQL editor: CodeMirror 6 with SQL highlighting, completion from the schema browser's tables,
- * and the console's keys, which take precedence over CodeMirror's own:
+ * The SQL editor: CodeMirror 6 with SQL highlighting, completion from the schema browser's tables
+ * (table names; `t.` and `alias.` columns; and, from ./completion.ts, the columns of the tables a
+ * statement names wherever a column may go), and the console's keys, which take precedence over CodeMirror's own:
  *   Ctrl/Cmd+Enter runs, Ctrl/Cmd+Shift+Enter explains, Ctrl+↑ / Ctrl+↓ walk the history.
  * Tab is left to the browser, so keyboard users can move focus out of the editor.
  */
@@ -9,6 +10,7 @@ import { basicSetup } from 'codemirror'
 import { sql, PostgreSQL, type SQLNamespace } from '@codemirror/lang-sql'
 import { Compartment, EditorState, Prec } from '@codemirror/state'
 import { EditorView, keymap, placeholder } from '@codemirror/view'
+import { columnCompletion } from './completion'
 import type { SchemaTable } from './schema'
 
 export interface EditorActions {
@@ -70,6 +72,11 @@ export class SqlEditor {
   setSchema(tables: readonly SchemaTable[]): void {
     const namespace: Record<string, SQLNamespace> = {}
     for (const table of tables) namespace[table.name] = table.columns.map((column) => ({ label: column.name, type: 'property', detail: column.type }))
-    this.view.dispatch({ effects: this.#language.reconfigure(sql({ dialect: PostgreSQL, upperCaseKeywords: true, schema: namespace })) })
+    this.view.dispatch({
+      effects: this.#language.reconfigure([
+        sql({ dialect: PostgreSQL, upperCaseKeywords: true, schema: namespace }),
+        PostgreSQL.language.data.of({ autocomplete: columnCompletion(tables) }),
+      ]),
+    })
   }
 }

@@ -22,19 +22,39 @@ const overscanRows = 8
 const spacerHeightMaxPx = 10_000_000
 /** Rows sampled to size columns: enough to see typical widths, few enough to stay instant. */
 const widthSampleRows = 200
+/** Characters of a cell measured: a column is never wider than columnWidthMaxPx anyway. */
+const measuredCharactersMax = 80
 const columnWidthMinPx = 64
+/**
+ * A column is at most this wide. A header wider than this (a long name, a type such as
+ * `STRUCT(…)`) wraps onto more lines, and the header row grows; nothing in the header is cut off.
+ */
 const columnWidthMaxPx = 360
-/** Approximate widths of a character in the cells' monospace font, the header's and the type's. */
-const characterWidthPx = 7.6
-const headerCharacterWidthPx = 8.2
-const typeCharacterWidthPx = 6.4
-const cellPaddingPx = 20
+/** Used when the page cannot measure text (no canvas): rough widths per character. */
+const fallbackCharacterWidthPx = 8.2
+/** `.grid-cell` padding (8px each side), its right border, and a pixel of rounding slack. */
+const cellPaddingPx = 19
+/** `.grid-column-type { margin-left }` plus the space before it. */
+const typeGapPx = 10
+
+let measuringContext: CanvasRenderingContext2D | null | undefined
+
+/** The width of `text` in the font `element` is drawn with (from its computed style), or an estimate. */
+function textWidthPx(text: string, element: Element): number {
+  measuringContext ??= document.createElement('canvas').getContext('2d')
+  const style = element.isConnected ? getComputedStyle(element) : undefined
+  if (measuringContext === null || style === undefined || style.fontSize === '') return text.length * fallbackCharacterWidthPx
+  measuringContext.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`
+  return measuringContext.measureText(text).width
+}
 
 export class ResultsGrid {
   readonly element: HTMLDivElement
   readonly #viewport: HTMLDivElement
   readonly #header: HTMLDivElement
   readonly #spacer: HTMLDivElement
+  /** Shown instead of a header when there is no result to show. */
+  readonly #note: HTMLParagraphElement
   readonly #pool: HTMLDivElement[] = []
   #columns: readonly Column[] = []
   #rows: readonly (readonly unknown[])[] = []
@@ -56,7 +76,10 @@ export class ResultsGrid {
     this.#spacer = document.createElement('div')
     this.#spacer.className = 'grid-spacer'
     this.#spacer.setAttribute('role', 'presentation')
-    this.#viewport.append(this.#header, this.#spacer)
+    this.#note = document.createElement('p')
+    this.#note.className = 'grid-note muted'
+    this.#note.hidden = true
+    this.#viewport.append(this.#note, this.#header, this.#spacer)
     this.element.append(this.#viewport)
     this.#viewport.addEventListener('scroll', () => this.#schedule(), { passive: true })
     new ResizeObserver(() => this.#schedule()).observe(this.#viewport)
@@ -66,32 +89,34 @@ export class ResultsGrid {
   setResult(columns: readonly Column[], rows: readonly (readonly unknown[])[]): void {
     this.#columns = columns
     this.#rows = rows
-    const widths = columns.map((column, index) => this.#columnWidth(column, index))
+    this.#note.hidden = true
+    this.#viewport.setAttribute('aria-rowcount', String(rows.length + 1))
+    this.#viewport.setAttribute('aria-colcount', String(columns.length))
+    // The header first: its spans are measured in the fonts they are drawn with.
+    const headers = columns.map((column, index) => {
+      const cell = document.createElement('div')
+      cell.className = column.kind === 'number' ? 'grid-cell numeric' : 'grid-cell'
+      cell.setAttribute('role', 'columnheader')
+      cell.setAttribute('aria-colindex', String(index + 1))
+      const name = document.createElement('span')
+      name.className = 'grid-column-name'
+      name.textContent = column.name
+      cell.append(name)
+      let type: HTMLSpanElement | undefined
+      if (column.type !== '') {
+        type = document.createElement('span')
+        type.className = 'grid-column-type'
+        type.textContent = column.type
+        cell.append(' ', type)
+      }
+      cell.title = column.type === '' ? column.name : `${column.name} ${column.type}${column.nullable === false ? ' NOT NULL' : ''}`
+      return { cell, name, type }
+    })
+    this.#header.replaceChildren(...headers.map((header) => header.cell))
+    const widths = headers.map((header, index) => this.#columnWidth(index, header.name, header.type))
     const template = widths.map((width) => `${width}px`).join(' ')
     this.element.style.setProperty('--grid-columns', template === '' ? '1fr' : template)
     this.element.style.setProperty('--grid-width', `${widths.reduce((sum, width) => sum + width, 0)}px`)
-    this.#viewport.setAttribute('aria-rowcount', String(rows.length + 1))
-    this.#viewport.setAttribute('aria-colcount', String(columns.length))
-    this.#header.replaceChildren(
-      ...columns.map((column, index) => {
-        const cell = document.createElement('div')
-        cell.className = column.kind === 'number' ? 'grid-cell numeric' : 'grid-cell'
-        cell.setAttribute('role', 'columnheader')
-        cell.setAttribute('aria-colindex', String(index + 1))
-        const name = document.createElement('span')
-        name.className = 'grid-column-name'
-        name.textContent = column.name
-        cell.append(name)
-        if (column.type !== '') {
-          const type = document.createElement('span')
-          type.className = 'grid-column-type'
-          type.textContent = column.type
-          cell.append(' ', type)
-        }
-        cell.title = column.type === '' ? column.name : `${column.name} ${column.type}${column.nullable === false ? ' NOT NULL' : ''}`
-        return cell
-      }),
-    )
     for (const row of this.#pool) row.remove()
     this.#pool.length = 0
     this.#spacer.style.height = `${Math.min(rows.length * rowHeightPx, spacerHeightMaxPx)}px`
@@ -105,16 +130,29 @@ export class ResultsGrid {
     return this.#pool.filter((row) => row.isConnected && !row.hidden).length
   }
 
-  #columnWidth(column: Column, index: number): number {
-    // The header shows the name, then the type in a smaller font.
-    const headerPx = column.name.length * headerCharacterWidthPx + (column.type === '' ? 0 : (column.type.length + 1) * typeCharacterWidthPx)
-    let characters = 0
+  /** Clears the grid (no columns, no rows), saying why in `note`. */
+  clear(note: string): void {
+    this.setResult([], [])
+    this.#note.textContent = note
+    this.#note.hidden = false
+  }
+
+  /**
+   * Wide enough for the header on one line (the name, then the type in a smaller font) and for the
+   * widest sampled cell, up to columnWidthMaxPx; past that the header wraps (see style.css).
+   */
+  #columnWidth(index: number, name: HTMLElement, type: HTMLElement | undefined): number {
+    const headerPx = textWidthPx(name.textContent ?? '', name) + (type === undefined ? 0 : typeGapPx + textWidthPx(type.textContent ?? '', type))
+    let widest = ''
     const sample = Math.min(this.#rows.length, widthSampleRows)
     for (let rowIndex = 0; rowIndex < sample; rowIndex += 1) {
-      characters = Math.max(characters, formatValue(this.#rows[rowIndex]?.[index]).length)
+      const text = formatValue(this.#rows[rowIndex]?.[index])
+      if (text.length > widest.length) widest = text.slice(0, measuredCharactersMax)
     }
-    const widthPx = Math.max(headerPx, characters * characterWidthPx) + cellPaddingPx
-    return Math.round(Math.min(columnWidthMaxPx, Math.max(columnWidthMinPx, widthPx)))
+    // Cells use one monospace font, so the longest text is the widest.
+    const cellPx = widest === '' ? 0 : textWidthPx(widest, this.#viewport)
+    const widthPx = Math.ceil(Math.max(headerPx, cellPx)) + cellPaddingPx
+    return Math.min(columnWidthMaxPx, Math.max(columnWidthMinPx, widthPx))
   }
 
   #schedule(): void {
@@ -127,7 +165,9 @@ export class ResultsGrid {
 
   #render(): void {
     const total = this.#rows.length
-    const viewHeight = Math.max(this.#viewport.clientHeight - rowHeightPx, rowHeightPx)
+    // The header is one row tall unless a long name or type wrapped onto a second line.
+    const headerHeight = this.#header.offsetHeight || rowHeightPx
+    const viewHeight = Math.max(this.#viewport.clientHeight - headerHeight, rowHeightPx)
     const spacerHeight = Math.min(total * rowHeightPx, spacerHeightMaxPx)
     const fullHeight = total * rowHeightPx
     const scrollTop = this.#viewport.scrollTop

@@ -42,6 +42,7 @@ const status = element<HTMLParagraphElement>('status')
 const historyList = element<HTMLOListElement>('history-list')
 const planSummary = element<HTMLDListElement>('plan-summary')
 const planText = element<HTMLPreElement>('plan-text')
+const planPlaceholder = planText.textContent ?? ''
 
 const editor = new SqlEditor(element('editor'), '', {
   run: () => void execute('run'),
@@ -106,7 +107,18 @@ function hideError(): void {
 }
 
 /**
- * Shows a failed query. `positionOffset` is how many characters the console put before the editor's
+ * After a failure nothing of an earlier result stays on screen: rows, chart and plan under the
+ * banner would read as the failed statement's answer.
+ */
+function clearOutputs(): void {
+  grid.clear('No result: see the error above.')
+  chart.setResult([], [])
+  planSummary.replaceChildren()
+  planText.textContent = planPlaceholder
+}
+
+/**
+ * Shows a failed query (and only it: see clearOutputs). `positionOffset` is how many characters the console put before the editor's
  * text (`EXPLAIN `); without it, or for a text of several statements (whose error positions count
  * from the start of the failing statement), the error's position is not offered.
  */
@@ -120,6 +132,7 @@ function showError(error: unknown, options: { positionOffset?: number } = {}): v
   text.className = 'error-message'
   text.textContent = message
   errorBox.replaceChildren(heading, ' ', text)
+  clearOutputs()
   // The error's `position`, or the "(at position N)" Strata's messages end with: 1-based in the statement.
   const position = error instanceof QueryError && error.position !== undefined ? error.position : Number(/\(at position (\d+)\)/.exec(message)?.[1] ?? NaN)
   const oneStatement = !withoutTrailingSemicolons(editor.text).includes(';')

@@ -1,11 +1,9 @@
 /**
- * `strata shell`: the interactive REPL. On a terminal it prompts, keeps a history file and completes
- * keywords and table names; with stdin from a pipe or a file it runs the statements it reads and prints
- * only their results, so a script's output is just data.
+ * `strata shell`: the interactive REPL. On a terminal it prompts, keeps a history file (one entry per
+ * statement, ./history.ts) and completes table names, column names and keywords by context
+ * (./completion.ts); with stdin from a pipe or a file it runs the statements it reads and prints only
+ * their results, so a script's output is just data.
  */
-import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
 import * as readline from 'node:readline'
 import type { Database, QueryResult } from '../api/types.js'
 import { exitCodes, withDatabase, type CommandOutput } from './commands.js'
@@ -20,6 +18,8 @@ import {
   outputFormats,
   type OutputFormat,
 } from './format.js'
+import { completeSql, lastWord, type CompletionCatalog } from './completion.js'
+import { historyEntriesMax, historyEntry, loadHistory, saveHistory } from './history.js'
 import { classifyInput, loadStatementScanner } from './statement-input.js'
 import { followChanges, parseSubscribeCommand, subscribeUsage, type SubscribeCommand } from './subscribe.js'
 
@@ -50,13 +50,18 @@ export async function runShell(options: ShellOptions, output: CommandOutput): Pr
   )
 }
 
-/** Lines the history file keeps; older ones are dropped (readline's own default is only 30). */
-const historyEntriesMax = 1000
-
 const primaryPrompt = 'strata> '
 const continuationPrompt = '   ...> '
 
 type DotCommandOutcome = 'continue' | 'quit'
+
+/**
+ * readline keeps its history (newest first) in `history`, the array its 'history' event reports and
+ * lets listeners change; @types/node leaves the property out.
+ */
+interface ReaderWithHistory {
+  readonly history?: string[]
+}
 
 interface DotCommand {
   readonly usage: string
@@ -72,6 +77,11 @@ class ShellSession {
   private interruptedOnEmptyPrompt = false
   /** Aborts the statement that is running, for Ctrl-C; undefined between statements. */
   private runningStatement: AbortController | undefined
+  private lineReader: readline.Interface | undefined
+  /** The history as it was when no statement was half-typed, before readline added its lines one by one. */
+  private settledHistory: readonly string[] = []
+  /** The history as readline's 'history' event last reported it (the loaded file's before any line). */
+  private reportedHistory: string[] = []
 
   constructor(
     readonly database: Database,
@@ -82,11 +92,13 @@ class ShellSession {
 
   async run(): Promise<number> {
     // Starts as the file's contents so that a session that adds no lines leaves the file as it was.
-    let history = this.options.interactive ? loadHistory() : []
-    const lineReader = this.createLineReader(history)
+    this.reportedHistory = this.options.interactive ? loadHistory() : []
+    const lineReader = this.createLineReader(this.reportedHistory)
+    this.lineReader = lineReader
     lineReader.on('history', (entries: string[]) => {
-      history = entries
+      this.reportedHistory = entries
     })
+    this.settledHistory = [...this.history()]
     lineReader.on('SIGINT', () => this.interrupt(lineReader))
     // A SIGINT from outside (kill -INT, or Ctrl-C when stdin is a pipe) ends the session even while it
     // waits for input; closing the reader ends the loop below, and the database still closes cleanly.
@@ -100,13 +112,14 @@ class ShellSession {
       }
       // Like sqlite3, a last statement without its ';' still runs when the input ends.
       if (!this.shutdownSignal.aborted && classifyInput(this.bufferedText()) !== 'empty') {
+        this.recordStatementInHistory()
         await this.runBuffered()
       }
     } finally {
       lineReader.close()
       if (this.options.interactive) {
         this.output.writeOut('\n')
-        saveHistory(history)
+        saveHistory(this.history())
       }
     }
     return this.sawError && !this.options.interactive ? exitCodes.statementError : exitCodes.ok
@@ -123,10 +136,13 @@ class ShellSession {
       history: [...history],
       historySize: historyEntriesMax,
       removeHistoryDuplicates: true,
+      // readline passes the line up to the cursor; the rest of it may name the statement's tables.
       completer: (line: string, callback: (error: null, result: [string[], string]) => void) => {
-        this.complete(line).then(
+        const reader = this.lineReader
+        const after = reader === undefined ? '' : reader.line.slice(reader.cursor)
+        this.complete(line, after).then(
           (result) => callback(null, result),
-          // Completion is a convenience; if the table list cannot be read, offer nothing rather than fail.
+          // Completion is a convenience; if the catalog cannot be read, offer nothing rather than fail.
           () => callback(null, [[], line]),
         )
       },
@@ -154,7 +170,10 @@ class ShellSession {
       return
     }
     this.interruptedOnEmptyPrompt = promptIsEmpty
+    // The abandoned statement stays in the history as one entry, to be recalled and finished.
+    this.recordStatementInHistory()
     this.bufferedLines = []
+    this.settledHistory = [...this.history()]
     // Readline keeps the half-typed line on Ctrl-C; end-of-line then delete-to-start clears it, or it
     // would reappear after the next prompt.
     lineReader.write(null, { ctrl: true, name: 'e' })
@@ -164,6 +183,12 @@ class ShellSession {
   }
 
   private async acceptLine(line: string): Promise<DotCommandOutcome> {
+    const outcome = await this.handleLine(line)
+    if (this.bufferedLines.length === 0) this.settledHistory = [...this.history()]
+    return outcome
+  }
+
+  private async handleLine(line: string): Promise<DotCommandOutcome> {
     this.interruptedOnEmptyPrompt = false
     // A dot command is a whole line of its own, and only between statements, as in sqlite3.
     if (this.bufferedLines.length === 0 && line.trimStart().startsWith('.')) {
@@ -178,8 +203,31 @@ class ShellSession {
     this.bufferedLines.push(line)
     const state = classifyInput(this.bufferedText())
     if (state === 'empty') this.bufferedLines = []
-    if (state === 'complete') await this.runBuffered()
+    if (state === 'complete') {
+      this.recordStatementInHistory()
+      await this.runBuffered()
+    }
     return 'continue'
+  }
+
+  /** readline's history array (newest first); empty when the shell is not interactive. */
+  private history(): string[] {
+    // Should a later node keep it elsewhere, the file still gets what the 'history' event reported.
+    return (this.lineReader as ReaderWithHistory | undefined)?.history ?? this.reportedHistory
+  }
+
+  /**
+   * A statement typed on several lines becomes one history entry: readline added each line as it
+   * was entered, so its history goes back to how it was before the statement's first line, with the
+   * whole statement (./history.ts) as the newest entry. The array is changed in place, as readline's
+   * 'history' event allows, so Up recalls the statement whole in this session too.
+   */
+  private recordStatementInHistory(): void {
+    if (!this.options.interactive || this.bufferedLines.length < 2) return
+    const entry = historyEntry(this.bufferedText())
+    const history = this.history()
+    const merged = [entry, ...this.settledHistory.filter((existing) => existing !== entry)].slice(0, historyEntriesMax)
+    history.splice(0, history.length, ...merged)
   }
 
   /** Prints each change as a JSON line as it commits, until Ctrl-C; then back to the prompt. */
@@ -265,8 +313,8 @@ class ShellSession {
     return command.run(this, argument)
   }
 
-  /** Tab completion: dot commands and their arguments, else SQL keywords and table names. */
-  private async complete(line: string): Promise<[string[], string]> {
+  /** Tab completion: dot commands and their arguments, else SQL by context (./completion.ts). */
+  private async complete(line: string, after: string): Promise<[string[], string]> {
     const word = lastWord(line)
     if (this.bufferedLines.length === 0 && line.trimStart().startsWith('.')) {
       const { word: name, rest } = splitFirstWord(line.trim())
@@ -280,15 +328,18 @@ class ShellSession {
         : []
       return [argumentCandidates.filter((candidate) => candidate.startsWith(word)), word]
     }
-    if (word === '') return [[], word]
-    const wordLower = word.toLowerCase()
-    // Keywords come back in the case the user is typing in, so a lowercase query stays lowercase.
-    const typesLowercase = word === wordLower
-    const keywordHits = sqlKeywords
-      .filter((keyword) => keyword.toLowerCase().startsWith(wordLower))
-      .map((keyword) => (typesLowercase ? keyword.toLowerCase() : keyword))
-    const tableHits = (await this.database.tables()).filter((table) => table.toLowerCase().startsWith(wordLower))
-    return [[...tableHits, ...keywordHits], word]
+    const before = this.bufferedLines.length === 0 ? line : `${this.bufferedText()}\n${line}`
+    return completeSql({ before, after }, this.completionCatalog())
+  }
+
+  private completionCatalog(): CompletionCatalog {
+    return {
+      tables: () => this.database.tables(),
+      columns: async (table) => {
+        const description = await this.database.query(`DESCRIBE ${quoteIdentifier(table)}`)
+        return description.rows.map((row) => String(row['column_name']))
+      },
+    }
   }
 }
 
@@ -395,13 +446,6 @@ function splitFirstWord(line: string): { word: string; rest: string } {
   return { word: line.slice(0, end), rest: line.slice(end).trim() }
 }
 
-/** The identifier-like characters at the end of the line: the word the cursor is completing. */
-function lastWord(line: string): string {
-  let start = line.length
-  while (start > 0 && isWordCharacter(line.charAt(start - 1))) start -= 1
-  return line.slice(start)
-}
-
 function endsWithSpace(line: string): boolean {
   return line.length > 0 && isWhitespace(line.charAt(line.length - 1))
 }
@@ -409,55 +453,3 @@ function endsWithSpace(line: string): boolean {
 function isWhitespace(character: string): boolean {
   return character === ' ' || character === '\t' || character === '\n' || character === '\r'
 }
-
-function isWordCharacter(character: string): boolean {
-  return (
-    (character >= 'a' && character <= 'z') ||
-    (character >= 'A' && character <= 'Z') ||
-    (character >= '0' && character <= '9') ||
-    character === '_' ||
-    character === '$' ||
-    // PostgreSQL identifiers may contain any non-ASCII letter.
-    character > '\u007f'
-  )
-}
-
-/** $STRATA_HISTORY, else ~/.strata_history. */
-function historyFilePath(): string {
-  const configured = process.env['STRATA_HISTORY']
-  return configured !== undefined && configured !== '' ? configured : path.join(os.homedir(), '.strata_history')
-}
-
-/** The history file holds the oldest line first; readline wants the newest first. */
-function loadHistory(): string[] {
-  try {
-    const lines = fs.readFileSync(historyFilePath(), 'utf8').split('\n').filter((line) => line !== '')
-    return lines.reverse().slice(0, historyEntriesMax)
-  } catch {
-    // No history yet (first run) or an unreadable file: start with none rather than refuse to start.
-    return []
-  }
-}
-
-function saveHistory(newestFirst: readonly string[]): void {
-  try {
-    const oldestFirst = [...newestFirst].reverse()
-    fs.writeFileSync(historyFilePath(), oldestFirst.length === 0 ? '' : `${oldestFirst.join('\n')}\n`, { mode: 0o600 })
-  } catch {
-    // Losing the history (read-only home, full disk) must not turn a clean exit into a failure.
-  }
-}
-
-/** What tab completes besides table names: the statements and clauses of SPEC section 5 and its types. */
-const sqlKeywords: readonly string[] = [
-  'ADD', 'ALL', 'ALTER', 'AND', 'AS', 'ASC', 'AVG', 'BEGIN', 'BETWEEN', 'BIGINT', 'BLOB', 'BOOLEAN', 'BY',
-  'CASE', 'CAST', 'CHECK', 'COLUMN', 'COMMIT', 'CONFLICT', 'COUNT', 'CREATE', 'CROSS', 'DATE', 'DECIMAL',
-  'DEFAULT', 'DELETE', 'DESC', 'DESCRIBE', 'DISTINCT', 'DO', 'DOUBLE', 'DROP', 'ELSE', 'END', 'EXCEPT',
-  'EXISTS', 'EXPLAIN', 'FALSE', 'FIRST', 'FROM', 'FULL', 'GROUP', 'GROUPING', 'HAVING', 'IF', 'ILIKE', 'IN',
-  'INDEX', 'INNER', 'INSERT', 'INTEGER', 'INTERSECT', 'INTO', 'IS', 'JOIN', 'JSON', 'KEY', 'LAST', 'LEFT',
-  'LIKE', 'LIMIT', 'MAX', 'MIN', 'NOT', 'NOTHING', 'NULL', 'NULLS', 'OFFSET', 'ON', 'OR', 'ORDER', 'OUTER',
-  'OVER', 'PARTITION', 'PRIMARY', 'REAL', 'RECURSIVE', 'RENAME', 'RETURNING', 'RIGHT', 'ROLLBACK', 'SELECT',
-  'SET', 'SETS', 'SHOW', 'SMALLINT', 'SUBSCRIBE', 'SUM', 'TABLE', 'TABLES', 'TEXT', 'THEN', 'TIMESTAMP', 'TIMESTAMPTZ',
-  'TO', 'TRUE', 'UNION', 'UNIQUE', 'UPDATE', 'USING', 'VALUES', 'VARCHAR', 'VIEW', 'WHEN', 'WHERE', 'WINDOW',
-  'WITH',
-]
