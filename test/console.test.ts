@@ -189,6 +189,14 @@ describe('web console', () => {
     assert.equal(await page.getByRole('alert').isVisible(), false)
   })
 
+  test('a DECIMAL keeps its scale: 99 in DECIMAL(10,2) shows 99.00, a 38-digit value every digit', async () => {
+    await runInConsole("SELECT CAST(99 AS DECIMAL(10,2)) AS price, CAST('12345678901234567.1' AS DECIMAL(38,10)) AS big, CAST(0.5 AS DECIMAL(4,3)) AS small")
+    const grid = page.getByRole('grid', { name: 'Query results' })
+    await grid.getByRole('gridcell', { name: '99.00', exact: true }).waitFor()
+    await grid.getByRole('gridcell', { name: '12345678901234567.1000000000', exact: true }).waitFor()
+    await grid.getByRole('gridcell', { name: '0.500', exact: true }).waitFor()
+  })
+
   test('bad SQL shows the error code and message from the server', async () => {
     await runInConsole('SELEC 1')
     const alert = page.getByRole('alert')

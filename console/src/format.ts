@@ -8,6 +8,28 @@ export function formatValue(value: unknown): string {
   return JSON.stringify(value)
 }
 
+/**
+ * A cell's text given its column's type: a DECIMAL keeps its scale (`99` in DECIMAL(10,2) shows
+ * `99.00`). The server sends a DECIMAL as a number only when that number spells the value exactly
+ * (else as a string with the exact digits), so padding the number's own digits is exact.
+ */
+export function formatCell(value: unknown, type: string): string {
+  const scale = decimalScale(type)
+  if (scale === undefined || typeof value !== 'number' || !Number.isFinite(value)) return formatValue(value)
+  const text = String(value)
+  if (text.includes('e')) return value.toFixed(Math.min(scale, 100))
+  const [whole = '0', fraction = ''] = text.split('.')
+  if (fraction.length > scale) return text
+  return scale === 0 ? whole : `${whole}.${fraction.padEnd(scale, '0')}`
+}
+
+/** The scale of a `DECIMAL(p,s)` type label, else undefined (a type name, not SQL). */
+function decimalScale(type: string): number | undefined {
+  const match = /^(?:DECIMAL|NUMERIC)\s*\(\s*\d+\s*(?:,\s*(\d+)\s*)?\)$/i.exec(type.trim())
+  if (match === null) return undefined
+  return match[1] === undefined ? 0 : Number(match[1])
+}
+
 const numericTypes = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|REAL|FLOAT|DOUBLE|DECIMAL|NUMERIC)\b/i
 const temporalTypes = /^(DATE|TIMESTAMP|TIMESTAMPTZ|TIMESTAMP WITH TIME ZONE)\b/i
 

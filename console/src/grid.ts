@@ -9,7 +9,7 @@
  * so assistive technology knows where the rendered rows sit in the result.
  */
 import type { Column } from './api'
-import { formatValue } from './format'
+import { formatCell } from './format'
 
 /** Pixels per row; must match `.grid-row { height }` in style.css. */
 const rowHeightPx = 26
@@ -146,7 +146,7 @@ export class ResultsGrid {
     let widest = ''
     const sample = Math.min(this.#rows.length, widthSampleRows)
     for (let rowIndex = 0; rowIndex < sample; rowIndex += 1) {
-      const text = formatValue(this.#rows[rowIndex]?.[index])
+      const text = formatCell(this.#rows[rowIndex]?.[index], this.#columns[index]?.type ?? '')
       if (text.length > widest.length) widest = text.slice(0, measuredCharactersMax)
     }
     // Cells use one monospace font, so the longest text is the widest.
@@ -218,8 +218,8 @@ export class ResultsGrid {
     for (let index = 0; index < this.#columns.length; index += 1) {
       const cell = element.children[index] as HTMLDivElement
       const value = row[index]
-      const text = formatValue(value)
       const column = this.#columns[index]
+      const text = formatCell(value, column?.type ?? '')
       cell.className = `grid-cell${column?.kind === 'number' ? ' numeric' : ''}${value === null || value === undefined ? ' null' : ''}`
       cell.setAttribute('aria-colindex', String(index + 1))
       cell.textContent = text
