@@ -52,6 +52,7 @@ import { applyEdits } from '../sql/edits.js'
 import { deparseStatement } from '../sql/deparse.js'
 import { timeSeriesEdits } from '../sql/timeseries.js'
 import { postgresJsonEdits, subqueryLimitEdits } from '../sql/pgcompat.js'
+import { exportCopySql, fileReaderSql } from './files.js'
 import { insertRowsSync, runWriteBatch, validTimeColumns, type BatchItem, type BatchRunner } from './bulk.js'
 import { insertNamesValidTime, TemporalWriter } from './temporal-writes.js'
 import { inferNullable } from '../sql/nullability.js'
@@ -2127,6 +2128,32 @@ export class Engine {
       return { rows: [], columns: [], rowCount: count, engine: 'row' }
     })
     return { txId: result.txId, rowCount: result.rowCount }
+  }
+
+  /**
+   * Loads a CSV, Parquet or JSON file (by extension, read by DuckDB's readers) into `table` as one
+   * commit, creating the table from the file's columns when it does not exist.
+   *
+   * @example
+   * await engine.importFile('/tmp/people.csv', { table: 'people' })  // { txId: 4, rowCount: 3 }
+   */
+  async importFile(file: string, options: { readonly table: string } & Pick<BulkInsertOptions, 'onProgress' | 'signal'>): Promise<{ txId: number | undefined; rowCount: number }> {
+    this.checkOpen()
+    const result = await this.columnStoreQuery(this.newSession(), `SELECT * FROM ${fileReaderSql(file)}`, [file], { signal: options.signal })
+    return this.bulkInsert(options.table, result.columns, result.rows, { createTable: true, onProgress: options.onProgress, signal: options.signal })
+  }
+
+  /**
+   * Writes a table's current state to a .parquet, .csv or .json file (by extension); returns the rows written.
+   *
+   * @example
+   * await engine.exportTable('/tmp/people.parquet', { table: 'people' })  // { rowCount: 3 }
+   */
+  async exportTable(file: string, options: { readonly table: string; readonly signal?: AbortSignal | undefined }): Promise<{ readonly rowCount: number }> {
+    this.checkOpen()
+    if (!this.catalog.tables.has(options.table)) throw new StrataError('UNDEFINED_TABLE', `table "${options.table}" does not exist`)
+    const result = await this.columnStoreQuery(this.newSession(), exportCopySql(options.table, file), undefined, { signal: options.signal })
+    return { rowCount: Number(result.rows[0]?.[0] ?? 0) }
   }
 
   /**
