@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openRowStoreSync, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
+import { lockDirectory, readDirectoryHolderSync, type DirectoryHolder, type DirectoryLock } from '../storage/rowstore/directory-lock.js'
 import type { ColumnSession } from '../storage/columnstore/columnstore.js'
 import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
 import { Syncer } from '../sync/syncer.js'
@@ -232,8 +233,12 @@ export class Engine {
   /** Change feeds (src/feed/), created with the first subscribe. */
   private feeds: ChangeFeeds | undefined
 
-  private constructor(readonly path: string, directory: string, temporary: boolean, options: EngineOptions) {
+  /** The data directory's lock (src/storage/rowstore/directory-lock.ts); none for ':memory:'. */
+  private readonly directoryLock: DirectoryLock | undefined
+
+  private constructor(readonly path: string, directory: string, temporary: boolean, options: EngineOptions, directoryLock: DirectoryLock | undefined) {
     this.temporaryDirectory = temporary ? directory : undefined
+    this.directoryLock = directoryLock
     const durability = temporary ? 'off' : options.durability ?? 'full'
     this.rowStore = openRowStoreSync(join(directory, 'strata.sqlite'), { durability })
     try {
@@ -258,7 +263,9 @@ export class Engine {
   }
 
   /**
-   * Opens a data directory (created if missing), or a private temporary one for ':memory:'.
+   * Opens a data directory (created if missing), or a private temporary one for ':memory:'. A data
+   * directory is locked first, before either store opens: while one process has it open, opening it
+   * anywhere else (another process, or a second time in this one) fails with LOCKED naming the holder.
    *
    * @example
    * const engine = await Engine.open('./strata-data', {})
@@ -276,7 +283,15 @@ export class Engine {
         throw new StrataError('IO_ERROR', `cannot create the data directory ${directory}: ${(error as Error).message}`, { cause: error })
       }
     }
-    const engine = new Engine(temporary ? ':memory:' : directory, directory, temporary, options)
+    // A private temporary directory is nobody else's: it needs no lock.
+    const directoryLock = temporary ? undefined : await lockDirectory(directory)
+    let engine: Engine
+    try {
+      engine = new Engine(temporary ? ':memory:' : directory, directory, temporary, options, directoryLock)
+    } catch (error) {
+      directoryLock?.releaseSync()
+      throw error
+    }
     // The mirror catches up after a restart without delaying open or the first point read.
     engine.mirrorStartTimer = setTimeout(() => engine.syncer.wake(), limits.mirrorStartDelayMs)
     engine.mirrorStartTimer.unref()
@@ -285,6 +300,30 @@ export class Engine {
 
   get session(): Session {
     return this.defaultSession
+  }
+
+  /**
+   * What the data directory's holder file says (who has it open, and a server's local socket), or
+   * undefined; it may describe a process that is gone. For clients deciding whether to go through a server.
+   *
+   * @example
+   * Engine.directoryHolder('/srv/strata-data')?.socket  // '/srv/strata-data/strata.sock' while `strata serve` runs there
+   */
+  static directoryHolder(directory: string): DirectoryHolder | undefined {
+    return readDirectoryHolderSync(directory)
+  }
+
+  /** Who held the data directory before this engine opened it (gone by now), per its holder file; undefined for ':memory:'. */
+  get previousDirectoryHolder(): DirectoryHolder | undefined {
+    return this.directoryLock?.previousHolder
+  }
+
+  /**
+   * Records in the data directory's holder file the local socket a server listens on (undefined
+   * forgets it), so the CLI on the same directory goes through the server. Nothing for ':memory:'.
+   */
+  advertiseLocalSocketSync(socket: string | undefined): void {
+    this.directoryLock?.advertiseSocketSync(socket)
   }
 
   /**
@@ -2197,6 +2236,8 @@ export class Engine {
       await this.abortSession(this.defaultSession).catch(() => undefined)
       await this.syncer.close()
       this.rowStore.closeSync()
+      // Last: another process may open the directory once both stores are closed.
+      this.directoryLock?.releaseSync()
       if (this.temporaryDirectory !== undefined) rmSync(this.temporaryDirectory, { recursive: true, force: true })
     })()
     return this.closing

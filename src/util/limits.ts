@@ -44,9 +44,13 @@ export const limits = {
    *  big enough that a page costs one query per table, small enough that a thousand idle or slow
    *  subscribers hold a few MB between them. */
   feedPageRows: 1_000,
-  /** A caught-up feed is woken by every commit of this process; it also looks this often for commits
-   *  made by another process on the same directory (a shell subscribed while `strata sql` writes). */
+  /** A caught-up feed is woken by every commit; it also looks this often anyway, so a feed that stopped
+   *  at a table altered by a transaction still open carries on soon after that transaction ends
+   *  (rolled back, it wakes nobody). */
   feedPollIntervalMs: 250,
+  /** An opener refused by a data directory's lock waits at most this long for the holder to have
+   *  written its pid (it does so right after taking the lock), so the error can name it. */
+  directoryHolderWaitMs: 1_000,
   /** A request body of the HTTP API (JSON: SQL text and parameters). Bigger bodies get 413 before they
    *  are read: a server with `httpConnectionsMax` connections must not be made to hold gigabytes.
    *  Statements larger than this (up to statementLengthMax) go through the library or the PG protocol. */
