@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { open, StrataError, type Change, type Subscription } from '../src/index.js'
 import { limits } from '../src/util/limits.js'
-import { temporaryDirectory } from './helpers.js'
+import { startServe, temporaryDirectory } from './helpers.js'
 
 function hasCode(code: string) {
   return (error: unknown): boolean => {
@@ -435,11 +435,16 @@ describe('strata shell SUBSCRIBE', () => {
     assert.equal(run.status, 0, run.stderr)
   }
 
-  test('prints each change as a JSON line as it commits (also from another process) until interrupted', async (t) => {
+  test('prints each change as a JSON line as it commits until interrupted (through a server, also commits from another process)', async (t) => {
     const directory = temporaryDirectory('feed-cli')
     t.after(directory.remove)
     const database = path.join(directory.path, 'db')
     runSql(database, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, at TIMESTAMP); INSERT INTO t VALUES (1, 'a', TIMESTAMP '2024-01-01 00:00:00.5')", "UPDATE t SET v = 'b'")
+    // Another process can only write the directory through the server that holds it; the shell's feed runs there too.
+    const server = await startServe(database, environment)
+    t.after(() => {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL')
+    })
     const shell = spawn(process.execPath, [binaryPath, 'shell', '--db', database], { env: environment, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
@@ -456,7 +461,7 @@ describe('strata shell SUBSCRIBE', () => {
       return stdout.split('\n').filter((line) => line !== '')
     }
     await lines(2)
-    // A commit by another process reaches the subscribed shell too.
+    // A commit by another process (through the server) reaches the subscribed shell.
     runSql(database, 'DELETE FROM t WHERE id = 1')
     const printed = (await lines(3)).map((line) => JSON.parse(line) as Record<string, unknown>)
     shell.kill('SIGINT')
@@ -474,6 +479,7 @@ describe('strata shell SUBSCRIBE', () => {
         { txId: 4, table: 't', op: 'delete', key: { id: 1 }, before: { ...row, v: 'b' }, after: null },
       ],
     )
+    assert.equal(await server.stop(), 0, server.stderr())
   })
 
   test('a malformed SUBSCRIBE or an unknown table is an error; the shell carries on', (t) => {

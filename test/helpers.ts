@@ -1,6 +1,7 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve as resolvePath } from 'node:path'
 
 /** A fresh directory under the system temp dir; remove it with the returned function. */
 export function temporaryDirectory(prefix: string): { path: string; remove: () => void } {
@@ -25,5 +26,51 @@ export function seededRandom(seed: number): () => number {
     value = Math.imul(value ^ (value >>> 15), value | 1)
     value ^= value + Math.imul(value ^ (value >>> 7), value | 61)
     return ((value ^ (value >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export interface Server {
+  readonly child: ChildProcessWithoutNullStreams
+  readonly base: string
+  stdout(): string
+  stderr(): string
+  readonly exited: Promise<number | null>
+  /** SIGTERM, and the exit status. */
+  stop(): Promise<number | null>
+}
+
+/**
+ * Starts the built `strata serve` on `database` (HTTP on a free port, no PostgreSQL, 500 ms grace) and
+ * resolves once it has printed its banner, so its local socket is listening.
+ */
+export async function startServe(database: string, environment: NodeJS.ProcessEnv): Promise<Server> {
+  const child = spawn(process.execPath, [resolvePath('dist/src/interfaces/cli/main.js'), 'serve', '--db', database, '--port', '0', '--no-pg', '--grace', '500'], { env: environment })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  // A cold start loads the WASM parser; give a slow CI machine room.
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const match = /HTTP\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)
+    if (match !== null && stdout.includes('Press Ctrl-C')) {
+      return {
+        child,
+        base: match[1]!,
+        stdout: () => stdout,
+        stderr: () => stderr,
+        exited,
+        stop: async () => {
+          if (child.exitCode === null) child.kill('SIGTERM')
+          return exited
+        },
+      }
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`strata serve did not start:\n${stdout}\n${stderr}`)
+    }
+    await new Promise((done) => setTimeout(done, 20))
   }
 }

@@ -108,6 +108,28 @@ describe('strata serve', () => {
     assert.equal(await running.exited, 0, running.stderr())
   })
 
+  test('a second `strata serve` on a directory in use fails before its banner, naming the directory and the holder pid', async (t) => {
+    const directory = temporaryDirectory('serve-twice')
+    t.after(() => directory.remove())
+    const dataDirectory = path.join(directory.path, 'db')
+    const running = await startServe(['--db', dataDirectory, '--port', '0', '--no-pg'])
+    try {
+      const second = spawnSync(process.execPath, [binaryPath, 'serve', '--db', dataDirectory, '--port', '0', '--no-pg'], {
+        encoding: 'utf8',
+        timeout: startTimeoutMs,
+        env: { ...process.env, STRATA_TOKEN: '', STRATA_PG_PASSWORD: '' },
+      })
+      assert.equal(second.status, 1, second.stderr)
+      assert.equal(second.stdout, '')
+      assert.match(second.stderr, new RegExp(`^strata serve: LOCKED: the data directory ${dataDirectory.replaceAll('/', '\\/')} is in use by a Strata server \\(pid ${running.child.pid}\\)`))
+      // The first server carries on.
+      assert.equal((await post(running.base, { sql: 'SELECT 1 AS one' })).status, 200)
+    } finally {
+      running.child.kill('SIGTERM')
+      assert.equal(await running.exited, 0, running.stderr())
+    }
+  })
+
   test('refuses a non-loopback address without authentication (exit 2), and bad ports', () => {
     const directory = temporaryDirectory('serve-refuse')
     try {

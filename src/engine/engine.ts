@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openRowStoreSync, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
+import { lockDirectory, readDirectoryHolderSync, type DirectoryHolder, type DirectoryLock } from '../storage/rowstore/directory-lock.js'
 import type { ColumnSession } from '../storage/columnstore/columnstore.js'
 import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
 import { Syncer } from '../sync/syncer.js'
@@ -54,6 +55,7 @@ import { applyEdits } from '../sql/edits.js'
 import { deparseStatement } from '../sql/deparse.js'
 import { timeSeriesEdits } from '../sql/timeseries.js'
 import { postgresJsonEdits, subqueryLimitEdits } from '../sql/pgcompat.js'
+import { exportCopySql, fileReaderSql } from './files.js'
 import { insertRowsSync, runWriteBatch, validTimeColumns, type BatchItem, type BatchRunner } from './bulk.js'
 import { insertNamesValidTime, TemporalWriter } from './temporal-writes.js'
 import { inferNullable } from '../sql/nullability.js'
@@ -236,8 +238,12 @@ export class Engine {
   /** Change feeds (src/feed/), created with the first subscribe. */
   private feeds: ChangeFeeds | undefined
 
-  private constructor(readonly path: string, directory: string, temporary: boolean, options: EngineOptions) {
+  /** The data directory's lock (src/storage/rowstore/directory-lock.ts); none for ':memory:'. */
+  private readonly directoryLock: DirectoryLock | undefined
+
+  private constructor(readonly path: string, directory: string, temporary: boolean, options: EngineOptions, directoryLock: DirectoryLock | undefined) {
     this.temporaryDirectory = temporary ? directory : undefined
+    this.directoryLock = directoryLock
     const durability = temporary ? 'off' : options.durability ?? 'full'
     this.rowStore = openRowStoreSync(join(directory, 'strata.sqlite'), { durability })
     try {
@@ -262,7 +268,9 @@ export class Engine {
   }
 
   /**
-   * Opens a data directory (created if missing), or a private temporary one for ':memory:'.
+   * Opens a data directory (created if missing), or a private temporary one for ':memory:'. A data
+   * directory is locked first, before either store opens: while one process has it open, opening it
+   * anywhere else (another process, or a second time in this one) fails with LOCKED naming the holder.
    *
    * @example
    * const engine = await Engine.open('./strata-data', {})
@@ -280,7 +288,15 @@ export class Engine {
         throw new StrataError('IO_ERROR', `cannot create the data directory ${directory}: ${(error as Error).message}`, { cause: error })
       }
     }
-    const engine = new Engine(temporary ? ':memory:' : directory, directory, temporary, options)
+    // A private temporary directory is nobody else's: it needs no lock.
+    const directoryLock = temporary ? undefined : await lockDirectory(directory)
+    let engine: Engine
+    try {
+      engine = new Engine(temporary ? ':memory:' : directory, directory, temporary, options, directoryLock)
+    } catch (error) {
+      directoryLock?.releaseSync()
+      throw error
+    }
     // The mirror catches up after a restart without delaying open or the first point read.
     engine.mirrorStartTimer = setTimeout(() => engine.syncer.wake(), limits.mirrorStartDelayMs)
     engine.mirrorStartTimer.unref()
@@ -289,6 +305,30 @@ export class Engine {
 
   get session(): Session {
     return this.defaultSession
+  }
+
+  /**
+   * What the data directory's holder file says (who has it open, and a server's local socket), or
+   * undefined; it may describe a process that is gone. For clients deciding whether to go through a server.
+   *
+   * @example
+   * Engine.directoryHolder('/srv/strata-data')?.socket  // '/srv/strata-data/strata.sock' while `strata serve` runs there
+   */
+  static directoryHolder(directory: string): DirectoryHolder | undefined {
+    return readDirectoryHolderSync(directory)
+  }
+
+  /** Who held the data directory before this engine opened it (gone by now), per its holder file; undefined for ':memory:'. */
+  get previousDirectoryHolder(): DirectoryHolder | undefined {
+    return this.directoryLock?.previousHolder
+  }
+
+  /**
+   * Records in the data directory's holder file the local socket a server listens on (undefined
+   * forgets it), so the CLI on the same directory goes through the server. Nothing for ':memory:'.
+   */
+  advertiseLocalSocketSync(socket: string | undefined): void {
+    this.directoryLock?.advertiseSocketSync(socket)
   }
 
   /**
@@ -2177,6 +2217,32 @@ export class Engine {
   }
 
   /**
+   * Loads a CSV, Parquet or JSON file (by extension, read by DuckDB's readers) into `table` as one
+   * commit, creating the table from the file's columns when it does not exist.
+   *
+   * @example
+   * await engine.importFile('/tmp/people.csv', { table: 'people' })  // { txId: 4, rowCount: 3 }
+   */
+  async importFile(file: string, options: { readonly table: string } & Pick<BulkInsertOptions, 'onProgress' | 'signal'>): Promise<{ txId: number | undefined; rowCount: number }> {
+    this.checkOpen()
+    const result = await this.columnStoreQuery(this.newSession(), `SELECT * FROM ${fileReaderSql(file)}`, [file], { signal: options.signal })
+    return this.bulkInsert(options.table, result.columns, result.rows, { createTable: true, onProgress: options.onProgress, signal: options.signal })
+  }
+
+  /**
+   * Writes a table's current state to a .parquet, .csv or .json file (by extension); returns the rows written.
+   *
+   * @example
+   * await engine.exportTable('/tmp/people.parquet', { table: 'people' })  // { rowCount: 3 }
+   */
+  async exportTable(file: string, options: { readonly table: string; readonly signal?: AbortSignal | undefined }): Promise<{ readonly rowCount: number }> {
+    this.checkOpen()
+    if (!this.catalog.tables.has(options.table)) throw new StrataError('UNDEFINED_TABLE', `table "${options.table}" does not exist`)
+    const result = await this.columnStoreQuery(this.newSession(), exportCopySql(options.table, file), undefined, { signal: options.signal })
+    return { rowCount: Number(result.rows[0]?.[0] ?? 0) }
+  }
+
+  /**
    * Runs statements as one transaction with one commit (db.writeBatch): all or nothing; an error names
    * the failing item.
    *
@@ -2217,6 +2283,8 @@ export class Engine {
       await this.abortSession(this.defaultSession).catch(() => undefined)
       await this.syncer.close()
       this.rowStore.closeSync()
+      // Last: another process may open the directory once both stores are closed.
+      this.directoryLock?.releaseSync()
       if (this.temporaryDirectory !== undefined) rmSync(this.temporaryDirectory, { recursive: true, force: true })
     })()
     return this.closing

@@ -4,7 +4,7 @@
  * A feed is pull-based. It keeps a position in the feed's order and, when its consumer asks for the
  * next change and nothing is buffered, reads at most `limits.feedPageRows` versions from the history
  * on a reader connection of its own. When it has caught up it waits for the engine's next commit (or
- * polls, for commits made by another process). A slow consumer therefore costs its position and at
+ * a poll's timer: see `limits.feedPollIntervalMs`). A slow consumer therefore costs its position and at
  * most one page, never a queue of everything it has not read yet.
  *
  * How a transaction becomes changes (docs/time-model.md has the history layout): for commit N, table
@@ -395,7 +395,8 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
         if (this.wakeUp === done) this.wakeUp = undefined
         resolve()
       }
-      // Commits of this process wake the feed at once; the poll finds those of another process.
+      // Commits wake the feed at once (only this process writes the directory: its lock); the poll
+      // moves a feed on that stopped at a table altered by a transaction that then rolled back.
       const timer = setTimeout(() => {
         this.emptyProbesCommit = undefined
         done()
@@ -421,8 +422,7 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
     try {
       row = this.reader.prepareSync(historyReader(table).probe).allSync([fromTx, fromTx])[0]
     } catch (error) {
-      // No committed history table (created by a transaction still open, or dropped meanwhile by
-      // another process): nothing to read in it yet.
+      // No committed history table (created, or dropped, by a transaction still open): nothing to read in it now.
       if (error instanceof StrataError && error.code === 'UNDEFINED_TABLE') return null
       throw error
     }
@@ -450,8 +450,7 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
     const tables = this.currentTables()
     const present = new Set(tables.map((table) => table.name))
     for (const name of [...this.nextTouch.keys()]) if (!present.has(name)) this.nextTouch.delete(name)
-    // Tables with nothing found last time are probed again only after a commit (or a poll, for another
-    // process's commits), so a caught-up feed over many tables costs nothing while nothing happens.
+    // Tables with nothing found last time are probed again only after a commit (or a poll), so a caught-up feed over many tables costs nothing while nothing happens.
     const lastCommit = this.host.lastCommittedTx()
     const probeEmpty = this.emptyProbesCommit !== lastCommit
     this.emptyProbesCommit = lastCommit

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'TX_STATE'
   | 'TX_CONFLICT'
   | 'LOCK_TIMEOUT'
+  | 'LOCKED'
   | 'NOT_SUPPORTED'
   | 'STALE_READ_TIMEOUT'
   | 'INVALID_PARAMETER'

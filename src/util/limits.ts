@@ -44,9 +44,35 @@ export const limits = {
    *  big enough that a page costs one query per table, small enough that a thousand idle or slow
    *  subscribers hold a few MB between them. */
   feedPageRows: 1_000,
-  /** A caught-up feed is woken by every commit of this process; it also looks this often for commits
-   *  made by another process on the same directory (a shell subscribed while `strata sql` writes). */
+  /** A caught-up feed is woken by every commit; it also looks this often anyway, so a feed that stopped
+   *  at a table altered by a transaction still open carries on soon after that transaction ends
+   *  (rolled back, it wakes nobody). */
   feedPollIntervalMs: 250,
+  /** An opener refused by a data directory's lock waits at most this long for the holder to have
+   *  written its pid (it does so right after taking the lock), so the error can name it. */
+  directoryHolderWaitMs: 1_000,
+  /** The longest path a Unix socket may have: sun_path is 108 bytes on Linux and 104 on macOS, with
+   *  its terminating NUL. A data directory whose `strata.sock` would be longer gets its socket in a
+   *  private directory under the temporary directory instead (recorded in the holder file). */
+  socketPathBytesMax: 103,
+  /** CLI processes connected to one server's local socket at once: far more than people run by hand,
+   *  few enough that a runaway script cannot exhaust file handles. */
+  localConnectionsMax: 64,
+  /** One request on the local socket (JSON: SQL text and parameters): the longest statement, with room
+   *  for JSON's escapes; each connection buffers at most one line. */
+  localRequestBytesMax: 64 * 1024 * 1024,
+  /** Requests a local client may send before the one running finishes (the CLI sends one at a time;
+   *  only a Ctrl-C's cancel comes in between), so a misbehaving client cannot queue without bound. */
+  localQueuedRequestsMax: 8,
+  /** Rows per frame of a result sent over the local socket, and roughly the text per frame (a frame
+   *  ends after the row that passes it): a slow client holds the server to one frame at a time. */
+  localResultBatchRows: 1_000,
+  localResultBatchBytes: 1024 * 1024,
+  /** One frame a local client accepts from its server: a single row may hold a value of
+   *  valueBytesMax, which JSON (base64 for bytes) makes at most about twice as long. */
+  localFrameBytesMax: 512 * 1024 * 1024,
+  /** How long a client waits for a server's greeting on its local socket before opening the directory itself. */
+  localConnectTimeoutMs: 5_000,
   /** A request body of the HTTP API (JSON: SQL text and parameters). Bigger bodies get 413 before they
    *  are read: a server with `httpConnectionsMax` connections must not be made to hold gigabytes.
    *  Statements larger than this (up to statementLengthMax) go through the library or the PG protocol. */
@@ -118,6 +144,12 @@ if (limits.httpResponseBatchRows < 1 || limits.resultsKeptMax < 1) {
 }
 if (limits.serverStatementTimeoutMsDefault > limits.serverStatementTimeoutMsMax) {
   throw new Error('limits: the default statement timeout may not exceed the largest one a request may ask for')
+}
+if (limits.localRequestBytesMax < 2 * limits.statementLengthMax) {
+  throw new Error('limits: a local-socket request must be able to carry the longest statement, escaped')
+}
+if (limits.localFrameBytesMax < 2 * limits.valueBytesMax) {
+  throw new Error('limits: a local-socket frame must be able to carry a row with the largest value')
 }
 if (limits.pgMessageBytesMax < limits.statementLengthMax) {
   throw new Error('limits: a PostgreSQL-protocol Query message must be able to carry the longest statement')

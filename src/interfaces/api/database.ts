@@ -3,7 +3,6 @@
  * with CLOSED; `await using db = await open()` closes deterministically.
  */
 import { Binary, Bool, Float64, Int32, Int64, Table, TimestampMicrosecond, Utf8, Vector, vectorFromArray, type Table as ArrowTable } from 'apache-arrow'
-import { extname } from 'node:path'
 import { Engine, type StatementResult } from '../../engine/engine.js'
 import type { Session } from '../../engine/session.js'
 import { StrataError } from '../../util/errors.js'
@@ -104,9 +103,7 @@ class DatabaseHandle extends SessionHandle implements Database {
 
   async importFile(file: string, options: ImportOptions): Promise<WriteSummary> {
     this.checkUsable()
-    const reader = fileReader(file)
-    const result = await this.engine.columnStoreQuery(this.engine.newSession(), `SELECT * FROM ${reader}`, [file], options)
-    return this.engine.bulkInsert(options.table, result.columns, result.rows, { createTable: true, onProgress: options.onProgress, signal: options.signal })
+    return this.engine.importFile(file, options)
   }
 
   async insert(table: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable, options: InsertOptions = {}): Promise<WriteSummary> {
@@ -123,15 +120,7 @@ class DatabaseHandle extends SessionHandle implements Database {
 
   async exportTable(file: string, options: ExportOptions): Promise<{ readonly rowCount: number }> {
     this.checkUsable()
-    if (!this.engine.tableNames().includes(options.table)) throw new StrataError('UNDEFINED_TABLE', `table "${options.table}" does not exist`)
-    const extension = extname(file).toLowerCase()
-    const format = extension === '.parquet' ? 'PARQUET' : extension === '.csv' ? 'CSV, HEADER' : extension === '.json' || extension === '.jsonl' ? 'JSON' : undefined
-    if (format === undefined) throw new StrataError('NOT_SUPPORTED', `cannot export to ${extension || 'a file without an extension'}: use .parquet, .csv or .json`)
-    const quotedTable = `"${options.table.replaceAll('"', '""')}"`
-    const quotedFile = `'${file.replaceAll("'", "''")}'`
-    const result = await this.engine.columnStoreQuery(this.engine.newSession(), `COPY (SELECT * FROM main.${quotedTable}) TO ${quotedFile} (FORMAT ${format})`, undefined, options)
-    const count = result.rows[0]?.[0]
-    return { rowCount: Number(count ?? 0) }
+    return this.engine.exportTable(file, options)
   }
 
   subscribe(options: SubscribeOptions = {}): Subscription {
@@ -145,23 +134,6 @@ class DatabaseHandle extends SessionHandle implements Database {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
-  }
-}
-
-function fileReader(file: string): string {
-  const extension = extname(file).toLowerCase()
-  switch (extension) {
-    case '.csv':
-    case '.tsv':
-      return 'read_csv_auto($1)'
-    case '.parquet':
-      return 'read_parquet($1)'
-    case '.json':
-    case '.jsonl':
-    case '.ndjson':
-      return 'read_json_auto($1)'
-    default:
-      throw new StrataError('NOT_SUPPORTED', `cannot import ${extension || 'a file without an extension'}: use .csv, .parquet or .json`)
   }
 }
 

@@ -2,11 +2,16 @@
  * The one-shot CLI commands (`strata sql`, `strata import`, `strata export`) and the database
  * lifecycle they share. Each command returns its exit status instead of exiting, so that main.ts alone
  * decides when the process ends, after the database is closed and the output is flushed.
+ *
+ * A data directory is opened by one process at a time. When a server (`strata serve`) holds it, the
+ * commands and the shell run through the server's local socket instead, with the same results and
+ * output (src/interfaces/server/local/); otherwise they open the directory themselves.
  */
 import * as path from 'node:path'
 import { Presets, SingleBar } from 'cli-progress'
 import { open } from '../../index.js'
-import type { Database, QueryResult } from '../api/types.js'
+import type { Change, Database, QueryResult, SubscribeOptions } from '../api/types.js'
+import { connectLocalServer } from '../server/local/index.js'
 import { formatError, formatResult, type OutputFormat } from './format.js'
 
 /** SPEC section 4: 0 ok, 1 a statement (or the database) failed, 2 the command line was wrong. */
@@ -26,14 +31,38 @@ export const processOutput: CommandOutput = {
   writeError: (text) => void process.stderr.write(text),
 }
 
+/**
+ * What the CLI needs of a database: the library's `Database` when it opens the directory itself, or a
+ * session on the server that holds it (LocalClient).
+ */
+export type CliDatabase = Pick<Database, 'exec' | 'query' | 'tables' | 'importFile' | 'exportTable' | 'close'> & {
+  subscribe(options?: SubscribeOptions): AsyncIterable<Change> & { close(): void }
+}
+
+/**
+ * The server holding the directory, when one runs there; else the directory, opened. ':memory:' is
+ * always this process's own.
+ *
+ * @example
+ * const database = await openForCli('./strata-data')
+ */
+export async function openForCli(databasePath: string): Promise<CliDatabase> {
+  const resolved = resolveDatabasePath(databasePath)
+  if (resolved !== ':memory:') {
+    const server = await connectLocalServer(resolved)
+    if (server !== undefined) return server
+  }
+  return open(resolved)
+}
+
 /** A directory for `open`: ':memory:' stays as it is, anything else is made absolute against the cwd. */
 export function resolveDatabasePath(databasePath: string): string {
   return databasePath === ':memory:' ? databasePath : path.resolve(databasePath)
 }
 
 /**
- * Opens the database, runs `body` with it and an AbortSignal that the first Ctrl-C fires, and always
- * closes the database before returning. An error from open, body or close is printed and becomes exit
+ * Opens the database (or connects to the server holding it: openForCli), runs `body` with it and an
+ * AbortSignal that the first Ctrl-C fires, and always closes the database before returning. An error from open, body or close is printed and becomes exit
  * status 1. A second Ctrl-C exits at once, for a statement that does not notice the signal.
  *
  * @example
@@ -45,7 +74,7 @@ export function resolveDatabasePath(databasePath: string): string {
 export async function withDatabase(
   databasePath: string,
   output: CommandOutput,
-  body: (database: Database, signal: AbortSignal) => Promise<number>,
+  body: (database: CliDatabase, signal: AbortSignal) => Promise<number>,
 ): Promise<number> {
   const interruption = new AbortController()
   const onInterrupt = (): void => {
@@ -53,9 +82,9 @@ export async function withDatabase(
     interruption.abort()
   }
   process.on('SIGINT', onInterrupt)
-  let database: Database
+  let database: CliDatabase
   try {
-    database = await open(resolveDatabasePath(databasePath))
+    database = await openForCli(databasePath)
   } catch (error) {
     process.off('SIGINT', onInterrupt)
     output.writeError(formatError(error))

@@ -5,8 +5,8 @@
  * their results, so a script's output is just data.
  */
 import * as readline from 'node:readline'
-import type { Database, QueryResult } from '../api/types.js'
-import { exitCodes, withDatabase, type CommandOutput } from './commands.js'
+import type { QueryResult } from '../api/types.js'
+import { exitCodes, withDatabase, type CliDatabase, type CommandOutput } from './commands.js'
 import {
   formatError,
   formatPlainText,
@@ -20,6 +20,7 @@ import {
 } from './format.js'
 import { completeSql, lastWord, type CompletionCatalog } from './completion.js'
 import { historyEntriesMax, historyEntry, loadHistory, saveHistory } from './history.js'
+import { LocalClient } from '../server/local/index.js'
 import { classifyInput, loadStatementScanner } from './statement-input.js'
 import { followChanges, parseSubscribeCommand, subscribeUsage, type SubscribeCommand } from './subscribe.js'
 
@@ -84,7 +85,7 @@ class ShellSession {
   private reportedHistory: string[] = []
 
   constructor(
-    readonly database: Database,
+    readonly database: CliDatabase,
     private readonly options: ShellOptions,
     private readonly output: CommandOutput,
     private readonly shutdownSignal: AbortSignal,
@@ -103,6 +104,9 @@ class ShellSession {
     // A SIGINT from outside (kill -INT, or Ctrl-C when stdin is a pipe) ends the session even while it
     // waits for input; closing the reader ends the loop below, and the database still closes cleanly.
     this.shutdownSignal.addEventListener('abort', () => lineReader.close(), { once: true })
+    if (this.options.interactive && this.database instanceof LocalClient) {
+      this.output.writeOut(`Connected to the Strata server (pid ${this.database.serverPid}) that holds ${this.database.directory}.\n`)
+    }
     this.prompt(lineReader)
     try {
       for await (const line of lineReader) {

@@ -4,7 +4,7 @@
  * it by PostgreSQL's scanner tokens and never sends it to the engine.
  */
 import { scanTokens } from '../../sql/parse.js'
-import type { Database, SubscribeOptions } from '../api/types.js'
+import type { Change, SubscribeOptions } from '../api/types.js'
 import { toJsonValue } from './format.js'
 
 export type SubscribeCommand =
@@ -77,7 +77,7 @@ function identifierName(text: string): string {
  * await followChanges(db, { kind: 'subscribe', tables: ['orders'], fromTx: undefined }, (text) => process.stdout.write(text), signal)
  */
 export async function followChanges(
-  database: Database,
+  database: { subscribe(options: SubscribeOptions): AsyncIterable<Change> & { close(): void } },
   command: Extract<SubscribeCommand, { kind: 'subscribe' }>,
   write: (text: string) => void,
   signal: AbortSignal,

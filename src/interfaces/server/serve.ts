@@ -1,6 +1,8 @@
 /**
- * `strata serve`: one process that opens a data directory and serves it over HTTP (./http/) and the
- * PostgreSQL wire protocol (./pg/), until SIGINT or SIGTERM.
+ * `strata serve`: one process that opens a data directory and serves it over HTTP (./http/), the
+ * PostgreSQL wire protocol (./pg/) and a local socket in the directory for the `strata` CLI
+ * (./local/), until SIGINT or SIGTERM. It holds the directory's lock, so it is the only process with
+ * the directory open; the CLI's commands on it run through the local socket.
  *
  * Safety by default: it listens on loopback only. Any other address needs authentication configured
  * for every server it starts (a bearer token for HTTP, a password for PostgreSQL), or it refuses to
@@ -12,6 +14,7 @@ import { isIP } from 'node:net'
 import { Engine } from '../../engine/engine.js'
 import { limits } from '../../util/limits.js'
 import { startHttpServer, type HttpServer } from './http/index.js'
+import { startLocalServer, type LocalServer } from './local/index.js'
 import { startPgServer, type PgServer } from './pg/index.js'
 
 /** The defaults of `strata serve`, documented in the README. */
@@ -58,6 +61,8 @@ export interface Serving {
   readonly http: HttpServer
   /** undefined when the PostgreSQL server is off (--no-pg). */
   readonly pg: PgServer | undefined
+  /** The CLI's local socket in the data directory; undefined for ':memory:', which no other process can name. */
+  readonly local: LocalServer | undefined
   /** Why there is no PostgreSQL server, when there is none. */
   readonly pgUnavailable: string | undefined
   /** How to connect: psql, node-postgres and curl lines with the actual ports. */
@@ -105,8 +110,10 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
   const engine = await Engine.open(options.databasePath, {})
   let http: HttpServer | undefined
   let pg: PgServer | undefined
+  let local: LocalServer | undefined
   let pgUnavailable: string | undefined
   try {
+    if (options.databasePath !== ':memory:') local = await startLocalServer(engine, { directory: options.databasePath })
     const token = options.token === undefined || options.token === '' ? undefined : options.token
     const readOnlyToken = options.readOnlyToken === undefined || options.readOnlyToken === '' ? undefined : options.readOnlyToken
     http = await startHttpServer(engine, {
@@ -131,6 +138,7 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
     }
   } catch (error) {
     await http?.close({ graceMs: 0 }).catch(() => undefined)
+    await local?.close({ graceMs: 0 }).catch(() => undefined)
     await engine.close().catch(() => undefined)
     throw error
   }
@@ -140,12 +148,13 @@ export async function startServing(options: ServeOptions): Promise<Serving> {
     engine,
     http: httpServer,
     pg,
+    local,
     pgUnavailable,
-    connectionText: () => connectionText(options, httpServer, pg, pgUnavailable),
+    connectionText: () => connectionText(options, httpServer, pg, pgUnavailable, local),
     close: (closeOptions) => {
       const graceMs = closeOptions?.graceMs ?? options.graceMs ?? limits.serverShutdownGraceMs
-      // Both servers drain at once, then the database closes: nothing is left that could still write.
-      closing ??= Promise.allSettled([httpServer.close({ graceMs }), pg?.close({ graceMs })]).then(async (outcomes) => {
+      // The servers drain at once, then the database closes: nothing is left that could still write.
+      closing ??= Promise.allSettled([httpServer.close({ graceMs }), pg?.close({ graceMs }), local?.close({ graceMs })]).then(async (outcomes) => {
         await engine.close()
         for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason
       })
@@ -200,7 +209,7 @@ export async function runServe(options: ServeOptions, output: ServeOutput): Prom
   return 0
 }
 
-function connectionText(options: ServeOptions, http: HttpServer, pg: PgServer | undefined, pgUnavailable: string | undefined): string {
+function connectionText(options: ServeOptions, http: HttpServer, pg: PgServer | undefined, pgUnavailable: string | undefined, local: LocalServer | undefined): string {
   // A wildcard address listens everywhere; examples run on this machine use loopback.
   const wildcard = options.host === '0.0.0.0' || options.host === '::' || options.host === ''
   const shown = wildcard ? '127.0.0.1' : options.host
@@ -211,6 +220,7 @@ function connectionText(options: ServeOptions, http: HttpServer, pg: PgServer | 
     const auth = options.pgPassword ? 'SCRAM-SHA-256 password' : 'trust, loopback only'
     lines.push(`  PostgreSQL  ${hostInUrl}:${pg.port}  (user ${options.pgUser}, ${auth})`)
   } else lines.push(`  PostgreSQL  ${pgUnavailable ?? 'off'}`)
+  if (local !== undefined) lines.push(`  CLI         ${local.socketPath}  (strata sql, shell, import and export --db ${options.databasePath} run through it)`)
   lines.push('', 'Connect:')
   if (pg !== undefined) {
     const url = `postgresql://${encodeURIComponent(options.pgUser)}@${hostInUrl}:${pg.port}/strata`

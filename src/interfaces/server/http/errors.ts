@@ -56,6 +56,8 @@ const statusByCode: Readonly<Record<ErrorCode, number>> = {
   CONSTRAINT_VIOLATION: 409,
   TX_STATE: 409,
   TX_CONFLICT: 409,
+  // The data directory is held by another process (open refuses; a running server never sees it).
+  LOCKED: 409,
   READ_ONLY: 403,
   LOCK_TIMEOUT: 503,
   STALE_READ_TIMEOUT: 503,

@@ -39,6 +39,7 @@ export const sqlstate = {
   serializationFailure: '40001',
   lockNotAvailable: '55P03',
   objectNotInPrerequisiteState: '55000',
+  objectInUse: '55006',
   ioError: '58030',
   dataCorrupted: 'XX001',
   internalError: 'XX000',
@@ -75,6 +76,8 @@ const byCode: Readonly<Record<ErrorCode, string>> = {
   READ_ONLY: sqlstate.readOnlySqlTransaction,
   TX_CONFLICT: sqlstate.serializationFailure,
   LOCK_TIMEOUT: sqlstate.lockNotAvailable,
+  // The data directory is held by another process: PostgreSQL's "database is being accessed by other users".
+  LOCKED: sqlstate.objectInUse,
   NOT_SUPPORTED: sqlstate.featureNotSupported,
   // A bounded wait for the CDC sync ran out: the mirror is not yet in the state the read needs.
   STALE_READ_TIMEOUT: sqlstate.objectNotInPrerequisiteState,
