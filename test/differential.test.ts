@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { open, type Database } from '../src/index.js'
+import { open, StrataError, type Database } from '../src/index.js'
 import { sortedRows } from './helpers.js'
 
 let db: Database
@@ -123,5 +123,65 @@ describe('row store and column store give the same rows', () => {
     assert.deepEqual(names.rows.map((r) => r['name']).sort(), ['ITEM-3-10!', 'dup', 'item-1-1'])
     const count = await db.query('SELECT count(*) AS n FROM items WHERE weight > 15')
     assert.equal(count.rows[0]!['n'], 0)
+  })
+})
+
+/**
+ * Divergences the differential fuzzer found (issue 9, `npm run fuzz`, docs/fuzzing.md): each one
+ * answered on one store and failed, or answered differently, on the other. The answer pinned here is
+ * DuckDB's (SPEC 5's dialect), or the row store declines (NOT_SUPPORTED) and the column store answers.
+ */
+describe('divergences found by the fuzzer', () => {
+  let fuzzed: Database
+
+  before(async () => {
+    fuzzed = await open()
+    await fuzzed.exec(`
+      CREATE TABLE f (id INTEGER PRIMARY KEY, s SMALLINT, i INTEGER, b BIGINT, txt TEXT, d DOUBLE);
+      INSERT INTO f VALUES (1, 32767, 2147483647, 9223372036854775807, '1', 1.5), (2, -32768, -2147483648, -9223372036854775808, 'a', -2.5),
+        (3, 1, 1, 1, '01', 0), (4, NULL, NULL, NULL, NULL, NULL);
+    `)
+  })
+
+  after(async () => {
+    await fuzzed.close()
+  })
+
+  /** The same statement on both stores: the same rows, or the same error code; NOT_SUPPORTED is the row store declining. */
+  async function bothStores(sql: string, params: readonly unknown[] = []): Promise<{ row: string[] | string; column: string[] | string }> {
+    const answer = async (engine: 'row' | 'column'): Promise<string[] | string> => {
+      try {
+        return sortedRows((await fuzzed.query(sql, params, { engine })).rows)
+      } catch (error) {
+        if (error instanceof StrataError) return error.code
+        throw error
+      }
+    }
+    return { row: await answer('row'), column: await answer('column') }
+  }
+
+  test('LIMIT/OFFSET -1 fail on both stores (DuckDB: cannot be negative), as literals and as parameters', async () => {
+    for (const [sql, params] of [
+      ['SELECT id FROM f ORDER BY id LIMIT -1', []],
+      ['SELECT id FROM f ORDER BY id LIMIT 2 OFFSET -1', []],
+      ['SELECT id FROM f ORDER BY id LIMIT $1', [-1]],
+      ['SELECT id FROM f ORDER BY id LIMIT 1 OFFSET $1', [-3]],
+    ] as const) {
+      const answers = await bothStores(sql, params)
+      assert.deepEqual(answers, { row: 'INVALID_PARAMETER', column: 'INVALID_PARAMETER' }, sql)
+    }
+  })
+
+  test('LIMIT NULL and OFFSET NULL mean no limit and no offset on both stores', async () => {
+    const all = sortedRows([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }])
+    for (const [sql, params] of [
+      ['SELECT id FROM f ORDER BY id LIMIT NULL', []],
+      ['SELECT id FROM f ORDER BY id LIMIT NULL OFFSET NULL', []],
+      ['SELECT id FROM f ORDER BY id OFFSET NULL', []],
+      ['SELECT id FROM f ORDER BY id LIMIT $1 OFFSET $2', [null, null]],
+    ] as const) {
+      assert.deepEqual(await bothStores(sql, params), { row: all, column: all }, sql)
+    }
+    assert.deepEqual(await bothStores('SELECT id FROM f ORDER BY id LIMIT NULL OFFSET 3'), { row: sortedRows([{ id: 4 }]), column: sortedRows([{ id: 4 }]) })
   })
 })

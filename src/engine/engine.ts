@@ -16,6 +16,7 @@ import { catalogNameTaken, checkUserName, indexFromCreate, sqliteCreateHistory, 
 import { compactParameters, loadParser, parseStatements, parseTree, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
   aggregateFunctionNames,
+  checkRowCount,
   compileDelete,
   compileInsertShell,
   compileSelect,
@@ -1361,6 +1362,7 @@ export class Engine {
           values[index] = binder.type === undefined ? plainValue(value) : toStorage(value, binder.type)
           // A full-text query is checked here so a malformed one is a SYNTAX_ERROR with its position (NULL: EXPLAIN's placeholder).
           if (binder.fulltextColumns !== undefined && value !== null) checkBoundFulltextQuery(value, binder.fulltextColumns)
+          if (binder.rowCount === true) checkRowCount(values[index])
           break
         }
         case 'now':

@@ -22,8 +22,11 @@ export class NotRowStore extends Error {
 /** How one `?` of the compiled SQL gets its value at execution time. */
 export type Binder =
   | { readonly kind: 'value'; readonly value: null | number | bigint | string | Uint8Array }
-  /** `fulltextColumns`: the value is a full-text query over an index of these columns, checked when bound. */
-  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined; readonly fulltextColumns?: readonly string[] }
+  /**
+   * `fulltextColumns`: the value is a full-text query over an index of these columns, checked when bound.
+   * `rowCount`: the value is a LIMIT or OFFSET count, refused when negative (checkRowCount).
+   */
+  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined; readonly fulltextColumns?: readonly string[]; readonly rowCount?: true }
   | { readonly kind: 'now'; readonly type: SqlType }
   /** A period bound of a time-travel reference, evaluated per execution (src/sql/temporal.ts). */
   | { readonly kind: 'slot'; readonly slot: number }
@@ -478,18 +481,39 @@ export function compileSelect(select: PgNode, resolver: TableResolver, options: 
   const offset = select['limitOffset']
   if (limit !== undefined || offset !== undefined) {
     if (select['limitOption'] === 'LIMIT_OPTION_WITH_TIES') throw new NotRowStore('FETCH … WITH TIES')
-    const bigintType: SqlType = { name: 'BIGINT' }
-    const limitBound = limit === undefined ? { sql: '-1', binders: [] } : bindOperand(scope, operand(scope, limit), bigintType)
+    const limitBound = limit === undefined ? { sql: '-1', binders: [] } : rowCount(scope, limit)
     sql += ` LIMIT ${limitBound.sql}`
     binders.push(...limitBound.binders)
     if (offset !== undefined) {
-      const offsetBound = bindOperand(scope, operand(scope, offset), bigintType)
+      const offsetBound = rowCount(scope, offset)
       sql += ` OFFSET ${offsetBound.sql}`
       binders.push(...offsetBound.binders)
     }
   }
   const plan: RowPlan = { sql, binders, output: projection.output, table: table.name }
   return grouping === undefined ? plan : grouping.finish(plan)
+}
+
+/**
+ * A LIMIT or OFFSET count as DuckDB takes it: NULL means none (SQLite's -1, which OFFSET reads as 0), a
+ * negative count is an error, checked here for a constant and when bound for a parameter (the binder's
+ * `rowCount`). SQLite would take a negative count as no limit and fail on NULL.
+ */
+function rowCount(scope: Scope, node: unknown): { sql: string; binders: Binder[] } {
+  const count = operand(scope, node)
+  const bound = bindOperand(scope, count, { name: 'BIGINT' })
+  const binder = bound.binders[0]
+  if (count.kind === 'value' && binder?.kind === 'value') {
+    checkRowCount(binder.value)
+    return binder.value === null ? { sql: '-1', binders: [] } : bound
+  }
+  if (count.kind === 'param' && binder?.kind === 'param') return { sql: 'coalesce(?, -1)', binders: [{ ...binder, rowCount: true }] }
+  throw new NotRowStore('a LIMIT or OFFSET that is not a constant or a parameter')
+}
+
+/** DuckDB refuses a negative LIMIT or OFFSET ("LIMIT/OFFSET cannot be negative"). */
+export function checkRowCount(value: unknown): void {
+  if ((typeof value === 'number' || typeof value === 'bigint') && value < 0) throw new StrataError('INVALID_PARAMETER', 'LIMIT/OFFSET cannot be negative')
 }
 
 /** What the grouped compiler (rowgroup.ts) may use of a SELECT's scope. */
