@@ -17,6 +17,7 @@ import { compactParameters, loadParser, parseStatements, parseTree, positionaliz
 import {
   aggregateFunctionNames,
   checkRowCount,
+  checkTextParameter,
   compileDelete,
   compileInsertShell,
   compileSelect,
@@ -1363,6 +1364,7 @@ export class Engine {
           // A full-text query is checked here so a malformed one is a SYNTAX_ERROR with its position (NULL: EXPLAIN's placeholder).
           if (binder.fulltextColumns !== undefined && value !== null) checkBoundFulltextQuery(value, binder.fulltextColumns)
           if (binder.rowCount === true) checkRowCount(values[index])
+          if (binder.textOnly === true) checkTextParameter(value)
           break
         }
         case 'now':

@@ -25,8 +25,9 @@ export type Binder =
   /**
    * `fulltextColumns`: the value is a full-text query over an index of these columns, checked when bound.
    * `rowCount`: the value is a LIMIT or OFFSET count, refused when negative (checkRowCount).
+   * `textOnly`: the value is compared with text, refused unless it is text (checkTextParameter).
    */
-  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined; readonly fulltextColumns?: readonly string[]; readonly rowCount?: true }
+  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined; readonly fulltextColumns?: readonly string[]; readonly rowCount?: true; readonly textOnly?: true }
   | { readonly kind: 'now'; readonly type: SqlType }
   /** A period bound of a time-travel reference, evaluated per execution (src/sql/temporal.ts). */
   | { readonly kind: 'slot'; readonly slot: number }
@@ -268,7 +269,7 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
       if (nodeKind(body['rexpr']) === 'SubLink') throw new NotRowStore('IN (subquery)')
       const items = listItems(body['rexpr'])
       if (items.length === 0) throw new NotRowStore('an empty IN list')
-      const bound = items.map((item) => bindOperand(scope, operand(scope, item), left.type))
+      const bound = items.map((item) => comparedOperand(scope, operand(scope, item), left.type))
       return {
         sql: `(${left.sql} ${op === '=' ? 'IN' : 'NOT IN'} (${bound.map((item) => item.sql).join(', ')}))`,
         binders: [...left.binders, ...bound.flatMap((item) => item.binders)],
@@ -277,7 +278,7 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
     case 'AEXPR_LIKE': {
       const left = operand(scope, body['lexpr'])
       if (left.kind !== 'sql' || left.type.name !== 'VARCHAR') throw new NotRowStore('LIKE on a non-text value')
-      const pattern = bindOperand(scope, operand(scope, body['rexpr']), left.type)
+      const pattern = comparedOperand(scope, operand(scope, body['rexpr']), left.type)
       const negated = op === '!~~'
       if (op !== '~~' && !negated) throw new NotRowStore('ILIKE or a LIKE variant')
       // SQLite's LIKE has no default escape character; DuckDB's default is none as well.
@@ -288,8 +289,8 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
       const left = operand(scope, body['lexpr'])
       if (left.kind !== 'sql') throw new NotRowStore('BETWEEN on a non-column')
       const [lowNode, highNode] = listItems(body['rexpr'])
-      const low = bindOperand(scope, operand(scope, lowNode), left.type)
-      const high = bindOperand(scope, operand(scope, highNode), left.type)
+      const low = comparedOperand(scope, operand(scope, lowNode), left.type)
+      const high = comparedOperand(scope, operand(scope, highNode), left.type)
       const negated = body['kind'] === 'AEXPR_NOT_BETWEEN'
       return {
         sql: `(${left.sql} ${negated ? 'NOT BETWEEN' : 'BETWEEN'} ${low.sql} AND ${high.sql})`,
@@ -315,9 +316,32 @@ function comparison(scope: Scope, leftNode: unknown, op: string, rightNode: unkn
   if (left.kind === 'sql' && right.kind === 'sql' && !comparable(left.type, right.type)) {
     throw new NotRowStore(`a comparison of ${typeLabel(left.type)} with ${typeLabel(right.type)}`)
   }
-  const leftBound = bindOperand(scope, left, typed.type)
-  const rightBound = bindOperand(scope, right, typed.type)
+  const leftBound = comparedOperand(scope, left, typed.type)
+  const rightBound = comparedOperand(scope, right, typed.type)
   return { sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, binders: [...leftBound.binders, ...rightBound.binders] }
+}
+
+/**
+ * An operand compared with a value of `type` (=, <, IN, BETWEEN, LIKE). DuckDB compares text (and
+ * JSON) with a number or a boolean by casting the text (`txt = 1` fails on 'a', and '01' = 1 holds),
+ * where SQLite would compare the number's text: such a literal makes the comparison the column
+ * store's, and such a parameter value is NOT_SUPPORTED when bound (the binder's `textOnly`). A text
+ * literal, or one cast to a type, is bound as that type on both stores.
+ */
+function comparedOperand(scope: Scope, other: Operand, type: SqlType): { sql: string; binders: Binder[] } {
+  const text = type.name === 'VARCHAR' || type.name === 'JSON'
+  if (text && other.kind === 'value' && other.type === undefined && other.value !== null && typeof other.value !== 'string') {
+    throw new NotRowStore(`a comparison of ${typeLabel(type)} with the ${typeof other.value === 'boolean' ? 'boolean' : 'number'} ${String(other.value)}`)
+  }
+  const bound = bindOperand(scope, other, type)
+  if (!text || other.kind !== 'param' || other.type !== undefined) return bound
+  return { sql: bound.sql, binders: bound.binders.map((binder) => (binder.kind === 'param' ? { ...binder, textOnly: true } : binder)) }
+}
+
+/** A parameter compared with text must not be a number or a boolean: see comparedOperand. */
+export function checkTextParameter(value: unknown): void {
+  if (typeof value !== 'number' && typeof value !== 'bigint' && typeof value !== 'boolean') return
+  throw new StrataError('NOT_SUPPORTED', `the row store cannot compare text with the parameter ${typeof value === 'bigint' ? `${value}n` : String(value)}: DuckDB would compare them as ${typeof value === 'boolean' ? 'booleans' : 'numbers'} (pass the parameter as a string, or run the query on the column store)`)
 }
 
 function relationOf(node: unknown): { name: string; alias: string | undefined; schema: string | undefined; location: number } {
