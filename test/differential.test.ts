@@ -203,4 +203,41 @@ describe('divergences found by the fuzzer', () => {
     assert.deepEqual(await bothStores('SELECT id FROM fj WHERE j = 1'), { row: 'NOT_SUPPORTED', column: 'TYPE_MISMATCH' })
     assert.deepEqual(await bothStores("SELECT id FROM fj WHERE j = '1'"), { row: sortedRows([{ id: 2 }]), column: sortedRows([{ id: 2 }]) })
   })
+
+  test('integer arithmetic in a condition is not answered by the row store (DuckDB decides overflow: an error, or a rewrite that avoids it)', async () => {
+    // SQLite computes in 64 bits; DuckDB multiplies SMALLINTs as SMALLINT and fails on overflow.
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE s * 3 > 1'), { row: 'NOT_SUPPORTED', column: 'TYPE_MISMATCH' })
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE i + 1 > 0'), { row: 'NOT_SUPPORTED', column: sortedRows([{ id: 1 }, { id: 3 }]) })
+    // DuckDB moves the constants of `b - 1 < 0` (b < 1) and `b * 2 = 2` (b = 1): no overflow is possible.
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE b - 1 < 0 OR b * 2 = 2'), { row: 'NOT_SUPPORTED', column: sortedRows([{ id: 2 }, { id: 3 }]) })
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE b * 2 > 1'), { row: 'NOT_SUPPORTED', column: 'TYPE_MISMATCH' })
+    const routed = await fuzzed.query('SELECT id FROM f WHERE s * 2 = 2')
+    assert.equal(routed.engine, 'column')
+    assert.deepEqual(routed.rows, [{ id: 3 }])
+  })
+
+  test('integer arithmetic in SET overflows as DuckDB does (TYPE_MISMATCH), leaving the row and the mirror as they were', async () => {
+    for (const [sql, params] of [
+      ['UPDATE f SET s = s * 2 WHERE id = 1', []],
+      ['UPDATE f SET s = s - 1 WHERE id = 2', []],
+      ['UPDATE f SET i = i + $1 WHERE id = 1', [1]],
+      ['UPDATE f SET b = b + 1 WHERE id = 1', []],
+      ['UPDATE f SET b = b * -1 WHERE id = 2', []],
+      ['UPDATE f SET b = b - 1 WHERE id = 2', []],
+    ] as const) {
+      await assert.rejects(fuzzed.query(sql, params), (error: unknown) => error instanceof StrataError && error.code === 'TYPE_MISMATCH' && /Overflow in (addition|subtraction|multiplication) of INT(16|32|64)/.test(error.message), sql)
+    }
+    await fuzzed.query('UPDATE f SET s = s * 2, i = i - 1, b = b + 1 WHERE id = 3')
+    await fuzzed.query('UPDATE f SET s = s * -1 WHERE id = 1')
+    for (const engine of ['row', 'column'] as const) {
+      const { rows } = await fuzzed.query('SELECT id, s, i, b FROM f WHERE id IN (1, 2, 3) ORDER BY id', [], { engine })
+      assert.deepEqual(rows, [
+        { id: 1, s: -32767, i: 2147483647, b: 9223372036854775807n },
+        { id: 2, s: -32768, i: -2147483648, b: -9223372036854775808n },
+        { id: 3, s: 2, i: 0, b: 2 },
+      ], engine)
+    }
+    await fuzzed.query('UPDATE f SET s = s * -1 WHERE id = 1')
+    await fuzzed.query('UPDATE f SET s = 1, i = 1, b = 1 WHERE id = 3')
+  })
 })

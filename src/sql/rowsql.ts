@@ -66,7 +66,19 @@ interface Scope {
   readonly hidden?: readonly ColumnDefinition[]
   /** The FTS subqueries a SELECT joins for bm25 (src/sql/fulltext.ts). */
   readonly fulltext?: FulltextPlan
+  /**
+   * Arithmetic (+, -, *): 'checked' (SET values) fails on integer overflow as DuckDB does, through
+   * the row store's strata_int_* functions; 'plain' (CHECK constraints, which only the row store
+   * evaluates) is SQLite's; undefined (conditions of reads, UPDATE and DELETE) refuses it, because
+   * there DuckDB's optimizer decides whether an overflow fails or is rewritten away (`s * 2 > 0` is
+   * read as `s > 0`), which SQLite cannot follow.
+   */
+  readonly arithmetic?: 'checked' | 'plain'
 }
+
+/** The row store's overflow-checked integer arithmetic (src/storage/rowstore/arithmetic-functions.ts). */
+const checkedArithmetic: Readonly<Record<string, string>> = { '+': 'strata_int_add', '-': 'strata_int_subtract', '*': 'strata_int_multiply' }
+const integerBits: Readonly<Record<string, number>> = { SMALLINT: 16, INTEGER: 32, BIGINT: 64 }
 
 const comparisonOperators = new Set(['=', '<>', '!=', '<', '<=', '>', '>='])
 const integerTypes = new Set(['SMALLINT', 'INTEGER', 'BIGINT'])
@@ -180,6 +192,7 @@ function operand(scope: Scope, node: unknown): Operand {
       const body = nodeBody(node, 'A_Expr')!
       const op = names(body['name'])[0] ?? ''
       if (body['kind'] === 'AEXPR_OP' && (op === '+' || op === '-' || op === '*') && body['lexpr'] !== undefined) {
+        if (scope.arithmetic === undefined) throw new NotRowStore(`arithmetic (${op}) in a condition`)
         const left = operand(scope, body['lexpr'])
         const right = operand(scope, body['rexpr'])
         const typed = left.kind === 'sql' ? left : right.kind === 'sql' ? right : undefined
@@ -187,7 +200,12 @@ function operand(scope: Scope, node: unknown): Operand {
         const leftBound = bindOperand(scope, left, typed.type)
         const rightBound = bindOperand(scope, right, typed.type)
         if (left.kind === 'sql' && right.kind === 'sql' && !sameType(left.type, right.type)) throw new NotRowStore('arithmetic across types')
-        return { kind: 'sql', sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, type: typed.type, binders: [...leftBound.binders, ...rightBound.binders] }
+        const binders = [...leftBound.binders, ...rightBound.binders]
+        const bits = integerBits[typed.type.name]
+        if (scope.arithmetic === 'checked' && bits !== undefined) {
+          return { kind: 'sql', sql: `${checkedArithmetic[op]!}(${leftBound.sql}, ${rightBound.sql}, ${bits})`, type: typed.type, binders }
+        }
+        return { kind: 'sql', sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, type: typed.type, binders }
       }
       if (body['kind'] === 'AEXPR_OP' && op === '||') {
         const left = operand(scope, body['lexpr'])
@@ -696,7 +714,7 @@ function setList(scope: Scope, targets: readonly unknown[]): { sql: string; bind
       binders.push(defaultBinderFor(scope.table, name))
       continue
     }
-    const value = operand(scope, body['val'])
+    const value = operand({ ...scope, arithmetic: 'checked' }, body['val'])
     if (value.kind === 'sql' && !sameType(value.type, column.type)) throw new NotRowStore(`assigning ${typeLabel(value.type)} to a ${typeLabel(column.type)} column`)
     const bound = bindOperand(scope, value, column.type)
     parts.push(`${quoteIdentifier(name)} = ${bound.sql}`)
@@ -743,7 +761,7 @@ export function compileDelete(remove: PgNode, resolver: TableResolver): RowPlan 
 /** A CHECK constraint's expression, compiled for SQLite; NOT_SUPPORTED when it cannot be. */
 export function compileCheck(table: TableDefinition, expression: unknown): string {
   try {
-    const compiled = predicate({ ...scopeFor(table, undefined), inlineValues: true }, expression)
+    const compiled = predicate({ ...scopeFor(table, undefined), inlineValues: true, arithmetic: 'plain' }, expression)
     if (compiled.binders.length > 0) throw new StrataError('NOT_SUPPORTED', 'CHECK constraints may use only columns and constants')
     return compiled.sql
   } catch (error) {
