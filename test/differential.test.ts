@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { open, StrataError, type Database } from '../src/index.js'
+import { open, StrataError, Timestamp, type Database } from '../src/index.js'
 import { sortedRows } from './helpers.js'
 
 let db: Database
@@ -239,5 +239,51 @@ describe('divergences found by the fuzzer', () => {
     }
     await fuzzed.query('UPDATE f SET s = s * -1 WHERE id = 1')
     await fuzzed.query('UPDATE f SET s = 1, i = 1, b = 1 WHERE id = 3')
+  })
+
+  test('dates and timestamps of the years 1–99 are those years, not 1901–1999 (Date.UTC), on both stores', async () => {
+    await fuzzed.exec(`CREATE TABLE years (id INTEGER PRIMARY KEY, d DATE, ts TIMESTAMP);
+      INSERT INTO years VALUES (1, '0001-01-01', TIMESTAMP '0001-01-01 00:00:00'), (2, '0099-12-31', '0045-06-15 12:00:00'), (3, '1999-12-31', '1950-01-01 00:00:00')`)
+    for (const engine of ['row', 'column'] as const) {
+      const { rows } = await fuzzed.query('SELECT id, d, ts FROM years ORDER BY id', [], { engine })
+      assert.deepEqual(rows.map((row) => [row['d'], (row['ts'] as Date).toISOString()]), [
+        ['0001-01-01', '0001-01-01T00:00:00.000Z'],
+        ['0099-12-31', '0045-06-15T12:00:00.000Z'],
+        ['1999-12-31', '1950-01-01T00:00:00.000Z'],
+      ], engine)
+      const old = await fuzzed.query("SELECT id FROM years WHERE d < '1000-01-01' AND ts < TIMESTAMP '0100-01-01 00:00:00' ORDER BY id", [], { engine })
+      assert.deepEqual(old.rows, [{ id: 1 }, { id: 2 }], engine)
+    }
+  })
+
+  test('timestamps before 1685 and after 2255 keep every microsecond (beyond 2^53 µs), on both stores', async () => {
+    await fuzzed.exec(`CREATE TABLE far (id INTEGER PRIMARY KEY, ts TIMESTAMP, tz TIMESTAMPTZ);
+      INSERT INTO far VALUES (1, TIMESTAMP '9999-12-31 23:59:59.999999', TIMESTAMPTZ '0001-01-01 00:00:00.000001+00'), (2, TIMESTAMP '9999-12-31 23:59:59.999998', NULL)`)
+    await fuzzed.query('INSERT INTO far VALUES ($1, $2, $3)', [3, new Timestamp(-62135596799999999n), new Timestamp(253402300799999999n)])
+    for (const engine of ['row', 'column'] as const) {
+      const { rows } = await fuzzed.query('SELECT id, ts, tz FROM far ORDER BY id', [], { engine })
+      const micros = (value: unknown): bigint | null => (value === null ? null : (value as Timestamp).micros)
+      assert.deepEqual(rows.map((row) => [micros(row['ts']), micros(row['tz'])]), [
+        [253402300799999999n, -62135596799999999n],
+        [253402300799999998n, null],
+        [-62135596799999999n, 253402300799999999n],
+      ], engine)
+      const latest = await fuzzed.query("SELECT id FROM far WHERE ts > TIMESTAMP '9999-12-31 23:59:59.999998'", [], { engine })
+      assert.deepEqual(latest.rows, [{ id: 1 }], engine)
+    }
+  })
+
+  test('a TIMESTAMP read from text with a UTC offset drops the offset (DuckDB, PostgreSQL); a TIMESTAMPTZ applies it', async () => {
+    await fuzzed.exec(`CREATE TABLE zoned (id INTEGER PRIMARY KEY, ts TIMESTAMP, tz TIMESTAMPTZ);
+      INSERT INTO zoned VALUES (1, '2024-01-01 00:00:00+01', '2024-01-01 00:00:00+01')`)
+    await fuzzed.query('INSERT INTO zoned VALUES ($1, $2, $3)', [2, '2024-01-01 00:00:00-05:30', '2024-01-01 00:00:00-05:30'])
+    for (const engine of ['row', 'column'] as const) {
+      const { rows } = await fuzzed.query('SELECT id, ts, tz FROM zoned ORDER BY id', [], { engine })
+      assert.deepEqual(rows.map((row) => [(row['ts'] as Date).toISOString(), (row['tz'] as Date).toISOString()]), [
+        ['2024-01-01T00:00:00.000Z', '2023-12-31T23:00:00.000Z'],
+        ['2024-01-01T00:00:00.000Z', '2024-01-01T05:30:00.000Z'],
+      ], engine)
+    }
+    assert.deepEqual(await bothStores("SELECT id FROM zoned WHERE ts = '2024-01-01 00:00:00+07'"), { row: sortedRows([{ id: 1 }, { id: 2 }]), column: sortedRows([{ id: 1 }, { id: 2 }]) })
   })
 })

@@ -32,7 +32,7 @@ import {
   type RowPlan,
 } from '../sql/rowsql.js'
 import { list, names, nodeBody, nodeKind, quoteIdentifier, stringValue, walk } from '../sql/tree.js'
-import { fromStorage, sqliteStorage, toStorage, typeFromLabel, typeLabel, type SqlType, type TypeName } from '../sql/types.js'
+import { fromStorage, readsIntegersAsBigints, sqliteStorage, toStorage, typeFromLabel, typeLabel, type SqlType, type TypeName } from '../sql/types.js'
 import { assert } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
@@ -1418,7 +1418,7 @@ export class Engine {
   }
 
   private runPlan(plan: RowPlan, params: readonly unknown[]): Positional {
-    const statement = this.rowStore.writer.prepareSync(plan.sql, { bigints: plan.output.some((column) => column.type.name === 'BIGINT') })
+    const statement = this.rowStore.writer.prepareSync(plan.sql, { bigints: readsIntegersAsBigints(plan.output.map((column) => column.type)) })
     const values = this.bind(plan.binders, params)
     if (plan.output.length > 0) {
       const rows = statement.allSync(values)
@@ -1438,7 +1438,7 @@ export class Engine {
         shell,
         fastRows: compileValuesRows(insert, target),
         placeholders: `(${target.table.columns.map(() => '?').join(', ')})`,
-        bigints: shell.output.some((column) => column.type.name === 'BIGINT'),
+        bigints: readsIntegersAsBigints(shell.output.map((column) => column.type)),
         sqlByRowCount: new Map(),
       }
     })
@@ -2031,7 +2031,7 @@ export class Engine {
       const connection = this.rowStore.connectReaderSync()
       let iterator: IterableIterator<RowValue[]>
       try {
-        iterator = connection.prepareSync(plan.sql, { bigints: plan.output.some((column) => column.type.name === 'BIGINT') }).iterateSync(this.bind(plan.binders, positional))
+        iterator = connection.prepareSync(plan.sql, { bigints: readsIntegersAsBigints(plan.output.map((column) => column.type)) }).iterateSync(this.bind(plan.binders, positional))
       } catch (error) {
         connection.closeSync()
         throw error instanceof StrataError ? error.withStatement(single!.text) : error
@@ -2209,7 +2209,7 @@ const unconvertedTypes: ReadonlySet<TypeName> = new Set<TypeName>(['SMALLINT', '
 function outputShape(output: readonly OutputColumn[]): OutputShape {
   let shape = outputShapes.get(output)
   if (shape === undefined) {
-    const bigints = output.some((column) => column.type.name === 'BIGINT')
+    const bigints = readsIntegersAsBigints(output.map((column) => column.type))
     const converted: number[] = []
     output.forEach((column, index) => {
       if (bigints || !unconvertedTypes.has(column.type.name)) converted.push(index)

@@ -7,7 +7,7 @@ import type { ColumnSession, AppendKind, ColumnResult } from '../storage/columns
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import { historyTableName, keyColumn, type Catalog, type TableDefinition } from '../sql/catalog.js'
 import { quoteIdentifier } from '../sql/tree.js'
-import { duckdbType, typeLabel, type SqlType } from '../sql/types.js'
+import { duckdbType, readsIntegersAsBigints, typeLabel, type SqlType } from '../sql/types.js'
 import { limits } from '../util/limits.js'
 import { assert } from '../util/assert.js'
 
@@ -239,7 +239,7 @@ function directKinds(table: TableDefinition): AppendKind[] | undefined {
  * 2^53. Making a BigInt per value is a large part of the sync's read, so other tables read numbers.
  */
 function readsBigints(table: TableDefinition): boolean {
-  return table.columns.some((column) => column.type.name === 'BIGINT' || column.type.name === 'TIMESTAMP' || column.type.name === 'TIMESTAMPTZ')
+  return readsIntegersAsBigints(table.columns.map((column) => column.type))
 }
 
 /** SQL that turns a staged primitive into the column's real type. */
