@@ -286,4 +286,11 @@ describe('divergences found by the fuzzer', () => {
     }
     assert.deepEqual(await bothStores("SELECT id FROM zoned WHERE ts = '2024-01-01 00:00:00+07'"), { row: sortedRows([{ id: 1 }, { id: 2 }]), column: sortedRows([{ id: 1 }, { id: 2 }]) })
   })
+
+  test('a number parameter beyond 2^53 (1e308) is a DOUBLE on the column store, not a BIGINT that overflows', async () => {
+    for (const value of [1e308, -1.7976931348623157e308, 2 ** 63, 2 ** 60]) {
+      const all = sortedRows([{ id: 1 }, { id: 2 }, { id: 3 }])
+      assert.deepEqual(await bothStores(`SELECT id FROM f WHERE d ${value > 0 ? '<' : '>'} $1`, [value]), { row: all, column: all }, String(value))
+    }
+  })
 })
