@@ -50,7 +50,8 @@ export interface RowPlan {
 
 type Operand =
   | { readonly kind: 'sql'; readonly sql: string; readonly type: SqlType; readonly binders: readonly Binder[] }
-  | { readonly kind: 'value'; readonly value: unknown; readonly type: SqlType | undefined }
+  /** `wideDecimal`: a decimal literal whose digits exceed 2^53, which DuckDB turns into a DOUBLE its own way (wideDecimalLiteral). */
+  | { readonly kind: 'value'; readonly value: unknown; readonly type: SqlType | undefined; readonly wideDecimal?: true }
   | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined }
   | { readonly kind: 'now' }
 
@@ -149,8 +150,11 @@ function operand(scope: Scope, node: unknown): Operand {
       if (fields.some((field) => nodeKind(field) === 'A_Star')) throw new NotRowStore('* inside an expression')
       return columnOperand(scope, names(fields))
     }
-    case 'A_Const':
-      return { kind: 'value', value: constantValue(nodeBody(node, 'A_Const')!).value, type: undefined }
+    case 'A_Const': {
+      const body = nodeBody(node, 'A_Const')!
+      const value = constantValue(body).value
+      return wideDecimalLiteral(body) ? { kind: 'value', value, type: undefined, wideDecimal: true } : { kind: 'value', value, type: undefined }
+    }
     case 'ParamRef': {
       const number = nodeBody(node, 'ParamRef')!['number']
       return { kind: 'param', index: (typeof number === 'number' ? number : 0) - 1, type: undefined }
@@ -253,6 +257,11 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
   }
   if (kind === 'NullTest') {
     const body = nodeBody(node, 'NullTest')!
+    if (isCondition(body['arg'])) {
+      // `(p) IS NULL` of a condition (the third partition of ternary logic): SQLite's three-valued logic is SQL's.
+      const condition = predicate(scope, body['arg'])
+      return { sql: `(${condition.sql} ${body['nulltesttype'] === 'IS_NULL' ? 'IS NULL' : 'IS NOT NULL'})`, binders: condition.binders }
+    }
     const argument = operand(scope, body['arg'])
     if (argument.kind !== 'sql') throw new NotRowStore('IS NULL on a non-column')
     return { sql: `(${argument.sql} ${body['nulltesttype'] === 'IS_NULL' ? 'IS NULL' : 'IS NOT NULL'})`, binders: [...argument.binders] }
@@ -320,6 +329,15 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
   }
 }
 
+/** A node that is a condition (AND/OR/NOT, a comparison, IN, LIKE, BETWEEN, IS NULL), not a value. */
+function isCondition(node: unknown): boolean {
+  const kind = nodeKind(node)
+  if (kind === 'BoolExpr' || kind === 'NullTest') return true
+  if (kind !== 'A_Expr') return false
+  const body = nodeBody(node, 'A_Expr')!
+  return body['kind'] !== 'AEXPR_OP' || comparisonOperators.has(names(body['name'])[0] ?? '')
+}
+
 /** The items of a `{ List: { items } }` node (IN lists, BETWEEN bounds) or of a bare array. */
 function listItems(node: unknown): unknown[] {
   const wrapped = nodeBody(node, 'List')
@@ -351,9 +369,22 @@ function comparedOperand(scope: Scope, other: Operand, type: SqlType): { sql: st
   if (text && other.kind === 'value' && other.type === undefined && other.value !== null && typeof other.value !== 'string') {
     throw new NotRowStore(`a comparison of ${typeLabel(type)} with the ${typeof other.value === 'boolean' ? 'boolean' : 'number'} ${String(other.value)}`)
   }
+  if (type.name === 'DOUBLE' && other.kind === 'value' && other.wideDecimal === true) throw new NotRowStore(`a DOUBLE compared with the decimal ${String(other.value)} of more than 15 digits`)
   const bound = bindOperand(scope, other, type)
   if (!text || other.kind !== 'param' || other.type !== undefined) return bound
   return { sql: bound.sql, binders: bound.binders.map((binder) => (binder.kind === 'param' ? { ...binder, textOnly: true } : binder)) }
+}
+
+/**
+ * A decimal literal (`0.30000000000000004`, not `3e-1`) whose digits, without the point, exceed 2^53.
+ * DuckDB types it DECIMAL and, compared with a DOUBLE, converts it with a rounding of its own (not
+ * the nearest double, which SQLite and JS give: DuckDB issue 22837, docs/fuzzing.md).
+ */
+function wideDecimalLiteral(constant: PgNode): boolean {
+  const text = (constant['fval'] as PgNode | undefined)?.['fval']
+  if (typeof text !== 'string' || !text.includes('.') || /e/i.test(text)) return false
+  const digits = text.replace(/^[+-]/, '').replace('.', '').replace(/^0+/, '')
+  return digits.length > 15 && BigInt(digits) > 2n ** 53n
 }
 
 /** A parameter compared with text must not be a number or a boolean: see comparedOperand. */
