@@ -311,4 +311,24 @@ describe('divergences found by the fuzzer', () => {
     assert.deepEqual(await bothStores('SELECT id FROM wide WHERE d = -1.4319621422328054e-6'), { row: sortedRows([{ id: 1 }]), column: sortedRows([{ id: 1 }]) })
     assert.deepEqual(await bothStores('SELECT id FROM wide WHERE d > 0.5'), { row: sortedRows([{ id: 2 }]), column: sortedRows([{ id: 2 }]) })
   })
+
+  test('DOUBLE infinities are stored from DuckDB\'s spellings; NaN, which SQLite would keep as NULL, is NOT_SUPPORTED (never a silent NULL)', async () => {
+    await fuzzed.exec("CREATE TABLE special (id INTEGER PRIMARY KEY, d DOUBLE); INSERT INTO special VALUES (1, 'inf'), (2, '-Infinity'), (3, 1.5)")
+    await fuzzed.query('INSERT INTO special VALUES ($1, $2)', [4, -Infinity])
+    for (const engine of ['row', 'column'] as const) {
+      const { rows } = await fuzzed.query('SELECT id, d FROM special ORDER BY id', [], { engine })
+      assert.deepEqual(rows, [{ id: 1, d: Infinity }, { id: 2, d: -Infinity }, { id: 3, d: 1.5 }, { id: 4, d: -Infinity }], engine)
+    }
+    assert.deepEqual(await bothStores("SELECT id FROM special WHERE d = 'inf'"), { row: sortedRows([{ id: 1 }]), column: sortedRows([{ id: 1 }]) })
+    for (const [sql, params] of [
+      ['INSERT INTO special VALUES ($1, $2)', [5, NaN]],
+      ["INSERT INTO special VALUES (6, 'NaN')", []],
+      ['UPDATE special SET d = d - d WHERE id = 1', []],
+      ['UPDATE special SET d = d * 0 WHERE id = 2', []],
+    ] as const) {
+      await assert.rejects(fuzzed.query(sql, params), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED' && /NaN/.test(error.message), sql)
+    }
+    await fuzzed.query('UPDATE special SET d = d * 2 + 1 WHERE id = 3')
+    assert.deepEqual((await fuzzed.query('SELECT d FROM special WHERE id IN (1, 2, 3) ORDER BY id', [], { engine: 'column' })).rows, [{ d: Infinity }, { d: -Infinity }, { d: 4 }])
+  })
 })

@@ -68,17 +68,19 @@ interface Scope {
   /** The FTS subqueries a SELECT joins for bm25 (src/sql/fulltext.ts). */
   readonly fulltext?: FulltextPlan
   /**
-   * Arithmetic (+, -, *): 'checked' (SET values) fails on integer overflow as DuckDB does, through
-   * the row store's strata_int_* functions; 'plain' (CHECK constraints, which only the row store
-   * evaluates) is SQLite's; undefined (conditions of reads, UPDATE and DELETE) refuses it, because
-   * there DuckDB's optimizer decides whether an overflow fails or is rewritten away (`s * 2 > 0` is
-   * read as `s > 0`), which SQLite cannot follow.
+   * Arithmetic (+, -, *): 'checked' (SET values) fails on integer overflow as DuckDB does, and on a
+   * DOUBLE NaN the row store cannot store, through its strata_int_* and strata_real_* functions;
+   * 'plain' (CHECK constraints, which only the row store evaluates) is SQLite's; undefined
+   * (conditions of reads, UPDATE and DELETE) refuses it, because there DuckDB's optimizer decides
+   * whether an overflow fails or is rewritten away (`s * 2 > 0` is read as `s > 0`), which SQLite
+   * cannot follow.
    */
   readonly arithmetic?: 'checked' | 'plain'
 }
 
-/** The row store's overflow-checked integer arithmetic (src/storage/rowstore/arithmetic-functions.ts). */
+/** The row store's checked arithmetic (src/storage/rowstore/arithmetic-functions.ts): integer overflow, DOUBLE NaN. */
 const checkedArithmetic: Readonly<Record<string, string>> = { '+': 'strata_int_add', '-': 'strata_int_subtract', '*': 'strata_int_multiply' }
+const checkedRealArithmetic: Readonly<Record<string, string>> = { '+': 'strata_real_add', '-': 'strata_real_subtract', '*': 'strata_real_multiply' }
 const integerBits: Readonly<Record<string, number>> = { SMALLINT: 16, INTEGER: 32, BIGINT: 64 }
 
 const comparisonOperators = new Set(['=', '<>', '!=', '<', '<=', '>', '>='])
@@ -209,6 +211,7 @@ function operand(scope: Scope, node: unknown): Operand {
         if (scope.arithmetic === 'checked' && bits !== undefined) {
           return { kind: 'sql', sql: `${checkedArithmetic[op]!}(${leftBound.sql}, ${rightBound.sql}, ${bits})`, type: typed.type, binders }
         }
+        if (scope.arithmetic === 'checked') return { kind: 'sql', sql: `${checkedRealArithmetic[op]!}(${leftBound.sql}, ${rightBound.sql})`, type: typed.type, binders }
         return { kind: 'sql', sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, type: typed.type, binders }
       }
       if (body['kind'] === 'AEXPR_OP' && op === '||') {

@@ -293,7 +293,9 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
       if (typeof value === 'number') number = value
       else if (typeof value === 'bigint') number = Number(value)
       else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) number = Number(value)
+      else if (typeof value === 'string' && type.name === 'DOUBLE' && specialDouble(value) !== undefined) number = specialDouble(value)!
       else throw mismatch(value, type)
+      if (Number.isNaN(number)) throw new StrataError('NOT_SUPPORTED', `cannot store NaN in a ${typeLabel(type)} column: the row store (SQLite) has no NaN, it would keep NULL`)
       if (type.name === 'DECIMAL') {
         if (!Number.isFinite(number)) throw mismatch(value, type)
         const scale = type.scale ?? 3
@@ -371,6 +373,15 @@ function microsStorage(micros: bigint): number | bigint {
  */
 export function readsIntegersAsBigints(types: readonly SqlType[]): boolean {
   return types.some((type) => type.name === 'BIGINT' || type.name === 'TIMESTAMP' || type.name === 'TIMESTAMPTZ')
+}
+
+/** DuckDB's (and PostgreSQL's) spellings of the special DOUBLE values: 'inf', '-Infinity', 'NaN', any case. */
+function specialDouble(text: string): number | undefined {
+  const lower = text.trim().toLowerCase()
+  if (lower === 'inf' || lower === '+inf' || lower === 'infinity' || lower === '+infinity') return Infinity
+  if (lower === '-inf' || lower === '-infinity') return -Infinity
+  if (lower === 'nan' || lower === '+nan' || lower === '-nan') return NaN
+  return undefined
 }
 
 /** Row-store representation → the JS value a query returns (SPEC 3). */
