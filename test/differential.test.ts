@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { open, type Database } from '../src/index.js'
+import { open, StrataError, Timestamp, type Database } from '../src/index.js'
 import { sortedRows } from './helpers.js'
 
 let db: Database
@@ -123,5 +123,212 @@ describe('row store and column store give the same rows', () => {
     assert.deepEqual(names.rows.map((r) => r['name']).sort(), ['ITEM-3-10!', 'dup', 'item-1-1'])
     const count = await db.query('SELECT count(*) AS n FROM items WHERE weight > 15')
     assert.equal(count.rows[0]!['n'], 0)
+  })
+})
+
+/**
+ * Divergences the differential fuzzer found (issue 9, `npm run fuzz`, docs/fuzzing.md): each one
+ * answered on one store and failed, or answered differently, on the other. The answer pinned here is
+ * DuckDB's (SPEC 5's dialect), or the row store declines (NOT_SUPPORTED) and the column store answers.
+ */
+describe('divergences found by the fuzzer', () => {
+  let fuzzed: Database
+
+  before(async () => {
+    fuzzed = await open()
+    await fuzzed.exec(`
+      CREATE TABLE f (id INTEGER PRIMARY KEY, s SMALLINT, i INTEGER, b BIGINT, txt TEXT, d DOUBLE);
+      INSERT INTO f VALUES (1, 32767, 2147483647, 9223372036854775807, '1', 1.5), (2, -32768, -2147483648, -9223372036854775808, 'a', -2.5),
+        (3, 1, 1, 1, '01', 0), (4, NULL, NULL, NULL, NULL, NULL);
+    `)
+  })
+
+  after(async () => {
+    await fuzzed.close()
+  })
+
+  /** The same statement on both stores: the same rows, or the same error code; NOT_SUPPORTED is the row store declining. */
+  async function bothStores(sql: string, params: readonly unknown[] = []): Promise<{ row: string[] | string; column: string[] | string }> {
+    const answer = async (engine: 'row' | 'column'): Promise<string[] | string> => {
+      try {
+        return sortedRows((await fuzzed.query(sql, params, { engine })).rows)
+      } catch (error) {
+        if (error instanceof StrataError) return error.code
+        throw error
+      }
+    }
+    return { row: await answer('row'), column: await answer('column') }
+  }
+
+  test('LIMIT/OFFSET -1 fail on both stores (DuckDB: cannot be negative), as literals and as parameters', async () => {
+    for (const [sql, params] of [
+      ['SELECT id FROM f ORDER BY id LIMIT -1', []],
+      ['SELECT id FROM f ORDER BY id LIMIT 2 OFFSET -1', []],
+      ['SELECT id FROM f ORDER BY id LIMIT $1', [-1]],
+      ['SELECT id FROM f ORDER BY id LIMIT 1 OFFSET $1', [-3]],
+    ] as const) {
+      const answers = await bothStores(sql, params)
+      assert.deepEqual(answers, { row: 'INVALID_PARAMETER', column: 'INVALID_PARAMETER' }, sql)
+    }
+  })
+
+  test('LIMIT NULL and OFFSET NULL mean no limit and no offset on both stores', async () => {
+    const all = sortedRows([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }])
+    for (const [sql, params] of [
+      ['SELECT id FROM f ORDER BY id LIMIT NULL', []],
+      ['SELECT id FROM f ORDER BY id LIMIT NULL OFFSET NULL', []],
+      ['SELECT id FROM f ORDER BY id OFFSET NULL', []],
+      ['SELECT id FROM f ORDER BY id LIMIT $1 OFFSET $2', [null, null]],
+    ] as const) {
+      assert.deepEqual(await bothStores(sql, params), { row: all, column: all }, sql)
+    }
+    assert.deepEqual(await bothStores('SELECT id FROM f ORDER BY id LIMIT NULL OFFSET 3'), { row: sortedRows([{ id: 4 }]), column: sortedRows([{ id: 4 }]) })
+  })
+
+  test('a text column compared with a number is DuckDB\'s comparison (the text cast to the number), so the row store declines it', async () => {
+    // DuckDB casts txt to INTEGER: 'a' fails to convert. SQLite compared '1' = '1' and answered.
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE txt = 1'), { row: 'NOT_SUPPORTED', column: 'TYPE_MISMATCH' })
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE txt IN (1, 2)'), { row: 'NOT_SUPPORTED', column: 'TYPE_MISMATCH' })
+    // '01' = 1 as numbers: DuckDB's answer, which comparing text would not give.
+    const answered = await fuzzed.query("SELECT id FROM f WHERE txt = 1 AND id <> 2 AND txt <> 'a'")
+    assert.equal(answered.engine, 'column')
+    assert.deepEqual(answered.rows.map((row) => row['id']).sort(), [1, 3])
+    // A text literal is text on both stores.
+    assert.deepEqual(await bothStores("SELECT id FROM f WHERE txt = '1'"), { row: sortedRows([{ id: 1 }]), column: sortedRows([{ id: 1 }]) })
+    // A number as a parameter: the row store cannot know it at planning time, so it refuses the value.
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE txt = $1', [1]), { row: 'NOT_SUPPORTED', column: 'TYPE_MISMATCH' })
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE txt = $1', ['01']), { row: sortedRows([{ id: 3 }]), column: sortedRows([{ id: 3 }]) })
+    // JSON compares as its text in both stores; with a number, DuckDB casts the JSON.
+    await fuzzed.exec(`CREATE TABLE fj (id INTEGER PRIMARY KEY, j JSON); INSERT INTO fj VALUES (1, '{"a":1}'), (2, '1')`)
+    assert.deepEqual(await bothStores('SELECT id FROM fj WHERE j = 1'), { row: 'NOT_SUPPORTED', column: 'TYPE_MISMATCH' })
+    assert.deepEqual(await bothStores("SELECT id FROM fj WHERE j = '1'"), { row: sortedRows([{ id: 2 }]), column: sortedRows([{ id: 2 }]) })
+  })
+
+  test('integer arithmetic in a condition is not answered by the row store (DuckDB decides overflow: an error, or a rewrite that avoids it)', async () => {
+    // SQLite computes in 64 bits; DuckDB multiplies SMALLINTs as SMALLINT and fails on overflow.
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE s * 3 > 1'), { row: 'NOT_SUPPORTED', column: 'TYPE_MISMATCH' })
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE i + 1 > 0'), { row: 'NOT_SUPPORTED', column: sortedRows([{ id: 1 }, { id: 3 }]) })
+    // DuckDB moves the constants of `b - 1 < 0` (b < 1) and `b * 2 = 2` (b = 1): no overflow is possible.
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE b - 1 < 0 OR b * 2 = 2'), { row: 'NOT_SUPPORTED', column: sortedRows([{ id: 2 }, { id: 3 }]) })
+    assert.deepEqual(await bothStores('SELECT id FROM f WHERE b * 2 > 1'), { row: 'NOT_SUPPORTED', column: 'TYPE_MISMATCH' })
+    const routed = await fuzzed.query('SELECT id FROM f WHERE s * 2 = 2')
+    assert.equal(routed.engine, 'column')
+    assert.deepEqual(routed.rows, [{ id: 3 }])
+  })
+
+  test('integer arithmetic in SET overflows as DuckDB does (TYPE_MISMATCH), leaving the row and the mirror as they were', async () => {
+    for (const [sql, params] of [
+      ['UPDATE f SET s = s * 2 WHERE id = 1', []],
+      ['UPDATE f SET s = s - 1 WHERE id = 2', []],
+      ['UPDATE f SET i = i + $1 WHERE id = 1', [1]],
+      ['UPDATE f SET b = b + 1 WHERE id = 1', []],
+      ['UPDATE f SET b = b * -1 WHERE id = 2', []],
+      ['UPDATE f SET b = b - 1 WHERE id = 2', []],
+    ] as const) {
+      await assert.rejects(fuzzed.query(sql, params), (error: unknown) => error instanceof StrataError && error.code === 'TYPE_MISMATCH' && /Overflow in (addition|subtraction|multiplication) of INT(16|32|64)/.test(error.message), sql)
+    }
+    await fuzzed.query('UPDATE f SET s = s * 2, i = i - 1, b = b + 1 WHERE id = 3')
+    await fuzzed.query('UPDATE f SET s = s * -1 WHERE id = 1')
+    for (const engine of ['row', 'column'] as const) {
+      const { rows } = await fuzzed.query('SELECT id, s, i, b FROM f WHERE id IN (1, 2, 3) ORDER BY id', [], { engine })
+      assert.deepEqual(rows, [
+        { id: 1, s: -32767, i: 2147483647, b: 9223372036854775807n },
+        { id: 2, s: -32768, i: -2147483648, b: -9223372036854775808n },
+        { id: 3, s: 2, i: 0, b: 2 },
+      ], engine)
+    }
+    await fuzzed.query('UPDATE f SET s = s * -1 WHERE id = 1')
+    await fuzzed.query('UPDATE f SET s = 1, i = 1, b = 1 WHERE id = 3')
+  })
+
+  test('dates and timestamps of the years 1–99 are those years, not 1901–1999 (Date.UTC), on both stores', async () => {
+    await fuzzed.exec(`CREATE TABLE years (id INTEGER PRIMARY KEY, d DATE, ts TIMESTAMP);
+      INSERT INTO years VALUES (1, '0001-01-01', TIMESTAMP '0001-01-01 00:00:00'), (2, '0099-12-31', '0045-06-15 12:00:00'), (3, '1999-12-31', '1950-01-01 00:00:00')`)
+    for (const engine of ['row', 'column'] as const) {
+      const { rows } = await fuzzed.query('SELECT id, d, ts FROM years ORDER BY id', [], { engine })
+      assert.deepEqual(rows.map((row) => [row['d'], (row['ts'] as Date).toISOString()]), [
+        ['0001-01-01', '0001-01-01T00:00:00.000Z'],
+        ['0099-12-31', '0045-06-15T12:00:00.000Z'],
+        ['1999-12-31', '1950-01-01T00:00:00.000Z'],
+      ], engine)
+      const old = await fuzzed.query("SELECT id FROM years WHERE d < '1000-01-01' AND ts < TIMESTAMP '0100-01-01 00:00:00' ORDER BY id", [], { engine })
+      assert.deepEqual(old.rows, [{ id: 1 }, { id: 2 }], engine)
+    }
+  })
+
+  test('timestamps before 1685 and after 2255 keep every microsecond (beyond 2^53 µs), on both stores', async () => {
+    await fuzzed.exec(`CREATE TABLE far (id INTEGER PRIMARY KEY, ts TIMESTAMP, tz TIMESTAMPTZ);
+      INSERT INTO far VALUES (1, TIMESTAMP '9999-12-31 23:59:59.999999', TIMESTAMPTZ '0001-01-01 00:00:00.000001+00'), (2, TIMESTAMP '9999-12-31 23:59:59.999998', NULL)`)
+    await fuzzed.query('INSERT INTO far VALUES ($1, $2, $3)', [3, new Timestamp(-62135596799999999n), new Timestamp(253402300799999999n)])
+    for (const engine of ['row', 'column'] as const) {
+      const { rows } = await fuzzed.query('SELECT id, ts, tz FROM far ORDER BY id', [], { engine })
+      const micros = (value: unknown): bigint | null => (value === null ? null : (value as Timestamp).micros)
+      assert.deepEqual(rows.map((row) => [micros(row['ts']), micros(row['tz'])]), [
+        [253402300799999999n, -62135596799999999n],
+        [253402300799999998n, null],
+        [-62135596799999999n, 253402300799999999n],
+      ], engine)
+      const latest = await fuzzed.query("SELECT id FROM far WHERE ts > TIMESTAMP '9999-12-31 23:59:59.999998'", [], { engine })
+      assert.deepEqual(latest.rows, [{ id: 1 }], engine)
+    }
+  })
+
+  test('a TIMESTAMP read from text with a UTC offset drops the offset (DuckDB, PostgreSQL); a TIMESTAMPTZ applies it', async () => {
+    await fuzzed.exec(`CREATE TABLE zoned (id INTEGER PRIMARY KEY, ts TIMESTAMP, tz TIMESTAMPTZ);
+      INSERT INTO zoned VALUES (1, '2024-01-01 00:00:00+01', '2024-01-01 00:00:00+01')`)
+    await fuzzed.query('INSERT INTO zoned VALUES ($1, $2, $3)', [2, '2024-01-01 00:00:00-05:30', '2024-01-01 00:00:00-05:30'])
+    for (const engine of ['row', 'column'] as const) {
+      const { rows } = await fuzzed.query('SELECT id, ts, tz FROM zoned ORDER BY id', [], { engine })
+      assert.deepEqual(rows.map((row) => [(row['ts'] as Date).toISOString(), (row['tz'] as Date).toISOString()]), [
+        ['2024-01-01T00:00:00.000Z', '2023-12-31T23:00:00.000Z'],
+        ['2024-01-01T00:00:00.000Z', '2024-01-01T05:30:00.000Z'],
+      ], engine)
+    }
+    assert.deepEqual(await bothStores("SELECT id FROM zoned WHERE ts = '2024-01-01 00:00:00+07'"), { row: sortedRows([{ id: 1 }, { id: 2 }]), column: sortedRows([{ id: 1 }, { id: 2 }]) })
+  })
+
+  test('a number parameter beyond 2^53 (1e308) is a DOUBLE on the column store, not a BIGINT that overflows', async () => {
+    for (const value of [1e308, -1.7976931348623157e308, 2 ** 63, 2 ** 60]) {
+      const all = sortedRows([{ id: 1 }, { id: 2 }, { id: 3 }])
+      assert.deepEqual(await bothStores(`SELECT id FROM f WHERE d ${value > 0 ? '<' : '>'} $1`, [value]), { row: all, column: all }, String(value))
+    }
+  })
+
+  test('(p) IS NULL of a condition runs on the row store, so ternary logic partitions a table on both stores', async () => {
+    for (const engine of ['row', 'column'] as const) {
+      const count = async (where: string): Promise<number> => Number((await fuzzed.query(`SELECT count(*) AS n FROM f${where}`, [], { engine })).rows[0]!['n'])
+      const condition = "(s > 0 AND txt <> 'a')"
+      assert.deepEqual([await count(` WHERE ${condition}`), await count(` WHERE NOT ${condition}`), await count(` WHERE (${condition}) IS NULL`), await count('')], [2, 1, 1, 4], engine)
+    }
+  })
+
+  test('a DOUBLE compared with a decimal literal of more than 15 digits is DuckDB\'s comparison (its own rounding, upstream issue 22837), so the row store declines it', async () => {
+    await fuzzed.exec('CREATE TABLE wide (id INTEGER PRIMARY KEY, d DOUBLE); INSERT INTO wide VALUES (1, -0.0000014319621422328054), (2, 57420463177599844.25375)')
+    // Stored as the nearest double (as JS and SQLite parse it); DuckDB turns the literal into a neighbour.
+    assert.deepEqual(await bothStores('SELECT id FROM wide WHERE d >= -0.0000014319621422328054 AND d < 1'), { row: 'NOT_SUPPORTED', column: [] })
+    assert.deepEqual(await bothStores('SELECT id FROM wide WHERE d = 57420463177599844.25375'), { row: 'NOT_SUPPORTED', column: [] })
+    // Fifteen digits or fewer convert exactly everywhere; so do the same digits written as a double.
+    assert.deepEqual(await bothStores('SELECT id FROM wide WHERE d = -1.4319621422328054e-6'), { row: sortedRows([{ id: 1 }]), column: sortedRows([{ id: 1 }]) })
+    assert.deepEqual(await bothStores('SELECT id FROM wide WHERE d > 0.5'), { row: sortedRows([{ id: 2 }]), column: sortedRows([{ id: 2 }]) })
+  })
+
+  test('DOUBLE infinities are stored from DuckDB\'s spellings; NaN, which SQLite would keep as NULL, is NOT_SUPPORTED (never a silent NULL)', async () => {
+    await fuzzed.exec("CREATE TABLE special (id INTEGER PRIMARY KEY, d DOUBLE); INSERT INTO special VALUES (1, 'inf'), (2, '-Infinity'), (3, 1.5)")
+    await fuzzed.query('INSERT INTO special VALUES ($1, $2)', [4, -Infinity])
+    for (const engine of ['row', 'column'] as const) {
+      const { rows } = await fuzzed.query('SELECT id, d FROM special ORDER BY id', [], { engine })
+      assert.deepEqual(rows, [{ id: 1, d: Infinity }, { id: 2, d: -Infinity }, { id: 3, d: 1.5 }, { id: 4, d: -Infinity }], engine)
+    }
+    assert.deepEqual(await bothStores("SELECT id FROM special WHERE d = 'inf'"), { row: sortedRows([{ id: 1 }]), column: sortedRows([{ id: 1 }]) })
+    for (const [sql, params] of [
+      ['INSERT INTO special VALUES ($1, $2)', [5, NaN]],
+      ["INSERT INTO special VALUES (6, 'NaN')", []],
+      ['UPDATE special SET d = d - d WHERE id = 1', []],
+      ['UPDATE special SET d = d * 0 WHERE id = 2', []],
+    ] as const) {
+      await assert.rejects(fuzzed.query(sql, params), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED' && /NaN/.test(error.message), sql)
+    }
+    await fuzzed.query('UPDATE special SET d = d * 2 + 1 WHERE id = 3')
+    assert.deepEqual((await fuzzed.query('SELECT d FROM special WHERE id IN (1, 2, 3) ORDER BY id', [], { engine: 'column' })).rows, [{ d: Infinity }, { d: -Infinity }, { d: 4 }])
   })
 })

@@ -91,7 +91,7 @@ describe('full-text search', () => {
     assert.deepEqual(await ids(db, "SELECT id FROM docs WHERE MATCH(body, 'fox') ORDER BY bm25(body, 'fox') DESC LIMIT 1 OFFSET 1"), [5])
     assert.deepEqual(await ids(db, 'SELECT id, bm25(body, $1) AS s FROM docs WHERE MATCH(body, $1) ORDER BY s DESC LIMIT $2 OFFSET $3', ['fox', 2, 1]), [5, 1])
     const plan = await db.query('EXPLAIN SELECT id, bm25(body, $1) AS s FROM docs WHERE MATCH(body, $1) ORDER BY s DESC LIMIT $2', ['fox', 2])
-    assert.ok(plan.rows.some((row) => String(row['plan']).includes('ORDER BY "s" DESC LIMIT ?')), JSON.stringify(plan.rows))
+    assert.ok(plan.rows.some((row) => String(row['plan']).includes('ORDER BY "s" DESC LIMIT coalesce(?, -1)')), JSON.stringify(plan.rows))
     // A condition on the score.
     assert.deepEqual(await ids(db, "SELECT id FROM docs WHERE MATCH(body, 'fox') AND bm25(body, 'fox') > $1 ORDER BY id", [scores[2]!]), [3, 5])
   })

@@ -19,6 +19,8 @@ import { compactParameters, loadParser, parseStatements, parseTree, positionaliz
 import {
   aggregateFunctionNames,
   comparisonParameter,
+  checkRowCount,
+  checkTextParameter,
   compileDelete,
   compileInsertShell,
   compileSelect,
@@ -33,7 +35,7 @@ import {
   type RowPlan,
 } from '../sql/rowsql.js'
 import { list, names, nodeBody, nodeKind, quoteIdentifier, stringValue, walk } from '../sql/tree.js'
-import { fromStorage, readsBigint, sqliteStorage, toStorage, typeFromLabel, typeLabel, type SqlType, type TypeName } from '../sql/types.js'
+import { fromStorage, readsIntegersAsBigints, sqliteStorage, toStorage, typeFromLabel, typeLabel, type SqlType, type TypeName } from '../sql/types.js'
 import { assert } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
@@ -1419,6 +1421,8 @@ export class Engine {
           values[index] = binder.type === undefined ? plainValue(value) : binder.compare === true ? comparisonParameter(value, binder.type) : toStorage(value, binder.type)
           // A full-text query is checked here so a malformed one is a SYNTAX_ERROR with its position (NULL: EXPLAIN's placeholder).
           if (binder.fulltextColumns !== undefined && value !== null) checkBoundFulltextQuery(value, binder.fulltextColumns)
+          if (binder.rowCount === true) checkRowCount(values[index])
+          if (binder.textOnly === true) checkTextParameter(value)
           break
         }
         case 'now':
@@ -1472,7 +1476,7 @@ export class Engine {
   }
 
   private runPlan(plan: RowPlan, params: readonly unknown[]): Positional {
-    const statement = this.rowStore.writer.prepareSync(plan.sql, { bigints: plan.output.some((column) => readsBigint(column.type)) })
+    const statement = this.rowStore.writer.prepareSync(plan.sql, { bigints: readsIntegersAsBigints(plan.output.map((column) => column.type)) })
     const values = this.bind(plan.binders, params)
     if (plan.output.length > 0) {
       const rows = statement.allSync(values)
@@ -1492,7 +1496,7 @@ export class Engine {
         shell,
         fastRows: compileValuesRows(insert, target),
         placeholders: `(${target.table.columns.map(() => '?').join(', ')})`,
-        bigints: shell.output.some((column) => readsBigint(column.type)),
+        bigints: readsIntegersAsBigints(shell.output.map((column) => column.type)),
         rowidAlias: rowidAliasIndex(target.table),
         sqlByRowCount: new Map(),
       }
@@ -2114,7 +2118,7 @@ export class Engine {
       const connection = this.rowStore.connectReaderSync()
       let iterator: IterableIterator<RowValue[]>
       try {
-        iterator = connection.prepareSync(plan.sql, { bigints: plan.output.some((column) => readsBigint(column.type)) }).iterateSync(this.bind(plan.binders, positional))
+        iterator = connection.prepareSync(plan.sql, { bigints: readsIntegersAsBigints(plan.output.map((column) => column.type)) }).iterateSync(this.bind(plan.binders, positional))
       } catch (error) {
         connection.closeSync()
         throw error instanceof StrataError ? error.withStatement(single!.text) : error
@@ -2320,7 +2324,7 @@ const unconvertedTypes: ReadonlySet<TypeName> = new Set<TypeName>(['SMALLINT', '
 function outputShape(output: readonly OutputColumn[]): OutputShape {
   let shape = outputShapes.get(output)
   if (shape === undefined) {
-    const bigints = output.some((column) => readsBigint(column.type))
+    const bigints = readsIntegersAsBigints(output.map((column) => column.type))
     const converted: number[] = []
     output.forEach((column, index) => {
       if (bigints || !unconvertedTypes.has(column.type.name)) converted.push(index)

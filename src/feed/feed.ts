@@ -23,7 +23,7 @@
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
 import { historyTableName, keyColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
 import { quoteIdentifier } from '../sql/tree.js'
-import { fromStorage, microsToDate, readsBigint } from '../sql/types.js'
+import { fromStorage, microsToDate, readsIntegersAsBigints } from '../sql/types.js'
 import { assert } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
@@ -155,7 +155,7 @@ class HistoryReader {
     const history = quoteIdentifier(historyTableName(table.name))
     const select = `SELECT _version, ${quoteIdentifier(keyColumn)}, _system_from, _system_to${table.columns.map((column) => `, ${quoteIdentifier(column.name)}`).join('')} FROM ${history}`
     const open = '_valid_to IS NULL'
-    this.bigints = table.columns.some((column) => readsBigint(column.type))
+    this.bigints = readsIntegersAsBigints(table.columns.map((column) => column.type))
     // Both minimums are single index seeks (`_tx_from`, and the partial index on `_tx_to`).
     this.probe = `SELECT (SELECT min(_tx_from) FROM ${history} WHERE _tx_from >= ?), (SELECT min(_tx_to) FROM ${history} WHERE _tx_to >= ?)`
     this.hasAfters = `SELECT 1 FROM ${history} WHERE _tx_from = ? AND ${open} LIMIT 1`

@@ -706,7 +706,7 @@ export function withFulltext<S extends FulltextScope>(scope: S, select: PgNode, 
   return { ...scope, fulltext: { joinSql, joinBinders, scores, satisfied, aliases } }
 }
 
-/** A LIMIT or OFFSET the FTS subquery can repeat: an integer constant or a parameter. */
+/** A LIMIT or OFFSET the FTS subquery can repeat: an integer constant or a parameter (NULL: no limit, as DuckDB). */
 function limitBinder(node: unknown): Binder | undefined {
   const constant = nodeBody(node, 'A_Const')
   if (constant !== undefined) {
@@ -716,7 +716,7 @@ function limitBinder(node: unknown): Binder | undefined {
   const parameter = nodeBody(node, 'ParamRef')
   if (parameter === undefined) return undefined
   const number = parameter['number']
-  return { kind: 'param', index: (typeof number === 'number' ? number : 0) - 1, type: { name: 'BIGINT' } }
+  return { kind: 'param', index: (typeof number === 'number' ? number : 0) - 1, type: { name: 'BIGINT' }, rowCount: true }
 }
 
 /**
@@ -741,8 +741,8 @@ function topRows(scope: FulltextScope, select: PgNode, aliases: ReadonlyMap<stri
   const offset = select['limitOffset'] === undefined ? undefined : limitBinder(select['limitOffset'])
   if (count === undefined || (select['limitOffset'] !== undefined && offset === undefined)) return undefined
   return offset === undefined
-    ? { key, sql: ' ORDER BY "s" DESC LIMIT ?', binders: [count] }
-    : { key, sql: ' ORDER BY "s" DESC LIMIT ? + ?', binders: [count, offset] }
+    ? { key, sql: ' ORDER BY "s" DESC LIMIT coalesce(?, -1)', binders: [count] }
+    : { key, sql: ' ORDER BY "s" DESC LIMIT coalesce(? + ?, -1)', binders: [count, offset] }
 }
 
 /**

@@ -23,8 +23,13 @@ export class NotRowStore extends Error {
 /** How one `?` of the compiled SQL gets its value at execution time. */
 export type Binder =
   | { readonly kind: 'value'; readonly value: null | number | bigint | string | Uint8Array }
-  /** `fulltextColumns`: the value is a full-text query over an index of these columns, checked when bound. */
-  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined; readonly fulltextColumns?: readonly string[]; readonly compare?: boolean }
+  /**
+   * `fulltextColumns`: the value is a full-text query over an index of these columns, checked when bound.
+   * `rowCount`: the value is a LIMIT or OFFSET count, refused when negative (checkRowCount).
+   * `textOnly`: the value is compared with text, refused unless it is text (checkTextParameter).
+   * `compare`: the value is compared with a column of `type` (comparisonParameter), not assigned to one.
+   */
+  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined; readonly fulltextColumns?: readonly string[]; readonly rowCount?: true; readonly textOnly?: true; readonly compare?: boolean }
   | { readonly kind: 'now'; readonly type: SqlType }
   /** A period bound of a time-travel reference, evaluated per execution (src/sql/temporal.ts). */
   | { readonly kind: 'slot'; readonly slot: number }
@@ -47,8 +52,11 @@ export interface RowPlan {
 
 type Operand =
   | { readonly kind: 'sql'; readonly sql: string; readonly type: SqlType; readonly binders: readonly Binder[] }
-  /** `text`: a numeric literal's exact digits as written (its `value` is a double). */
-  | { readonly kind: 'value'; readonly value: unknown; readonly type: SqlType | undefined; readonly text?: string }
+  /**
+   * `text`: a numeric literal's exact digits as written (its `value` is a double). `wideDecimal`: a
+   * decimal literal whose digits exceed 2^53, which DuckDB turns into a DOUBLE its own way (wideDecimalLiteral).
+   */
+  | { readonly kind: 'value'; readonly value: unknown; readonly type: SqlType | undefined; readonly text?: string; readonly wideDecimal?: true }
   | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined }
   | { readonly kind: 'now' }
 
@@ -64,7 +72,21 @@ interface Scope {
   readonly hidden?: readonly ColumnDefinition[]
   /** The FTS subqueries a SELECT joins for bm25 (src/sql/fulltext.ts). */
   readonly fulltext?: FulltextPlan
+  /**
+   * Arithmetic (+, -, *): 'checked' (SET values) fails on integer overflow as DuckDB does, and on a
+   * DOUBLE NaN the row store cannot store, through its strata_int_* and strata_real_* functions;
+   * 'plain' (CHECK constraints, which only the row store evaluates) is SQLite's; undefined
+   * (conditions of reads, UPDATE and DELETE) refuses it, because there DuckDB's optimizer decides
+   * whether an overflow fails or is rewritten away (`s * 2 > 0` is read as `s > 0`), which SQLite
+   * cannot follow.
+   */
+  readonly arithmetic?: 'checked' | 'plain'
 }
+
+/** The row store's checked arithmetic (src/storage/rowstore/arithmetic-functions.ts): integer overflow, DOUBLE NaN. */
+const checkedArithmetic: Readonly<Record<string, string>> = { '+': 'strata_int_add', '-': 'strata_int_subtract', '*': 'strata_int_multiply' }
+const checkedRealArithmetic: Readonly<Record<string, string>> = { '+': 'strata_real_add', '-': 'strata_real_subtract', '*': 'strata_real_multiply' }
+const integerBits: Readonly<Record<string, number>> = { SMALLINT: 16, INTEGER: 32, BIGINT: 64 }
 
 const comparisonOperators = new Set(['=', '<>', '!=', '<', '<=', '>', '>='])
 const integerTypes = new Set(['SMALLINT', 'INTEGER', 'BIGINT'])
@@ -205,8 +227,9 @@ function operand(scope: Scope, node: unknown): Operand {
     }
     case 'A_Const': {
       const body = nodeBody(node, 'A_Const')!
+      const value = constantValue(body).value
       const text = (body['fval'] as PgNode | undefined)?.['fval']
-      return { kind: 'value', value: constantValue(body).value, type: undefined, ...(typeof text === 'string' ? { text } : {}) }
+      return { kind: 'value', value, type: undefined, ...(typeof text === 'string' ? { text } : {}), ...(wideDecimalLiteral(body) ? { wideDecimal: true as const } : {}) }
     }
     case 'ParamRef': {
       const number = nodeBody(node, 'ParamRef')!['number']
@@ -249,6 +272,7 @@ function operand(scope: Scope, node: unknown): Operand {
       const body = nodeBody(node, 'A_Expr')!
       const op = names(body['name'])[0] ?? ''
       if (body['kind'] === 'AEXPR_OP' && (op === '+' || op === '-' || op === '*') && body['lexpr'] !== undefined) {
+        if (scope.arithmetic === undefined) throw new NotRowStore(`arithmetic (${op}) in a condition`)
         const left = operand(scope, body['lexpr'])
         const right = operand(scope, body['rexpr'])
         const typed = left.kind === 'sql' ? left : right.kind === 'sql' ? right : undefined
@@ -256,7 +280,13 @@ function operand(scope: Scope, node: unknown): Operand {
         const leftBound = bindOperand(scope, left, typed.type, 'arithmetic')
         const rightBound = bindOperand(scope, right, typed.type, 'arithmetic')
         if (left.kind === 'sql' && right.kind === 'sql' && !sameType(left.type, right.type)) throw new NotRowStore('arithmetic across types')
-        return { kind: 'sql', sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, type: typed.type, binders: [...leftBound.binders, ...rightBound.binders] }
+        const binders = [...leftBound.binders, ...rightBound.binders]
+        const bits = integerBits[typed.type.name]
+        if (scope.arithmetic === 'checked' && bits !== undefined) {
+          return { kind: 'sql', sql: `${checkedArithmetic[op]!}(${leftBound.sql}, ${rightBound.sql}, ${bits})`, type: typed.type, binders }
+        }
+        if (scope.arithmetic === 'checked') return { kind: 'sql', sql: `${checkedRealArithmetic[op]!}(${leftBound.sql}, ${rightBound.sql})`, type: typed.type, binders }
+        return { kind: 'sql', sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, type: typed.type, binders }
       }
       if (body['kind'] === 'AEXPR_OP' && op === '||') {
         const left = operand(scope, body['lexpr'])
@@ -361,6 +391,11 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
   }
   if (kind === 'NullTest') {
     const body = nodeBody(node, 'NullTest')!
+    if (isCondition(body['arg'])) {
+      // `(p) IS NULL` of a condition (the third partition of ternary logic): SQLite's three-valued logic is SQL's.
+      const condition = predicate(scope, body['arg'])
+      return { sql: `(${condition.sql} ${body['nulltesttype'] === 'IS_NULL' ? 'IS NULL' : 'IS NOT NULL'})`, binders: condition.binders }
+    }
     const argument = operand(scope, body['arg'])
     if (argument.kind !== 'sql') throw new NotRowStore('IS NULL on a non-column')
     return { sql: `(${argument.sql} ${body['nulltesttype'] === 'IS_NULL' ? 'IS NULL' : 'IS NOT NULL'})`, binders: [...argument.binders] }
@@ -395,7 +430,7 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
       if (nodeKind(body['rexpr']) === 'SubLink') throw new NotRowStore('IN (subquery)')
       const items = listItems(body['rexpr'])
       if (items.length === 0) throw new NotRowStore('an empty IN list')
-      const bound = items.map((item) => bindOperand(scope, operand(scope, item), left.type))
+      const bound = items.map((item) => comparedOperand(scope, operand(scope, item), left.type))
       return {
         sql: `(${left.sql} ${op === '=' ? 'IN' : 'NOT IN'} (${bound.map((item) => item.sql).join(', ')}))`,
         binders: [...left.binders, ...bound.flatMap((item) => item.binders)],
@@ -404,7 +439,7 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
     case 'AEXPR_LIKE': {
       const left = operand(scope, body['lexpr'])
       if (left.kind !== 'sql' || left.type.name !== 'VARCHAR') throw new NotRowStore('LIKE on a non-text value')
-      const pattern = bindOperand(scope, operand(scope, body['rexpr']), left.type)
+      const pattern = comparedOperand(scope, operand(scope, body['rexpr']), left.type)
       const negated = op === '!~~'
       if (op !== '~~' && !negated) throw new NotRowStore('ILIKE or a LIKE variant')
       // SQLite's LIKE has no default escape character; DuckDB's default is none as well.
@@ -415,8 +450,8 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
       const left = operand(scope, body['lexpr'])
       if (left.kind !== 'sql') throw new NotRowStore('BETWEEN on a non-column')
       const [lowNode, highNode] = listItems(body['rexpr'])
-      const low = bindOperand(scope, operand(scope, lowNode), left.type)
-      const high = bindOperand(scope, operand(scope, highNode), left.type)
+      const low = comparedOperand(scope, operand(scope, lowNode), left.type)
+      const high = comparedOperand(scope, operand(scope, highNode), left.type)
       const negated = body['kind'] === 'AEXPR_NOT_BETWEEN'
       return {
         sql: `(${left.sql} ${negated ? 'NOT BETWEEN' : 'BETWEEN'} ${low.sql} AND ${high.sql})`,
@@ -426,6 +461,15 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
     default:
       throw new NotRowStore(`the condition ${String(body['kind'])}`)
   }
+}
+
+/** A node that is a condition (AND/OR/NOT, a comparison, IN, LIKE, BETWEEN, IS NULL), not a value. */
+function isCondition(node: unknown): boolean {
+  const kind = nodeKind(node)
+  if (kind === 'BoolExpr' || kind === 'NullTest') return true
+  if (kind !== 'A_Expr') return false
+  const body = nodeBody(node, 'A_Expr')!
+  return body['kind'] !== 'AEXPR_OP' || comparisonOperators.has(names(body['name'])[0] ?? '')
 }
 
 /** The items of a `{ List: { items } }` node (IN lists, BETWEEN bounds) or of a bare array. */
@@ -447,8 +491,8 @@ function comparison(scope: Scope, leftNode: unknown, op: string, rightNode: unkn
     const exact = fractionalComparison(scope, typed, literal, left === typed ? op : mirroredOperators[op]!)
     if (exact !== undefined) return exact
   }
-  const leftBound = bindOperand(scope, left, typed.type)
-  const rightBound = bindOperand(scope, right, typed.type)
+  const leftBound = comparedOperand(scope, left, typed.type)
+  const rightBound = comparedOperand(scope, right, typed.type)
   return { sql: `(${leftBound.sql} ${op} ${rightBound.sql})`, binders: [...leftBound.binders, ...rightBound.binders] }
 }
 
@@ -508,6 +552,42 @@ function fractionalComparison(scope: Scope, column: Extract<Operand, { kind: 'sq
   const sqlOp = op === '<' || op === '<=' ? '<=' : '>'
   if (scope.inlineValues === true) return { sql: `(${column.sql} ${sqlOp} ${String(bound)})`, binders: [] }
   return { sql: `(${column.sql} ${sqlOp} ?)`, binders: [{ kind: 'value', value: bound }] }
+}
+
+/**
+ * An operand compared with a value of `type` (=, <, IN, BETWEEN, LIKE). DuckDB compares text (and
+ * JSON) with a number or a boolean by casting the text (`txt = 1` fails on 'a', and '01' = 1 holds),
+ * where SQLite would compare the number's text: such a literal makes the comparison the column
+ * store's, and such a parameter value is NOT_SUPPORTED when bound (the binder's `textOnly`). A text
+ * literal, or one cast to a type, is bound as that type on both stores.
+ */
+function comparedOperand(scope: Scope, other: Operand, type: SqlType): { sql: string; binders: Binder[] } {
+  const text = type.name === 'VARCHAR' || type.name === 'JSON'
+  if (text && other.kind === 'value' && other.type === undefined && other.value !== null && typeof other.value !== 'string') {
+    throw new NotRowStore(`a comparison of ${typeLabel(type)} with the ${typeof other.value === 'boolean' ? 'boolean' : 'number'} ${String(other.value)}`)
+  }
+  if (type.name === 'DOUBLE' && other.kind === 'value' && other.wideDecimal === true) throw new NotRowStore(`a DOUBLE compared with the decimal ${String(other.value)} of more than 15 digits`)
+  const bound = bindOperand(scope, other, type)
+  if (!text || other.kind !== 'param' || other.type !== undefined) return bound
+  return { sql: bound.sql, binders: bound.binders.map((binder) => (binder.kind === 'param' ? { ...binder, textOnly: true } : binder)) }
+}
+
+/**
+ * A decimal literal (`0.30000000000000004`, not `3e-1`) whose digits, without the point, exceed 2^53.
+ * DuckDB types it DECIMAL and, compared with a DOUBLE, converts it with a rounding of its own (not
+ * the nearest double, which SQLite and JS give: DuckDB issue 22837, docs/fuzzing.md).
+ */
+function wideDecimalLiteral(constant: PgNode): boolean {
+  const text = (constant['fval'] as PgNode | undefined)?.['fval']
+  if (typeof text !== 'string' || !text.includes('.') || /e/i.test(text)) return false
+  const digits = text.replace(/^[+-]/, '').replace('.', '').replace(/^0+/, '')
+  return digits.length > 15 && BigInt(digits) > 2n ** 53n
+}
+
+/** A parameter compared with text must not be a number or a boolean: see comparedOperand. */
+export function checkTextParameter(value: unknown): void {
+  if (typeof value !== 'number' && typeof value !== 'bigint' && typeof value !== 'boolean') return
+  throw new StrataError('NOT_SUPPORTED', `the row store cannot compare text with the parameter ${typeof value === 'bigint' ? `${value}n` : String(value)}: DuckDB would compare them as ${typeof value === 'boolean' ? 'booleans' : 'numbers'} (pass the parameter as a string, or run the query on the column store)`)
 }
 
 function relationOf(node: unknown): { name: string; alias: string | undefined; schema: string | undefined; location: number } {
@@ -681,18 +761,39 @@ export function compileSelect(select: PgNode, resolver: TableResolver, options: 
   const offset = select['limitOffset']
   if (limit !== undefined || offset !== undefined) {
     if (select['limitOption'] === 'LIMIT_OPTION_WITH_TIES') throw new NotRowStore('FETCH … WITH TIES')
-    const bigintType: SqlType = { name: 'BIGINT' }
-    const limitBound = limit === undefined ? { sql: '-1', binders: [] } : bindOperand(scope, operand(scope, limit), bigintType, 'assign')
+    const limitBound = limit === undefined ? { sql: '-1', binders: [] } : rowCount(scope, limit)
     sql += ` LIMIT ${limitBound.sql}`
     binders.push(...limitBound.binders)
     if (offset !== undefined) {
-      const offsetBound = bindOperand(scope, operand(scope, offset), bigintType, 'assign')
+      const offsetBound = rowCount(scope, offset)
       sql += ` OFFSET ${offsetBound.sql}`
       binders.push(...offsetBound.binders)
     }
   }
   const plan: RowPlan = { sql, binders, output: projection.output, table: table.name }
   return grouping === undefined ? plan : grouping.finish(plan)
+}
+
+/**
+ * A LIMIT or OFFSET count as DuckDB takes it: NULL means none (SQLite's -1, which OFFSET reads as 0), a
+ * negative count is an error, checked here for a constant and when bound for a parameter (the binder's
+ * `rowCount`). SQLite would take a negative count as no limit and fail on NULL.
+ */
+function rowCount(scope: Scope, node: unknown): { sql: string; binders: Binder[] } {
+  const count = operand(scope, node)
+  const bound = bindOperand(scope, count, { name: 'BIGINT' }, 'assign')
+  const binder = bound.binders[0]
+  if (count.kind === 'value' && binder?.kind === 'value') {
+    checkRowCount(binder.value)
+    return binder.value === null ? { sql: '-1', binders: [] } : bound
+  }
+  if (count.kind === 'param' && binder?.kind === 'param') return { sql: 'coalesce(?, -1)', binders: [{ ...binder, rowCount: true }] }
+  throw new NotRowStore('a LIMIT or OFFSET that is not a constant or a parameter')
+}
+
+/** DuckDB refuses a negative LIMIT or OFFSET ("LIMIT/OFFSET cannot be negative"). */
+export function checkRowCount(value: unknown): void {
+  if ((typeof value === 'number' || typeof value === 'bigint') && value < 0) throw new StrataError('INVALID_PARAMETER', 'LIMIT/OFFSET cannot be negative')
 }
 
 /** What the grouped compiler (rowgroup.ts) may use of a SELECT's scope. */
@@ -851,7 +952,7 @@ function setList(scope: Scope, targets: readonly unknown[]): { sql: string; bind
       binders.push(defaultBinderFor(scope.table, name))
       continue
     }
-    const value = operand(scope, body['val'])
+    const value = operand({ ...scope, arithmetic: 'checked' }, body['val'])
     if (value.kind === 'sql' && !sameType(value.type, column.type)) throw new NotRowStore(`assigning ${typeLabel(value.type)} to a ${typeLabel(column.type)} column`)
     const bound = bindOperand(scope, value, column.type, 'assign')
     parts.push(`${quoteIdentifier(name)} = ${bound.sql}`)
@@ -898,7 +999,7 @@ export function compileDelete(remove: PgNode, resolver: TableResolver): RowPlan 
 /** A CHECK constraint's expression, compiled for SQLite; NOT_SUPPORTED when it cannot be. */
 export function compileCheck(table: TableDefinition, expression: unknown): string {
   try {
-    const compiled = predicate({ ...scopeFor(table, undefined), inlineValues: true }, expression)
+    const compiled = predicate({ ...scopeFor(table, undefined), inlineValues: true, arithmetic: 'plain' }, expression)
     if (compiled.binders.length > 0) throw new StrataError('NOT_SUPPORTED', 'CHECK constraints may use only columns and constants')
     return compiled.sql
   } catch (error) {

@@ -216,19 +216,26 @@ function mismatch(value: unknown, type: SqlType, why?: string): StrataError {
   return new StrataError('TYPE_MISMATCH', `cannot store ${shown} in a ${typeLabel(type)} column${why === undefined ? '' : `: ${why}`}`)
 }
 
-/** Microseconds since the epoch for a timestamp text (ISO 8601 or SQL style; no zone = UTC). */
-export function parseTimestampMicros(text: string): bigint | undefined {
+/**
+ * Microseconds since the epoch for a timestamp text (ISO 8601 or SQL style; no zone = UTC). With
+ * `zone: 'ignore'` a UTC offset in the text is dropped, as DuckDB and PostgreSQL read a TIMESTAMP
+ * (without time zone) or a DATE: '2024-01-01 00:00:00+01' is 2024-01-01 00:00:00.
+ */
+export function parseTimestampMicros(text: string, options: { readonly zone?: 'apply' | 'ignore' } = {}): bigint | undefined {
   const trimmed = text.trim()
   // Value parsing (not SQL parsing): a date, optional time with up to 6 fractional digits, optional zone.
   const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(trimmed)
   if (match === null) return undefined
   const [, year, month, day, hour, minute, second, fraction, zone] = match
-  const milliseconds = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour ?? 0), Number(minute ?? 0), Number(second ?? 0))
+  // Not Date.UTC, which reads the years 0–99 as 1900–1999.
+  const check = new Date(0)
+  check.setUTCFullYear(Number(year), Number(month) - 1, Number(day))
+  check.setUTCHours(Number(hour ?? 0), Number(minute ?? 0), Number(second ?? 0), 0)
+  const milliseconds = check.getTime()
   if (!Number.isFinite(milliseconds)) return undefined
-  const check = new Date(milliseconds)
-  if (check.getUTCDate() !== Number(day) || check.getUTCMonth() !== Number(month) - 1) return undefined
+  if (check.getUTCDate() !== Number(day) || check.getUTCMonth() !== Number(month) - 1 || check.getUTCFullYear() !== Number(year)) return undefined
   let micros = BigInt(milliseconds) * 1000n + BigInt(((fraction ?? '') + '000000').slice(0, 6))
-  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
+  if (zone !== undefined && zone.toUpperCase() !== 'Z' && options.zone !== 'ignore') {
     const sign = zone.startsWith('-') ? -1n : 1n
     const digits = zone.slice(1).replace(':', '')
     const offsetMinutes = BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'))
@@ -306,10 +313,14 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
       return integer >= BigInt(Number.MIN_SAFE_INTEGER) && integer <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(integer) : integer
     }
     case 'DOUBLE': {
-      if (typeof value === 'number') return value
-      if (typeof value === 'bigint') return Number(value)
-      if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value)
-      throw mismatch(value, type)
+      let number: number
+      if (typeof value === 'number') number = value
+      else if (typeof value === 'bigint') number = Number(value)
+      else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) number = Number(value)
+      else if (typeof value === 'string' && specialDouble(value) !== undefined) number = specialDouble(value)!
+      else throw mismatch(value, type)
+      if (Number.isNaN(number)) throw new StrataError('NOT_SUPPORTED', `cannot store NaN in a ${typeLabel(type)} column: the row store (SQLite) has no NaN, it would keep NULL`)
+      return number
     }
     case 'DECIMAL': {
       let decimal: Decimal | undefined
@@ -335,7 +346,7 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
         return value.toISOString().slice(0, 10)
       }
       if (typeof value === 'string') {
-        const micros = parseTimestampMicros(value)
+        const micros = parseTimestampMicros(value, { zone: 'ignore' })
         if (micros === undefined) throw mismatch(value, type)
         return microsToDate(micros).toISOString().slice(0, 10)
       }
@@ -346,12 +357,13 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
       if (value instanceof Date) {
         if (Number.isNaN(value.getTime())) throw mismatch(value, type)
         // A Timestamp keeps its microseconds; any other Date has milliseconds.
-        return Number(dateMicros(value))
+        return microsStorage(dateMicros(value))
       }
       if (typeof value === 'string') {
-        const micros = parseTimestampMicros(value)
+        // A TIMESTAMP is a wall-clock time: an offset in the text is dropped, as DuckDB does.
+        const micros = parseTimestampMicros(value, { zone: type.name === 'TIMESTAMP' ? 'ignore' : 'apply' })
         if (micros === undefined) throw mismatch(value, type)
-        return Number(micros)
+        return microsStorage(micros)
       }
       throw mismatch(value, type)
     }
@@ -382,6 +394,33 @@ export function decimalStorage(decimal: Decimal, type: SqlType, outOfRange: () =
   if (!decimalIsScaled(type)) return decimalText(rounded)
   const unscaled = rounded.unscaled
   return unscaled >= BigInt(Number.MIN_SAFE_INTEGER) && unscaled <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(unscaled) : unscaled
+}
+
+/**
+ * Microseconds as the row store keeps them: a number when it holds them exactly, else a bigint
+ * (before 1685 or after 2255 the microseconds exceed 2^53; a number would round them).
+ */
+function microsStorage(micros: bigint): number | bigint {
+  const number = Number(micros)
+  return Number.isSafeInteger(number) ? number : micros
+}
+
+/**
+ * Whether reading these result types from SQLite needs its integers as bigints: BIGINT and a scaled
+ * DECIMAL of more than 15 digits ({@link readsBigint}), and TIMESTAMP/TIMESTAMPTZ, whose microseconds
+ * exceed 2^53 outside 1685–2255.
+ */
+export function readsIntegersAsBigints(types: readonly SqlType[]): boolean {
+  return types.some((type) => readsBigint(type) || type.name === 'TIMESTAMP' || type.name === 'TIMESTAMPTZ')
+}
+
+/** DuckDB's (and PostgreSQL's) spellings of the special DOUBLE values: 'inf', '-Infinity', 'NaN', any case. */
+function specialDouble(text: string): number | undefined {
+  const lower = text.trim().toLowerCase()
+  if (lower === 'inf' || lower === '+inf' || lower === 'infinity' || lower === '+infinity') return Infinity
+  if (lower === '-inf' || lower === '-infinity') return -Infinity
+  if (lower === 'nan' || lower === '+nan' || lower === '-nan') return NaN
+  return undefined
 }
 
 /** Row-store representation → the JS value a query returns (SPEC 3). */

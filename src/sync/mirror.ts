@@ -7,7 +7,7 @@ import type { ColumnSession, AppendKind, ColumnResult } from '../storage/columns
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import { historyTableName, keyColumn, type Catalog, type TableDefinition } from '../sql/catalog.js'
 import { quoteIdentifier } from '../sql/tree.js'
-import { decimalIsScaled, duckdbType, readsBigint, typeLabel, type SqlType } from '../sql/types.js'
+import { decimalIsScaled, duckdbType, readsIntegersAsBigints, typeLabel, type SqlType } from '../sql/types.js'
 import { decimalText } from '../util/decimal.js'
 import { limits } from '../util/limits.js'
 import { assert } from '../util/assert.js'
@@ -242,7 +242,7 @@ function directKinds(table: TableDefinition): AppendKind[] | undefined {
  * 2^53. Making a BigInt per value is a large part of the sync's read, so other tables read numbers.
  */
 function readsBigints(table: TableDefinition): boolean {
-  return table.columns.some((column) => readsBigint(column.type) || column.type.name === 'TIMESTAMP' || column.type.name === 'TIMESTAMPTZ')
+  return readsIntegersAsBigints(table.columns.map((column) => column.type))
 }
 
 /** SQL that turns a staged primitive into the column's real type. */

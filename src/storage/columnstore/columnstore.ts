@@ -145,7 +145,7 @@ class Session implements ColumnSession {
   }
 
   /** Runs `sql` with parameters through a prepared statement kept for the next call with the same text. */
-  private async runPrepared(sql: string, values: DuckDB.DuckDBValue[] | Record<string, DuckDB.DuckDBValue>): Promise<DuckDB.DuckDBMaterializedResult> {
+  private async runPrepared(sql: string, { values, types }: BoundValues): Promise<DuckDB.DuckDBMaterializedResult> {
     let prepared = this.prepared.get(sql)
     if (prepared === undefined) {
       try {
@@ -167,7 +167,7 @@ class Session implements ColumnSession {
       this.prepared.delete(sql)
     }
     this.prepared.set(sql, prepared)
-    prepared.bind(values)
+    prepared.bind(values, types)
     return prepared.run()
   }
 
@@ -182,7 +182,8 @@ class Session implements ColumnSession {
   async stream(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnStream> {
     let result: DuckDB.DuckDBResult
     try {
-      result = await this.connection.stream(sql, params === undefined ? undefined : this.bindValues(params))
+      const bound = params === undefined ? undefined : this.bindValues(params)
+      result = await this.connection.stream(sql, bound?.values, bound?.types)
     } catch (error) {
       throw translateDuckDBError(error, sql)
     }
@@ -299,8 +300,12 @@ class Session implements ColumnSession {
     this.onClose()
   }
 
-  /** JS values → DuckDB values. Dates bind as TIMESTAMP, byte arrays as BLOB, objects as JSON text. */
-  private bindValues(params: readonly unknown[] | Readonly<Record<string, unknown>>): DuckDB.DuckDBValue[] | Record<string, DuckDB.DuckDBValue> {
+  /**
+   * JS values → DuckDB values. Dates bind as TIMESTAMP, byte arrays as BLOB, objects as JSON text. A
+   * number that is an integer beyond 2^53 is a double (1e308, 2^60): DuckDB's client would bind it as
+   * a BIGINT, which fails beyond 2^63, so it is bound with the type DOUBLE.
+   */
+  private bindValues(params: readonly unknown[] | Readonly<Record<string, unknown>>): BoundValues {
     const convert = (value: unknown): DuckDB.DuckDBValue => {
       if (value === null || value === undefined) return null
       if (typeof value === 'number') return Number.isInteger(value) && Number.isSafeInteger(value) ? BigInt(value) : value
@@ -309,11 +314,22 @@ class Session implements ColumnSession {
       if (value instanceof Uint8Array) return new this.duckdb.DuckDBBlobValue(value)
       return JSON.stringify(value)
     }
-    if (Array.isArray(params)) return params.map(convert)
-    const out: Record<string, DuckDB.DuckDBValue> = {}
-    for (const [key, value] of Object.entries(params)) out[key] = convert(value)
-    return out
+    const typeOf = (value: unknown): DuckDB.DuckDBType | undefined => (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) ? this.duckdb.DOUBLE : undefined)
+    if (Array.isArray(params)) return { values: params.map(convert), types: params.map(typeOf) as DuckDB.DuckDBType[] }
+    const values: Record<string, DuckDB.DuckDBValue> = {}
+    const types: Record<string, DuckDB.DuckDBType | undefined> = {}
+    for (const [key, value] of Object.entries(params)) {
+      values[key] = convert(value)
+      types[key] = typeOf(value)
+    }
+    return { values, types }
   }
+}
+
+/** Parameters for DuckDB, with the types DuckDB's client should not infer for itself (undefined: infer). */
+interface BoundValues {
+  readonly values: DuckDB.DuckDBValue[] | Record<string, DuckDB.DuckDBValue>
+  readonly types: DuckDB.DuckDBType[] | Record<string, DuckDB.DuckDBType | undefined>
 }
 
 let jsConverter: DuckDB.DuckDBValueConverter<unknown> | undefined
@@ -383,6 +399,8 @@ export function translateDuckDBError(error: unknown, sql: string | undefined): S
   else if (message.startsWith('Binder Error') && message.includes('Referenced column')) code = 'UNDEFINED_COLUMN'
   else if (message.startsWith('Conversion Error') || message.startsWith('Mismatch Type Error') || message.startsWith('Invalid Input Error')) code = 'TYPE_MISMATCH'
   else if (message.startsWith('Binder Error') && message.includes('No function matches')) code = 'TYPE_MISMATCH'
+  // A value, not the statement's shape, is wrong; the row store says the same (src/sql/rowsql.ts, checkRowCount).
+  else if (message.startsWith('Binder Error: LIMIT/OFFSET cannot be negative')) code = 'INVALID_PARAMETER'
   else if (message.startsWith('Binder Error') || message.startsWith('Catalog Error')) code = 'SYNTAX_ERROR'
   else if (message.startsWith('Constraint Error')) code = 'CONSTRAINT_VIOLATION'
   else if (message.startsWith('Not implemented Error')) code = 'NOT_SUPPORTED'

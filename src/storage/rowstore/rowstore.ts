@@ -5,6 +5,7 @@
  */
 import BetterSqlite3 from 'better-sqlite3'
 import { StrataError, type ErrorCode } from '../../util/errors.js'
+import { registerArithmeticFunctions } from './arithmetic-functions.js'
 import { registerTimeSeriesFunctions } from './timeseries-functions.js'
 
 export type RowValue = null | number | bigint | string | Uint8Array
@@ -168,6 +169,8 @@ function openConnection(file: string, options: RowStoreOptions): Connection {
   database.pragma('temp_store = MEMORY')
   // time_bucket, first/last and locf for grouped reads forced onto the row store (src/sql/rowgroup.ts).
   registerTimeSeriesFunctions(database)
+  // Integer arithmetic in SET values fails on overflow as DuckDB's does (src/sql/rowsql.ts).
+  registerArithmeticFunctions(database)
   return new Connection(database)
 }
 
