@@ -609,15 +609,19 @@ export class Engine {
     }
   }
 
-  /** PostgreSQL's grammar rejected it; DuckDB's parser may accept it (DESCRIBE, FROM-first, …). */
-  private async executeDuckDBOnly(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
+  /** DuckDB's parse of `text` (json_serialize_sql), on a column-store session of its own. */
+  private async serializeSql(text: string): Promise<Awaited<ReturnType<ColumnSession['serializeSql']>>> {
     const duck = await this.syncer.acquireSession()
-    let serialized
     try {
-      serialized = await duck.serializeSql(statement.text)
+      return await duck.serializeSql(text)
     } finally {
       this.syncer.releaseSession(duck)
     }
+  }
+
+  /** PostgreSQL's grammar rejected it; DuckDB's parser may accept it (DESCRIBE, FROM-first, …). */
+  private async executeDuckDBOnly(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
+    const serialized = await this.serializeSql(statement.text)
     if (serialized.error) throw statement.parseError ?? new StrataError('SYNTAX_ERROR', serialized.message, { statement: statement.text })
     const first = serialized.statements[0] as { node?: { from_table?: { type?: string; show_type?: string; query?: { from_table?: { table_name?: string } } } } } | undefined
     const from = first?.node?.from_table
@@ -1695,13 +1699,7 @@ export class Engine {
 
   /** CREATE TABLE … AS <a query only DuckDB's grammar accepts>: checked to be one query by DuckDB's parser, then run on the column store. */
   private async createTableAsDuckDBQuery(session: Session, statement: CreateTableAs, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
-    const duck = await this.syncer.acquireSession()
-    let serialized
-    try {
-      serialized = await duck.serializeSql(statement.query)
-    } finally {
-      this.syncer.releaseSession(duck)
-    }
+    const serialized = await this.serializeSql(statement.query)
     if (serialized.error) throw new StrataError('SYNTAX_ERROR', serialized.message, { statement: statement.query })
     if (serialized.statements.length !== 1) throw new StrataError('SYNTAX_ERROR', 'CREATE TABLE … AS takes one query')
     return this.createTableAs(session, statement, () => this.overlayOrFresh(session, statement.query, params, options))
