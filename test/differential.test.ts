@@ -331,4 +331,11 @@ describe('divergences found by the fuzzer', () => {
     await fuzzed.query('UPDATE special SET d = d * 2 + 1 WHERE id = 3')
     assert.deepEqual((await fuzzed.query('SELECT d FROM special WHERE id IN (1, 2, 3) ORDER BY id', [], { engine: 'column' })).rows, [{ d: Infinity }, { d: -Infinity }, { d: 4 }])
   })
+
+  test('DuckDB\'s errors for a comparison of two types and for a parameter too many have our codes, not SYNTAX_ERROR or INTERNAL', async () => {
+    // DATE against an integer: DuckDB's binder refuses it; the row store refuses the literal.
+    assert.deepEqual(await bothStores('SELECT count(*) AS n FROM years WHERE d >= 20240101'), { row: 'TYPE_MISMATCH', column: 'TYPE_MISMATCH' })
+    const extra = await fuzzed.query('SELECT id FROM f WHERE id = $1', [1, 2], { engine: 'column' }).then(() => 'answered', (error: unknown) => (error instanceof StrataError ? error.code : 'crash'))
+    assert.equal(extra, 'INVALID_PARAMETER')
+  })
 })
