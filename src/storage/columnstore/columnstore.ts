@@ -399,8 +399,11 @@ export function translateDuckDBError(error: unknown, sql: string | undefined): S
   else if (message.startsWith('Binder Error') && message.includes('Referenced column')) code = 'UNDEFINED_COLUMN'
   else if (message.startsWith('Conversion Error') || message.startsWith('Mismatch Type Error') || message.startsWith('Invalid Input Error')) code = 'TYPE_MISMATCH'
   else if (message.startsWith('Binder Error') && message.includes('No function matches')) code = 'TYPE_MISMATCH'
+  // `date_column >= 20240101`: a comparison of two types, as the row store reports it (and PostgreSQL's 42883).
+  else if (message.startsWith('Binder Error') && message.includes('Cannot compare values of type')) code = 'TYPE_MISMATCH'
   // A value, not the statement's shape, is wrong; the row store says the same (src/sql/rowsql.ts, checkRowCount).
   else if (message.startsWith('Binder Error: LIMIT/OFFSET cannot be negative')) code = 'INVALID_PARAMETER'
+  else if (message.includes('Can not bind to parameter number')) code = 'INVALID_PARAMETER'
   else if (message.startsWith('Binder Error') || message.startsWith('Catalog Error')) code = 'SYNTAX_ERROR'
   else if (message.startsWith('Constraint Error')) code = 'CONSTRAINT_VIOLATION'
   else if (message.startsWith('Not implemented Error')) code = 'NOT_SUPPORTED'
