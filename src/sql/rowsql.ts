@@ -169,6 +169,21 @@ const bigintHigh = 2n ** 63n - 1n
  * NotRowStore (the column store answers). Strings are cast to the column's type, as DuckDB casts a
  * string literal.
  */
+/**
+ * A compared literal cast to the column's type. One that is not a value of the type (`b = 2` on a
+ * BOOLEAN, `d = '20240101'` on a DATE, `i >= '1.5'`) is the column store's: DuckDB casts it where and
+ * when it evaluates the comparison (an empty table answers, a row that reaches it fails), which the row
+ * store cannot mirror by refusing the literal up front.
+ */
+function castLiteral(value: unknown, type: SqlType): null | number | bigint | string | Uint8Array {
+  try {
+    return toStorage(value, type)
+  } catch (error) {
+    if (error instanceof StrataError && error.code === 'TYPE_MISMATCH') throw new NotRowStore(`a literal that is not a ${typeLabel(type)} value compared with a ${typeLabel(type)} column`)
+    throw error
+  }
+}
+
 function literalStorage(operand: Extract<Operand, { kind: 'value' }>, type: SqlType, purpose: Purpose): null | number | bigint | string | Uint8Array {
   const value = operand.value
   if (value === null || value === undefined) return null
@@ -176,7 +191,7 @@ function literalStorage(operand: Extract<Operand, { kind: 'value' }>, type: SqlT
   if (typeof value !== 'number' && typeof value !== 'bigint') {
     if (type.name === 'DECIMAL' && scale === undefined) throw new NotRowStore(`a comparison on a ${typeLabel(type)} column (kept as text)`)
     if (purpose === 'arithmetic') throw new NotRowStore('arithmetic with a non-numeric literal')
-    return toStorage(value, type)
+    return castLiteral(value, type)
   }
   if (operand.type !== undefined && operand.type.name === 'DOUBLE' && type.name === 'DECIMAL') {
     throw new NotRowStore(`a DOUBLE compared with a ${typeLabel(type)} column`)
@@ -184,7 +199,7 @@ function literalStorage(operand: Extract<Operand, { kind: 'value' }>, type: SqlT
   if (type.name === 'DOUBLE') return Number(value)
   if (scale === undefined) {
     if (type.name === 'DECIMAL') throw new NotRowStore(`a comparison on a ${typeLabel(type)} column (kept as text)`)
-    return toStorage(value, type)
+    return castLiteral(value, type)
   }
   const decimal = typeof value === 'bigint' ? { unscaled: value, scale: 0 } : (operand.text !== undefined ? parseDecimal(operand.text) : undefined) ?? decimalFromNumber(value)
   const shifted = { unscaled: decimal.unscaled, scale: decimal.scale - scale }

@@ -69,9 +69,9 @@ export async function runSeed(seed: number, options: FuzzOptions): Promise<SeedR
   const dml: DmlCounters = { steps: 0, statements: 0, stateChecks: 0, historyChecks: 0 }
   const mismatches: Mismatch[] = []
   const values: ValueOptions = {
-    decimalDigitsMax: options.excluded.has('decimal-beyond-double') ? 15 : 38,
+    decimalDigitsMax: 38,
     negativeZero: !options.excluded.has('double-negative-zero'),
-    overPreciseDecimals: !options.excluded.has('decimal-rounding-on-write'),
+    overPreciseDecimals: true,
   }
   const report = (): SeedReport => ({ seed, queries: counters, dml, mismatches, durationMs: performance.now() - started })
 
