@@ -581,6 +581,27 @@ describe('HTTP API with bearer tokens', () => {
     assert.equal((await fetch(`${served.base}/query-runs`, { headers: reader })).status, 200)
     assert.equal((await readyResultWith(served.base, body.result_id!, reader))['row_count'], 1)
   })
+
+  test('oversized reads with a read-only token get 422 LIMIT_EXCEEDED quickly, and leave the parser working: a later write succeeds', async () => {
+    const full = { authorization: 'Bearer s3cret-token' }
+    const reader = { authorization: 'Bearer reader-token' }
+    assert.equal((await post(served.base, { sql: 'CREATE TABLE after_limits (id INTEGER PRIMARY KEY, v INTEGER)' }, { headers: full })).status, 200)
+    const oversized = [
+      `SELECT ${'('.repeat(10_000)}1${')'.repeat(10_000)}`,
+      `SELECT ${Array.from({ length: 10_000 }, () => '1').join('+')}`,
+      `SELECT * FROM after_limits WHERE v IN (${Array.from({ length: 100_000 }, (_, index) => index).join(',')})`,
+    ]
+    const started = performance.now()
+    for (const sql of oversized) {
+      const error = await expectError(await post(served.base, { sql }, { headers: reader }), 422, 'LIMIT_EXCEEDED')
+      assert.match(error.message, /the limit is/)
+    }
+    assert.ok(performance.now() - started < 20_000, 'refused before parsing')
+    const write = await post(served.base, { sql: 'INSERT INTO after_limits VALUES (1, 2)' }, { headers: full })
+    assert.equal(write.status, 200, await write.clone().text())
+    const read = (await (await post(served.base, { sql: 'SELECT v FROM after_limits WHERE id = 1' }, { headers: reader })).json()) as QueryResponse
+    assert.deepEqual(read.rows, [[2]])
+  })
 })
 
 describe('HTTP API connection limit', () => {

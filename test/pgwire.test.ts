@@ -409,6 +409,34 @@ describe('PostgreSQL wire protocol', () => {
     }
   })
 
+  test('oversized statements get 54001/54000 and leave the parser working: later writes succeed on this and other connections', async () => {
+    const db = client(fixture)
+    await db.connect()
+    try {
+      await db.query('CREATE TABLE after_limits (id INTEGER PRIMARY KEY, v INTEGER)')
+      const deep = await sqlstateOf(db.query(`SELECT ${'('.repeat(10_000)}1${')'.repeat(10_000)}`))
+      assert.equal(deep.code, '54001', deep.message)
+      assert.equal(deep.position, String('SELECT '.length + 101))
+      assert.equal((await sqlstateOf(db.query(`SELECT ${Array.from({ length: 10_000 }, () => '1').join('+')}`))).code, '54001')
+      const inList = await sqlstateOf(db.query(`SELECT * FROM after_limits WHERE v IN (${Array.from({ length: 100_000 }, (_, index) => index).join(',')})`))
+      assert.equal(inList.code, '54000', inList.message)
+      // The extended protocol parses too.
+      assert.equal((await sqlstateOf(db.query({ text: `SELECT ${'('.repeat(10_000)}$1::int${')'.repeat(10_000)}`, values: [1] }))).code, '54001')
+      await db.query('INSERT INTO after_limits VALUES ($1, $2)', [1, 2])
+      assert.deepEqual((await db.query('SELECT v FROM after_limits WHERE id = 1')).rows, [{ v: 2 }])
+    } finally {
+      await db.end()
+    }
+    const other = client(fixture)
+    await other.connect()
+    try {
+      await other.query('INSERT INTO after_limits VALUES (2, 3)')
+      assert.deepEqual((await other.query('SELECT count(*)::int AS n FROM after_limits')).rows, [{ n: 2 }])
+    } finally {
+      await other.end()
+    }
+  })
+
   test('node-postgres: two connections, transactions and isolation', async () => {
     const writer = client(fixture)
     const reader = client(fixture)

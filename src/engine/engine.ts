@@ -13,7 +13,7 @@ import { Syncer } from '../sync/syncer.js'
 import { applyRange, mirrorHistoryName, mirrorSchema, openEnd } from '../sync/mirror.js'
 import { findColumn, historyTableName, indexesOf, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
 import { catalogNameTaken, checkUserName, indexFromCreate, sqliteCreateHistory, sqliteCreateIndex, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
-import { compactParameters, loadParser, parseStatements, parseTree, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
+import { checkStatementLimits, compactParameters, loadParser, parseStatements, parserReady, parseTree, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
   aggregateFunctionNames,
   compileDelete,
@@ -355,6 +355,8 @@ export class Engine {
   execute(session: Session, sql: string, params: Params, options: ExecuteOptions = noOptions): Promise<(StatementResult | ArrayStatementResult)[]> {
     // Not async: a statement that completes synchronously (see runStatements) costs one promise, and
     // every error still arrives as a rejection.
+    // (The parser has no instance only in the moments after two faults in a row: src/sql/wasm.ts.)
+    if (!parserReady()) return loadParser().then(() => this.execute(session, sql, params, options as ExecuteOptions & { readonly rowMode?: 'object' }))
     try {
       const { statements, positional } = this.callStatements(sql, params, options)
       return this.runStatements(session, statements, positional, options, options.rowMode ?? 'object')
@@ -375,6 +377,7 @@ export class Engine {
    * const [result] = await engine.executeParsed(session, statement!, [], {}) // rows [[1, 2]]
    */
   async executeParsed(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions = {}): Promise<ArrayStatementResult[]> {
+    if (!parserReady()) await loadParser()
     const tree = statement.tree
     if (tree === undefined || !this.withoutTimeClauses(tree, statement.text)) return this.execute(session, statement.text, params, { ...options, rowMode: 'array' })
     this.checkOpen()
@@ -434,6 +437,7 @@ export class Engine {
    * const result = await engine.executeSingle(engine.session, 'SELECT * FROM t WHERE id = $1', [1])
    */
   executeSingle(session: Session, sql: string, params: Params, options: ExecuteOptions = noOptions): Promise<StatementResult> {
+    if (!parserReady()) return loadParser().then(() => this.executeSingle(session, sql, params, options))
     try {
       const { statements, positional } = this.callStatements(sql, params, options)
       if (statements.length !== 1 || session.inTransaction) {
@@ -594,8 +598,10 @@ export class Engine {
       this.lastParsed = cached
       return cached
     }
+    // The bounds first: the time clauses are parsed from parts of the text before the rest is.
+    checkStatementLimits(text)
     const extraction = extractTemporal(text)
-    const statements = extraction === undefined ? parseStatements(text) : attachTemporal(parseStatements(extraction.text), extraction)
+    const statements = extraction === undefined ? parseStatements(text, { limitsChecked: true }) : attachTemporal(parseStatements(extraction.text, { limitsChecked: true }), extraction)
     if (this.parseCache.size >= limits.statementCacheEntriesMax) {
       const oldest = this.parseCache.keys().next().value
       if (oldest !== undefined) this.parseCache.delete(oldest)
@@ -2008,6 +2014,7 @@ export class Engine {
    */
   async stream(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<StreamedResult> {
     this.checkOpen()
+    if (!parserReady()) await loadParser()
     const { text, positional } = positionalParameters(sql, params)
     const statements = this.parse(text)
     const single = statements.length === 1 ? statements[0] : undefined

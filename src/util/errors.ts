@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'TX_CONFLICT'
   | 'LOCK_TIMEOUT'
   | 'NOT_SUPPORTED'
+  /** A statement past a bound of `limits` (too long, too many tokens, nested too deeply): valid, but refused. */
+  | 'LIMIT_EXCEEDED'
   | 'STALE_READ_TIMEOUT'
   | 'INVALID_PARAMETER'
   | 'READ_ONLY'

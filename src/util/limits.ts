@@ -24,9 +24,26 @@ export const limits = {
   mirrorStartDelayMs: 250,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
-  /** One statement's SQL text; larger texts are refused before parsing (the parser is WASM with a
-   *  bounded heap). */
-  statementLengthMax: 16 * 1024 * 1024,
+  /** One SQL text handed to the engine (all its statements), in characters; a longer one is refused
+   *  (LIMIT_EXCEEDED) before the scanner sees it. The scanner and the parser run synchronously, on the
+   *  event loop, at about 2 µs and 1 µs a token (measured on this project's 2-core machine under load:
+   *  1 MiB of one-character tokens scanned in 2.1 s and parsed in 1.2 s; 4 MiB took 19 s and 2.6 GB), so
+   *  this bounds how long one text can stall every other client. Large values belong in parameters,
+   *  `db.insert` or COPY; a long string literal is one token and cheap. */
+  statementLengthMax: 1024 * 1024,
+  /** Tokens (comments not counted) in one SQL text; more are refused before parsing. Below it a text
+   *  scans and parses in about 0.2 s at worst (100,000 tokens of an IN list: 0.2 s scan + 0.1 s parse
+   *  on the loaded 2-core machine; a 5,000-row two-column INSERT … VALUES is 25,000), and the tree the
+   *  engine walks stays within a few tens of MB. */
+  statementTokensMax: 100_000,
+  /** How deep expressions may nest, as the scanner counts it before parsing (src/sql/parse.ts
+   *  `measureStatement`: parentheses, CASE, chained operators like `1+1+…`, UNION and JOIN chains each
+   *  add a level). The parser's WebAssembly instance has a 64 KiB stack that its recursive tree output
+   *  overflows — corrupting the instance — from about 150 nested scalar subqueries or 550 chained
+   *  operators (measured); and DuckDB binds a chain of n operators in roughly n³ time (100: 20-40 ms,
+   *  200: 60-125 ms, 400: 0.5-0.8 s, 800: 12 s). 100 keeps both far away, and is deeper than SQL people
+   *  or ORMs write (long AND/OR lists and IN lists are flat and do not count). */
+  expressionDepthMax: 100,
   /** Rows an INSERT … SELECT or DuckDB-evaluated UPDATE/DELETE may move through memory at once. */
   dmlEvaluatedRowsMax: 5_000_000,
   /** A TEXT or BLOB value larger than this is refused with TYPE_MISMATCH (SQLite's own default cap is 1e9). */
@@ -49,7 +66,7 @@ export const limits = {
   feedPollIntervalMs: 250,
   /** A request body of the HTTP API (JSON: SQL text and parameters). Bigger bodies get 413 before they
    *  are read: a server with `httpConnectionsMax` connections must not be made to hold gigabytes.
-   *  Statements larger than this (up to statementLengthMax) go through the library or the PG protocol. */
+   *  (The SQL text in it is bounded by statementLengthMax; the rest is parameters.) */
   httpRequestBodyBytesMax: 8 * 1024 * 1024,
   /** Open HTTP connections; more are refused by the listener, so a flood cannot exhaust file handles. */
   httpConnectionsMax: 512,
@@ -118,6 +135,9 @@ if (limits.httpResponseBatchRows < 1 || limits.resultsKeptMax < 1) {
 }
 if (limits.serverStatementTimeoutMsDefault > limits.serverStatementTimeoutMsMax) {
   throw new Error('limits: the default statement timeout may not exceed the largest one a request may ask for')
+}
+if (limits.expressionDepthMax > limits.statementTokensMax || limits.statementTokensMax > limits.statementLengthMax) {
+  throw new Error('limits: a token takes a character and a level of nesting a token, so the bounds must be ordered depth ≤ tokens ≤ length')
 }
 if (limits.pgMessageBytesMax < limits.statementLengthMax) {
   throw new Error('limits: a PostgreSQL-protocol Query message must be able to carry the longest statement')

@@ -51,6 +51,8 @@ const statusByCode: Readonly<Record<ErrorCode, number>> = {
   UNDEFINED_TRANSACTION: 422,
   TYPE_MISMATCH: 422,
   NOT_SUPPORTED: 422,
+  // A statement too long or too deeply nested: well-formed, refused; the client must send a smaller one.
+  LIMIT_EXCEEDED: 422,
   DUPLICATE_TABLE: 409,
   DUPLICATE_COLUMN: 409,
   CONSTRAINT_VIOLATION: 409,

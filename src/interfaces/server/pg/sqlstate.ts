@@ -13,6 +13,8 @@ export const sqlstate = {
   invalidAuthorizationSpecification: '28000',
   invalidPassword: '28P01',
   tooManyConnections: '53300',
+  programLimitExceeded: '54000',
+  statementTooComplex: '54001',
   queryCanceled: '57014',
   adminShutdown: '57P01',
   invalidParameterValue: '22023',
@@ -76,6 +78,7 @@ const byCode: Readonly<Record<ErrorCode, string>> = {
   TX_CONFLICT: sqlstate.serializationFailure,
   LOCK_TIMEOUT: sqlstate.lockNotAvailable,
   NOT_SUPPORTED: sqlstate.featureNotSupported,
+  LIMIT_EXCEEDED: sqlstate.programLimitExceeded,
   // A bounded wait for the CDC sync ran out: the mirror is not yet in the state the read needs.
   STALE_READ_TIMEOUT: sqlstate.objectNotInPrerequisiteState,
   INVALID_PARAMETER: sqlstate.invalidParameterValue,
@@ -111,6 +114,9 @@ export function sqlstateOf(error: StrataError): string {
         return sqlstate.invalidTextRepresentation
       }
       return sqlstate.datatypeMismatch
+    case 'LIMIT_EXCEEDED':
+      // PostgreSQL's own class 54: nesting is statement_too_complex (its "stack depth limit exceeded"), sizes program_limit_exceeded.
+      return lower.includes('nest') ? sqlstate.statementTooComplex : sqlstate.programLimitExceeded
     case 'TX_STATE':
       if (lower.includes('already a transaction in progress')) return sqlstate.activeSqlTransaction
       if (lower.includes('no transaction in progress') || lower.includes('can only be used in a transaction block')) return sqlstate.noActiveSqlTransaction
