@@ -297,6 +297,24 @@ describe('HTTP API', () => {
     await query(served.base, { sql: "INSERT INTO people (id, name) VALUES (100, 'after')" })
   })
 
+  test('bad parameter values are 400 INVALID_PARAMETER, not 500: LIMIT $1 = 1e300 on either store, a value nested 100,000 deep', async () => {
+    for (const engine of ['row', 'column']) {
+      const error = await expectError(await post(served.base, { sql: 'SELECT id FROM people LIMIT $1', params: [1e300], engine }), 400, 'INVALID_PARAMETER')
+      assert.match(error.message, /LIMIT \$1 must be a row count/)
+    }
+    const deep = `${'['.repeat(100_000)}1${']'.repeat(100_000)}`
+    for (const body of [
+      `{"sql": "SELECT $1::VARCHAR AS x", "params": [${deep}]}`,
+      `{"sql": "SELECT $a::VARCHAR AS x", "params": {"a": ${deep}}}`,
+      `{"sql": "INSERT INTO people (id, name, tags) VALUES (500, 'deep', $1)", "params": [${deep}]}`,
+    ]) {
+      const error = await expectError(await post(served.base, body), 400, 'INVALID_PARAMETER')
+      assert.match(error.message, /nested more than 1000 levels deep/)
+    }
+    const kept = await query(served.base, { sql: 'SELECT count(*) AS n FROM people WHERE id = 500' })
+    assert.deepEqual(kept.rows, [[0]])
+  })
+
   test('a 100K-row result streams as NDJSON, JSON and Arrow in many chunks', async () => {
     const sql = "SELECT i AS id, 'row-' || i AS name, i * 0.5 AS half FROM range(100000) t(i) ORDER BY i"
     const ndjson = await post(served.base, { sql, persist: false }, { headers: { accept: 'application/x-ndjson' } })

@@ -529,6 +529,45 @@ describe('PostgreSQL wire protocol', () => {
     }
   })
 
+  test('an empty query (nothing, only semicolons, only comments) gets EmptyQueryResponse, as PostgreSQL answers it', async () => {
+    const raw = await RawClient.ready(fixture.port)
+    try {
+      for (const sql of ['', ';;;', '-- nothing', '/* nothing */ ;']) {
+        raw.send(query(sql))
+        assert.deepEqual((await raw.until('Z')).map((message) => message.type), ['I', 'Z'], JSON.stringify(sql))
+      }
+    } finally {
+      raw.close()
+    }
+  })
+
+  test('text that is not valid UTF-8 gets 22021 (in a query, a Parse, a Bind parameter), nothing is stored, and the connection goes on', async () => {
+    const raw = await RawClient.ready(fixture.port)
+    try {
+      raw.send(query('CREATE TABLE encoded (id INTEGER PRIMARY KEY, v TEXT)'))
+      await raw.until('Z')
+      const invalid = Buffer.concat([Buffer.from("INSERT INTO encoded VALUES (1, 'a"), Buffer.from([0xff, 0xfe]), Buffer.from("')")])
+      raw.send(frame('Q', invalid, Buffer.from([0])))
+      const simple = await raw.until('Z')
+      assert.deepEqual(simple.map((message) => message.type), ['E', 'Z'])
+      assert.equal(errorField(simple[0]!, 'C'), '22021')
+      assert.match(errorField(simple[0]!, 'M') ?? '', /invalid byte sequence for encoding "UTF8": 0xff/)
+      raw.send(frame('P', cstring(''), invalid, Buffer.from([0]), int16(0)), sync())
+      const parsed = await raw.until('Z')
+      assert.deepEqual(parsed.map((message) => message.type), ['E', 'Z'])
+      assert.equal(errorField(parsed[0]!, 'C'), '22021')
+      raw.send(parse('put', 'INSERT INTO encoded VALUES ($1, $2)', [23, 25]), bind('', 'put', [{ format: 0, value: Buffer.from('2') }, { format: 0, value: Buffer.from([0x61, 0xc3, 0x28]) }]), execute(''), sync())
+      const bound = await raw.until('Z')
+      assert.deepEqual(bound.map((message) => message.type), ['1', 'E', 'Z'])
+      assert.equal(errorField(bound[1]!, 'C'), '22021')
+      raw.send(query('SELECT count(*) FROM encoded'))
+      const counted = await raw.until('Z')
+      assert.equal(dataRowValues(counted.find((message) => message.type === 'D')!)[0]!.toString(), '0')
+    } finally {
+      raw.close()
+    }
+  })
+
   test('extended protocol: Describe, row limits with PortalSuspended, binary formats, errors until Sync', async () => {
     const raw = await RawClient.ready(fixture.port)
     try {

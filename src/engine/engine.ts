@@ -52,6 +52,7 @@ import { applyEdits } from '../sql/edits.js'
 import { deparseStatement } from '../sql/deparse.js'
 import { timeSeriesEdits } from '../sql/timeseries.js'
 import { postgresJsonEdits, subqueryLimitEdits } from '../sql/pgcompat.js'
+import { checkParameters, checkRowCounts, rowCountParameters } from './parameters.js'
 import { insertRowsSync, runWriteBatch, validTimeColumns, type BatchItem, type BatchRunner } from './bulk.js'
 import { insertNamesValidTime, TemporalWriter } from './temporal-writes.js'
 import { inferNullable } from '../sql/nullability.js'
@@ -214,6 +215,7 @@ export class Engine {
   private readonly groupedPlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: RowPlan | NotRowStore }>()
   /** Per tree handed to executeParsed: does its text hold no time clause? */
   private readonly timeClauseFree = new WeakMap<PgNode, boolean>()
+  private readonly rowCountParameterUses = new WeakMap<PgNode, ReturnType<typeof rowCountParameters>>()
   /** A SELECT's text with the time-series rewrite applied, per tree (the rewrite does not depend on the catalog). */
   private readonly columnTextCache = new WeakMap<PgNode, string>()
   /** Writers serialize on this lock (bounded wait); readers never take it. */
@@ -385,6 +387,16 @@ export class Engine {
     return this.runStatements(session, [statement], params, options, 'array') as Promise<ArrayStatementResult[]>
   }
 
+  /** The parameters a statement uses as LIMIT or OFFSET; remembered per tree. */
+  private rowCountUses(tree: PgNode): ReturnType<typeof rowCountParameters> {
+    let uses = this.rowCountParameterUses.get(tree)
+    if (uses === undefined) {
+      uses = rowCountParameters(tree)
+      this.rowCountParameterUses.set(tree, uses)
+    }
+    return uses
+  }
+
   /** True when `text` (whose tree this is) holds no time clause; remembered per tree (trees are never mutated). */
   private withoutTimeClauses(tree: PgNode, text: string): boolean {
     let known = this.timeClauseFree.get(tree)
@@ -423,6 +435,7 @@ export class Engine {
   private callStatements(sql: string, params: Params, options: ExecuteOptions): { readonly statements: Statement[]; readonly positional: readonly unknown[] } {
     this.checkOpen()
     if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
+    checkParameters(params)
     if (params === undefined || Array.isArray(params)) return { statements: this.parse(sql), positional: (params as readonly unknown[] | undefined) ?? noParams }
     const { text, positional } = positionalParameters(sql, params)
     return { statements: this.parse(text), positional }
@@ -507,6 +520,7 @@ export class Engine {
   /** Synchronous where the statement's work is (a row-store read, a write that found the writer lock free); callers treat a throw like a rejection. */
   private executeOne(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Positional | Promise<Positional> {
     const tree = statement.tree
+    if (tree !== undefined && params.length > 0) checkRowCounts(this.rowCountUses(tree), params)
     if (tree === undefined) {
       // CREATE FULLTEXT INDEX is not PostgreSQL grammar: recognised from the scanner's tokens.
       const fulltextIndex = recogniseCreateFulltextIndex(statement.text)
@@ -2015,6 +2029,7 @@ export class Engine {
   async stream(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<StreamedResult> {
     this.checkOpen()
     if (!parserReady()) await loadParser()
+    checkParameters(params)
     const { text, positional } = positionalParameters(sql, params)
     const statements = this.parse(text)
     const single = statements.length === 1 ? statements[0] : undefined
@@ -2258,7 +2273,8 @@ const noParams: readonly unknown[] = Object.freeze([])
 /** The result of a text that must hold exactly one statement (`executeSingle`). */
 function onlyResult(results: readonly StatementResult[], sql: string): StatementResult {
   const last = results[results.length - 1]
-  if (last === undefined) throw new StrataError('SYNTAX_ERROR', 'empty statement', { statement: sql })
+  // No statement (empty, only ';' or comments): an empty result, as PostgreSQL answers an empty query.
+  if (last === undefined) return { rows: [], columns: [], rowCount: 0, engine: 'row', durationMs: 0 }
   if (results.length > 1) throw new StrataError('INVALID_PARAMETER', `query() runs one statement; this text has ${results.length} (use exec())`, { statement: sql })
   return last
 }

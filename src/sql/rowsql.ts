@@ -5,6 +5,7 @@
  * (reads) or evaluates it there (writes). This is what keeps one dialect giving one answer.
  */
 import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
 import { findColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from './catalog.js'
 import { fulltextCondition, fulltextOutputName, fulltextScore, fulltextSortNode, isFulltextMatchCall, isFulltextScoreCall, withFulltext, type FulltextPlan } from './fulltext.js'
 import type { PgNode } from './parse.js'
@@ -227,7 +228,7 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
     const binders = parts.flatMap((part) => part.binders)
     if (body['boolop'] === 'NOT_EXPR') return { sql: `(NOT ${parts[0]!.sql})`, binders }
     const joiner = body['boolop'] === 'AND_EXPR' ? ' AND ' : ' OR '
-    return { sql: `(${parts.map((part) => part.sql).join(joiner)})`, binders }
+    return { sql: balanced(parts.map((part) => part.sql), joiner), binders }
   }
   if (kind === 'NullTest') {
     const body = nodeBody(node, 'NullTest')!
@@ -296,6 +297,24 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
     default:
       throw new NotRowStore(`the condition ${String(body['kind'])}`)
   }
+}
+
+/**
+ * `(a OR b OR …)` grouped as a balanced tree of parentheses. SQLite's parser nests a chain one level per
+ * operator and refuses a tree deeper than 1,000 (SQLITE_MAX_EXPR_DEPTH), while PostgreSQL and DuckDB
+ * keep an AND/OR list flat; AND and OR are associative in three-valued logic and the order of the
+ * operands is kept, so the grouping changes nothing but the depth (log₂ of the length).
+ */
+function balanced(parts: readonly string[], joiner: string): string {
+  if (parts.length <= 16) return `(${parts.join(joiner)})`
+  const middle = Math.ceil(parts.length / 2)
+  return `(${balanced(parts.slice(0, middle), joiner)}${joiner}${balanced(parts.slice(middle), joiner)})`
+}
+
+/** SQLite binds at most SQLITE_MAX_VARIABLE_NUMBER values: a plan with more (an IN list of tens of thousands) is the column store's. */
+function bounded(plan: RowPlan): RowPlan {
+  if (plan.binders.length > limits.sqliteParametersMax) throw new NotRowStore(`${plan.binders.length} values in one statement (SQLite binds at most ${limits.sqliteParametersMax})`)
+  return plan
 }
 
 /** The items of a `{ List: { items } }` node (IN lists, BETWEEN bounds) or of a bare array. */
@@ -480,16 +499,17 @@ export function compileSelect(select: PgNode, resolver: TableResolver, options: 
     if (select['limitOption'] === 'LIMIT_OPTION_WITH_TIES') throw new NotRowStore('FETCH … WITH TIES')
     const bigintType: SqlType = { name: 'BIGINT' }
     const limitBound = limit === undefined ? { sql: '-1', binders: [] } : bindOperand(scope, operand(scope, limit), bigintType)
-    sql += ` LIMIT ${limitBound.sql}`
+    // NULL is no bound to DuckDB (and PostgreSQL); SQLite refuses it, and reads a negative LIMIT as none.
+    sql += limit === undefined ? ' LIMIT -1' : ` LIMIT coalesce(${limitBound.sql}, -1)`
     binders.push(...limitBound.binders)
     if (offset !== undefined) {
       const offsetBound = bindOperand(scope, operand(scope, offset), bigintType)
-      sql += ` OFFSET ${offsetBound.sql}`
+      sql += ` OFFSET coalesce(${offsetBound.sql}, 0)`
       binders.push(...offsetBound.binders)
     }
   }
   const plan: RowPlan = { sql, binders, output: projection.output, table: table.name }
-  return grouping === undefined ? plan : grouping.finish(plan)
+  return bounded(grouping === undefined ? plan : grouping.finish(plan))
 }
 
 /** What the grouped compiler (rowgroup.ts) may use of a SELECT's scope. */
@@ -678,7 +698,7 @@ function withWhereAndReturning(scope: Scope, node: PgNode, head: string, binders
     binders.push(...where.binders)
   }
   const back = returning(scope, node)
-  return { sql: sql + back.sql, binders, output: back.output, table: scope.table.name }
+  return bounded({ sql: sql + back.sql, binders, output: back.output, table: scope.table.name })
 }
 
 /** DELETE FROM t WHERE … [RETURNING …] with a simple condition. */

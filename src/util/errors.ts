@@ -22,7 +22,10 @@ export type ErrorCode =
   /** A statement past a bound of `limits` (too long, too many tokens, nested too deeply): valid, but refused. */
   | 'LIMIT_EXCEEDED'
   | 'STALE_READ_TIMEOUT'
+  /** A statement parameter's value cannot be used (missing, out of range for its place, nested too deeply). */
   | 'INVALID_PARAMETER'
+  /** A call's argument is not what the API takes (params that are neither an array nor a plain object). */
+  | 'INVALID_ARGUMENT'
   | 'READ_ONLY'
   | 'UNDEFINED_TRANSACTION'
   | 'IO_ERROR'

@@ -44,6 +44,10 @@ export const limits = {
    *  200: 60-125 ms, 400: 0.5-0.8 s, 800: 12 s). 100 keeps both far away, and is deeper than SQL people
    *  or ORMs write (long AND/OR lists and IN lists are flat and do not count). */
   expressionDepthMax: 100,
+  /** How deeply arrays and objects may nest in one parameter value (a JSON document): converting a
+   *  value for either store recurses once per level (JSON.stringify among them), and V8's stack runs
+   *  out at around 10,000 (measured: a 10,000-deep array parameter failed with a stack overflow). */
+  parameterNestingMax: 1_000,
   /** Rows an INSERT … SELECT or DuckDB-evaluated UPDATE/DELETE may move through memory at once. */
   dmlEvaluatedRowsMax: 5_000_000,
   /** A TEXT or BLOB value larger than this is refused with TYPE_MISMATCH (SQLite's own default cap is 1e9). */

@@ -166,7 +166,7 @@ class Session implements ColumnSession {
       this.prepared.delete(sql)
     }
     this.prepared.set(sql, prepared)
-    prepared.bind(values)
+    bindChecked(prepared, values)
     return prepared.run()
   }
 
@@ -368,6 +368,28 @@ function converterFor(typeName: string): (value: unknown) => unknown {
   }
 }
 
+/**
+ * Binds parameters, naming the one whose value does not fit the type DuckDB inferred for it (the
+ * node-api converts while binding: 1e300 for a BIGINT throws "bigint out of int64 range").
+ */
+function bindChecked(prepared: DuckDB.DuckDBPreparedStatement, values: DuckDB.DuckDBValue[] | Record<string, DuckDB.DuckDBValue>): void {
+  try {
+    prepared.bind(values)
+  } catch (error) {
+    const entries = Array.isArray(values) ? values.map((value, index) => [index + 1, `$${index + 1}`, value] as const) : Object.entries(values).map(([name, value]) => [prepared.parameterIndex(name), `$${name}`, value] as const)
+    for (const [index, name, value] of entries) {
+      try {
+        prepared.bindValue(index, value)
+      } catch (failure) {
+        const type = String(prepared.parameterType(index))
+        const shown = typeof value === 'string' ? `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'` : String(value)
+        throw new StrataError('TYPE_MISMATCH', `parameter ${name}: ${shown} does not fit its type ${type} (${failure instanceof Error ? failure.message : String(failure)})`, { cause: failure })
+      }
+    }
+    throw translateDuckDBError(error, undefined)
+  }
+}
+
 /** Maps DuckDB's error classes onto our codes; the original error stays as `cause`. */
 export function translateDuckDBError(error: unknown, sql: string | undefined): StrataError {
   if (error instanceof StrataError) return error
@@ -387,6 +409,8 @@ export function translateDuckDBError(error: unknown, sql: string | undefined): S
   else if (message.startsWith('IO Error')) code = 'IO_ERROR'
   else if (message.startsWith('INTERRUPT Error') || message.includes('Interrupted')) code = 'ABORTED'
   else if (message.startsWith('Out of Range Error')) code = 'TYPE_MISMATCH'
+  // The node-api converting a parameter while it binds (a streamed read binds inside DuckDB's call).
+  else if (message.startsWith('bigint out of') || message.includes('out of int64 range')) code = 'TYPE_MISMATCH'
   if (code === 'SYNTAX_ERROR' && sql !== undefined) position = caretPosition(message, sql)
   const firstLine = message.split('\n')[0] ?? message
   return new StrataError(code, `column store: ${firstLine}`, {

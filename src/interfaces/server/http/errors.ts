@@ -46,6 +46,7 @@ export class HttpError extends Error {
 const statusByCode: Readonly<Record<ErrorCode, number>> = {
   SYNTAX_ERROR: 400,
   INVALID_PARAMETER: 400,
+  INVALID_ARGUMENT: 400,
   UNDEFINED_TABLE: 422,
   UNDEFINED_COLUMN: 422,
   UNDEFINED_TRANSACTION: 422,

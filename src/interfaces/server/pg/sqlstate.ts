@@ -4,7 +4,7 @@
  * they would against PostgreSQL.
  */
 import { StrataError, type ErrorCode } from '../../../util/errors.js'
-import type { ErrorFields } from './protocol.js'
+import { InvalidTextEncoding, type ErrorFields } from './protocol.js'
 
 export const sqlstate = {
   successfulCompletion: '00000',
@@ -18,6 +18,7 @@ export const sqlstate = {
   queryCanceled: '57014',
   adminShutdown: '57P01',
   invalidParameterValue: '22023',
+  characterNotInRepertoire: '22021',
   invalidTextRepresentation: '22P02',
   numericValueOutOfRange: '22003',
   datatypeMismatch: '42804',
@@ -82,6 +83,7 @@ const byCode: Readonly<Record<ErrorCode, string>> = {
   // A bounded wait for the CDC sync ran out: the mirror is not yet in the state the read needs.
   STALE_READ_TIMEOUT: sqlstate.objectNotInPrerequisiteState,
   INVALID_PARAMETER: sqlstate.invalidParameterValue,
+  INVALID_ARGUMENT: sqlstate.invalidParameterValue,
   UNDEFINED_TRANSACTION: sqlstate.invalidParameterValue,
   IO_ERROR: sqlstate.ioError,
   CORRUPTION: sqlstate.dataCorrupted,
@@ -140,6 +142,7 @@ export function errorFields(error: unknown, options: { readonly positionBase?: n
     return { severity: 'ERROR', code: sqlstateOf(error), message: error.message, detail: `strata code: ${error.code}`, position }
   }
   if (error instanceof WireError) return { severity: 'ERROR', code: error.sqlstate, message: error.message }
+  if (error instanceof InvalidTextEncoding) return { severity: 'ERROR', code: sqlstate.characterNotInRepertoire, message: error.message }
   const message = error instanceof Error ? error.message : String(error)
   return { severity: 'ERROR', code: sqlstate.internalError, message: `internal error: ${message}` }
 }
