@@ -425,6 +425,38 @@ describe('errors', () => {
     assert.deepEqual((await db.query('SELECT id FROM w')).rows, [{ id: 1 }])
   })
 
+  test('errors speak in one voice whichever store raised them: no store prefix, no error class, no parse-tree names; the store and its words in error.store and error.detail', async () => {
+    await using db = await open()
+    await db.exec("CREATE TABLE v (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, s TEXT UNIQUE); INSERT INTO v VALUES (1, 1, 'a')")
+    const cases: [string, 'row' | 'column' | undefined, string, RegExp, 'row' | 'column' | undefined, RegExp | undefined][] = [
+      ['SELECT count(*) AS n FROM nope', undefined, 'UNDEFINED_TABLE', /^table "nope" does not exist$/, 'column', /Catalog Error: Table with name nope does not exist/],
+      ['SELECT nope FROM v WHERE id = 1', undefined, 'UNDEFINED_COLUMN', /^column "nope" does not exist in table "v"$/, undefined, undefined],
+      ['SELECT nope, count(*) AS n FROM v GROUP BY 1', undefined, 'UNDEFINED_COLUMN', /^column "nope" does not exist$/, 'column', /Binder Error/],
+      ["SELECT * FROM v WHERE n = 'abc'", undefined, 'TYPE_MISMATCH', /^invalid input syntax for type integer: "abc"$/, undefined, undefined],
+      ["SELECT count(*) AS c FROM v WHERE n = 'abc'", undefined, 'TYPE_MISMATCH', /^invalid input syntax for type integer: "abc"$/, 'column', /^Conversion Error: Could not convert string 'abc' to INT32$/],
+      ['SELECT nofunc(n) FROM v', undefined, 'TYPE_MISMATCH', /^function nofunc\(\) does not exist$/, 'column', /Catalog Error/],
+      ['SELECT id FROM v WHER id = 1', undefined, 'SYNTAX_ERROR', /^syntax error at or near "id" \(at position 23\)$/, undefined, undefined],
+      ["INSERT INTO v VALUES (1, 2, 'b')", undefined, 'CONSTRAINT_VIOLATION', /^duplicate key value violates the unique constraint on v \(id\)$/, 'row', /^UNIQUE constraint failed: v\.id$/],
+      ["INSERT INTO v VALUES (2, NULL, 'b')", undefined, 'CONSTRAINT_VIOLATION', /^null value in column "n" of table "v" violates the NOT NULL constraint$/, 'row', /NOT NULL constraint failed/],
+      ['SELECT * FROM v WHERE n = ANY(ARRAY[1])', 'row', 'NOT_SUPPORTED', /the condition ANY \(…\)/, undefined, undefined],
+      ['SELECT * FROM v WHERE n IS DISTINCT FROM 1', 'row', 'NOT_SUPPORTED', /the condition IS DISTINCT FROM/, undefined, undefined],
+      ['TRUNCATE v', undefined, 'NOT_SUPPORTED', /^TRUNCATE is not supported$/, undefined, undefined],
+      ['CREATE TABLE w (id INTEGER REFERENCES v (id))', undefined, 'NOT_SUPPORTED', /FOREIGN KEY/, undefined, undefined],
+      ['ALTER TABLE v ADD CONSTRAINT k UNIQUE (n)', undefined, 'NOT_SUPPORTED', /^ALTER TABLE … ADD CONSTRAINT$/, undefined, undefined],
+    ]
+    for (const [sql, engine, code, message, store, detail] of cases) {
+      await assert.rejects(db.query(sql, [], engine === undefined ? {} : { engine }), (error: unknown) => {
+        hasCode(code)(error)
+        const strata = error as StrataError
+        assert.match(strata.message, message, sql)
+        assert.doesNotMatch(strata.message, /(row|column) store:|(Catalog|Binder|Conversion|Parser|Constraint) Error|A_Expr|AEXPR|ColumnRef|SubLink|Stmt\b|CONSTR_|AT_/, sql)
+        assert.equal(strata.store, store, sql)
+        if (detail !== undefined) assert.match(strata.detail ?? '', detail, sql)
+        return true
+      })
+    }
+  })
+
   test('a statement the row store cannot express goes to the column store, never to a different answer', async () => {
     await using db = await open()
     await db.exec('CREATE TABLE d (a INTEGER, b INTEGER); INSERT INTO d VALUES (5, 2)')

@@ -286,7 +286,10 @@ describe('HTTP API', () => {
     const syntax = await expectError(await post(served.base, { sql: 'SELEC 1' }), 400, 'SYNTAX_ERROR')
     assert.equal(syntax.position, 1)
     await expectError(await post(served.base, { sql: 'SELECT nope FROM people' }), 422, 'UNDEFINED_COLUMN')
-    await expectError(await post(served.base, { sql: 'SELECT * FROM nowhere' }), 422, 'UNDEFINED_TABLE')
+    const nowhere = await expectError(await post(served.base, { sql: 'SELECT * FROM nowhere' }), 422, 'UNDEFINED_TABLE')
+    assert.equal(nowhere.message, 'table "nowhere" does not exist')
+    assert.equal((nowhere as { store?: string }).store, 'column')
+    assert.match((nowhere as { detail?: string }).detail ?? '', /^Catalog Error: Table with name nowhere does not exist/)
     await expectError(await post(served.base, { sql: "INSERT INTO people (id, name) VALUES (1, 'dup')" }), 409, 'CONSTRAINT_VIOLATION')
     await expectError(await post(served.base, { sql: 'COMMIT' }), 409, 'TX_STATE')
     // A transaction left open is rolled back, and said so.

@@ -392,7 +392,10 @@ describe('PostgreSQL wire protocol', () => {
       const syntax = await sqlstateOf(db.query('SELECT 1 FROM strict_rows WHER id = 1'))
       assert.equal(syntax.code, '42601')
       assert.equal(syntax.position, '32')
-      assert.equal((await sqlstateOf(db.query('SELECT * FROM no_such_table'))).code, '42P01')
+      const missing = (await sqlstateOf(db.query('SELECT * FROM no_such_table'))) as { code: string; message: string; detail?: string }
+      assert.equal(missing.code, '42P01')
+      assert.equal(missing.message, 'table "no_such_table" does not exist')
+      assert.match(missing.detail ?? '', /^strata code: UNDEFINED_TABLE; column store \(DuckDB\): Catalog Error: Table with name no_such_table does not exist/)
       assert.equal((await sqlstateOf(db.query('SELECT no_such_column FROM strict_rows'))).code, '42703')
       assert.equal((await sqlstateOf(db.query('CREATE TABLE strict_rows (x INTEGER)'))).code, '42P07')
       assert.equal((await sqlstateOf(db.query("INSERT INTO strict_rows VALUES (1, 'b', 1)"))).code, '23505')

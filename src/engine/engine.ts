@@ -13,7 +13,7 @@ import { Syncer } from '../sync/syncer.js'
 import { applyRange, mirrorHistoryName, mirrorSchema, openEnd } from '../sync/mirror.js'
 import { findColumn, historyTableName, indexesOf, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
 import { catalogNameTaken, checkUserName, indexFromCreate, sqliteCreateHistory, sqliteCreateIndex, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
-import { checkStatementLimits, compactParameters, loadParser, parseStatements, parserReady, parseTree, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
+import { checkStatementLimits, compactParameters, loadParser, parseStatements, parserReady, parseTree, positionalizeNamedParameters, scanTokens, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
   aggregateFunctionNames,
   compileDelete,
@@ -533,7 +533,7 @@ export class Engine {
     if (plain !== undefined) return plain
     const kind = nodeKind(tree)!
     if (statement.temporal !== undefined && !['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'ExplainStmt', 'CreateTableAsStmt'].includes(kind)) {
-      throw new StrataError('NOT_SUPPORTED', `time travel in ${kind.replace(/Stmt$/, '')} (a view, CREATE TABLE AS, …): only SELECT reads the past`)
+      throw new StrataError('NOT_SUPPORTED', `time travel in ${leadingKeywords(statement.text)} (a view, CREATE TABLE AS, …): only SELECT reads the past`)
     }
     const body = nodeBody(tree, kind)!
     switch (kind) {
@@ -573,7 +573,7 @@ export class Engine {
       case 'ExplainStmt':
         return this.explain(session, statement, body, params, options)
       default:
-        throw new StrataError('NOT_SUPPORTED', `the statement ${kind.replace(/Stmt$/, '')} is not supported`)
+        throw new StrataError('NOT_SUPPORTED', `${leadingKeywords(statement.text)} is not supported`)
     }
   }
 
@@ -1858,7 +1858,7 @@ export class Engine {
         case 'AT_AlterColumnType':
           throw new StrataError('NOT_SUPPORTED', 'ALTER COLUMN … TYPE')
         default:
-          throw new StrataError('NOT_SUPPORTED', `ALTER TABLE ${String(command['subtype']).replace('AT_', '')}`)
+          throw new StrataError('NOT_SUPPORTED', `ALTER TABLE … ${sqlWords(String(command['subtype']).replace('AT_', ''))}`)
       }
     }
     session.changedSchema = true
@@ -2270,6 +2270,31 @@ function shapeTabular(result: Tabular): { rows: unknown[][]; columns: readonly {
 const noOptions: ExecuteOptions = Object.freeze({})
 const noParams: readonly unknown[] = Object.freeze([])
 
+/**
+ * The keywords a statement starts with (`CREATE FUNCTION`, `TRUNCATE`), for messages that name it
+ * as its author wrote it rather than by its parse-tree node.
+ */
+function leadingKeywords(text: string): string {
+  const words: string[] = []
+  try {
+    for (const token of scanTokens(text)) {
+      if (token.tokenName === 'SQL_COMMENT' || token.tokenName === 'C_COMMENT') continue
+      if (token.keywordName === 'NO_KEYWORD' || words.length === 4) break
+      words.push(token.text.toUpperCase())
+    }
+  } catch {
+    // Not scannable: the generic name below.
+  }
+  return words.length === 0 ? 'this statement' : words.join(' ')
+}
+
+/** `AddConstraint` → `ADD CONSTRAINT`: a parse-tree enum's name as the SQL words it stands for. */
+function sqlWords(name: string): string {
+  let out = ''
+  for (const character of name) out += character >= 'A' && character <= 'Z' && out !== '' ? ` ${character}` : character
+  return out.toUpperCase()
+}
+
 /** The result of a text that must hold exactly one statement (`executeSingle`). */
 function onlyResult(results: readonly StatementResult[], sql: string): StatementResult {
   const last = results[results.length - 1]
@@ -2342,7 +2367,7 @@ function analyticalReason(select: PgNode, construct: string): string {
   if (window) reasons.push('a window function')
   if (subquery) reasons.push('a subquery')
   if (list(select['fromClause']).length > 1 || list(select['fromClause']).some((item) => nodeKind(item) === 'JoinExpr')) reasons.push('a join')
-  if (reasons.length === 0) return `analytical or not expressible in the row store: ${construct}`
+  if (reasons.length === 0) return `not expressible in the row store (${construct})`
   return `analytical: ${reasons.join(', ')}`
 }
 

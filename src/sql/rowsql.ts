@@ -164,7 +164,7 @@ function operand(scope: Scope, node: unknown): Operand {
     case 'SQLValueFunction': {
       const op = nodeBody(node, 'SQLValueFunction')!['op']
       if (op === 'SVFOP_CURRENT_TIMESTAMP' || op === 'SVFOP_LOCALTIMESTAMP') return { kind: 'now' }
-      throw new NotRowStore(`the SQL function ${String(op)}`)
+      throw new NotRowStore(`the SQL function ${String(op).replace(/^SVFOP_/, '')}`)
     }
     case 'FuncCall': {
       if (isFulltextScoreCall(node)) return { kind: 'sql', ...fulltextScore(scope, node), binders: [] }
@@ -204,19 +204,69 @@ function operand(scope: Scope, node: unknown): Operand {
   }
 }
 
+/** Expressions by their parse-tree kind, as SQL names them (messages never show a node's name). */
+const expressionNames: Readonly<Record<string, string>> = {
+  SubLink: 'a subquery',
+  CaseExpr: 'CASE',
+  CoalesceExpr: 'COALESCE',
+  FuncCall: 'a function call',
+  TypeCast: 'a cast',
+  A_ArrayExpr: 'an ARRAY constructor',
+  RowExpr: 'a row constructor',
+  BooleanTest: 'IS TRUE / IS FALSE / IS UNKNOWN',
+  NullTest: 'IS NULL',
+  MinMaxExpr: 'GREATEST / LEAST',
+  SQLValueFunction: 'a CURRENT_… function',
+  A_Indirection: 'a subscript or field selection',
+  CollateClause: 'COLLATE',
+  GroupingFunc: 'GROUPING()',
+  BoolExpr: 'AND / OR / NOT',
+  A_Expr: 'an operator',
+  ColumnRef: 'a column',
+  A_Const: 'a constant',
+  ParamRef: 'a parameter',
+  XmlExpr: 'an XML expression',
+  XmlSerialize: 'XMLSERIALIZE',
+  MultiAssignRef: 'SET (a, b) = …',
+  SetToDefault: 'DEFAULT',
+  JsonObjectConstructor: 'JSON_OBJECT',
+  JsonArrayConstructor: 'JSON_ARRAY',
+  JsonArrayQueryConstructor: 'JSON_ARRAY(subquery)',
+  JsonObjectAgg: 'JSON_OBJECTAGG',
+  JsonArrayAgg: 'JSON_ARRAYAGG',
+  JsonIsPredicate: 'IS JSON',
+  JsonParseExpr: 'JSON()',
+  JsonScalarExpr: 'JSON_SCALAR',
+  JsonSerializeExpr: 'JSON_SERIALIZE',
+  JsonFuncExpr: 'JSON_QUERY / JSON_VALUE / JSON_EXISTS',
+  MergeSupportFunc: 'MERGE_ACTION()',
+}
+
+/** Operator expressions (`A_Expr` kinds) as SQL names them. */
+const operatorNames: Readonly<Record<string, string>> = {
+  AEXPR_OP_ANY: 'ANY (…)',
+  AEXPR_OP_ALL: 'ALL (…)',
+  AEXPR_DISTINCT: 'IS DISTINCT FROM',
+  AEXPR_NOT_DISTINCT: 'IS NOT DISTINCT FROM',
+  AEXPR_NULLIF: 'NULLIF',
+  AEXPR_IN: 'IN',
+  AEXPR_LIKE: 'LIKE',
+  AEXPR_ILIKE: 'ILIKE',
+  AEXPR_SIMILAR: 'SIMILAR TO',
+  AEXPR_BETWEEN: 'BETWEEN',
+  AEXPR_NOT_BETWEEN: 'NOT BETWEEN',
+  AEXPR_BETWEEN_SYM: 'BETWEEN SYMMETRIC',
+  AEXPR_NOT_BETWEEN_SYM: 'NOT BETWEEN SYMMETRIC',
+}
+
+/**
+ * What an expression is, in SQL's words, for messages.
+ *
+ * @example describeNode('CaseExpr') // 'CASE'
+ */
 export function describeNode(kind: string | undefined): string {
-  switch (kind) {
-    case 'SubLink':
-      return 'a subquery'
-    case 'CaseExpr':
-      return 'CASE'
-    case 'CoalesceExpr':
-      return 'COALESCE'
-    case 'FuncCall':
-      return 'a function call'
-    default:
-      return kind === undefined ? 'an unknown expression' : `the expression ${kind}`
-  }
+  if (kind === undefined) return 'an unknown expression'
+  return expressionNames[kind] ?? 'an expression of a kind the row store does not evaluate'
 }
 
 /** A WHERE / CHECK / ON CONFLICT … WHERE predicate. */
@@ -295,7 +345,7 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
       }
     }
     default:
-      throw new NotRowStore(`the condition ${String(body['kind'])}`)
+      throw new NotRowStore(`the condition ${operatorNames[String(body['kind'])] ?? 'with this operator'}`)
   }
 }
 

@@ -26,6 +26,8 @@ export class HttpError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
     /** 1-based position in the SQL text, for syntax errors (PostgreSQL's convention). */
     readonly position?: number,
+    /** Which store raised a statement error, and its own words. */
+    readonly origin?: { readonly store: string; readonly detail: string | undefined },
   ) {
     super(message)
     this.name = 'HttpError'
@@ -83,14 +85,19 @@ export function toHttpError(error: unknown): HttpError {
   if (error instanceof StrataError) {
     const status = statusByCode[error.code] ?? 500
     const retry: Record<string, string> = status === 503 ? { 'retry-after': '1' } : {}
-    return new HttpError(status, error.code, error.message, retry, error.position)
+    return new HttpError(status, error.code, error.message, retry, error.position, error.store === undefined ? undefined : { store: error.store, detail: error.detail })
   }
   const message = error instanceof Error ? error.message : String(error)
   return new HttpError(500, 'INTERNAL', message)
 }
 
-/** The error response body; `position` only for errors that have one. */
+/** The error response body; `position` only for errors that have one, `store` and `detail` for errors a store raised. */
 export function errorBody(error: HttpError): string {
-  const body = error.position === undefined ? { code: error.code, message: error.message } : { code: error.code, message: error.message, position: error.position }
+  const body = {
+    code: error.code,
+    message: error.message,
+    ...(error.position === undefined ? {} : { position: error.position }),
+    ...(error.origin === undefined ? {} : { store: error.origin.store, ...(error.origin.detail === undefined ? {} : { detail: error.origin.detail }) }),
+  }
   return JSON.stringify({ error: body })
 }

@@ -110,7 +110,7 @@ export function sqlstateOf(error: StrataError): string {
       return sqlstate.integrityConstraintViolation
     case 'TYPE_MISMATCH':
       if (lower.includes('out of range')) return sqlstate.numericValueOutOfRange
-      if (lower.includes('no function matches')) return sqlstate.undefinedFunction
+      if (lower.includes('no function matches') || (lower.startsWith('function ') && lower.includes('does not exist'))) return sqlstate.undefinedFunction
       // A text that does not read as the column's type is PostgreSQL's invalid_text_representation.
       if (message.includes("cannot store '") || lower.includes('invalid input syntax') || lower.includes('conversion error') || lower.includes('could not convert') || lower.includes('not valid json')) {
         return sqlstate.invalidTextRepresentation
@@ -130,6 +130,17 @@ export function sqlstateOf(error: StrataError): string {
 }
 
 /**
+ * The Detail field: our code, and which store raised the error in its own words.
+ *
+ * @example errorDetail(error) // 'strata code: UNDEFINED_TABLE; column store (DuckDB): Catalog Error: Table with name t does not exist!'
+ */
+export function errorDetail(error: StrataError): string {
+  const store = error.store === 'row' ? 'row store (SQLite)' : error.store === 'column' ? 'column store (DuckDB)' : undefined
+  if (store === undefined) return `strata code: ${error.code}`
+  return `strata code: ${error.code}; ${store}${error.detail === undefined ? '' : `: ${error.detail}`}`
+}
+
+/**
  * ErrorResponse fields for anything a statement threw. `positionBase` is where the statement starts
  * in the query string the client sent (several statements may share one Query message).
  */
@@ -139,7 +150,7 @@ export function errorFields(error: unknown, options: { readonly positionBase?: n
       return { severity: 'ERROR', code: sqlstate.queryCanceled, message: options.timedOut === true ? 'canceling statement due to statement timeout' : 'canceling statement due to user request' }
     }
     const position = error.position === undefined ? undefined : error.position + (options.positionBase ?? 0)
-    return { severity: 'ERROR', code: sqlstateOf(error), message: error.message, detail: `strata code: ${error.code}`, position }
+    return { severity: 'ERROR', code: sqlstateOf(error), message: error.message, detail: errorDetail(error), position }
   }
   if (error instanceof WireError) return { severity: 'ERROR', code: error.sqlstate, message: error.message }
   if (error instanceof InvalidTextEncoding) return { severity: 'ERROR', code: sqlstate.characterNotInRepertoire, message: error.message }
