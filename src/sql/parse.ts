@@ -370,14 +370,40 @@ export function measureStatement(sql: string, tokens: readonly ScanToken[] = sca
 }
 
 /**
+ * An upper bound of `measureStatement`'s depth from the characters alone, so that most texts need no
+ * scan (the scanner costs two to three times the parse). Every level the measure counts is added by
+ * one token — `(`, `[`, an operator (made of operator characters) or a word (CASE, NOT, UNION, …) —
+ * so the number of such characters and words bounds it. Quoted text and comments are counted as if
+ * they were SQL, which only raises the bound; nothing is decided from it but "no need to scan".
+ */
+function depthBound(sql: string): number {
+  let bound = 0
+  let inWord = false
+  for (let index = 0; index < sql.length; index++) {
+    const code = sql.charCodeAt(index)
+    const lower = code | 0x20
+    const wordCharacter = (lower >= 0x61 && lower <= 0x7a) || code === 0x5f || code > 0x7f || (inWord && code >= 0x30 && code <= 0x39) || (inWord && code === 0x24)
+    if (wordCharacter) {
+      if (!inWord) bound++
+      inWord = true
+      continue
+    }
+    inWord = false
+    if (code === 0x28 || code === 0x5b || operatorCharacters.has(sql.charAt(index))) bound++
+  }
+  return bound
+}
+
+/**
  * Refuses, before the parser sees it, a text past the bounds that keep parsing fast and the parser's
  * WebAssembly instance safe (see `limits.expressionDepthMax`, `statementTokensMax`,
- * `statementLengthMax`). Returns the scanner's tokens when it scanned (a text shorter than the
- * smallest bound cannot pass any, and is not scanned: each token takes a character at least).
+ * `statementLengthMax`). Returns the scanner's tokens when it scanned. A text that cannot pass a
+ * bound — at most `statementTokensMax` characters (a token takes one at least) and a `depthBound`
+ * within `expressionDepthMax` — is not scanned.
  */
 export function checkStatementLimits(sql: string): ScanToken[] | undefined {
   checkLength(sql)
-  if (sql.length <= Math.min(limits.expressionDepthMax, limits.statementTokensMax)) return undefined
+  if (sql.length <= limits.statementTokensMax && (sql.length <= limits.expressionDepthMax || depthBound(sql) <= limits.expressionDepthMax)) return undefined
   let tokens: ScanToken[]
   try {
     tokens = scanTokens(sql)
