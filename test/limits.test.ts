@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { open, StrataError, type Database } from '../src/index.js'
 import { checkStatementLimits, measureStatement, parseStatements, scanTokens } from '../src/sql/parse.js'
-import { parseRaw, parserFaults } from '../src/sql/wasm.js'
+import { loadParserSpare, parseRaw, parserFaults } from '../src/sql/wasm.js'
 import { limits } from '../src/util/limits.js'
 import { seededRandom } from './helpers.js'
 
@@ -141,6 +141,7 @@ describe('the parser recovers from a fault', () => {
       // 700 chained operators overflow the instance's stack (the limits keep statements from this; here the
       // parser is called directly, past them).
       const overflow = chain(700)
+      await loadParserSpare()
       const before = parserFaults()
       const fault = (() => {
         try {

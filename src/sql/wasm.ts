@@ -6,15 +6,17 @@
  * (the parser's 64 KiB shadow stack overflowing on a deep tree: "memory access out of bounds", "table
  * index is out of bounds", "null function or function signature mismatch") leaves that instance's
  * memory corrupt, and every later call on it fails (or hangs) until the process restarts. Here each
- * call runs on the current instance; one that throws is dropped, a spare instantiated beforehand takes
- * its place at once (instantiation is asynchronous, ~15 ms), and a new spare is made in the
- * background. The bounds checked before a parse (`limits.expressionDepthMax`, …, src/sql/parse.ts)
+ * call runs on the current instance; one that throws is dropped, a spare instantiated beforehand (in
+ * the background, after the first) takes its place at once — instantiation is asynchronous, ~15 ms —
+ * and a new spare is made in the background. With no instance at all (two faults within those 15 ms)
+ * a call fails with INTERNAL; the engine and the servers wait for `loadParser()` first. The bounds checked before a parse (`limits.expressionDepthMax`, …, src/sql/parse.ts)
  * keep statements away from such faults; this is the second line.
  *
  * The calls return the parser's raw answers (JSON text, or an error message); src/sql/parse.ts reads them.
  */
 import { createRequire } from 'node:module'
 import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
 
 /** The few exports of the Emscripten module we call (its own names). */
 interface ParserModule {
@@ -50,25 +52,63 @@ let protobuf: ProtobufModule | undefined
 
 let current: ParserModule | undefined
 let spare: ParserModule | undefined
-let loading: Promise<void> | undefined
+let loadingCurrent: Promise<void> | undefined
+let loadingSpare: Promise<void> | undefined
+let spareTimer: ReturnType<typeof setTimeout> | undefined
 /** Instances dropped after a fault, for tests and metrics. */
 let faults = 0
 
-/** Makes sure there is a current instance and a spare; resolves when both exist. */
+function place(made: ParserModule): void {
+  if (current === undefined) current = made
+  else if (spare === undefined) spare = made
+}
+
+/**
+ * Makes sure there is a current instance (resolves when there is) and starts making a spare in the
+ * background, so that opening a database waits for one instantiation only.
+ */
 export function loadParser(): Promise<void> {
-  if (current !== undefined && spare !== undefined) return Promise.resolve()
-  loading ??= (async () => {
-    try {
-      while (current === undefined || spare === undefined) {
-        const made = await instantiate()
-        if (current === undefined) current = made
-        else spare = made
-      }
-    } finally {
-      loading = undefined
+  if (current !== undefined) {
+    if (spare === undefined && loadingSpare === undefined && spareTimer === undefined) {
+      // Not at once: compiling another instance would compete with opening the database.
+      spareTimer = setTimeout(() => {
+        spareTimer = undefined
+        prepareSpare()
+      }, limits.parserSpareDelayMs)
+      spareTimer.unref()
     }
-  })()
-  return loading
+    return Promise.resolve()
+  }
+  loadingCurrent ??= instantiate()
+    .then(place)
+    .finally(() => {
+      loadingCurrent = undefined
+    })
+  return loadingCurrent.then(() => loadParser())
+}
+
+// The first instance starts loading with this module, as the package's own did, so that opening a
+// database seldom waits for it.
+loadParser().catch(() => undefined)
+
+/** Resolves when both the current instance and the spare exist (tests, and servers that want it ready). */
+export async function loadParserSpare(): Promise<void> {
+  await loadParser()
+  while (spare === undefined) {
+    prepareSpare()
+    await loadingSpare
+    if (current === undefined) await loadParser()
+  }
+}
+
+function prepareSpare(): void {
+  if (spare !== undefined || loadingSpare !== undefined) return
+  loadingSpare = instantiate()
+    // A failure to instantiate (it has never happened) leaves the slot empty; the next call tries again.
+    .then(place, () => undefined)
+    .finally(() => {
+      loadingSpare = undefined
+    })
 }
 
 /** True when a call can run now (false only in the moments after two faults in a row). */
@@ -91,8 +131,8 @@ function retire(module: ParserModule, exitCode: typeof process.exitCode): void {
   if (current !== module) return
   current = spare
   spare = undefined
-  // A failure to instantiate (it has never happened) leaves the slot empty; the next loadParser tries again.
-  loadParser().catch(() => undefined)
+  if (current !== undefined) prepareSpare()
+  else loadParser().catch(() => undefined)
 }
 
 /**

@@ -22,6 +22,9 @@ export const limits = {
   /** After open, the column store starts this much later (in the background) to catch up, so opening
    *  and the first point reads never wait for DuckDB to load. */
   mirrorStartDelayMs: 250,
+  /** The SQL parser keeps a spare WebAssembly instance to replace one that faults (src/sql/wasm.ts);
+   *  it is made this long after the first, so that compiling it does not slow opening a database. */
+  parserSpareDelayMs: 200,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
   /** One SQL text handed to the engine (all its statements), in characters; a longer one is refused
