@@ -3,14 +3,15 @@
  * instances of our own, so that a fault inside one never outlives the statement that caused it.
  *
  * Why not the package's own functions: they share one instance per process. A trap inside the WASM
- * (the parser's 64 KiB shadow stack overflowing on a deep tree: "memory access out of bounds", "table
- * index is out of bounds", "null function or function signature mismatch") leaves that instance's
- * memory corrupt, and every later call on it fails (or hangs) until the process restarts. Here each
- * call runs on the current instance; one that throws is dropped, a spare instantiated beforehand (in
- * the background, after the first) takes its place at once — instantiation is asynchronous, ~15 ms —
- * and a new spare is made in the background. With no instance at all (two faults within those 15 ms)
- * a call fails with INTERNAL; the engine and the servers wait for `loadParser()` first. The bounds checked before a parse (`limits.expressionDepthMax`, …, src/sql/parse.ts)
- * keep statements away from such faults; this is the second line.
+ * (its small fixed stack — Emscripten's default is 64 KiB — overflowing while it writes out a deep
+ * tree: "memory access out of bounds", "table index is out of bounds", "null function or function
+ * signature mismatch") leaves that instance's memory corrupt, and every later call on it fails (or
+ * hangs) until the process restarts. Here each call runs on the current instance; one that throws is
+ * dropped, a spare instantiated beforehand (in the background, after the first) takes its place at
+ * once — instantiation is asynchronous, ~15 ms — and a new spare is made in the background. With no
+ * instance at all (two faults within those 15 ms) a call fails with INTERNAL; the engine and the
+ * servers wait for `loadParser()` first. The bounds checked before a parse (`limits.expressionDepthMax`,
+ * …, src/sql/parse.ts) keep statements away from such faults; this is the second line.
  *
  * The calls return the parser's raw answers (JSON text, or an error message); src/sql/parse.ts reads them.
  */

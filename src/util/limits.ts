@@ -41,8 +41,8 @@ export const limits = {
   statementTokensMax: 100_000,
   /** How deep expressions may nest, as the scanner counts it before parsing (src/sql/parse.ts
    *  `measureStatement`: parentheses, CASE, chained operators like `1+1+…`, UNION and JOIN chains each
-   *  add a level). The parser's WebAssembly instance has a 64 KiB stack that its recursive tree output
-   *  overflows — corrupting the instance — from about 150 nested scalar subqueries or 550 chained
+   *  add a level). The parser's WebAssembly instance has a small fixed stack that its recursive tree
+   *  output overflows — corrupting the instance — from about 150 nested scalar subqueries or 550 chained
    *  operators (measured); and DuckDB binds a chain of n operators in roughly n³ time (100: 20-40 ms,
    *  200: 60-125 ms, 400: 0.5-0.8 s, 800: 12 s). 100 keeps both far away, and is deeper than SQL people
    *  or ORMs write (long AND/OR lists and IN lists are flat and do not count). */
@@ -59,7 +59,8 @@ export const limits = {
    *  per-statement cost (measured by bench/suites/bulk-insert.ts), few enough that re-running a failed
    *  chunk row by row, to name the bad row, stays cheap. */
   bulkInsertRowsPerStatement: 64,
-  /** Bound parameters in one SQLite statement (SQLite's SQLITE_MAX_VARIABLE_NUMBER is 32766). */
+  /** Bound parameters in one SQLite statement (SQLite's SQLITE_MAX_VARIABLE_NUMBER is 32766); a read or
+   *  write that would bind more (an IN list of tens of thousands) runs on the column store instead. */
   sqliteParametersMax: 32_000,
   /** Identifiers remembered as keyword or not (column names in generated names): column names are
    *  few, but a long-running process must not grow without bound. */
