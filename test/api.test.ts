@@ -333,6 +333,135 @@ describe('errors', () => {
     assert.equal((await db.query('SELECT count(*) AS n FROM strata.transactions')).rows[0]!['n'], before + 3)
   })
 
+  test('syntax errors point at the error, not at an earlier token with the same text; in characters of the statement as written', async () => {
+    await using db = await open()
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+    const position = async (sql: string): Promise<number | undefined> => {
+      try {
+        await db.exec(sql)
+      } catch (error) {
+        hasCode('SYNTAX_ERROR')(error)
+        return (error as StrataError).position
+      }
+      assert.fail(`expected ${sql} to fail`)
+    }
+    assert.equal(await position('SELECT id FROM t WHER id = 1'), 'SELECT id FROM t WHER '.length + 1)
+    assert.equal(await position('SELECT id\nFROM t\nWHER id = 1'), 'SELECT id\nFROM t\nWHER '.length + 1)
+    assert.equal(await position("SELECT 'é😀', id FROM t WHER id = 1"), "SELECT 'é😀', id FROM t WHER ".length + 1)
+    // The second statement's error is about the second statement's text.
+    await assert.rejects(db.exec('SELECT 1;\n  SELECT id FROM t WHER id = 1'), (error: unknown) => {
+      hasCode('SYNTAX_ERROR')(error)
+      assert.equal((error as StrataError).statement, 'SELECT id FROM t WHER id = 1')
+      assert.equal((error as StrataError).position, 'SELECT id FROM t WHER '.length + 1)
+      return true
+    })
+  })
+
+  test('empty SQL, only semicolons or only comments: query() gives an empty result and exec() no results, as PostgreSQL answers an empty query', async () => {
+    await using db = await open()
+    for (const sql of ['', '   ', ';;;', '-- nothing\n', '/* nothing */ ;']) {
+      const result = await db.query(sql)
+      assert.deepEqual({ rows: result.rows, columns: result.columns, rowCount: result.rowCount }, { rows: [], columns: [], rowCount: 0 }, JSON.stringify(sql))
+      assert.deepEqual(await db.exec(sql), [], JSON.stringify(sql))
+    }
+  })
+
+  test('params must be an array or a plain object (INVALID_ARGUMENT); a parameter nested too deeply is INVALID_PARAMETER', async () => {
+    await using db = await open()
+    await db.query('CREATE TABLE docs (id INTEGER PRIMARY KEY, body JSON)')
+    for (const bad of ['abc', 5, true, new Date(), null, new Map()]) {
+      await assert.rejects(db.query('SELECT 1 AS one', bad as never), hasCode('INVALID_ARGUMENT'))
+    }
+    await assert.rejects(db.query(42 as never), hasCode('INVALID_ARGUMENT'))
+    assert.deepEqual((await db.query('SELECT $a AS a', Object.assign(Object.create(null) as object, { a: 1 }))).rows, [{ a: 1 }])
+    const nested = (depth: number): unknown => {
+      let value: unknown = 1
+      for (let level = 0; level < depth; level++) value = level % 2 === 0 ? [value] : { a: value }
+      return value
+    }
+    await db.query('INSERT INTO docs VALUES (1, $1)', [nested(100)])
+    for (const [sql, params] of [
+      ['INSERT INTO docs VALUES (2, $1)', [nested(100_000)]],
+      ['SELECT count(*) AS n FROM docs WHERE body = $1', [nested(100_000)]],
+      ['SELECT $b::VARCHAR AS b', { b: nested(100_000) }],
+    ] as const) {
+      await assert.rejects(db.query(sql, params as never), (error: unknown) => {
+        hasCode('INVALID_PARAMETER')(error)
+        assert.match((error as StrataError).message, /nested more than 1000 levels deep/)
+        return true
+      })
+    }
+    assert.deepEqual((await db.query('SELECT count(*) AS n FROM docs')).rows, [{ n: 1 }])
+  })
+
+  test('a LIMIT or OFFSET parameter that is not a row count is INVALID_PARAMETER on both stores; a value out of a column type is TYPE_MISMATCH, never INTERNAL', async () => {
+    await using db = await open()
+    await db.exec('CREATE TABLE l (id INTEGER PRIMARY KEY, a INTEGER); INSERT INTO l VALUES (1, 1), (2, 2), (3, 3)')
+    for (const engine of ['row', 'column'] as const) {
+      for (const bad of [1e300, -1, 1.5, 'abc', Number.NaN, 2n ** 70n, true]) {
+        await assert.rejects(db.query('SELECT id FROM l ORDER BY id LIMIT $1', [bad], { engine }), hasCode('INVALID_PARAMETER'), `LIMIT ${String(bad)} on ${engine}`)
+        await assert.rejects(db.query('SELECT id FROM l ORDER BY id LIMIT 1 OFFSET $1', [bad], { engine }), hasCode('INVALID_PARAMETER'), `OFFSET ${String(bad)} on ${engine}`)
+      }
+      for (const [limit, ids] of [[2, [1, 2]], ['2', [1, 2]], [2n, [1, 2]], [null, [1, 2, 3]], [0, []]] as const) {
+        const { rows } = await db.query('SELECT id FROM l ORDER BY id LIMIT $1', [limit], { engine })
+        assert.deepEqual(rows.map((row) => row['id']), ids, `LIMIT ${String(limit)} on ${engine}`)
+      }
+    }
+    // A number compared with a column is compared as the number it is (the wider type), on both stores.
+    for (const engine of ['row', 'column'] as const) {
+      assert.deepEqual((await db.query('SELECT id FROM l WHERE a = $1', [1e300], { engine })).rows, [], engine)
+      assert.deepEqual((await db.query('SELECT id FROM l WHERE a < $1 ORDER BY id', [1e300], { engine })).rows, [{ id: 1 }, { id: 2 }, { id: 3 }], engine)
+    }
+    assert.deepEqual((await db.query('SELECT count(*) AS n FROM l WHERE a = $1', [1e300])).rows, [{ n: 0 }])
+  })
+
+  test('a 2,000-term OR runs on the row store; an IN list longer than SQLite binds goes to the column store, reads and writes alike', async () => {
+    await using db = await open()
+    await db.exec('CREATE TABLE w (id INTEGER PRIMARY KEY, a INTEGER); INSERT INTO w VALUES (1, 1), (2, 2), (3, 40000)')
+    const ored = await db.query(`SELECT id FROM w WHERE ${Array.from({ length: 2_000 }, (_, index) => `a = ${index}`).join(' OR ')} ORDER BY id`)
+    assert.equal(ored.engine, 'row')
+    assert.deepEqual(ored.rows, [{ id: 1 }, { id: 2 }])
+    const values = Array.from({ length: 40_001 }, (_, index) => index).join(', ')
+    const listed = await db.query(`SELECT id FROM w WHERE a IN (${values}) ORDER BY id`)
+    assert.equal(listed.engine, 'column')
+    assert.deepEqual(listed.rows, [{ id: 1 }, { id: 2 }, { id: 3 }])
+    assert.equal((await db.query(`DELETE FROM w WHERE id > 1 AND a IN (${values})`)).rowCount, 2)
+    assert.deepEqual((await db.query('SELECT id FROM w')).rows, [{ id: 1 }])
+  })
+
+  test('errors speak in one voice whichever store raised them: no store prefix, no error class, no parse-tree names; the store and its words in error.store and error.detail', async () => {
+    await using db = await open()
+    await db.exec("CREATE TABLE v (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, s TEXT UNIQUE); INSERT INTO v VALUES (1, 1, 'a')")
+    const cases: [string, 'row' | 'column' | undefined, string, RegExp, 'row' | 'column' | undefined, RegExp | undefined][] = [
+      ['SELECT count(*) AS n FROM nope', undefined, 'UNDEFINED_TABLE', /^table "nope" does not exist$/, 'column', /Catalog Error: Table with name nope does not exist/],
+      ['SELECT nope FROM v WHERE id = 1', undefined, 'UNDEFINED_COLUMN', /^column "nope" does not exist in table "v"$/, undefined, undefined],
+      ['SELECT nope, count(*) AS n FROM v GROUP BY 1', undefined, 'UNDEFINED_COLUMN', /^column "nope" does not exist$/, 'column', /Binder Error/],
+      // A literal that is not a value of the column's type is DuckDB's to cast (when a row reaches it).
+      ["SELECT * FROM v WHERE n = 'abc'", undefined, 'TYPE_MISMATCH', /^invalid input syntax for type integer: "abc"$/, 'column', /^Conversion Error: Could not convert string 'abc' to INT32$/],
+      ["SELECT count(*) AS c FROM v WHERE n = 'abc'", undefined, 'TYPE_MISMATCH', /^invalid input syntax for type integer: "abc"$/, 'column', /^Conversion Error: Could not convert string 'abc' to INT32$/],
+      ['SELECT nofunc(n) FROM v', undefined, 'TYPE_MISMATCH', /^function nofunc\(\) does not exist$/, 'column', /Catalog Error/],
+      ['SELECT id FROM v WHER id = 1', undefined, 'SYNTAX_ERROR', /^syntax error at or near "id" \(at position 23\)$/, undefined, undefined],
+      ["INSERT INTO v VALUES (1, 2, 'b')", undefined, 'CONSTRAINT_VIOLATION', /^duplicate key value violates the unique constraint on v \(id\)$/, 'row', /^UNIQUE constraint failed: v\.id$/],
+      ["INSERT INTO v VALUES (2, NULL, 'b')", undefined, 'CONSTRAINT_VIOLATION', /^null value in column "n" of table "v" violates the NOT NULL constraint$/, 'row', /NOT NULL constraint failed/],
+      ['SELECT * FROM v WHERE n = ANY(ARRAY[1])', 'row', 'NOT_SUPPORTED', /the condition ANY \(…\)/, undefined, undefined],
+      ['SELECT * FROM v WHERE n IS DISTINCT FROM 1', 'row', 'NOT_SUPPORTED', /the condition IS DISTINCT FROM/, undefined, undefined],
+      ['TRUNCATE v', undefined, 'NOT_SUPPORTED', /^TRUNCATE is not supported$/, undefined, undefined],
+      ['CREATE TABLE w (id INTEGER REFERENCES v (id))', undefined, 'NOT_SUPPORTED', /FOREIGN KEY/, undefined, undefined],
+      ['ALTER TABLE v ADD CONSTRAINT k UNIQUE (n)', undefined, 'NOT_SUPPORTED', /^ALTER TABLE … ADD CONSTRAINT$/, undefined, undefined],
+    ]
+    for (const [sql, engine, code, message, store, detail] of cases) {
+      await assert.rejects(db.query(sql, [], engine === undefined ? {} : { engine }), (error: unknown) => {
+        hasCode(code)(error)
+        const strata = error as StrataError
+        assert.match(strata.message, message, sql)
+        assert.doesNotMatch(strata.message, /(row|column) store:|(Catalog|Binder|Conversion|Parser|Constraint) Error|A_Expr|AEXPR|ColumnRef|SubLink|Stmt\b|CONSTR_|AT_/, sql)
+        assert.equal(strata.store, store, sql)
+        if (detail !== undefined) assert.match(strata.detail ?? '', detail, sql)
+        return true
+      })
+    }
+  })
+
   test('a statement the row store cannot express goes to the column store, never to a different answer', async () => {
     await using db = await open()
     await db.exec('CREATE TABLE d (a INTEGER, b INTEGER); INSERT INTO d VALUES (5, 2)')

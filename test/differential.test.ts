@@ -345,8 +345,10 @@ describe('divergences found by the fuzzer', () => {
   })
 
   test('DuckDB\'s errors for a comparison of two types and for a parameter too many have our codes, not SYNTAX_ERROR or INTERNAL', async () => {
-    // DATE against an integer: DuckDB's binder refuses it; the row store refuses the literal.
-    assert.deepEqual(await bothStores('SELECT count(*) AS n FROM years WHERE d >= 20240101'), { row: 'TYPE_MISMATCH', column: 'TYPE_MISMATCH' })
+    // DATE against an integer: DuckDB's binder refuses it; the row store leaves a literal that is not a
+    // DATE to the column store (NOT_SUPPORTED when forced there), so it never answers differently.
+    assert.deepEqual(await bothStores('SELECT count(*) AS n FROM years WHERE d >= 20240101'), { row: 'NOT_SUPPORTED', column: 'TYPE_MISMATCH' })
+    await assert.rejects(fuzzed.query('SELECT count(*) AS n FROM years WHERE d >= 20240101'), (error: unknown) => error instanceof StrataError && error.code === 'TYPE_MISMATCH')
     const extra = await fuzzed.query('SELECT id FROM f WHERE id = $1', [1, 2], { engine: 'column' }).then(() => 'answered', (error: unknown) => (error instanceof StrataError ? error.code : 'crash'))
     assert.equal(extra, 'INVALID_PARAMETER')
   })

@@ -286,7 +286,10 @@ describe('HTTP API', () => {
     const syntax = await expectError(await post(served.base, { sql: 'SELEC 1' }), 400, 'SYNTAX_ERROR')
     assert.equal(syntax.position, 1)
     await expectError(await post(served.base, { sql: 'SELECT nope FROM people' }), 422, 'UNDEFINED_COLUMN')
-    await expectError(await post(served.base, { sql: 'SELECT * FROM nowhere' }), 422, 'UNDEFINED_TABLE')
+    const nowhere = await expectError(await post(served.base, { sql: 'SELECT * FROM nowhere' }), 422, 'UNDEFINED_TABLE')
+    assert.equal(nowhere.message, 'table "nowhere" does not exist')
+    assert.equal((nowhere as { store?: string }).store, 'column')
+    assert.match((nowhere as { detail?: string }).detail ?? '', /^Catalog Error: Table with name nowhere does not exist/)
     await expectError(await post(served.base, { sql: "INSERT INTO people (id, name) VALUES (1, 'dup')" }), 409, 'CONSTRAINT_VIOLATION')
     await expectError(await post(served.base, { sql: 'COMMIT' }), 409, 'TX_STATE')
     // A transaction left open is rolled back, and said so.
@@ -295,6 +298,24 @@ describe('HTTP API', () => {
     assert.deepEqual(ghost.rows, [[0]])
     // …and the writer lock is free again.
     await query(served.base, { sql: "INSERT INTO people (id, name) VALUES (100, 'after')" })
+  })
+
+  test('bad parameter values are 400 INVALID_PARAMETER, not 500: LIMIT $1 = 1e300 on either store, a value nested 100,000 deep', async () => {
+    for (const engine of ['row', 'column']) {
+      const error = await expectError(await post(served.base, { sql: 'SELECT id FROM people LIMIT $1', params: [1e300], engine }), 400, 'INVALID_PARAMETER')
+      assert.match(error.message, /LIMIT \$1 must be a row count/)
+    }
+    const deep = `${'['.repeat(100_000)}1${']'.repeat(100_000)}`
+    for (const body of [
+      `{"sql": "SELECT $1::VARCHAR AS x", "params": [${deep}]}`,
+      `{"sql": "SELECT $a::VARCHAR AS x", "params": {"a": ${deep}}}`,
+      `{"sql": "INSERT INTO people (id, name, tags) VALUES (500, 'deep', $1)", "params": [${deep}]}`,
+    ]) {
+      const error = await expectError(await post(served.base, body), 400, 'INVALID_PARAMETER')
+      assert.match(error.message, /nested more than 1000 levels deep/)
+    }
+    const kept = await query(served.base, { sql: 'SELECT count(*) AS n FROM people WHERE id = 500' })
+    assert.deepEqual(kept.rows, [[0]])
   })
 
   test('a 100K-row result streams as NDJSON, JSON and Arrow in many chunks', async () => {
@@ -580,6 +601,27 @@ describe('HTTP API with bearer tokens', () => {
     assert.deepEqual(inTransaction.rows, [])
     assert.equal((await fetch(`${served.base}/query-runs`, { headers: reader })).status, 200)
     assert.equal((await readyResultWith(served.base, body.result_id!, reader))['row_count'], 1)
+  })
+
+  test('oversized reads with a read-only token get 422 LIMIT_EXCEEDED quickly, and leave the parser working: a later write succeeds', async () => {
+    const full = { authorization: 'Bearer s3cret-token' }
+    const reader = { authorization: 'Bearer reader-token' }
+    assert.equal((await post(served.base, { sql: 'CREATE TABLE after_limits (id INTEGER PRIMARY KEY, v INTEGER)' }, { headers: full })).status, 200)
+    const oversized = [
+      `SELECT ${'('.repeat(10_000)}1${')'.repeat(10_000)}`,
+      `SELECT ${Array.from({ length: 10_000 }, () => '1').join('+')}`,
+      `SELECT * FROM after_limits WHERE v IN (${Array.from({ length: 100_000 }, (_, index) => index).join(',')})`,
+    ]
+    const started = performance.now()
+    for (const sql of oversized) {
+      const error = await expectError(await post(served.base, { sql }, { headers: reader }), 422, 'LIMIT_EXCEEDED')
+      assert.match(error.message, /the limit is/)
+    }
+    assert.ok(performance.now() - started < 20_000, 'refused before parsing')
+    const write = await post(served.base, { sql: 'INSERT INTO after_limits VALUES (1, 2)' }, { headers: full })
+    assert.equal(write.status, 200, await write.clone().text())
+    const read = (await (await post(served.base, { sql: 'SELECT v FROM after_limits WHERE id = 1' }, { headers: reader })).json()) as QueryResponse
+    assert.deepEqual(read.rows, [[2]])
   })
 })
 

@@ -392,7 +392,10 @@ describe('PostgreSQL wire protocol', () => {
       const syntax = await sqlstateOf(db.query('SELECT 1 FROM strict_rows WHER id = 1'))
       assert.equal(syntax.code, '42601')
       assert.equal(syntax.position, '32')
-      assert.equal((await sqlstateOf(db.query('SELECT * FROM no_such_table'))).code, '42P01')
+      const missing = (await sqlstateOf(db.query('SELECT * FROM no_such_table'))) as { code: string; message: string; detail?: string }
+      assert.equal(missing.code, '42P01')
+      assert.equal(missing.message, 'table "no_such_table" does not exist')
+      assert.match(missing.detail ?? '', /^strata code: UNDEFINED_TABLE; column store \(DuckDB\): Catalog Error: Table with name no_such_table does not exist/)
       assert.equal((await sqlstateOf(db.query('SELECT no_such_column FROM strict_rows'))).code, '42703')
       assert.equal((await sqlstateOf(db.query('CREATE TABLE strict_rows (x INTEGER)'))).code, '42P07')
       assert.equal((await sqlstateOf(db.query("INSERT INTO strict_rows VALUES (1, 'b', 1)"))).code, '23505')
@@ -406,6 +409,34 @@ describe('PostgreSQL wire protocol', () => {
       assert.equal((await db.query('SELECT 1 AS still_here')).rows[0].still_here, 1)
     } finally {
       await db.end()
+    }
+  })
+
+  test('oversized statements get 54001/54000 and leave the parser working: later writes succeed on this and other connections', async () => {
+    const db = client(fixture)
+    await db.connect()
+    try {
+      await db.query('CREATE TABLE after_limits (id INTEGER PRIMARY KEY, v INTEGER)')
+      const deep = await sqlstateOf(db.query(`SELECT ${'('.repeat(10_000)}1${')'.repeat(10_000)}`))
+      assert.equal(deep.code, '54001', deep.message)
+      assert.equal(deep.position, String('SELECT '.length + 101))
+      assert.equal((await sqlstateOf(db.query(`SELECT ${Array.from({ length: 10_000 }, () => '1').join('+')}`))).code, '54001')
+      const inList = await sqlstateOf(db.query(`SELECT * FROM after_limits WHERE v IN (${Array.from({ length: 100_000 }, (_, index) => index).join(',')})`))
+      assert.equal(inList.code, '54000', inList.message)
+      // The extended protocol parses too.
+      assert.equal((await sqlstateOf(db.query({ text: `SELECT ${'('.repeat(10_000)}$1::int${')'.repeat(10_000)}`, values: [1] }))).code, '54001')
+      await db.query('INSERT INTO after_limits VALUES ($1, $2)', [1, 2])
+      assert.deepEqual((await db.query('SELECT v FROM after_limits WHERE id = 1')).rows, [{ v: 2 }])
+    } finally {
+      await db.end()
+    }
+    const other = client(fixture)
+    await other.connect()
+    try {
+      await other.query('INSERT INTO after_limits VALUES (2, 3)')
+      assert.deepEqual((await other.query('SELECT count(*)::int AS n FROM after_limits')).rows, [{ n: 2 }])
+    } finally {
+      await other.end()
     }
   })
 
@@ -496,6 +527,45 @@ describe('PostgreSQL wire protocol', () => {
       assert.equal(await status('BEGIN'), 'T')
       assert.equal(await status('SELECT * FROM no_such_table'), 'T')
       assert.equal(await status('ROLLBACK'), 'I')
+    } finally {
+      raw.close()
+    }
+  })
+
+  test('an empty query (nothing, only semicolons, only comments) gets EmptyQueryResponse, as PostgreSQL answers it', async () => {
+    const raw = await RawClient.ready(fixture.port)
+    try {
+      for (const sql of ['', ';;;', '-- nothing', '/* nothing */ ;']) {
+        raw.send(query(sql))
+        assert.deepEqual((await raw.until('Z')).map((message) => message.type), ['I', 'Z'], JSON.stringify(sql))
+      }
+    } finally {
+      raw.close()
+    }
+  })
+
+  test('text that is not valid UTF-8 gets 22021 (in a query, a Parse, a Bind parameter), nothing is stored, and the connection goes on', async () => {
+    const raw = await RawClient.ready(fixture.port)
+    try {
+      raw.send(query('CREATE TABLE encoded (id INTEGER PRIMARY KEY, v TEXT)'))
+      await raw.until('Z')
+      const invalid = Buffer.concat([Buffer.from("INSERT INTO encoded VALUES (1, 'a"), Buffer.from([0xff, 0xfe]), Buffer.from("')")])
+      raw.send(frame('Q', invalid, Buffer.from([0])))
+      const simple = await raw.until('Z')
+      assert.deepEqual(simple.map((message) => message.type), ['E', 'Z'])
+      assert.equal(errorField(simple[0]!, 'C'), '22021')
+      assert.match(errorField(simple[0]!, 'M') ?? '', /invalid byte sequence for encoding "UTF8": 0xff/)
+      raw.send(frame('P', cstring(''), invalid, Buffer.from([0]), int16(0)), sync())
+      const parsed = await raw.until('Z')
+      assert.deepEqual(parsed.map((message) => message.type), ['E', 'Z'])
+      assert.equal(errorField(parsed[0]!, 'C'), '22021')
+      raw.send(parse('put', 'INSERT INTO encoded VALUES ($1, $2)', [23, 25]), bind('', 'put', [{ format: 0, value: Buffer.from('2') }, { format: 0, value: Buffer.from([0x61, 0xc3, 0x28]) }]), execute(''), sync())
+      const bound = await raw.until('Z')
+      assert.deepEqual(bound.map((message) => message.type), ['1', 'E', 'Z'])
+      assert.equal(errorField(bound[1]!, 'C'), '22021')
+      raw.send(query('SELECT count(*) FROM encoded'))
+      const counted = await raw.until('Z')
+      assert.equal(dataRowValues(counted.find((message) => message.type === 'D')!)[0]!.toString(), '0')
     } finally {
       raw.close()
     }

@@ -43,7 +43,7 @@ export const validTimeColumns: ReadonlySet<string> = new Set(['_valid_from', '_v
 function rowError(error: unknown, rowIndex: number, column: string | undefined): unknown {
   if (!(error instanceof StrataError)) return error
   const where = column === undefined ? `row ${rowIndex}` : `row ${rowIndex}, column "${column}"`
-  return new StrataError(error.code, `${where}: ${error.message}`, { cause: error })
+  return error.withMessage(`${where}: ${error.message}`)
 }
 
 /**
@@ -185,9 +185,5 @@ export async function runWriteBatch(runner: BatchRunner, items: readonly BatchIt
 
 function wrapItem(error: unknown, what: string, index: number): unknown {
   if (!(error instanceof StrataError)) return error
-  return new StrataError(error.code, `${what} ${index}: ${error.message}`, {
-    cause: error,
-    ...(error.statement === undefined ? {} : { statement: error.statement }),
-    ...(error.position === undefined ? {} : { position: error.position }),
-  })
+  return error.withMessage(`${what} ${index}: ${error.message}`)
 }

@@ -15,7 +15,7 @@ import { applyRange, mirrorHistoryName, mirrorSchema, openEnd } from '../sync/mi
 import { findColumn, historyTableName, indexesOf, keyColumn, rowIdColumn, type Catalog, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
 import { recogniseCreateTableAs, type CreateTableAs } from '../sql/create-table-as.js'
 import { catalogNameTaken, checkUserName, indexFromCreate, nullKeyError, rowidAliasIndex, sqliteCreateHistory, sqliteCreateIndex, sqliteCreateTable, sqliteHistoryTriggers, tableFromCreate } from '../sql/ddl.js'
-import { compactParameters, loadParser, parseStatements, parseTree, positionalizeNamedParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
+import { checkStatementLimits, compactParameters, loadParser, parseStatements, parserReady, parseTree, positionalizeNamedParameters, scanTokens, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import {
   aggregateFunctionNames,
   comparisonParameter,
@@ -58,6 +58,7 @@ import { deparseStatement } from '../sql/deparse.js'
 import { timeSeriesEdits } from '../sql/timeseries.js'
 import { postgresJsonEdits, subqueryLimitEdits } from '../sql/pgcompat.js'
 import { exportCopySql, fileReaderSql } from './files.js'
+import { checkParameters, checkRowCounts, rowCountParameters } from './parameters.js'
 import { insertRowsSync, runWriteBatch, validTimeColumns, type BatchItem, type BatchRunner } from './bulk.js'
 import { insertNamesValidTime, TemporalWriter } from './temporal-writes.js'
 import { inferNullable } from '../sql/nullability.js'
@@ -223,6 +224,7 @@ export class Engine {
   private readonly groupedPlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: RowPlan | NotRowStore }>()
   /** Per tree handed to executeParsed: does its text hold no time clause? */
   private readonly timeClauseFree = new WeakMap<PgNode, boolean>()
+  private readonly rowCountParameterUses = new WeakMap<PgNode, ReturnType<typeof rowCountParameters>>()
   /** A SELECT's text with the time-series rewrite applied, per tree (the rewrite does not depend on the catalog). */
   private readonly columnTextCache = new WeakMap<PgNode, string>()
   /** Writers serialize on this lock (bounded wait); readers never take it. */
@@ -402,6 +404,8 @@ export class Engine {
   execute(session: Session, sql: string, params: Params, options: ExecuteOptions = noOptions): Promise<(StatementResult | ArrayStatementResult)[]> {
     // Not async: a statement that completes synchronously (see runStatements) costs one promise, and
     // every error still arrives as a rejection.
+    // (The parser has no instance only in the moments after two faults in a row: src/sql/wasm.ts.)
+    if (!parserReady()) return loadParser().then(() => this.execute(session, sql, params, options as ExecuteOptions & { readonly rowMode?: 'object' }))
     try {
       const { statements, positional } = this.callStatements(sql, params, options)
       return this.runStatements(session, statements, positional, options, options.rowMode ?? 'object')
@@ -422,11 +426,22 @@ export class Engine {
    * const [result] = await engine.executeParsed(session, statement!, [], {}) // rows [[1, 2]]
    */
   async executeParsed(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions = {}): Promise<ArrayStatementResult[]> {
+    if (!parserReady()) await loadParser()
     const tree = statement.tree
     if (tree === undefined || !this.withoutTimeClauses(tree, statement.text)) return this.execute(session, statement.text, params, { ...options, rowMode: 'array' })
     this.checkOpen()
     if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
     return this.runStatements(session, [statement], params, options, 'array') as Promise<ArrayStatementResult[]>
+  }
+
+  /** The parameters a statement uses as LIMIT or OFFSET; remembered per tree. */
+  private rowCountUses(tree: PgNode): ReturnType<typeof rowCountParameters> {
+    let uses = this.rowCountParameterUses.get(tree)
+    if (uses === undefined) {
+      uses = rowCountParameters(tree)
+      this.rowCountParameterUses.set(tree, uses)
+    }
+    return uses
   }
 
   /** True when `text` (whose tree this is) holds no time clause; remembered per tree (trees are never mutated). */
@@ -467,6 +482,7 @@ export class Engine {
   private callStatements(sql: string, params: Params, options: ExecuteOptions): { readonly statements: Statement[]; readonly positional: readonly unknown[] } {
     this.checkOpen()
     if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
+    checkParameters(params)
     if (params === undefined || Array.isArray(params)) return { statements: this.parse(sql), positional: (params as readonly unknown[] | undefined) ?? noParams }
     const { text, positional } = positionalParameters(sql, params)
     return { statements: this.parse(text), positional }
@@ -481,6 +497,7 @@ export class Engine {
    * const result = await engine.executeSingle(engine.session, 'SELECT * FROM t WHERE id = $1', [1])
    */
   executeSingle(session: Session, sql: string, params: Params, options: ExecuteOptions = noOptions): Promise<StatementResult> {
+    if (!parserReady()) return loadParser().then(() => this.executeSingle(session, sql, params, options))
     try {
       const { statements, positional } = this.callStatements(sql, params, options)
       if (statements.length !== 1 || session.inTransaction) {
@@ -550,6 +567,7 @@ export class Engine {
   /** Synchronous where the statement's work is (a row-store read, a write that found the writer lock free); callers treat a throw like a rejection. */
   private executeOne(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Positional | Promise<Positional> {
     const tree = statement.tree
+    if (tree !== undefined && params.length > 0) checkRowCounts(this.rowCountUses(tree), params)
     if (tree === undefined) {
       // CREATE FULLTEXT INDEX is not PostgreSQL grammar: recognised from the scanner's tokens.
       const fulltextIndex = recogniseCreateFulltextIndex(statement.text)
@@ -565,7 +583,7 @@ export class Engine {
     if (plain !== undefined) return plain
     const kind = nodeKind(tree)!
     if (statement.temporal !== undefined && !['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'ExplainStmt', 'CreateTableAsStmt'].includes(kind)) {
-      throw new StrataError('NOT_SUPPORTED', `time travel in ${kind.replace(/Stmt$/, '')} (a view, CREATE TABLE AS, …): only SELECT reads the past`)
+      throw new StrataError('NOT_SUPPORTED', `time travel in ${leadingKeywords(statement.text)} (a view, CREATE TABLE AS, …): only SELECT reads the past`)
     }
     const body = nodeBody(tree, kind)!
     switch (kind) {
@@ -605,7 +623,7 @@ export class Engine {
       case 'ExplainStmt':
         return this.explain(session, statement, body, params, options)
       default:
-        throw new StrataError('NOT_SUPPORTED', `the statement ${kind.replace(/Stmt$/, '')} is not supported`)
+        throw new StrataError('NOT_SUPPORTED', `${leadingKeywords(statement.text)} is not supported`)
     }
   }
 
@@ -648,8 +666,10 @@ export class Engine {
       this.lastParsed = cached
       return cached
     }
+    // The bounds first: the time clauses are parsed from parts of the text before the rest is.
+    checkStatementLimits(text)
     const extraction = extractTemporal(text)
-    const statements = extraction === undefined ? parseStatements(text) : attachTemporal(parseStatements(extraction.text), extraction)
+    const statements = extraction === undefined ? parseStatements(text, { limitsChecked: true }) : attachTemporal(parseStatements(extraction.text, { limitsChecked: true }), extraction)
     if (this.parseCache.size >= limits.statementCacheEntriesMax) {
       const oldest = this.parseCache.keys().next().value
       if (oldest !== undefined) this.parseCache.delete(oldest)
@@ -1927,7 +1947,7 @@ export class Engine {
         case 'AT_AlterColumnType':
           throw new StrataError('NOT_SUPPORTED', 'ALTER COLUMN … TYPE')
         default:
-          throw new StrataError('NOT_SUPPORTED', `ALTER TABLE ${String(command['subtype']).replace('AT_', '')}`)
+          throw new StrataError('NOT_SUPPORTED', `ALTER TABLE … ${sqlWords(String(command['subtype']).replace('AT_', ''))}`)
       }
     }
     session.changedSchema = true
@@ -2097,6 +2117,8 @@ export class Engine {
    */
   async stream(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<StreamedResult> {
     this.checkOpen()
+    if (!parserReady()) await loadParser()
+    checkParameters(params)
     const { text, positional } = positionalParameters(sql, params)
     const statements = this.parse(text)
     const single = statements.length === 1 ? statements[0] : undefined
@@ -2365,10 +2387,36 @@ function shapeTabular(result: Tabular): { rows: unknown[][]; columns: readonly {
 const noOptions: ExecuteOptions = Object.freeze({})
 const noParams: readonly unknown[] = Object.freeze([])
 
+/**
+ * The keywords a statement starts with (`CREATE FUNCTION`, `TRUNCATE`), for messages that name it
+ * as its author wrote it rather than by its parse-tree node.
+ */
+function leadingKeywords(text: string): string {
+  const words: string[] = []
+  try {
+    for (const token of scanTokens(text)) {
+      if (token.tokenName === 'SQL_COMMENT' || token.tokenName === 'C_COMMENT') continue
+      if (token.keywordName === 'NO_KEYWORD' || words.length === 4) break
+      words.push(token.text.toUpperCase())
+    }
+  } catch {
+    // Not scannable: the generic name below.
+  }
+  return words.length === 0 ? 'this statement' : words.join(' ')
+}
+
+/** `AddConstraint` → `ADD CONSTRAINT`: a parse-tree enum's name as the SQL words it stands for. */
+function sqlWords(name: string): string {
+  let out = ''
+  for (const character of name) out += character >= 'A' && character <= 'Z' && out !== '' ? ` ${character}` : character
+  return out.toUpperCase()
+}
+
 /** The result of a text that must hold exactly one statement (`executeSingle`). */
 function onlyResult(results: readonly StatementResult[], sql: string): StatementResult {
   const last = results[results.length - 1]
-  if (last === undefined) throw new StrataError('SYNTAX_ERROR', 'empty statement', { statement: sql })
+  // No statement (empty, only ';' or comments): an empty result, as PostgreSQL answers an empty query.
+  if (last === undefined) return { rows: [], columns: [], rowCount: 0, engine: 'row', durationMs: 0 }
   if (results.length > 1) throw new StrataError('INVALID_PARAMETER', `query() runs one statement; this text has ${results.length} (use exec())`, { statement: sql })
   return last
 }
@@ -2436,7 +2484,7 @@ function analyticalReason(select: PgNode, construct: string): string {
   if (window) reasons.push('a window function')
   if (subquery) reasons.push('a subquery')
   if (list(select['fromClause']).length > 1 || list(select['fromClause']).some((item) => nodeKind(item) === 'JoinExpr')) reasons.push('a join')
-  if (reasons.length === 0) return `analytical or not expressible in the row store: ${construct}`
+  if (reasons.length === 0) return `not expressible in the row store (${construct})`
   return `analytical: ${reasons.join(', ')}`
 }
 

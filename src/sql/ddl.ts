@@ -10,6 +10,28 @@ import { sqliteStorage, toStorage, typeFromNames, typeLabel, type SqlType } from
 
 const reservedPrefix = '_strata'
 
+/** Constraint kinds as SQL spells them (`CONSTR_FOREIGN` is FOREIGN KEY), for messages. */
+const constraintNames: Readonly<Record<string, string>> = {
+  CONSTR_FOREIGN: 'FOREIGN KEY',
+  CONSTR_EXCLUSION: 'EXCLUDE',
+  CONSTR_GENERATED: 'GENERATED ALWAYS AS',
+  CONSTR_IDENTITY: 'GENERATED AS IDENTITY',
+  CONSTR_ATTR_DEFERRABLE: 'DEFERRABLE',
+  CONSTR_ATTR_NOT_DEFERRABLE: 'NOT DEFERRABLE',
+  CONSTR_ATTR_DEFERRED: 'INITIALLY DEFERRED',
+  CONSTR_ATTR_IMMEDIATE: 'INITIALLY IMMEDIATE',
+  CONSTR_PRIMARY: 'PRIMARY KEY',
+  CONSTR_UNIQUE: 'UNIQUE',
+  CONSTR_CHECK: 'CHECK',
+  CONSTR_NOTNULL: 'NOT NULL',
+  CONSTR_NULL: 'NULL',
+  CONSTR_DEFAULT: 'DEFAULT',
+}
+
+function constraintName(kind: unknown): string {
+  return constraintNames[String(kind)] ?? String(kind).replace(/^CONSTR_/, '').replaceAll('_', ' ')
+}
+
 export function checkUserName(name: string, what: string): void {
   if (name.startsWith(reservedPrefix) || name.startsWith('_system_') || name.startsWith('_valid_') || name.startsWith('_tx_')) {
     throw new StrataError('SYNTAX_ERROR', `${what} name "${name}" is reserved for Strata's own use`)
@@ -87,14 +109,14 @@ export function tableFromCreate(create: PgNode): Omit<TableDefinition, 'schemaTx
             checkNodes.push({ node: constraint['raw_expr'], source: `CHECK on ${columnName}` })
             break
           default:
-            throw new StrataError('NOT_SUPPORTED', `column constraint ${String(constraint['contype'])} on "${columnName}"`)
+            throw new StrataError('NOT_SUPPORTED', `the column constraint ${constraintName(constraint['contype'])} on "${columnName}"`)
         }
       }
       columns.push({ name: columnName, type, notNull, default: fallback })
       continue
     }
     const constraint = nodeBody(element, 'Constraint')
-    if (constraint === undefined) throw new StrataError('NOT_SUPPORTED', `table element ${nodeKind(element) ?? 'unknown'}`)
+    if (constraint === undefined) throw new StrataError('NOT_SUPPORTED', nodeKind(element) === 'TableLikeClause' ? 'LIKE in CREATE TABLE' : 'this element of CREATE TABLE')
     const keys = list(constraint['keys']).map((key) => stringValue(key) ?? '')
     switch (constraint['contype']) {
       case 'CONSTR_PRIMARY':
@@ -107,7 +129,7 @@ export function tableFromCreate(create: PgNode): Omit<TableDefinition, 'schemaTx
         checkNodes.push({ node: constraint['raw_expr'], source: 'CHECK' })
         break
       default:
-        throw new StrataError('NOT_SUPPORTED', `table constraint ${String(constraint['contype'])}`)
+        throw new StrataError('NOT_SUPPORTED', `the table constraint ${constraintName(constraint['contype'])}`)
     }
   }
   if (columns.length === 0) throw new StrataError('SYNTAX_ERROR', `table "${name}" must have at least one column`)

@@ -9,10 +9,10 @@
  * (`at`, `pivot`, `qualify`, …) would come out bare and fail in DuckDB's parser; such identifiers are
  * quoted afterwards.
  */
-import { deparseSync } from '@pgsql/parser'
 import { scanTokens } from './parse.js'
 import type { PgNode } from './parse.js'
 import { nodeBody } from './tree.js'
+import { deparseRaw } from './wasm.js'
 
 function booleanCast(value: boolean, location: unknown): PgNode {
   return {
@@ -76,5 +76,5 @@ function quoteDuckdbKeywords(text: string): string {
  * @example deparseStatement(parseStatements('SELECT 1 WHERE true')[0].tree) // → "SELECT 1 WHERE 'true'::boolean"
  */
 export function deparseStatement(tree: unknown): string {
-  return quoteDuckdbKeywords(deparseSync({ version: 170004, stmts: [{ stmt: withBooleanCasts(tree) }] } as never))
+  return quoteDuckdbKeywords(deparseRaw({ version: 170004, stmts: [{ stmt: withBooleanCasts(tree) }] }))
 }

@@ -5,6 +5,7 @@
  * (reads) or evaluates it there (writes). This is what keeps one dialect giving one answer.
  */
 import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
 import { findColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from './catalog.js'
 import { fulltextCondition, fulltextOutputName, fulltextScore, fulltextSortNode, isFulltextMatchCall, isFulltextScoreCall, withFulltext, type FulltextPlan } from './fulltext.js'
 import type { PgNode } from './parse.js'
@@ -274,7 +275,7 @@ function operand(scope: Scope, node: unknown): Operand {
     case 'SQLValueFunction': {
       const op = nodeBody(node, 'SQLValueFunction')!['op']
       if (op === 'SVFOP_CURRENT_TIMESTAMP' || op === 'SVFOP_LOCALTIMESTAMP') return { kind: 'now' }
-      throw new NotRowStore(`the SQL function ${String(op)}`)
+      throw new NotRowStore(`the SQL function ${String(op).replace(/^SVFOP_/, '')}`)
     }
     case 'FuncCall': {
       if (isFulltextScoreCall(node)) return { kind: 'sql', ...fulltextScore(scope, node), binders: [] }
@@ -378,19 +379,69 @@ function constantOfType(value: unknown, type: SqlType): boolean {
   }
 }
 
+/** Expressions by their parse-tree kind, as SQL names them (messages never show a node's name). */
+const expressionNames: Readonly<Record<string, string>> = {
+  SubLink: 'a subquery',
+  CaseExpr: 'CASE',
+  CoalesceExpr: 'COALESCE',
+  FuncCall: 'a function call',
+  TypeCast: 'a cast',
+  A_ArrayExpr: 'an ARRAY constructor',
+  RowExpr: 'a row constructor',
+  BooleanTest: 'IS TRUE / IS FALSE / IS UNKNOWN',
+  NullTest: 'IS NULL',
+  MinMaxExpr: 'GREATEST / LEAST',
+  SQLValueFunction: 'a CURRENT_… function',
+  A_Indirection: 'a subscript or field selection',
+  CollateClause: 'COLLATE',
+  GroupingFunc: 'GROUPING()',
+  BoolExpr: 'AND / OR / NOT',
+  A_Expr: 'an operator',
+  ColumnRef: 'a column',
+  A_Const: 'a constant',
+  ParamRef: 'a parameter',
+  XmlExpr: 'an XML expression',
+  XmlSerialize: 'XMLSERIALIZE',
+  MultiAssignRef: 'SET (a, b) = …',
+  SetToDefault: 'DEFAULT',
+  JsonObjectConstructor: 'JSON_OBJECT',
+  JsonArrayConstructor: 'JSON_ARRAY',
+  JsonArrayQueryConstructor: 'JSON_ARRAY(subquery)',
+  JsonObjectAgg: 'JSON_OBJECTAGG',
+  JsonArrayAgg: 'JSON_ARRAYAGG',
+  JsonIsPredicate: 'IS JSON',
+  JsonParseExpr: 'JSON()',
+  JsonScalarExpr: 'JSON_SCALAR',
+  JsonSerializeExpr: 'JSON_SERIALIZE',
+  JsonFuncExpr: 'JSON_QUERY / JSON_VALUE / JSON_EXISTS',
+  MergeSupportFunc: 'MERGE_ACTION()',
+}
+
+/** Operator expressions (`A_Expr` kinds) as SQL names them. */
+const operatorNames: Readonly<Record<string, string>> = {
+  AEXPR_OP_ANY: 'ANY (…)',
+  AEXPR_OP_ALL: 'ALL (…)',
+  AEXPR_DISTINCT: 'IS DISTINCT FROM',
+  AEXPR_NOT_DISTINCT: 'IS NOT DISTINCT FROM',
+  AEXPR_NULLIF: 'NULLIF',
+  AEXPR_IN: 'IN',
+  AEXPR_LIKE: 'LIKE',
+  AEXPR_ILIKE: 'ILIKE',
+  AEXPR_SIMILAR: 'SIMILAR TO',
+  AEXPR_BETWEEN: 'BETWEEN',
+  AEXPR_NOT_BETWEEN: 'NOT BETWEEN',
+  AEXPR_BETWEEN_SYM: 'BETWEEN SYMMETRIC',
+  AEXPR_NOT_BETWEEN_SYM: 'NOT BETWEEN SYMMETRIC',
+}
+
+/**
+ * What an expression is, in SQL's words, for messages.
+ *
+ * @example describeNode('CaseExpr') // 'CASE'
+ */
 export function describeNode(kind: string | undefined): string {
-  switch (kind) {
-    case 'SubLink':
-      return 'a subquery'
-    case 'CaseExpr':
-      return 'CASE'
-    case 'CoalesceExpr':
-      return 'COALESCE'
-    case 'FuncCall':
-      return 'a function call'
-    default:
-      return kind === undefined ? 'an unknown expression' : `the expression ${kind}`
-  }
+  if (kind === undefined) return 'an unknown expression'
+  return expressionNames[kind] ?? 'an expression of a kind the row store does not evaluate'
 }
 
 /** A WHERE / CHECK / ON CONFLICT … WHERE predicate. */
@@ -402,7 +453,7 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
     const binders = parts.flatMap((part) => part.binders)
     if (body['boolop'] === 'NOT_EXPR') return { sql: `(NOT ${parts[0]!.sql})`, binders }
     const joiner = body['boolop'] === 'AND_EXPR' ? ' AND ' : ' OR '
-    return { sql: `(${parts.map((part) => part.sql).join(joiner)})`, binders }
+    return { sql: balanced(parts.map((part) => part.sql), joiner), binders }
   }
   if (kind === 'NullTest') {
     const body = nodeBody(node, 'NullTest')!
@@ -474,7 +525,7 @@ function predicate(scope: Scope, node: unknown): { sql: string; binders: Binder[
       }
     }
     default:
-      throw new NotRowStore(`the condition ${String(body['kind'])}`)
+      throw new NotRowStore(`the condition ${operatorNames[String(body['kind'])] ?? 'with this operator'}`)
   }
 }
 
@@ -485,6 +536,24 @@ function isCondition(node: unknown): boolean {
   if (kind !== 'A_Expr') return false
   const body = nodeBody(node, 'A_Expr')!
   return body['kind'] !== 'AEXPR_OP' || comparisonOperators.has(names(body['name'])[0] ?? '')
+}
+
+/**
+ * `(a OR b OR …)` grouped as a balanced tree of parentheses. SQLite's parser nests a chain one level per
+ * operator and refuses a tree deeper than 1,000 (SQLITE_MAX_EXPR_DEPTH), while PostgreSQL and DuckDB
+ * keep an AND/OR list flat; AND and OR are associative in three-valued logic and the order of the
+ * operands is kept, so the grouping changes nothing but the depth (log₂ of the length).
+ */
+function balanced(parts: readonly string[], joiner: string): string {
+  if (parts.length <= 16) return `(${parts.join(joiner)})`
+  const middle = Math.ceil(parts.length / 2)
+  return `(${balanced(parts.slice(0, middle), joiner)}${joiner}${balanced(parts.slice(middle), joiner)})`
+}
+
+/** SQLite binds at most SQLITE_MAX_VARIABLE_NUMBER values: a plan with more (an IN list of tens of thousands) is the column store's. */
+function bounded(plan: RowPlan): RowPlan {
+  if (plan.binders.length > limits.sqliteParametersMax) throw new NotRowStore(`${plan.binders.length} values in one statement (SQLite binds at most ${limits.sqliteParametersMax})`)
+  return plan
 }
 
 /** The items of a `{ List: { items } }` node (IN lists, BETWEEN bounds) or of a bare array. */
@@ -786,7 +855,7 @@ export function compileSelect(select: PgNode, resolver: TableResolver, options: 
     }
   }
   const plan: RowPlan = { sql, binders, output: projection.output, table: table.name }
-  return grouping === undefined ? plan : grouping.finish(plan)
+  return bounded(grouping === undefined ? plan : grouping.finish(plan))
 }
 
 /**
@@ -997,7 +1066,7 @@ function withWhereAndReturning(scope: Scope, node: PgNode, head: string, binders
     binders.push(...where.binders)
   }
   const back = returning(scope, node)
-  return { sql: sql + back.sql, binders, output: back.output, table: scope.table.name }
+  return bounded({ sql: sql + back.sql, binders, output: back.output, table: scope.table.name })
 }
 
 /** DELETE FROM t WHERE … [RETURNING …] with a simple condition. */

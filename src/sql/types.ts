@@ -211,9 +211,21 @@ function smallInteger(value: unknown): number | undefined {
   return Number(text) + 0
 }
 
+/**
+ * A value that does not read as its type, in PostgreSQL's words (`invalid input syntax for type
+ * integer: "abc"`, `value 1e+300 is out of range for type bigint`), which the PostgreSQL server's
+ * SQLSTATE mapping reads (22P02, 22003).
+ */
 function mismatch(value: unknown, type: SqlType, why?: string): StrataError {
-  const shown = typeof value === 'string' ? `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'` : value instanceof Uint8Array ? `<${value.length} bytes>` : String(value)
-  return new StrataError('TYPE_MISMATCH', `cannot store ${shown} in a ${typeLabel(type)} column${why === undefined ? '' : `: ${why}`}`)
+  const name = typeLabel(type).toLowerCase()
+  if (typeof value === 'string') {
+    const text = value.length > 40 ? `${value.slice(0, 40)}…` : value
+    if (why !== undefined && why.includes('out of range')) return new StrataError('TYPE_MISMATCH', `value "${text}" is out of range for type ${name}`)
+    return new StrataError('TYPE_MISMATCH', `invalid input syntax for type ${name}: "${text}"${why === undefined ? '' : ` (${why})`}`)
+  }
+  const shown = value instanceof Uint8Array ? `<${value.length} bytes>` : String(value)
+  if (why !== undefined && why.includes('out of range')) return new StrataError('TYPE_MISMATCH', `value ${shown} is out of range for type ${name}`)
+  return new StrataError('TYPE_MISMATCH', `${shown} is not a value of type ${name}${why === undefined ? '' : ` (${why})`}`)
 }
 
 /**

@@ -20,8 +20,13 @@ export type ErrorCode =
   | 'LOCK_TIMEOUT'
   | 'LOCKED'
   | 'NOT_SUPPORTED'
+  /** A statement past a bound of `limits` (too long, too many tokens, nested too deeply): valid, but refused. */
+  | 'LIMIT_EXCEEDED'
   | 'STALE_READ_TIMEOUT'
+  /** A statement parameter's value cannot be used (missing, out of range for its place, nested too deeply). */
   | 'INVALID_PARAMETER'
+  /** A call's argument is not what the API takes (params that are neither an array nor a plain object). */
+  | 'INVALID_ARGUMENT'
   | 'READ_ONLY'
   | 'UNDEFINED_TRANSACTION'
   | 'IO_ERROR'
@@ -30,18 +35,32 @@ export type ErrorCode =
   | 'ABORTED'
   | 'INTERNAL'
 
+/** The store an error came from: the row store (SQLite) or the column store (DuckDB). */
+export type ErrorStore = 'row' | 'column'
+
 export interface StrataErrorOptions {
   readonly cause?: unknown
   /** The statement that failed, when there is one. */
   readonly statement?: string
-  /** 1-based character position in `statement` (PostgreSQL's convention), for syntax errors. */
+  /** 1-based position in `statement` (a string index + 1, as JavaScript counts), for syntax errors and limits. */
   readonly position?: number
+  /** Which store raised it, when one did; the message is in Strata's words either way. */
+  readonly store?: ErrorStore
+  /** The store's own words (SQLite's or DuckDB's message), for whoever needs to dig. */
+  readonly detail?: string
 }
 
+/**
+ * Messages are in one voice, PostgreSQL's: lower case, what went wrong and where (`table "t" does not
+ * exist`), never a store's prefix ("Catalog Error: …") or a parse-tree node's name. Which store
+ * raised an error, and its own message, are in `store` and `detail`.
+ */
 export class StrataError extends Error {
   readonly code: ErrorCode
   readonly statement: string | undefined
   readonly position: number | undefined
+  readonly store: ErrorStore | undefined
+  readonly detail: string | undefined
 
   constructor(code: ErrorCode, message: string, options: StrataErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
@@ -49,18 +68,33 @@ export class StrataError extends Error {
     this.code = code
     this.statement = options.statement
     this.position = options.position
+    this.store = options.store
+    this.detail = options.detail
   }
 
   /** A copy of this error that also carries the statement it came from. */
   withStatement(statement: string): StrataError {
     if (this.statement !== undefined) return this
-    const copy = new StrataError(this.code, this.message, {
-      cause: this.cause,
-      statement,
-      ...(this.position === undefined ? {} : { position: this.position }),
-    })
+    const copy = new StrataError(this.code, this.message, { ...this.options(), statement })
     copy.stack = this.stack
     return copy
+  }
+
+  /** A copy with another message (a prefix saying which row or item), keeping everything else. */
+  withMessage(message: string): StrataError {
+    const copy = new StrataError(this.code, message, { ...this.options(), cause: this })
+    copy.stack = this.stack
+    return copy
+  }
+
+  private options(): StrataErrorOptions {
+    return {
+      cause: this.cause,
+      ...(this.statement === undefined ? {} : { statement: this.statement }),
+      ...(this.position === undefined ? {} : { position: this.position }),
+      ...(this.store === undefined ? {} : { store: this.store }),
+      ...(this.detail === undefined ? {} : { detail: this.detail }),
+    }
   }
 }
 

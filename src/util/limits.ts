@@ -22,11 +22,35 @@ export const limits = {
   /** After open, the column store starts this much later (in the background) to catch up, so opening
    *  and the first point reads never wait for DuckDB to load. */
   mirrorStartDelayMs: 250,
+  /** The SQL parser keeps a spare WebAssembly instance to replace one that faults (src/sql/wasm.ts);
+   *  it is made this long after the first, so that compiling it does not slow opening a database. */
+  parserSpareDelayMs: 200,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
-  /** One statement's SQL text; larger texts are refused before parsing (the parser is WASM with a
-   *  bounded heap). */
-  statementLengthMax: 16 * 1024 * 1024,
+  /** One SQL text handed to the engine (all its statements), in characters; a longer one is refused
+   *  (LIMIT_EXCEEDED) before the scanner sees it. The scanner and the parser run synchronously, on the
+   *  event loop, at about 2 µs and 1 µs a token (measured on this project's 2-core machine under load:
+   *  1 MiB of one-character tokens scanned in 2.1 s and parsed in 1.2 s; 4 MiB took 19 s and 2.6 GB), so
+   *  this bounds how long one text can stall every other client. Large values belong in parameters,
+   *  `db.insert` or COPY; a long string literal is one token and cheap. */
+  statementLengthMax: 1024 * 1024,
+  /** Tokens (comments not counted) in one SQL text; more are refused before parsing. Below it a text
+   *  scans and parses in about 0.2 s at worst (100,000 tokens of an IN list: 0.2 s scan + 0.1 s parse
+   *  on the loaded 2-core machine; a 5,000-row two-column INSERT … VALUES is 25,000), and the tree the
+   *  engine walks stays within a few tens of MB. */
+  statementTokensMax: 100_000,
+  /** How deep expressions may nest, as the scanner counts it before parsing (src/sql/parse.ts
+   *  `measureStatement`: parentheses, CASE, chained operators like `1+1+…`, UNION and JOIN chains each
+   *  add a level). The parser's WebAssembly instance has a small fixed stack that its recursive tree
+   *  output overflows — corrupting the instance — from about 150 nested scalar subqueries or 550 chained
+   *  operators (measured); and DuckDB binds a chain of n operators in roughly n³ time (100: 20-40 ms,
+   *  200: 60-125 ms, 400: 0.5-0.8 s, 800: 12 s). 100 keeps both far away, and is deeper than SQL people
+   *  or ORMs write (long AND/OR lists and IN lists are flat and do not count). */
+  expressionDepthMax: 100,
+  /** How deeply arrays and objects may nest in one parameter value (a JSON document): converting a
+   *  value for either store recurses once per level (JSON.stringify among them), and V8's stack runs
+   *  out at around 10,000 (measured: a 10,000-deep array parameter failed with a stack overflow). */
+  parameterNestingMax: 1_000,
   /** Rows an INSERT … SELECT or DuckDB-evaluated UPDATE/DELETE may move through memory at once. */
   dmlEvaluatedRowsMax: 5_000_000,
   /** A TEXT or BLOB value larger than this is refused with TYPE_MISMATCH (SQLite's own default cap is 1e9). */
@@ -35,7 +59,8 @@ export const limits = {
    *  per-statement cost (measured by bench/suites/bulk-insert.ts), few enough that re-running a failed
    *  chunk row by row, to name the bad row, stays cheap. */
   bulkInsertRowsPerStatement: 64,
-  /** Bound parameters in one SQLite statement (SQLite's SQLITE_MAX_VARIABLE_NUMBER is 32766). */
+  /** Bound parameters in one SQLite statement (SQLite's SQLITE_MAX_VARIABLE_NUMBER is 32766); a read or
+   *  write that would bind more (an IN list of tens of thousands) runs on the column store instead. */
   sqliteParametersMax: 32_000,
   /** Identifiers remembered as keyword or not (column names in generated names): column names are
    *  few, but a long-running process must not grow without bound. */
@@ -75,7 +100,7 @@ export const limits = {
   localConnectTimeoutMs: 5_000,
   /** A request body of the HTTP API (JSON: SQL text and parameters). Bigger bodies get 413 before they
    *  are read: a server with `httpConnectionsMax` connections must not be made to hold gigabytes.
-   *  Statements larger than this (up to statementLengthMax) go through the library or the PG protocol. */
+   *  (The SQL text in it is bounded by statementLengthMax; the rest is parameters.) */
   httpRequestBodyBytesMax: 8 * 1024 * 1024,
   /** Open HTTP connections; more are refused by the listener, so a flood cannot exhaust file handles. */
   httpConnectionsMax: 512,
@@ -150,6 +175,9 @@ if (limits.localRequestBytesMax < 2 * limits.statementLengthMax) {
 }
 if (limits.localFrameBytesMax < 2 * limits.valueBytesMax) {
   throw new Error('limits: a local-socket frame must be able to carry a row with the largest value')
+}
+if (limits.expressionDepthMax > limits.statementTokensMax || limits.statementTokensMax > limits.statementLengthMax) {
+  throw new Error('limits: a token takes a character and a level of nesting a token, so the bounds must be ordered depth ≤ tokens ≤ length')
 }
 if (limits.pgMessageBytesMax < limits.statementLengthMax) {
   throw new Error('limits: a PostgreSQL-protocol Query message must be able to carry the longest statement')

@@ -24,7 +24,7 @@ class SessionHandle implements Transaction {
     // Not async, so a point read costs one promise hop less; every error is still a rejection.
     try {
       this.checkUsable()
-      if (typeof sql !== 'string') throw new StrataError('INVALID_PARAMETER', 'query() takes the SQL text as its first argument')
+      if (typeof sql !== 'string') throw new StrataError('INVALID_ARGUMENT', 'query() takes the SQL text as its first argument')
       return this.engine.executeSingle(this.session, sql, params, options)
     } catch (error) {
       return Promise.reject(error)

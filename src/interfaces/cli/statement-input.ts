@@ -3,8 +3,7 @@
  * (libpg_query, through @pgsql/parser) tokenizes the text, so a ';' inside a string, a quoted
  * identifier, a dollar-quoted body or a comment never ends a statement.
  */
-import { loadModule } from '@pgsql/parser'
-import { scanTokens } from '../../sql/parse.js'
+import { loadParser, scanTokens } from '../../sql/parse.js'
 
 let scannerLoaded: Promise<void> | undefined
 
@@ -16,7 +15,7 @@ let scannerLoaded: Promise<void> | undefined
  * classifyInput('SELECT 1;')  // 'complete'
  */
 export function loadStatementScanner(): Promise<void> {
-  scannerLoaded ??= loadModule()
+  scannerLoaded ??= loadParser()
   return scannerLoaded
 }
 

@@ -167,7 +167,7 @@ class Session implements ColumnSession {
       this.prepared.delete(sql)
     }
     this.prepared.set(sql, prepared)
-    prepared.bind(values, types)
+    bindChecked(prepared, values, types)
     return prepared.run()
   }
 
@@ -386,6 +386,33 @@ function converterFor(typeName: string): (value: unknown) => unknown {
   }
 }
 
+/**
+ * Binds parameters, naming the one whose value does not fit the type DuckDB inferred for it (the
+ * node-api converts while binding: 1e300 for a BIGINT throws "bigint out of int64 range").
+ */
+function bindChecked(prepared: DuckDB.DuckDBPreparedStatement, values: BoundValues['values'], types: BoundValues['types']): void {
+  try {
+    prepared.bind(values, types)
+  } catch (error) {
+    if (Array.isArray(values) && values.length > prepared.parameterCount) {
+      throw new StrataError('INVALID_PARAMETER', `${values.length} parameters given for a statement that takes ${prepared.parameterCount}`, { cause: error })
+    }
+    const entries = Array.isArray(values)
+      ? values.map((value, index) => [index + 1, `$${index + 1}`, value, (types as (DuckDB.DuckDBType | undefined)[])[index]] as const)
+      : Object.entries(values).map(([name, value]) => [prepared.parameterIndex(name), `$${name}`, value, (types as Record<string, DuckDB.DuckDBType | undefined>)[name]] as const)
+    for (const [index, name, value, type] of entries) {
+      try {
+        prepared.bindValue(index, value, type)
+      } catch (failure) {
+        const expected = String(prepared.parameterType(index))
+        const shown = typeof value === 'string' ? `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'` : String(value)
+        throw new StrataError('TYPE_MISMATCH', `parameter ${name}: ${shown} does not fit its type ${expected} (${failure instanceof Error ? failure.message : String(failure)})`, { cause: failure })
+      }
+    }
+    throw translateDuckDBError(error, undefined)
+  }
+}
+
 /** Maps DuckDB's error classes onto our codes; the original error stays as `cause`. */
 export function translateDuckDBError(error: unknown, sql: string | undefined): StrataError {
   if (error instanceof StrataError) return error
@@ -394,6 +421,7 @@ export function translateDuckDBError(error: unknown, sql: string | undefined): S
   let position: number | undefined
   if (message.startsWith('Parser Error')) code = 'SYNTAX_ERROR'
   else if (message.startsWith('Catalog Error') && message.includes('Table with name')) code = 'UNDEFINED_TABLE'
+  else if (message.startsWith('Catalog Error') && message.includes('Function with name')) code = 'TYPE_MISMATCH'
   else if (message.startsWith('Catalog Error') && message.includes('does not exist')) code = 'UNDEFINED_TABLE'
   else if (message.startsWith('Binder Error') && (message.includes('not found in FROM clause') || message.includes('does not have a column'))) code = 'UNDEFINED_COLUMN'
   else if (message.startsWith('Binder Error') && message.includes('Referenced column')) code = 'UNDEFINED_COLUMN'
@@ -410,13 +438,48 @@ export function translateDuckDBError(error: unknown, sql: string | undefined): S
   else if (message.startsWith('IO Error')) code = 'IO_ERROR'
   else if (message.startsWith('INTERRUPT Error') || message.includes('Interrupted')) code = 'ABORTED'
   else if (message.startsWith('Out of Range Error')) code = 'TYPE_MISMATCH'
+  // The node-api converting a parameter while it binds (a streamed read binds inside DuckDB's call).
+  else if (message.startsWith('bigint out of') || message.includes('out of int64 range')) code = 'TYPE_MISMATCH'
   if (code === 'SYNTAX_ERROR' && sql !== undefined) position = caretPosition(message, sql)
-  const firstLine = message.split('\n')[0] ?? message
-  return new StrataError(code, `column store: ${firstLine}`, {
+  const lines = message.split('\n')
+  const caretLine = lines.findIndex((line) => line.startsWith('LINE '))
+  const detail = (caretLine < 0 ? lines : lines.slice(0, caretLine)).map((line) => line.trim()).filter((line) => line !== '').join(' ')
+  const where = position === undefined ? '' : ` (at position ${position})`
+  return new StrataError(code, `${duckdbMessage(lines[0] ?? message)}${where}`, {
     cause: error,
+    store: 'column',
+    detail,
     ...(sql === undefined ? {} : { statement: sql }),
     ...(position === undefined ? {} : { position }),
   })
+}
+
+/** DuckDB's type names as PostgreSQL's, for messages. */
+const postgresTypeNames: Readonly<Record<string, string>> = {
+  INT8: 'smallint', INT16: 'smallint', INT32: 'integer', INT64: 'bigint', INT128: 'numeric', UINT8: 'smallint', UINT16: 'integer', UINT32: 'bigint', UINT64: 'numeric',
+  DOUBLE: 'double precision', FLOAT: 'double precision', BOOL: 'boolean', BOOLEAN: 'boolean', DATE: 'date', TIMESTAMP: 'timestamp', 'TIMESTAMP WITH TIME ZONE': 'timestamp with time zone', VARCHAR: 'text', BLOB: 'bytea',
+}
+
+/**
+ * DuckDB's first message line in Strata's voice: no error class ("Catalog Error: "), PostgreSQL's
+ * wording for what it has one for (a missing table or column, a value that does not read as its
+ * type), DuckDB's sentence otherwise, lower-cased and without its "!". DuckDB's own words stay in the
+ * error's `detail`.
+ *
+ * @example duckdbMessage('Catalog Error: Table with name nope does not exist!') // 'table "nope" does not exist'
+ */
+function duckdbMessage(line: string): string {
+  const colon = line.indexOf(' Error: ')
+  let text = colon > 0 && /^[A-Za-z ]+$/.test(line.slice(0, colon)) ? line.slice(colon + ' Error: '.length) : line
+  text = text.replace(/!$/, '')
+  let match: RegExpExecArray | null
+  if ((match = /^Table with name (.+) does not exist/.exec(text)) !== null) return `table "${match[1]}" does not exist`
+  if ((match = /^Table "(.+)" does not have a column named "(.+)"/.exec(text)) !== null) return `column "${match[2]}" does not exist in table "${match[1]}"`
+  if ((match = /^Referenced column "(.+)" not found in FROM clause/.exec(text)) !== null) return `column "${match[1]}" does not exist`
+  if ((match = /^(?:Scalar |Aggregate |Table )?Function with name (.+) does not exist/.exec(text)) !== null) return `function ${match[1]}() does not exist`
+  if ((match = /^Could not convert string '(.*)' to (.+)$/.exec(text)) !== null) return `invalid input syntax for type ${postgresTypeNames[match[2]!] ?? match[2]!.toLowerCase()}: "${match[1]}"`
+  const first = text.charAt(0)
+  return text.length > 1 && first !== first.toLowerCase() && text.charAt(1) === text.charAt(1).toLowerCase() ? first.toLowerCase() + text.slice(1) : text
 }
 
 /** DuckDB prints "LINE 1: <text>" and a caret line under it; that caret is the position. */

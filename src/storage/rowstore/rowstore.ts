@@ -243,5 +243,30 @@ export function translateSqliteError(error: unknown, sql: string | undefined): S
   else if (message.startsWith('no such column')) code = 'UNDEFINED_COLUMN'
   else if (message.includes('datatype mismatch') || message.includes('cannot store')) code = 'TYPE_MISMATCH'
   else if (error instanceof RangeError || error instanceof TypeError) code = 'TYPE_MISMATCH'
-  return new StrataError(code, `row store: ${message}`, { cause: error, ...(sql === undefined ? {} : { statement: sql }) })
+  return new StrataError(code, sqliteMessage(message), { cause: error, store: 'row', detail: message, ...(sql === undefined ? {} : { statement: sql }) })
+}
+
+/**
+ * SQLite's message in Strata's voice (PostgreSQL's wording where it has one); SQLite's own stays in
+ * the error's `detail`. Constraint messages keep the words the PostgreSQL server's SQLSTATE mapping
+ * reads (unique, NOT NULL, CHECK).
+ *
+ * @example sqliteMessage('UNIQUE constraint failed: t.id') // 'duplicate key value violates the unique constraint on t (id)'
+ */
+function sqliteMessage(message: string): string {
+  const failed = ' constraint failed: '
+  const at = message.indexOf(failed)
+  if (at > 0) {
+    const kind = message.slice(0, at)
+    const what = message.slice(at + failed.length)
+    // "t.a, t.b": the table, then its columns.
+    const columns = what.split(', ').map((qualified) => qualified.slice(qualified.indexOf('.') + 1))
+    const table = what.includes('.') ? what.slice(0, what.indexOf('.')) : undefined
+    if (kind === 'UNIQUE' && table !== undefined) return `duplicate key value violates the unique constraint on ${table} (${columns.join(', ')})`
+    if (kind === 'NOT NULL' && table !== undefined) return `null value in column "${columns[0]}" of table "${table}" violates the NOT NULL constraint`
+    if (kind === 'CHECK') return `a row violates the CHECK constraint ${what.startsWith('(') ? what : `(${what})`}`
+  }
+  const noSuch = /^no such (table|column): (.+)$/.exec(message)
+  if (noSuch !== null) return `${noSuch[1]} "${noSuch[2]}" does not exist`
+  return message
 }

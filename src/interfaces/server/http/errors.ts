@@ -26,6 +26,8 @@ export class HttpError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
     /** 1-based position in the SQL text, for syntax errors (PostgreSQL's convention). */
     readonly position?: number,
+    /** Which store raised a statement error, and its own words. */
+    readonly origin?: { readonly store: string; readonly detail: string | undefined },
   ) {
     super(message)
     this.name = 'HttpError'
@@ -46,11 +48,14 @@ export class HttpError extends Error {
 const statusByCode: Readonly<Record<ErrorCode, number>> = {
   SYNTAX_ERROR: 400,
   INVALID_PARAMETER: 400,
+  INVALID_ARGUMENT: 400,
   UNDEFINED_TABLE: 422,
   UNDEFINED_COLUMN: 422,
   UNDEFINED_TRANSACTION: 422,
   TYPE_MISMATCH: 422,
   NOT_SUPPORTED: 422,
+  // A statement too long or too deeply nested: well-formed, refused; the client must send a smaller one.
+  LIMIT_EXCEEDED: 422,
   DUPLICATE_TABLE: 409,
   DUPLICATE_COLUMN: 409,
   CONSTRAINT_VIOLATION: 409,
@@ -82,14 +87,19 @@ export function toHttpError(error: unknown): HttpError {
   if (error instanceof StrataError) {
     const status = statusByCode[error.code] ?? 500
     const retry: Record<string, string> = status === 503 ? { 'retry-after': '1' } : {}
-    return new HttpError(status, error.code, error.message, retry, error.position)
+    return new HttpError(status, error.code, error.message, retry, error.position, error.store === undefined ? undefined : { store: error.store, detail: error.detail })
   }
   const message = error instanceof Error ? error.message : String(error)
   return new HttpError(500, 'INTERNAL', message)
 }
 
-/** The error response body; `position` only for errors that have one. */
+/** The error response body; `position` only for errors that have one, `store` and `detail` for errors a store raised. */
 export function errorBody(error: HttpError): string {
-  const body = error.position === undefined ? { code: error.code, message: error.message } : { code: error.code, message: error.message, position: error.position }
+  const body = {
+    code: error.code,
+    message: error.message,
+    ...(error.position === undefined ? {} : { position: error.position }),
+    ...(error.origin === undefined ? {} : { store: error.origin.store, ...(error.origin.detail === undefined ? {} : { detail: error.origin.detail }) }),
+  }
   return JSON.stringify({ error: body })
 }

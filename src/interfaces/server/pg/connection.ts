@@ -12,7 +12,7 @@ import { randomInt } from 'node:crypto'
 import { getEventListeners, once } from 'node:events'
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
-import { scanTokens } from '../../../sql/parse.js'
+import { loadParser, parserReady, scanTokens } from '../../../sql/parse.js'
 import { typeFromNames, typeLabel } from '../../../sql/types.js'
 import { deparseStatement } from '../../../sql/deparse.js'
 import type { ArrayStatementResult, Engine, StatementResult } from '../../../engine/engine.js'
@@ -32,6 +32,7 @@ import {
   decodeSaslInitial,
   MessageReader,
   MessageWriter,
+  InvalidTextEncoding,
   ProtocolViolation,
   writeAuthentication,
   writeCommandComplete,
@@ -40,6 +41,7 @@ import {
   writeParameterStatus,
   writeReadyForQuery,
   writeRowDescription,
+  utf8Text,
   type ErrorFields,
   type FieldDescription,
   type TypedMessage,
@@ -200,6 +202,7 @@ export class PgConnection implements Listener {
       }
     } catch (error) {
       if (error instanceof ProtocolViolation) await this.fatal({ severity: 'FATAL', code: sqlstate.protocolViolation, message: error.message })
+      else if (error instanceof InvalidTextEncoding) await this.fatal({ severity: 'FATAL', code: sqlstate.characterNotInRepertoire, message: error.message })
       else if (!this.ended) await this.fatal({ severity: 'FATAL', code: sqlstate.internalError, message: `internal error: ${error instanceof Error ? error.message : String(error)}` })
     } finally {
       clearTimeout(timer)
@@ -459,9 +462,20 @@ export class PgConnection implements Listener {
 
   private async handle(message: TypedMessage): Promise<void> {
     switch (message.type) {
-      case 'Q':
-        await this.simpleQuery(decodeQuery(message.body))
+      case 'Q': {
+        let sql: string
+        try {
+          sql = decodeQuery(message.body)
+        } catch (error) {
+          if (!(error instanceof InvalidTextEncoding)) throw error
+          this.sendError(error)
+          writeReadyForQuery(this.out, this.transactionStatus())
+          await this.flush()
+          break
+        }
+        await this.simpleQuery(sql)
         break
+      }
       case 'P':
         await this.extended(() => this.parse(message.body))
         break
@@ -563,6 +577,8 @@ export class PgConnection implements Listener {
 
   private async simpleQuery(sql: string): Promise<void> {
     let statements: readonly WireStatement[]
+    // The parser has no instance only in the moments after two faults in a row (src/sql/wasm.ts).
+    if (!parserReady()) await loadParser()
     try {
       statements = splitQuery(sql)
     } catch (error) {
@@ -635,6 +651,7 @@ export class PgConnection implements Listener {
 
   private async parse(body: Buffer): Promise<void> {
     const message = decodeParse(body)
+    if (!parserReady()) await loadParser()
     if (message.name !== '' && this.prepared.has(message.name)) throw new WireError(sqlstate.duplicatePreparedStatement, `prepared statement "${message.name}" already exists`)
     if (this.prepared.size >= limits.pgPreparedStatementsMax) throw new StrataError('INVALID_PARAMETER', `too many prepared statements (${limits.pgPreparedStatementsMax}); close some`)
     const statements = splitQuery(message.query)
@@ -1081,7 +1098,7 @@ export class PgConnection implements Listener {
     }
     if (failure !== undefined) throw failure
     const columnTypes = columns.map((column) => wireType(typeLabel(table.columns.find((candidate) => candidate.name === column)!.type)))
-    const rows: unknown[][] = format.binary ? binaryCopyRows(Buffer.concat(chunks), columnTypes) : parseCopyRows(Buffer.concat(chunks).toString('utf8'), format)
+    const rows: unknown[][] = format.binary ? binaryCopyRows(Buffer.concat(chunks), columnTypes) : parseCopyRows(utf8Text(Buffer.concat(chunks)), format)
     const blobs = columns.map((column) => table.columns.find((candidate) => candidate.name === column)?.type.name === 'BLOB')
     if (!format.binary) rows.forEach((row, index) => {
       if (row.length < columns.length) throw new WireError(sqlstate.badCopyFileFormat, `missing data for column "${columns[row.length]}" (COPY line ${index + 1})`)

@@ -19,6 +19,47 @@ export class ProtocolViolation extends Error {
   }
 }
 
+/**
+ * Text from the frontend that is not valid UTF-8, the server's only encoding: answered, as PostgreSQL
+ * does, with 22021 character_not_in_repertoire ("invalid byte sequence for encoding "UTF8"") — an
+ * ERROR for a query or a parameter, never stored with U+FFFD in place of the bad bytes.
+ */
+export class InvalidTextEncoding extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InvalidTextEncoding'
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * Decodes UTF-8 strictly (Buffer's own decoding replaces bad bytes with U+FFFD).
+ *
+ * @example utf8Text(Buffer.from([0x61, 0xff])) // throws InvalidTextEncoding: invalid byte sequence for encoding "UTF8": 0xff
+ */
+export function utf8Text(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes)
+  } catch {
+    // The first bad byte, for the message: the shortest prefix that does not decode (a sequence cut at the end is not bad yet).
+    let good = 0
+    let bad = bytes.length
+    while (good + 1 < bad) {
+      const middle = (good + bad) >> 1
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, middle), { stream: true })
+        good = middle
+      } catch {
+        bad = middle
+      }
+    }
+    const at = Math.max(0, bad - 1)
+    const shown = [...bytes.subarray(at, Math.min(bytes.length, at + 2))].map((byte) => `0x${byte.toString(16).padStart(2, '0')}`).join(' ')
+    throw new InvalidTextEncoding(`invalid byte sequence for encoding "UTF8": ${shown}`)
+  }
+}
+
 /** Protocol 3.0 (major 3, minor 0) in a StartupMessage. */
 export const protocolVersion3 = 196608
 /** The special "protocol versions" of the untyped first messages. */
@@ -179,7 +220,7 @@ export class BodyReader {
   cstring(): string {
     const end = this.body.indexOf(0, this.offset)
     if (end < 0) throw new ProtocolViolation(`invalid string in message ${this.what}`)
-    const value = this.body.toString('utf8', this.offset, end)
+    const value = utf8Text(this.body.subarray(this.offset, end))
     this.offset = end + 1
     return value
   }

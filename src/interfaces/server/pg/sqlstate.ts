@@ -4,7 +4,7 @@
  * they would against PostgreSQL.
  */
 import { StrataError, type ErrorCode } from '../../../util/errors.js'
-import type { ErrorFields } from './protocol.js'
+import { InvalidTextEncoding, type ErrorFields } from './protocol.js'
 
 export const sqlstate = {
   successfulCompletion: '00000',
@@ -13,9 +13,12 @@ export const sqlstate = {
   invalidAuthorizationSpecification: '28000',
   invalidPassword: '28P01',
   tooManyConnections: '53300',
+  programLimitExceeded: '54000',
+  statementTooComplex: '54001',
   queryCanceled: '57014',
   adminShutdown: '57P01',
   invalidParameterValue: '22023',
+  characterNotInRepertoire: '22021',
   invalidTextRepresentation: '22P02',
   numericValueOutOfRange: '22003',
   datatypeMismatch: '42804',
@@ -79,9 +82,11 @@ const byCode: Readonly<Record<ErrorCode, string>> = {
   // The data directory is held by another process: PostgreSQL's "database is being accessed by other users".
   LOCKED: sqlstate.objectInUse,
   NOT_SUPPORTED: sqlstate.featureNotSupported,
+  LIMIT_EXCEEDED: sqlstate.programLimitExceeded,
   // A bounded wait for the CDC sync ran out: the mirror is not yet in the state the read needs.
   STALE_READ_TIMEOUT: sqlstate.objectNotInPrerequisiteState,
   INVALID_PARAMETER: sqlstate.invalidParameterValue,
+  INVALID_ARGUMENT: sqlstate.invalidParameterValue,
   UNDEFINED_TRANSACTION: sqlstate.invalidParameterValue,
   IO_ERROR: sqlstate.ioError,
   CORRUPTION: sqlstate.dataCorrupted,
@@ -108,12 +113,15 @@ export function sqlstateOf(error: StrataError): string {
       return sqlstate.integrityConstraintViolation
     case 'TYPE_MISMATCH':
       if (lower.includes('out of range')) return sqlstate.numericValueOutOfRange
-      if (lower.includes('no function matches')) return sqlstate.undefinedFunction
+      if (lower.includes('no function matches') || (lower.startsWith('function ') && lower.includes('does not exist'))) return sqlstate.undefinedFunction
       // A text that does not read as the column's type is PostgreSQL's invalid_text_representation.
       if (message.includes("cannot store '") || lower.includes('invalid input syntax') || lower.includes('conversion error') || lower.includes('could not convert') || lower.includes('not valid json')) {
         return sqlstate.invalidTextRepresentation
       }
       return sqlstate.datatypeMismatch
+    case 'LIMIT_EXCEEDED':
+      // PostgreSQL's own class 54: nesting is statement_too_complex (its "stack depth limit exceeded"), sizes program_limit_exceeded.
+      return lower.includes('nest') ? sqlstate.statementTooComplex : sqlstate.programLimitExceeded
     case 'TX_STATE':
       if (lower.includes('already a transaction in progress')) return sqlstate.activeSqlTransaction
       if (lower.includes('no transaction in progress') || lower.includes('can only be used in a transaction block')) return sqlstate.noActiveSqlTransaction
@@ -122,6 +130,17 @@ export function sqlstateOf(error: StrataError): string {
     default:
       return byCode[error.code] ?? sqlstate.internalError
   }
+}
+
+/**
+ * The Detail field: our code, and which store raised the error in its own words.
+ *
+ * @example errorDetail(error) // 'strata code: UNDEFINED_TABLE; column store (DuckDB): Catalog Error: Table with name t does not exist!'
+ */
+export function errorDetail(error: StrataError): string {
+  const store = error.store === 'row' ? 'row store (SQLite)' : error.store === 'column' ? 'column store (DuckDB)' : undefined
+  if (store === undefined) return `strata code: ${error.code}`
+  return `strata code: ${error.code}; ${store}${error.detail === undefined ? '' : `: ${error.detail}`}`
 }
 
 /**
@@ -134,9 +153,10 @@ export function errorFields(error: unknown, options: { readonly positionBase?: n
       return { severity: 'ERROR', code: sqlstate.queryCanceled, message: options.timedOut === true ? 'canceling statement due to statement timeout' : 'canceling statement due to user request' }
     }
     const position = error.position === undefined ? undefined : error.position + (options.positionBase ?? 0)
-    return { severity: 'ERROR', code: sqlstateOf(error), message: error.message, detail: `strata code: ${error.code}`, position }
+    return { severity: 'ERROR', code: sqlstateOf(error), message: error.message, detail: errorDetail(error), position }
   }
   if (error instanceof WireError) return { severity: 'ERROR', code: error.sqlstate, message: error.message }
+  if (error instanceof InvalidTextEncoding) return { severity: 'ERROR', code: sqlstate.characterNotInRepertoire, message: error.message }
   const message = error instanceof Error ? error.message : String(error)
   return { severity: 'ERROR', code: sqlstate.internalError, message: `internal error: ${message}` }
 }

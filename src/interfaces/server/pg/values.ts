@@ -6,7 +6,7 @@
  */
 import { decimalFromNumber, decimalResult, decimalText, parseDecimal, scaledText } from '../../../util/decimal.js'
 import { dateMicros, microsOfSecond } from '../../../util/timestamp.js'
-import { ProtocolViolation } from './protocol.js'
+import { ProtocolViolation, utf8Text } from './protocol.js'
 
 /** PostgreSQL's built-in type OIDs (pg_type.dat). */
 export const oid = {
@@ -416,7 +416,7 @@ export function booleanText(text: string): boolean | undefined {
 export function parameterValue(raw: Buffer | null, format: number, typeOid: number): unknown {
   if (raw === null) return null
   if (format === 0) {
-    const text = raw.toString('utf8')
+    const text = utf8Text(raw)
     switch (typeOid) {
       case oid.int2:
       case oid.int4:
@@ -476,10 +476,10 @@ export function parameterValue(raw: Buffer | null, format: number, typeOid: numb
     case oid.name:
     case oid.json:
     case oid.unknown:
-      return raw.toString('utf8')
+      return utf8Text(raw)
     case oid.jsonb:
       // jsonb's binary format is a version byte (1) and the JSON text.
-      return raw.subarray(1).toString('utf8')
+      return utf8Text(raw.subarray(1))
     case oid.date: {
       if (raw.length !== 4) break
       const days = raw.readInt32BE(0)
