@@ -4,14 +4,12 @@
  * Remove an entry when its fix lands (then the fixed-seed test in `npm test` keeps it fixed);
  * `npm run fuzz -- --include-known` generates everything, to see what is still open.
  *
- * `owner: 'lead'` — being fixed in the row store in parallel (issue 9): literal coercion in
- * comparisons, DECIMAL exactness, NULL in primary keys.
  * `owner: 'upstream'` — a DuckDB bug; docs/fuzzing.md ("Known upstream bugs") has the details.
  * `owner: 'open'` — found by the fuzzer, not fixed yet; docs/fuzzing.md says why.
  */
 export interface KnownIssue {
   readonly id: string
-  readonly owner: 'lead' | 'upstream' | 'open'
+  readonly owner: 'upstream' | 'open'
   /** What diverges, with a minimal reproduction. */
   readonly what: string
 }
