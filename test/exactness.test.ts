@@ -94,6 +94,13 @@ describe('DECIMAL is exact end to end', () => {
       { id: 3, v: 0.5 },
       { id: 4, v: -1e-10 },
     ])
+    // Comparisons of a DECIMAL kept as text run on the column store, parameters and lists included
+    // (the fuzzer found `v BETWEEN $1 AND $2` compared as text on the row store).
+    const between = await db.query('SELECT id FROM wide WHERE v BETWEEN $1 AND $2 ORDER BY id', ['-1', '12345678901234567.1'])
+    assert.deepEqual(between.rows, [{ id: 1 }, { id: 3 }, { id: 4 }])
+    assert.equal(between.engine, 'column')
+    assert.deepEqual((await db.query('SELECT id FROM wide WHERE v IN ($1, 0.5) ORDER BY id', ['99999999999999999999.9999999999'])).rows, [{ id: 2 }, { id: 3 }])
+    await assert.rejects(db.query('SELECT id FROM wide WHERE v > $1', ['1'], { engine: 'row' }), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED')
     // Equality on the exact value gives the same rows wherever it runs.
     const exact = await db.query('SELECT id FROM wide WHERE v = 12345678901234567.1')
     assert.deepEqual(exact.rows, [{ id: 1 }])

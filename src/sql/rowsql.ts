@@ -129,6 +129,9 @@ function comparable(left: SqlType, right: SqlType): boolean {
 type Purpose = 'compare' | 'assign' | 'arithmetic'
 
 function bindOperand(scope: Scope, operand: Operand, type: SqlType, purpose: Purpose = 'compare'): { sql: string; binders: Binder[] } {
+  // A DECIMAL of more than 18 digits is text in SQLite: stored and read exactly, never compared there
+  // (IN, BETWEEN and parameters included) — text order is not numeric order.
+  if (purpose !== 'assign' && type.name === 'DECIMAL' && !decimalIsScaled(type)) throw new NotRowStore(`a comparison on a ${typeLabel(type)} column (kept as text)`)
   switch (operand.kind) {
     case 'sql':
       if (operand.type.name === 'DECIMAL' && !decimalIsScaled(operand.type)) throw new NotRowStore(`a comparison on a ${typeLabel(operand.type)} column (kept as text)`)
