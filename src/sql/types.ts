@@ -63,12 +63,12 @@ export function decimalIsScaled(type: SqlType): boolean {
  * Whether the row store may hand back an integer of this type beyond 2^53, so it must be read as a
  * bigint: BIGINT, and a scaled DECIMAL of more than 15 digits.
  */
-export function readsBigint(type: SqlType): boolean {
+function readsBigint(type: SqlType): boolean {
   return type.name === 'BIGINT' || (type.name === 'DECIMAL' && decimalIsScaled(type) && (type.precision ?? 18) > 15)
 }
 
 /** The exact decimal a DECIMAL column's stored value means. */
-export function storedDecimal(value: number | bigint | string, type: SqlType): Decimal {
+function storedDecimal(value: number | bigint | string, type: SqlType): Decimal {
   if (typeof value === 'string') return parseDecimal(value)!
   return { unscaled: BigInt(value), scale: type.scale ?? 3 }
 }
@@ -399,7 +399,7 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
  * An exact decimal rounded to the column's scale (half away from zero, as DuckDB's CAST), checked
  * against its precision, in the row store's form (sqliteStorage).
  */
-export function decimalStorage(decimal: Decimal, type: SqlType, outOfRange: () => Error): number | bigint | string {
+function decimalStorage(decimal: Decimal, type: SqlType, outOfRange: () => Error): number | bigint | string {
   const scale = type.scale ?? 3
   const rounded = rescale(decimal, scale)
   if (integerDigits(rounded) > (type.precision ?? 18) - scale) throw outOfRange()
