@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import Sqlite from 'better-sqlite3'
 import { open, StrataError, type Database } from '../src/index.js'
 import { sortedRows, temporaryDirectory } from './helpers.js'
 
@@ -128,6 +130,22 @@ describe('DECIMAL is exact end to end', () => {
     assert.deepEqual(await bothStores('SELECT v, w FROM acct'), [{ v: '24691357802469134.24691356', w: '12345678901234.5679' }])
     const matched = await db.query('SELECT id FROM acct WHERE w = $1', ['12345678901234.5679'])
     assert.deepEqual(matched.rows, [{ id: 1 }])
+  })
+
+  test('a directory whose DECIMAL is still a double (an earlier Strata) is refused at open, not misread', async () => {
+    const dir = temporaryDirectory('decimal-old')
+    try {
+      const first = await open(dir.path)
+      await first.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, d DECIMAL(10,2)); INSERT INTO t VALUES (1, 12.5)')
+      await first.close()
+      // What an earlier build wrote: the column declared REAL, the value a double.
+      const sqlite = new Sqlite(join(dir.path, 'strata.sqlite'))
+      sqlite.exec('ALTER TABLE t DROP COLUMN d; ALTER TABLE t ADD COLUMN d REAL; UPDATE t SET d = 12.5')
+      sqlite.close()
+      await assert.rejects(open(dir.path), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED' && /DECIMAL column "d"/.test(error.message))
+    } finally {
+      dir.remove()
+    }
   })
 
   test('the CLI prints DECIMAL with its scale in every format', async () => {

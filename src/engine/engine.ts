@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openRowStoreSync, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
+import { openRowStoreSync, type RowConnection, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
 import { lockDirectory, readDirectoryHolderSync, type DirectoryHolder, type DirectoryLock } from '../storage/rowstore/directory-lock.js'
 import type { ColumnSession } from '../storage/columnstore/columnstore.js'
 import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
@@ -253,6 +253,7 @@ export class Engine {
     try {
       this.ledger = Ledger.openSync(this.rowStore.writer, options.clock)
       this.catalog = this.ledger.loadCatalogSync(this.rowStore.writer)
+      checkDecimalStorageSync(this.rowStore.writer, this.catalog)
       for (const table of this.catalog.tables.values()) this.installTriggersSync(table)
       this.syncReader = this.rowStore.connectReaderSync()
       this.syncer = new Syncer(join(directory, 'mirror.duckdb'), this.syncReader, this.ledger)
@@ -2323,6 +2324,24 @@ function outputColumn(column: OutputColumn): { name: string; type: string } {
 function shapeRows(output: readonly OutputColumn[], rows: RowValue[][]): { rows: unknown[][]; columns: readonly { name: string; type: string }[]; rowCount: number } {
   const shape = outputShape(output)
   return { rows: convertRows(shape, rows), columns: shape.columns, rowCount: rows.length }
+}
+
+/**
+ * A data directory written before DECIMAL was exact keeps it as REAL (a double) in SQLite, which this
+ * engine would read as a scaled integer: refuse it with a clear error rather than return wrong values.
+ * Only tables with a DECIMAL column are looked at (one PRAGMA each).
+ */
+function checkDecimalStorageSync(writer: RowConnection, catalog: Catalog): void {
+  for (const table of catalog.tables.values()) {
+    const decimals = table.columns.filter((column) => column.type.name === 'DECIMAL')
+    if (decimals.length === 0) continue
+    const declared = new Map(writer.prepareSync(`SELECT name, type FROM pragma_table_info(?)`).allSync([table.name]).map((row) => [String(row[0]), String(row[1]).toUpperCase()]))
+    for (const column of decimals) {
+      if (declared.get(column.name) !== sqliteStorage(column.type)) {
+        throw new StrataError('NOT_SUPPORTED', `table "${table.name}" keeps its DECIMAL column "${column.name}" as a double (written by an earlier Strata, before DECIMAL was exact); export it with that version and import it into a new data directory`)
+      }
+    }
+  }
 }
 
 const bigintRows = Object.freeze({ bigints: true })
