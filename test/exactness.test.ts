@@ -110,6 +110,20 @@ describe('DECIMAL is exact end to end', () => {
     assert.equal(sum.rows[0]!['total'], '100012345678901234567.5999999998')
   })
 
+  test('queryArrow carries DECIMAL as an exact Decimal128 at the column precision and scale', async () => {
+    const table = await db.queryArrow('SELECT id, v FROM wide ORDER BY id')
+    const type = table.schema.fields[1]!.type as { scale: number; precision: number; bitWidth: number }
+    assert.deepEqual([type.precision, type.scale, type.bitWidth], [38, 10, 128])
+    const unscaled = (words: Uint32Array): bigint => BigInt.asIntN(128, words.reduceRight((sum, word) => (sum << 32n) | BigInt(word), 0n))
+    const column = table.getChild('v')!
+    assert.deepEqual([0, 1, 2, 3].map((index) => unscaled(column.get(index) as Uint32Array)), [
+      123456789012345671000000000n,
+      999999999999999999999999999999n,
+      5000000000n,
+      -1n,
+    ])
+  })
+
   test('a value out of the column range is refused; rounding on write is half away from zero', async () => {
     await db.exec('CREATE TABLE small (id INTEGER PRIMARY KEY, v DECIMAL(4,2))')
     await assert.rejects(db.query('INSERT INTO small VALUES (1, 100)'), (error: unknown) => error instanceof StrataError && error.code === 'TYPE_MISMATCH')

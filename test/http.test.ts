@@ -147,6 +147,15 @@ describe('HTTP API', () => {
     const seenBatches = []
     for await (const batch of arrowTable) seenBatches.push(batch)
     assert.equal((seenBatches[0]!.getChild('seen')!.data[0]!.values as BigInt64Array)[0], 1_704_164_645_678_901n)
+    // DECIMAL is an exact Decimal128 at the column's precision and scale (12.50 → unscaled 1250).
+    const decimalRow = await post(served.base, { sql: "SELECT balance, CAST('12345678901234567.1' AS DECIMAL(38,10)) AS wide FROM people WHERE id = 1", persist: false }, { path: '/query?format=arrow' })
+    const decimalBatches = []
+    for await (const batch of await RecordBatchReader.from(decimalRow.body! as unknown as AsyncIterable<Uint8Array>)) decimalBatches.push(batch)
+    const unscaled = (words: Uint32Array): bigint => BigInt.asIntN(128, words.reduceRight((sum, word) => (sum << 32n) | BigInt(word), 0n))
+    const balanceField = decimalBatches[0]!.schema.fields[0]!.type as { precision: number; scale: number }
+    assert.deepEqual([balanceField.precision, balanceField.scale], [10, 2])
+    assert.equal(unscaled(decimalBatches[0]!.getChild('balance')!.get(0) as Uint32Array), 1250n)
+    assert.equal(unscaled(decimalBatches[0]!.getChild('wide')!.get(0) as Uint32Array), 123456789012345671000000000n)
     const aggregate = await query(served.base, { sql: "SELECT count(*) AS n, max(big) AS top, max(score) AS best, 'NaN'::DOUBLE AS nan, '-Infinity'::DOUBLE AS low FROM people" })
     assert.equal(aggregate.engine, 'column')
     assert.deepEqual(aggregate.rows, [[2, '9007199254740993', 2.5, 'NaN', '-Infinity']])

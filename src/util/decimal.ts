@@ -149,13 +149,37 @@ export function scaledText(value: number | string | bigint, scale: number): stri
 }
 
 /**
- * The scale of a DECIMAL type label (`DECIMAL(10,2)` → 2, `NUMERIC(5)` → 0), or undefined for any
- * other type. Reads a type name as results report it, not SQL.
+ * The precision and scale of a DECIMAL type label (`DECIMAL(10,2)` → 10, 2; `NUMERIC(5)` → 5, 0), or
+ * undefined for any other type. Reads a type name as results report it, not SQL.
  *
- * @example decimalLabelScale('DECIMAL(10,2)') // 2
+ * @example decimalLabel('DECIMAL(10,2)') // { precision: 10, scale: 2 }
  */
-export function decimalLabelScale(label: string): number | undefined {
-  const match = /^(?:DECIMAL|NUMERIC)\s*\(\s*\d+\s*(?:,\s*(\d+)\s*)?\)$/i.exec(label.trim())
+export function decimalLabel(label: string): { readonly precision: number; readonly scale: number } | undefined {
+  const match = /^(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$/i.exec(label.trim())
   if (match === null) return undefined
-  return match[1] === undefined ? 0 : Number(match[1])
+  return { precision: Number(match[1]), scale: match[2] === undefined ? 0 : Number(match[2]) }
+}
+
+/** The scale of a DECIMAL type label, or undefined for any other type ({@link decimalLabel}). */
+export function decimalLabelScale(label: string): number | undefined {
+  return decimalLabel(label)?.scale
+}
+
+/**
+ * A result value (number, decimal string, bigint) at `scale` as Arrow's Decimal128 stores it: the
+ * unscaled integer in two's complement, four 32-bit words, least significant first. Exact: the value
+ * is read from its digits, never through a double.
+ *
+ * @example decimalWords(1.5, 2) // Uint32Array [150, 0, 0, 0]
+ */
+export function decimalWords(value: number | string | bigint, scale: number): Uint32Array {
+  const decimal = typeof value === 'number' ? decimalFromNumber(value) : typeof value === 'bigint' ? { unscaled: value, scale: 0 } : parseDecimal(value)
+  if (decimal === undefined) throw new TypeError(`not a decimal: ${String(value)}`)
+  let bits = BigInt.asUintN(128, rescale(decimal, scale).unscaled)
+  const words = new Uint32Array(4)
+  for (let index = 0; index < 4; index++) {
+    words[index] = Number(bits & 0xffffffffn)
+    bits >>= 32n
+  }
+  return words
 }

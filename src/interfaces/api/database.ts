@@ -2,10 +2,11 @@
  * The library API (SPEC section 3): a thin, typed shell over the engine. Every call after close fails
  * with CLOSED; `await using db = await open()` closes deterministically.
  */
-import { Binary, Bool, Float64, Int32, Int64, Table, TimestampMicrosecond, Utf8, Vector, vectorFromArray, type Table as ArrowTable } from 'apache-arrow'
+import { Binary, Bool, Decimal, Float64, Int32, Int64, Table, TimestampMicrosecond, Utf8, Vector, vectorFromArray, type Table as ArrowTable } from 'apache-arrow'
 import { Engine, type StatementResult } from '../../engine/engine.js'
 import type { Session } from '../../engine/session.js'
 import { StrataError } from '../../util/errors.js'
+import { decimalLabel, decimalWords } from '../../util/decimal.js'
 import { dateMicros } from '../../util/timestamp.js'
 import { inputRows } from './bulk-input.js'
 import type { BatchItem, Database, ExportOptions, InsertOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SubscribeOptions, Subscription, SyncStatus, Transaction, WriteSummary } from './types.js'
@@ -154,8 +155,11 @@ function arrowFromColumns(columns: Record<string, unknown[]>, types: readonly { 
     else if (type === 'INTEGER' || type === 'SMALLINT') vector = vectorFromArray(values as (number | null)[], new Int32())
     else if (type === 'BIGINT' || type === 'HUGEINT') vector = vectorFromArray(values.map((value) => (value === null ? null : BigInt(value as number))), new Int64())
     else if (type === 'DOUBLE' || type === 'REAL') vector = vectorFromArray(values as (number | null)[], new Float64())
-    // DECIMAL is Float64 in Arrow (the nearest double; a value past 15 digits arrives as exact text in query()).
-    else if (type.startsWith('DECIMAL')) vector = vectorFromArray(values.map((value) => (value === null ? null : Number(value))), new Float64())
+    // DECIMAL is Arrow's Decimal128 at the column's precision and scale: exact, as in query().
+    else if (decimalLabel(type) !== undefined) {
+      const { precision, scale } = decimalLabel(type)!
+      vector = vectorFromArray(values.map((value) => (value === null ? null : decimalWords(value as number | string | bigint, scale))), new Decimal(scale, precision, 128))
+    }
     else if (type === 'TIMESTAMP' || type === 'TIMESTAMPTZ') {
       // Arrow's TimestampMicrosecond builder takes milliseconds; the exact microseconds go in as Int64
       // data relabelled (the same 64-bit layout).

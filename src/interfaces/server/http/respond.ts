@@ -15,6 +15,7 @@ import {
   AsyncByteQueue,
   Binary,
   Bool,
+  Decimal,
   DateDay,
   Float64,
   Int32,
@@ -32,6 +33,7 @@ import {
   type DataType,
 } from 'apache-arrow'
 import { assert } from '../../../util/assert.js'
+import { decimalLabel, decimalWords } from '../../../util/decimal.js'
 import { limits } from '../../../util/limits.js'
 import { dateMicros } from '../../../util/timestamp.js'
 import { encodeValue } from './encode.js'
@@ -143,7 +145,7 @@ interface ArrowColumn {
 
 /**
  * Column types → Arrow types. Integers that may not fit 64 bits (HUGEINT, UBIGINT) are Int64 when every
- * value fits, else text; DECIMAL is Float64 (as `db.queryArrow`); JSON, nested and unusual types are
+ * value fits, else text; DECIMAL is Decimal128 (as `db.queryArrow`); JSON, nested and unusual types are
  * their JSON text.
  */
 function arrowColumn(type: string, values: readonly unknown[]): ArrowColumn {
@@ -185,7 +187,11 @@ function arrowColumn(type: string, values: readonly unknown[]): ArrowColumn {
     case 'TEXT':
       return { arrowType: new Utf8(), convert: orNull(String) }
     default:
-      if (type.startsWith('DECIMAL')) return { arrowType: new Float64(), convert: orNull(Number) }
+      if (decimalLabel(type) !== undefined) {
+        // Arrow's Decimal128 at the column's precision and scale: exact, as the JSON value is.
+        const { precision, scale } = decimalLabel(type)!
+        return { arrowType: new Decimal(scale, precision, 128), convert: orNull((value) => decimalWords(value as number | string | bigint, scale)) }
+      }
       return { arrowType: new Utf8(), convert: orNull((value) => (typeof value === 'string' ? value : JSON.stringify(encodeValue(value)))) }
   }
 }
