@@ -75,6 +75,14 @@ describe('a literal is compared in the wider type, not coerced to the column', (
     assert.deepEqual(await withParam('SELECT id FROM n WHERE i = $1', ['2']), [1])
   })
 
+  test('more parameters than the statement uses is INVALID_PARAMETER on every route', async () => {
+    for (const engine of ['row', 'column', undefined] as const) {
+      await assert.rejects(db.query('SELECT id FROM n WHERE id = $1', [1, 2], engine === undefined ? {} : { engine }), (error: unknown) => error instanceof StrataError && error.code === 'INVALID_PARAMETER', String(engine))
+    }
+    await assert.rejects(db.query('SELECT 1 AS one', [1]), (error: unknown) => error instanceof StrataError && error.code === 'INVALID_PARAMETER')
+    assert.deepEqual((await db.query('SELECT id FROM n WHERE id = $2 OR id = $1 ORDER BY id', [1, 2])).rows, [{ id: 1 }, { id: 2 }])
+  })
+
   test('assignment still casts to the column type (DuckDB rounds half away from zero)', async () => {
     await db.query('INSERT INTO n (id, i, d) VALUES (10, 2.5, 1.005), (11, -2.5, -0.125)')
     assert.deepEqual(await bothStores('SELECT id, i, d FROM n WHERE id >= 10 ORDER BY id'), [

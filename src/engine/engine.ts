@@ -484,7 +484,12 @@ export class Engine {
     this.checkOpen()
     if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
     checkParameters(params)
-    if (params === undefined || Array.isArray(params)) return { statements: this.parse(sql), positional: (params as readonly unknown[] | undefined) ?? noParams }
+    if (params === undefined || Array.isArray(params)) {
+      const statements = this.parse(sql)
+      const positional = (params as readonly unknown[] | undefined) ?? noParams
+      if (positional.length > 0 && statements.length === 1) checkParameterCount(statements[0]!, positional.length)
+      return { statements, positional }
+    }
     const { text, positional } = positionalParameters(sql, params)
     return { statements: this.parse(text), positional }
   }
@@ -2342,6 +2347,30 @@ function checkDecimalStorageSync(writer: RowConnection, catalog: Catalog): void 
       }
     }
   }
+}
+
+/** The highest `$n` a statement's tree uses, per tree (trees are cached with their text). */
+const parameterCounts = new WeakMap<PgNode, number>()
+
+/**
+ * More parameters than the statement uses is INVALID_PARAMETER, as DuckDB and PostgreSQL say ("bind
+ * message supplies 2 parameters, but prepared statement requires 1"); the row store would ignore the
+ * extra ones. A statement with time clauses binds only the parameters it uses by design (compactParameters),
+ * and one without a PostgreSQL tree is DuckDB's to check.
+ */
+function checkParameterCount(statement: Statement, given: number): void {
+  const tree = statement.tree
+  if (tree === undefined || statement.temporal !== undefined) return
+  let used = parameterCounts.get(tree)
+  if (used === undefined) {
+    let highest = 0
+    walk(tree, (kind, body) => {
+      if (kind === 'ParamRef' && typeof body['number'] === 'number') highest = Math.max(highest, body['number'])
+    })
+    used = highest
+    parameterCounts.set(tree, used)
+  }
+  if (given > used) throw new StrataError('INVALID_PARAMETER', `${given} parameters given for a statement that uses ${used}`)
 }
 
 const bigintRows = Object.freeze({ bigints: true })
