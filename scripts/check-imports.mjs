@@ -42,11 +42,14 @@ function folderOf(file) {
 }
 
 const problems = []
+/** Each source file → the source files it imports (type-only imports included: a circle of types is still a circle). */
+const graph = new Map()
 for (const file of files(source)) {
   const folder = folderOf(file)
   const text = readFileSync(file, 'utf8')
   // Import specifiers of TypeScript source (static `from '…'` and dynamic `import('…')`).
   const specifiers = [...text.matchAll(/(?:from\s+|import\s*\()\s*'([^']+)'/g)].map((match) => match[1])
+  graph.set(file, specifiers.filter((specifier) => specifier.startsWith('.')).map((specifier) => resolve(dirname(file), specifier.replace(/\.js$/, '.ts'))))
   for (const specifier of specifiers) {
     const owner = exclusive[specifier]
     if (owner !== undefined && owner !== folder) problems.push(`${relative(root, file)}: only src/${owner} may import ${specifier}`)
@@ -57,6 +60,39 @@ for (const file of files(source)) {
     if (!(allowed[folder] ?? []).includes(target)) problems.push(`${relative(root, file)}: src/${folder} may not import src/${target} (${specifier})`)
   }
 }
+// No import circles: the strongly connected components of the file graph (Tarjan) must be single files.
+{
+  let counter = 0
+  const order = new Map()
+  const lowest = new Map()
+  const stack = []
+  const onStack = new Set()
+  const visit = (file) => {
+    order.set(file, counter)
+    lowest.set(file, counter)
+    counter += 1
+    stack.push(file)
+    onStack.add(file)
+    for (const target of graph.get(file) ?? []) {
+      if (!graph.has(target)) continue
+      if (!order.has(target)) {
+        visit(target)
+        lowest.set(file, Math.min(lowest.get(file), lowest.get(target)))
+      } else if (onStack.has(target)) lowest.set(file, Math.min(lowest.get(file), order.get(target)))
+    }
+    if (lowest.get(file) !== order.get(file)) return
+    const component = []
+    let member
+    do {
+      member = stack.pop()
+      onStack.delete(member)
+      component.push(relative(root, member))
+    } while (member !== file)
+    if (component.length > 1) problems.push(`an import circle: ${component.sort().join(' ↔ ')}`)
+  }
+  for (const file of graph.keys()) if (!order.has(file)) visit(file)
+}
+
 if (problems.length > 0) {
   console.error(`dependency rules broken (see ARCHITECTURE.md):\n${problems.join('\n')}`)
   process.exit(1)

@@ -16,7 +16,7 @@ import { scanTokens as scanSqlTokens } from './parse.js'
 import { StrataError } from '../util/errors.js'
 import { findColumn, rowIdColumn, type FulltextIndexDefinition, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
-import type { Binder } from './rowsql.js'
+import type { Binder } from './plan.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, walk } from './tree.js'
 import { typeFromNames, type SqlType } from './types.js'
 

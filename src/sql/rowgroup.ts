@@ -18,7 +18,7 @@ import { StrataError } from '../util/errors.js'
 import type { TableDefinition } from './catalog.js'
 import { analyzeGapfill, type GapfillBound, type GapfillPlan } from './gapfill.js'
 import type { PgNode } from './parse.js'
-import type { Binder, OutputColumn, RowPlan } from './rowsql.js'
+import type { Binder, OutputColumn, RowPlan } from './plan.js'
 import {
   bucketWidth,
   columnReferenceName,

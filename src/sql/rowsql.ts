@@ -9,6 +9,7 @@ import { limits } from '../util/limits.js'
 import { findColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from './catalog.js'
 import { fulltextCondition, fulltextOutputName, fulltextScore, fulltextSortNode, isFulltextMatchCall, isFulltextScoreCall, withFulltext, type FulltextPlan } from './fulltext.js'
 import type { PgNode } from './parse.js'
+import type { Binder, OutputColumn, RowPlan } from './plan.js'
 import { compileGrouping, type GroupingScope } from './rowgroup.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue } from './tree.js'
 import { decimalIsScaled, toStorage, typeFromNames, typeLabel, type SqlType } from './types.js'
@@ -21,35 +22,7 @@ export class NotRowStore extends Error {
   }
 }
 
-/** How one `?` of the compiled SQL gets its value at execution time. */
-export type Binder =
-  | { readonly kind: 'value'; readonly value: null | number | bigint | string | Uint8Array }
-  /**
-   * `fulltextColumns`: the value is a full-text query over an index of these columns, checked when bound.
-   * `rowCount`: the value is a LIMIT or OFFSET count, refused when negative (checkRowCount).
-   * `textOnly`: the value is compared with text, refused unless it is text (checkTextParameter).
-   * `compare`: the value is compared with a column of `type` (comparisonParameter), not assigned to one.
-   */
-  | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined; readonly fulltextColumns?: readonly string[]; readonly rowCount?: true; readonly textOnly?: true; readonly compare?: boolean }
-  | { readonly kind: 'now'; readonly type: SqlType }
-  /** A period bound of a time-travel reference, evaluated per execution (src/sql/temporal.ts). */
-  | { readonly kind: 'slot'; readonly slot: number }
-
-export interface OutputColumn {
-  readonly name: string
-  readonly type: SqlType
-  /** The type name results report when it is not typeLabel(type) (a sum of integers is DuckDB's HUGEINT). */
-  readonly label?: string
-}
-
-export interface RowPlan {
-  readonly sql: string
-  readonly binders: readonly Binder[]
-  /** Result columns with their types (for reads and RETURNING); empty for writes without RETURNING. */
-  readonly output: readonly OutputColumn[]
-  /** The table it reads or writes. */
-  readonly table: string
-}
+export type { Binder, OutputColumn, RowPlan } from './plan.js'
 
 type Operand =
   | { readonly kind: 'sql'; readonly sql: string; readonly type: SqlType; readonly binders: readonly Binder[] }
