@@ -166,7 +166,6 @@ function literalStorage(operand: Extract<Operand, { kind: 'value' }>, type: SqlT
   if (value === null || value === undefined) return null
   const scale = integerStorageScale(type)
   if (typeof value !== 'number' && typeof value !== 'bigint') {
-    if (type.name === 'DECIMAL' && scale === undefined) throw new NotRowStore(`a comparison on a ${typeLabel(type)} column (kept as text)`)
     if (purpose === 'arithmetic') throw new NotRowStore('arithmetic with a non-numeric literal')
     return castLiteral(value, type)
   }
@@ -174,10 +173,8 @@ function literalStorage(operand: Extract<Operand, { kind: 'value' }>, type: SqlT
     throw new NotRowStore(`a DOUBLE compared with a ${typeLabel(type)} column`)
   }
   if (type.name === 'DOUBLE') return Number(value)
-  if (scale === undefined) {
-    if (type.name === 'DECIMAL') throw new NotRowStore(`a comparison on a ${typeLabel(type)} column (kept as text)`)
-    return castLiteral(value, type)
-  }
+  // A DECIMAL kept as text never gets here: bindOperand refuses every comparison with it.
+  if (scale === undefined) return castLiteral(value, type)
   const decimal = typeof value === 'bigint' ? { unscaled: value, scale: 0 } : (operand.text !== undefined ? parseDecimal(operand.text) : undefined) ?? decimalFromNumber(value)
   const shifted = { unscaled: decimal.unscaled, scale: decimal.scale - scale }
   if (shifted.scale <= 0 || fitsScale(shifted, 0)) {

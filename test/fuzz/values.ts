@@ -256,6 +256,16 @@ export function literalSql(value: Value, type: FuzzType): string {
   }
 }
 
+/** An integer as SPEC 3 returns it (and an application passes it): a number within ±2^53, else a bigint. */
+function integerJs(value: bigint): number | bigint {
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value
+}
+
+/** Microseconds as a Date, or a Timestamp when they have sub-millisecond digits. */
+function timestampJs(micros: bigint): Date {
+  return micros % 1000n === 0n ? new Date(Number(micros / 1000n)) : new Timestamp(micros)
+}
+
 /** The value as a query parameter (a JS value): what an application would pass. */
 export function parameterValue(value: Value): unknown {
   if (value === null) return null
@@ -266,7 +276,7 @@ export function parameterValue(value: Value): unknown {
     case 'json':
       return value.v
     case 'int':
-      return value.v >= BigInt(Number.MIN_SAFE_INTEGER) && value.v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value.v) : value.v
+      return integerJs(value.v)
     case 'double':
       return value.v
     case 'decimal':
@@ -274,7 +284,7 @@ export function parameterValue(value: Value): unknown {
     case 'blob':
       return value.v
     case 'timestamp':
-      return value.v % 1000n === 0n ? new Date(Number(value.v / 1000n)) : new Timestamp(value.v)
+      return timestampJs(value.v)
   }
 }
 
@@ -287,7 +297,7 @@ export function expectedJs(value: Value): unknown {
     case 'date':
       return value.v
     case 'int':
-      return value.v >= BigInt(Number.MIN_SAFE_INTEGER) && value.v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value.v) : value.v
+      return integerJs(value.v)
     case 'double':
       return value.v
     case 'decimal':
@@ -295,7 +305,7 @@ export function expectedJs(value: Value): unknown {
     case 'blob':
       return value.v
     case 'timestamp':
-      return value.v % 1000n === 0n ? new Date(Number(value.v / 1000n)) : new Timestamp(value.v)
+      return timestampJs(value.v)
     case 'json':
       return JSON.parse(value.v) as unknown
   }
