@@ -16,7 +16,8 @@ const allowed = {
   ledger: ['util', 'sql', 'storage/rowstore'],
   sync: ['util', 'sql', 'ledger', 'storage/rowstore', 'storage/columnstore'],
   feed: ['util', 'sql', 'ledger', 'storage/rowstore'],
-  engine: ['util', 'sql', 'ledger', 'sync', 'feed', 'storage/rowstore', 'storage/columnstore'],
+  subsystems: ['util', 'sql', 'ledger', 'sync', 'storage/rowstore', 'storage/columnstore'],
+  engine: ['util', 'sql', 'ledger', 'sync', 'feed', 'subsystems', 'storage/rowstore', 'storage/columnstore'],
   'interfaces/api': ['util', 'engine', 'interfaces/api'],
   'interfaces/server': ['util', 'engine', 'sql', 'interfaces/api'],
   'interfaces/cli': ['util', 'interfaces/api', 'interfaces/server', 'sql', 'index'],
@@ -41,6 +42,12 @@ function folderOf(file) {
   return keys.find((key) => path.startsWith(`${key}/`)) ?? path.split('/')[0]
 }
 
+/** The subsystem folder a file belongs to (src/subsystems/<name>/…), or undefined. */
+function subsystemOf(file) {
+  const parts = relative(source, file).replaceAll('\\', '/').split('/')
+  return parts[0] === 'subsystems' && parts.length > 2 ? parts[1] : undefined
+}
+
 const problems = []
 /** Each source file → the source files it imports (type-only imports included: a circle of types is still a circle). */
 const graph = new Map()
@@ -55,7 +62,12 @@ for (const file of files(source)) {
     if (owner !== undefined && owner !== folder) problems.push(`${relative(root, file)}: only src/${owner} may import ${specifier}`)
     if ((noIo[folder] ?? []).includes(specifier)) problems.push(`${relative(root, file)}: src/${folder} does no I/O but imports ${specifier}`)
     if (!specifier.startsWith('.')) continue
-    const target = folderOf(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')))
+    const targetFile = resolve(dirname(file), specifier.replace(/\.js$/, '.ts'))
+    const target = folderOf(targetFile)
+    // A subsystem reaches the others only through the engine: no imports between subsystem folders.
+    const own = subsystemOf(file)
+    const other = subsystemOf(targetFile)
+    if (own !== undefined && other !== undefined && own !== other) problems.push(`${relative(root, file)}: the subsystem ${own} may not import the subsystem ${other} (${specifier})`)
     if (target === folder) continue
     if (!(allowed[folder] ?? []).includes(target)) problems.push(`${relative(root, file)}: src/${folder} may not import src/${target} (${specifier})`)
   }

@@ -9,12 +9,17 @@
  */
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
 import type { TableDefinition } from '../sql/catalog.js'
-import { nullKeyError, rowidAliasIndex } from '../sql/ddl.js'
+import { checkUserName, nullKeyError, rowidAliasIndex } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
-import { toStorage, type SqlType } from '../sql/types.js'
+import { toStorage, typeFromLabel, type SqlType } from '../sql/types.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
 import type { Session } from './session.js'
+import type { EngineContext } from './context.js'
+import type { Ddl } from './ddl.js'
+import type { Transactions } from './transactions.js'
+import { exportCopySql, fileReaderSql } from './files.js'
+import type { Tabular } from './rows.js'
 
 /** Rows to insert, column-major names with row-major values. */
 export interface BulkRows {
@@ -35,9 +40,6 @@ export interface BulkProgress {
   readonly onProgress?: ((rowsDone: number, rowsTotal: number) => void) | undefined
   readonly signal?: AbortSignal | undefined
 }
-
-/** Columns a bulk insert cannot write directly (valid time goes through the temporal writer). */
-export const validTimeColumns: ReadonlySet<string> = new Set(['_valid_from', '_valid_to'])
 
 /** A StrataError that says which row (and column) of a bulk insert it came from. */
 function rowError(error: unknown, rowIndex: number, column: string | undefined): unknown {
@@ -186,4 +188,107 @@ export async function runWriteBatch(runner: BatchRunner, items: readonly BatchIt
 function wrapItem(error: unknown, what: string, index: number): unknown {
   if (!(error instanceof StrataError)) return error
   return error.withMessage(`${what} ${index}: ${error.message}`)
+}
+
+export interface BulkInsertOptions {
+  /** Create the table from the columns (and their type labels) when it does not exist: file import only. */
+  readonly createTable?: boolean
+  readonly onProgress?: ((rowsDone: number, rowsTotal: number) => void) | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+/** The bulk paths: `db.insert`, file import and export, `db.writeBatch`. */
+export class Bulk {
+  constructor(
+    private readonly context: Pick<EngineContext, 'rowStore' | 'ledger' | 'schema' | 'subsystems'>,
+    private readonly transactions: Pick<Transactions, 'write'>,
+    private readonly ddl: Pick<Ddl, 'createTableSync'>,
+    private readonly runner: BatchRunner,
+    /** A query on the column store, fresh (SPEC 5), on a session of its own. */
+    private readonly columnQuery: (sql: string, params: readonly unknown[] | undefined, signal: AbortSignal | undefined) => Promise<Tabular>,
+  ) {}
+
+  /**
+   * Inserts rows into `table` as one commit (db.insert, file import): one SQLite transaction, a
+   * prepared multi-row INSERT, history by the usual triggers (`insertRowsSync`). Rows a subsystem
+   * claims (valid time) go through its statements instead, still as one commit. The table must exist,
+   * unless `createTable` (file import only) asks to create it from `columns`.
+   *
+   * @example
+   * await bulk.insert('t', [{ name: 'id' }, { name: 'v' }], [[1, 2.5]], {})
+   */
+  async insert(table: string, columns: readonly { readonly name: string; readonly type?: string }[], rows: readonly (readonly unknown[])[], options: BulkInsertOptions = {}): Promise<{ txId: number | undefined; rowCount: number }> {
+    const { schema, ledger, rowStore, subsystems } = this.context
+    const existing = schema.catalog.tables.get(table)
+    if (existing === undefined && options.createTable !== true) {
+      throw new StrataError('UNDEFINED_TABLE', schema.catalog.views.has(table) ? `"${table}" is a view; views cannot be written` : `table "${table}" does not exist`)
+    }
+    const names = columns.map((column) => column.name)
+    if (existing !== undefined && subsystems.claimBulkInsert(existing, names)) {
+      const items = rows.map((row) => {
+        const given = names.flatMap((name, index) => (row[index] === undefined ? [] : [{ name, value: row[index] }]))
+        const sql = `INSERT INTO ${quoteIdentifier(table)} (${given.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${given.map((_, index) => `$${index + 1}`).join(', ')})`
+        return { sql, params: given.map((column) => column.value) }
+      })
+      return runWriteBatch(this.runner, items, { signal: options.signal, what: 'insert row' })
+    }
+    const result = await this.transactions.write(this.runner.newSession(), { signal: options.signal }, async (active) => {
+      const pending = ledger.pendingCommit!
+      let definition = schema.catalog.tables.get(table)
+      if (definition === undefined) {
+        checkUserName(table, 'table')
+        definition = {
+          name: table,
+          columns: columns.map((column) => ({ name: column.name, type: typeFromLabel(column.type ?? 'VARCHAR'), notNull: false, default: undefined })),
+          primaryKey: null,
+          uniques: [],
+          checks: [],
+          schemaTx: pending.txId,
+        }
+        this.ddl.createTableSync(active, definition)
+      }
+      const count = insertRowsSync(
+        { writer: rowStore.writer, table: definition, now: (type) => toStorage(new Date(Number(ledger.nowMicros() / 1000n)), type) },
+        { columns: names, rows },
+        { onProgress: options.onProgress, signal: options.signal },
+      )
+      return { rows: [], columns: [], rowCount: count, engine: 'row' }
+    })
+    return { txId: result.txId, rowCount: result.rowCount }
+  }
+
+  /**
+   * Loads a CSV, Parquet or JSON file (by extension, read by DuckDB's readers) into `table` as one
+   * commit, creating the table from the file's columns when it does not exist.
+   *
+   * @example
+   * await bulk.importFile('/tmp/people.csv', { table: 'people' })  // { txId: 4, rowCount: 3 }
+   */
+  async importFile(file: string, options: { readonly table: string } & Pick<BulkInsertOptions, 'onProgress' | 'signal'>): Promise<{ txId: number | undefined; rowCount: number }> {
+    const result = await this.columnQuery(`SELECT * FROM ${fileReaderSql(file)}`, [file], options.signal)
+    return this.insert(options.table, result.columns, result.rows, { createTable: true, onProgress: options.onProgress, signal: options.signal })
+  }
+
+  /**
+   * Writes a table's current state to a .parquet, .csv or .json file (by extension); returns the rows written.
+   *
+   * @example
+   * await bulk.exportTable('/tmp/people.parquet', { table: 'people' })  // { rowCount: 3 }
+   */
+  async exportTable(file: string, options: { readonly table: string; readonly signal?: AbortSignal | undefined }): Promise<{ readonly rowCount: number }> {
+    if (!this.context.schema.catalog.tables.has(options.table)) throw new StrataError('UNDEFINED_TABLE', `table "${options.table}" does not exist`)
+    const result = await this.columnQuery(exportCopySql(options.table, file), undefined, options.signal)
+    return { rowCount: Number(result.rows[0]?.[0] ?? 0) }
+  }
+
+  /**
+   * Runs statements as one transaction with one commit (db.writeBatch): all or nothing; an error names
+   * the failing item.
+   *
+   * @example
+   * await bulk.writeBatch(['INSERT INTO t VALUES (1)', { sql: 'DELETE FROM t WHERE id = $1', params: [2] }], {})
+   */
+  writeBatch(items: readonly BatchItem[], options: { readonly signal?: AbortSignal | undefined } = {}): Promise<{ txId: number | undefined; rowCount: number }> {
+    return runWriteBatch(this.runner, items, options)
+  }
 }

@@ -4,9 +4,9 @@
  * runs inside the engine's write path, so it is one ledger transaction (kind ddl) that commits or
  * rolls back with the FTS5 tables and triggers it made.
  */
-import type { RowConnection } from '../storage/rowstore/rowstore.js'
-import type { Catalog, FulltextIndexDefinition, TableDefinition } from '../sql/catalog.js'
-import { checkUserName } from '../sql/ddl.js'
+import type { RowConnection } from '../../storage/rowstore/rowstore.js'
+import type { Catalog, FulltextIndexDefinition, TableDefinition } from '../../sql/catalog.js'
+import { checkUserName } from '../../sql/ddl.js'
 import {
   checkFulltextColumns,
   defaultFulltextIndexName,
@@ -15,8 +15,8 @@ import {
   sqliteCreateFulltext,
   sqliteDropFulltext,
   type CreateFulltextIndex,
-} from '../sql/fulltext.js'
-import { StrataError } from '../util/errors.js'
+} from '../../sql/fulltext.js'
+import { StrataError } from '../../util/errors.js'
 
 /** What the DDL needs from the engine: the writer, the catalog, and how to save a changed table. */
 export interface FulltextContext {

@@ -8,17 +8,17 @@
  * the new pieces, and then make the table's row for each touched key equal to its open-ended current
  * piece (the row store's table always holds exactly those).
  */
-import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
-import type { Commit, Ledger } from '../ledger/ledger.js'
-import { findColumn, historyTableName, keyColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from '../sql/catalog.js'
-import { keyExpression, sqliteCreateTable } from '../sql/ddl.js'
-import type { PgNode } from '../sql/parse.js'
-import { compileDelete, compileSelect, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, NotRowStore, type Binder } from '../sql/rowsql.js'
-import { evaluateInstantNode, instantFromValue, periodColumnDefinitions, rowStoreSource, type InstantContext } from '../sql/temporal.js'
-import { list, names, nodeBody, nodeKind, quoteIdentifier } from '../sql/tree.js'
-import { toStorage } from '../sql/types.js'
-import { StrataError } from '../util/errors.js'
-import { dateFromMicros, isoTimestamp } from '../util/timestamp.js'
+import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
+import type { Commit, Ledger } from '../../ledger/ledger.js'
+import { findColumn, historyTableName, keyColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from '../../sql/catalog.js'
+import { keyExpression, sqliteCreateTable } from '../../sql/ddl.js'
+import type { PgNode } from '../../sql/parse.js'
+import { compileDelete, compileSelect, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, NotRowStore, type Binder } from '../../sql/rowsql.js'
+import { evaluateInstantNode, instantFromValue, periodColumnDefinitions, rowStoreSource, type InstantContext } from '../../sql/temporal.js'
+import { list, names, nodeBody, nodeKind, quoteIdentifier } from '../../sql/tree.js'
+import { toStorage } from '../../sql/types.js'
+import { StrataError } from '../../util/errors.js'
+import { dateFromMicros, isoTimestamp } from '../../util/timestamp.js'
 
 /** What the engine lends the valid-time writer. */
 export interface TemporalHost {

@@ -1,0 +1,125 @@
+/**
+ * What the statement families share: the stores, the ledger, the sync, the catalog and the writer
+ * lock (`EngineContext`), and the binding of a plan's parameters to row-store values. Each family
+ * takes the part of the context it needs (a `Pick` of it), never the `Engine`.
+ */
+import type { Ledger } from '../ledger/ledger.js'
+import type { Catalog, TableDefinition } from '../sql/catalog.js'
+import { sqliteHistoryTriggers } from '../sql/ddl.js'
+import { checkBoundFulltextQuery } from '../sql/fulltext.js'
+import type { Binder } from '../sql/plan.js'
+import { checkRowCount, checkTextParameter, comparisonParameter } from '../sql/rowsql.js'
+import { quoteIdentifier } from '../sql/tree.js'
+import { toStorage } from '../sql/types.js'
+import type { RowStore, RowValue } from '../storage/rowstore/rowstore.js'
+import type { CatalogHolder } from '../subsystems/seam.js'
+import type { Subsystems } from '../subsystems/index.js'
+import type { Syncer } from '../sync/syncer.js'
+import { assert } from '../util/assert.js'
+import { StrataError } from '../util/errors.js'
+import type { Mutex } from '../util/mutex.js'
+import { dateMicros } from '../util/timestamp.js'
+
+export interface EngineContext {
+  readonly rowStore: RowStore & { clearCachesSync(): void }
+  readonly ledger: Ledger
+  readonly syncer: Syncer
+  readonly schema: Schema
+  /** Writers serialize on this lock (bounded wait); readers never take it. */
+  readonly writerLock: Mutex
+  readonly subsystems: Subsystems
+}
+
+/**
+ * The catalog the engine runs against: an immutable snapshot replaced on every change (the version
+ * goes up, so plans compiled against the old one are recompiled), kept in step with the row store's
+ * history triggers, which are TEMP (per connection) and so installed anew on open and after a change.
+ */
+export class Schema implements CatalogHolder {
+  catalog: Catalog
+  version = 0
+
+  constructor(
+    private readonly rowStore: RowStore & { clearCachesSync(): void },
+    private readonly ledger: Ledger,
+  ) {
+    this.catalog = ledger.loadCatalogSync(rowStore.writer)
+  }
+
+  set(catalog: Catalog): void {
+    this.catalog = catalog
+    this.version++
+  }
+
+  installTriggersSync(table: TableDefinition): void {
+    for (const statement of sqliteHistoryTriggers(table)) this.rowStore.writer.execSync(statement)
+  }
+
+  dropTriggersSync(name: string): void {
+    for (const event of ['insert', 'update', 'delete']) this.rowStore.writer.execSync(`DROP TRIGGER IF EXISTS temp.${quoteIdentifier(`_strata_${event}_${name}`)}`)
+  }
+
+  /** Persists a changed table definition in the open write transaction: the catalog, its triggers, the row store's caches. */
+  saveTableSync(table: TableDefinition): void {
+    this.ledger.saveTableSync(table)
+    this.set({ tables: new Map([...this.catalog.tables, [table.name, table]]), views: this.catalog.views })
+    this.installTriggersSync(table)
+    this.rowStore.clearCachesSync()
+  }
+
+  /** After a rollback of DDL: the catalog (and triggers) go back to what SQLite holds. */
+  reloadSync(): void {
+    for (const name of this.catalog.tables.keys()) this.dropTriggersSync(name)
+    this.set(this.ledger.loadCatalogSync(this.rowStore.writer))
+    for (const table of this.catalog.tables.values()) this.installTriggersSync(table)
+    this.rowStore.clearCachesSync()
+  }
+}
+
+/**
+ * A plan's binders with this call's parameters → the row store's values: constants as compiled,
+ * parameters coerced to the column's storage form (compared in the wider type where the compiler
+ * asked, src/sql/rowsql.ts), `now()` as the ledger's clock, time-travel slots from `bounds`.
+ *
+ * @example bindValues(ledger, plan.binders, [42]) // [42]
+ */
+export function bindValues(ledger: Ledger, binders: readonly Binder[], params: readonly unknown[], bounds?: readonly bigint[]): RowValue[] {
+  const values: RowValue[] = new Array(binders.length)
+  for (let index = 0; index < binders.length; index++) {
+    const binder = binders[index]!
+    switch (binder.kind) {
+      case 'value':
+        values[index] = binder.value
+        break
+      case 'param': {
+        if (binder.index < 0 || binder.index >= params.length) {
+          throw new StrataError('INVALID_PARAMETER', `no value for parameter $${binder.index + 1} (${params.length} given)`)
+        }
+        const value = params[binder.index]
+        values[index] = binder.type === undefined ? plainValue(value) : binder.compare === true ? comparisonParameter(value, binder.type) : toStorage(value, binder.type)
+        // A full-text query is checked here so a malformed one is a SYNTAX_ERROR with its position (NULL: EXPLAIN's placeholder).
+        if (binder.fulltextColumns !== undefined && value !== null) checkBoundFulltextQuery(value, binder.fulltextColumns)
+        if (binder.rowCount === true) checkRowCount(values[index])
+        if (binder.textOnly === true) checkTextParameter(value)
+        break
+      }
+      case 'now':
+        values[index] = toStorage(new Date(Number(ledger.nowMicros() / 1000n)), binder.type)
+        break
+      case 'slot':
+        assert(bounds !== undefined, 'a time-travel plan is bound with its period bounds')
+        values[index] = bounds[binder.slot]!
+        break
+    }
+  }
+  return values
+}
+
+/** A parameter bound where no column type is known: numbers, strings, bytes as they are. */
+function plainValue(value: unknown): RowValue {
+  if (value === null || value === undefined) return null
+  if (typeof value === 'boolean') return value ? 1 : 0
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string' || value instanceof Uint8Array) return value
+  if (value instanceof Date) return Number(dateMicros(value))
+  return JSON.stringify(value)
+}

@@ -1,0 +1,330 @@
+/**
+ * SELECT: routing (Rhei's rules: simple single-table lookups → row store; everything analytical →
+ * column store), row-store reads, column-store reads through `ColumnReads`, result columns' nullability,
+ * streamed reads, and the evaluation of a write's source query. A SELECT a subsystem claims (time
+ * travel) is run by it, through a `StatementCall` made here.
+ */
+import type { RowValue } from '../storage/rowstore/rowstore.js'
+import { applyEdits } from '../sql/edits.js'
+import { analyticalReason } from '../sql/naming.js'
+import { inferNullable } from '../sql/nullability.js'
+import { compactParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
+import { postgresJsonEdits, subqueryLimitEdits } from '../sql/pgcompat.js'
+import type { RowPlan } from '../sql/plan.js'
+import { compileSelect, NotRowStore } from '../sql/rowsql.js'
+import { timeSeriesEdits } from '../sql/timeseries.js'
+import { deparseStatement } from '../sql/deparse.js'
+import { list, nodeBody, nodeKind, walk } from '../sql/tree.js'
+import { fromStorage, readsIntegersAsBigints } from '../sql/types.js'
+import type { Statement, StatementCall } from '../subsystems/seam.js'
+import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
+import type { ColumnReads } from './column-reads.js'
+import { bindValues, type EngineContext } from './context.js'
+import { bigintRows, convertRows, numberRows, outputColumn, outputShape, type ExecuteOptions, type OutputShape, type Positional, type ResultColumn, type StreamedResult, type Tabular } from './rows.js'
+import type { Session } from './session.js'
+
+/** Where a read goes, and why (EXPLAIN prints this). */
+export interface Route {
+  readonly store: 'row' | 'column' | 'catalog'
+  readonly reason: string
+  readonly plan?: RowPlan
+}
+
+export class Reads {
+  /** Routing decisions (with compiled row-store plans) per cached tree and catalog version. */
+  private readonly routeCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly route: Route }>()
+  private readonly nullabilityCache = new WeakMap<
+    PgNode,
+    { readonly catalogVersion: number; readonly nullable: readonly boolean[] | undefined; input?: readonly ResultColumn[]; output?: readonly ResultColumn[] }
+  >()
+  /** SELECTs that read current state from the row store: plan, output shape and annotated columns per tree and catalog version (the dispatcher's fast path). */
+  private readonly plainRowReads = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: RowPlan; readonly shape: OutputShape; readonly columns: readonly ResultColumn[] }>()
+  /** Row-store plans of grouped reads forced onto the row store, per tree and catalog version. */
+  private readonly groupedPlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: RowPlan | NotRowStore }>()
+  /** A SELECT's text with the time-series rewrite applied, per tree (the rewrite does not depend on the catalog). */
+  private readonly columnTextCache = new WeakMap<PgNode, string>()
+
+  constructor(
+    private readonly context: Pick<EngineContext, 'rowStore' | 'ledger' | 'schema' | 'subsystems'>,
+    readonly columns: ColumnReads,
+  ) {}
+
+  /**
+   * A plain SELECT seen before at this catalog version (only those are in plainRowReads), read from
+   * the row store with one cache entry instead of the statement kind and the subsystems', route and
+   * nullability caches; undefined for anything else. Small on purpose: it is the hot path of a point
+   * read.
+   */
+  plainRowRead(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Positional | undefined {
+    const plain = options.engine === 'column' ? undefined : this.plainRowReads.get(tree)
+    if (plain === undefined || plain.catalogVersion !== this.context.schema.version) return undefined
+    const rowStore = this.context.rowStore
+    const connection = session.inTransaction ? rowStore.writer : rowStore.reader
+    const rows = connection.prepareSync(plain.plan.sql, plain.shape.bigints ? bigintRows : numberRows).allSync(bindValues(this.context.ledger, plain.plan.binders, params))
+    return { rows: convertRows(plain.shape, rows), columns: plain.columns, rowCount: rows.length, engine: 'row' }
+  }
+
+  /** A SELECT statement: claimed by a subsystem (time travel), else routed; its columns annotated with nullability. */
+  select(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Positional | Promise<Positional> {
+    const tree = statement.tree!
+    const claim = this.context.subsystems.claimRead(statement, tree)
+    let result: Positional | Promise<Positional>
+    if (claim !== undefined) result = claim.run(this.call(session, statement, params, options, false))
+    else {
+      if (options.engine !== 'column') this.rememberPlainRowRead(tree)
+      result = this.read(session, statement, params, options)
+    }
+    if (result instanceof Promise) return result.then((settled) => this.withNullableColumns(tree, settled))
+    return this.withNullableColumns(tree, result)
+  }
+
+  /**
+   * Remembers a SELECT that reads current state (no subsystem claimed it) and routes to the row
+   * store, with its plan, output shape and annotated columns, for this catalog version: what `select`
+   * would work out from the route and nullability caches each time.
+   */
+  private rememberPlainRowRead(tree: PgNode): void {
+    let route: Route
+    try {
+      route = this.route(tree)
+    } catch {
+      return // read() meets the same error and reports it
+    }
+    if (route.store !== 'row' || route.plan === undefined) return
+    const shape = outputShape(route.plan.output)
+    const columns = this.nullableColumns(tree, shape.columns)
+    this.plainRowReads.set(tree, { catalogVersion: this.context.schema.version, plan: route.plan, shape, columns })
+  }
+
+  route(tree: PgNode): Route {
+    const cached = this.routeCache.get(tree)
+    const version = this.context.schema.version
+    if (cached !== undefined && cached.catalogVersion === version) return cached.route
+    const route = this.computeRoute(tree)
+    this.routeCache.set(tree, { catalogVersion: version, route })
+    return route
+  }
+
+  private computeRoute(tree: PgNode): Route {
+    const select = nodeBody(tree, 'SelectStmt')!
+    const catalog = this.context.schema.catalog
+    let catalogReference = false
+    let viewReference: string | undefined
+    walk(tree, (kind, body) => {
+      if (kind === 'RangeVar') {
+        const schema = typeof body['schemaname'] === 'string' ? body['schemaname'] : undefined
+        if (schema === 'strata' || schema === 'information_schema' || schema === 'pg_catalog') catalogReference = true
+        else if (body['catalogname'] === 'strata' && schema === 'results') catalogReference = true
+        else if (catalog.views.has(String(body['relname']))) viewReference = String(body['relname'])
+      }
+    })
+    if (catalogReference) return { store: 'catalog', reason: 'it reads the system catalog (strata.*, information_schema)' }
+    if (viewReference !== undefined) return { store: 'column', reason: `it reads the view ${viewReference}, which the column store answers` }
+    try {
+      const plan = compileSelect(select, { table: (name) => catalog.tables.get(name) })
+      return { store: 'row', reason: 'a simple single-table lookup', plan }
+    } catch (error) {
+      if (error instanceof NotRowStore) return { store: 'column', reason: analyticalReason(select, error.construct) }
+      throw error
+    }
+  }
+
+  /** A SELECT's result columns with `nullable` where its tree and the catalog prove it (src/sql/nullability.ts). */
+  nullableColumns(tree: PgNode, columns: readonly ResultColumn[]): readonly ResultColumn[] {
+    const { schema } = this.context
+    let cached = this.nullabilityCache.get(tree)
+    if (cached === undefined || cached.catalogVersion !== schema.version) {
+      cached = { catalogVersion: schema.version, nullable: inferNullable(nodeBody(tree, 'SelectStmt')!, (name) => schema.catalog.tables.get(name)) }
+      this.nullabilityCache.set(tree, cached)
+    }
+    // Row-store plans hand back the same frozen columns every time (resultColumns): the annotated
+    // copy made for them last time is reused, frozen too. Keyed by tree, catalog version (the entry
+    // is replaced when it changes) and the columns array itself.
+    if (cached.input === columns && cached.output !== undefined) return cached.output
+    // Not worked out (a set operation, `*` over a derived table, …): every column may be NULL.
+    const nullable = cached.nullable?.length === columns.length ? cached.nullable : undefined
+    const annotated = columns.map((column, index) => ({ ...column, nullable: nullable?.[index] ?? true }))
+    if (!Object.isFrozen(columns)) return annotated
+    cached.input = columns
+    cached.output = Object.freeze(annotated.map((column) => Object.freeze(column)))
+    return cached.output
+  }
+
+  private withNullableColumns(tree: PgNode, result: Positional): Positional {
+    const columns = this.nullableColumns(tree, result.columns)
+    if (result.txId === undefined) return { rows: result.rows, columns, rowCount: result.rowCount, engine: result.engine }
+    return { rows: result.rows, columns, rowCount: result.rowCount, engine: result.engine, txId: result.txId }
+  }
+
+  /** A row-store read returns its result synchronously; the column store's and the catalog's are promises. */
+  private read(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Positional | Promise<Positional> {
+    const tree = statement.tree!
+    const route = this.route(tree)
+    if (route.store === 'catalog') return this.columns.catalogRead(session, tree, params, options)
+    if (options.engine === 'row' && route.store !== 'row') return this.rowRead(session, this.groupedRowPlan(tree, route), params)
+    if (route.store === 'row' && options.engine !== 'column') return this.rowRead(session, route.plan!, params)
+    this.context.subsystems.beforeColumnStore(tree, options.engine === 'column' ? 'the engine option asks for it' : route.reason)
+    // The DuckDB text (time-series calls rewritten) only when the column store answers.
+    const column = this.columnSelect(statement, params)
+    return this.columns.read(session, column.sql, column.params, options, 'column')
+  }
+
+  /**
+   * A grouped query forced onto the row store (routing sends aggregates to DuckDB): GROUP BY,
+   * aggregates and time-series functions compiled for SQLite (src/sql/rowgroup.ts), or NOT_SUPPORTED.
+   */
+  private groupedRowPlan(tree: PgNode, route: Route): RowPlan {
+    const select = nodeBody(tree, 'SelectStmt')!
+    const grouped = list(select['groupClause']).length > 0 || list(select['targetList']).some((target) => nodeKind(nodeBody(target, 'ResTarget')?.['val']) === 'FuncCall')
+    if (!grouped) throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query: ${route.reason}`)
+    const { schema } = this.context
+    const cached = this.groupedPlanCache.get(tree)
+    let plan: RowPlan | NotRowStore
+    if (cached !== undefined && cached.catalogVersion === schema.version) plan = cached.plan
+    else {
+      try {
+        plan = compileSelect(select, { table: (name) => schema.catalog.tables.get(name) }, { grouped: true })
+      } catch (error) {
+        if (!(error instanceof NotRowStore)) throw error
+        plan = error
+      }
+      this.groupedPlanCache.set(tree, { catalogVersion: schema.version, plan })
+    }
+    if (plan instanceof NotRowStore) throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query (${route.reason}): ${plan.message}`, { cause: plan })
+    return plan
+  }
+
+  /**
+   * A SELECT's text and parameters for DuckDB: the cached text, or, when a parameter is a subquery's
+   * LIMIT/OFFSET (which DuckDB refuses in a correlated subquery), its value written in (src/sql/pgcompat.ts).
+   */
+  private columnSelect(statement: ParsedStatement, params: readonly unknown[]): { sql: string; params: readonly unknown[] } {
+    const limitEdits = subqueryLimitEdits(statement, params)
+    if (limitEdits.length === 0) return { sql: this.columnSelectText(statement), params }
+    return compactParameters(applyEdits(statement, [...postgresJsonEdits(statement), ...limitEdits, ...timeSeriesEdits(statement)]), params)
+  }
+
+  /** A SELECT's text for DuckDB: PostgreSQL's JSON constructors and time-series calls rewritten at tree locations (src/sql/pgcompat.ts, src/sql/timeseries.ts). */
+  private columnSelectText(statement: ParsedStatement): string {
+    const tree = statement.tree!
+    let text = this.columnTextCache.get(tree)
+    if (text === undefined) {
+      text = applyEdits(statement, [...postgresJsonEdits(statement), ...timeSeriesEdits(statement)])
+      this.columnTextCache.set(tree, text)
+    }
+    return text
+  }
+
+  rowRead(session: Session, plan: RowPlan, params: readonly unknown[], bounds?: readonly bigint[]): Positional {
+    const rowStore = this.context.rowStore
+    const connection = session.inTransaction ? rowStore.writer : rowStore.reader
+    const values = bindValues(this.context.ledger, plan.binders, params, bounds)
+    const shape = outputShape(plan.output)
+    const rows = connection.prepareSync(plan.sql, shape.bigints ? bigintRows : numberRows).allSync(values)
+    return { rows: convertRows(shape, rows), columns: shape.columns, rowCount: rows.length, engine: 'row' }
+  }
+
+  /** A SELECT for a write's source: routed like a query, inside the writer's transaction (`statement`: the write it belongs to). */
+  async evaluateSelect(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions, statement?: Statement): Promise<Tabular> {
+    const claim = statement === undefined ? undefined : this.context.subsystems.claimRead(statement, tree)
+    if (claim !== undefined) return claim.evaluate(this.call(session, statement!, params, options, true), tree)
+    const route = this.route(tree)
+    if (route.store === 'row') {
+      const plan = route.plan!
+      const values = bindValues(this.context.ledger, plan.binders, params)
+      const rows = this.context.rowStore.writer.prepareSync(plan.sql, { bigints: true }).allSync(values)
+      return { columns: plan.output.map(outputColumn), rows: rows.map((row) => row.map((value, index) => fromStorage(value, plan.output[index]!.type))) }
+    }
+    this.context.subsystems.beforeColumnStore(tree, route.reason)
+    const text = deparseStatement(tree)
+    return this.columns.inWrite(session, text, params, options)
+  }
+
+  /**
+   * The `StatementCall` a subsystem gets for one statement on `session`: reads where the session
+   * reads, column-store queries fresh or over the transaction's overlay (`inWrite`: always the
+   * overlay, as a write's own reads must see its transaction).
+   */
+  call(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions, inWrite: boolean): StatementCall {
+    const rowStore = this.context.rowStore
+    return {
+      statement,
+      params,
+      options,
+      inTransaction: session.inTransaction,
+      rowConnection: () => (session.inTransaction ? rowStore.writer : rowStore.reader),
+      rowRead: (plan, bounds) => this.rowRead(session, plan, params, bounds),
+      columnQuery: (sql, queryParams) => (inWrite ? this.columns.inWrite(session, sql, queryParams, options) : this.columns.query(session, sql, queryParams, options)),
+      evaluate: (tree) => this.evaluateSelect(session, tree, params, {}),
+      schemaChanged: () => {
+        session.changedSchema = true
+      },
+    }
+  }
+
+  /**
+   * A query's rows in batches as the store produces them (`Engine.stream`): `statement` is one plain
+   * SELECT outside a transaction that routes to a store, read from a row-store connection of its own
+   * or from a DuckDB result chunk by chunk, under the same freshness rules as `execute`; undefined when
+   * it is not (the caller then executes it as usual).
+   */
+  async stream(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Promise<StreamedResult | undefined> {
+    const tree = statement.tree
+    if (tree === undefined || nodeKind(tree) !== 'SelectStmt' || session.inTransaction || this.context.subsystems.claimRead(statement, tree) !== undefined) return undefined
+    const route = this.route(tree)
+    if (route.store === 'catalog' || (options.engine === 'row' && route.store !== 'row')) return undefined
+    const batchRows = limits.streamBatchRows
+    if (route.store === 'row' && options.engine !== 'column') {
+      const plan = route.plan!
+      // A connection of its own: an open iterator keeps its connection busy.
+      const connection = this.context.rowStore.connectReaderSync()
+      let iterator: IterableIterator<RowValue[]>
+      try {
+        iterator = connection.prepareSync(plan.sql, { bigints: readsIntegersAsBigints(plan.output.map((column) => column.type)) }).iterateSync(bindValues(this.context.ledger, plan.binders, params))
+      } catch (error) {
+        connection.closeSync()
+        throw error instanceof StrataError ? error.withStatement(statement.text) : error
+      }
+      const output = plan.output
+      const signal = options.signal
+      async function* batches(): AsyncGenerator<unknown[][]> {
+        try {
+          let batch: unknown[][] = []
+          for (const row of iterator) {
+            batch.push(row.map((value, index) => fromStorage(value, output[index]!.type)))
+            if (batch.length >= batchRows) {
+              if (signal?.aborted === true) throw new StrataError('ABORTED', 'the streamed read was aborted')
+              yield batch
+              batch = []
+            }
+          }
+          if (batch.length > 0) yield batch
+        } finally {
+          iterator.return?.()
+          connection.closeSync()
+        }
+      }
+      return { columns: this.nullableColumns(tree, output.map(outputColumn)), engine: 'row', batches: batches() }
+    }
+    this.context.subsystems.beforeColumnStore(tree, options.engine === 'column' ? 'the engine option asks for it' : route.reason)
+    const { duck, release } = await this.columns.freshSession(options)
+    let streamed
+    try {
+      const column = this.columnSelect(statement, params)
+      streamed = await duck.stream(column.sql, column.params.length === 0 ? undefined : column.params)
+    } catch (error) {
+      release()
+      throw error instanceof StrataError ? error.withStatement(statement.text) : error
+    }
+    const chunks = streamed.chunks
+    async function* batches(): AsyncGenerator<unknown[][]> {
+      try {
+        for await (const chunk of chunks) yield chunk
+      } finally {
+        release()
+      }
+    }
+    return { columns: this.nullableColumns(tree, streamed.columns), engine: 'column', batches: batches() }
+  }
+}

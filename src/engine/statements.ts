@@ -1,0 +1,130 @@
+/**
+ * The front end as the engine drives it: a text becomes statements once (cached by text, LRU), with
+ * the subsystems' clauses cut out and attached first (src/subsystems/seam.ts, `ClauseRecogniser`), and
+ * `$name` parameters made positional. Everything after this works on the parsed statements.
+ */
+import { checkStatementLimits, parseStatements, positionalizeNamedParameters } from '../sql/parse.js'
+import { walk } from '../sql/tree.js'
+import type { PgNode } from '../sql/parse.js'
+import type { ClauseRecogniser, Statement } from '../subsystems/seam.js'
+import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
+import { NotRowStore } from '../sql/rowsql.js'
+
+export type Params = readonly unknown[] | Readonly<Record<string, unknown>> | undefined
+
+const noParams: readonly unknown[] = Object.freeze([])
+
+export class Statements {
+  /** Parsed statements by SQL text (LRU), so repeated SQL skips the parser. Trees are never mutated. */
+  private readonly cache = new Map<string, Statement[]>()
+  /** The newest entry of the cache (a repeated statement skips the LRU refresh). */
+  private lastText: string | undefined
+  private lastStatements: Statement[] | undefined
+
+  constructor(private readonly clauses: ClauseRecogniser | undefined) {}
+
+  /**
+   * The statements of `text`, parsed once per text: the bounds checked, clauses cut out and attached,
+   * PostgreSQL's grammar applied to the rest.
+   *
+   * @example statements.parse('SELECT 1; SELECT 2').length // 2
+   */
+  parse(text: string): Statement[] {
+    // The same text as last time is already the newest entry of the LRU order: nothing to refresh.
+    if (text === this.lastText && this.lastStatements !== undefined) return this.lastStatements
+    const cached = this.cache.get(text)
+    if (cached !== undefined) {
+      // Refresh its place in the LRU order.
+      this.cache.delete(text)
+      this.cache.set(text, cached)
+      this.lastText = text
+      this.lastStatements = cached
+      return cached
+    }
+    // The bounds first: the clauses are parsed from parts of the text before the rest is.
+    checkStatementLimits(text)
+    const extraction = this.clauses !== undefined && mayHoldClauses(text, this.clauses) ? this.clauses.extract(text) : undefined
+    const statements = extraction === undefined ? parseStatements(text, { limitsChecked: true }) : extraction.attach(parseStatements(extraction.text, { limitsChecked: true }))
+    if (this.cache.size >= limits.statementCacheEntriesMax) {
+      const oldest = this.cache.keys().next().value
+      if (oldest !== undefined) this.cache.delete(oldest)
+    }
+    this.cache.set(text, statements)
+    this.lastText = text
+    this.lastStatements = statements
+    return statements
+  }
+
+  /** True when `text` holds no clause a subsystem would cut out; remembered per tree (trees are never mutated). */
+  clauseFree(tree: PgNode, text: string): boolean {
+    let known = this.clauseFreeTrees.get(tree)
+    if (known === undefined) {
+      known = this.clauses === undefined || !mayHoldClauses(text, this.clauses) || this.clauses.extract(text) === undefined
+      this.clauseFreeTrees.set(tree, known)
+    }
+    return known
+  }
+
+  private readonly clauseFreeTrees = new WeakMap<PgNode, boolean>()
+
+  /** A call's statements and positional parameters: `$name` parameters made `$1…$n` (SPEC 3), the parameter count checked. */
+  prepare(sql: string, params: Params): { readonly statements: Statement[]; readonly positional: readonly unknown[] } {
+    if (params === undefined || Array.isArray(params)) {
+      const statements = this.parse(sql)
+      const positional = (params as readonly unknown[] | undefined) ?? noParams
+      if (positional.length > 0 && statements.length === 1) checkParameterCount(statements[0]!, positional.length)
+      return { statements, positional }
+    }
+    const { text, positional } = positionalParameters(sql, params)
+    return { statements: this.parse(text), positional }
+  }
+}
+
+/** A cheap guard before scanning: every clause the recogniser knows contains one of its trigger words. */
+function mayHoldClauses(text: string, clauses: ClauseRecogniser): boolean {
+  const lower = text.toLowerCase()
+  return clauses.triggers.some((word) => lower.includes(word))
+}
+
+/** `$name` parameters become `$1…$n` with their values in order (SPEC 3); an array is already positional. */
+export function positionalParameters(sql: string, params: Params): { text: string; positional: readonly unknown[] } {
+  if (params === undefined || Array.isArray(params)) return { text: sql, positional: (params as readonly unknown[] | undefined) ?? [] }
+  const rewritten = positionalizeNamedParameters(sql)
+  const named = params as Readonly<Record<string, unknown>>
+  for (const name of rewritten.names) {
+    if (!(name in named)) throw new StrataError('INVALID_PARAMETER', `no value for parameter $${name}`)
+  }
+  return { text: rewritten.sql, positional: rewritten.names.map((name) => named[name]) }
+}
+
+/** The highest `$n` a statement's tree uses, per tree (trees are cached with their text). */
+const parameterCounts = new WeakMap<PgNode, number>()
+
+/**
+ * More parameters than the statement uses is INVALID_PARAMETER, as DuckDB and PostgreSQL say ("bind
+ * message supplies 2 parameters, but prepared statement requires 1"); the row store would ignore the
+ * extra ones. A statement with clauses cut out binds only the parameters it uses by design
+ * (compactParameters), and one without a PostgreSQL tree is DuckDB's to check.
+ */
+function checkParameterCount(statement: Statement, given: number): void {
+  const tree = statement.tree
+  if (tree === undefined || statement.clauses !== undefined) return
+  let used = parameterCounts.get(tree)
+  if (used === undefined) {
+    let highest = 0
+    walk(tree, (kind, body) => {
+      if (kind === 'ParamRef' && typeof body['number'] === 'number') highest = Math.max(highest, body['number'])
+    })
+    used = highest
+    parameterCounts.set(tree, used)
+  }
+  if (given > used) throw new StrataError('INVALID_PARAMETER', `${given} parameters given for a statement that uses ${used}`)
+}
+
+/** A statement's error as the caller sees it: with the statement's text, NotRowStore as NOT_SUPPORTED. */
+export function statementError(error: unknown, statement: Statement): unknown {
+  if (error instanceof StrataError) return error.withStatement(statement.written ?? statement.text)
+  if (error instanceof NotRowStore) return new StrataError('NOT_SUPPORTED', error.message, { statement: statement.written ?? statement.text, cause: error })
+  return error
+}

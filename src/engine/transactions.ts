@@ -1,0 +1,321 @@
+/**
+ * The write path and transaction control. Every write — DML, DDL, a subsystem's own statements — runs
+ * through `write`: inside an explicit transaction on that session (a savepoint per statement), or as
+ * one autocommit transaction on a private session under the writer lock, committed with a ledger fact.
+ * BEGIN/COMMIT/ROLLBACK/SAVEPOINT and SET TRANSACTION are here too.
+ */
+import type { Commit } from '../ledger/ledger.js'
+import { quoteIdentifier } from '../sql/tree.js'
+import type { PgNode } from '../sql/parse.js'
+import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
+import type { ColumnReads } from './column-reads.js'
+import type { EngineContext } from './context.js'
+import { noRows, type ExecuteOptions, type Positional } from './rows.js'
+import { readOnlyOption, Session } from './session.js'
+
+type Body = (active: Session) => Positional | Promise<Positional>
+
+export class Transactions {
+  /** Synchronous autocommit writes since the event loop last turned, and when the first of them ran (yieldingToSync). */
+  private writesThisTurn = 0
+  private turnStartedMs = 0
+
+  constructor(
+    private readonly context: Pick<EngineContext, 'rowStore' | 'ledger' | 'syncer' | 'schema' | 'writerLock'>,
+    private readonly columns: Pick<ColumnReads, 'endOverlay'>,
+    /** Called after every commit that recorded a transaction (change feeds, subsystems). */
+    private readonly committed: (commit: Commit) => void,
+  ) {}
+
+  /**
+   * Runs `body` as (part of) a write transaction: inside an explicit transaction it runs on that
+   * session; in autocommit it runs on a private session of its own (so concurrent statements on the
+   * same handle never see or share its open transaction), takes the writer lock, opens a SQLite
+   * transaction, and commits with a ledger fact (or rolls back on error).
+   */
+  write(session: Session, options: ExecuteOptions, body: Body): Positional | Promise<Positional> {
+    // Every write (DML, DDL, a subsystem's statements) comes through here, so this one check makes a read-only session.
+    if (options.readOnly === true) throw new StrataError('READ_ONLY', 'this session may only read: the statement would write')
+    if (session.inTransaction ? session.readOnly : session.defaultReadOnly) throw new StrataError('READ_ONLY', 'cannot write in a READ ONLY transaction')
+    if (session.inTransaction) return this.writeInTransaction(session, body)
+    // A free writer lock is taken at once, and a body that needs no waiting (a plain INSERT, UPDATE,
+    // DELETE) commits synchronously: the same steps in the same order, without promise hops.
+    const writerLock = this.context.writerLock
+    const release = writerLock.tryAcquire()
+    if (release !== undefined) return this.yieldingToSync(this.autocommitWrite(release, body))
+    return writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal).then((granted) => this.autocommitWrite(granted, body))
+  }
+
+  private async writeInTransaction(session: Session, body: Body): Promise<Positional> {
+    const writer = this.context.rowStore.writer
+    this.context.ledger.assignSync()
+    writer.execSync('SAVEPOINT strata_statement')
+    try {
+      const result = await body(session)
+      writer.execSync('RELEASE strata_statement')
+      session.rowsChanged += result.rowCount
+      return result
+    } catch (error) {
+      writer.execSync('ROLLBACK TO strata_statement')
+      writer.execSync('RELEASE strata_statement')
+      if (session.changedSchema) this.context.schema.reloadSync()
+      throw error
+    }
+  }
+
+  /**
+   * A tight `await db.query(write)` loop settles each write through microtasks only, so the event
+   * loop never turns and the background sync (its timer, DuckDB's callbacks) cannot take a step until
+   * the loop ends. Once synchronous writes have held one turn for `limits.syncIdleIntervalMs` (the
+   * longest the sync otherwise waits after a commit) while the mirror lags, a write's result is handed
+   * back on the next turn instead: the sync applies the writes as they come, as CDC should, instead of
+   * all at once afterwards.
+   */
+  private yieldingToSync(outcome: Positional | Promise<Positional>): Positional | Promise<Positional> {
+    if (outcome instanceof Promise) return outcome
+    // The turn's clock restarts whenever the event loop turns, whoever made it turn.
+    if (this.writesThisTurn++ === 0) {
+      this.turnStartedMs = performance.now()
+      setImmediate(() => (this.writesThisTurn = 0))
+    }
+    if (performance.now() - this.turnStartedMs < limits.syncIdleIntervalMs || this.context.syncer.lastAppliedTx >= this.context.ledger.lastCommitted.txId) return outcome
+    return new Promise((resolve) => setImmediate(() => resolve(outcome)))
+  }
+
+  /**
+   * One autocommit write holding the writer lock (`release`): a private session, BEGIN IMMEDIATE, the
+   * body, then COMMIT with a ledger fact or ROLLBACK. Synchronous when the body is; the lock is
+   * released once the write has committed or rolled back, either way.
+   */
+  private autocommitWrite(release: () => void, body: Body): Positional | Promise<Positional> {
+    const writer = this.context.rowStore.writer
+    const active = new Session()
+    active.inTransaction = true
+    const end = (): void => {
+      active.inTransaction = false
+      this.columns.endOverlay(active)
+      release()
+    }
+    let outcome: Positional | Promise<Positional>
+    try {
+      writer.prepareSync('BEGIN IMMEDIATE').runSync([])
+      try {
+        this.context.ledger.assignSync()
+        outcome = body(active)
+      } catch (error) {
+        this.rollbackAutocommitSync(active)
+        throw error
+      }
+    } catch (error) {
+      end()
+      throw error
+    }
+    if (outcome instanceof Promise) {
+      return outcome.then(
+        (result) => {
+          try {
+            return this.commitAutocommitSync(active, result)
+          } finally {
+            end()
+          }
+        },
+        (error: unknown) => {
+          try {
+            this.rollbackAutocommitSync(active)
+          } finally {
+            end()
+          }
+          throw error
+        },
+      )
+    }
+    try {
+      return this.commitAutocommitSync(active, outcome)
+    } finally {
+      end()
+    }
+  }
+
+  private commitAutocommitSync(active: Session, result: Positional): Positional {
+    active.rowsChanged += result.rowCount
+    const txId = this.commitSync(active)
+    if (txId === undefined) return result
+    return { rows: result.rows, columns: result.columns, rowCount: result.rowCount, engine: result.engine, txId }
+  }
+
+  private rollbackAutocommitSync(active: Session): void {
+    this.context.rowStore.writer.prepareSync('ROLLBACK').runSync([])
+    this.context.ledger.abandonSync()
+    if (active.changedSchema) this.context.schema.reloadSync()
+  }
+
+  /** Commits the writer transaction; records the commit in the ledger when something changed. */
+  private commitSync(session: Session): number | undefined {
+    const { rowStore, ledger } = this.context
+    const writer = rowStore.writer
+    const changed = session.rowsChanged > 0 || session.changedSchema
+    if (!changed || ledger.pendingCommit === undefined) {
+      writer.prepareSync('COMMIT').runSync([])
+      ledger.abandonSync()
+      return undefined
+    }
+    const commit = ledger.recordSync(session.changedSchema ? 'ddl' : 'data', session.rowsChanged)
+    try {
+      writer.prepareSync('COMMIT').runSync([])
+    } catch (error) {
+      if (writer.inTransaction) writer.prepareSync('ROLLBACK').runSync([])
+      ledger.abandonSync()
+      if (session.changedSchema) this.context.schema.reloadSync()
+      throw error
+    }
+    ledger.committedSync()
+    this.context.syncer.wake()
+    this.committed(commit)
+    return commit.txId
+  }
+
+  /** BEGIN, COMMIT, ROLLBACK (AND CHAIN), SAVEPOINT, RELEASE, ROLLBACK TO. */
+  async control(session: Session, body: PgNode, options: ExecuteOptions): Promise<Positional> {
+    const writer = this.context.rowStore.writer
+    const kind = body['kind']
+    const empty = noRows()
+    const open = session.inTransaction && session.releaseWriter !== undefined
+    switch (kind) {
+      case 'TRANS_STMT_BEGIN':
+      case 'TRANS_STMT_START':
+        if (session.inTransaction) throw new StrataError('TX_STATE', 'there is already a transaction in progress (nested BEGIN)')
+        await this.begin(session, readOnlyOption(body['options']) ?? session.defaultReadOnly, options)
+        return empty
+      case 'TRANS_STMT_COMMIT': {
+        if (!open) throw new StrataError('TX_STATE', 'there is no transaction in progress (COMMIT without BEGIN)')
+        const readOnly = session.readOnly
+        let result: Positional
+        try {
+          const txId = this.commitSync(session)
+          result = txId === undefined ? empty : { ...empty, txId }
+        } finally {
+          await this.finish(session)
+        }
+        // COMMIT AND CHAIN: a new transaction at once, with the same characteristics.
+        if (body['chain'] === true) await this.begin(session, readOnly, options)
+        return result
+      }
+      case 'TRANS_STMT_ROLLBACK': {
+        if (!open) throw new StrataError('TX_STATE', 'there is no transaction in progress (ROLLBACK without BEGIN)')
+        const readOnly = session.readOnly
+        try {
+          writer.prepareSync('ROLLBACK').runSync([])
+          this.context.ledger.abandonSync()
+          if (session.changedSchema) this.context.schema.reloadSync()
+        } finally {
+          await this.finish(session)
+        }
+        if (body['chain'] === true) await this.begin(session, readOnly, options)
+        return empty
+      }
+      // Savepoints are SQLite's, under names of their own ("user_" + the name), so a user's name can
+      // never meet the engine's per-statement savepoint. The session remembers, per savepoint, what
+      // ROLLBACK TO must restore: the rows changed so far and whether the schema had changed.
+      case 'TRANS_STMT_SAVEPOINT': {
+        if (!open) throw new StrataError('TX_STATE', 'SAVEPOINT can only be used in a transaction block (after BEGIN)')
+        const name = String(body['savepoint_name'])
+        writer.execSync(`SAVEPOINT ${quoteIdentifier(`user_${name}`)}`)
+        session.savepoints.push({ name, rowsChanged: session.rowsChanged, changedSchema: session.changedSchema })
+        return empty
+      }
+      case 'TRANS_STMT_RELEASE': {
+        if (!open) throw new StrataError('TX_STATE', 'RELEASE SAVEPOINT can only be used in a transaction block (after BEGIN)')
+        const index = savepointIndex(session, String(body['savepoint_name']))
+        writer.execSync(`RELEASE ${quoteIdentifier(`user_${session.savepoints[index]!.name}`)}`)
+        // Releasing a savepoint releases every one made after it, as in PostgreSQL and SQLite.
+        session.savepoints.length = index
+        return empty
+      }
+      case 'TRANS_STMT_ROLLBACK_TO': {
+        if (!open) throw new StrataError('TX_STATE', 'ROLLBACK TO SAVEPOINT can only be used in a transaction block (after BEGIN)')
+        const index = savepointIndex(session, String(body['savepoint_name']))
+        const savepoint = session.savepoints[index]!
+        writer.execSync(`ROLLBACK TO ${quoteIdentifier(`user_${savepoint.name}`)}`)
+        // The savepoint stays (it can be rolled back to again); later ones are gone.
+        session.savepoints.length = index + 1
+        if (session.changedSchema && !savepoint.changedSchema) this.context.schema.reloadSync()
+        session.rowsChanged = savepoint.rowsChanged
+        session.changedSchema = savepoint.changedSchema
+        return empty
+      }
+      default:
+        throw new StrataError('NOT_SUPPORTED', `transaction statement ${String(kind).replace(/^TRANS_STMT_/, '')} (two-phase commit is not supported)`)
+    }
+  }
+
+  /** Takes the writer lock and opens a SQLite transaction for `session`. */
+  private async begin(session: Session, readOnly: boolean, options: ExecuteOptions): Promise<void> {
+    const release = await this.context.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
+    try {
+      this.context.rowStore.writer.prepareSync('BEGIN IMMEDIATE').runSync([])
+    } catch (error) {
+      release()
+      throw error
+    }
+    session.inTransaction = true
+    session.releaseWriter = release
+    session.rowsChanged = 0
+    session.changedSchema = false
+    session.readOnly = readOnly
+    session.savepoints.length = 0
+  }
+
+  /**
+   * `SET TRANSACTION …` (the open transaction; outside one it does nothing, as PostgreSQL only warns)
+   * and `SET SESSION CHARACTERISTICS AS TRANSACTION …` (every later transaction and autocommit
+   * statement): READ ONLY / READ WRITE are kept; isolation levels are accepted, one writer at a time
+   * making every transaction serializable. Any other SET is not supported here.
+   */
+  characteristics(session: Session, body: PgNode): Positional {
+    const target = body['kind'] === 'VAR_SET_MULTI' ? body['name'] : undefined
+    if (target !== 'TRANSACTION' && target !== 'SESSION CHARACTERISTICS') {
+      throw new StrataError('NOT_SUPPORTED', `SET ${String(body['name'] ?? '')}: only SET TRANSACTION and SET SESSION CHARACTERISTICS AS TRANSACTION are taken`)
+    }
+    const readOnly = readOnlyOption(body['args'])
+    if (readOnly !== undefined) {
+      if (target === 'SESSION CHARACTERISTICS') session.defaultReadOnly = readOnly
+      else if (session.inTransaction) session.readOnly = readOnly
+    }
+    return noRows()
+  }
+
+  private async finish(session: Session): Promise<void> {
+    session.inTransaction = false
+    session.readOnly = false
+    session.savepoints.length = 0
+    const release = session.releaseWriter
+    session.releaseWriter = undefined
+    this.columns.endOverlay(session)
+    if (release === undefined) return
+    // A writer that waited for this transaction starts on the next turn of the event loop, so the
+    // transaction's caller hears that it finished first (a waiting autocommit write may otherwise
+    // complete synchronously within the same run of promise callbacks).
+    if (this.context.writerLock.waiting) setImmediate(release)
+    else release()
+  }
+
+  /** Rolls back whatever `session` has open (used when a transaction body throws). */
+  async abort(session: Session): Promise<void> {
+    if (!session.inTransaction || session.releaseWriter === undefined) return
+    try {
+      const writer = this.context.rowStore.writer
+      if (writer.inTransaction) writer.prepareSync('ROLLBACK').runSync([])
+      this.context.ledger.abandonSync()
+      if (session.changedSchema) this.context.schema.reloadSync()
+    } finally {
+      await this.finish(session)
+    }
+  }
+}
+
+/** The newest savepoint called `name` (PostgreSQL uses the newest of equal names); TX_STATE if there is none. */
+function savepointIndex(session: Session, name: string): number {
+  for (let index = session.savepoints.length - 1; index >= 0; index--) if (session.savepoints[index]!.name === name) return index
+  throw new StrataError('TX_STATE', `savepoint "${name}" does not exist`)
+}

@@ -1,0 +1,117 @@
+/**
+ * The registered subsystems (ARCHITECTURE.md, "The subsystem seam"). Adding one is a folder under
+ * src/subsystems/ and a line in `registered`; the engine reaches each only through src/subsystems/seam.ts.
+ */
+import { fulltextSubsystem } from './fulltext/index.js'
+import type { ClaimedRead, ClauseRecogniser, OwnStatement, Rows, SchemaChange, Statement, StatementCall, Subsystem, SubsystemHost } from './seam.js'
+import type { Commit } from '../ledger/ledger.js'
+import type { TableDefinition } from '../sql/catalog.js'
+import type { ParsedStatement, PgNode } from '../sql/parse.js'
+import { StrataError } from '../util/errors.js'
+import { timeTravelSubsystem } from './time-travel/index.js'
+
+/** Every subsystem, in the order their hooks are asked. */
+const registered: readonly ((host: SubsystemHost) => Subsystem)[] = [timeTravelSubsystem, fulltextSubsystem]
+
+/**
+ * The subsystems of one engine, with each hook gathered once so that asking "does anyone claim
+ * this?" costs a loop over the few that declared it.
+ *
+ * @example
+ * const subsystems = new Subsystems(host)
+ * subsystems.claimRead(statement, tree) // undefined: the engine's reads run it
+ */
+export class Subsystems {
+  readonly all: readonly Subsystem[]
+  /** The one clause recogniser (time travel's), or undefined. */
+  readonly clauses: ClauseRecogniser | undefined
+  /** Relation names served in the `strata` schema, each by its subsystem. */
+  readonly relations: ReadonlyMap<string, string>
+  private readonly readers: readonly Subsystem[]
+  private readonly writers: readonly Subsystem[]
+  private readonly recognisers: readonly Subsystem[]
+  private readonly columnStoreChecks: readonly Subsystem[]
+  private readonly commitListeners: readonly Subsystem[]
+
+  constructor(host: SubsystemHost) {
+    this.all = registered.map((open) => open(host))
+    const recognisers = this.all.filter((subsystem) => subsystem.clauses !== undefined)
+    if (recognisers.length > 1) throw new StrataError('INTERNAL', `two subsystems cut clauses out of statements: ${recognisers.map((subsystem) => subsystem.name).join(', ')}`)
+    this.clauses = recognisers[0]?.clauses
+    const relations = new Map<string, string>()
+    for (const subsystem of this.all) for (const relation of subsystem.relations ?? []) relations.set(relation, subsystem.name)
+    this.relations = relations
+    this.readers = this.all.filter((subsystem) => subsystem.claimRead !== undefined)
+    this.writers = this.all.filter((subsystem) => subsystem.claimWrite !== undefined)
+    this.recognisers = this.all.filter((subsystem) => subsystem.recognise !== undefined)
+    this.columnStoreChecks = this.all.filter((subsystem) => subsystem.beforeColumnStore !== undefined)
+    this.commitListeners = this.all.filter((subsystem) => subsystem.afterCommit !== undefined)
+  }
+
+  recognise(statement: ParsedStatement): OwnStatement | undefined {
+    for (const subsystem of this.recognisers) {
+      const own = subsystem.recognise!(statement)
+      if (own !== undefined) return own
+    }
+    return undefined
+  }
+
+  checkClauses(statement: Statement, kind: string): void {
+    for (const subsystem of this.all) subsystem.checkClauses?.(statement, kind)
+  }
+
+  claimRead(statement: Statement, tree: PgNode): ClaimedRead | undefined {
+    for (const subsystem of this.readers) {
+      const claim = subsystem.claimRead!(statement, tree)
+      if (claim !== undefined) return claim
+    }
+    return undefined
+  }
+
+  claimWrite(statement: Statement, kind: 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt', body: PgNode): ((call: StatementCall) => Promise<Rows>) | undefined {
+    for (const subsystem of this.writers) {
+      const claim = subsystem.claimWrite!(statement, kind, body)
+      if (claim !== undefined) return claim
+    }
+    return undefined
+  }
+
+  claimBulkInsert(table: TableDefinition, columns: readonly string[]): boolean {
+    return this.all.some((subsystem) => subsystem.claimBulkInsert?.(table, columns) === true)
+  }
+
+  beforeColumnStore(tree: unknown, reason: string): void {
+    for (const subsystem of this.columnStoreChecks) subsystem.beforeColumnStore!(tree, reason)
+  }
+
+  dropTable(change: SchemaChange, table: TableDefinition): void {
+    for (const subsystem of this.all) subsystem.schema?.dropTable?.(change, table)
+  }
+
+  /** True when a subsystem's index was called `name` and is gone. */
+  dropIndex(change: SchemaChange, name: string): boolean {
+    return this.all.some((subsystem) => subsystem.schema?.dropIndex?.(change, name) === true)
+  }
+
+  checkDropColumn(table: TableDefinition, column: string): void {
+    for (const subsystem of this.all) subsystem.schema?.checkDropColumn?.(table, column)
+  }
+
+  renameColumn(table: TableDefinition, from: string, to: string): Partial<TableDefinition> {
+    let changes: Partial<TableDefinition> = {}
+    for (const subsystem of this.all) changes = { ...changes, ...subsystem.schema?.renameColumn?.(table, from, to) }
+    return changes
+  }
+
+  afterRenameColumn(change: SchemaChange, table: TableDefinition, to: string): void {
+    for (const subsystem of this.all) subsystem.schema?.afterRenameColumn?.(change, table, to)
+  }
+
+  afterCommit(commit: Commit): void {
+    for (const subsystem of this.commitListeners) subsystem.afterCommit!(commit)
+  }
+
+  async close(): Promise<void> {
+    for (const subsystem of this.all) await subsystem.onClose?.()
+  }
+}

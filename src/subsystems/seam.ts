@@ -1,0 +1,170 @@
+/**
+ * The seam between the engine and its subsystems (ARCHITECTURE.md, "The subsystem seam").
+ *
+ * A subsystem is a feature with syntax, relations or execution of its own — time travel, full-text
+ * search, and next streaming, branches and federation. It lives in a folder of its own under
+ * `src/subsystems/`, is registered once in `src/subsystems/index.ts`, and reaches the database only
+ * through what this file describes: a `SubsystemHost` it is given when the engine opens, and a
+ * `StatementCall` for each statement it runs. It never sees the `Engine`, a session or the writer
+ * lock; the engine decides where and when a statement runs (autocommit or in a transaction, which
+ * store, how fresh), and the subsystem says what it means.
+ *
+ * Everything is optional: a subsystem declares only the hooks it needs.
+ */
+import type { Commit, Ledger } from '../ledger/ledger.js'
+import type { Catalog, TableDefinition } from '../sql/catalog.js'
+import type { ParsedStatement, PgNode } from '../sql/parse.js'
+import type { Binder, RowPlan } from '../sql/plan.js'
+import type { RowConnection, RowStore, RowValue } from '../storage/rowstore/rowstore.js'
+import type { Syncer } from '../sync/syncer.js'
+
+export type EngineName = 'row' | 'column' | 'remote' | 'stream' | 'catalog'
+
+/** A statement's result: rows are arrays in column order with SPEC 3 values. */
+export interface Rows {
+  readonly rows: unknown[][]
+  readonly columns: readonly { readonly name: string; readonly type: string; readonly nullable?: boolean }[]
+  readonly rowCount: number
+  readonly engine: EngineName
+  readonly txId?: number
+}
+
+/** A query's columns and rows as a store produced them (SPEC 3 values). */
+export interface Tabular {
+  readonly columns: readonly { readonly name: string; readonly type: string }[]
+  readonly rows: unknown[][]
+}
+
+/**
+ * One statement as the front end hands it on: PostgreSQL's parse (when its grammar accepts the
+ * text), plus what a subsystem's clause recogniser cut out of the text before the parse.
+ */
+export type Statement = ParsedStatement & {
+  /** What the clause recogniser found in this statement (time travel: its time clauses); absent when nothing was cut. */
+  readonly clauses?: unknown
+  /** The statement as the user wrote it, when clauses were cut out of `text`. */
+  readonly written?: string
+}
+
+/** The catalog as the engine keeps it: immutable snapshots, and a version bumped by every change. */
+export interface CatalogHolder {
+  readonly catalog: Catalog
+  /** Bumped on every catalog change; anything compiled against an older catalog is recompiled. */
+  readonly version: number
+  set(catalog: Catalog): void
+}
+
+/** What a subsystem is given when the engine opens. */
+export interface SubsystemHost {
+  readonly rowStore: RowStore
+  readonly ledger: Ledger
+  readonly syncer: Syncer
+  readonly schema: CatalogHolder
+  /** Parameter and constant binders → the row store's values (`bounds` fill time-travel slots). */
+  bind(binders: readonly Binder[], params: readonly unknown[], bounds?: readonly bigint[]): RowValue[]
+  /** Every subsystem's `beforeColumnStore` check, for a query about to go to the column store for `reason`. */
+  beforeColumnStore(tree: unknown, reason: string): void
+  /** Persists a changed table definition inside the open write transaction: the catalog, its triggers, the row store's caches. */
+  saveTableSync(table: TableDefinition): void
+}
+
+/** The caller's choices that reach a subsystem. */
+export interface CallOptions {
+  readonly engine?: 'row' | 'column' | undefined
+  readonly signal?: AbortSignal | undefined
+  readonly maxStalenessMs?: number | undefined
+}
+
+/** One statement being run, as the engine lends it to the subsystem that claimed it. */
+export interface StatementCall {
+  readonly statement: Statement
+  readonly params: readonly unknown[]
+  readonly options: CallOptions
+  /** Inside a transaction (explicit, or the autocommit write this call runs in): reads see its own writes. */
+  readonly inTransaction: boolean
+  /** The row-store connection this call reads from: the writer inside a transaction, else a reader. */
+  rowConnection(): RowConnection
+  /** A row-store plan's rows (`bounds`: the time-travel slots' values). */
+  rowRead(plan: RowPlan, bounds?: readonly bigint[]): Rows
+  /** A query on the column store, fresh as SPEC 5 says, or over this transaction's own writes. */
+  columnQuery(sql: string, params: readonly unknown[]): Promise<Tabular>
+  /** A SELECT (a write's source), routed like any query, inside this call's transaction. */
+  evaluate(tree: PgNode): Promise<Tabular>
+  /** Records that this call's transaction changed the schema (its commit is a DDL fact; a rollback reloads the catalog). */
+  schemaChanged(): void
+}
+
+/** A read a subsystem runs itself (time travel: a SELECT that reads the past). */
+export interface ClaimedRead {
+  /** The SELECT's result. */
+  run(call: StatementCall): Rows | Promise<Rows>
+  /** The same SELECT as the source of a write (INSERT … SELECT, CREATE TABLE AS), inside the write's transaction. */
+  evaluate(call: StatementCall, tree: PgNode): Promise<Tabular>
+  /** EXPLAIN's lines for it, and the store that would answer. */
+  explain(call: StatementCall, tree: PgNode): Promise<{ readonly lines: readonly string[]; readonly engine: EngineName }>
+}
+
+/** A statement of the subsystem's own syntax, recognised from the scanner's tokens. */
+export interface OwnStatement {
+  /** Writes run under the writer lock as one ledger transaction (autocommit) or inside the open one. */
+  readonly writes: boolean
+  run(call: StatementCall): Rows | Promise<Rows>
+}
+
+/** Clauses cut out of a text before PostgreSQL parses it, and handed to the statements they belong to. */
+export interface ClauseRecogniser {
+  /**
+   * Lower-case words one of which every clause contains: a text containing none of them is not
+   * scanned for clauses at all (most texts are settled by this).
+   */
+  readonly triggers: readonly string[]
+  /** The text without the clauses, and how to attach them to the statements parsed from it; undefined when the text has none. */
+  extract(text: string): { readonly text: string; attach(statements: ParsedStatement[]): Statement[] } | undefined
+}
+
+export interface Subsystem {
+  readonly name: string
+  /** Clauses inside statements of PostgreSQL's grammar (time travel's FOR SYSTEM_TIME, AS OF, ERASE …). At most one registered subsystem cuts clauses. */
+  readonly clauses?: ClauseRecogniser
+  /** Relations this subsystem serves in the `strata` schema (read through the column store's mirror). */
+  readonly relations?: readonly string[]
+  /** A whole statement PostgreSQL's grammar rejected, recognised from its scanner tokens; undefined when it is not this subsystem's. */
+  recognise?(statement: ParsedStatement): OwnStatement | undefined
+  /** Refuses (throws) a statement of `kind` that carries this subsystem's clauses where they mean nothing. */
+  checkClauses?(statement: Statement, kind: string): void
+  /** A SELECT this subsystem runs itself, or undefined (then the engine's reads run it). */
+  claimRead?(statement: Statement, tree: PgNode): ClaimedRead | undefined
+  /** An INSERT, UPDATE or DELETE this subsystem runs itself inside the engine's write path, or undefined. */
+  claimWrite?(statement: Statement, kind: 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt', body: PgNode): ((call: StatementCall) => Promise<Rows>) | undefined
+  /** Rows inserted in bulk (`db.insert`) that must go through this subsystem's statements instead of the fast path. */
+  claimBulkInsert?(table: TableDefinition, columns: readonly string[]): boolean
+  /** Throws when a query that uses this subsystem's constructs may not run on the column store. */
+  beforeColumnStore?(tree: unknown, reason: string): void
+  /** Schema changes the subsystem keeps its own objects right through, in the same transaction. */
+  readonly schema?: SchemaHooks
+  /** After every commit that recorded a transaction, synchronously; must not throw or block. */
+  afterCommit?(commit: Commit): void
+  /** When the engine closes, before the stores do. */
+  onClose?(): Promise<void> | void
+}
+
+/** What a schema hook may change: the writer (inside the DDL's transaction) and the catalog, through `saveTableSync`. */
+export interface SchemaChange {
+  readonly writer: RowConnection
+  readonly catalog: Catalog
+  /** Persists a changed table definition, installs it in the catalog, marks the transaction as DDL. */
+  saveTableSync(table: TableDefinition): void
+}
+
+export interface SchemaHooks {
+  /** A table is about to be dropped. */
+  dropTable?(change: SchemaChange, table: TableDefinition): void
+  /** DROP INDEX `name`: true when the index was this subsystem's and is gone. */
+  dropIndex?(change: SchemaChange, name: string): boolean
+  /** Throws when `column` of `table` may not be dropped. */
+  checkDropColumn?(table: TableDefinition, column: string): void
+  /** A column renamed: the parts of the table definition this subsystem keeps, renamed (merged into the saved definition). */
+  renameColumn?(table: TableDefinition, from: string, to: string): Partial<TableDefinition>
+  /** After a rename was saved: the subsystem's own objects follow it. */
+  afterRenameColumn?(change: SchemaChange, table: TableDefinition, to: string): void
+}
