@@ -3,21 +3,22 @@
  * lock (`EngineContext`), and the binding of a plan's parameters to row-store values. Each family
  * takes the part of the context it needs (a `Pick` of it), never the `Engine`.
  */
-import type { Ledger } from '../ledger/ledger.js'
+import { join } from 'node:path'
+import { Ledger, type Clock } from '../ledger/ledger.js'
 import type { Catalog, TableDefinition } from '../sql/catalog.js'
 import { sqliteHistoryTriggers } from '../sql/ddl.js'
 import { checkBoundFulltextQuery } from '../sql/fulltext.js'
 import type { Binder } from '../sql/plan.js'
 import { checkRowCount, checkTextParameter, comparisonParameter } from '../sql/rowsql.js'
 import { quoteIdentifier } from '../sql/tree.js'
-import { toStorage } from '../sql/types.js'
-import type { RowStore, RowValue } from '../storage/rowstore/rowstore.js'
+import { sqliteStorage, toStorage } from '../sql/types.js'
+import { openRowStoreSync, type RowConnection, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
 import type { CatalogHolder } from '../subsystems/seam.js'
-import type { Subsystems } from '../subsystems/index.js'
-import type { Syncer } from '../sync/syncer.js'
+import { Subsystems } from '../subsystems/index.js'
+import { Syncer } from '../sync/syncer.js'
 import { assert } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
-import type { Mutex } from '../util/mutex.js'
+import { Mutex } from '../util/mutex.js'
 import { dateMicros } from '../util/timestamp.js'
 
 export interface EngineContext {
@@ -28,6 +29,58 @@ export interface EngineContext {
   /** Writers serialize on this lock (bounded wait); readers never take it. */
   readonly writerLock: Mutex
   readonly subsystems: Subsystems
+}
+
+/**
+ * Opens the stores of a data directory (locked by the caller) and everything that runs on them: the
+ * row store, the ledger, the catalog with its history triggers, the sync (DuckDB opens lazily), the
+ * subsystems. Closes the row store again if any step fails.
+ *
+ * @example const context = openContext('./strata-data', 'full', undefined)
+ */
+export function openContext(directory: string, durability: 'full' | 'normal' | 'off', clock: Clock | undefined): EngineContext {
+  const rowStore = openRowStoreSync(join(directory, 'strata.sqlite'), { durability })
+  let ledger: Ledger
+  let schema: Schema
+  let syncer: Syncer
+  try {
+    ledger = Ledger.openSync(rowStore.writer, clock)
+    schema = new Schema(rowStore, ledger)
+    checkDecimalStorageSync(rowStore.writer, schema.catalog)
+    for (const table of schema.catalog.tables.values()) schema.installTriggersSync(table)
+    syncer = new Syncer(join(directory, 'mirror.duckdb'), rowStore.connectReaderSync(), ledger)
+  } catch (error) {
+    rowStore.closeSync()
+    throw error
+  }
+  const subsystems: Subsystems = new Subsystems({
+    rowStore,
+    ledger,
+    syncer,
+    schema,
+    bind: (binders, params, bounds) => bindValues(ledger, binders, params, bounds),
+    beforeColumnStore: (tree, reason) => subsystems.beforeColumnStore(tree, reason),
+    saveTableSync: (table) => schema.saveTableSync(table),
+  })
+  return { rowStore, ledger, syncer, schema, writerLock: new Mutex(), subsystems }
+}
+
+/**
+ * A data directory written before DECIMAL was exact keeps it as REAL (a double) in SQLite, which this
+ * engine would read as a scaled integer: refuse it with a clear error rather than return wrong values.
+ * Only tables with a DECIMAL column are looked at (one PRAGMA each).
+ */
+function checkDecimalStorageSync(writer: RowConnection, catalog: Catalog): void {
+  for (const table of catalog.tables.values()) {
+    const decimals = table.columns.filter((column) => column.type.name === 'DECIMAL')
+    if (decimals.length === 0) continue
+    const declared = new Map(writer.prepareSync(`SELECT name, type FROM pragma_table_info(?)`).allSync([table.name]).map((row) => [String(row[0]), String(row[1]).toUpperCase()]))
+    for (const column of decimals) {
+      if (declared.get(column.name) !== sqliteStorage(column.type)) {
+        throw new StrataError('NOT_SUPPORTED', `table "${table.name}" keeps its DECIMAL column "${column.name}" as a double (written by an earlier Strata, before DECIMAL was exact); export it with that version and import it into a new data directory`)
+      }
+    }
+  }
 }
 
 /**

@@ -16,25 +16,20 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openRowStoreSync, type RowConnection } from '../storage/rowstore/rowstore.js'
 import { lockDirectory, readDirectoryHolderSync, type DirectoryHolder, type DirectoryLock } from '../storage/rowstore/directory-lock.js'
-import { Ledger, type Clock, type Commit } from '../ledger/ledger.js'
-import { Syncer } from '../sync/syncer.js'
+import type { Clock, Commit } from '../ledger/ledger.js'
 import type { Catalog } from '../sql/catalog.js'
 import { recogniseCreateTableAs } from '../sql/create-table-as.js'
 import { leadingKeywords } from '../sql/naming.js'
 import { loadParser, parserReady, type ParsedStatement, type PgNode } from '../sql/parse.js'
 import { nodeBody, nodeKind } from '../sql/tree.js'
-import { sqliteStorage } from '../sql/types.js'
-import { Subsystems } from '../subsystems/index.js'
 import type { Statement } from '../subsystems/seam.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import { Mutex } from '../util/mutex.js'
 import { ChangeFeeds, saveCursorSync, type ChangeSubscription, type FeedPosition, type SubscribeOptions } from '../feed/feed.js'
 import { Bulk, type BatchItem, type BulkInsertOptions } from './bulk.js'
 import { ColumnReads } from './column-reads.js'
-import { bindValues, Schema, type EngineContext } from './context.js'
+import { openContext, type EngineContext } from './context.js'
 import { Ddl } from './ddl.js'
 import { Introspection } from './introspection.js'
 import { checkRowCounts, checkParameters, rowCountParameters } from './parameters.js'
@@ -77,31 +72,8 @@ export class Engine {
   private constructor(readonly path: string, directory: string, temporary: boolean, options: EngineOptions, directoryLock: DirectoryLock | undefined) {
     this.temporaryDirectory = temporary ? directory : undefined
     this.directoryLock = directoryLock
-    const durability = temporary ? 'off' : options.durability ?? 'full'
-    const rowStore = openRowStoreSync(join(directory, 'strata.sqlite'), { durability })
-    let ledger: Ledger
-    let schema: Schema
-    let syncer: Syncer
-    try {
-      ledger = Ledger.openSync(rowStore.writer, options.clock)
-      schema = new Schema(rowStore, ledger)
-      checkDecimalStorageSync(rowStore.writer, schema.catalog)
-      for (const table of schema.catalog.tables.values()) schema.installTriggersSync(table)
-      syncer = new Syncer(join(directory, 'mirror.duckdb'), rowStore.connectReaderSync(), ledger)
-    } catch (error) {
-      rowStore.closeSync()
-      throw error
-    }
-    const subsystems: Subsystems = new Subsystems({
-      rowStore,
-      ledger,
-      syncer,
-      schema,
-      bind: (binders, params, bounds) => bindValues(ledger, binders, params, bounds),
-      beforeColumnStore: (tree, reason) => subsystems.beforeColumnStore(tree, reason),
-      saveTableSync: (table) => schema.saveTableSync(table),
-    })
-    this.context = { rowStore, ledger, syncer, schema, writerLock: new Mutex(), subsystems }
+    this.context = openContext(directory, temporary ? 'off' : options.durability ?? 'full', options.clock)
+    const subsystems = this.context.subsystems
     this.statements = new Statements(subsystems.clauses)
     const columns = new ColumnReads(this.context)
     this.reads = new Reads(this.context, columns)
@@ -514,47 +486,25 @@ export class Engine {
 
   // ───────────────────────────── bulk ─────────────────────────────
 
-  /**
-   * Inserts rows into `table` as one commit (db.insert, file import); see `Bulk.insert` (./bulk.ts).
-   *
-   * @example
-   * await engine.bulkInsert('t', [{ name: 'id' }, { name: 'v' }], [[1, 2.5]], {})
-   */
+  /** `db.insert`: rows into `table` as one commit (`Bulk.insert`, ./bulk.ts). */
   async bulkInsert(table: string, columns: readonly { readonly name: string; readonly type?: string }[], rows: readonly (readonly unknown[])[], options: BulkInsertOptions = {}): Promise<{ txId: number | undefined; rowCount: number }> {
     this.checkOpen()
     return this.bulk.insert(table, columns, rows, options)
   }
 
-  /**
-   * Loads a CSV, Parquet or JSON file (by extension, read by DuckDB's readers) into `table` as one
-   * commit, creating the table from the file's columns when it does not exist.
-   *
-   * @example
-   * await engine.importFile('/tmp/people.csv', { table: 'people' })  // { txId: 4, rowCount: 3 }
-   */
+  /** A CSV, Parquet or JSON file into `table` as one commit (`Bulk.importFile`). */
   async importFile(file: string, options: { readonly table: string } & Pick<BulkInsertOptions, 'onProgress' | 'signal'>): Promise<{ txId: number | undefined; rowCount: number }> {
     this.checkOpen()
     return this.bulk.importFile(file, options)
   }
 
-  /**
-   * Writes a table's current state to a .parquet, .csv or .json file (by extension); returns the rows written.
-   *
-   * @example
-   * await engine.exportTable('/tmp/people.parquet', { table: 'people' })  // { rowCount: 3 }
-   */
+  /** A table's current state to a .parquet, .csv or .json file (`Bulk.exportTable`). */
   async exportTable(file: string, options: { readonly table: string; readonly signal?: AbortSignal | undefined }): Promise<{ readonly rowCount: number }> {
     this.checkOpen()
     return this.bulk.exportTable(file, options)
   }
 
-  /**
-   * Runs statements as one transaction with one commit (db.writeBatch): all or nothing; an error names
-   * the failing item.
-   *
-   * @example
-   * await engine.writeBatch(['INSERT INTO t VALUES (1)', { sql: 'DELETE FROM t WHERE id = $1', params: [2] }], {})
-   */
+  /** `db.writeBatch`: statements as one transaction with one commit (`Bulk.writeBatch`). */
   async writeBatch(items: readonly BatchItem[], options: { readonly signal?: AbortSignal | undefined } = {}): Promise<{ txId: number | undefined; rowCount: number }> {
     this.checkOpen()
     return this.bulk.writeBatch(items, options)
@@ -585,24 +535,6 @@ export class Engine {
       if (this.temporaryDirectory !== undefined) rmSync(this.temporaryDirectory, { recursive: true, force: true })
     })()
     return this.closing
-  }
-}
-
-/**
- * A data directory written before DECIMAL was exact keeps it as REAL (a double) in SQLite, which this
- * engine would read as a scaled integer: refuse it with a clear error rather than return wrong values.
- * Only tables with a DECIMAL column are looked at (one PRAGMA each).
- */
-function checkDecimalStorageSync(writer: RowConnection, catalog: Catalog): void {
-  for (const table of catalog.tables.values()) {
-    const decimals = table.columns.filter((column) => column.type.name === 'DECIMAL')
-    if (decimals.length === 0) continue
-    const declared = new Map(writer.prepareSync(`SELECT name, type FROM pragma_table_info(?)`).allSync([table.name]).map((row) => [String(row[0]), String(row[1]).toUpperCase()]))
-    for (const column of decimals) {
-      if (declared.get(column.name) !== sqliteStorage(column.type)) {
-        throw new StrataError('NOT_SUPPORTED', `table "${table.name}" keeps its DECIMAL column "${column.name}" as a double (written by an earlier Strata, before DECIMAL was exact); export it with that version and import it into a new data directory`)
-      }
-    }
   }
 }
 

@@ -31,6 +31,9 @@ export interface Route {
   readonly plan?: RowPlan
 }
 
+/** The `strata.*` relations the engine serves itself: the mirror's position and the ledger's commits (both kept by CDC). */
+const systemRelations: ReadonlySet<string> = new Set(['sync_status', 'transactions'])
+
 export class Reads {
   /** Routing decisions (with compiled row-store plans) per cached tree and catalog version. */
   private readonly routeCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly route: Route }>()
@@ -114,6 +117,7 @@ export class Reads {
     walk(tree, (kind, body) => {
       if (kind === 'RangeVar') {
         const schema = typeof body['schemaname'] === 'string' ? body['schemaname'] : undefined
+        if (schema === 'strata' && body['catalogname'] === undefined) this.checkSystemRelation(String(body['relname']))
         if (schema === 'strata' || schema === 'information_schema' || schema === 'pg_catalog') catalogReference = true
         else if (body['catalogname'] === 'strata' && schema === 'results') catalogReference = true
         else if (catalog.views.has(String(body['relname']))) viewReference = String(body['relname'])
@@ -128,6 +132,13 @@ export class Reads {
       if (error instanceof NotRowStore) return { store: 'column', reason: analyticalReason(select, error.construct) }
       throw error
     }
+  }
+
+  /** `strata.<name>` must be a relation the engine or a subsystem serves (src/subsystems/seam.ts, `relations`). */
+  private checkSystemRelation(name: string): void {
+    if (systemRelations.has(name) || this.context.subsystems.relations.has(name)) return
+    const known = [...systemRelations, ...this.context.subsystems.relations.keys()].sort()
+    throw new StrataError('UNDEFINED_TABLE', `relation "strata.${name}" does not exist (the strata schema has ${known.join(', ')})`)
   }
 
   /** A SELECT's result columns with `nullable` where its tree and the catalog prove it (src/sql/nullability.ts). */

@@ -33,8 +33,9 @@ export class Subsystems {
   private readonly columnStoreChecks: readonly Subsystem[]
   private readonly commitListeners: readonly Subsystem[]
 
-  constructor(host: SubsystemHost) {
-    this.all = registered.map((open) => open(host))
+  /** `factories`: the registered subsystems; a test may pass others. */
+  constructor(host: SubsystemHost, factories: readonly ((host: SubsystemHost) => Subsystem)[] = registered) {
+    this.all = factories.map((open) => open(host))
     const recognisers = this.all.filter((subsystem) => subsystem.clauses !== undefined)
     if (recognisers.length > 1) throw new StrataError('INTERNAL', `two subsystems cut clauses out of statements: ${recognisers.map((subsystem) => subsystem.name).join(', ')}`)
     this.clauses = recognisers[0]?.clauses

@@ -1,8 +1,8 @@
 /**
  * Full-text index DDL, executed (the SQL side is src/sql/fulltext.ts): CREATE FULLTEXT INDEX, DROP
  * INDEX of a full-text index, and keeping indexes right through DROP TABLE and RENAME COLUMN. All of it
- * runs inside the engine's write path, so it is one ledger transaction (kind ddl) that commits or
- * rolls back with the FTS5 tables and triggers it made.
+ * runs inside the engine's write path (the subsystem's statement and schema hooks, ./index.ts), so it
+ * is one ledger transaction (kind ddl) that commits or rolls back with the FTS5 tables and triggers it made.
  */
 import type { RowConnection } from '../../storage/rowstore/rowstore.js'
 import type { Catalog, FulltextIndexDefinition, TableDefinition } from '../../sql/catalog.js'

@@ -67,8 +67,8 @@ type TemporalRoute = { store: 'row'; plan: RowPlan; bounds: bigint[] } | { store
 
 class TimeTravel implements Subsystem {
   readonly name = 'time travel'
-  /** strata.transactions and strata.erasures: the ledger's commits and ERASE's records, kept in the mirror by CDC. */
-  readonly relations = ['transactions', 'erasures']
+  /** strata.erasures: what each ERASE removed, kept in the mirror by CDC. */
+  readonly relations = ['erasures']
   readonly clauses = {
     triggers: ['system_time', 'valid_time', 'erase', 'of', 'valid', 'replace'],
     extract: (text: string) => {
