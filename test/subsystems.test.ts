@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { open, StrataError, type Database } from '../src/index.js'
+import { parseStatements } from '../src/sql/parse.js'
 import { Subsystems } from '../src/subsystems/index.js'
 import type { ClauseRecogniser, Subsystem, SubsystemHost } from '../src/subsystems/seam.js'
 
@@ -65,8 +66,8 @@ describe('the registration', () => {
       },
     })
     const subsystems = new Subsystems(host, [declines, claims, never])
-    assert.equal(subsystems.claimRead({ text: 'SELECT 1', offset: 0, locationBase: 0, tree: {}, parseError: undefined }, {}), claimed)
+    assert.equal(subsystems.claimRead(parseStatements('SELECT 1')[0]!, {}), claimed)
     assert.equal(subsystems.relations.get('things'), 'claims')
-    assert.equal(new Subsystems(host, [declines]).claimRead({ text: 'SELECT 1', offset: 0, locationBase: 0, tree: {}, parseError: undefined }, {}), undefined)
+    assert.equal(new Subsystems(host, [declines]).claimRead(parseStatements('SELECT 1')[0]!, {}), undefined)
   })
 })

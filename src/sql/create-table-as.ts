@@ -4,6 +4,7 @@
  * so its head is recognised from the scanner's tokens and the query is handed on as written. Pure.
  */
 import { identifierOf, isWord, scanTokens } from './fulltext.js'
+import type { TokenSource } from './parse.js'
 
 export interface CreateTableAs {
   readonly name: string
@@ -15,14 +16,15 @@ export interface CreateTableAs {
 }
 
 /**
- * Undefined when the text does not start like `CREATE TABLE … AS`.
+ * Undefined when the text does not start like `CREATE TABLE … AS`. `tokenSource` is `text`'s tokens
+ * when the caller has them (a `ParsedStatement`'s `tokens`).
  *
  * @example
  * recogniseCreateTableAs("CREATE TABLE t AS SELECT * FROM 'f.parquet'")
  * // → { name: 't', ifNotExists: false, columnNames: [], query: "SELECT * FROM 'f.parquet'" }
  */
-export function recogniseCreateTableAs(text: string): CreateTableAs | undefined {
-  const tokens = scanTokens(text)
+export function recogniseCreateTableAs(text: string, tokenSource?: TokenSource): CreateTableAs | undefined {
+  const tokens = scanTokens(text, tokenSource)
   if (tokens === undefined || !isWord(tokens[0], 'CREATE') || !isWord(tokens[1], 'TABLE')) return undefined
   let at = 2
   let ifNotExists = false

@@ -12,7 +12,8 @@
  * - A malformed query is a `SYNTAX_ERROR` naming its position in the query string: FTS5's own messages
  *   do not say where, so the query is checked here first against FTS5's grammar ({@link checkFulltextQuery}).
  */
-import { scanTokens as scanSqlTokens } from './parse.js'
+import { tokensOf, type TokenSource } from './parse.js'
+import { AssertionError } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { findColumn, rowIdColumn, type FulltextIndexDefinition, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
@@ -162,10 +163,19 @@ export interface ScannerToken {
   readonly keywordName: string
 }
 
-export function scanTokens(text: string): ScannerToken[] | undefined {
+/**
+ * The scanner's tokens of `text` — from `tokens`, `text`'s token source, when the caller has one — or
+ * undefined when the scanner refuses the text (an unterminated quote or comment: no statement these
+ * recognisers know, and the parser reports it).
+ *
+ * @example scanTokens('CREATE FULLTEXT INDEX ON docs (body)')?.length // → 8
+ */
+export function scanTokens(text: string, tokens?: TokenSource): readonly ScannerToken[] | undefined {
   try {
-    return scanSqlTokens(text) as unknown as ScannerToken[]
-  } catch {
+    return tokensOf(text, tokens)
+  } catch (error) {
+    // Tokens of another text are our bug, not a text to pass over.
+    if (error instanceof AssertionError) throw error
     return undefined
   }
 }
@@ -193,13 +203,14 @@ export function isWord(token: ScannerToken | undefined, word: string): boolean {
  * Recognises `CREATE FULLTEXT INDEX [IF NOT EXISTS] [name] ON [schema.]table (col, …)` from the
  * scanner's tokens. Undefined when the text is not a CREATE FULLTEXT statement at all; a
  * SYNTAX_ERROR naming the position when it starts like one but does not follow the grammar.
+ * `tokenSource` is `text`'s tokens when the caller has them (a `ParsedStatement`'s `tokens`).
  *
  * @example
  * recogniseCreateFulltextIndex('CREATE FULLTEXT INDEX docs_body ON docs (body)')
  * // → { name: 'docs_body', ifNotExists: false, table: 'docs', columns: ['body'] }
  */
-export function recogniseCreateFulltextIndex(text: string): CreateFulltextIndex | undefined {
-  const tokens = scanTokens(text)
+export function recogniseCreateFulltextIndex(text: string, tokenSource?: TokenSource): CreateFulltextIndex | undefined {
+  const tokens = scanTokens(text, tokenSource)
   if (tokens === undefined || !isWord(tokens[0], 'CREATE') || !isWord(tokens[1], 'FULLTEXT')) return undefined
   let at = 2
   const fail = (expected: string): never => {

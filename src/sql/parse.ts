@@ -7,11 +7,13 @@
  * `location`s, statement offsets) counts UTF-16 code units, as JavaScript indexes strings.
  */
 import type { ScanToken } from '@pgsql/parser'
+import { assert, AssertionError } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import { loadParser, parseErrorCursor, parseRaw, parserReady, scanRaw } from './wasm.js'
+import { loadParser, parseErrorCursor, parseRaw, parserReady, scanRaw, scannerCalls } from './wasm.js'
 
-export { loadParser, parserReady }
+export { loadParser, parserReady, scannerCalls }
+export type { ScanToken }
 
 /** Byte offset in the UTF-8 form of `text` → index in `text`; the identity for ASCII text. */
 function byteIndexer(text: string): ((offset: number) => number) | undefined {
@@ -148,6 +150,112 @@ export function scanTokens(sql: string): ScanToken[] {
   return tokens
 }
 
+/**
+ * The scanner's tokens of one text, on demand: what `tokenSource` returns. Every consumer of a text's
+ * tokens — the bounds check, time clauses, full-text DDL, `$name` parameters, the PostgreSQL server —
+ * takes them from the one source of that text, so the text is scanned once at most (the scanner costs
+ * two to three times the parse) and not at all when nobody asks.
+ */
+export type TokenSource = () => readonly ScanToken[]
+
+/**
+ * A lazy, remembered `scanTokens(sql)`: the first call scans, later calls return the same array.
+ * A SYNTAX_ERROR or LIMIT_EXCEEDED is remembered and thrown again by every call (the same text always
+ * fails the same way); a fault of the parser's instance (INTERNAL) is not, so a later call scans again
+ * on the instance that replaced it. `known` is the text's tokens when the caller has them already.
+ *
+ * @example
+ * const tokens = tokenSource('SELECT 1; SELECT 2')
+ * parseStatements('SELECT 1; SELECT 2', { tokens }) // the scanner has not run
+ * tokens().length // → 5 (scans now, once)
+ */
+export function tokenSource(sql: string, known?: readonly ScanToken[]): TokenSource {
+  if (known !== undefined) checkTokensOf(sql, known)
+  let tokens = known
+  let failure: StrataError | undefined
+  return () => {
+    if (tokens !== undefined) return tokens
+    if (failure !== undefined) throw failure
+    try {
+      tokens = scanTokens(sql)
+    } catch (error) {
+      if (error instanceof StrataError && (error.code === 'SYNTAX_ERROR' || error.code === 'LIMIT_EXCEEDED')) failure = error
+      throw error
+    }
+    return tokens
+  }
+}
+
+/**
+ * The tokens of `text`, which stands at `offset` in the text `whole` gives the tokens of, with offsets
+ * relative to `text`: a slice of the whole text's scan, taken on the first call and remembered. The
+ * scanner reads a statement the same alone as inside its text (it has no state across tokens but an
+ * open quote or comment, and a statement's text starts and ends between tokens). The exception is a
+ * token that reaches past `text`'s ends — JavaScript's `trim()` cut a character the scanner reads as
+ * part of a word, such as a no-break space — then `text` is scanned on its own.
+ *
+ * @example
+ * const whole = tokenSource('SELECT 1; SELECT x')
+ * sliceTokenSource(whole, 10, 'SELECT x')().map((token) => token.start) // → [0, 7]
+ */
+export function sliceTokenSource(whole: TokenSource, offset: number, text: string): TokenSource {
+  let tokens: readonly ScanToken[] | undefined
+  let alone: TokenSource | undefined
+  return () => {
+    if (tokens !== undefined) return tokens
+    if (alone !== undefined) return alone()
+    const all = whole()
+    const end = offset + text.length
+    // The first token that ends after `offset` (tokens are in text order).
+    let low = 0
+    let high = all.length
+    while (low < high) {
+      const middle = (low + high) >> 1
+      if (all[middle]!.end <= offset) low = middle + 1
+      else high = middle
+    }
+    const sliced: ScanToken[] = []
+    for (let index = low; index < all.length && all[index]!.start < end; index++) {
+      const token = all[index]!
+      if (token.start < offset || token.end > end) {
+        alone = tokenSource(text)
+        return alone()
+      }
+      sliced.push(offset === 0 ? token : { ...token, start: token.start - offset, end: token.end - offset })
+    }
+    checkTokensOf(text, sliced)
+    tokens = sliced
+    return tokens
+  }
+}
+
+/** Asserts that `tokens` are `sql`'s (their first and last texts stand at their offsets): a source of another text is our bug. */
+function checkTokensOf(sql: string, tokens: readonly ScanToken[]): void {
+  const first = tokens[0]
+  const last = tokens[tokens.length - 1]
+  assert(first === undefined || sql.startsWith(first.text, first.start), `the tokens given are not those of the text (first token "${first?.text}" at ${first?.start})`)
+  assert(last === undefined || (last.end <= sql.length && sql.startsWith(last.text, last.start)), `the tokens given are not those of the text (last token "${last?.text}" at ${last?.start})`)
+}
+
+/**
+ * `sql`'s tokens from `tokens` (checked to be `sql`'s at both ends), or from a scan of its own when
+ * no source is given. Throws what the scanner throws (SYNTAX_ERROR, LIMIT_EXCEEDED, INTERNAL).
+ *
+ * @example tokensOf('SELECT 1', tokenSource('SELECT 1'))[1]!.text // → '1'
+ */
+export function tokensOf(sql: string, tokens?: TokenSource): readonly ScanToken[] {
+  if (tokens === undefined) return scanTokens(sql)
+  const given = tokens()
+  checkTokensOf(sql, given)
+  return given
+}
+
+/** Remembers what `compute` returns the first time (it throws nothing the caller would want to retry). */
+function once<T>(compute: () => T): () => T {
+  let value: { readonly value: T } | undefined
+  return () => (value ??= { value: compute() }).value
+}
+
 /** Keys of the parse tree that hold byte offsets into the statement text. */
 const locationKeys = new Set(['location', 'name_location'])
 
@@ -201,6 +309,11 @@ export interface ParsedStatement {
   readonly tree: PgNode | undefined
   /** When `tree` is undefined: why PostgreSQL rejected it. */
   readonly parseError: StrataError | undefined
+  /**
+   * The scanner's tokens of `text`, offsets relative to `text`: a slice of the whole SQL text's one
+   * scan (`sliceTokenSource`), taken when first asked for. Statements nobody asks about cost no scan.
+   */
+  readonly tokens: TokenSource
 }
 
 interface RawStatement {
@@ -214,12 +327,16 @@ interface RawStatement {
  * `parseError` set (the engine then asks DuckDB's parser, for DuckDB-only syntax such as DESCRIBE).
  * An empty text, or one of only `;` and comments, has no statements. Throws LIMIT_EXCEEDED past the
  * bounds `checkStatementLimits` checks, unless the caller checked them already (`limitsChecked`).
+ * `tokens` is `sql`'s token source when the caller has one (the same one it gave `checkStatementLimits`
+ * and `extractTemporal`, or an `Extraction`'s `tokens` for its cleaned text): every statement's
+ * `tokens` comes from it, so the text is scanned once at most.
  *
  * @example
  * const [statement] = parseStatements('SELECT 1')
  */
-export function parseStatements(sql: string, options: { readonly limitsChecked?: boolean } = {}): ParsedStatement[] {
-  const tokens = options.limitsChecked === true ? undefined : checkStatementLimits(sql)
+export function parseStatements(sql: string, options: { readonly limitsChecked?: boolean; readonly tokens?: TokenSource } = {}): ParsedStatement[] {
+  const tokens = options.tokens ?? tokenSource(sql)
+  if (options.limitsChecked !== true) checkStatementLimits(sql, tokens)
   if (sql.trim() === '') return []
   const whole = tryParse(sql)
   if (whole.tree !== undefined) {
@@ -228,7 +345,9 @@ export function parseStatements(sql: string, options: { readonly limitsChecked?:
       const start = raw.stmt_location ?? 0
       const text = raw.stmt_len === undefined || raw.stmt_len === 0 ? sql.slice(start) : sql.slice(start, start + raw.stmt_len)
       const leading = text.length - text.trimStart().length
-      return { text: trimStatement(text), offset: start + leading, locationBase: start + leading, tree: raw.stmt, parseError: undefined }
+      const own = trimStatement(text)
+      const offset = start + leading
+      return { text: own, offset, locationBase: offset, tree: raw.stmt, parseError: undefined, tokens: sliceTokenSource(tokens, offset, own) }
     }).filter((statement) => statement.text !== '')
   }
   // The whole text did not parse: split on the scanner's ';' tokens and parse each piece alone,
@@ -237,7 +356,7 @@ export function parseStatements(sql: string, options: { readonly limitsChecked?:
   return pieces.map((piece) => {
     const single = piece.text === sql ? whole : tryParse(piece.text)
     const raw = ((single.tree?.['stmts'] as RawStatement[] | undefined) ?? [])[0]
-    return { text: piece.text, offset: piece.offset, locationBase: 0, tree: raw?.stmt, parseError: single.error }
+    return { text: piece.text, offset: piece.offset, locationBase: 0, tree: raw?.stmt, parseError: single.error, tokens: sliceTokenSource(tokens, piece.offset, piece.text) }
   })
 }
 
@@ -262,13 +381,18 @@ function syntaxError(sql: string, message: string): StrataError {
   return new StrataError('SYNTAX_ERROR', `${message}${where}`, { statement: sql, ...(position === undefined ? {} : { position }) })
 }
 
-/** Splits at the scanner's top-level ';' tokens (quotes and comments are the scanner's business). */
-export function splitStatements(sql: string, scanned?: readonly ScanToken[]): { text: string; offset: number }[] {
+/**
+ * Splits at the scanner's top-level ';' tokens (quotes and comments are the scanner's business).
+ * `scanned` is `sql`'s tokens or token source, when the caller has them.
+ *
+ * @example splitStatements('SELECT 1; SELECT 2').map((piece) => piece.offset) // → [0, 10]
+ */
+export function splitStatements(sql: string, scanned?: readonly ScanToken[] | TokenSource): { text: string; offset: number }[] {
   let tokens: readonly { start: number; end: number; text: string }[]
   try {
-    tokens = scanned ?? scanTokens(sql)
+    tokens = scanned === undefined ? scanTokens(sql) : typeof scanned === 'function' ? tokensOf(sql, scanned) : scanned
   } catch (error) {
-    if (error instanceof StrataError && error.code !== 'SYNTAX_ERROR') throw error
+    if ((error instanceof StrataError && error.code !== 'SYNTAX_ERROR') || error instanceof AssertionError) throw error
     const text = sql.trim()
     return text === '' ? [] : [{ text, offset: sql.length - sql.trimStart().length }]
   }
@@ -399,20 +523,26 @@ function depthBound(sql: string): number {
  * WebAssembly instance safe (see `limits.expressionDepthMax`, `statementTokensMax`,
  * `statementLengthMax`). Returns the scanner's tokens when it scanned. A text that cannot pass a
  * bound — at most `statementTokensMax` characters (a token takes one at least) and a `depthBound`
- * within `expressionDepthMax` — is not scanned.
+ * within `expressionDepthMax` — is not scanned. When it scans, it scans through `tokens` (`sql`'s
+ * token source), which then holds them for every later consumer.
+ *
+ * @example
+ * const tokens = tokenSource(sql)
+ * checkStatementLimits(sql, tokens) // throws LIMIT_EXCEEDED past a bound
+ * extractTemporal(sql, tokens) // no second scan
  */
-export function checkStatementLimits(sql: string): ScanToken[] | undefined {
+export function checkStatementLimits(sql: string, tokens?: TokenSource): readonly ScanToken[] | undefined {
   checkLength(sql)
   if (sql.length <= limits.statementTokensMax && (sql.length <= limits.expressionDepthMax || depthBound(sql) <= limits.expressionDepthMax)) return undefined
-  let tokens: ScanToken[]
+  let scanned: readonly ScanToken[]
   try {
-    tokens = scanTokens(sql)
+    scanned = tokensOf(sql, tokens)
   } catch (error) {
     // An unterminated quote or comment: the parser stops at the same token, before building anything.
     if (error instanceof StrataError && error.code === 'SYNTAX_ERROR') return undefined
     throw error
   }
-  const shape = measureStatement(sql, tokens)
+  const shape = measureStatement(sql, scanned)
   if (shape.tooMany !== undefined) {
     const position = shape.tooMany + 1
     throw new StrataError('LIMIT_EXCEEDED', `the SQL text has ${shape.tokens} tokens; the limit is ${limits.statementTokensMax} (split it into several statements, or pass values as parameters, db.insert or COPY)`, { statement: sql, position })
@@ -421,7 +551,7 @@ export function checkStatementLimits(sql: string): ScanToken[] | undefined {
     const position = shape.deepest + 1
     throw new StrataError('LIMIT_EXCEEDED', `expressions nest ${shape.depth} levels deep (at position ${position}); the limit is ${limits.expressionDepthMax} (parentheses, CASE, chained operators, UNION and JOIN chains each add one)`, { statement: sql, position })
   }
-  return tokens
+  return scanned
 }
 
 /** True when the text ends with a ';' token outside quotes and comments (shells use it). */
@@ -434,18 +564,28 @@ export function endsWithSemicolon(sql: string): boolean {
   }
 }
 
+/** What the scanner says of a positional parameter (`$1`); the tests check it against the scanner. */
+const parameterKind = { tokenType: 267, tokenName: 'PARAM', keywordKind: 0, keywordName: 'NO_KEYWORD' } as const
+
 /**
  * Rewrites `$name` parameters to `$1…$n` using the scanner's tokens (PostgreSQL's grammar has only
- * positional parameters; DuckDB and our API accept names). Returns the names in positional order.
+ * positional parameters; DuckDB and our API accept names). Returns the names in positional order, and
+ * the rewritten text's token source (each `$` and name become one PARAM token), so the rewritten text
+ * needs no scan of its own. `tokens` is `sql`'s token source, when the caller has one.
+ *
+ * @example
+ * positionalizeNamedParameters('SELECT $a, $b, $a') // → { sql: 'SELECT $1, $2, $1', names: ['a', 'b'], tokens }
  */
-export function positionalizeNamedParameters(sql: string): { sql: string; names: string[] } {
-  const tokens = scanTokens(sql)
+export function positionalizeNamedParameters(sql: string, tokens?: TokenSource): { sql: string; names: string[]; tokens: TokenSource } {
+  const scanned = tokensOf(sql, tokens)
   const names: string[] = []
+  /** Indexes of the `$` tokens rewritten, with the parameter they became. */
+  const rewritten: { index: number; text: string }[] = []
   let out = ''
   let copied = 0
-  for (let index = 0; index < tokens.length - 1; index++) {
-    const dollar = tokens[index]!
-    const name = tokens[index + 1]!
+  for (let index = 0; index < scanned.length - 1; index++) {
+    const dollar = scanned[index]!
+    const name = scanned[index + 1]!
     if (dollar.text === '$' && name.start === dollar.end && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name.text)) {
       let position = names.indexOf(name.text)
       if (position < 0) {
@@ -453,12 +593,37 @@ export function positionalizeNamedParameters(sql: string): { sql: string; names:
         position = names.length - 1
       }
       out += sql.slice(copied, dollar.start) + `$${position + 1}`
+      rewritten.push({ index, text: `$${position + 1}` })
       copied = name.end
       index++
     }
   }
+  if (rewritten.length === 0) return { sql, names, tokens: tokens ?? tokenSource(sql, scanned) }
   out += sql.slice(copied)
-  return { sql: out, names }
+  // The scanner reads `$` and a number as one PARAM token. Nothing after a name can join the number:
+  // a character that could continue a word would have been part of the name.
+  const renumbered = (): readonly ScanToken[] => {
+    const result: ScanToken[] = []
+    let shift = 0
+    let next = 0
+    for (let index = 0; index < scanned.length; index++) {
+      const token = scanned[index]!
+      const parameter = rewritten[next]
+      if (parameter !== undefined && parameter.index === index) {
+        const name = scanned[index + 1]!
+        const start = token.start - shift
+        result.push({ start, end: start + parameter.text.length, text: parameter.text, ...parameterKind })
+        shift += name.end - token.start - parameter.text.length
+        next++
+        index++
+        continue
+      }
+      result.push(shift === 0 ? token : { ...token, start: token.start - shift, end: token.end - shift })
+    }
+    return result
+  }
+  const text = out
+  return { sql: text, names, tokens: once(() => tokensOf(text, renumbered)) }
 }
 
 /**

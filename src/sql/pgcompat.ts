@@ -67,7 +67,7 @@ function compareEdits(left: OrderedEdit, right: OrderedEdit): number {
  * const [statement] = parseStatements("SELECT json_agg(x ORDER BY x) FROM t")
  * applyEdits(statement, postgresJsonEdits(statement)) // → 'SELECT to_json(list(x ORDER BY x)) AS "json_agg" FROM t'
  */
-export function postgresJsonEdits(statement: Pick<ParsedStatement, 'tree' | 'text' | 'locationBase'>): TextEdit[] {
+export function postgresJsonEdits(statement: Pick<ParsedStatement, 'tree' | 'text' | 'locationBase'> & Partial<Pick<ParsedStatement, 'tokens'>>): TextEdit[] {
   const tree = statement.tree
   if (tree === undefined) return []
   let relevant = false

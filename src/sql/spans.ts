@@ -3,7 +3,7 @@
  * (never by pattern matching). Parse-tree nodes carry only a start `location`; rewrites that edit
  * text at tree locations (time-series functions) need the end of a call and its argument spans too.
  */
-import { scanTokens } from './parse.js'
+import { scanTokens, tokensOf } from './parse.js'
 import { limits } from '../util/limits.js'
 import type { ParsedStatement } from './parse.js'
 
@@ -31,15 +31,18 @@ export interface CallSpan {
   readonly args: readonly Span[]
 }
 
-/** The scanner's tokens of one statement, to measure the calls a rewrite edits. */
+/**
+ * The scanner's tokens of one statement, to measure the calls a rewrite edits: the statement's own
+ * `tokens` when it has them (a `ParsedStatement` does, from its text's one scan), else a scan of its text.
+ */
 export class StatementSpans {
   private readonly tokens: readonly Token[]
   private readonly base: number
 
-  constructor(private readonly statement: Pick<ParsedStatement, 'text' | 'locationBase'>) {
+  constructor(private readonly statement: Pick<ParsedStatement, 'text' | 'locationBase'> & Partial<Pick<ParsedStatement, 'tokens'>>) {
     this.base = statement.locationBase
     // Comments are tokens too; a rewrite never needs them and they must not count as arguments.
-    this.tokens = (scanTokens(statement.text) as (Token & { tokenName?: string })[]).filter(
+    this.tokens = tokensOf(statement.text, statement.tokens).filter(
       (token) => token.tokenName !== 'SQL_COMMENT' && token.tokenName !== 'C_COMMENT',
     )
   }

@@ -8,10 +8,11 @@
  * the history of the table, in either store, with the period bounds evaluated per execution.
  */
 import { deparseStatement } from './deparse.js'
+import { assert, AssertionError } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { dateMicros } from '../util/timestamp.js'
 import { historyTableName, type Catalog, type ColumnDefinition, type TableDefinition } from './catalog.js'
-import { parseTree, scanTokens, type PgNode } from './parse.js'
+import { parseTree, scanTokens, tokensOf, type PgNode, type ScanToken, type TokenSource } from './parse.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, walk } from './tree.js'
 import { parseIntervalText } from './timeseries.js'
 import { parseTimestampMicros } from './types.js'
@@ -52,6 +53,12 @@ export interface Extraction {
   readonly cutEnds: readonly number[]
   /** The user's own text for the span [start, end) of `text` (error messages show what was written). */
   readonly originalText: (start: number, end: number) => string
+  /**
+   * The scanner's tokens of `text`, made from those of the SQL it was cut from (the cut tokens left
+   * out, the rest moved, DELETE written for ERASE), so that parsing `text` needs no scan of its own:
+   * `parseStatements(extraction.text, { tokens: extraction.tokens })`.
+   */
+  readonly tokens: TokenSource
 }
 
 interface Token {
@@ -69,6 +76,12 @@ const expressionStops = new Set([
   'FOR', 'AS', 'WHERE', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'NATURAL', 'ON', 'USING', ',', ')', ';', 'GROUP', 'ORDER',
   'LIMIT', 'OFFSET', 'HAVING', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT', 'SET', 'VALID', 'FETCH', 'RETURNING', 'QUALIFY',
 ])
+
+/**
+ * What the scanner says of the word DELETE, written for ERASE (keywords have no token name in its
+ * answer); the tests check it against the scanner.
+ */
+const deleteKind = { tokenType: 382, tokenName: 'UNKNOWN', keywordKind: 1, keywordName: 'UNRESERVED_KEYWORD' } as const
 
 /** Substrings one of which every temporal clause contains (`of` covers AS OF and PORTION OF). */
 const triggerWords = ['system_time', 'valid_time', 'erase', 'of', 'valid', 'replace']
@@ -92,21 +105,25 @@ function syntaxError(message: string, sql: string, position: number): StrataErro
 
 /**
  * Finds and removes temporal clauses. Returns undefined when the SQL has none (the common case),
- * so ordinary statements pay one scan on a parse-cache miss and nothing else.
+ * so ordinary statements pay one scan on a parse-cache miss and nothing else. `tokenSource` is
+ * `sql`'s token source when the caller has one (shared with `checkStatementLimits` and the rest, so
+ * the text is scanned once at most); the result's `tokens` are those of its cleaned `text`.
  *
  * @example
  * extractTemporal('SELECT * FROM t FOR SYSTEM_TIME AS OF 3 WHERE id = 1')
  * // → { text: 'SELECT * FROM t   WHERE id = 1', tableClauses: Map { 14 → { system: asOf '3' } }, … }
  */
-export function extractTemporal(sql: string): Extraction | undefined {
+export function extractTemporal(sql: string, tokenSource?: TokenSource): Extraction | undefined {
   // A cheap guard before tokenizing: every clause this module recognises contains one of these words
   // (the recognition itself is by tokens, below). Most statements are settled here.
   const lower = sql.toLowerCase()
   if (!triggerWords.some((word) => lower.includes(word))) return undefined
-  let tokens: Token[]
+  let tokens: readonly ScanToken[]
   try {
-    tokens = scanTokens(sql) as Token[]
-  } catch {
+    tokens = tokensOf(sql, tokenSource)
+  } catch (error) {
+    // A text the scanner refuses has no clauses to find; the parser reports it. (Tokens of another text are our bug.)
+    if (error instanceof AssertionError) throw error
     return undefined
   }
   const interesting = tokens.some((token) => {
@@ -120,11 +137,14 @@ export function extractTemporal(sql: string): Extraction | undefined {
   let delta = 0
   // Where each cut ends in the cleaned text, and how far the original text is ahead after it.
   const shifts: { cleanedEnd: number; delta: number }[] = []
+  // Each cut in the original text, for the cleaned text's tokens. Cuts begin and end at token edges.
+  const cuts: { start: number; end: number; replacement: string }[] = []
   const cut = (start: number, end: number, replacement: string): void => {
     out += sql.slice(copied, start) + replacement
     copied = end
     delta += end - start - replacement.length
     shifts.push({ cleanedEnd: out.length, delta })
+    cuts.push({ start, end, replacement })
   }
   const cleaned = (position: number): number => position - delta
 
@@ -270,8 +290,10 @@ export function extractTemporal(sql: string): Extraction | undefined {
     for (const entry of shifts) if (entry.cleanedEnd <= position) shift = entry.delta
     return position + shift
   }
+  const text = out
+  let cleanedTokens: readonly ScanToken[] | undefined
   return {
-    text: out,
+    text,
     tableClauses,
     shorthands,
     portions,
@@ -279,7 +301,42 @@ export function extractTemporal(sql: string): Extraction | undefined {
     replacements,
     cutEnds: shifts.map((entry) => entry.cleanedEnd),
     originalText: (start, end) => sql.slice(original(start), original(end)),
+    tokens: () => (cleanedTokens ??= tokensOf(text, () => tokensAfterCuts(tokens, cuts))),
   }
+}
+
+/**
+ * The tokens of the text `cuts` leave of the text `tokens` are of: a token inside a cut is dropped, a
+ * cut's replacement word (DELETE) becomes a token, and every token after a cut moves by what it took
+ * out. The scanner would read the cleaned text the same: a cut replaced by a space leaves its
+ * neighbours apart, and never brings two string constants together across a line break, which it would
+ * read as one (a FOR clause follows a table name, INSERT OR REPLACE follows INSERT, and a time
+ * expression takes in every constant that follows it). The tests compare with the scanner's reading.
+ */
+function tokensAfterCuts(tokens: readonly ScanToken[], cuts: readonly { readonly start: number; readonly end: number; readonly replacement: string }[]): ScanToken[] {
+  const out: ScanToken[] = []
+  let shift = 0
+  let next = 0
+  const pass = (cut: { readonly start: number; readonly end: number; readonly replacement: string }): void => {
+    const word = cut.replacement.trim()
+    if (word !== '') {
+      assert(word === 'DELETE', `no token kind for the replacement "${word}"`)
+      const start = cut.start - shift
+      out.push({ start, end: start + word.length, text: word, ...deleteKind })
+    }
+    shift += cut.end - cut.start - cut.replacement.length
+  }
+  for (const token of tokens) {
+    while (next < cuts.length && cuts[next]!.end <= token.start) pass(cuts[next++]!)
+    const cut = cuts[next]
+    if (cut !== undefined && token.start >= cut.start) {
+      assert(token.end <= cut.end, `a cut ends inside the token "${token.text}"`)
+      continue
+    }
+    out.push(shift === 0 ? token : { ...token, start: token.start - shift, end: token.end - shift })
+  }
+  while (next < cuts.length) pass(cuts[next++]!)
+  return out
 }
 
 // ───────────────────────────── per statement ─────────────────────────────
@@ -311,7 +368,13 @@ export type TableFlags = (name: string) => boolean
  * Decides which table references of a SELECT read history: those with an explicit clause, all of them
  * under a statement-level AS OF, and — with the default period — those of tables whose current rows do
  * not all cover "now" in valid time, or any when a hidden period column is named.
- * Returns undefined when the statement reads only current state.
+ * Returns undefined when the statement reads only current state. `tokenSource` is `text`'s tokens
+ * when the caller has them (a `ParsedStatement`'s `tokens`); without it `text` is scanned if a
+ * reference needs its extent measured.
+ *
+ * @example
+ * const [statement] = parseStatements(extraction.text, { tokens: extraction.tokens })
+ * planTemporal(statement.tree, statement.text, statement.locationBase, catalog, clauses, flagged, statement.tokens)
  */
 export function planTemporal(
   tree: PgNode,
@@ -320,6 +383,7 @@ export function planTemporal(
   catalog: Catalog,
   clauses: { readonly tableClauses: ReadonlyMap<number, TemporalSpec>; readonly shorthand: TemporalSpec | undefined },
   flagged: TableFlags,
+  tokenSource?: TokenSource,
 ): TemporalPlan | undefined {
   const cteNames = new Set<string>()
   let periodColumnsNamed = false
@@ -333,7 +397,7 @@ export function planTemporal(
     }
   })
   const references = new Map<number, TemporalReference>()
-  let tokens: Token[] | undefined
+  let tokens: readonly Token[] | undefined
   for (const range of ranges) {
     const location = Number(range['location'] ?? 0)
     const explicit = clauses.tableClauses.get(location)
@@ -351,7 +415,7 @@ export function planTemporal(
     if (spec === undefined) continue
     // With a statement-level AS OF, an explicit clause on one axis keeps the shorthand's other axis.
     const merged = explicit !== undefined && clauses.shorthand !== undefined ? { ...clauses.shorthand, ...explicit } : spec
-    tokens ??= scanTokens(text) as Token[]
+    tokens ??= tokensOf(text, tokenSource)
     const start = location - locationBase
     let last = tokens.findIndex((token) => token.start === start)
     if (last < 0) throw new StrataError('INTERNAL', `no token at the table reference "${name}"`)

@@ -265,7 +265,7 @@ const interestingFunctions = new Set(['first', 'last', gapfillFunctionName, locf
  * const [statement] = parseStatements('SELECT last(v, ts) FROM r')
  * applyEdits(statement, timeSeriesEdits(statement)) // → 'SELECT arg_max(v, ts) AS "last(v, ts)" FROM r'
  */
-export function timeSeriesEdits(statement: Pick<ParsedStatement, 'tree' | 'text' | 'locationBase'>): TextEdit[] {
+export function timeSeriesEdits(statement: Pick<ParsedStatement, 'tree' | 'text' | 'locationBase'> & Partial<Pick<ParsedStatement, 'tokens'>>): TextEdit[] {
   const tree = statement.tree
   if (tree === undefined) return []
   let relevant = false

@@ -184,8 +184,26 @@ function answer(module: ParserModule, pointer: number): string {
   }
 }
 
+/** Calls of the scanner since the process started (`scannerCalls`). */
+let scans = 0
+
+/**
+ * How many times the scanner ran since the process started, so tests can tell that a text is scanned
+ * once at most (src/sql/parse.ts `tokenSource`). One scan of a text is one call, except that a token
+ * of a few thousand characters makes it more (parse.ts `scanTokens` resumes after a cut answer).
+ *
+ * @example
+ * const before = scannerCalls()
+ * scanTokens('SELECT 1')
+ * scannerCalls() - before // → 1
+ */
+export function scannerCalls(): number {
+  return scans
+}
+
 /** The scanner's answer: `{"version":…,"tokens":[…]}` JSON (see src/sql/parse.ts for its faults), or an error message. */
 export function scanRaw(text: string): string {
+  scans++
   return withText(text, (module, pointer) => answer(module, module._wasm_scan(pointer)))
 }
 

@@ -12,12 +12,12 @@ import { randomInt } from 'node:crypto'
 import { getEventListeners, once } from 'node:events'
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
-import { loadParser, parserReady, scanTokens } from '../../../sql/parse.js'
+import { loadParser, parserReady } from '../../../sql/parse.js'
 import { typeFromNames, typeLabel } from '../../../sql/types.js'
 import { deparseStatement } from '../../../sql/deparse.js'
 import type { ArrayStatementResult, Engine, StatementResult } from '../../../engine/engine.js'
 import type { Session } from '../../../engine/session.js'
-import type { PgNode } from '../../../sql/parse.js'
+import type { PgNode, ScanToken } from '../../../sql/parse.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier } from '../../../sql/tree.js'
 import { StrataError } from '../../../util/errors.js'
 import { limits } from '../../../util/limits.js'
@@ -1128,7 +1128,7 @@ export class PgConnection implements Listener {
     const sql =
       tableName !== undefined
         ? `SELECT ${attributes.length > 0 ? attributes.map(quoteIdentifier).join(', ') : '*'} FROM ${quoteIdentifier(tableName)}`
-        : innerQueryText(statement.text)
+        : innerQueryText(statement.text, statement.parsed.tokens())
     const [result] = await this.server.engine.execute(this.session!, sql, undefined, { signal, rowMode: 'array' })
     const columns = result?.columns ?? []
     const types = columns.map((column) => wireType(column.type))
@@ -1276,9 +1276,11 @@ function commandLineOptions(options: string): [string, string][] {
   return out
 }
 
-/** The query of `COPY (query) TO STDOUT …`: the text between the first '(' and its ')', by the scanner's tokens. */
-function innerQueryText(text: string): string {
-  const tokens = scanTokens(text)
+/**
+ * The query of `COPY (query) TO STDOUT …`: the text between the first '(' and its ')', by the scanner's
+ * tokens (the statement's own, from its query string's one scan).
+ */
+function innerQueryText(text: string, tokens: readonly ScanToken[]): string {
   let depth = 0
   let start = -1
   for (const token of tokens) {

@@ -3,7 +3,6 @@
  * its kind, its command tag, whether it returns rows, how many parameters it takes, and the column
  * names PostgreSQL would give its unnamed select-list items (`count`, `?column?`, …).
  */
-import { scanTokens } from '../../../sql/parse.js'
 import { parseStatements, type ParsedStatement, type PgNode } from '../../../sql/parse.js'
 import { list, names, nodeBody, nodeKind, walk } from '../../../sql/tree.js'
 import { limits } from '../../../util/limits.js'
@@ -55,15 +54,16 @@ function split(sql: string): WireStatement[] {
     const after = sql.slice(statement.offset)
     const offset = statement.offset + (after.length - after.trimStart().length)
     const tree = statement.tree
-    if (tree === undefined) return { text: statement.text, offset, tree, kind: firstKeyword(statement.text), body: undefined, parsed: statement }
+    if (tree === undefined) return { text: statement.text, offset, tree, kind: firstKeyword(statement), body: undefined, parsed: statement }
     const kind = nodeKind(tree) ?? 'Unknown'
     return { text: statement.text, offset, tree, kind, body: nodeBody(tree, kind), parsed: statement }
   })
 }
 
-function firstKeyword(text: string): string {
+/** The statement's first token in upper case, from the query string's one scan (`ParsedStatement.tokens`). */
+function firstKeyword(statement: ParsedStatement): string {
   try {
-    const token = scanTokens(text)[0]
+    const token = statement.tokens()[0]
     return token === undefined ? '' : token.text.toUpperCase()
   } catch {
     return ''
@@ -80,7 +80,7 @@ export function parameterCount(statement: WireStatement): number {
     return highest
   }
   try {
-    for (const token of scanTokens(statement.text)) if (token.tokenName === 'PARAM') highest = Math.max(highest, Number(token.text.slice(1)))
+    for (const token of statement.parsed.tokens()) if (token.tokenName === 'PARAM') highest = Math.max(highest, Number(token.text.slice(1)))
   } catch {
     return 0
   }
