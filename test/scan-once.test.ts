@@ -7,7 +7,10 @@
  * scanner itself says of that text.
  */
 import assert from 'node:assert/strict'
-import { before, describe, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
+import pg from 'pg'
+import { Engine } from '../src/engine/engine.js'
+import { startPgServer, type PgServer } from '../src/interfaces/server/pg/index.js'
 import { splitQuery, parameterCount } from '../src/interfaces/server/pg/statements.js'
 import type { Catalog, TableDefinition } from '../src/sql/catalog.js'
 import { recogniseCreateTableAs } from '../src/sql/create-table-as.js'
@@ -238,5 +241,79 @@ describe('derived tokens are the scanner\'s own', () => {
       [0, 6, 'SELECT'],
       [7, 8, 'x'],
     ])
+  })
+})
+
+describe('through the engine and the PostgreSQL server: one scan per text at most', () => {
+  let engine: Engine
+  let server: PgServer
+
+  before(async () => {
+    engine = await Engine.open(':memory:', {})
+    await engine.execute(engine.session, "CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO docs VALUES (1, 'hello world'), (2, 'bye')", undefined)
+    server = await startPgServer(engine, { host: '127.0.0.1', port: 0, auth: { kind: 'trust' }, maxConnections: 4, statementTimeoutMs: 60_000 })
+  })
+
+  after(async () => {
+    await server.close({ graceMs: 100 })
+    await engine.close()
+  })
+
+  /** Scanner calls made while `body` runs. */
+  async function scansDuring(body: () => Promise<unknown>): Promise<number> {
+    const before = scannerCalls()
+    await body()
+    return scannerCalls() - before
+  }
+
+  test('a plain point read, a write and a time-travel lookup by key through execute', async () => {
+    assert.equal(await scansDuring(() => engine.execute(engine.session, 'SELECT body FROM docs WHERE id = 1', undefined)), 0)
+    assert.equal(await scansDuring(() => engine.execute(engine.session, "UPDATE docs SET body = 'hello there' WHERE id = 1", undefined)), 0)
+    const [past] = await engine.execute(engine.session, 'SELECT body FROM docs FOR SYSTEM_TIME AS OF 2 WHERE id = 1', undefined)
+    assert.deepEqual(past!.rows, [{ body: 'hello world' }])
+    assert.equal(past!.engine, 'row')
+    assert.equal(await scansDuring(() => engine.execute(engine.session, 'SELECT body FROM docs FOR SYSTEM_TIME AS OF 2 WHERE id = 2', undefined)), 1)
+    // Cached by text: no scan the second time.
+    assert.equal(await scansDuring(() => engine.execute(engine.session, 'SELECT body FROM docs FOR SYSTEM_TIME AS OF 2 WHERE id = 2', undefined)), 0)
+  })
+
+  test('$name parameters: one scan the first time, none after', async () => {
+    const sql = 'SELECT body FROM docs WHERE id = $id AND body <> $other'
+    assert.equal(await scansDuring(() => engine.execute(engine.session, sql, { id: 2, other: 'x' })), 1)
+    const [result] = await engine.execute(engine.session, sql, { id: 2, other: 'x' })
+    assert.deepEqual(result!.rows, [{ body: 'bye' }])
+    assert.equal(await scansDuring(() => engine.execute(engine.session, sql, { id: 1, other: 'x' })), 0)
+  })
+
+  test('CREATE FULLTEXT INDEX and an unsupported statement scan their text once', async () => {
+    assert.equal(await scansDuring(() => engine.execute(engine.session, 'CREATE FULLTEXT INDEX docs_body ON docs (body)', undefined)), 1)
+    let failure: unknown
+    const scans = await scansDuring(async () => {
+      try {
+        await engine.execute(engine.session, 'CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql', undefined)
+      } catch (error) {
+        failure = error
+      }
+    })
+    assert.ok(failure instanceof StrataError && failure.code === 'NOT_SUPPORTED', String(failure))
+    assert.match(failure.message, /CREATE FUNCTION/)
+    assert.equal(scans, 1)
+  })
+
+  test('psql-style simple queries: the server splits, the engine runs what it split, one scan at most', async () => {
+    const connection = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'tester', database: 'strata' })
+    await connection.connect()
+    try {
+      assert.equal(await scansDuring(() => connection.query('SELECT id, body FROM docs WHERE id = 2')), 0)
+      let past: pg.QueryResult | undefined
+      const scans = await scansDuring(async () => {
+        past = await connection.query('SELECT id, body FROM docs FOR SYSTEM_TIME AS OF 2 WHERE id = 1')
+      })
+      assert.deepEqual(past!.rows, [{ id: 1, body: 'hello world' }])
+      assert.equal(scans, 1)
+      assert.equal(await scansDuring(() => connection.query('BEGIN; SELECT body FROM docs FOR SYSTEM_TIME ALL WHERE id = 1; COMMIT')), 1)
+    } finally {
+      await connection.end()
+    }
   })
 })

@@ -21,7 +21,7 @@ import type { Clock, Commit } from '../ledger/ledger.js'
 import type { Catalog } from '../sql/catalog.js'
 import { recogniseCreateTableAs } from '../sql/create-table-as.js'
 import { leadingKeywords } from '../sql/naming.js'
-import { loadParser, parserReady, type ParsedStatement, type PgNode } from '../sql/parse.js'
+import { loadParser, parserReady, type ParsedStatement, type PgNode, type TokenSource } from '../sql/parse.js'
 import { nodeBody, nodeKind } from '../sql/tree.js'
 import type { Statement } from '../subsystems/seam.js'
 import { StrataError } from '../util/errors.js'
@@ -36,7 +36,7 @@ import { checkRowCounts, checkParameters, rowCountParameters } from './parameter
 import { Reads } from './reads.js'
 import { finishedResult, noOptions, type ArrayStatementResult, type ExecuteOptions, type Positional, type StatementResult, type StreamedResult, type Tabular } from './rows.js'
 import { Session } from './session.js'
-import { positionalParameters, statementError, Statements, type Params } from './statements.js'
+import { statementError, Statements, type Params } from './statements.js'
 import { Transactions } from './transactions.js'
 import { Writes } from './writes.js'
 
@@ -93,7 +93,7 @@ export class Engine {
         execute: (session, sql, params, executeOptions) => this.execute(session, sql, params, executeOptions),
         abortSession: (session) => this.abortSession(session),
         statementKinds: (sql, params) => {
-          const text = params !== undefined && !Array.isArray(params) ? positionalParameters(sql, params).text : sql
+          const text = params !== undefined && !Array.isArray(params) ? this.statements.positionalized(sql).sql : sql
           return this.statements.parse(text).map((statement) => (statement.tree === undefined ? 'unknown' : nodeKind(statement.tree) ?? 'unknown'))
         },
       },
@@ -236,9 +236,14 @@ export class Engine {
     // Not async: a statement that completes synchronously (see runStatements) costs one promise, and
     // every error still arrives as a rejection.
     // (The parser has no instance only in the moments after two faults in a row: src/sql/wasm.ts.)
-    if (!parserReady()) return loadParser().then(() => this.execute(session, sql, params, options as ExecuteOptions & { readonly rowMode?: 'object' }))
+    return this.executeText(session, sql, params, options, undefined)
+  }
+
+  /** `execute`, with the text's token source when the caller has one (a statement the PostgreSQL server split). */
+  private executeText(session: Session, sql: string, params: Params, options: ExecuteOptions, tokens: TokenSource | undefined): Promise<(StatementResult | ArrayStatementResult)[]> {
+    if (!parserReady()) return loadParser().then(() => this.executeText(session, sql, params, options, tokens))
     try {
-      const { statements, positional } = this.callStatements(sql, params, options)
+      const { statements, positional } = this.callStatements(sql, params, options, tokens)
       return this.runStatements(session, statements, positional, options, options.rowMode ?? 'object')
     } catch (error) {
       return Promise.reject(error)
@@ -248,9 +253,10 @@ export class Engine {
   /**
    * Runs one statement the caller already split and parsed with `parseStatements` (the PostgreSQL
    * server does, to learn each statement's kind): the same as `execute(session, statement.text,
-   * params, { ...options, rowMode: 'array' })` without parsing the text a second time. A statement
-   * PostgreSQL's grammar rejected, or whose text holds clauses a subsystem cuts out (time clauses,
-   * cut out before the grammar may see them), goes through `execute`'s own parse.
+   * params, { ...options, rowMode: 'array' })` without parsing or scanning the text a second time. A
+   * statement PostgreSQL's grammar rejected, or whose text holds clauses a subsystem cuts out (time
+   * clauses, cut out before the grammar may see them), goes through `execute`'s own parse, with the
+   * statement's tokens (no second scan).
    *
    * @example
    * const [statement] = parseStatements('SELECT 1 AS a, 2 AS a')
@@ -259,7 +265,9 @@ export class Engine {
   async executeParsed(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions = {}): Promise<ArrayStatementResult[]> {
     if (!parserReady()) await loadParser()
     const tree = statement.tree
-    if (tree === undefined || !this.statements.clauseFree(tree, statement.text)) return this.execute(session, statement.text, params, { ...options, rowMode: 'array' })
+    if (tree === undefined || !this.statements.clauseFree(tree, statement.text, statement.tokens)) {
+      return this.executeText(session, statement.text, params, { ...options, rowMode: 'array' }, statement.tokens) as Promise<ArrayStatementResult[]>
+    }
     this.checkOpen()
     if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
     return this.runStatements(session, [statement], params, options, 'array') as Promise<ArrayStatementResult[]>
@@ -288,11 +296,11 @@ export class Engine {
   }
 
   /** What `execute` and `executeSingle` start with: the checks, then the statements and their `$n` parameters. */
-  private callStatements(sql: string, params: Params, options: ExecuteOptions): { readonly statements: Statement[]; readonly positional: readonly unknown[] } {
+  private callStatements(sql: string, params: Params, options: ExecuteOptions, tokens?: TokenSource): { readonly statements: Statement[]; readonly positional: readonly unknown[] } {
     this.checkOpen()
     if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
     checkParameters(params)
-    return this.statements.prepare(sql, params)
+    return this.statements.prepare(sql, params, tokens)
   }
 
   /**
@@ -415,7 +423,7 @@ export class Engine {
       case 'ExplainStmt':
         return this.introspection.explain(session, statement, body, params, options)
       default:
-        throw new StrataError('NOT_SUPPORTED', `${leadingKeywords(statement.text)} is not supported`)
+        throw new StrataError('NOT_SUPPORTED', `${leadingKeywords(statement.text, statement.tokens)} is not supported`)
     }
   }
 
@@ -427,7 +435,7 @@ export class Engine {
       return own.run(this.reads.call(session, statement, params, options, false))
     }
     // CREATE TABLE … AS over DuckDB-only syntax (a file in FROM, FROM-first): the head from the scanner's tokens.
-    const createTableAs = statement.clauses === undefined ? recogniseCreateTableAs(statement.text) : undefined
+    const createTableAs = statement.clauses === undefined ? recogniseCreateTableAs(statement.text, statement.tokens) : undefined
     if (createTableAs !== undefined) return this.transactions.write(session, options, async (active) => this.ddl.createTableAsDuckDBQuery(active, createTableAs, params, options))
     // Clauses were cut out of this text; DuckDB would answer without them.
     if (statement.clauses !== undefined) throw new StrataError('NOT_SUPPORTED', 'time travel, FOR PORTION OF and ERASE need PostgreSQL syntax around them (this statement is DuckDB-only)')
@@ -468,8 +476,7 @@ export class Engine {
     this.checkOpen()
     if (!parserReady()) await loadParser()
     checkParameters(params)
-    const { text, positional } = positionalParameters(sql, params)
-    const statements = this.statements.parse(text)
+    const { statements, positional } = this.statements.prepare(sql, params)
     const streamed = statements.length === 1 ? await this.reads.stream(session, statements[0]!, positional, options) : undefined
     if (streamed !== undefined) return streamed
     const results = await this.execute(session, sql, params, { ...options, rowMode: 'array' })

@@ -2,8 +2,13 @@
  * The front end as the engine drives it: a text becomes statements once (cached by text, LRU), with
  * the subsystems' clauses cut out and attached first (src/subsystems/seam.ts, `ClauseRecogniser`), and
  * `$name` parameters made positional. Everything after this works on the parsed statements.
+ *
+ * One pass over the text: every step that needs the scanner's tokens — the bounds, the clause
+ * recogniser, `$name` parameters, the split, and later each statement's own recognisers and plans
+ * (`statement.tokens`) — takes them from one lazy token source, so the text is scanned once at most,
+ * and not at all when nothing needs tokens (a small plain statement).
  */
-import { checkStatementLimits, parseStatements, positionalizeNamedParameters } from '../sql/parse.js'
+import { checkStatementLimits, parseStatements, positionalizeNamedParameters, tokenSource, type TokenSource } from '../sql/parse.js'
 import { walk } from '../sql/tree.js'
 import type { PgNode } from '../sql/parse.js'
 import type { ClauseRecogniser, Statement } from '../subsystems/seam.js'
@@ -30,7 +35,7 @@ export class Statements {
    *
    * @example statements.parse('SELECT 1; SELECT 2').length // 2
    */
-  parse(text: string): Statement[] {
+  parse(text: string, tokens?: TokenSource): Statement[] {
     // The same text as last time is already the newest entry of the LRU order: nothing to refresh.
     if (text === this.lastText && this.lastStatements !== undefined) return this.lastStatements
     const cached = this.cache.get(text)
@@ -42,10 +47,14 @@ export class Statements {
       this.lastStatements = cached
       return cached
     }
+    const source = tokens ?? tokenSource(text)
     // The bounds first: the clauses are parsed from parts of the text before the rest is.
-    checkStatementLimits(text)
-    const extraction = this.clauses !== undefined && mayHoldClauses(text, this.clauses) ? this.clauses.extract(text) : undefined
-    const statements = extraction === undefined ? parseStatements(text, { limitsChecked: true }) : extraction.attach(parseStatements(extraction.text, { limitsChecked: true }))
+    checkStatementLimits(text, source)
+    const extraction = this.clauses !== undefined && mayHoldClauses(text, this.clauses) ? this.clauses.extract(text, source) : undefined
+    const statements =
+      extraction === undefined
+        ? parseStatements(text, { limitsChecked: true, tokens: source })
+        : extraction.attach(parseStatements(extraction.text, { limitsChecked: true, tokens: extraction.tokens }))
     if (this.cache.size >= limits.statementCacheEntriesMax) {
       const oldest = this.cache.keys().next().value
       if (oldest !== undefined) this.cache.delete(oldest)
@@ -56,11 +65,11 @@ export class Statements {
     return statements
   }
 
-  /** True when `text` holds no clause a subsystem would cut out; remembered per tree (trees are never mutated). */
-  clauseFree(tree: PgNode, text: string): boolean {
+  /** True when a parsed statement's text holds no clause a subsystem would cut out; remembered per tree (trees are never mutated). */
+  clauseFree(tree: PgNode, text: string, tokens: TokenSource): boolean {
     let known = this.clauseFreeTrees.get(tree)
     if (known === undefined) {
-      known = this.clauses === undefined || !mayHoldClauses(text, this.clauses) || this.clauses.extract(text) === undefined
+      known = this.clauses === undefined || !mayHoldClauses(text, this.clauses) || this.clauses.extract(text, tokens) === undefined
       this.clauseFreeTrees.set(tree, known)
     }
     return known
@@ -68,17 +77,37 @@ export class Statements {
 
   private readonly clauseFreeTrees = new WeakMap<PgNode, boolean>()
 
-  /** A call's statements and positional parameters: `$name` parameters made `$1…$n` (SPEC 3), the parameter count checked. */
-  prepare(sql: string, params: Params): { readonly statements: Statement[]; readonly positional: readonly unknown[] } {
+  /**
+   * A call's statements and positional parameters: `$name` parameters made `$1…$n` (SPEC 3), the
+   * parameter count checked. `tokens`: the text's token source when the caller has one (a statement
+   * the PostgreSQL server split).
+   */
+  prepare(sql: string, params: Params, tokens?: TokenSource): { readonly statements: Statement[]; readonly positional: readonly unknown[] } {
     if (params === undefined || Array.isArray(params)) {
-      const statements = this.parse(sql)
+      const statements = this.parse(sql, tokens)
       const positional = (params as readonly unknown[] | undefined) ?? noParams
       if (positional.length > 0 && statements.length === 1) checkParameterCount(statements[0]!, positional.length)
       return { statements, positional }
     }
-    const { text, positional } = positionalParameters(sql, params)
-    return { statements: this.parse(text), positional }
+    const named = this.positionalized(sql, tokens)
+    return { statements: this.parse(named.sql, named.tokens), positional: namedValues(named.names, params as Readonly<Record<string, unknown>>) }
   }
+
+  /** A text's `$name` parameters made positional, remembered per text (a repeated call neither scans nor rewrites it again). */
+  positionalized(sql: string, tokens?: TokenSource): { readonly sql: string; readonly names: readonly string[]; readonly tokens: TokenSource } {
+    let named = this.namedCache.get(sql)
+    if (named === undefined) {
+      named = positionalizeNamedParameters(sql, tokens ?? tokenSource(sql))
+      if (this.namedCache.size >= limits.statementCacheEntriesMax) {
+        const oldest = this.namedCache.keys().next().value
+        if (oldest !== undefined) this.namedCache.delete(oldest)
+      }
+      this.namedCache.set(sql, named)
+    }
+    return named
+  }
+
+  private readonly namedCache = new Map<string, { readonly sql: string; readonly names: readonly string[]; readonly tokens: TokenSource }>()
 }
 
 /** A cheap guard before scanning: every clause the recogniser knows contains one of its trigger words. */
@@ -87,15 +116,12 @@ function mayHoldClauses(text: string, clauses: ClauseRecogniser): boolean {
   return clauses.triggers.some((word) => lower.includes(word))
 }
 
-/** `$name` parameters become `$1…$n` with their values in order (SPEC 3); an array is already positional. */
-export function positionalParameters(sql: string, params: Params): { text: string; positional: readonly unknown[] } {
-  if (params === undefined || Array.isArray(params)) return { text: sql, positional: (params as readonly unknown[] | undefined) ?? [] }
-  const rewritten = positionalizeNamedParameters(sql)
-  const named = params as Readonly<Record<string, unknown>>
-  for (const name of rewritten.names) {
-    if (!(name in named)) throw new StrataError('INVALID_PARAMETER', `no value for parameter $${name}`)
+/** The values of `$name` parameters in positional order (SPEC 3); INVALID_PARAMETER for a name without one. */
+function namedValues(names: readonly string[], params: Readonly<Record<string, unknown>>): unknown[] {
+  for (const name of names) {
+    if (!(name in params)) throw new StrataError('INVALID_PARAMETER', `no value for parameter $${name}`)
   }
-  return { text: rewritten.sql, positional: rewritten.names.map((name) => named[name]) }
+  return names.map((name) => params[name])
 }
 
 /** The highest `$n` a statement's tree uses, per tree (trees are cached with their text). */

@@ -4,19 +4,19 @@
  * them). Pure.
  */
 import { aggregateFunctionNames } from './rowsql.js'
-import { scanTokens, type PgNode } from './parse.js'
+import { tokensOf, type PgNode, type TokenSource } from './parse.js'
 import { list, names, nodeKind, walk } from './tree.js'
 
 /**
  * The keywords a statement starts with (`CREATE FUNCTION`, `TRUNCATE`), for messages that name it
- * as its author wrote it rather than by its parse-tree node.
+ * as its author wrote it rather than by its parse-tree node. `tokens`: the text's own (a statement's), when known.
  *
  * @example leadingKeywords('create function f() …') // 'CREATE FUNCTION'
  */
-export function leadingKeywords(text: string): string {
+export function leadingKeywords(text: string, tokens?: TokenSource): string {
   const words: string[] = []
   try {
-    for (const token of scanTokens(text)) {
+    for (const token of tokensOf(text, tokens)) {
       if (token.tokenName === 'SQL_COMMENT' || token.tokenName === 'C_COMMENT') continue
       if (token.keywordName === 'NO_KEYWORD' || words.length === 4) break
       words.push(token.text.toUpperCase())

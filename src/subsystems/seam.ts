@@ -13,7 +13,7 @@
  */
 import type { Commit, Ledger } from '../ledger/ledger.js'
 import type { Catalog, TableDefinition } from '../sql/catalog.js'
-import type { ParsedStatement, PgNode } from '../sql/parse.js'
+import type { ParsedStatement, PgNode, TokenSource } from '../sql/parse.js'
 import type { Binder, RowPlan } from '../sql/plan.js'
 import type { RowConnection, RowStore, RowValue } from '../storage/rowstore/rowstore.js'
 import type { Syncer } from '../sync/syncer.js'
@@ -118,8 +118,11 @@ export interface ClauseRecogniser {
    * scanned for clauses at all (most texts are settled by this).
    */
   readonly triggers: readonly string[]
-  /** The text without the clauses, and how to attach them to the statements parsed from it; undefined when the text has none. */
-  extract(text: string): { readonly text: string; attach(statements: ParsedStatement[]): Statement[] } | undefined
+  /**
+   * The text without the clauses, its tokens (derived from `tokens`, the text's one scan), and how to
+   * attach the clauses to the statements parsed from it; undefined when the text has none.
+   */
+  extract(text: string, tokens: TokenSource): { readonly text: string; readonly tokens: TokenSource; attach(statements: ParsedStatement[]): Statement[] } | undefined
 }
 
 export interface Subsystem {
@@ -128,7 +131,7 @@ export interface Subsystem {
   readonly clauses?: ClauseRecogniser
   /** Relations this subsystem serves in the `strata` schema (read through the column store's mirror). */
   readonly relations?: readonly string[]
-  /** A whole statement PostgreSQL's grammar rejected, recognised from its scanner tokens; undefined when it is not this subsystem's. */
+  /** A whole statement PostgreSQL's grammar rejected, recognised from its scanner tokens (`statement.tokens`); undefined when it is not this subsystem's. */
   recognise?(statement: ParsedStatement): OwnStatement | undefined
   /** Refuses (throws) a statement of `kind` that carries this subsystem's clauses where they mean nothing. */
   checkClauses?(statement: Statement, kind: string): void

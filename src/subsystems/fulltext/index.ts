@@ -21,7 +21,7 @@ export function fulltextSubsystem(host: SubsystemHost): Subsystem {
     name: 'full-text search',
     recognise(statement) {
       if (statement.tree !== undefined) return undefined
-      const create = recogniseCreateFulltextIndex(statement.text)
+      const create = recogniseCreateFulltextIndex(statement.text, statement.tokens)
       if (create === undefined) return undefined
       return {
         writes: true,

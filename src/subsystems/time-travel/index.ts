@@ -16,7 +16,7 @@ import type { TableDefinition } from '../../sql/catalog.js'
 import { applyEdits } from '../../sql/edits.js'
 import { analyticalReason, leadingKeywords } from '../../sql/naming.js'
 import { rejectFulltextWithTimeTravel } from '../../sql/fulltext.js'
-import { compactParameters, type PgNode } from '../../sql/parse.js'
+import { compactParameters, type PgNode, type TokenSource } from '../../sql/parse.js'
 import { postgresJsonEdits, subqueryLimitEdits } from '../../sql/pgcompat.js'
 import type { RowPlan } from '../../sql/plan.js'
 import { compileSelect, NotRowStore } from '../../sql/rowsql.js'
@@ -71,10 +71,10 @@ class TimeTravel implements Subsystem {
   readonly relations = ['erasures']
   readonly clauses = {
     triggers: ['system_time', 'valid_time', 'erase', 'of', 'valid', 'replace'],
-    extract: (text: string) => {
-      const extraction = extractTemporal(text)
+    extract: (text: string, tokens: TokenSource) => {
+      const extraction = extractTemporal(text, tokens)
       if (extraction === undefined) return undefined
-      return { text: extraction.text, attach: (statements: Parameters<typeof attachTemporal>[0]) => attachTemporal(statements, extraction) }
+      return { text: extraction.text, tokens: extraction.tokens, attach: (statements: Parameters<typeof attachTemporal>[0]) => attachTemporal(statements, extraction) }
     },
   }
 
@@ -97,7 +97,7 @@ class TimeTravel implements Subsystem {
 
   checkClauses(statement: Statement, kind: string): void {
     if (statement.clauses !== undefined && !temporalKinds.has(kind)) {
-      throw new StrataError('NOT_SUPPORTED', `time travel in ${leadingKeywords(statement.text)} (a view, CREATE TABLE AS, …): only SELECT reads the past`)
+      throw new StrataError('NOT_SUPPORTED', `time travel in ${leadingKeywords(statement.text, statement.tokens)} (a view, CREATE TABLE AS, …): only SELECT reads the past`)
     }
   }
 
@@ -130,6 +130,7 @@ class TimeTravel implements Subsystem {
       schema.catalog,
       { tableClauses: clauses?.tableClauses ?? noClauses, shorthand: clauses?.shorthand },
       (name) => schema.catalog.tables.get(name)?.futureValidTime === true,
+      statement.tokens,
     )
     const entry: CachedPlan = { catalogVersion: schema.version, plan, claim: plan === undefined ? undefined : this.claimFor(statement, tree, plan) }
     this.cache.set(tree, entry)
