@@ -83,6 +83,21 @@ describe('a literal is compared in the wider type, not coerced to the column', (
     assert.deepEqual((await db.query('SELECT id FROM n WHERE id = $2 OR id = $1 ORDER BY id', [1, 2])).rows, [{ id: 1 }, { id: 2 }])
   })
 
+  test('a decimal literal of more than 15 digits beside a DOUBLE answers as DuckDB converts it (fuzzer seed 204)', async () => {
+    await db.exec('CREATE TABLE dbl (id INTEGER PRIMARY KEY, d DOUBLE, missing DOUBLE); INSERT INTO dbl VALUES (1, 0.5, NULL)')
+    // DuckDB types the literal DECIMAL(20,20) and converts it to a DOUBLE its own way (not the nearest
+    // double: duckdb/duckdb#22837), so COALESCE's result is the column store's, as any route answers it.
+    const sql = 'SELECT id, COALESCE(missing, 0.00044416990177705885) AS e FROM dbl'
+    const routed = await db.query(sql)
+    const column = await db.query(sql, [], { engine: 'column' })
+    assert.deepEqual(routed.rows, column.rows)
+    assert.equal(routed.engine, 'column')
+    await assert.rejects(db.query(sql, [], { engine: 'row' }), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED' && /more than 15 digits/.test(error.message))
+    // A literal of 15 digits or fewer is the nearest double on both stores: the row store keeps it.
+    assert.deepEqual(await bothStores('SELECT id, COALESCE(missing, 0.000444169901777) AS e FROM dbl'), [{ id: 1, e: 0.000444169901777 }])
+    await db.exec('DROP TABLE dbl')
+  })
+
   test('assignment still casts to the column type (DuckDB rounds half away from zero)', async () => {
     await db.query('INSERT INTO n (id, i, d) VALUES (10, 2.5, 1.005), (11, -2.5, -0.125)')
     assert.deepEqual(await bothStores('SELECT id, i, d FROM n WHERE id >= 10 ORDER BY id'), [

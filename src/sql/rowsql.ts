@@ -318,6 +318,8 @@ function coalesceOperand(scope: Scope, argumentNodes: readonly unknown[]): Opera
       continue
     }
     if (item.kind !== 'value' || item.type !== undefined || !constantOfType(item.value, type)) throw new NotRowStore('COALESCE with a value of another type')
+    // DuckDB converts such a literal to a DOUBLE its own way, not to the nearest double (wideDecimalLiteral).
+    if (type.name === 'DOUBLE' && item.wideDecimal === true) throw new NotRowStore(`COALESCE of a DOUBLE with the decimal ${String(item.text ?? item.value)} of more than 15 digits`)
     const bound = bindOperand(scope, item, type, 'assign')
     parts.push(bound.sql)
     binders.push(...bound.binders)
