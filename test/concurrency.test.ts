@@ -389,3 +389,51 @@ test('a tight loop of awaited autocommit writes lets the background sync keep up
   assert.ok(status.lagTx < writes / 3, `the sync lags ${status.lagTx} of ${writes} writes`)
   assert.deepEqual((await db.query('SELECT count(*) AS n FROM tight', [], { engine: 'column' })).rows, [{ n: writes }])
 })
+
+test('group commit: concurrent autocommit writes on a durable directory commit in the order they started, one transaction each, and a failing one affects no other', async (t) => {
+  const db = await freshDatabase(t)
+  await db.query('CREATE TABLE g (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)')
+  await db.query('INSERT INTO g VALUES (0, 0)')
+  const before = (await db.syncStatus()).lastCommittedTx
+  // Started in one turn of the event loop: they join one commit group.
+  const writes = [
+    db.query('INSERT INTO g VALUES (1, 10)'),
+    db.query('UPDATE g SET v = v + 1 WHERE id = 0 RETURNING v'),
+    db.query('INSERT INTO g VALUES (1, 99)'), // a duplicate key: fails alone
+    db.query('INSERT INTO g VALUES (2, 20), (3, 30)'),
+    db.query('DELETE FROM g WHERE id = 42'), // changes nothing: no transaction
+    db.query('UPDATE g SET v = v + 1 WHERE id = 0 RETURNING v'),
+  ].map((write) => write.then((result) => ({ ok: true as const, result }), (error: unknown) => ({ ok: false as const, error })))
+  const settled = await Promise.all(writes)
+  const txIds = settled.map((outcome) => (outcome.ok ? outcome.result.txId : undefined))
+  assert.deepEqual(txIds, [before + 1, before + 2, undefined, before + 3, undefined, before + 4], 'one transaction id per write that changed something, in the order they started')
+  const failed = settled[2]!
+  assert.ok(!failed.ok && failed.error instanceof StrataError && failed.error.code === 'CONSTRAINT_VIOLATION')
+  // Each RETURNING saw the writes before it in the group.
+  assert.deepEqual(settled[1]!.ok && settled[1]!.result.rows, [{ v: 1 }])
+  assert.deepEqual(settled[5]!.ok && settled[5]!.result.rows, [{ v: 2 }])
+  // Acknowledged means committed: both stores see every write at once, and the ledger has one fact per transaction.
+  for (const engine of ['row', 'column'] as const) {
+    assert.deepEqual((await db.query('SELECT id, v FROM g ORDER BY id', [], { engine })).rows, [
+      { id: 0, v: 2 },
+      { id: 1, v: 10 },
+      { id: 2, v: 20 },
+      { id: 3, v: 30 },
+    ])
+  }
+  const commits = await db.query('SELECT tx_id, rows_changed FROM strata.transactions WHERE tx_id > $1 ORDER BY tx_id', [before])
+  assert.deepEqual(commits.rows, [
+    { tx_id: before + 1, rows_changed: 1 },
+    { tx_id: before + 2, rows_changed: 1 },
+    { tx_id: before + 3, rows_changed: 2 },
+    { tx_id: before + 4, rows_changed: 1 },
+  ])
+  // History: the version the first UPDATE wrote was closed by the second, as by any later transaction.
+  const history = await db.query('SELECT v FROM g FOR SYSTEM_TIME ALL WHERE id = 0 ORDER BY _system_from')
+  assert.deepEqual(history.rows, [{ v: 0 }, { v: 1 }, { v: 2 }])
+  // A transaction begun while a group waits for its COMMIT starts after it.
+  const grouped = db.query('INSERT INTO g VALUES (4, 40)')
+  const transaction = db.transaction(async (tx) => (await tx.query('SELECT count(*) AS n FROM g', [], { engine: 'row' })).rows)
+  assert.equal((await grouped).txId, before + 5)
+  assert.deepEqual(await transaction, [{ n: 5 }])
+})

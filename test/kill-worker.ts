@@ -12,6 +12,9 @@
  *   `{op:'delete',id}`, or `{op:'create'}` for the CREATE TABLE IF NOT EXISTS.
  * - `{"kind":"ack","seq":n,"txId":t,"rows":[…]}` only AFTER the write's promise resolved: the
  *   transaction id it committed as and the rows the engine returned (RETURNING) for it.
+ * - A burst: `{"kind":"intent","seq":n,"ops":[…],"concurrent":true}` for several single-row inserts
+ *   started at once, each its own autocommit transaction (they share COMMITs: group commit), then one
+ *   `{"kind":"ack","seq":n,"part":i,…}` per insert as its promise resolves.
  * - `{"kind":"read","count":c,"sum":s,"engine":e}` after an analytical read resolved.
  * An operation whose intent was printed but whose ack was not may or may not have committed.
  */
@@ -86,6 +89,23 @@ function applyLocally(ops: readonly Op[]): void {
 
 for (;;) {
   const choice = random()
+  if (choice >= 0.04 && choice < 0.1) {
+    // A burst of concurrent autocommit inserts, started in one turn of the event loop: they join one
+    // commit group and are acknowledged, in the order they started, only after its COMMIT.
+    const burst = Array.from({ length: integer(2, 6) }, () => newInsert())
+    emit({ kind: 'intent', seq, ops: burst, concurrent: true })
+    const burstSeq = seq
+    await Promise.all(
+      burst.map((op, part) =>
+        db.query('INSERT INTO acct (id, balance, note) VALUES ($1, $2, $3) RETURNING id, balance, note', [op.id, op.balance, op.note]).then((result) => {
+          emit({ kind: 'ack', seq: burstSeq, part, txId: result.txId ?? null, rows: result.rows.map((row) => ({ op: 'insert', ...row })) })
+        }),
+      ),
+    )
+    applyLocally(burst)
+    seq++
+    continue
+  }
   if (choice < 0.04) {
     // Analytical read: goes to the column store and waits for the CDC sync (read-your-writes).
     const result = await db.query('SELECT count(*) AS n, sum(balance) AS s FROM acct')

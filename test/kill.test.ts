@@ -35,8 +35,8 @@ type Op =
   | { readonly op: 'delete'; readonly id: number }
 
 type Line =
-  | { readonly kind: 'intent'; readonly seq: number; readonly ops: readonly Op[] }
-  | { readonly kind: 'ack'; readonly seq: number; readonly txId: number | null; readonly rows: readonly Record<string, unknown>[] }
+  | { readonly kind: 'intent'; readonly seq: number; readonly ops: readonly Op[]; readonly concurrent?: boolean }
+  | { readonly kind: 'ack'; readonly seq: number; readonly txId: number | null; readonly rows: readonly Record<string, unknown>[]; readonly part?: number }
   | { readonly kind: 'read'; readonly count: number; readonly sum: number | null; readonly engine: string }
   | { readonly kind: 'ready'; readonly pid: number; readonly liveRows: number; readonly nextId: number }
 
@@ -228,12 +228,16 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
   let acknowledgedTransactions = 0
   let analyticalReads = 0
   let roundsKilledMidWrite = 0
+  /** Bursts of concurrent autocommit inserts acknowledged whole (they share COMMITs). */
+  let concurrentBursts = 0
   const summary: string[] = []
 
   for (let round = 0; round < rounds; round++) {
     const runMs = killAfterMinMs + Math.floor(random() * (killAfterMaxMs - killAfterMinMs + 1))
     const output = await runRound(directory, seed + round + 1, nextIdFloor, runMs)
     let pending: (Line & { kind: 'intent' }) | undefined
+    /** Of a concurrent burst: how many of its inserts were acknowledged (they are, in the order they started). */
+    let burstAcked = 0
     let roundAcks = 0
     let lastTxId = 0
     let sawReady = false
@@ -249,11 +253,14 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
         case 'intent':
           assert.equal(pending, undefined, `round ${round}: intent ${line.seq} while ${pending?.seq} is unacknowledged (the worker is sequential)`)
           pending = line
+          burstAcked = 0
           for (const op of line.ops) if (op.op === 'insert') nextIdFloor = Math.max(nextIdFloor, op.id + 1)
           break
         case 'ack': {
           assert.ok(pending !== undefined && pending.seq === line.seq, `round ${round}: ack ${line.seq} without its intent`)
-          const ops = pending.ops
+          if (pending.concurrent === true) assert.equal(line.part, burstAcked, `round ${round}: burst ${line.seq}'s inserts are acknowledged in the order they started (their commit order)`)
+          // A burst's insert is a transaction of its own.
+          const ops = pending.concurrent === true ? [pending.ops[line.part!]!] : pending.ops
           const before = worlds
           worlds = []
           for (const world of before) {
@@ -277,6 +284,11 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
             roundAcks++
             if (ops.length > 1) acknowledgedTransactions++
           }
+          if (pending.concurrent === true) {
+            burstAcked++
+            if (burstAcked < pending.ops.length) break
+            concurrentBursts++
+          }
           pending = undefined
           break
         }
@@ -297,7 +309,22 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
     }
     assert.ok(sawReady, `round ${round}: the worker never got ready`)
     assert.ok(roundAcks > 0, `round ${round}: no write was acknowledged in ${Math.round(output.killedAfterMs)} ms, so the kill did not hit a write load`)
-    if (pending !== undefined) {
+    if (pending !== undefined && pending.concurrent === true) {
+      // A burst cut short: its unacknowledged inserts committed in the order they started, so some
+      // prefix of them (none, or as far as the last COMMIT reached) is there; each is its own commit.
+      roundsKilledMidWrite++
+      const unacknowledged = pending.ops.slice(burstAcked)
+      const seqOfBurst = pending.seq
+      worlds = worlds.flatMap((world) => {
+        const candidates = [world]
+        let current: World | undefined = world
+        for (let index = 0; index < unacknowledged.length && current !== undefined; index++) {
+          current = applyOps(current, [unacknowledged[index]!], `round ${round} burst ${seqOfBurst} insert ${burstAcked + index}`)
+          if (current !== undefined) candidates.push(current)
+        }
+        return candidates
+      })
+    } else if (pending !== undefined) {
       // Started, not acknowledged: it may have committed (durably) or not, but atomically.
       roundsKilledMidWrite++
       const unacknowledged = pending
@@ -373,8 +400,9 @@ test('SIGKILL during a write load loses no acknowledged commit, and the column s
 
   assert.ok(acknowledgedWrites >= rounds, 'every round acknowledged writes')
   assert.ok(acknowledgedTransactions > 0, 'multi-statement transactions were acknowledged')
+  assert.ok(concurrentBursts > 0, 'bursts of concurrent autocommit inserts (group commit) were acknowledged')
   t.diagnostic(
-    `${rounds} rounds, ${acknowledgedWrites} acknowledged writes (${acknowledgedTransactions} transactions), ${analyticalReads} analytical reads, ${roundsKilledMidWrite} kills during a write, of which ${finalStory.split(',').length - 1} had committed ${context}`,
+    `${rounds} rounds, ${acknowledgedWrites} acknowledged writes (${acknowledgedTransactions} transactions, ${concurrentBursts} concurrent bursts), ${analyticalReads} analytical reads, ${roundsKilledMidWrite} kills during a write, of which ${finalStory.split(',').length - 1} had committed ${context}`,
   )
   for (const line of summary) t.diagnostic(line)
 })

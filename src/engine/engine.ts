@@ -215,6 +215,8 @@ export class Engine {
     const release = await this.context.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock')
     try {
       this.checkOpen()
+      // Autocommit transactions waiting for their group's COMMIT are made durable first: the cursor's write is its own.
+      this.transactions.commitGroupSync()
       saveCursorSync(this.context.rowStore.writer, name, position, options)
     } finally {
       release()
@@ -534,6 +536,8 @@ export class Engine {
     this.closing = (async () => {
       if (this.mirrorStartTimer !== undefined) clearTimeout(this.mirrorStartTimer)
       await this.abortSession(this.defaultSession).catch(() => undefined)
+      // Writes already made wait for their group's COMMIT: make it before the stores close.
+      await this.transactions.flushGroup()
       await this.context.subsystems.close()
       await this.context.syncer.close()
       this.context.rowStore.closeSync()

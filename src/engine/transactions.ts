@@ -16,17 +16,44 @@ import { readOnlyOption, Session } from './session.js'
 
 type Body = (active: Session) => Positional | Promise<Positional>
 
+/** An autocommit transaction recorded in an open commit group, waiting for the group's COMMIT. */
+interface Member {
+  readonly commit: Commit
+  readonly result: Positional
+  readonly changedSchema: boolean
+  readonly resolve: (result: Positional) => void
+  readonly reject: (error: unknown) => void
+}
+
+/**
+ * Autocommit transactions that share one COMMIT (group commit). With `durability: 'full'` every
+ * COMMIT waits for an fsync; transactions that arrive while one is being prepared — in one turn of
+ * the event loop, e.g. the statements of several PostgreSQL clients read in one poll — are recorded
+ * one after another in the writer's open SQLite transaction, each in a savepoint of its own (a
+ * failing one rolls back only itself), each with its own transaction id and ledger fact, and are made
+ * durable by one COMMIT on the next turn. Each caller hears of its commit only after that COMMIT.
+ */
+interface Group {
+  readonly members: Member[]
+}
+
 export class Transactions {
   /** Synchronous autocommit writes since the event loop last turned, and when the first of them ran (yieldingToSync). */
   private writesThisTurn = 0
   private turnStartedMs = 0
+  /** The open commit group, while the writer's SQLite transaction holds autocommit transactions waiting for their COMMIT. */
+  private group: Group | undefined
+  /** Autocommit writes share COMMITs only where a COMMIT costs an fsync. */
+  private readonly groupCommit: boolean
 
   constructor(
     private readonly context: Pick<EngineContext, 'rowStore' | 'ledger' | 'syncer' | 'schema' | 'writerLock'>,
     private readonly columns: Pick<ColumnReads, 'endOverlay'>,
     /** Called after every commit that recorded a transaction (change feeds, subsystems). */
     private readonly committed: (commit: Commit) => void,
-  ) {}
+  ) {
+    this.groupCommit = context.rowStore.durability === 'full'
+  }
 
   /**
    * Runs `body` as (part of) a write transaction: inside an explicit transaction it runs on that
@@ -42,9 +69,175 @@ export class Transactions {
     // A free writer lock is taken at once, and a body that needs no waiting (a plain INSERT, UPDATE,
     // DELETE) commits synchronously: the same steps in the same order, without promise hops.
     const writerLock = this.context.writerLock
+    const run = this.groupCommit ? (granted: () => void) => this.groupWrite(granted, body) : (granted: () => void) => this.autocommitWrite(granted, body)
     const release = writerLock.tryAcquire()
-    if (release !== undefined) return this.yieldingToSync(this.autocommitWrite(release, body))
-    return writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal).then((granted) => this.autocommitWrite(granted, body))
+    if (release !== undefined) return this.yieldingToSync(run(release))
+    return writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal).then(run)
+  }
+
+  /**
+   * One autocommit write holding the writer lock (`release`) that joins the open commit group, or
+   * opens one: a private session, a savepoint in the writer's transaction, the body, then its ledger
+   * fact (or the savepoint rolled back). The writer lock is released as soon as the body is done, so
+   * the next write can join; the result is handed back after the group's COMMIT (`commitGroup`).
+   */
+  private groupWrite(release: () => void, body: Body): Promise<Positional> {
+    const writer = this.context.rowStore.writer
+    const ledger = this.context.ledger
+    const active = new Session()
+    active.inTransaction = true
+    const end = (): void => {
+      active.inTransaction = false
+      this.columns.endOverlay(active)
+      release()
+    }
+    const fail = (error: unknown): never => {
+      try {
+        ledger.abandonSync()
+        if (writer.inTransaction) {
+          writer.execSync('ROLLBACK TO strata_member')
+          writer.execSync('RELEASE strata_member')
+          if (active.changedSchema) this.context.schema.reloadSync()
+        } else this.abandonGroupSync(error, active.changedSchema) // SQLite rolled the whole transaction back (a full disk, an I/O error)
+      } finally {
+        end()
+        // A group that holds nobody's transaction has nothing to commit.
+        if (this.group?.members.length === 0) this.rollbackEmptyGroupSync()
+      }
+      throw error
+    }
+    const succeed = (result: Positional): Promise<Positional> => {
+      active.rowsChanged += result.rowCount
+      const changed = active.rowsChanged > 0 || active.changedSchema
+      let member: Promise<Positional> | undefined
+      try {
+        if (changed && ledger.pendingCommit !== undefined) {
+          const commit = ledger.recordSync(active.changedSchema ? 'ddl' : 'data', active.rowsChanged)
+          writer.execSync('RELEASE strata_member')
+          ledger.recordedSync()
+          member = new Promise<Positional>((resolve, reject) => this.group!.members.push({ commit, result, changedSchema: active.changedSchema, resolve, reject }))
+        } else {
+          writer.execSync('RELEASE strata_member')
+          ledger.abandonSync()
+        }
+      } catch (error) {
+        return fail(error)
+      }
+      end()
+      if (member === undefined) {
+        if (this.group?.members.length === 0) this.rollbackEmptyGroupSync()
+        return Promise.resolve(result)
+      }
+      this.scheduleGroupCommit()
+      return member
+    }
+    let outcome: Positional | Promise<Positional>
+    try {
+      if (this.group === undefined) {
+        writer.prepareSync('BEGIN IMMEDIATE').runSync([])
+        this.group = { members: [] }
+      }
+      writer.execSync('SAVEPOINT strata_member')
+    } catch (error) {
+      end()
+      return Promise.reject(error)
+    }
+    try {
+      ledger.assignSync()
+      outcome = body(active)
+    } catch (error) {
+      try {
+        fail(error)
+      } catch (thrown) {
+        return Promise.reject(thrown)
+      }
+    }
+    if (outcome! instanceof Promise) return outcome.then(succeed, (error: unknown) => fail(error))
+    return succeed(outcome!)
+  }
+
+  /** The group's COMMIT runs on the next turn of the event loop, after the writes read in this one. */
+  private scheduleGroupCommit(): void {
+    const group = this.group!
+    if (group.members.length !== 1) return
+    setImmediate(() => {
+      if (this.group !== group) return
+      // A write's body may still be running (it holds the writer lock while it awaits the column store).
+      const release = this.context.writerLock.tryAcquire()
+      if (release !== undefined) {
+        try {
+          this.commitGroupSync()
+        } finally {
+          release()
+        }
+        return
+      }
+      void this.context.writerLock.acquire(Number.MAX_SAFE_INTEGER, 'LOCK_TIMEOUT', 'the writer lock').then((granted) => {
+        try {
+          if (this.group === group) this.commitGroupSync()
+        } finally {
+          granted()
+        }
+      })
+    })
+  }
+
+  /**
+   * COMMITs the open group (the caller holds the writer lock): every member's transaction becomes
+   * durable and visible at once, in transaction-id order, and each caller hears of its own. If the
+   * COMMIT fails, every member's transaction is rolled back and each caller gets the error.
+   */
+  commitGroupSync(): void {
+    const group = this.group
+    if (group === undefined) return
+    this.group = undefined
+    const { rowStore, ledger, syncer } = this.context
+    const writer = rowStore.writer
+    try {
+      writer.prepareSync('COMMIT').runSync([])
+    } catch (error) {
+      if (writer.inTransaction) writer.prepareSync('ROLLBACK').runSync([])
+      this.group = group
+      this.abandonGroupSync(error, false)
+      return
+    }
+    ledger.groupCommittedSync()
+    syncer.wake()
+    for (const member of group.members) {
+      this.committed(member.commit)
+      const { result } = member
+      member.resolve({ rows: result.rows, columns: result.columns, rowCount: result.rowCount, engine: result.engine, txId: member.commit.txId })
+    }
+  }
+
+  /** A group whose only writes rolled back: end the writer's transaction (there is nothing to make durable). */
+  private rollbackEmptyGroupSync(): void {
+    this.group = undefined
+    const writer = this.context.rowStore.writer
+    if (writer.inTransaction) writer.prepareSync('ROLLBACK').runSync([])
+  }
+
+  /** SQLite rolled the writer's transaction back under the group: every member's transaction is gone, and each caller hears `error`. */
+  private abandonGroupSync(error: unknown, changedSchema: boolean): void {
+    const group = this.group
+    this.group = undefined
+    this.context.ledger.groupAbandonedSync()
+    if (changedSchema || group?.members.some((member) => member.changedSchema) === true) this.context.schema.reloadSync()
+    for (const member of group?.members ?? []) member.reject(error)
+  }
+
+  /**
+   * Makes the open commit group durable now, for whoever needs the writer to itself (BEGIN, a feed
+   * cursor, close); waits for the writer lock first.
+   */
+  async flushGroup(): Promise<void> {
+    if (this.group === undefined) return
+    const release = await this.context.writerLock.acquire(Number.MAX_SAFE_INTEGER, 'LOCK_TIMEOUT', 'the writer lock')
+    try {
+      this.commitGroupSync()
+    } finally {
+      release()
+    }
   }
 
   private async writeInTransaction(session: Session, body: Body): Promise<Positional> {
@@ -253,6 +446,8 @@ export class Transactions {
   private async begin(session: Session, readOnly: boolean, options: ExecuteOptions): Promise<void> {
     const release = await this.context.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
     try {
+      // Autocommit transactions waiting for their group's COMMIT come first.
+      this.commitGroupSync()
       this.context.rowStore.writer.prepareSync('BEGIN IMMEDIATE').runSync([])
     } catch (error) {
       release()

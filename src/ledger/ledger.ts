@@ -39,6 +39,12 @@ export const ledgerSchema = [
 
 export class Ledger {
   private committed: Commit
+  /**
+   * The last transaction recorded in the writer's open SQLite transaction: ahead of `committed` while
+   * a commit group is open (several autocommit transactions waiting for one COMMIT, group commit in
+   * src/engine/transactions.ts), equal to it otherwise.
+   */
+  private recorded: Commit
   private pending: Commit | undefined
   private readonly systemTimes = new Map<number, bigint>()
 
@@ -48,6 +54,7 @@ export class Ledger {
     committed: Commit,
   ) {
     this.committed = committed
+    this.recorded = committed
   }
 
   /** Creates the ledger tables if needed and the writer's transaction-context table the triggers read. */
@@ -83,8 +90,9 @@ export class Ledger {
     assert(this.writer.inTransaction, 'a transaction id is assigned only inside the writer transaction')
     if (this.pending !== undefined) return this.pending
     const wall = clockMicros(this.clock)
-    const systemTimeUs = wall > this.committed.systemTimeUs ? wall : this.committed.systemTimeUs + 1n
-    const commit = { txId: this.committed.txId + 1, systemTimeUs }
+    const base = this.recorded
+    const systemTimeUs = wall > base.systemTimeUs ? wall : base.systemTimeUs + 1n
+    const commit = { txId: base.txId + 1, systemTimeUs }
     this.writer.prepareSync('UPDATE temp._strata_context SET tx_id = ?, system_time_us = ?').runSync([commit.txId, systemTimeUs])
     this.pending = commit
     return commit
@@ -121,11 +129,34 @@ export class Ledger {
 
   /** After SQLite's COMMIT returned: the pending commit is now the last committed one. */
   committedSync(): void {
-    assert(this.pending !== undefined, 'committedSync without a pending commit')
-    assert(this.pending.txId === this.committed.txId + 1, 'transaction ids are dense')
-    assert(this.pending.systemTimeUs > this.committed.systemTimeUs, 'system time strictly increases')
-    this.committed = this.pending
+    assert(this.recorded === this.committed, 'no commit group is open')
+    this.recordedSync()
+    this.committed = this.recorded
+  }
+
+  /**
+   * The pending transaction's fact is recorded in the writer's open SQLite transaction, which a later
+   * COMMIT makes durable for a whole group (`groupCommittedSync`); the next transaction numbers after it.
+   */
+  recordedSync(): void {
+    const pending = this.pending
+    assert(pending !== undefined, 'recordedSync without a pending commit')
+    assert(pending.txId === this.recorded.txId + 1, 'transaction ids are dense')
+    assert(pending.systemTimeUs > this.recorded.systemTimeUs, 'system time strictly increases')
+    this.recorded = pending
     this.pending = undefined
+  }
+
+  /** After the COMMIT of a group: every transaction recorded in it is committed. */
+  groupCommittedSync(): void {
+    assert(this.pending === undefined, 'a group commits between transactions')
+    this.committed = this.recorded
+  }
+
+  /** After a group's COMMIT failed and it rolled back: its numbers were never observable; forget them. */
+  groupAbandonedSync(): void {
+    this.pending = undefined
+    this.recorded = this.committed
   }
 
   /** After ROLLBACK (or a commit that wrote nothing): the number was never observable; forget it. */

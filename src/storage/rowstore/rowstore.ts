@@ -35,6 +35,8 @@ export interface RowStore {
   readonly reader: RowConnection
   /** Opens one more read-only connection (the CDC sync holds a snapshot on its own). */
   connectReaderSync(): RowConnection & { closeSync(): void }
+  /** How a COMMIT reaches the disk: 'full' syncs the WAL at every COMMIT (one fsync each), 'normal' at checkpoints, 'off' never. */
+  readonly durability: 'full' | 'normal' | 'off'
   closeSync(): void
 }
 
@@ -195,6 +197,7 @@ export function openRowStoreSync(file: string, options: RowStoreOptions): RowSto
   return {
     writer,
     reader,
+    durability: options.durability,
     connectReaderSync() {
       const connection = openConnection(file, options)
       connection.execSync('PRAGMA query_only = ON')
