@@ -23,6 +23,9 @@ export class Syncer {
   private appliedTx = -1
   private running: Promise<void> | undefined
   private again = false
+  /** When the last sync step ended (performance.now()), and the timer of a step coalesced after it (wake). */
+  private lastStepEndedMs = -Infinity
+  private coalesced: NodeJS.Timeout | undefined
   private waiters: Waiter[] = []
   /**
    * Tables whose history the mirror keeps, as far as this process knows (a cache of
@@ -65,8 +68,17 @@ export class Syncer {
     return started
   }
 
-  /** A commit happened: run the sync soon (if the column store is up; otherwise start it). */
+  /**
+   * A commit happened: run the sync soon (if the column store is up; otherwise start it). Commits that
+   * follow each other closely are applied together: a step starts at most every
+   * `limits.syncCoalesceMs` unless a reader waits for it (`waitForApplied`) — one small DuckDB
+   * transaction per commit would cost more than the commits themselves.
+   */
   wake(): void {
+    this.start(false)
+  }
+
+  private start(urgent: boolean): void {
     if (this.closed) return
     if (this.store === undefined) {
       void this.columnStore().catch((error: unknown) => {
@@ -79,11 +91,24 @@ export class Syncer {
       this.again = true
       return
     }
+    const dueMs = this.lastStepEndedMs + limits.syncCoalesceMs
+    if (!urgent && this.waiters.length === 0 && this.historyRequests.length === 0 && performance.now() < dueMs) {
+      this.coalesced ??= setTimeout(() => {
+        this.coalesced = undefined
+        this.start(true)
+      }, dueMs - performance.now())
+      return
+    }
+    if (this.coalesced !== undefined) {
+      clearTimeout(this.coalesced)
+      this.coalesced = undefined
+    }
     this.running = this.loop().finally(() => {
       this.running = undefined
+      this.lastStepEndedMs = performance.now()
       if (this.again && !this.closed) {
         this.again = false
-        this.wake()
+        this.start(this.waiters.length > 0 || this.historyRequests.length > 0)
       }
     })
   }
@@ -152,7 +177,7 @@ export class Syncer {
     if (tables.every((table) => this.historyMirrored.has(`${table.name}@${table.schemaTx}`))) return
     await new Promise<void>((resolve, reject) => {
       this.historyRequests.push({ tables: tables.map((table) => table.name), resolve, reject })
-      this.wake()
+      this.start(true)
     })
   }
 
@@ -211,7 +236,7 @@ export class Syncer {
       }
       this.waiters.push(entry)
       options.signal?.addEventListener('abort', () => entry.reject(new StrataError('ABORTED', 'the read was aborted while waiting for the column store')), { once: true })
-      this.wake()
+      this.start(true)
     })
   }
 
@@ -232,6 +257,7 @@ export class Syncer {
 
   async close(): Promise<void> {
     this.closed = true
+    if (this.coalesced !== undefined) clearTimeout(this.coalesced)
     await this.running?.catch(() => undefined)
     for (const waiter of this.waiters.splice(0)) waiter.reject(new StrataError('CLOSED', 'the database was closed'))
     if (this.store !== undefined) {

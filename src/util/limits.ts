@@ -19,6 +19,10 @@ export const limits = {
   /** The background sync runs at most this long after a commit (it is also woken by each commit); and
    *  synchronous writes hold the event loop at most this long while the mirror lags (engine: yieldingToSync). */
   syncIdleIntervalMs: 50,
+  /** Commits that follow each other closely are applied by one sync step: a step starts at most this
+   *  long after the previous one ended, unless a reader waits for the column store (then at once). A
+   *  step per commit (one DuckDB transaction each) would cost more CPU than the commits themselves. */
+  syncCoalesceMs: 10,
   /** After open, the column store starts this much later (in the background) to catch up, so opening
    *  and the first point reads never wait for DuckDB to load. */
   mirrorStartDelayMs: 250,
