@@ -19,6 +19,7 @@ import { cdcSyncSuite } from './suites/cdc-sync.js'
 import { historyOverheadSuite } from './suites/history-overhead.js'
 import { httpSuite } from './suites/http.js'
 import { feedSuite } from './suites/feed.js'
+import { footprintSuite } from './suites/footprint.js'
 import { fulltextSuite } from './suites/fulltext.js'
 import { insertAutocommitSuite } from './suites/insert-autocommit.js'
 import { insertBatchedSuite } from './suites/insert-batched.js'
@@ -35,6 +36,7 @@ const suites: readonly Suite[] = [
   insertBatchedSuite,
   bulkWriteSuite,
   historyOverheadSuite,
+  footprintSuite,
   pointReadSuite,
   tpchSuite,
   writeToVisibleSuite,
