@@ -100,7 +100,7 @@ export const insertAutocommitSuite: Suite = {
           details: { rowCount, durability },
         })
         if (durability !== 'normal') return
-        const pgliteRowCount = Math.min(rowCount, scaledCount(context, 5_000, 200))
+        const pgliteRowCount = Math.min(rowCount, scaledCount(context, 3_000, 200))
         context.log(`${pgliteRowCount} rows into PGlite`)
         const pglite = await pgliteInsertsPerSecond(directory, pgliteRowCount)
         measurements.push({

@@ -123,7 +123,7 @@ export const pointReadSuite: Suite = {
       const baseline = baselineLookups(directory, rowCount, keys, warmupKeys)
       context.log(`${lookupCount} lookups on ${rowCount} rows in Strata`)
       const strata = await strataLookups(directory, rowCount, keys, warmupKeys)
-      const pgliteKeys = keys.subarray(0, Math.min(keys.length, scaledCount(context, 10_000, 500)))
+      const pgliteKeys = keys.subarray(0, Math.min(keys.length, scaledCount(context, 5_000, 500)))
       context.log(`${pgliteKeys.length} lookups on ${rowCount} rows in PGlite`)
       const pglite = await pgliteLookups(directory, rowCount, pgliteKeys, warmupKeys.subarray(0, 500))
       // Every key exists, so a miss is a wrong answer, not a slow one: the number would be meaningless.
