@@ -100,7 +100,8 @@ function sqliteFileBytes(file: string): number {
   } finally {
     database.close()
   }
-  return total(Object.fromEntries([file, `${file}-wal`, `${file}-shm`].map((name) => [name, sizeOrZero(name)])))
+  // Closing the last connection removes the WAL and shared-memory files; counted in case one stays.
+  return sizeOrZero(file) + sizeOrZero(`${file}-wal`) + sizeOrZero(`${file}-shm`)
 }
 
 /** A file's size, 0 when it does not exist (a WAL that was truncated away, or never made). */
