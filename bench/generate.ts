@@ -280,14 +280,36 @@ function csvField(value: CellValue, column: ColumnDefinition): string {
 }
 
 /**
+ * Every table's rows in memory, from one pass of the generator (orders and their line items come from
+ * one generator, so generating the tables one by one would generate the orders twice). The same rows
+ * as `generateTable` gives for each table. At SF 0.1 this is about 400 MB of JavaScript arrays.
+ *
+ * @example const rows = generateAllTables({ scaleFactor: 0.01, seed: 42 }); rows.lineitem.length
+ */
+export function generateAllTables(options: GenerateOptions): Record<TableDefinition['name'], CellValue[][]> {
+  const orders: CellValue[][] = []
+  const lineitem: CellValue[][] = []
+  for (const { order, lineitems } of generateOrdersWithLineitems(options)) {
+    orders.push(order)
+    for (const line of lineitems) lineitem.push(line)
+  }
+  return { customer: [...generateCustomers(options)], orders, lineitem }
+}
+
+/**
  * Writes one table as CSV with a header row (comma-separated; generated text never contains commas or
  * quotes). Returns the number of rows written.
  */
 export async function writeTableCsv(table: TableDefinition, file: string, options: GenerateOptions): Promise<number> {
+  return writeRowsCsv(table, generateTable(table.name, options), file)
+}
+
+/** Writes rows of `table` (from `generateTable` or `generateAllTables`) as `writeTableCsv` does. */
+export async function writeRowsCsv(table: TableDefinition, rows: Iterable<readonly CellValue[]>, file: string): Promise<number> {
   const stream = createWriteStream(file)
   let rowCount = 0
   let buffer = `${table.columns.map((column) => column.name).join(',')}\n`
-  for (const row of generateTable(table.name, options)) {
+  for (const row of rows) {
     buffer += `${row.map((value, index) => csvField(value, table.columns[index] as ColumnDefinition)).join(',')}\n`
     rowCount += 1
     // Write in ~1 MB pieces and honour backpressure, so memory stays flat at any scale.

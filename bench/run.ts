@@ -19,6 +19,7 @@ import { cdcSyncSuite } from './suites/cdc-sync.js'
 import { historyOverheadSuite } from './suites/history-overhead.js'
 import { httpSuite } from './suites/http.js'
 import { feedSuite } from './suites/feed.js'
+import { footprintSuite } from './suites/footprint.js'
 import { fulltextSuite } from './suites/fulltext.js'
 import { insertAutocommitSuite } from './suites/insert-autocommit.js'
 import { insertBatchedSuite } from './suites/insert-batched.js'
@@ -27,14 +28,17 @@ import { pgbenchSuite } from './suites/pgbench.js'
 import { pointReadSuite } from './suites/point-read.js'
 import { timeTravelSuite } from './suites/time-travel.js'
 import { tpchSuite } from './suites/tpch.js'
+import { updateAutocommitSuite } from './suites/update-autocommit.js'
 import { writeToVisibleSuite } from './suites/write-to-visible.js'
 import { errorMessage, nowMs, type Suite, type SuiteContext } from './support.js'
 
 const suites: readonly Suite[] = [
   insertAutocommitSuite,
+  updateAutocommitSuite,
   insertBatchedSuite,
   bulkWriteSuite,
   historyOverheadSuite,
+  footprintSuite,
   pointReadSuite,
   tpchSuite,
   writeToVisibleSuite,

@@ -3,10 +3,15 @@
  * every commit) against raw better-sqlite3 with the same pragmas doing the same prepared insert.
  * SPEC 12: ≥ 0.5× raw better-sqlite3. Run once with synchronous=FULL (Strata's default durability)
  * and once with synchronous=NORMAL (`durability: 'normal'`).
+ *
+ * PGlite (bench/pglite.ts) runs the same parameterised INSERTs, one commit each; it commits with
+ * fsync=off, so it is compared with Strata's NORMAL run, the nearest durability Strata offers. It gets
+ * fewer rows (it inserts some thousands a second), which a rate comparison allows.
  */
 import * as path from 'node:path'
 import Database from 'better-sqlite3'
 import { open } from '../../src/index.js'
+import { describePgliteDurability, openPglite } from '../pglite.js'
 import type { Measurement } from '../report.js'
 import { nowMs, perSecond, scaledCount, withTemporaryDirectory, type Suite, type SuiteContext } from '../support.js'
 
@@ -52,6 +57,23 @@ async function strataInsertsPerSecond(directory: string, durability: Durability,
   }
 }
 
+async function pgliteInsertsPerSecond(directory: string, rowCount: number): Promise<{ insertsPerSecond: number; label: string; durability: string }> {
+  const peer = await openPglite(path.join(directory, 'pglite'))
+  try {
+    await peer.db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, amount DOUBLE PRECISION NOT NULL)')
+    const startMs = nowMs()
+    for (let id = 1; id <= rowCount; id += 1) {
+      await peer.db.query('INSERT INTO t VALUES ($1, $2, $3)', rowValues(id))
+    }
+    const durationMs = nowMs() - startMs
+    const stored = Number((await peer.db.query<{ n: number }>('SELECT count(*) AS n FROM t')).rows[0]?.n)
+    if (stored !== rowCount) throw new Error(`PGlite stored ${stored} rows after ${rowCount} autocommit INSERTs`)
+    return { insertsPerSecond: perSecond(rowCount, durationMs), label: peer.label, durability: describePgliteDurability(peer.durability) }
+  } finally {
+    await peer.close()
+  }
+}
+
 export const insertAutocommitSuite: Suite = {
   name: 'insert-autocommit',
   description: 'single-row parameterised INSERTs, one commit each, WAL with synchronous=FULL and NORMAL',
@@ -76,6 +98,18 @@ export const insertAutocommitSuite: Suite = {
           baselineName: 'better-sqlite3',
           target: { kind: 'ratioAtLeast', value: 0.5 },
           details: { rowCount, durability },
+        })
+        if (durability !== 'normal') return
+        const pgliteRowCount = Math.min(rowCount, scaledCount(context, 3_000, 200))
+        context.log(`${pgliteRowCount} rows into PGlite`)
+        const pglite = await pgliteInsertsPerSecond(directory, pgliteRowCount)
+        measurements.push({
+          metric: 'autocommit INSERT, Strata synchronous=NORMAL',
+          unit: 'ops/s',
+          strata,
+          baseline: pglite.insertsPerSecond,
+          baselineName: pglite.label,
+          details: { strataRowCount: rowCount, pgliteRowCount, strataDurability: durability, pgliteDurability: pglite.durability },
         })
       })
     }

@@ -2,10 +2,15 @@
  * Point lookups by primary key on a 100K-row table, random keys (the same sequence on both sides):
  * Strata's `db.query('SELECT * FROM t WHERE id = $1')` against raw better-sqlite3's prepared `.get`.
  * SPEC 12: ≥ 0.8× raw better-sqlite3.
+ *
+ * PGlite (bench/pglite.ts) answers the same lookups with `db.query(…, [key])` on the same table; it is
+ * slower per call, so it gets the first part of the key sequence. Every answer is checked: the row's
+ * id and name must be the key's.
  */
 import * as path from 'node:path'
 import Database from 'better-sqlite3'
 import { open } from '../../src/index.js'
+import { copyRowsIntoPglite, describePgliteDurability, openPglite } from '../pglite.js'
 import type { Measurement } from '../report.js'
 import {
   insertRowsBatched,
@@ -83,6 +88,28 @@ async function strataLookups(
   }
 }
 
+async function pgliteLookups(directory: string, rowCount: number, keys: Int32Array, warmupKeys: Int32Array): Promise<LookupResult & { readonly label: string; readonly durability: string }> {
+  const peer = await openPglite(path.join(directory, 'pglite'))
+  try {
+    await peer.db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, amount DOUBLE PRECISION NOT NULL)')
+    await copyRowsIntoPglite(peer.db, 't', rows(rowCount))
+    // No autovacuum in PGlite: without statistics the planner could still pick the primary key, but a
+    // PostgreSQL user would have them.
+    await peer.db.exec('ANALYZE t')
+    const sql = 'SELECT * FROM t WHERE id = $1'
+    for (const key of warmupKeys) await peer.db.query(sql, [key])
+    let misses = 0
+    const startMs = nowMs()
+    for (const key of keys) {
+      const row = (await peer.db.query<{ id: number; name: string }>(sql, [key])).rows[0]
+      if (row?.id !== key || row.name !== `name-${key}`) misses += 1
+    }
+    return { lookupsPerSecond: perSecond(keys.length, nowMs() - startMs), misses, label: peer.label, durability: describePgliteDurability(peer.durability) }
+  } finally {
+    await peer.close()
+  }
+}
+
 export const pointReadSuite: Suite = {
   name: 'point-read',
   description: 'SELECT * FROM t WHERE id = $1 on a 100K-row table, random keys',
@@ -96,9 +123,12 @@ export const pointReadSuite: Suite = {
       const baseline = baselineLookups(directory, rowCount, keys, warmupKeys)
       context.log(`${lookupCount} lookups on ${rowCount} rows in Strata`)
       const strata = await strataLookups(directory, rowCount, keys, warmupKeys)
+      const pgliteKeys = keys.subarray(0, Math.min(keys.length, scaledCount(context, 5_000, 500)))
+      context.log(`${pgliteKeys.length} lookups on ${rowCount} rows in PGlite`)
+      const pglite = await pgliteLookups(directory, rowCount, pgliteKeys, warmupKeys.subarray(0, 500))
       // Every key exists, so a miss is a wrong answer, not a slow one: the number would be meaningless.
-      if (baseline.misses > 0 || strata.misses > 0) {
-        throw new Error(`point lookups missed existing keys: Strata ${strata.misses}, better-sqlite3 ${baseline.misses}`)
+      if (baseline.misses > 0 || strata.misses > 0 || pglite.misses > 0) {
+        throw new Error(`point lookups missed existing keys: Strata ${strata.misses}, better-sqlite3 ${baseline.misses}, PGlite ${pglite.misses}`)
       }
       return [
         {
@@ -110,6 +140,14 @@ export const pointReadSuite: Suite = {
           target: { kind: 'ratioAtLeast', value: 0.8 },
           // SPEC 5 routes a single-table lookup to the row store; 'column' here would be a routing bug.
           details: { rowCount, lookupCount, strataEngines: strata.engines },
+        },
+        {
+          metric: 'point read by primary key',
+          unit: 'ops/s',
+          strata: strata.lookupsPerSecond,
+          baseline: pglite.lookupsPerSecond,
+          baselineName: pglite.label,
+          details: { rowCount, strataLookupCount: lookupCount, pgliteLookupCount: pgliteKeys.length, pgliteDurability: pglite.durability },
         },
       ]
     })

@@ -8,19 +8,32 @@
  * tables (nation becomes c_nationkey). ORDER BY lists carry tie-breakers so both sides' row order is
  * fully determined and rows can be compared by position. Dates use `DATE '…' ± INTERVAL '…'`, which
  * both PostgreSQL's and DuckDB's grammars accept.
+ *
+ * Two more comparisons on the same generated data (issue 11):
+ * - the load against raw better-sqlite3 loading the same rows (the same CREATE TABLE text, prepared
+ *   single-row INSERTs in transactions of the same size as Strata's, WAL, synchronous=FULL), in rows/s;
+ * - PGlite (bench/pglite.ts; its durability is named in its label) loaded by `COPY … FROM '/dev/blob'`
+ *   from the same CSV files plus an ANALYZE (PGlite runs no autovacuum, so without it the planner has
+ *   no statistics), and the same queries, whose answers must equal DuckDB's. PGlite takes hundreds of
+ *   milliseconds per query here, so it gets two timed runs, after Strata and DuckDB are done.
  */
+import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import type { PGlite } from '@electric-sql/pglite'
 import { open } from '../../src/index.js'
 import type { Database } from '../../src/interfaces/api/types.js'
 import {
   createTableSql,
-  generateTable,
+  generateAllTables,
   tpchTables,
-  writeTableCsv,
+  writeRowsCsv,
+  type CellValue,
   type GenerateOptions,
   type TableDefinition,
 } from '../generate.js'
+import { copyBlobIntoPglite, describePgliteDurability, openPglite } from '../pglite.js'
 import type { Measurement } from '../report.js'
 import {
   chunks,
@@ -28,6 +41,7 @@ import {
   insertRowsBatched,
   median,
   nowMs,
+  perSecond,
   waitForSync,
   withTemporaryDirectory,
   type Suite,
@@ -156,9 +170,9 @@ function valuesEqual(left: unknown, right: unknown): boolean {
 }
 
 /** Throws, naming the first difference, unless the two answers are equal. */
-function assertSameAnswer(queryName: string, strata: Answer, duckdb: Answer): void {
+function assertSameAnswer(queryName: string, strata: Answer, duckdb: Answer, names = 'Strata and DuckDB'): void {
   const fail = (what: string): never => {
-    throw new Error(`${queryName}: Strata and DuckDB disagree: ${what}`)
+    throw new Error(`${queryName}: ${names} disagree: ${what}`)
   }
   if (strata.columnNames.join(',') !== duckdb.columnNames.join(',')) {
     fail(`columns [${strata.columnNames.join(', ')}] vs [${duckdb.columnNames.join(', ')}]`)
@@ -187,6 +201,20 @@ async function runStrata(db: Database, sql: string): Promise<{ answer: Answer; d
   return { answer: { columnNames, rows }, durationMs, engine: result.engine }
 }
 
+/** PostgreSQL's numeric type: PGlite returns it as exact text, the others as numbers. */
+const numericTypeId = 1700
+
+/** PGlite as a user would call it; NUMERIC text becomes a number only for the comparison, after timing. */
+async function runPglite(db: PGlite, sql: string): Promise<{ answer: Answer; durationMs: number }> {
+  const startMs = nowMs()
+  const result = await db.query<Record<string, unknown>>(sql)
+  const durationMs = nowMs() - startMs
+  const columnNames = result.fields.map((field) => field.name)
+  const numeric = result.fields.map((field) => field.dataTypeID === numericTypeId)
+  const rows = result.rows.map((row) => columnNames.map((name, index) => (numeric[index] && typeof row[name] === 'string' ? Number(row[name]) : row[name])))
+  return { answer: { columnNames, rows }, durationMs }
+}
+
 /** The baseline materialises JS row objects too, as a DuckDB user would, so both sides pay for results. */
 async function runDuckdb(connection: DuckDBConnection, sql: string): Promise<{ answer: Answer; durationMs: number }> {
   const startMs = nowMs()
@@ -210,9 +238,12 @@ function loadMethod(): LoadMethod {
  *  that one transaction's CDC batch stays moderate. */
 const loadTransactionRows = 100_000
 
+/** The generated rows, in memory so that no side's load time includes generating them. */
+type GeneratedRows = Readonly<Record<TableDefinition['name'], readonly CellValue[][]>>
+
 async function loadStrata(
   db: Database,
-  options: { readonly method: LoadMethod; readonly csvFiles: ReadonlyMap<string, string>; readonly generate: GenerateOptions },
+  options: { readonly method: LoadMethod; readonly csvFiles: ReadonlyMap<string, string>; readonly rows: GeneratedRows },
 ): Promise<void> {
   for (const table of tpchTables) {
     await db.query(createTableSql(table))
@@ -220,7 +251,7 @@ async function loadStrata(
       await db.importFile(options.csvFiles.get(table.name) as string, { table: table.name })
       continue
     }
-    for (const chunk of chunks(generateTable(table.name, options.generate), loadTransactionRows)) {
+    for (const chunk of chunks(options.rows[table.name], loadTransactionRows)) {
       // Fewer rows per statement for wide tables keeps each statement's parameter list near 4,000.
       const rowsPerStatement = Math.max(1, Math.floor(4_000 / table.columns.length))
       await db.transaction((transaction) => insertRowsBatched(transaction, { table: table.name, rows: chunk, rowsPerStatement }))
@@ -235,6 +266,42 @@ async function loadDuckdb(connection: DuckDBConnection, csvFiles: ReadonlyMap<st
     await connection.run(`COPY ${table.name} FROM '${file}' (FORMAT csv, HEADER true)`)
   }
   await connection.run('CHECKPOINT')
+}
+
+/**
+ * The same generated rows into raw better-sqlite3, with the same CREATE TABLE text (SQLite takes
+ * DECIMAL, VARCHAR and DATE as type names with their affinities) and the same transaction size as
+ * Strata's load. Returns the rows loaded per table.
+ */
+function loadSqlite(file: string, rows: GeneratedRows): Record<string, number> {
+  const database = new BetterSqlite3(file)
+  try {
+    database.pragma('journal_mode = WAL')
+    database.pragma('synchronous = FULL')
+    const counts: Record<string, number> = {}
+    for (const table of tpchTables) {
+      database.exec(createTableSql(table))
+      const insert = database.prepare(`INSERT INTO ${table.name} VALUES (${table.columns.map(() => '?').join(', ')})`)
+      const insertChunk = database.transaction((rows: readonly (readonly unknown[])[]) => {
+        for (const row of rows) insert.run(...row)
+      })
+      for (const chunk of chunks(rows[table.name], loadTransactionRows)) insertChunk(chunk)
+      counts[table.name] = Number((database.prepare(`SELECT count(*) AS n FROM ${table.name}`).get() as { n: number }).n)
+    }
+    return counts
+  } finally {
+    database.close()
+  }
+}
+
+/** The CSV files into PGlite by COPY (one statement per table), then ANALYZE. */
+async function loadPglite(db: PGlite, csvFiles: ReadonlyMap<string, string>): Promise<void> {
+  for (const table of tpchTables) {
+    await db.exec(createTableSql(table))
+    const blob = new Blob([await readFile(csvFiles.get(table.name) as string)])
+    await copyBlobIntoPglite(db, table.name, blob, { header: true })
+  }
+  await db.exec('ANALYZE')
 }
 
 async function rowCounts(
@@ -257,14 +324,20 @@ export const tpchSuite: Suite = {
     const repetitionsMin = 7
     const repetitionsMax = 60
     const repetitionBudgetMs = 600
+    // PGlite's queries take 100–1,600 ms each at SF 0.1: two timed runs (the first also checked; its
+    // buffers are warm from the load) keep the suite short.
+    const pgliteRepetitions = 2
     const method = loadMethod()
     return withTemporaryDirectory('tpch', async (directory) => {
       const csvFiles = new Map<string, string>()
       const generatedRowCounts: Record<string, number> = {}
       let startMs = nowMs()
+      // Generated once, kept in memory for the INSERT loads and written as CSV for the COPY loads: a
+      // side's load time is its database's work, not our generator's (it used to include it for Strata).
+      let generatedRows: GeneratedRows | undefined = generateAllTables(generate)
       for (const table of tpchTables) {
         const file = path.join(directory, `${table.name}.csv`)
-        generatedRowCounts[table.name] = await writeTableCsv(table, file, generate)
+        generatedRowCounts[table.name] = await writeRowsCsv(table, generatedRows[table.name], file)
         csvFiles.set(table.name, file)
       }
       const generateDurationMs = nowMs() - startMs
@@ -282,7 +355,7 @@ export const tpchSuite: Suite = {
         context.log(`DuckDB loaded in ${duckdbLoadDurationMs.toFixed(0)} ms (COPY from CSV)`)
 
         startMs = nowMs()
-        await loadStrata(strata, { method, csvFiles, generate })
+        await loadStrata(strata, { method, csvFiles, rows: generatedRows })
         const strataCommitDurationMs = nowMs() - startMs
         const sync = await waitForSync(strata)
         const strataLoadDurationMs = nowMs() - startMs
@@ -290,6 +363,12 @@ export const tpchSuite: Suite = {
           `Strata loaded in ${strataLoadDurationMs.toFixed(0)} ms (${method}: ${strataCommitDurationMs.toFixed(0)} ms to commit, ` +
             `${sync.durationMs.toFixed(0)} ms more until the column store caught up)`,
         )
+        context.log('the same rows into raw better-sqlite3')
+        startMs = nowMs()
+        const sqliteCounts = loadSqlite(path.join(directory, 'baseline.sqlite'), generatedRows)
+        const sqliteLoadDurationMs = nowMs() - startMs
+        // Some hundreds of megabytes the queries should not run beside.
+        generatedRows = undefined
 
         const strataCounts = await rowCounts(async (sql) => (await strata.query(sql)).rows[0]?.['n'], tpchTables)
         const duckdbCounts = await rowCounts(
@@ -323,6 +402,8 @@ export const tpchSuite: Suite = {
           },
         ]
         const ratios: number[] = []
+        // What the later comparisons need from this loop: DuckDB's answers and Strata's medians.
+        const strataQueryResults: { readonly answer: Answer; readonly medianMs: number; readonly runCount: number }[] = []
         for (const query of tpchQueries) {
           // One untimed run each to warm caches, and its answers are the ones compared.
           const strataFirst = await runStrata(strata, query.sql)
@@ -347,6 +428,7 @@ export const tpchSuite: Suite = {
           const strataMedianMs = median(strataDurations)
           const duckdbMedianMs = median(duckdbDurations)
           ratios.push(strataMedianMs / duckdbMedianMs)
+          strataQueryResults.push({ answer: duckdbFirst.answer, medianMs: strataMedianMs, runCount: strataDurations.length })
           context.log(`${query.name}: Strata ${strataMedianMs.toFixed(2)} ms, DuckDB ${duckdbMedianMs.toFixed(2)} ms`)
           measurements.push({
             metric: `${query.name} (median of ${strataDurations.length})`,
@@ -373,6 +455,93 @@ export const tpchSuite: Suite = {
           baselineName: 'duckdb',
           target: { kind: 'ratioAtMost', value: 1.15 },
         })
+
+        const loadName = `load SF ${generate.scaleFactor} (${generatedRowCounts['lineitem']} line items)`
+        const strataLoadMethod = method === 'insert' ? 'INSERT' : 'importFile'
+        const totalRowCount = sum(Object.values(generatedRowCounts))
+        for (const table of tpchTables) {
+          if (sqliteCounts[table.name] !== generatedRowCounts[table.name]) {
+            throw new Error(`${table.name}: generated ${generatedRowCounts[table.name]} rows, SQLite has ${sqliteCounts[table.name]}`)
+          }
+        }
+        const sqliteDetails = {
+          rowCount: totalRowCount,
+          baselineMethod: `prepared single-row INSERT in ${loadTransactionRows}-row transactions, same CREATE TABLE text, synchronous=FULL`,
+          sqliteLoadDurationMs,
+          strataCommitDurationMs,
+          strataSyncCatchUpDurationMs: sync.durationMs,
+        }
+        measurements.push(
+          {
+            metric: `${loadName} committed, ${strataLoadMethod}, all tables`,
+            unit: 'rows/s',
+            strata: perSecond(totalRowCount, strataCommitDurationMs),
+            baseline: perSecond(totalRowCount, sqliteLoadDurationMs),
+            baselineName: 'better-sqlite3',
+            details: sqliteDetails,
+          },
+          {
+            metric: `${loadName} until queryable, ${strataLoadMethod}, all tables`,
+            unit: 'rows/s',
+            strata: perSecond(totalRowCount, strataLoadDurationMs),
+            baseline: perSecond(totalRowCount, sqliteLoadDurationMs),
+            baselineName: 'better-sqlite3',
+            target: { kind: 'ratioAtLeast', value: 0.5 },
+            details: { ...sqliteDetails, target: 'issue 11 point 2' },
+          },
+        )
+
+        const peer = await openPglite(path.join(directory, 'pglite'))
+        try {
+          context.log(`the CSV files into ${peer.label} by COPY, then ANALYZE`)
+          startMs = nowMs()
+          await loadPglite(peer.db, csvFiles)
+          const pgliteLoadDurationMs = nowMs() - startMs
+          const pgliteCounts = await rowCounts(async (sql) => (await peer.db.query<Record<string, unknown>>(sql)).rows[0]?.['n'], tpchTables)
+          for (const table of tpchTables) {
+            if (pgliteCounts[table.name] !== generatedRowCounts[table.name]) {
+              throw new Error(`${table.name}: generated ${generatedRowCounts[table.name]} rows, PGlite has ${pgliteCounts[table.name]}`)
+            }
+          }
+          const durability = describePgliteDurability(peer.durability)
+          measurements.push({
+            metric: `${loadName} until queryable, ${strataLoadMethod} vs COPY + ANALYZE`,
+            unit: 'ms',
+            strata: strataLoadDurationMs,
+            baseline: pgliteLoadDurationMs,
+            baselineName: peer.label,
+            details: { pgliteDurability: durability, baselineMethod: "COPY FROM '/dev/blob' (csv), then ANALYZE" },
+          })
+          const pgliteRatios: number[] = []
+          for (const [index, query] of tpchQueries.entries()) {
+            const strataResult = strataQueryResults[index] as (typeof strataQueryResults)[number]
+            // The first run's answer must equal DuckDB's (and so Strata's).
+            const first = await runPglite(peer.db, query.sql)
+            assertSameAnswer(query.name, first.answer, strataResult.answer, 'PGlite and DuckDB')
+            const pgliteDurations: number[] = [first.durationMs]
+            while (pgliteDurations.length < pgliteRepetitions) pgliteDurations.push((await runPglite(peer.db, query.sql)).durationMs)
+            const pgliteMedianMs = median(pgliteDurations)
+            pgliteRatios.push(strataResult.medianMs / pgliteMedianMs)
+            context.log(`${query.name}: PGlite ${pgliteMedianMs.toFixed(1)} ms`)
+            measurements.push({
+              metric: `${query.name} (medians of ${strataResult.runCount} and ${pgliteDurations.length})`,
+              unit: 'ms',
+              strata: strataResult.medianMs,
+              baseline: pgliteMedianMs,
+              baselineName: peer.label,
+              details: { pgliteDurationsMs: pgliteDurations, pgliteDurability: durability },
+            })
+          }
+          measurements.push({
+            metric: 'all queries (geometric mean of ratios)',
+            unit: '×',
+            strata: geometricMean(pgliteRatios),
+            baseline: 1,
+            baselineName: peer.label,
+          })
+        } finally {
+          await peer.close()
+        }
         return measurements
       } finally {
         await db?.close()
