@@ -110,7 +110,11 @@ export class Engine {
    * const engine = await Engine.open('./strata-data', {})
    */
   static async open(path: string | undefined, options: EngineOptions): Promise<Engine> {
-    await loadParser()
+    // The parser's instance loads (file read and WebAssembly compile, mostly off this thread) while
+    // the stores open below, which need no parser; open resolves only once it is there. Marked handled
+    // at once: a failure is rethrown by the await below, never reported as unhandled meanwhile.
+    const parserLoaded = loadParser()
+    parserLoaded.catch(() => undefined)
     const temporary = path === undefined || path === ':memory:'
     let directory: string
     if (temporary) directory = mkdtempSync(join(tmpdir(), 'strata-memory-'))
@@ -129,6 +133,12 @@ export class Engine {
       engine = new Engine(temporary ? ':memory:' : directory, directory, temporary, options, directoryLock)
     } catch (error) {
       directoryLock?.releaseSync()
+      throw error
+    }
+    try {
+      await parserLoaded
+    } catch (error) {
+      await engine.close()
       throw error
     }
     // The mirror catches up after a restart without delaying open or the first point read.
