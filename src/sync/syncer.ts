@@ -34,11 +34,19 @@ export class Syncer {
   private closed = false
   private readonly sessionsFree: ColumnSession[] = []
 
+  /** The row-store connection CDC reads its snapshots on, opened with the first batch (the row store closes it). */
+  private snapshotReaderConnection: RowConnection | undefined
+
   constructor(
     private readonly file: string,
-    private readonly snapshotReader: RowConnection,
+    private readonly connectSnapshotReader: () => RowConnection,
     private readonly ledger: Ledger,
   ) {}
+
+  private get snapshotReader(): RowConnection {
+    this.snapshotReaderConnection ??= this.connectSnapshotReader()
+    return this.snapshotReaderConnection
+  }
 
   get started(): boolean {
     return this.store !== undefined
