@@ -110,9 +110,10 @@ export class Engine {
    * const engine = await Engine.open('./strata-data', {})
    */
   static async open(path: string | undefined, options: EngineOptions): Promise<Engine> {
-    // The parser's instance loads (file read and WebAssembly compile, mostly off this thread) while
-    // the stores open below, which need no parser; open resolves only once it is there. Marked handled
-    // at once: a failure is rethrown by the await below, never reported as unhandled meanwhile.
+    // The parser's instance (started when src/sql/wasm.ts was loaded; its WebAssembly compiles off
+    // this thread) finishes loading while the lock and the stores open below, which need no parser;
+    // open resolves only once it is there. Marked handled at once: a failure is rethrown by the await
+    // below, never reported as unhandled meanwhile.
     const parserLoaded = loadParser()
     parserLoaded.catch(() => undefined)
     const temporary = path === undefined || path === ':memory:'
