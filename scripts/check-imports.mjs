@@ -126,9 +126,9 @@ for (const file of files(source)) {
     return { files: [...files].map((file) => relative(source, file).replaceAll('\\', '/')), packages }
   }
   const entries = [
-    // The library: a first statement needs neither Arrow, nor DuckDB (loaded by the column store when it
-    // starts), nor any server.
-    { entry: 'index.ts', packages: ['apache-arrow', '@duckdb/node-api'], files: (file) => file.startsWith('interfaces/server/') },
+    // The library: a first statement needs neither Arrow, nor the column store (it loads, DuckDB with it,
+    // when it starts), nor any server.
+    { entry: 'index.ts', packages: ['apache-arrow', '@duckdb/node-api'], files: (file) => file.startsWith('interfaces/server/') || file.startsWith('storage/columnstore/') },
     // The CLI: the servers load only for `strata serve`; it reaches a server holding the directory through the local client.
     {
       entry: 'interfaces/cli/main.ts',
