@@ -105,6 +105,44 @@ for (const file of files(source)) {
   for (const file of graph.keys()) if (!order.has(file)) visit(file)
 }
 
+// What loads with an entry point (ARCHITECTURE.md, "What loads when"): the files an entry reaches by
+// static imports (`import type` and `export type` excluded; dynamic `import('…')` is what defers a
+// module) must not include what only some calls need. Packages are named as imported.
+{
+  const staticSpecifiers = (text) =>
+    [...text.matchAll(/^[ \t]*(?:import|export)\s+(type\s+)?(?:[^;'"]*?\s+from\s+)?'([^']+)'/gm)].filter((match) => match[1] === undefined).map((match) => match[2])
+  const closure = (entry) => {
+    const files = new Set()
+    const packages = new Set()
+    const visit = (file) => {
+      if (files.has(file)) return
+      files.add(file)
+      for (const specifier of staticSpecifiers(readFileSync(file, 'utf8'))) {
+        if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')))
+        else packages.add(specifier)
+      }
+    }
+    visit(join(source, entry))
+    return { files: [...files].map((file) => relative(source, file).replaceAll('\\', '/')), packages }
+  }
+  const entries = [
+    // The library: a first statement needs neither Arrow, nor the column store (it loads, DuckDB with it,
+    // when it starts), nor any server.
+    { entry: 'index.ts', packages: ['apache-arrow', '@duckdb/node-api'], files: (file) => file.startsWith('interfaces/server/') || file.startsWith('storage/columnstore/') },
+    // The CLI: the servers load only for `strata serve`; it reaches a server holding the directory through the local client.
+    {
+      entry: 'interfaces/cli/main.ts',
+      packages: ['apache-arrow', '@duckdb/node-api'],
+      files: (file) => file.startsWith('interfaces/server/') && !['interfaces/server/defaults.ts', 'interfaces/server/local/client.ts', 'interfaces/server/local/protocol.ts'].includes(file),
+    },
+  ]
+  for (const { entry, packages, files } of entries) {
+    const reached = closure(entry)
+    for (const name of packages) if (reached.packages.has(name)) problems.push(`src/${entry} loads ${name} with its static imports; import it where it is first needed (import('${name}'))`)
+    for (const file of reached.files.filter(files)) problems.push(`src/${entry} loads src/${file} with its static imports; import it where it is first needed`)
+  }
+}
+
 if (problems.length > 0) {
   console.error(`dependency rules broken (see ARCHITECTURE.md):\n${problems.join('\n')}`)
   process.exit(1)

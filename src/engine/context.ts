@@ -48,7 +48,9 @@ export function openContext(directory: string, durability: 'full' | 'normal' | '
     schema = new Schema(rowStore, ledger)
     checkDecimalStorageSync(rowStore.writer, schema.catalog)
     for (const table of schema.catalog.tables.values()) schema.installTriggersSync(table)
-    syncer = new Syncer(join(directory, 'mirror.duckdb'), rowStore.connectReaderSync(), ledger)
+    // Its own reader connection opens when the mirror first syncs, not here: a short-lived process
+    // (a CLI command, a first point read) may never start the column store.
+    syncer = new Syncer(join(directory, 'mirror.duckdb'), () => rowStore.connectReaderSync(), ledger)
   } catch (error) {
     rowStore.closeSync()
     throw error

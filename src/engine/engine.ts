@@ -110,7 +110,12 @@ export class Engine {
    * const engine = await Engine.open('./strata-data', {})
    */
   static async open(path: string | undefined, options: EngineOptions): Promise<Engine> {
-    await loadParser()
+    // The parser's instance (started when src/sql/wasm.ts was loaded; its WebAssembly compiles off
+    // this thread) finishes loading while the lock and the stores open below, which need no parser;
+    // open resolves only once it is there. Marked handled at once: a failure is rethrown by the await
+    // below, never reported as unhandled meanwhile.
+    const parserLoaded = loadParser()
+    parserLoaded.catch(() => undefined)
     const temporary = path === undefined || path === ':memory:'
     let directory: string
     if (temporary) directory = mkdtempSync(join(tmpdir(), 'strata-memory-'))
@@ -129,6 +134,12 @@ export class Engine {
       engine = new Engine(temporary ? ':memory:' : directory, directory, temporary, options, directoryLock)
     } catch (error) {
       directoryLock?.releaseSync()
+      throw error
+    }
+    try {
+      await parserLoaded
+    } catch (error) {
+      await engine.close()
       throw error
     }
     // The mirror catches up after a restart without delaying open or the first point read.

@@ -2,7 +2,7 @@
  * Owns the column store and keeps it following the ledger: started lazily (the first analytical read,
  * or shortly after a commit), woken by each commit, and waited on by fresh reads.
  */
-import { openColumnStore, type ColumnSession, type ColumnStore } from '../storage/columnstore/columnstore.js'
+import type { ColumnSession, ColumnStore } from '../storage/columnstore/columnstore.js'
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { StrataError } from '../util/errors.js'
@@ -37,11 +37,19 @@ export class Syncer {
   private closed = false
   private readonly sessionsFree: ColumnSession[] = []
 
+  /** The row-store connection CDC reads its snapshots on, opened with the first batch (the row store closes it). */
+  private snapshotReaderConnection: RowConnection | undefined
+
   constructor(
     private readonly file: string,
-    private readonly snapshotReader: RowConnection,
+    private readonly connectSnapshotReader: () => RowConnection,
     private readonly ledger: Ledger,
   ) {}
+
+  private get snapshotReader(): RowConnection {
+    this.snapshotReaderConnection ??= this.connectSnapshotReader()
+    return this.snapshotReaderConnection
+  }
 
   get started(): boolean {
     return this.store !== undefined
@@ -52,9 +60,10 @@ export class Syncer {
     return this.appliedTx
   }
 
-  /** Opens DuckDB on first use and starts catching up. */
+  /** Opens DuckDB on first use and starts catching up (the column store's module, too, loads only then). */
   columnStore(): Promise<ColumnStore> {
     this.store ??= (async () => {
+      const { openColumnStore } = await import('../storage/columnstore/columnstore.js')
       const store = await openColumnStore(this.file)
       const session = await store.connect()
       await prepareMirror(session)

@@ -3,9 +3,10 @@
  * row-major values for the engine. Values keep their JS form; the engine coerces them as it coerces
  * parameters. Arrow timestamps keep their microseconds (Arrow's own `get` rounds them to milliseconds).
  */
-import { DataType, TimeUnit, type Table as ArrowTable, type Vector } from 'apache-arrow'
+import type { DataType, TimeUnit, Table as ArrowTable, Vector } from 'apache-arrow'
 import { StrataError } from '../../util/errors.js'
 import { dateFromMicros } from '../../util/timestamp.js'
+import { loadArrow, type Arrow } from './arrow.js'
 
 export interface InputRows {
   readonly columns: string[]
@@ -22,10 +23,10 @@ function isArrowTable(value: unknown): value is ArrowTable {
  * takes the column's DEFAULT, as an INSERT that does not name the column.
  *
  * @example
- * inputRows([{ id: 1 }, { id: 2, v: 3 }]) // → { columns: ['id', 'v'], rows: [[1, undefined], [2, 3]] }
+ * await inputRows([{ id: 1 }, { id: 2, v: 3 }]) // → { columns: ['id', 'v'], rows: [[1, undefined], [2, 3]] }
  */
-export function inputRows(input: unknown): InputRows {
-  if (isArrowTable(input)) return arrowRows(input)
+export async function inputRows(input: unknown): Promise<InputRows> {
+  if (isArrowTable(input)) return arrowRows(input, await loadArrow())
   if (!Array.isArray(input)) throw new StrataError('INVALID_PARAMETER', 'insert() takes an array of row objects or an apache-arrow Table')
   const columns: string[] = []
   const positions = new Map<string, number>()
@@ -51,23 +52,23 @@ export function inputRows(input: unknown): InputRows {
   return { columns, rows }
 }
 
-function arrowRows(table: ArrowTable): InputRows {
+function arrowRows(table: ArrowTable, arrow: Arrow): InputRows {
   const columns = table.schema.fields.map((field) => field.name)
   const rows: unknown[][] = new Array(table.numRows)
   for (let index = 0; index < table.numRows; index++) rows[index] = new Array(columns.length)
   table.schema.fields.forEach((field, column) => {
     const vector = table.getChildAt(column)
     if (vector === null) return
-    const values = columnValues(vector, field.type as DataType)
+    const values = columnValues(vector, field.type as DataType, arrow)
     for (let index = 0; index < table.numRows; index++) rows[index]![column] = values[index]
   })
   return { columns, rows }
 }
 
 /** One Arrow column as JS values: timestamps as Date (a Timestamp when sub-millisecond), dates as Date. */
-function columnValues(vector: Vector, type: DataType): unknown[] {
+function columnValues(vector: Vector, type: DataType, arrow: Arrow): unknown[] {
   const out: unknown[] = new Array(vector.length)
-  if (DataType.isTimestamp(type)) {
+  if (arrow.DataType.isTimestamp(type)) {
     const unit = (type as { unit: TimeUnit }).unit
     let at = 0
     for (const chunk of vector.data) {
@@ -78,13 +79,13 @@ function columnValues(vector: Vector, type: DataType): unknown[] {
           continue
         }
         const value = typeof raw[index] === 'bigint' ? (raw[index] as bigint) : BigInt(vector.get(at) as number)
-        out[at] = timestampValue(value, unit)
+        out[at] = timestampValue(value, unit, arrow)
       }
     }
     return out
   }
-  if (DataType.isDecimal(type)) throw new StrataError('NOT_SUPPORTED', 'insert() of an Arrow Decimal column: convert it to Float64 or Utf8')
-  const isDate = DataType.isDate(type)
+  if (arrow.DataType.isDecimal(type)) throw new StrataError('NOT_SUPPORTED', 'insert() of an Arrow Decimal column: convert it to Float64 or Utf8')
+  const isDate = arrow.DataType.isDate(type)
   for (let index = 0; index < vector.length; index++) {
     const value: unknown = vector.get(index)
     out[index] = value === null || value === undefined ? null : isDate && typeof value === 'number' ? new Date(value) : value
@@ -92,14 +93,14 @@ function columnValues(vector: Vector, type: DataType): unknown[] {
   return out
 }
 
-function timestampValue(value: bigint, unit: TimeUnit): Date {
+function timestampValue(value: bigint, unit: TimeUnit, arrow: Arrow): Date {
   let micros: bigint
   switch (unit) {
-    case TimeUnit.SECOND:
+    case arrow.TimeUnit.SECOND:
       return new Date(Number(value) * 1000)
-    case TimeUnit.MILLISECOND:
+    case arrow.TimeUnit.MILLISECOND:
       return new Date(Number(value))
-    case TimeUnit.MICROSECOND:
+    case arrow.TimeUnit.MICROSECOND:
       micros = value
       break
     default:

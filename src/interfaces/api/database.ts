@@ -2,12 +2,13 @@
  * The library API (SPEC section 3): a thin, typed shell over the engine. Every call after close fails
  * with CLOSED; `await using db = await open()` closes deterministically.
  */
-import { Binary, Bool, Decimal, Float64, Int32, Int64, Table, TimestampMicrosecond, Utf8, Vector, vectorFromArray, type Table as ArrowTable } from 'apache-arrow'
+import type { Table as ArrowTable, Vector } from 'apache-arrow'
 import { Engine, type StatementResult } from '../../engine/engine.js'
 import type { Session } from '../../engine/session.js'
 import { StrataError } from '../../util/errors.js'
 import { decimalLabel, decimalWords } from '../../util/decimal.js'
 import { dateMicros } from '../../util/timestamp.js'
+import { loadArrow, type Arrow } from './arrow.js'
 import { inputRows } from './bulk-input.js'
 import type { BatchItem, Database, ExportOptions, InsertOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SubscribeOptions, Subscription, SyncStatus, Transaction, WriteSummary } from './types.js'
 
@@ -89,7 +90,7 @@ class DatabaseHandle extends SessionHandle implements Database {
     const result = await this.engine.execute(this.session, sql, params, { ...options, engine: options.engine ?? 'column' })
     const last = result[result.length - 1]
     if (last === undefined) throw new StrataError('SYNTAX_ERROR', 'empty statement', { statement: sql })
-    return rowsToArrow(last)
+    return rowsToArrow(last, await loadArrow())
   }
 
   async syncStatus(): Promise<SyncStatus> {
@@ -110,7 +111,7 @@ class DatabaseHandle extends SessionHandle implements Database {
   async insert(table: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable, options: InsertOptions = {}): Promise<WriteSummary> {
     this.checkUsable()
     if (typeof table !== 'string') throw new StrataError('INVALID_PARAMETER', 'insert() takes the table name as its first argument')
-    const input = inputRows(rows)
+    const input = await inputRows(rows)
     return this.engine.bulkInsert(table, input.columns.map((name) => ({ name })), input.rows, { signal: options.signal, onProgress: options.onProgress })
   }
 
@@ -138,15 +139,16 @@ class DatabaseHandle extends SessionHandle implements Database {
   }
 }
 
-function rowsToArrow(result: QueryResult): ArrowTable {
+function rowsToArrow(result: QueryResult, arrow: Arrow): ArrowTable {
   // Arrow IPC from DuckDB would need its arrow extension (a download); building the table from the
   // converted columns keeps the same JS values as query() and works offline.
   const columns: Record<string, unknown[]> = {}
   for (const column of result.columns) columns[column.name] = result.rows.map((row) => row[column.name])
-  return arrowFromColumns(columns, result.columns)
+  return arrowFromColumns(columns, result.columns, arrow)
 }
 
-function arrowFromColumns(columns: Record<string, unknown[]>, types: readonly { name: string; type: string }[]): ArrowTable {
+function arrowFromColumns(columns: Record<string, unknown[]>, types: readonly { name: string; type: string }[], arrow: Arrow): ArrowTable {
+  const { Binary, Bool, Decimal, Float64, Int32, Int64, Table, TimestampMicrosecond, Utf8, Vector, vectorFromArray } = arrow
   const vectors: Record<string, Vector> = {}
   for (const { name, type } of types) {
     const values = columns[name] ?? []

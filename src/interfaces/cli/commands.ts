@@ -11,7 +11,7 @@ import * as path from 'node:path'
 import { Presets, SingleBar } from 'cli-progress'
 import { open } from '../../index.js'
 import type { Change, Database, QueryResult, SubscribeOptions } from '../api/types.js'
-import { connectLocalServer } from '../server/local/index.js'
+import { connectLocalServer } from '../server/local/client.js'
 import { formatError, formatResult, type OutputFormat } from './format.js'
 
 /** SPEC section 4: 0 ok, 1 a statement (or the database) failed, 2 the command line was wrong. */

@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import { runServe, serveDefaults } from '../server/serve.js'
+import { serveDefaults } from '../server/defaults.js'
 import {
   defaultDatabasePath,
   exitCodes,
@@ -98,6 +98,8 @@ function buildProgram(setExitCode: (code: number) => void): Command {
         setExitCode(exitCodes.usageError)
         return
       }
+      // The servers (HTTP with Arrow, PostgreSQL, the console) load only for this command.
+      const { runServe } = await import('../server/serve.js')
       setExitCode(
         await runServe(
           {

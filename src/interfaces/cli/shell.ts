@@ -20,7 +20,7 @@ import {
 } from './format.js'
 import { completeSql, lastWord, type CompletionCatalog } from './completion.js'
 import { historyEntriesMax, historyEntry, loadHistory, saveHistory } from './history.js'
-import { LocalClient } from '../server/local/index.js'
+import { LocalClient } from '../server/local/client.js'
 import { classifyInput, loadStatementScanner } from './statement-input.js'
 import { followChanges, parseSubscribeCommand, subscribeUsage, type SubscribeCommand } from './subscribe.js'
 

@@ -17,15 +17,7 @@ import { startHttpServer, type HttpServer } from './http/index.js'
 import { startLocalServer, type LocalServer } from './local/index.js'
 import { startPgServer, type PgServer } from './pg/index.js'
 
-/** The defaults of `strata serve`, documented in the README. */
-export const serveDefaults = {
-  host: '127.0.0.1',
-  /** The HTTP API's port: 8080, the usual unprivileged HTTP port. */
-  port: 8080,
-  /** PostgreSQL's own default is 5432; 5433 leaves it free for a real PostgreSQL on the same machine. */
-  pgPort: 5433,
-  pgUser: 'strata',
-} as const
+export { serveDefaults } from './defaults.js'
 
 export interface ServeOptions {
   /** A data directory (made absolute by the caller) or ':memory:'. */

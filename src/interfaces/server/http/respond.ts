@@ -9,29 +9,13 @@
  *   the rows (`{"query_run_id",…,"columns",…}`), then one JSON array per row;
  * - `arrow` (`?format=arrow` or `Accept: application/vnd.apache.arrow.stream`): an Arrow IPC stream,
  *   one record batch per row batch; the query's ids and timings are in `X-Strata-*` headers.
+ *
+ * apache-arrow (~150 modules, ~100 ms to load) is imported with the first Arrow response, so a server
+ * that never sends one never loads it.
  */
 import type { ServerResponse } from 'node:http'
-import {
-  AsyncByteQueue,
-  Binary,
-  Bool,
-  Decimal,
-  DateDay,
-  Float64,
-  Int32,
-  Int64,
-  Field,
-  makeData,
-  RecordBatch,
-  RecordBatchStreamWriter,
-  Schema,
-  Struct,
-  TimeUnit,
-  Timestamp,
-  Utf8,
-  vectorFromArray,
-  type DataType,
-} from 'apache-arrow'
+import type { AsyncByteQueue, DataType, RecordBatch as ArrowRecordBatch } from 'apache-arrow'
+import { loadArrow, type Arrow } from '../../api/arrow.js'
 import { assert } from '../../../util/assert.js'
 import { decimalLabel, decimalWords } from '../../../util/decimal.js'
 import { limits } from '../../../util/limits.js'
@@ -105,8 +89,9 @@ export async function sendResult(response: ServerResponse, format: ResultFormat,
     }
   }
   if (format === 'arrow') {
+    const arrow = await loadArrow()
     response.writeHead(200, headers)
-    return writeArrow(response, rows)
+    return writeArrow(response, rows, arrow)
   }
   const json = format === 'json'
   const headText = JSON.stringify(head)
@@ -148,7 +133,8 @@ interface ArrowColumn {
  * value fits, else text; DECIMAL is Decimal128 (as `db.queryArrow`); JSON, nested and unusual types are
  * their JSON text.
  */
-function arrowColumn(type: string, values: readonly unknown[]): ArrowColumn {
+function arrowColumn(type: string, values: readonly unknown[], arrow: Arrow): ArrowColumn {
+  const { Binary, Bool, DateDay, Decimal, Float64, Int32, Int64, TimeUnit, Timestamp, Utf8 } = arrow
   const orNull = (convert: (value: unknown) => unknown) => (value: unknown) => (value === null || value === undefined ? null : convert(value))
   switch (type) {
     case 'BOOLEAN':
@@ -197,21 +183,32 @@ function arrowColumn(type: string, values: readonly unknown[]): ArrowColumn {
 }
 
 /** Takes the writer's bytes as they are produced, so each batch is sent before the next is built. */
-class TakeQueue extends AsyncByteQueue {
-  private chunks: Uint8Array[] = []
-
-  override write(value: Uint8Array): void {
-    if (value.byteLength > 0) this.chunks.push(value)
-  }
-
-  take(): Buffer {
-    const joined = Buffer.concat(this.chunks)
-    this.chunks = []
-    return joined
-  }
+interface TakeQueue extends AsyncByteQueue {
+  take(): Buffer
 }
 
-async function writeArrow(response: ServerResponse, rows: ResultRows): Promise<void> {
+let takeQueueClass: (new () => TakeQueue) | undefined
+
+/** The queue class, made once Arrow (whose AsyncByteQueue it extends) is loaded. */
+function newTakeQueue(arrow: Arrow): TakeQueue {
+  takeQueueClass ??= class extends arrow.AsyncByteQueue implements TakeQueue {
+    private chunks: Uint8Array[] = []
+
+    override write(value: Uint8Array): void {
+      if (value.byteLength > 0) this.chunks.push(value)
+    }
+
+    take(): Buffer {
+      const joined = Buffer.concat(this.chunks)
+      this.chunks = []
+      return joined
+    }
+  }
+  return new takeQueueClass()
+}
+
+async function writeArrow(response: ServerResponse, rows: ResultRows, arrow: Arrow): Promise<void> {
+  const { Field, makeData, RecordBatch, RecordBatchStreamWriter, Schema, Struct, vectorFromArray } = arrow
   // Column arrays of the values (references, not serialized bytes): Arrow is columnar, and choosing a
   // column's Arrow type may need to see all of its values.
   const columnValues: unknown[][] = rows.columns.map(() => new Array<unknown>(rows.rowCount))
@@ -219,16 +216,16 @@ async function writeArrow(response: ServerResponse, rows: ResultRows): Promise<v
     const values = rows.values(index)
     for (let column = 0; column < columnValues.length; column++) columnValues[column]![index] = values[column]
   }
-  const converters = rows.columns.map((column, index) => arrowColumn(column.type, columnValues[index]!))
+  const converters = rows.columns.map((column, index) => arrowColumn(column.type, columnValues[index]!, arrow))
   const names = uniqueNames(rows.columns.map((column) => column.name))
   // One schema for the whole stream (every field nullable): were each batch's schema inferred from
   // its own values, a batch without NULLs would differ, and the writer would start a new stream.
   const fields = converters.map((converter, column) => new Field(names[column]!, converter.arrowType, true))
   const schema = new Schema(fields)
-  const sink = new TakeQueue()
+  const sink = newTakeQueue(arrow)
   const writer = new RecordBatchStreamWriter()
   writer.reset(sink, schema)
-  const batch = (start: number, end: number): RecordBatch => {
+  const batch = (start: number, end: number): ArrowRecordBatch => {
     const children = converters.map((converter, column) => {
       const vector = vectorFromArray(columnValues[column]!.slice(start, end).map(converter.convert), converter.storage ?? converter.arrowType)
       // A batch is far below the builder's chunk size, so each column is one piece of data.
