@@ -45,6 +45,13 @@ export class Transactions {
   private group: Group | undefined
   /** Autocommit writes share COMMITs only where a COMMIT costs an fsync. */
   private readonly groupCommit: boolean
+  /** This turn of the event loop: the session that wrote last, whether several sessions wrote, and whether the last turn's had (sharesCommit). */
+  private turnSession: Session | undefined
+  private turnShared = false
+  private previousTurnShared = false
+  private turnWatched = false
+  /** A write ran in the current synchronous run (cleared by the next microtask). */
+  private sameRun = false
 
   constructor(
     private readonly context: Pick<EngineContext, 'rowStore' | 'ledger' | 'syncer' | 'schema' | 'writerLock'>,
@@ -69,10 +76,41 @@ export class Transactions {
     // A free writer lock is taken at once, and a body that needs no waiting (a plain INSERT, UPDATE,
     // DELETE) commits synchronously: the same steps in the same order, without promise hops.
     const writerLock = this.context.writerLock
-    const run = this.groupCommit ? (granted: () => void) => this.groupWrite(granted, body) : (granted: () => void) => this.autocommitWrite(granted, body)
+    const run = (granted: () => void): Positional | Promise<Positional> => (this.sharesCommit(session) ? this.groupWrite(granted, body) : this.autocommitWrite(granted, body))
     const release = writerLock.tryAcquire()
     if (release !== undefined) return this.yieldingToSync(run(release))
     return writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal).then(run)
+  }
+
+  /**
+   * Whether an autocommit write of `session` (which holds the writer lock) should share a COMMIT: a
+   * group is open, or writes of other sessions (several PostgreSQL clients) or writes nobody awaited in
+   * between (`Promise.all` of `db.query` calls) arrived in this turn of the event loop or the last
+   * one. One session writing alone — a loop of
+   * awaited `db.query` calls — commits at once, synchronously: waiting a turn for company that never
+   * comes would only let the event loop's other work in between its fsyncs.
+   */
+  private sharesCommit(session: Session): boolean {
+    if (!this.groupCommit) return false
+    if (!this.turnWatched) {
+      this.turnWatched = true
+      setImmediate(() => {
+        this.turnWatched = false
+        this.previousTurnShared = this.turnShared
+        this.turnShared = false
+        this.turnSession = undefined
+      })
+    }
+    if (this.turnSession !== undefined && this.turnSession !== session) this.turnShared = true
+    // Two writes in one synchronous run — no microtask ran between them, so the first one's caller
+    // cannot have awaited it — are concurrent even on one session (`Promise.all` of `db.query` calls).
+    if (this.sameRun) this.turnShared = true
+    else {
+      this.sameRun = true
+      queueMicrotask(() => (this.sameRun = false))
+    }
+    this.turnSession = session
+    return this.group !== undefined || this.turnShared || this.previousTurnShared || this.context.writerLock.waiting
   }
 
   /**
