@@ -46,6 +46,8 @@ export type { BulkInsertOptions } from './bulk.js'
 export interface EngineOptions {
   readonly clock?: Clock | undefined
   readonly durability?: 'full' | 'normal' | undefined
+  /** Plain row reads' plan templates per fingerprint (src/sql/fingerprint.ts); on unless false (tests compare with them off). */
+  readonly planTemplates?: boolean | undefined
 }
 
 export class Engine {
@@ -76,7 +78,7 @@ export class Engine {
     const subsystems = this.context.subsystems
     this.statements = new Statements(subsystems.clauses)
     const columns = new ColumnReads(this.context)
-    this.reads = new Reads(this.context, columns)
+    this.reads = new Reads(this.context, columns, options.planTemplates !== false)
     this.transactions = new Transactions(this.context, columns, (commit) => {
       subsystems.afterCommit(commit)
       for (const listener of this.commitListeners) listener(commit)
@@ -390,7 +392,7 @@ export class Engine {
     const tree = statement.tree
     if (tree === undefined) return this.executeUnparsed(session, statement, params, options)
     if (params.length > 0) checkRowCounts(this.rowCountUses(tree), params)
-    const plain = this.reads.plainRowRead(session, tree, params, options)
+    const plain = this.reads.plainRowRead(session, statement, tree, params, options)
     if (plain !== undefined) return plain
     const kind = nodeKind(tree)!
     if (statement.clauses !== undefined) this.context.subsystems.checkClauses(statement, kind)
