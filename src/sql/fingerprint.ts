@@ -29,8 +29,6 @@ import type { PgNode } from './parse.js'
 import type { Binder, BoundValue, LiteralBinding } from './plan.js'
 import { assert } from '../util/assert.js'
 
-/** Fields that say where something is in the text, not what it is. */
-const locationFields: ReadonlySet<string> = new Set(['location', 'name_location', 'stmt_location', 'stmt_len'])
 
 const hashes = new WeakMap<PgNode, number>()
 
@@ -57,6 +55,25 @@ function hashString(text: string, hash: number): number {
   return Math.imul(h ^ 0x1f, 0x01000193)
 }
 
+/** Field names are few (the parser's node fields): their hashes are kept. */
+const fieldHashes = new Map<string, number>()
+
+function fieldHash(field: string): number {
+  let known = fieldHashes.get(field)
+  if (known === undefined) {
+    known = hashString(field, 0x811c9dc5)
+    fieldHashes.set(field, known)
+  }
+  return known
+}
+
+/** A field that says where something is in the text, not what it is (compared without a set lookup: this runs for every field of every statement). */
+function isLocation(field: string): boolean {
+  return field === 'location' || field === 'name_location' || field === 'stmt_location' || field === 'stmt_len'
+}
+
+// Fields are read with `for … in` and no own-property check: a parse tree is JSON.parse's plain
+// objects (or copies of them), and a hash that saw more would only miss; `sameShape` checks.
 function hashShape(node: unknown, hash: number): number {
   if (typeof node === 'string') return hashString(node, Math.imul(hash ^ 0x22, 0x01000193))
   if (typeof node === 'number') return Math.imul(Math.imul(hash ^ 0x23, 0x01000193) ^ (node | 0), 0x01000193)
@@ -65,17 +82,17 @@ function hashShape(node: unknown, hash: number): number {
   let h = hash
   if (Array.isArray(node)) {
     h = Math.imul(h ^ 0x5b, 0x01000193)
-    for (const item of node) h = hashShape(item, h)
+    for (let index = 0; index < node.length; index++) h = hashShape(node[index], h)
     return Math.imul(h ^ 0x5d, 0x01000193)
   }
   h = Math.imul(h ^ 0x7b, 0x01000193)
   for (const key in node) {
-    if (!Object.hasOwn(node, key) || locationFields.has(key)) continue
-    h = hashString(key, h)
+    if (isLocation(key)) continue
+    h = Math.imul(h ^ fieldHash(key), 0x01000193)
     const value = (node as PgNode)[key]
     if (key === 'A_Const' && typeof value === 'object' && value !== null) {
       // The constant's variant (ival, fval, sval, boolval, bsval, isnull), not its value.
-      for (const field in value) if (Object.hasOwn(value, field) && !locationFields.has(field)) h = hashString(field, h)
+      for (const field in value) if (!isLocation(field)) h = Math.imul(h ^ fieldHash(field), 0x01000193)
       continue
     }
     h = hashShape(value, h)
@@ -107,7 +124,7 @@ function sameShape(left: unknown, right: unknown, constants: PgNode[]): boolean 
   if (Array.isArray(right)) return false
   let fields = 0
   for (const key in left) {
-    if (!Object.hasOwn(left, key) || locationFields.has(key)) continue
+    if (!Object.hasOwn(left, key) || isLocation(key)) continue
     fields++
     if (!Object.hasOwn(right, key)) return false
     const value = (left as PgNode)[key]
@@ -125,13 +142,13 @@ function sameShape(left: unknown, right: unknown, constants: PgNode[]): boolean 
 /** The fields but locations (an object's keys are its fields: own, enumerable, never inherited in a parse tree). */
 function fieldCount(node: PgNode): number {
   let count = 0
-  for (const key in node) if (Object.hasOwn(node, key) && !locationFields.has(key)) count++
+  for (const key in node) if (Object.hasOwn(node, key) && !isLocation(key)) count++
   return count
 }
 
 /** Two constants of one variant: the same fields but the location. */
 function sameFields(left: PgNode, right: PgNode): boolean {
-  for (const key in left) if (Object.hasOwn(left, key) && !locationFields.has(key) && !Object.hasOwn(right, key)) return false
+  for (const key in left) if (Object.hasOwn(left, key) && !isLocation(key) && !Object.hasOwn(right, key)) return false
   return fieldCount(left) === fieldCount(right)
 }
 
@@ -142,7 +159,7 @@ function sameFields(left: PgNode, right: PgNode): boolean {
  */
 export function sameConstant(left: PgNode, right: PgNode): boolean {
   for (const field in left) {
-    if (!Object.hasOwn(left, field) || locationFields.has(field)) continue
+    if (!Object.hasOwn(left, field) || isLocation(field)) continue
     const a = left[field]
     const b = right[field]
     if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) {
@@ -212,7 +229,7 @@ export function instrument(tree: PgNode): { readonly tree: PgNode; readonly reco
         const slot = next++
         assert(constants[slot] === value, 'an instrumented tree numbers its constants as matchConstants does')
         out[key] = trapConstant(value as PgNode, slot, recorder)
-      } else if (locationFields.has(key)) {
+      } else if (isLocation(key)) {
         Object.defineProperty(out, key, {
           enumerable: true,
           get: () => {
@@ -237,7 +254,7 @@ function trapConstant(body: PgNode, slot: number, recorder: TemplateRecorder): P
     Object.defineProperty(trap, field, {
       enumerable: true,
       get: () => {
-        if (locationFields.has(field)) recorder.locationRead = true
+        if (isLocation(field)) recorder.locationRead = true
         else recorder.pin(slot)
         return value
       },

@@ -261,6 +261,9 @@ function literalStorage(operand: Extract<Operand, { kind: 'value' }>, type: SqlT
   if (type.name === 'DOUBLE') return Number(value)
   // A DECIMAL kept as text never gets here: bindOperand refuses every comparison with it.
   if (scale === undefined) return castLiteral(value, type)
+  // An integer written as one (no decimal text) against an integer column is itself (what the exact
+  // path below gives, without its decimal arithmetic: the hot path of a point read by key).
+  if (scale === 0 && typeof value === 'number' && operand.text === undefined && Number.isSafeInteger(value)) return value + 0
   const decimal = typeof value === 'bigint' ? { unscaled: value, scale: 0 } : (operand.text !== undefined ? parseDecimal(operand.text) : undefined) ?? decimalFromNumber(value)
   const shifted = { unscaled: decimal.unscaled, scale: decimal.scale - scale }
   if (shifted.scale <= 0 || fitsScale(shifted, 0)) {
@@ -687,6 +690,8 @@ function fractionalComparison(scope: Scope, column: Extract<Operand, { kind: 'sq
   const floorOf = (candidate: LiteralOperand): bigint | undefined => {
     const value = candidate.value
     if (typeof value !== 'number' || !Number.isFinite(value)) return undefined
+    // An integer written as one (no decimal text) has no fractional part at any scale.
+    if (candidate.text === undefined && Number.isInteger(value)) return undefined
     const decimal = (candidate.text !== undefined ? parseDecimal(candidate.text) : undefined) ?? decimalFromNumber(value)
     const shifted = { unscaled: decimal.unscaled, scale: decimal.scale - scale }
     if (shifted.scale <= 0 || fitsScale(shifted, 0)) return undefined
