@@ -100,7 +100,7 @@ export class Reads {
   private templateRead(session: Session, statement: Statement, tree: PgNode, params: readonly unknown[]): Positional | undefined {
     // Statements with clauses cut out (time travel) are claimed by their subsystem, whatever their tree.
     if (this.templates.size === 0 || statement.clauses !== undefined || nodeKind(tree) !== 'SelectStmt') return undefined
-    const entry = this.templates.get(fingerprintHash(tree))
+    const entry = this.templates.get(this.hashOf(tree))
     if (entry?.template === undefined || entry.catalogVersion !== this.context.schema.version) return undefined
     const { plan, template } = entry as PlainTemplate
     const constants = matchConstants(entry.tree, tree)
@@ -155,7 +155,7 @@ export class Reads {
    */
   private rememberTemplate(statement: Statement, tree: PgNode): void {
     const version = this.context.schema.version
-    const key = fingerprintHash(tree)
+    const key = this.hashOf(tree)
     const known = this.templates.get(key)
     // One entry per hash: another shape of the same hash replaces it (a collision costs only hits).
     if (known !== undefined && known.catalogVersion === version && matchConstants(known.tree, tree) !== undefined) return
@@ -168,6 +168,14 @@ export class Reads {
     this.templates.delete(key)
     this.templates.set(key, this.makeTemplate(statement, tree) ?? { catalogVersion: version, tree, template: undefined })
   }
+
+  /** The tree's fingerprint hash; the last one is kept (a tree that finds no template is remembered right after). */
+  private hashOf(tree: PgNode): number {
+    if (this.lastHashed?.tree !== tree) this.lastHashed = { tree, hash: fingerprintHash(tree) }
+    return this.lastHashed.hash
+  }
+
+  private lastHashed: { readonly tree: PgNode; readonly hash: number } | undefined
 
   private makeTemplate(statement: Statement, tree: PgNode): PlainTemplate | undefined {
     const { schema } = this.context

@@ -30,22 +30,16 @@ import type { Binder, BoundValue, LiteralBinding } from './plan.js'
 import { assert } from '../util/assert.js'
 
 
-const hashes = new WeakMap<PgNode, number>()
-
 /**
- * A hash of the tree's fingerprint — its shape without constant values and locations — worked out
- * once per tree (trees are never mutated). Equal fingerprints have equal hashes; `matchConstants`
- * tells whether two trees of one hash really have one fingerprint.
+ * A hash of the tree's fingerprint — its shape without constant values and locations. Equal
+ * fingerprints have equal hashes; `matchConstants` tells whether two trees of one hash really have one
+ * fingerprint. Not remembered per tree: most trees it is asked about are new (their text is), and the
+ * caller that asks twice keeps it.
  *
  * @example fingerprintHash(parseTree('SELECT a FROM t WHERE id = 1')) === fingerprintHash(parseTree('SELECT a FROM t WHERE id = 42')) // true
  */
 export function fingerprintHash(tree: PgNode): number {
-  let known = hashes.get(tree)
-  if (known === undefined) {
-    known = hashShape(tree, 0x811c9dc5)
-    hashes.set(tree, known)
-  }
-  return known
+  return hashShape(tree, 0x811c9dc5)
 }
 
 /** FNV-1a over the shape: strings by their characters, then a separator; containers bracketed. */
@@ -110,46 +104,93 @@ function hashShape(node: unknown, hash: number): number {
  */
 export function matchConstants(template: PgNode, tree: PgNode): PgNode[] | undefined {
   const constants: PgNode[] = []
-  return sameShape(template, tree, constants) ? constants : undefined
+  return matches(shapeOf(template), tree, constants) ? constants : undefined
 }
 
-function sameShape(left: unknown, right: unknown, constants: PgNode[]): boolean {
-  if (typeof left !== 'object' || left === null) return left === right
-  if (typeof right !== 'object' || right === null) return false
-  if (Array.isArray(left)) {
-    if (!Array.isArray(right) || left.length !== right.length) return false
-    for (let index = 0; index < left.length; index++) if (!sameShape(left[index], right[index], constants)) return false
+/**
+ * A tree's fingerprint as data, to check another tree against in one pass: an object's fields (but
+ * locations) in order with their shapes, an array's items, a constant's variant, any other value itself.
+ */
+class ObjectShape {
+  constructor(
+    readonly fields: readonly string[],
+    readonly values: readonly unknown[],
+  ) {}
+}
+
+class ArrayShape {
+  constructor(readonly items: readonly unknown[]) {}
+}
+
+/** An A_Const's body: the names of its fields but the location. */
+class ConstantShape {
+  constructor(readonly variant: readonly string[]) {}
+}
+
+const shapes = new WeakMap<PgNode, unknown>()
+
+function shapeOf(tree: PgNode): unknown {
+  let known = shapes.get(tree)
+  if (known === undefined) {
+    known = shapeOfNode(tree)
+    shapes.set(tree, known)
+  }
+  return known
+}
+
+function shapeOfNode(node: unknown): unknown {
+  if (typeof node !== 'object' || node === null) return node
+  if (Array.isArray(node)) return new ArrayShape(node.map(shapeOfNode))
+  const fields: string[] = []
+  const values: unknown[] = []
+  for (const key in node) {
+    if (isLocation(key)) continue
+    const value = (node as PgNode)[key]
+    fields.push(key)
+    if (key === 'A_Const' && typeof value === 'object' && value !== null) {
+      const variant: string[] = []
+      for (const field in value) if (!isLocation(field)) variant.push(field)
+      values.push(new ConstantShape(variant))
+    } else values.push(shapeOfNode(value))
+  }
+  return new ObjectShape(fields, values)
+}
+
+// One pass over `node`: its fields must come in the shape's order (the parser writes a node's fields
+// in one order; another order would only be a miss). `for … in` without an own-property check: a
+// parse tree is JSON.parse's plain objects.
+function matches(shape: unknown, node: unknown, constants: PgNode[]): boolean {
+  if (shape instanceof ObjectShape) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return false
+    const { fields, values } = shape
+    let index = 0
+    for (const key in node) {
+      if (isLocation(key)) continue
+      if (key !== fields[index] || !matches(values[index], (node as PgNode)[key], constants)) return false
+      index++
+    }
+    return index === fields.length
+  }
+  if (shape instanceof ArrayShape) {
+    const items = shape.items
+    if (!Array.isArray(node) || node.length !== items.length) return false
+    for (let index = 0; index < items.length; index++) if (!matches(items[index], node[index], constants)) return false
     return true
   }
-  if (Array.isArray(right)) return false
-  let fields = 0
-  for (const key in left) {
-    if (!Object.hasOwn(left, key) || isLocation(key)) continue
-    fields++
-    if (!Object.hasOwn(right, key)) return false
-    const value = (left as PgNode)[key]
-    const other = (right as PgNode)[key]
-    if (key === 'A_Const' && typeof value === 'object' && value !== null) {
-      if (typeof other !== 'object' || other === null || !sameFields(value as PgNode, other as PgNode)) return false
-      constants.push(other as PgNode)
-      continue
+  if (shape instanceof ConstantShape) {
+    if (typeof node !== 'object' || node === null) return false
+    const variant = shape.variant
+    let index = 0
+    for (const field in node) {
+      if (isLocation(field)) continue
+      if (field !== variant[index]) return false
+      index++
     }
-    if (!sameShape(value, other, constants)) return false
+    if (index !== variant.length) return false
+    constants.push(node as PgNode)
+    return true
   }
-  return fields === fieldCount(right as PgNode)
-}
-
-/** The fields but locations (an object's keys are its fields: own, enumerable, never inherited in a parse tree). */
-function fieldCount(node: PgNode): number {
-  let count = 0
-  for (const key in node) if (Object.hasOwn(node, key) && !isLocation(key)) count++
-  return count
-}
-
-/** Two constants of one variant: the same fields but the location. */
-function sameFields(left: PgNode, right: PgNode): boolean {
-  for (const key in left) if (Object.hasOwn(left, key) && !isLocation(key) && !Object.hasOwn(right, key)) return false
-  return fieldCount(left) === fieldCount(right)
+  return node === shape
 }
 
 /**

@@ -60,17 +60,11 @@ function trackedLiteral(plain: LiteralOperand, slot: number, recorder: TemplateR
   return tracked as unknown as LiteralOperand
 }
 
-/** The literal operand of a constant (an A_Const body), as `operand` makes it; remembered per body (trees are never mutated). */
-const literalOperands = new WeakMap<PgNode, LiteralOperand>()
-
+/** The literal operand of a constant (an A_Const body), as `operand` makes it. */
 function literalOf(constant: PgNode): LiteralOperand {
-  let literal = literalOperands.get(constant)
-  if (literal === undefined) {
-    const text = (constant['fval'] as PgNode | undefined)?.['fval']
-    literal = { kind: 'value', value: constantValue(constant).value, type: undefined, ...(typeof text === 'string' ? { text } : {}), ...(wideDecimalLiteral(constant) ? { wideDecimal: true as const } : {}) }
-    literalOperands.set(constant, literal)
-  }
-  return literal
+  const text = (constant['fval'] as PgNode | undefined)?.['fval']
+  if (typeof text !== 'string') return { kind: 'value', value: constantValue(constant).value, type: undefined }
+  return { kind: 'value', value: constantValue(constant).value, type: undefined, text, ...(wideDecimalLiteral(constant) ? { wideDecimal: true as const } : {}) }
 }
 
 /**
