@@ -776,18 +776,6 @@ function functionName(body: PgNode): { readonly name: string; readonly qualified
  * @example isCatalogQuery(parse('SELECT * FROM pg_catalog.pg_class')) // true
  */
 export function isCatalogQuery(tree: PgNode): boolean {
-  let known = catalogQueries.get(tree)
-  if (known === undefined) {
-    known = findsCatalog(tree)
-    catalogQueries.set(tree, known)
-  }
-  return known
-}
-
-/** Per parse tree (trees are cached and never mutated): does it read the catalog? */
-const catalogQueries = new WeakMap<PgNode, boolean>()
-
-function findsCatalog(tree: PgNode): boolean {
   // One walk (every statement of the simple protocol comes here): unqualified pg_* relations are
   // catalog reads unless a WITH query of the statement has their name, known only at the end.
   const ctes = new Set<string>()

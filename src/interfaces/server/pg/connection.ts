@@ -21,7 +21,7 @@ import type { PgNode, ScanToken } from '../../../sql/parse.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier } from '../../../sql/tree.js'
 import { StrataError } from '../../../util/errors.js'
 import { limits } from '../../../util/limits.js'
-import { isCatalogQuery, planCatalogQuery, type CatalogContext, type CatalogModel } from './catalog.js'
+import { planCatalogQuery, type CatalogContext, type CatalogModel } from './catalog.js'
 import { binaryCopyHeader, binaryCopyRow, binaryCopyTrailer, copiesThroughClient, copyFormat, CopyFormatError, copyLine, parseBinaryCopy, parseCopyRows, type CopyFormat } from './copy.js'
 import {
   decodeBind,
@@ -869,7 +869,7 @@ export class PgConnection implements Listener {
     }
     switch (statement.kind) {
       case 'SelectStmt': {
-        if (isCatalogQuery(statement.tree)) return (await this.catalogQuery(statement, nulls, signal)).columns ?? null
+        if (statement.catalog) return (await this.catalogQuery(statement, nulls, signal)).columns ?? null
         const body = statement.body!
         // LIMIT 0 keeps the statement's route (and so its types) and has no side effects.
         const text =
@@ -962,7 +962,7 @@ export class PgConnection implements Listener {
           this.channelAction({ kind: 'notify', notification })
           return { columns: [{ name: resultNames(statement)?.[0] ?? 'pg_notify', type: wireType('VOID') }], rows: [['']], tag: 'SELECT 1' }
         }
-        if (isCatalogQuery(statement.tree!)) return this.catalogQuery(statement, parameters, signal)
+        if (statement.catalog) return this.catalogQuery(statement, parameters, signal)
         break
       }
       default:
@@ -1075,13 +1075,22 @@ export class PgConnection implements Listener {
   }
 
   private columnsOf(statement: WireStatement, result: Pick<StatementResult, 'columns'>): readonly WireColumn[] {
+    const columns = result.columns
+    const names = resultNames(statement)
+    // The engine hands back a row-store plan's columns as one frozen array every time, for every
+    // statement of the plan (a plan template's too): what the wire makes of them is kept with them.
+    if (Object.isFrozen(columns)) {
+      const known = wireColumnsOfColumns.get(columns)
+      if (known !== undefined && sameNames(known.names, names)) return known.wire
+      const wire = wireColumns(columns, names)
+      wireColumnsOfColumns.set(columns, { names, wire })
+      return wire
+    }
     // A prepared statement gives the same columns every time: reuse what was derived from them.
     const cached = wireColumnsCache.get(statement)
-    if (cached !== undefined && sameColumns(cached.source, result.columns)) return cached.wire
-    const names = resultNames(statement)
-    const useNames = names !== undefined && names.length === result.columns.length
-    const wire = result.columns.map((column, index) => ({ name: useNames ? names[index]! : column.name, type: wireType(column.type) }))
-    wireColumnsCache.set(statement, { source: result.columns.map((column) => ({ name: column.name, type: column.type })), wire })
+    if (cached !== undefined && sameColumns(cached.source, columns)) return cached.wire
+    const wire = wireColumns(columns, names)
+    wireColumnsCache.set(statement, { source: columns.map((column) => ({ name: column.name, type: column.type })), wire })
     return wire
   }
 
@@ -1331,6 +1340,22 @@ export class PgConnection implements Listener {
 
 /** Per statement: the engine's columns last seen and the wire columns made from them. */
 const wireColumnsCache = new WeakMap<WireStatement, { readonly source: readonly { readonly name: string; readonly type: string }[]; readonly wire: readonly WireColumn[] }>()
+
+/** Per frozen column list of the engine: the PostgreSQL names they were last described with and the wire columns made. */
+const wireColumnsOfColumns = new WeakMap<readonly { readonly name: string; readonly type: string }[], { readonly names: readonly string[] | undefined; readonly wire: readonly WireColumn[] }>()
+
+/** The wire's columns: PostgreSQL's names when the statement has them for every column, the engine's types. */
+function wireColumns(columns: readonly { readonly name: string; readonly type: string }[], names: readonly string[] | undefined): readonly WireColumn[] {
+  const useNames = names !== undefined && names.length === columns.length
+  return columns.map((column, index) => ({ name: useNames ? names[index]! : column.name, type: wireType(column.type) }))
+}
+
+function sameNames(left: readonly string[] | undefined, right: readonly string[] | undefined): boolean {
+  if (left === right) return true
+  if (left === undefined || right === undefined || left.length !== right.length) return false
+  for (let index = 0; index < left.length; index++) if (left[index] !== right[index]) return false
+  return true
+}
 
 function sameColumns(left: readonly { readonly name: string; readonly type: string }[], right: readonly { readonly name: string; readonly type: string }[]): boolean {
   if (left.length !== right.length) return false
