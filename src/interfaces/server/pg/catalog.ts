@@ -788,7 +788,7 @@ export function isCatalogQuery(tree: PgNode): boolean {
     } else if (kind === 'RangeVar') {
       const schema = typeof body['schemaname'] === 'string' ? body['schemaname'] : undefined
       const relation = String(body['relname'])
-      if (relationSpec(schema, relation) !== undefined && (schema !== undefined || relation.startsWith('pg_'))) {
+      if ((schema !== undefined || relation.startsWith('pg_')) && relationSpec(schema, relation) !== undefined) {
         if (schema === undefined) unqualified.push(relation)
         else found = true
       }
