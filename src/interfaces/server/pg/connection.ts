@@ -41,6 +41,7 @@ import {
   writeParameterStatus,
   writeReadyForQuery,
   writeRowDescription,
+  rowDescriptionMessage,
   utf8Text,
   type ErrorFields,
   type FieldDescription,
@@ -655,7 +656,7 @@ export class PgConnection implements Listener {
     }
     let sent: void | Promise<void>
     try {
-      if (outcome.columns !== undefined) writeRowDescription(this.out, this.fields(outcome.columns, []))
+      if (outcome.columns !== undefined) this.describeColumns(outcome.columns, [])
       sent = this.sendRows(outcome, [], 0, outcome.rows.length)
     } catch (error) {
       return failed(error)
@@ -689,7 +690,7 @@ export class PgConnection implements Listener {
     for (const statement of failed ? [] : statements) {
       try {
         const outcome = await this.guarded((signal) => this.runStatement(statement, [], signal))
-        if (outcome.columns !== undefined) writeRowDescription(this.out, this.fields(outcome.columns, []))
+        if (outcome.columns !== undefined) this.describeColumns(outcome.columns, [])
         await this.sendRows(outcome, [], 0, outcome.rows.length)
         writeCommandComplete(this.out, outcome.tag)
       } catch (error) {
@@ -794,7 +795,7 @@ export class PgConnection implements Listener {
     const describePortal = (outcome: Outcome): void => {
       portal.outcome ??= outcome
       if (portal.outcome.columns === undefined) this.out.begin('n').end()
-      else writeRowDescription(this.out, this.fields(portal.outcome.columns, portal.resultFormats))
+      else this.describeColumns(portal.outcome.columns, portal.resultFormats)
     }
     if (portal.outcome !== undefined) return describePortal(portal.outcome)
     const outcome = this.guarded((signal) => this.runStatement(statement, portal.parameters, signal))
@@ -808,7 +809,7 @@ export class PgConnection implements Listener {
     for (const type of prepared.parameterTypes) this.out.int32(type === 0 ? oid.text : type)
     this.out.end()
     if (shape === null) this.out.begin('n').end()
-    else writeRowDescription(this.out, this.fields(shape, []))
+    else this.describeColumns(shape, [])
   }
 
   private execute(body: Buffer): void | Promise<void> {
@@ -1292,6 +1293,20 @@ export class PgConnection implements Listener {
 
   // ───────────────────────────── rows on the wire ─────────────────────────────
 
+  /** RowDescription; in text (what most clients ask for), the message made once per column list. */
+  private describeColumns(columns: readonly WireColumn[], formats: readonly number[]): void {
+    if (!allText(formats)) {
+      writeRowDescription(this.out, this.fields(columns, formats))
+      return
+    }
+    let message = rowDescriptions.get(columns)
+    if (message === undefined) {
+      message = rowDescriptionMessage(this.fields(columns, []))
+      rowDescriptions.set(columns, message)
+    }
+    this.out.bytes(message)
+  }
+
   private fields(columns: readonly WireColumn[], formats: readonly number[]): FieldDescription[] {
     return columns.map((column, index) => ({
       name: column.name,
@@ -1308,6 +1323,7 @@ export class PgConnection implements Listener {
   private sendRows(outcome: Outcome, formats: readonly number[], start: number, end: number): void | Promise<void> {
     const columns = outcome.columns
     if (columns === undefined) return
+    if (allText(formats)) return this.writeRows(outcome.rows, columns, undefined, start, end)
     const binary = columns.map((_, index) => formatFor(formats, index) === 1)
     binary.forEach((wanted, index) => {
       const type = columns[index]!.type
@@ -1316,14 +1332,15 @@ export class PgConnection implements Listener {
     return this.writeRows(outcome.rows, columns, binary, start, end)
   }
 
-  private writeRows(rows: Outcome['rows'], columns: readonly WireColumn[], binary: readonly boolean[], start: number, end: number): void | Promise<void> {
+  /** `binary`: per column, whether it goes out in binary; undefined: all in text. */
+  private writeRows(rows: Outcome['rows'], columns: readonly WireColumn[], binary: readonly boolean[] | undefined, start: number, end: number): void | Promise<void> {
     for (let index = start; index < end; index++) {
       const row = rows[index]!
       this.out.begin('D').int16(columns.length)
       for (let column = 0; column < columns.length; column++) {
         const value = row[column]
         if (value === null || value === undefined) this.out.int32(-1)
-        else if (binary[column]) {
+        else if (binary?.[column] === true) {
           const type = columns[column]!.type
           const bytes = type.oid === oid.numeric ? numericBinary(value, type) : binaryValue(value, type)
           this.out.int32(bytes.length).bytes(bytes)
@@ -1362,6 +1379,15 @@ function sameColumns(left: readonly { readonly name: string; readonly type: stri
   for (let index = 0; index < left.length; index++) {
     if (left[index]!.name !== right[index]!.name || left[index]!.type !== right[index]!.type) return false
   }
+  return true
+}
+
+/** RowDescription messages in text per wire column list (`describeColumns`). */
+const rowDescriptions = new WeakMap<readonly WireColumn[], Buffer>()
+
+/** Result formats that put every column in text (none given, or only zeros). */
+function allText(formats: readonly number[]): boolean {
+  for (const format of formats) if (format !== 0) return false
   return true
 }
 

@@ -513,6 +513,13 @@ export function writeRowDescription(out: MessageWriter, fields: readonly FieldDe
   out.end()
 }
 
+/** A RowDescription message as bytes, to write as it is each time a statement's columns are described. */
+export function rowDescriptionMessage(fields: readonly FieldDescription[]): Buffer {
+  const out = new MessageWriter()
+  writeRowDescription(out, fields)
+  return out.flush()
+}
+
 export function writeParameterStatus(out: MessageWriter, name: string, value: string): void {
   out.begin('S').cstring(name).cstring(value).end()
 }
