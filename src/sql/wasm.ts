@@ -146,12 +146,17 @@ function withText<T>(text: string, body: (module: ParserModule, pointer: number)
     throw new StrataError('INTERNAL', 'the SQL parser is being restarted after a fault; retry the statement')
   }
   const exitCode = process.exitCode
+  // A statement's text is encoded straight into the instance's memory (UTF-8 takes at most 3 bytes per
+  // UTF-16 unit); a long one first, to take no more of that memory than it needs.
+  const bytes = text.length > directEncodingCharsMax ? encoder.encode(text) : undefined
+  const capacity = bytes === undefined ? text.length * 3 : bytes.length
   try {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: encoded straight into the instance's memory.
-    const pointer = module._malloc(text.length * 3 + 1)
+    const pointer = module._malloc(capacity + 1)
     if (pointer === 0) throw new Error('out of memory')
     try {
-      const { written } = encoder.encodeInto(text, module.HEAPU8.subarray(pointer, pointer + text.length * 3))
+      let written = capacity
+      if (bytes === undefined) written = encoder.encodeInto(text, module.HEAPU8.subarray(pointer, pointer + capacity)).written
+      else module.HEAPU8.set(bytes, pointer)
       module.HEAPU8[pointer + written] = 0
       return body(module, pointer)
     } finally {
@@ -164,6 +169,8 @@ function withText<T>(text: string, body: (module: ParserModule, pointer: number)
 }
 
 const encoder = new TextEncoder()
+/** Texts up to this many characters are encoded into the parser's memory directly (see withText). */
+const directEncodingCharsMax = 16 * 1024
 
 /** The thrown value of a fault, with what the parser printed last (Emscripten's exit() throws a bare status). */
 function faultCause(error: unknown): unknown {
