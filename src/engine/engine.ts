@@ -46,6 +46,8 @@ export type { BulkInsertOptions } from './bulk.js'
 export interface EngineOptions {
   readonly clock?: Clock | undefined
   readonly durability?: 'full' | 'normal' | undefined
+  /** Plain row reads' plan templates per fingerprint (src/sql/fingerprint.ts); on unless false (tests compare with them off). */
+  readonly planTemplates?: boolean | undefined
 }
 
 export class Engine {
@@ -76,7 +78,7 @@ export class Engine {
     const subsystems = this.context.subsystems
     this.statements = new Statements(subsystems.clauses)
     const columns = new ColumnReads(this.context)
-    this.reads = new Reads(this.context, columns)
+    this.reads = new Reads(this.context, columns, options.planTemplates !== false)
     this.transactions = new Transactions(this.context, columns, (commit) => {
       subsystems.afterCommit(commit)
       for (const listener of this.commitListeners) listener(commit)
@@ -275,15 +277,35 @@ export class Engine {
    * const [statement] = parseStatements('SELECT 1 AS a, 2 AS a')
    * const [result] = await engine.executeParsed(session, statement!, [], {}) // rows [[1, 2]]
    */
-  async executeParsed(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions = {}): Promise<ArrayStatementResult[]> {
-    if (!parserReady()) await loadParser()
+  executeParsed(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions = {}): Promise<ArrayStatementResult[]> {
+    try {
+      const results = this.executeParsedNow(session, statement, params, options)
+      return results instanceof Promise ? results : Promise.resolve(results)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * `executeParsed` without a promise when the statement completes synchronously (a row-store read,
+   * a write that found the writer lock free, outside a transaction): the PostgreSQL server's hot path.
+   * The same work in the same order; an error of a synchronous run is thrown, not a rejection.
+   *
+   * @example
+   * const outcome = engine.executeParsedNow(session, statement, [42], {})
+   * const [result] = outcome instanceof Promise ? await outcome : outcome
+   */
+  executeParsedNow(session: Session, statement: ParsedStatement, params: readonly unknown[], options: ExecuteOptions = {}): ArrayStatementResult[] | Promise<ArrayStatementResult[]> {
+    if (!parserReady()) return loadParser().then(() => this.executeParsed(session, statement, params, options))
     const tree = statement.tree
     if (tree === undefined || !this.statements.clauseFree(tree, statement.text, statement.tokens)) {
       return this.executeText(session, statement.text, params, { ...options, rowMode: 'array' }, statement.tokens) as Promise<ArrayStatementResult[]>
     }
     this.checkOpen()
     if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'the statement was aborted before it started')
-    return this.runStatements(session, [statement], params, options, 'array') as Promise<ArrayStatementResult[]>
+    if (session.inTransaction) return this.runStatementsInOrder(session, [statement], params, options, 'array') as Promise<ArrayStatementResult[]>
+    const outcome = this.runAlone(session, statement, params, options, 'array') as ArrayStatementResult | Promise<ArrayStatementResult>
+    return outcome instanceof Promise ? outcome.then((result) => [result]) : [outcome]
   }
 
   /**
@@ -403,7 +425,7 @@ export class Engine {
     const tree = statement.tree
     if (tree === undefined) return this.executeUnparsed(session, statement, params, options)
     if (params.length > 0) checkRowCounts(this.rowCountUses(tree), params)
-    const plain = this.reads.plainRowRead(session, tree, params, options)
+    const plain = this.reads.plainRowRead(session, statement, tree, params, options)
     if (plain !== undefined) return plain
     const kind = nodeKind(tree)!
     if (statement.clauses !== undefined) this.context.subsystems.checkClauses(statement, kind)

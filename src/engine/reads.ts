@@ -6,6 +6,7 @@
  */
 import type { RowValue } from '../storage/rowstore/rowstore.js'
 import { applyEdits } from '../sql/edits.js'
+import { fingerprintHash, finishTemplate, instrument, matchConstants, templateValues, type Template } from '../sql/fingerprint.js'
 import { analyticalReason } from '../sql/naming.js'
 import { inferNullable } from '../sql/nullability.js'
 import { compactParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
@@ -31,6 +32,17 @@ export interface Route {
   readonly plan?: RowPlan
 }
 
+/** A plain row read's plan for every tree of one fingerprint (src/sql/fingerprint.ts), with what the constants decide. */
+interface PlainTemplate {
+  readonly catalogVersion: number
+  /** The tree it was made from: another tree uses it when `matchConstants` pairs their constants. */
+  readonly tree: PgNode
+  readonly plan: RowPlan
+  readonly shape: OutputShape
+  readonly columns: readonly ResultColumn[]
+  readonly template: Template
+}
+
 /** The `strata.*` relations the engine serves itself: the mirror's position and the ledger's commits (both kept by CDC). */
 const systemRelations: ReadonlySet<string> = new Set(['sync_status', 'transactions'])
 
@@ -47,25 +59,59 @@ export class Reads {
   private readonly groupedPlanCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly plan: RowPlan | NotRowStore }>()
   /** A SELECT's text with the time-series rewrite applied, per tree (the rewrite does not depend on the catalog). */
   private readonly columnTextCache = new WeakMap<PgNode, string>()
+  /**
+   * Plain row reads' plan templates per fingerprint hash (oldest made first out), for trees that
+   * differ from a remembered one only in their constants (clients that write values into the text);
+   * `template: undefined`: the fingerprint makes none at this catalog version (a subsystem claims it,
+   * or something read a location).
+   */
+  private readonly templates = new Map<number, PlainTemplate | { readonly catalogVersion: number; readonly tree: PgNode; readonly template: undefined }>()
+  /** Fingerprints (hashes) of plain row reads seen once (a template is made at the second sighting), oldest first. */
+  private readonly fingerprintsSeenOnce = new Set<number>()
 
   constructor(
     private readonly context: Pick<EngineContext, 'rowStore' | 'ledger' | 'schema' | 'subsystems'>,
     readonly columns: ColumnReads,
+    /** Plan templates per fingerprint (on by default; tests compare with them off). */
+    private readonly planTemplates = true,
   ) {}
 
   /**
-   * A plain SELECT seen before at this catalog version (only those are in plainRowReads), read from
-   * the row store with one cache entry instead of the statement kind and the subsystems', route and
-   * nullability caches; undefined for anything else. Small on purpose: it is the hot path of a point
-   * read.
+   * A plain SELECT seen before at this catalog version (only those are in plainRowReads), or one
+   * whose fingerprint's plan template serves it (`templateRead`), read from the row store with one
+   * cache entry instead of the statement kind and the subsystems', route and nullability caches;
+   * undefined for anything else. Small on purpose: it is the hot path of a point read.
    */
-  plainRowRead(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Positional | undefined {
-    const plain = options.engine === 'column' ? undefined : this.plainRowReads.get(tree)
-    if (plain === undefined || plain.catalogVersion !== this.context.schema.version) return undefined
+  plainRowRead(session: Session, statement: Statement, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Positional | undefined {
+    if (options.engine === 'column') return undefined
+    const plain = this.plainRowReads.get(tree)
+    if (plain === undefined || plain.catalogVersion !== this.context.schema.version) return this.templateRead(session, statement, tree, params)
     const rowStore = this.context.rowStore
     const connection = session.inTransaction ? rowStore.writer : rowStore.reader
     const rows = connection.prepareSync(plain.plan.sql, plain.shape.bigints ? bigintRows : numberRows).allSync(bindValues(this.context.ledger, plain.plan.binders, params))
     return { rows: convertRows(plain.shape, rows), columns: plain.columns, rowCount: rows.length, engine: 'row' }
+  }
+
+  /**
+   * A SELECT not seen before whose fingerprint has a plan template that serves its constants: read
+   * with the template's plan, its literal binders computed from this tree's constants — what compiling
+   * this tree would have bound (src/sql/fingerprint.ts). Undefined otherwise (the ordinary path).
+   */
+  private templateRead(session: Session, statement: Statement, tree: PgNode, params: readonly unknown[]): Positional | undefined {
+    // Statements with clauses cut out (time travel) are claimed by their subsystem, whatever their tree.
+    if (this.templates.size === 0 || statement.clauses !== undefined || nodeKind(tree) !== 'SelectStmt') return undefined
+    const entry = this.templates.get(this.hashOf(tree))
+    if (entry?.template === undefined || entry.catalogVersion !== this.context.schema.version) return undefined
+    const { plan, template } = entry as PlainTemplate
+    const constants = matchConstants(entry.tree, tree)
+    const literals = constants === undefined ? undefined : templateValues(template, constants)
+    if (literals === undefined) return undefined
+    const values = bindValues(this.context.ledger, plan.binders, params)
+    for (let index = 0; index < literals.length; index++) values[template.values[index]!.index] = literals[index]!
+    const rowStore = this.context.rowStore
+    const connection = session.inTransaction ? rowStore.writer : rowStore.reader
+    const rows = connection.prepareSync(plan.sql, entry.shape.bigints ? bigintRows : numberRows).allSync(values)
+    return { rows: convertRows(entry.shape, rows), columns: entry.columns, rowCount: rows.length, engine: 'row' }
   }
 
   /** A SELECT statement: claimed by a subsystem (time travel), else routed; its columns annotated with nullability. */
@@ -75,7 +121,7 @@ export class Reads {
     let result: Positional | Promise<Positional>
     if (claim !== undefined) result = claim.run(this.call(session, statement, params, options, false))
     else {
-      if (options.engine !== 'column') this.rememberPlainRowRead(tree)
+      if (options.engine !== 'column') this.rememberPlainRowRead(statement, tree)
       result = this.read(session, statement, params, options)
     }
     if (result instanceof Promise) return result.then((settled) => this.withNullableColumns(tree, settled))
@@ -87,7 +133,7 @@ export class Reads {
    * store, with its plan, output shape and annotated columns, for this catalog version: what `select`
    * would work out from the route and nullability caches each time.
    */
-  private rememberPlainRowRead(tree: PgNode): void {
+  private rememberPlainRowRead(statement: Statement, tree: PgNode): void {
     let route: Route
     try {
       route = this.route(tree)
@@ -98,6 +144,55 @@ export class Reads {
     const shape = outputShape(route.plan.output)
     const columns = this.nullableColumns(tree, shape.columns)
     this.plainRowReads.set(tree, { catalogVersion: this.context.schema.version, plan: route.plan, shape, columns })
+    if (this.planTemplates && statement.clauses === undefined) this.rememberTemplate(statement, tree)
+  }
+
+  /**
+   * A plain row read's fingerprint, seen the second time at this catalog version: its plan template,
+   * made by what `select` does for a tree — the subsystems' claim, the route and its row-store plan,
+   * the nullability of its columns — run on an instrumented copy of the tree (src/sql/fingerprint.ts),
+   * so that whatever reads a constant there pins it or records what it decided on it.
+   */
+  private rememberTemplate(statement: Statement, tree: PgNode): void {
+    const version = this.context.schema.version
+    const key = this.hashOf(tree)
+    const known = this.templates.get(key)
+    // One entry per hash: another shape of the same hash replaces it (a collision costs only hits).
+    if (known !== undefined && known.catalogVersion === version && matchConstants(known.tree, tree) !== undefined) return
+    if (known === undefined && !this.fingerprintsSeenOnce.delete(key)) {
+      if (this.fingerprintsSeenOnce.size >= limits.statementCacheEntriesMax) this.fingerprintsSeenOnce.delete(this.fingerprintsSeenOnce.values().next().value!)
+      this.fingerprintsSeenOnce.add(key)
+      return
+    }
+    if (this.templates.size >= limits.statementCacheEntriesMax) this.templates.delete(this.templates.keys().next().value!)
+    this.templates.delete(key)
+    this.templates.set(key, this.makeTemplate(statement, tree) ?? { catalogVersion: version, tree, template: undefined })
+  }
+
+  /** The tree's fingerprint hash; the last one is kept (a tree that finds no template is remembered right after). */
+  private hashOf(tree: PgNode): number {
+    if (this.lastHashed?.tree !== tree) this.lastHashed = { tree, hash: fingerprintHash(tree) }
+    return this.lastHashed.hash
+  }
+
+  private lastHashed: { readonly tree: PgNode; readonly hash: number } | undefined
+
+  private makeTemplate(statement: Statement, tree: PgNode): PlainTemplate | undefined {
+    const { schema } = this.context
+    const copy = instrument(tree)
+    try {
+      if (this.context.subsystems.claimRead(statement, copy.tree) !== undefined) return undefined
+      const route = this.computeRoute(copy.tree)
+      if (route.store !== 'row' || route.plan === undefined) return undefined
+      const shape = outputShape(route.plan.output)
+      const nullable = inferNullable(nodeBody(copy.tree, 'SelectStmt')!, (name) => schema.catalog.tables.get(name))
+      const columns = annotatedColumns(shape.columns, nullable)
+      const template = finishTemplate(copy.recorder, route.plan.binders)
+      if (template === undefined) return undefined
+      return { catalogVersion: schema.version, tree, plan: route.plan, shape, columns, template }
+    } catch {
+      return undefined
+    }
   }
 
   route(tree: PgNode): Route {
@@ -153,12 +248,9 @@ export class Reads {
     // copy made for them last time is reused, frozen too. Keyed by tree, catalog version (the entry
     // is replaced when it changes) and the columns array itself.
     if (cached.input === columns && cached.output !== undefined) return cached.output
-    // Not worked out (a set operation, `*` over a derived table, …): every column may be NULL.
-    const nullable = cached.nullable?.length === columns.length ? cached.nullable : undefined
-    const annotated = columns.map((column, index) => ({ ...column, nullable: nullable?.[index] ?? true }))
-    if (!Object.isFrozen(columns)) return annotated
+    if (!Object.isFrozen(columns)) return columns.map((column, index) => ({ ...column, nullable: nullableAt(cached.nullable, columns.length, index) }))
     cached.input = columns
-    cached.output = Object.freeze(annotated.map((column) => Object.freeze(column)))
+    cached.output = annotatedColumns(columns, cached.nullable)
     return cached.output
   }
 
@@ -338,4 +430,14 @@ export class Reads {
     }
     return { columns: this.nullableColumns(tree, streamed.columns), engine: 'column', batches: batches() }
   }
+}
+
+/** Not worked out (a set operation, `*` over a derived table, …): every column may be NULL. */
+function nullableAt(nullable: readonly boolean[] | undefined, width: number, index: number): boolean {
+  return nullable?.length === width ? (nullable[index] ?? true) : true
+}
+
+/** Columns annotated with `nullable`, frozen: made once per plan and handed out every time. */
+function annotatedColumns(columns: readonly ResultColumn[], nullable: readonly boolean[] | undefined): readonly ResultColumn[] {
+  return Object.freeze(columns.map((column, index) => Object.freeze({ ...column, nullable: nullableAt(nullable, columns.length, index) })))
 }

@@ -65,11 +65,14 @@ export class Statements {
     return statements
   }
 
-  /** True when a parsed statement's text holds no clause a subsystem would cut out; remembered per tree (trees are never mutated). */
+  /** True when a parsed statement's text holds no clause a subsystem would cut out; remembered per tree when the text has a trigger word (trees are never mutated). */
   clauseFree(tree: PgNode, text: string, tokens: TokenSource): boolean {
+    // The cheap test first: a text without a trigger word needs no memory (most texts, and a new one
+    // each time when clients write values into the text).
+    if (this.clauses === undefined || !mayHoldClauses(text, this.clauses)) return true
     let known = this.clauseFreeTrees.get(tree)
     if (known === undefined) {
-      known = this.clauses === undefined || !mayHoldClauses(text, this.clauses) || this.clauses.extract(text, tokens) === undefined
+      known = this.clauses.extract(text, tokens) === undefined
       this.clauseFreeTrees.set(tree, known)
     }
     return known

@@ -3,11 +3,26 @@
  * SQLite text, how each `?` gets its value, and its result columns. Types only, so the compilers
  * depend on this module and not on each other in a circle.
  */
+import type { PgNode } from './parse.js'
 import type { SqlType } from './types.js'
+
+/** A value SQLite gets: what the row store binds and stores. */
+export type BoundValue = null | number | bigint | string | Uint8Array
+
+/**
+ * A bound value that a plan template (src/sql/fingerprint.ts) computes from a constant of the
+ * statement: `compute` is the compiler's own code from that constant to the value, so calling it on
+ * another statement's constant in `slot` gives what compiling that statement would have bound.
+ */
+export interface LiteralBinding {
+  readonly slot: number
+  readonly compute: (constant: PgNode) => BoundValue
+}
 
 /** How one `?` of the compiled SQL gets its value at execution time. */
 export type Binder =
-  | { readonly kind: 'value'; readonly value: null | number | bigint | string | Uint8Array }
+  /** `literal`: only in a plan compiled as a template, when the value comes from a constant. */
+  | { readonly kind: 'value'; readonly value: BoundValue; readonly literal?: LiteralBinding }
   /**
    * `fulltextColumns`: the value is a full-text query over an index of these columns, checked when bound.
    * `rowCount`: the value is a LIMIT or OFFSET count, refused when negative (checkRowCount).

@@ -7,9 +7,10 @@
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
 import { findColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from './catalog.js'
+import { constantSlot, type TemplateRecorder } from './fingerprint.js'
 import { fulltextCondition, fulltextOutputName, fulltextScore, fulltextSortNode, isFulltextMatchCall, isFulltextScoreCall, withFulltext, type FulltextPlan } from './fulltext.js'
 import type { PgNode } from './parse.js'
-import type { Binder, OutputColumn, RowPlan } from './plan.js'
+import type { Binder, BoundValue, OutputColumn, RowPlan } from './plan.js'
 import { compileGrouping, type GroupingScope } from './rowgroup.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue } from './tree.js'
 import { decimalIsScaled, toStorage, typeFromNames, typeLabel, type SqlType } from './types.js'
@@ -22,7 +23,7 @@ export class NotRowStore extends Error {
   }
 }
 
-export type { Binder, OutputColumn, RowPlan } from './plan.js'
+export type { Binder, BoundValue, OutputColumn, RowPlan } from './plan.js'
 
 type Operand =
   | { readonly kind: 'sql'; readonly sql: string; readonly type: SqlType; readonly binders: readonly Binder[] }
@@ -33,6 +34,72 @@ type Operand =
   | { readonly kind: 'value'; readonly value: unknown; readonly type: SqlType | undefined; readonly text?: string; readonly wideDecimal?: true }
   | { readonly kind: 'param'; readonly index: number; readonly type: SqlType | undefined }
   | { readonly kind: 'now' }
+
+type LiteralOperand = Extract<Operand, { kind: 'value' }>
+
+/**
+ * A literal of a plan template's instrumented tree (src/sql/fingerprint.ts): the operand the compiler
+ * gets has getters that pin the constant's slot when its `value`, `text` or `wideDecimal` is read;
+ * a literal site reads the plain operand behind it instead (`decide`, `literalBinder`), recording what
+ * it decided and how it computed its value.
+ */
+const trackedLiterals = new WeakMap<object, { readonly plain: LiteralOperand; readonly slot: number; readonly recorder: TemplateRecorder }>()
+
+function trackedLiteral(plain: LiteralOperand, slot: number, recorder: TemplateRecorder): LiteralOperand {
+  const tracked = { kind: 'value' as const, type: undefined }
+  for (const field of ['value', 'text', 'wideDecimal'] as const) {
+    Object.defineProperty(tracked, field, {
+      enumerable: plain[field] !== undefined || field === 'value',
+      get: () => {
+        recorder.pin(slot)
+        return plain[field]
+      },
+    })
+  }
+  trackedLiterals.set(tracked, { plain, slot, recorder })
+  return tracked as unknown as LiteralOperand
+}
+
+/** The literal operand of a constant (an A_Const body), as `operand` makes it. */
+function literalOf(constant: PgNode): LiteralOperand {
+  const text = (constant['fval'] as PgNode | undefined)?.['fval']
+  if (typeof text !== 'string') return { kind: 'value', value: constantValue(constant).value, type: undefined }
+  return { kind: 'value', value: constantValue(constant).value, type: undefined, text, ...(wideDecimalLiteral(constant) ? { wideDecimal: true as const } : {}) }
+}
+
+/**
+ * A literal site's decision on a literal (whether a comparison is fractional, whether LIMIT is NULL,
+ * a check that throws NotRowStore): `decision` run on it. For a template's literal, recorded with its
+ * outcome: the template serves another constant only when `decision` gives the same outcome on it.
+ */
+function decide<T>(operand: LiteralOperand, decision: (literal: LiteralOperand) => T): T {
+  const tracked = trackedLiterals.get(operand)
+  if (tracked === undefined) return decision(operand)
+  const outcome = decision(tracked.plain)
+  tracked.recorder.check(tracked.slot, (constant: PgNode) => decision(literalOf(constant)), outcome)
+  return outcome
+}
+
+/**
+ * The binder of a value `compute` makes of a literal. For a template's literal it carries `compute`
+ * (as a function of the constant), and reading its `value` while the template is compiled pins the
+ * slot: code that copied the value elsewhere would make the plan depend on this constant.
+ */
+function literalBinder(operand: LiteralOperand, compute: (literal: LiteralOperand) => BoundValue): Binder {
+  const tracked = trackedLiterals.get(operand)
+  if (tracked === undefined) return { kind: 'value', value: compute(operand) }
+  const { plain, slot, recorder } = tracked
+  const value = compute(plain)
+  const binder = { kind: 'value' as const, literal: { slot, compute: (constant: PgNode) => compute(literalOf(constant)) } }
+  Object.defineProperty(binder, 'value', {
+    enumerable: true,
+    get: () => {
+      if (recorder.compiling) recorder.pin(slot)
+      return value
+    },
+  })
+  return binder as unknown as Binder
+}
 
 interface Scope {
   readonly table: TableDefinition
@@ -111,14 +178,11 @@ function bindOperand(scope: Scope, operand: Operand, type: SqlType, purpose: Pur
       if (!comparable(operand.type, type)) throw new NotRowStore(`a comparison of ${typeLabel(operand.type)} with ${typeLabel(type)}`)
       return { sql: operand.sql, binders: [...operand.binders] }
     case 'value': {
-      if (operand.type !== undefined && !comparable(operand.type, type)) {
-        throw new NotRowStore(`a ${typeLabel(operand.type)} literal used as ${typeLabel(type)}`)
-      }
-      // A DECIMAL gets the literal's exact digits (its `value` is a double).
-      const exact = type.name === 'DECIMAL' && operand.text !== undefined ? operand.text : operand.value
-      const value = purpose === 'assign' || (operand.type !== undefined && sameType(operand.type, type)) ? toStorage(exact, type) : literalStorage(operand, type, purpose)
-      if (scope.inlineValues === true) return { sql: sqlLiteral(value), binders: [] }
-      return { sql: '?', binders: [{ kind: 'value', value }] }
+      checkLiteralType(operand, type)
+      const storage = literalValue(type, purpose)
+      // Written into the text: a template's constant is pinned (the getters see the read).
+      if (scope.inlineValues === true) return { sql: sqlLiteral(storage(operand)), binders: [] }
+      return { sql: '?', binders: [literalBinder(operand, storage)] }
     }
     case 'param':
       if (operand.type !== undefined && !comparable(operand.type, type)) {
@@ -130,6 +194,22 @@ function bindOperand(scope: Scope, operand: Operand, type: SqlType, purpose: Pur
     case 'now':
       if (type.name !== 'TIMESTAMP' && type.name !== 'TIMESTAMPTZ' && type.name !== 'DATE') throw new NotRowStore('now() used as a non-timestamp')
       return { sql: '?', binders: [{ kind: 'now', type }] }
+  }
+}
+
+/** A typed literal (`'1'::INTEGER`) must be comparable with what it is bound as. */
+function checkLiteralType(operand: LiteralOperand, type: SqlType): void {
+  if (operand.type !== undefined && !comparable(operand.type, type)) {
+    throw new NotRowStore(`a ${typeLabel(operand.type)} literal used as ${typeLabel(type)}`)
+  }
+}
+
+/** How a literal bound as `type` for `purpose` becomes the value SQLite gets (bindOperand's, as a function of the literal). */
+function literalValue(type: SqlType, purpose: Purpose): (literal: LiteralOperand) => BoundValue {
+  return (literal) => {
+    // A DECIMAL gets the literal's exact digits (its `value` is a double).
+    const exact = type.name === 'DECIMAL' && literal.text !== undefined ? literal.text : literal.value
+    return purpose === 'assign' || (literal.type !== undefined && sameType(literal.type, type)) ? toStorage(exact, type) : literalStorage(literal, type, purpose)
   }
 }
 
@@ -175,6 +255,9 @@ function literalStorage(operand: Extract<Operand, { kind: 'value' }>, type: SqlT
   if (type.name === 'DOUBLE') return Number(value)
   // A DECIMAL kept as text never gets here: bindOperand refuses every comparison with it.
   if (scale === undefined) return castLiteral(value, type)
+  // An integer written as one (no decimal text) against an integer column is itself (what the exact
+  // path below gives, without its decimal arithmetic: the hot path of a point read by key).
+  if (scale === 0 && typeof value === 'number' && operand.text === undefined && Number.isSafeInteger(value)) return value + 0
   const decimal = typeof value === 'bigint' ? { unscaled: value, scale: 0 } : (operand.text !== undefined ? parseDecimal(operand.text) : undefined) ?? decimalFromNumber(value)
   const shifted = { unscaled: decimal.unscaled, scale: decimal.scale - scale }
   if (shifted.scale <= 0 || fitsScale(shifted, 0)) {
@@ -216,9 +299,8 @@ function operand(scope: Scope, node: unknown): Operand {
     }
     case 'A_Const': {
       const body = nodeBody(node, 'A_Const')!
-      const value = constantValue(body).value
-      const text = (body['fval'] as PgNode | undefined)?.['fval']
-      return { kind: 'value', value, type: undefined, ...(typeof text === 'string' ? { text } : {}), ...(wideDecimalLiteral(body) ? { wideDecimal: true as const } : {}) }
+      const site = constantSlot(body)
+      return site === undefined ? literalOf(body) : trackedLiteral(literalOf(site.body), site.slot, site.recorder)
     }
     case 'ParamRef': {
       const number = nodeBody(node, 'ParamRef')!['number']
@@ -595,22 +677,32 @@ const mirroredOperators: Readonly<Record<string, string>> = { '=': '=', '<>': '<
  * `<>` true for every non-NULL value, NULL stays NULL). Undefined when the literal is integral there
  * (the ordinary comparison is exact) or not a number.
  */
-function fractionalComparison(scope: Scope, column: Extract<Operand, { kind: 'sql' }>, literal: Extract<Operand, { kind: 'value' }>, op: string): { sql: string; binders: Binder[] } | undefined {
+function fractionalComparison(scope: Scope, column: Extract<Operand, { kind: 'sql' }>, literal: LiteralOperand, op: string): { sql: string; binders: Binder[] } | undefined {
   const scale = integerStorageScale(column.type)
-  const value = literal.value
-  if (scale === undefined || typeof value !== 'number' || !Number.isFinite(value)) return undefined
-  const decimal = (literal.text !== undefined ? parseDecimal(literal.text) : undefined) ?? decimalFromNumber(value)
-  const shifted = { unscaled: decimal.unscaled, scale: decimal.scale - scale }
-  if (shifted.scale <= 0 || fitsScale(shifted, 0)) return undefined
-  const truncated = decimal.unscaled / powerOfTen(shifted.scale)
-  const floor = decimal.unscaled < 0n ? truncated - 1n : truncated
+  if (scale === undefined) return undefined
+  /** The literal's floor at the column's scale when it has a fractional part there; undefined when it has none or is not a number. */
+  const floorOf = (candidate: LiteralOperand): bigint | undefined => {
+    const value = candidate.value
+    if (typeof value !== 'number' || !Number.isFinite(value)) return undefined
+    // An integer written as one (no decimal text) has no fractional part at any scale.
+    if (candidate.text === undefined && Number.isInteger(value)) return undefined
+    const decimal = (candidate.text !== undefined ? parseDecimal(candidate.text) : undefined) ?? decimalFromNumber(value)
+    const shifted = { unscaled: decimal.unscaled, scale: decimal.scale - scale }
+    if (shifted.scale <= 0 || fitsScale(shifted, 0)) return undefined
+    const truncated = decimal.unscaled / powerOfTen(shifted.scale)
+    return decimal.unscaled < 0n ? truncated - 1n : truncated
+  }
+  if (!decide(literal, (candidate) => floorOf(candidate) !== undefined)) return undefined
   if (op === '=') return { sql: `(${column.sql} <> ${column.sql})`, binders: [] }
   if (op === '<>') return { sql: `(${column.sql} = ${column.sql})`, binders: [] }
-  if (floor < bigintLow || floor > bigintHigh) throw new NotRowStore('a literal beyond BIGINT compared with an integer')
-  const bound = floor >= BigInt(Number.MIN_SAFE_INTEGER) && floor <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(floor) : floor
+  const bound = (candidate: LiteralOperand): BoundValue => {
+    const floor = floorOf(candidate)!
+    if (floor < bigintLow || floor > bigintHigh) throw new NotRowStore('a literal beyond BIGINT compared with an integer')
+    return floor >= BigInt(Number.MIN_SAFE_INTEGER) && floor <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(floor) : floor
+  }
   const sqlOp = op === '<' || op === '<=' ? '<=' : '>'
-  if (scope.inlineValues === true) return { sql: `(${column.sql} ${sqlOp} ${String(bound)})`, binders: [] }
-  return { sql: `(${column.sql} ${sqlOp} ?)`, binders: [{ kind: 'value', value: bound }] }
+  if (scope.inlineValues === true) return { sql: `(${column.sql} ${sqlOp} ${String(bound(literal))})`, binders: [] }
+  return { sql: `(${column.sql} ${sqlOp} ?)`, binders: [literalBinder(literal, bound)] }
 }
 
 /**
@@ -622,10 +714,15 @@ function fractionalComparison(scope: Scope, column: Extract<Operand, { kind: 'sq
  */
 function comparedOperand(scope: Scope, other: Operand, type: SqlType): { sql: string; binders: Binder[] } {
   const text = type.name === 'VARCHAR' || type.name === 'JSON'
-  if (text && other.kind === 'value' && other.type === undefined && other.value !== null && typeof other.value !== 'string') {
-    throw new NotRowStore(`a comparison of ${typeLabel(type)} with the ${typeof other.value === 'boolean' ? 'boolean' : 'number'} ${String(other.value)}`)
+  if (other.kind === 'value') {
+    decide(other, (literal) => {
+      if (text && literal.type === undefined && literal.value !== null && typeof literal.value !== 'string') {
+        throw new NotRowStore(`a comparison of ${typeLabel(type)} with the ${typeof literal.value === 'boolean' ? 'boolean' : 'number'} ${String(literal.value)}`)
+      }
+      if (type.name === 'DOUBLE' && literal.wideDecimal === true) throw new NotRowStore(`a DOUBLE compared with the decimal ${String(literal.value)} of more than 15 digits`)
+      return undefined
+    })
   }
-  if (type.name === 'DOUBLE' && other.kind === 'value' && other.wideDecimal === true) throw new NotRowStore(`a DOUBLE compared with the decimal ${String(other.value)} of more than 15 digits`)
   const bound = bindOperand(scope, other, type)
   if (!text || other.kind !== 'param' || other.type !== undefined) return bound
   return { sql: bound.sql, binders: bound.binders.map((binder) => (binder.kind === 'param' ? { ...binder, textOnly: true } : binder)) }
@@ -649,7 +746,7 @@ export function checkTextParameter(value: unknown): void {
   throw new StrataError('NOT_SUPPORTED', `the row store cannot compare text with the parameter ${typeof value === 'bigint' ? `${value}n` : String(value)}: DuckDB would compare them as ${typeof value === 'boolean' ? 'booleans' : 'numbers'} (pass the parameter as a string, or run the query on the column store)`)
 }
 
-function relationOf(node: unknown): { name: string; alias: string | undefined; schema: string | undefined; location: number } {
+function relationOf(node: unknown): { name: string; alias: string | undefined; schema: string | undefined; body: PgNode } {
   // FROM items are wrapped ({ RangeVar: … }); the target of INSERT/UPDATE/DELETE is the bare body.
   const body = nodeBody(node, 'RangeVar') ?? (typeof (node as PgNode | undefined)?.['relname'] === 'string' ? (node as PgNode) : undefined)
   if (body === undefined) throw new NotRowStore(describeFrom(node))
@@ -658,7 +755,7 @@ function relationOf(node: unknown): { name: string; alias: string | undefined; s
     name: String(body['relname']),
     alias: alias === undefined ? undefined : String(alias['aliasname']),
     schema: typeof body['schemaname'] === 'string' ? body['schemaname'] : undefined,
-    location: Number(body['location'] ?? 0),
+    body,
   }
 }
 
@@ -765,7 +862,8 @@ export function compileSelect(select: PgNode, resolver: TableResolver, options: 
   if (from.length === 0) throw new NotRowStore('a SELECT without FROM')
   if (from.length > 1) throw new NotRowStore('a join')
   const relation = relationOf(from[0])
-  const temporal = resolver.temporal?.(relation.location)
+  // The location only when a resolver knows temporal references: a plan template reads none (src/sql/fingerprint.ts).
+  const temporal = resolver.temporal === undefined ? undefined : resolver.temporal(Number(relation.body['location'] ?? 0))
   const table = temporal?.table ?? resolveTable(resolver, relation)
   const scope: Scope = withFulltext(temporal === undefined ? scopeFor(table, relation.alias) : { ...scopeFor(table, relation.alias), hidden: temporal.hidden }, select, temporal !== undefined)
   const targets = list(select['targetList'])
@@ -840,12 +938,21 @@ export function compileSelect(select: PgNode, resolver: TableResolver, options: 
  */
 function rowCount(scope: Scope, node: unknown): { sql: string; binders: Binder[] } {
   const count = operand(scope, node)
-  const bound = bindOperand(scope, count, { name: 'BIGINT' }, 'assign')
-  const binder = bound.binders[0]
-  if (count.kind === 'value' && binder?.kind === 'value') {
-    checkRowCount(binder.value)
-    return binder.value === null ? { sql: '-1', binders: [] } : bound
+  const type: SqlType = { name: 'BIGINT' }
+  if (count.kind === 'value' && scope.inlineValues !== true) {
+    // bindOperand's value case, with the count checked and NULL (no limit) decided on the literal.
+    checkLiteralType(count, type)
+    const storage = literalValue(type, 'assign')
+    const checked = (literal: LiteralOperand): BoundValue => {
+      const value = storage(literal)
+      checkRowCount(value)
+      return value
+    }
+    if (decide(count, (literal) => checked(literal) === null)) return { sql: '-1', binders: [] }
+    return { sql: '?', binders: [literalBinder(count, checked)] }
   }
+  const bound = bindOperand(scope, count, type, 'assign')
+  const binder = bound.binders[0]
   if (count.kind === 'param' && binder?.kind === 'param') return { sql: 'coalesce(?, -1)', binders: [{ ...binder, rowCount: true }] }
   throw new NotRowStore('a LIMIT or OFFSET that is not a constant or a parameter')
 }

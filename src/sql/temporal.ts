@@ -399,8 +399,9 @@ export function planTemporal(
   const references = new Map<number, TemporalReference>()
   let tokens: readonly Token[] | undefined
   for (const range of ranges) {
-    const location = Number(range['location'] ?? 0)
-    const explicit = clauses.tableClauses.get(location)
+    // The location only when it is needed: a plan template's instrumented tree (src/sql/fingerprint.ts)
+    // is claimed by no subsystem without reading one.
+    const explicit = clauses.tableClauses.size === 0 ? undefined : clauses.tableClauses.get(Number(range['location'] ?? 0))
     const name = String(range['relname'])
     const schema = typeof range['schemaname'] === 'string' ? range['schemaname'] : undefined
     const userSchema = schema === undefined || schema === 'main' || schema === 'public'
@@ -415,6 +416,7 @@ export function planTemporal(
     if (spec === undefined) continue
     // With a statement-level AS OF, an explicit clause on one axis keeps the shorthand's other axis.
     const merged = explicit !== undefined && clauses.shorthand !== undefined ? { ...clauses.shorthand, ...explicit } : spec
+    const location = Number(range['location'] ?? 0)
     tokens ??= tokensOf(text, tokenSource)
     const start = location - locationBase
     let last = tokens.findIndex((token) => token.start === start)

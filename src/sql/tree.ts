@@ -39,7 +39,11 @@ export function names(value: unknown): string[] {
   return list(value).map((item) => stringValue(item) ?? '')
 }
 
-/** Visits every object in the tree (depth first); return false from `visit` to skip a subtree. */
+/**
+ * Visits every object in the tree (depth first); return false from `visit` to skip a subtree. It
+ * reads no constant's value and no location (an A_Const holds no node, a location is a number): a
+ * plan template's instrumented tree (src/sql/fingerprint.ts) records such reads, and a walk is not one.
+ */
 export function walk(node: unknown, visit: (kind: string, body: PgNode) => boolean | void): void {
   if (Array.isArray(node)) {
     for (const item of node) walk(item, visit)
@@ -50,12 +54,12 @@ export function walk(node: unknown, visit: (kind: string, body: PgNode) => boole
   if (kind !== undefined && isKindName(kind)) {
     const body = (node as PgNode)[kind]
     if (typeof body === 'object' && body !== null) {
-      if (visit(kind, body as PgNode) === false) return
+      if (visit(kind, body as PgNode) === false || kind === 'A_Const') return
       walk(body, visit)
       return
     }
   }
-  for (const key in node) if (Object.hasOwn(node, key)) walk((node as PgNode)[key], visit)
+  for (const key in node) if (Object.hasOwn(node, key) && key !== 'location' && key !== 'name_location') walk((node as PgNode)[key], visit)
 }
 
 /** The JS value of an A_Const (protobuf omits zero values: `{ ival: {} }` is 0). */

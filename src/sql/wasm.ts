@@ -25,7 +25,6 @@ interface ParserModule {
   readonly HEAPU32: Uint32Array
   _malloc(bytes: number): number
   _free(pointer: number): void
-  UTF8ToString(pointer: number): string
   _wasm_parse_query(pointer: number): number
   _wasm_parse_query_detailed(pointer: number): number
   _wasm_free_detailed_result(pointer: number): void
@@ -146,14 +145,19 @@ function withText<T>(text: string, body: (module: ParserModule, pointer: number)
   if (module === undefined) {
     throw new StrataError('INTERNAL', 'the SQL parser is being restarted after a fault; retry the statement')
   }
-  const bytes = encoder.encode(text)
   const exitCode = process.exitCode
+  // A statement's text is encoded straight into the instance's memory (UTF-8 takes at most 3 bytes per
+  // UTF-16 unit); a long one first, to take no more of that memory than it needs.
+  const bytes = text.length > directEncodingCharsMax ? encoder.encode(text) : undefined
+  const capacity = bytes === undefined ? text.length * 3 : bytes.length
   try {
-    const pointer = module._malloc(bytes.length + 1)
+    const pointer = module._malloc(capacity + 1)
     if (pointer === 0) throw new Error('out of memory')
     try {
-      module.HEAPU8.set(bytes, pointer)
-      module.HEAPU8[pointer + bytes.length] = 0
+      let written = capacity
+      if (bytes === undefined) written = encoder.encodeInto(text, module.HEAPU8.subarray(pointer, pointer + capacity)).written
+      else module.HEAPU8.set(bytes, pointer)
+      module.HEAPU8[pointer + written] = 0
       return body(module, pointer)
     } finally {
       module._free(pointer)
@@ -165,6 +169,8 @@ function withText<T>(text: string, body: (module: ParserModule, pointer: number)
 }
 
 const encoder = new TextEncoder()
+/** Texts up to this many characters are encoded into the parser's memory directly (see withText). */
+const directEncodingCharsMax = 16 * 1024
 
 /** The thrown value of a fault, with what the parser printed last (Emscripten's exit() throws a bare status). */
 function faultCause(error: unknown): unknown {
@@ -175,10 +181,12 @@ function faultCause(error: unknown): unknown {
   return new Error(`${message} (the parser printed: ${printed})`, { cause: error })
 }
 
-/** A string the parser returned (and frees). */
+/** A string the parser returned (and frees), decoded natively (its JSON is most of a parse's output). */
 function answer(module: ParserModule, pointer: number): string {
   try {
-    return module.UTF8ToString(pointer)
+    const heap = module.HEAPU8
+    const end = heap.indexOf(0, pointer)
+    return Buffer.from(heap.buffer, heap.byteOffset + pointer, end - pointer).toString('utf8')
   } finally {
     module._wasm_free_string(pointer)
   }

@@ -6,8 +6,10 @@
  * plainer query) to a minimal reproduction in a fresh database.
  */
 import { open, type Database } from '../../src/index.js'
+import { templatesServed } from '../../src/sql/fingerprint.js'
 import { columnsOf, predicate, render, shrinkCandidates, valueFor, type Expr, type GenerationContext } from './expressions.js'
-import { randomValue } from './values.js'
+import type { Random } from './random.js'
+import { randomValue, type ValueOptions } from './values.js'
 import { answer, createTable, describeAnswer, difference, tableScript, type Answer, type Table } from './tables.js'
 
 export interface Ordering {
@@ -52,7 +54,57 @@ export interface QueryCounters {
   partitioned: number
   /** Both stores failed with the same code (e.g. an overflow or a bad cast on both). */
   agreedErrors: number
+  /** Row-store answers a plan template made from another statement of the same shape gave (src/sql/fingerprint.ts). */
+  templated?: number
 }
+
+/**
+ * The same case with other constants (literals of the same types; LIMIT/OFFSET counts), so that its
+ * text has the case's fingerprint but not its values: run twice before the case, it leaves a plan
+ * template (src/sql/fingerprint.ts) that the case's row-store answer then comes from whenever the
+ * template serves its constants — and that answer is compared with the column store's like any other.
+ */
+export function variantCase(query: SelectCase, random: Random, values: ValueOptions): SelectCase {
+  const vary = (expr: Expr): Expr => {
+    switch (expr.k) {
+      case 'literal':
+        return expr.parameter || expr.value === null ? expr : { ...expr, value: randomValue(random, expr.type, values) }
+      case 'column':
+      case 'raw':
+      case 'bool':
+        return expr
+      case 'compare':
+      case 'and':
+      case 'or':
+      case 'arith':
+      case 'concat':
+        return { ...expr, left: vary(expr.left), right: vary(expr.right) } as Expr
+      case 'not':
+      case 'isnull':
+      case 'cast':
+        return { ...expr, arg: vary(expr.arg) } as Expr
+      case 'in':
+        return { ...expr, arg: vary(expr.arg), items: expr.items.map(vary) }
+      case 'between':
+        return { ...expr, arg: vary(expr.arg), low: vary(expr.low), high: vary(expr.high) }
+      case 'like':
+        return { ...expr, arg: vary(expr.arg), pattern: vary(expr.pattern) }
+      case 'case':
+        return { ...expr, when: vary(expr.when), then: vary(expr.then), otherwise: vary(expr.otherwise) }
+      case 'coalesce':
+        return { ...expr, args: expr.args.map(vary) }
+    }
+  }
+  const count = (text: string | undefined): string | undefined => (text !== undefined && /^\d+$/.test(text) ? String(random.int(0, 8)) : text)
+  return {
+    ...query,
+    projection: query.projection === '*' ? '*' : query.projection.map((item) => (typeof item === 'string' ? item : vary(item))),
+    where: query.where === undefined ? undefined : vary(query.where),
+    limit: count(query.limit),
+    offset: count(query.offset),
+  }
+}
+
 
 export function selectSql(query: SelectCase): { sql: string; params: unknown[] } {
   const params: unknown[] = []
@@ -121,16 +173,34 @@ function selectExpression(context: GenerationContext): Expr {
 
 export interface QueryOutcome {
   readonly mismatch?: { readonly summary: string; readonly answers: readonly (readonly [string, Answer])[] }
+  /** Statements run on the row store before the case (a plan template's warm-up), for the reproduction. */
+  readonly warmups?: readonly string[]
 }
 
-/** Runs one select case on both stores; undefined when they agree (or the row store declines). */
-export async function runSelect(db: Database, query: SelectCase, counters: QueryCounters): Promise<QueryOutcome> {
+/**
+ * Runs one select case on both stores; undefined when they agree (or the row store declines).
+ * `warmup`: a variant of the case (`variantCase`) is run twice on the row store first, so that the
+ * row store's answer comes from its plan template when the template serves the case's constants.
+ */
+export async function runSelect(db: Database, query: SelectCase, counters: QueryCounters, warmup?: SelectCase): Promise<QueryOutcome> {
   const { sql, params } = selectSql(query)
+  const warmups: string[] = []
+  if (warmup !== undefined) {
+    const variant = selectSql(warmup)
+    // Two texts of one tree: the second sighting of the fingerprint makes the template.
+    for (const text of [variant.sql, `${variant.sql} `]) {
+      await answer(db, text, variant.params, 'row')
+      warmups.push(text)
+    }
+  }
+  const served = templatesServed()
   const row = await answer(db, sql, params, 'row')
+  if (templatesServed() > served) counters.templated = (counters.templated ?? 0) + 1
   const column = await answer(db, sql, params, 'column')
   counters.queries++
   const crash = crashed(row) ?? crashed(column)
-  if (crash !== undefined) return { mismatch: { summary: crash, answers: [['row store', row], ['column store', column]] } }
+  const before = warmups.length > 0 ? { warmups } : {}
+  if (crash !== undefined) return { mismatch: { summary: crash, answers: [['row store', row], ['column store', column]] }, ...before }
   if (!row.ok && row.code === 'NOT_SUPPORTED') {
     counters.rowUnsupported++
     return {}
@@ -141,7 +211,7 @@ export async function runSelect(db: Database, query: SelectCase, counters: Query
     if (!row.ok) counters.agreedErrors++
     return {}
   }
-  return { mismatch: { summary: different, answers: [['row store', row], ['column store', column]] } }
+  return { mismatch: { summary: different, answers: [['row store', row], ['column store', column]] }, ...before }
 }
 
 function crashed(result: Answer): string | undefined {
@@ -300,6 +370,7 @@ export function queryReproduction(table: Table, query: QueryCase, outcome: Query
   const lines = [tableScript(table)]
   if (query.kind === 'select') {
     const { sql, params } = selectSql(query)
+    if (outcome.warmups !== undefined) lines.push('-- first, on the row store (they leave a plan template of the statement\'s shape):', ...outcome.warmups.map((text) => `${text};`))
     lines.push(`${sql};${params.length > 0 ? `  -- parameters: ${JSON.stringify(params, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))}` : ''}`)
   } else {
     for (const part of ['all', 'p', 'not', 'null'] as const) {

@@ -31,7 +31,7 @@ import { deparseStatement } from '../../../sql/deparse.js'
 import { indexesOf, type Catalog, type TableDefinition } from '../../../sql/catalog.js'
 import { constraintIndexNames } from '../../../sql/ddl.js'
 import type { PgNode } from '../../../sql/parse.js'
-import { list, names, nodeBody, nodeKind } from '../../../sql/tree.js'
+import { list, names, nodeBody, nodeKind, walk } from '../../../sql/tree.js'
 import type { SqlType } from '../../../sql/types.js'
 import { serverVersion } from './settings.js'
 import { oid, wireType } from './values.js'
@@ -776,27 +776,22 @@ function functionName(body: PgNode): { readonly name: string; readonly qualified
  * @example isCatalogQuery(parse('SELECT * FROM pg_catalog.pg_class')) // true
  */
 export function isCatalogQuery(tree: PgNode): boolean {
-  let known = catalogQueries.get(tree)
-  if (known === undefined) {
-    known = findsCatalog(tree)
-    catalogQueries.set(tree, known)
-  }
-  return known
-}
-
-/** Per parse tree (trees are cached and never mutated): does it read the catalog? */
-const catalogQueries = new WeakMap<PgNode, boolean>()
-
-function findsCatalog(tree: PgNode): boolean {
-  const ctes = cteNames(tree)
+  // One walk (every statement of the simple protocol comes here): unqualified pg_* relations are
+  // catalog reads unless a WITH query of the statement has their name, known only at the end.
+  const ctes = new Set<string>()
+  const unqualified: string[] = []
   let found = false
-  visitNodes(tree, (kind, body) => {
-    if (found) return
-    if (kind === 'RangeVar') {
+  walk(tree, (kind, body) => {
+    if (found) return false
+    if (kind === 'CommonTableExpr') {
+      if (typeof body['ctename'] === 'string') ctes.add(body['ctename'])
+    } else if (kind === 'RangeVar') {
       const schema = typeof body['schemaname'] === 'string' ? body['schemaname'] : undefined
       const relation = String(body['relname'])
-      if (schema === undefined && ctes.has(relation)) return
-      if (relationSpec(schema, relation) !== undefined && (schema !== undefined || relation.startsWith('pg_'))) found = true
+      if ((schema !== undefined || relation.startsWith('pg_')) && relationSpec(schema, relation) !== undefined) {
+        if (schema === undefined) unqualified.push(relation)
+        else found = true
+      }
     } else if (kind === 'FuncCall') {
       const { name, qualified } = functionName(body)
       if (qualified || functionNames.has(name)) found = true
@@ -806,8 +801,9 @@ function findsCatalog(tree: PgNode): boolean {
     } else if (kind === 'SQLValueFunction') {
       if (userValueFunctions.has(String(body['op']))) found = true
     }
+    return undefined
   })
-  return found
+  return found || unqualified.some((relation) => !ctes.has(relation))
 }
 
 // ───────────────────────────── the empty shortcut ─────────────────────────────

@@ -21,7 +21,7 @@ import type { PgNode, ScanToken } from '../../../sql/parse.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier } from '../../../sql/tree.js'
 import { StrataError } from '../../../util/errors.js'
 import { limits } from '../../../util/limits.js'
-import { isCatalogQuery, planCatalogQuery, type CatalogContext, type CatalogModel } from './catalog.js'
+import { planCatalogQuery, type CatalogContext, type CatalogModel } from './catalog.js'
 import { binaryCopyHeader, binaryCopyRow, binaryCopyTrailer, copiesThroughClient, copyFormat, CopyFormatError, copyLine, parseBinaryCopy, parseCopyRows, type CopyFormat } from './copy.js'
 import {
   decodeBind,
@@ -41,6 +41,7 @@ import {
   writeParameterStatus,
   writeReadyForQuery,
   writeRowDescription,
+  rowDescriptionMessage,
   utf8Text,
   type ErrorFields,
   type FieldDescription,
@@ -108,6 +109,9 @@ interface Portal {
 type Phase = 'startup' | 'ready' | 'closed'
 
 const emptyOutcome = (tag: string): Outcome => ({ columns: undefined, rows: [], tag })
+
+/** A callback that does nothing (a settled promise whose value nobody needs). */
+const nothing = (): void => undefined
 
 /**
  * A connection. `run()` resolves when it has closed and its session has been rolled back.
@@ -262,19 +266,22 @@ export class PgConnection implements Listener {
     }
   }
 
-  /** Sends what is buffered; waits for the socket to drain when the client reads slower than we write. */
-  private async flush(): Promise<void> {
+  /**
+   * Sends what is buffered; a promise only when the client reads slower than we write (it resolves
+   * when the socket drained).
+   */
+  private flush(): void | Promise<void> {
     if (this.out.size === 0 || this.ended || this.socket.destroyed) {
       if (this.ended) this.out.flush()
       return
     }
     if (!this.socket.write(this.out.flush())) {
-      await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]).catch(() => undefined)
+      return Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]).then(nothing, nothing)
     }
   }
 
-  private async flushIfFull(): Promise<void> {
-    if (this.out.size >= limits.pgOutputBufferBytes) await this.flush()
+  private flushIfFull(): void | Promise<void> {
+    if (this.out.size >= limits.pgOutputBufferBytes) return this.flush()
   }
 
   private async fatal(fields: ErrorFields): Promise<void> {
@@ -439,7 +446,8 @@ export class PgConnection implements Listener {
 
   private async serve(): Promise<void> {
     for (;;) {
-      const message = await this.nextTyped()
+      // A message already buffered is taken without a turn of the promise machinery.
+      const message = this.reader.nextTyped() ?? (await this.nextTyped())
       if (message === undefined || this.phase === 'closed') return
       if (this.paused && this.reader.bufferedBytes < limits.pgMessageBytesMax / 2) {
         this.paused = false
@@ -447,11 +455,11 @@ export class PgConnection implements Listener {
       }
       if (this.discarding && message.type !== 'S' && message.type !== 'X') continue
       if (message.type === 'X') return
+      // Handled synchronously when its work is (a Bind, a point read, a Sync whose bytes the socket
+      // took): nothing is in flight then, and the next message is read at once.
       const handling = this.handle(message)
-      this.handling = handling.then(
-        () => undefined,
-        () => undefined,
-      )
+      if (handling === undefined) continue
+      this.handling = handling.then(nothing, nothing)
       try {
         await handling
       } finally {
@@ -460,7 +468,8 @@ export class PgConnection implements Listener {
     }
   }
 
-  private async handle(message: TypedMessage): Promise<void> {
+  /** One message; a promise only when its work waits for something (the engine, the socket, COPY data). */
+  private handle(message: TypedMessage): void | Promise<void> {
     switch (message.type) {
       case 'Q': {
         let sql: string
@@ -470,39 +479,30 @@ export class PgConnection implements Listener {
           if (!(error instanceof InvalidTextEncoding)) throw error
           this.sendError(error)
           writeReadyForQuery(this.out, this.transactionStatus())
-          await this.flush()
-          break
+          return this.flush()
         }
-        await this.simpleQuery(sql)
-        break
+        return this.simpleQuery(sql)
       }
       case 'P':
-        await this.extended(() => this.parse(message.body))
-        break
+        return this.extended(() => this.parse(message.body))
       case 'B':
-        await this.extended(() => this.bind(message.body))
-        break
+        return this.extended(() => this.bind(message.body))
       case 'D':
-        await this.extended(() => this.describe(message.body))
-        break
+        return this.extended(() => this.describe(message.body))
       case 'E':
-        await this.extended(() => this.execute(message.body))
-        break
+        return this.extended(() => this.execute(message.body))
       case 'C':
-        await this.extended(() => this.close(message.body))
-        break
+        return this.extended(() => this.close(message.body))
       case 'S':
         this.sync()
-        await this.flush()
-        break
+        return this.flush()
       case 'H':
-        await this.flush()
-        break
+        return this.flush()
       case 'd':
       case 'c':
       case 'f':
         // CopyData/CopyDone/CopyFail outside COPY (left over after a failed COPY): ignored, as PostgreSQL does.
-        break
+        return
       default:
         throw new ProtocolViolation(`invalid frontend message type ${message.type.charCodeAt(0)}`)
     }
@@ -525,29 +525,54 @@ export class PgConnection implements Listener {
   /** How the last statement was cancelled, if it was: its error becomes 57014 whatever the engine said. */
   private lastCancel: 'timeout' | 'cancel' | undefined
 
-  /** Runs `body` as the statement in flight: cancellable, with the statement timeout. */
-  private async guarded<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs `body` as the statement in flight: cancellable, with the statement timeout. A body that
+   * completes synchronously (a row-store read) completes so here too: nothing could cancel it or time
+   * it out while it ran (the event loop did not turn), and it costs no promise.
+   */
+  private guarded<T>(body: (signal: AbortSignal) => T | Promise<T>): T | Promise<T> {
     const controller = this.spareController ?? new AbortController()
     this.spareController = undefined
     const timeoutMs = this.settings?.statementTimeoutMs ?? this.server.statementTimeoutMs
     const state = { controller, timedOut: false, deadlineMs: timeoutMs > 0 ? performance.now() + timeoutMs : Infinity }
     if (timeoutMs > 0) this.armWatchdog(state.deadlineMs)
-    let settle: () => void = () => undefined
+    this.running = state
+    this.lastCancel = undefined
+    let result: T | Promise<T>
+    try {
+      result = body(controller.signal)
+    } catch (error) {
+      this.settleGuarded(state, { error })
+      throw error
+    }
+    if (!(result instanceof Promise)) {
+      this.settleGuarded(state, undefined)
+      return result
+    }
+    let settle: () => void = nothing
     this.idle = new Promise<void>((resolve) => {
       settle = resolve
     })
-    this.running = state
-    this.lastCancel = undefined
-    try {
-      return await body(controller.signal)
-    } catch (error) {
-      if (controller.signal.aborted && !(error instanceof ProtocolViolation)) this.lastCancel = state.timedOut ? 'timeout' : 'cancel'
-      throw error
-    } finally {
-      this.running = undefined
-      if (!controller.signal.aborted && getEventListeners(controller.signal, 'abort').length === 0) this.spareController = controller
-      settle()
-    }
+    return result.then(
+      (value) => {
+        this.settleGuarded(state, undefined)
+        settle()
+        return value
+      },
+      (error: unknown) => {
+        this.settleGuarded(state, { error })
+        settle()
+        throw error
+      },
+    )
+  }
+
+  /** The statement in flight settled (`failure`: how it failed, if it did). */
+  private settleGuarded(state: { readonly controller: AbortController; timedOut: boolean }, failure: { readonly error: unknown } | undefined): void {
+    const controller = state.controller
+    if (failure !== undefined && controller.signal.aborted && !(failure.error instanceof ProtocolViolation)) this.lastCancel = state.timedOut ? 'timeout' : 'cancel'
+    this.running = undefined
+    if (!controller.signal.aborted && getEventListeners(controller.signal, 'abort').length === 0) this.spareController = controller
   }
 
   /**
@@ -575,24 +600,79 @@ export class PgConnection implements Listener {
 
   // ───────────────────────────── simple query ─────────────────────────────
 
-  private async simpleQuery(sql: string): Promise<void> {
+  private simpleQuery(sql: string): void | Promise<void> {
     let statements: readonly WireStatement[]
     // The parser has no instance only in the moments after two faults in a row (src/sql/wasm.ts).
-    if (!parserReady()) await loadParser()
+    if (!parserReady()) return loadParser().then(() => this.simpleQuery(sql))
     try {
       statements = splitQuery(sql)
     } catch (error) {
       this.sendError(error)
-      writeReadyForQuery(this.out, this.transactionStatus())
-      await this.flush()
-      return
+      return this.readyForQuery()
     }
     if (statements.length === 0) {
       this.out.begin('I').end()
-      writeReadyForQuery(this.out, this.transactionStatus())
-      await this.flush()
-      return
+      return this.readyForQuery()
     }
+    if (statements.length === 1) return this.simpleStatement(statements[0]!)
+    return this.simpleStatements(statements)
+  }
+
+  /** ReadyForQuery, and everything buffered sent. */
+  private readyForQuery(): void | Promise<void> {
+    writeReadyForQuery(this.out, this.transactionStatus())
+    return this.flush()
+  }
+
+  /**
+   * A Query message of one statement (no implicit transaction): synchronous when the statement's work
+   * is (a point read), else once it settles; the same messages as `simpleStatements` sends for it.
+   */
+  private simpleStatement(statement: WireStatement): void | Promise<void> {
+    let outcome: Outcome | Promise<Outcome>
+    try {
+      outcome = this.guarded((signal) => this.runStatement(statement, [], signal))
+    } catch (error) {
+      this.sendError(error, statement.offset)
+      return this.readyForQuery()
+    }
+    if (outcome instanceof Promise) {
+      return outcome.then(
+        (settled) => this.sendSimpleOutcome(statement, settled),
+        (error: unknown) => {
+          this.sendError(error, statement.offset)
+          return this.readyForQuery()
+        },
+      )
+    }
+    return this.sendSimpleOutcome(statement, outcome)
+  }
+
+  /** A simple-protocol statement's result: RowDescription, the rows, CommandComplete, ReadyForQuery. */
+  private sendSimpleOutcome(statement: WireStatement, outcome: Outcome): void | Promise<void> {
+    const failed = (error: unknown): void | Promise<void> => {
+      this.sendError(error, statement.offset)
+      return this.readyForQuery()
+    }
+    let sent: void | Promise<void>
+    try {
+      if (outcome.columns !== undefined) this.describeColumns(outcome.columns, [])
+      sent = this.sendRows(outcome, [], 0, outcome.rows.length)
+    } catch (error) {
+      return failed(error)
+    }
+    if (sent instanceof Promise) {
+      return sent.then(() => {
+        writeCommandComplete(this.out, outcome.tag)
+        return this.readyForQuery()
+      }, failed)
+    }
+    writeCommandComplete(this.out, outcome.tag)
+    return this.readyForQuery()
+  }
+
+  /** A Query message of several statements: one transaction when it writes (as PostgreSQL runs it). */
+  private async simpleStatements(statements: readonly WireStatement[]): Promise<void> {
     const session = this.session!
     // PostgreSQL runs a several-statement Query as one transaction unless it controls transactions
     // itself; here too when it writes (a read-only one needs no writer lock).
@@ -610,7 +690,7 @@ export class PgConnection implements Listener {
     for (const statement of failed ? [] : statements) {
       try {
         const outcome = await this.guarded((signal) => this.runStatement(statement, [], signal))
-        if (outcome.columns !== undefined) writeRowDescription(this.out, this.fields(outcome.columns, []))
+        if (outcome.columns !== undefined) this.describeColumns(outcome.columns, [])
         await this.sendRows(outcome, [], 0, outcome.rows.length)
         writeCommandComplete(this.out, outcome.tag)
       } catch (error) {
@@ -639,19 +719,26 @@ export class PgConnection implements Listener {
 
   // ───────────────────────────── extended protocol ─────────────────────────────
 
-  private async extended(body: () => Promise<void>): Promise<void> {
-    try {
-      await body()
-    } catch (error) {
+  /** An extended-protocol message: after an error, the rest until Sync is skipped. Synchronous when `body` is. */
+  private extended(body: () => void | Promise<void>): void | Promise<void> {
+    const failed = (error: unknown): void | Promise<void> => {
       this.sendError(error)
       this.discarding = true
+      return this.flushIfFull()
     }
-    await this.flushIfFull()
+    let done: void | Promise<void>
+    try {
+      done = body()
+    } catch (error) {
+      return failed(error)
+    }
+    if (done instanceof Promise) return done.then(() => this.flushIfFull(), failed)
+    return this.flushIfFull()
   }
 
-  private async parse(body: Buffer): Promise<void> {
+  private parse(body: Buffer): void | Promise<void> {
     const message = decodeParse(body)
-    if (!parserReady()) await loadParser()
+    if (!parserReady()) return loadParser().then(() => this.parse(body))
     if (message.name !== '' && this.prepared.has(message.name)) throw new WireError(sqlstate.duplicatePreparedStatement, `prepared statement "${message.name}" already exists`)
     if (this.prepared.size >= limits.pgPreparedStatementsMax) throw new StrataError('INVALID_PARAMETER', `too many prepared statements (${limits.pgPreparedStatementsMax}); close some`)
     const statements = splitQuery(message.query)
@@ -663,7 +750,7 @@ export class PgConnection implements Listener {
     this.out.begin('1').end()
   }
 
-  private async bind(body: Buffer): Promise<void> {
+  private bind(body: Buffer): void {
     const message = decodeBind(body)
     const prepared = this.prepared.get(message.statement)
     if (prepared === undefined) throw new WireError(sqlstate.invalidSqlStatementName, `prepared statement "${message.statement}" does not exist`)
@@ -683,20 +770,18 @@ export class PgConnection implements Listener {
     this.out.begin('2').end()
   }
 
-  private async describe(body: Buffer): Promise<void> {
+  private describe(body: Buffer): void | Promise<void> {
     const { target, name } = decodeDescribeOrClose(body, 'Describe')
     if (target === 'S') {
       const prepared = this.prepared.get(name)
       if (prepared === undefined) throw new WireError(sqlstate.invalidSqlStatementName, `prepared statement "${name}" does not exist`)
-      const shape = prepared.shape !== undefined ? prepared.shape : await this.guarded((signal) => this.statementShape(prepared, signal))
-      prepared.shape = shape
-      this.out.begin('t').int16(prepared.parameterTypes.length)
-      // Types nobody declared are described as text: clients then send text, which the engine coerces.
-      for (const type of prepared.parameterTypes) this.out.int32(type === 0 ? oid.text : type)
-      this.out.end()
-      if (shape === null) this.out.begin('n').end()
-      else writeRowDescription(this.out, this.fields(shape, []))
-      return
+      if (prepared.shape !== undefined) return this.describeStatement(prepared, prepared.shape)
+      const described = (shape: readonly WireColumn[] | null): void => {
+        prepared.shape = shape
+        this.describeStatement(prepared, shape)
+      }
+      const shape = this.guarded((signal) => this.statementShape(prepared, signal))
+      return shape instanceof Promise ? shape.then(described) : described(shape)
     }
     const portal = this.portals.get(name)
     if (portal === undefined) throw new WireError(sqlstate.invalidCursorName, `portal "${name}" does not exist`)
@@ -707,12 +792,27 @@ export class PgConnection implements Listener {
     }
     // The portal's shape is that of its result: it runs now (Execute, which node-postgres and others
     // send right after, hands out the rows). A RETURNING write therefore happens at Describe.
-    portal.outcome ??= await this.guarded((signal) => this.runStatement(statement, portal.parameters, signal))
-    if (portal.outcome.columns === undefined) this.out.begin('n').end()
-    else writeRowDescription(this.out, this.fields(portal.outcome.columns, portal.resultFormats))
+    const describePortal = (outcome: Outcome): void => {
+      portal.outcome ??= outcome
+      if (portal.outcome.columns === undefined) this.out.begin('n').end()
+      else this.describeColumns(portal.outcome.columns, portal.resultFormats)
+    }
+    if (portal.outcome !== undefined) return describePortal(portal.outcome)
+    const outcome = this.guarded((signal) => this.runStatement(statement, portal.parameters, signal))
+    return outcome instanceof Promise ? outcome.then(describePortal) : describePortal(outcome)
   }
 
-  private async execute(body: Buffer): Promise<void> {
+  /** ParameterDescription and RowDescription (or NoData) of a prepared statement. */
+  private describeStatement(prepared: PreparedStatement, shape: readonly WireColumn[] | null): void {
+    this.out.begin('t').int16(prepared.parameterTypes.length)
+    // Types nobody declared are described as text: clients then send text, which the engine coerces.
+    for (const type of prepared.parameterTypes) this.out.int32(type === 0 ? oid.text : type)
+    this.out.end()
+    if (shape === null) this.out.begin('n').end()
+    else this.describeColumns(shape, [])
+  }
+
+  private execute(body: Buffer): void | Promise<void> {
     const { portal: name, rowsMax } = decodeExecute(body)
     const portal = this.portals.get(name)
     if (portal === undefined) throw new WireError(sqlstate.invalidCursorName, `portal "${name}" does not exist`)
@@ -721,22 +821,26 @@ export class PgConnection implements Listener {
       this.out.begin('I').end()
       return
     }
-    if (portal.outcome === undefined) {
-      const outcome = await this.guarded((signal) => this.runStatement(statement, portal.parameters, signal))
+    const executePortal = (outcome: Outcome): void | Promise<void> => {
       portal.outcome = outcome
+      const start = portal.sent
+      const end = rowsMax === 0 ? outcome.rows.length : Math.min(outcome.rows.length, start + rowsMax)
+      const complete = (): void => {
+        portal.sent = end
+        // As PostgreSQL: a run that filled its row limit is suspended (even if nothing is left); the tag
+        // counts the rows of this Execute.
+        if (rowsMax > 0 && end - start === rowsMax) this.out.begin('s').end()
+        else writeCommandComplete(this.out, outcome.columns === undefined ? outcome.tag : retag(outcome.tag, end - start))
+      }
+      const sent = this.sendRows(outcome, portal.resultFormats, start, end)
+      return sent instanceof Promise ? sent.then(complete) : complete()
     }
-    const outcome = portal.outcome
-    const start = portal.sent
-    const end = rowsMax === 0 ? outcome.rows.length : Math.min(outcome.rows.length, start + rowsMax)
-    await this.sendRows(outcome, portal.resultFormats, start, end)
-    portal.sent = end
-    // As PostgreSQL: a run that filled its row limit is suspended (even if nothing is left); the tag
-    // counts the rows of this Execute.
-    if (rowsMax > 0 && end - start === rowsMax) this.out.begin('s').end()
-    else writeCommandComplete(this.out, outcome.columns === undefined ? outcome.tag : retag(outcome.tag, end - start))
+    if (portal.outcome !== undefined) return executePortal(portal.outcome)
+    const outcome = this.guarded((signal) => this.runStatement(statement, portal.parameters, signal))
+    return outcome instanceof Promise ? outcome.then(executePortal) : executePortal(outcome)
   }
 
-  private async close(body: Buffer): Promise<void> {
+  private close(body: Buffer): void {
     const { target, name } = decodeDescribeOrClose(body, 'Close')
     if (target === 'S') this.prepared.delete(name)
     else this.portals.delete(name)
@@ -766,7 +870,7 @@ export class PgConnection implements Listener {
     }
     switch (statement.kind) {
       case 'SelectStmt': {
-        if (isCatalogQuery(statement.tree)) return (await this.catalogQuery(statement, nulls, signal)).columns ?? null
+        if (statement.catalog) return (await this.catalogQuery(statement, nulls, signal)).columns ?? null
         const body = statement.body!
         // LIMIT 0 keeps the statement's route (and so its types) and has no side effects.
         const text =
@@ -814,8 +918,11 @@ export class PgConnection implements Listener {
 
   // ───────────────────────────── running a statement ─────────────────────────────
 
-  /** Runs one statement: the wire's own statements here, catalog SELECTs via catalog.ts, the rest by the engine. */
-  private async runStatement(statement: WireStatement, parameters: readonly unknown[], signal: AbortSignal): Promise<Outcome> {
+  /**
+   * Runs one statement: the wire's own statements here, catalog SELECTs via catalog.ts, the rest by
+   * the engine — synchronously when the engine's work is (a point read costs no promise).
+   */
+  private runStatement(statement: WireStatement, parameters: readonly unknown[], signal: AbortSignal): Outcome | Promise<Outcome> {
     const engine = this.server.engine
     const session = this.session!
     const body = statement.body
@@ -856,7 +963,7 @@ export class PgConnection implements Listener {
           this.channelAction({ kind: 'notify', notification })
           return { columns: [{ name: resultNames(statement)?.[0] ?? 'pg_notify', type: wireType('VOID') }], rows: [['']], tag: 'SELECT 1' }
         }
-        if (isCatalogQuery(statement.tree!)) return this.catalogQuery(statement, parameters, signal)
+        if (statement.catalog) return this.catalogQuery(statement, parameters, signal)
         break
       }
       default:
@@ -864,9 +971,13 @@ export class PgConnection implements Listener {
     }
     // Parsed once, here (splitQuery); rows as arrays, so two result columns with one name (a join's
     // two ids) both reach the client.
-    const [result] = await engine.executeParsed(session, statement.parsed, parameters, { signal })
-    if (result === undefined) return emptyOutcome(commandTag(statement, 0))
-    return this.outcomeOf(statement, result)
+    const results = engine.executeParsedNow(session, statement.parsed, parameters, { signal })
+    if (results instanceof Promise) return results.then(([result]) => this.engineOutcome(statement, result))
+    return this.engineOutcome(statement, results[0])
+  }
+
+  private engineOutcome(statement: WireStatement, result: ArrayStatementResult | undefined): Outcome {
+    return result === undefined ? emptyOutcome(commandTag(statement, 0)) : this.outcomeOf(statement, result)
   }
 
   /**
@@ -965,13 +1076,22 @@ export class PgConnection implements Listener {
   }
 
   private columnsOf(statement: WireStatement, result: Pick<StatementResult, 'columns'>): readonly WireColumn[] {
+    const columns = result.columns
+    const names = resultNames(statement)
+    // The engine hands back a row-store plan's columns as one frozen array every time, for every
+    // statement of the plan (a plan template's too): what the wire makes of them is kept with them.
+    if (Object.isFrozen(columns)) {
+      const known = wireColumnsOfColumns.get(columns)
+      if (known !== undefined && sameNames(known.names, names)) return known.wire
+      const wire = wireColumns(columns, names)
+      wireColumnsOfColumns.set(columns, { names, wire })
+      return wire
+    }
     // A prepared statement gives the same columns every time: reuse what was derived from them.
     const cached = wireColumnsCache.get(statement)
-    if (cached !== undefined && sameColumns(cached.source, result.columns)) return cached.wire
-    const names = resultNames(statement)
-    const useNames = names !== undefined && names.length === result.columns.length
-    const wire = result.columns.map((column, index) => ({ name: useNames ? names[index]! : column.name, type: wireType(column.type) }))
-    wireColumnsCache.set(statement, { source: result.columns.map((column) => ({ name: column.name, type: column.type })), wire })
+    if (cached !== undefined && sameColumns(cached.source, columns)) return cached.wire
+    const wire = wireColumns(columns, names)
+    wireColumnsCache.set(statement, { source: columns.map((column) => ({ name: column.name, type: column.type })), wire })
     return wire
   }
 
@@ -1173,6 +1293,20 @@ export class PgConnection implements Listener {
 
   // ───────────────────────────── rows on the wire ─────────────────────────────
 
+  /** RowDescription; in text (what most clients ask for), the message made once per column list. */
+  private describeColumns(columns: readonly WireColumn[], formats: readonly number[]): void {
+    if (!allText(formats)) {
+      writeRowDescription(this.out, this.fields(columns, formats))
+      return
+    }
+    let message = rowDescriptions.get(columns)
+    if (message === undefined) {
+      message = rowDescriptionMessage(this.fields(columns, []))
+      rowDescriptions.set(columns, message)
+    }
+    this.out.bytes(message)
+  }
+
   private fields(columns: readonly WireColumn[], formats: readonly number[]): FieldDescription[] {
     return columns.map((column, index) => ({
       name: column.name,
@@ -1185,28 +1319,38 @@ export class PgConnection implements Listener {
     }))
   }
 
-  private async sendRows(outcome: Outcome, formats: readonly number[], start: number, end: number): Promise<void> {
+  /** DataRow messages for rows `start` to `end`; a promise only when the socket must drain on the way. */
+  private sendRows(outcome: Outcome, formats: readonly number[], start: number, end: number): void | Promise<void> {
     const columns = outcome.columns
     if (columns === undefined) return
+    if (allText(formats)) return this.writeRows(outcome.rows, columns, undefined, start, end)
     const binary = columns.map((_, index) => formatFor(formats, index) === 1)
     binary.forEach((wanted, index) => {
       const type = columns[index]!.type
       if (wanted && !hasBinaryOutput(type) && type.oid !== oid.numeric) throw new StrataError('NOT_SUPPORTED', `binary output of type ${type.label} is not supported; ask for text`)
     })
+    return this.writeRows(outcome.rows, columns, binary, start, end)
+  }
+
+  /** `binary`: per column, whether it goes out in binary; undefined: all in text. */
+  private writeRows(rows: Outcome['rows'], columns: readonly WireColumn[], binary: readonly boolean[] | undefined, start: number, end: number): void | Promise<void> {
     for (let index = start; index < end; index++) {
-      const row = outcome.rows[index]!
+      const row = rows[index]!
       this.out.begin('D').int16(columns.length)
       for (let column = 0; column < columns.length; column++) {
         const value = row[column]
         if (value === null || value === undefined) this.out.int32(-1)
-        else if (binary[column]) {
+        else if (binary?.[column] === true) {
           const type = columns[column]!.type
           const bytes = type.oid === oid.numeric ? numericBinary(value, type) : binaryValue(value, type)
           this.out.int32(bytes.length).bytes(bytes)
         } else this.out.lengthPrefixedString(textValue(value, columns[column]!.type))
       }
       this.out.end()
-      if (this.out.size >= limits.pgOutputBufferBytes) await this.flush()
+      if (this.out.size >= limits.pgOutputBufferBytes) {
+        const flushed = this.flush()
+        if (flushed instanceof Promise) return flushed.then(() => this.writeRows(rows, columns, binary, index + 1, end))
+      }
     }
   }
 }
@@ -1214,11 +1358,36 @@ export class PgConnection implements Listener {
 /** Per statement: the engine's columns last seen and the wire columns made from them. */
 const wireColumnsCache = new WeakMap<WireStatement, { readonly source: readonly { readonly name: string; readonly type: string }[]; readonly wire: readonly WireColumn[] }>()
 
+/** Per frozen column list of the engine: the PostgreSQL names they were last described with and the wire columns made. */
+const wireColumnsOfColumns = new WeakMap<readonly { readonly name: string; readonly type: string }[], { readonly names: readonly string[] | undefined; readonly wire: readonly WireColumn[] }>()
+
+/** The wire's columns: PostgreSQL's names when the statement has them for every column, the engine's types. */
+function wireColumns(columns: readonly { readonly name: string; readonly type: string }[], names: readonly string[] | undefined): readonly WireColumn[] {
+  const useNames = names !== undefined && names.length === columns.length
+  return columns.map((column, index) => ({ name: useNames ? names[index]! : column.name, type: wireType(column.type) }))
+}
+
+function sameNames(left: readonly string[] | undefined, right: readonly string[] | undefined): boolean {
+  if (left === right) return true
+  if (left === undefined || right === undefined || left.length !== right.length) return false
+  for (let index = 0; index < left.length; index++) if (left[index] !== right[index]) return false
+  return true
+}
+
 function sameColumns(left: readonly { readonly name: string; readonly type: string }[], right: readonly { readonly name: string; readonly type: string }[]): boolean {
   if (left.length !== right.length) return false
   for (let index = 0; index < left.length; index++) {
     if (left[index]!.name !== right[index]!.name || left[index]!.type !== right[index]!.type) return false
   }
+  return true
+}
+
+/** RowDescription messages in text per wire column list (`describeColumns`). */
+const rowDescriptions = new WeakMap<readonly WireColumn[], Buffer>()
+
+/** Result formats that put every column in text (none given, or only zeros). */
+function allText(formats: readonly number[]): boolean {
+  for (const format of formats) if (format !== 0) return false
   return true
 }
 

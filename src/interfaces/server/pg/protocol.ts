@@ -33,12 +33,28 @@ export class InvalidTextEncoding extends Error {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
+/** Strings this short are checked for ASCII byte by byte first (a decoder call costs more). */
+const asciiScanMax = 64
+
+function isAscii(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) if (bytes[index]! >= 0x80) return false
+  return true
+}
+
+/** Bytes below 0x80 as the characters they are (ASCII is UTF-8 and Latin-1 alike). */
+function latin1Text(bytes: Uint8Array, start: number, end: number): string {
+  if (start === end) return ''
+  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1', start, end)
+}
+
 /**
  * Decodes UTF-8 strictly (Buffer's own decoding replaces bad bytes with U+FFFD).
  *
  * @example utf8Text(Buffer.from([0x61, 0xff])) // throws InvalidTextEncoding: invalid byte sequence for encoding "UTF8": 0xff
  */
 export function utf8Text(bytes: Uint8Array): string {
+  // Short ASCII (names, numbers as text) is its own UTF-8: no decoder call for the commonest strings.
+  if (bytes.length <= asciiScanMax && isAscii(bytes, 0, bytes.length)) return latin1Text(bytes, 0, bytes.length)
   try {
     return strictUtf8.decode(bytes)
   } catch {
@@ -90,6 +106,8 @@ export interface TypedMessage {
  */
 export class MessageReader {
   private chunks: Buffer[] = []
+  /** Where the unread bytes of `chunks[0]` start (messages are cut from a chunk without copying it). */
+  private offset = 0
   private buffered = 0
 
   constructor(private readonly bounds: { readonly untypedBytesMax: number; readonly typedBytesMax: number }) {}
@@ -107,7 +125,8 @@ export class MessageReader {
   /** The next startup-phase message (length-prefixed, no type byte), or undefined until it is complete. */
   nextUntyped(): UntypedMessage | undefined {
     if (this.buffered < 4) return undefined
-    const length = this.peek(4).readInt32BE(0)
+    const first = this.contiguous(4)
+    const length = first.readInt32BE(this.offset)
     if (length < 8 || length > this.bounds.untypedBytesMax) throw new ProtocolViolation(`invalid length of startup packet: ${length}`)
     if (this.buffered < length) return undefined
     const body = this.take(length).subarray(4)
@@ -117,49 +136,54 @@ export class MessageReader {
   /** The next regular message (type byte, length, body), or undefined until it is complete. */
   nextTyped(): TypedMessage | undefined {
     if (this.buffered < 5) return undefined
-    const header = this.peek(5)
-    const type = String.fromCharCode(header[0]!)
-    const length = header.readInt32BE(1)
+    const header = this.contiguous(5)
+    const at = this.offset
+    const type = String.fromCharCode(header[at]!)
+    const length = header.readInt32BE(at + 1)
     if (length < 4) throw new ProtocolViolation(`invalid message length ${length} for message type "${printable(type)}"`)
     if (length > this.bounds.typedBytesMax) throw new ProtocolViolation(`message of type "${printable(type)}" is ${length} bytes; the limit is ${this.bounds.typedBytesMax}`)
     if (this.buffered < length + 1) return undefined
-    const whole = this.take(length + 1)
-    return { type, body: whole.subarray(5) }
+    return { type, body: this.take(length + 1, 5) }
   }
 
   /** Bytes left after the messages taken so far (an SSL upgrade must not find any). */
   drain(): Buffer {
+    if (this.chunks.length > 0) this.chunks[0] = this.chunks[0]!.subarray(this.offset)
     const rest = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
     this.chunks = []
+    this.offset = 0
     this.buffered = 0
     return rest
   }
 
-  private peek(count: number): Buffer {
-    const first = this.chunks[0]!
-    if (first.length >= count) return first
-    const joined = Buffer.concat(this.chunks)
-    this.chunks = [joined]
-    return joined
+  /** The first chunk, joined with the next ones until `count` unread bytes are in it. */
+  private contiguous(count: number): Buffer {
+    let first = this.chunks[0]!
+    if (first.length - this.offset >= count) return first
+    // Join just enough chunks to cover `count` bytes (one copy), keep the rest as it is.
+    const parts: Buffer[] = [first.subarray(this.offset)]
+    let gathered = first.length - this.offset
+    this.chunks.shift()
+    while (gathered < count) {
+      const chunk = this.chunks.shift()!
+      parts.push(chunk)
+      gathered += chunk.length
+    }
+    first = Buffer.concat(parts, gathered)
+    this.chunks.unshift(first)
+    this.offset = 0
+    return first
   }
 
-  private take(count: number): Buffer {
-    let first = this.chunks[0]!
-    if (first.length < count) {
-      // Join just enough chunks to cover the message (one copy), keep the rest as it is.
-      const parts: Buffer[] = []
-      let gathered = 0
-      while (gathered < count) {
-        const chunk = this.chunks.shift()!
-        parts.push(chunk)
-        gathered += chunk.length
-      }
-      first = Buffer.concat(parts, gathered)
-      this.chunks.unshift(first)
+  /** The next `count` bytes but the first `skip` (a message's header). */
+  private take(count: number, skip = 0): Buffer {
+    const first = this.contiguous(count)
+    const message = first.subarray(this.offset + skip, this.offset + count)
+    this.offset += count
+    if (this.offset === first.length) {
+      this.chunks.shift()
+      this.offset = 0
     }
-    const message = first.subarray(0, count)
-    if (first.length === count) this.chunks.shift()
-    else this.chunks[0] = first.subarray(count)
     this.buffered -= count
     return message
   }
@@ -220,7 +244,7 @@ export class BodyReader {
   cstring(): string {
     const end = this.body.indexOf(0, this.offset)
     if (end < 0) throw new ProtocolViolation(`invalid string in message ${this.what}`)
-    const value = utf8Text(this.body.subarray(this.offset, end))
+    const value = end - this.offset <= asciiScanMax && isAscii(this.body, this.offset, end) ? latin1Text(this.body, this.offset, end) : utf8Text(this.body.subarray(this.offset, end))
     this.offset = end + 1
     return value
   }
@@ -487,6 +511,13 @@ export function writeRowDescription(out: MessageWriter, fields: readonly FieldDe
     out.cstring(field.name).int32(field.tableOid).int16(field.columnNumber).int32(field.typeOid).int16(field.typeSize).int32(field.typeModifier).int16(field.format)
   }
   out.end()
+}
+
+/** A RowDescription message as bytes, to write as it is each time a statement's columns are described. */
+export function rowDescriptionMessage(fields: readonly FieldDescription[]): Buffer {
+  const out = new MessageWriter()
+  writeRowDescription(out, fields)
+  return out.flush()
 }
 
 export function writeParameterStatus(out: MessageWriter, name: string, value: string): void {

@@ -6,6 +6,7 @@
 import { parseStatements, type ParsedStatement, type PgNode } from '../../../sql/parse.js'
 import { list, names, nodeBody, nodeKind, walk } from '../../../sql/tree.js'
 import { limits } from '../../../util/limits.js'
+import { isCatalogQuery } from './catalog.js'
 
 export interface WireStatement {
   /** The statement's text, as the engine gets it. */
@@ -20,6 +21,10 @@ export interface WireStatement {
   readonly body: PgNode | undefined
   /** The statement as the parser split it (the engine runs it without parsing it again). */
   readonly parsed: ParsedStatement
+  /** A SELECT that reads the PostgreSQL catalog (catalog.ts answers it), worked out once per statement. */
+  readonly catalog: boolean
+  /** PostgreSQL's names of its result columns (`resultNames`), worked out once per statement. */
+  readonly resultNames: readonly string[] | undefined
 }
 
 /**
@@ -38,14 +43,16 @@ export function splitQuery(sql: string): readonly WireStatement[] {
     if (splitCache.size >= limits.statementCacheEntriesMax) splitCache.delete(splitCache.keys().next().value!)
     splitCache.set(sql, statements)
   } else {
-    if (seenOnce.size >= limits.statementCacheEntriesMax) seenOnce.delete(seenOnce.values().next().value!)
+    // Forgotten all at once when full: with values in the text, every text is new (one Set
+    // operation each, not an eviction each); a text that comes back is kept from its next sighting.
+    if (seenOnce.size >= limits.statementCacheEntriesMax) seenOnce.clear()
     seenOnce.add(sql)
   }
   return statements
 }
 
 const splitCache = new Map<string, readonly WireStatement[]>()
-/** Texts split once and not kept (yet), oldest first. */
+/** Texts split once and not kept (yet). */
 const seenOnce = new Set<string>()
 
 function split(sql: string): WireStatement[] {
@@ -54,9 +61,11 @@ function split(sql: string): WireStatement[] {
     const after = sql.slice(statement.offset)
     const offset = statement.offset + (after.length - after.trimStart().length)
     const tree = statement.tree
-    if (tree === undefined) return { text: statement.text, offset, tree, kind: firstKeyword(statement), body: undefined, parsed: statement }
+    if (tree === undefined) return { text: statement.text, offset, tree, kind: firstKeyword(statement), body: undefined, parsed: statement, catalog: false, resultNames: undefined }
     const kind = nodeKind(tree) ?? 'Unknown'
-    return { text: statement.text, offset, tree, kind, body: nodeBody(tree, kind), parsed: statement }
+    const body = nodeBody(tree, kind)
+    // What every run of the statement asks, worked out with the statement (kept with its text).
+    return { text: statement.text, offset, tree, kind, body, parsed: statement, catalog: kind === 'SelectStmt' && isCatalogQuery(tree), resultNames: figureResultNames(kind, body) }
   })
 }
 
@@ -302,20 +311,13 @@ function figure(node: unknown): { name: string; strength: number } {
  * @example resultNames(splitQuery('SELECT count(*), 1, a AS b FROM t')[0]!) // ['count', '?column?', 'b']
  */
 export function resultNames(statement: WireStatement): readonly string[] | undefined {
-  // Statements are cached and reused (prepared statements, repeated texts); their names never change.
-  if (resultNamesCache.has(statement)) return resultNamesCache.get(statement)
-  const names = figureResultNames(statement)
-  resultNamesCache.set(statement, names)
-  return names
+  return statement.resultNames
 }
 
-const resultNamesCache = new WeakMap<WireStatement, readonly string[] | undefined>()
-
-function figureResultNames(statement: WireStatement): string[] | undefined {
-  const body = statement.body
+function figureResultNames(kind: string, body: PgNode | undefined): string[] | undefined {
   if (body === undefined) return undefined
   let targets: unknown[]
-  if (statement.kind === 'SelectStmt') {
+  if (kind === 'SelectStmt') {
     let select: PgNode = body
     while (select['op'] !== undefined && select['op'] !== 'SETOP_NONE') select = (select['larg'] as PgNode | undefined) ?? {}
     if (select['valuesLists'] !== undefined) {
@@ -324,7 +326,7 @@ function figureResultNames(statement: WireStatement): string[] | undefined {
       return Array.from({ length: width }, (_, index) => `column${index + 1}`)
     }
     targets = list(select['targetList'])
-  } else if (statement.kind === 'InsertStmt' || statement.kind === 'UpdateStmt' || statement.kind === 'DeleteStmt') {
+  } else if (kind === 'InsertStmt' || kind === 'UpdateStmt' || kind === 'DeleteStmt') {
     targets = list(body['returningList'])
   } else return undefined
   const out: string[] = []
