@@ -335,7 +335,7 @@ export class Transactions {
         this.context.ledger.assignSync()
         outcome = body(active)
       } catch (error) {
-        this.rollbackAutocommitSync(active)
+        this.rollbackSync(active)
         throw error
       }
     } catch (error) {
@@ -353,7 +353,7 @@ export class Transactions {
         },
         (error: unknown) => {
           try {
-            this.rollbackAutocommitSync(active)
+            this.rollbackSync(active)
           } finally {
             end()
           }
@@ -375,10 +375,12 @@ export class Transactions {
     return { rows: result.rows, columns: result.columns, rowCount: result.rowCount, engine: result.engine, txId }
   }
 
-  private rollbackAutocommitSync(active: Session): void {
-    this.context.rowStore.writer.prepareSync('ROLLBACK').runSync([])
+  /** Rolls back the writer's transaction of `session` (if SQLite has not already): its number is forgotten, and DDL it made undone in the catalog. */
+  private rollbackSync(session: Session): void {
+    const writer = this.context.rowStore.writer
+    if (writer.inTransaction) writer.prepareSync('ROLLBACK').runSync([])
     this.context.ledger.abandonSync()
-    if (active.changedSchema) this.context.schema.reloadSync()
+    if (session.changedSchema) this.context.schema.reloadSync()
   }
 
   /** Commits the writer transaction; records the commit in the ledger when something changed. */
@@ -436,9 +438,7 @@ export class Transactions {
         if (!open) throw new StrataError('TX_STATE', 'there is no transaction in progress (ROLLBACK without BEGIN)')
         const readOnly = session.readOnly
         try {
-          writer.prepareSync('ROLLBACK').runSync([])
-          this.context.ledger.abandonSync()
-          if (session.changedSchema) this.context.schema.reloadSync()
+          this.rollbackSync(session)
         } finally {
           await this.finish(session)
         }
@@ -537,10 +537,7 @@ export class Transactions {
   async abort(session: Session): Promise<void> {
     if (!session.inTransaction || session.releaseWriter === undefined) return
     try {
-      const writer = this.context.rowStore.writer
-      if (writer.inTransaction) writer.prepareSync('ROLLBACK').runSync([])
-      this.context.ledger.abandonSync()
-      if (session.changedSchema) this.context.schema.reloadSync()
+      this.rollbackSync(session)
     } finally {
       await this.finish(session)
     }
