@@ -44,7 +44,7 @@ export function openContext(directory: string, durability: 'full' | 'normal' | '
   let schema: Schema
   let syncer: Syncer
   try {
-    ledger = Ledger.openSync(rowStore.writer, clock)
+    ledger = Ledger.openSync(rowStore.writer, clock, directory)
     schema = new Schema(rowStore, ledger)
     checkDecimalStorageSync(rowStore.writer, schema.catalog)
     for (const table of schema.catalog.tables.values()) schema.installTriggersSync(table)

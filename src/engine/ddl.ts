@@ -6,7 +6,7 @@
  */
 import { findColumn, historyTableName, indexesOf, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
 import type { CreateTableAs } from '../sql/create-table-as.js'
-import { catalogNameTaken, checkUserName, indexFromCreate, sqliteCreateHistory, sqliteCreateIndex, sqliteCreateTable, tableFromCreate } from '../sql/ddl.js'
+import { catalogNameTaken, checkUserName, indexFromCreate, openVersionsSql, sqliteCreateHistory, versionColumnNames, sqliteCreateIndex, sqliteCreateTable, tableFromCreate } from '../sql/ddl.js'
 import { deparseStatement } from '../sql/deparse.js'
 import { sqlWords } from '../sql/naming.js'
 import type { PgNode } from '../sql/parse.js'
@@ -193,7 +193,10 @@ export class Ddl {
         }
         schema.dropTriggersSync(name)
         const writer = rowStore.writer
-        subsystems.dropTable(this.schemaChange(session), schema.catalog.tables.get(name)!)
+        const dropped = schema.catalog.tables.get(name)!
+        subsystems.dropTable(this.schemaChange(session), dropped)
+        // The open versions join the rest in the history that is kept, as they were when the table went.
+        writer.execSync(`INSERT INTO ${quoteIdentifier(historyTableName(name))} (${versionColumnNames(dropped).map(quoteIdentifier).join(', ')}) ${openVersionsSql(dropped)}`)
         writer.execSync(`DROP TABLE ${quoteIdentifier(name)}`)
         // History is never deleted by DROP: it is kept under a name that records when the table went.
         const kept = `_strata_dropped_${pending.txId}_history_${name}`

@@ -8,7 +8,7 @@
 import type { RowValue } from '../storage/rowstore/rowstore.js'
 import { findColumn, keyColumn, rowIdColumn } from '../sql/catalog.js'
 import { deparseStatement } from '../sql/deparse.js'
-import { nullKeyError, rowidAliasIndex } from '../sql/ddl.js'
+import { nullKeyError, renewOpenVersionSql, rowidAliasIndex } from '../sql/ddl.js'
 import type { PgNode } from '../sql/parse.js'
 import type { Binder, RowPlan } from '../sql/plan.js'
 import { compileDelete, compileInsertShell, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, keyCondition, NotRowStore } from '../sql/rowsql.js'
@@ -58,7 +58,7 @@ export class Writes {
     }
     let plan: RowPlan
     try {
-      plan = this.cachedPlan(body, () => (kind === 'UpdateStmt' ? compileUpdate(body, resolver) : compileDelete(body, resolver)))
+      plan = this.cachedPlan(body, () => (kind === 'UpdateStmt' ? compileUpdate(body, resolver, renewOpenVersionSql) : compileDelete(body, resolver)))
     } catch (error) {
       if (error instanceof NotRowStore) {
         this.context.subsystems.beforeColumnStore(body, error.construct)
@@ -104,7 +104,7 @@ export class Writes {
     const plan = this.cachedPlan(insert, (): InsertPlan => {
       const catalog = this.context.schema.catalog
       const target = insertTarget(insert, { table: (name) => catalog.tables.get(name) })
-      const shell = compileInsertShell(insert, target)
+      const shell = compileInsertShell(insert, target, renewOpenVersionSql)
       return {
         target,
         shell,
@@ -221,7 +221,7 @@ export class Writes {
     const writer = this.context.rowStore.writer
     const sql =
       kind === 'UpdateStmt'
-        ? `UPDATE ${quoteIdentifier(table.name)} SET ${assigned.map((column) => `${quoteIdentifier(column.name)} = ?`).join(', ')} WHERE ${keyCondition(table)}`
+        ? `UPDATE ${quoteIdentifier(table.name)} SET ${assigned.map((column) => `${quoteIdentifier(column.name)} = ?`).join(', ')}, ${renewOpenVersionSql} WHERE ${keyCondition(table)}`
         : `DELETE FROM ${quoteIdentifier(table.name)} WHERE ${keyCondition(table)}`
     const statement = writer.prepareSync(sql)
     let changed = 0

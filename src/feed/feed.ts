@@ -21,7 +21,8 @@
  * the transaction wrote them.
  */
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
-import { historyTableName, keyColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
+import { historyTableName, keyColumn, openTxColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
+import { versionsSql } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { fromStorage, microsToDate, readsIntegersAsBigints } from '../sql/types.js'
 import { assert } from '../util/assert.js'
@@ -152,21 +153,26 @@ class HistoryReader {
   private readonly keyIndexes: readonly number[] | undefined
 
   constructor(readonly table: TableDefinition) {
-    const history = quoteIdentifier(historyTableName(table.name))
-    const select = `SELECT _version, ${quoteIdentifier(keyColumn)}, _system_from, _system_to${table.columns.map((column) => `, ${quoteIdentifier(column.name)}`).join('')} FROM ${history}`
+    // A before (a version some commit closed) is always in history; an after (a version a commit wrote)
+    // is in the table while it is open and in history once closed: read from both (ddl.ts versionsSql).
+    const history = `main.${quoteIdentifier(historyTableName(table.name))}`
+    const versions = `${versionsSql(table)} AS v`
+    const fields = `SELECT _version, ${quoteIdentifier(keyColumn)}, _system_from, _system_to${table.columns.map((column) => `, ${quoteIdentifier(column.name)}`).join('')} FROM`
     const open = '_valid_to IS NULL'
     this.bigints = readsIntegersAsBigints(table.columns.map((column) => column.type))
-    // Both minimums are single index seeks (`_tx_from`, and the partial index on `_tx_to`).
-    this.probe = `SELECT (SELECT min(_tx_from) FROM ${history} WHERE _tx_from >= ?), (SELECT min(_tx_to) FROM ${history} WHERE _tx_to >= ?)`
-    this.hasAfters = `SELECT 1 FROM ${history} WHERE _tx_from = ? AND ${open} LIMIT 1`
+    // Each minimum is a single index seek (history's `_tx_from` and partial `_tx_to` indexes, the table's by transaction).
+    this.probe =
+      `SELECT (SELECT min(_tx_from) FROM ${history} WHERE _tx_from >= ?), (SELECT min(${quoteIdentifier(openTxColumn)}) FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openTxColumn)} >= ?), ` +
+      `(SELECT min(_tx_to) FROM ${history} WHERE _tx_to >= ?)`
+    this.hasAfters = `SELECT 1 FROM ${versions} WHERE _tx_from = ? AND ${open} LIMIT 1`
     this.hasBefores = `SELECT 1 FROM ${history} WHERE _tx_to = ? AND ${open} LIMIT 1`
-    this.afters = `${select} WHERE _tx_from = ? AND ${open} AND _version > ? ORDER BY _version LIMIT ?`
+    this.afters = `${fields} ${versions} WHERE _tx_from = ? AND ${open} AND _version > ? ORDER BY _version LIMIT ?`
     // The keys come as one JSON array; SQLite turns the IN list into a lookup table once per call.
-    this.beforesOfKeys = `${select} WHERE _tx_to = ? AND ${open} AND ${quoteIdentifier(keyColumn)} IN (SELECT value FROM json_each(?))`
-    this.deletions = `${select} WHERE _tx_to = ? AND ${open} AND _version > ? ORDER BY _version LIMIT ?`
+    this.beforesOfKeys = `${fields} ${history} WHERE _tx_to = ? AND ${open} AND ${quoteIdentifier(keyColumn)} IN (SELECT value FROM json_each(?))`
+    this.deletions = `${fields} ${history} WHERE _tx_to = ? AND ${open} AND _version > ? ORDER BY _version LIMIT ?`
     this.deletionsBesideAfters =
-      `${select} WHERE _tx_to = ? AND ${open} AND _version > ? AND ${quoteIdentifier(keyColumn)} NOT IN ` +
-      `(SELECT ${quoteIdentifier(keyColumn)} FROM ${history} WHERE _tx_from = ? AND ${open}) ORDER BY _version LIMIT ?`
+      `${fields} ${history} WHERE _tx_to = ? AND ${open} AND _version > ? AND ${quoteIdentifier(keyColumn)} NOT IN ` +
+      `(SELECT ${quoteIdentifier(keyColumn)} FROM ${versions} WHERE _tx_from = ? AND ${open}) ORDER BY _version LIMIT ?`
     this.keyIndexes = table.primaryKey === null ? undefined : table.primaryKey.map((name) => table.columns.findIndex((column) => column.name === name))
     assert(this.keyIndexes === undefined || this.keyIndexes.every((index) => index >= 0), `the primary key of ${table.name} names its columns`)
   }
@@ -420,18 +426,14 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
   private probeSync(table: TableDefinition, fromTx: number): number | null {
     let row: RowValue[] | undefined
     try {
-      row = this.reader.prepareSync(historyReader(table).probe).allSync([fromTx, fromTx])[0]
+      row = this.reader.prepareSync(historyReader(table).probe).allSync([fromTx, fromTx, fromTx])[0]
     } catch (error) {
       // No committed history table (created, or dropped, by a transaction still open): nothing to read in it now.
       if (error instanceof StrataError && error.code === 'UNDEFINED_TABLE') return null
       throw error
     }
-    const written = row?.[0] ?? null
-    const closed = row?.[1] ?? null
-    if (written === null && closed === null) return null
-    if (written === null) return Number(closed)
-    if (closed === null) return Number(written)
-    return Math.min(Number(written), Number(closed))
+    const found = (row ?? []).filter((txId) => txId !== null).map(Number)
+    return found.length === 0 ? null : Math.min(...found)
   }
 
   /** Reads changes into the buffer until it holds a page or the feed has read every commit. */

@@ -8,6 +8,7 @@ import type { Catalog, TableDefinition, ViewDefinition } from '../sql/catalog.js
 import { assert } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { dateMicros } from '../util/timestamp.js'
+import { upgradeFormatSync } from './format.js'
 
 export type Clock = () => Date | bigint
 
@@ -30,7 +31,8 @@ export function clockMicros(clock: Clock | undefined): bigint {
 }
 
 export const ledgerSchema = [
-  `CREATE TABLE IF NOT EXISTS _strata_tx (tx_id INTEGER PRIMARY KEY, system_time_us INTEGER NOT NULL, kind TEXT NOT NULL, rows_changed INTEGER NOT NULL) STRICT`,
+  // last_version: the version counter when the transaction committed (docs/time-model.md, "Facts").
+  `CREATE TABLE IF NOT EXISTS _strata_tx (tx_id INTEGER PRIMARY KEY, system_time_us INTEGER NOT NULL, kind TEXT NOT NULL, rows_changed INTEGER NOT NULL, last_version INTEGER) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_catalog (name TEXT PRIMARY KEY, kind TEXT NOT NULL, definition TEXT NOT NULL) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT`,
   // ERASE leaves this record and nothing of what it erased (docs/time-model.md, "Erasure").
@@ -47,25 +49,53 @@ export class Ledger {
   private recorded: Commit
   private pending: Commit | undefined
   private readonly systemTimes = new Map<number, bigint>()
+  /**
+   * The last version number handed out: every version of every table takes the next one, so a key's
+   * versions are numbered in the order they were written. Never reused (a rolled-back transaction's
+   * numbers are skipped); kept across restarts in each commit's `last_version`.
+   */
+  private lastVersion: bigint
 
   private constructor(
     private readonly writer: RowConnection,
     private readonly clock: Clock | undefined,
     committed: Commit,
+    lastVersion: bigint,
   ) {
     this.committed = committed
     this.recorded = committed
+    this.lastVersion = lastVersion
   }
 
-  /** Creates the ledger tables if needed and the writer's transaction-context table the triggers read. */
-  static openSync(writer: RowConnection, clock: Clock | undefined): Ledger {
+  /**
+   * Creates the ledger tables if needed (or brings an older data directory to this format, see
+   * format.ts), the writer's transaction-context table the triggers read, and the SQL functions the
+   * tables' hidden columns default to: `strata_tx()` and `strata_version()` (and the writer's
+   * `strata_pending_time()`, src/sql/ddl.ts openVersionsSql).
+   */
+  static openSync(writer: RowConnection, clock: Clock | undefined, directory: string): Ledger {
     for (const statement of ledgerSchema) writer.execSync(statement)
+    upgradeFormatSync(writer, directory)
     writer.execSync('CREATE TEMP TABLE IF NOT EXISTS _strata_context (tx_id INTEGER NOT NULL, system_time_us INTEGER NOT NULL, raw INTEGER NOT NULL)')
     writer.execSync('DELETE FROM temp._strata_context')
     writer.execSync('INSERT INTO temp._strata_context VALUES (0, 0, 0)')
-    const row = writer.prepareSync('SELECT tx_id, system_time_us FROM _strata_tx ORDER BY tx_id DESC LIMIT 1', { bigints: true }).allSync([])[0]
+    const row = writer.prepareSync('SELECT tx_id, system_time_us, last_version FROM _strata_tx ORDER BY tx_id DESC LIMIT 1', { bigints: true }).allSync([])[0]
     const committed: Commit = row === undefined ? { txId: 0, systemTimeUs: 0n } : { txId: Number(row[0]), systemTimeUs: row[1] as bigint }
-    return new Ledger(writer, clock, committed)
+    const ledger = new Ledger(writer, clock, committed, typeof row?.[2] === 'bigint' ? row[2] : 0n)
+    writer.defineFunctionSync('strata_tx', () => {
+      const pending = ledger.pending
+      if (pending === undefined) throw new StrataError('INTERNAL', 'a row was written outside a transaction that holds a transaction id')
+      return pending.txId
+    })
+    writer.defineFunctionSync('strata_version', () => ledger.nextVersion())
+    writer.defineFunctionSync('strata_pending_time', () => ledger.pending?.systemTimeUs ?? null)
+    return ledger
+  }
+
+  /** The next version number (see `lastVersion`). */
+  nextVersion(): bigint {
+    this.lastVersion += 1n
+    return this.lastVersion
   }
 
   get lastCommitted(): Commit {
@@ -123,7 +153,9 @@ export class Ledger {
   recordSync(kind: 'data' | 'ddl', rowsChanged: number): Commit {
     const pending = this.pending
     assert(pending !== undefined, 'recordSync needs an assigned transaction')
-    this.writer.prepareSync('INSERT INTO _strata_tx (tx_id, system_time_us, kind, rows_changed) VALUES (?, ?, ?, ?)').runSync([pending.txId, pending.systemTimeUs, kind, rowsChanged])
+    this.writer
+      .prepareSync('INSERT INTO _strata_tx (tx_id, system_time_us, kind, rows_changed, last_version) VALUES (?, ?, ?, ?, ?)')
+      .runSync([pending.txId, pending.systemTimeUs, kind, rowsChanged, this.lastVersion])
     return pending
   }
 

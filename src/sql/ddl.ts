@@ -2,7 +2,7 @@
  * DDL trees → catalog definitions, and the SQLite DDL for a definition. Pure: no I/O.
  */
 import { StrataError } from '../util/errors.js'
-import { findColumn, keyColumn, historyTableName, rowIdColumn, type ColumnDefinition, type DefaultValue, type Catalog, type IndexDefinition, type TableDefinition } from './catalog.js'
+import { findColumn, keyColumn, historyTableName, openTxColumn, openTxIndexName, openValidFromColumn, openVersionColumn, rowIdColumn, type ColumnDefinition, type DefaultValue, type Catalog, type IndexDefinition, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
 import { compileCheck } from './rowsql.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue, walk } from './tree.js'
@@ -246,6 +246,8 @@ export function sqliteCreateTable(table: TableDefinition, options: { readonly sc
   for (const column of table.columns) {
     parts.push(`${quoteIdentifier(column.name)} ${sqliteStorage(column.type)}${column.notNull ? ' NOT NULL' : ''}`)
   }
+  // The open version's own columns (docs/time-model.md, "The row store's layout"), filled by the ledger's functions.
+  if (options.scratch !== true) parts.push(...openVersionColumnsSql)
   if (table.primaryKey !== null) parts.push(`PRIMARY KEY (${table.primaryKey.map(quoteIdentifier).join(', ')})`)
   for (const unique of table.uniques) parts.push(`UNIQUE (${unique.map(quoteIdentifier).join(', ')})`)
   for (const check of table.checks) parts.push(`CHECK (${check.sqlite})`)
@@ -254,7 +256,25 @@ export function sqliteCreateTable(table: TableDefinition, options: { readonly sc
   return `CREATE TABLE ${quoteIdentifier(table.name)} (${parts.join(', ')}) STRICT`
 }
 
-/** The history table: every version of every row (see docs/time-model.md). */
+/**
+ * The hidden columns of a table's row: its open version's number and transaction come from the
+ * ledger's SQL functions (src/ledger/ledger.ts) whenever an INSERT does not name them.
+ */
+export const openVersionColumnsSql: readonly string[] = [
+  `${quoteIdentifier(openVersionColumn)} INTEGER NOT NULL DEFAULT (strata_version())`,
+  `${quoteIdentifier(openTxColumn)} INTEGER NOT NULL DEFAULT (strata_tx())`,
+  `${quoteIdentifier(openValidFromColumn)} INTEGER`,
+]
+
+/** The index of a table's rows by the transaction that wrote them: CDC and change feeds find a commit's versions by it. */
+export function sqliteCreateOpenTxIndex(table: string): string {
+  return `CREATE INDEX ${quoteIdentifier(openTxIndexName(table))} ON ${quoteIdentifier(table)} (${quoteIdentifier(openTxColumn)})`
+}
+
+/**
+ * The history table: every version of every row except the open ones the table itself holds (see
+ * docs/time-model.md), and the index of the table's rows by transaction.
+ */
 export function sqliteCreateHistory(table: TableDefinition): string[] {
   const history = quoteIdentifier(historyTableName(table.name))
   const columns = table.columns.map((column) => `${quoteIdentifier(column.name)} ${sqliteStorage(column.type)}`)
@@ -268,11 +288,57 @@ export function sqliteCreateHistory(table: TableDefinition): string[] {
     ...(table.primaryKey === null
       ? []
       : [`CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_key`)} ON ${history} (${table.primaryKey.map(quoteIdentifier).join(', ')}, _valid_to, _system_from, _system_to)`]),
+    sqliteCreateOpenTxIndex(table.name),
   ]
 }
 
-/** SQLite expression of a row's key from NEW or OLD, as a JSON array (BLOB keys as hex). */
-export function keyExpression(table: TableDefinition, row: 'NEW' | 'OLD' | undefined): string {
+/** The columns every versions relation has, in order: history's, with the user columns in the middle. */
+export function versionColumnNames(table: TableDefinition): string[] {
+  return ['_version', keyColumn, ...table.columns.map((column) => column.name), '_tx_from', '_tx_to', '_system_from', '_system_to', '_valid_from', '_valid_to']
+}
+
+/**
+ * The open versions of a table as rows of its history's shape (`versionColumnNames`): the table's
+ * rows, their system time from the ledger. A row written by the writer's own uncommitted transaction
+ * has no ledger fact yet; `strata_pending_time()` gives that transaction's time there (and NULL on a
+ * reader, which never sees such a row).
+ */
+export function openVersionsSql(table: TableDefinition): string {
+  const row = '_strata_open'
+  const systemFrom = `coalesce(_strata_commit.system_time_us, strata_pending_time())`
+  const columns = [
+    `${row}.${quoteIdentifier(openVersionColumn)} AS _version`,
+    `${keyExpression(table, row)} AS ${quoteIdentifier(keyColumn)}`,
+    ...table.columns.map((column) => `${row}.${quoteIdentifier(column.name)} AS ${quoteIdentifier(column.name)}`),
+    `${row}.${quoteIdentifier(openTxColumn)} AS _tx_from`,
+    'NULL AS _tx_to',
+    `${systemFrom} AS _system_from`,
+    'NULL AS _system_to',
+    `coalesce(${row}.${quoteIdentifier(openValidFromColumn)}, ${systemFrom}) AS _valid_from`,
+    'NULL AS _valid_to',
+  ]
+  return (
+    `SELECT ${columns.join(', ')} FROM main.${quoteIdentifier(table.name)} AS ${row} ` +
+    `LEFT JOIN main._strata_tx AS _strata_commit ON _strata_commit.tx_id = ${row}.${quoteIdentifier(openTxColumn)}`
+  )
+}
+
+/** The closed versions and valid-time pieces of a table, in the same shape. */
+export function historyVersionsSql(table: TableDefinition): string {
+  return `SELECT ${versionColumnNames(table).map(quoteIdentifier).join(', ')} FROM main.${quoteIdentifier(historyTableName(table.name))}`
+}
+
+/**
+ * Every version of a table, as a derived table: its history and its open versions. SQLite pushes a
+ * WHERE on it into both arms, so a condition on `_tx_from` or a key column reaches their indexes, and
+ * one that cannot hold in an arm (`_tx_to = ?` on the open versions) skips it.
+ */
+export function versionsSql(table: TableDefinition): string {
+  return `(${historyVersionsSql(table)} UNION ALL ${openVersionsSql(table)})`
+}
+
+/** SQLite expression of a row's key from NEW, OLD or a table alias, as a JSON array (BLOB keys as hex). */
+export function keyExpression(table: TableDefinition, row: string | undefined): string {
   const keyColumns = table.primaryKey ?? [rowIdColumn]
   const parts = keyColumns.map((name) => {
     const column = findColumn(table, name)
@@ -288,9 +354,12 @@ export function keyExpression(table: TableDefinition, row: 'NEW' | 'OLD' | undef
  * context (`temp._strata_context`: the tx id and system time the ledger assigned, and `raw`, set
  * while the engine writes valid-time pieces itself and the triggers must stay out of the way).
  *
- * They implement the default valid time (XTDB's): an INSERT is valid from the commit's system time
- * on; an UPDATE or DELETE applies from that moment on, so the part of the old open-ended version
- * before it is re-asserted as a bounded piece.
+ * An INSERT needs none: the row is the new open version, its hidden columns filled by their defaults.
+ * An UPDATE or DELETE moves the old open version into history, closed at this commit (unless this
+ * transaction wrote it: never visible, it just goes), and re-asserts the untouched part of its valid
+ * period before this commit as a bounded piece (XTDB's default valid time: a write applies from its
+ * commit on). An UPDATE's row then gets a new version number and this transaction, unless the
+ * statement set them itself (the compiled UPDATE does; this covers every other path).
  */
 export function sqliteHistoryTriggers(table: TableDefinition): string[] {
   const name = table.name
@@ -298,35 +367,37 @@ export function sqliteHistoryTriggers(table: TableDefinition): string[] {
   const target = `main.${quoteIdentifier(name)}`
   const key = quoteIdentifier(keyColumn)
   const columnList = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
-  const newValues = table.columns.map((column) => `NEW.${quoteIdentifier(column.name)}`).join(', ')
+  const oldValues = table.columns.map((column) => `OLD.${quoteIdentifier(column.name)}`).join(', ')
   const context = 'temp._strata_context'
   const oldKey = keyExpression(table, 'OLD')
-  const append =
-    `INSERT INTO ${history} (${key}, ${columnList}, _tx_from, _system_from, _valid_from) ` +
-    `SELECT ${keyExpression(table, 'NEW')}, ${newValues}, tx_id, system_time_us, system_time_us FROM ${context};`
-  const openVersion = `${key} = ${oldKey} AND _tx_to IS NULL AND _valid_to IS NULL`
+  const oldVersion = `OLD.${quoteIdentifier(openVersionColumn)}`
+  const oldTx = `OLD.${quoteIdentifier(openTxColumn)}`
+  // The old version's system time: this transaction's, or its writer's in the ledger.
+  const oldSystemFrom = `(CASE WHEN ${oldTx} = c.tx_id THEN c.system_time_us ELSE (SELECT system_time_us FROM main._strata_tx WHERE tx_id = ${oldTx}) END)`
+  const oldValidFrom = `coalesce(OLD.${quoteIdentifier(openValidFromColumn)}, ${oldSystemFrom})`
   // The untouched past of the open version, re-asserted from this commit on (empty when it starts now).
   const keepPast =
-    `INSERT INTO ${history} (${key}, ${columnList}, _tx_from, _system_from, _valid_from, _valid_to) ` +
-    `SELECT h.${key}, ${table.columns.map((column) => `h.${quoteIdentifier(column.name)}`).join(', ')}, c.tx_id, c.system_time_us, h._valid_from, c.system_time_us ` +
-    `FROM ${history} AS h, ${context} AS c WHERE h.${key} = ${oldKey} AND h._tx_to IS NULL AND h._valid_to IS NULL AND h._valid_from < c.system_time_us;`
-  // A version written and superseded by one transaction was never visible: removed, not closed.
-  // `+_tx_from` keeps SQLite on the key index: by _tx_from it would scan every version this transaction
-  // wrote so far, which makes a large UPDATE quadratic (bench/suites/history-overhead.ts).
-  const closeOld =
-    `DELETE FROM ${history} WHERE ${openVersion} AND +_tx_from = (SELECT tx_id FROM ${context});` +
-    ` UPDATE ${history} SET _tx_to = (SELECT tx_id FROM ${context}), _system_to = (SELECT system_time_us FROM ${context}) WHERE ${openVersion};`
+    `INSERT INTO ${history} (_version, ${key}, ${columnList}, _tx_from, _system_from, _valid_from, _valid_to) ` +
+    `SELECT strata_version(), ${oldKey}, ${oldValues}, c.tx_id, c.system_time_us, ${oldValidFrom}, c.system_time_us FROM ${context} AS c WHERE ${oldValidFrom} < c.system_time_us;`
+  // The open version, closed at this commit; one this transaction wrote was never visible and just goes.
+  const close =
+    `INSERT INTO ${history} (_version, ${key}, ${columnList}, _tx_from, _tx_to, _system_from, _system_to, _valid_from, _valid_to) ` +
+    `SELECT ${oldVersion}, ${oldKey}, ${oldValues}, ${oldTx}, c.tx_id, ${oldSystemFrom}, c.system_time_us, ${oldValidFrom}, NULL FROM ${context} AS c WHERE ${oldTx} <> c.tx_id;`
+  const renew =
+    `UPDATE ${target} SET ${quoteIdentifier(openVersionColumn)} = strata_version(), ${quoteIdentifier(openTxColumn)} = (SELECT tx_id FROM ${context}), ${quoteIdentifier(openValidFromColumn)} = NULL ` +
+    `WHERE rowid = NEW.rowid AND ${quoteIdentifier(openVersionColumn)} = ${oldVersion};`
   const trigger = (event: string): string => quoteIdentifier(`_strata_${event}_${name}`)
   const when = `WHEN (SELECT raw FROM ${context}) = 0`
   return [
-    `DROP TRIGGER IF EXISTS temp.${trigger('insert')}`,
     `DROP TRIGGER IF EXISTS temp.${trigger('update')}`,
     `DROP TRIGGER IF EXISTS temp.${trigger('delete')}`,
-    `CREATE TEMP TRIGGER ${trigger('insert')} AFTER INSERT ON ${target} ${when} BEGIN ${append} END`,
-    `CREATE TEMP TRIGGER ${trigger('update')} AFTER UPDATE ON ${target} ${when} BEGIN ${keepPast} ${closeOld} ${append} END`,
-    `CREATE TEMP TRIGGER ${trigger('delete')} AFTER DELETE ON ${target} ${when} BEGIN ${keepPast} ${closeOld} END`,
+    `CREATE TEMP TRIGGER ${trigger('update')} AFTER UPDATE ON ${target} ${when} BEGIN ${keepPast} ${close} ${renew} END`,
+    `CREATE TEMP TRIGGER ${trigger('delete')} AFTER DELETE ON ${target} ${when} BEGIN ${keepPast} ${close} END`,
   ]
 }
+
+/** The SET items an UPDATE of a table's rows adds: a new open version, written by this transaction. */
+export const renewOpenVersionSql = `${quoteIdentifier(openVersionColumn)} = strata_version(), ${quoteIdentifier(openTxColumn)} = strata_tx(), ${quoteIdentifier(openValidFromColumn)} = NULL`
 
 export function describeType(type: SqlType): string {
   return typeLabel(type)

@@ -1034,7 +1034,11 @@ export function defaultBinderFor(table: TableDefinition, name: string): Binder {
  * The INSERT's SQLite text for one row of values: all table columns listed, defaults filled in,
  * with the ON CONFLICT and RETURNING clauses compiled. `rowBinders` is the per-row value binders.
  */
-export function compileInsertShell(insert: PgNode, target: InsertTarget): { prefix: string; suffix: string; suffixBinders: Binder[]; output: OutputColumn[] } {
+/**
+ * `renew`: SET items every update of a row adds (the engine's: a new open version, src/sql/ddl.ts
+ * renewOpenVersionSql); not for scratch tables.
+ */
+export function compileInsertShell(insert: PgNode, target: InsertTarget, renew?: string): { prefix: string; suffix: string; suffixBinders: Binder[]; output: OutputColumn[] } {
   const { table } = target
   const relation = relationOf(insert['relation'])
   const scope = scopeFor(table, relation.alias)
@@ -1059,7 +1063,7 @@ export function compileInsertShell(insert: PgNode, target: InsertTarget): { pref
     else {
       const updateScope: Scope = { ...scope, excluded: true }
       const sets = setList(updateScope, list(conflict['targetList']))
-      suffix += ` ON CONFLICT${targetSql} DO UPDATE SET ${sets.sql}`
+      suffix += ` ON CONFLICT${targetSql} DO UPDATE SET ${sets.sql}${renew === undefined ? '' : `, ${renew}`}`
       suffixBinders.push(...sets.binders)
       if (conflict['whereClause'] !== undefined) {
         const where = predicate(updateScope, conflict['whereClause'])
@@ -1127,15 +1131,15 @@ function setList(scope: Scope, targets: readonly unknown[]): { sql: string; bind
   return { sql: parts.join(', '), binders }
 }
 
-/** UPDATE t SET … WHERE … [RETURNING …] with simple expressions. */
-export function compileUpdate(update: PgNode, resolver: TableResolver): RowPlan {
+/** UPDATE t SET … WHERE … [RETURNING …] with simple expressions; `renew` as for compileInsertShell. */
+export function compileUpdate(update: PgNode, resolver: TableResolver, renew?: string): RowPlan {
   if (list(update['fromClause']).length > 0) throw new NotRowStore('UPDATE … FROM')
   if (update['withClause'] !== undefined) throw new NotRowStore('a WITH clause')
   const relation = relationOf(update['relation'])
   const table = resolveTable(resolver, relation)
   const scope = scopeFor(table, relation.alias)
   const sets = setList(scope, list(update['targetList']))
-  const sql = `UPDATE ${quoteIdentifier(table.name)}${relation.alias === undefined ? '' : ` AS ${quoteIdentifier(relation.alias)}`} SET ${sets.sql}`
+  const sql = `UPDATE ${quoteIdentifier(table.name)}${relation.alias === undefined ? '' : ` AS ${quoteIdentifier(relation.alias)}`} SET ${sets.sql}${renew === undefined ? '' : `, ${renew}`}`
   return withWhereAndReturning(scope, update, sql, [...sets.binders])
 }
 

@@ -11,7 +11,8 @@ import { deparseStatement } from './deparse.js'
 import { assert, AssertionError } from '../util/assert.js'
 import { StrataError } from '../util/errors.js'
 import { dateMicros } from '../util/timestamp.js'
-import { historyTableName, type Catalog, type ColumnDefinition, type TableDefinition } from './catalog.js'
+import { type Catalog, type ColumnDefinition, type TableDefinition } from './catalog.js'
+import { openVersionsSql, versionsSql } from './ddl.js'
 import { parseTree, scanTokens, tokensOf, type PgNode, type ScanToken, type TokenSource } from './parse.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, walk } from './tree.js'
 import { parseIntervalText } from './timeseries.js'
@@ -712,7 +713,10 @@ export function rowStoreSource(reference: TemporalReference, extraColumns: reado
   })
   if (openOnly) where.push('_valid_to IS NULL')
   const columns = [...reference.table.columns.map((column) => quoteIdentifier(column.name)), ...periodColumns, ...extraColumns.map(quoteIdentifier)]
-  const sql = `SELECT ${columns.join(', ')} FROM main.${quoteIdentifier(historyTableName(reference.table.name))}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`
+  // The latest system time at valid time now of such a table: exactly the table's own rows (its open
+  // versions); otherwise every version, history and open ones (src/sql/ddl.ts versionsSql).
+  const versions = openOnly && reference.spec.system === undefined ? `(${openVersionsSql(reference.table)})` : versionsSql(reference.table)
+  const sql = `SELECT ${columns.join(', ')} FROM ${versions} AS _strata_versions${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`
   return { sql, slots }
 }
 

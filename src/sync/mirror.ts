@@ -6,6 +6,7 @@
 import type { ColumnSession, AppendKind, ColumnResult } from '../storage/columnstore/columnstore.js'
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import { historyTableName, keyColumn, type Catalog, type TableDefinition } from '../sql/catalog.js'
+import { openVersionsSql, versionsSql } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { decimalIsScaled, duckdbType, readsIntegersAsBigints, typeLabel, type SqlType } from '../sql/types.js'
 import { decimalText } from '../util/decimal.js'
@@ -371,9 +372,11 @@ function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaT
     // Without its history, the mirror needs only what changes the current table (the narrow reads of the
     // sync's hot path).
     const columns = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
+    // Both arms of the versions by their index on the writing transaction: the table's rows, and the
+    // open-ended versions closed after toTx (none when toTx is the latest, as it usually is).
     const rows = source
       .prepareSync(
-        `SELECT ${quoteIdentifier(keyColumn)}, ${columns} FROM ${history} WHERE _tx_from > ? AND _tx_from <= ? AND (_tx_to IS NULL OR _tx_to > ?) AND _valid_to IS NULL`,
+        `SELECT ${quoteIdentifier(keyColumn)}, ${columns} FROM ${versionsSql(table)} AS v WHERE _tx_from > ? AND _tx_from <= ? AND (_tx_to IS NULL OR _tx_to > ?) AND _valid_to IS NULL`,
         { bigints: readsBigints(table) },
       )
       .allSync([rebuild ? 0 : range.fromTx, range.toTx, range.toTx])
@@ -394,13 +397,17 @@ function versionColumnsOf(table: TableDefinition): string {
   return `_version, ${quoteIdentifier(keyColumn)}, ${columns}, _tx_from, CASE WHEN _tx_to <= ? THEN _tx_to END, _system_from, CASE WHEN _tx_to <= ? THEN _system_to END, _valid_from, _valid_to`
 }
 
-/** History versions written or closed in (fromTx, toTx] (all up to toTx when `everything`), as of toTx. */
+/** Versions written or closed in (fromTx, toTx] (all up to toTx when `everything`), as of toTx. */
 function readVersionsSync(source: RowConnection, table: TableDefinition, fromTx: number, toTx: number, everything: boolean): unknown[][] {
-  const history = quoteIdentifier(historyTableName(table.name))
-  if (everything) return source.prepareSync(`SELECT ${versionColumnsOf(table)} FROM ${history} WHERE _tx_from <= ?`, { bigints: true }).allSync([toTx, toTx, toTx])
+  if (everything) return source.prepareSync(`SELECT ${versionColumnsOf(table)} FROM ${versionsSql(table)} AS v WHERE _tx_from <= ?`, { bigints: true }).allSync([toTx, toTx, toTx])
+  // A closed version is in history; the table's rows (open versions) were written in the range or not at all.
   return source
-    .prepareSync(`SELECT ${versionColumnsOf(table)} FROM ${history} WHERE (_tx_from > ? AND _tx_from <= ?) OR (_tx_to > ? AND _tx_to <= ?)`, { bigints: true })
-    .allSync([toTx, toTx, fromTx, toTx, fromTx, toTx])
+    .prepareSync(
+      `SELECT ${versionColumnsOf(table)} FROM main.${quoteIdentifier(historyTableName(table.name))} WHERE (_tx_from > ? AND _tx_from <= ?) OR (_tx_to > ? AND _tx_to <= ?) ` +
+        `UNION ALL SELECT ${versionColumnsOf(table)} FROM (${openVersionsSql(table)}) WHERE _tx_from > ? AND _tx_from <= ?`,
+      { bigints: true },
+    )
+    .allSync([toTx, toTx, fromTx, toTx, fromTx, toTx, toTx, toTx, fromTx, toTx])
 }
 
 /**

@@ -25,6 +25,11 @@ export interface RowConnection {
   prepareSync(sql: string, options?: { readonly bigints?: boolean }): RowStatement
   /** Runs one or more statements without parameters (DDL, pragmas, transaction control). */
   execSync(sql: string): void
+  /**
+   * Defines (or redefines) an SQL function of no arguments on this connection, e.g. the ledger's
+   * counters the tables' defaults call. Not deterministic: SQLite calls it for every use.
+   */
+  defineFunctionSync(name: string, body: () => RowValue): void
   readonly inTransaction: boolean
 }
 
@@ -141,6 +146,10 @@ class Connection implements RowConnection {
     }
   }
 
+  defineFunctionSync(name: string, body: () => RowValue): void {
+    this.database.function(name, { deterministic: false, varargs: false }, body)
+  }
+
   /** Schema changes invalidate prepared statements' column lists. */
   clearCache(): void {
     this.cache.clear()
@@ -173,6 +182,9 @@ function openConnection(file: string, options: RowStoreOptions): Connection {
   registerTimeSeriesFunctions(database)
   // Integer arithmetic in SET values fails on overflow as DuckDB's does (src/sql/rowsql.ts).
   registerArithmeticFunctions(database)
+  // The time of the writer's uncommitted transaction, which the ledger defines on the writer
+  // (src/sql/ddl.ts openVersionsSql); no other connection sees such a transaction's rows.
+  database.function('strata_pending_time', { deterministic: false }, () => null)
   return new Connection(database)
 }
 

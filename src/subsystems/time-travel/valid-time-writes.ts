@@ -4,14 +4,15 @@
  * current versions do not all cover "now", and ERASE.
  *
  * The history triggers cover ordinary writes. These writes change valid-time pieces directly: with
- * the triggers switched off (`ledger.setRawSync`), they close or remove the affected versions, append
- * the new pieces, and then make the table's row for each touched key equal to its open-ended current
- * piece (the row store's table always holds exactly those).
+ * the triggers switched off (`ledger.setRawSync`), they close or remove the affected versions and
+ * append the new pieces. A key's open-ended current piece is its row in the table (docs/time-model.md,
+ * "The row store's layout"): closing it moves the row to history, and an open-ended piece appended
+ * becomes the row.
  */
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
 import type { Commit, Ledger } from '../../ledger/ledger.js'
-import { findColumn, historyTableName, keyColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from '../../sql/catalog.js'
-import { keyExpression, sqliteCreateTable } from '../../sql/ddl.js'
+import { findColumn, historyTableName, keyColumn, openTxColumn, openValidFromColumn, openVersionColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from '../../sql/catalog.js'
+import { keyExpression, openVersionsSql, sqliteCreateTable, versionsSql } from '../../sql/ddl.js'
 import type { PgNode } from '../../sql/parse.js'
 import { compileDelete, compileSelect, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, NotRowStore, type Binder } from '../../sql/rowsql.js'
 import { evaluateInstantNode, instantFromValue, periodColumnDefinitions, rowStoreSource, type InstantContext } from '../../sql/temporal.js'
@@ -39,7 +40,7 @@ interface Piece {
   /** User columns, storage format. */
   readonly values: RowValue[]
   readonly validFrom: bigint
-  /** null = end of time. */
+  /** null = end of time: then the piece is the table's row for its key (its open version). */
   readonly validTo: bigint | null
   readonly txFrom: number
 }
@@ -52,6 +53,11 @@ function history(table: TableDefinition): string {
 
 function columnList(table: TableDefinition): string {
   return table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
+}
+
+/** The columns a piece is read with, from history or from the versions relation. */
+function pieceColumns(table: TableDefinition): string {
+  return `_version, ${quoteIdentifier(keyColumn)}, ${columnList(table)}, _valid_from, _valid_to, _tx_from`
 }
 
 function before(left: bigint | null, right: bigint | null): boolean {
@@ -105,11 +111,27 @@ export class TemporalWriter {
 
   // ───────────────────────────── pieces ─────────────────────────────
 
-  private piecesOf(table: TableDefinition, key: string): Piece[] {
-    const rows = this.writer
-      .prepareSync(`SELECT _version, ${quoteIdentifier(keyColumn)}, ${columnList(table)}, _valid_from, _valid_to, _tx_from FROM ${history(table)} WHERE ${quoteIdentifier(keyColumn)} = ? AND _tx_to IS NULL`, { bigints: true })
+  /**
+   * The table's row for a key, as SQL conditions on it and their values: by primary key (`values`
+   * holds the key's columns, storage format), or by row id for a table without one.
+   */
+  private rowOf(table: TableDefinition, key: string, values: readonly RowValue[], alias: string): { where: string; params: RowValue[] } {
+    const prefix = alias === '' ? '' : `${alias}.`
+    if (table.primaryKey === null) return { where: `${prefix}${quoteIdentifier(rowIdColumn)} = ?`, params: [(JSON.parse(key) as [number])[0]] }
+    return {
+      where: table.primaryKey.map((name) => `${prefix}${quoteIdentifier(name)} = ?`).join(' AND '),
+      params: table.primaryKey.map((name) => values[table.columns.findIndex((column) => column.name === name)]!),
+    }
+  }
+
+  /** The current pieces of a key: its bounded ones in history and its open one, the table's row. */
+  private piecesOf(table: TableDefinition, key: string, values: readonly RowValue[]): Piece[] {
+    const bounded = this.writer
+      .prepareSync(`SELECT ${pieceColumns(table)} FROM ${history(table)} WHERE ${quoteIdentifier(keyColumn)} = ? AND _tx_to IS NULL`, { bigints: true })
       .allSync([key])
-    return rows.map((row) => this.piece(table, row))
+    const row = this.rowOf(table, key, values, '_strata_open')
+    const open = this.writer.prepareSync(`SELECT ${pieceColumns(table)} FROM (${openVersionsSql(table)} WHERE ${row.where})`, { bigints: true }).allSync(row.params)
+    return [...bounded, ...open].map((piece) => this.piece(table, piece))
   }
 
   private piece(table: TableDefinition, row: RowValue[]): Piece {
@@ -124,52 +146,58 @@ export class TemporalWriter {
     }
   }
 
+  /**
+   * Asserts `values` for [validFrom, validTo) from this commit on: an open-ended piece becomes the
+   * table's row for its key (which has none at this point), a bounded one goes to history.
+   */
   private appendPiece(table: TableDefinition, key: string, values: readonly RowValue[], validFrom: bigint, validTo: bigint | null): void {
     const commit = this.commit()
     if (validTo !== null && validFrom >= validTo) return
-    this.writer
-      .prepareSync(
-        `INSERT INTO ${history(table)} (${quoteIdentifier(keyColumn)}, ${columnList(table)}, _tx_from, _system_from, _valid_from, _valid_to) VALUES (?, ${table.columns.map(() => '?').join(', ')}, ?, ?, ?, ?)`,
-      )
-      .runSync([key, ...values, commit.txId, commit.systemTimeUs, validFrom, validTo])
+    const version = this.host.ledger.nextVersion()
+    if (validTo === null) {
+      const ids = table.primaryKey === null ? [quoteIdentifier(rowIdColumn)] : []
+      const idValues = table.primaryKey === null ? [(JSON.parse(key) as [number])[0]] : []
+      const hidden = [openVersionColumn, openTxColumn, openValidFromColumn].map(quoteIdentifier)
+      const columns = [...ids, columnList(table), ...hidden]
+      this.writer
+        .prepareSync(`INSERT INTO main.${quoteIdentifier(table.name)} (${columns.join(', ')}) VALUES (${[...ids, ...table.columns, ...hidden].map(() => '?').join(', ')})`)
+        .runSync([...idValues, ...values, version, commit.txId, validFrom === commit.systemTimeUs ? null : validFrom])
+    } else {
+      this.writer
+        .prepareSync(
+          `INSERT INTO ${history(table)} (_version, ${quoteIdentifier(keyColumn)}, ${columnList(table)}, _tx_from, _system_from, _valid_from, _valid_to) VALUES (?, ?, ${table.columns.map(() => '?').join(', ')}, ?, ?, ?, ?)`,
+        )
+        .runSync([version, key, ...values, commit.txId, commit.systemTimeUs, validFrom, validTo])
+    }
     if ((validTo === null && validFrom > commit.systemTimeUs) || (validTo !== null && validTo > commit.systemTimeUs)) this.host.markFutureValidTime(table)
   }
 
   /**
    * Ends a piece at this commit and re-asserts its parts outside [from, to) with the old values.
-   * A piece this transaction wrote itself was never visible: it is removed instead.
+   * A piece this transaction wrote itself was never visible: it is removed instead. An open piece
+   * (the table's row) is closed by moving it to history.
    */
   private supersede(table: TableDefinition, piece: Piece, from: bigint, to: bigint | null): void {
     const commit = this.commit()
-    if (piece.txFrom === commit.txId) {
+    if (piece.validTo === null) {
+      if (piece.txFrom !== commit.txId) {
+        const systemFrom = this.host.ledger.systemTimeOfSync(this.writer, piece.txFrom)!
+        this.writer
+          .prepareSync(
+            `INSERT INTO ${history(table)} (_version, ${quoteIdentifier(keyColumn)}, ${columnList(table)}, _tx_from, _tx_to, _system_from, _system_to, _valid_from, _valid_to) ` +
+              `VALUES (?, ?, ${table.columns.map(() => '?').join(', ')}, ?, ?, ?, ?, ?, NULL)`,
+          )
+          .runSync([piece.version, piece.key, ...piece.values, piece.txFrom, commit.txId, systemFrom, commit.systemTimeUs, piece.validFrom])
+      }
+      const row = this.rowOf(table, piece.key, piece.values, '')
+      this.writer.prepareSync(`DELETE FROM main.${quoteIdentifier(table.name)} WHERE ${row.where}`).runSync(row.params)
+    } else if (piece.txFrom === commit.txId) {
       this.writer.prepareSync(`DELETE FROM ${history(table)} WHERE _version = ?`).runSync([piece.version])
     } else {
       this.writer.prepareSync(`UPDATE ${history(table)} SET _tx_to = ?, _system_to = ? WHERE _version = ?`).runSync([commit.txId, commit.systemTimeUs, piece.version])
     }
     if (piece.validFrom < from) this.appendPiece(table, piece.key, piece.values, piece.validFrom, minEnd(piece.validTo, from))
     if (to !== null && before(to, piece.validTo)) this.appendPiece(table, piece.key, piece.values, to, piece.validTo)
-  }
-
-  /** Makes the table's row for `key` its open-ended current piece, or removes it if there is none. */
-  private syncBase(table: TableDefinition, key: string): void {
-    const name = `main.${quoteIdentifier(table.name)}`
-    const h = history(table)
-    const open = this.writer
-      .prepareSync(`SELECT _version FROM ${h} WHERE ${quoteIdentifier(keyColumn)} = ? AND _tx_to IS NULL AND _valid_to IS NULL`, { bigints: true })
-      .allSync([key])[0]?.[0]
-    if (table.primaryKey === null) {
-      const id = JSON.parse(key) as [number]
-      this.writer.prepareSync(`DELETE FROM ${name} WHERE ${quoteIdentifier(rowIdColumn)} = ?`).runSync([id[0]])
-      if (open !== undefined) {
-        this.writer.prepareSync(`INSERT INTO ${name} (${quoteIdentifier(rowIdColumn)}, ${columnList(table)}) SELECT ?, ${columnList(table)} FROM ${h} WHERE _version = ?`).runSync([id[0], open])
-      }
-      return
-    }
-    const any = open ?? this.writer.prepareSync(`SELECT max(_version) FROM ${h} WHERE ${quoteIdentifier(keyColumn)} = ?`, { bigints: true }).allSync([key])[0]?.[0]
-    if (any === undefined || any === null) return
-    const keyColumns = table.primaryKey.map(quoteIdentifier).join(', ')
-    this.writer.prepareSync(`DELETE FROM ${name} WHERE (${keyColumns}) = (SELECT ${keyColumns} FROM ${h} WHERE _version = ?)`).runSync([any])
-    if (open !== undefined) this.writer.prepareSync(`INSERT INTO ${name} (${columnList(table)}) SELECT ${columnList(table)} FROM ${h} WHERE _version = ?`).runSync([open])
   }
 
   /** A TEMP copy of the table's columns and constraints, without keys, for checking and evaluating values. */
@@ -291,7 +319,7 @@ export class TemporalWriter {
       )
       this.writer.execSync(`DELETE FROM temp.${quoteIdentifier(check.name)}`)
     }
-    const overlapping = this.piecesOf(table, key).filter((piece) => before(piece.validFrom, validTo) && before(validFrom, piece.validTo))
+    const overlapping = this.piecesOf(table, key, values).filter((piece) => before(piece.validFrom, validTo) && before(validFrom, piece.validTo))
     if (overlapping.length > 0) {
       if (skipOverlaps) return false
       if (!replace) {
@@ -304,7 +332,6 @@ export class TemporalWriter {
       for (const piece of overlapping) this.supersede(table, piece, validFrom, validTo)
     }
     this.appendPiece(table, key, values, validFrom, validTo)
-    this.syncBase(table, key)
     return true
   }
 
@@ -324,7 +351,7 @@ export class TemporalWriter {
     return this.raw(() => {
       const candidates = this.writer
         .prepareSync(
-          `SELECT _version, ${quoteIdentifier(keyColumn)}, ${columnList(table)}, _valid_from, _valid_to, _tx_from FROM ${history(table)} WHERE _tx_to IS NULL AND (_valid_to IS NULL OR _valid_to > ?)${to === null ? '' : ' AND _valid_from < ?'}`,
+          `SELECT ${pieceColumns(table)} FROM ${versionsSql(table)} AS v WHERE _tx_to IS NULL AND (_valid_to IS NULL OR _valid_to > ?)${to === null ? '' : ' AND _valid_from < ?'}`,
           { bigints: true },
         )
         .allSync(to === null ? [from] : [from, to])
@@ -348,7 +375,6 @@ export class TemporalWriter {
       }
       const changed = this.writer.prepareSync(plan.sql, { bigints: true }).allSync(this.host.bind(plan.binders, params))
       this.writer.execSync(`DELETE FROM temp.${quoteIdentifier(scratch.name)}`)
-      const keys = new Set<string>()
       const width = table.columns.length
       for (const row of changed) {
         const piece = byVersion.get(row[width] as bigint)!
@@ -364,9 +390,7 @@ export class TemporalWriter {
           const start = piece.validFrom > from ? piece.validFrom : from
           this.appendPiece(table, piece.key, values, start, minEnd(piece.validTo, to))
         }
-        keys.add(piece.key)
       }
-      for (const key of keys) this.syncBase(table, key)
       return changed.length
     })
   }
@@ -409,33 +433,19 @@ export class TemporalWriter {
     return this.raw(() => {
       this.writer.execSync('PRAGMA secure_delete = ON')
       try {
-        let versions = 0
-        const h = history(table)
-        for (const key of keys) {
-          // The table's row goes first: its key columns are found through history.
-          this.deleteBaseRow(table, key)
-          versions += this.writer.prepareSync(`DELETE FROM ${h} WHERE ${quoteIdentifier(keyColumn)} = ?`).runSync([key]).changes
-        }
+        // One pass over each: the table's rows (open versions) and history, by key.
+        const erased = JSON.stringify(keys)
+        const rows = this.writer
+          .prepareSync(`DELETE FROM main.${quoteIdentifier(table.name)} WHERE ${keyExpression(table, undefined)} IN (SELECT value FROM json_each(?))`)
+          .runSync([erased]).changes
+        const versions = this.writer.prepareSync(`DELETE FROM ${history(table)} WHERE ${quoteIdentifier(keyColumn)} IN (SELECT value FROM json_each(?))`).runSync([erased]).changes
         const commit = this.commit()
-        this.writer.prepareSync('INSERT INTO _strata_erasures (tx_id, table_name, entities, versions) VALUES (?, ?, ?, ?)').runSync([commit.txId, table.name, keys.length, versions])
+        this.writer.prepareSync('INSERT INTO _strata_erasures (tx_id, table_name, entities, versions) VALUES (?, ?, ?, ?)').runSync([commit.txId, table.name, keys.length, rows + versions])
         return keys.length
       } finally {
         this.writer.execSync('PRAGMA secure_delete = OFF')
       }
     })
-  }
-
-  private deleteBaseRow(table: TableDefinition, key: string): void {
-    const name = `main.${quoteIdentifier(table.name)}`
-    if (table.primaryKey === null) {
-      const id = JSON.parse(key) as [number]
-      this.writer.prepareSync(`DELETE FROM ${name} WHERE ${quoteIdentifier(rowIdColumn)} = ?`).runSync([id[0]])
-      return
-    }
-    const keyColumns = table.primaryKey.map(quoteIdentifier).join(', ')
-    this.writer
-      .prepareSync(`DELETE FROM ${name} WHERE (${keyColumns}) IN (SELECT ${keyColumns} FROM ${history(table)} WHERE ${quoteIdentifier(keyColumn)} = ?)`)
-      .runSync([key])
   }
 }
 
