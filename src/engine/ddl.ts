@@ -4,9 +4,9 @@
  * ADD/DROP COLUMN, RENAME COLUMN. The subsystems' schema hooks keep their own objects (full-text
  * indexes) right through them, in the same transaction.
  */
-import { findColumn, historyTableName, indexesOf, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
+import { findColumn, historyTableName, indexesOf, keyColumn, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
 import type { CreateTableAs } from '../sql/create-table-as.js'
-import { catalogNameTaken, checkUserName, indexFromCreate, openVersionsSql, sqliteCreateHistory, versionColumnNames, sqliteCreateIndex, sqliteCreateTable, tableFromCreate } from '../sql/ddl.js'
+import { catalogNameTaken, checkUserName, indexFromCreate, openVersionsSql, renewOpenVersionSql, sqliteCreateHistory, versionColumnNames, sqliteCreateIndex, sqliteCreateTable, tableFromCreate } from '../sql/ddl.js'
 import { deparseStatement } from '../sql/deparse.js'
 import { sqlWords } from '../sql/naming.js'
 import type { PgNode } from '../sql/parse.js'
@@ -254,15 +254,14 @@ export class Ddl {
           const sqliteColumnType = sqliteStorage(column.type)
           const literal = fallbackValue === null ? '' : ` DEFAULT ${typeof fallbackValue === 'string' ? `'${fallbackValue.replaceAll("'", "''")}'` : String(fallbackValue)}`
           schema.dropTriggersSync(name)
-          writer.execSync(`ALTER TABLE ${quoteIdentifier(name)} ADD COLUMN ${quoteIdentifier(column.name)} ${sqliteColumnType}${column.notNull && fallbackValue !== null ? ' NOT NULL' : ''}${literal}`)
           writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(name))} ADD COLUMN ${quoteIdentifier(column.name)} ${sqliteColumnType}`)
+          // Filling existing rows is a change of every row: each open version is superseded by one with
+          // the default, as an UPDATE would, and what came before holds NULL there (the column did not exist).
+          if (fallbackValue !== null) this.supersedeOpenVersionsSync(table)
+          writer.execSync(`ALTER TABLE ${quoteIdentifier(name)} ADD COLUMN ${quoteIdentifier(column.name)} ${sqliteColumnType}${column.notNull && fallbackValue !== null ? ' NOT NULL' : ''}${literal}`)
+          if (fallbackValue !== null) session.rowsChanged += this.renewOpenVersionsSync(table)
           table = { ...table, columns: [...table.columns, column], schemaTx: txId }
           schema.saveTableSync(table)
-          if (fallbackValue !== null) {
-            // Filling existing rows is a change of every row: recorded as new versions through the triggers.
-            const changed = writer.prepareSync(`UPDATE ${quoteIdentifier(name)} SET ${quoteIdentifier(column.name)} = ${quoteIdentifier(column.name)}`).runSync([]).changes
-            session.rowsChanged += changed
-          }
           break
         }
         case 'AT_DropColumn': {
@@ -299,6 +298,35 @@ export class Ddl {
     }
     session.changedSchema = true
     return noRows()
+  }
+
+  /**
+   * What the history triggers do for an UPDATE of every row, done set-wise (the triggers are off
+   * meanwhile): each open version not written by this transaction is closed into history, and the part
+   * of its valid period before this commit re-asserted as a bounded piece (docs/time-model.md).
+   * `renewOpenVersionsSync` then makes every row a new open version.
+   */
+  private supersedeOpenVersionsSync(table: TableDefinition): void {
+    const { rowStore, ledger } = this.context
+    const commit = ledger.pendingCommit!
+    const history = quoteIdentifier(historyTableName(table.name))
+    const columns = versionColumnNames(table).map(quoteIdentifier)
+    const open = `(${openVersionsSql(table)})`
+    const users = table.columns.map((column) => quoteIdentifier(column.name))
+    const writer = rowStore.writer
+    writer
+      .prepareSync(
+        `INSERT INTO ${history} (${columns.join(', ')}) SELECT strata_version(), ${quoteIdentifier(keyColumn)}, ${users.join(', ')}, ?, NULL, ?, NULL, _valid_from, ? FROM ${open} WHERE _valid_from < ?`,
+      )
+      .runSync([commit.txId, commit.systemTimeUs, commit.systemTimeUs, commit.systemTimeUs])
+    writer
+      .prepareSync(`INSERT INTO ${history} (${columns.join(', ')}) SELECT _version, ${quoteIdentifier(keyColumn)}, ${users.join(', ')}, _tx_from, ?, _system_from, ?, _valid_from, NULL FROM ${open} WHERE _tx_from <> ?`)
+      .runSync([commit.txId, commit.systemTimeUs, commit.txId])
+  }
+
+  /** Every row of `table` becomes a new open version written by this transaction; returns how many. */
+  private renewOpenVersionsSync(table: TableDefinition): number {
+    return this.context.rowStore.writer.prepareSync(`UPDATE ${quoteIdentifier(table.name)} SET ${renewOpenVersionSql}`).runSync([]).changes
   }
 
   private rename(session: Session, body: PgNode, txId: number): Positional {
