@@ -359,6 +359,12 @@ export interface TemporalPlan {
   readonly references: ReadonlyMap<number, TemporalReference>
   /** A hidden period column is named somewhere, so the derived tables expose them. */
   readonly periodColumnsNamed: boolean
+  /**
+   * Then: the positions in the statement's text (tree coordinates) of each `*` that ranges over such a
+   * derived table. The period columns stay hidden from it, as in the row store: the column store's SQL
+   * writes `* EXCLUDE (…)` there (see {@link periodStarText}).
+   */
+  readonly periodStars: readonly number[]
   readonly slots: number
 }
 
@@ -437,7 +443,56 @@ export function planTemporal(
     if (!references.has(location)) throw new StrataError('NOT_SUPPORTED', 'a time clause applies to a table reference in FROM')
   }
   if (references.size === 0) return undefined
-  return { references, periodColumnsNamed, slots: references.size * 4 }
+  const periodStars: number[] = []
+  if (periodColumnsNamed) {
+    tokens ??= tokensOf(text, tokenSource)
+    for (const location of starsOverReferences(tree, references)) {
+      const star = tokens.find((token) => token.start >= location - locationBase && token.text === '*')
+      if (star === undefined) throw new StrataError('INTERNAL', 'no * token at a star over history')
+      periodStars.push(star.start + locationBase)
+    }
+  }
+  return { references, periodColumnsNamed, periodStars, slots: references.size * 4 }
+}
+
+/** What a `*` over history becomes in the column store's SQL: the period columns stay hidden from it. */
+export const periodStarText = `* EXCLUDE (${periodColumns.join(', ')})`
+
+/**
+ * The tree locations of the `*` and `x.*` select items that range over a temporal reference: an
+ * unqualified star in a SELECT whose FROM (through joins, not into subqueries) holds one, or a star
+ * qualified by such a reference's alias or name.
+ */
+function starsOverReferences(tree: PgNode, references: ReadonlyMap<number, TemporalReference>): number[] {
+  const stars: number[] = []
+  walk(tree, (kind, body) => {
+    if (kind !== 'SelectStmt') return
+    const visible = new Set<string>()
+    const visit = (item: unknown): void => {
+      const range = nodeBody(item, 'RangeVar')
+      if (range !== undefined) {
+        const reference = references.get(Number(range['location'] ?? 0))
+        if (reference !== undefined) visible.add(reference.alias ?? reference.table.name)
+        return
+      }
+      const join = nodeBody(item, 'JoinExpr')
+      if (join !== undefined) {
+        visit(join['larg'])
+        visit(join['rarg'])
+      }
+    }
+    for (const item of list(body['fromClause'])) visit(item)
+    if (visible.size === 0) return
+    for (const target of list(body['targetList'])) {
+      const reference = nodeBody(nodeBody(target, 'ResTarget')?.['val'], 'ColumnRef')
+      if (reference === undefined) continue
+      const fields = list(reference['fields'])
+      if (nodeKind(fields.at(-1)) !== 'A_Star') continue
+      const qualifier = names(fields.slice(0, -1)).at(-1)
+      if (qualifier === undefined || visible.has(qualifier)) stars.push(Number(reference['location'] ?? 0))
+    }
+  })
+  return stars
 }
 
 /**
@@ -754,7 +809,14 @@ export function columnStoreSource(
 export function deparseTemporal(select: PgNode, plan: TemporalPlan, source: (reference: TemporalReference) => string): string {
   const copy = structuredClone(select)
   const placeholders = new Map<string, TemporalReference>()
+  // Stars over history print as a placeholder column, then become periodStarText.
+  const stars = plan.periodColumnsNamed ? new Set(starsOverReferences(copy, plan.references)) : new Set<number>()
+  const starPlaceholder = '__strata_period_star'
   walk(copy, (kind, body) => {
+    if (kind === 'ColumnRef' && stars.has(Number(body['location'] ?? 0))) {
+      body['fields'] = [...list(body['fields']).slice(0, -1), { String: { sval: starPlaceholder } }]
+      return
+    }
     if (kind !== 'RangeVar') return
     const reference = plan.references.get(Number(body['location'] ?? 0))
     if (reference === undefined) return
@@ -767,6 +829,11 @@ export function deparseTemporal(select: PgNode, plan: TemporalPlan, source: (ref
   let out = ''
   let copied = 0
   for (const token of scanTokens(text) as Token[]) {
+    if (token.text === starPlaceholder) {
+      out += text.slice(copied, token.start) + periodStarText
+      copied = token.end
+      continue
+    }
     const reference = placeholders.get(token.text)
     if (reference === undefined) continue
     out += text.slice(copied, token.start) + source(reference) + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : '')

@@ -22,6 +22,7 @@ import type { RowPlan } from '../../sql/plan.js'
 import { compileSelect, NotRowStore } from '../../sql/rowsql.js'
 import {
   columnStoreSource,
+  periodStarText,
   deparseTemporal,
   evaluateBounds,
   evaluateInstant,
@@ -201,6 +202,7 @@ class TimeTravel implements Subsystem {
       length: reference.nameLength,
       text: this.historySource(reference, bounds, plan) + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
     }))
+    for (const location of plan.periodStars) edits.push({ location, length: 1, text: periodStarText })
     // Time-series calls (first/last, gap filling) are rewritten for DuckDB in the same pass.
     const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
     const reason =
