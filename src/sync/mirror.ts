@@ -445,16 +445,33 @@ export async function applyRange(session: ColumnSession, source: RowConnection, 
   return applied.rowsAppended
 }
 
+/** What the row store says about (fromTx, toTx]: read at once, so the read snapshot can end before the column store's work starts. */
+export interface RangeChanges {
+  readonly range: ApplyRange
+  readonly tables: readonly TableChanges[]
+}
+
+/** Reads every change of (fromTx, toTx] for a mirror in `state`, synchronously (one snapshot of `source`). */
+export function readRangeSync(source: RowConnection, range: ApplyRange, state: MirrorState): RangeChanges {
+  const mirrorSchemaTx = new Map([...state.relations].filter(([, relation]) => relation.kind === 'table').map(([name, relation]) => [name, relation.schemaTx]))
+  return { range, tables: readChangesSync(source, range, mirrorSchemaTx, state.historyMirrored) }
+}
+
 /**
  * Applies (fromTx, toTx] to the mirror inside the batch's open DuckDB transaction, given the mirror's
  * state at fromTx. Some statements may still be queued when it returns (the caller flushes, usually
  * with its COMMIT); the state returned holds once they ran.
  */
 export async function applyRangeBatched(batch: StatementBatch, source: RowConnection, range: ApplyRange, state: MirrorState): Promise<{ readonly rowsAppended: number; readonly state: MirrorState }> {
+  return applyChangesBatched(batch, readRangeSync(source, range, state), state)
+}
+
+/** {@link applyRangeBatched} for changes read already ({@link readRangeSync}, with the same `state`). */
+export async function applyChangesBatched(batch: StatementBatch, read: RangeChanges, state: MirrorState): Promise<{ readonly rowsAppended: number; readonly state: MirrorState }> {
+  const range = read.range
   const relations = new Map(state.relations)
   const historyMirrored = new Set(state.historyMirrored)
-  const mirrorSchemaTx = new Map([...relations].filter(([, relation]) => relation.kind === 'table').map(([name, relation]) => [name, relation.schemaTx]))
-  const changes = readChangesSync(source, range, mirrorSchemaTx, historyMirrored)
+  const changes = read.tables
   let rowsAppended = 0
   let shapeChanged = false
   for (const [name, relation] of [...relations]) {
@@ -586,20 +603,31 @@ async function refreshInformationSchema(batch: StatementBatch, catalog: Catalog)
   }
 }
 
-/**
- * Appends the ledger's commits in (fromTx, toTx] to strata.transactions and moves the position (the
- * statements may stay queued in the batch until its COMMIT).
- */
-export async function recordPosition(batch: StatementBatch, source: RowConnection, fromTx: number, toTx: number): Promise<void> {
+/** The ledger's commits and erasures in (fromTx, toTx], as {@link recordPosition} writes them. */
+export interface LedgerRange {
+  readonly toTx: number
+  readonly commits: readonly unknown[][]
+  readonly erasures: readonly unknown[][]
+}
+
+export function readLedgerRangeSync(source: RowConnection, fromTx: number, toTx: number): LedgerRange {
   const commits = source
     .prepareSync('SELECT tx_id, system_time_us, kind, rows_changed FROM _strata_tx WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
     .allSync([fromTx, toTx])
-  if (commits.length > 0) await batch.insert('strata', 'transactions', ['bigint', 'timestamp', 'varchar', 'bigint'], commits)
   const erasures = source
     .prepareSync('SELECT tx_id, table_name, entities, versions FROM _strata_erasures WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
     .allSync([fromTx, toTx])
-  if (erasures.length > 0) await batch.insert('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], erasures)
-  batch.add(`UPDATE ${metaSchema}.position SET applied_tx = ${txLiteral(toTx)}`)
+  return { toTx, commits, erasures }
+}
+
+/**
+ * Appends the ledger's commits in the range to strata.transactions and moves the position (the
+ * statements may stay queued in the batch until its COMMIT).
+ */
+export async function recordPosition(batch: StatementBatch, ledger: LedgerRange): Promise<void> {
+  if (ledger.commits.length > 0) await batch.insert('strata', 'transactions', ['bigint', 'timestamp', 'varchar', 'bigint'], ledger.commits)
+  if (ledger.erasures.length > 0) await batch.insert('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], ledger.erasures)
+  batch.add(`UPDATE ${metaSchema}.position SET applied_tx = ${txLiteral(ledger.toTx)}`)
 }
 
 /** How far one sync batch may reach: bounded, but never splitting across a schema change. */

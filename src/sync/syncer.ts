@@ -7,7 +7,7 @@ import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import { applyRangeBatched, batchUpperBound, mirrorHistory, prepareMirror, readAppliedTx, readMirrorState, recordPosition, StatementBatch, type MirrorState } from './mirror.js'
+import { applyChangesBatched, batchUpperBound, mirrorHistory, prepareMirror, readAppliedTx, readLedgerRangeSync, readMirrorState, readRangeSync, recordPosition, StatementBatch, type LedgerRange, type MirrorState, type RangeChanges } from './mirror.js'
 
 interface Waiter {
   readonly txId: number
@@ -142,9 +142,13 @@ export class Syncer {
   private async batch(): Promise<void> {
     const session = this.syncSession!
     const source = this.snapshotReader
-    // One SQLite read transaction across the awaits below: catalog, history and commits all come
-    // from the same snapshot even if writers commit meanwhile.
+    // One SQLite read transaction for every read of the step: catalog, changes and commits come from
+    // one snapshot even if writers commit meanwhile. It ends before the column store's work, so the
+    // writer's checkpoints are never held back while DuckDB appends (the WAL would grow meanwhile, and
+    // every commit would try to checkpoint it again).
     source.execSync('BEGIN')
+    let changes: RangeChanges
+    let ledgerRange: LedgerRange
     try {
       const committedRow = source.prepareSync('SELECT max(tx_id) FROM _strata_tx').allSync([])[0]
       const committedTx = Number(committedRow?.[0] ?? 0)
@@ -152,28 +156,31 @@ export class Syncer {
       const fromTx = this.appliedTx
       const toTx = batchUpperBound(source, fromTx, committedTx)
       const catalog = this.ledger.loadCatalogSync(source)
-      // One DuckDB call when the batch moves few rows: BEGIN, every statement and the COMMIT at once. An
-      // append (many rows, history) first sends what is queued, BEGIN included (it is queued as `ddl`).
-      const batch = new StatementBatch(session)
-      let state: MirrorState
-      try {
-        batch.add('BEGIN TRANSACTION', { ddl: true })
-        state = (await applyRangeBatched(batch, source, { fromTx, toTx, catalog }, this.mirrorState!)).state
-        await recordPosition(batch, source, fromTx, toTx)
-        batch.add('COMMIT')
-        await batch.flush()
-      } catch (error) {
-        await session.runStatements('ROLLBACK').catch(() => undefined)
-        throw error
-      }
-      this.mirrorState = state
-      this.appliedTx = toTx
-      const ready = this.waiters.filter((waiter) => waiter.txId <= toTx)
-      this.waiters = this.waiters.filter((waiter) => waiter.txId > toTx)
-      for (const waiter of ready) waiter.resolve()
+      changes = readRangeSync(source, { fromTx, toTx, catalog }, this.mirrorState!)
+      ledgerRange = readLedgerRangeSync(source, fromTx, toTx)
     } finally {
       source.execSync('COMMIT')
     }
+    // One DuckDB call when the batch moves few rows: BEGIN, every statement and the COMMIT at once. An
+    // append (many rows, history) first sends what is queued, BEGIN included (it is queued as `ddl`).
+    const batch = new StatementBatch(session)
+    let state: MirrorState
+    try {
+      batch.add('BEGIN TRANSACTION', { ddl: true })
+      state = (await applyChangesBatched(batch, changes, this.mirrorState!)).state
+      await recordPosition(batch, ledgerRange)
+      batch.add('COMMIT')
+      await batch.flush()
+    } catch (error) {
+      await session.runStatements('ROLLBACK').catch(() => undefined)
+      throw error
+    }
+    const toTx = ledgerRange.toTx
+    this.mirrorState = state
+    this.appliedTx = toTx
+    const ready = this.waiters.filter((waiter) => waiter.txId <= toTx)
+    this.waiters = this.waiters.filter((waiter) => waiter.txId > toTx)
+    for (const waiter of ready) waiter.resolve()
   }
 
   /**
