@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { Ledger, type Clock } from '../ledger/ledger.js'
 import type { Catalog, TableDefinition } from '../sql/catalog.js'
 import { sqliteHistoryTriggers } from '../sql/ddl.js'
+import { statementStoreSchema } from './statement-store.js'
 import { checkBoundFulltextQuery } from '../sql/fulltext.js'
 import type { Binder } from '../sql/plan.js'
 import { checkRowCount, checkTextParameter, comparisonParameter } from '../sql/rowsql.js'
@@ -45,6 +46,7 @@ export function openContext(directory: string, durability: 'full' | 'normal' | '
   let syncer: Syncer
   try {
     ledger = Ledger.openSync(rowStore.writer, clock, directory)
+    rowStore.writer.execSync(statementStoreSchema)
     schema = new Schema(rowStore, ledger)
     checkDecimalStorageSync(rowStore.writer, schema.catalog)
     for (const table of schema.catalog.tables.values()) schema.installTriggersSync(table)

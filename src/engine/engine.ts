@@ -22,6 +22,7 @@ import type { Catalog } from '../sql/catalog.js'
 import { recogniseCreateTableAs } from '../sql/create-table-as.js'
 import { leadingKeywords } from '../sql/naming.js'
 import { loadParser, parserReady, type ParsedStatement, type PgNode, type TokenSource } from '../sql/parse.js'
+import { isParserUnavailable } from '../sql/wasm.js'
 import { nodeBody, nodeKind } from '../sql/tree.js'
 import type { Statement } from '../subsystems/seam.js'
 import { StrataError } from '../util/errors.js'
@@ -37,6 +38,7 @@ import { Reads } from './reads.js'
 import { finishedResult, noOptions, type ArrayStatementResult, type ExecuteOptions, type Positional, type StatementResult, type StreamedResult, type Tabular } from './rows.js'
 import { Session } from './session.js'
 import { statementError, Statements, type Params } from './statements.js'
+import { StatementStore } from './statement-store.js'
 import { Transactions } from './transactions.js'
 import { Writes } from './writes.js'
 
@@ -76,7 +78,7 @@ export class Engine {
     this.directoryLock = directoryLock
     this.context = openContext(directory, temporary ? 'off' : options.durability ?? 'full', options.clock)
     const subsystems = this.context.subsystems
-    this.statements = new Statements(subsystems.clauses)
+    this.statements = new Statements(subsystems.clauses, temporary ? undefined : new StatementStore(this.context.rowStore.reader, this.context.rowStore.writer))
     const columns = new ColumnReads(this.context)
     this.reads = new Reads(this.context, columns, options.planTemplates !== false)
     this.transactions = new Transactions(this.context, columns, (commit) => {
@@ -113,11 +115,10 @@ export class Engine {
    */
   static async open(path: string | undefined, options: EngineOptions): Promise<Engine> {
     // The parser's instance (started when src/sql/wasm.ts was loaded; its WebAssembly compiles off
-    // this thread) finishes loading while the lock and the stores open below, which need no parser;
-    // open resolves only once it is there. Marked handled at once: a failure is rethrown by the await
-    // below, never reported as unhandled meanwhile.
-    const parserLoaded = loadParser()
-    parserLoaded.catch(() => undefined)
+    // this thread) goes on loading after open resolves: a statement waits for it only when it was not
+    // parsed by an earlier process (src/engine/statement-store.ts). A failure to load is the error of
+    // the first statement that needs the parser; marked handled here, never reported as unhandled.
+    loadParser().catch(() => undefined)
     const temporary = path === undefined || path === ':memory:'
     let directory: string
     if (temporary) directory = mkdtempSync(join(tmpdir(), 'strata-memory-'))
@@ -138,12 +139,6 @@ export class Engine {
       directoryLock?.releaseSync()
       throw error
     }
-    try {
-      await parserLoaded
-    } catch (error) {
-      await engine.close()
-      throw error
-    }
     // The mirror catches up after a restart without delaying open or the first point read.
     engine.mirrorStartTimer = setTimeout(() => engine.context.syncer.wake(), limits.mirrorStartDelayMs)
     engine.mirrorStartTimer.unref()
@@ -152,6 +147,23 @@ export class Engine {
 
   get session(): Session {
     return this.defaultSession
+  }
+
+  /** Whether a text with positional (or no) parameters can run before the parser has loaded. */
+  private knownText(sql: string, params: Params): boolean {
+    return (params === undefined || Array.isArray(params)) && this.statements.knows(sql)
+  }
+
+  /**
+   * Runs a statement stored by an earlier process (a read: src/engine/statement-store.ts) before the
+   * parser has loaded. If a step needs the parser after all (a query the column store answers from a
+   * printed tree), it fails having changed nothing, and runs again once the parser is there.
+   */
+  private beforeParser<T>(run: () => Promise<T>): Promise<T> {
+    return run().catch((error: unknown) => {
+      if (!isParserUnavailable(error)) throw error
+      return loadParser().then(run)
+    })
   }
 
   /**
@@ -256,7 +268,14 @@ export class Engine {
 
   /** `execute`, with the text's token source when the caller has one (a statement the PostgreSQL server split). */
   private executeText(session: Session, sql: string, params: Params, options: ExecuteOptions, tokens: TokenSource | undefined): Promise<(StatementResult | ArrayStatementResult)[]> {
-    if (!parserReady()) return loadParser().then(() => this.executeText(session, sql, params, options, tokens))
+    if (!parserReady()) {
+      if (!this.knownText(sql, params)) return loadParser().then(() => this.executeText(session, sql, params, options, tokens))
+      return this.beforeParser(() => this.executeParsedText(session, sql, params, options, tokens))
+    }
+    return this.executeParsedText(session, sql, params, options, tokens)
+  }
+
+  private executeParsedText(session: Session, sql: string, params: Params, options: ExecuteOptions, tokens: TokenSource | undefined): Promise<(StatementResult | ArrayStatementResult)[]> {
     try {
       const { statements, positional } = this.callStatements(sql, params, options, tokens)
       return this.runStatements(session, statements, positional, options, options.rowMode ?? 'object')
@@ -317,7 +336,14 @@ export class Engine {
    * const result = await engine.executeSingle(engine.session, 'SELECT * FROM t WHERE id = $1', [1])
    */
   executeSingle(session: Session, sql: string, params: Params, options: ExecuteOptions = noOptions): Promise<StatementResult> {
-    if (!parserReady()) return loadParser().then(() => this.executeSingle(session, sql, params, options))
+    if (!parserReady()) {
+      if (!this.knownText(sql, params)) return loadParser().then(() => this.executeSingle(session, sql, params, options))
+      return this.beforeParser(() => this.executeSingleParsed(session, sql, params, options))
+    }
+    return this.executeSingleParsed(session, sql, params, options)
+  }
+
+  private executeSingleParsed(session: Session, sql: string, params: Params, options: ExecuteOptions): Promise<StatementResult> {
     try {
       const { statements, positional } = this.callStatements(sql, params, options)
       if (statements.length !== 1 || session.inTransaction) {
@@ -509,6 +535,7 @@ export class Engine {
    */
   async stream(session: Session, sql: string, params: Params, options: ExecuteOptions = {}): Promise<StreamedResult> {
     this.checkOpen()
+    // (A stream over a stored text could need the parser halfway; it waits for it first.)
     if (!parserReady()) await loadParser()
     checkParameters(params)
     const { statements, positional } = this.statements.prepare(sql, params)
@@ -573,6 +600,13 @@ export class Engine {
       await this.transactions.flushGroup()
       await this.context.subsystems.close()
       await this.context.syncer.close()
+      // The statements this process ran, for the next one to run before its parser loads. A cache: if
+      // it cannot be written (a full disk, a read-only directory), the next process waits for its parser.
+      try {
+        this.statements.persistSync(parserReady())
+      } catch {
+        // Nothing is lost but the head start.
+      }
       this.context.rowStore.closeSync()
       // Last: another process may open the directory once both stores are closed.
       this.directoryLock?.releaseSync()

@@ -14,6 +14,7 @@ import type { PgNode } from '../sql/parse.js'
 import type { ClauseRecogniser, Statement } from '../subsystems/seam.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
+import type { StatementStore } from './statement-store.js'
 import { NotRowStore } from '../sql/rowsql.js'
 
 export type Params = readonly unknown[] | Readonly<Record<string, unknown>> | undefined
@@ -27,7 +28,27 @@ export class Statements {
   private lastText: string | undefined
   private lastStatements: Statement[] | undefined
 
-  constructor(private readonly clauses: ClauseRecogniser | undefined) {}
+  constructor(
+    private readonly clauses: ClauseRecogniser | undefined,
+    private readonly store?: StatementStore,
+  ) {}
+
+  /**
+   * Whether `text` can be had without the parser: parsed in this process, or stored by an earlier one
+   * (then it is read into this cache). For the moments after open while the parser loads.
+   */
+  knows(text: string): boolean {
+    if (text === this.lastText || this.cache.has(text)) return true
+    const stored = this.store?.lookupSync(text)
+    if (stored === undefined) return false
+    this.remember(text, stored)
+    return true
+  }
+
+  /** Writes the most recently used statements for the next process (at close). */
+  persistSync(tokensReady: boolean): void {
+    this.store?.saveSync([...this.cache], tokensReady)
+  }
 
   /**
    * The statements of `text`, parsed once per text: the bounds checked, clauses cut out and attached,
@@ -55,6 +76,11 @@ export class Statements {
       extraction === undefined
         ? parseStatements(text, { limitsChecked: true, tokens: source })
         : extraction.attach(parseStatements(extraction.text, { limitsChecked: true, tokens: extraction.tokens }))
+    this.remember(text, statements)
+    return statements
+  }
+
+  private remember(text: string, statements: Statement[]): void {
     if (this.cache.size >= limits.statementCacheEntriesMax) {
       const oldest = this.cache.keys().next().value
       if (oldest !== undefined) this.cache.delete(oldest)
@@ -62,7 +88,6 @@ export class Statements {
     this.cache.set(text, statements)
     this.lastText = text
     this.lastStatements = statements
-    return statements
   }
 
   /** True when a parsed statement's text holds no clause a subsystem would cut out; remembered per tree when the text has a trigger word (trees are never mutated). */

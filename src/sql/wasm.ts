@@ -111,7 +111,21 @@ function prepareSpare(): void {
     })
 }
 
-/** True when a call can run now (false only in the moments after two faults in a row). */
+/** Errors thrown because no instance was there (loading, or restarting after faults): see {@link isParserUnavailable}. */
+const unavailableErrors = new WeakSet<Error>()
+
+function parserUnavailable(): StrataError {
+  const error = new StrataError('INTERNAL', current === undefined && faults === 0 ? 'the SQL parser is still loading; retry the statement' : 'the SQL parser is being restarted after a fault; retry the statement')
+  unavailableErrors.add(error)
+  return error
+}
+
+/** Whether `error` says only that the parser had no instance at that moment (`loadParser()`, then the same call again, succeeds). */
+export function isParserUnavailable(error: unknown): boolean {
+  return error instanceof Error && unavailableErrors.has(error)
+}
+
+/** True when a call can run now (false while the first instance loads, and in the moments after two faults in a row). */
 export function parserReady(): boolean {
   return current !== undefined
 }
@@ -142,9 +156,7 @@ function retire(module: ParserModule, exitCode: typeof process.exitCode): void {
  */
 function withText<T>(text: string, body: (module: ParserModule, pointer: number) => T): T {
   const module = current
-  if (module === undefined) {
-    throw new StrataError('INTERNAL', 'the SQL parser is being restarted after a fault; retry the statement')
-  }
+  if (module === undefined) throw parserUnavailable()
   const exitCode = process.exitCode
   // A statement's text is encoded straight into the instance's memory (UTF-8 takes at most 3 bytes per
   // UTF-16 unit); a long one first, to take no more of that memory than it needs.
@@ -244,9 +256,7 @@ export function deparseRaw(tree: unknown): string {
   protobuf ??= require('@pgsql/parser/proto.js') as ProtobufModule
   const encoded = protobuf.pg_query.ParseResult.encode(protobuf.pg_query.ParseResult.fromObject(tree)).finish()
   const module = current
-  if (module === undefined) {
-    throw new StrataError('INTERNAL', 'the SQL parser is being restarted after a fault; retry the statement')
-  }
+  if (module === undefined) throw parserUnavailable()
   let text: string
   const exitCode = process.exitCode
   try {

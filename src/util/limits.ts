@@ -31,6 +31,10 @@ export const limits = {
   parserSpareDelayMs: 200,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
+  /** Parsed statements written at close for the next process (src/engine/statement-store.ts): the most recently used. */
+  storedStatementsMax: 128,
+  /** A text longer than this (characters) is not stored for the next process. */
+  storedStatementTextMax: 4_096,
   /** One SQL text handed to the engine (all its statements), in characters; a longer one is refused
    *  (LIMIT_EXCEEDED) before the scanner sees it. The scanner and the parser run synchronously, on the
    *  event loop, at about 2 µs and 1 µs a token (measured on this project's 2-core machine under load:
