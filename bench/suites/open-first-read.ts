@@ -1,8 +1,13 @@
 /**
  * Open + first point read in a fresh process: a child `node` opens an existing durable database and
  * runs one lookup by key; the time from just before `open()` to the row is the measure (SPEC 12:
- * ≤ 50 ms for Strata). Raw better-sqlite3 opening a file with the same table and reading the same key
- * is the baseline. Several runs, alternating, median.
+ * ≤ 50 ms for Strata; issue 11: ≤ 10 ms). Raw better-sqlite3 opening a file with the same table and
+ * reading the same key is the baseline. Several runs, alternating, median.
+ *
+ * Two cases for Strata: the lookup's text is one the directory has run before (the preparing process
+ * ran it, and each child stores it again at close: src/engine/statement-store.ts), so it runs before
+ * the parser has loaded — an application restarting; and a text never run there (the stored
+ * statements are cleared before each such child), which waits for the parser.
  */
 import { execFile } from 'node:child_process'
 import * as path from 'node:path'
@@ -51,6 +56,8 @@ export const openFirstReadSuite: Suite = {
       try {
         await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, amount DOUBLE NOT NULL)')
         await db.transaction((transaction) => insertRowsBatched(transaction, { table: 't', rows: rows(rowCount) }))
+        // The application's previous run: the lookup's text, stored at close.
+        await db.query('SELECT * FROM t WHERE id = $1', [key])
       } finally {
         await db.close()
       }
@@ -68,11 +75,23 @@ export const openFirstReadSuite: Suite = {
 
       context.log(`${runCount} child processes each`)
       const strataTimings: OpenFirstReadTiming[] = []
+      const newTextTimings: OpenFirstReadTiming[] = []
       const baselineTimings: OpenFirstReadTiming[] = []
-      // Alternating, so a disturbance on the machine hits both sides alike.
+      const forgetStatements = (): void => {
+        const file = new Database(path.join(strataDirectory, 'strata.sqlite'))
+        try {
+          file.prepare('DELETE FROM _strata_statements').run()
+        } finally {
+          file.close()
+        }
+      }
+      // Alternating, so a disturbance on the machine hits every side alike. The run with a new text
+      // goes last in each round: it leaves the text stored for the next round's first run.
       for (let run = 0; run < runCount; run += 1) {
         strataTimings.push(await runChild('strata', strataDirectory, key))
         baselineTimings.push(await runChild('baseline', baselineFile, key))
+        forgetStatements()
+        newTextTimings.push(await runChild('strata', strataDirectory, key))
       }
       const openToResult = (timings: OpenFirstReadTiming[]): number =>
         median(timings.map((timing) => timing.openToResultDurationMs))
@@ -80,15 +99,24 @@ export const openFirstReadSuite: Suite = {
         median(timings.map((timing) => timing.processStartToResultMs))
       return [
         {
-          metric: `open + first point read (median of ${runCount})`,
+          metric: `open + first point read, a text run there before (median of ${runCount})`,
           unit: 'ms',
           strata: openToResult(strataTimings),
+          baseline: openToResult(baselineTimings),
+          baselineName: 'better-sqlite3',
+          target: { kind: 'valueAtMost', value: 10 },
+          details: { strataDurationsMs: strataTimings.map((timing) => timing.openToResultDurationMs) },
+        },
+        {
+          metric: `open + first point read, a text never run there (median of ${runCount})`,
+          unit: 'ms',
+          strata: openToResult(newTextTimings),
           baseline: openToResult(baselineTimings),
           baselineName: 'better-sqlite3',
           target: { kind: 'valueAtMost', value: 50 },
           details: {
             rowCount,
-            strataDurationsMs: strataTimings.map((timing) => timing.openToResultDurationMs),
+            strataDurationsMs: newTextTimings.map((timing) => timing.openToResultDurationMs),
             baselineDurationsMs: baselineTimings.map((timing) => timing.openToResultDurationMs),
             strataImportDurationMsMedian: median(strataTimings.map((timing) => timing.importDurationMs)),
             baselineImportDurationMsMedian: median(baselineTimings.map((timing) => timing.importDurationMs)),
