@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Sqlite from 'better-sqlite3'
 import { open, StrataError, type Database } from '../src/index.js'
-import { sortedRows, temporaryDirectory } from './helpers.js'
+import { toStorage, type SqlType } from '../src/sql/types.js'
+import { seededRandom, sortedRows, temporaryDirectory } from './helpers.js'
 
 let db: Database
 
@@ -219,5 +220,56 @@ describe('a primary key refuses NULL', () => {
     await assert.rejects(db.query(`INSERT INTO k2 VALUES ('a', NULL)`), isViolation)
     assert.deepEqual((await db.query('SELECT count(*) AS n FROM k')).rows, [{ n: 0 }])
     assert.deepEqual((await db.query('SELECT count(*) AS n FROM k2')).rows, [{ n: 0 }])
+  })
+})
+
+describe('value conversion fast paths give what the general path gives', () => {
+  // Plain texts (digits and a point; YYYY-MM-DD) take a fast path in toStorage; the same text with a
+  // leading blank takes the general one (which trims it). Both must store the same, or fail alike.
+  const outcome = (value: string, type: SqlType): unknown => {
+    try {
+      return toStorage(value, type)
+    } catch (error) {
+      return error instanceof StrataError ? `error ${error.code}` : error
+    }
+  }
+  test('DECIMAL texts at every scale and precision a scaled DECIMAL has, including rounding, overflow and malformed ones', () => {
+    const random = seededRandom(11)
+    const digits = (count: number): string => Array.from({ length: count }, () => String(Math.floor(random() * 10))).join('')
+    const types: SqlType[] = [
+      { name: 'DECIMAL', precision: 15, scale: 2 },
+      { name: 'DECIMAL', precision: 18, scale: 0 },
+      { name: 'DECIMAL', precision: 18, scale: 6 },
+      { name: 'DECIMAL', precision: 5, scale: 5 },
+      { name: 'DECIMAL', precision: 10, scale: 3 },
+    ]
+    const fixed = ['0', '-0', '0.00', '-0.00', '.5', '5.', '.', '-', '', '-.', '1..2', '12a', '007.10', '999999999999999', '9999999999999999', '0.000001', '123456789012.345', '-99999.99999']
+    let compared = 0
+    for (const type of types) {
+      const texts = [...fixed]
+      for (let index = 0; index < 400; index++) {
+        const sign = random() < 0.3 ? '-' : ''
+        const whole = digits(Math.floor(random() * 14))
+        const fraction = random() < 0.8 ? `.${digits(Math.floor(random() * 9))}` : ''
+        texts.push(`${sign}${whole}${fraction}`)
+      }
+      for (const text of texts) {
+        assert.deepEqual(outcome(text, type), outcome(` ${text}`, type), `${text} as DECIMAL(${type.precision},${type.scale})`)
+        compared++
+      }
+    }
+    assert.ok(compared > 2_000)
+  })
+
+  test('DATE texts: valid days, leap years, and days that do not exist', () => {
+    const texts = ['1996-03-13', '2000-02-29', '1900-02-29', '2024-02-29', '2023-02-29', '0000-02-29', '0001-01-01', '9999-12-31', '2024-04-31', '2024-13-01', '2024-00-10', '2024-01-00', '2024-1-01', '2024/01/01', '20240101xx']
+    const random = seededRandom(12)
+    for (let index = 0; index < 500; index++) {
+      const year = String(Math.floor(random() * 10_000)).padStart(4, '0')
+      const month = String(Math.floor(random() * 14)).padStart(2, '0')
+      const day = String(Math.floor(random() * 33)).padStart(2, '0')
+      texts.push(`${year}-${month}-${day}`)
+    }
+    for (const text of texts) assert.deepEqual(outcome(text, { name: 'DATE' }), outcome(` ${text}`, { name: 'DATE' }), text)
   })
 })

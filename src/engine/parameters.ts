@@ -49,11 +49,17 @@ export function checkParameters(params: unknown): void {
     const what = params === null ? 'null' : params instanceof Date ? 'a Date' : typeof params === 'object' ? `a ${(params as object).constructor?.name ?? 'object'}` : `a ${typeof params}`
     throw new StrataError('INVALID_ARGUMENT', `params must be an array ($1, $2, …) or a plain object ($name); got ${what}`)
   }
-  const entries = Array.isArray(params) ? params.map((value, index) => [`$${index + 1}`, value] as const) : Object.entries(params as object).map(([name, value]) => [`$${name}`, value] as const)
-  for (const [name, value] of entries) {
-    if (nestsDeeperThan(value, limits.parameterNestingMax)) {
-      throw new StrataError('INVALID_PARAMETER', `parameter ${name} is nested more than ${limits.parameterNestingMax} levels deep`)
+  const tooDeep = (name: string): StrataError => new StrataError('INVALID_PARAMETER', `parameter ${name} is nested more than ${limits.parameterNestingMax} levels deep`)
+  // Most values are scalars: only a container is walked, and a name made only for the error.
+  if (Array.isArray(params)) {
+    for (let index = 0; index < params.length; index++) {
+      const value: unknown = params[index]
+      if (typeof value === 'object' && value !== null && nestsDeeperThan(value, limits.parameterNestingMax)) throw tooDeep(`$${index + 1}`)
     }
+    return
+  }
+  for (const [name, value] of Object.entries(params as object)) {
+    if (nestsDeeperThan(value, limits.parameterNestingMax)) throw tooDeep(`$${name}`)
   }
 }
 

@@ -335,6 +335,10 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
       return number
     }
     case 'DECIMAL': {
+      if (typeof value === 'string') {
+        const scaled = plainScaledDecimal(value, type)
+        if (scaled !== undefined) return scaled
+      }
       let decimal: Decimal | undefined
       if (typeof value === 'number') decimal = Number.isFinite(value) ? decimalFromNumber(value) : undefined
       else if (typeof value === 'bigint') decimal = { unscaled: value, scale: 0 }
@@ -358,6 +362,7 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
         return value.toISOString().slice(0, 10)
       }
       if (typeof value === 'string') {
+        if (isPlainDate(value)) return value
         const micros = parseTimestampMicros(value, { zone: 'ignore' })
         if (micros === undefined) throw mismatch(value, type)
         return microsToDate(micros).toISOString().slice(0, 10)
@@ -399,6 +404,73 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
  * An exact decimal rounded to the column's scale (half away from zero, as DuckDB's CAST), checked
  * against its precision, in the row store's form (sqliteStorage).
  */
+/** Days of each month in a common year. */
+const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/**
+ * True for a valid date written exactly `YYYY-MM-DD` (the proleptic Gregorian calendar, as
+ * {@link parseTimestampMicros} checks it): a DATE stores such a text as it is, which the general path
+ * (parse, then print) would give back unchanged. Bulk loads hand over dates this way.
+ */
+function isPlainDate(text: string): boolean {
+  if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return false
+  let year = 0
+  let month = 0
+  let day = 0
+  for (let index = 0; index < 10; index++) {
+    if (index === 4 || index === 7) continue
+    const digit = text.charCodeAt(index) - 48
+    if (digit < 0 || digit > 9) return false
+    if (index < 4) year = year * 10 + digit
+    else if (index < 7) month = month * 10 + digit
+    else day = day * 10 + digit
+  }
+  if (month < 1 || month > 12 || day < 1) return false
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  return day <= (month === 2 && leap ? 29 : monthDays[month - 1]!)
+}
+
+/**
+ * The stored form of a DECIMAL kept as a scaled integer, for a text of plain digits (an optional
+ * `-`, digits, an optional point and at most `scale` fraction digits, 15 digits in all at most) that
+ * fits the type: the unscaled value as a number, exactly what the general path (parseDecimal, rescale)
+ * gives for it. Undefined for anything else, which takes the general path (and its errors).
+ */
+function plainScaledDecimal(text: string, type: SqlType): number | undefined {
+  if (!decimalIsScaled(type)) return undefined
+  const scale = type.scale ?? 3
+  const precision = type.precision ?? 18
+  let index = text.charCodeAt(0) === 45 ? 1 : 0
+  const negative = index === 1
+  let unscaled = 0
+  let integerDigits = 0
+  let fractionDigits = -1
+  let significant = 0
+  for (; index < text.length; index++) {
+    const code = text.charCodeAt(index)
+    if (code === 46) {
+      if (fractionDigits >= 0) return undefined
+      fractionDigits = 0
+      continue
+    }
+    const digit = code - 48
+    if (digit < 0 || digit > 9) return undefined
+    if (fractionDigits >= 0) {
+      if (++fractionDigits > scale) return undefined
+    } else if (integerDigits > 0 || digit !== 0) integerDigits++
+    if (unscaled !== 0 || digit !== 0) significant++
+    if (significant > 15) return undefined
+    unscaled = unscaled * 10 + digit
+  }
+  if (fractionDigits < 0) fractionDigits = 0
+  // Digits are needed on some side of the point ("-", ".", "-." are not numbers).
+  if (text.length - (negative ? 1 : 0) - (fractionDigits > 0 || text.includes('.') ? 1 : 0) === 0) return undefined
+  if (integerDigits > precision - scale) return undefined
+  unscaled *= 10 ** (scale - fractionDigits)
+  if (!Number.isSafeInteger(unscaled)) return undefined
+  return negative ? -unscaled + 0 : unscaled
+}
+
 function decimalStorage(decimal: Decimal, type: SqlType, outOfRange: () => Error): number | bigint | string {
   const scale = type.scale ?? 3
   const rounded = rescale(decimal, scale)
