@@ -281,7 +281,6 @@ export function sqliteCreateHistory(table: TableDefinition): string[] {
   return [
     `CREATE TABLE ${history} (_version INTEGER PRIMARY KEY, ${quoteIdentifier(keyColumn)} TEXT NOT NULL, ${columns.join(', ')}, ` +
       `_tx_from INTEGER NOT NULL, _tx_to INTEGER, _system_from INTEGER NOT NULL, _system_to INTEGER, _valid_from INTEGER NOT NULL, _valid_to INTEGER) STRICT`,
-    `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_current`)} ON ${history} (${quoteIdentifier(keyColumn)}) WHERE _tx_to IS NULL`,
     `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_from`)} ON ${history} (_tx_from)`,
     `CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_to`)} ON ${history} (_tx_to, ${quoteIdentifier(keyColumn)}) WHERE _tx_to IS NOT NULL`,
     // Time-travel lookups by primary key (`… FOR SYSTEM_TIME AS OF x WHERE id = ?`) read every version of a key.
@@ -290,6 +289,17 @@ export function sqliteCreateHistory(table: TableDefinition): string[] {
       : [`CREATE INDEX ${quoteIdentifier(`${historyTableName(table.name)}_key`)} ON ${history} (${table.primaryKey.map(quoteIdentifier).join(', ')}, _valid_to, _system_from, _system_to)`]),
     sqliteCreateOpenTxIndex(table.name),
   ]
+}
+
+/**
+ * The index of a table's current valid-time pieces by key (history's versions not yet closed). Only
+ * valid-time writes look them up, so it is made by the first one on the table (`IF NOT EXISTS`), and
+ * an ordinary UPDATE of a table that never had one, which adds such a piece each time, maintains no
+ * index for it.
+ */
+export function sqliteCreateCurrentPiecesIndex(table: string): string {
+  const history = historyTableName(table)
+  return `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${history}_current`)} ON ${quoteIdentifier(history)} (${quoteIdentifier(keyColumn)}) WHERE _tx_to IS NULL`
 }
 
 /** The columns every versions relation has, in order: history's, with the user columns in the middle. */

@@ -12,7 +12,7 @@
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
 import type { Commit, Ledger } from '../../ledger/ledger.js'
 import { findColumn, historyTableName, keyColumn, openTxColumn, openValidFromColumn, openVersionColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from '../../sql/catalog.js'
-import { keyExpression, openVersionsSql, sqliteCreateTable, versionsSql } from '../../sql/ddl.js'
+import { keyExpression, openVersionsSql, sqliteCreateCurrentPiecesIndex, sqliteCreateTable, versionsSql } from '../../sql/ddl.js'
 import type { PgNode } from '../../sql/parse.js'
 import { compileDelete, compileSelect, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, NotRowStore, type Binder } from '../../sql/rowsql.js'
 import { evaluateInstantNode, instantFromValue, periodColumnDefinitions, rowStoreSource, type InstantContext } from '../../sql/temporal.js'
@@ -101,11 +101,13 @@ export class TemporalWriter {
     }
   }
 
+  /** The table a valid-time write names, with the index its current pieces are found by (made by the first such write). */
   private requireTable(relation: unknown): TableDefinition {
     const body = nodeBody({ RangeVar: relation }, 'RangeVar')!
     const name = String(body['relname'])
     const table = this.host.table(name)
     if (table === undefined) throw new StrataError('UNDEFINED_TABLE', `table "${name}" does not exist`)
+    this.writer.execSync(sqliteCreateCurrentPiecesIndex(table.name))
     return table
   }
 
