@@ -21,8 +21,8 @@
  * the transaction wrote them.
  */
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
-import { historyTableName, keyColumn, openTxColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
-import { versionsSql } from '../sql/ddl.js'
+import { historyTableName, keyColumn, openInsertedColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
+import { historyVersionsSql, openVersionsSql, writtenInRangeParams, writtenInRangeSql } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { fromStorage, microsToDate, readsIntegersAsBigints } from '../sql/types.js'
 import { assert } from '../util/assert.js'
@@ -133,6 +133,16 @@ const changePositions = new WeakMap<Change, FeedPosition>()
 
 // ───────────────────────────── reading one table's history ─────────────────────────────
 
+/** History's versions of a table as a derived table with the versions' columns. */
+function historyVersionsOf(table: TableDefinition): string {
+  return `(${historyVersionsSql(table)})`
+}
+
+/** The parameters of the afters of commit `txId` in the statements below (history's, then the table's). */
+function aftersParams(txId: number): number[] {
+  return [txId, ...writtenInRangeParams(txId - 1, txId)]
+}
+
 /** Offsets of the fixed columns in every history row this module reads. */
 const versionColumn = 0
 const keyTextColumn = 1
@@ -156,23 +166,28 @@ class HistoryReader {
     // A before (a version some commit closed) is always in history; an after (a version a commit wrote)
     // is in the table while it is open and in history once closed: read from both (ddl.ts versionsSql).
     const history = `main.${quoteIdentifier(historyTableName(table.name))}`
-    const versions = `${versionsSql(table)} AS v`
+    // The open-ended versions commit N wrote (the `?`s take `aftersParams(N)`): those still open are the
+    // table's rows N wrote (src/sql/ddl.ts writtenInRangeSql), the rest history's, closed later.
+    const afters =
+      `(SELECT * FROM ${historyVersionsOf(table)} WHERE _tx_from = ? AND _valid_to IS NULL ` +
+      `UNION ALL SELECT * FROM (${openVersionsSql(table)} WHERE ${writtenInRangeSql(table, '_strata_open')}))`
     const fields = `SELECT _version, ${quoteIdentifier(keyColumn)}, _system_from, _system_to${table.columns.map((column) => `, ${quoteIdentifier(column.name)}`).join('')} FROM`
     const open = '_valid_to IS NULL'
     this.bigints = readsIntegersAsBigints(table.columns.map((column) => column.type))
-    // Each minimum is a single index seek (history's `_tx_from` and partial `_tx_to` indexes, the table's by transaction).
+    // Each minimum is a single index seek: history's `_tx_from` and partial `_tx_to` indexes, and the
+    // table's by inserting transaction (a row an UPDATE wrote closed a version: history's `_tx_to`).
     this.probe =
-      `SELECT (SELECT min(_tx_from) FROM ${history} WHERE _tx_from >= ?), (SELECT min(${quoteIdentifier(openTxColumn)}) FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openTxColumn)} >= ?), ` +
+      `SELECT (SELECT min(_tx_from) FROM ${history} WHERE _tx_from >= ?), (SELECT min(${quoteIdentifier(openInsertedColumn)}) FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openInsertedColumn)} >= ?), ` +
       `(SELECT min(_tx_to) FROM ${history} WHERE _tx_to >= ?)`
-    this.hasAfters = `SELECT 1 FROM ${versions} WHERE _tx_from = ? AND ${open} LIMIT 1`
+    this.hasAfters = `SELECT 1 FROM ${afters} LIMIT 1`
     this.hasBefores = `SELECT 1 FROM ${history} WHERE _tx_to = ? AND ${open} LIMIT 1`
-    this.afters = `${fields} ${versions} WHERE _tx_from = ? AND ${open} AND _version > ? ORDER BY _version LIMIT ?`
+    this.afters = `${fields} ${afters} WHERE _version > ? ORDER BY _version LIMIT ?`
     // The keys come as one JSON array; SQLite turns the IN list into a lookup table once per call.
     this.beforesOfKeys = `${fields} ${history} WHERE _tx_to = ? AND ${open} AND ${quoteIdentifier(keyColumn)} IN (SELECT value FROM json_each(?))`
     this.deletions = `${fields} ${history} WHERE _tx_to = ? AND ${open} AND _version > ? ORDER BY _version LIMIT ?`
     this.deletionsBesideAfters =
       `${fields} ${history} WHERE _tx_to = ? AND ${open} AND _version > ? AND ${quoteIdentifier(keyColumn)} NOT IN ` +
-      `(SELECT ${quoteIdentifier(keyColumn)} FROM ${versions} WHERE _tx_from = ? AND ${open}) ORDER BY _version LIMIT ?`
+      `(SELECT ${quoteIdentifier(keyColumn)} FROM ${afters}) ORDER BY _version LIMIT ?`
     this.keyIndexes = table.primaryKey === null ? undefined : table.primaryKey.map((name) => table.columns.findIndex((column) => column.name === name))
     assert(this.keyIndexes === undefined || this.keyIndexes.every((index) => index >= 0), `the primary key of ${table.name} names its columns`)
   }
@@ -486,7 +501,7 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
   private readTableSync(table: TableDefinition, txId: number): boolean {
     const history = historyReader(table)
     const options = { bigints: history.bigints }
-    const hasAfters = this.reader.prepareSync(history.hasAfters).allSync([txId]).length > 0
+    const hasAfters = this.reader.prepareSync(history.hasAfters).allSync(aftersParams(txId)).length > 0
     const hasBefores = this.reader.prepareSync(history.hasBefores).allSync([txId]).length > 0
     if (hasBefores) {
       for (;;) {
@@ -494,7 +509,7 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
         if (room <= 0) return false
         const after = this.position.table === table.name ? this.position.version : 0
         const rows = hasAfters
-          ? this.reader.prepareSync(history.deletionsBesideAfters, options).allSync([txId, after, txId, room])
+          ? this.reader.prepareSync(history.deletionsBesideAfters, options).allSync([txId, after, ...aftersParams(txId), room])
           : this.reader.prepareSync(history.deletions, options).allSync([txId, after, room])
         for (const row of rows) this.emit(history, txId, row, null)
         if (rows.length < room) break
@@ -505,7 +520,7 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
         const room = limits.feedPageRows - this.bufferedCount
         if (room <= 0) return false
         const after = this.position.table === table.name ? this.position.version : 0
-        const rows = this.reader.prepareSync(history.afters, options).allSync([txId, after, room])
+        const rows = this.reader.prepareSync(history.afters, options).allSync([...aftersParams(txId), after, room])
         let befores: Map<string, RowValue[]> | undefined
         if (hasBefores && rows.length > 0) {
           const keys = JSON.stringify(rows.map((row) => String(row[keyTextColumn])))

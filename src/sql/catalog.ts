@@ -76,15 +76,17 @@ export function historyTableName(table: string): string {
 /**
  * Hidden columns of a table's row (the open version of its key, docs/time-model.md): the version's
  * number, the transaction that wrote it, and its valid-from when that differs from the transaction's
- * system time (NULL = the same). Filled by SQLite defaults from the ledger's counters on INSERT.
+ * system time (NULL = the same); and the transaction that inserted the row, which an UPDATE leaves
+ * alone (so the index on it never churns). Filled by SQLite defaults from the ledger's counters on INSERT.
  */
 export const openVersionColumn = '_strata_version'
 export const openTxColumn = '_strata_tx'
 export const openValidFromColumn = '_strata_valid_from'
+export const openInsertedColumn = '_strata_inserted'
 
-/** The row store's index of a table's rows by the transaction that wrote them (CDC, change feeds). */
+/** The row store's index of a table's rows by the transaction that inserted them (CDC, change feeds). */
 export function openTxIndexName(table: string): string {
-  return `_strata_written_${table}`
+  return `_strata_inserted_${table}`
 }
 
 /** A table's secondary indexes (none in a catalog written before they were recorded). */

@@ -2,7 +2,7 @@
  * DDL trees → catalog definitions, and the SQLite DDL for a definition. Pure: no I/O.
  */
 import { StrataError } from '../util/errors.js'
-import { findColumn, keyColumn, historyTableName, openTxColumn, openTxIndexName, openValidFromColumn, openVersionColumn, rowIdColumn, type ColumnDefinition, type DefaultValue, type Catalog, type IndexDefinition, type TableDefinition } from './catalog.js'
+import { findColumn, keyColumn, historyTableName, openInsertedColumn, openTxColumn, openTxIndexName, openValidFromColumn, openVersionColumn, rowIdColumn, type ColumnDefinition, type DefaultValue, type Catalog, type IndexDefinition, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
 import { compileCheck } from './rowsql.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue, walk } from './tree.js'
@@ -264,11 +264,48 @@ export const openVersionColumnsSql: readonly string[] = [
   `${quoteIdentifier(openVersionColumn)} INTEGER NOT NULL DEFAULT (strata_version())`,
   `${quoteIdentifier(openTxColumn)} INTEGER NOT NULL DEFAULT (strata_tx())`,
   `${quoteIdentifier(openValidFromColumn)} INTEGER`,
+  `${quoteIdentifier(openInsertedColumn)} INTEGER NOT NULL DEFAULT (strata_tx())`,
 ]
 
-/** The index of a table's rows by the transaction that wrote them: CDC and change feeds find a commit's versions by it. */
+/**
+ * The index of a table's rows by the transaction that inserted them. With history's index by `_tx_to`
+ * it finds the rows a range of commits wrote ({@link writtenInRangeSql}); an UPDATE, which changes
+ * `_strata_tx` but not `_strata_inserted`, leaves it alone.
+ */
 export function sqliteCreateOpenTxIndex(table: string): string {
-  return `CREATE INDEX ${quoteIdentifier(openTxIndexName(table))} ON ${quoteIdentifier(table)} (${quoteIdentifier(openTxColumn)})`
+  return `CREATE INDEX ${quoteIdentifier(openTxIndexName(table))} ON ${quoteIdentifier(table)} (${quoteIdentifier(openInsertedColumn)})`
+}
+
+/**
+ * A condition on the table's row `alias` (rowid table) that holds when its open version was written by
+ * a transaction in (fromTx, toTx]; its `?` take `writtenInRangeParams(fromTx, toTx)`. Such a row was
+ * inserted in the range (the index by inserting transaction), or its key had a version closed in the
+ * range (an UPDATE closes the version it supersedes; history's index by `_tx_to`, then the table by
+ * key): every UPDATE that writes a row's open version closes the one before, unless this transaction
+ * wrote that one too, which was then itself inserted or closed one in the range; an UPDATE that changes
+ * the key marks the row inserted (the history triggers).
+ */
+export function writtenInRangeSql(table: TableDefinition, alias: string): string {
+  const name = `main.${quoteIdentifier(table.name)}`
+  const history = `main.${quoteIdentifier(historyTableName(table.name))}`
+  const inserted = quoteIdentifier(openInsertedColumn)
+  const written = `${alias}.${quoteIdentifier(openTxColumn)}`
+  return (
+    `${written} > ? AND ${written} <= ? AND ${alias}.rowid IN (` +
+    `SELECT rowid FROM ${name} WHERE ${inserted} > ? AND ${inserted} <= ? UNION ` +
+    `SELECT _strata_keyed.rowid FROM ${history} AS _strata_closed JOIN ${name} AS _strata_keyed ON ${keyMatch(table, '_strata_keyed', '_strata_closed')} ` +
+    `WHERE _strata_closed._tx_to > ? AND _strata_closed._tx_to <= ?)`
+  )
+}
+
+export function writtenInRangeParams(fromTx: number, toTx: number): number[] {
+  return [fromTx, toTx, fromTx, toTx, fromTx, toTx]
+}
+
+/** A table row (`row`) and a history version (`version`) of the same key. */
+function keyMatch(table: TableDefinition, row: string, version: string): string {
+  if (table.primaryKey === null) return `${row}.${quoteIdentifier(rowIdColumn)} = json_extract(${version}.${quoteIdentifier(keyColumn)}, '$[0]')`
+  return table.primaryKey.map((column) => `${row}.${quoteIdentifier(column)} = ${version}.${quoteIdentifier(column)}`).join(' AND ')
 }
 
 /**
@@ -396,12 +433,16 @@ export function sqliteHistoryTriggers(table: TableDefinition): string[] {
   const renew =
     `UPDATE ${target} SET ${quoteIdentifier(openVersionColumn)} = strata_version(), ${quoteIdentifier(openTxColumn)} = (SELECT tx_id FROM ${context}), ${quoteIdentifier(openValidFromColumn)} = NULL ` +
     `WHERE rowid = NEW.rowid AND ${quoteIdentifier(openVersionColumn)} = ${oldVersion};`
+  // A row whose key changed is a new entity's first version: found as inserted by this transaction.
+  const rekeyed =
+    `UPDATE ${target} SET ${quoteIdentifier(openInsertedColumn)} = (SELECT tx_id FROM ${context}) ` +
+    `WHERE rowid = NEW.rowid AND ${keyExpression(table, 'NEW')} IS NOT ${oldKey};`
   const trigger = (event: string): string => quoteIdentifier(`_strata_${event}_${name}`)
   const when = `WHEN (SELECT raw FROM ${context}) = 0`
   return [
     `DROP TRIGGER IF EXISTS temp.${trigger('update')}`,
     `DROP TRIGGER IF EXISTS temp.${trigger('delete')}`,
-    `CREATE TEMP TRIGGER ${trigger('update')} AFTER UPDATE ON ${target} ${when} BEGIN ${keepPast} ${close} ${renew} END`,
+    `CREATE TEMP TRIGGER ${trigger('update')} AFTER UPDATE ON ${target} ${when} BEGIN ${keepPast} ${close} ${renew} ${rekeyed} END`,
     `CREATE TEMP TRIGGER ${trigger('delete')} AFTER DELETE ON ${target} ${when} BEGIN ${keepPast} ${close} END`,
   ]
 }

@@ -5,8 +5,8 @@
  */
 import type { ColumnSession, AppendKind, ColumnResult } from '../storage/columnstore/columnstore.js'
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
-import { historyTableName, keyColumn, type Catalog, type TableDefinition } from '../sql/catalog.js'
-import { openVersionsSql, versionsSql } from '../sql/ddl.js'
+import { historyTableName, keyColumn, openTxColumn, type Catalog, type TableDefinition } from '../sql/catalog.js'
+import { keyExpression, openVersionsSql, versionsSql, writtenInRangeParams, writtenInRangeSql } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { decimalIsScaled, duckdbType, readsIntegersAsBigints, typeLabel, type SqlType } from '../sql/types.js'
 import { decimalText } from '../util/decimal.js'
@@ -372,14 +372,18 @@ function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaT
     // Without its history, the mirror needs only what changes the current table (the narrow reads of the
     // sync's hot path).
     const columns = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
-    // Both arms of the versions by their index on the writing transaction: the table's rows, and the
-    // open-ended versions closed after toTx (none when toTx is the latest, as it usually is).
+    // The table's rows the range wrote (src/sql/ddl.ts writtenInRangeSql; all of them up to toTx on a
+    // rebuild), and the open-ended versions it wrote that history holds because a later commit closed them.
+    const fromTx = rebuild ? 0 : range.fromTx
+    const own = table.columns.map((column) => `_strata_row.${quoteIdentifier(column.name)}`).join(', ')
     const rows = source
       .prepareSync(
-        `SELECT ${quoteIdentifier(keyColumn)}, ${columns} FROM ${versionsSql(table)} AS v WHERE _tx_from > ? AND _tx_from <= ? AND (_tx_to IS NULL OR _tx_to > ?) AND _valid_to IS NULL`,
+        `SELECT ${keyExpression(table, '_strata_row')}, ${own} FROM main.${quoteIdentifier(table.name)} AS _strata_row WHERE ` +
+          (rebuild ? `_strata_row.${quoteIdentifier(openTxColumn)} <= ?` : writtenInRangeSql(table, '_strata_row')) +
+          ` UNION ALL SELECT ${quoteIdentifier(keyColumn)}, ${columns} FROM ${history} WHERE _tx_from > ? AND _tx_from <= ? AND _tx_to > ? AND _valid_to IS NULL`,
         { bigints: readsBigints(table) },
       )
-      .allSync([rebuild ? 0 : range.fromTx, range.toTx, range.toTx])
+      .allSync([...(rebuild ? [range.toTx] : writtenInRangeParams(fromTx, range.toTx)), fromTx, range.toTx, range.toTx])
     const removedKeys = rebuild
       ? []
       : source
@@ -404,10 +408,10 @@ function readVersionsSync(source: RowConnection, table: TableDefinition, fromTx:
   return source
     .prepareSync(
       `SELECT ${versionColumnsOf(table)} FROM main.${quoteIdentifier(historyTableName(table.name))} WHERE (_tx_from > ? AND _tx_from <= ?) OR (_tx_to > ? AND _tx_to <= ?) ` +
-        `UNION ALL SELECT ${versionColumnsOf(table)} FROM (${openVersionsSql(table)}) WHERE _tx_from > ? AND _tx_from <= ?`,
+        `UNION ALL SELECT ${versionColumnsOf(table)} FROM (${openVersionsSql(table)} WHERE ${writtenInRangeSql(table, '_strata_open')})`,
       { bigints: true },
     )
-    .allSync([toTx, toTx, fromTx, toTx, fromTx, toTx, toTx, toTx, fromTx, toTx])
+    .allSync([toTx, toTx, fromTx, toTx, fromTx, toTx, toTx, toTx, ...writtenInRangeParams(fromTx, toTx)])
 }
 
 /**
