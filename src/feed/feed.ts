@@ -21,7 +21,7 @@
  * the transaction wrote them.
  */
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
-import { historyTableName, keyColumn, openInsertedColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
+import { historyTableName, keyColumn, openTxColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
 import { historyVersionsSql, openVersionsSql, writtenInRangeParams, writtenInRangeSql } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { fromStorage, microsToDate, readsIntegersAsBigints } from '../sql/types.js'
@@ -177,7 +177,7 @@ class HistoryReader {
     // Each minimum is a single index seek: history's `_tx_from` and partial `_tx_to` indexes, and the
     // table's by inserting transaction (a row an UPDATE wrote closed a version: history's `_tx_to`).
     this.probe =
-      `SELECT (SELECT min(_tx_from) FROM ${history} WHERE _tx_from >= ?), (SELECT min(${quoteIdentifier(openInsertedColumn)}) FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openInsertedColumn)} >= ?), ` +
+      `SELECT (SELECT min(_tx_from) FROM ${history} WHERE _tx_from >= ?), (SELECT min(${quoteIdentifier(openTxColumn)}) FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openTxColumn)} >= ?), ` +
       `(SELECT min(_tx_to) FROM ${history} WHERE _tx_to >= ?)`
     this.hasAfters = `SELECT 1 FROM ${afters} LIMIT 1`
     this.hasBefores = `SELECT 1 FROM ${history} WHERE _tx_to = ? AND ${open} LIMIT 1`

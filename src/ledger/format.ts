@@ -12,7 +12,7 @@
  * refused, unchanged.
  */
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
-import { historyTableName, indexesOf, keyColumn, openInsertedColumn, openTxColumn, openValidFromColumn, openVersionColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
+import { historyTableName, indexesOf, keyColumn, openTxColumn, openValidFromColumn, openVersionColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
 import { keyExpression, rowidAliasIndex, sqliteCreateIndex, sqliteCreateOpenTxIndex, sqliteCreateTable } from '../sql/ddl.js'
 import { sqliteCreateFulltext } from '../sql/fulltext.js'
 import { quoteIdentifier } from '../sql/tree.js'
@@ -84,11 +84,12 @@ function moveOpenVersionsSync(writer: RowConnection, table: TableDefinition): vo
   // The row ids stay: a keyless table's are its keys, and other tables keep theirs for whatever holds them.
   const ids = table.primaryKey === null ? [quoteIdentifier(rowIdColumn)] : rowidAliasIndex(table) >= 0 ? [] : ['rowid']
   const columns = [...ids, ...table.columns.map((column) => quoteIdentifier(column.name))]
-  const hidden = [openVersionColumn, openTxColumn, openValidFromColumn, openInsertedColumn].map(quoteIdentifier)
+  // Each open version counts as the row's inserted one (`_strata_updated` NULL): it was written by `_tx_from`.
+  const hidden = [openVersionColumn, openTxColumn, openValidFromColumn].map(quoteIdentifier)
   const moved = writer
     .prepareSync(
       `INSERT INTO ${name} (${[...columns, ...hidden].join(', ')}) ` +
-        `SELECT ${columns.map((column) => `t.${column}`).join(', ')}, h._version, h._tx_from, CASE WHEN h._valid_from = h._system_from THEN NULL ELSE h._valid_from END, h._tx_from ` +
+        `SELECT ${columns.map((column) => `t.${column}`).join(', ')}, h._version, h._tx_from, CASE WHEN h._valid_from = h._system_from THEN NULL ELSE h._valid_from END ` +
         `FROM ${old} AS t JOIN ${history} AS h ON h.${quoteIdentifier(keyColumn)} = ${keyExpression(table, 't')} AND h._tx_to IS NULL AND h._valid_to IS NULL`,
     )
     .runSync([]).changes

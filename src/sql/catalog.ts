@@ -75,14 +75,20 @@ export function historyTableName(table: string): string {
 
 /**
  * Hidden columns of a table's row (the open version of its key, docs/time-model.md): the version's
- * number, the transaction that wrote it, and its valid-from when that differs from the transaction's
- * system time (NULL = the same); and the transaction that inserted the row, which an UPDATE leaves
- * alone (so the index on it never churns). Filled by SQLite defaults from the ledger's counters on INSERT.
+ * number; the transaction that inserted the row, which an UPDATE leaves alone (so the index on it never
+ * churns); the transaction of the UPDATE that wrote the version, NULL when it is the inserted one; and
+ * its valid-from when that differs from its transaction's system time (NULL = the same). Filled by
+ * SQLite defaults from the ledger's counters on INSERT.
  */
 export const openVersionColumn = '_strata_version'
 export const openTxColumn = '_strata_tx'
+export const openUpdatedColumn = '_strata_updated'
 export const openValidFromColumn = '_strata_valid_from'
-export const openInsertedColumn = '_strata_inserted'
+
+/** SQL of the transaction that wrote the open version of the table row `alias` (`_tx_from`). */
+export function openWriterSql(alias: string): string {
+  return `coalesce(${alias}."${openUpdatedColumn}", ${alias}."${openTxColumn}")`
+}
 
 /** The row store's index of a table's rows by the transaction that inserted them (CDC, change feeds). */
 export function openTxIndexName(table: string): string {

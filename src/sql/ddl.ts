@@ -2,7 +2,7 @@
  * DDL trees → catalog definitions, and the SQLite DDL for a definition. Pure: no I/O.
  */
 import { StrataError } from '../util/errors.js'
-import { findColumn, keyColumn, historyTableName, openInsertedColumn, openTxColumn, openTxIndexName, openValidFromColumn, openVersionColumn, rowIdColumn, type ColumnDefinition, type DefaultValue, type Catalog, type IndexDefinition, type TableDefinition } from './catalog.js'
+import { findColumn, keyColumn, historyTableName, openTxColumn, openTxIndexName, openUpdatedColumn, openWriterSql, openValidFromColumn, openVersionColumn, rowIdColumn, type ColumnDefinition, type DefaultValue, type Catalog, type IndexDefinition, type TableDefinition } from './catalog.js'
 import type { PgNode } from './parse.js'
 import { compileCheck } from './rowsql.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, stringValue, walk } from './tree.js'
@@ -263,17 +263,17 @@ export function sqliteCreateTable(table: TableDefinition, options: { readonly sc
 export const openVersionColumnsSql: readonly string[] = [
   `${quoteIdentifier(openVersionColumn)} INTEGER NOT NULL DEFAULT (strata_version())`,
   `${quoteIdentifier(openTxColumn)} INTEGER NOT NULL DEFAULT (strata_tx())`,
+  `${quoteIdentifier(openUpdatedColumn)} INTEGER`,
   `${quoteIdentifier(openValidFromColumn)} INTEGER`,
-  `${quoteIdentifier(openInsertedColumn)} INTEGER NOT NULL DEFAULT (strata_tx())`,
 ]
 
 /**
  * The index of a table's rows by the transaction that inserted them. With history's index by `_tx_to`
  * it finds the rows a range of commits wrote ({@link writtenInRangeSql}); an UPDATE, which changes
- * `_strata_tx` but not `_strata_inserted`, leaves it alone.
+ * `_strata_updated` but not `_strata_tx`, leaves it alone.
  */
 export function sqliteCreateOpenTxIndex(table: string): string {
-  return `CREATE INDEX ${quoteIdentifier(openTxIndexName(table))} ON ${quoteIdentifier(table)} (${quoteIdentifier(openInsertedColumn)})`
+  return `CREATE INDEX ${quoteIdentifier(openTxIndexName(table))} ON ${quoteIdentifier(table)} (${quoteIdentifier(openTxColumn)})`
 }
 
 /**
@@ -288,8 +288,8 @@ export function sqliteCreateOpenTxIndex(table: string): string {
 export function writtenInRangeSql(table: TableDefinition, alias: string): string {
   const name = `main.${quoteIdentifier(table.name)}`
   const history = `main.${quoteIdentifier(historyTableName(table.name))}`
-  const inserted = quoteIdentifier(openInsertedColumn)
-  const written = `${alias}.${quoteIdentifier(openTxColumn)}`
+  const inserted = quoteIdentifier(openTxColumn)
+  const written = openWriterSql(alias)
   return (
     `${written} > ? AND ${written} <= ? AND ${alias}.rowid IN (` +
     `SELECT rowid FROM ${name} WHERE ${inserted} > ? AND ${inserted} <= ? UNION ` +
@@ -357,7 +357,7 @@ export function openVersionsSql(table: TableDefinition): string {
     `${row}.${quoteIdentifier(openVersionColumn)} AS _version`,
     `${keyExpression(table, row)} AS ${quoteIdentifier(keyColumn)}`,
     ...table.columns.map((column) => `${row}.${quoteIdentifier(column.name)} AS ${quoteIdentifier(column.name)}`),
-    `${row}.${quoteIdentifier(openTxColumn)} AS _tx_from`,
+    `${openWriterSql(row)} AS _tx_from`,
     'NULL AS _tx_to',
     `${systemFrom} AS _system_from`,
     'NULL AS _system_to',
@@ -366,7 +366,7 @@ export function openVersionsSql(table: TableDefinition): string {
   ]
   return (
     `SELECT ${columns.join(', ')} FROM main.${quoteIdentifier(table.name)} AS ${row} ` +
-    `LEFT JOIN main._strata_tx AS _strata_commit ON _strata_commit.tx_id = ${row}.${quoteIdentifier(openTxColumn)}`
+    `LEFT JOIN main._strata_tx AS _strata_commit ON _strata_commit.tx_id = ${openWriterSql(row)}`
   )
 }
 
@@ -418,7 +418,7 @@ export function sqliteHistoryTriggers(table: TableDefinition): string[] {
   const context = 'temp._strata_context'
   const oldKey = keyExpression(table, 'OLD')
   const oldVersion = `OLD.${quoteIdentifier(openVersionColumn)}`
-  const oldTx = `OLD.${quoteIdentifier(openTxColumn)}`
+  const oldTx = openWriterSql('OLD')
   // The old version's system time: this transaction's, or its writer's in the ledger.
   const oldSystemFrom = `(CASE WHEN ${oldTx} = c.tx_id THEN c.system_time_us ELSE (SELECT system_time_us FROM main._strata_tx WHERE tx_id = ${oldTx}) END)`
   const oldValidFrom = `coalesce(OLD.${quoteIdentifier(openValidFromColumn)}, ${oldSystemFrom})`
@@ -431,11 +431,11 @@ export function sqliteHistoryTriggers(table: TableDefinition): string[] {
     `INSERT INTO ${history} (_version, ${key}, ${columnList}, _tx_from, _tx_to, _system_from, _system_to, _valid_from, _valid_to) ` +
     `SELECT ${oldVersion}, ${oldKey}, ${oldValues}, ${oldTx}, c.tx_id, ${oldSystemFrom}, c.system_time_us, ${oldValidFrom}, NULL FROM ${context} AS c WHERE ${oldTx} <> c.tx_id;`
   const renew =
-    `UPDATE ${target} SET ${quoteIdentifier(openVersionColumn)} = strata_version(), ${quoteIdentifier(openTxColumn)} = (SELECT tx_id FROM ${context}), ${quoteIdentifier(openValidFromColumn)} = NULL ` +
+    `UPDATE ${target} SET ${quoteIdentifier(openVersionColumn)} = strata_version(), ${quoteIdentifier(openUpdatedColumn)} = (SELECT tx_id FROM ${context}), ${quoteIdentifier(openValidFromColumn)} = NULL ` +
     `WHERE rowid = NEW.rowid AND ${quoteIdentifier(openVersionColumn)} = ${oldVersion};`
   // A row whose key changed is a new entity's first version: found as inserted by this transaction.
   const rekeyed =
-    `UPDATE ${target} SET ${quoteIdentifier(openInsertedColumn)} = (SELECT tx_id FROM ${context}) ` +
+    `UPDATE ${target} SET ${quoteIdentifier(openTxColumn)} = (SELECT tx_id FROM ${context}), ${quoteIdentifier(openUpdatedColumn)} = NULL ` +
     `WHERE rowid = NEW.rowid AND ${keyExpression(table, 'NEW')} IS NOT ${oldKey};`
   const trigger = (event: string): string => quoteIdentifier(`_strata_${event}_${name}`)
   const when = `WHEN (SELECT raw FROM ${context}) = 0`
@@ -448,7 +448,7 @@ export function sqliteHistoryTriggers(table: TableDefinition): string[] {
 }
 
 /** The SET items an UPDATE of a table's rows adds: a new open version, written by this transaction. */
-export const renewOpenVersionSql = `${quoteIdentifier(openVersionColumn)} = strata_version(), ${quoteIdentifier(openTxColumn)} = strata_tx(), ${quoteIdentifier(openValidFromColumn)} = NULL`
+export const renewOpenVersionSql = `${quoteIdentifier(openVersionColumn)} = strata_version(), ${quoteIdentifier(openUpdatedColumn)} = strata_tx(), ${quoteIdentifier(openValidFromColumn)} = NULL`
 
 export function describeType(type: SqlType): string {
   return typeLabel(type)

@@ -5,7 +5,7 @@
  */
 import type { ColumnSession, AppendKind, ColumnResult } from '../storage/columnstore/columnstore.js'
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
-import { historyTableName, keyColumn, openTxColumn, type Catalog, type TableDefinition } from '../sql/catalog.js'
+import { historyTableName, keyColumn, openWriterSql, type Catalog, type TableDefinition } from '../sql/catalog.js'
 import { keyExpression, openVersionsSql, versionsSql, writtenInRangeParams, writtenInRangeSql } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { decimalIsScaled, duckdbType, readsIntegersAsBigints, typeLabel, type SqlType } from '../sql/types.js'
@@ -379,7 +379,7 @@ function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaT
     const rows = source
       .prepareSync(
         `SELECT ${keyExpression(table, '_strata_row')}, ${own} FROM main.${quoteIdentifier(table.name)} AS _strata_row WHERE ` +
-          (rebuild ? `_strata_row.${quoteIdentifier(openTxColumn)} <= ?` : writtenInRangeSql(table, '_strata_row')) +
+          (rebuild ? `${openWriterSql('_strata_row')} <= ?` : writtenInRangeSql(table, '_strata_row')) +
           ` UNION ALL SELECT ${quoteIdentifier(keyColumn)}, ${columns} FROM ${history} WHERE _tx_from > ? AND _tx_from <= ? AND _tx_to > ? AND _valid_to IS NULL`,
         { bigints: readsBigints(table) },
       )

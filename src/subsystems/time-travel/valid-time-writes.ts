@@ -11,7 +11,7 @@
  */
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
 import type { Commit, Ledger } from '../../ledger/ledger.js'
-import { findColumn, historyTableName, keyColumn, openInsertedColumn, openTxColumn, openValidFromColumn, openVersionColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from '../../sql/catalog.js'
+import { findColumn, historyTableName, keyColumn, openTxColumn, openValidFromColumn, openVersionColumn, rowIdColumn, type ColumnDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { keyExpression, openVersionsSql, sqliteCreateCurrentPiecesIndex, sqliteCreateTable, versionsSql } from '../../sql/ddl.js'
 import type { PgNode } from '../../sql/parse.js'
 import { compileDelete, compileSelect, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, NotRowStore, type Binder } from '../../sql/rowsql.js'
@@ -160,11 +160,11 @@ export class TemporalWriter {
       const ids = table.primaryKey === null ? [quoteIdentifier(rowIdColumn)] : []
       const idValues = table.primaryKey === null ? [(JSON.parse(key) as [number])[0]] : []
       // A row the table did not hold: inserted by this transaction (src/sql/ddl.ts writtenInRangeSql).
-      const hidden = [openVersionColumn, openTxColumn, openValidFromColumn, openInsertedColumn].map(quoteIdentifier)
+      const hidden = [openVersionColumn, openTxColumn, openValidFromColumn].map(quoteIdentifier)
       const columns = [...ids, columnList(table), ...hidden]
       this.writer
         .prepareSync(`INSERT INTO main.${quoteIdentifier(table.name)} (${columns.join(', ')}) VALUES (${[...ids, ...table.columns, ...hidden].map(() => '?').join(', ')})`)
-        .runSync([...idValues, ...values, version, commit.txId, validFrom === commit.systemTimeUs ? null : validFrom, commit.txId])
+        .runSync([...idValues, ...values, version, commit.txId, validFrom === commit.systemTimeUs ? null : validFrom])
     } else {
       this.writer
         .prepareSync(
