@@ -190,7 +190,10 @@ function condition(generation: Generation, rows: Rows, depth: number): Expr {
       const candidates = schema.columns.filter((column) => column.type.kind !== 'JSON' && column.type.kind !== 'DOUBLE')
       const column = random.pick(candidates)
       const index = schema.columns.indexOf(column)
-      const value = rows.length > 0 && random.chance(0.7) ? random.pick(rows)[index]! : valueOf(generation, column, 0.1)
+      const picked = rows.length > 0 && random.chance(0.7) ? random.pick(rows)[index]! : valueOf(generation, column, 0.1)
+      // A stored value is the one the column holds: a decimal written with more digits than its scale
+      // was rounded, and compares as the rounded number (its `written` text would not be equal).
+      const value = picked !== null && picked.t === 'decimal' && picked.written !== undefined ? { t: 'decimal' as const, v: picked.v, scale: picked.scale } : picked
       return { k: 'compare', op: '=', left: { k: 'column', column }, right: literal(column, value) }
     }],
     // Arithmetic in a condition: the column store evaluates it, the row store applies it by key.
