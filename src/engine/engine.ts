@@ -149,9 +149,9 @@ export class Engine {
     return this.defaultSession
   }
 
-  /** Whether a text with positional (or no) parameters can run before the parser has loaded. */
+  /** Whether a text with positional (or no) parameters can run before the parser has loaded: a plain read it has a parse of. */
   private knownText(sql: string, params: Params): boolean {
-    return (params === undefined || Array.isArray(params)) && this.statements.knows(sql)
+    return (params === undefined || Array.isArray(params)) && this.statements.knowsRead(sql)
   }
 
   /**

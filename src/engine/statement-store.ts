@@ -106,7 +106,7 @@ export class StatementStore {
  * Only reads are stored: one that finds it needs the parser after all (src/engine/engine.ts,
  * `beforeParser`) has changed nothing and can run again. A SELECT … INTO or one with a writing WITH is no read.
  */
-function plainRead(tree: PgNode): boolean {
+export function plainRead(tree: PgNode): boolean {
   const select = nodeBody(tree, 'SelectStmt')
   if (select === undefined || select['intoClause'] !== undefined) return false
   let writes = false

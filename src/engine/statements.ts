@@ -14,7 +14,7 @@ import type { PgNode } from '../sql/parse.js'
 import type { ClauseRecogniser, Statement } from '../subsystems/seam.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import type { StatementStore } from './statement-store.js'
+import { plainRead, type StatementStore } from './statement-store.js'
 import { NotRowStore } from '../sql/rowsql.js'
 
 export type Params = readonly unknown[] | Readonly<Record<string, unknown>> | undefined
@@ -34,15 +34,17 @@ export class Statements {
   ) {}
 
   /**
-   * Whether `text` can be had without the parser: parsed in this process, or stored by an earlier one
-   * (then it is read into this cache). For the moments after open while the parser loads.
+   * Whether `text` is one plain read that can be had without the parser: parsed in this process, or
+   * stored by an earlier one (then it is read into this cache). For the moments while the parser loads.
    */
-  knows(text: string): boolean {
-    if (text === this.lastText || this.cache.has(text)) return true
-    const stored = this.store?.lookupSync(text)
-    if (stored === undefined) return false
-    this.remember(text, stored)
-    return true
+  knowsRead(text: string): boolean {
+    let statements = text === this.lastText ? this.lastStatements : this.cache.get(text)
+    if (statements === undefined) {
+      statements = this.store?.lookupSync(text)
+      if (statements === undefined) return false
+      this.remember(text, statements)
+    }
+    return statements.length === 1 && statements[0]!.tree !== undefined && statements[0]!.clauses === undefined && plainRead(statements[0]!.tree)
   }
 
   /** Writes the most recently used statements for the next process (at close). */

@@ -377,8 +377,9 @@ export function historyVersionsSql(table: TableDefinition): string {
 
 /**
  * Every version of a table, as a derived table: its history and its open versions. SQLite pushes a
- * WHERE on it into both arms, so a condition on `_tx_from` or a key column reaches their indexes, and
- * one that cannot hold in an arm (`_tx_to = ?` on the open versions) skips it.
+ * WHERE on it into both arms, so a condition on a key column reaches their indexes, and one that
+ * cannot hold in an arm (`_tx_to = ?` on the open versions) skips it. (The open versions a range of
+ * commits wrote are found by {@link writtenInRangeSql}, not by a condition on `_tx_from`.)
  */
 export function versionsSql(table: TableDefinition): string {
   return `(${historyVersionsSql(table)} UNION ALL ${openVersionsSql(table)})`
