@@ -23,14 +23,19 @@ function* rows(firstId: number, rowCount: number): Generator<[number, string, nu
   }
 }
 
-/** Raw better-sqlite3 over the same history versions the feed reads: the floor for any feed. */
+/**
+ * Raw better-sqlite3 over the same versions the feed reads, the floor for any feed: history's, and the
+ * open versions the table itself holds (docs/time-model.md, "The row store's layout"), one scan each.
+ */
 function baselineScan(file: string, fromTx: number): { versionsPerSecond: number; versionCount: number } {
   const database = new Database(file, { readonly: true })
   try {
-    const select = database.prepare('SELECT * FROM _strata_history_events WHERE (_tx_from >= ? AND _valid_to IS NULL) OR _tx_to >= ?').raw(true)
+    const history = database.prepare('SELECT * FROM _strata_history_events WHERE (_tx_from >= ? AND _valid_to IS NULL) OR _tx_to >= ?').raw(true)
+    const open = database.prepare('SELECT * FROM events WHERE coalesce(_strata_updated, _strata_tx) >= ?').raw(true)
     const startMs = nowMs()
     let versionCount = 0
-    for (const row of select.iterate(fromTx, fromTx)) if (row !== undefined) versionCount += 1
+    for (const row of history.iterate(fromTx, fromTx)) if (row !== undefined) versionCount += 1
+    for (const row of open.iterate(fromTx)) if (row !== undefined) versionCount += 1
     return { versionsPerSecond: perSecond(versionCount, nowMs() - startMs), versionCount }
   } finally {
     database.close()

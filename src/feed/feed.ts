@@ -179,7 +179,13 @@ class HistoryReader {
     this.probe =
       `SELECT (SELECT min(_tx_from) FROM ${history} WHERE _tx_from >= ?), (SELECT min(${quoteIdentifier(openTxColumn)}) FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openTxColumn)} >= ?), ` +
       `(SELECT min(_tx_to) FROM ${history} WHERE _tx_to >= ?)`
-    this.hasAfters = `SELECT 1 FROM ${afters} LIMIT 1`
+    // Whether N may have afters, by index seeks only (it may say yes for none: the afters query finds
+    // none then): a version history holds that N wrote, a row N inserted, or a version N closed (an
+    // UPDATE closes one, and its after is the table's row for that key).
+    this.hasAfters =
+      `SELECT 1 WHERE EXISTS (SELECT 1 FROM ${history} WHERE _tx_from = ? AND ${open}) ` +
+      `OR EXISTS (SELECT 1 FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openTxColumn)} = ?) ` +
+      `OR EXISTS (SELECT 1 FROM ${history} WHERE _tx_to = ?)`
     this.hasBefores = `SELECT 1 FROM ${history} WHERE _tx_to = ? AND ${open} LIMIT 1`
     this.afters = `${fields} ${afters} WHERE _version > ? ORDER BY _version LIMIT ?`
     // The keys come as one JSON array; SQLite turns the IN list into a lookup table once per call.
@@ -501,7 +507,7 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
   private readTableSync(table: TableDefinition, txId: number): boolean {
     const history = historyReader(table)
     const options = { bigints: history.bigints }
-    const hasAfters = this.reader.prepareSync(history.hasAfters).allSync(aftersParams(txId)).length > 0
+    const hasAfters = this.reader.prepareSync(history.hasAfters).allSync([txId, txId, txId]).length > 0
     const hasBefores = this.reader.prepareSync(history.hasBefores).allSync([txId]).length > 0
     if (hasBefores) {
       for (;;) {
