@@ -526,14 +526,18 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
         const room = limits.feedPageRows - this.bufferedCount
         if (room <= 0) return false
         const after = this.position.table === table.name ? this.position.version : 0
-        const rows = this.reader.prepareSync(history.afters, options).allSync([...aftersParams(txId), after, room])
+        // One row more than there is room for says whether another page follows, so a transaction
+        // that fills the page exactly costs no second query.
+        const rows = this.reader.prepareSync(history.afters, options).allSync([...aftersParams(txId), after, room + 1])
+        const more = rows.length > room
+        if (more) rows.length = room
         let befores: Map<string, RowValue[]> | undefined
         if (hasBefores && rows.length > 0) {
           const keys = JSON.stringify(rows.map((row) => String(row[keyTextColumn])))
           befores = new Map(this.reader.prepareSync(history.beforesOfKeys, options).allSync([txId, keys]).map((row) => [String(row[keyTextColumn]), row]))
         }
         for (const row of rows) this.emit(history, txId, befores?.get(String(row[keyTextColumn])) ?? null, row)
-        if (rows.length < room) break
+        if (!more) break
       }
     }
     return true
