@@ -21,8 +21,8 @@
  * the transaction wrote them.
  */
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
-import { historyTableName, keyColumn, openTxColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
-import { historyVersionsSql, openVersionsSql, writtenInRangeParams, writtenInRangeSql } from '../sql/ddl.js'
+import { historyTableName, keyColumn, openTxColumn, openWriterSql, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
+import { historyVersionsSql, keyMatch, openVersionsSql, writtenInRangeParams, writtenInRangeSql } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { fromStorage, microsToDate, readsIntegersAsBigints } from '../sql/types.js'
 import { assert } from '../util/assert.js'
@@ -179,13 +179,13 @@ class HistoryReader {
     this.probe =
       `SELECT (SELECT min(_tx_from) FROM ${history} WHERE _tx_from >= ?), (SELECT min(${quoteIdentifier(openTxColumn)}) FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openTxColumn)} >= ?), ` +
       `(SELECT min(_tx_to) FROM ${history} WHERE _tx_to >= ?)`
-    // Whether N may have afters, by index seeks only (it may say yes for none: the afters query finds
-    // none then): a version history holds that N wrote, a row N inserted, or a version N closed (an
-    // UPDATE closes one, and its after is the table's row for that key).
+    // Whether N has afters, by index seeks: an open-ended version N wrote that history holds (closed
+    // later), a row N inserted, or the row of a key N closed a version of, written by N (an UPDATE).
     this.hasAfters =
       `SELECT 1 WHERE EXISTS (SELECT 1 FROM ${history} WHERE _tx_from = ? AND ${open}) ` +
       `OR EXISTS (SELECT 1 FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openTxColumn)} = ?) ` +
-      `OR EXISTS (SELECT 1 FROM ${history} WHERE _tx_to = ?)`
+      `OR EXISTS (SELECT 1 FROM ${history} AS _strata_closed JOIN main.${quoteIdentifier(table.name)} AS _strata_row ON ${keyMatch(table, '_strata_row', '_strata_closed')} ` +
+      `WHERE _strata_closed._tx_to = ? AND ${openWriterSql('_strata_row')} = _strata_closed._tx_to)`
     this.hasBefores = `SELECT 1 FROM ${history} WHERE _tx_to = ? AND ${open} LIMIT 1`
     this.afters = `${fields} ${afters} WHERE _version > ? ORDER BY _version LIMIT ?`
     // The keys come as one JSON array; SQLite turns the IN list into a lookup table once per call.

@@ -303,7 +303,7 @@ export function writtenInRangeParams(fromTx: number, toTx: number): number[] {
 }
 
 /** A table row (`row`) and a history version (`version`) of the same key. */
-function keyMatch(table: TableDefinition, row: string, version: string): string {
+export function keyMatch(table: TableDefinition, row: string, version: string): string {
   if (table.primaryKey === null) return `${row}.${quoteIdentifier(rowIdColumn)} = json_extract(${version}.${quoteIdentifier(keyColumn)}, '$[0]')`
   return table.primaryKey.map((column) => `${row}.${quoteIdentifier(column)} = ${version}.${quoteIdentifier(column)}`).join(' AND ')
 }
