@@ -3,7 +3,7 @@
  *
  * The insert fast path writes straight to SQLite inside the engine's write transaction: one prepared
  * multi-row INSERT reused for every full chunk, values coerced exactly as parameters are (`toStorage`),
- * defaults filled as INSERT fills them, and the history recorded by the same triggers as any INSERT.
+ * defaults filled as INSERT fills them, and each row its key's open version, as any INSERT's is.
  * A batch is a transaction on a private session: BEGIN, each item through the ordinary statement path,
  * COMMIT — so every statement means what it means alone, and the batch is all or nothing.
  */

@@ -1,7 +1,8 @@
 /**
  * INSERT, UPDATE and DELETE on the row store, inside the write path of `Transactions.write`: compiled
- * once per tree and catalog version (src/sql/rowsql.ts) and run on the writer, where the history
- * triggers record each change. INSERT … SELECT evaluates its source as a query; an UPDATE or DELETE
+ * once per tree and catalog version (src/sql/rowsql.ts) and run on the writer: an inserted row is its
+ * key's open version, and the history triggers move what an UPDATE or DELETE supersedes into history
+ * (a compiled UPDATE sets the new version's columns itself, src/sql/ddl.ts renewOpenVersionSql). INSERT … SELECT evaluates its source as a query; an UPDATE or DELETE
  * whose expressions SQLite cannot evaluate as DuckDB does is evaluated by the column store and applied
  * by key. A write a subsystem claims (valid time) never reaches here.
  */
