@@ -119,9 +119,11 @@ export class Transactions {
    * fact (or the savepoint rolled back). The writer lock is released as soon as the body is done, so
    * the next write can join; the result is handed back after the group's COMMIT (`commitGroup`).
    */
-  private groupWrite(release: () => void, body: Body): Promise<Positional> {
-    const writer = this.context.rowStore.writer
-    const ledger = this.context.ledger
+  /**
+   * The private session an autocommit write runs in, and how it ends: out of its transaction, its
+   * column-store overlay dropped, the writer lock (`release`) given back.
+   */
+  private privateWrite(release: () => void): { readonly active: Session; readonly end: () => void } {
     const active = new Session()
     active.inTransaction = true
     const end = (): void => {
@@ -129,6 +131,13 @@ export class Transactions {
       this.columns.endOverlay(active)
       release()
     }
+    return { active, end }
+  }
+
+  private groupWrite(release: () => void, body: Body): Promise<Positional> {
+    const writer = this.context.rowStore.writer
+    const ledger = this.context.ledger
+    const { active, end } = this.privateWrite(release)
     const fail = (error: unknown): never => {
       try {
         ledger.abandonSync()
@@ -321,13 +330,7 @@ export class Transactions {
    */
   private autocommitWrite(release: () => void, body: Body): Positional | Promise<Positional> {
     const writer = this.context.rowStore.writer
-    const active = new Session()
-    active.inTransaction = true
-    const end = (): void => {
-      active.inTransaction = false
-      this.columns.endOverlay(active)
-      release()
-    }
+    const { active, end } = this.privateWrite(release)
     let outcome: Positional | Promise<Positional>
     try {
       writer.prepareSync('BEGIN IMMEDIATE').runSync([])
