@@ -170,6 +170,35 @@ describe('DECIMAL is exact end to end', () => {
     assert.deepEqual(matched.rows, [{ id: 1 }])
   })
 
+  test('UPDATE and DELETE evaluated by DuckDB find rows by keys of every stored kind', async () => {
+    // `%` makes the statement evaluated by the column store, which hands back each row's key text
+    // (SQLite's json_array of the stored key): its parts are stored forms — µs, scaled integers, hex,
+    // integers beyond 2^53 — not values to convert again.
+    await db.exec(`
+      CREATE TABLE k_time (k TIMESTAMP PRIMARY KEY, v INTEGER);
+      CREATE TABLE k_price (k DECIMAL(8,2) PRIMARY KEY, v INTEGER);
+      CREATE TABLE k_wide (k DECIMAL(30,4) PRIMARY KEY, v INTEGER);
+      CREATE TABLE k_big (k BIGINT PRIMARY KEY, v INTEGER);
+      CREATE TABLE k_blob (k BLOB PRIMARY KEY, v INTEGER);
+      CREATE TABLE k_pair (a DATE, b BIGINT, v INTEGER, PRIMARY KEY (a, b));
+      CREATE TABLE k_none (a INTEGER, v INTEGER);
+      INSERT INTO k_time VALUES ('2020-01-01 00:00:00', 1), ('2020-01-02 00:00:00.5', 2), ('2020-01-03', 4);
+      INSERT INTO k_price VALUES (1.25, 1), (8.25, 2), (9, 4);
+      INSERT INTO k_wide VALUES (12345678901234567890.1234, 1), (-0.5, 2), (3, 4);
+      INSERT INTO k_big VALUES (9007199254740993, 1), (9007199254740992, 2), (-9223372036854775808, 4);
+      INSERT INTO k_blob VALUES ('\\x00ff'::BLOB, 1), ('\\x0a'::BLOB, 2), ('\\x0b0c'::BLOB, 4);
+      INSERT INTO k_pair VALUES ('2024-02-29', 9007199254740993, 1), ('2024-02-29', 9007199254740992, 2), ('2024-03-01', 1, 4);
+      INSERT INTO k_none VALUES (1, 1), (2, 2), (2, 4);
+    `)
+    for (const table of ['k_time', 'k_price', 'k_wide', 'k_big', 'k_blob', 'k_pair', 'k_none']) {
+      const updated = await db.query(`UPDATE ${table} SET v = v * 10 WHERE v % 2 = 0`)
+      assert.equal(updated.rowCount, 2, `${table}: UPDATE found both rows`)
+      const deleted = await db.query(`DELETE FROM ${table} WHERE v % 40 = 0`)
+      assert.equal(deleted.rowCount, 1, `${table}: DELETE found its row`)
+      assert.deepEqual((await bothStores(`SELECT v FROM ${table}`)).map((row) => row['v']).sort(), [1, 20], table)
+    }
+  })
+
   test('a directory whose DECIMAL is still a double (an earlier Strata) is refused at open, not misread', async () => {
     const dir = temporaryDirectory('decimal-old')
     try {

@@ -7,12 +7,12 @@
  * by key. A write a subsystem claims (valid time) never reaches here.
  */
 import type { RowValue } from '../storage/rowstore/rowstore.js'
-import { findColumn, keyColumn, rowIdColumn } from '../sql/catalog.js'
+import { findColumn, keyColumn } from '../sql/catalog.js'
 import { deparseStatement } from '../sql/deparse.js'
 import { nullKeyError, renewOpenVersionSql, rowidAliasIndex } from '../sql/ddl.js'
 import type { PgNode } from '../sql/parse.js'
 import type { Binder, RowPlan } from '../sql/plan.js'
-import { compileDelete, compileInsertShell, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, keyCondition, NotRowStore } from '../sql/rowsql.js'
+import { compileDelete, compileInsertShell, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, keyTextCondition, NotRowStore } from '../sql/rowsql.js'
 import { list, nodeBody, nodeKind, quoteIdentifier } from '../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, type SqlType } from '../sql/types.js'
 import { mirrorSchema } from '../sync/mirror.js'
@@ -217,13 +217,12 @@ export class Writes {
     const text = deparseStatement(select)
     const evaluated = await this.reads.columns.inWrite(session, text, params, options)
     if (evaluated.rows.length > limits.dmlEvaluatedRowsMax) throw new StrataError('NOT_SUPPORTED', `${kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE'} of more than ${limits.dmlEvaluatedRowsMax} rows at once`)
-    const keyColumns = table.primaryKey ?? [rowIdColumn]
-    const keyTypes = keyColumns.map((name) => findColumn(table, name)?.type ?? ({ name: 'BIGINT' } as SqlType))
+    const keyMatch = keyTextCondition(table)
     const writer = this.context.rowStore.writer
     const sql =
       kind === 'UpdateStmt'
-        ? `UPDATE ${quoteIdentifier(table.name)} SET ${assigned.map((column) => `${quoteIdentifier(column.name)} = ?`).join(', ')}, ${renewOpenVersionSql} WHERE ${keyCondition(table)}`
-        : `DELETE FROM ${quoteIdentifier(table.name)} WHERE ${keyCondition(table)}`
+        ? `UPDATE ${quoteIdentifier(table.name)} SET ${assigned.map((column) => `${quoteIdentifier(column.name)} = ?`).join(', ')}, ${renewOpenVersionSql} WHERE ${keyMatch.sql}`
+        : `DELETE FROM ${quoteIdentifier(table.name)} WHERE ${keyMatch.sql}`
     const statement = writer.prepareSync(sql)
     let changed = 0
     const seen = new Set<string>()
@@ -232,7 +231,7 @@ export class Writes {
       // UPDATE … FROM may produce a row more than once; PostgreSQL and DuckDB apply one of them.
       if (seen.has(key)) continue
       seen.add(key)
-      const keyValues = (JSON.parse(key) as unknown[]).map((value, index) => toStorage(value, keyTypes[index]!))
+      const keyValues = new Array<string>(keyMatch.parts).fill(key)
       const setValues = assigned.map((column, index) => toStorage(row[index + 1], column.type))
       changed += statement.runSync([...setValues, ...keyValues]).changes
     }

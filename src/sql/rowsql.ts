@@ -1185,8 +1185,20 @@ function sqlLiteral(value: null | number | bigint | string | Uint8Array): string
   throw new StrataError('NOT_SUPPORTED', 'CHECK constraints cannot compare BLOB values')
 }
 
-/** Key condition for a row of a table: primary key columns, or the hidden row id. */
-export function keyCondition(table: TableDefinition): string {
+/**
+ * The condition that finds a table's row by its key text (src/sql/ddl.ts keyExpression: a JSON array
+ * of the stored key values, BLOBs as hex), each `?` taking the text. The parts are taken out in SQL,
+ * as the stored values they are: JavaScript would read an integer beyond 2^53 inexactly, and
+ * converting a part as a user value would misread a timestamp's µs or a DECIMAL's scaled integer.
+ * The right-hand sides depend on parameters only, so the key's index serves the lookup.
+ */
+export function keyTextCondition(table: TableDefinition): { readonly sql: string; readonly parts: number } {
   const keyColumns = table.primaryKey ?? [rowIdColumn]
-  return keyColumns.map((name) => `${quoteIdentifier(name)} = ?`).join(' AND ')
+  const sql = keyColumns
+    .map((name, index) => {
+      const part = `json_extract(?, '$[${index}]')`
+      return `${quoteIdentifier(name)} = ${findColumn(table, name)?.type.name === 'BLOB' ? `unhex(${part})` : part}`
+    })
+    .join(' AND ')
+  return { sql, parts: keyColumns.length }
 }
