@@ -8,8 +8,8 @@
  * COMMIT — so every statement means what it means alone, and the batch is all or nothing.
  */
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
-import type { TableDefinition } from '../sql/catalog.js'
-import { checkUserName, nullKeyError, rowidAliasIndex } from '../sql/ddl.js'
+import { openTxColumn, openVersionColumn, type TableDefinition } from '../sql/catalog.js'
+import { checkUserName, nullKeyError, rowidAliasIndex, storedKeyText } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { toStorage, typeFromLabel, type SqlType } from '../sql/types.js'
 import { StrataError } from '../util/errors.js'
@@ -32,6 +32,11 @@ export interface BulkRows {
 export interface BulkTarget {
   readonly writer: RowConnection
   readonly table: TableDefinition
+  /** The writing transaction's id and the next version number, each row takes one: a row's hidden columns, given here so SQLite need not call the ledger's functions per row. */
+  readonly txId: number
+  nextVersion(): bigint
+  /** Also return the rows as the column store's sync takes them (InsertedRows), when it can. */
+  readonly handOver?: boolean
   /** The stored value of a `DEFAULT now()` column of this type (the statement's "now"). */
   now(type: SqlType): RowValue
 }
@@ -55,7 +60,7 @@ function rowError(error: unknown, rowIndex: number, column: string | undefined):
  * @example
  * insertRowsSync({ writer, table, now }, { columns: ['id', 'v'], rows: [[1, 2.5], [2, null]] }, {})
  */
-export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: BulkProgress): number {
+export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: BulkProgress): { readonly rowCount: number; readonly inserted: unknown[][] | undefined } {
   const { table, writer } = target
   const seen = new Set<string>()
   for (const name of input.columns) {
@@ -63,7 +68,7 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
     seen.add(name)
     if (!table.columns.some((column) => column.name === name)) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" of table "${table.name}" does not exist`)
   }
-  const width = table.columns.length
+  const width = table.columns.length + 2
   const rowidAlias = rowidAliasIndex(table)
   const sources = table.columns.map((column) => input.columns.indexOf(column.name))
   const types = table.columns.map((column) => column.type)
@@ -73,15 +78,30 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
     return fallback.kind === 'now' ? target.now(column.type) : toStorage(fallback.value, column.type)
   })
   const rowsPerStatement = Math.max(1, Math.min(limits.bulkInsertRowsPerStatement, Math.floor(limits.sqliteParametersMax / Math.max(1, width))))
-  const head = `INSERT INTO ${quoteIdentifier(table.name)} (${table.columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES `
-  const tuple = `(${table.columns.map(() => '?').join(', ')})`
+  const head = `INSERT INTO ${quoteIdentifier(table.name)} (${[...table.columns.map((column) => column.name), openVersionColumn, openTxColumn].map(quoteIdentifier).join(', ')}) VALUES `
+  const tuple = `(${new Array<string>(width).fill('?').join(', ')})`
+  const userWidth = table.columns.length
+  // The rows for the sync: each row's key text and user columns, while every key has a text.
+  const keyText = target.handOver === true ? storedKeyText(table) : undefined
+  let inserted: unknown[][] | undefined = keyText === undefined ? undefined : []
+  const handOver = (values: readonly RowValue[], at: number): void => {
+    const key = keyText!(values, at)
+    if (key === undefined) {
+      inserted = undefined
+      return
+    }
+    const row: unknown[] = new Array(userWidth + 1)
+    row[0] = key
+    for (let column = 0; column < userWidth; column++) row[column + 1] = values[at + column]
+    inserted!.push(row)
+  }
   const statementFor = (count: number): ReturnType<RowConnection['prepareSync']> => writer.prepareSync(head + new Array<string>(count).fill(tuple).join(', '))
   const fullStatement = statementFor(rowsPerStatement)
   const fullValues: RowValue[] = new Array(width * rowsPerStatement)
   const total = input.rows.length
   const fill = (values: RowValue[], at: number, rowIndex: number): void => {
     const row = input.rows[rowIndex]!
-    for (let column = 0; column < width; column++) {
+    for (let column = 0; column < userWidth; column++) {
       const source = sources[column]!
       const value = source < 0 ? undefined : row[source]
       if (value === undefined) values[at + column] = defaults[column]!
@@ -95,6 +115,8 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
       }
     }
     if (rowidAlias >= 0 && values[at + rowidAlias] === null) throw rowError(nullKeyError(table, table.columns[rowidAlias]!.name), rowIndex, undefined)
+    values[at + userWidth] = target.nextVersion()
+    values[at + userWidth + 1] = target.txId
   }
   let done = 0
   let reported = 0
@@ -120,6 +142,7 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
       }
       throw error
     }
+    if (inserted !== undefined) for (let offset = 0; offset < count && inserted !== undefined; offset++) handOver(values, offset * width)
     done += count
     if (progress.onProgress !== undefined && done - reported >= 10_000) {
       reported = done
@@ -127,7 +150,7 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
     }
   }
   progress.onProgress?.(done, total)
-  return done
+  return { rowCount: done, inserted }
 }
 
 /** One statement of a write batch. */
@@ -247,12 +270,20 @@ export class Bulk {
         }
         this.ddl.createTableSync(active, definition)
       }
-      const count = insertRowsSync(
-        { writer: rowStore.writer, table: definition, now: (type) => toStorage(new Date(Number(ledger.nowMicros() / 1000n)), type) },
+      const { rowCount, inserted } = insertRowsSync(
+        {
+          writer: rowStore.writer,
+          table: definition,
+          txId: pending.txId,
+          nextVersion: () => ledger.nextVersion(),
+          now: (type) => toStorage(new Date(Number(ledger.nowMicros() / 1000n)), type),
+          handOver: rows.length >= limits.syncHandoffRowsMin,
+        },
         { columns: names, rows },
         { onProgress: options.onProgress, signal: options.signal },
       )
-      return { rows: [], columns: [], rowCount: count, engine: 'row' }
+      if (inserted !== undefined) active.inserted = { table: definition, rows: inserted }
+      return { rows: [], columns: [], rowCount, engine: 'row' }
     })
     return { txId: result.txId, rowCount: result.rowCount }
   }

@@ -585,6 +585,11 @@ export class Engine {
     if (this.closed) throw new StrataError('CLOSED', 'the database is closed')
   }
 
+  /** Column-store sync steps that applied a bulk insert from its handed-over rows, not read back (tests and status). */
+  get syncStepsFromHandedOverRows(): number {
+    return this.context.syncer.stepsFromHandedOver
+  }
+
   get isClosed(): boolean {
     return this.closed
   }

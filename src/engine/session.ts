@@ -3,6 +3,7 @@
  * body, or (later) one server connection. It carries the transaction state.
  */
 import type { ColumnSession } from '../storage/columnstore/columnstore.js'
+import type { InsertedRows } from '../sync/mirror.js'
 import { Mutex } from '../util/mutex.js'
 import { constantValue, list, nodeBody } from '../sql/tree.js'
 
@@ -23,6 +24,11 @@ export class Session {
   readonly savepoints: { readonly name: string; readonly rowsChanged: number; readonly changedSchema: boolean }[] = []
   /** DuckDB connection for this transaction's private overlay reads (see docs/time-model.md). */
   overlay: ColumnSession | undefined
+  /**
+   * The rows the autocommit transaction's one statement, a bulk insert, inserted: handed to the sync
+   * when it commits, so that the column store need not read them back (src/sync/syncer.ts, offer).
+   */
+  inserted: InsertedRows | undefined
   /** Statements of one session run one at a time, as on one connection. */
   readonly statementLock = new Mutex()
   closed = false

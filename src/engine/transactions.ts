@@ -5,6 +5,7 @@
  * BEGIN/COMMIT/ROLLBACK/SAVEPOINT and SET TRANSACTION are here too.
  */
 import type { Commit } from '../ledger/ledger.js'
+import type { InsertedRows } from '../sync/mirror.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import type { PgNode } from '../sql/parse.js'
 import { StrataError } from '../util/errors.js'
@@ -21,6 +22,8 @@ interface Member {
   readonly commit: Commit
   readonly result: Positional
   readonly changedSchema: boolean
+  /** The rows its bulk insert handed over for the sync (Session.inserted). */
+  readonly inserted: InsertedRows | undefined
   readonly resolve: (result: Positional) => void
   readonly reject: (error: unknown) => void
 }
@@ -162,7 +165,8 @@ export class Transactions {
           const commit = ledger.recordSync(active.changedSchema ? 'ddl' : 'data', active.rowsChanged)
           writer.execSync('RELEASE strata_member')
           ledger.recordedSync()
-          member = new Promise<Positional>((resolve, reject) => this.group!.members.push({ commit, result, changedSchema: active.changedSchema, resolve, reject }))
+          const inserted = handedOver(active)
+          member = new Promise<Positional>((resolve, reject) => this.group!.members.push({ commit, result, changedSchema: active.changedSchema, inserted, resolve, reject }))
         } else {
           writer.execSync('RELEASE strata_member')
           ledger.abandonSync()
@@ -249,6 +253,7 @@ export class Transactions {
       return
     }
     ledger.groupCommittedSync()
+    for (const member of group.members) if (member.inserted !== undefined) syncer.offer(member.commit.txId, member.inserted)
     syncer.wake()
     for (const member of group.members) {
       this.committed(member.commit)
@@ -406,6 +411,8 @@ export class Transactions {
       throw error
     }
     ledger.committedSync()
+    const inserted = handedOver(session)
+    if (inserted !== undefined) this.context.syncer.offer(commit.txId, inserted)
     this.context.syncer.wake()
     this.committed(commit)
     return commit.txId
@@ -551,4 +558,10 @@ export class Transactions {
 function savepointIndex(session: Session, name: string): number {
   for (let index = session.savepoints.length - 1; index >= 0; index--) if (session.savepoints[index]!.name === name) return index
   throw new StrataError('TX_STATE', `savepoint "${name}" does not exist`)
+}
+
+/** The rows a committing autocommit transaction's bulk insert handed over, when they are all it changed. */
+function handedOver(session: Session): InsertedRows | undefined {
+  const inserted = session.inserted
+  return inserted !== undefined && !session.changedSchema && session.rowsChanged === inserted.rows.length ? inserted : undefined
 }

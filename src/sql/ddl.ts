@@ -385,6 +385,44 @@ export function versionsSql(table: TableDefinition): string {
   return `(${historyVersionsSql(table)} UNION ALL ${openVersionsSql(table)})`
 }
 
+/**
+ * How to spell, in JavaScript, the text {@link keyExpression} gives in SQLite for a row about to be
+ * stored: a function of the row's user-column storage forms (`values` from `offset`, in the table's
+ * column order) that returns the key text, or undefined for a value it cannot be sure to spell as
+ * SQLite's json_array does. Only INTEGER- and TEXT-stored key columns qualify (a REAL 5 is `5.0` in
+ * SQLite's JSON), text only without a quote, backslash, control character or surrogate (which JSON
+ * escapes); a table without a primary key has none (its key is the row id SQLite assigns).
+ *
+ * @example
+ * storedKeyText(table)?.([7, 'ab', 2.5], 0)  // '[7]' for a table keyed by its INTEGER first column
+ */
+export function storedKeyText(table: TableDefinition): ((values: readonly unknown[], offset: number) => string | undefined) | undefined {
+  if (table.primaryKey === null) return undefined
+  const parts: { readonly index: number; readonly integer: boolean }[] = []
+  for (const name of table.primaryKey) {
+    const index = table.columns.findIndex((column) => column.name === name)
+    const storage = index < 0 ? undefined : sqliteStorage(table.columns[index]!.type)
+    if (storage !== 'INTEGER' && storage !== 'TEXT') return undefined
+    parts.push({ index, integer: storage === 'INTEGER' })
+  }
+  return (values, offset) => {
+    let text = '['
+    for (let part = 0; part < parts.length; part++) {
+      const { index, integer } = parts[part]!
+      const value = values[offset + index]
+      if (part > 0) text += ','
+      if (integer && typeof value === 'number' && Number.isSafeInteger(value)) text += String(value)
+      else if (integer && typeof value === 'bigint') text += String(value)
+      else if (!integer && typeof value === 'string' && plainJsonText.test(value)) text += `"${value}"`
+      else return undefined
+    }
+    return `${text}]`
+  }
+}
+
+/** Text that JSON writes between quotes as it is. */
+const plainJsonText = /^[^"\\\u0000-\u001f\u007f\ud800-\udfff]*$/
+
 /** SQLite expression of a row's key from NEW, OLD or a table alias, as a JSON array (BLOB keys as hex). */
 export function keyExpression(table: TableDefinition, row: string | undefined): string {
   const keyColumns = table.primaryKey ?? [rowIdColumn]

@@ -638,8 +638,40 @@ export async function recordPosition(batch: StatementBatch, ledger: LedgerRange)
 export function batchUpperBound(source: RowConnection, appliedTx: number, committedTx: number): number {
   const bounded = Math.min(committedTx, appliedTx + limits.syncBatchTransactionsMax)
   if (bounded === committedTx) return committedTx
-  const ddl = source.prepareSync(`SELECT 1 FROM _strata_tx WHERE kind = 'ddl' AND tx_id > ? AND tx_id <= ? LIMIT 1`).allSync([appliedTx, committedTx])
-  if (ddl.length > 0) return committedTx
-  const erasure = source.prepareSync(`SELECT 1 FROM _strata_erasures WHERE tx_id > ? AND tx_id <= ? LIMIT 1`).allSync([appliedTx, committedTx])
-  return erasure.length > 0 ? committedTx : bounded
+  return reshapedIn(source, appliedTx, committedTx) ? committedTx : bounded
+}
+
+/**
+ * Whether a schema change or an erasure lies in (fromTx, toTx]. A sync step over a range with one
+ * reads the catalog as of the snapshot and may rebuild tables, so it must reach the snapshot's end.
+ */
+export function reshapedIn(source: RowConnection, fromTx: number, toTx: number): boolean {
+  if (source.prepareSync(`SELECT 1 FROM _strata_tx WHERE kind = 'ddl' AND tx_id > ? AND tx_id <= ? LIMIT 1`).allSync([fromTx, toTx]).length > 0) return true
+  return source.prepareSync(`SELECT 1 FROM _strata_erasures WHERE tx_id > ? AND tx_id <= ? LIMIT 1`).allSync([fromTx, toTx]).length > 0
+}
+
+/**
+ * The rows one commit inserted into one table and nothing else it wrote, handed over by the bulk
+ * insert that wrote them (src/engine/bulk.ts), in the shape {@link readChangesSync} reads: the key's
+ * text, then the user columns' storage forms.
+ */
+export interface InsertedRows {
+  readonly table: TableDefinition
+  readonly rows: unknown[][]
+}
+
+/**
+ * The changes of the one commit `range` holds, from the rows its bulk insert handed over instead of
+ * read back from the row store, or undefined when they cannot stand for them: the table has changed
+ * shape since, the mirror holds another shape of it or keeps its history (which needs the versions'
+ * numbers and times), or the ledger counts another number of rows changed.
+ */
+export function insertedChanges(range: ApplyRange, ledger: LedgerRange, state: MirrorState, inserted: InsertedRows): RangeChanges | undefined {
+  assert(range.toTx === range.fromTx + 1, 'handed-over rows stand for one commit')
+  const table = range.catalog.tables.get(inserted.table.name)
+  if (table === undefined || table.schemaTx !== inserted.table.schemaTx) return undefined
+  if (state.relations.get(table.name)?.schemaTx !== table.schemaTx || state.historyMirrored.has(table.name)) return undefined
+  const commit = ledger.commits[0]
+  if (ledger.commits.length !== 1 || Number(commit?.[0]) !== range.toTx || Number(commit?.[3]) !== inserted.rows.length) return undefined
+  return { range, tables: [{ table, rebuild: false, versions: undefined, rows: inserted.rows, removedKeys: [] }] }
 }

@@ -7,7 +7,7 @@ import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import { applyChangesBatched, batchUpperBound, mirrorHistory, prepareMirror, readAppliedTx, readLedgerRangeSync, readMirrorState, readRangeSync, recordPosition, StatementBatch, type LedgerRange, type MirrorState, type RangeChanges } from './mirror.js'
+import { applyChangesBatched, batchUpperBound, insertedChanges, mirrorHistory, prepareMirror, readAppliedTx, readLedgerRangeSync, readMirrorState, readRangeSync, recordPosition, reshapedIn, StatementBatch, type InsertedRows, type LedgerRange, type MirrorState, type RangeChanges } from './mirror.js'
 
 interface Waiter {
   readonly txId: number
@@ -33,6 +33,15 @@ export class Syncer {
    */
   private readonly historyMirrored = new Set<string>()
   private historyRequests: { readonly tables: readonly string[]; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = []
+  /**
+   * Rows that commits inserted with a bulk insert, by transaction, handed over so that the step
+   * applying such a commit need not read them back from the row store (`offer`); at most
+   * `limits.syncHandoffRowsMax` rows are held.
+   */
+  private readonly handedOver = new Map<number, InsertedRows>()
+  private handedOverRows = 0
+  /** Steps applied from handed-over rows (tests and status). */
+  stepsFromHandedOver = 0
   private lastError: unknown
   private closed = false
   private readonly sessionsFree: ColumnSession[] = []
@@ -138,6 +147,47 @@ export class Syncer {
     }
   }
 
+  /**
+   * Commit `txId` inserted `inserted.rows` into one table and wrote nothing else: the step that
+   * applies it may take them from here instead of reading them from the row store (`batch`). Called
+   * as the commit becomes durable, before `wake`. Small inserts are not worth a step of their own,
+   * and a held backlog beyond `limits.syncHandoffRowsMax` rows is read back as usual instead.
+   */
+  offer(txId: number, inserted: InsertedRows): void {
+    const count = inserted.rows.length
+    if (this.closed || count < limits.syncHandoffRowsMin || this.handedOverRows + count > limits.syncHandoffRowsMax) return
+    this.handedOver.set(txId, inserted)
+    this.handedOverRows += count
+  }
+
+  private forgetHandedOver(throughTx: number): void {
+    for (const [txId, inserted] of this.handedOver) {
+      if (txId > throughTx) continue
+      this.handedOver.delete(txId)
+      this.handedOverRows -= inserted.rows.length
+    }
+  }
+
+  /**
+   * The range of the next step, (fromTx, toTx], and the rows handed over for its one commit if it is
+   * one that has them. A step stops short of the first commit whose rows were handed over, and that
+   * commit gets a step of its own — unless a schema change or erasure comes after it (`reshapedIn`):
+   * a step reads the catalog as of the snapshot, so it may end early only where the catalog stays the
+   * same to the snapshot's end (see `batchUpperBound`); then the rows are read back as usual.
+   */
+  private nextRange(source: RowConnection, fromTx: number, committedTx: number): { readonly toTx: number; readonly inserted: InsertedRows | undefined } {
+    this.forgetHandedOver(fromTx)
+    const toTx = batchUpperBound(source, fromTx, committedTx)
+    let first: number | undefined
+    for (const txId of this.handedOver.keys()) if (txId <= toTx && (first === undefined || txId < first)) first = txId
+    if (first === undefined) return { toTx, inserted: undefined }
+    if (reshapedIn(source, first - 1, committedTx)) {
+      this.forgetHandedOver(committedTx)
+      return { toTx, inserted: undefined }
+    }
+    return first > fromTx + 1 ? { toTx: first - 1, inserted: undefined } : { toTx: first, inserted: this.handedOver.get(first) }
+  }
+
   /** One DuckDB transaction moving the mirror from applied to at most the latest commit. */
   private async batch(): Promise<void> {
     const session = this.syncSession!
@@ -154,10 +204,12 @@ export class Syncer {
       const committedTx = Number(committedRow?.[0] ?? 0)
       if (committedTx <= this.appliedTx) return
       const fromTx = this.appliedTx
-      const toTx = batchUpperBound(source, fromTx, committedTx)
-      const catalog = this.ledger.loadCatalogSync(source)
-      changes = readRangeSync(source, { fromTx, toTx, catalog }, this.mirrorState!)
+      const { toTx, inserted } = this.nextRange(source, fromTx, committedTx)
+      const range = { fromTx, toTx, catalog: this.ledger.loadCatalogSync(source) }
       ledgerRange = readLedgerRangeSync(source, fromTx, toTx)
+      const handed = inserted === undefined ? undefined : insertedChanges(range, ledgerRange, this.mirrorState!, inserted)
+      if (handed !== undefined) this.stepsFromHandedOver++
+      changes = handed ?? readRangeSync(source, range, this.mirrorState!)
     } finally {
       source.execSync('COMMIT')
     }
@@ -273,6 +325,7 @@ export class Syncer {
 
   async close(): Promise<void> {
     this.closed = true
+    this.forgetHandedOver(Number.MAX_SAFE_INTEGER)
     if (this.coalesced !== undefined) clearTimeout(this.coalesced)
     await this.running?.catch(() => undefined)
     for (const waiter of this.waiters.splice(0)) waiter.reject(new StrataError('CLOSED', 'the database was closed'))

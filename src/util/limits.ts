@@ -16,6 +16,12 @@ export const limits = {
    *  through an appender, which needs the transaction begun first (a second call) and blocks the event
    *  loop while it flushes. Larger steps use the appender: it is the faster path per row. */
   syncInlineRowsMax: 256,
+  /** A bulk insert of at least this many rows hands them to the sync, which applies its commit in a
+   *  step of its own without reading them back (sync/syncer.ts, offer); smaller ones are read back with
+   *  the commits around them, in one step. */
+  syncHandoffRowsMin: 1_000,
+  /** Rows handed over and not yet applied that the sync holds at most (memory); beyond, they are read back. */
+  syncHandoffRowsMax: 2_000_000,
   /** The background sync runs at most this long after a commit (it is also woken by each commit); and
    *  synchronous writes hold the event loop at most this long while the mirror lags (engine: yieldingToSync). */
   syncIdleIntervalMs: 50,

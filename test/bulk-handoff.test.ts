@@ -1,0 +1,136 @@
+/**
+ * A bulk insert hands its rows to the column store's sync (src/sync/syncer.ts, offer), which applies
+ * that commit from them instead of reading them back from the row store. The rows it hands over must
+ * be exactly what CDC would have read — the key text SQLite spells for each row above all, since later
+ * updates and deletes find the mirror's rows by it. Differential: after the insert, and again after
+ * updates and deletes of some of its rows, both stores answer alike, for tables of every key kind; and
+ * the tables that can hand their rows over did (else these checks would only test the usual path).
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { Engine } from '../src/engine/engine.js'
+import { limits } from '../src/util/limits.js'
+import { sortedRows } from './helpers.js'
+
+let engine: Engine
+
+before(async () => {
+  engine = await Engine.open(':memory:', {})
+  await engine.execute(
+    engine.session,
+    `
+    CREATE TABLE by_int (id INTEGER PRIMARY KEY, device TEXT NOT NULL, ts TIMESTAMP, v DOUBLE, n BIGINT, ok BOOLEAN DEFAULT true,
+      meta JSON, raw BLOB, day DATE, price DECIMAL(8,2), huge DECIMAL(30,4), at TIMESTAMP DEFAULT now());
+    CREATE TABLE by_big (id BIGINT PRIMARY KEY, v DOUBLE);
+    CREATE TABLE by_text (code TEXT PRIMARY KEY, v INTEGER);
+    CREATE TABLE by_pair (a INTEGER, b VARCHAR, v DOUBLE, PRIMARY KEY (a, b));
+    CREATE TABLE by_time (ts TIMESTAMP PRIMARY KEY, v INTEGER);
+    CREATE TABLE by_day (day DATE PRIMARY KEY, v INTEGER);
+    CREATE TABLE by_price (price DECIMAL(8,2) PRIMARY KEY, v INTEGER);
+    CREATE TABLE by_double (x DOUBLE PRIMARY KEY, v INTEGER);
+    CREATE TABLE by_blob (k BLOB PRIMARY KEY, v INTEGER);
+    CREATE TABLE keyless (a INTEGER, b TEXT);
+    `,
+    undefined,
+  )
+})
+
+after(async () => {
+  await engine.close()
+})
+
+const rowCount = Math.max(limits.syncHandoffRowsMin, 1_500)
+
+async function rowsOf(sql: string, store: 'row' | 'column'): Promise<string[]> {
+  const [result] = await engine.execute(engine.session, sql, undefined, { engine: store })
+  return sortedRows(result!.rows)
+}
+
+/** Both stores answer `SELECT *` of `table` alike (the column read waits for the sync: fresh by default). */
+async function sameInBothStores(table: string): Promise<void> {
+  const sql = `SELECT * FROM ${table}`
+  const [row, column] = [await rowsOf(sql, 'row'), await rowsOf(sql, 'column')]
+  assert.equal(column.length, row.length, `${table}: row count`)
+  assert.deepEqual(column, row, table)
+}
+
+/** Inserts `rows` in one bulk insert and says whether the sync applied it from the handed-over rows. */
+async function insertAndSync(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<boolean> {
+  const stepsBefore = engine.syncStepsFromHandedOverRows
+  await engine.bulkInsert(table, columns.map((name) => ({ name })), rows)
+  await sameInBothStores(table)
+  return engine.syncStepsFromHandedOverRows > stepsBefore
+}
+
+/** Updates and deletes some rows (found in the mirror by their key text), then compares again. */
+async function changeSomeAndCompare(table: string, where: string): Promise<void> {
+  await engine.execute(engine.session, `UPDATE ${table} SET v = v + 1 WHERE ${where}`, undefined)
+  await engine.execute(engine.session, `DELETE FROM ${table} WHERE NOT (${where}) AND v IS NOT NULL AND v < 300`, undefined)
+  await sameInBothStores(table)
+}
+
+describe('a bulk insert hands its rows to the column store', () => {
+  test('INTEGER keys, with every column type, defaults and NULLs', async () => {
+    const rows = Array.from({ length: rowCount }, (_, id) => [
+      id,
+      `d${id % 7}`,
+      new Date(Date.UTC(2024, 0, 1) + id * 1000),
+      id % 5 === 0 ? null : id / 4,
+      BigInt(id) * 1_000_000_007n,
+      id % 3 === 0 ? undefined : id % 2 === 0,
+      id % 4 === 0 ? null : { id, tags: ['a', 'b'] },
+      id % 6 === 0 ? null : new Uint8Array([id % 256, 7]),
+      id % 9 === 0 ? null : `2024-02-${String((id % 28) + 1).padStart(2, '0')}`,
+      `${id}.25`,
+      `12345678901234567890.${String(id % 10_000).padStart(4, '0')}`,
+    ])
+    const handed = await insertAndSync('by_int', ['id', 'device', 'ts', 'v', 'n', 'ok', 'meta', 'raw', 'day', 'price', 'huge'], rows)
+    assert.ok(handed, 'the sync applied the insert from its handed-over rows')
+    await changeSomeAndCompare('by_int', 'id % 3 = 0')
+  })
+
+  test('BIGINT keys beyond 2^53, TEXT keys, two-column keys, TIMESTAMP, DATE and DECIMAL keys', async () => {
+    const cases: { table: string; columns: string[]; rows: unknown[][]; where: string }[] = [
+      { table: 'by_big', columns: ['id', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [9_007_199_254_740_993n + BigInt(i) * 3n, i]), where: 'v % 2 = 0' },
+      { table: 'by_text', columns: ['code', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [`code/${i}·é ${'x'.repeat(i % 5)}`, i]), where: 'v % 2 = 0' },
+      { table: 'by_pair', columns: ['a', 'b', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [i % 50, `b${Math.floor(i / 50)}`, i]), where: 'v % 2 = 0' },
+      { table: 'by_time', columns: ['ts', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [new Date(Date.UTC(2020, 0, 1) + i * 60_000), i]), where: 'v % 2 = 0' },
+      { table: 'by_day', columns: ['day', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [new Date(Date.UTC(2000, 0, 1) + i * 86_400_000).toISOString().slice(0, 10), i]), where: 'v % 2 = 0' },
+      { table: 'by_price', columns: ['price', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [`${i}.${String(i % 100).padStart(2, '0')}`, i]), where: 'v % 2 = 0' },
+    ]
+    for (const { table, columns, rows, where } of cases) {
+      assert.ok(await insertAndSync(table, columns, rows), `${table}: the sync applied the insert from its handed-over rows`)
+      await changeSomeAndCompare(table, where)
+    }
+  })
+
+  test('keys JavaScript cannot spell as SQLite does are read back instead, with the same answer', async () => {
+    const cases: { table: string; columns: string[]; rows: unknown[][]; where: string }[] = [
+      // A REAL key is `5.0` in SQLite's JSON; a text key with a quote or a control character is escaped.
+      { table: 'by_double', columns: ['x', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [i % 2 === 0 ? i : i + 0.5, i]), where: 'v % 2 = 0' },
+      { table: 'by_text', columns: ['code', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [`"quoted" ${i}\t\\ ${i % 3 === 0 ? '\u0001' : ''}`, i]), where: 'v % 2 = 0' },
+      { table: 'by_blob', columns: ['k', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [new Uint8Array([i % 256, Math.floor(i / 256)]), i]), where: 'v % 2 = 0' },
+      // Without a primary key the key is the row id SQLite assigns.
+      { table: 'keyless', columns: ['a', 'b'], rows: Array.from({ length: rowCount }, (_, i) => [i, `b${i}`]), where: 'a % 2 = 0' },
+    ]
+    for (const { table, columns, rows, where } of cases) {
+      assert.equal(await insertAndSync(table, columns, rows), false, `${table}: read back`)
+      if (table !== 'keyless') await changeSomeAndCompare(table, where)
+      else {
+        await engine.execute(engine.session, `DELETE FROM keyless WHERE ${where}`, undefined)
+        await sameInBothStores(table)
+      }
+    }
+  })
+
+  test('a bulk insert into a table created just before, and one after a schema change, are applied alike', async () => {
+    await engine.execute(engine.session, 'CREATE TABLE fresh (id INTEGER PRIMARY KEY, v INTEGER)', undefined)
+    assert.ok(await insertAndSync('fresh', ['id', 'v'], Array.from({ length: rowCount }, (_, i) => [i, i])))
+    // Two inserts and a schema change between them, all before the sync runs: the later insert is read back.
+    await engine.bulkInsert('fresh', [{ name: 'id' }, { name: 'v' }], Array.from({ length: rowCount }, (_, i) => [rowCount + i, i]))
+    await engine.execute(engine.session, 'ALTER TABLE fresh ADD COLUMN w INTEGER DEFAULT 5', undefined)
+    await engine.bulkInsert('fresh', [{ name: 'id' }, { name: 'v' }, { name: 'w' }], Array.from({ length: rowCount }, (_, i) => [2 * rowCount + i, i, i]))
+    await sameInBothStores('fresh')
+    await changeSomeAndCompare('fresh', 'id % 5 = 0')
+  })
+})
