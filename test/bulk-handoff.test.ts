@@ -7,6 +7,9 @@
  * the tables that can hand their rows over did (else these checks would only test the usual path).
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { Engine } from '../src/engine/engine.js'
 import { limits } from '../src/util/limits.js'
@@ -110,16 +113,45 @@ describe('a bulk insert hands its rows to the column store', () => {
       { table: 'by_double', columns: ['x', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [i % 2 === 0 ? i : i + 0.5, i]), where: 'v % 2 = 0' },
       { table: 'by_text', columns: ['code', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [`"quoted" ${i}\t\\ ${i % 3 === 0 ? '\u0001' : ''}`, i]), where: 'v % 2 = 0' },
       { table: 'by_blob', columns: ['k', 'v'], rows: Array.from({ length: rowCount }, (_, i) => [new Uint8Array([i % 256, Math.floor(i / 256)]), i]), where: 'v % 2 = 0' },
-      // Without a primary key the key is the row id SQLite assigns.
-      { table: 'keyless', columns: ['a', 'b'], rows: Array.from({ length: rowCount }, (_, i) => [i, `b${i}`]), where: 'a % 2 = 0' },
     ]
     for (const { table, columns, rows, where } of cases) {
       assert.equal(await insertAndSync(table, columns, rows), false, `${table}: read back`)
-      if (table !== 'keyless') await changeSomeAndCompare(table, where)
-      else {
-        await engine.execute(engine.session, `DELETE FROM keyless WHERE ${where}`, undefined)
-        await sameInBothStores(table)
-      }
+      await changeSomeAndCompare(table, where)
+    }
+  })
+
+  test('a table without a primary key: each row is given the row id SQLite would have given it', async () => {
+    const rows = (first: number): unknown[][] => Array.from({ length: rowCount }, (_, i) => [first + i, `b${i}`])
+    assert.ok(await insertAndSync('keyless', ['a', 'b'], rows(0)))
+    // Deleting the last rows leaves AUTOINCREMENT's largest id above the table's: the next ids continue after it.
+    await engine.execute(engine.session, `DELETE FROM keyless WHERE a >= ${rowCount - 10} OR a % 7 = 0`, undefined)
+    const feed = engine.subscribe({ tables: ['keyless'] })
+    assert.ok(await insertAndSync('keyless', ['a', 'b'], rows(rowCount)))
+    const keys: unknown[] = []
+    for await (const change of feed) {
+      keys.push(change.key['_strata_row_id'])
+      if (keys.length === rowCount) break
+    }
+    assert.deepEqual(keys, Array.from({ length: rowCount }, (_, i) => rowCount + 1 + i))
+    await engine.execute(engine.session, 'DELETE FROM keyless WHERE a % 3 = 0', undefined)
+    await engine.execute(engine.session, "UPDATE keyless SET b = b || '!' WHERE a % 5 = 0", undefined)
+    await sameInBothStores('keyless')
+  })
+
+  test('a file import that creates its table is copied to the column store from the rows it inserted', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'strata-handoff-'))
+    try {
+      const file = join(directory, 'people.csv')
+      writeFileSync(file, `id,name,score\n${Array.from({ length: rowCount }, (_, i) => `${i},name ${i},${i / 8}`).join('\n')}\n`)
+      const stepsBefore = engine.syncStepsFromHandedOverRows
+      await engine.importFile(file, { table: 'people' })
+      await sameInBothStores('people')
+      assert.ok(engine.syncStepsFromHandedOverRows > stepsBefore, 'the sync copied the new table from the handed-over rows')
+      await engine.execute(engine.session, 'DELETE FROM people WHERE id % 4 = 0', undefined)
+      await engine.execute(engine.session, 'UPDATE people SET score = score + 1 WHERE id % 3 = 0', undefined)
+      await sameInBothStores('people')
+    } finally {
+      rmSync(directory, { recursive: true, force: true })
     }
   })
 

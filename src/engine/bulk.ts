@@ -8,7 +8,7 @@
  * COMMIT — so every statement means what it means alone, and the batch is all or nothing.
  */
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
-import { openTxColumn, openVersionColumn, type TableDefinition } from '../sql/catalog.js'
+import { openTxColumn, openVersionColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
 import { checkUserName, nullKeyError, rowidAliasIndex, storedKeyText } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { toStorage, typeFromLabel, type SqlType } from '../sql/types.js'
@@ -68,7 +68,13 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
     seen.add(name)
     if (!table.columns.some((column) => column.name === name)) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" of table "${table.name}" does not exist`)
   }
-  const width = table.columns.length + 2
+  const userWidth = table.columns.length
+  // A table without a primary key is keyed by its row id. When the rows are handed over, each is given
+  // the one SQLite would assign (AUTOINCREMENT: one more than the largest it ever gave), so that the
+  // sync learns its key.
+  let nextRowId = target.handOver === true && table.primaryKey === null ? firstRowIdSync(writer, table.name) : undefined
+  const hidden = [...(nextRowId === undefined ? [] : [rowIdColumn]), openVersionColumn, openTxColumn]
+  const width = userWidth + hidden.length
   const rowidAlias = rowidAliasIndex(table)
   const sources = table.columns.map((column) => input.columns.indexOf(column.name))
   const types = table.columns.map((column) => column.type)
@@ -78,11 +84,10 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
     return fallback.kind === 'now' ? target.now(column.type) : toStorage(fallback.value, column.type)
   })
   const rowsPerStatement = Math.max(1, Math.min(limits.bulkInsertRowsPerStatement, Math.floor(limits.sqliteParametersMax / Math.max(1, width))))
-  const head = `INSERT INTO ${quoteIdentifier(table.name)} (${[...table.columns.map((column) => column.name), openVersionColumn, openTxColumn].map(quoteIdentifier).join(', ')}) VALUES `
+  const head = `INSERT INTO ${quoteIdentifier(table.name)} (${[...table.columns.map((column) => column.name), ...hidden].map(quoteIdentifier).join(', ')}) VALUES `
   const tuple = `(${new Array<string>(width).fill('?').join(', ')})`
-  const userWidth = table.columns.length
   // The rows for the sync: each row's key text and user columns, while every key has a text.
-  const keyText = target.handOver === true ? storedKeyText(table) : undefined
+  const keyText = target.handOver !== true ? undefined : nextRowId !== undefined ? (values: readonly unknown[], at: number) => `[${String(values[at + userWidth])}]` : storedKeyText(table)
   let inserted: unknown[][] | undefined = keyText === undefined ? undefined : []
   const handOver = (values: readonly RowValue[], at: number): void => {
     const key = keyText!(values, at)
@@ -115,8 +120,10 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
       }
     }
     if (rowidAlias >= 0 && values[at + rowidAlias] === null) throw rowError(nullKeyError(table, table.columns[rowidAlias]!.name), rowIndex, undefined)
-    values[at + userWidth] = target.nextVersion()
-    values[at + userWidth + 1] = target.txId
+    let hiddenAt = at + userWidth
+    if (nextRowId !== undefined) values[hiddenAt++] = nextRowId++
+    values[hiddenAt] = target.nextVersion()
+    values[hiddenAt + 1] = target.txId
   }
   let done = 0
   let reported = 0
@@ -151,6 +158,18 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
   }
   progress.onProgress?.(done, total)
   return { rowCount: done, inserted }
+}
+
+/**
+ * The row id SQLite would give the next row of a table keyed by its AUTOINCREMENT row id: one more
+ * than the largest it ever gave (sqlite_sequence) or holds; undefined past 2^53 (left to SQLite).
+ */
+function firstRowIdSync(writer: RowConnection, table: string): number | undefined {
+  const row = writer
+    .prepareSync(`SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), coalesce((SELECT max(${quoteIdentifier(rowIdColumn)}) FROM ${quoteIdentifier(table)}), 0))`, { bigints: true })
+    .allSync([table])[0]
+  const largest = row?.[0]
+  return typeof largest === 'bigint' && largest < BigInt(Number.MAX_SAFE_INTEGER) - 1_000_000_000n ? Number(largest) + 1 : undefined
 }
 
 /** One statement of a write batch. */

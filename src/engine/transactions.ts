@@ -560,8 +560,11 @@ function savepointIndex(session: Session, name: string): number {
   throw new StrataError('TX_STATE', `savepoint "${name}" does not exist`)
 }
 
-/** The rows a committing autocommit transaction's bulk insert handed over, when they are all it changed. */
+/**
+ * The rows a committing autocommit transaction's bulk insert handed over, when they are all the rows
+ * it changed (it may have made their table: an import; the sync decides whether they stand for it).
+ */
 function handedOver(session: Session): InsertedRows | undefined {
   const inserted = session.inserted
-  return inserted !== undefined && !session.changedSchema && session.rowsChanged === inserted.rows.length ? inserted : undefined
+  return inserted !== undefined && session.rowsChanged === inserted.rows.length ? inserted : undefined
 }

@@ -350,7 +350,13 @@ interface TableChanges {
  * Reads, in one synchronous SQLite read (a consistent snapshot), every change of (fromTx, toTx] per
  * table. A table whose mirror shape is older than its schema is read whole, as of toTx.
  */
-function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaTx: ReadonlyMap<string, number>, historyMirrored: ReadonlySet<string>): TableChanges[] {
+function readChangesSync(
+  source: RowConnection,
+  range: ApplyRange,
+  mirrorSchemaTx: ReadonlyMap<string, number>,
+  historyMirrored: ReadonlySet<string>,
+  inserted: InsertedRows | undefined,
+): TableChanges[] {
   const changes: TableChanges[] = []
   const erased = new Set(
     source
@@ -367,6 +373,10 @@ function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaT
     if (historyMirrored.has(table.name)) {
       const versions = readVersionsSync(source, table, range.fromTx, range.toTx, rebuild)
       if (rebuild || versions.length > 0) changes.push({ table, rebuild, versions, rows: [], removedKeys: [] })
+      continue
+    }
+    if (inserted !== undefined && standsFor(inserted, table, range, rebuild)) {
+      changes.push({ table, rebuild, versions: undefined, rows: inserted.rows, removedKeys: [] })
       continue
     }
     // Without its history, the mirror needs only what changes the current table (the narrow reads of the
@@ -393,6 +403,18 @@ function readChangesSync(source: RowConnection, range: ApplyRange, mirrorSchemaT
     if (rebuild || rows.length > 0 || removedKeys.length > 0) changes.push({ table, rebuild, versions: undefined, rows, removedKeys })
   }
   return changes
+}
+
+/**
+ * Whether the rows commit `range.toTx` inserted into `table` (and all it wrote), handed over by its
+ * bulk insert, are what reading the table's changes in `range` would give: the range is that one
+ * commit and the mirror holds the table's shape, or the table was made by that very commit (an import
+ * that creates its table), so that the copy made anew holds exactly those rows. The ledger's count of
+ * rows changed is checked by the caller.
+ */
+function standsFor(inserted: InsertedRows, table: TableDefinition, range: ApplyRange, rebuild: boolean): boolean {
+  if (inserted.table.name !== table.name || inserted.table.schemaTx !== table.schemaTx) return false
+  return rebuild ? table.schemaTx === range.toTx : range.fromTx === range.toTx - 1
 }
 
 /** A version's columns as the mirror stages them; a version closed after toTx (the two `?`) is still open as of toTx. */
@@ -455,10 +477,15 @@ export interface RangeChanges {
   readonly tables: readonly TableChanges[]
 }
 
-/** Reads every change of (fromTx, toTx] for a mirror in `state`, synchronously (one snapshot of `source`). */
-export function readRangeSync(source: RowConnection, range: ApplyRange, state: MirrorState): RangeChanges {
+/**
+ * Reads every change of (fromTx, toTx] for a mirror in `state`, synchronously (one snapshot of
+ * `source`). `inserted`: the rows commit toTx inserted, handed over by its bulk insert (see
+ * {@link InsertedRows}; the caller has checked the ledger counts as many rows changed), taken for that
+ * table's changes instead of reading them where they stand for them.
+ */
+export function readRangeSync(source: RowConnection, range: ApplyRange, state: MirrorState, inserted?: InsertedRows): RangeChanges {
   const mirrorSchemaTx = new Map([...state.relations].filter(([, relation]) => relation.kind === 'table').map(([name, relation]) => [name, relation.schemaTx]))
-  return { range, tables: readChangesSync(source, range, mirrorSchemaTx, state.historyMirrored) }
+  return { range, tables: readChangesSync(source, range, mirrorSchemaTx, state.historyMirrored, inserted) }
 }
 
 /**
@@ -658,20 +685,4 @@ export function reshapedIn(source: RowConnection, fromTx: number, toTx: number):
 export interface InsertedRows {
   readonly table: TableDefinition
   readonly rows: unknown[][]
-}
-
-/**
- * The changes of the one commit `range` holds, from the rows its bulk insert handed over instead of
- * read back from the row store, or undefined when they cannot stand for them: the table has changed
- * shape since, the mirror holds another shape of it or keeps its history (which needs the versions'
- * numbers and times), or the ledger counts another number of rows changed.
- */
-export function insertedChanges(range: ApplyRange, ledger: LedgerRange, state: MirrorState, inserted: InsertedRows): RangeChanges | undefined {
-  assert(range.toTx === range.fromTx + 1, 'handed-over rows stand for one commit')
-  const table = range.catalog.tables.get(inserted.table.name)
-  if (table === undefined || table.schemaTx !== inserted.table.schemaTx) return undefined
-  if (state.relations.get(table.name)?.schemaTx !== table.schemaTx || state.historyMirrored.has(table.name)) return undefined
-  const commit = ledger.commits[0]
-  if (ledger.commits.length !== 1 || Number(commit?.[0]) !== range.toTx || Number(commit?.[3]) !== inserted.rows.length) return undefined
-  return { range, tables: [{ table, rebuild: false, versions: undefined, rows: inserted.rows, removedKeys: [] }] }
 }

@@ -7,7 +7,7 @@ import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import { applyChangesBatched, batchUpperBound, insertedChanges, mirrorHistory, prepareMirror, readAppliedTx, readLedgerRangeSync, readMirrorState, readRangeSync, recordPosition, reshapedIn, StatementBatch, type InsertedRows, type LedgerRange, type MirrorState, type RangeChanges } from './mirror.js'
+import { applyChangesBatched, batchUpperBound, mirrorHistory, prepareMirror, readAppliedTx, readLedgerRangeSync, readMirrorState, readRangeSync, recordPosition, reshapedIn, StatementBatch, type InsertedRows, type LedgerRange, type MirrorState, type RangeChanges } from './mirror.js'
 
 interface Waiter {
   readonly txId: number
@@ -173,7 +173,8 @@ export class Syncer {
    * one that has them. A step stops short of the first commit whose rows were handed over, and that
    * commit gets a step of its own — unless a schema change or erasure comes after it (`reshapedIn`):
    * a step reads the catalog as of the snapshot, so it may end early only where the catalog stays the
-   * same to the snapshot's end (see `batchUpperBound`); then the rows are read back as usual.
+   * same to the snapshot's end (see `batchUpperBound`); then the rows are read back as usual. Whether
+   * the rows stand for what the step would read is decided per table (mirror.ts, `readRangeSync`).
    */
   private nextRange(source: RowConnection, fromTx: number, committedTx: number): { readonly toTx: number; readonly inserted: InsertedRows | undefined } {
     this.forgetHandedOver(fromTx)
@@ -181,11 +182,14 @@ export class Syncer {
     let first: number | undefined
     for (const txId of this.handedOver.keys()) if (txId <= toTx && (first === undefined || txId < first)) first = txId
     if (first === undefined) return { toTx, inserted: undefined }
-    if (reshapedIn(source, first - 1, committedTx)) {
+    if (reshapedIn(source, first, committedTx)) {
       this.forgetHandedOver(committedTx)
       return { toTx, inserted: undefined }
     }
-    return first > fromTx + 1 ? { toTx: first - 1, inserted: undefined } : { toTx: first, inserted: this.handedOver.get(first) }
+    // The commits before it in a step of their own — unless the commit itself changed the schema (an
+    // import that creates its table): then one step reaches it, and the table is copied from its rows.
+    if (first > fromTx + 1 && !reshapedIn(source, first - 1, first)) return { toTx: first - 1, inserted: undefined }
+    return { toTx: first, inserted: this.handedOver.get(first) }
   }
 
   /** One DuckDB transaction moving the mirror from applied to at most the latest commit. */
@@ -207,9 +211,11 @@ export class Syncer {
       const { toTx, inserted } = this.nextRange(source, fromTx, committedTx)
       const range = { fromTx, toTx, catalog: this.ledger.loadCatalogSync(source) }
       ledgerRange = readLedgerRangeSync(source, fromTx, toTx)
-      const handed = inserted === undefined ? undefined : insertedChanges(range, ledgerRange, this.mirrorState!, inserted)
-      if (handed !== undefined) this.stepsFromHandedOver++
-      changes = handed ?? readRangeSync(source, range, this.mirrorState!)
+      // The ledger counts the rows the commit changed: as many as were handed over, or they are not all it wrote.
+      const last = ledgerRange.commits[ledgerRange.commits.length - 1]
+      const handed = inserted !== undefined && Number(last?.[0]) === toTx && Number(last?.[3]) === inserted.rows.length ? inserted : undefined
+      changes = readRangeSync(source, range, this.mirrorState!, handed)
+      if (handed !== undefined && changes.tables.some((table) => table.rows === handed.rows)) this.stepsFromHandedOver++
     } finally {
       source.execSync('COMMIT')
     }
