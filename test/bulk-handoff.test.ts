@@ -138,6 +138,50 @@ describe('a bulk insert hands its rows to the column store', () => {
     await sameInBothStores('keyless')
   })
 
+  test('a transaction of large multi-row INSERTs hands its rows over; one that does anything else is read back', async () => {
+    await engine.execute(engine.session, 'CREATE TABLE stmt (id INTEGER PRIMARY KEY, name TEXT, amount DECIMAL(12,2), at TIMESTAMP DEFAULT now())', undefined)
+    const values = (first: number, count: number): { sql: string; params: unknown[] } => {
+      const params: unknown[] = []
+      const tuples: string[] = []
+      for (let id = first; id < first + count; id++) {
+        tuples.push(`($${params.length + 1}, $${params.length + 2}, $${params.length + 3})`)
+        params.push(id, `name ${id}`, `${id}.${String(id % 100).padStart(2, '0')}`)
+      }
+      return { sql: `INSERT INTO stmt (id, name, amount) VALUES ${tuples.join(', ')}`, params }
+    }
+    const run = async (statements: readonly { sql: string; params?: unknown[] }[]): Promise<boolean> => {
+      const stepsBefore = engine.syncStepsFromHandedOverRows
+      const session = engine.newSession()
+      await engine.execute(session, 'BEGIN', undefined)
+      for (const { sql, params } of statements) await engine.execute(session, sql, params)
+      await engine.execute(session, 'COMMIT', undefined)
+      await sameInBothStores('stmt')
+      return engine.syncStepsFromHandedOverRows > stepsBefore
+    }
+    const batches = (first: number): { sql: string; params: unknown[] }[] => Array.from({ length: 5 }, (_, index) => values(first + index * 300, 300))
+    assert.ok(await run(batches(0)), 'five INSERTs of 300 rows')
+    assert.equal(await run([...batches(10_000), { sql: 'UPDATE stmt SET name = name || $1 WHERE id < 5', params: ['!'] }]), false, 'and an UPDATE')
+    assert.equal(await run([...batches(20_000), { sql: 'DELETE FROM stmt WHERE id = 3' }]), false, 'and a DELETE')
+    assert.equal(await run([...batches(30_000), values(40_000, 2)]), false, 'and a small INSERT')
+    assert.equal(await run([...batches(50_000), { sql: 'INSERT INTO stmt (id, name) VALUES (5, $1) ON CONFLICT (id) DO UPDATE SET name = excluded.name', params: ['x'] }]), false, 'and an upsert')
+    assert.equal(await run([values(60_000, 300), { sql: 'SAVEPOINT s' }, values(61_000, 900), { sql: 'ROLLBACK TO SAVEPOINT s' }, values(62_000, 900)]), false, 'rolled back to a savepoint')
+    assert.equal(await run([values(70_000, 300), { sql: 'INSERT INTO by_int (id, device) VALUES (999999, $1)', params: ['x'] }, values(71_000, 900)]), false, 'and another table')
+    // A failing statement inside the transaction: its rows are not handed over, the others are.
+    const stepsBefore = engine.syncStepsFromHandedOverRows
+    const session = engine.newSession()
+    await engine.execute(session, 'BEGIN', undefined)
+    await engine.execute(session, values(80_000, 600).sql, values(80_000, 600).params)
+    const clash = values(80_500, 600)
+    await assert.rejects(engine.execute(session, clash.sql, clash.params))
+    await engine.execute(session, values(81_000, 600).sql, values(81_000, 600).params)
+    await engine.execute(session, 'COMMIT', undefined)
+    await sameInBothStores('stmt')
+    assert.ok(engine.syncStepsFromHandedOverRows > stepsBefore, 'the rows of the statements that succeeded')
+    await engine.execute(engine.session, 'UPDATE stmt SET amount = amount + 0.01 WHERE id % 3 = 0', undefined)
+    await engine.execute(engine.session, 'DELETE FROM stmt WHERE id % 7 = 0', undefined)
+    await sameInBothStores('stmt')
+  })
+
   test('a file import that creates its table is copied to the column store from the rows it inserted', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'strata-handoff-'))
     try {

@@ -14,7 +14,7 @@ import { quoteIdentifier } from '../sql/tree.js'
 import { toStorage, typeFromLabel, type SqlType } from '../sql/types.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import type { Session } from './session.js'
+import { handOverInserted, type Session } from './session.js'
 import type { EngineContext } from './context.js'
 import type { Ddl } from './ddl.js'
 import type { Transactions } from './transactions.js'
@@ -301,7 +301,7 @@ export class Bulk {
         { columns: names, rows },
         { onProgress: options.onProgress, signal: options.signal },
       )
-      if (inserted !== undefined) active.inserted = { table: definition, rows: inserted }
+      handOverInserted(active, definition, inserted, limits.syncHandoffRowsMax)
       return { rows: [], columns: [], rowCount, engine: 'row' }
     })
     return { txId: result.txId, rowCount: result.rowCount }

@@ -4,6 +4,7 @@
  */
 import type { ColumnSession } from '../storage/columnstore/columnstore.js'
 import type { InsertedRows } from '../sync/mirror.js'
+import type { TableDefinition } from '../sql/catalog.js'
 import { Mutex } from '../util/mutex.js'
 import { constantValue, list, nodeBody } from '../sql/tree.js'
 
@@ -25,10 +26,12 @@ export class Session {
   /** DuckDB connection for this transaction's private overlay reads (see docs/time-model.md). */
   overlay: ColumnSession | undefined
   /**
-   * The rows the autocommit transaction's one statement, a bulk insert, inserted: handed to the sync
-   * when it commits, so that the column store need not read them back (src/sync/syncer.ts, offer).
+   * The rows the open transaction inserted, while all went into one table through large plain INSERTs
+   * or a bulk insert: handed to the sync when it commits, so that the column store need not read them
+   * back (src/sync/syncer.ts, offer). Undefined: none yet; null: given up for this transaction (a small
+   * statement, another table, ON CONFLICT, a key without a text, ROLLBACK TO, too many rows).
    */
-  inserted: InsertedRows | undefined
+  inserted: InsertedRows | null | undefined
   /** Statements of one session run one at a time, as on one connection. */
   readonly statementLock = new Mutex()
   closed = false
@@ -51,4 +54,19 @@ export function readOnlyOption(options: unknown): boolean | undefined {
     readOnly = argument !== undefined && constantValue(argument).value !== 0
   }
   return readOnly
+}
+
+/**
+ * Adds a statement's inserted rows to what `session`'s transaction hands over (Session.inserted), or
+ * gives that up: `rows` undefined means the statement's rows have no hand-over form.
+ */
+export function handOverInserted(session: Session, table: TableDefinition, rows: unknown[][] | undefined, rowsMax: number): void {
+  const held = session.inserted
+  if (held === null) return
+  if (rows === undefined || (held !== undefined && held.table !== table) || (held?.rows.length ?? 0) + rows.length > rowsMax) {
+    session.inserted = null
+    return
+  }
+  if (held === undefined) session.inserted = { table, rows }
+  else for (const row of rows) held.rows.push(row)
 }

@@ -483,6 +483,8 @@ export class Transactions {
         if (session.changedSchema && !savepoint.changedSchema) this.context.schema.reloadSync()
         session.rowsChanged = savepoint.rowsChanged
         session.changedSchema = savepoint.changedSchema
+        // The rows handed over do not say which of them the savepoint undid.
+        session.inserted = null
         return empty
       }
       default:
@@ -505,6 +507,7 @@ export class Transactions {
     session.releaseWriter = release
     session.rowsChanged = 0
     session.changedSchema = false
+    session.inserted = undefined
     session.readOnly = readOnly
     session.savepoints.length = 0
   }
@@ -530,6 +533,7 @@ export class Transactions {
 
   private async finish(session: Session): Promise<void> {
     session.inTransaction = false
+    session.inserted = undefined
     session.readOnly = false
     session.savepoints.length = 0
     const release = session.releaseWriter
@@ -566,5 +570,5 @@ function savepointIndex(session: Session, name: string): number {
  */
 function handedOver(session: Session): InsertedRows | undefined {
   const inserted = session.inserted
-  return inserted !== undefined && session.rowsChanged === inserted.rows.length ? inserted : undefined
+  return inserted !== undefined && inserted !== null && session.rowsChanged === inserted.rows.length ? inserted : undefined
 }

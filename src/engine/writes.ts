@@ -9,7 +9,7 @@
 import type { RowValue } from '../storage/rowstore/rowstore.js'
 import { findColumn, keyColumn } from '../sql/catalog.js'
 import { deparseStatement } from '../sql/deparse.js'
-import { nullKeyError, renewOpenVersionSql, rowidAliasIndex } from '../sql/ddl.js'
+import { nullKeyError, renewOpenVersionSql, rowidAliasIndex, storedKeyText } from '../sql/ddl.js'
 import type { PgNode } from '../sql/parse.js'
 import type { Binder, RowPlan } from '../sql/plan.js'
 import { compileDelete, compileInsertShell, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, keyTextCondition, NotRowStore } from '../sql/rowsql.js'
@@ -22,7 +22,7 @@ import { limits } from '../util/limits.js'
 import { bindValues, type EngineContext } from './context.js'
 import type { Reads } from './reads.js'
 import { bigintRows, numberRows, outputColumn, shapeRows, type ExecuteOptions, type Positional } from './rows.js'
-import type { Session } from './session.js'
+import { handOverInserted, type Session } from './session.js'
 
 /** An INSERT compiled for the row store (cached per tree and catalog version, like every write plan). */
 interface InsertPlan {
@@ -37,6 +37,11 @@ interface InsertPlan {
   readonly rowidAlias: number
   /** The statement text for a chunk of n rows. */
   readonly sqlByRowCount: Map<number, string>
+  /**
+   * Each row's key text from its values (ddl.ts storedKeyText), when the statement's rows can be
+   * handed to the sync: a plain INSERT (no ON CONFLICT) into a table with such keys.
+   */
+  readonly keyText: ((values: readonly unknown[], offset: number) => string | undefined) | undefined
 }
 
 export class Writes {
@@ -114,9 +119,10 @@ export class Writes {
         bigints: readsIntegersAsBigints(shell.output.map((column) => column.type)),
         rowidAlias: rowidAliasIndex(target.table),
         sqlByRowCount: new Map(),
+        keyText: insert['onConflictClause'] === undefined ? storedKeyText(target.table) : undefined,
       }
     })
-    if (plan.fastRows !== undefined) return this.insertRows(plan, plan.fastRows, params)
+    if (plan.fastRows !== undefined) return this.insertRows(session, plan, plan.fastRows, params)
     return this.insertEvaluatedRows(session, plan, insert, params, options, statement)
   }
 
@@ -138,16 +144,20 @@ export class Writes {
       })
       return target.table.columns.map((column) => byName.get(column.name) ?? defaultBinderFor(target.table, column.name))
     })
-    return this.insertRows(plan, rowBinders, params)
+    return this.insertRows(session, plan, rowBinders, params)
   }
 
-  private insertRows(plan: InsertPlan, rowBinders: readonly (readonly Binder[])[], params: readonly unknown[]): Positional {
+  private insertRows(session: Session, plan: InsertPlan, rowBinders: readonly (readonly Binder[])[], params: readonly unknown[]): Positional {
     const { target, shell } = plan
     if (rowBinders.length === 0) return { rows: [], columns: shell.output.map(outputColumn), rowCount: 0, engine: 'row' }
     const { rowStore, ledger } = this.context
     const writer = rowStore.writer
     const collected: RowValue[][] = []
     let changed = 0
+    // The rows for the sync (Session.inserted): only from statements large enough to be worth it, and
+    // only while the transaction has inserted nothing it could not hand over.
+    const keyText = plan.keyText
+    let handed: unknown[][] | undefined = session.inserted !== null && keyText !== undefined && rowBinders.length >= limits.syncHandoffStatementRowsMin ? [] : undefined
     // Many rows in one statement up to SQLite's parameter limit; each statement is prepared once.
     const columnsPerRow = target.table.columns.length
     const rowsPerStatement = Math.max(1, Math.min(500, Math.floor(32_000 / Math.max(1, columnsPerRow))))
@@ -177,7 +187,9 @@ export class Writes {
         collected.push(...rows)
         changed += rows.length
       } else changed += statement.runSync(values).changes
+      if (handed !== undefined) handed = handedRows(handed, keyText!, values, chunk.length, columnsPerRow)
     }
+    if (session.inserted !== null) handOverInserted(session, target.table, handed, limits.syncHandoffRowsMax)
     if (shell.output.length > 0) return { ...shapeRows(shell.output, collected), engine: 'row' }
     return { rows: [], columns: [], rowCount: changed, engine: 'row' }
   }
@@ -244,4 +256,20 @@ function constantNode(value: null | number | string | boolean): PgNode {
   if (typeof value === 'boolean') return { boolval: { boolval: value } }
   if (typeof value === 'number') return Number.isInteger(value) ? { ival: { ival: value } } : { fval: { fval: String(value) } }
   return { sval: { sval: value } }
+}
+
+/**
+ * Appends a chunk's rows (`values`: `count` rows of `width` user columns in table order) to `handed` in
+ * the sync's form — key text, then the values — or gives up (undefined) at a key without a text.
+ */
+function handedRows(handed: unknown[][], keyText: (values: readonly unknown[], offset: number) => string | undefined, values: readonly RowValue[], count: number, width: number): unknown[][] | undefined {
+  for (let at = 0; at < count * width; at += width) {
+    const key = keyText(values, at)
+    if (key === undefined) return undefined
+    const row: unknown[] = new Array(width + 1)
+    row[0] = key
+    for (let column = 0; column < width; column++) row[column + 1] = values[at + column]
+    handed.push(row)
+  }
+  return handed
 }

@@ -20,6 +20,10 @@ export const limits = {
    *  step of its own without reading them back (sync/syncer.ts, offer); smaller ones are read back with
    *  the commits around them, in one step. */
   syncHandoffRowsMin: 1_000,
+  /** An INSERT statement hands its rows over (for its transaction, see syncHandoffRowsMin) only when
+   *  it inserts at least this many: a transaction of small statements is read back as usual, and the
+   *  autocommit single-row INSERT pays nothing for the hand-over. */
+  syncHandoffStatementRowsMin: 64,
   /** Rows handed over and not yet applied that the sync holds at most (memory); beyond, they are read back. */
   syncHandoffRowsMax: 2_000_000,
   /** The background sync runs at most this long after a commit (it is also woken by each commit); and
