@@ -182,6 +182,28 @@ describe('a bulk insert hands its rows to the column store', () => {
     await sameInBothStores('stmt')
   })
 
+  test('tables made and loaded one after another, with other writes between, before the sync catches up', async () => {
+    const stepsBefore = engine.syncStepsFromHandedOverRows
+    // Awaited one after another, these settle without the event loop turning, so the sync sees them
+    // all in one step (as after a long load), whose catalog is the last one: each table's rows are
+    // still taken as handed over.
+    for (const name of ['load_a', 'load_b', 'load_c']) {
+      await engine.execute(engine.session, `CREATE TABLE ${name} (id INTEGER PRIMARY KEY, v DOUBLE)`, undefined)
+      await engine.bulkInsert(name, [{ name: 'id' }, { name: 'v' }], Array.from({ length: rowCount }, (_, i) => [i, i / 3]))
+      await engine.bulkInsert(name, [{ name: 'id' }, { name: 'v' }], Array.from({ length: rowCount }, (_, i) => [rowCount + i, i / 7]))
+    }
+    // Two tables also get a small insert or an update in between: they are read back.
+    await engine.execute(engine.session, 'INSERT INTO load_b VALUES (-1, 0.5)', undefined)
+    await engine.execute(engine.session, 'UPDATE load_c SET v = v + 1 WHERE id = 3', undefined)
+    await engine.bulkInsert('load_a', [{ name: 'id' }, { name: 'v' }], Array.from({ length: rowCount }, (_, i) => [2 * rowCount + i, i]))
+    for (const name of ['load_a', 'load_b', 'load_c']) await sameInBothStores(name)
+    assert.ok(engine.syncStepsFromHandedOverRows > stepsBefore)
+    for (const name of ['load_a', 'load_b', 'load_c']) {
+      await engine.execute(engine.session, `DELETE FROM ${name} WHERE id % 5 = 0`, undefined)
+      await sameInBothStores(name)
+    }
+  })
+
   test('a file import that creates its table is copied to the column store from the rows it inserted', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'strata-handoff-'))
     try {

@@ -5,7 +5,7 @@
  */
 import type { ColumnSession, AppendKind, ColumnResult } from '../storage/columnstore/columnstore.js'
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
-import { historyTableName, keyColumn, openWriterSql, type Catalog, type TableDefinition } from '../sql/catalog.js'
+import { historyTableName, keyColumn, openTxColumn, openWriterSql, type Catalog, type TableDefinition } from '../sql/catalog.js'
 import { keyExpression, openVersionsSql, versionsSql, writtenInRangeParams, writtenInRangeSql } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { decimalIsScaled, duckdbType, readsIntegersAsBigints, typeLabel, type SqlType } from '../sql/types.js'
@@ -344,6 +344,8 @@ interface TableChanges {
   readonly rows: unknown[][]
   /** …and the keys whose open-ended version the mirror holds and the range closed. */
   readonly removedKeys: string[]
+  /** The rows are those the range's commits handed over (not read back). */
+  readonly handedOver?: boolean
 }
 
 /**
@@ -355,7 +357,7 @@ function readChangesSync(
   range: ApplyRange,
   mirrorSchemaTx: ReadonlyMap<string, number>,
   historyMirrored: ReadonlySet<string>,
-  inserted: InsertedRows | undefined,
+  inserted: readonly InsertedRows[],
 ): TableChanges[] {
   const changes: TableChanges[] = []
   const erased = new Set(
@@ -375,8 +377,9 @@ function readChangesSync(
       if (rebuild || versions.length > 0) changes.push({ table, rebuild, versions, rows: [], removedKeys: [] })
       continue
     }
-    if (inserted !== undefined && standsFor(inserted, table, range, rebuild)) {
-      changes.push({ table, rebuild, versions: undefined, rows: inserted.rows, removedKeys: [] })
+    const handed = handedRowsOf(source, table, range, rebuild, inserted)
+    if (handed !== undefined) {
+      if (rebuild || handed.length > 0) changes.push({ table, rebuild, versions: undefined, rows: handed, removedKeys: [], handedOver: true })
       continue
     }
     // Without its history, the mirror needs only what changes the current table (the narrow reads of the
@@ -406,15 +409,31 @@ function readChangesSync(
 }
 
 /**
- * Whether the rows commit `range.toTx` inserted into `table` (and all it wrote), handed over by its
- * bulk insert, are what reading the table's changes in `range` would give: the range is that one
- * commit and the mirror holds the table's shape, or the table was made by that very commit (an import
- * that creates its table), so that the copy made anew holds exactly those rows. The ledger's count of
- * rows changed is checked by the caller.
+ * The rows the range's handed-over commits inserted into `table` (`inserted`: each of them all its
+ * commit changed, see {@link InsertedRows}), when they are exactly what reading the table's changes
+ * would give; otherwise undefined, and the table is read. They are when every one of them was made
+ * for the table's current shape, and the row store shows no other write to it: as many of its rows
+ * inserted in the range (from the start, when it is copied anew) as were handed over, and no version
+ * of it closed or written to history there (an UPDATE, a DELETE, a valid-time write, or a later
+ * change to a row inserted in the range). Both are counts and seeks on the indexes by transaction.
  */
-function standsFor(inserted: InsertedRows, table: TableDefinition, range: ApplyRange, rebuild: boolean): boolean {
-  if (inserted.table.name !== table.name || inserted.table.schemaTx !== table.schemaTx) return false
-  return rebuild ? table.schemaTx === range.toTx : range.fromTx === range.toTx - 1
+function handedRowsOf(source: RowConnection, table: TableDefinition, range: ApplyRange, rebuild: boolean, inserted: readonly InsertedRows[]): unknown[][] | undefined {
+  const mine = inserted.filter((handed) => handed.table.name === table.name)
+  if (mine.length === 0 || mine.some((handed) => handed.table.schemaTx !== table.schemaTx)) return undefined
+  const fromTx = rebuild ? 0 : range.fromTx
+  const history = `main.${quoteIdentifier(historyTableName(table.name))}`
+  const row = source
+    .prepareSync(
+      `SELECT (SELECT count(*) FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openTxColumn)} > ? AND ${quoteIdentifier(openTxColumn)} <= ?), ` +
+        `EXISTS (SELECT 1 FROM ${history} WHERE _tx_to > ? AND _tx_to <= ?) OR EXISTS (SELECT 1 FROM ${history} WHERE _tx_from > ? AND _tx_from <= ?)`,
+    )
+    .allSync([fromTx, range.toTx, fromTx, range.toTx, fromTx, range.toTx])[0]
+  const count = mine.reduce((sum, handed) => sum + handed.rows.length, 0)
+  if (Number(row?.[0]) !== count || Number(row?.[1]) !== 0) return undefined
+  if (mine.length === 1) return mine[0]!.rows
+  const rows: unknown[][] = []
+  for (const handed of mine) for (const one of handed.rows) rows.push(one)
+  return rows
 }
 
 /** A version's columns as the mirror stages them; a version closed after toTx (the two `?`) is still open as of toTx. */
@@ -479,11 +498,11 @@ export interface RangeChanges {
 
 /**
  * Reads every change of (fromTx, toTx] for a mirror in `state`, synchronously (one snapshot of
- * `source`). `inserted`: the rows commit toTx inserted, handed over by its bulk insert (see
- * {@link InsertedRows}; the caller has checked the ledger counts as many rows changed), taken for that
- * table's changes instead of reading them where they stand for them.
+ * `source`). `inserted`: the rows commits of the range inserted, handed over (see
+ * {@link InsertedRows}; the caller has checked the ledger counts as many rows changed by each), taken
+ * for a table's changes instead of reading them where they are exactly those.
  */
-export function readRangeSync(source: RowConnection, range: ApplyRange, state: MirrorState, inserted?: InsertedRows): RangeChanges {
+export function readRangeSync(source: RowConnection, range: ApplyRange, state: MirrorState, inserted: readonly InsertedRows[] = []): RangeChanges {
   const mirrorSchemaTx = new Map([...state.relations].filter(([, relation]) => relation.kind === 'table').map(([name, relation]) => [name, relation.schemaTx]))
   return { range, tables: readChangesSync(source, range, mirrorSchemaTx, state.historyMirrored, inserted) }
 }

@@ -149,9 +149,10 @@ export class Syncer {
 
   /**
    * Commit `txId` inserted `inserted.rows` into one table and wrote nothing else: the step that
-   * applies it may take them from here instead of reading them from the row store (`batch`). Called
-   * as the commit becomes durable, before `wake`. Small inserts are not worth a step of their own,
-   * and a held backlog beyond `limits.syncHandoffRowsMax` rows is read back as usual instead.
+   * applies it may take them from here instead of reading them from the row store (`batch`; mirror.ts
+   * decides per table whether they are exactly what it would read). Called as the commit becomes
+   * durable, before `wake`. Small inserts are read back as usual (`limits.syncHandoffRowsMin`: holding
+   * them is not worth it), and so is a held backlog beyond `limits.syncHandoffRowsMax` rows.
    */
   offer(txId: number, inserted: InsertedRows): void {
     const count = inserted.rows.length
@@ -169,27 +170,38 @@ export class Syncer {
   }
 
   /**
-   * The range of the next step, (fromTx, toTx], and the rows handed over for its one commit if it is
-   * one that has them. A step stops short of the first commit whose rows were handed over, and that
-   * commit gets a step of its own — unless a schema change or erasure comes after it (`reshapedIn`):
-   * a step reads the catalog as of the snapshot, so it may end early only where the catalog stays the
-   * same to the snapshot's end (see `batchUpperBound`); then the rows are read back as usual. Whether
-   * the rows stand for what the step would read is decided per table (mirror.ts, `readRangeSync`).
+   * Where the step from `fromTx` ends: as `batchUpperBound` says, but where commits with rows handed
+   * over lie in the range, a run of them gets a step of its own, so that a table they inserted into is
+   * not read back because another commit of the same step wrote it too (mirror.ts, handedRowsOf). A
+   * step may end early only where no schema change or erasure follows before the snapshot's end (it
+   * reads the catalog as of the snapshot); otherwise it reaches the end, and the tables only handed
+   * over commits wrote are still taken from their rows.
    */
-  private nextRange(source: RowConnection, fromTx: number, committedTx: number): { readonly toTx: number; readonly inserted: InsertedRows | undefined } {
-    this.forgetHandedOver(fromTx)
+  private stepEnd(source: RowConnection, fromTx: number, committedTx: number): number {
     const toTx = batchUpperBound(source, fromTx, committedTx)
     let first: number | undefined
     for (const txId of this.handedOver.keys()) if (txId <= toTx && (first === undefined || txId < first)) first = txId
-    if (first === undefined) return { toTx, inserted: undefined }
-    if (reshapedIn(source, first, committedTx)) {
-      this.forgetHandedOver(committedTx)
-      return { toTx, inserted: undefined }
+    if (first === undefined) return toTx
+    let end = first - 1
+    if (first === fromTx + 1) {
+      end = first
+      while (end < toTx && this.handedOver.has(end + 1)) end++
     }
-    // The commits before it in a step of their own — unless the commit itself changed the schema (an
-    // import that creates its table): then one step reaches it, and the table is copied from its rows.
-    if (first > fromTx + 1 && !reshapedIn(source, first - 1, first)) return { toTx: first - 1, inserted: undefined }
-    return { toTx: first, inserted: this.handedOver.get(first) }
+    return end < toTx && !reshapedIn(source, end, committedTx) ? end : toTx
+  }
+
+  /**
+   * The rows handed over for commits in the ledger's range, of the commits that changed as many rows
+   * as were handed over (so they are all the commit wrote).
+   */
+  private handedIn(ledger: LedgerRange): InsertedRows[] {
+    const handed: InsertedRows[] = []
+    if (this.handedOver.size === 0) return handed
+    for (const commit of ledger.commits) {
+      const inserted = this.handedOver.get(Number(commit[0]))
+      if (inserted !== undefined && Number(commit[3]) === inserted.rows.length) handed.push(inserted)
+    }
+    return handed
   }
 
   /** One DuckDB transaction moving the mirror from applied to at most the latest commit. */
@@ -208,14 +220,12 @@ export class Syncer {
       const committedTx = Number(committedRow?.[0] ?? 0)
       if (committedTx <= this.appliedTx) return
       const fromTx = this.appliedTx
-      const { toTx, inserted } = this.nextRange(source, fromTx, committedTx)
+      this.forgetHandedOver(fromTx)
+      const toTx = this.stepEnd(source, fromTx, committedTx)
       const range = { fromTx, toTx, catalog: this.ledger.loadCatalogSync(source) }
       ledgerRange = readLedgerRangeSync(source, fromTx, toTx)
-      // The ledger counts the rows the commit changed: as many as were handed over, or they are not all it wrote.
-      const last = ledgerRange.commits[ledgerRange.commits.length - 1]
-      const handed = inserted !== undefined && Number(last?.[0]) === toTx && Number(last?.[3]) === inserted.rows.length ? inserted : undefined
-      changes = readRangeSync(source, range, this.mirrorState!, handed)
-      if (handed !== undefined && changes.tables.some((table) => table.rows === handed.rows)) this.stepsFromHandedOver++
+      changes = readRangeSync(source, range, this.mirrorState!, this.handedIn(ledgerRange))
+      if (changes.tables.some((table) => table.handedOver === true)) this.stepsFromHandedOver++
     } finally {
       source.execSync('COMMIT')
     }
@@ -236,6 +246,7 @@ export class Syncer {
     const toTx = ledgerRange.toTx
     this.mirrorState = state
     this.appliedTx = toTx
+    this.forgetHandedOver(toTx)
     const ready = this.waiters.filter((waiter) => waiter.txId <= toTx)
     this.waiters = this.waiters.filter((waiter) => waiter.txId > toTx)
     for (const waiter of ready) waiter.resolve()
