@@ -290,6 +290,39 @@ describe('value conversion fast paths give what the general path gives', () => {
     assert.ok(compared > 2_000)
   })
 
+  test('DECIMAL from JS numbers: what the number spells, rounded once, as from its text', () => {
+    const random = seededRandom(13)
+    const types: SqlType[] = [
+      { name: 'DECIMAL', precision: 15, scale: 2 },
+      { name: 'DECIMAL', precision: 18, scale: 0 },
+      { name: 'DECIMAL', precision: 18, scale: 6 },
+      { name: 'DECIMAL', precision: 5, scale: 5 },
+      { name: 'DECIMAL', precision: 10, scale: 3 },
+      { name: 'DECIMAL', precision: 18, scale: 17 },
+    ]
+    const numbers = [0, -0, 0.1 + 0.2, 1.005, 2.675, -1.005, 1e-7, 5e-324, 0.5, -0.5, 1.5, 2.5, 123456789.123, 2 ** 51 / 100, 2 ** 51 / 100 + 0.01, 2 ** 53, 999999999999999.9, 1e21, -1e15, 9999.99999]
+    for (let index = 0; index < 600; index++) {
+      const magnitude = 10 ** Math.floor(random() * 18 - 6)
+      const value = random() < 0.5 ? Math.round(random() * 1e6) / 10 ** Math.floor(random() * 8) : random() * magnitude
+      numbers.push(random() < 0.3 ? -value : value)
+    }
+    let compared = 0
+    for (const type of types) {
+      for (const value of numbers) {
+        const fromNumber = (() => {
+          try {
+            return toStorage(value, type)
+          } catch (error) {
+            return error instanceof StrataError ? `error ${error.code}` : error
+          }
+        })()
+        assert.deepEqual(fromNumber, outcome(` ${String(value)}`, type), `${value} as DECIMAL(${type.precision},${type.scale})`)
+        compared++
+      }
+    }
+    assert.ok(compared > 3_000)
+  })
+
   test('DATE texts: valid days, leap years, and days that do not exist', () => {
     const texts = ['1996-03-13', '2000-02-29', '1900-02-29', '2024-02-29', '2023-02-29', '0000-02-29', '0001-01-01', '9999-12-31', '2024-04-31', '2024-13-01', '2024-00-10', '2024-01-00', '2024-1-01', '2024/01/01', '20240101xx']
     const random = seededRandom(12)

@@ -339,6 +339,10 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
         const scaled = plainScaledDecimal(value, type)
         if (scaled !== undefined) return scaled
       }
+      if (typeof value === 'number') {
+        const scaled = plainScaledNumber(value, type)
+        if (scaled !== undefined) return scaled
+      }
       let decimal: Decimal | undefined
       if (typeof value === 'number') decimal = Number.isFinite(value) ? decimalFromNumber(value) : undefined
       else if (typeof value === 'bigint') decimal = { unscaled: value, scale: 0 }
@@ -469,6 +473,24 @@ function plainScaledDecimal(text: string, type: SqlType): number | undefined {
   unscaled *= 10 ** (scale - fractionDigits)
   if (!Number.isSafeInteger(unscaled)) return undefined
   return negative ? -unscaled + 0 : unscaled
+}
+
+/**
+ * A JS number's scaled DECIMAL storage without going through its text, where that is exact and
+ * rounds nothing (undefined otherwise: the general path decides). The number × 10^scale rounds to an
+ * integer n, and n × 10^-scale converts back to exactly the number (IEEE division of two exact
+ * doubles rounds correctly). Below 2^51 the number's neighbours are less than 10^-scale / 2 away, so
+ * n × 10^-scale is then the one decimal of that scale that converts to it: the number's shortest form
+ * (what {@link decimalFromNumber} reads) has no more digits, hence is that decimal.
+ */
+function plainScaledNumber(value: number, type: SqlType): number | undefined {
+  if (!decimalIsScaled(type)) return undefined
+  const factor = 10 ** (type.scale ?? 3)
+  const unscaled = Math.round(value * factor)
+  if (!(Math.abs(unscaled) < 2 ** 51) || unscaled / factor !== value) return undefined
+  // More integer digits than the precision allows: the general path says so.
+  if (Math.abs(unscaled) >= 10 ** (type.precision ?? 18)) return undefined
+  return unscaled + 0
 }
 
 function decimalStorage(decimal: Decimal, type: SqlType, outOfRange: () => Error): number | bigint | string {
