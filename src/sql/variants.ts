@@ -57,23 +57,27 @@ const shapeKinds: ReadonlySet<string> = new Set(['SelectStmt', 'InsertStmt', 'Up
 const integerMax = 2_147_483_647
 
 /**
- * The text with each run of ASCII digits cut down to one '0': equal for a text and its integer
- * variants, so shapes can be looked up by it (it is only a key; `integerVariant` checks the rest).
+ * A hash of the text with each run of ASCII digits taken as one digit (FNV-1a): equal for a text and
+ * its integer variants, so shapes can be looked up by it. Only a key: `integerVariant` checks the
+ * rest. A number, not the text cut down, so that a lookup builds no string.
  *
- * @example variantKey('SELECT a FROM t1 WHERE id = 42') // 'SELECT a FROM t0 WHERE id = 0'
+ * @example variantKey('SELECT a FROM t1 WHERE id = 42') === variantKey('SELECT a FROM t7 WHERE id = 5') // true
  */
-export function variantKey(sql: string): string {
-  let key = ''
-  let copied = 0
+export function variantKey(sql: string): number {
+  let hash = 0x811c9dc5
+  let inDigits = false
   for (let index = 0; index < sql.length; index++) {
-    if (!isDigit(sql.charCodeAt(index))) continue
-    let end = index + 1
-    while (end < sql.length && isDigit(sql.charCodeAt(end))) end++
-    key += sql.slice(copied, index) + '0'
-    copied = end
-    index = end - 1
+    const code = sql.charCodeAt(index)
+    if (isDigit(code)) {
+      if (inDigits) continue
+      inDigits = true
+      hash = Math.imul(hash ^ 0x30, 0x01000193)
+    } else {
+      inDigits = false
+      hash = Math.imul(hash ^ code, 0x01000193)
+    }
   }
-  return copied === 0 ? sql : key + sql.slice(copied)
+  return hash
 }
 
 /**
@@ -198,8 +202,12 @@ interface Substitution {
  * copy, sharing nothing: caches keyed by tree nodes must not take one text's entry for another's.
  */
 function rebuild(node: unknown, substitution: Substitution): unknown {
-  if (Array.isArray(node)) return node.map((item) => rebuild(item, substitution))
   if (typeof node !== 'object' || node === null) return node
+  if (Array.isArray(node)) {
+    const items: unknown[] = new Array(node.length)
+    for (let index = 0; index < node.length; index++) items[index] = rebuild(node[index], substitution)
+    return items
+  }
   const copy: PgNode = {}
   for (const key in node) {
     const value = (node as PgNode)[key]

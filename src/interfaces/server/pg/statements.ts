@@ -76,7 +76,7 @@ function split(sql: string): WireStatement[] {
  * Integer shapes of statements split before (src/sql/variants.ts), by `variantKey` of their text, most
  * recent first: a text that differs from one of them only in its integers is not parsed.
  */
-const shapes = new Map<string, { readonly shape: IntegerShape; readonly statement: WireStatement }[]>()
+const shapes = new Map<number, { readonly shape: IntegerShape; readonly statement: WireStatement }[]>()
 
 function rememberShape(sql: string, statement: WireStatement): void {
   const shape = integerShape(sql, statement.parsed)
