@@ -41,6 +41,9 @@ export const limits = {
   parserSpareDelayMs: 200,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
+  /** Shapes of statements whose texts differ only in their digits (src/sql/variants.ts) kept per key, most
+   *  recent first: texts such as `t1`/`t2` share a key, and each lookup tries these few before parsing. */
+  variantShapesPerKeyMax: 4,
   /** Parsed statements written at close for the next process (src/engine/statement-store.ts): the most recently used. */
   storedStatementsMax: 128,
   /** A text longer than this (characters) is not stored for the next process. */

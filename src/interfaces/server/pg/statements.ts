@@ -5,6 +5,7 @@
  */
 import { parseStatements, type ParsedStatement, type PgNode } from '../../../sql/parse.js'
 import { list, names, nodeBody, nodeKind, walk } from '../../../sql/tree.js'
+import { integerShape, integerVariant, variantKey, type IntegerShape } from '../../../sql/variants.js'
 import { limits } from '../../../util/limits.js'
 import { isCatalogQuery } from './catalog.js'
 
@@ -35,7 +36,7 @@ export interface WireStatement {
 export function splitQuery(sql: string): readonly WireStatement[] {
   const cached = splitCache.get(sql)
   if (cached !== undefined) return cached
-  const statements = split(sql)
+  const statements = variantOf(sql) ?? split(sql)
   // Prepared statements and repeated scripts send the same text again; trees are never mutated. A
   // text is kept from its second sighting on: clients that write their values into the text send
   // each text once, and keeping those trees would only make the garbage collector work harder.
@@ -57,7 +58,7 @@ const seenOnce = new Set<string>()
 
 function split(sql: string): WireStatement[] {
   if (sql.trim() === '') return []
-  return parseStatements(sql).filter((statement) => statement.text !== '').map((statement) => {
+  const statements = parseStatements(sql).filter((statement) => statement.text !== '').map((statement): WireStatement => {
     const after = sql.slice(statement.offset)
     const offset = statement.offset + (after.length - after.trimStart().length)
     const tree = statement.tree
@@ -67,6 +68,48 @@ function split(sql: string): WireStatement[] {
     // What every run of the statement asks, worked out with the statement (kept with its text).
     return { text: statement.text, offset, tree, kind, body, parsed: statement, catalog: kind === 'SelectStmt' && isCatalogQuery(tree), resultNames: figureResultNames(kind, body) }
   })
+  if (statements.length === 1) rememberShape(sql, statements[0]!)
+  return statements
+}
+
+/**
+ * Integer shapes of statements split before (src/sql/variants.ts), by `variantKey` of their text, most
+ * recent first: a text that differs from one of them only in its integers is not parsed.
+ */
+const shapes = new Map<number, { readonly shape: IntegerShape; readonly statement: WireStatement }[]>()
+
+function rememberShape(sql: string, statement: WireStatement): void {
+  const shape = integerShape(sql, statement.parsed)
+  if (shape === undefined) return
+  const key = variantKey(sql)
+  const known = shapes.get(key)
+  if (known !== undefined) {
+    known.unshift({ shape, statement })
+    if (known.length > limits.variantShapesPerKeyMax) known.pop()
+    return
+  }
+  if (shapes.size >= limits.statementCacheEntriesMax) shapes.delete(shapes.keys().next().value!)
+  shapes.set(key, [{ shape, statement }])
+}
+
+/**
+ * The one statement of `sql` when it is an integer variant of a statement split before: the tree the
+ * parser would give it, built from that statement's, and what the wire worked out from the tree —
+ * its kind, whether it reads the catalog, its result names — taken over, as no integer's value
+ * changes them (`isCatalogQuery` reads names, `figureResultNames` a constant's kind only).
+ */
+function variantOf(sql: string): WireStatement[] | undefined {
+  if (shapes.size === 0) return undefined
+  const candidates = shapes.get(variantKey(sql))
+  if (candidates === undefined) return undefined
+  for (const { shape, statement } of candidates) {
+    const parsed = integerVariant(shape, sql)
+    if (parsed === undefined) continue
+    const tree = parsed.tree!
+    // The statement starts before its first integer, where the two texts are the same.
+    return [{ text: parsed.text, offset: statement.offset, tree, kind: statement.kind, body: nodeBody(tree, statement.kind), parsed, catalog: statement.catalog, resultNames: statement.resultNames }]
+  }
+  return undefined
 }
 
 /** The statement's first token in upper case, from the query string's one scan (`ParsedStatement.tokens`). */
