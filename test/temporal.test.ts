@@ -257,6 +257,49 @@ describe('bitemporal tables', () => {
     }
   })
 
+  test('after a restart, every kind of first write keeps history (the history triggers come with the first write)', async () => {
+    // Each case reopens the directory and writes first in another way; every UPDATE must leave the
+    // version it replaced in history, including after a transaction whose rollback came first.
+    const directory = temporaryDirectory('temporal-first-write')
+    try {
+      const time = manualClock('2024-01-01')
+      {
+        await using db = await open(directory.path, { clock: time.clock })
+        await db.query('CREATE TABLE h (id INTEGER PRIMARY KEY, v INTEGER)')
+        await db.query('INSERT INTO h VALUES (1, 0)')
+      }
+      const firstWrites: ((db: Database, index: number) => Promise<unknown>)[] = [
+        (db) => db.query('UPDATE h SET v = v + 1 WHERE id = 1'),
+        async (db) => {
+          await db.transaction(async (tx) => {
+            await tx.query('UPDATE h SET v = v + 100 WHERE id = 1')
+            throw new Error('roll back')
+          }).catch(() => undefined)
+          return db.query('UPDATE h SET v = v + 1 WHERE id = 1')
+        },
+        (db) => db.transaction((tx) => tx.query('UPDATE h SET v = v + 1 WHERE id = 1')),
+        (db, index) => Promise.all([db.query('UPDATE h SET v = v + 1 WHERE id = 1'), db.query('INSERT INTO h VALUES ($1, 0)', [100 + index])]),
+        async (db) => {
+          await db.query('ALTER TABLE h ADD COLUMN w INTEGER').then(() => db.query('ALTER TABLE h DROP COLUMN w'))
+          return db.query('UPDATE h SET v = v + 1 WHERE id = 1')
+        },
+      ]
+      for (const [index, write] of firstWrites.entries()) {
+        time.set(`2024-02-0${index + 1}`)
+        await using db = await open(directory.path, { clock: time.clock })
+        await write(db, index)
+        const versions = await db.query('SELECT v FROM h FOR SYSTEM_TIME ALL WHERE id = 1 ORDER BY _system_from', [], { engine: 'row' })
+        assert.deepEqual(
+          versions.rows.map((row) => row['v']),
+          Array.from({ length: index + 2 }, (_, version) => version),
+          `first write #${index}: every version of row 1 is kept`,
+        )
+      }
+    } finally {
+      directory.remove()
+    }
+  })
+
   test('writes that read the past: INSERT … SELECT restores a deleted row, CREATE TABLE AS snapshots a moment', async () => {
     const time = manualClock('2024-01-01')
     await using db = await open(':memory:', { clock: time.clock })

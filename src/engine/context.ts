@@ -49,7 +49,8 @@ export function openContext(directory: string, durability: 'full' | 'normal' | '
     rowStore.writer.execSync(statementStoreSchema)
     schema = new Schema(rowStore, ledger)
     checkDecimalStorageSync(rowStore.writer, schema.catalog)
-    for (const table of schema.catalog.tables.values()) schema.installTriggersSync(table)
+    // The history triggers are installed by the first write (Schema.prepareForWritesSync), so that
+    // opening for a read costs none of their DDL.
     // Its own reader connection opens when the mirror first syncs, not here: a short-lived process
     // (a CLI command, a first point read) may never start the column store.
     syncer = new Syncer(join(directory, 'mirror.duckdb'), () => rowStore.connectReaderSync(), ledger)
@@ -95,6 +96,8 @@ function checkDecimalStorageSync(writer: RowConnection, catalog: Catalog): void 
 export class Schema implements CatalogHolder {
   catalog: Catalog
   version = 0
+  /** Whether the writer connection has every table's history triggers (they are TEMP: per connection, installed by the first write). */
+  private triggersInstalled = false
 
   constructor(
     private readonly rowStore: RowStore & { clearCachesSync(): void },
@@ -106,6 +109,19 @@ export class Schema implements CatalogHolder {
   set(catalog: Catalog): void {
     this.catalog = catalog
     this.version++
+  }
+
+  /**
+   * Installs every table's history triggers on the writer connection unless it has them. Called by
+   * every write transaction before its BEGIN (src/engine/transactions.ts: autocommit, a commit group,
+   * BEGIN), with the writer lock held, so a process that only reads never pays for them — and outside
+   * any transaction, whose rollback would take TEMP triggers with it.
+   */
+  prepareForWritesSync(): void {
+    if (this.triggersInstalled) return
+    assert(!this.rowStore.writer.inTransaction, 'history triggers are installed outside a transaction')
+    for (const table of this.catalog.tables.values()) this.installTriggersSync(table)
+    this.triggersInstalled = true
   }
 
   installTriggersSync(table: TableDefinition): void {
@@ -128,7 +144,7 @@ export class Schema implements CatalogHolder {
   reloadSync(): void {
     for (const name of this.catalog.tables.keys()) this.dropTriggersSync(name)
     this.set(this.ledger.loadCatalogSync(this.rowStore.writer))
-    for (const table of this.catalog.tables.values()) this.installTriggersSync(table)
+    if (this.triggersInstalled) for (const table of this.catalog.tables.values()) this.installTriggersSync(table)
     this.rowStore.clearCachesSync()
   }
 }

@@ -185,6 +185,7 @@ export class Transactions {
     let outcome: Positional | Promise<Positional>
     try {
       if (this.group === undefined) {
+        this.context.schema.prepareForWritesSync()
         writer.prepareSync('BEGIN IMMEDIATE').runSync([])
         this.group = { members: [] }
       }
@@ -338,6 +339,7 @@ export class Transactions {
     const { active, end } = this.privateWrite(release)
     let outcome: Positional | Promise<Positional>
     try {
+      this.context.schema.prepareForWritesSync()
       writer.prepareSync('BEGIN IMMEDIATE').runSync([])
       try {
         this.context.ledger.assignSync()
@@ -498,6 +500,7 @@ export class Transactions {
     try {
       // Autocommit transactions waiting for their group's COMMIT come first.
       this.commitGroupSync()
+      this.context.schema.prepareForWritesSync()
       this.context.rowStore.writer.prepareSync('BEGIN IMMEDIATE').runSync([])
     } catch (error) {
       release()
