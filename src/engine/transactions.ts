@@ -301,6 +301,11 @@ export class Transactions {
       const result = await body(session)
       writer.execSync('RELEASE strata_statement')
       session.rowsChanged += result.rowCount
+      // Statements of a transaction awaited one after another (a load) settle through microtasks only,
+      // as a tight loop of autocommit writes does (yieldingToSync): the same hand-back to the event
+      // loop lets the sync apply the commits before it meanwhile — its DuckDB work then runs on
+      // DuckDB's threads while this transaction writes — instead of all of them afterwards.
+      if (this.syncStarved()) await new Promise((resolve) => setImmediate(resolve))
       return result
     } catch (error) {
       writer.execSync('ROLLBACK TO strata_statement')
@@ -320,13 +325,21 @@ export class Transactions {
    */
   private yieldingToSync(outcome: Positional | Promise<Positional>): Positional | Promise<Positional> {
     if (outcome instanceof Promise) return outcome
-    // The turn's clock restarts whenever the event loop turns, whoever made it turn.
+    if (!this.syncStarved()) return outcome
+    return new Promise((resolve) => setImmediate(() => resolve(outcome)))
+  }
+
+  /**
+   * Whether this turn of the event loop has been held for `limits.syncIdleIntervalMs` by writes while
+   * the mirror lags (see yieldingToSync). Each call counts as a write of the turn; the turn's clock
+   * restarts whenever the event loop turns, whoever made it turn.
+   */
+  private syncStarved(): boolean {
     if (this.writesThisTurn++ === 0) {
       this.turnStartedMs = performance.now()
       setImmediate(() => (this.writesThisTurn = 0))
     }
-    if (performance.now() - this.turnStartedMs < limits.syncIdleIntervalMs || this.context.syncer.lastAppliedTx >= this.context.ledger.lastCommitted.txId) return outcome
-    return new Promise((resolve) => setImmediate(() => resolve(outcome)))
+    return performance.now() - this.turnStartedMs >= limits.syncIdleIntervalMs && this.context.syncer.lastAppliedTx < this.context.ledger.lastCommitted.txId
   }
 
   /**
