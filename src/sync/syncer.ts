@@ -34,9 +34,9 @@ export class Syncer {
   private readonly historyMirrored = new Set<string>()
   private historyRequests: { readonly tables: readonly string[]; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = []
   /**
-   * Rows that commits inserted with a bulk insert, by transaction, handed over so that the step
-   * applying such a commit need not read them back from the row store (`offer`); at most
-   * `limits.syncHandoffRowsMax` rows are held.
+   * Rows that commits inserted (a bulk insert, a transaction of large plain INSERTs: Session.inserted),
+   * by transaction, handed over so that the step applying such a commit need not read them back from
+   * the row store (`offer`); at most `limits.syncHandoffRowsMax` rows are held.
    */
   private readonly handedOver = new Map<number, InsertedRows>()
   private handedOverRows = 0
