@@ -2,7 +2,9 @@
  * Single-row INSERTs with parameters, each its own durable commit: Strata (ledger + history + CDC on
  * every commit) against raw better-sqlite3 with the same pragmas doing the same prepared insert.
  * SPEC 12: ≥ 0.5× raw better-sqlite3. Run once with synchronous=FULL (Strata's default durability)
- * and once with synchronous=NORMAL (`durability: 'normal'`).
+ * and once with synchronous=NORMAL (`durability: 'normal'`). With FULL, the same inserts also come
+ * from 16 concurrent library writers, each its own transaction acknowledged once durable, sharing
+ * COMMITs (group commit, src/engine/transactions.ts).
  *
  * PGlite (bench/pglite.ts) runs the same parameterised INSERTs, one commit each; it commits with
  * fsync=off, so it is compared with Strata's NORMAL run, the nearest durability Strata offers. It gets
@@ -57,6 +59,33 @@ async function strataInsertsPerSecond(directory: string, durability: Durability,
   }
 }
 
+/**
+ * `writers` concurrent library writers on one handle, each awaiting its own autocommit INSERTs one
+ * after another (an application's workers): every INSERT is its own transaction, acknowledged once
+ * durable, and the writes that arrive while a COMMIT is being prepared share it (group commit).
+ */
+async function strataConcurrentInsertsPerSecond(directory: string, rowCount: number, writers: number): Promise<number> {
+  const db = await open(path.join(directory, 'strata-concurrent'), { durability: 'full' })
+  try {
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, amount DOUBLE NOT NULL)')
+    let next = 1
+    const writer = async (): Promise<void> => {
+      while (next <= rowCount) {
+        const id = next++
+        await db.query('INSERT INTO t VALUES ($1, $2, $3)', rowValues(id))
+      }
+    }
+    const startMs = nowMs()
+    await Promise.all(Array.from({ length: writers }, writer))
+    const durationMs = nowMs() - startMs
+    const stored = Number((await db.query('SELECT count(*) AS n FROM t')).rows[0]?.['n'])
+    if (stored !== rowCount) throw new Error(`Strata stored ${stored} rows after ${rowCount} concurrent autocommit INSERTs`)
+    return perSecond(rowCount, durationMs)
+  } finally {
+    await db.close()
+  }
+}
+
 async function pgliteInsertsPerSecond(directory: string, rowCount: number): Promise<{ insertsPerSecond: number; label: string; durability: string }> {
   const peer = await openPglite(path.join(directory, 'pglite'))
   try {
@@ -99,6 +128,21 @@ export const insertAutocommitSuite: Suite = {
           target: { kind: 'ratioAtLeast', value: 0.5 },
           details: { rowCount, durability },
         })
+        if (durability === 'full') {
+          // One process has one SQLite writer, so raw better-sqlite3's concurrent writers are the serial
+          // loop above: the baseline is the same inserts, one commit (one fsync) each.
+          const writers = 16
+          context.log(`full: ${rowCount} rows into Strata from ${writers} concurrent writers`)
+          const concurrent = await strataConcurrentInsertsPerSecond(directory, rowCount, writers)
+          measurements.push({
+            metric: `autocommit INSERT, synchronous=FULL, ${writers} concurrent writers (group commit)`,
+            unit: 'ops/s',
+            strata: concurrent,
+            baseline,
+            baselineName: 'better-sqlite3 (one writer)',
+            details: { rowCount, writers, durability },
+          })
+        }
         if (durability !== 'normal') return
         const pgliteRowCount = Math.min(rowCount, scaledCount(context, 3_000, 200))
         context.log(`${pgliteRowCount} rows into PGlite`)
