@@ -14,7 +14,7 @@ import { quoteIdentifier } from '../sql/tree.js'
 import { toStorage, typeFromLabel, type SqlType } from '../sql/types.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import { handOverInserted, type Session } from './session.js'
+import { handedRows, handOverInserted, type Session } from './session.js'
 import type { EngineContext } from './context.js'
 import type { Ddl } from './ddl.js'
 import type { Transactions } from './transactions.js'
@@ -89,17 +89,6 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
   // The rows for the sync: each row's key text and user columns, while every key has a text.
   const keyText = target.handOver !== true ? undefined : nextRowId !== undefined ? (values: readonly unknown[], at: number) => `[${String(values[at + userWidth])}]` : storedKeyText(table)
   let inserted: unknown[][] | undefined = keyText === undefined ? undefined : []
-  const handOver = (values: readonly RowValue[], at: number): void => {
-    const key = keyText!(values, at)
-    if (key === undefined) {
-      inserted = undefined
-      return
-    }
-    const row: unknown[] = new Array(userWidth + 1)
-    row[0] = key
-    for (let column = 0; column < userWidth; column++) row[column + 1] = values[at + column]
-    inserted!.push(row)
-  }
   const statementFor = (count: number): ReturnType<RowConnection['prepareSync']> => writer.prepareSync(head + new Array<string>(count).fill(tuple).join(', '))
   const fullStatement = statementFor(rowsPerStatement)
   const fullValues: RowValue[] = new Array(width * rowsPerStatement)
@@ -149,7 +138,7 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
       }
       throw error
     }
-    if (inserted !== undefined) for (let offset = 0; offset < count && inserted !== undefined; offset++) handOver(values, offset * width)
+    if (inserted !== undefined) inserted = handedRows(inserted, keyText!, values, { count, stride: width, width: userWidth })
     done += count
     if (progress.onProgress !== undefined && done - reported >= 10_000) {
       reported = done

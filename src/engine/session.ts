@@ -70,3 +70,26 @@ export function handOverInserted(session: Session, table: TableDefinition, rows:
   if (held === undefined) session.inserted = { table, rows }
   else for (const row of rows) held.rows.push(row)
 }
+
+/**
+ * Appends a chunk's rows to `handed` in the sync's form — key text, then the row's `width` user
+ * columns — or gives up (undefined) at a key without a text. `values` holds `count` rows, one every
+ * `stride` values, each starting with its user columns in table order.
+ */
+export function handedRows(
+  handed: unknown[][],
+  keyText: (values: readonly unknown[], offset: number) => string | undefined,
+  values: readonly unknown[],
+  layout: { readonly count: number; readonly stride: number; readonly width: number },
+): unknown[][] | undefined {
+  const { count, stride, width } = layout
+  for (let at = 0; at < count * stride; at += stride) {
+    const key = keyText(values, at)
+    if (key === undefined) return undefined
+    const row: unknown[] = new Array(width + 1)
+    row[0] = key
+    for (let column = 0; column < width; column++) row[column + 1] = values[at + column]
+    handed.push(row)
+  }
+  return handed
+}

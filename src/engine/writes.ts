@@ -22,7 +22,7 @@ import { limits } from '../util/limits.js'
 import { bindValues, type EngineContext } from './context.js'
 import type { Reads } from './reads.js'
 import { bigintRows, numberRows, outputColumn, shapeRows, type ExecuteOptions, type Positional } from './rows.js'
-import { handOverInserted, type Session } from './session.js'
+import { handedRows, handOverInserted, type Session } from './session.js'
 
 /** An INSERT compiled for the row store (cached per tree and catalog version, like every write plan). */
 interface InsertPlan {
@@ -187,7 +187,7 @@ export class Writes {
         collected.push(...rows)
         changed += rows.length
       } else changed += statement.runSync(values).changes
-      if (handed !== undefined) handed = handedRows(handed, keyText!, values, chunk.length, columnsPerRow)
+      if (handed !== undefined) handed = handedRows(handed, keyText!, values, { count: chunk.length, stride: columnsPerRow, width: columnsPerRow })
     }
     if (session.inserted !== null) handOverInserted(session, target.table, handed, limits.syncHandoffRowsMax)
     if (shell.output.length > 0) return { ...shapeRows(shell.output, collected), engine: 'row' }
@@ -256,20 +256,4 @@ function constantNode(value: null | number | string | boolean): PgNode {
   if (typeof value === 'boolean') return { boolval: { boolval: value } }
   if (typeof value === 'number') return Number.isInteger(value) ? { ival: { ival: value } } : { fval: { fval: String(value) } }
   return { sval: { sval: value } }
-}
-
-/**
- * Appends a chunk's rows (`values`: `count` rows of `width` user columns in table order) to `handed` in
- * the sync's form — key text, then the values — or gives up (undefined) at a key without a text.
- */
-function handedRows(handed: unknown[][], keyText: (values: readonly unknown[], offset: number) => string | undefined, values: readonly RowValue[], count: number, width: number): unknown[][] | undefined {
-  for (let at = 0; at < count * width; at += width) {
-    const key = keyText(values, at)
-    if (key === undefined) return undefined
-    const row: unknown[] = new Array(width + 1)
-    row[0] = key
-    for (let column = 0; column < width; column++) row[column + 1] = values[at + column]
-    handed.push(row)
-  }
-  return handed
 }
