@@ -22,7 +22,7 @@ interface Member {
   readonly commit: Commit
   readonly result: Positional
   readonly changedSchema: boolean
-  /** The rows its bulk insert handed over for the sync (Session.inserted). */
+  /** The rows its inserts handed over for the sync (Session.inserted), when they are all it changed. */
   readonly inserted: InsertedRows | undefined
   readonly resolve: (result: Positional) => void
   readonly reject: (error: unknown) => void

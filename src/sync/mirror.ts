@@ -697,9 +697,10 @@ export function reshapedIn(source: RowConnection, fromTx: number, toTx: number):
 }
 
 /**
- * The rows one commit inserted into one table and nothing else it wrote, handed over by the bulk
- * insert that wrote them (src/engine/bulk.ts), in the shape {@link readChangesSync} reads: the key's
- * text, then the user columns' storage forms.
+ * The rows one commit inserted into one table, handed over by what wrote them — a bulk insert
+ * (src/engine/bulk.ts) or a transaction's large plain INSERTs (src/engine/writes.ts; Session.inserted)
+ * — in the shape {@link readChangesSync} reads: the key's text, then the user columns' storage forms.
+ * Whether they are all the commit wrote is checked against the ledger before they are used.
  */
 export interface InsertedRows {
   readonly table: TableDefinition
