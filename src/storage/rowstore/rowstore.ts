@@ -36,7 +36,10 @@ export interface RowConnection {
 export interface RowStore {
   /** The single writer connection. Reads inside a transaction go here so they see its own writes. */
   readonly writer: RowConnection
-  /** A second connection for autocommit reads: in WAL mode it sees the last commit, never a pending one. */
+  /**
+   * A second connection for autocommit reads: in WAL mode it sees the last commit, never a pending one.
+   * Its reads share one read transaction until the event loop turns or the writer is used (TurnSnapshot).
+   */
   readonly reader: RowConnection
   /** Opens one more read-only connection (the CDC sync holds a snapshot on its own). */
   connectReaderSync(): RowConnection & { closeSync(): void }
@@ -52,17 +55,87 @@ export interface RowStoreOptions {
 /** Statements kept prepared per connection; bounded so ad-hoc SQL does not grow memory. */
 const preparedStatementsMax = 2_000
 
+/**
+ * The reader's snapshot, shared by the autocommit reads of one turn of the event loop. Each read on
+ * its own is a read transaction of its own, and beginning one costs two fcntl(2) lock calls and a
+ * check of the WAL index: as much as the B-tree lookup of a point read. Reads in one turn see the
+ * same commits anyway unless the writer commits in between, and only this process's writer can
+ * commit (the directory lock, directory-lock.ts): so the first read of a turn begins a transaction
+ * on the reader, later reads join it, and it ends when the turn ends or the writer runs any
+ * statement (the next read then begins a fresh one, which sees that commit).
+ */
+class TurnSnapshot {
+  /** Statements the writer has run; a snapshot begun at an older count may miss a commit. */
+  private writerUses = 0
+  /** writerUses when the open snapshot began; -1: none open; -2: one that failed to end. */
+  private heldAt = -1
+  private endScheduled = false
+  private readonly begin: BetterSqlite3.Statement
+  private readonly commit: BetterSqlite3.Statement
+
+  constructor(private readonly database: BetterSqlite3.Database) {
+    this.begin = database.prepare('BEGIN')
+    this.commit = database.prepare('COMMIT')
+  }
+
+  readonly writerUsed = (): void => {
+    this.writerUses++
+  }
+
+  /** Before a read on the reader: join the open snapshot, or begin one. */
+  readonly enter = (): void => {
+    if (this.heldAt === this.writerUses) return
+    this.end()
+    try {
+      this.begin.run()
+    } catch (error) {
+      throw translateSqliteError(error, 'BEGIN')
+    }
+    this.heldAt = this.writerUses
+    if (!this.endScheduled) {
+      this.endScheduled = true
+      setImmediate(this.endOfTurn)
+    }
+  }
+
+  /** Ends the open snapshot (before the reader closes, and when the turn ends). */
+  end(): void {
+    if (this.heldAt === -1) return
+    this.heldAt = -1
+    if (!this.database.open || !this.database.inTransaction) return
+    try {
+      this.commit.run()
+    } catch (error) {
+      throw translateSqliteError(error, 'COMMIT')
+    }
+  }
+
+  private readonly endOfTurn = (): void => {
+    this.endScheduled = false
+    try {
+      this.end()
+    } catch {
+      // Still open: the next read's enter() ends it again, and reports the error to that caller.
+      this.heldAt = -2
+    }
+  }
+}
+
 class Connection implements RowConnection {
   /** By SQL text, one map per integer mode (keying by the text itself reuses the string's cached hash). */
   private readonly cache = new Map<string, RowStatement>()
   private readonly bigintCache = new Map<string, RowStatement>()
-  constructor(private readonly database: BetterSqlite3.Database) {}
+  /** Runs before each statement (the reader's and the writer's part in TurnSnapshot). */
+  beforeUse: () => void = () => undefined
+  constructor(readonly database: BetterSqlite3.Database) {}
 
   get inTransaction(): boolean {
     return this.database.inTransaction
   }
 
   prepareSync(sql: string, options: { readonly bigints?: boolean } = {}): RowStatement {
+    // Compiling reads the schema: on the reader, in the snapshot the statement will run in.
+    this.beforeUse()
     const cache = options.bigints === true ? this.bigintCache : this.cache
     const cached = cache.get(sql)
     if (cached !== undefined) return cached
@@ -78,10 +151,12 @@ class Connection implements RowConnection {
       if (options.bigints === true) statement.safeIntegers(true)
     }
     const columnNames = returnsRows ? statement.columns().map((column) => column.name) : []
+    const connection = this
     const wrapped: RowStatement = {
       columnNames,
       returnsRows,
       allSync(params) {
+        connection.beforeUse()
         try {
           // A call with a spread costs about as much as SQLite's work for a point lookup: the common
           // arities are called directly.
@@ -102,6 +177,7 @@ class Connection implements RowConnection {
         }
       },
       *iterateSync(params) {
+        connection.beforeUse()
         try {
           yield* statement.iterate(...(params as unknown[])) as IterableIterator<RowValue[]>
         } catch (error) {
@@ -109,6 +185,7 @@ class Connection implements RowConnection {
         }
       },
       runSync(params) {
+        connection.beforeUse()
         try {
           switch (params.length) {
             case 0:
@@ -139,6 +216,7 @@ class Connection implements RowConnection {
   }
 
   execSync(sql: string): void {
+    this.beforeUse()
     try {
       this.database.exec(sql)
     } catch (error) {
@@ -205,6 +283,9 @@ export function openRowStoreSync(file: string, options: RowStoreOptions): RowSto
     writer.close()
     throw error
   }
+  const snapshot = new TurnSnapshot(reader.database)
+  reader.beforeUse = snapshot.enter
+  writer.beforeUse = snapshot.writerUsed
   const extra: Connection[] = []
   return {
     writer,
@@ -223,6 +304,7 @@ export function openRowStoreSync(file: string, options: RowStoreOptions): RowSto
     },
     closeSync() {
       for (const connection of extra) connection.close()
+      snapshot.end()
       reader.close()
       writer.close()
     },
