@@ -485,13 +485,16 @@ function plainScaledDecimal(text: string, type: SqlType): number | undefined {
  */
 function plainScaledNumber(value: number, type: SqlType): number | undefined {
   if (!decimalIsScaled(type)) return undefined
-  const factor = 10 ** (type.scale ?? 3)
+  const factor = powersOfTen[type.scale ?? 3]!
   const unscaled = Math.round(value * factor)
   if (!(Math.abs(unscaled) < 2 ** 51) || unscaled / factor !== value) return undefined
   // More integer digits than the precision allows: the general path says so.
-  if (Math.abs(unscaled) >= 10 ** (type.precision ?? 18)) return undefined
+  if (Math.abs(unscaled) >= powersOfTen[type.precision ?? 18]!) return undefined
   return unscaled + 0
 }
+
+/** 10^0 … 10^18 (a scaled DECIMAL's scale and precision): `10 ** n` costs a pow call per value. */
+const powersOfTen: readonly number[] = Array.from({ length: 19 }, (_, exponent) => 10 ** exponent)
 
 function decimalStorage(decimal: Decimal, type: SqlType, outOfRange: () => Error): number | bigint | string {
   const scale = type.scale ?? 3

@@ -38,7 +38,7 @@ export interface RowStore {
   readonly writer: RowConnection
   /**
    * A second connection for autocommit reads: in WAL mode it sees the last commit, never a pending one.
-   * Its reads share one read transaction until the event loop turns or the writer is used (TurnSnapshot).
+   * Its reads share one read transaction until the writer runs a statement (ReaderSnapshot).
    */
   readonly reader: RowConnection
   /** Opens one more read-only connection (the CDC sync holds a snapshot on its own). */
@@ -56,20 +56,18 @@ export interface RowStoreOptions {
 const preparedStatementsMax = 2_000
 
 /**
- * The reader's snapshot, shared by the autocommit reads of one turn of the event loop. Each read on
- * its own is a read transaction of its own, and beginning one costs two fcntl(2) lock calls and a
- * check of the WAL index: as much as the B-tree lookup of a point read. Reads in one turn see the
- * same commits anyway unless the writer commits in between, and only this process's writer can
- * commit (the directory lock, directory-lock.ts): so the first read of a turn begins a transaction
- * on the reader, later reads join it, and it ends when the turn ends or the writer runs any
- * statement (the next read then begins a fresh one, which sees that commit).
+ * The reader's snapshot, shared by autocommit reads until the writer runs a statement. Each read on
+ * its own is a read transaction of its own, and beginning and ending one costs two fcntl(2) lock calls
+ * and a check of the WAL index: as much as the B-tree lookup of a point read. Reads see the same
+ * commits anyway until the writer commits, and only this process's writer can commit (the directory
+ * lock, directory-lock.ts): so the first read begins a transaction on the reader, later reads join
+ * it, and the writer ends it before it runs anything (the next read then begins a fresh one, which
+ * sees what the writer committed). Ending it before the writer starts also means a checkpoint never
+ * waits for it.
  */
-class TurnSnapshot {
-  /** Statements the writer has run; a snapshot begun at an older count may miss a commit. */
-  private writerUses = 0
-  /** writerUses when the open snapshot began; -1: none open; -2: one that failed to end. */
-  private heldAt = -1
-  private endScheduled = false
+class ReaderSnapshot {
+  /** 'open': reads join it; 'stuck': ending it failed, the next read tries again and reports why. */
+  private state: 'none' | 'open' | 'stuck' = 'none'
   private readonly begin: BetterSqlite3.Statement
   private readonly commit: BetterSqlite3.Statement
 
@@ -78,45 +76,38 @@ class TurnSnapshot {
     this.commit = database.prepare('COMMIT')
   }
 
-  readonly writerUsed = (): void => {
-    this.writerUses++
-  }
-
   /** Before a read on the reader: join the open snapshot, or begin one. */
   readonly enter = (): void => {
-    if (this.heldAt === this.writerUses) return
-    this.end()
+    if (this.state === 'open') return
+    if (this.state === 'stuck') this.end()
     try {
       this.begin.run()
     } catch (error) {
       throw translateSqliteError(error, 'BEGIN')
     }
-    this.heldAt = this.writerUses
-    if (!this.endScheduled) {
-      this.endScheduled = true
-      setImmediate(this.endOfTurn)
+    this.state = 'open'
+  }
+
+  /** Before the writer runs a statement. A failure to end is reported by the next read, not the write. */
+  readonly writerUsed = (): void => {
+    if (this.state !== 'open') return
+    try {
+      this.end()
+    } catch {
+      this.state = 'stuck'
     }
   }
 
-  /** Ends the open snapshot (before the reader closes, and when the turn ends). */
+  /** Ends the open snapshot (before the reader closes, and before the writer runs anything). */
   end(): void {
-    if (this.heldAt === -1) return
-    this.heldAt = -1
+    if (this.state === 'none') return
+    this.state = 'none'
     if (!this.database.open || !this.database.inTransaction) return
     try {
       this.commit.run()
     } catch (error) {
+      this.state = 'stuck'
       throw translateSqliteError(error, 'COMMIT')
-    }
-  }
-
-  private readonly endOfTurn = (): void => {
-    this.endScheduled = false
-    try {
-      this.end()
-    } catch {
-      // Still open: the next read's enter() ends it again, and reports the error to that caller.
-      this.heldAt = -2
     }
   }
 }
@@ -125,7 +116,7 @@ class Connection implements RowConnection {
   /** By SQL text, one map per integer mode (keying by the text itself reuses the string's cached hash). */
   private readonly cache = new Map<string, RowStatement>()
   private readonly bigintCache = new Map<string, RowStatement>()
-  /** Runs before each statement (the reader's and the writer's part in TurnSnapshot). */
+  /** Runs before each statement (the reader's and the writer's part in ReaderSnapshot). */
   beforeUse: () => void = () => undefined
   constructor(readonly database: BetterSqlite3.Database) {}
 
@@ -283,7 +274,7 @@ export function openRowStoreSync(file: string, options: RowStoreOptions): RowSto
     writer.close()
     throw error
   }
-  const snapshot = new TurnSnapshot(reader.database)
+  const snapshot = new ReaderSnapshot(reader.database)
   reader.beforeUse = snapshot.enter
   writer.beforeUse = snapshot.writerUsed
   const extra: Connection[] = []
