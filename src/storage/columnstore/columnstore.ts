@@ -98,11 +98,17 @@ export async function openColumnStore(file: string): Promise<ColumnStore> {
   }
 }
 
+/** How often an interrupt is repeated while the call it was meant for has not ended (Session.interrupt). */
+const interruptRepeatMs = 10
+
 /** Prepared statements a session keeps, by SQL text (a fresh read is then one DuckDB call, not four). */
 const preparedPerSessionMax = 32
 
 class Session implements ColumnSession {
   private closed = false
+  /** Calls into DuckDB running now (run, runStatements, the start of a stream), and how many have started. */
+  private inFlight = 0
+  private callsStarted = 0
   /** Least recently used first. */
   private readonly prepared = new Map<string, DuckDB.DuckDBPreparedStatement>()
   constructor(
@@ -111,7 +117,11 @@ class Session implements ColumnSession {
     private readonly onClose: () => void,
   ) {}
 
-  async run(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnResult> {
+  run(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnResult> {
+    return this.tracked(() => this.runNow(sql, params))
+  }
+
+  private async runNow(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnResult> {
     // A materialized result: its chunks are read synchronously below, so the whole call is one trip
     // through DuckDB's worker (plus a prepare the first time a text is seen), not one per chunk.
     let result: DuckDB.DuckDBMaterializedResult
@@ -173,7 +183,7 @@ class Session implements ColumnSession {
 
   async runStatements(sql: string): Promise<void> {
     try {
-      await this.connection.run(sql)
+      await this.tracked(() => this.connection.run(sql))
     } catch (error) {
       throw translateDuckDBError(error, sql)
     }
@@ -183,7 +193,7 @@ class Session implements ColumnSession {
     let result: DuckDB.DuckDBResult
     try {
       const bound = params === undefined ? undefined : this.bindValues(params)
-      result = await this.connection.stream(sql, bound?.values, bound?.types)
+      result = await this.tracked(() => this.connection.stream(sql, bound?.values, bound?.types))
     } catch (error) {
       throw translateDuckDBError(error, sql)
     }
@@ -287,8 +297,31 @@ class Session implements ColumnSession {
     return { error: false, statements: tree.statements ?? [] }
   }
 
+  /**
+   * Interrupts the call in flight. DuckDB forgets an interrupt that comes before the query has begun
+   * (still queued for a worker thread, or being prepared): so while that same call is in flight the
+   * interrupt is repeated every few milliseconds, until it ends.
+   */
   interrupt(): void {
-    if (!this.closed) this.connection.interrupt()
+    if (this.closed) return
+    this.connection.interrupt()
+    if (this.inFlight === 0) return
+    const call = this.callsStarted
+    const timer = setInterval(() => {
+      if (this.closed || this.inFlight === 0 || this.callsStarted !== call) clearInterval(timer)
+      else this.connection.interrupt()
+    }, interruptRepeatMs)
+    timer.unref()
+  }
+
+  private async tracked<T>(work: () => Promise<T>): Promise<T> {
+    this.callsStarted++
+    this.inFlight++
+    try {
+      return await work()
+    } finally {
+      this.inFlight--
+    }
   }
 
   close(): void {

@@ -26,6 +26,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { StrataError } from '../../util/errors.js'
 import { limits } from '../../util/limits.js'
+import { addonOptions } from './native.js'
 
 /** The file whose SQLite lock is the directory's lock. */
 export const lockFileName = 'strata.lock'
@@ -68,7 +69,7 @@ export async function lockDirectory(directory: string): Promise<DirectoryLock> {
   let database: BetterSqlite3.Database
   try {
     // timeout 0: a held lock is reported at once (SQLITE_BUSY), not waited for.
-    database = new BetterSqlite3(lockPath, { timeout: 0 })
+    database = new BetterSqlite3(lockPath, { timeout: 0, ...addonOptions() })
   } catch (error) {
     throw new StrataError('IO_ERROR', `cannot open the lock file ${lockPath}: ${(error as Error).message}`, { cause: error })
   }

@@ -6,6 +6,7 @@
 import BetterSqlite3 from 'better-sqlite3'
 import { StrataError, type ErrorCode } from '../../util/errors.js'
 import { registerArithmeticFunctions } from './arithmetic-functions.js'
+import { addonOptions } from './native.js'
 import { registerTimeSeriesFunctions } from './timeseries-functions.js'
 
 export type RowValue = null | number | bigint | string | Uint8Array
@@ -235,7 +236,7 @@ class Connection implements RowConnection {
 function openConnection(file: string, options: RowStoreOptions): Connection {
   let database: BetterSqlite3.Database
   try {
-    database = new BetterSqlite3(file)
+    database = new BetterSqlite3(file, addonOptions())
   } catch (error) {
     throw translateSqliteError(error, undefined)
   }
