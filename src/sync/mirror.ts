@@ -530,8 +530,18 @@ export async function applyRangeBatched(batch: StatementBatch, source: RowConnec
   return applyChangesBatched(batch, readRangeSync(source, range, state), state)
 }
 
-/** {@link applyRangeBatched} for changes read already ({@link readRangeSync}, with the same `state`). */
-export async function applyChangesBatched(batch: StatementBatch, read: RangeChanges, state: MirrorState): Promise<{ readonly rowsAppended: number; readonly state: MirrorState }> {
+/**
+ * {@link applyRangeBatched} for changes read already ({@link readRangeSync}, with the same `state`).
+ * `indexKeys`: the first removal of a table's keys makes its key index (keyIndexName) — for the
+ * background sync, whose work is kept; a transaction's overlay is rolled back, and would pay for the
+ * index on every read.
+ */
+export async function applyChangesBatched(
+  batch: StatementBatch,
+  read: RangeChanges,
+  state: MirrorState,
+  options: { readonly indexKeys?: boolean } = {},
+): Promise<{ readonly rowsAppended: number; readonly state: MirrorState }> {
   const range = read.range
   const relations = new Map(state.relations)
   const historyMirrored = new Set(state.historyMirrored)
@@ -566,7 +576,7 @@ export async function applyChangesBatched(batch: StatementBatch, read: RangeChan
       continue
     }
     const key = quoteIdentifier(keyColumn)
-    if (change.removedKeys.length > 0 && !keyIndexed.has(table.name)) {
+    if (options.indexKeys === true && change.removedKeys.length > 0 && !keyIndexed.has(table.name)) {
       batch.add(`CREATE INDEX IF NOT EXISTS ${keyIndexName(table.name)} ON ${relationName(table)} (${key})`, { ddl: true })
       keyIndexed.add(table.name)
     }
