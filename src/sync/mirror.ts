@@ -150,7 +150,7 @@ export interface MirrorState {
  * get one: an index makes appends dearer (about 1.7× the appender's time).
  */
 function keyIndexName(table: string): string {
-  return quoteIdentifier(`_strata_key_${table}`)
+  return `_strata_key_${table}`
 }
 
 /** Reads {@link MirrorState} from DuckDB (the sync keeps it in memory between batches). */
@@ -163,7 +163,7 @@ export async function readMirrorState(session: ColumnSession): Promise<MirrorSta
     else relations.set(String(row[0]), { kind: String(row[1]), schemaTx: Number(row[2]) })
   }
   const indexes = await session.run(`SELECT table_name, index_name FROM duckdb_indexes() WHERE schema_name = '${mirrorSchema}'`)
-  const keyIndexed = new Set(indexes.rows.filter((row) => keyIndexName(String(row[0])) === quoteIdentifier(String(row[1]))).map((row) => String(row[0])))
+  const keyIndexed = new Set(indexes.rows.filter((row) => row[1] === keyIndexName(String(row[0]))).map((row) => String(row[0])))
   return { relations, historyMirrored, keyIndexed }
 }
 
@@ -577,7 +577,7 @@ export async function applyChangesBatched(
     }
     const key = quoteIdentifier(keyColumn)
     if (options.indexKeys === true && change.removedKeys.length > 0 && !keyIndexed.has(table.name)) {
-      batch.add(`CREATE INDEX IF NOT EXISTS ${keyIndexName(table.name)} ON ${relationName(table)} (${key})`, { ddl: true })
+      batch.add(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(keyIndexName(table.name))} ON ${relationName(table)} (${key})`, { ddl: true })
       keyIndexed.add(table.name)
     }
     const removedList = change.removedKeys.length <= limits.syncInlineRowsMax ? valuesLiteral(['varchar'], change.removedKeys.map((removed) => [removed])) : undefined
