@@ -139,18 +139,6 @@ function txLiteral(txId: number): string {
 export interface MirrorState {
   readonly relations: ReadonlyMap<string, { readonly kind: string; readonly schemaTx: number }>
   readonly historyMirrored: ReadonlySet<string>
-  /** Tables whose key column has an index in the mirror (keyIndexName): those a sync removed keys from. */
-  readonly keyIndexed: ReadonlySet<string>
-}
-
-/**
- * The index a table's key column gets in the mirror the first time a sync removes keys from it (an
- * UPDATE or DELETE): without one, removing a few keys scans the whole key column, so a step's cost
- * grew with the table (12 ms a step at 1M rows, 3 ms with it). Tables only ever inserted into never
- * get one: an index makes appends dearer (about 1.7× the appender's time).
- */
-function keyIndexName(table: string): string {
-  return `_strata_key_${table}`
 }
 
 /** Reads {@link MirrorState} from DuckDB (the sync keeps it in memory between batches). */
@@ -162,9 +150,7 @@ export async function readMirrorState(session: ColumnSession): Promise<MirrorSta
     if (row[1] === null) historyMirrored.add(String(row[0]))
     else relations.set(String(row[0]), { kind: String(row[1]), schemaTx: Number(row[2]) })
   }
-  const indexes = await session.run(`SELECT table_name, index_name FROM duckdb_indexes() WHERE schema_name = '${mirrorSchema}'`)
-  const keyIndexed = new Set(indexes.rows.filter((row) => row[1] === keyIndexName(String(row[0]))).map((row) => String(row[0])))
-  return { relations, historyMirrored, keyIndexed }
+  return { relations, historyMirrored }
 }
 
 /** Creates the mirror's own schemas and position row; safe to run on every start. */
@@ -487,7 +473,7 @@ export async function mirrorHistory(batch: StatementBatch, source: RowConnection
     for (const part of ['open', 'bounded'] as const) batch.add(`DELETE FROM ${mirrorHistoryName(table.name, part)}`)
     await applyVersions(batch, table, versions, { fromTx: 0, rebuild: true, current: false, history: true })
   }
-  return { relations: state.relations, historyMirrored, keyIndexed: state.keyIndexed }
+  return { relations: state.relations, historyMirrored }
 }
 
 /**
@@ -530,22 +516,11 @@ export async function applyRangeBatched(batch: StatementBatch, source: RowConnec
   return applyChangesBatched(batch, readRangeSync(source, range, state), state)
 }
 
-/**
- * {@link applyRangeBatched} for changes read already ({@link readRangeSync}, with the same `state`).
- * `indexKeys`: the first removal of a table's keys makes its key index (keyIndexName) — for the
- * background sync, whose work is kept; a transaction's overlay is rolled back, and would pay for the
- * index on every read.
- */
-export async function applyChangesBatched(
-  batch: StatementBatch,
-  read: RangeChanges,
-  state: MirrorState,
-  options: { readonly indexKeys?: boolean } = {},
-): Promise<{ readonly rowsAppended: number; readonly state: MirrorState }> {
+/** {@link applyRangeBatched} for changes read already ({@link readRangeSync}, with the same `state`). */
+export async function applyChangesBatched(batch: StatementBatch, read: RangeChanges, state: MirrorState): Promise<{ readonly rowsAppended: number; readonly state: MirrorState }> {
   const range = read.range
   const relations = new Map(state.relations)
   const historyMirrored = new Set(state.historyMirrored)
-  const keyIndexed = new Set(state.keyIndexed)
   const changes = read.tables
   let rowsAppended = 0
   let shapeChanged = false
@@ -557,7 +532,6 @@ export async function applyChangesBatched(
       batch.add(`DELETE FROM ${metaSchema}.history_mirrored WHERE name = ${literal(name)}`)
       relations.delete(name)
       historyMirrored.delete(name)
-      keyIndexed.delete(name)
       shapeChanged = true
     }
   }
@@ -565,7 +539,6 @@ export async function applyChangesBatched(
     const { table } = change
     if (change.rebuild) {
       rebuildTableShape(batch, table)
-      keyIndexed.delete(table.name)
       batch.add(`INSERT OR REPLACE INTO ${metaSchema}.relations VALUES (${literal(table.name)}, 'table', ${txLiteral(table.schemaTx)})`)
       relations.set(table.name, { kind: 'table', schemaTx: table.schemaTx })
       shapeChanged = true
@@ -576,10 +549,6 @@ export async function applyChangesBatched(
       continue
     }
     const key = quoteIdentifier(keyColumn)
-    if (options.indexKeys === true && change.removedKeys.length > 0 && !keyIndexed.has(table.name)) {
-      batch.add(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(keyIndexName(table.name))} ON ${relationName(table)} (${key})`, { ddl: true })
-      keyIndexed.add(table.name)
-    }
     const removedList = change.removedKeys.length <= limits.syncInlineRowsMax ? valuesLiteral(['varchar'], change.removedKeys.map((removed) => [removed])) : undefined
     if (removedList !== undefined) {
       // A few keys: written into the DELETE itself (queued, no staging append).
@@ -615,7 +584,7 @@ export async function applyChangesBatched(
     shapeChanged = true
   }
   if (shapeChanged) await refreshInformationSchema(batch, range.catalog)
-  return { rowsAppended, state: { relations, historyMirrored, keyIndexed } }
+  return { rowsAppended, state: { relations, historyMirrored } }
 }
 
 /**

@@ -235,7 +235,7 @@ export class Syncer {
     let state: MirrorState
     try {
       batch.add('BEGIN TRANSACTION', { ddl: true })
-      state = (await applyChangesBatched(batch, changes, this.mirrorState!, { indexKeys: true })).state
+      state = (await applyChangesBatched(batch, changes, this.mirrorState!)).state
       await recordPosition(batch, ledgerRange)
       batch.add('COMMIT')
       await batch.flush()
