@@ -3,7 +3,12 @@
  * This is the only file that imports @duckdb/node-api. It is loaded lazily (dynamic import) so that
  * opening a database and doing point reads never pays for starting DuckDB.
  */
+import { endianness } from 'node:os'
 import type * as DuckDB from '@duckdb/node-api'
+import type * as DuckDBBindings from '@duckdb/node-bindings'
+import { appendChunks, type AppendKind } from './chunks.js'
+
+export type { AppendKind } from './chunks.js'
 import { StrataError, type ErrorCode } from '../../util/errors.js'
 import { dateFromMicros, dateMicros } from '../../util/timestamp.js'
 import { decimalResult } from '../../util/decimal.js'
@@ -15,17 +20,11 @@ export interface ColumnResult {
   readonly rowsChanged: number
 }
 
-/** The primitive kinds the sync appends; the mirror casts them to the real column types in SQL. */
+/** A result read chunk by chunk: its columns, then each chunk's rows converted (ColumnSession.stream). */
 export interface ColumnStream {
   readonly columns: readonly { readonly name: string; readonly type: string }[]
   readonly chunks: AsyncIterable<unknown[][]>
 }
-
-/**
- * `bigint` takes a bigint or an integer number (into any integer or BOOLEAN column: DuckDB's appender
- * converts as CAST does, checked); `timestamp`/`timestamptz` take microseconds since the epoch.
- */
-export type AppendKind = 'bigint' | 'double' | 'varchar' | 'blob' | 'boolean' | 'timestamp' | 'timestamptz'
 
 export interface ColumnSession {
   run(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<ColumnResult>
@@ -65,6 +64,17 @@ function loadDuckDB(): Promise<DuckDBModule> {
   duckdbModule ??= import('@duckdb/node-api')
   return duckdbModule
 }
+
+let bindingsModule: Promise<typeof DuckDBBindings> | undefined
+
+/** DuckDB's C API as node-api wraps it: the bulk path writes data chunks' vectors with it (chunks.ts). */
+function loadBindings(): Promise<typeof DuckDBBindings> {
+  bindingsModule ??= import('@duckdb/node-bindings').then((module) => module.default as typeof DuckDBBindings)
+  return bindingsModule
+}
+
+/** DuckDB's vectors are in the machine's byte order; the chunk path writes little-endian. */
+const littleEndian = endianness() === 'LE'
 
 /**
  * Opens (creating if needed) the DuckDB file.
@@ -235,49 +245,54 @@ class Session implements ColumnSession {
       throw translateDuckDBError(error, `append to ${schema}.${table}`)
     }
     try {
-      for (const row of rows) {
-        for (let index = 0; index < kinds.length; index++) {
-          const value = row[index]
-          if (value === null || value === undefined) {
-            appender.appendNull()
-            continue
-          }
-          switch (kinds[index]) {
-            case 'bigint':
-              if (typeof value === 'bigint') appender.appendBigInt(value)
-              // A small integer skips making a BigInt (most keys and counts).
-              else if (((value as number) | 0) === value) appender.appendInteger(value)
-              else appender.appendBigInt(BigInt(value as number))
-              break
-            case 'timestamp':
-              appender.appendTimestamp(new this.duckdb.DuckDBTimestampValue(typeof value === 'bigint' ? value : BigInt(value as number)))
-              break
-            case 'timestamptz':
-              appender.appendTimestampTZ(new this.duckdb.DuckDBTimestampTZValue(typeof value === 'bigint' ? value : BigInt(value as number)))
-              break
-            case 'double':
-              appender.appendDouble(Number(value))
-              break
-            case 'varchar':
-              appender.appendVarchar(String(value))
-              break
-            case 'blob':
-              appender.appendBlob(value as Uint8Array)
-              break
-            case 'boolean':
-              appender.appendBoolean(value === true || value === 1 || value === 1n)
-              break
-            default:
-              throw new StrataError('INTERNAL', `unknown append kind ${String(kinds[index])}`)
-          }
-        }
-        appender.endRow()
-      }
+      if (!littleEndian || !appendChunks(this.duckdb, await loadBindings(), appender, kinds, rows)) this.appendValues(appender, kinds, rows)
       appender.flushSync()
     } catch (error) {
       throw translateDuckDBError(error, `append to ${schema}.${table}`)
     } finally {
       appender.closeSync()
+    }
+  }
+
+  /** The appender's per-value path, where the chunk path does not apply (chunks.ts): it converts each value as CAST does. */
+  private appendValues(appender: DuckDB.DuckDBAppender, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): void {
+    for (const row of rows) {
+      for (let index = 0; index < kinds.length; index++) {
+        const value = row[index]
+        if (value === null || value === undefined) {
+          appender.appendNull()
+          continue
+        }
+        switch (kinds[index]) {
+          case 'bigint':
+            if (typeof value === 'bigint') appender.appendBigInt(value)
+            // A small integer skips making a BigInt.
+            else if (((value as number) | 0) === value) appender.appendInteger(value)
+            else appender.appendBigInt(BigInt(value as number))
+            break
+          case 'timestamp':
+            appender.appendTimestamp(new this.duckdb.DuckDBTimestampValue(typeof value === 'bigint' ? value : BigInt(value as number)))
+            break
+          case 'timestamptz':
+            appender.appendTimestampTZ(new this.duckdb.DuckDBTimestampTZValue(typeof value === 'bigint' ? value : BigInt(value as number)))
+            break
+          case 'double':
+            appender.appendDouble(Number(value))
+            break
+          case 'varchar':
+            appender.appendVarchar(String(value))
+            break
+          case 'blob':
+            appender.appendBlob(value as Uint8Array)
+            break
+          case 'boolean':
+            appender.appendBoolean(value === true || value === 1 || value === 1n)
+            break
+          default:
+            throw new StrataError('INTERNAL', `unknown append kind ${String(kinds[index])}`)
+        }
+      }
+      appender.endRow()
     }
   }
 
