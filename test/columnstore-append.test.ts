@@ -11,18 +11,7 @@ import * as path from 'node:path'
 import { test } from 'node:test'
 import { openColumnStore, type AppendKind, type ColumnSession } from '../src/storage/columnstore/columnstore.js'
 import { StrataError } from '../src/util/errors.js'
-
-/** A small seeded generator (mulberry32), so a failure repeats. */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom } from './helpers.js'
 
 async function withSession(t: { after: (fn: () => Promise<void>) => void }): Promise<ColumnSession> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-append-'))
@@ -76,7 +65,7 @@ test('appended rows read back exactly: integers, doubles, booleans, timestamps, 
   const session = await withSession(t)
   await session.run('CREATE TABLE a (n INTEGER, s VARCHAR, i BIGINT, d DOUBLE, b BOOLEAN, ts TIMESTAMP, tz TIMESTAMPTZ, x BLOB)')
   const kinds: AppendKind[] = ['bigint', 'varchar', 'bigint', 'double', 'boolean', 'timestamp', 'timestamptz', 'blob']
-  const next = random(11)
+  const next = seededRandom(11)
   const maybe = <T>(make: () => T): T | null | undefined => (next() < 0.1 ? (next() < 0.5 ? null : undefined) : make())
   const rows: unknown[][] = []
   // More than two of DuckDB's 2048-row vectors, and a part-filled last one.

@@ -242,6 +242,28 @@ describe('HTTP API', () => {
     await expectError(await fetch(`${served.base}/query-runs?limit=0`), 400, 'BAD_REQUEST')
   })
 
+  test('POST /sources/{name}: an NDJSON batch of events, accepted whole; late events counted out; bad input refused with its code', async () => {
+    await query(served.base, { sql: "CREATE SOURCE http_ticks (v INTEGER NOT NULL, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)" })
+    const ndjson = { 'content-type': 'application/x-ndjson' }
+    const lines = (events: readonly object[]): string => events.map((event) => JSON.stringify(event)).join('\n') + '\n'
+    let response = await post(served.base, lines([{ v: 1, ts: '2026-01-05T14:30:10Z' }, { v: 2, ts: '2026-01-05T14:30:20.5Z' }]), { path: '/sources/http_ticks', headers: ndjson })
+    assert.equal(response.status, 200)
+    const first = (await response.json()) as { source: string; accepted: number; received: number; tx_id: number }
+    assert.deepEqual({ ...first, tx_id: typeof first.tx_id }, { source: 'http_ticks', accepted: 2, received: 2, tx_id: 'number' })
+    // The watermark is 14:30:19.5: the event at 14:30:15 is late.
+    response = await post(served.base, lines([{ v: 3, ts: '2026-01-05T14:30:15Z' }, { v: 4, ts: '2026-01-05T14:30:21Z' }]), { path: '/sources/http_ticks', headers: ndjson })
+    assert.deepEqual(await response.json(), { source: 'http_ticks', accepted: 1, received: 2, tx_id: first.tx_id + 1 })
+    // A bad line, a mistyped value, a missing column: nothing of the batch is accepted.
+    await expectError(await post(served.base, '{"v": 5, "ts": "2026-01-05T14:30:30Z"}\nnot json\n', { path: '/sources/http_ticks', headers: ndjson }), 400, 'BAD_REQUEST')
+    await expectError(await post(served.base, lines([{ v: 5, ts: '2026-01-05T14:30:30Z' }, { v: 'six', ts: '2026-01-05T14:30:31Z' }]), { path: '/sources/http_ticks', headers: ndjson }), 422, 'TYPE_MISMATCH')
+    await expectError(await post(served.base, lines([{ v: 5 }]), { path: '/sources/http_ticks', headers: ndjson }), 422, 'TYPE_MISMATCH')
+    await expectError(await post(served.base, lines([{ v: 5, ts: '2026-01-05T14:30:30Z' }]), { path: '/sources/nope', headers: ndjson }), 422, 'UNDEFINED_TABLE')
+    await expectError(await post(served.base, lines([{ v: 5, ts: '2026-01-05T14:30:30Z' }]), { path: '/sources/http_ticks' }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+    await expectError(await fetch(`${served.base}/sources/http_ticks`), 405, 'METHOD_NOT_ALLOWED')
+    const stored = await query(served.base, { sql: 'SELECT v FROM http_ticks ORDER BY v' })
+    assert.deepEqual(stored.rows, [[1], [2], [4]])
+  })
+
   test('GET /health and GET /metrics', async () => {
     const health = (await (await fetch(`${served.base}/health`)).json()) as { status: string; sync: Record<string, number> }
     assert.equal(health.status, 'ok')
@@ -596,8 +618,14 @@ describe('HTTP API with bearer tokens', () => {
       'ALTER TABLE guarded ADD COLUMN w INTEGER',
       'CREATE FULLTEXT INDEX ON guarded (v)',
       "BEGIN; INSERT INTO guarded VALUES (3, 'c'); COMMIT",
+      'CREATE SOURCE guarded_events (v INTEGER)',
+      'INSERT INTO guarded_source VALUES (2)',
+      'DROP SOURCE guarded_source',
     ]
+    assert.equal((await write('CREATE SOURCE guarded_source (v INTEGER)', full)).status, 200)
     for (const sql of refusals) await expectError(await write(sql, reader), 403, 'READ_ONLY')
+    await expectError(await post(served.base, '{"v": 1}\n', { path: '/sources/guarded_source', headers: { ...reader, 'content-type': 'application/x-ndjson' } }), 403, 'READ_ONLY')
+    assert.equal((await post(served.base, '{"v": 1}\n', { path: '/sources/guarded_source', headers: { ...full, 'content-type': 'application/x-ndjson' } })).status, 200)
     const ndjson = await post(served.base, { sql: "INSERT INTO guarded VALUES (4, 'd') RETURNING id" }, { headers: { ...reader, accept: 'application/x-ndjson' } })
     await expectError(ndjson, 403, 'READ_ONLY')
     // Nothing was written, and reads work for the reader: JSON, NDJSON, a transaction, GET routes.

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path'
 import { Ledger, type Clock } from '../ledger/ledger.js'
-import type { Catalog, TableDefinition } from '../sql/catalog.js'
-import { sqliteHistoryTriggers } from '../sql/ddl.js'
+import { historyTableName, type Catalog, type TableDefinition } from '../sql/catalog.js'
+import { openVersionsSql, sqliteCreateHistory, sqliteCreateTable, sqliteHistoryTriggers, versionColumnNames } from '../sql/ddl.js'
 import { statementStoreSchema } from './statement-store.js'
 import { checkBoundFulltextQuery } from '../sql/fulltext.js'
 import type { Binder } from '../sql/plan.js'
@@ -66,6 +66,14 @@ export function openContext(directory: string, durability: 'full' | 'normal' | '
     bind: (binders, params, bounds) => bindValues(ledger, binders, params, bounds),
     beforeColumnStore: (tree, reason) => subsystems.beforeColumnStore(tree, reason),
     saveTableSync: (table) => schema.saveTableSync(table),
+    createTableSync: (table) => schema.createTableSync(table),
+    dropTableSync: (table) => {
+      const pending = ledger.pendingCommit
+      assert(pending !== undefined, 'a table is dropped inside a write transaction')
+      schema.dropTableSync(table, pending.txId, () =>
+        subsystems.dropTable({ writer: rowStore.writer, catalog: schema.catalog, saveTableSync: (changed) => schema.saveTableSync(changed) }, table),
+      )
+    },
   })
   return { rowStore, ledger, syncer, schema, writerLock: new Mutex(), subsystems }
 }
@@ -138,6 +146,41 @@ export class Schema implements CatalogHolder {
     this.set({ tables: new Map([...this.catalog.tables, [table.name, table]]), views: this.catalog.views })
     this.installTriggersSync(table)
     this.rowStore.clearCachesSync()
+  }
+
+  /** A new table in the open write transaction: SQLite's table, its history table and indexes, the catalog entry and the history triggers. */
+  createTableSync(table: TableDefinition): void {
+    const writer = this.rowStore.writer
+    writer.execSync(sqliteCreateTable(table))
+    // A table dropped earlier under the same name left its history behind, renamed; start afresh.
+    for (const statement of sqliteCreateHistory(table)) writer.execSync(statement)
+    this.ledger.saveTableSync(table)
+    this.set({ tables: new Map([...this.catalog.tables, [table.name, table]]), views: this.catalog.views })
+    this.installTriggersSync(table)
+  }
+
+  /**
+   * Drops a table in the open write transaction (`txId`'s): its history is kept under a name that
+   * records when it went, with the open versions moved in. `beforeDrop` runs the subsystems' hooks.
+   */
+  dropTableSync(table: TableDefinition, txId: number, beforeDrop: () => void): void {
+    const name = table.name
+    const writer = this.rowStore.writer
+    this.dropTriggersSync(name)
+    beforeDrop()
+    // The open versions join the rest in the history that is kept, as they were when the table went.
+    writer.execSync(`INSERT INTO ${quoteIdentifier(historyTableName(name))} (${versionColumnNames(table).map(quoteIdentifier).join(', ')}) ${openVersionsSql(table)}`)
+    writer.execSync(`DROP TABLE ${quoteIdentifier(name)}`)
+    // History is never deleted by DROP: it is kept under a name that records when the table went.
+    const kept = `_strata_dropped_${txId}_history_${name}`
+    writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(name))} RENAME TO ${quoteIdentifier(kept)}`)
+    // Its indexes keep their names across the rename; they serve no dropped table, and a new table of this name needs the names.
+    const indexes = writer.prepareSync(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`).allSync([kept])
+    for (const [index] of indexes) writer.execSync(`DROP INDEX ${quoteIdentifier(String(index))}`)
+    this.ledger.removeCatalogEntrySync(name)
+    const tables = new Map(this.catalog.tables)
+    tables.delete(name)
+    this.set({ tables, views: this.catalog.views })
   }
 
   /** After a rollback of DDL: the catalog (and triggers) go back to what SQLite holds. */

@@ -6,7 +6,7 @@
  */
 import { findColumn, historyTableName, indexesOf, keyColumn, type TableDefinition, type ViewDefinition } from '../sql/catalog.js'
 import type { CreateTableAs } from '../sql/create-table-as.js'
-import { catalogNameTaken, checkUserName, indexFromCreate, openVersionsSql, renewOpenVersionSql, sqliteCreateHistory, versionColumnNames, sqliteCreateIndex, sqliteCreateTable, tableFromCreate } from '../sql/ddl.js'
+import { catalogNameTaken, checkUserName, indexFromCreate, openVersionsSql, renewOpenVersionSql, versionColumnNames, sqliteCreateIndex, tableFromCreate } from '../sql/ddl.js'
 import { deparseStatement } from '../sql/deparse.js'
 import { sqlWords } from '../sql/naming.js'
 import type { PgNode } from '../sql/parse.js'
@@ -155,14 +155,7 @@ export class Ddl {
 
   /** A new table: SQLite's table, its history table and indexes, the catalog entry and the history triggers. */
   createTableSync(session: Session, table: TableDefinition): void {
-    const { rowStore, ledger, schema } = this.context
-    const writer = rowStore.writer
-    writer.execSync(sqliteCreateTable(table))
-    // A table dropped earlier under the same name left its history behind, renamed; start afresh.
-    for (const statement of sqliteCreateHistory(table)) writer.execSync(statement)
-    ledger.saveTableSync(table)
-    schema.set({ tables: new Map([...schema.catalog.tables, [table.name, table]]), views: schema.catalog.views })
-    schema.installTriggersSync(table)
+    this.context.schema.createTableSync(table)
     session.changedSchema = true
   }
 
@@ -179,7 +172,7 @@ export class Ddl {
   }
 
   private drop(session: Session, body: PgNode): Positional {
-    const { rowStore, ledger, schema, subsystems } = this.context
+    const { ledger, schema, subsystems } = this.context
     const type = body['removeType']
     const missingOk = body['missing_ok'] === true
     const pending = ledger.pendingCommit!
@@ -191,23 +184,9 @@ export class Ddl {
           if (missingOk) continue
           throw new StrataError('UNDEFINED_TABLE', `table "${name}" does not exist`)
         }
-        schema.dropTriggersSync(name)
-        const writer = rowStore.writer
         const dropped = schema.catalog.tables.get(name)!
-        subsystems.dropTable(this.schemaChange(session), dropped)
-        // The open versions join the rest in the history that is kept, as they were when the table went.
-        writer.execSync(`INSERT INTO ${quoteIdentifier(historyTableName(name))} (${versionColumnNames(dropped).map(quoteIdentifier).join(', ')}) ${openVersionsSql(dropped)}`)
-        writer.execSync(`DROP TABLE ${quoteIdentifier(name)}`)
-        // History is never deleted by DROP: it is kept under a name that records when the table went.
-        const kept = `_strata_dropped_${pending.txId}_history_${name}`
-        writer.execSync(`ALTER TABLE ${quoteIdentifier(historyTableName(name))} RENAME TO ${quoteIdentifier(kept)}`)
-        // Its indexes keep their names across the rename; they serve no dropped table, and a new table of this name needs the names.
-        const indexes = writer.prepareSync(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`).allSync([kept])
-        for (const [index] of indexes) writer.execSync(`DROP INDEX ${quoteIdentifier(String(index))}`)
-        ledger.removeCatalogEntrySync(name)
-        const tables = new Map(schema.catalog.tables)
-        tables.delete(name)
-        schema.set({ tables, views: schema.catalog.views })
+        if (dropped.source !== undefined) throw new StrataError('NOT_SUPPORTED', `DROP TABLE of the source "${name}"; use DROP SOURCE ${name}`)
+        schema.dropTableSync(dropped, pending.txId, () => subsystems.dropTable(this.schemaChange(session), dropped))
       } else if (type === 'OBJECT_VIEW') {
         if (!schema.catalog.views.has(name)) {
           if (missingOk) continue
@@ -233,6 +212,7 @@ export class Ddl {
       if (body['missing_ok'] === true) return noRows()
       throw new StrataError('UNDEFINED_TABLE', `table "${name}" does not exist`)
     }
+    if (schema.catalog.tables.get(name)!.source !== undefined) throw new StrataError('NOT_SUPPORTED', `ALTER TABLE of the source "${name}"`)
     const writer = rowStore.writer
     for (const commandNode of list(body['cmds'])) {
       const command = nodeBody(commandNode, 'AlterTableCmd')!
@@ -334,6 +314,7 @@ export class Ddl {
     if (body['renameType'] !== 'OBJECT_COLUMN') throw new StrataError('NOT_SUPPORTED', `ALTER … RENAME of ${String(body['renameType']).replace('OBJECT_', '').toLowerCase()}`)
     const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
     const table = this.requireTable(String(relation['relname']))
+    if (table.source !== undefined) throw new StrataError('NOT_SUPPORTED', `ALTER TABLE of the source "${table.name}"`)
     const from = String(body['subname'])
     const to = String(body['newname'])
     checkUserName(to, 'column')

@@ -478,9 +478,13 @@ export class Engine {
         return this.transactions.control(session, body, options)
       case 'VariableSetStmt':
         return this.transactions.characteristics(session, body)
-      case 'VariableShowStmt':
+      case 'VariableShowStmt': {
         if (String(body['name']).toLowerCase() === 'tables') return this.introspection.showTables()
+        // A subsystem's SHOW (SHOW SOURCES): PostgreSQL's grammar reads it as a setting's name.
+        const own = this.context.subsystems.recognise(statement)
+        if (own !== undefined && !own.writes) return own.run(this.reads.call(session, statement, params, options, false))
         throw new StrataError('NOT_SUPPORTED', `SHOW ${String(body['name'])}`)
+      }
       case 'ExplainStmt':
         return this.introspection.explain(session, statement, body, params, options)
       default:
@@ -558,7 +562,25 @@ export class Engine {
   /** `db.insert`: rows into `table` as one commit (`Bulk.insert`, ./bulk.ts). */
   async bulkInsert(table: string, columns: readonly { readonly name: string; readonly type?: string }[], rows: readonly (readonly unknown[])[], options: BulkInsertOptions = {}): Promise<{ txId: number | undefined; rowCount: number }> {
     this.checkOpen()
+    // Rows into a streaming source are one batch of events, as db.push takes them.
+    if (this.context.schema.catalog.tables.get(table)?.source !== undefined) {
+      return this.callSubsystem('push', [table, columns.map((column) => column.name), rows, 'default'], { signal: options.signal })
+    }
     return this.bulk.insert(table, columns, rows, options)
+  }
+
+  /**
+   * A library call a subsystem serves (streaming's `push`, `advanceWatermark`, `flush`): one write
+   * transaction under the writer lock, like a write statement.
+   */
+  async callSubsystem(name: string, args: readonly unknown[], options: { readonly signal?: AbortSignal | undefined } = {}): Promise<{ txId: number | undefined; rowCount: number }> {
+    this.checkOpen()
+    const own = this.context.subsystems.call(name)
+    if (own === undefined) throw new StrataError('INTERNAL', `no subsystem serves ${name}()`)
+    // The call stands where a statement would: its name is its text, with no tokens and no tree.
+    const statement: Statement = { text: `${name}()`, offset: 0, locationBase: 0, tree: undefined, parseError: undefined, tokens: () => [] }
+    const result = await this.transactions.write(this.newSession(), { signal: options.signal }, async (active) => own(this.reads.call(active, statement, [], { signal: options.signal }, true), args))
+    return { txId: result.txId, rowCount: result.rowCount }
   }
 
   /** A CSV, Parquet or JSON file into `table` as one commit (`Bulk.importFile`). */

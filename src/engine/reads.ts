@@ -363,6 +363,9 @@ export class Reads {
       schemaChanged: () => {
         session.changedSchema = true
       },
+      stateChanged: () => {
+        session.changedState = true
+      },
     }
   }
 

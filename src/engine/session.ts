@@ -17,12 +17,17 @@ export class Session {
   rowsChanged = 0
   /** The open transaction changed the schema. */
   changedSchema = false
+  /**
+   * The open transaction wrote state of a subsystem's own that changed no table rows (a source's
+   * watermark, its late events): its commit is still recorded in the ledger.
+   */
+  changedState = false
   /** The open transaction is READ ONLY (BEGIN READ ONLY, SET TRANSACTION READ ONLY): its writes are refused with READ_ONLY. */
   readOnly = false
   /** New transactions and autocommit statements are READ ONLY (SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY). */
   defaultReadOnly = false
   /** The open transaction's savepoints, oldest first, with what ROLLBACK TO restores. */
-  readonly savepoints: { readonly name: string; readonly rowsChanged: number; readonly changedSchema: boolean }[] = []
+  readonly savepoints: { readonly name: string; readonly rowsChanged: number; readonly changedSchema: boolean; readonly changedState: boolean }[] = []
   /** DuckDB connection for this transaction's private overlay reads (see docs/time-model.md). */
   overlay: ColumnSession | undefined
   /**

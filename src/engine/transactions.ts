@@ -158,7 +158,7 @@ export class Transactions {
     }
     const succeed = (result: Positional): Promise<Positional> => {
       active.rowsChanged += result.rowCount
-      const changed = active.rowsChanged > 0 || active.changedSchema
+      const changed = active.rowsChanged > 0 || active.changedSchema || active.changedState
       let member: Promise<Positional> | undefined
       try {
         if (changed && ledger.pendingCommit !== undefined) {
@@ -410,7 +410,7 @@ export class Transactions {
   private commitSync(session: Session): number | undefined {
     const { rowStore, ledger } = this.context
     const writer = rowStore.writer
-    const changed = session.rowsChanged > 0 || session.changedSchema
+    const changed = session.rowsChanged > 0 || session.changedSchema || session.changedState
     if (!changed || ledger.pendingCommit === undefined) {
       writer.prepareSync('COMMIT').runSync([])
       ledger.abandonSync()
@@ -477,7 +477,7 @@ export class Transactions {
         if (!open) throw new StrataError('TX_STATE', 'SAVEPOINT can only be used in a transaction block (after BEGIN)')
         const name = String(body['savepoint_name'])
         writer.execSync(`SAVEPOINT ${quoteIdentifier(`user_${name}`)}`)
-        session.savepoints.push({ name, rowsChanged: session.rowsChanged, changedSchema: session.changedSchema })
+        session.savepoints.push({ name, rowsChanged: session.rowsChanged, changedSchema: session.changedSchema, changedState: session.changedState })
         return empty
       }
       case 'TRANS_STMT_RELEASE': {
@@ -498,6 +498,7 @@ export class Transactions {
         if (session.changedSchema && !savepoint.changedSchema) this.context.schema.reloadSync()
         session.rowsChanged = savepoint.rowsChanged
         session.changedSchema = savepoint.changedSchema
+        session.changedState = savepoint.changedState
         // The rows handed over do not say which of them the savepoint undid.
         session.inserted = null
         return empty
@@ -523,6 +524,7 @@ export class Transactions {
     session.releaseWriter = release
     session.rowsChanged = 0
     session.changedSchema = false
+    session.changedState = false
     session.inserted = undefined
     session.readOnly = readOnly
     session.savepoints.length = 0

@@ -37,6 +37,18 @@ export interface TableDefinition {
    * absent in catalogs written before they were recorded.
    */
   readonly indexes?: readonly IndexDefinition[]
+  /** Set when the table is a streaming source (CREATE SOURCE, SPEC 8): an append-only log of events with a watermark. */
+  readonly source?: SourceDefinition
+}
+
+/** What makes a table a source: the event-time column its watermark follows, and the slack it allows. */
+export interface SourceDefinition {
+  /** The event-time column (TIMESTAMP or TIMESTAMPTZ), or null: the watermark moves only by db.advanceWatermark and db.flush. */
+  readonly watermarkColumn: string | null
+  /** The watermark trails the largest event time seen by this much (µs): `WATERMARK FOR ts AS ts - INTERVAL …`. */
+  readonly delayUs: number
+  /** An event earlier than the watermark by more than this (µs) is late: dropped and recorded in strata.late_events. */
+  readonly allowedLatenessUs: number
 }
 
 /** A secondary index: a SQLite B-tree over some columns, ascending (PostgreSQL would call it btree). */

@@ -3,15 +3,16 @@
  * src/subsystems/ and a line in `registered`; the engine reaches each only through src/subsystems/seam.ts.
  */
 import { fulltextSubsystem } from './fulltext/index.js'
-import type { ClaimedRead, ClauseRecogniser, OwnStatement, Rows, SchemaChange, Statement, StatementCall, Subsystem, SubsystemHost } from './seam.js'
+import type { ClaimedRead, ClauseRecogniser, OwnCall, OwnStatement, Rows, SchemaChange, Statement, StatementCall, Subsystem, SubsystemHost } from './seam.js'
 import type { Commit } from '../ledger/ledger.js'
 import type { TableDefinition } from '../sql/catalog.js'
 import type { ParsedStatement, PgNode } from '../sql/parse.js'
 import { StrataError } from '../util/errors.js'
+import { streamingSubsystem } from './streaming/index.js'
 import { timeTravelSubsystem } from './time-travel/index.js'
 
 /** Every subsystem, in the order their hooks are asked. */
-const registered: readonly ((host: SubsystemHost) => Subsystem)[] = [timeTravelSubsystem, fulltextSubsystem]
+const registered: readonly ((host: SubsystemHost) => Subsystem)[] = [streamingSubsystem, timeTravelSubsystem, fulltextSubsystem]
 
 /**
  * The subsystems of one engine, with each hook gathered once so that asking "does anyone claim
@@ -47,6 +48,15 @@ export class Subsystems {
     this.recognisers = this.all.filter((subsystem) => subsystem.recognise !== undefined)
     this.columnStoreChecks = this.all.filter((subsystem) => subsystem.beforeColumnStore !== undefined)
     this.commitListeners = this.all.filter((subsystem) => subsystem.afterCommit !== undefined)
+  }
+
+  /** The library call `name` a subsystem serves (streaming's `push`), or undefined. */
+  call(name: string): OwnCall | undefined {
+    for (const subsystem of this.all) {
+      const call = subsystem.calls?.[name]
+      if (call !== undefined) return call
+    }
+    return undefined
   }
 
   recognise(statement: ParsedStatement): OwnStatement | undefined {

@@ -66,6 +66,10 @@ export interface SubsystemHost {
   beforeColumnStore(tree: unknown, reason: string): void
   /** Persists a changed table definition inside the open write transaction: the catalog, its triggers, the row store's caches. */
   saveTableSync(table: TableDefinition): void
+  /** A new table inside the open write transaction, as CREATE TABLE makes one (the caller marks the schema changed). */
+  createTableSync(table: TableDefinition): void
+  /** Drops a table inside the open write transaction, as DROP TABLE does: its history kept, every subsystem's drop hook run. */
+  dropTableSync(table: TableDefinition): void
 }
 
 /** The caller's choices that reach a subsystem. */
@@ -92,7 +96,15 @@ export interface StatementCall {
   evaluate(tree: PgNode): Promise<Tabular>
   /** Records that this call's transaction changed the schema (its commit is a DDL fact; a rollback reloads the catalog). */
   schemaChanged(): void
+  /** Records that this call's transaction wrote the subsystem's own state even if it changed no rows (its commit is recorded in the ledger). */
+  stateChanged(): void
 }
+
+/**
+ * A library call a subsystem serves (streaming's `db.push`): run under the writer lock as one ledger
+ * transaction, like a write statement; `call.statement` is the call's name, as a statement text.
+ */
+export type OwnCall = (call: StatementCall, args: readonly unknown[]) => Rows | Promise<Rows>
 
 /** A read a subsystem runs itself (time travel: a SELECT that reads the past). */
 export interface ClaimedRead {
@@ -145,6 +157,8 @@ export interface Subsystem {
   beforeColumnStore?(tree: unknown, reason: string): void
   /** Schema changes the subsystem keeps its own objects right through, in the same transaction. */
   readonly schema?: SchemaHooks
+  /** Library calls this subsystem serves, by name (`Engine.callSubsystem`). */
+  readonly calls?: Readonly<Record<string, OwnCall>>
   /** After every commit that recorded a transaction, synchronously; must not throw or block. */
   afterCommit?(commit: Commit): void
   /** When the engine closes, before the stores do. */

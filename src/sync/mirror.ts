@@ -166,6 +166,9 @@ export async function prepareMirror(session: ColumnSession): Promise<void> {
   await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.history_mirrored (name VARCHAR PRIMARY KEY)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata.transactions (tx_id BIGINT NOT NULL, system_time TIMESTAMP NOT NULL, kind VARCHAR NOT NULL, rows_changed BIGINT NOT NULL)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata.erasures (tx_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, entities BIGINT NOT NULL, versions BIGINT NOT NULL)`)
+  // Streaming sources (src/subsystems/streaming/sources.ts): each one's watermark, and the events that came too late.
+  await session.run(`CREATE TABLE IF NOT EXISTS strata.sources (name VARCHAR NOT NULL, watermark TIMESTAMP, max_event_time TIMESTAMP, flushed BOOLEAN NOT NULL)`)
+  await session.run(`CREATE TABLE IF NOT EXISTS strata.late_events (source VARCHAR NOT NULL, event JSON NOT NULL, event_time TIMESTAMP NOT NULL, watermark TIMESTAMP, tx_id BIGINT NOT NULL)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata_information_schema.tables (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, table_type VARCHAR)`)
   await session.run(
     `CREATE TABLE IF NOT EXISTS strata_information_schema.columns (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR, ordinal_position INTEGER, column_default VARCHAR, is_nullable VARCHAR, data_type VARCHAR)`,
@@ -658,6 +661,10 @@ export interface LedgerRange {
   readonly toTx: number
   readonly commits: readonly unknown[][]
   readonly erasures: readonly unknown[][]
+  /** Events the range's batches found late, as strata.late_events holds them. */
+  readonly lateEvents: readonly unknown[][]
+  /** Every source's state when a source's watermark moved or the schema changed in the range (strata.sources is then replaced), else undefined. */
+  readonly sources: readonly unknown[][] | undefined
 }
 
 export function readLedgerRangeSync(source: RowConnection, fromTx: number, toTx: number): LedgerRange {
@@ -667,7 +674,14 @@ export function readLedgerRangeSync(source: RowConnection, fromTx: number, toTx:
   const erasures = source
     .prepareSync('SELECT tx_id, table_name, entities, versions FROM _strata_erasures WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
     .allSync([fromTx, toTx])
-  return { toTx, commits, erasures }
+  const lateEvents = source
+    .prepareSync('SELECT source, event, event_time_us, watermark_us, tx_id FROM _strata_late_events WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id, rowid', { bigints: true })
+    .allSync([fromTx, toTx])
+  const sourcesMoved =
+    source.prepareSync('SELECT 1 FROM _strata_sources WHERE tx_id > ? AND tx_id <= ? LIMIT 1').allSync([fromTx, toTx]).length > 0 ||
+    commits.some((commit) => commit[2] === 'ddl')
+  const sources = sourcesMoved ? source.prepareSync('SELECT name, watermark_us, max_event_us, flushed FROM _strata_sources ORDER BY name', { bigints: true }).allSync([]) : undefined
+  return { toTx, commits, erasures, lateEvents, sources }
 }
 
 /**
@@ -677,6 +691,11 @@ export function readLedgerRangeSync(source: RowConnection, fromTx: number, toTx:
 export async function recordPosition(batch: StatementBatch, ledger: LedgerRange): Promise<void> {
   if (ledger.commits.length > 0) await batch.insert('strata', 'transactions', ['bigint', 'timestamp', 'varchar', 'bigint'], ledger.commits)
   if (ledger.erasures.length > 0) await batch.insert('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], ledger.erasures)
+  if (ledger.lateEvents.length > 0) await batch.insert('strata', 'late_events', ['varchar', 'varchar', 'timestamp', 'timestamp', 'bigint'], ledger.lateEvents)
+  if (ledger.sources !== undefined) {
+    batch.add('DELETE FROM strata.sources')
+    if (ledger.sources.length > 0) await batch.insert('strata', 'sources', ['varchar', 'timestamp', 'timestamp', 'boolean'], ledger.sources)
+  }
   batch.add(`UPDATE ${metaSchema}.position SET applied_tx = ${txLiteral(ledger.toTx)}`)
 }
 

@@ -115,6 +115,25 @@ class DatabaseHandle extends SessionHandle implements Database {
     return this.engine.bulkInsert(table, input.columns.map((name) => ({ name })), input.rows, { signal: options.signal, onProgress: options.onProgress })
   }
 
+  async push(source: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable): Promise<WriteSummary> {
+    this.checkUsable()
+    if (typeof source !== 'string') throw new StrataError('INVALID_ARGUMENT', 'push() takes the source name as its first argument')
+    const input = await inputRows(rows)
+    return this.engine.callSubsystem('push', [source, input.columns, input.rows, 'error'])
+  }
+
+  async advanceWatermark(source: string, time: Date | string | bigint): Promise<void> {
+    this.checkUsable()
+    if (typeof source !== 'string') throw new StrataError('INVALID_ARGUMENT', 'advanceWatermark() takes the source name as its first argument')
+    await this.engine.callSubsystem('advanceWatermark', [source, time])
+  }
+
+  async flush(source?: string): Promise<void> {
+    this.checkUsable()
+    if (source !== undefined && typeof source !== 'string') throw new StrataError('INVALID_ARGUMENT', 'flush() takes a source name, or nothing for every source')
+    await this.engine.callSubsystem('flush', [source])
+  }
+
   async writeBatch(items: readonly BatchItem[], options: { readonly signal?: AbortSignal } = {}): Promise<WriteSummary> {
     this.checkUsable()
     return this.engine.writeBatch(items, options)

@@ -176,6 +176,21 @@ export interface Database extends Queryable, AsyncDisposable {
    */
   insert(table: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable, options?: InsertOptions): Promise<WriteSummary>
   /**
+   * Pushes one batch of events into a streaming source (SPEC 8): accepted whole or not at all. Every
+   * row names every column of the source (null for NULL); a missing, extra or mistyped column is
+   * TYPE_MISMATCH naming the column and the row. Events earlier than the watermark minus the allowed
+   * lateness are late: not stored, recorded in strata.late_events. The watermark moves after the
+   * batch. `rowCount` is the number of events accepted.
+   *
+   * @example
+   * await db.push('trades', [{ sym: 'AAPL', price: 187.5, ts: new Date('2026-01-05T14:30:00Z') }])
+   */
+  push(source: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable): Promise<WriteSummary>
+  /** Moves a source's watermark forward to `time` (a Date, ISO 8601 text or bigint of µs); a lower value is ignored. */
+  advanceWatermark(source: string, time: Date | string | bigint): Promise<void>
+  /** End of input for `source` (every source when none is named): its watermark goes to +∞. */
+  flush(source?: string): Promise<void>
+  /**
    * Runs statements as ONE commit: all or nothing (SPEC 7). Each item is SQL text or `{ sql, params }`;
    * later items see the earlier ones' writes. A failing item rolls the whole batch back and the error
    * (its code unchanged) says `writeBatch item <index>: …`. BEGIN/COMMIT/ROLLBACK may not appear in it.

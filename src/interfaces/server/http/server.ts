@@ -221,6 +221,7 @@ class HttpApi {
     if (path.startsWith('/query-runs/')) return this.route(method, ['GET'], () => this.queryRun(response, path.slice('/query-runs/'.length)))
     if (path.startsWith('/results/')) return this.route(method, ['GET'], () => this.result(request, response, url, path.slice('/results/'.length)))
     if (path === '/metrics') return this.route(method, ['GET'], () => this.metricsText(response))
+    if (path.startsWith('/sources/')) return this.route(method, ['POST'], () => this.pushEvents(request, response, decodePathSegment(path.slice('/sources/'.length)), access))
     throw new HttpError(404, 'NOT_FOUND', `no route ${method} ${url.pathname}`)
   }
 
@@ -268,6 +269,34 @@ class HttpApi {
     })
     response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) })
     response.end(text)
+  }
+
+  /**
+   * `POST /sources/{name}`: one batch of events for a streaming source, as NDJSON (one JSON object per
+   * line, timestamps in ISO 8601), accepted whole or not at all (`db.push`); answered once it is.
+   */
+  private async pushEvents(request: IncomingMessage, response: ServerResponse, source: string, access: Access): Promise<void> {
+    if (access === 'read') throw new HttpError(403, 'READ_ONLY', 'this token may only read; pushing events writes')
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+    if (type !== 'application/x-ndjson') throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the events as application/x-ndjson: one JSON object per line')
+    const body = await readBody(request, this.requestBodyBytesMax)
+    const columns: string[] = []
+    const objects: Record<string, unknown>[] = []
+    for (const [index, line] of body.toString('utf8').split('\n').entries()) {
+      if (line.trim() === '') continue
+      let value: unknown
+      try {
+        value = JSON.parse(line)
+      } catch (error) {
+        throw new HttpError(400, 'BAD_REQUEST', `line ${index + 1} is not valid JSON: ${(error as Error).message}`)
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'BAD_REQUEST', `line ${index + 1} is not a JSON object`)
+      for (const key of Object.keys(value)) if (!columns.includes(key)) columns.push(key)
+      objects.push(value as Record<string, unknown>)
+    }
+    const rows = objects.map((object) => columns.map((column) => object[column]))
+    const summary = await this.engine.callSubsystem('push', [source, columns, rows, 'error'])
+    sendJson(response, 200, { source, accepted: summary.rowCount, received: rows.length, tx_id: summary.txId ?? null })
   }
 
   private async queryRuns(response: ServerResponse, url: URL): Promise<void> {

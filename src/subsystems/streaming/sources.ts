@@ -1,0 +1,303 @@
+/**
+ * Sources (SPEC 8): an append-only table of accepted events, a watermark, and the late events it
+ * refused. Each input call — an INSERT statement, `db.push`, `db.advanceWatermark`, `db.flush` — is one
+ * batch and one ledger transaction: the accepted events, the late ones and the watermark commit
+ * together or not at all. The watermark state lives in the row store (`_strata_sources`, one row per
+ * source) and is read afresh by every batch, so a rolled-back batch leaves no trace in it.
+ *
+ * The watermark W is the largest event time accepted so far minus the source's delay, never
+ * decreasing, moved after each batch; an event earlier than W − allowed lateness (W as it was when
+ * the batch began) is late. `db.flush` (end of input) puts W at +∞: every event after it is late.
+ */
+import type { SourceDefinition, TableDefinition } from '../../sql/catalog.js'
+import type { CreateSource, DropSource } from '../../sql/streaming.js'
+import { list, nodeBody, quoteIdentifier } from '../../sql/tree.js'
+import type { PgNode } from '../../sql/parse.js'
+import { fromStorage, toStorage, typeFromLabel } from '../../sql/types.js'
+import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
+import { StrataError } from '../../util/errors.js'
+import { dateFromMicros, dateMicros } from '../../util/timestamp.js'
+import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
+
+interface SourceState {
+  readonly watermarkUs: bigint | null
+  readonly maxEventUs: bigint | null
+  /** `db.flush` ended the input: the watermark is +∞. */
+  readonly flushed: boolean
+}
+
+const noState: SourceState = { watermarkUs: null, maxEventUs: null, flushed: false }
+
+function empty(rowCount = 0): Rows {
+  return { rows: [], columns: [], rowCount, engine: 'row' }
+}
+
+/** A value (as a query returns it) as it appears in a late event's JSON: timestamps in ISO 8601, big integers as text, bytes in base64. */
+function jsonValue(value: unknown): unknown {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString()
+  if (typeof value === 'bigint') return value.toString()
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
+  return value === undefined ? null : value
+}
+
+/**
+ * An interval of microseconds as DuckDB prints one: `00:00:05`, `00:00:00.25`, `2 days 01:00:00`.
+ *
+ * @example formatMicros(5_000_000) // '00:00:05'
+ */
+export function formatMicros(micros: number): string {
+  const dayUs = 86_400_000_000
+  const days = Math.floor(micros / dayUs)
+  let rest = micros - days * dayUs
+  const hours = Math.floor(rest / 3_600_000_000)
+  rest -= hours * 3_600_000_000
+  const minutes = Math.floor(rest / 60_000_000)
+  rest -= minutes * 60_000_000
+  const seconds = Math.floor(rest / 1_000_000)
+  const fraction = rest - seconds * 1_000_000
+  const pad = (value: number): string => String(value).padStart(2, '0')
+  const clock = `${pad(hours)}:${pad(minutes)}:${pad(seconds)}${fraction === 0 ? '' : `.${String(fraction).padStart(6, '0').replace(/0+$/, '')}`}`
+  return days === 0 ? clock : `${days} day${days === 1 ? '' : 's'} ${clock}`
+}
+
+export class Sources {
+  constructor(private readonly host: SubsystemHost) {}
+
+  private get writer(): RowConnection {
+    return this.host.rowStore.writer
+  }
+
+  private pendingTx(): number {
+    const pending = this.host.ledger.pendingCommit
+    if (pending === undefined) throw new StrataError('INTERNAL', 'a source is written inside a write transaction')
+    return pending.txId
+  }
+
+  /** The source `name`, or UNDEFINED_TABLE (naming what it is when it is a table or a view). */
+  requireSource(name: string): TableDefinition & { readonly source: SourceDefinition } {
+    const catalog = this.host.schema.catalog
+    const table = catalog.tables.get(name)
+    if (table?.source !== undefined) return table as TableDefinition & { readonly source: SourceDefinition }
+    if (table !== undefined) throw new StrataError('UNDEFINED_TABLE', `"${name}" is a table, not a source`)
+    if (catalog.views.has(name)) throw new StrataError('UNDEFINED_TABLE', `"${name}" is a view, not a source`)
+    throw new StrataError('UNDEFINED_TABLE', `source "${name}" does not exist`)
+  }
+
+  private stateSync(connection: RowConnection, name: string): SourceState {
+    const row = connection.prepareSync('SELECT watermark_us, max_event_us, flushed FROM _strata_sources WHERE name = ?', { bigints: true }).allSync([name])[0]
+    if (row === undefined) return noState
+    return { watermarkUs: row[0] as bigint | null, maxEventUs: row[1] as bigint | null, flushed: row[2] === 1n }
+  }
+
+  private saveStateSync(name: string, state: SourceState): void {
+    this.writer
+      .prepareSync('INSERT OR REPLACE INTO _strata_sources (name, watermark_us, max_event_us, flushed, tx_id) VALUES (?, ?, ?, ?, ?)')
+      .runSync([name, state.watermarkUs, state.maxEventUs, state.flushed ? 1 : 0, this.pendingTx()])
+  }
+
+  // ───────────────────────────── DDL ─────────────────────────────
+
+  create(call: StatementCall, create: CreateSource): Rows {
+    const catalog = this.host.schema.catalog
+    const name = create.table.name
+    const existing = catalog.tables.get(name)
+    if (existing !== undefined || catalog.views.has(name)) {
+      if (existing?.source !== undefined && create.ifNotExists) return empty()
+      if (existing?.source !== undefined && create.orReplace) this.dropSync(call, existing)
+      else throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
+    }
+    this.host.createTableSync({ ...create.table, source: create.source, schemaTx: this.pendingTx() })
+    this.saveStateSync(name, noState)
+    call.schemaChanged()
+    return empty()
+  }
+
+  drop(call: StatementCall, drop: DropSource): Rows {
+    for (const name of drop.names) {
+      const table = this.host.schema.catalog.tables.get(name)
+      if (table?.source === undefined && drop.ifExists && table === undefined && !this.host.schema.catalog.views.has(name)) continue
+      this.dropSync(call, this.requireSource(name))
+    }
+    return empty()
+  }
+
+  private dropSync(call: StatementCall, table: TableDefinition): void {
+    this.host.dropTableSync(table)
+    call.schemaChanged()
+  }
+
+  /** The schema hook: a dropped source's state goes with it (its late events stay, as history does). */
+  droppedSync(writer: RowConnection, table: TableDefinition): void {
+    if (table.source !== undefined) writer.prepareSync('DELETE FROM _strata_sources WHERE name = ?').runSync([table.name])
+  }
+
+  /** SHOW SOURCES: each source, its watermark column, watermark, delay and allowed lateness. */
+  show(call: StatementCall): Rows {
+    const connection = call.rowConnection()
+    const rows: unknown[][] = []
+    for (const table of [...this.host.schema.catalog.tables.values()].sort((left, right) => left.name.localeCompare(right.name))) {
+      if (table.source === undefined) continue
+      const state = this.stateSync(connection, table.name)
+      rows.push([
+        table.name,
+        table.source.watermarkColumn,
+        state.watermarkUs === null ? null : dateFromMicros(state.watermarkUs),
+        state.flushed,
+        formatMicros(table.source.delayUs),
+        formatMicros(table.source.allowedLatenessUs),
+      ])
+    }
+    return {
+      rows,
+      columns: [
+        { name: 'name', type: 'VARCHAR' },
+        { name: 'watermark_column', type: 'VARCHAR' },
+        { name: 'watermark', type: 'TIMESTAMP' },
+        { name: 'flushed', type: 'BOOLEAN' },
+        { name: 'watermark_delay', type: 'VARCHAR' },
+        { name: 'allowed_lateness', type: 'VARCHAR' },
+      ],
+      rowCount: rows.length,
+      engine: 'row',
+    }
+  }
+
+  // ───────────────────────────── input ─────────────────────────────
+
+  /** `INSERT INTO source [(columns)] VALUES … | SELECT …`: one batch. */
+  async insert(call: StatementCall, table: TableDefinition & { readonly source: SourceDefinition }, body: PgNode): Promise<Rows> {
+    if (body['onConflictClause'] !== undefined) throw new StrataError('NOT_SUPPORTED', `INSERT … ON CONFLICT into the source "${table.name}" (a source has no key)`)
+    if (list(body['returningList']).length > 0) throw new StrataError('NOT_SUPPORTED', `INSERT … RETURNING into the source "${table.name}"`)
+    if (body['selectStmt'] === undefined) throw new StrataError('NOT_SUPPORTED', `INSERT … DEFAULT VALUES into the source "${table.name}"`)
+    const named = list(body['cols']).map((target) => String(nodeBody(target, 'ResTarget')!['name']))
+    const columns = named.length > 0 ? named : table.columns.map((column) => column.name)
+    for (const name of columns) {
+      if (!table.columns.some((column) => column.name === name)) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" of source "${table.name}" does not exist`)
+    }
+    const evaluated = await call.evaluate(body['selectStmt'] as PgNode)
+    if (evaluated.columns.length !== columns.length) {
+      throw new StrataError('SYNTAX_ERROR', evaluated.columns.length > columns.length ? 'INSERT has more expressions than target columns' : 'INSERT has more target columns than expressions')
+    }
+    return this.ingestSync(call, table, columns, evaluated.rows, 'default')
+  }
+
+  /**
+   * `db.push(source, rows)`: every column of the source in every row, NULL given as null (`missing`
+   * 'error'); `db.insert` into a source is the same batch, a missing column taking its DEFAULT.
+   */
+  push(call: StatementCall, name: string, columns: readonly string[], rows: readonly (readonly unknown[])[], missing: 'default' | 'error'): Rows {
+    const table = this.requireSource(name)
+    for (const [index, column] of columns.entries()) {
+      if (table.columns.some((candidate) => candidate.name === column)) continue
+      const row = rows.findIndex((values) => values[index] !== undefined)
+      throw new StrataError('TYPE_MISMATCH', `row ${row + 1}: "${column}" is not a column of the source "${name}"`)
+    }
+    return this.ingestSync(call, table, columns, rows, missing)
+  }
+
+  /**
+   * Checks the whole batch, then writes it: the accepted events into the source's table, the late ones
+   * into `_strata_late_events`, the new watermark. A bad row fails the batch before anything is written.
+   */
+  private ingestSync(
+    call: StatementCall,
+    table: TableDefinition & { readonly source: SourceDefinition },
+    columns: readonly string[],
+    rows: readonly (readonly unknown[])[],
+    missing: 'default' | 'error',
+  ): Rows {
+    const source = table.source
+    const txId = this.pendingTx()
+    const state = this.stateSync(this.writer, table.name)
+    const lateBefore = state.watermarkUs === null ? null : state.watermarkUs - BigInt(source.allowedLatenessUs)
+    const positions = table.columns.map((column) => columns.indexOf(column.name))
+    const timeIndex = source.watermarkColumn === null ? -1 : table.columns.findIndex((column) => column.name === source.watermarkColumn)
+    const accepted: RowValue[][] = []
+    const late: { readonly values: readonly RowValue[]; readonly eventUs: bigint }[] = []
+    let maxEventUs = state.maxEventUs
+    for (const [rowIndex, row] of rows.entries()) {
+      const values: RowValue[] = new Array(table.columns.length)
+      for (const [index, column] of table.columns.entries()) {
+        const position = positions[index]!
+        let value = position < 0 ? undefined : row[position]
+        if (value === undefined) {
+          if (missing === 'error') throw new StrataError('TYPE_MISMATCH', `row ${rowIndex + 1}: column "${column.name}" of the source "${table.name}" is missing`)
+          value = column.default === undefined ? null : column.default.kind === 'now' ? dateFromMicros(this.host.ledger.pendingCommit!.systemTimeUs) : column.default.value
+        }
+        let stored: RowValue
+        try {
+          stored = toStorage(value, column.type)
+        } catch (error) {
+          if (!(error instanceof StrataError)) throw error
+          throw new StrataError(error.code, `row ${rowIndex + 1}, column "${column.name}": ${error.message}`, { cause: error })
+        }
+        if (stored === null && column.notNull) {
+          throw new StrataError('CONSTRAINT_VIOLATION', `row ${rowIndex + 1}: null value in column "${column.name}" of the source "${table.name}" violates its not-null constraint`)
+        }
+        values[index] = stored
+      }
+      if (timeIndex < 0) {
+        accepted.push(values)
+        continue
+      }
+      const time = values[timeIndex]
+      if (time === null || time === undefined) throw new StrataError('TYPE_MISMATCH', `row ${rowIndex + 1}: the event time "${source.watermarkColumn}" is NULL`)
+      const eventUs = BigInt(time as number | bigint)
+      if (state.flushed || (lateBefore !== null && eventUs < lateBefore)) {
+        late.push({ values, eventUs })
+        continue
+      }
+      accepted.push(values)
+      if (maxEventUs === null || eventUs > maxEventUs) maxEventUs = eventUs
+    }
+    if (accepted.length > 0) {
+      const names = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
+      const insert = this.writer.prepareSync(`INSERT INTO main.${quoteIdentifier(table.name)} (${names}) VALUES (${table.columns.map(() => '?').join(', ')})`)
+      for (const values of accepted) insert.runSync(values)
+    }
+    if (late.length > 0) {
+      const record = this.writer.prepareSync('INSERT INTO _strata_late_events (tx_id, source, event, event_time_us, watermark_us) VALUES (?, ?, ?, ?, ?)')
+      for (const event of late) {
+        const object = Object.fromEntries(table.columns.map((column, index) => [column.name, jsonValue(fromStorage(event.values[index], column.type))]))
+        record.runSync([txId, table.name, JSON.stringify(object), event.eventUs, state.flushed ? null : state.watermarkUs])
+      }
+    }
+    let watermarkUs = state.watermarkUs
+    if (maxEventUs !== null) {
+      const candidate = maxEventUs - BigInt(source.delayUs)
+      if (watermarkUs === null || candidate > watermarkUs) watermarkUs = candidate
+    }
+    if (late.length > 0 || watermarkUs !== state.watermarkUs || maxEventUs !== state.maxEventUs) {
+      this.saveStateSync(table.name, { watermarkUs, maxEventUs, flushed: state.flushed })
+      call.stateChanged()
+    }
+    return empty(accepted.length)
+  }
+
+  /** `db.advanceWatermark(source, time)`: the watermark moves forward to `time`; a lower value is ignored. */
+  advanceWatermark(call: StatementCall, name: string, time: unknown): Rows {
+    const table = this.requireSource(name)
+    if (!(time instanceof Date) && typeof time !== 'string' && typeof time !== 'bigint') {
+      throw new StrataError('INVALID_ARGUMENT', 'advanceWatermark() takes a Date, an ISO 8601 text or a bigint of microseconds since the epoch')
+    }
+    const micros = typeof time === 'bigint' ? time : time instanceof Date ? (Number.isNaN(time.getTime()) ? undefined : dateMicros(time)) : BigInt(toStorage(time, typeFromLabel('TIMESTAMP')) as number)
+    if (micros === undefined) throw new StrataError('INVALID_ARGUMENT', 'advanceWatermark(): an invalid Date')
+    const state = this.stateSync(this.writer, table.name)
+    if (state.flushed || (state.watermarkUs !== null && micros <= state.watermarkUs)) return empty()
+    this.saveStateSync(table.name, { ...state, watermarkUs: micros })
+    call.stateChanged()
+    return empty()
+  }
+
+  /** `db.flush([source])`: end of input — the watermark goes to +∞ (every source when none is named). */
+  flush(call: StatementCall, name: string | undefined): Rows {
+    const tables = name === undefined ? [...this.host.schema.catalog.tables.values()].filter((table) => table.source !== undefined) : [this.requireSource(name)]
+    for (const table of tables) {
+      const state = this.stateSync(this.writer, table.name)
+      if (state.flushed) continue
+      this.saveStateSync(table.name, { ...state, flushed: true })
+      call.stateChanged()
+    }
+    return empty()
+  }
+}
