@@ -2,11 +2,25 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve as resolvePath } from 'node:path'
+import * as assert from 'node:assert/strict'
+import { StrataError } from '../src/util/errors.js'
 
 /** A fresh directory under the system temp dir; remove it with the returned function. */
 export function temporaryDirectory(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `strata-test-${prefix}-`))
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/** Runs each statement and asserts it is refused with its StrataError code and a message matching the pattern. */
+export async function assertRefused(run: (sql: string) => Promise<unknown>, refused: readonly (readonly [string, string, RegExp])[]): Promise<void> {
+  for (const [sql, expected, message] of refused) {
+    await assert.rejects(run(sql), (error: unknown) => {
+      assert.ok(error instanceof StrataError, `${sql}: ${String(error)}`)
+      assert.equal(error.code, expected, `${sql}: ${error.message}`)
+      assert.match(error.message, message, sql)
+      return true
+    })
+  }
 }
 
 /** Rows sorted by their JSON, for comparing results whose order SQL leaves open. */

@@ -186,6 +186,7 @@ export class Ddl {
         }
         const dropped = schema.catalog.tables.get(name)!
         if (dropped.source !== undefined) throw new StrataError('NOT_SUPPORTED', `DROP TABLE of the source "${name}"; use DROP SOURCE ${name}`)
+        if (dropped.stream !== undefined) throw new StrataError('NOT_SUPPORTED', `DROP TABLE of the stream "${name}"; use DROP STREAM ${name}`)
         schema.dropTableSync(dropped, pending.txId, () => subsystems.dropTable(this.schemaChange(session), dropped))
       } else if (type === 'OBJECT_VIEW') {
         if (!schema.catalog.views.has(name)) {
@@ -212,7 +213,8 @@ export class Ddl {
       if (body['missing_ok'] === true) return noRows()
       throw new StrataError('UNDEFINED_TABLE', `table "${name}" does not exist`)
     }
-    if (schema.catalog.tables.get(name)!.source !== undefined) throw new StrataError('NOT_SUPPORTED', `ALTER TABLE of the source "${name}"`)
+    const altered = schema.catalog.tables.get(name)!
+    if (altered.source !== undefined || altered.stream !== undefined) throw new StrataError('NOT_SUPPORTED', `ALTER TABLE of the ${altered.source !== undefined ? 'source' : 'stream'} "${name}"`)
     const writer = rowStore.writer
     for (const commandNode of list(body['cmds'])) {
       const command = nodeBody(commandNode, 'AlterTableCmd')!
@@ -314,7 +316,7 @@ export class Ddl {
     if (body['renameType'] !== 'OBJECT_COLUMN') throw new StrataError('NOT_SUPPORTED', `ALTER … RENAME of ${String(body['renameType']).replace('OBJECT_', '').toLowerCase()}`)
     const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
     const table = this.requireTable(String(relation['relname']))
-    if (table.source !== undefined) throw new StrataError('NOT_SUPPORTED', `ALTER TABLE of the source "${table.name}"`)
+    if (table.source !== undefined || table.stream !== undefined) throw new StrataError('NOT_SUPPORTED', `ALTER TABLE of the ${table.source !== undefined ? 'source' : 'stream'} "${table.name}"`)
     const from = String(body['subname'])
     const to = String(body['newname'])
     checkUserName(to, 'column')

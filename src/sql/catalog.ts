@@ -39,6 +39,15 @@ export interface TableDefinition {
   readonly indexes?: readonly IndexDefinition[]
   /** Set when the table is a streaming source (CREATE SOURCE, SPEC 8): an append-only log of events with a watermark. */
   readonly source?: SourceDefinition
+  /** Set when the table is a stream's output (CREATE STREAM, SPEC 8): written only by the stream. */
+  readonly stream?: StreamDefinition
+}
+
+/** A continuous query over a source, whose results are its table's rows. */
+export interface StreamDefinition {
+  /** The query as written (planned again when the stream runs: src/sql/streaming.ts, planStream). */
+  readonly query: string
+  readonly source: string
 }
 
 /** What makes a table a source: the event-time column its watermark follows, and the slack it allows. */

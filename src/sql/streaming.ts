@@ -12,6 +12,7 @@ import { identifierOf, isWord, scanTokens, type ScannerToken } from './fulltext.
 import { tableFromCreate } from './ddl.js'
 import { parseStatements, type PgNode, type TokenSource } from './parse.js'
 import { intervalFromNode } from './timeseries.js'
+import { deparseStatement } from './deparse.js'
 import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier } from './tree.js'
 
 const dayMicros = 86_400_000_000n
@@ -209,6 +210,54 @@ function optionText(node: PgNode, option: string, statement: string): string {
 }
 
 /**
+ * `CREATE [OR REPLACE] <object> [IF NOT EXISTS] name` at the start of a statement: the reader left
+ * after the name, or undefined when the text does not start so.
+ */
+function createHead(text: string, tokenSource: TokenSource | undefined, object: 'SOURCE' | 'STREAM'): { reader: Reader; tokens: readonly ScannerToken[]; orReplace: boolean; ifNotExists: boolean; name: string } | undefined {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'CREATE')) return undefined
+  const orReplace = isWord(tokens[1], 'OR') && isWord(tokens[2], 'REPLACE')
+  if (!isWord(tokens[orReplace ? 3 : 1], object)) return undefined
+  const reader = new Reader(text, tokens, `CREATE ${object}`)
+  reader.at = orReplace ? 4 : 2
+  let ifNotExists = false
+  if (reader.word('IF')) {
+    reader.expectWord('NOT')
+    reader.expectWord('EXISTS')
+    ifNotExists = true
+  }
+  if (orReplace && ifNotExists) throw new StrataError('SYNTAX_ERROR', `CREATE ${object}: OR REPLACE and IF NOT EXISTS cannot be used together`, { statement: text })
+  const name = reader.relationName(`the ${object.toLowerCase()} name`)
+  return { reader, tokens, orReplace, ifNotExists, name }
+}
+
+/** `DROP <object> [IF EXISTS] name [, …]` and what follows, or undefined when the text does not start so. */
+function dropHead(text: string, tokenSource: TokenSource | undefined, object: 'SOURCE' | 'STREAM'): { reader: Reader; names: string[]; ifExists: boolean } | undefined {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'DROP') || !isWord(tokens[1], object)) return undefined
+  const reader = new Reader(text, tokens, `DROP ${object}`)
+  reader.at = 2
+  let ifExists = false
+  if (reader.word('IF')) {
+    reader.expectWord('EXISTS')
+    ifExists = true
+  }
+  const dropped = [reader.relationName(`the ${object.toLowerCase()} name`)]
+  while (reader.symbol(',')) dropped.push(reader.relationName(`the ${object.toLowerCase()} name`))
+  return { reader, names: dropped, ifExists }
+}
+
+/** `SHOW <word>` and nothing more. */
+function isShow(text: string, tokenSource: TokenSource | undefined, word: 'SOURCES' | 'STREAMS'): boolean {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'SHOW') || !isWord(tokens[1], word)) return false
+  const reader = new Reader(text, tokens, `SHOW ${word}`)
+  reader.at = 2
+  reader.end()
+  return true
+}
+
+/**
  * Recognises CREATE SOURCE. Undefined when the text is not one at all; a SYNTAX_ERROR naming the
  * position when it starts like one but does not follow the grammar; NOT_SUPPORTED for what a later
  * release brings (connectors, retention).
@@ -218,20 +267,9 @@ function optionText(node: PgNode, option: string, statement: string): string {
  * // → { …, source: { watermarkColumn: 'ts', delayUs: 5000000, allowedLatenessUs: 0 } }
  */
 export function recogniseCreateSource(text: string, tokenSource?: TokenSource): CreateSource | undefined {
-  const tokens = scanTokens(text, tokenSource)
-  if (tokens === undefined || !isWord(tokens[0], 'CREATE')) return undefined
-  const orReplace = isWord(tokens[1], 'OR') && isWord(tokens[2], 'REPLACE')
-  if (!isWord(tokens[orReplace ? 3 : 1], 'SOURCE')) return undefined
-  const reader = new Reader(text, tokens, 'CREATE SOURCE')
-  reader.at = orReplace ? 4 : 2
-  let ifNotExists = false
-  if (reader.word('IF')) {
-    reader.expectWord('NOT')
-    reader.expectWord('EXISTS')
-    ifNotExists = true
-  }
-  if (orReplace && ifNotExists) throw new StrataError('SYNTAX_ERROR', 'CREATE SOURCE: OR REPLACE and IF NOT EXISTS cannot be used together', { statement: text })
-  const name = reader.relationName('the source name')
+  const head = createHead(text, tokenSource, 'SOURCE')
+  if (head === undefined) return undefined
+  const { reader, tokens, orReplace, ifNotExists, name } = head
   const items = reader.parenthesizedItems('a column definition or WATERMARK FOR')
   let watermark: { column: string; delayUs: bigint } | undefined
   const columnTexts: string[] = []
@@ -309,29 +347,246 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
 
 /** Recognises DROP SOURCE; undefined when the text is not one. */
 export function recogniseDropSource(text: string, tokenSource?: TokenSource): DropSource | undefined {
-  const tokens = scanTokens(text, tokenSource)
-  if (tokens === undefined || !isWord(tokens[0], 'DROP') || !isWord(tokens[1], 'SOURCE')) return undefined
-  const reader = new Reader(text, tokens, 'DROP SOURCE')
-  reader.at = 2
-  let ifExists = false
-  if (reader.word('IF')) {
-    reader.expectWord('EXISTS')
-    ifExists = true
-  }
-  const dropped = [reader.relationName('the source name')]
-  while (reader.symbol(',')) dropped.push(reader.relationName('the source name'))
-  const cascade = reader.word('CASCADE')
-  if (!cascade) reader.word('RESTRICT')
-  reader.end()
-  return { names: dropped, ifExists, cascade }
+  const head = dropHead(text, tokenSource, 'SOURCE')
+  if (head === undefined) return undefined
+  const cascade = head.reader.word('CASCADE')
+  if (!cascade) head.reader.word('RESTRICT')
+  head.reader.end()
+  return { names: head.names, ifExists: head.ifExists, cascade }
 }
 
 /** Recognises SHOW SOURCES. */
 export function recogniseShowSources(text: string, tokenSource?: TokenSource): boolean {
-  const tokens = scanTokens(text, tokenSource)
-  if (tokens === undefined || !isWord(tokens[0], 'SHOW') || !isWord(tokens[1], 'SOURCES')) return false
-  const reader = new Reader(text, tokens, 'SHOW SOURCES')
-  reader.at = 2
-  reader.end()
-  return true
+  return isShow(text, tokenSource, 'SOURCES')
+}
+
+// ───────────────────────────── streams ─────────────────────────────
+
+/** `CREATE [OR REPLACE] STREAM [IF NOT EXISTS] name AS <query> [EMIT ON WINDOW CLOSE | EMIT FINAL | EMIT CHANGES]`. */
+export interface CreateStream {
+  readonly name: string
+  readonly orReplace: boolean
+  readonly ifNotExists: boolean
+  /** The query as written (without the EMIT clause). */
+  readonly query: string
+  /** The EMIT clause: on window close (also `EMIT FINAL`), changes, or none given. */
+  readonly emit: 'close' | 'changes' | undefined
+}
+
+/** `DROP STREAM [IF EXISTS] name [, …]`. */
+export interface DropStream {
+  readonly names: readonly string[]
+  readonly ifExists: boolean
+}
+
+/** A window over the event-time column: tumbling (slide = size) or hopping; microseconds. */
+export interface WindowSpec {
+  readonly kind: 'tumble' | 'hop'
+  readonly column: string
+  readonly sizeUs: bigint
+  readonly slideUs: bigint
+  readonly offsetUs: bigint
+}
+
+/**
+ * A stream's query, planned: which source it reads, its window, and its SQL for DuckDB, which reads
+ * the relation {@link streamInputRelation} (a stateless stream) or {@link windowedRelation} (a
+ * windowed one: the input with `window_start` and `window_end`, one row per window an event is in).
+ */
+export interface StreamPlan {
+  readonly source: string
+  readonly window: WindowSpec | undefined
+  readonly sql: string
+}
+
+/** The relation a stateless stream's SQL reads: the batch's events. */
+export const streamInputRelation = '_strata_stream_input'
+/** The relation a windowed stream's SQL reads: each event once per window it belongs to. */
+export const windowedRelation = '_strata_stream_windowed'
+
+/** Recognises CREATE STREAM; undefined when the text is not one. */
+export function recogniseCreateStream(text: string, tokenSource?: TokenSource): CreateStream | undefined {
+  const head = createHead(text, tokenSource, 'STREAM')
+  if (head === undefined) return undefined
+  const { reader, tokens, orReplace, ifNotExists, name } = head
+  reader.expectWord('AS')
+  const queryFrom = reader.at
+  let end = tokens.length
+  if (tokens[end - 1]?.text === ';') end--
+  let emit: CreateStream['emit']
+  if (isWord(tokens[end - 3], 'EMIT') && isWord(tokens[end - 2], 'ON') && isWord(tokens[end - 1], 'WINDOW')) {
+    reader.at = end
+    reader.fail('CLOSE after EMIT ON WINDOW')
+  }
+  if (isWord(tokens[end - 4], 'EMIT') && isWord(tokens[end - 3], 'ON') && isWord(tokens[end - 2], 'WINDOW') && isWord(tokens[end - 1], 'CLOSE')) {
+    emit = 'close'
+    end -= 4
+  } else if (isWord(tokens[end - 2], 'EMIT') && (isWord(tokens[end - 1], 'FINAL') || isWord(tokens[end - 1], 'CHANGES'))) {
+    emit = isWord(tokens[end - 1], 'FINAL') ? 'close' : 'changes'
+    end -= 2
+  }
+  if (queryFrom >= end) reader.fail('the query')
+  return { name, orReplace, ifNotExists, query: reader.slice(queryFrom, end), emit }
+}
+
+/** Recognises DROP STREAM; undefined when the text is not one. */
+export function recogniseDropStream(text: string, tokenSource?: TokenSource): DropStream | undefined {
+  const head = dropHead(text, tokenSource, 'STREAM')
+  if (head === undefined) return undefined
+  head.reader.end()
+  return { names: head.names, ifExists: head.ifExists }
+}
+
+/** Recognises SHOW STREAMS. */
+export function recogniseShowStreams(text: string, tokenSource?: TokenSource): boolean {
+  return isShow(text, tokenSource, 'STREAMS')
+}
+
+const windowFunctions = new Set(['tumble', 'hop', 'slide', 'session'])
+
+/** Aggregate functions a stream's query may use (DuckDB's meaning); any other function is a scalar one. */
+const aggregateFunctions = new Set([
+  'count', 'sum', 'min', 'max', 'avg', 'mean', 'first', 'last', 'any_value', 'arg_min', 'arg_max', 'argmin', 'argmax', 'min_by', 'max_by',
+  'stddev', 'stddev_samp', 'stddev_pop', 'variance', 'var_samp', 'var_pop', 'bool_and', 'bool_or', 'string_agg', 'list', 'array_agg', 'median', 'mode',
+  'approx_count_distinct', 'count_star', 'product', 'bit_and', 'bit_or', 'bit_xor', 'quantile_cont', 'quantile_disc', 'corr', 'covar_pop', 'covar_samp',
+])
+
+function functionName(call: PgNode): string {
+  return names(call['funcname']).at(-1)!.toLowerCase()
+}
+
+/** A window's arguments after the event-time column: `tumble(ts, size[, offset])`, `hop(ts, a, b)` (larger is the size). */
+function windowOf(kind: string, args: readonly unknown[], statement: string): WindowSpec {
+  const column = columnRefName(args[0])
+  if (column === undefined) throw new StrataError('NOT_SUPPORTED', `${kind}(): its first argument must be the event-time column`, { statement })
+  const micros = (node: unknown, what: string): bigint => {
+    const value = intervalMicros(node, `${kind}(): the ${what}`, statement)
+    if (value === 0n) throw new StrataError('INVALID_PARAMETER', `${kind}(): the ${what} must be greater than zero`, { statement })
+    return value
+  }
+  if (kind === 'tumble') {
+    if (args.length !== 2 && args.length !== 3) throw new StrataError('SYNTAX_ERROR', 'tumble(ts, size [, offset]) takes two or three arguments', { statement })
+    const size = micros(args[1], 'size')
+    const offset = args.length === 3 ? intervalMicros(args[2], 'tumble(): the offset', statement) : 0n
+    return { kind: 'tumble', column, sizeUs: size, slideUs: size, offsetUs: offset % size }
+  }
+  if (kind === 'session') throw new StrataError('NOT_SUPPORTED', 'session windows in a stream (not yet: tumble and hop are)', { statement })
+  if (args.length !== 3) throw new StrataError('SYNTAX_ERROR', `${kind}(ts, slide, size) takes three arguments`, { statement })
+  const first = micros(args[1], 'slide or size')
+  const second = micros(args[2], 'slide or size')
+  const size = first > second ? first : second
+  const slide = first > second ? second : first
+  if (size % slide !== 0n) throw new StrataError('INVALID_PARAMETER', `${kind}(): the size must be a multiple of the slide`, { statement })
+  return { kind: size === slide ? 'tumble' : 'hop', column, sizeUs: size, slideUs: slide, offsetUs: 0n }
+}
+
+/**
+ * Plans a stream's query: one source in FROM (or a TUMBLE/HOP table function over it), a window in
+ * GROUP BY (`tumble(ts, …)`, `hop(…)`, `slide(…)`) or none. A windowed query must aggregate; one
+ * without a window must not (a non-windowed aggregate is EMIT CHANGES, which comes later). What the
+ * planner cannot maintain incrementally is NOT_SUPPORTED naming it.
+ */
+export function planStream(query: string, sourceOf: (name: string) => SourceDefinition | undefined): StreamPlan {
+  const parsed = parseStatements(query)
+  const select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
+  if (select === undefined) throw new StrataError('SYNTAX_ERROR', "a stream's query must be one SELECT", { statement: query })
+  const refuse = (what: string): never => {
+    throw new StrataError('NOT_SUPPORTED', `${what} in a stream's query`, { statement: query })
+  }
+  if (select['op'] !== undefined && select['op'] !== 'SETOP_NONE') refuse('UNION, INTERSECT or EXCEPT')
+  if (select['withClause'] !== undefined) refuse('WITH')
+  if (list(select['sortClause']).length > 0) refuse('ORDER BY (an unbounded sort)')
+  if (select['limitCount'] !== undefined || select['limitOffset'] !== undefined) refuse('LIMIT or OFFSET')
+  if (list(select['valuesLists']).length > 0) refuse('VALUES')
+  if (list(select['windowClause']).length > 0) refuse('WINDOW')
+  const from = list(select['fromClause'])
+  if (from.length !== 1) refuse(from.length === 0 ? 'a query without a source' : 'a join (not yet)')
+  let window: WindowSpec | undefined
+  let source: string
+  let alias: PgNode | undefined
+  const item = from[0]
+  const relation = nodeBody(item, 'RangeVar')
+  const tableFunction = nodeBody(item, 'RangeFunction')
+  if (relation !== undefined) {
+    source = String(relation['relname'])
+    alias = (relation['alias'] as PgNode | undefined) ?? { aliasname: source }
+  } else if (tableFunction !== undefined) {
+    const call = nodeBody(list(nodeBody(list(tableFunction['functions'])[0], 'List')?.['items'])[0], 'FuncCall')
+    const kind = call === undefined ? undefined : functionName(call)
+    if (call === undefined || kind === undefined || !['tumble', 'hop', 'session'].includes(kind)) refuse('a table function other than TUMBLE, HOP or SESSION')
+    const args = list(call!['args'])
+    const named = columnRefName(args[0])
+    if (named === undefined) throw new StrataError('SYNTAX_ERROR', `${kind!.toUpperCase()}(source, ts, …): the first argument names the source`, { statement: query })
+    source = named
+    window = windowOf(kind!, args.slice(1), query)
+    alias = (tableFunction['alias'] as PgNode | undefined) ?? undefined
+  } else {
+    return refuse('a subquery or join in FROM (not yet)')
+  }
+  const definition = sourceOf(source)
+  if (definition === undefined) throw new StrataError('UNDEFINED_TABLE', `source "${source}" does not exist (a stream reads a source)`, { statement: query })
+  const group = list(select['groupClause'])
+  const edited: unknown[] = []
+  for (const entry of group) {
+    const call = nodeBody(entry, 'FuncCall')
+    if (call === undefined || !windowFunctions.has(functionName(call))) {
+      edited.push(entry)
+      continue
+    }
+    if (window !== undefined) refuse('more than one window')
+    window = windowOf(functionName(call), list(call['args']), query)
+    edited.push(columnRef('window_start'), columnRef('window_end'))
+  }
+  if (window !== undefined && window.column !== definition.watermarkColumn) {
+    throw new StrataError('NOT_SUPPORTED', `a window on "${window.column}": windows follow the source's event time, "${definition.watermarkColumn ?? '(none: the source has no watermark column)'}"`, { statement: query })
+  }
+  let aggregated = group.length > 0 || select['havingClause'] !== undefined
+  walkNodes(select['targetList'], (kind, body) => {
+    if (kind === 'FuncCall' && (aggregateFunctions.has(functionName(body)) || body['agg_star'] === true)) aggregated = true
+    if (kind === 'FuncCall' && body['over'] !== undefined) refuse('a window function (OVER)')
+  })
+  if (window !== undefined && !aggregated) refuse('a window without aggregation (not yet)')
+  if (window === undefined && aggregated) refuse('an aggregate without a window (EMIT CHANGES, not yet)')
+  const rewritten: PgNode = { ...select, fromClause: [{ RangeVar: { relname: window === undefined ? streamInputRelation : windowedRelation, inh: true, relpersistence: 'p', ...(alias === undefined ? {} : { alias }) } }] }
+  if (group.length > 0) rewritten['groupClause'] = edited
+  return { source, window, sql: deparseStatement({ SelectStmt: rewritten }) }
+}
+
+function columnRef(name: string): PgNode {
+  return { ColumnRef: { fields: [{ String: { sval: name } }] } }
+}
+
+/** Every node under `node` (its kind and body), depth first. */
+function walkNodes(node: unknown, visit: (kind: string, body: PgNode) => void): void {
+  if (Array.isArray(node)) {
+    for (const item of node) walkNodes(item, visit)
+    return
+  }
+  if (typeof node !== 'object' || node === null) return
+  for (const [key, value] of Object.entries(node)) {
+    if (/^[A-Z]/.test(key) && typeof value === 'object' && value !== null && !Array.isArray(value)) visit(key, value as PgNode)
+    walkNodes(value, visit)
+  }
+}
+
+/**
+ * DuckDB SQL for the windowed relation over `input` (whose columns are `columns`): each event once per
+ * window that holds it, with `window_start` and `window_end`, keeping only windows that end in
+ * (`closedUs`, `limitUs`] (either bound may be absent).
+ */
+export function windowedRelationSql(window: WindowSpec, columns: readonly string[], input: string, zoned: boolean, closedUs: bigint | null, limitUs: bigint | null): string {
+  const list = columns.map(quoteIdentifier).join(', ')
+  const size = window.sizeUs.toString()
+  const slide = window.slideUs.toString()
+  const offset = window.offsetUs.toString()
+  const event = `epoch_us(${quoteIdentifier(window.column)})`
+  // The start of the last window holding the event: its time floored to the slide (after the offset), exactly, before the epoch too.
+  const last = `(${event} - ((((${event} - ${offset}) % ${slide}) + ${slide}) % ${slide}))`
+  const stamp = (micros: string): string => (zoned ? `CAST(make_timestamp(${micros}) AS TIMESTAMPTZ)` : `make_timestamp(${micros})`)
+  const bounds = [closedUs === null ? undefined : `_strata_ws + ${size} > ${closedUs}`, limitUs === null ? undefined : `_strata_ws + ${size} <= ${limitUs}`].filter((bound) => bound !== undefined)
+  return (
+    `SELECT ${list}, ${stamp('_strata_ws')} AS window_start, ${stamp(`_strata_ws + ${size}`)} AS window_end ` +
+    `FROM (SELECT ${list}, unnest(range(${last} - ${size} + ${slide}, ${last} + ${slide}, ${slide})) AS _strata_ws FROM ${input}) AS _strata_events` +
+    (bounds.length === 0 ? '' : ` WHERE ${bounds.join(' AND ')}`)
+  )
 }

@@ -180,7 +180,7 @@ export async function readAppliedTx(session: ColumnSession): Promise<number> {
   return Number(result.rows[0]?.[0] ?? 0)
 }
 
-function appendKind(type: SqlType): AppendKind {
+export function appendKind(type: SqlType): AppendKind {
   switch (type.name) {
     case 'DOUBLE':
       return 'double'
@@ -198,7 +198,7 @@ function appendKind(type: SqlType): AppendKind {
   }
 }
 
-function stagingType(kind: AppendKind): string {
+export function stagingType(kind: AppendKind): string {
   return { bigint: 'BIGINT', double: 'DOUBLE', varchar: 'VARCHAR', blob: 'BLOB', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP', timestamptz: 'TIMESTAMPTZ' }[kind]
 }
 
@@ -250,7 +250,7 @@ function readsBigints(table: TableDefinition): boolean {
 }
 
 /** SQL that turns a staged primitive into the column's real type. */
-function castFromStaging(column: string, type: SqlType): string {
+export function castFromStaging(column: string, type: SqlType): string {
   const reference = quoteIdentifier(column)
   switch (type.name) {
     case 'TIMESTAMP':

@@ -1,16 +1,19 @@
 /**
- * Streaming SQL as a subsystem (SPEC 8). This first part is its sources: CREATE/DROP/SHOW SOURCE
- * (recognised from the scanner's tokens by src/sql/streaming.ts), input by INSERT, `db.push`,
- * `db.advanceWatermark` and `db.flush`, watermarks and late events (sources.ts). A source is a table
- * with a `source` definition in the catalog, so `SELECT * FROM s` reads its accepted events like any
- * table; UPDATE, DELETE and ALTER of a source are refused (it is an append-only log of events).
- * Streams, windows and materialized views over sources come next (docs/streaming.md).
+ * Streaming SQL as a subsystem (SPEC 8): sources — CREATE/DROP/SHOW SOURCE (recognised from the
+ * scanner's tokens by src/sql/streaming.ts), input by INSERT, `db.push`, `db.advanceWatermark` and
+ * `db.flush`, watermarks and late events (sources.ts) — and streams over them — CREATE/DROP/SHOW
+ * STREAM, stateless and windowed (tumble, hop) queries evaluated by DuckDB in the batch's transaction
+ * (streams.ts). A source is a table with a `source` definition in the catalog, a stream's output a
+ * table with a `stream` one, so both read like any table; only Strata writes them (UPDATE, DELETE and
+ * ALTER of a source, any write to a stream's table, are refused). What is not built yet is listed in
+ * docs/streaming.md.
  */
-import { recogniseCreateSource, recogniseDropSource, recogniseShowSources } from '../../sql/streaming.js'
+import { recogniseCreateSource, recogniseCreateStream, recogniseDropSource, recogniseDropStream, recogniseShowSources, recogniseShowStreams } from '../../sql/streaming.js'
 import { nodeBody, nodeKind } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { StatementCall, Subsystem, SubsystemHost } from '../seam.js'
 import { Sources } from './sources.js'
+import { Streams } from './streams.js'
 
 /**
  * The streaming subsystem, registered in src/subsystems/index.ts.
@@ -20,7 +23,8 @@ import { Sources } from './sources.js'
  * subsystem.recognise?.(parseStatements('CREATE SOURCE s (v INT, ts TIMESTAMP, WATERMARK FOR ts)')[0]!)?.writes // true
  */
 export function streamingSubsystem(host: SubsystemHost): Subsystem {
-  const sources = new Sources(host)
+  const streams = new Streams(host)
+  const sources = new Sources(host, streams)
   return {
     name: 'streaming',
     /** strata.sources (each source's watermark) and strata.late_events, kept in the mirror by CDC (src/sync/mirror.ts). */
@@ -29,7 +33,27 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       // SHOW SOURCES is a PostgreSQL SHOW of a setting by its grammar; the rest it rejects.
       if (statement.tree !== undefined && nodeKind(statement.tree) !== 'VariableShowStmt') return undefined
       if (recogniseShowSources(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => sources.show(call) }
+      if (recogniseShowStreams(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => streams.show(call) }
       if (statement.tree !== undefined) return undefined
+      const stream = recogniseCreateStream(statement.text, statement.tokens)
+      if (stream !== undefined) return { writes: true, run: (call: StatementCall) => streams.create(call, stream, (name) => sources.progressSync(host.rowStore.writer, name)) }
+      const dropStream = recogniseDropStream(statement.text, statement.tokens)
+      if (dropStream !== undefined) {
+        return {
+          writes: true,
+          run: (call: StatementCall) => {
+            for (const name of dropStream.names) {
+              const table = host.schema.catalog.tables.get(name)
+              if (table?.stream === undefined) {
+                if (dropStream.ifExists && table === undefined) continue
+                throw new StrataError('UNDEFINED_TABLE', table === undefined ? `stream "${name}" does not exist` : `"${name}" is a table, not a stream`)
+              }
+              streams.dropSync(call, table as typeof table & { readonly stream: NonNullable<typeof table.stream> })
+            }
+            return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+          },
+        }
+      }
       const create = recogniseCreateSource(statement.text, statement.tokens)
       if (create !== undefined) return { writes: true, run: (call: StatementCall) => sources.create(call, create) }
       const drop = recogniseDropSource(statement.text, statement.tokens)
@@ -39,6 +63,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
     claimWrite(_statement, kind, body) {
       const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')
       const table = relation === undefined ? undefined : host.schema.catalog.tables.get(String(relation['relname']))
+      if (table?.stream !== undefined) return () => Promise.reject(new StrataError('NOT_SUPPORTED', `writing to the stream "${table.name}" (its rows are its query's results)`))
       if (table?.source === undefined) return undefined
       const source = table as typeof table & { readonly source: NonNullable<typeof table.source> }
       if (kind !== 'InsertStmt') {
@@ -52,9 +77,9 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       flush: (call, args) => sources.flush(call, args[0] === undefined ? undefined : String(args[0])),
     },
     schema: {
-      dropTable: (change, table) => sources.droppedSync(change.writer, table),
-      checkDropColumn: (table) => {
-        if (table.source !== undefined) throw new StrataError('NOT_SUPPORTED', `ALTER TABLE of the source "${table.name}"`)
+      dropTable: (change, table) => {
+        sources.droppedSync(change.writer, table)
+        streams.droppedSync(change.writer, table)
       },
     },
   }

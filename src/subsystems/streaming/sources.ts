@@ -18,6 +18,7 @@ import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js
 import { StrataError } from '../../util/errors.js'
 import { dateFromMicros, dateMicros } from '../../util/timestamp.js'
 import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
+import type { SourceProgress, Streams } from './streams.js'
 
 interface SourceState {
   readonly watermarkUs: bigint | null
@@ -61,7 +62,16 @@ export function formatMicros(micros: number): string {
 }
 
 export class Sources {
-  constructor(private readonly host: SubsystemHost) {}
+  constructor(
+    private readonly host: SubsystemHost,
+    private readonly streams: Streams,
+  ) {}
+
+  /** A source's watermark now, as its streams' steps see it. */
+  progressSync(connection: RowConnection, name: string): SourceProgress {
+    const state = this.stateSync(connection, name)
+    return { watermarkUs: state.watermarkUs, flushed: state.flushed }
+  }
 
   private get writer(): RowConnection {
     return this.host.rowStore.writer
@@ -107,6 +117,10 @@ export class Sources {
       else throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
     }
     this.host.createTableSync({ ...create.table, source: create.source, schemaTx: this.pendingTx() })
+    // Windows read their events by event time (streams.ts): an index on it, gone with the table.
+    if (create.source.watermarkColumn !== null) {
+      this.writer.execSync(`CREATE INDEX ${quoteIdentifier(`_strata_event_time_${name}`)} ON ${quoteIdentifier(name)} (${quoteIdentifier(create.source.watermarkColumn)})`)
+    }
     this.saveStateSync(name, noState)
     call.schemaChanged()
     return empty()
@@ -116,7 +130,13 @@ export class Sources {
     for (const name of drop.names) {
       const table = this.host.schema.catalog.tables.get(name)
       if (table?.source === undefined && drop.ifExists && table === undefined && !this.host.schema.catalog.views.has(name)) continue
-      this.dropSync(call, this.requireSource(name))
+      const source = this.requireSource(name)
+      const dependents = this.streams.over(name)
+      if (dependents.length > 0 && !drop.cascade) {
+        throw new StrataError('NOT_SUPPORTED', `cannot drop the source "${name}": the stream "${dependents[0]!.name}" reads it (DROP SOURCE ${name} CASCADE drops its streams too)`)
+      }
+      for (const stream of dependents) this.streams.dropSync(call, stream)
+      this.dropSync(call, source)
     }
     return empty()
   }
@@ -178,34 +198,35 @@ export class Sources {
     if (evaluated.columns.length !== columns.length) {
       throw new StrataError('SYNTAX_ERROR', evaluated.columns.length > columns.length ? 'INSERT has more expressions than target columns' : 'INSERT has more target columns than expressions')
     }
-    return this.ingestSync(call, table, columns, evaluated.rows, 'default')
+    return this.ingest(call, table, columns, evaluated.rows, 'default')
   }
 
   /**
    * `db.push(source, rows)`: every column of the source in every row, NULL given as null (`missing`
    * 'error'); `db.insert` into a source is the same batch, a missing column taking its DEFAULT.
    */
-  push(call: StatementCall, name: string, columns: readonly string[], rows: readonly (readonly unknown[])[], missing: 'default' | 'error'): Rows {
+  push(call: StatementCall, name: string, columns: readonly string[], rows: readonly (readonly unknown[])[], missing: 'default' | 'error'): Promise<Rows> {
     const table = this.requireSource(name)
     for (const [index, column] of columns.entries()) {
       if (table.columns.some((candidate) => candidate.name === column)) continue
       const row = rows.findIndex((values) => values[index] !== undefined)
       throw new StrataError('TYPE_MISMATCH', `row ${row + 1}: "${column}" is not a column of the source "${name}"`)
     }
-    return this.ingestSync(call, table, columns, rows, missing)
+    return this.ingest(call, table, columns, rows, missing)
   }
 
   /**
    * Checks the whole batch, then writes it: the accepted events into the source's table, the late ones
-   * into `_strata_late_events`, the new watermark. A bad row fails the batch before anything is written.
+   * into `_strata_late_events`, the new watermark; then the source's streams take their step. A bad
+   * row fails the batch before anything is written.
    */
-  private ingestSync(
+  private async ingest(
     call: StatementCall,
     table: TableDefinition & { readonly source: SourceDefinition },
     columns: readonly string[],
     rows: readonly (readonly unknown[])[],
     missing: 'default' | 'error',
-  ): Rows {
+  ): Promise<Rows> {
     const source = table.source
     const txId = this.pendingTx()
     const state = this.stateSync(this.writer, table.name)
@@ -271,11 +292,12 @@ export class Sources {
       this.saveStateSync(table.name, { watermarkUs, maxEventUs, flushed: state.flushed })
       call.stateChanged()
     }
+    await this.streams.afterBatch(call, table, accepted, { watermarkUs, flushed: state.flushed })
     return empty(accepted.length)
   }
 
   /** `db.advanceWatermark(source, time)`: the watermark moves forward to `time`; a lower value is ignored. */
-  advanceWatermark(call: StatementCall, name: string, time: unknown): Rows {
+  async advanceWatermark(call: StatementCall, name: string, time: unknown): Promise<Rows> {
     const table = this.requireSource(name)
     if (!(time instanceof Date) && typeof time !== 'string' && typeof time !== 'bigint') {
       throw new StrataError('INVALID_ARGUMENT', 'advanceWatermark() takes a Date, an ISO 8601 text or a bigint of microseconds since the epoch')
@@ -286,17 +308,19 @@ export class Sources {
     if (state.flushed || (state.watermarkUs !== null && micros <= state.watermarkUs)) return empty()
     this.saveStateSync(table.name, { ...state, watermarkUs: micros })
     call.stateChanged()
+    await this.streams.afterBatch(call, table, [], { watermarkUs: micros, flushed: false })
     return empty()
   }
 
   /** `db.flush([source])`: end of input — the watermark goes to +∞ (every source when none is named). */
-  flush(call: StatementCall, name: string | undefined): Rows {
+  async flush(call: StatementCall, name: string | undefined): Promise<Rows> {
     const tables = name === undefined ? [...this.host.schema.catalog.tables.values()].filter((table) => table.source !== undefined) : [this.requireSource(name)]
     for (const table of tables) {
       const state = this.stateSync(this.writer, table.name)
       if (state.flushed) continue
       this.saveStateSync(table.name, { ...state, flushed: true })
       call.stateChanged()
+      await this.streams.afterBatch(call, table as TableDefinition & { readonly source: SourceDefinition }, [], { watermarkUs: state.watermarkUs, flushed: true })
     }
     return empty()
   }

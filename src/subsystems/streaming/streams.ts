@@ -1,0 +1,277 @@
+/**
+ * Streams (SPEC 8): continuous queries over a source whose results are rows of the stream's own table
+ * (with history, like every table). A stream runs inside the transaction of the batch that feeds it,
+ * so its results, how far it has emitted (`_strata_streams`) and the batch commit together: after a
+ * crash nothing is emitted twice or lost, and a reopened database resumes where it stood.
+ *
+ * Semantics are DuckDB's: each step copies the events it needs into the column store (appender in)
+ * and runs the stream's query there (vectorized out), the same SQL a batch query would run.
+ * - A stateless stream (no aggregate) runs over each batch's accepted events and appends its rows.
+ * - A windowed aggregate emits each window once, when it closes (watermark ≥ window end + allowed
+ *   lateness): the step reads the source's events of the windows that closed since the last step
+ *   and evaluates the query over them. No window is emitted before it is complete, and late events
+ *   never reach a window (a late event is earlier than every window still open).
+ */
+import type { SourceDefinition, TableDefinition } from '../../sql/catalog.js'
+import { planStream, streamInputRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
+import { quoteIdentifier } from '../../sql/tree.js'
+import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
+import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
+import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
+import { appendKind, castFromStaging, stagingType } from '../../sync/mirror.js'
+import { StrataError } from '../../util/errors.js'
+import { dateFromMicros } from '../../util/timestamp.js'
+import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
+
+/** The column store's schema for the events a step evaluates. */
+const workSchema = 'strata_streaming'
+
+type SourceTable = TableDefinition & { readonly source: SourceDefinition }
+type StreamTable = TableDefinition & { readonly stream: NonNullable<TableDefinition['stream']> }
+
+/** A source's watermark as a step sees it: the bound windows close by (µs), or +∞ after `db.flush`. */
+export interface SourceProgress {
+  readonly watermarkUs: bigint | null
+  readonly flushed: boolean
+}
+
+interface StreamState {
+  readonly closedUntilUs: bigint | null
+  readonly done: boolean
+}
+
+function empty(): Rows {
+  return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+}
+
+export class Streams {
+  /** Plans by stream name and query text (a plan depends on the query and the source's definition only). */
+  private readonly plans = new Map<string, { readonly query: string; readonly schemaTx: number; readonly plan: StreamPlan }>()
+
+  constructor(private readonly host: SubsystemHost) {}
+
+  private get writer(): RowConnection {
+    return this.host.rowStore.writer
+  }
+
+  private pendingTx(): number {
+    const pending = this.host.ledger.pendingCommit
+    if (pending === undefined) throw new StrataError('INTERNAL', 'a stream runs inside a write transaction')
+    return pending.txId
+  }
+
+  /** The streams that read `source`, by name. */
+  over(source: string): StreamTable[] {
+    return [...this.host.schema.catalog.tables.values()].filter((table): table is StreamTable => table.stream?.source === source).sort((left, right) => left.name.localeCompare(right.name))
+  }
+
+  private sourceOf(name: string): SourceTable {
+    const table = this.host.schema.catalog.tables.get(name)
+    if (table?.source === undefined) throw new StrataError('UNDEFINED_TABLE', `source "${name}" does not exist (a stream reads a source)`)
+    return table as SourceTable
+  }
+
+  private planOf(stream: StreamTable): StreamPlan {
+    const source = this.sourceOf(stream.stream.source)
+    const cached = this.plans.get(stream.name)
+    if (cached !== undefined && cached.query === stream.stream.query && cached.schemaTx === source.schemaTx) return cached.plan
+    const plan = planStream(stream.stream.query, (name) => this.host.schema.catalog.tables.get(name)?.source)
+    this.plans.set(stream.name, { query: stream.stream.query, schemaTx: source.schemaTx, plan })
+    return plan
+  }
+
+  private stateSync(connection: RowConnection, name: string): StreamState {
+    const row = connection.prepareSync('SELECT closed_until_us, done FROM _strata_streams WHERE name = ?', { bigints: true }).allSync([name])[0]
+    return row === undefined ? { closedUntilUs: null, done: false } : { closedUntilUs: row[0] as bigint | null, done: row[1] === 1n }
+  }
+
+  private saveStateSync(call: StatementCall, name: string, state: StreamState): void {
+    this.writer
+      .prepareSync('INSERT OR REPLACE INTO _strata_streams (name, closed_until_us, done, tx_id) VALUES (?, ?, ?, ?)')
+      .runSync([name, state.closedUntilUs, state.done ? 1 : 0, this.pendingTx()])
+    call.stateChanged()
+  }
+
+  // ───────────────────────────── DDL ─────────────────────────────
+
+  /** CREATE STREAM: plans the query, makes its table with the columns DuckDB gives it, and processes the source's events so far. */
+  async create(call: StatementCall, create: CreateStream, progress: (source: string) => SourceProgress): Promise<Rows> {
+    const catalog = this.host.schema.catalog
+    const existing = catalog.tables.get(create.name)
+    if (existing !== undefined || catalog.views.has(create.name)) {
+      if (existing?.stream !== undefined && create.ifNotExists) return empty()
+      if (existing?.stream !== undefined && create.orReplace) this.dropSync(call, existing as StreamTable)
+      else throw new StrataError('DUPLICATE_TABLE', `relation "${create.name}" already exists`)
+    }
+    if (create.emit === 'changes') throw new StrataError('NOT_SUPPORTED', 'EMIT CHANGES (not yet: streams emit each window when it closes)')
+    const plan = planStream(create.query, (name) => this.host.schema.catalog.tables.get(name)?.source)
+    const source = this.sourceOf(plan.source)
+    const session = await this.host.syncer.acquireSession()
+    try {
+      const result = await this.evaluate(session, create.name, source, plan, [], { closedUs: null, limitUs: null, describeOnly: true })
+      const columns = result.columns.map((column) => ({ name: column.name, type: typeFromLabel(column.type), notNull: false, default: undefined }))
+      const names = new Set<string>()
+      for (const column of columns) {
+        if (names.has(column.name)) throw new StrataError('DUPLICATE_COLUMN', `the stream's query has two columns named "${column.name}": give them aliases`)
+        names.add(column.name)
+      }
+      this.host.createTableSync({ name: create.name, columns, primaryKey: null, uniques: [], checks: [], schemaTx: this.pendingTx(), stream: { query: create.query, source: source.name } })
+      call.schemaChanged()
+      this.saveStateSync(call, create.name, { closedUntilUs: null, done: false })
+      // Backfill: the events the source holds already.
+      const stream = this.host.schema.catalog.tables.get(create.name) as StreamTable
+      if (plan.window === undefined) await this.emitRows(session, stream, source, plan, this.allEventsSync(source))
+      else await this.closeWindows(call, session, stream, source, plan, progress(source.name))
+    } finally {
+      this.host.syncer.releaseSession(session)
+    }
+    return empty()
+  }
+
+  /** DROP STREAM (or the CASCADE of DROP SOURCE): its table goes, its history kept as DROP TABLE keeps it. */
+  dropSync(call: StatementCall, stream: StreamTable): void {
+    this.host.dropTableSync(stream)
+    this.plans.delete(stream.name)
+    call.schemaChanged()
+  }
+
+  /** The schema hook: a dropped stream's progress goes with it. */
+  droppedSync(writer: RowConnection, table: TableDefinition): void {
+    if (table.stream !== undefined) writer.prepareSync('DELETE FROM _strata_streams WHERE name = ?').runSync([table.name])
+  }
+
+  // ───────────────────────────── steps ─────────────────────────────
+
+  /**
+   * After a batch of `source` was written (`accepted`: its accepted events, storage values in the
+   * source's column order) and its watermark moved to `progress`: every stream over it takes its step.
+   */
+  async afterBatch(call: StatementCall, source: SourceTable, accepted: readonly (readonly RowValue[])[], progress: SourceProgress): Promise<void> {
+    const streams = this.over(source.name)
+    if (streams.length === 0) return
+    const session = await this.host.syncer.acquireSession()
+    try {
+      for (const stream of streams) {
+        const plan = this.planOf(stream)
+        if (plan.window === undefined) await this.emitRows(session, stream, source, plan, accepted)
+        else await this.closeWindows(call, session, stream, source, plan, progress)
+      }
+    } finally {
+      this.host.syncer.releaseSession(session)
+    }
+  }
+
+  /** A stateless stream: its query over `events`, the rows appended to its table. */
+  private async emitRows(session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<void> {
+    if (events.length === 0) return
+    const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: null, limitUs: null, describeOnly: false })
+    this.insertResultSync(stream, result.rows)
+  }
+
+  /** A windowed stream: the windows that closed since its last step, each evaluated once over all its events. */
+  private async closeWindows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, progress: SourceProgress): Promise<void> {
+    const window = plan.window!
+    const state = this.stateSync(this.writer, stream.name)
+    if (state.done) return
+    // Windows ending at or before the limit are closed; none when the watermark has not been set.
+    const limitUs = progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(source.source.allowedLatenessUs)
+    if (limitUs === undefined || (limitUs !== null && state.closedUntilUs !== null && limitUs <= state.closedUntilUs)) return
+    // The events of those windows: a window ending after `closed` starts after `closed` − size.
+    const events = this.eventsSync(source, window.column, state.closedUntilUs === null ? null : state.closedUntilUs - window.sizeUs, limitUs)
+    if (events.length > 0) {
+      const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs, describeOnly: false })
+      this.insertResultSync(stream, result.rows)
+    }
+    this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, done: true } : { closedUntilUs: limitUs, done: false })
+  }
+
+  private selectEventsSql(source: SourceTable): string {
+    return `SELECT ${source.columns.map((column) => quoteIdentifier(column.name)).join(', ')} FROM main.${quoteIdentifier(source.name)}`
+  }
+
+  private allEventsSync(source: SourceTable): RowValue[][] {
+    const bigints = readsIntegersAsBigints(source.columns.map((column) => column.type))
+    return this.writer.prepareSync(`${this.selectEventsSql(source)} ORDER BY rowid`, { bigints }).allSync([])
+  }
+
+  /** The source's events with `fromUs` ≤ event time < `toUs` (either bound absent: none), read on the writer (this batch's own included). */
+  private eventsSync(source: SourceTable, column: string, fromUs: bigint | null, toUs: bigint | null): RowValue[][] {
+    const bigints = readsIntegersAsBigints(source.columns.map((candidate) => candidate.type))
+    const bounds: string[] = []
+    const params: RowValue[] = []
+    if (fromUs !== null) {
+      bounds.push(`${quoteIdentifier(column)} >= ?`)
+      params.push(fromUs)
+    }
+    if (toUs !== null) {
+      bounds.push(`${quoteIdentifier(column)} < ?`)
+      params.push(toUs)
+    }
+    const where = bounds.length === 0 ? '' : ` WHERE ${bounds.join(' AND ')}`
+    return this.writer.prepareSync(`${this.selectEventsSql(source)}${where}`, { bigints }).allSync(params)
+  }
+
+  /**
+   * Runs the stream's query in the column store over `events` (storage values of the source's
+   * columns): appended into a work table of primitive columns, cast to the source's types by the
+   * input relation, windowed when the stream is.
+   */
+  private async evaluate(
+    session: ColumnSession,
+    stream: string,
+    source: SourceTable,
+    plan: StreamPlan,
+    events: readonly (readonly RowValue[])[],
+    bounds: { readonly closedUs: bigint | null; readonly limitUs: bigint | null; readonly describeOnly: boolean },
+  ): Promise<{ readonly columns: readonly { readonly name: string; readonly type: string }[]; readonly rows: unknown[][] }> {
+    const work = `${workSchema}.${quoteIdentifier(`input_${stream}`)}`
+    const kinds = source.columns.map((column) => appendKind(column.type))
+    await session.runStatements(
+      `CREATE SCHEMA IF NOT EXISTS ${workSchema}; CREATE OR REPLACE TABLE ${work} (${source.columns.map((column, index) => `${quoteIdentifier(column.name)} ${stagingType(kinds[index]!)}`).join(', ')})`,
+    )
+    try {
+      if (events.length > 0) await session.append(workSchema, `input_${stream}`, kinds, events)
+      const input = `SELECT ${source.columns.map((column) => `${castFromStaging(column.name, column.type)} AS ${quoteIdentifier(column.name)}`).join(', ')} FROM ${work}`
+      const relations = [`${streamInputRelation} AS (${input})`]
+      if (plan.window !== undefined) {
+        const zoned = source.columns.find((column) => column.name === plan.window!.column)?.type.name === 'TIMESTAMPTZ'
+        const columns = source.columns.map((column) => column.name)
+        relations.push(`${windowedRelation} AS (${windowedRelationSql(plan.window, columns, streamInputRelation, zoned, bounds.closedUs, bounds.limitUs)})`)
+      }
+      const sql = `WITH ${relations.join(', ')} ${bounds.describeOnly ? `SELECT * FROM (${plan.sql}) AS _strata_stream LIMIT 0` : plan.sql}`
+      return await session.run(sql)
+    } finally {
+      await session.runStatements(`DROP TABLE IF EXISTS ${work}`)
+    }
+  }
+
+  private insertResultSync(stream: StreamTable, rows: readonly unknown[][]): void {
+    if (rows.length === 0) return
+    const columns = stream.columns
+    const insert = this.writer.prepareSync(`INSERT INTO main.${quoteIdentifier(stream.name)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+    for (const row of rows) insert.runSync(columns.map((column, index) => toStorage(row[index], column.type)))
+  }
+
+  /** SHOW STREAMS: each stream, its source, its query, how far it has emitted. */
+  show(call: StatementCall): Rows {
+    const connection = call.rowConnection()
+    const rows: unknown[][] = []
+    for (const table of [...this.host.schema.catalog.tables.values()].sort((left, right) => left.name.localeCompare(right.name))) {
+      if (table.stream === undefined) continue
+      const state = this.stateSync(connection, table.name)
+      rows.push([table.name, table.stream.source, table.stream.query, state.closedUntilUs === null ? null : dateFromMicros(state.closedUntilUs), state.done])
+    }
+    return {
+      rows,
+      columns: [
+        { name: 'name', type: 'VARCHAR' },
+        { name: 'source', type: 'VARCHAR' },
+        { name: 'query', type: 'VARCHAR' },
+        { name: 'emitted_until', type: 'TIMESTAMP' },
+        { name: 'done', type: 'BOOLEAN' },
+      ],
+      rowCount: rows.length,
+      engine: 'row',
+    }
+  }
+}

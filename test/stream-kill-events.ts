@@ -1,0 +1,24 @@
+/**
+ * What test/stream-kill-worker.ts pushes and test/stream-kill.test.ts checks: the source, the stream,
+ * and each numbered batch's events (the same for every run of the worker with one seed).
+ */
+import { seededRandom } from './helpers.js'
+
+export const streamKillSource =
+  "CREATE SOURCE IF NOT EXISTS ticks (batch INTEGER NOT NULL, id INTEGER NOT NULL, k VARCHAR NOT NULL, v INTEGER NOT NULL, ts TIMESTAMP NOT NULL, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH (allowed_lateness = INTERVAL '1' SECOND)"
+export const streamKillStream =
+  "CREATE STREAM IF NOT EXISTS tick_sums AS SELECT k, window_start, window_end, count(*) AS n, sum(v) AS total FROM ticks GROUP BY k, tumble(ts, INTERVAL '5' SECOND)"
+
+/** Batch n's events: the same for every worker, out of order, some late. */
+export function batchEvents(seed: number, batch: number): { batch: number; id: number; k: string; v: number; ts: Date }[] {
+  const random = seededRandom(seed * 100_003 + batch)
+  const clock = Date.UTC(2026, 0, 5, 14, 0, 0) + batch * 700
+  return Array.from({ length: 1 + Math.floor(random() * 5) }, (_, index) => ({
+    batch,
+    id: batch * 10 + index,
+    k: ['a', 'b'][Math.floor(random() * 2)]!,
+    v: Math.floor(random() * 100),
+    ts: new Date(clock - Math.floor(random() * 6000)),
+  }))
+}
+

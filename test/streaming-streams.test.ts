@@ -1,0 +1,177 @@
+/**
+ * Streams (SPEC 8), differential: for each stream, what it has emitted equals DuckDB's batch
+ * evaluation of the same query over the source's accepted events — after every batch for the windows
+ * closed so far (none missing, none early), and in full after the input ends. Seeded, out-of-order
+ * batches with late events; tumbling windows (with and without an offset) and hopping ones, both
+ * spellings, the usual aggregates, and a stateless stream; a reopen in the middle.
+ */
+import * as assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { open, StrataError, type Database } from '../src/index.js'
+import { assertRefused, seededRandom, sortedRows, temporaryDirectory } from './helpers.js'
+
+const base = Date.UTC(2026, 0, 5, 14, 30, 0)
+const at = (seconds: number): Date => new Date(base + seconds * 1000)
+const delaySeconds = 4
+const latenessSeconds = 3
+
+interface StreamCase {
+  readonly name: string
+  readonly create: string
+  /** DuckDB's batch query over the source's accepted events, written independently of Strata's rewriting. */
+  readonly oracle: string
+  readonly windowed: boolean
+}
+
+/** Each event's windows by a join with every window start in range (not the stream's own arithmetic). */
+const hopWindows = (slide: number, size: number): string =>
+  `(SELECT e.*, w.ws AS window_start, w.ws + INTERVAL '${size} seconds' AS window_end FROM trades e JOIN ` +
+  `(SELECT unnest(generate_series(TIMESTAMP '2026-01-05 14:25:00', TIMESTAMP '2026-01-05 14:45:00', INTERVAL '${slide} seconds')) AS ws) w ` +
+  `ON e.ts >= w.ws AND e.ts < w.ws + INTERVAL '${size} seconds')`
+
+const cases: readonly StreamCase[] = [
+  {
+    name: 's_tumble',
+    create: "CREATE STREAM s_tumble AS SELECT sym, window_start, window_end, count(*) AS n, sum(qty) AS qty, min(price) AS low, max(price) AS high, avg(price) AS mean FROM trades GROUP BY sym, tumble(ts, INTERVAL '10' SECOND) EMIT ON WINDOW CLOSE",
+    oracle:
+      "SELECT sym, time_bucket(INTERVAL '10 seconds', ts, TIMESTAMP '1970-01-01') AS window_start, time_bucket(INTERVAL '10 seconds', ts, TIMESTAMP '1970-01-01') + INTERVAL '10 seconds' AS window_end, " +
+      'count(*) AS n, sum(qty) AS qty, min(price) AS low, max(price) AS high, avg(price) AS mean FROM trades GROUP BY ALL',
+    windowed: true,
+  },
+  {
+    name: 's_offset',
+    create: "CREATE STREAM s_offset AS SELECT window_start, window_end, count(*) AS n FROM trades GROUP BY tumble(ts, INTERVAL '15' SECOND, INTERVAL '5' SECOND) EMIT FINAL",
+    oracle:
+      "SELECT time_bucket(INTERVAL '15 seconds', ts, TIMESTAMP '1970-01-01 00:00:05') AS window_start, time_bucket(INTERVAL '15 seconds', ts, TIMESTAMP '1970-01-01 00:00:05') + INTERVAL '15 seconds' AS window_end, count(*) AS n FROM trades GROUP BY ALL",
+    windowed: true,
+  },
+  {
+    name: 's_hop',
+    create: "CREATE STREAM s_hop AS SELECT sym, window_start, window_end, sum(price * qty) AS notional, count(DISTINCT qty) AS sizes FROM trades GROUP BY sym, hop(ts, INTERVAL '12' SECOND, INTERVAL '4' SECOND)",
+    oracle: `SELECT sym, window_start, window_end, sum(price * qty) AS notional, count(DISTINCT qty) AS sizes FROM ${hopWindows(4, 12)} GROUP BY ALL`,
+    windowed: true,
+  },
+  {
+    name: 's_hop_tf',
+    create: "CREATE STREAM s_hop_tf AS SELECT window_start, window_end, max(price) - min(price) AS spread FROM HOP(trades, ts, INTERVAL '5' SECOND, INTERVAL '10' SECOND) WHERE sym <> 'C' GROUP BY window_start, window_end HAVING count(*) > 1",
+    oracle: `SELECT window_start, window_end, max(price) - min(price) AS spread FROM ${hopWindows(5, 10)} WHERE sym <> 'C' GROUP BY ALL HAVING count(*) > 1`,
+    windowed: true,
+  },
+  {
+    name: 's_tumble_tf',
+    create: "CREATE STREAM s_tumble_tf AS SELECT sym, window_end, sum(qty) AS qty FROM TUMBLE(trades, ts, INTERVAL '20' SECOND) t GROUP BY sym, window_start, window_end",
+    oracle: "SELECT sym, time_bucket(INTERVAL '20 seconds', ts, TIMESTAMP '1970-01-01') + INTERVAL '20 seconds' AS window_end, sum(qty) AS qty FROM trades GROUP BY sym, time_bucket(INTERVAL '20 seconds', ts, TIMESTAMP '1970-01-01')",
+    windowed: true,
+  },
+  {
+    name: 's_big',
+    create: 'CREATE STREAM s_big AS SELECT sym, price * qty AS notional, ts FROM trades WHERE qty >= 50',
+    oracle: 'SELECT sym, price * qty AS notional, ts FROM trades WHERE qty >= 50',
+    windowed: false,
+  },
+]
+
+async function oracleRows(db: Database, sql: string, closedUntil: Date | null | 'all'): Promise<string[]> {
+  const where = closedUntil === 'all' ? '' : closedUntil === null ? ' WHERE false' : ' WHERE window_end <= $1'
+  const params = closedUntil instanceof Date ? [closedUntil] : []
+  return sortedRows((await db.query(`SELECT * FROM (${sql}) AS oracle${where}`, params, { engine: 'column' })).rows)
+}
+
+async function emitted(db: Database, name: string): Promise<string[]> {
+  return sortedRows((await db.query(`SELECT * FROM ${name}`, [], { engine: 'row' })).rows)
+}
+
+async function watermarkOf(db: Database): Promise<Date | null> {
+  return (await db.query('SHOW SOURCES')).rows[0]!['watermark'] as Date | null
+}
+
+test('every stream emits what DuckDB computes in batch over the accepted events: after each batch for the closed windows, in full after the input ends', async (t) => {
+  const directory = temporaryDirectory('streams')
+  t.after(() => directory.remove())
+  let db = await open(directory.path)
+  t.after(async () => db.close())
+  await db.query(
+    `CREATE SOURCE trades (sym VARCHAR NOT NULL, price DOUBLE NOT NULL, qty INTEGER NOT NULL, ts TIMESTAMP NOT NULL, WATERMARK FOR ts AS ts - INTERVAL '${delaySeconds}' SECOND) WITH (allowed_lateness = INTERVAL '${latenessSeconds}' SECOND)`,
+  )
+  // Some events before the streams exist: a stream's first step processes them (backfill).
+  await db.push('trades', [
+    { sym: 'A', price: 10, qty: 5, ts: at(1) },
+    { sym: 'B', price: 20, qty: 60, ts: at(2) },
+  ])
+  for (const stream of cases) await db.query(stream.create)
+  const next = seededRandom(7)
+  let clock = 2
+  let late = 0
+  for (let batch = 0; batch < 40; batch++) {
+    if (batch === 20) {
+      // A reopen in the middle: streams resume where they stood, without being declared again.
+      await db.close()
+      db = await open(directory.path)
+    }
+    clock += Math.floor(next() * 5)
+    const events = Array.from({ length: 1 + Math.floor(next() * 8) }, () => ({
+      sym: ['A', 'B', 'C'][Math.floor(next() * 3)]!,
+      // Quarters: every partial sum is exact, so a double aggregate does not depend on the order DuckDB adds in.
+      price: Math.round(next() * 400) / 4,
+      qty: [5, 10, 50, 100][Math.floor(next() * 4)]!,
+      // Out of order: up to 12 s behind the clock, so some events are late.
+      ts: at(clock - Math.floor(next() * 12)),
+    }))
+    const accepted = batch % 3 === 0 ? (await db.query(`INSERT INTO trades VALUES ${events.map((_, index) => `($${index * 4 + 1}, $${index * 4 + 2}, $${index * 4 + 3}, $${index * 4 + 4})`).join(', ')}`, events.flatMap((event) => [event.sym, event.price, event.qty, event.ts]))).rowCount : (await db.push('trades', events)).rowCount
+    late += events.length - accepted
+    const watermark = await watermarkOf(db)
+    const closed = watermark === null ? null : new Date(watermark.getTime() - latenessSeconds * 1000)
+    for (const stream of cases) {
+      const expected = await oracleRows(db, stream.oracle, stream.windowed ? closed : 'all')
+      assert.deepEqual(await emitted(db, stream.name), expected, `${stream.name} after batch ${batch} (windows closed up to ${closed?.toISOString() ?? 'none'})`)
+    }
+  }
+  assert.ok(late > 10, `late events were exercised (${late})`)
+  await db.flush('trades')
+  for (const stream of cases) {
+    const expected = await oracleRows(db, stream.oracle, 'all')
+    assert.ok(expected.length > 3, `${stream.name} has results to compare (${expected.length})`)
+    assert.deepEqual(await emitted(db, stream.name), expected, `${stream.name} after the input ended`)
+  }
+  // After the end of input nothing more is emitted: a later event is late.
+  assert.equal((await db.push('trades', [{ sym: 'A', price: 1, qty: 5, ts: at(clock + 100) }])).rowCount, 0)
+  assert.deepEqual(await emitted(db, 's_tumble'), await oracleRows(db, cases[0]!.oracle, 'all'))
+})
+
+test('streams: what cannot be maintained incrementally is refused naming it; stream tables are written only by their stream; DROP', async (t) => {
+  const directory = temporaryDirectory('streams-errors')
+  const db = await open(directory.path)
+  t.after(async () => {
+    await db.close()
+    directory.remove()
+  })
+  await db.query('CREATE SOURCE s (k VARCHAR, v INTEGER, ts TIMESTAMP, other TIMESTAMP, WATERMARK FOR ts)')
+  await db.query('CREATE TABLE plain (k VARCHAR, v INTEGER)')
+  const refused: readonly [string, string, RegExp][] = [
+    ['CREATE STREAM x AS SELECT k, count(*) FROM s GROUP BY k', 'NOT_SUPPORTED', /an aggregate without a window/],
+    ["CREATE STREAM x AS SELECT * FROM s ORDER BY ts", 'NOT_SUPPORTED', /ORDER BY/],
+    ["CREATE STREAM x AS SELECT count(*) FROM s GROUP BY session(ts, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /session windows/],
+    ["CREATE STREAM x AS SELECT count(*) FROM s GROUP BY tumble(other, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows follow the source's event time/],
+    ["CREATE STREAM x AS SELECT count(*) FROM s GROUP BY hop(ts, INTERVAL '3' SECOND, INTERVAL '5' SECOND)", 'INVALID_PARAMETER', /multiple of the slide/],
+    ["CREATE STREAM x AS SELECT count(*) FROM s GROUP BY tumble(ts, INTERVAL '1' MONTH)", 'NOT_SUPPORTED', /months/],
+    ['CREATE STREAM x AS SELECT * FROM plain', 'UNDEFINED_TABLE', /source "plain" does not exist/],
+    ['CREATE STREAM x AS SELECT * FROM s JOIN plain ON s.k = plain.k', 'NOT_SUPPORTED', /join/],
+    ["CREATE STREAM x AS SELECT *, row_number() OVER () FROM s", 'NOT_SUPPORTED', /OVER/],
+    ["CREATE STREAM x AS SELECT window_start, count(*) FROM s GROUP BY tumble(ts, INTERVAL '5' SECOND) EMIT CHANGES", 'NOT_SUPPORTED', /EMIT CHANGES/],
+    ['CREATE STREAM x AS', 'SYNTAX_ERROR', /expected the query/],
+  ]
+  await assertRefused((sql) => db.query(sql), refused)
+  await db.query("CREATE STREAM counts AS SELECT k, window_end, count(*) AS n FROM s GROUP BY k, tumble(ts, INTERVAL '10' SECOND)")
+  await db.query('CREATE STREAM IF NOT EXISTS counts AS SELECT * FROM s')
+  await assert.rejects(db.query('CREATE STREAM counts AS SELECT * FROM s'), (error: unknown) => error instanceof StrataError && error.code === 'DUPLICATE_TABLE')
+  for (const sql of ["INSERT INTO counts VALUES ('x', now(), 1)", 'UPDATE counts SET n = 2', 'DELETE FROM counts', 'ALTER TABLE counts ADD COLUMN w INTEGER', 'DROP TABLE counts']) {
+    await assert.rejects(db.query(sql), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED', sql)
+  }
+  assert.deepEqual((await db.query('SHOW STREAMS')).rows.map((row) => row['name']), ['counts'])
+  await assert.rejects(db.query('DROP SOURCE s'), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED' && /the stream "counts" reads it/.test(error.message))
+  await assert.rejects(db.query('DROP STREAM plain'), (error: unknown) => error instanceof StrataError && error.code === 'UNDEFINED_TABLE')
+  await db.query('DROP STREAM IF EXISTS nope')
+  await db.query('DROP STREAM counts')
+  assert.deepEqual((await db.query('SHOW STREAMS')).rows, [])
+  await db.query('DROP SOURCE s')
+})
