@@ -396,6 +396,12 @@ export interface WindowSpec {
 export interface StreamPlan {
   readonly source: string
   readonly window: WindowSpec | undefined
+  /**
+   * For an aggregate without a window (EMIT CHANGES): the source columns it groups by, each selected
+   * as itself, so a result row is found again by them; `[]` for one group over everything. Undefined
+   * for other streams.
+   */
+  readonly groupColumns: readonly string[] | undefined
   readonly sql: string
 }
 
@@ -546,10 +552,29 @@ export function planStream(query: string, sourceOf: (name: string) => SourceDefi
     if (kind === 'FuncCall' && body['over'] !== undefined) refuse('a window function (OVER)')
   })
   if (window !== undefined && !aggregated) refuse('a window without aggregation (not yet)')
-  if (window === undefined && aggregated) refuse('an aggregate without a window (EMIT CHANGES, not yet)')
+  const groupColumns = window === undefined && aggregated ? changesKey(select, group, refuse) : undefined
   const rewritten: PgNode = { ...select, fromClause: [{ RangeVar: { relname: window === undefined ? streamInputRelation : windowedRelation, inh: true, relpersistence: 'p', ...(alias === undefined ? {} : { alias }) } }] }
   if (group.length > 0) rewritten['groupClause'] = edited
-  return { source, window, sql: deparseStatement({ SelectStmt: rewritten }) }
+  return { source, window, groupColumns, sql: deparseStatement({ SelectStmt: rewritten }) }
+}
+
+/**
+ * The columns a non-windowed aggregate's result rows are kept by (EMIT CHANGES): each GROUP BY item
+ * must be a plain column, selected as itself, so that the row of a group can be found and updated.
+ */
+function changesKey(select: PgNode, group: readonly unknown[], refuse: (what: string) => never): string[] {
+  const selected = new Set<string>()
+  for (const target of list(select['targetList'])) {
+    const body = nodeBody(target, 'ResTarget')
+    const column = columnRefName(body?.['val'])
+    if (column !== undefined && (body!['name'] === undefined || body!['name'] === column)) selected.add(column)
+  }
+  return group.map((entry) => {
+    const column = columnRefName(entry)
+    if (column === undefined) refuse('GROUP BY of an expression in an aggregate without a window (group by columns)')
+    if (!selected.has(column!)) refuse(`GROUP BY ${column!} without selecting ${column!} itself, in an aggregate without a window`)
+    return column!
+  })
 }
 
 function columnRef(name: string): PgNode {

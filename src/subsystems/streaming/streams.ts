@@ -11,6 +11,8 @@
  *   lateness): the step reads the source's events of the windows that closed since the last step
  *   and evaluates the query over them. No window is emitted before it is complete, and late events
  *   never reach a window (a late event is earlier than every window still open).
+ * - An aggregate without a window (EMIT CHANGES) keeps one row per group, updated in place as the
+ *   group's events arrive: the groups a batch touches are evaluated again over all their events.
  */
 import type { SourceDefinition, TableDefinition } from '../../sql/catalog.js'
 import { planStream, streamInputRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
@@ -38,6 +40,13 @@ export interface SourceProgress {
 interface StreamState {
   readonly closedUntilUs: bigint | null
   readonly done: boolean
+}
+
+/** A text that tells storage values apart (a group's key, a row's values); an integer the same whether read as a number or a bigint. */
+function groupId(values: readonly unknown[]): string {
+  return JSON.stringify(values, (_name, value: unknown) =>
+    typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value)) ? `${value}n` : value instanceof Uint8Array ? [...value] : value,
+  )
 }
 
 function empty(): Rows {
@@ -103,8 +112,9 @@ export class Streams {
       if (existing?.stream !== undefined && create.orReplace) this.dropSync(call, existing as StreamTable)
       else throw new StrataError('DUPLICATE_TABLE', `relation "${create.name}" already exists`)
     }
-    if (create.emit === 'changes') throw new StrataError('NOT_SUPPORTED', 'EMIT CHANGES (not yet: streams emit each window when it closes)')
     const plan = planStream(create.query, (name) => this.host.schema.catalog.tables.get(name)?.source)
+    if (create.emit === 'changes' && plan.window !== undefined) throw new StrataError('NOT_SUPPORTED', 'EMIT CHANGES of a windowed aggregate (not yet: its windows are emitted when they close)')
+    if (create.emit === 'close' && plan.window === undefined) throw new StrataError('SYNTAX_ERROR', 'EMIT ON WINDOW CLOSE needs a window (tumble, hop) in the query')
     const source = this.sourceOf(plan.source)
     const session = await this.host.syncer.acquireSession()
     try {
@@ -120,7 +130,9 @@ export class Streams {
       this.saveStateSync(call, create.name, { closedUntilUs: null, done: false })
       // Backfill: the events the source holds already.
       const stream = this.host.schema.catalog.tables.get(create.name) as StreamTable
-      if (plan.window === undefined) await this.emitRows(session, stream, source, plan, this.allEventsSync(source))
+      const events = plan.window === undefined ? this.allEventsSync(source) : []
+      if (plan.groupColumns !== undefined) await this.updateGroups(session, stream, source, plan, events)
+      else if (plan.window === undefined) await this.emitRows(session, stream, source, plan, events)
       else await this.closeWindows(call, session, stream, source, plan, progress(source.name))
     } finally {
       this.host.syncer.releaseSession(session)
@@ -153,7 +165,8 @@ export class Streams {
     try {
       for (const stream of streams) {
         const plan = this.planOf(stream)
-        if (plan.window === undefined) await this.emitRows(session, stream, source, plan, accepted)
+        if (plan.groupColumns !== undefined) await this.updateGroups(session, stream, source, plan, accepted)
+        else if (plan.window === undefined) await this.emitRows(session, stream, source, plan, accepted)
         else await this.closeWindows(call, session, stream, source, plan, progress)
       }
     } finally {
@@ -166,6 +179,59 @@ export class Streams {
     if (events.length === 0) return
     const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: null, limitUs: null, describeOnly: false })
     this.insertResultSync(stream, result.rows)
+  }
+
+  /**
+   * An aggregate without a window (EMIT CHANGES): the groups `events` touch are evaluated again over
+   * all their events, and each one's row is updated in place (a change with before and after),
+   * inserted when the group is new, deleted when it no longer has a row (HAVING).
+   */
+  private async updateGroups(session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<void> {
+    if (events.length === 0) return
+    const keys = plan.groupColumns!
+    const positions = keys.map((name) => source.columns.findIndex((column) => column.name === name))
+    const touched = new Map<string, RowValue[]>()
+    for (const event of events) {
+      const key = positions.map((position) => event[position]!)
+      touched.set(groupId(key), key)
+    }
+    const groups = [...touched.values()]
+    const result = await this.evaluate(session, stream.name, source, plan, this.groupEventsSync(source, keys, groups), { closedUs: null, limitUs: null, describeOnly: false })
+    const outputs = keys.map((name) => stream.columns.findIndex((column) => column.name === name))
+    const rowsByGroup = new Map<string, unknown[][]>()
+    for (const row of result.rows) {
+      const key = outputs.map((index) => toStorage(row[index], stream.columns[index]!.type))
+      const id = groupId(key)
+      rowsByGroup.set(id, [...(rowsByGroup.get(id) ?? []), row])
+    }
+    const columns = stream.columns.map((column) => quoteIdentifier(column.name))
+    const match = keys.length === 0 ? '' : ` WHERE ${keys.map((name) => `${quoteIdentifier(name)} IS ?`).join(' AND ')}`
+    const table = `main.${quoteIdentifier(stream.name)}`
+    const current = this.writer.prepareSync(`SELECT ${columns.join(', ')} FROM ${table}${match}`, { bigints: readsIntegersAsBigints(stream.columns.map((column) => column.type)) })
+    const update = this.writer.prepareSync(`UPDATE ${table} SET ${columns.map((column) => `${column} = ?`).join(', ')}${match}`)
+    const remove = this.writer.prepareSync(`DELETE FROM ${table}${match}`)
+    for (const [id, key] of touched) {
+      const rows = rowsByGroup.get(id) ?? []
+      const held = current.allSync(key)
+      const values = rows.map((row) => stream.columns.map((column, index) => toStorage(row[index], column.type)))
+      if (held.length === 1 && values.length === 1) {
+        // A group's row that did not change is left alone: no change without a difference.
+        if (groupId(held[0]!) !== groupId(values[0]!)) update.runSync([...values[0]!, ...key])
+        continue
+      }
+      if (held.length > 0) remove.runSync(key)
+      this.insertResultSync(stream, rows)
+    }
+  }
+
+  /** The source's events in the given groups (each a value per group column; NULL matches NULL), or all of them when it groups by nothing. */
+  private groupEventsSync(source: SourceTable, keys: readonly string[], groups: readonly (readonly RowValue[])[]): RowValue[][] {
+    const bigints = readsIntegersAsBigints(source.columns.map((column) => column.type))
+    if (keys.length === 0) return this.writer.prepareSync(`${this.selectEventsSql(source)} ORDER BY rowid`, { bigints }).allSync([])
+    const events: RowValue[][] = []
+    const match = this.writer.prepareSync(`${this.selectEventsSql(source)} WHERE ${keys.map((name) => `${quoteIdentifier(name)} IS ?`).join(' AND ')} ORDER BY rowid`, { bigints })
+    for (const group of groups) events.push(...match.allSync([...group]))
+    return events
   }
 
   /** A windowed stream: the windows that closed since its last step, each evaluated once over all its events. */
