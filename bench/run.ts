@@ -24,6 +24,7 @@ import { fulltextSuite } from './suites/fulltext.js'
 import { insertAutocommitSuite } from './suites/insert-autocommit.js'
 import { insertBatchedSuite } from './suites/insert-batched.js'
 import { openFirstReadSuite } from './suites/open-first-read.js'
+import { nexmarkSuite } from './suites/nexmark.js'
 import { pgbenchSuite } from './suites/pgbench.js'
 import { pointReadSuite } from './suites/point-read.js'
 import { timeTravelSuite } from './suites/time-travel.js'
@@ -49,6 +50,7 @@ const suites: readonly Suite[] = [
   fulltextSuite,
   httpSuite,
   pgbenchSuite,
+  nexmarkSuite,
 ]
 
 function positiveNumberFromEnvironment(name: string, fallback: number): number {
