@@ -41,8 +41,9 @@ export const ledgerSchema = [
   // batch that moved it (tx_id), and the events that arrived too late, kept as JSON.
   `CREATE TABLE IF NOT EXISTS _strata_sources (name TEXT PRIMARY KEY, watermark_us INTEGER, max_event_us INTEGER, flushed INTEGER NOT NULL, tx_id INTEGER NOT NULL) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_late_events (tx_id INTEGER NOT NULL, source TEXT NOT NULL, event TEXT NOT NULL, event_time_us INTEGER NOT NULL, watermark_us INTEGER) STRICT`,
-  // Streams: how far each has emitted (windows ending at or before closed_until_us; done after the input ended).
-  `CREATE TABLE IF NOT EXISTS _strata_streams (name TEXT PRIMARY KEY, closed_until_us INTEGER, done INTEGER NOT NULL, tx_id INTEGER NOT NULL) STRICT`,
+  // Streams: how far each has emitted (windows ending at or before closed_until_us; for session windows, no
+  // session still to emit has an event before open_from_us; done after the input ended).
+  `CREATE TABLE IF NOT EXISTS _strata_streams (name TEXT PRIMARY KEY, closed_until_us INTEGER, open_from_us INTEGER, done INTEGER NOT NULL, tx_id INTEGER NOT NULL) STRICT`,
 ]
 
 export class Ledger {

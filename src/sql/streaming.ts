@@ -379,13 +379,17 @@ export interface DropStream {
   readonly ifExists: boolean
 }
 
-/** A window over the event-time column: tumbling (slide = size) or hopping; microseconds. */
+/**
+ * A window over the event-time column, in microseconds: tumbling (slide = size), hopping, or session
+ * (`sizeUs` is the gap; sessions are per value of `partition`, the other GROUP BY columns).
+ */
 export interface WindowSpec {
-  readonly kind: 'tumble' | 'hop'
+  readonly kind: 'tumble' | 'hop' | 'session'
   readonly column: string
   readonly sizeUs: bigint
   readonly slideUs: bigint
   readonly offsetUs: bigint
+  readonly partition: readonly string[]
 }
 
 /**
@@ -474,16 +478,20 @@ function windowOf(kind: string, args: readonly unknown[], statement: string): Wi
     if (args.length !== 2 && args.length !== 3) throw new StrataError('SYNTAX_ERROR', 'tumble(ts, size [, offset]) takes two or three arguments', { statement })
     const size = micros(args[1], 'size')
     const offset = args.length === 3 ? intervalMicros(args[2], 'tumble(): the offset', statement) : 0n
-    return { kind: 'tumble', column, sizeUs: size, slideUs: size, offsetUs: offset % size }
+    return { kind: 'tumble', column, sizeUs: size, slideUs: size, offsetUs: offset % size, partition: [] }
   }
-  if (kind === 'session') throw new StrataError('NOT_SUPPORTED', 'session windows in a stream (not yet: tumble and hop are)', { statement })
+  if (kind === 'session') {
+    if (args.length !== 2) throw new StrataError('SYNTAX_ERROR', 'session(ts, gap) takes two arguments', { statement })
+    const gap = micros(args[1], 'gap')
+    return { kind: 'session', column, sizeUs: gap, slideUs: gap, offsetUs: 0n, partition: [] }
+  }
   if (args.length !== 3) throw new StrataError('SYNTAX_ERROR', `${kind}(ts, slide, size) takes three arguments`, { statement })
   const first = micros(args[1], 'slide or size')
   const second = micros(args[2], 'slide or size')
   const size = first > second ? first : second
   const slide = first > second ? second : first
   if (size % slide !== 0n) throw new StrataError('INVALID_PARAMETER', `${kind}(): the size must be a multiple of the slide`, { statement })
-  return { kind: size === slide ? 'tumble' : 'hop', column, sizeUs: size, slideUs: slide, offsetUs: 0n }
+  return { kind: size === slide ? 'tumble' : 'hop', column, sizeUs: size, slideUs: slide, offsetUs: 0n, partition: [] }
 }
 
 /**
@@ -492,7 +500,7 @@ function windowOf(kind: string, args: readonly unknown[], statement: string): Wi
  * without a window must not (a non-windowed aggregate is EMIT CHANGES, which comes later). What the
  * planner cannot maintain incrementally is NOT_SUPPORTED naming it.
  */
-export function planStream(query: string, sourceOf: (name: string) => SourceDefinition | undefined): StreamPlan {
+export function planStream(query: string, sourceOf: (name: string) => (SourceDefinition & { readonly columns: readonly string[] }) | undefined): StreamPlan {
   const parsed = parseStatements(query)
   const select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
   if (select === undefined) throw new StrataError('SYNTAX_ERROR', "a stream's query must be one SELECT", { statement: query })
@@ -542,6 +550,19 @@ export function planStream(query: string, sourceOf: (name: string) => SourceDefi
     if (window !== undefined) refuse('more than one window')
     window = windowOf(functionName(call), list(call['args']), query)
     edited.push(columnRef('window_start'), columnRef('window_end'))
+  }
+  if (window?.kind === 'session') {
+    // Sessions are per value of the other GROUP BY items, which must be the source's columns.
+    const partition: string[] = []
+    for (const entry of group) {
+      const call = nodeBody(entry, 'FuncCall')
+      if (call !== undefined && windowFunctions.has(functionName(call))) continue
+      const column = columnRefName(entry)
+      if (column === 'window_start' || column === 'window_end') continue
+      if (column === undefined || !definition.columns.includes(column)) refuse('GROUP BY of anything but source columns beside a session window')
+      partition.push(column!)
+    }
+    window = { ...window, partition }
   }
   if (window !== undefined && window.column !== definition.watermarkColumn) {
     throw new StrataError('NOT_SUPPORTED', `a window on "${window.column}": windows follow the source's event time, "${definition.watermarkColumn ?? '(none: the source has no watermark column)'}"`, { statement: query })
@@ -600,6 +621,7 @@ function walkNodes(node: unknown, visit: (kind: string, body: PgNode) => void): 
  * (`closedUs`, `limitUs`] (either bound may be absent).
  */
 export function windowedRelationSql(window: WindowSpec, columns: readonly string[], input: string, zoned: boolean, closedUs: bigint | null, limitUs: bigint | null): string {
+  if (window.kind === 'session') return sessionRelationSql(window, columns, input, zoned, closedUs, limitUs)
   const list = columns.map(quoteIdentifier).join(', ')
   const size = window.sizeUs.toString()
   const slide = window.slideUs.toString()
@@ -614,4 +636,37 @@ export function windowedRelationSql(window: WindowSpec, columns: readonly string
     `FROM (SELECT ${list}, unnest(range(${last} - ${size} + ${slide}, ${last} + ${slide}, ${slide})) AS _strata_ws FROM ${input}) AS _strata_events` +
     (bounds.length === 0 ? '' : ` WHERE ${bounds.join(' AND ')}`)
   )
+}
+
+/** A session window's events, numbered per partition, with each session's first event (µs) and end (its last event + the gap). */
+function sessionsSql(window: WindowSpec, columns: readonly string[], input: string): string {
+  const list = columns.map(quoteIdentifier).join(', ')
+  const gap = window.sizeUs.toString()
+  const partition = window.partition.length === 0 ? '' : `PARTITION BY ${window.partition.map(quoteIdentifier).join(', ')} `
+  const event = `epoch_us(${quoteIdentifier(window.column)})`
+  // An event starts a session when it is the first of its partition or at least `gap` after the one before.
+  const ordered = `SELECT ${list}, ${event} AS _strata_e, lag(${event}) OVER (${partition}ORDER BY ${event}) AS _strata_p FROM ${input}`
+  const numbered = `SELECT *, sum(CASE WHEN _strata_p IS NULL OR _strata_e - _strata_p >= ${gap} THEN 1 ELSE 0 END) OVER (${partition}ORDER BY _strata_e ROWS UNBOUNDED PRECEDING) AS _strata_s FROM (${ordered}) AS _strata_ordered`
+  const sessionPartition = `PARTITION BY ${[...window.partition.map(quoteIdentifier), '_strata_s'].join(', ')}`
+  return `SELECT *, min(_strata_e) OVER (${sessionPartition}) AS _strata_ws, max(_strata_e) OVER (${sessionPartition}) + ${gap} AS _strata_we FROM (${numbered}) AS _strata_numbered`
+}
+
+/**
+ * DuckDB SQL for the windowed relation of a session window: each event with its session's
+ * `window_start` (its first event) and `window_end` (its last event + the gap), keeping sessions that
+ * end in (`closedUs`, `limitUs`].
+ */
+function sessionRelationSql(window: WindowSpec, columns: readonly string[], input: string, zoned: boolean, closedUs: bigint | null, limitUs: bigint | null): string {
+  const list = columns.map(quoteIdentifier).join(', ')
+  const stamp = (micros: string): string => (zoned ? `CAST(make_timestamp(${micros}) AS TIMESTAMPTZ)` : `make_timestamp(${micros})`)
+  const bounds = [closedUs === null ? undefined : `_strata_we > ${closedUs}`, limitUs === null ? undefined : `_strata_we <= ${limitUs}`].filter((bound) => bound !== undefined)
+  return (
+    `SELECT ${list}, ${stamp('_strata_ws')} AS window_start, ${stamp('_strata_we')} AS window_end FROM (${sessionsSql(window, columns, input)}) AS _strata_sessions` +
+    (bounds.length === 0 ? '' : ` WHERE ${bounds.join(' AND ')}`)
+  )
+}
+
+/** The earliest start (µs) of a session over `input` that ends after `limitUs` (still open), as one row `first`. */
+export function openSessionsStartSql(window: WindowSpec, columns: readonly string[], input: string, limitUs: bigint): string {
+  return `SELECT min(_strata_ws) AS first FROM (${sessionsSql(window, columns, input)}) AS _strata_sessions WHERE _strata_we > ${limitUs}`
 }

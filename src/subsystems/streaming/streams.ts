@@ -9,13 +9,14 @@
  * - A stateless stream (no aggregate) runs over each batch's accepted events and appends its rows.
  * - A windowed aggregate emits each window once, when it closes (watermark ≥ window end + allowed
  *   lateness): the step reads the source's events of the windows that closed since the last step
- *   and evaluates the query over them. No window is emitted before it is complete, and late events
+ *   (for sessions, from the earliest start of a session still open at the step before) and
+ *   evaluates the query over them. No window is emitted before it is complete, and late events
  *   never reach a window (a late event is earlier than every window still open).
  * - An aggregate without a window (EMIT CHANGES) keeps one row per group, updated in place as the
  *   group's events arrive: the groups a batch touches are evaluated again over all their events.
  */
 import type { SourceDefinition, TableDefinition } from '../../sql/catalog.js'
-import { planStream, streamInputRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
+import { openSessionsStartSql, planStream, streamInputRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
 import { quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
@@ -38,7 +39,10 @@ export interface SourceProgress {
 }
 
 interface StreamState {
+  /** Windows ending at or before this were emitted (µs); null before the first. */
   readonly closedUntilUs: bigint | null
+  /** Session windows: no session still to emit has an event before this (µs); null: no bound yet. */
+  readonly openFromUs: bigint | null
   readonly done: boolean
 }
 
@@ -80,24 +84,30 @@ export class Streams {
     return table as SourceTable
   }
 
+  /** What the planner knows of a source: its watermark and its columns' names. */
+  private sourceForPlan(name: string): (SourceDefinition & { readonly columns: readonly string[] }) | undefined {
+    const table = this.host.schema.catalog.tables.get(name)
+    return table?.source === undefined ? undefined : { ...table.source, columns: table.columns.map((column) => column.name) }
+  }
+
   private planOf(stream: StreamTable): StreamPlan {
     const source = this.sourceOf(stream.stream.source)
     const cached = this.plans.get(stream.name)
     if (cached !== undefined && cached.query === stream.stream.query && cached.schemaTx === source.schemaTx) return cached.plan
-    const plan = planStream(stream.stream.query, (name) => this.host.schema.catalog.tables.get(name)?.source)
+    const plan = planStream(stream.stream.query, (name) => this.sourceForPlan(name))
     this.plans.set(stream.name, { query: stream.stream.query, schemaTx: source.schemaTx, plan })
     return plan
   }
 
   private stateSync(connection: RowConnection, name: string): StreamState {
-    const row = connection.prepareSync('SELECT closed_until_us, done FROM _strata_streams WHERE name = ?', { bigints: true }).allSync([name])[0]
-    return row === undefined ? { closedUntilUs: null, done: false } : { closedUntilUs: row[0] as bigint | null, done: row[1] === 1n }
+    const row = connection.prepareSync('SELECT closed_until_us, open_from_us, done FROM _strata_streams WHERE name = ?', { bigints: true }).allSync([name])[0]
+    return row === undefined ? { closedUntilUs: null, openFromUs: null, done: false } : { closedUntilUs: row[0] as bigint | null, openFromUs: row[1] as bigint | null, done: row[2] === 1n }
   }
 
   private saveStateSync(call: StatementCall, name: string, state: StreamState): void {
     this.writer
-      .prepareSync('INSERT OR REPLACE INTO _strata_streams (name, closed_until_us, done, tx_id) VALUES (?, ?, ?, ?)')
-      .runSync([name, state.closedUntilUs, state.done ? 1 : 0, this.pendingTx()])
+      .prepareSync('INSERT OR REPLACE INTO _strata_streams (name, closed_until_us, open_from_us, done, tx_id) VALUES (?, ?, ?, ?, ?)')
+      .runSync([name, state.closedUntilUs, state.openFromUs, state.done ? 1 : 0, this.pendingTx()])
     call.stateChanged()
   }
 
@@ -112,9 +122,9 @@ export class Streams {
       if (existing?.stream !== undefined && create.orReplace) this.dropSync(call, existing as StreamTable)
       else throw new StrataError('DUPLICATE_TABLE', `relation "${create.name}" already exists`)
     }
-    const plan = planStream(create.query, (name) => this.host.schema.catalog.tables.get(name)?.source)
+    const plan = planStream(create.query, (name) => this.sourceForPlan(name))
     if (create.emit === 'changes' && plan.window !== undefined) throw new StrataError('NOT_SUPPORTED', 'EMIT CHANGES of a windowed aggregate (not yet: its windows are emitted when they close)')
-    if (create.emit === 'close' && plan.window === undefined) throw new StrataError('SYNTAX_ERROR', 'EMIT ON WINDOW CLOSE needs a window (tumble, hop) in the query')
+    if (create.emit === 'close' && plan.window === undefined) throw new StrataError('SYNTAX_ERROR', 'EMIT ON WINDOW CLOSE needs a window (tumble, hop, session) in the query')
     const source = this.sourceOf(plan.source)
     const session = await this.host.syncer.acquireSession()
     try {
@@ -127,7 +137,7 @@ export class Streams {
       }
       this.host.createTableSync({ name: create.name, columns, primaryKey: null, uniques: [], checks: [], schemaTx: this.pendingTx(), stream: { query: create.query, source: source.name } })
       call.schemaChanged()
-      this.saveStateSync(call, create.name, { closedUntilUs: null, done: false })
+      this.saveStateSync(call, create.name, { closedUntilUs: null, openFromUs: null, done: false })
       // Backfill: the events the source holds already.
       const stream = this.host.schema.catalog.tables.get(create.name) as StreamTable
       const events = plan.window === undefined ? this.allEventsSync(source) : []
@@ -242,13 +252,19 @@ export class Streams {
     // Windows ending at or before the limit are closed; none when the watermark has not been set.
     const limitUs = progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(source.source.allowedLatenessUs)
     if (limitUs === undefined || (limitUs !== null && state.closedUntilUs !== null && limitUs <= state.closedUntilUs)) return
-    // The events of those windows: a window ending after `closed` starts after `closed` − size.
-    const events = this.eventsSync(source, window.column, state.closedUntilUs === null ? null : state.closedUntilUs - window.sizeUs, limitUs)
+    // The events of those windows: a window ending after `closed` starts after `closed` − size. A
+    // session has no bound length: its events start at the earliest start of a session still open at
+    // the last step, or at that step's limit (an event accepted since is not earlier: it is not late).
+    const fromUs = window.kind === 'session' ? state.openFromUs : state.closedUntilUs === null ? null : state.closedUntilUs - window.sizeUs
+    // A session may end after the limit: all events before it are read, and only closed sessions kept.
+    const events = this.eventsSync(source, window.column, fromUs, window.kind === 'session' ? null : limitUs)
+    let openFromUs: bigint | null = limitUs
     if (events.length > 0) {
-      const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs, describeOnly: false })
+      const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs, describeOnly: false, openSessions: window.kind === 'session' && limitUs !== null })
       this.insertResultSync(stream, result.rows)
+      if (result.openFromUs !== null && (openFromUs === null || result.openFromUs < openFromUs)) openFromUs = result.openFromUs
     }
-    this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, done: true } : { closedUntilUs: limitUs, done: false })
+    this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: state.openFromUs, done: true } : { closedUntilUs: limitUs, openFromUs, done: false })
   }
 
   private selectEventsSql(source: SourceTable): string {
@@ -288,8 +304,8 @@ export class Streams {
     source: SourceTable,
     plan: StreamPlan,
     events: readonly (readonly RowValue[])[],
-    bounds: { readonly closedUs: bigint | null; readonly limitUs: bigint | null; readonly describeOnly: boolean },
-  ): Promise<{ readonly columns: readonly { readonly name: string; readonly type: string }[]; readonly rows: unknown[][] }> {
+    bounds: { readonly closedUs: bigint | null; readonly limitUs: bigint | null; readonly describeOnly: boolean; readonly openSessions?: boolean },
+  ): Promise<{ readonly columns: readonly { readonly name: string; readonly type: string }[]; readonly rows: unknown[][]; readonly openFromUs: bigint | null }> {
     const work = `${workSchema}.${quoteIdentifier(`input_${stream}`)}`
     const kinds = source.columns.map((column) => appendKind(column.type))
     await session.runStatements(
@@ -305,7 +321,14 @@ export class Streams {
         relations.push(`${windowedRelation} AS (${windowedRelationSql(plan.window, columns, streamInputRelation, zoned, bounds.closedUs, bounds.limitUs)})`)
       }
       const sql = `WITH ${relations.join(', ')} ${bounds.describeOnly ? `SELECT * FROM (${plan.sql}) AS _strata_stream LIMIT 0` : plan.sql}`
-      return await session.run(sql)
+      const result = await session.run(sql)
+      let openFromUs: bigint | null = null
+      if (bounds.openSessions === true) {
+        const open = await session.run(`WITH ${relations[0]!} ${openSessionsStartSql(plan.window!, source.columns.map((column) => column.name), streamInputRelation, bounds.limitUs!)}`)
+        const first = open.rows[0]?.[0]
+        openFromUs = first === null || first === undefined ? null : BigInt(first as number | bigint)
+      }
+      return { columns: result.columns, rows: result.rows, openFromUs }
     } finally {
       await session.runStatements(`DROP TABLE IF EXISTS ${work}`)
     }
