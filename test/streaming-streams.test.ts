@@ -199,7 +199,7 @@ test('streams: what cannot be maintained incrementally is refused naming it; str
     ["CREATE STREAM x AS SELECT count(*) FROM s GROUP BY hop(ts, INTERVAL '3' SECOND, INTERVAL '5' SECOND)", 'INVALID_PARAMETER', /multiple of the slide/],
     ["CREATE STREAM x AS SELECT count(*) FROM s GROUP BY tumble(ts, INTERVAL '1' MONTH)", 'NOT_SUPPORTED', /months/],
     ['CREATE STREAM x AS SELECT * FROM plain', 'UNDEFINED_TABLE', /source "plain" does not exist/],
-    ['CREATE STREAM x AS SELECT * FROM s JOIN plain ON s.k = plain.k', 'NOT_SUPPORTED', /join/],
+    ['CREATE STREAM x AS SELECT * FROM plain JOIN s ON s.k = plain.k', 'NOT_SUPPORTED', /source JOIN a table/],
     ["CREATE STREAM x AS SELECT *, row_number() OVER () FROM s", 'NOT_SUPPORTED', /OVER/],
     ["CREATE STREAM x AS SELECT window_start, count(*) FROM s GROUP BY tumble(ts, INTERVAL '5' SECOND) EMIT CHANGES", 'NOT_SUPPORTED', /EMIT CHANGES of a windowed aggregate/],
     ['CREATE STREAM x AS', 'SYNTAX_ERROR', /expected the query/],
@@ -252,4 +252,42 @@ test("EMIT CHANGES: a subscriber sees a group's row inserted, then updated with 
   assert.deepEqual((await db.query('SELECT k, total, top FROM totals')).rows, [{ k: 'b', total: 1, top: 1 }])
   // b's row has one version: the batch that left it as it was wrote nothing to it.
   assert.deepEqual((await db.query("SELECT count(*) AS versions FROM totals FOR SYSTEM_TIME ALL WHERE k = 'b'")).rows, [{ versions: 1 }])
+})
+
+test('a lookup join sees the table as it is when each batch is processed, its own transaction\'s writes included; later changes do not rewrite earlier rows', async (t) => {
+  const directory = temporaryDirectory('streams-lookup')
+  const db = await open(directory.path)
+  t.after(async () => {
+    await db.close()
+    directory.remove()
+  })
+  await db.query('CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner VARCHAR, tier VARCHAR)')
+  await db.query("INSERT INTO accounts VALUES (1, 'ann', 'gold'), (2, 'bob', 'basic')")
+  await db.query('CREATE SOURCE payments (account INTEGER, amount DOUBLE, ts TIMESTAMP, WATERMARK FOR ts)')
+  await db.push('payments', [{ account: 2, amount: 1, ts: at(1) }])
+  // Backfill joins the events held so far with the table as it is now.
+  await db.query('CREATE STREAM enriched AS SELECT p.account, a.owner, a.tier, p.amount FROM payments p LEFT JOIN accounts a ON a.id = p.account')
+  await db.query('CREATE STREAM gold AS SELECT account, amount FROM payments JOIN accounts ON accounts.id = payments.account WHERE tier = $$gold$$')
+  await db.push('payments', [{ account: 1, amount: 10, ts: at(2) }, { account: 3, amount: 5, ts: at(2) }])
+  await db.query("UPDATE accounts SET tier = 'platinum' WHERE id = 1")
+  await db.push('payments', [{ account: 1, amount: 20, ts: at(3) }])
+  await db.transaction(async (tx) => {
+    await tx.query("INSERT INTO accounts VALUES (3, 'cy', 'gold')")
+    await tx.query('INSERT INTO payments VALUES (3, 30, $1)', [at(4)])
+  })
+  assert.deepEqual(sortedRows((await db.query('SELECT * FROM enriched')).rows), sortedRows([
+    { account: 2, owner: 'bob', tier: 'basic', amount: 1 },
+    { account: 1, owner: 'ann', tier: 'gold', amount: 10 },
+    { account: 3, owner: null, tier: null, amount: 5 },
+    { account: 1, owner: 'ann', tier: 'platinum', amount: 20 },
+    { account: 3, owner: 'cy', tier: 'gold', amount: 30 },
+  ]))
+  assert.deepEqual(sortedRows((await db.query('SELECT * FROM gold')).rows), sortedRows([{ account: 1, amount: 10 }, { account: 3, amount: 30 }]))
+  await assertRefused((sql) => db.query(sql), [
+    ['CREATE STREAM x AS SELECT a.tier, count(*) FROM payments p JOIN accounts a ON a.id = p.account GROUP BY a.tier', 'NOT_SUPPORTED', /join in a windowed or aggregating stream/],
+    ['CREATE STREAM x AS SELECT * FROM accounts a RIGHT JOIN payments p ON a.id = p.account', 'NOT_SUPPORTED', /source JOIN a table/],
+    ['CREATE STREAM x AS SELECT * FROM payments p FULL JOIN accounts a ON a.id = p.account', 'NOT_SUPPORTED', /RIGHT or FULL/],
+    ['CREATE STREAM x AS SELECT * FROM payments p, accounts a', 'NOT_SUPPORTED', /comma join/],
+    ['CREATE STREAM x AS SELECT * FROM payments p JOIN nope n ON n.id = p.account', 'UNDEFINED_TABLE', /nope/],
+  ])
 })

@@ -406,6 +406,8 @@ export interface StreamPlan {
    * for other streams.
    */
   readonly groupColumns: readonly string[] | undefined
+  /** Tables a stateless stream joins its events with (lookup joins): read as they are when each batch is processed. */
+  readonly lookups: readonly string[]
   readonly sql: string
 }
 
@@ -514,11 +516,26 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
   if (list(select['valuesLists']).length > 0) refuse('VALUES')
   if (list(select['windowClause']).length > 0) refuse('WINDOW')
   const from = list(select['fromClause'])
-  if (from.length !== 1) refuse(from.length === 0 ? 'a query without a source' : 'a join (not yet)')
+  if (from.length !== 1) refuse(from.length === 0 ? 'a query without a source' : 'a comma join (write JOIN … ON)')
   let window: WindowSpec | undefined
   let source: string
   let alias: PgNode | undefined
-  const item = from[0]
+  let item = from[0]
+  // A lookup join: the source (left) JOIN or LEFT JOIN an ordinary table, as the table is when each batch is processed.
+  const join = nodeBody(item, 'JoinExpr')
+  const lookups: string[] = []
+  let lookupSide: unknown
+  if (join !== undefined) {
+    const left = nodeBody(join['larg'], 'RangeVar')
+    const right = nodeBody(join['rarg'], 'RangeVar')
+    if (left === undefined || right === undefined || sourceOf(String(left['relname'])) === undefined) refuse('a join other than a source JOIN a table (a lookup join)')
+    if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a RIGHT or FULL join')
+    if (join['quals'] === undefined && list(join['usingClause']).length === 0) refuse('a join without ON or USING')
+    if (sourceOf(String(right!['relname'])) !== undefined) refuse('a join of two sources (interval joins come later)')
+    lookups.push(String(right!['relname']))
+    lookupSide = join['rarg']
+    item = join['larg']
+  }
   const relation = nodeBody(item, 'RangeVar')
   const tableFunction = nodeBody(item, 'RangeFunction')
   if (relation !== undefined) {
@@ -573,10 +590,13 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
     if (kind === 'FuncCall' && body['over'] !== undefined) refuse('a window function (OVER)')
   })
   if (window !== undefined && !aggregated) refuse('a window without aggregation (not yet)')
+  if (lookups.length > 0 && (window !== undefined || aggregated)) refuse('a join in a windowed or aggregating stream (not yet: lookup joins of stateless streams are)')
   const groupColumns = window === undefined && aggregated ? changesKey(select, group, refuse) : undefined
-  const rewritten: PgNode = { ...select, fromClause: [{ RangeVar: { relname: window === undefined ? streamInputRelation : windowedRelation, inh: true, relpersistence: 'p', ...(alias === undefined ? {} : { alias }) } }] }
+  const input: PgNode = { RangeVar: { relname: window === undefined ? streamInputRelation : windowedRelation, inh: true, relpersistence: 'p', ...(alias === undefined ? {} : { alias }) } }
+  const fromItem = join === undefined ? input : { JoinExpr: { ...join, larg: input, rarg: lookupSide } }
+  const rewritten: PgNode = { ...select, fromClause: [fromItem] }
   if (group.length > 0) rewritten['groupClause'] = edited
-  return { source, window, groupColumns, sql: deparseStatement({ SelectStmt: rewritten }) }
+  return { source, window, groupColumns, lookups, sql: deparseStatement({ SelectStmt: rewritten }) }
 }
 
 /**

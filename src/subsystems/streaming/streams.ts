@@ -128,7 +128,7 @@ export class Streams {
     const source = this.sourceOf(plan.source)
     const session = await this.host.syncer.acquireSession()
     try {
-      const result = await this.evaluate(session, create.name, source, plan, [], { closedUs: null, limitUs: null, describeOnly: true })
+      const result = await this.evaluate(session, create.name, source, plan, [], { closedUs: null, limitUs: null, describeOnly: true }, call)
       const columns = result.columns.map((column) => ({ name: column.name, type: typeFromLabel(column.type), notNull: false, default: undefined }))
       const names = new Set<string>()
       for (const column of columns) {
@@ -142,7 +142,7 @@ export class Streams {
       const stream = this.host.schema.catalog.tables.get(create.name) as StreamTable
       const events = plan.window === undefined ? this.allEventsSync(source) : []
       if (plan.groupColumns !== undefined) await this.updateGroups(session, stream, source, plan, events)
-      else if (plan.window === undefined) await this.emitRows(session, stream, source, plan, events)
+      else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, events)
       else await this.closeWindows(call, session, stream, source, plan, progress(source.name))
     } finally {
       this.host.syncer.releaseSession(session)
@@ -176,7 +176,7 @@ export class Streams {
       for (const stream of streams) {
         const plan = this.planOf(stream)
         if (plan.groupColumns !== undefined) await this.updateGroups(session, stream, source, plan, accepted)
-        else if (plan.window === undefined) await this.emitRows(session, stream, source, plan, accepted)
+        else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, accepted)
         else await this.closeWindows(call, session, stream, source, plan, progress)
       }
     } finally {
@@ -184,10 +184,10 @@ export class Streams {
     }
   }
 
-  /** A stateless stream: its query over `events`, the rows appended to its table. */
-  private async emitRows(session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<void> {
+  /** A stateless stream: its query over `events` (joined with its lookup tables as they are now), the rows appended to its table. */
+  private async emitRows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<void> {
     if (events.length === 0) return
-    const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: null, limitUs: null, describeOnly: false })
+    const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: null, limitUs: null, describeOnly: false }, call)
     this.insertResultSync(stream, result.rows)
   }
 
@@ -296,7 +296,7 @@ export class Streams {
   /**
    * Runs the stream's query in the column store over `events` (storage values of the source's
    * columns): appended into a work table of primitive columns, cast to the source's types by the
-   * input relation, windowed when the stream is.
+   * input relation, windowed when the stream is; through `call` when it joins tables.
    */
   private async evaluate(
     session: ColumnSession,
@@ -305,6 +305,7 @@ export class Streams {
     plan: StreamPlan,
     events: readonly (readonly RowValue[])[],
     bounds: { readonly closedUs: bigint | null; readonly limitUs: bigint | null; readonly describeOnly: boolean; readonly openSessions?: boolean },
+    call?: StatementCall,
   ): Promise<{ readonly columns: readonly { readonly name: string; readonly type: string }[]; readonly rows: unknown[][]; readonly openFromUs: bigint | null }> {
     const work = `${workSchema}.${quoteIdentifier(`input_${stream}`)}`
     const kinds = source.columns.map((column) => appendKind(column.type))
@@ -321,7 +322,9 @@ export class Streams {
         relations.push(`${windowedRelation} AS (${windowedRelationSql(plan.window, columns, streamInputRelation, zoned, bounds.closedUs, bounds.limitUs)})`)
       }
       const sql = `WITH ${relations.join(', ')} ${bounds.describeOnly ? `SELECT * FROM (${plan.sql}) AS _strata_stream LIMIT 0` : plan.sql}`
-      const result = await session.run(sql)
+      // A lookup join reads its tables as this batch's transaction sees them: the column store with the
+      // transaction's own writes (the call's overlay), once the mirror holds every earlier commit.
+      const result = plan.lookups.length > 0 && call !== undefined ? await call.columnQuery(sql, []) : await session.run(sql)
       let openFromUs: bigint | null = null
       if (bounds.openSessions === true) {
         const open = await session.run(`WITH ${relations[0]!} ${openSessionsStartSql(plan.window!, source.columns.map((column) => column.name), streamInputRelation, bounds.limitUs!)}`)
