@@ -8,7 +8,7 @@
  *
  * Queries expressible today: q0 (pass-through), q1 (currency conversion), q2 (selection), a q5-like
  * hop-window count per auction and a q7-like tumble-window maximum. q5, q7, q8 and q11 as Nexmark
- * writes them need subqueries, joins and session windows, which streams do not take yet.
+ * writes them need subqueries and joins of two streams, which streams do not take yet.
  */
 import * as path from 'node:path'
 import { DuckDBInstance, DuckDBTimestampValue } from '@duckdb/node-api'

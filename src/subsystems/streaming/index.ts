@@ -2,7 +2,8 @@
  * Streaming SQL as a subsystem (SPEC 8): sources — CREATE/DROP/SHOW SOURCE (recognised from the
  * scanner's tokens by src/sql/streaming.ts), input by INSERT, `db.push`, `db.advanceWatermark` and
  * `db.flush`, watermarks and late events (sources.ts) — and streams over them — CREATE/DROP/SHOW
- * STREAM, stateless, windowed (tumble, hop, session) and EMIT CHANGES queries evaluated by DuckDB in the batch's transaction
+ * STREAM: stateless queries (with lookup joins), windowed aggregates (tumble, hop, session) and
+ * aggregates without a window (EMIT CHANGES), evaluated by DuckDB in the batch's transaction
  * (streams.ts). A source is a table with a `source` definition in the catalog, a stream's output a
  * table with a `stream` one, so both read like any table; only Strata writes them (UPDATE, DELETE and
  * ALTER of a source, any write to a stream's table, are refused). What is not built yet is listed in
