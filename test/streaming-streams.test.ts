@@ -175,6 +175,17 @@ test('every stream emits what DuckDB computes in batch over the accepted events:
     assert.ok(expected.length >= (stream.windowed ? 4 : 1), `${stream.name} has results to compare (${expected.length})`)
     assert.deepEqual(await emitted(db, stream.name), expected, `${stream.name} after the input ended`)
   }
+  // strata.streams: each stream's rows written, the late events of its source, its source's watermark.
+  const lateCount = Number((await db.query('SELECT count(*) AS n FROM strata.late_events')).rows[0]!['n'])
+  const status = new Map((await db.query('SELECT name, source, events_in, events_out, late, watermark, last_checkpoint, error FROM strata.streams')).rows.map((row) => [row['name'], row]))
+  assert.equal(status.size, cases.length)
+  for (const stream of cases) {
+    const row = status.get(stream.name)!
+    assert.equal(row['source'], 'trades')
+    assert.equal(row['late'], lateCount, stream.name)
+    assert.ok(Number(row['events_in']) > 0 && row['last_checkpoint'] instanceof Date && row['error'] === null, stream.name)
+    if (!stream.name.startsWith('c_')) assert.equal(row['events_out'], Number((await db.query(`SELECT count(*) AS n FROM ${stream.name}`)).rows[0]!['n']), stream.name)
+  }
   // After the end of input nothing more is emitted: a later event is late.
   assert.equal((await db.push('trades', [{ sym: 'A', price: 1, qty: 5, ts: at(clock + 100) }])).rowCount, 0)
   assert.deepEqual(await emitted(db, 's_tumble'), await oracleRows(db, cases[0]!.oracle, 'all'))

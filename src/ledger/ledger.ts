@@ -43,7 +43,8 @@ export const ledgerSchema = [
   `CREATE TABLE IF NOT EXISTS _strata_late_events (tx_id INTEGER NOT NULL, source TEXT NOT NULL, event TEXT NOT NULL, event_time_us INTEGER NOT NULL, watermark_us INTEGER) STRICT`,
   // Streams: how far each has emitted (windows ending at or before closed_until_us; for session windows, no
   // session still to emit has an event before open_from_us; done after the input ended).
-  `CREATE TABLE IF NOT EXISTS _strata_streams (name TEXT PRIMARY KEY, closed_until_us INTEGER, open_from_us INTEGER, done INTEGER NOT NULL, tx_id INTEGER NOT NULL) STRICT`,
+  // The counters are strata.streams' (events read, rows written, events the last step evaluated).
+  `CREATE TABLE IF NOT EXISTS _strata_streams (name TEXT PRIMARY KEY, source TEXT NOT NULL, query TEXT NOT NULL, closed_until_us INTEGER, open_from_us INTEGER, done INTEGER NOT NULL, events_in INTEGER NOT NULL DEFAULT 0, events_out INTEGER NOT NULL DEFAULT 0, state_rows INTEGER NOT NULL DEFAULT 0, tx_id INTEGER NOT NULL) STRICT`,
 ]
 
 export class Ledger {

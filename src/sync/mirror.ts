@@ -169,6 +169,13 @@ export async function prepareMirror(session: ColumnSession): Promise<void> {
   // Streaming sources (src/subsystems/streaming/sources.ts): each one's watermark, and the events that came too late.
   await session.run(`CREATE TABLE IF NOT EXISTS strata.sources (name VARCHAR NOT NULL, watermark TIMESTAMP, max_event_time TIMESTAMP, flushed BOOLEAN NOT NULL)`)
   await session.run(`CREATE TABLE IF NOT EXISTS strata.late_events (source VARCHAR NOT NULL, event JSON NOT NULL, event_time TIMESTAMP NOT NULL, watermark TIMESTAMP, tx_id BIGINT NOT NULL)`)
+  // Streams: their counters as the row store keeps them, and strata.streams over them with their source's watermark and late events.
+  await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.stream_state (name VARCHAR NOT NULL, source VARCHAR NOT NULL, query VARCHAR NOT NULL, events_in BIGINT NOT NULL, events_out BIGINT NOT NULL, state_rows BIGINT NOT NULL, tx_id BIGINT NOT NULL)`)
+  await session.run(
+    `CREATE OR REPLACE VIEW strata.streams AS SELECT s.name, s.source, s.query, src.watermark, s.events_in, s.events_out, ` +
+      `(SELECT count(*) FROM strata.late_events l WHERE l.source = s.source) AS late, s.state_rows, t.system_time AS last_checkpoint, CAST(NULL AS VARCHAR) AS error ` +
+      `FROM ${metaSchema}.stream_state s LEFT JOIN strata.sources src ON src.name = s.source LEFT JOIN strata.transactions t ON t.tx_id = s.tx_id`,
+  )
   await session.run(`CREATE TABLE IF NOT EXISTS strata_information_schema.tables (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, table_type VARCHAR)`)
   await session.run(
     `CREATE TABLE IF NOT EXISTS strata_information_schema.columns (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR, ordinal_position INTEGER, column_default VARCHAR, is_nullable VARCHAR, data_type VARCHAR)`,
@@ -665,6 +672,8 @@ export interface LedgerRange {
   readonly lateEvents: readonly unknown[][]
   /** Every source's state when a source's watermark moved or the schema changed in the range (strata.sources is then replaced), else undefined. */
   readonly sources: readonly unknown[][] | undefined
+  /** Every stream's counters when one moved or the schema changed in the range (replaced then), else undefined. */
+  readonly streams: readonly unknown[][] | undefined
 }
 
 export function readLedgerRangeSync(source: RowConnection, fromTx: number, toTx: number): LedgerRange {
@@ -681,7 +690,13 @@ export function readLedgerRangeSync(source: RowConnection, fromTx: number, toTx:
     source.prepareSync('SELECT 1 FROM _strata_sources WHERE tx_id > ? AND tx_id <= ? LIMIT 1').allSync([fromTx, toTx]).length > 0 ||
     commits.some((commit) => commit[2] === 'ddl')
   const sources = sourcesMoved ? source.prepareSync('SELECT name, watermark_us, max_event_us, flushed FROM _strata_sources ORDER BY name', { bigints: true }).allSync([]) : undefined
-  return { toTx, commits, erasures, lateEvents, sources }
+  const streamsMoved =
+    source.prepareSync('SELECT 1 FROM _strata_streams WHERE tx_id > ? AND tx_id <= ? LIMIT 1').allSync([fromTx, toTx]).length > 0 ||
+    commits.some((commit) => commit[2] === 'ddl')
+  const streams = streamsMoved
+    ? source.prepareSync('SELECT name, source, query, events_in, events_out, state_rows, tx_id FROM _strata_streams ORDER BY name', { bigints: true }).allSync([])
+    : undefined
+  return { toTx, commits, erasures, lateEvents, sources, streams }
 }
 
 /**
@@ -695,6 +710,10 @@ export async function recordPosition(batch: StatementBatch, ledger: LedgerRange)
   if (ledger.sources !== undefined) {
     batch.add('DELETE FROM strata.sources')
     if (ledger.sources.length > 0) await batch.insert('strata', 'sources', ['varchar', 'timestamp', 'timestamp', 'boolean'], ledger.sources)
+  }
+  if (ledger.streams !== undefined) {
+    batch.add(`DELETE FROM ${metaSchema}.stream_state`)
+    if (ledger.streams.length > 0) await batch.insert(metaSchema, 'stream_state', ['varchar', 'varchar', 'varchar', 'bigint', 'bigint', 'bigint', 'bigint'], ledger.streams)
   }
   batch.add(`UPDATE ${metaSchema}.position SET applied_tx = ${txLiteral(ledger.toTx)}`)
 }

@@ -28,8 +28,8 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
   const sources = new Sources(host, streams)
   return {
     name: 'streaming',
-    /** strata.sources (each source's watermark) and strata.late_events, kept in the mirror by CDC (src/sync/mirror.ts). */
-    relations: ['sources', 'late_events'],
+    /** strata.sources (each source's watermark), strata.late_events and strata.streams, kept in the mirror by CDC (src/sync/mirror.ts). */
+    relations: ['sources', 'late_events', 'streams'],
     recognise(statement) {
       // SHOW SOURCES is a PostgreSQL SHOW of a setting by its grammar; the rest it rejects.
       if (statement.tree !== undefined && nodeKind(statement.tree) !== 'VariableShowStmt') return undefined

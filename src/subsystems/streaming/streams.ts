@@ -106,8 +106,16 @@ export class Streams {
 
   private saveStateSync(call: StatementCall, name: string, state: StreamState): void {
     this.writer
-      .prepareSync('INSERT OR REPLACE INTO _strata_streams (name, closed_until_us, open_from_us, done, tx_id) VALUES (?, ?, ?, ?, ?)')
-      .runSync([name, state.closedUntilUs, state.openFromUs, state.done ? 1 : 0, this.pendingTx()])
+      .prepareSync('UPDATE _strata_streams SET closed_until_us = ?, open_from_us = ?, done = ?, tx_id = ? WHERE name = ?')
+      .runSync([state.closedUntilUs, state.openFromUs, state.done ? 1 : 0, this.pendingTx(), name])
+    call.stateChanged()
+  }
+
+  /** strata.streams' counters after a step: events it read, rows it wrote, events it evaluated (its working state). */
+  private countSync(call: StatementCall, name: string, counts: { readonly eventsIn: number; readonly eventsOut: number; readonly stateRows: number }): void {
+    this.writer
+      .prepareSync('UPDATE _strata_streams SET events_in = events_in + ?, events_out = events_out + ?, state_rows = ?, tx_id = ? WHERE name = ?')
+      .runSync([counts.eventsIn, counts.eventsOut, counts.stateRows, this.pendingTx(), name])
     call.stateChanged()
   }
 
@@ -137,13 +145,15 @@ export class Streams {
       }
       this.host.createTableSync({ name: create.name, columns, primaryKey: null, uniques: [], checks: [], schemaTx: this.pendingTx(), stream: { query: create.query, source: source.name } })
       call.schemaChanged()
-      this.saveStateSync(call, create.name, { closedUntilUs: null, openFromUs: null, done: false })
+      this.writer
+        .prepareSync('INSERT OR REPLACE INTO _strata_streams (name, source, query, closed_until_us, open_from_us, done, tx_id) VALUES (?, ?, ?, NULL, NULL, 0, ?)')
+        .runSync([create.name, source.name, create.query, this.pendingTx()])
       // Backfill: the events the source holds already.
       const stream = this.host.schema.catalog.tables.get(create.name) as StreamTable
       const events = plan.window === undefined ? this.allEventsSync(source) : []
-      if (plan.groupColumns !== undefined) await this.updateGroups(session, stream, source, plan, events)
+      if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, events)
       else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, events)
-      else await this.closeWindows(call, session, stream, source, plan, progress(source.name))
+      else await this.closeWindows(call, session, stream, source, plan, progress(source.name), 0)
     } finally {
       this.host.syncer.releaseSession(session)
     }
@@ -175,9 +185,9 @@ export class Streams {
     try {
       for (const stream of streams) {
         const plan = this.planOf(stream)
-        if (plan.groupColumns !== undefined) await this.updateGroups(session, stream, source, plan, accepted)
+        if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, accepted)
         else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, accepted)
-        else await this.closeWindows(call, session, stream, source, plan, progress)
+        else await this.closeWindows(call, session, stream, source, plan, progress, accepted.length)
       }
     } finally {
       this.host.syncer.releaseSession(session)
@@ -189,6 +199,7 @@ export class Streams {
     if (events.length === 0) return
     const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: null, limitUs: null, describeOnly: false }, call)
     this.insertResultSync(stream, result.rows)
+    this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: result.rows.length, stateRows: 0 })
   }
 
   /**
@@ -196,7 +207,7 @@ export class Streams {
    * all their events, and each one's row is updated in place (a change with before and after),
    * inserted when the group is new, deleted when it no longer has a row (HAVING).
    */
-  private async updateGroups(session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<void> {
+  private async updateGroups(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<void> {
     if (events.length === 0) return
     const keys = plan.groupColumns!
     const positions = keys.map((name) => source.columns.findIndex((column) => column.name === name))
@@ -206,7 +217,8 @@ export class Streams {
       touched.set(groupId(key), key)
     }
     const groups = [...touched.values()]
-    const result = await this.evaluate(session, stream.name, source, plan, this.groupEventsSync(source, keys, groups), { closedUs: null, limitUs: null, describeOnly: false })
+    const groupEvents = this.groupEventsSync(source, keys, groups)
+    const result = await this.evaluate(session, stream.name, source, plan, groupEvents, { closedUs: null, limitUs: null, describeOnly: false })
     const outputs = keys.map((name) => stream.columns.findIndex((column) => column.name === name))
     const rowsByGroup = new Map<string, unknown[][]>()
     for (const row of result.rows) {
@@ -220,18 +232,24 @@ export class Streams {
     const current = this.writer.prepareSync(`SELECT ${columns.join(', ')} FROM ${table}${match}`, { bigints: readsIntegersAsBigints(stream.columns.map((column) => column.type)) })
     const update = this.writer.prepareSync(`UPDATE ${table} SET ${columns.map((column) => `${column} = ?`).join(', ')}${match}`)
     const remove = this.writer.prepareSync(`DELETE FROM ${table}${match}`)
+    let written = 0
     for (const [id, key] of touched) {
       const rows = rowsByGroup.get(id) ?? []
       const held = current.allSync(key)
       const values = rows.map((row) => stream.columns.map((column, index) => toStorage(row[index], column.type)))
       if (held.length === 1 && values.length === 1) {
         // A group's row that did not change is left alone: no change without a difference.
-        if (groupId(held[0]!) !== groupId(values[0]!)) update.runSync([...values[0]!, ...key])
+        if (groupId(held[0]!) !== groupId(values[0]!)) {
+          update.runSync([...values[0]!, ...key])
+          written++
+        }
         continue
       }
       if (held.length > 0) remove.runSync(key)
       this.insertResultSync(stream, rows)
+      written += held.length + rows.length
     }
+    this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: written, stateRows: groupEvents.length })
   }
 
   /** The source's events in the given groups (each a value per group column; NULL matches NULL), or all of them when it groups by nothing. */
@@ -245,10 +263,11 @@ export class Streams {
   }
 
   /** A windowed stream: the windows that closed since its last step, each evaluated once over all its events. */
-  private async closeWindows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, progress: SourceProgress): Promise<void> {
+  private async closeWindows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, progress: SourceProgress, accepted: number): Promise<void> {
     const window = plan.window!
     const state = this.stateSync(this.writer, stream.name)
     if (state.done) return
+    if (accepted > 0) this.countSync(call, stream.name, { eventsIn: accepted, eventsOut: 0, stateRows: 0 })
     // Windows ending at or before the limit are closed; none when the watermark has not been set.
     const limitUs = progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(source.source.allowedLatenessUs)
     if (limitUs === undefined || (limitUs !== null && state.closedUntilUs !== null && limitUs <= state.closedUntilUs)) return
@@ -263,6 +282,7 @@ export class Streams {
       const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs, describeOnly: false, openSessions: window.kind === 'session' && limitUs !== null })
       this.insertResultSync(stream, result.rows)
       if (result.openFromUs !== null && (openFromUs === null || result.openFromUs < openFromUs)) openFromUs = result.openFromUs
+      this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: events.length })
     }
     this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: state.openFromUs, done: true } : { closedUntilUs: limitUs, openFromUs, done: false })
   }
