@@ -14,7 +14,7 @@ import { checkRowCount, checkTextParameter, comparisonParameter } from '../sql/r
 import { quoteIdentifier } from '../sql/tree.js'
 import { sqliteStorage, toStorage } from '../sql/types.js'
 import { openRowStoreSync, type RowConnection, type RowStore, type RowValue } from '../storage/rowstore/rowstore.js'
-import type { CatalogHolder } from '../subsystems/seam.js'
+import type { CatalogHolder, SubsystemHost } from '../subsystems/seam.js'
 import { Subsystems } from '../subsystems/index.js'
 import { Syncer } from '../sync/syncer.js'
 import { assert } from '../util/assert.js'
@@ -30,6 +30,8 @@ export interface EngineContext {
   /** Writers serialize on this lock (bounded wait); readers never take it. */
   readonly writerLock: Mutex
   readonly subsystems: Subsystems
+  /** Where the subsystems' `host.call` goes: set by the engine once it exists (`Engine.callSubsystem`). */
+  readonly subsystemCalls: { run: SubsystemHost['call'] | undefined }
 }
 
 /**
@@ -58,6 +60,7 @@ export function openContext(directory: string, durability: 'full' | 'normal' | '
     rowStore.closeSync()
     throw error
   }
+  const subsystemCalls: EngineContext['subsystemCalls'] = { run: undefined }
   const subsystems: Subsystems = new Subsystems({
     rowStore,
     ledger,
@@ -74,8 +77,12 @@ export function openContext(directory: string, durability: 'full' | 'normal' | '
         subsystems.dropTable({ writer: rowStore.writer, catalog: schema.catalog, saveTableSync: (changed) => schema.saveTableSync(changed) }, table),
       )
     },
+    call: (name, args) => {
+      if (subsystemCalls.run === undefined) return Promise.reject(new StrataError('INTERNAL', `${name}() was called before the engine was open`))
+      return subsystemCalls.run(name, args)
+    },
   })
-  return { rowStore, ledger, syncer, schema, writerLock: new Mutex(), subsystems }
+  return { rowStore, ledger, syncer, schema, writerLock: new Mutex(), subsystems, subsystemCalls }
 }
 
 /**

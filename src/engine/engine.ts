@@ -142,6 +142,8 @@ export class Engine {
     // The mirror catches up after a restart without delaying open or the first point read.
     engine.mirrorStartTimer = setTimeout(() => engine.context.syncer.wake(), limits.mirrorStartDelayMs)
     engine.mirrorStartTimer.unref()
+    engine.context.subsystemCalls.run = (name, args) => engine.callSubsystem(name, args)
+    engine.context.subsystems.onOpen()
     return engine
   }
 

@@ -39,7 +39,8 @@ export const ledgerSchema = [
   `CREATE TABLE IF NOT EXISTS _strata_erasures (tx_id INTEGER NOT NULL, table_name TEXT NOT NULL, entities INTEGER NOT NULL, versions INTEGER NOT NULL) STRICT`,
   // Streaming sources (src/subsystems/streaming/sources.ts): each source's watermark, written with the
   // batch that moved it (tx_id), and the events that arrived too late, kept as JSON.
-  `CREATE TABLE IF NOT EXISTS _strata_sources (name TEXT PRIMARY KEY, watermark_us INTEGER, max_event_us INTEGER, flushed INTEGER NOT NULL, tx_id INTEGER NOT NULL) STRICT`,
+  // connector_offset: how far the source's connector has read (a NATS stream sequence), written with the batch.
+  `CREATE TABLE IF NOT EXISTS _strata_sources (name TEXT PRIMARY KEY, watermark_us INTEGER, max_event_us INTEGER, flushed INTEGER NOT NULL, connector_offset INTEGER, tx_id INTEGER NOT NULL) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_late_events (tx_id INTEGER NOT NULL, source TEXT NOT NULL, event TEXT NOT NULL, event_time_us INTEGER NOT NULL, watermark_us INTEGER) STRICT`,
   // Streams: how far each has emitted (windows ending at or before closed_until_us; for session windows, no
   // session still to emit has an event before open_from_us; done after the input ended).

@@ -58,6 +58,16 @@ export interface SourceDefinition {
   readonly delayUs: number
   /** An event earlier than the watermark by more than this (µs) is late: dropped and recorded in strata.late_events. */
   readonly allowedLatenessUs: number
+  /** Where events arrive from besides INSERT and db.push: a message broker the source reads by itself. */
+  readonly connector?: SourceConnector
+}
+
+/** A NATS JetStream subject, read from the stream that holds it; offsets (stream sequences) commit with each batch. */
+export interface SourceConnector {
+  readonly kind: 'nats'
+  readonly subject: string
+  /** host:port; 127.0.0.1:4222 unless given. */
+  readonly server: string
 }
 
 /** A secondary index: a SQLite B-tree over some columns, ascending (PostgreSQL would call it btree). */

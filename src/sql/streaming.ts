@@ -7,7 +7,7 @@
  * No I/O: the streaming subsystem (src/subsystems/streaming/) runs what this recognises.
  */
 import { StrataError } from '../util/errors.js'
-import type { SourceDefinition, TableDefinition } from './catalog.js'
+import type { SourceConnector, SourceDefinition, TableDefinition } from './catalog.js'
 import { identifierOf, isWord, scanTokens, type ScannerToken } from './fulltext.js'
 import { tableFromCreate } from './ddl.js'
 import { parseStatements, type PgNode, type TokenSource } from './parse.js'
@@ -291,6 +291,7 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
     watermark = { column, delayUs }
   }
   let allowedLatenessUs = 0n
+  const connectorOptions = new Map<string, string>()
   if (reader.word('WITH')) {
     for (const item of reader.parenthesizedItems('an option')) {
       const option = new Reader(text, tokens.slice(0, item.to), 'CREATE SOURCE')
@@ -310,10 +311,15 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
           allowedLatenessUs = intervalMicros(value, 'allowed_lateness', text)
           break
         case 'connector':
+        case 'subject':
+        case 'server':
+        case 'format':
+          connectorOptions.set(key, optionText(value, key, text))
+          break
         case 'retention':
-          throw new StrataError('NOT_SUPPORTED', `CREATE SOURCE … WITH (${key} = …): not yet; events arrive by INSERT and db.push`, { statement: text })
+          throw new StrataError('NOT_SUPPORTED', `CREATE SOURCE … WITH (${key} = …): not yet`, { statement: text })
         default:
-          throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: unknown option ${key} (known: watermark, allowed_lateness)`, { statement: text })
+          throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: unknown option ${key} (known: watermark, allowed_lateness, connector, subject, server, format)`, { statement: text })
       }
     }
   }
@@ -333,6 +339,7 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
       throw new StrataError('TYPE_MISMATCH', `CREATE SOURCE ${name}: the watermark column "${column.name}" must be a TIMESTAMP or TIMESTAMPTZ, not ${column.type.name}`, { statement: text })
     }
   }
+  const connector = connectorOf(connectorOptions, text)
   return {
     orReplace,
     ifNotExists,
@@ -341,8 +348,25 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
       watermarkColumn: watermark?.column ?? null,
       delayUs: Number(watermark?.delayUs ?? 0n),
       allowedLatenessUs: Number(allowedLatenessUs),
+      ...(connector === undefined ? {} : { connector }),
     },
   }
+}
+
+/** The connector options of CREATE SOURCE: `connector = 'nats', subject = '…' [, server = 'host:port'] [, format = 'json']`. */
+function connectorOf(options: ReadonlyMap<string, string>, statement: string): SourceConnector | undefined {
+  const kind = options.get('connector')
+  if (kind === undefined) {
+    const stray = [...options.keys()][0]
+    if (stray !== undefined) throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: the option ${stray} belongs to a connector (connector = 'nats')`, { statement })
+    return undefined
+  }
+  if (kind !== 'nats') throw new StrataError('NOT_SUPPORTED', `CREATE SOURCE … WITH (connector = '${kind}'): not yet (nats is)`, { statement })
+  const subject = options.get('subject')
+  if (subject === undefined || subject.trim() === '') throw new StrataError('SYNTAX_ERROR', "CREATE SOURCE … WITH (connector = 'nats'): subject = '…' is required", { statement })
+  const format = options.get('format') ?? 'json'
+  if (format !== 'json') throw new StrataError('NOT_SUPPORTED', `CREATE SOURCE … WITH (format = '${format}'): not yet (json is)`, { statement })
+  return { kind: 'nats', subject, server: options.get('server') ?? '127.0.0.1:4222' }
 }
 
 /** Recognises DROP SOURCE; undefined when the text is not one. */

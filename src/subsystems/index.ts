@@ -118,6 +118,10 @@ export class Subsystems {
     for (const subsystem of this.all) subsystem.schema?.afterRenameColumn?.(change, table, to)
   }
 
+  onOpen(): void {
+    for (const subsystem of this.all) subsystem.onOpen?.()
+  }
+
   afterCommit(commit: Commit): void {
     for (const subsystem of this.commitListeners) subsystem.afterCommit!(commit)
   }

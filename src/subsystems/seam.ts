@@ -70,6 +70,12 @@ export interface SubsystemHost {
   createTableSync(table: TableDefinition): void
   /** Drops a table inside the open write transaction, as DROP TABLE does: its history kept, every subsystem's drop hook run. */
   dropTableSync(table: TableDefinition): void
+  /**
+   * Runs one of the subsystem's own library calls (`Subsystem.calls`) as a write transaction of its
+   * own, as the library would: how work that arrives in the background (a connector's messages)
+   * enters the database. Available once the engine is open (`onOpen`).
+   */
+  call(name: string, args: readonly unknown[]): Promise<{ readonly txId: number | undefined; readonly rowCount: number }>
 }
 
 /** The caller's choices that reach a subsystem. */
@@ -159,6 +165,8 @@ export interface Subsystem {
   readonly schema?: SchemaHooks
   /** Library calls this subsystem serves, by name (`Engine.callSubsystem`). */
   readonly calls?: Readonly<Record<string, OwnCall>>
+  /** Once the engine is open and takes calls (background work such as connectors starts here). */
+  onOpen?(): void
   /** After every commit that recorded a transaction, synchronously; must not throw or block. */
   afterCommit?(commit: Commit): void
   /** When the engine closes, before the stores do. */

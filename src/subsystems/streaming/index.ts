@@ -14,6 +14,7 @@ import { nodeBody, nodeKind } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { StatementCall, Subsystem, SubsystemHost } from '../seam.js'
 import { Sources } from './sources.js'
+import { NatsConnectors } from './nats.js'
 import { Streams } from './streams.js'
 
 /**
@@ -25,7 +26,8 @@ import { Streams } from './streams.js'
  */
 export function streamingSubsystem(host: SubsystemHost): Subsystem {
   const streams = new Streams(host)
-  const sources = new Sources(host, streams)
+  const connectors: NatsConnectors = new NatsConnectors(host, (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name))
+  const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name))
   return {
     name: 'streaming',
     /** strata.sources (each source's watermark), strata.late_events and strata.streams, kept in the mirror by CDC (src/sync/mirror.ts). */
@@ -73,10 +75,15 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       return (call) => sources.insert(call, source, body)
     },
     calls: {
-      push: (call, args) => sources.push(call, String(args[0]), args[1] as readonly string[], args[2] as readonly (readonly unknown[])[], args[3] === 'default' ? 'default' : 'error'),
+      push: (call, args) =>
+        sources.push(call, String(args[0]), args[1] as readonly string[], args[2] as readonly (readonly unknown[])[], args[3] === 'default' ? 'default' : 'error', typeof args[4] === 'number' ? args[4] : undefined),
       advanceWatermark: (call, args) => sources.advanceWatermark(call, String(args[0]), args[1]),
       flush: (call, args) => sources.flush(call, args[0] === undefined ? undefined : String(args[0])),
     },
+    onOpen: () => connectors.open(),
+    // A CREATE or DROP SOURCE with a connector starts or stops it once committed.
+    afterCommit: () => connectors.reconcile(),
+    onClose: () => connectors.closeAll(),
     schema: {
       dropTable: (change, table) => {
         sources.droppedSync(change.writer, table)

@@ -25,9 +25,11 @@ interface SourceState {
   readonly maxEventUs: bigint | null
   /** `db.flush` ended the input: the watermark is +∞. */
   readonly flushed: boolean
+  /** How far the source's connector has read (a NATS stream sequence), or null. */
+  readonly connectorOffset: number | null
 }
 
-const noState: SourceState = { watermarkUs: null, maxEventUs: null, flushed: false }
+const noState: SourceState = { watermarkUs: null, maxEventUs: null, flushed: false, connectorOffset: null }
 
 function empty(rowCount = 0): Rows {
   return { rows: [], columns: [], rowCount, engine: 'row' }
@@ -65,7 +67,14 @@ export class Sources {
   constructor(
     private readonly host: SubsystemHost,
     private readonly streams: Streams,
+    /** The last error of a source's connector, while it is in trouble. */
+    private readonly connectorError: (source: string) => string | undefined,
   ) {}
+
+  /** How far a source's connector has read, as committed (read on `connection`). */
+  connectorOffsetSync(connection: RowConnection, name: string): number | null {
+    return this.stateSync(connection, name).connectorOffset
+  }
 
   /** A source's watermark now, as its streams' steps see it. */
   progressSync(connection: RowConnection, name: string): SourceProgress {
@@ -94,15 +103,15 @@ export class Sources {
   }
 
   private stateSync(connection: RowConnection, name: string): SourceState {
-    const row = connection.prepareSync('SELECT watermark_us, max_event_us, flushed FROM _strata_sources WHERE name = ?', { bigints: true }).allSync([name])[0]
+    const row = connection.prepareSync('SELECT watermark_us, max_event_us, flushed, connector_offset FROM _strata_sources WHERE name = ?', { bigints: true }).allSync([name])[0]
     if (row === undefined) return noState
-    return { watermarkUs: row[0] as bigint | null, maxEventUs: row[1] as bigint | null, flushed: row[2] === 1n }
+    return { watermarkUs: row[0] as bigint | null, maxEventUs: row[1] as bigint | null, flushed: row[2] === 1n, connectorOffset: row[3] === null ? null : Number(row[3]) }
   }
 
   private saveStateSync(name: string, state: SourceState): void {
     this.writer
-      .prepareSync('INSERT OR REPLACE INTO _strata_sources (name, watermark_us, max_event_us, flushed, tx_id) VALUES (?, ?, ?, ?, ?)')
-      .runSync([name, state.watermarkUs, state.maxEventUs, state.flushed ? 1 : 0, this.pendingTx()])
+      .prepareSync('INSERT OR REPLACE INTO _strata_sources (name, watermark_us, max_event_us, flushed, connector_offset, tx_id) VALUES (?, ?, ?, ?, ?, ?)')
+      .runSync([name, state.watermarkUs, state.maxEventUs, state.flushed ? 1 : 0, state.connectorOffset, this.pendingTx()])
   }
 
   // ───────────────────────────── DDL ─────────────────────────────
@@ -165,6 +174,9 @@ export class Sources {
         state.flushed,
         formatMicros(table.source.delayUs),
         formatMicros(table.source.allowedLatenessUs),
+        table.source.connector === undefined ? null : `${table.source.connector.kind} ${table.source.connector.subject} at ${table.source.connector.server}`,
+        state.connectorOffset,
+        this.connectorError(table.name) ?? null,
       ])
     }
     return {
@@ -176,6 +188,9 @@ export class Sources {
         { name: 'flushed', type: 'BOOLEAN' },
         { name: 'watermark_delay', type: 'VARCHAR' },
         { name: 'allowed_lateness', type: 'VARCHAR' },
+        { name: 'connector', type: 'VARCHAR' },
+        { name: 'connector_offset', type: 'BIGINT' },
+        { name: 'connector_error', type: 'VARCHAR' },
       ],
       rowCount: rows.length,
       engine: 'row',
@@ -205,14 +220,14 @@ export class Sources {
    * `db.push(source, rows)`: every column of the source in every row, NULL given as null (`missing`
    * 'error'); `db.insert` into a source is the same batch, a missing column taking its DEFAULT.
    */
-  push(call: StatementCall, name: string, columns: readonly string[], rows: readonly (readonly unknown[])[], missing: 'default' | 'error'): Promise<Rows> {
+  push(call: StatementCall, name: string, columns: readonly string[], rows: readonly (readonly unknown[])[], missing: 'default' | 'error', connectorOffset?: number): Promise<Rows> {
     const table = this.requireSource(name)
     for (const [index, column] of columns.entries()) {
       if (table.columns.some((candidate) => candidate.name === column)) continue
       const row = rows.findIndex((values) => values[index] !== undefined)
       throw new StrataError('TYPE_MISMATCH', `row ${row + 1}: "${column}" is not a column of the source "${name}"`)
     }
-    return this.ingest(call, table, columns, rows, missing)
+    return this.ingest(call, table, columns, rows, missing, connectorOffset)
   }
 
   /**
@@ -226,6 +241,7 @@ export class Sources {
     columns: readonly string[],
     rows: readonly (readonly unknown[])[],
     missing: 'default' | 'error',
+    connectorOffset?: number,
   ): Promise<Rows> {
     const source = table.source
     const txId = this.pendingTx()
@@ -288,8 +304,10 @@ export class Sources {
       const candidate = maxEventUs - BigInt(source.delayUs)
       if (watermarkUs === null || candidate > watermarkUs) watermarkUs = candidate
     }
-    if (late.length > 0 || watermarkUs !== state.watermarkUs || maxEventUs !== state.maxEventUs) {
-      this.saveStateSync(table.name, { watermarkUs, maxEventUs, flushed: state.flushed })
+    const offset = connectorOffset ?? state.connectorOffset
+    if (late.length > 0 || watermarkUs !== state.watermarkUs || maxEventUs !== state.maxEventUs || offset !== state.connectorOffset) {
+      // The connector's offset commits with the batch it read: after a crash it resumes after it, exactly once.
+      this.saveStateSync(table.name, { watermarkUs, maxEventUs, flushed: state.flushed, connectorOffset: offset })
       call.stateChanged()
     }
     await this.streams.afterBatch(call, table, accepted, { watermarkUs, flushed: state.flushed })
