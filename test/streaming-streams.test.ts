@@ -302,3 +302,29 @@ test('a lookup join sees the table as it is when each batch is processed, its ow
     ['CREATE STREAM x AS SELECT * FROM payments p JOIN nope n ON n.id = p.account', 'UNDEFINED_TABLE', /nope/],
   ])
 })
+
+test('CREATE MATERIALIZED VIEW over a source is kept like a stream (one row per group, updated in place); over a table it is refused as not yet; DROP MATERIALIZED VIEW', async (t) => {
+  const directory = temporaryDirectory('streams-matview')
+  const db = await open(directory.path)
+  t.after(async () => {
+    await db.close()
+    directory.remove()
+  })
+  await db.query('CREATE SOURCE s (k VARCHAR, v INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
+  await db.query('CREATE TABLE plain (k VARCHAR, v INTEGER)')
+  await db.push('s', [{ k: 'a', v: 1, ts: at(1) }])
+  await db.query('CREATE MATERIALIZED VIEW totals AS SELECT k, sum(v) AS total, count(*) AS n FROM s GROUP BY k')
+  await db.query('CREATE MATERIALIZED VIEW IF NOT EXISTS totals AS SELECT k FROM s')
+  await db.push('s', [{ k: 'a', v: 2, ts: at(2) }, { k: 'b', v: 5, ts: at(2) }])
+  assert.deepEqual(sortedRows((await db.query('SELECT * FROM totals')).rows), sortedRows([{ k: 'a', total: 3, n: 2 }, { k: 'b', total: 5, n: 1 }]))
+  assert.deepEqual((await db.query('SHOW STREAMS')).rows.map((row) => row['name']), ['totals'])
+  await assertRefused((sql) => db.query(sql), [
+    ['CREATE MATERIALIZED VIEW x AS SELECT k, sum(v) AS total FROM plain GROUP BY k', 'NOT_SUPPORTED', /over the table "plain"/],
+    ['CREATE MATERIALIZED VIEW x (a, b) AS SELECT k, v FROM s', 'NOT_SUPPORTED', /column list/],
+    ['DROP MATERIALIZED VIEW plain', 'UNDEFINED_TABLE', /is a table, not a materialized view/],
+    ['DROP MATERIALIZED VIEW nope', 'UNDEFINED_TABLE', /materialized view "nope" does not exist/],
+  ])
+  await db.query('DROP MATERIALIZED VIEW IF EXISTS nope')
+  await db.query('DROP MATERIALIZED VIEW totals')
+  assert.deepEqual((await db.query('SHOW STREAMS')).rows, [])
+})

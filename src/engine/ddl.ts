@@ -45,7 +45,7 @@ export class Ddl {
       case 'CreateTableAsStmt': {
         const into = nodeBody({ IntoClause: body['into'] }, 'IntoClause')!
         const relation = nodeBody({ RangeVar: into['rel'] }, 'RangeVar')!
-        if (body['objtype'] !== 'OBJECT_TABLE') throw new StrataError('NOT_SUPPORTED', 'CREATE MATERIALIZED VIEW (streaming views come in a later release)')
+        if (body['objtype'] !== 'OBJECT_TABLE') throw new StrataError('NOT_SUPPORTED', `CREATE ${String(body['objtype']).replace('OBJECT_', '')} … AS`)
         const target = { name: String(relation['relname']), ifNotExists: body['if_not_exists'] === true, columnNames: list(into['colNames']).map((item) => stringValue(item) ?? '') }
         return this.createTableAs(session, target, () => this.reads.evaluateSelect(session, body['query'] as PgNode, params, options, statement))
       }

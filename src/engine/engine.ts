@@ -468,9 +468,16 @@ export class Engine {
         if (claim !== undefined) return this.transactions.write(session, options, (active) => claim(this.reads.call(active, statement, params, options, true)))
         return this.transactions.write(session, options, (active) => this.writes.run(active, kind, body, params, options, statement))
       }
-      case 'CreateStmt':
       case 'CreateTableAsStmt':
-      case 'DropStmt':
+      case 'DropStmt': {
+        // CREATE/DROP MATERIALIZED VIEW: a subsystem's (streaming's) in PostgreSQL's grammar.
+        if (body['objtype'] === 'OBJECT_MATVIEW' || body['removeType'] === 'OBJECT_MATVIEW') {
+          const own = this.context.subsystems.recognise(statement)
+          if (own !== undefined) return this.transactions.write(session, options, async (active) => own.run(this.reads.call(active, statement, params, options, true)))
+        }
+        return this.transactions.write(session, options, (active) => this.ddl.run(active, kind, body, params, options, statement))
+      }
+      case 'CreateStmt':
       case 'AlterTableStmt':
       case 'RenameStmt':
       case 'IndexStmt':

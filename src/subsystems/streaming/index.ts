@@ -10,9 +10,12 @@
  * docs/streaming.md.
  */
 import { recogniseCreateSource, recogniseCreateStream, recogniseDropSource, recogniseDropStream, recogniseShowSources, recogniseShowStreams } from '../../sql/streaming.js'
-import { nodeBody, nodeKind } from '../../sql/tree.js'
+import { deparseStatement } from '../../sql/deparse.js'
+import type { PgNode } from '../../sql/parse.js'
+import type { CreateStream } from '../../sql/streaming.js'
+import { list, names as names_, nodeBody, nodeKind } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
-import type { StatementCall, Subsystem, SubsystemHost } from '../seam.js'
+import type { OwnStatement, Rows, StatementCall, Subsystem, SubsystemHost } from '../seam.js'
 import { Sources } from './sources.js'
 import { NatsConnectors } from './nats.js'
 import { Streams } from './streams.js'
@@ -28,12 +31,46 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
   const streams = new Streams(host)
   const connectors: NatsConnectors = new NatsConnectors(host, (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name))
   const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name))
+  const dropStreams = (call: StatementCall, names: readonly string[], ifExists: boolean, what: string): Rows => {
+    for (const name of names) {
+      const table = host.schema.catalog.tables.get(name)
+      if (table?.stream === undefined) {
+        if (ifExists && table === undefined) continue
+        throw new StrataError('UNDEFINED_TABLE', table === undefined ? `${what} "${name}" does not exist` : `"${name}" is a table, not a ${what}`)
+      }
+      streams.dropSync(call, table as typeof table & { readonly stream: NonNullable<typeof table.stream> })
+    }
+    return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+  }
+  /**
+   * CREATE MATERIALIZED VIEW over a source is a stream (EMIT CHANGES for an aggregate without a
+   * window, each window once for a windowed one); DROP MATERIALIZED VIEW drops one.
+   */
+  const materializedView = (tree: PgNode | undefined): OwnStatement | undefined => {
+    const create = nodeBody(tree, 'CreateTableAsStmt')
+    if (create !== undefined && create['objtype'] === 'OBJECT_MATVIEW') {
+      const into = nodeBody({ IntoClause: create['into'] }, 'IntoClause')!
+      const relation = nodeBody({ RangeVar: into['rel'] }, 'RangeVar')!
+      if (list(into['colNames']).length > 0) throw new StrataError('NOT_SUPPORTED', 'CREATE MATERIALIZED VIEW with a column list (name the columns in the query)')
+      const query = deparseStatement(create['query'])
+      const definition: CreateStream = { name: String(relation['relname']), orReplace: false, ifNotExists: create['if_not_exists'] === true, query, emit: undefined }
+      return { writes: true, run: (call: StatementCall) => streams.create(call, definition, (name) => sources.progressSync(host.rowStore.writer, name), 'materialized view') }
+    }
+    const drop = nodeBody(tree, 'DropStmt')
+    if (drop !== undefined && drop['removeType'] === 'OBJECT_MATVIEW') {
+      const names = list(drop['objects']).map((object) => names_(nodeBody(object, 'List')?.['items']).at(-1) ?? '')
+      return { writes: true, run: (call: StatementCall) => dropStreams(call, names, drop['missing_ok'] === true, 'materialized view') }
+    }
+    return undefined
+  }
   return {
     name: 'streaming',
     /** strata.sources (each source's watermark), strata.late_events and strata.streams, kept in the mirror by CDC (src/sync/mirror.ts). */
     relations: ['sources', 'late_events', 'streams'],
     recognise(statement) {
-      // SHOW SOURCES is a PostgreSQL SHOW of a setting by its grammar; the rest it rejects.
+      // CREATE/DROP MATERIALIZED VIEW parse as PostgreSQL's; SHOW SOURCES is a SHOW of a setting by its grammar; the rest it rejects.
+      const view = materializedView(statement.tree)
+      if (view !== undefined) return view
       if (statement.tree !== undefined && nodeKind(statement.tree) !== 'VariableShowStmt') return undefined
       if (recogniseShowSources(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => sources.show(call) }
       if (recogniseShowStreams(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => streams.show(call) }
@@ -41,22 +78,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       const stream = recogniseCreateStream(statement.text, statement.tokens)
       if (stream !== undefined) return { writes: true, run: (call: StatementCall) => streams.create(call, stream, (name) => sources.progressSync(host.rowStore.writer, name)) }
       const dropStream = recogniseDropStream(statement.text, statement.tokens)
-      if (dropStream !== undefined) {
-        return {
-          writes: true,
-          run: (call: StatementCall) => {
-            for (const name of dropStream.names) {
-              const table = host.schema.catalog.tables.get(name)
-              if (table?.stream === undefined) {
-                if (dropStream.ifExists && table === undefined) continue
-                throw new StrataError('UNDEFINED_TABLE', table === undefined ? `stream "${name}" does not exist` : `"${name}" is a table, not a stream`)
-              }
-              streams.dropSync(call, table as typeof table & { readonly stream: NonNullable<typeof table.stream> })
-            }
-            return { rows: [], columns: [], rowCount: 0, engine: 'row' }
-          },
-        }
-      }
+      if (dropStream !== undefined) return { writes: true, run: (call: StatementCall) => dropStreams(call, dropStream.names, dropStream.ifExists, 'stream') }
       const create = recogniseCreateSource(statement.text, statement.tokens)
       if (create !== undefined) return { writes: true, run: (call: StatementCall) => sources.create(call, create) }
       const drop = recogniseDropSource(statement.text, statement.tokens)

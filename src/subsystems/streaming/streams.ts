@@ -90,6 +90,19 @@ export class Streams {
     return table?.source === undefined ? undefined : { ...table.source, columns: table.columns.map((column) => column.name) }
   }
 
+  /** A new stream's plan; a materialized view over a table says what it is not yet. */
+  private planForCreate(query: string, what: string): StreamPlan {
+    try {
+      return planStream(query, (name) => this.sourceForPlan(name))
+    } catch (error) {
+      const named = error instanceof StrataError && error.code === 'UNDEFINED_TABLE' ? /^source "(.+)" does not exist/.exec(error.message)?.[1] : undefined
+      if (what === 'materialized view' && named !== undefined && this.host.schema.catalog.tables.has(named)) {
+        throw new StrataError('NOT_SUPPORTED', `a materialized view over the table "${named}" (not yet: over a source it is kept like a stream)`, { cause: error })
+      }
+      throw error
+    }
+  }
+
   private planOf(stream: StreamTable): StreamPlan {
     const source = this.sourceOf(stream.stream.source)
     const cached = this.plans.get(stream.name)
@@ -122,7 +135,7 @@ export class Streams {
   // ───────────────────────────── DDL ─────────────────────────────
 
   /** CREATE STREAM: plans the query, makes its table with the columns DuckDB gives it, and processes the source's events so far. */
-  async create(call: StatementCall, create: CreateStream, progress: (source: string) => SourceProgress): Promise<Rows> {
+  async create(call: StatementCall, create: CreateStream, progress: (source: string) => SourceProgress, what = 'stream'): Promise<Rows> {
     const catalog = this.host.schema.catalog
     const existing = catalog.tables.get(create.name)
     if (existing !== undefined || catalog.views.has(create.name)) {
@@ -130,7 +143,7 @@ export class Streams {
       if (existing?.stream !== undefined && create.orReplace) this.dropSync(call, existing as StreamTable)
       else throw new StrataError('DUPLICATE_TABLE', `relation "${create.name}" already exists`)
     }
-    const plan = planStream(create.query, (name) => this.sourceForPlan(name))
+    const plan = this.planForCreate(create.query, what)
     if (create.emit === 'changes' && plan.window !== undefined) throw new StrataError('NOT_SUPPORTED', 'EMIT CHANGES of a windowed aggregate (not yet: its windows are emitted when they close)')
     if (create.emit === 'close' && plan.window === undefined) throw new StrataError('SYNTAX_ERROR', 'EMIT ON WINDOW CLOSE needs a window (tumble, hop, session) in the query')
     const source = this.sourceOf(plan.source)
