@@ -9,11 +9,10 @@
  * ALTER of a source, any write to a stream's table, are refused). What is not built yet is listed in
  * docs/streaming.md.
  */
-import { recogniseCreateSource, recogniseCreateStream, recogniseDropSource, recogniseDropStream, recogniseShowSources, recogniseShowStreams } from '../../sql/streaming.js'
 import { deparseStatement } from '../../sql/deparse.js'
 import type { PgNode } from '../../sql/parse.js'
-import type { CreateStream } from '../../sql/streaming.js'
-import { list, names as names_, nodeBody, nodeKind } from '../../sql/tree.js'
+import { recogniseCreateSource, recogniseCreateStream, recogniseDropSource, recogniseDropStream, recogniseShowSources, recogniseShowStreams, type CreateStream } from '../../sql/streaming.js'
+import { list, names, nodeBody, nodeKind } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { OwnStatement, Rows, StatementCall, Subsystem, SubsystemHost } from '../seam.js'
 import { Sources } from './sources.js'
@@ -31,8 +30,8 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
   const streams = new Streams(host)
   const connectors: NatsConnectors = new NatsConnectors(host, (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name))
   const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name))
-  const dropStreams = (call: StatementCall, names: readonly string[], ifExists: boolean, what: string): Rows => {
-    for (const name of names) {
+  const dropStreams = (call: StatementCall, dropped: readonly string[], ifExists: boolean, what: string): Rows => {
+    for (const name of dropped) {
       const table = host.schema.catalog.tables.get(name)
       if (table?.stream === undefined) {
         if (ifExists && table === undefined) continue
@@ -58,8 +57,8 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
     }
     const drop = nodeBody(tree, 'DropStmt')
     if (drop !== undefined && drop['removeType'] === 'OBJECT_MATVIEW') {
-      const names = list(drop['objects']).map((object) => names_(nodeBody(object, 'List')?.['items']).at(-1) ?? '')
-      return { writes: true, run: (call: StatementCall) => dropStreams(call, names, drop['missing_ok'] === true, 'materialized view') }
+      const dropped = list(drop['objects']).map((object) => names(nodeBody(object, 'List')?.['items']).at(-1) ?? '')
+      return { writes: true, run: (call: StatementCall) => dropStreams(call, dropped, drop['missing_ok'] === true, 'materialized view') }
     }
     return undefined
   }
