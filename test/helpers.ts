@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve as resolvePath } from 'node:path'
 import * as assert from 'node:assert/strict'
+import { open, type Database } from '../src/index.js'
 import { StrataError } from '../src/util/errors.js'
 
 /** A fresh directory under the system temp dir; remove it with the returned function. */
@@ -21,6 +22,17 @@ export async function assertRefused(run: (sql: string) => Promise<unknown>, refu
       return true
     })
   }
+}
+
+/** A database in a fresh temporary directory, closed and removed when the test ends. */
+export async function openTemporary(t: { after: (fn: () => Promise<void>) => void }, prefix: string): Promise<Database> {
+  const directory = temporaryDirectory(prefix)
+  const db = await open(directory.path)
+  t.after(async () => {
+    await db.close()
+    directory.remove()
+  })
+  return db
 }
 
 /** Rows sorted by their JSON, for comparing results whose order SQL leaves open. */

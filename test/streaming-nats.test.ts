@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { connect, StringCodec, type NatsConnection } from 'nats'
 import { open, StrataError, type Database } from '../src/index.js'
-import { sortedRows, temporaryDirectory } from './helpers.js'
+import { openTemporary, sortedRows, temporaryDirectory } from './helpers.js'
 
 const base = Date.UTC(2026, 0, 5, 14, 30, 0)
 
@@ -86,12 +86,7 @@ test('a NATS JetStream source: messages become batches, a stream follows them, a
 })
 
 test('CREATE SOURCE … WITH (connector …) refuses what it cannot read', async (t) => {
-  const directory = temporaryDirectory('nats-errors')
-  const db = await open(directory.path)
-  t.after(async () => {
-    await db.close()
-    directory.remove()
-  })
+  const db = await openTemporary(t, 'nats-errors')
   const refused: readonly [string, string, RegExp][] = [
     ["CREATE SOURCE s (v INTEGER) WITH (connector = 'kafka', subject = 'x')", 'NOT_SUPPORTED', /kafka/],
     ["CREATE SOURCE s (v INTEGER) WITH (connector = 'nats')", 'SYNTAX_ERROR', /subject/],

@@ -10,7 +10,7 @@
 import * as assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { open, StrataError, type Database } from '../src/index.js'
-import { assertRefused, seededRandom, sortedRows, temporaryDirectory } from './helpers.js'
+import { assertRefused, openTemporary, seededRandom, sortedRows, temporaryDirectory } from './helpers.js'
 
 const base = Date.UTC(2026, 0, 5, 14, 30, 0)
 const at = (seconds: number): Date => new Date(base + seconds * 1000)
@@ -192,12 +192,7 @@ test('every stream emits what DuckDB computes in batch over the accepted events:
 })
 
 test('streams: what cannot be maintained incrementally is refused naming it; stream tables are written only by their stream; DROP', async (t) => {
-  const directory = temporaryDirectory('streams-errors')
-  const db = await open(directory.path)
-  t.after(async () => {
-    await db.close()
-    directory.remove()
-  })
+  const db = await openTemporary(t, 'streams-errors')
   await db.query('CREATE SOURCE s (k VARCHAR, v INTEGER, ts TIMESTAMP, other TIMESTAMP, WATERMARK FOR ts)')
   await db.query('CREATE TABLE plain (k VARCHAR, v INTEGER)')
   const refused: readonly [string, string, RegExp][] = [
@@ -232,12 +227,7 @@ test('streams: what cannot be maintained incrementally is refused naming it; str
 })
 
 test("EMIT CHANGES: a subscriber sees a group's row inserted, then updated with before and after; a group HAVING drops is deleted; an unchanged row is not touched", async (t) => {
-  const directory = temporaryDirectory('streams-changes')
-  const db = await open(directory.path)
-  t.after(async () => {
-    await db.close()
-    directory.remove()
-  })
+  const db = await openTemporary(t, 'streams-changes')
   await db.query('CREATE SOURCE s (k VARCHAR, v INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
   await db.query('CREATE STREAM totals AS SELECT k, sum(v) AS total, max(v) AS top FROM s GROUP BY k HAVING sum(v) < 100')
   const feed = db.subscribe({ tables: ['totals'] })
@@ -266,12 +256,7 @@ test("EMIT CHANGES: a subscriber sees a group's row inserted, then updated with 
 })
 
 test('a lookup join sees the table as it is when each batch is processed, its own transaction\'s writes included; later changes do not rewrite earlier rows', async (t) => {
-  const directory = temporaryDirectory('streams-lookup')
-  const db = await open(directory.path)
-  t.after(async () => {
-    await db.close()
-    directory.remove()
-  })
+  const db = await openTemporary(t, 'streams-lookup')
   await db.query('CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner VARCHAR, tier VARCHAR)')
   await db.query("INSERT INTO accounts VALUES (1, 'ann', 'gold'), (2, 'bob', 'basic')")
   await db.query('CREATE SOURCE payments (account INTEGER, amount DOUBLE, ts TIMESTAMP, WATERMARK FOR ts)')
@@ -304,12 +289,7 @@ test('a lookup join sees the table as it is when each batch is processed, its ow
 })
 
 test('CREATE MATERIALIZED VIEW over a source is kept like a stream (one row per group, updated in place); over a table it is refused as not yet; DROP MATERIALIZED VIEW', async (t) => {
-  const directory = temporaryDirectory('streams-matview')
-  const db = await open(directory.path)
-  t.after(async () => {
-    await db.close()
-    directory.remove()
-  })
+  const db = await openTemporary(t, 'streams-matview')
   await db.query('CREATE SOURCE s (k VARCHAR, v INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
   await db.query('CREATE TABLE plain (k VARCHAR, v INTEGER)')
   await db.push('s', [{ k: 'a', v: 1, ts: at(1) }])
