@@ -209,6 +209,7 @@ test('streams: what cannot be maintained incrementally is refused naming it; str
     ["CREATE STREAM x AS SELECT *, row_number() OVER () FROM s", 'NOT_SUPPORTED', /OVER/],
     ["CREATE STREAM x AS SELECT window_start, count(*) FROM s GROUP BY tumble(ts, INTERVAL '5' SECOND) EMIT CHANGES", 'NOT_SUPPORTED', /EMIT CHANGES of a windowed aggregate/],
     ['CREATE STREAM x AS', 'SYNTAX_ERROR', /expected the query/],
+    ['CREATE STREAM _strata_x AS SELECT k FROM s', 'SYNTAX_ERROR', /reserved/],
   ]
   await assertRefused((sql) => db.query(sql), refused)
   await db.query("CREATE STREAM counts AS SELECT k, window_end, count(*) AS n FROM s GROUP BY k, tumble(ts, INTERVAL '10' SECOND)")

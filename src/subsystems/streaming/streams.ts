@@ -16,6 +16,7 @@
  *   group's events arrive: the groups a batch touches are evaluated again over all their events.
  */
 import type { SourceDefinition, TableDefinition } from '../../sql/catalog.js'
+import { checkUserName } from '../../sql/ddl.js'
 import { openSessionsStartSql, planStream, streamInputRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
 import { quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
@@ -143,6 +144,7 @@ export class Streams {
       if (existing?.stream !== undefined && create.orReplace) this.dropSync(call, existing as StreamTable)
       else throw new StrataError('DUPLICATE_TABLE', `relation "${create.name}" already exists`)
     }
+    checkUserName(create.name, what)
     const plan = this.planForCreate(create.query, what)
     if (create.emit === 'changes' && plan.window !== undefined) throw new StrataError('NOT_SUPPORTED', 'EMIT CHANGES of a windowed aggregate (not yet: its windows are emitted when they close)')
     if (create.emit === 'close' && plan.window === undefined) throw new StrataError('SYNTAX_ERROR', 'EMIT ON WINDOW CLOSE needs a window (tumble, hop, session) in the query')
