@@ -48,6 +48,8 @@ export interface StreamDefinition {
   /** The query as written (planned again when the stream runs: src/sql/streaming.ts, planStream). */
   readonly query: string
   readonly source: string
+  /** A windowed aggregate that emits changes: its windows' rows are updated as events arrive (EMIT CHANGES), not written once at close. */
+  readonly emit?: 'changes'
 }
 
 /** What makes a table a source: the event-time column its watermark follows, and the slack it allows. */

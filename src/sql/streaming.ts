@@ -430,6 +430,11 @@ export interface StreamPlan {
    * for other streams.
    */
   readonly groupColumns: readonly string[] | undefined
+  /**
+   * For a windowed aggregate: the columns its rows are kept by when it emits changes (the other GROUP
+   * BY columns, then `window_start` and `window_end`, each selected as itself), or why it cannot.
+   */
+  readonly windowKey: readonly string[] | { readonly refused: string } | undefined
   /** Tables a stateless stream joins its events with (lookup joins): read as they are when each batch is processed. */
   readonly lookups: readonly string[]
   readonly sql: string
@@ -616,16 +621,29 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
   if (window !== undefined && !aggregated) refuse('a window without aggregation (not yet)')
   if (lookups.length > 0 && (window !== undefined || aggregated)) refuse('a join in a windowed or aggregating stream (not yet: lookup joins of stateless streams are)')
   const groupColumns = window === undefined && aggregated ? changesKey(select, group, refuse) : undefined
+  let windowKey: StreamPlan['windowKey']
+  if (window !== undefined) {
+    try {
+      const others = group.filter((entry) => {
+        const call = nodeBody(entry, 'FuncCall')
+        const column = columnRefName(entry)
+        return !(call !== undefined && windowFunctions.has(functionName(call))) && column !== 'window_start' && column !== 'window_end'
+      })
+      windowKey = [...changesKey(select, [...others, columnRef('window_start'), columnRef('window_end')], refuse)]
+    } catch (error) {
+      windowKey = { refused: error instanceof StrataError ? error.message : String(error) }
+    }
+  }
   const input: PgNode = { RangeVar: { relname: window === undefined ? streamInputRelation : windowedRelation, inh: true, relpersistence: 'p', ...(alias === undefined ? {} : { alias }) } }
   const fromItem = join === undefined ? input : { JoinExpr: { ...join, larg: input, rarg: lookupSide } }
   const rewritten: PgNode = { ...select, fromClause: [fromItem] }
   if (group.length > 0) rewritten['groupClause'] = edited
-  return { source, window, groupColumns, lookups, sql: deparseStatement({ SelectStmt: rewritten }) }
+  return { source, window, groupColumns, windowKey, lookups, sql: deparseStatement({ SelectStmt: rewritten }) }
 }
 
 /**
- * The columns a non-windowed aggregate's result rows are kept by (EMIT CHANGES): each GROUP BY item
- * must be a plain column, selected as itself, so that the row of a group can be found and updated.
+ * The columns an aggregate's result rows are kept by when it emits changes: each GROUP BY item must
+ * be a plain column, selected as itself, so that the row of a group can be found and updated.
  */
 function changesKey(select: PgNode, group: readonly unknown[], refuse: (what: string) => never): string[] {
   const selected = new Set<string>()
@@ -636,8 +654,8 @@ function changesKey(select: PgNode, group: readonly unknown[], refuse: (what: st
   }
   return group.map((entry) => {
     const column = columnRefName(entry)
-    if (column === undefined) refuse('GROUP BY of an expression in an aggregate without a window (group by columns)')
-    if (!selected.has(column!)) refuse(`GROUP BY ${column!} without selecting ${column!} itself, in an aggregate without a window`)
+    if (column === undefined) refuse('GROUP BY of an expression in an aggregate that emits changes (group by columns)')
+    if (!selected.has(column!)) refuse(`GROUP BY ${column!} without selecting ${column!} itself, in an aggregate that emits changes`)
     return column!
   })
 }

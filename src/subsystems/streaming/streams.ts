@@ -146,7 +146,9 @@ export class Streams {
     }
     checkUserName(create.name, what)
     const plan = this.planForCreate(create.query, what)
-    if (create.emit === 'changes' && plan.window !== undefined) throw new StrataError('NOT_SUPPORTED', 'EMIT CHANGES of a windowed aggregate (not yet: its windows are emitted when they close)')
+    const windowedChanges = create.emit === 'changes' && plan.window !== undefined
+    if (windowedChanges && plan.window!.kind === 'session') throw new StrataError('NOT_SUPPORTED', 'EMIT CHANGES of session windows (not yet: tumble and hop windows emit changes)')
+    if (windowedChanges && plan.windowKey !== undefined && !Array.isArray(plan.windowKey)) throw new StrataError('NOT_SUPPORTED', (plan.windowKey as { refused: string }).refused)
     if (create.emit === 'close' && plan.window === undefined) throw new StrataError('SYNTAX_ERROR', 'EMIT ON WINDOW CLOSE needs a window (tumble, hop, session) in the query')
     const source = this.sourceOf(plan.source)
     const session = await this.host.syncer.acquireSession()
@@ -158,15 +160,16 @@ export class Streams {
         if (names.has(column.name)) throw new StrataError('DUPLICATE_COLUMN', `the stream's query has two columns named "${column.name}": give them aliases`)
         names.add(column.name)
       }
-      this.host.createTableSync({ name: create.name, columns, primaryKey: null, uniques: [], checks: [], schemaTx: this.pendingTx(), stream: { query: create.query, source: source.name } })
+      this.host.createTableSync({ name: create.name, columns, primaryKey: null, uniques: [], checks: [], schemaTx: this.pendingTx(), stream: { query: create.query, source: source.name, ...(windowedChanges ? { emit: 'changes' as const } : {}) } })
       call.schemaChanged()
       this.writer
         .prepareSync('INSERT OR REPLACE INTO _strata_streams (name, source, query, closed_until_us, open_from_us, done, tx_id) VALUES (?, ?, ?, NULL, NULL, 0, ?)')
         .runSync([create.name, source.name, create.query, this.pendingTx()])
       // Backfill: the events the source holds already.
       const stream = this.host.schema.catalog.tables.get(create.name) as StreamTable
-      const events = plan.window === undefined ? this.allEventsSync(source) : []
-      if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, events)
+      const events = plan.window === undefined || windowedChanges ? this.allEventsSync(source) : []
+      if (windowedChanges) await this.updateWindows(call, session, stream, source, plan, events)
+      else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, events)
       else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, events)
       else await this.closeWindows(call, session, stream, source, plan, progress(source.name), 0)
     } finally {
@@ -200,7 +203,8 @@ export class Streams {
     try {
       for (const stream of streams) {
         const plan = this.planOf(stream)
-        if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, accepted)
+        if (stream.stream.emit === 'changes' && plan.window !== undefined) await this.updateWindows(call, session, stream, source, plan, accepted)
+        else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, accepted)
         else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, accepted)
         else await this.closeWindows(call, session, stream, source, plan, progress, accepted.length)
       }
@@ -265,6 +269,63 @@ export class Streams {
       written += held.length + rows.length
     }
     this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: written, stateRows: groupEvents.length })
+  }
+
+  /**
+   * A windowed aggregate that emits changes: every window holding one of `events` is evaluated again
+   * over all its events, and each of its rows updated in place, inserted, or deleted (HAVING), by its
+   * key (the other GROUP BY columns, `window_start`, `window_end`). A closed window never changes:
+   * no accepted event falls in it.
+   */
+  private async updateWindows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<void> {
+    if (events.length === 0) return
+    const window = plan.window!
+    const timeIndex = source.columns.findIndex((column) => column.name === window.column)
+    // The windows holding an event end from its last window start + slide to that start + size.
+    let firstEnd: bigint | undefined
+    let lastEnd: bigint | undefined
+    for (const event of events) {
+      const time = BigInt(event[timeIndex] as number | bigint)
+      const shifted = time - window.offsetUs
+      const lastStart = time - (((shifted % window.slideUs) + window.slideUs) % window.slideUs)
+      if (firstEnd === undefined || lastStart + window.slideUs < firstEnd) firstEnd = lastStart + window.slideUs
+      if (lastEnd === undefined || lastStart + window.sizeUs > lastEnd) lastEnd = lastStart + window.sizeUs
+    }
+    const windowEvents = this.eventsSync(source, window.column, firstEnd! - window.sizeUs, lastEnd!)
+    const result = await this.evaluate(session, stream.name, source, plan, windowEvents, { closedUs: firstEnd! - 1n, limitUs: lastEnd!, describeOnly: false })
+    const keys = plan.windowKey as readonly string[]
+    const positions = keys.map((name) => stream.columns.findIndex((column) => column.name === name))
+    const keyOf = (values: readonly unknown[]): string => groupId(positions.map((position) => values[position]))
+    const table = `main.${quoteIdentifier(stream.name)}`
+    const columns = stream.columns.map((column) => quoteIdentifier(column.name))
+    const held = new Map<string, RowValue[]>()
+    for (const row of this.writer
+      .prepareSync(`SELECT ${columns.join(', ')} FROM ${table} WHERE ${quoteIdentifier('window_end')} >= ? AND ${quoteIdentifier('window_end')} <= ?`, { bigints: readsIntegersAsBigints(stream.columns.map((column) => column.type)) })
+      .allSync([firstEnd!, lastEnd!])) {
+      held.set(keyOf(row), row)
+    }
+    const match = ` WHERE ${keys.map((name) => `${quoteIdentifier(name)} IS ?`).join(' AND ')}`
+    const update = this.writer.prepareSync(`UPDATE ${table} SET ${columns.map((column) => `${column} = ?`).join(', ')}${match}`)
+    const remove = this.writer.prepareSync(`DELETE FROM ${table}${match}`)
+    let written = 0
+    const inserted: unknown[][] = []
+    for (const row of result.rows) {
+      const values = stream.columns.map((column, index) => toStorage(row[index], column.type))
+      const key = keyOf(values)
+      const before = held.get(key)
+      held.delete(key)
+      if (before === undefined) inserted.push(row)
+      else if (groupId(before) !== groupId(values)) {
+        update.runSync([...values, ...positions.map((position) => values[position]!)])
+        written++
+      }
+    }
+    for (const row of held.values()) {
+      remove.runSync(positions.map((position) => row[position]!))
+      written++
+    }
+    this.insertResultSync(stream, inserted)
+    this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: written + inserted.length, stateRows: windowEvents.length })
   }
 
   /** The source's events in the given groups (each a value per group column; NULL matches NULL), or all of them when it groups by nothing. */
