@@ -234,6 +234,16 @@ test('streams: what cannot be maintained incrementally is refused naming it; str
     await assert.rejects(db.query(sql), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED', sql)
   }
   assert.deepEqual((await db.query('SHOW STREAMS')).rows.map((row) => row['name']), ['counts'])
+  const explained = (await db.query('EXPLAIN STREAM counts')).rows.map((row) => String(row['plan']))
+  assert.deepEqual(explained.slice(0, 5), [
+    'stream counts',
+    '  source s (watermark ts - 00:00:00, allowed lateness 00:00:00)',
+    '  -> window tumble size 00:00:10 on ts',
+    '  -> aggregate, EMIT ON WINDOW CLOSE: each window once, when the watermark passes its end plus the allowed lateness (DuckDB)',
+    '  -> table counts (with history)',
+  ])
+  assert.match(explained[5]!, /^DuckDB: SELECT k, window_end, count\(\*\) AS n FROM _strata_stream_windowed s GROUP BY k, window_start, window_end$/)
+  await assert.rejects(db.query('EXPLAIN STREAM plain'), (error: unknown) => error instanceof StrataError && error.code === 'UNDEFINED_TABLE')
   await assert.rejects(db.query('DROP SOURCE s'), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED' && /the stream "counts" reads it/.test(error.message))
   await assert.rejects(db.query('DROP STREAM plain'), (error: unknown) => error instanceof StrataError && error.code === 'UNDEFINED_TABLE')
   await db.query('DROP STREAM IF EXISTS nope')

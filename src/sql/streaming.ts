@@ -478,6 +478,17 @@ export function recogniseDropStream(text: string, tokenSource?: TokenSource): Dr
   return { names: head.names, ifExists: head.ifExists }
 }
 
+/** Recognises `EXPLAIN STREAM name`: the stream's name, or undefined when the text is not one. */
+export function recogniseExplainStream(text: string, tokenSource?: TokenSource): string | undefined {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'EXPLAIN') || !isWord(tokens[1], 'STREAM')) return undefined
+  const reader = new Reader(text, tokens, 'EXPLAIN STREAM')
+  reader.at = 2
+  const name = reader.relationName('the stream name')
+  reader.end()
+  return name
+}
+
 /** Recognises SHOW STREAMS. */
 export function recogniseShowStreams(text: string, tokenSource?: TokenSource): boolean {
   return isShow(text, tokenSource, 'STREAMS')

@@ -11,7 +11,7 @@
  */
 import { deparseStatement } from '../../sql/deparse.js'
 import type { PgNode } from '../../sql/parse.js'
-import { recogniseCreateSource, recogniseCreateStream, recogniseDropSource, recogniseDropStream, recogniseShowSources, recogniseShowStreams, type CreateStream } from '../../sql/streaming.js'
+import { recogniseCreateSource, recogniseCreateStream, recogniseDropSource, recogniseDropStream, recogniseExplainStream, recogniseShowSources, recogniseShowStreams, type CreateStream } from '../../sql/streaming.js'
 import { list, names, nodeBody, nodeKind } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { OwnStatement, Rows, StatementCall, Subsystem, SubsystemHost } from '../seam.js'
@@ -74,6 +74,8 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       if (recogniseShowSources(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => sources.show(call) }
       if (recogniseShowStreams(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => streams.show(call) }
       if (statement.tree !== undefined) return undefined
+      const explained = recogniseExplainStream(statement.text, statement.tokens)
+      if (explained !== undefined) return { writes: false, run: () => streams.explain(explained) }
       const stream = recogniseCreateStream(statement.text, statement.tokens)
       if (stream !== undefined) return { writes: true, run: (call: StatementCall) => streams.create(call, stream, (name) => sources.progressSync(host.rowStore.writer, name)) }
       const dropStream = recogniseDropStream(statement.text, statement.tokens)

@@ -24,6 +24,7 @@ import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
 import { appendKind, castFromStaging, stagingType } from '../../sync/mirror.js'
 import { StrataError } from '../../util/errors.js'
+import { formatMicros as formatInterval } from './intervals.js'
 import { dateFromMicros } from '../../util/timestamp.js'
 import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
 
@@ -438,6 +439,37 @@ export class Streams {
     const columns = stream.columns
     const insert = this.writer.prepareSync(`INSERT INTO main.${quoteIdentifier(stream.name)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
     for (const row of rows) insert.runSync(columns.map((column, index) => toStorage(row[index], column.type)))
+  }
+
+  /**
+   * EXPLAIN STREAM: the stream's operator graph, from its source to its table, and the SQL DuckDB runs
+   * at each step.
+   */
+  explain(name: string): Rows {
+    const table = this.host.schema.catalog.tables.get(name)
+    if (table?.stream === undefined) throw new StrataError('UNDEFINED_TABLE', table === undefined ? `stream "${name}" does not exist` : `"${name}" is a table, not a stream`)
+    const stream = table as StreamTable
+    const plan = this.planOf(stream)
+    const source = this.sourceOf(plan.source)
+    const watermark = source.source.watermarkColumn === null ? 'no event-time column' : `${source.source.watermarkColumn} - ${formatInterval(source.source.delayUs)}`
+    const lines = [
+      `stream ${stream.name}`,
+      `  source ${source.name} (watermark ${watermark}, allowed lateness ${formatInterval(source.source.allowedLatenessUs)}${source.source.connector === undefined ? '' : `, ${source.source.connector.kind} ${source.source.connector.subject}`})`,
+    ]
+    for (const lookup of plan.lookups) lines.push(`  -> lookup join ${lookup} (as each batch's transaction sees it)`)
+    const window = plan.window
+    if (window !== undefined) {
+      const by = window.partition.length > 0 ? ` per ${window.partition.join(', ')}` : ''
+      const shape = window.kind === 'session' ? `session gap ${formatInterval(Number(window.sizeUs))}${by}` : window.kind === 'hop' ? `hop size ${formatInterval(Number(window.sizeUs))} slide ${formatInterval(Number(window.slideUs))}` : `tumble size ${formatInterval(Number(window.sizeUs))}${window.offsetUs === 0n ? '' : ` offset ${formatInterval(Number(window.offsetUs))}`}`
+      lines.push(`  -> window ${shape} on ${window.column}`)
+    }
+    const emit =
+      stream.stream.emit === 'changes' ? `aggregate, EMIT CHANGES: the windows each batch touches, updated in place by ${(plan.windowKey as readonly string[]).join(', ')}`
+      : plan.groupColumns !== undefined ? `aggregate, EMIT CHANGES: the groups each batch touches, updated in place${plan.groupColumns.length === 0 ? ' (one row)' : ` by ${plan.groupColumns.join(', ')}`}`
+      : window !== undefined ? 'aggregate, EMIT ON WINDOW CLOSE: each window once, when the watermark passes its end plus the allowed lateness'
+      : 'project and filter each batch\'s accepted events'
+    lines.push(`  -> ${emit} (DuckDB)`, `  -> table ${stream.name} (with history)`, `DuckDB: ${plan.sql}`)
+    return { rows: lines.map((line) => [line]), columns: [{ name: 'plan', type: 'VARCHAR' }], rowCount: lines.length, engine: 'stream' }
   }
 
   /** SHOW STREAMS: each stream, its source, its query, how far it has emitted. */
