@@ -244,6 +244,7 @@ describe('HTTP API', () => {
 
   test('POST /sources/{name}: an NDJSON batch of events, accepted whole; late events counted out; bad input refused with its code', async () => {
     await query(served.base, { sql: "CREATE SOURCE http_ticks (v INTEGER NOT NULL, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)" })
+    await query(served.base, { sql: 'CREATE STREAM http_big AS SELECT v FROM http_ticks WHERE v > 1' })
     const ndjson = { 'content-type': 'application/x-ndjson' }
     const lines = (events: readonly object[]): string => events.map((event) => JSON.stringify(event)).join('\n') + '\n'
     let response = await post(served.base, lines([{ v: 1, ts: '2026-01-05T14:30:10Z' }, { v: 2, ts: '2026-01-05T14:30:20.5Z' }]), { path: '/sources/http_ticks', headers: ndjson })
@@ -262,6 +263,13 @@ describe('HTTP API', () => {
     await expectError(await fetch(`${served.base}/sources/http_ticks`), 405, 'METHOD_NOT_ALLOWED')
     const stored = await query(served.base, { sql: 'SELECT v FROM http_ticks ORDER BY v' })
     assert.deepEqual(stored.rows, [[1], [2], [4]])
+    // GET /metrics: the source's watermark (14:30:20 less the 1 s delay) and late events, the stream's events in and rows out.
+    const metrics = await (await fetch(`${served.base}/metrics`)).text()
+    assert.match(metrics, /^# TYPE strata_source_watermark_seconds gauge$/m)
+    assert.match(metrics, new RegExp(`^strata_source_watermark_seconds\\{source="http_ticks"\\} ${Date.UTC(2026, 0, 5, 14, 30, 20) / 1000}$`, 'm'))
+    assert.match(metrics, /^strata_source_late_events_total\{source="http_ticks"\} 1$/m)
+    assert.match(metrics, /^strata_stream_events_in_total\{stream="http_big"\} 3$/m)
+    assert.match(metrics, /^strata_stream_events_out_total\{stream="http_big"\} 2$/m)
   })
 
   test('GET /health and GET /metrics', async () => {

@@ -24,7 +24,7 @@ import { leadingKeywords } from '../sql/naming.js'
 import { loadParser, parserReady, type ParsedStatement, type PgNode, type TokenSource } from '../sql/parse.js'
 import { isParserUnavailable } from '../sql/wasm.js'
 import { nodeBody, nodeKind } from '../sql/tree.js'
-import type { Statement } from '../subsystems/seam.js'
+import type { MetricFamily, Statement } from '../subsystems/seam.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
 import { ChangeFeeds, saveCursorSync, type ChangeSubscription, type FeedPosition, type SubscribeOptions } from '../feed/feed.js'
@@ -532,6 +532,12 @@ export class Engine {
   }
 
   // ───────────────────────────── reads outside statements ─────────────────────────────
+
+  /** The subsystems' Prometheus samples (streaming: its sources and streams), from committed state. */
+  subsystemMetrics(): MetricFamily[] {
+    this.checkOpen()
+    return this.context.subsystems.metrics()
+  }
 
   async syncStatus(): Promise<{ lastCommittedTx: number; lastAppliedTx: number; lagTx: number; lagMs: number }> {
     this.checkOpen()

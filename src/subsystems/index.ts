@@ -3,7 +3,7 @@
  * src/subsystems/ and a line in `registered`; the engine reaches each only through src/subsystems/seam.ts.
  */
 import { fulltextSubsystem } from './fulltext/index.js'
-import type { ClaimedRead, ClauseRecogniser, OwnCall, OwnStatement, Rows, SchemaChange, Statement, StatementCall, Subsystem, SubsystemHost } from './seam.js'
+import type { ClaimedRead, ClauseRecogniser, MetricFamily, OwnCall, OwnStatement, Rows, SchemaChange, Statement, StatementCall, Subsystem, SubsystemHost } from './seam.js'
 import type { Commit } from '../ledger/ledger.js'
 import type { TableDefinition } from '../sql/catalog.js'
 import type { ParsedStatement, PgNode } from '../sql/parse.js'
@@ -116,6 +116,11 @@ export class Subsystems {
 
   afterRenameColumn(change: SchemaChange, table: TableDefinition, to: string): void {
     for (const subsystem of this.all) subsystem.schema?.afterRenameColumn?.(change, table, to)
+  }
+
+  /** Every subsystem's Prometheus samples. */
+  metrics(): MetricFamily[] {
+    return this.all.flatMap((subsystem) => [...(subsystem.metrics?.() ?? [])])
   }
 
   onOpen(): void {

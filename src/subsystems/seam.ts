@@ -167,10 +167,20 @@ export interface Subsystem {
   readonly calls?: Readonly<Record<string, OwnCall>>
   /** Once the engine is open and takes calls (background work such as connectors starts here). */
   onOpen?(): void
+  /** Prometheus samples of the subsystem's own (the server's /metrics), read from committed state; cheap. */
+  metrics?(): readonly MetricFamily[]
   /** After every commit that recorded a transaction, synchronously; must not throw or block. */
   afterCommit?(commit: Commit): void
   /** When the engine closes, before the stores do. */
   onClose?(): Promise<void> | void
+}
+
+/** A Prometheus metric family: its name, help, type, and samples by labels. */
+export interface MetricFamily {
+  readonly name: string
+  readonly help: string
+  readonly type: 'counter' | 'gauge'
+  readonly samples: readonly { readonly labels: Readonly<Record<string, string>>; readonly value: number }[]
 }
 
 /** What a schema hook may change: the writer (inside the DDL's transaction) and the catalog, through `saveTableSync`. */

@@ -104,6 +104,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       flush: (call, args) => sources.flush(call, args[0] === undefined ? undefined : String(args[0])),
     },
     onOpen: () => connectors.open(),
+    metrics: () => [...sources.metrics(host.rowStore.reader), ...streams.metrics(host.rowStore.reader)],
     // A CREATE or DROP SOURCE with a connector starts or stops it once committed.
     afterCommit: () => connectors.reconcile(),
     onClose: () => connectors.closeAll(),

@@ -17,7 +17,7 @@ import { fromStorage, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
 import { StrataError } from '../../util/errors.js'
 import { dateFromMicros, dateMicros } from '../../util/timestamp.js'
-import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
+import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.js'
 import { formatMicros } from './intervals.js'
 import type { SourceProgress, Streams } from './streams.js'
 
@@ -139,6 +139,24 @@ export class Sources {
   /** The schema hook: a dropped source's state goes with it (its late events stay, as history does). */
   droppedSync(writer: RowConnection, table: TableDefinition): void {
     if (table.source !== undefined) writer.prepareSync('DELETE FROM _strata_sources WHERE name = ?').runSync([table.name])
+  }
+
+  /** Prometheus samples: each source's watermark, its accepted and late events. */
+  metrics(connection: RowConnection): MetricFamily[] {
+    const watermarks: MetricFamily['samples'][number][] = []
+    const late: MetricFamily['samples'][number][] = []
+    const lateCounts = new Map(connection.prepareSync('SELECT source, count(*) FROM _strata_late_events GROUP BY source').allSync([]).map((row) => [String(row[0]), Number(row[1])]))
+    for (const table of this.host.schema.catalog.tables.values()) {
+      if (table.source === undefined) continue
+      const state = this.stateSync(connection, table.name)
+      const labels = { source: table.name }
+      if (state.watermarkUs !== null) watermarks.push({ labels, value: Number(state.watermarkUs) / 1e6 })
+      late.push({ labels, value: lateCounts.get(table.name) ?? 0 })
+    }
+    return [
+      { name: 'strata_source_watermark_seconds', help: "A source's watermark, in seconds since the epoch.", type: 'gauge', samples: watermarks },
+      { name: 'strata_source_late_events_total', help: 'Events a source refused as late (strata.late_events).', type: 'counter', samples: late },
+    ]
   }
 
   /** SHOW SOURCES: each source, its watermark column, watermark, delay and allowed lateness. */

@@ -26,7 +26,7 @@ import { appendKind, castFromStaging, stagingType } from '../../sync/mirror.js'
 import { StrataError } from '../../util/errors.js'
 import { formatMicros as formatInterval } from './intervals.js'
 import { dateFromMicros } from '../../util/timestamp.js'
-import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
+import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.js'
 
 /** The column store's schema for the events a step evaluates. */
 const workSchema = 'strata_streaming'
@@ -470,6 +470,17 @@ export class Streams {
       : 'project and filter each batch\'s accepted events'
     lines.push(`  -> ${emit} (DuckDB)`, `  -> table ${stream.name} (with history)`, `DuckDB: ${plan.sql}`)
     return { rows: lines.map((line) => [line]), columns: [{ name: 'plan', type: 'VARCHAR' }], rowCount: lines.length, engine: 'stream' }
+  }
+
+  /** Prometheus samples: each stream's events in, rows out, and working state (strata.streams' counters). */
+  metrics(connection: RowConnection): MetricFamily[] {
+    const rows = connection.prepareSync('SELECT name, events_in, events_out, state_rows FROM _strata_streams ORDER BY name').allSync([])
+    const family = (name: string, help: string, type: 'counter' | 'gauge', index: number): MetricFamily => ({ name, help, type, samples: rows.map((row) => ({ labels: { stream: String(row[0]) }, value: Number(row[index]) })) })
+    return [
+      family('strata_stream_events_in_total', 'Accepted events a stream took.', 'counter', 1),
+      family('strata_stream_events_out_total', 'Rows a stream wrote (inserted, updated or deleted).', 'counter', 2),
+      family('strata_stream_state_rows', "The events a stream's last step evaluated.", 'gauge', 3),
+    ]
   }
 
   /** SHOW STREAMS: each stream, its source, its query, how far it has emitted. */

@@ -1,7 +1,8 @@
 /**
  * GET /metrics in Prometheus's text exposition format (version 0.0.4): queries by outcome and store,
- * a latency histogram, the CDC sync lag, open connections. Counters live in memory and start at zero
- * with the process, as Prometheus expects.
+ * a latency histogram, the CDC sync lag, open connections, and the subsystems' own samples (streaming's
+ * sources and streams, read from committed state). Counters live in memory and start at zero with the
+ * process, as Prometheus expects.
  */
 
 /** Upper bounds (seconds) of the latency histogram: from a point read to a long analytical query. */
@@ -15,6 +16,14 @@ interface Histogram {
   sumSeconds: number
 }
 
+/** A metric family a subsystem reports (the engine's `subsystemMetrics`): name, help, type, samples by labels. */
+export interface SampledFamily {
+  readonly name: string
+  readonly help: string
+  readonly type: 'counter' | 'gauge'
+  readonly samples: readonly { readonly labels: Readonly<Record<string, string>>; readonly value: number }[]
+}
+
 /** What the server adds at scrape time: values that are read, not counted. */
 export interface MetricsSnapshot {
   readonly sync: { readonly lastCommittedTx: number; readonly lastAppliedTx: number; readonly lagTx: number; readonly lagMs: number } | undefined
@@ -23,6 +32,8 @@ export interface MetricsSnapshot {
   /** Open PostgreSQL connections, when the PG server runs in this process. */
   readonly pgConnections: number | undefined
   readonly resultsPending: number
+  /** The subsystems' own samples (streaming's sources and streams). */
+  readonly subsystems?: readonly SampledFamily[]
 }
 
 export class Metrics {
@@ -90,6 +101,13 @@ export class Metrics {
       gauge(lines, 'strata_last_applied_tx', 'Highest transaction id the column store reflects.', snapshot.sync.lastAppliedTx)
       gauge(lines, 'strata_sync_lag_tx', 'Committed transactions the column store does not reflect yet.', snapshot.sync.lagTx)
       gauge(lines, 'strata_sync_lag_ms', 'Age of the oldest commit the column store does not reflect yet (0 when caught up).', snapshot.sync.lagMs)
+    }
+    for (const family of snapshot.subsystems ?? []) {
+      lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`)
+      for (const sample of family.samples) {
+        const labels = Object.entries(sample.labels).map(([name, value]) => `${name}="${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`)
+        lines.push(`${family.name}${labels.length === 0 ? '' : `{${labels.join(',')}}`} ${sample.value}`)
+      }
     }
     return `${lines.join('\n')}\n`
   }

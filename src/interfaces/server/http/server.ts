@@ -266,6 +266,7 @@ class HttpApi {
       httpQueriesInFlight: this.running.size,
       pgConnections: this.options.pgConnectionCount?.(),
       resultsPending: this.results.pendingCount,
+      subsystems: this.engine.isClosed ? [] : this.engine.subsystemMetrics(),
     })
     response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) })
     response.end(text)
