@@ -244,6 +244,9 @@ test('advanceWatermark moves forward only; flush ends the input, after which eve
       )
       assert.deepEqual(await sourceState(db, 's'), { watermark: at(30), flushed: false })
       await assert.rejects(db.advanceWatermark('s', 'not a time'), code('TYPE_MISMATCH'))
+      // CHECKPOINT: the write-ahead log moved into the file (everything was durable already); not inside a transaction.
+      assert.equal((await db.query('CHECKPOINT')).rowCount, 0)
+      await assert.rejects(db.transaction((tx) => tx.query('CHECKPOINT')), code('TX_STATE'))
     } finally {
       await db.close()
     }

@@ -35,7 +35,7 @@ import { Ddl } from './ddl.js'
 import { Introspection } from './introspection.js'
 import { checkRowCounts, checkParameters, rowCountParameters } from './parameters.js'
 import { Reads } from './reads.js'
-import { finishedResult, noOptions, type ArrayStatementResult, type ExecuteOptions, type Positional, type StatementResult, type StreamedResult, type Tabular } from './rows.js'
+import { finishedResult, noOptions, noRows, type ArrayStatementResult, type ExecuteOptions, type Positional, type StatementResult, type StreamedResult, type Tabular } from './rows.js'
 import { Session } from './session.js'
 import { statementError, Statements, type Params } from './statements.js'
 import { StatementStore } from './statement-store.js'
@@ -494,11 +494,30 @@ export class Engine {
         if (own !== undefined && !own.writes) return own.run(this.reads.call(session, statement, params, options, false))
         throw new StrataError('NOT_SUPPORTED', `SHOW ${String(body['name'])}`)
       }
+      case 'CheckPointStmt':
+        return this.checkpoint(session, options)
       case 'ExplainStmt':
         return this.introspection.explain(session, statement, body, params, options)
       default:
         throw new StrataError('NOT_SUPPORTED', `${leadingKeywords(statement.text, statement.tokens)} is not supported`)
     }
+  }
+
+  /**
+   * CHECKPOINT: every commit is durable already (a stream's state commits with each batch), so this
+   * moves the row store's write-ahead log into its file: under the writer lock, after the pending
+   * group commit, outside any transaction, without waiting for readers (SQLite's PASSIVE mode).
+   */
+  private async checkpoint(session: Session, options: ExecuteOptions): Promise<Positional> {
+    if (session.inTransaction) throw new StrataError('TX_STATE', 'CHECKPOINT cannot run inside a transaction block')
+    await this.transactions.flushGroup()
+    const release = await this.context.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
+    try {
+      this.context.rowStore.writer.execSync('PRAGMA wal_checkpoint(PASSIVE)')
+    } finally {
+      release()
+    }
+    return noRows()
   }
 
   /** A statement PostgreSQL's grammar rejected: a subsystem's own syntax, CREATE TABLE … AS over DuckDB-only syntax, or DuckDB's grammar. */
