@@ -29,7 +29,8 @@ import { Streams } from './streams.js'
 export function streamingSubsystem(host: SubsystemHost): Subsystem {
   const streams = new Streams(host)
   const connectors: NatsConnectors = new NatsConnectors(host, (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name))
-  const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name))
+  // A CREATE or DROP SOURCE with a connector starts or stops it (connectors.ts: a connector whose source is gone, or never committed, stops itself).
+  const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name), () => connectors.reconcileSoon())
   const dropStreams = (call: StatementCall, dropped: readonly string[], ifExists: boolean, what: string): Rows => {
     for (const name of dropped) {
       const table = host.schema.catalog.tables.get(name)
@@ -105,8 +106,6 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
     },
     onOpen: () => connectors.open(),
     metrics: () => [...sources.metrics(host.rowStore.reader), ...streams.metrics(host.rowStore.reader)],
-    // A CREATE or DROP SOURCE with a connector starts or stops it once committed.
-    afterCommit: () => connectors.reconcile(),
     onClose: () => connectors.closeAll(),
     schema: {
       dropTable: (change, table) => {

@@ -50,6 +50,8 @@ export class Sources {
     private readonly streams: Streams,
     /** The last error of a source's connector, while it is in trouble. */
     private readonly connectorError: (source: string) => string | undefined,
+    /** A source with a connector was created or dropped: start or stop its connector. */
+    private readonly connectorsChanged: () => void,
   ) {}
 
   /** How far a source's connector has read, as committed (read on `connection`). */
@@ -113,6 +115,7 @@ export class Sources {
     }
     this.saveStateSync(name, noState)
     call.schemaChanged()
+    if (create.source.connector !== undefined) this.connectorsChanged()
     return empty()
   }
 
@@ -134,6 +137,7 @@ export class Sources {
   private dropSync(call: StatementCall, table: TableDefinition): void {
     this.host.dropTableSync(table)
     call.schemaChanged()
+    if (table.source?.connector !== undefined) this.connectorsChanged()
   }
 
   /** The schema hook: a dropped source's state goes with it (its late events stay, as history does). */
