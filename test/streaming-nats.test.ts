@@ -27,8 +27,12 @@ async function count(db: Database, sql: string): Promise<number> {
   return Number((await db.query(sql, [], { engine: 'column' })).rows[0]!['n'])
 }
 
-test('a NATS JetStream source: messages become batches, a stream follows them, a reopen resumes exactly after the last committed message', { timeout: 60_000 }, async (t) => {
-  const unique = `${process.pid}_${Date.now()}`
+/**
+ * A JetStream stream of this test's own on the broker, deleted when the test ends: its subject, and a
+ * publisher of JSON objects (or, for a poison message, raw text) to it.
+ */
+async function jetStream(t: { after: (fn: () => Promise<void>) => void }, suffix: string): Promise<{ subject: string; publish: (event: object | string) => Promise<void> }> {
+  const unique = `${process.pid}_${Date.now()}_${suffix}`
   const streamName = `STRATA_TEST_${unique}`
   const subject = `strata.test.${unique}.ticks`
   const nc: NatsConnection = await connect({ servers: '127.0.0.1:4222' })
@@ -40,9 +44,14 @@ test('a NATS JetStream source: messages become batches, a stream follows them, a
   })
   const js = nc.jetstream()
   const codec = StringCodec()
+  return { subject, publish: async (event) => void (await js.publish(subject, codec.encode(typeof event === 'string' ? event : JSON.stringify(event)))) }
+}
+
+test('a NATS JetStream source: messages become batches, a stream follows them, a reopen resumes exactly after the last committed message', { timeout: 60_000 }, async (t) => {
+  const { subject, publish: publishEvent } = await jetStream(t, 'reopen')
   const publish = async (from: number, to: number): Promise<void> => {
     for (let id = from; id < to; id++) {
-      await js.publish(subject, codec.encode(JSON.stringify({ id, k: id % 3 === 0 ? 'a' : 'b', v: id, ts: new Date(base + id * 1000).toISOString() })))
+      await publishEvent({ id, k: id % 3 === 0 ? 'a' : 'b', v: id, ts: new Date(base + id * 1000).toISOString() })
     }
   }
   await publish(0, 40)
@@ -78,7 +87,7 @@ test('a NATS JetStream source: messages become batches, a stream follows them, a
     )
     assert.deepEqual(sortedRows((await db.query('SELECT * FROM sums', [], { engine: 'row' })).rows), sortedRows(expected.rows))
     // A message that does not fit the source stops it there, with the error shown, rather than being skipped.
-    await js.publish(subject, codec.encode('{"id": "not a number"}'))
+    await publishEvent('{"id": "not a number"}')
     await waitFor('the connector error', async () => (await db.query('SHOW SOURCES')).rows[0]!['connector_error'] !== null)
     assert.match(String((await db.query('SHOW SOURCES')).rows[0]!['connector_error']), /id/)
     assert.equal((await db.query('SHOW SOURCES')).rows[0]!['connector_offset'], 100)
@@ -129,18 +138,7 @@ function startWorker(directory: string, subject: string): Promise<{ kill: () => 
 }
 
 test('SIGKILL while a NATS source reads: after restarts every published message is in the source exactly once', { timeout: 90_000 }, async (t) => {
-  const unique = `${process.pid}_${Date.now()}_kill`
-  const streamName = `STRATA_TEST_${unique}`
-  const subject = `strata.test.${unique}.ticks`
-  const nc = await connect({ servers: '127.0.0.1:4222' })
-  const manager = await nc.jetstreamManager()
-  await manager.streams.add({ name: streamName, subjects: [`strata.test.${unique}.>`] })
-  t.after(async () => {
-    await manager.streams.delete(streamName).catch(() => undefined)
-    await nc.close()
-  })
-  const js = nc.jetstream()
-  const codec = StringCodec()
+  const { subject, publish } = await jetStream(t, 'kill')
   const directory = temporaryDirectory('nats-kill')
   t.after(() => directory.remove())
   // A publisher that keeps going while the worker is killed and restarted.
@@ -149,7 +147,7 @@ test('SIGKILL while a NATS source reads: after restarts every published message 
   const publisher = (async () => {
     while (publishing) {
       for (let index = 0; index < 20; index++) {
-        await js.publish(subject, codec.encode(JSON.stringify({ id: published, ts: new Date(base + published * 10).toISOString() })))
+        await publish({ id: published, ts: new Date(base + published * 10).toISOString() })
         published++
       }
       await new Promise((resolve) => setTimeout(resolve, 5))
