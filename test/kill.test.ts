@@ -170,7 +170,9 @@ function runRound(directory: string, seed: number, nextIdFloor: number, runMs: n
         clearTimeout(readyTimer)
         ackTimer = setTimeout(() => {
           kill()
-          reject(new Error(`the worker acknowledged no write within ${readyTimeoutMs} ms of being ready; stderr:\n${stderr}`))
+          // What it printed since ready says which step it is stuck in (an intent: a write; nothing: a read).
+          const since = stdout.slice(stdout.indexOf('"kind":"ready"')).split('\n').slice(1).join('\n')
+          reject(new Error(`the worker acknowledged no write within ${readyTimeoutMs} ms of being ready; stdout since ready:\n${since}\nstderr:\n${stderr}`))
         }, readyTimeoutMs)
       }
       // The kill clock starts at the first write acknowledged after ready, so a slow start on a busy

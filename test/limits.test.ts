@@ -170,4 +170,21 @@ describe('the parser recovers from a fault', () => {
       assert.deepEqual((await db.query('SELECT count(*) AS n FROM t')).rows, [{ n: 3 }])
     })
   })
+
+  test('while an instance is being made, the process holds referenced work (Node does not count a WebAssembly compilation as such)', async () => {
+    // Without it, a script whose only work is a statement waiting for the parser empties its event
+    // loop, and Node finishes the compilation in its exit path, where it can deadlock (src/sql/wasm.ts).
+    await loadParserSpare()
+    const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
+    const idle = timers()
+    try {
+      parseRaw(chain(700))
+    } catch {
+      // a fault: the spare takes over, and a new spare is made in the background
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(timers(), idle + 1, 'one referenced timer while the new spare compiles')
+    await loadParserSpare()
+    assert.equal(timers(), idle, 'and none once it is there')
+  })
 })

@@ -47,7 +47,18 @@ const require = createRequire(import.meta.url)
 const factory = require('@pgsql/parser/wasm/libpg-query.js') as (options: { print(text: string): void; printErr(text: string): void }) => Promise<ParserModule>
 /** The last line the parser wrote to its stderr (PostgreSQL's FATAL messages), kept for the error of a fault rather than printed. */
 let lastOutput = ''
-const instantiate = (): Promise<ParserModule> => factory({ print: (text) => (lastOutput = text), printErr: (text) => (lastOutput = text) })
+/**
+ * A new instance. Node does not count a WebAssembly compilation as pending work (nodejs/node#36616):
+ * a process whose only work is a statement waiting for the parser has an empty event loop, and Node
+ * then finishes the compilation inside its exit path (NodePlatform::DrainTasks), which can deadlock
+ * with V8's background compiler (nodejs/node#54918) — a process that hangs for good. A referenced
+ * timer for as long as the instantiation runs keeps the loop alive, so the compilation ends the
+ * ordinary way.
+ */
+function instantiate(): Promise<ParserModule> {
+  const keepAlive = setInterval(() => undefined, 2 ** 30)
+  return factory({ print: (text) => (lastOutput = text), printErr: (text) => (lastOutput = text) }).finally(() => clearInterval(keepAlive))
+}
 let protobuf: ProtobufModule | undefined
 
 let current: ParserModule | undefined
