@@ -120,6 +120,14 @@ const cases: readonly StreamCase[] = [
     windowed: false,
   },
   {
+    // SELECT DISTINCT over a source is the set of distinct rows over every event so far, as a batch
+    // query has it (it is kept as GROUP BY of its columns), not each batch's distinct rows.
+    name: 'c_distinct',
+    create: 'CREATE STREAM c_distinct AS SELECT DISTINCT sym, qty FROM trades',
+    oracle: 'SELECT DISTINCT sym, qty FROM trades',
+    windowed: false,
+  },
+  {
     name: 's_big',
     create: 'CREATE STREAM s_big AS SELECT sym, price * qty AS notional, ts FROM trades WHERE qty >= 50',
     oracle: 'SELECT sym, price * qty AS notional, ts FROM trades WHERE qty >= 50',
@@ -224,6 +232,10 @@ test('streams: what cannot be maintained incrementally is refused naming it; str
     ['CREATE STREAM x AS SELECT * FROM plain JOIN s ON s.k = plain.k', 'NOT_SUPPORTED', /source JOIN a table/],
     ["CREATE STREAM x AS SELECT *, row_number() OVER () FROM s", 'NOT_SUPPORTED', /OVER/],
     ['CREATE STREAM x AS', 'SYNTAX_ERROR', /expected the query/],
+    ['CREATE STREAM x AS SELECT DISTINCT upper(k) FROM s', 'NOT_SUPPORTED', /DISTINCT of an expression/],
+    ['CREATE STREAM x AS SELECT DISTINCT ON (k) k, v FROM s', 'NOT_SUPPORTED', /DISTINCT ON/],
+    ['CREATE STREAM x AS SELECT k FROM s WHERE v IN (SELECT v FROM plain)', 'NOT_SUPPORTED', /subquery/],
+    ['CREATE STREAM x AS SELECT k, (SELECT max(v) FROM plain) AS m FROM s', 'NOT_SUPPORTED', /subquery/],
     ['CREATE STREAM _strata_x AS SELECT k FROM s', 'SYNTAX_ERROR', /reserved/],
   ]
   await assertRefused((sql) => db.query(sql), refused)

@@ -52,6 +52,9 @@ export interface EngineOptions {
   readonly planTemplates?: boolean | undefined
 }
 
+/** The statement a subsystem's work before a commit runs as (Subsystem.beforeCommit). */
+const commitStatement: Statement = Object.freeze({ text: 'COMMIT', offset: 0, locationBase: 0, tree: undefined, parseError: undefined, tokens: () => [] })
+
 export class Engine {
   private readonly context: EngineContext
   private readonly statements: Statements
@@ -81,10 +84,16 @@ export class Engine {
     this.statements = new Statements(subsystems.clauses, temporary ? undefined : new StatementStore(this.context.rowStore.reader, this.context.rowStore.writer))
     const columns = new ColumnReads(this.context)
     this.reads = new Reads(this.context, columns, options.planTemplates !== false)
-    this.transactions = new Transactions(this.context, columns, (commit) => {
-      subsystems.afterCommit(commit)
-      for (const listener of this.commitListeners) listener(commit)
-    })
+    this.transactions = new Transactions(
+      this.context,
+      columns,
+      (commit) => {
+        subsystems.afterCommit(commit)
+        for (const listener of this.commitListeners) listener(commit)
+      },
+      // The work stands where a statement would: the commit, with no tree.
+      (session) => subsystems.beforeCommit(() => this.reads.call(session, commitStatement, [], {}, true)),
+    )
     this.writes = new Writes(this.context, this.reads)
     this.ddl = new Ddl(this.context, this.reads)
     this.introspection = new Introspection(this.context, this.reads)

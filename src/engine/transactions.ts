@@ -61,6 +61,11 @@ export class Transactions {
     private readonly columns: Pick<ColumnReads, 'endOverlay'>,
     /** Called after every commit that recorded a transaction (change feeds, subsystems). */
     private readonly committed: (commit: Commit) => void,
+    /**
+     * The subsystems' work inside a transaction just before it commits (Subsystem.beforeCommit), for
+     * the session that holds it; undefined, synchronously, when there is none.
+     */
+    private readonly beforeCommit: (session: Session) => Promise<void> | undefined = () => undefined,
   ) {
     this.groupCommit = context.rowStore.durability === 'full'
   }
@@ -76,13 +81,25 @@ export class Transactions {
     if (options.readOnly === true) throw new StrataError('READ_ONLY', 'this session may only read: the statement would write')
     if (session.inTransaction ? session.readOnly : session.defaultReadOnly) throw new StrataError('READ_ONLY', 'cannot write in a READ ONLY transaction')
     if (session.inTransaction) return this.writeInTransaction(session, body)
+    // An autocommit transaction is this one statement: the subsystems' work before its commit follows it.
+    const whole: Body = (active) => {
+      const outcome = body(active)
+      if (outcome instanceof Promise) return outcome.then((result) => this.thenBeforeCommit(active, result))
+      return this.thenBeforeCommit(active, outcome)
+    }
     // A free writer lock is taken at once, and a body that needs no waiting (a plain INSERT, UPDATE,
     // DELETE) commits synchronously: the same steps in the same order, without promise hops.
     const writerLock = this.context.writerLock
-    const run = (granted: () => void): Positional | Promise<Positional> => (this.sharesCommit(session) ? this.groupWrite(granted, body) : this.autocommitWrite(granted, body))
+    const run = (granted: () => void): Positional | Promise<Positional> => (this.sharesCommit(session) ? this.groupWrite(granted, whole) : this.autocommitWrite(granted, whole))
     const release = writerLock.tryAcquire()
     if (release !== undefined) return this.yieldingToSync(run(release))
     return writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal).then(run)
+  }
+
+  /** `result`, after the subsystems' work before `session`'s commit when they have any (synchronously when not). */
+  private thenBeforeCommit(session: Session, result: Positional): Positional | Promise<Positional> {
+    const work = this.beforeCommit(session)
+    return work === undefined ? result : work.then(() => result)
   }
 
   /**
@@ -450,6 +467,17 @@ export class Transactions {
         const readOnly = session.readOnly
         let result: Positional
         try {
+          // Work that commits with the transaction (a materialized view brought up to date): when it
+          // fails, the transaction rolls back and COMMIT reports why, as a deferred check would.
+          const work = this.beforeCommit(session)
+          if (work !== undefined) {
+            try {
+              await work
+            } catch (error) {
+              this.rollbackSync(session)
+              throw error
+            }
+          }
           const txId = this.commitSync(session)
           result = txId === undefined ? empty : { ...empty, txId }
         } finally {

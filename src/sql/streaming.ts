@@ -544,7 +544,7 @@ function windowOf(kind: string, args: readonly unknown[], statement: string): Wi
  */
 export function planStream(query: string, sourceOf: (name: string) => (SourceDefinition & { readonly columns: readonly string[] }) | undefined): StreamPlan {
   const parsed = parseStatements(query)
-  const select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
+  let select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
   if (select === undefined) throw new StrataError('SYNTAX_ERROR', "a stream's query must be one SELECT", { statement: query })
   const refuse = (what: string): never => {
     throw new StrataError('NOT_SUPPORTED', `${what} in a stream's query`, { statement: query })
@@ -596,7 +596,27 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
   }
   const definition = sourceOf(source)
   if (definition === undefined) throw new StrataError('UNDEFINED_TABLE', `source "${source}" does not exist (a stream reads a source)`, { statement: query })
-  const group = list(select['groupClause'])
+  walkNodes(select, (kind) => {
+    // A subquery reads other tables as the column store holds them, not as each batch's transaction does.
+    if (kind === 'SubLink') refuse('a subquery (not yet)')
+  })
+  let group = list(select['groupClause'])
+  const distinct = list(select['distinctClause'])
+  let aggregatedWithoutDistinct = group.length > 0 || select['havingClause'] !== undefined
+  walkNodes(select['targetList'], (kind, body) => {
+    if (kind === 'FuncCall' && (aggregateFunctions.has(functionName(body)) || body['agg_star'] === true)) aggregatedWithoutDistinct = true
+  })
+  if (select['distinctClause'] !== undefined && !aggregatedWithoutDistinct) {
+    // SELECT DISTINCT is the set of distinct rows over every event so far: kept as GROUP BY its columns.
+    if (distinct.length > 0 && distinct.some((item) => item !== null && typeof item === 'object' && Object.keys(item).length > 0)) refuse('DISTINCT ON (not yet)')
+    group = list(select['targetList']).map((target) => {
+      const body = nodeBody(target, 'ResTarget')
+      const column = columnRefName(body?.['val'])
+      if (column === undefined || (body!['name'] !== undefined && body!['name'] !== column)) refuse('DISTINCT of an expression or a renamed column (select the columns themselves)')
+      return columnRef(column!)
+    })
+    select = { ...select, groupClause: group, distinctClause: undefined }
+  }
   const edited: unknown[] = []
   for (const entry of group) {
     const call = nodeBody(entry, 'FuncCall')

@@ -33,6 +33,7 @@ export class Subsystems {
   private readonly recognisers: readonly Subsystem[]
   private readonly columnStoreChecks: readonly Subsystem[]
   private readonly commitListeners: readonly Subsystem[]
+  private readonly committers: readonly Subsystem[]
 
   /** `factories`: the registered subsystems; a test may pass others. */
   constructor(host: SubsystemHost, factories: readonly ((host: SubsystemHost) => Subsystem)[] = registered) {
@@ -48,6 +49,7 @@ export class Subsystems {
     this.recognisers = this.all.filter((subsystem) => subsystem.recognise !== undefined)
     this.columnStoreChecks = this.all.filter((subsystem) => subsystem.beforeColumnStore !== undefined)
     this.commitListeners = this.all.filter((subsystem) => subsystem.afterCommit !== undefined)
+    this.committers = this.all.filter((subsystem) => subsystem.beforeCommit !== undefined)
   }
 
   /** The library call `name` a subsystem serves (streaming's `push`), or undefined. */
@@ -125,6 +127,16 @@ export class Subsystems {
 
   onOpen(): void {
     for (const subsystem of this.all) subsystem.onOpen?.()
+  }
+
+  /** Every subsystem's work before a commit (Subsystem.beforeCommit), one after the other; undefined when none has any. */
+  beforeCommit(call: () => StatementCall): Promise<void> | undefined {
+    let chain: Promise<void> | undefined
+    for (const subsystem of this.committers) {
+      if (chain === undefined) chain = subsystem.beforeCommit!(call)
+      else chain = chain.then(() => subsystem.beforeCommit!(call))
+    }
+    return chain
   }
 
   afterCommit(commit: Commit): void {

@@ -169,6 +169,14 @@ export interface Subsystem {
   onOpen?(): void
   /** Prometheus samples of the subsystem's own (the server's /metrics), read from committed state; cheap. */
   metrics?(): readonly MetricFamily[]
+  /**
+   * Inside every write transaction, just before it commits (an autocommit write after its statement, an
+   * explicit transaction at its COMMIT), holding the writer: work that must commit with the
+   * transaction's writes (streaming's materialized views over tables). Returns undefined, at once and
+   * without a promise, when there is nothing to do — the common case, which keeps a plain write
+   * synchronous. A rejection fails the transaction: it rolls back, and the caller gets the error.
+   */
+  beforeCommit?(call: () => StatementCall): Promise<void> | undefined
   /** After every commit that recorded a transaction, synchronously; must not throw or block. */
   afterCommit?(commit: Commit): void
   /** When the engine closes, before the stores do. */
