@@ -50,6 +50,13 @@ export interface StreamDefinition {
   readonly source: string
   /** A windowed aggregate that emits changes: its windows' rows are updated as events arrive (EMIT CHANGES), not written once at close. */
   readonly emit?: 'changes'
+  /**
+   * A materialized view over an ordinary table (`source` names the table; it may be another stream's
+   * or view's table): kept up to date inside every transaction that writes the table.
+   */
+  readonly over?: 'table'
+  /** For a view over a table: the table's columns it reads, as they were when it was created (so `*` keeps its meaning). */
+  readonly columns?: readonly string[]
 }
 
 /** What makes a table a source: the event-time column its watermark follows, and the slack it allows. */

@@ -542,7 +542,7 @@ function windowOf(kind: string, args: readonly unknown[], statement: string): Wi
  * without a window must not (a non-windowed aggregate is EMIT CHANGES, which comes later). What the
  * planner cannot maintain incrementally is NOT_SUPPORTED naming it.
  */
-export function planStream(query: string, sourceOf: (name: string) => (SourceDefinition & { readonly columns: readonly string[] }) | undefined): StreamPlan {
+export function planStream(query: string, sourceOf: (name: string) => (SourceDefinition & { readonly columns: readonly string[]; readonly table?: boolean }) | undefined): StreamPlan {
   const parsed = parseStatements(query)
   let select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
   if (select === undefined) throw new StrataError('SYNTAX_ERROR', "a stream's query must be one SELECT", { statement: query })
@@ -568,6 +568,7 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
   if (join !== undefined) {
     const left = nodeBody(join['larg'], 'RangeVar')
     const right = nodeBody(join['rarg'], 'RangeVar')
+    if (left !== undefined && sourceOf(String(left['relname']))?.table === true) throw new StrataError('NOT_SUPPORTED', 'a join (not yet) in a materialized view over a table', { statement: query })
     if (left === undefined || right === undefined || sourceOf(String(left['relname'])) === undefined) refuse('a join other than a source JOIN a table (a lookup join)')
     if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a RIGHT or FULL join')
     if (join['quals'] === undefined && list(join['usingClause']).length === 0) refuse('a join without ON or USING')

@@ -39,6 +39,9 @@ export const limits = {
   /** The SQL parser keeps a spare WebAssembly instance to replace one that faults (src/sql/wasm.ts);
    *  it is made this long after the first, so that compiling it does not slow opening a database. */
   parserSpareDelayMs: 200,
+  /** A materialized view over a table reads the groups a transaction touched this many key values per
+   *  scan of the table (SQLite's bound on a statement's parameters is 32,766). */
+  viewGroupsPerScanMax: 2_000,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
   /** Shapes of statements whose texts differ only in their digits (src/sql/variants.ts) kept per key, most

@@ -104,13 +104,20 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       advanceWatermark: (call, args) => sources.advanceWatermark(call, String(args[0]), args[1]),
       flush: (call, args) => sources.flush(call, args[0] === undefined ? undefined : String(args[0])),
     },
+    beforeCommit: (call) => streams.views.beforeCommit(call),
     onOpen: () => connectors.open(),
     metrics: () => [...sources.metrics(host.rowStore.reader), ...streams.metrics(host.rowStore.reader)],
     onClose: () => connectors.closeAll(),
     schema: {
       dropTable: (change, table) => {
+        streams.views.checkSchemaChange(table, 'DROP')
         sources.droppedSync(change.writer, table)
         streams.droppedSync(change.writer, table)
+      },
+      checkDropColumn: (table) => streams.views.checkSchemaChange(table, 'DROP COLUMN'),
+      renameColumn: (table) => {
+        streams.views.checkSchemaChange(table, 'RENAME COLUMN')
+        return {}
       },
     },
   }

@@ -25,6 +25,7 @@ import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js
 import { appendKind, castFromStaging, stagingType } from '../../sync/mirror.js'
 import { StrataError } from '../../util/errors.js'
 import { formatMicros as formatInterval } from './intervals.js'
+import { TableViews } from './views.js'
 import { dateFromMicros } from '../../util/timestamp.js'
 import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.js'
 
@@ -32,7 +33,9 @@ import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.j
 const workSchema = 'strata_streaming'
 
 type SourceTable = TableDefinition & { readonly source: SourceDefinition }
-type StreamTable = TableDefinition & { readonly stream: NonNullable<TableDefinition['stream']> }
+export type StreamTable = TableDefinition & { readonly stream: NonNullable<TableDefinition['stream']> }
+/** What a step reads: a source's columns, or those a view over a table reads. */
+export type InputColumns = Pick<TableDefinition, 'columns'>
 
 /** A source's watermark as a step sees it: the bound windows close by (µs), or +∞ after `db.flush`. */
 export interface SourceProgress {
@@ -49,7 +52,7 @@ interface StreamState {
 }
 
 /** A text that tells storage values apart (a group's key, a row's values); an integer the same whether read as a number or a bigint. */
-function groupId(values: readonly unknown[]): string {
+export function groupId(values: readonly unknown[]): string {
   return JSON.stringify(values, (_name, value: unknown) =>
     typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value)) ? `${value}n` : value instanceof Uint8Array ? [...value] : value,
   )
@@ -62,8 +65,12 @@ function empty(): Rows {
 export class Streams {
   /** Plans by stream name and query text (a plan depends on the query and the source's definition only). */
   private readonly plans = new Map<string, { readonly query: string; readonly schemaTx: number; readonly plan: StreamPlan }>()
+  /** Materialized views over tables (views.ts). */
+  readonly views: TableViews
 
-  constructor(private readonly host: SubsystemHost) {}
+  constructor(private readonly host: SubsystemHost) {
+    this.views = new TableViews(host, this)
+  }
 
   private get writer(): RowConnection {
     return this.host.rowStore.writer
@@ -77,7 +84,7 @@ export class Streams {
 
   /** The streams that read `source`, by name. */
   over(source: string): StreamTable[] {
-    return [...this.host.schema.catalog.tables.values()].filter((table): table is StreamTable => table.stream?.source === source).sort((left, right) => left.name.localeCompare(right.name))
+    return [...this.host.schema.catalog.tables.values()].filter((table): table is StreamTable => table.stream?.source === source && table.stream.over === undefined).sort((left, right) => left.name.localeCompare(right.name))
   }
 
   private sourceOf(name: string): SourceTable {
@@ -92,25 +99,30 @@ export class Streams {
     return table?.source === undefined ? undefined : { ...table.source, columns: table.columns.map((column) => column.name) }
   }
 
-  /** A new stream's plan; a materialized view over a table says what it is not yet. */
-  private planForCreate(query: string, what: string): StreamPlan {
-    try {
-      return planStream(query, (name) => this.sourceForPlan(name))
-    } catch (error) {
-      const named = error instanceof StrataError && error.code === 'UNDEFINED_TABLE' ? /^source "(.+)" does not exist/.exec(error.message)?.[1] : undefined
-      if (what === 'materialized view' && named !== undefined && this.host.schema.catalog.tables.has(named)) {
-        throw new StrataError('NOT_SUPPORTED', `a materialized view over the table "${named}" (not yet: over a source it is kept like a stream)`, { cause: error })
-      }
-      throw error
-    }
+  /**
+   * What the planner knows of an ordinary table a materialized view reads: no watermark, its columns
+   * (`columns`: those a view recorded when it was created).
+   */
+  private tableForPlan(name: string, columns?: readonly string[]): (SourceDefinition & { readonly columns: readonly string[]; readonly table: true }) | undefined {
+    const table = this.host.schema.catalog.tables.get(name)
+    if (table === undefined || table.source !== undefined) return undefined
+    return { watermarkColumn: null, delayUs: 0, allowedLatenessUs: 0, columns: columns ?? table.columns.map((column) => column.name), table: true }
   }
 
-  private planOf(stream: StreamTable): StreamPlan {
-    const source = this.sourceOf(stream.stream.source)
+  /** A new stream's plan; a materialized view may read a table instead of a source. */
+  private planForCreate(query: string, what: string): StreamPlan {
+    return planStream(query, (name) => this.sourceForPlan(name) ?? (what === 'materialized view' ? this.tableForPlan(name) : undefined))
+  }
+
+  /** A stream's plan (or a view's over a table), made again when its query or its input's definition changed. */
+  planOf(stream: StreamTable): StreamPlan {
+    const overTable = stream.stream.over === 'table'
+    const input = overTable ? this.host.schema.catalog.tables.get(stream.stream.source) : this.sourceOf(stream.stream.source)
+    if (input === undefined) throw new StrataError('UNDEFINED_TABLE', `table "${stream.stream.source}" of the materialized view "${stream.name}" does not exist`)
     const cached = this.plans.get(stream.name)
-    if (cached !== undefined && cached.query === stream.stream.query && cached.schemaTx === source.schemaTx) return cached.plan
-    const plan = planStream(stream.stream.query, (name) => this.sourceForPlan(name))
-    this.plans.set(stream.name, { query: stream.stream.query, schemaTx: source.schemaTx, plan })
+    if (cached !== undefined && cached.query === stream.stream.query && cached.schemaTx === input.schemaTx) return cached.plan
+    const plan = planStream(stream.stream.query, (name) => (overTable ? (name === input.name ? this.tableForPlan(name, stream.stream.columns) : undefined) : this.sourceForPlan(name)))
+    this.plans.set(stream.name, { query: stream.stream.query, schemaTx: input.schemaTx, plan })
     return plan
   }
 
@@ -127,7 +139,7 @@ export class Streams {
   }
 
   /** strata.streams' counters after a step: events it read, rows it wrote, events it evaluated (its working state). */
-  private countSync(call: StatementCall, name: string, counts: { readonly eventsIn: number; readonly eventsOut: number; readonly stateRows: number }): void {
+  countSync(call: StatementCall, name: string, counts: { readonly eventsIn: number; readonly eventsOut: number; readonly stateRows: number }): void {
     this.writer
       .prepareSync('UPDATE _strata_streams SET events_in = events_in + ?, events_out = events_out + ?, state_rows = ?, tx_id = ? WHERE name = ?')
       .runSync([counts.eventsIn, counts.eventsOut, counts.stateRows, this.pendingTx(), name])
@@ -147,6 +159,8 @@ export class Streams {
     }
     checkUserName(create.name, what)
     const plan = this.planForCreate(create.query, what)
+    const input = catalog.tables.get(plan.source)!
+    if (input.source === undefined) return this.views.create(call, create, plan, input)
     const windowedChanges = create.emit === 'changes' && plan.window !== undefined
     if (windowedChanges && plan.window!.kind === 'session') throw new StrataError('NOT_SUPPORTED', 'EMIT CHANGES of session windows (not yet: tumble and hop windows emit changes)')
     if (windowedChanges && plan.windowKey !== undefined && !Array.isArray(plan.windowKey)) throw new StrataError('NOT_SUPPORTED', (plan.windowKey as { refused: string }).refused)
@@ -395,10 +409,10 @@ export class Streams {
    * columns): appended into a work table of primitive columns, cast to the source's types by the
    * input relation, windowed when the stream is; through `call` when it joins tables.
    */
-  private async evaluate(
+  async evaluate(
     session: ColumnSession,
     stream: string,
-    source: SourceTable,
+    source: InputColumns,
     plan: StreamPlan,
     events: readonly (readonly RowValue[])[],
     bounds: { readonly closedUs: bigint | null; readonly limitUs: bigint | null; readonly describeOnly: boolean; readonly openSessions?: boolean },
@@ -434,7 +448,7 @@ export class Streams {
     }
   }
 
-  private insertResultSync(stream: StreamTable, rows: readonly unknown[][]): void {
+  insertResultSync(stream: StreamTable, rows: readonly unknown[][]): void {
     if (rows.length === 0) return
     const columns = stream.columns
     const insert = this.writer.prepareSync(`INSERT INTO main.${quoteIdentifier(stream.name)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
@@ -450,6 +464,14 @@ export class Streams {
     if (table?.stream === undefined) throw new StrataError('UNDEFINED_TABLE', table === undefined ? `stream "${name}" does not exist` : `"${name}" is a table, not a stream`)
     const stream = table as StreamTable
     const plan = this.planOf(stream)
+    if (stream.stream.over === 'table') {
+      const kept =
+        plan.groupColumns !== undefined
+          ? `aggregate: the groups each transaction touches, evaluated again over their rows and updated in place${plan.groupColumns.length === 0 ? ' (one row)' : ` by ${plan.groupColumns.join(', ')}`}`
+          : 'project and filter the rows each transaction writes, retracting those of the versions it replaces'
+      const lines = [`materialized view ${stream.name}`, `  table ${stream.stream.source} (kept inside every transaction that writes it, before its commit)`, `  -> ${kept} (DuckDB)`, `  -> table ${stream.name} (with history)`, `DuckDB: ${plan.sql}`]
+      return { rows: lines.map((line) => [line]), columns: [{ name: 'plan', type: 'VARCHAR' }], rowCount: lines.length, engine: 'stream' }
+    }
     const source = this.sourceOf(plan.source)
     const watermark = source.source.watermarkColumn === null ? 'no event-time column' : `${source.source.watermarkColumn} - ${formatInterval(source.source.delayUs)}`
     const lines = [

@@ -1,0 +1,340 @@
+/**
+ * Materialized views over ordinary tables (SPEC 8: "CREATE MATERIALIZED VIEW … over ordinary tables,
+ * maintained incrementally from the ledger's changes, so a view over a table stays right under
+ * INSERT/UPDATE/DELETE"). A view over a source is a stream (streams.ts); this file keeps the others.
+ *
+ * A view's rows are a table of its own (with history, like a stream's), brought up to date inside
+ * every transaction that writes the table it reads, just before that transaction commits
+ * (`Subsystem.beforeCommit`): the view and the writes it reflects commit together or not at all, and
+ * every committed state of the view equals its query over the committed state of its table. Inside an
+ * explicit transaction the view is brought up to date at COMMIT (until then it shows the state as of
+ * the transaction's start).
+ *
+ * What a transaction N changed is read from the ledger's layout (docs/time-model.md): the table's rows
+ * whose open version N wrote, and the versions N closed (history rows with `_tx_to = N`). Semantics
+ * are DuckDB's, as for streams: the rows are copied into the column store and the view's query runs
+ * there (Streams.evaluate).
+ * - An aggregate (GROUP BY of columns, or one group over everything): the groups N's old and new rows
+ *   fall in are evaluated again over all their rows as they are now, and each group's row is updated
+ *   in place, inserted, or deleted (as EMIT CHANGES does). Correct for every aggregate, DISTINCT and
+ *   median included; its cost is the size of the groups touched.
+ * - No aggregate (project and filter): the change is the query over the rows N wrote minus the query
+ *   over the versions N replaced that were there before N began (DBSP's Z-sets: a row and its
+ *   retraction cancel). Each retracted row deletes one equal row of the view; an unchanged row is
+ *   left alone.
+ * A view over another view's or a stream's table is kept the same way, after the view it reads, in the
+ * same transaction: cascades stay right under retractions.
+ */
+import { historyTableName, openTxColumn, type TableDefinition } from '../../sql/catalog.js'
+import { writtenInRangeParams, writtenInRangeSql } from '../../sql/ddl.js'
+import type { CreateStream, StreamPlan } from '../../sql/streaming.js'
+import { quoteIdentifier } from '../../sql/tree.js'
+import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
+import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
+import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
+import { StrataError } from '../../util/errors.js'
+import { limits } from '../../util/limits.js'
+import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
+import { groupId, type InputColumns, type Streams, type StreamTable } from './streams.js'
+
+function empty(): Rows {
+  return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+}
+
+export class TableViews {
+  /** The views over tables in the order they are kept (a view after the view or stream table it reads), per catalog version. */
+  private ordered: { readonly version: number; readonly views: readonly StreamTable[] } | undefined
+
+  constructor(
+    private readonly host: SubsystemHost,
+    private readonly streams: Streams,
+  ) {}
+
+  private get writer(): RowConnection {
+    return this.host.rowStore.writer
+  }
+
+  /** Views over tables, each after the views whose tables it reads. */
+  private viewsInOrder(): readonly StreamTable[] {
+    const version = this.host.schema.version
+    if (this.ordered?.version === version) return this.ordered.views
+    const views = [...this.host.schema.catalog.tables.values()].filter((table): table is StreamTable => table.stream?.over === 'table').sort((left, right) => left.name.localeCompare(right.name))
+    const byName = new Map(views.map((view) => [view.name, view]))
+    const done = new Set<string>()
+    const order: StreamTable[] = []
+    const visit = (view: StreamTable, depth: number): void => {
+      if (done.has(view.name) || depth > views.length) return
+      const upstream = byName.get(view.stream.source)
+      if (upstream !== undefined) visit(upstream, depth + 1)
+      done.add(view.name)
+      order.push(view)
+    }
+    for (const view of views) visit(view, 0)
+    this.ordered = { version, views: order }
+    return order
+  }
+
+  /** The input columns a view reads: its table's columns it recorded at CREATE, in that order. */
+  private inputOf(view: StreamTable): TableDefinition {
+    const table = this.host.schema.catalog.tables.get(view.stream.source)
+    if (table === undefined) throw new StrataError('UNDEFINED_TABLE', `table "${view.stream.source}" of the materialized view "${view.name}" does not exist`)
+    const names = view.stream.columns ?? table.columns.map((column) => column.name)
+    const columns = names.map((name) => {
+      const column = table.columns.find((candidate) => candidate.name === name)
+      if (column === undefined) throw new StrataError('INTERNAL', `column "${name}" of "${table.name}", read by the materialized view "${view.name}", is gone`)
+      return column
+    })
+    return { ...table, columns }
+  }
+
+  // ───────────────────────────── DDL ─────────────────────────────
+
+  /** CREATE MATERIALIZED VIEW over a table: its own table with the columns DuckDB gives the query, filled from the table as it is. */
+  async create(call: StatementCall, create: CreateStream, plan: StreamPlan, table: TableDefinition): Promise<Rows> {
+    const refuse = (what: string): never => {
+      throw new StrataError('NOT_SUPPORTED', `${what} in a materialized view over a table`, { statement: create.query })
+    }
+    if (plan.window !== undefined) refuse('a window (windows follow a source\'s event time: create a source)')
+    if (plan.lookups.length > 0) refuse('a join (not yet)')
+    if (create.emit !== undefined) refuse('EMIT')
+    const input: InputColumns = table
+    const session = await this.host.syncer.acquireSession()
+    try {
+      const described = await this.streams.evaluate(session, create.name, input, plan, [], { closedUs: null, limitUs: null, describeOnly: true })
+      const columns = described.columns.map((column) => ({ name: column.name, type: typeFromLabel(column.type), notNull: false, default: undefined }))
+      const names = new Set<string>()
+      for (const column of columns) {
+        if (names.has(column.name)) throw new StrataError('DUPLICATE_COLUMN', `the materialized view's query has two columns named "${column.name}": give them aliases`)
+        names.add(column.name)
+      }
+      const pending = this.pendingTx()
+      this.host.createTableSync({
+        name: create.name,
+        columns,
+        primaryKey: null,
+        uniques: [],
+        checks: [],
+        schemaTx: pending,
+        stream: { query: create.query, source: table.name, over: 'table', columns: table.columns.map((column) => column.name) },
+      })
+      call.schemaChanged()
+      this.writer
+        .prepareSync('INSERT OR REPLACE INTO _strata_streams (name, source, query, closed_until_us, open_from_us, done, tx_id) VALUES (?, ?, ?, NULL, NULL, 0, ?)')
+        .runSync([create.name, table.name, create.query, pending])
+      const view = this.host.schema.catalog.tables.get(create.name) as StreamTable
+      await this.fill(call, session, view)
+    } finally {
+      this.host.syncer.releaseSession(session)
+    }
+    return empty()
+  }
+
+  /** The view's rows from its table as it is now (its CREATE, or a rebuild in the transaction that created it). */
+  private async fill(call: StatementCall, session: ColumnSession, view: StreamTable): Promise<void> {
+    const input = this.inputOf(view)
+    const rows = this.rowsSync(input, '', [])
+    const result = await this.streams.evaluate(session, view.name, input, this.streams.planOf(view), rows, { closedUs: null, limitUs: null, describeOnly: false })
+    this.streams.insertResultSync(view, result.rows)
+    this.streams.countSync(call, view.name, { eventsIn: rows.length, eventsOut: result.rows.length, stateRows: rows.length })
+  }
+
+  /** A DROP TABLE, DROP COLUMN or RENAME COLUMN of a table a view reads is refused naming the view. */
+  checkSchemaChange(table: TableDefinition, what: string): void {
+    const dependent = this.viewsInOrder().find((view) => view.stream.source === table.name)
+    if (dependent !== undefined) throw new StrataError('NOT_SUPPORTED', `${what} of "${table.name}": the materialized view "${dependent.name}" reads it (drop the view first)`)
+  }
+
+  // ───────────────────────────── maintenance ─────────────────────────────
+
+  private pendingTx(): number {
+    const pending = this.host.ledger.pendingCommit
+    if (pending === undefined) throw new StrataError('INTERNAL', 'a materialized view is kept inside a write transaction')
+    return pending.txId
+  }
+
+  /**
+   * Subsystem.beforeCommit: the views whose tables the committing transaction wrote are brought up to
+   * date. Synchronously undefined when there are none (two index probes per table read by a view).
+   */
+  beforeCommit(call: () => StatementCall): Promise<void> | undefined {
+    const views = this.viewsInOrder()
+    if (views.length === 0) return undefined
+    const txId = this.host.ledger.pendingCommit?.txId
+    if (txId === undefined) return undefined
+    const changed = new Map<string, boolean>()
+    let any = false
+    for (const view of views) {
+      const name = view.stream.source
+      if (!changed.has(name)) changed.set(name, this.changedSync(name, txId))
+      if (changed.get(name) === true || view.schemaTx === txId) any = true
+    }
+    if (!any) return undefined
+    return this.keep(call(), views, txId)
+  }
+
+  /** Whether transaction `txId` wrote `table` (an open version it inserted, or a version it closed). */
+  private changedSync(table: string, txId: number): boolean {
+    if (!this.host.schema.catalog.tables.has(table)) return false
+    const row = this.writer
+      .prepareSync(
+        `SELECT EXISTS (SELECT 1 FROM main.${quoteIdentifier(table)} WHERE ${quoteIdentifier(openTxColumn)} = ?) OR EXISTS (SELECT 1 FROM main.${quoteIdentifier(historyTableName(table))} WHERE _tx_to = ?)`,
+      )
+      .allSync([txId, txId])[0]
+    return Number(row?.[0] ?? 0) === 1
+  }
+
+  private async keep(call: StatementCall, views: readonly StreamTable[], txId: number): Promise<void> {
+    const session = await this.host.syncer.acquireSession()
+    try {
+      for (const view of views) {
+        // A view created in this transaction: filled again from the table as the transaction leaves it.
+        if (view.schemaTx === txId) {
+          this.writer.prepareSync(`DELETE FROM main.${quoteIdentifier(view.name)}`).runSync([])
+          await this.fill(call, session, view)
+          continue
+        }
+        // Checked here, not before: a view over a view sees what the one before it wrote.
+        if (!this.changedSync(view.stream.source, txId)) continue
+        const plan = this.streams.planOf(view)
+        if (plan.groupColumns !== undefined) await this.keepGroups(call, session, view, plan, txId)
+        else await this.keepRows(call, session, view, plan, txId)
+      }
+    } finally {
+      this.host.syncer.releaseSession(session)
+    }
+  }
+
+  /** Storage values of `input`'s columns from its table (`where`: a condition on the table's row `r`), read on the writer: this transaction's own writes included. */
+  private rowsSync(input: TableDefinition, where: string, params: readonly RowValue[]): RowValue[][] {
+    const bigints = readsIntegersAsBigints(input.columns.map((column) => column.type))
+    const columns = input.columns.map((column) => `r.${quoteIdentifier(column.name)}`).join(', ')
+    return this.writer.prepareSync(`SELECT ${columns} FROM main.${quoteIdentifier(input.name)} AS r${where === '' ? '' : ` WHERE ${where}`}`, { bigints }).allSync([...params])
+  }
+
+  /** The rows whose open version `txId` wrote (inserted, or updated). */
+  private writtenSync(input: TableDefinition, txId: number): RowValue[][] {
+    return this.rowsSync(input, writtenInRangeSql(input, 'r'), writtenInRangeParams(txId - 1, txId))
+  }
+
+  /**
+   * The versions `txId` closed that were current rows (not valid-time history); with `beforeOnly`, only
+   * those that were there before it began (not versions it wrote and replaced itself).
+   */
+  private closedSync(input: TableDefinition, txId: number, beforeOnly: boolean): RowValue[][] {
+    const bigints = readsIntegersAsBigints(input.columns.map((column) => column.type))
+    const columns = input.columns.map((column) => quoteIdentifier(column.name)).join(', ')
+    return this.writer
+      .prepareSync(`SELECT ${columns} FROM main.${quoteIdentifier(historyTableName(input.name))} WHERE _tx_to = ? AND _valid_to IS NULL${beforeOnly ? ' AND _tx_from < ?' : ''}`, { bigints })
+      .allSync(beforeOnly ? [txId, txId] : [txId])
+  }
+
+  /**
+   * An aggregate: the groups of the rows `txId` wrote or replaced are evaluated again over all their
+   * rows as they are now; each group's row is updated in place, inserted, or deleted (HAVING).
+   */
+  private async keepGroups(call: StatementCall, session: ColumnSession, view: StreamTable, plan: StreamPlan, txId: number): Promise<void> {
+    const input = this.inputOf(view)
+    const keys = plan.groupColumns!
+    const positions = keys.map((name) => input.columns.findIndex((column) => column.name === name))
+    const touched = new Map<string, RowValue[]>()
+    const changes = [...this.writtenSync(input, txId), ...this.closedSync(input, txId, false)]
+    for (const row of changes) {
+      const key = positions.map((position) => row[position]!)
+      touched.set(groupId(key), key)
+    }
+    const groups = [...touched.values()]
+    const groupRows = this.groupRowsSync(input, keys, groups)
+    const result = await this.streams.evaluate(session, view.name, input, plan, groupRows, { closedUs: null, limitUs: null, describeOnly: false })
+    const outputs = keys.map((name) => view.columns.findIndex((column) => column.name === name))
+    const rowsByGroup = new Map<string, unknown[][]>()
+    for (const row of result.rows) {
+      const id = groupId(outputs.map((index) => toStorage(row[index], view.columns[index]!.type)))
+      rowsByGroup.set(id, [...(rowsByGroup.get(id) ?? []), row])
+    }
+    const columns = view.columns.map((column) => quoteIdentifier(column.name))
+    const match = keys.length === 0 ? '' : ` WHERE ${keys.map((name) => `${quoteIdentifier(name)} IS ?`).join(' AND ')}`
+    const table = `main.${quoteIdentifier(view.name)}`
+    const current = this.writer.prepareSync(`SELECT ${columns.join(', ')} FROM ${table}${match}`, { bigints: readsIntegersAsBigints(view.columns.map((column) => column.type)) })
+    const update = this.writer.prepareSync(`UPDATE ${table} SET ${columns.map((column) => `${column} = ?`).join(', ')}${match}`)
+    const remove = this.writer.prepareSync(`DELETE FROM ${table}${match}`)
+    let written = 0
+    for (const [id, key] of touched) {
+      const rows = rowsByGroup.get(id) ?? []
+      const held = current.allSync(key)
+      const values = rows.map((row) => view.columns.map((column, index) => toStorage(row[index], column.type)))
+      if (held.length === 1 && values.length === 1) {
+        // A group's row that did not change is left alone: no change without a difference.
+        if (groupId(held[0]!) !== groupId(values[0]!)) {
+          update.runSync([...values[0]!, ...key])
+          written++
+        }
+        continue
+      }
+      if (held.length > 0) remove.runSync(key)
+      this.streams.insertResultSync(view, rows)
+      written += held.length + rows.length
+    }
+    this.streams.countSync(call, view.name, { eventsIn: changes.length, eventsOut: written, stateRows: groupRows.length })
+  }
+
+  /** The table's rows in the given groups (NULL matches NULL), or all of them for one group over everything; a chunk of groups per scan. */
+  private groupRowsSync(input: TableDefinition, keys: readonly string[], groups: readonly (readonly RowValue[])[]): RowValue[][] {
+    if (keys.length === 0) return this.rowsSync(input, '', [])
+    const rows: RowValue[][] = []
+    const perScan = Math.max(1, Math.floor(limits.viewGroupsPerScanMax / keys.length))
+    for (let start = 0; start < groups.length; start += perScan) {
+      const chunk = groups.slice(start, start + perScan)
+      const one = `(${keys.map((name) => `r.${quoteIdentifier(name)} IS ?`).join(' AND ')})`
+      rows.push(...this.rowsSync(input, chunk.map(() => one).join(' OR '), chunk.flat()))
+    }
+    return rows
+  }
+
+  /**
+   * No aggregate: the query over the rows `txId` wrote, minus the query over the versions it replaced
+   * that were there before it began. Equal rows of the two cancel; each remaining retraction deletes
+   * one equal row of the view, each remaining addition is inserted.
+   */
+  private async keepRows(call: StatementCall, session: ColumnSession, view: StreamTable, plan: StreamPlan, txId: number): Promise<void> {
+    const input = this.inputOf(view)
+    const added = this.writtenSync(input, txId)
+    const removed = this.closedSync(input, txId, true)
+    const evaluate = async (rows: readonly (readonly RowValue[])[]): Promise<RowValue[][]> => {
+      if (rows.length === 0) return []
+      const result = await this.streams.evaluate(session, view.name, input, plan, rows, { closedUs: null, limitUs: null, describeOnly: false })
+      return result.rows.map((row) => view.columns.map((column, index) => toStorage(row[index], column.type)))
+    }
+    const retracted = await evaluate(removed)
+    const inserted = await evaluate(added)
+    // Z-set difference: a row both retracted and inserted (an update the query does not see) cancels.
+    const weights = new Map<string, { readonly values: RowValue[]; weight: number }>()
+    for (const values of retracted) {
+      const id = groupId(values)
+      const entry = weights.get(id) ?? { values, weight: 0 }
+      entry.weight--
+      weights.set(id, entry)
+    }
+    for (const values of inserted) {
+      const id = groupId(values)
+      const entry = weights.get(id) ?? { values, weight: 0 }
+      entry.weight++
+      weights.set(id, entry)
+    }
+    const table = `main.${quoteIdentifier(view.name)}`
+    const match = view.columns.map((column) => `${quoteIdentifier(column.name)} IS ?`).join(' AND ')
+    const removeOne = this.writer.prepareSync(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${match} LIMIT 1)`)
+    const insert = this.writer.prepareSync(`INSERT INTO ${table} (${view.columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${view.columns.map(() => '?').join(', ')})`)
+    let written = 0
+    for (const { values, weight } of weights.values()) {
+      for (let count = weight; count < 0; count++) {
+        if (removeOne.runSync(values).changes !== 1) throw new StrataError('INTERNAL', `the materialized view "${view.name}" has no row ${JSON.stringify(values, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value))} to retract`)
+        written++
+      }
+      for (let count = 0; count < weight; count++) {
+        insert.runSync(values)
+        written++
+      }
+    }
+    this.streams.countSync(call, view.name, { eventsIn: added.length + removed.length, eventsOut: written, stateRows: added.length + removed.length })
+  }
+}
