@@ -18,6 +18,7 @@ import type { OwnStatement, Rows, StatementCall, Subsystem, SubsystemHost } from
 import { Sources } from './sources.js'
 import { NatsConnectors } from './nats.js'
 import { Streams } from './streams.js'
+import { TableViews } from './views.js'
 
 /**
  * The streaming subsystem, registered in src/subsystems/index.ts.
@@ -28,6 +29,8 @@ import { Streams } from './streams.js'
  */
 export function streamingSubsystem(host: SubsystemHost): Subsystem {
   const streams = new Streams(host)
+  const views = new TableViews(host, streams)
+  streams.createOverTable = (call, create, plan, table) => views.create(call, create, plan, table)
   const connectors: NatsConnectors = new NatsConnectors(host, (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name))
   // A CREATE or DROP SOURCE with a connector starts or stops it (connectors.ts: a connector whose source is gone, or never committed, stops itself).
   const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name), () => connectors.reconcileSoon())
@@ -104,19 +107,19 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       advanceWatermark: (call, args) => sources.advanceWatermark(call, String(args[0]), args[1]),
       flush: (call, args) => sources.flush(call, args[0] === undefined ? undefined : String(args[0])),
     },
-    beforeCommit: (call) => streams.views.beforeCommit(call),
+    beforeCommit: (call) => views.beforeCommit(call),
     onOpen: () => connectors.open(),
     metrics: () => [...sources.metrics(host.rowStore.reader), ...streams.metrics(host.rowStore.reader)],
     onClose: () => connectors.closeAll(),
     schema: {
       dropTable: (change, table) => {
-        streams.views.checkSchemaChange(table, 'DROP')
+        views.checkSchemaChange(table, 'DROP')
         sources.droppedSync(change.writer, table)
         streams.droppedSync(change.writer, table)
       },
-      checkDropColumn: (table) => streams.views.checkSchemaChange(table, 'DROP COLUMN'),
+      checkDropColumn: (table) => views.checkSchemaChange(table, 'DROP COLUMN'),
       renameColumn: (table) => {
-        streams.views.checkSchemaChange(table, 'RENAME COLUMN')
+        views.checkSchemaChange(table, 'RENAME COLUMN')
         return {}
       },
     },

@@ -25,7 +25,6 @@ import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js
 import { appendKind, castFromStaging, stagingType } from '../../sync/mirror.js'
 import { StrataError } from '../../util/errors.js'
 import { formatMicros as formatInterval } from './intervals.js'
-import { TableViews } from './views.js'
 import { dateFromMicros } from '../../util/timestamp.js'
 import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.js'
 
@@ -65,12 +64,10 @@ function empty(): Rows {
 export class Streams {
   /** Plans by stream name and query text (a plan depends on the query and the source's definition only). */
   private readonly plans = new Map<string, { readonly query: string; readonly schemaTx: number; readonly plan: StreamPlan }>()
-  /** Materialized views over tables (views.ts). */
-  readonly views: TableViews
+  /** Makes a materialized view over a table (views.ts, which keeps them; set by the subsystem's index.ts). */
+  createOverTable: ((call: StatementCall, create: CreateStream, plan: StreamPlan, table: TableDefinition) => Promise<Rows>) | undefined
 
-  constructor(private readonly host: SubsystemHost) {
-    this.views = new TableViews(host, this)
-  }
+  constructor(private readonly host: SubsystemHost) {}
 
   private get writer(): RowConnection {
     return this.host.rowStore.writer
@@ -160,7 +157,10 @@ export class Streams {
     checkUserName(create.name, what)
     const plan = this.planForCreate(create.query, what)
     const input = catalog.tables.get(plan.source)!
-    if (input.source === undefined) return this.views.create(call, create, plan, input)
+    if (input.source === undefined) {
+      if (this.createOverTable === undefined) throw new StrataError('INTERNAL', 'materialized views over tables are not wired')
+      return this.createOverTable(call, create, plan, input)
+    }
     const windowedChanges = create.emit === 'changes' && plan.window !== undefined
     if (windowedChanges && plan.window!.kind === 'session') throw new StrataError('NOT_SUPPORTED', 'EMIT CHANGES of session windows (not yet: tumble and hop windows emit changes)')
     if (windowedChanges && plan.windowKey !== undefined && !Array.isArray(plan.windowKey)) throw new StrataError('NOT_SUPPORTED', (plan.windowKey as { refused: string }).refused)
