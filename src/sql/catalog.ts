@@ -55,6 +55,8 @@ export interface StreamDefinition {
    * or view's table): kept up to date inside every transaction that writes the table.
    */
   readonly over?: 'table'
+  /** An interval join's second source (`source` is the first): the stream reads both. */
+  readonly joins?: string
   /** For a view over a table: the table's columns it reads, as they were when it was created (so `*` keeps its meaning). */
   readonly columns?: readonly string[]
 }

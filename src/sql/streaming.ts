@@ -437,11 +437,19 @@ export interface StreamPlan {
   readonly windowKey: readonly string[] | { readonly refused: string } | undefined
   /** Tables a stateless stream joins its events with (lookup joins): read as they are when each batch is processed. */
   readonly lookups: readonly string[]
+  /**
+   * An interval join of `source` (left) with another source (right, read as `streamOtherRelation`):
+   * each batch's events joined with the other side's events so far, restricted by the ON clause's
+   * equalities between the sides (`keys`: none means every event of the other side).
+   */
+  readonly joined?: { readonly source: string; readonly keys: readonly { readonly left: string; readonly right: string }[] }
   readonly sql: string
 }
 
 /** The relation a stateless stream's SQL reads: the batch's events. */
 export const streamInputRelation = '_strata_stream_input'
+/** The relation an interval join's SQL reads for its right-hand source's events. */
+export const streamOtherRelation = '_strata_stream_other'
 /** The relation a windowed stream's SQL reads: each event once per window it belongs to. */
 export const windowedRelation = '_strata_stream_windowed'
 
@@ -565,6 +573,8 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
   const join = nodeBody(item, 'JoinExpr')
   const lookups: string[] = []
   let lookupSide: unknown
+  let joined: StreamPlan['joined']
+  let otherSide: PgNode | undefined
   if (join !== undefined) {
     const left = nodeBody(join['larg'], 'RangeVar')
     const right = nodeBody(join['rarg'], 'RangeVar')
@@ -572,9 +582,23 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
     if (left === undefined || right === undefined || sourceOf(String(left['relname'])) === undefined) refuse('a join other than a source JOIN a table (a lookup join)')
     if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a RIGHT or FULL join')
     if (join['quals'] === undefined && list(join['usingClause']).length === 0) refuse('a join without ON or USING')
-    if (sourceOf(String(right!['relname'])) !== undefined) refuse('a join of two sources (interval joins come later)')
-    lookups.push(String(right!['relname']))
-    lookupSide = join['rarg']
+    const rightName = String(right!['relname'])
+    const rightSource = sourceOf(rightName)
+    if (rightSource !== undefined) {
+      // An interval join of two sources: each batch's events joined with the other source's events so far.
+      if (join['jointype'] !== 'JOIN_INNER') refuse('an outer join of two sources (not yet: inner joins are)')
+      if (rightName === String(left!['relname'])) refuse('a join of a source with itself (not yet)')
+      if (list(join['usingClause']).length > 0) refuse('a join of two sources with USING (write ON)')
+      const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
+      const leftName = String(left!['relname'])
+      const leftAlias = String(nodeBody({ Alias: left!['alias'] }, 'Alias')?.['aliasname'] ?? leftName)
+      const leftColumns = sourceOf(leftName)!.columns
+      joined = { source: rightName, keys: joinEqualities(join['quals'], { alias: leftAlias, columns: leftColumns }, { alias: rightAlias, columns: rightSource.columns }) }
+      otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
+    } else {
+      lookups.push(rightName)
+      lookupSide = join['rarg']
+    }
     item = join['larg']
   }
   const relation = nodeBody(item, 'RangeVar')
@@ -651,7 +675,7 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
     if (kind === 'FuncCall' && body['over'] !== undefined) refuse('a window function (OVER)')
   })
   if (window !== undefined && !aggregated) refuse('a window without aggregation (not yet)')
-  if (lookups.length > 0 && (window !== undefined || aggregated)) refuse('a join in a windowed or aggregating stream (not yet: lookup joins of stateless streams are)')
+  if ((lookups.length > 0 || joined !== undefined) && (window !== undefined || aggregated)) refuse('a join in a windowed or aggregating stream (not yet: joins of stateless streams are)')
   const groupColumns = window === undefined && aggregated ? changesKey(select, group, refuse) : undefined
   let windowKey: StreamPlan['windowKey']
   if (window !== undefined) {
@@ -667,10 +691,47 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
     }
   }
   const input: PgNode = { RangeVar: { relname: window === undefined ? streamInputRelation : windowedRelation, inh: true, relpersistence: 'p', ...(alias === undefined ? {} : { alias }) } }
-  const fromItem = join === undefined ? input : { JoinExpr: { ...join, larg: input, rarg: lookupSide } }
+  const fromItem = join === undefined ? input : { JoinExpr: { ...join, larg: input, rarg: otherSide ?? lookupSide } }
   const rewritten: PgNode = { ...select, fromClause: [fromItem] }
   if (group.length > 0) rewritten['groupClause'] = edited
-  return { source, window, groupColumns, windowKey, lookups, sql: deparseStatement({ SelectStmt: rewritten }) }
+  return { source, window, groupColumns, windowKey, lookups, ...(joined === undefined ? {} : { joined }), sql: deparseStatement({ SelectStmt: rewritten }) }
+}
+
+/**
+ * The equalities between a column of each side in an interval join's ON (ANDed): each batch reads the
+ * other source's events with the same values (a NULL never equals anything). A column named without
+ * its side's alias belongs to the side that has it, when only one does.
+ */
+function joinEqualities(quals: unknown, left: { readonly alias: string; readonly columns: readonly string[] }, right: { readonly alias: string; readonly columns: readonly string[] }): { readonly left: string; readonly right: string }[] {
+  const sideOf = (node: unknown): { readonly side: 'left' | 'right'; readonly column: string } | undefined => {
+    const fields = list(nodeBody(node, 'ColumnRef')?.['fields']).map((field) => nodeBody(field, 'String')?.['sval'])
+    if (fields.some((field) => typeof field !== 'string')) return undefined
+    if (fields.length === 2) {
+      const [qualifier, column] = fields as [string, string]
+      if (qualifier === left.alias && left.columns.includes(column)) return { side: 'left', column }
+      if (qualifier === right.alias && right.columns.includes(column)) return { side: 'right', column }
+      return undefined
+    }
+    if (fields.length !== 1) return undefined
+    const column = fields[0] as string
+    const inLeft = left.columns.includes(column)
+    const inRight = right.columns.includes(column)
+    return inLeft === inRight ? undefined : { side: inLeft ? 'left' : 'right', column }
+  }
+  const conjuncts = (node: unknown): unknown[] => {
+    const bool = nodeBody(node, 'BoolExpr')
+    return bool !== undefined && bool['boolop'] === 'AND_EXPR' ? list(bool['args']).flatMap(conjuncts) : [node]
+  }
+  const keys: { left: string; right: string }[] = []
+  for (const conjunct of conjuncts(quals)) {
+    const expression = nodeBody(conjunct, 'A_Expr')
+    if (expression === undefined || expression['kind'] !== 'AEXPR_OP' || names(expression['name']).join('.') !== '=') continue
+    const one = sideOf(expression['lexpr'])
+    const two = sideOf(expression['rexpr'])
+    if (one === undefined || two === undefined || one.side === two.side) continue
+    keys.push(one.side === 'left' ? { left: one.column, right: two.column } : { left: two.column, right: one.column })
+  }
+  return keys
 }
 
 /**

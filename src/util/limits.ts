@@ -39,9 +39,10 @@ export const limits = {
   /** The SQL parser keeps a spare WebAssembly instance to replace one that faults (src/sql/wasm.ts);
    *  it is made this long after the first, so that compiling it does not slow opening a database. */
   parserSpareDelayMs: 200,
-  /** A materialized view over a table reads the groups a transaction touched this many key values per
-   *  scan of the table (SQLite's bound on a statement's parameters is 32,766). */
-  viewGroupsPerScanMax: 2_000,
+  /** Key values per scan when a materialized view over a table reads the groups a transaction touched,
+   *  or an interval join the other source's events with a batch's keys (SQLite's bound on a
+   *  statement's parameters is 32,766). */
+  keysPerScanMax: 2_000,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
   /** Shapes of statements whose texts differ only in their digits (src/sql/variants.ts) kept per key, most

@@ -17,13 +17,14 @@
  */
 import type { SourceDefinition, TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
-import { openSessionsStartSql, planStream, streamInputRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
+import { openSessionsStartSql, planStream, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
 import { quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
 import { appendKind, castFromStaging, stagingType } from '../../sync/mirror.js'
 import { StrataError } from '../../util/errors.js'
+import { limits } from '../../util/limits.js'
 import { formatMicros as formatInterval } from './intervals.js'
 import { dateFromMicros } from '../../util/timestamp.js'
 import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.js'
@@ -81,7 +82,9 @@ export class Streams {
 
   /** The streams that read `source`, by name. */
   over(source: string): StreamTable[] {
-    return [...this.host.schema.catalog.tables.values()].filter((table): table is StreamTable => table.stream?.source === source && table.stream.over === undefined).sort((left, right) => left.name.localeCompare(right.name))
+    return [...this.host.schema.catalog.tables.values()]
+      .filter((table): table is StreamTable => table.stream !== undefined && table.stream.over === undefined && (table.stream.source === source || table.stream.joins === source))
+      .sort((left, right) => left.name.localeCompare(right.name))
   }
 
   private sourceOf(name: string): SourceTable {
@@ -168,14 +171,23 @@ export class Streams {
     const source = this.sourceOf(plan.source)
     const session = await this.host.syncer.acquireSession()
     try {
-      const result = await this.evaluate(session, create.name, source, plan, [], { closedUs: null, limitUs: null, describeOnly: true }, call)
+      const other = plan.joined === undefined ? undefined : { columns: this.sourceOf(plan.joined.source).columns, events: [] }
+      const result = await this.evaluate(session, create.name, source, plan, [], { closedUs: null, limitUs: null, describeOnly: true }, call, other)
       const columns = result.columns.map((column) => ({ name: column.name, type: typeFromLabel(column.type), notNull: false, default: undefined }))
       const names = new Set<string>()
       for (const column of columns) {
         if (names.has(column.name)) throw new StrataError('DUPLICATE_COLUMN', `the stream's query has two columns named "${column.name}": give them aliases`)
         names.add(column.name)
       }
-      this.host.createTableSync({ name: create.name, columns, primaryKey: null, uniques: [], checks: [], schemaTx: this.pendingTx(), stream: { query: create.query, source: source.name, ...(windowedChanges ? { emit: 'changes' as const } : {}) } })
+      this.host.createTableSync({
+        name: create.name,
+        columns,
+        primaryKey: null,
+        uniques: [],
+        checks: [],
+        schemaTx: this.pendingTx(),
+        stream: { query: create.query, source: source.name, ...(windowedChanges ? { emit: 'changes' as const } : {}), ...(plan.joined === undefined ? {} : { joins: plan.joined.source }) },
+      })
       call.schemaChanged()
       this.writer
         .prepareSync('INSERT OR REPLACE INTO _strata_streams (name, source, query, closed_until_us, open_from_us, done, tx_id) VALUES (?, ?, ?, NULL, NULL, 0, ?)')
@@ -228,12 +240,58 @@ export class Streams {
     }
   }
 
-  /** A stateless stream: its query over `events` (joined with its lookup tables as they are now), the rows appended to its table. */
+  /**
+   * A stateless stream: its query over `events` of `source` (joined with its lookup tables as they are
+   * now, or, for an interval join, with the other source's events so far), the rows appended to its
+   * table. An interval join emits each pair once, when the later of its two events is processed: a
+   * batch of one side meets every event of the other side accepted before it, this transaction's
+   * included, so the stream holds the batch join of everything accepted.
+   */
   private async emitRows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<void> {
     if (events.length === 0) return
-    const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: null, limitUs: null, describeOnly: false }, call)
+    const bounds = { closedUs: null, limitUs: null, describeOnly: false }
+    let result: Awaited<ReturnType<Streams['evaluate']>>
+    let stateRows = 0
+    if (plan.joined === undefined) result = await this.evaluate(session, stream.name, source, plan, events, bounds, call)
+    else {
+      const left = this.sourceOf(plan.source)
+      const right = this.sourceOf(plan.joined.source)
+      const batchIsLeft = source.name === left.name
+      const keys = plan.joined.keys.map((key) => (batchIsLeft ? { mine: key.left, other: key.right } : { mine: key.right, other: key.left }))
+      const otherEvents = this.matchingEventsSync(batchIsLeft ? right : left, source, keys, events)
+      stateRows = otherEvents.length
+      result = await this.evaluate(session, stream.name, left, plan, batchIsLeft ? events : otherEvents, bounds, call, { columns: right.columns, events: batchIsLeft ? otherEvents : events })
+    }
     this.insertResultSync(stream, result.rows)
-    this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: result.rows.length, stateRows: 0 })
+    this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: result.rows.length, stateRows })
+  }
+
+  /**
+   * The events of `other` that may meet `events` of `mine` in an interval join: those equal on the
+   * join's key columns to one of them (NULL equals nothing), or all of them when the join has no such
+   * equality or its two columns are stored differently (then SQLite's equality could differ from DuckDB's).
+   */
+  private matchingEventsSync(other: SourceTable, mine: SourceTable, keys: readonly { readonly mine: string; readonly other: string }[], events: readonly (readonly RowValue[])[]): RowValue[][] {
+    const typeOf = (table: SourceTable, name: string): string => JSON.stringify(table.columns.find((column) => column.name === name)?.type)
+    const usable = keys.filter((key) => typeOf(mine, key.mine) === typeOf(other, key.other))
+    if (usable.length === 0) return this.allEventsSync(other)
+    const positions = usable.map((key) => mine.columns.findIndex((column) => column.name === key.mine))
+    const tuples = new Map<string, RowValue[]>()
+    for (const event of events) {
+      const tuple = positions.map((position) => event[position]!)
+      if (tuple.some((value) => value === null)) continue
+      tuples.set(groupId(tuple), tuple)
+    }
+    const bigints = readsIntegersAsBigints(other.columns.map((column) => column.type))
+    const found: RowValue[][] = []
+    const all = [...tuples.values()]
+    const perScan = Math.max(1, Math.floor(limits.keysPerScanMax / usable.length))
+    const one = `(${usable.map((key) => `${quoteIdentifier(key.other)} = ?`).join(' AND ')})`
+    for (let start = 0; start < all.length; start += perScan) {
+      const chunk = all.slice(start, start + perScan)
+      found.push(...this.writer.prepareSync(`${this.selectEventsSql(other)} WHERE ${chunk.map(() => one).join(' OR ')} ORDER BY rowid`, { bigints }).allSync(chunk.flat()))
+    }
+    return found
   }
 
   /**
@@ -417,16 +475,21 @@ export class Streams {
     events: readonly (readonly RowValue[])[],
     bounds: { readonly closedUs: bigint | null; readonly limitUs: bigint | null; readonly describeOnly: boolean; readonly openSessions?: boolean },
     call?: StatementCall,
+    other?: { readonly columns: InputColumns['columns']; readonly events: readonly (readonly RowValue[])[] },
   ): Promise<{ readonly columns: readonly { readonly name: string; readonly type: string }[]; readonly rows: unknown[][]; readonly openFromUs: bigint | null }> {
-    const work = `${workSchema}.${quoteIdentifier(`input_${stream}`)}`
-    const kinds = source.columns.map((column) => appendKind(column.type))
-    await session.runStatements(
-      `CREATE SCHEMA IF NOT EXISTS ${workSchema}; CREATE OR REPLACE TABLE ${work} (${source.columns.map((column, index) => `${quoteIdentifier(column.name)} ${stagingType(kinds[index]!)}`).join(', ')})`,
-    )
+    const inputs = [{ name: `input_${stream}`, columns: source.columns, events, relation: streamInputRelation }]
+    if (other !== undefined) inputs.push({ name: `other_${stream}`, columns: other.columns, events: other.events, relation: streamOtherRelation })
+    const work = (name: string): string => `${workSchema}.${quoteIdentifier(name)}`
+    const relations: string[] = []
     try {
-      if (events.length > 0) await session.append(workSchema, `input_${stream}`, kinds, events)
-      const input = `SELECT ${source.columns.map((column) => `${castFromStaging(column.name, column.type)} AS ${quoteIdentifier(column.name)}`).join(', ')} FROM ${work}`
-      const relations = [`${streamInputRelation} AS (${input})`]
+      for (const input of inputs) {
+        const kinds = input.columns.map((column) => appendKind(column.type))
+        await session.runStatements(
+          `CREATE SCHEMA IF NOT EXISTS ${workSchema}; CREATE OR REPLACE TABLE ${work(input.name)} (${input.columns.map((column, index) => `${quoteIdentifier(column.name)} ${stagingType(kinds[index]!)}`).join(', ')})`,
+        )
+        if (input.events.length > 0) await session.append(workSchema, input.name, kinds, input.events)
+        relations.push(`${input.relation} AS (SELECT ${input.columns.map((column) => `${castFromStaging(column.name, column.type)} AS ${quoteIdentifier(column.name)}`).join(', ')} FROM ${work(input.name)})`)
+      }
       if (plan.window !== undefined) {
         const zoned = source.columns.find((column) => column.name === plan.window!.column)?.type.name === 'TIMESTAMPTZ'
         const columns = source.columns.map((column) => column.name)
@@ -444,7 +507,7 @@ export class Streams {
       }
       return { columns: result.columns, rows: result.rows, openFromUs }
     } finally {
-      await session.runStatements(`DROP TABLE IF EXISTS ${work}`)
+      await session.runStatements(inputs.map((input) => `DROP TABLE IF EXISTS ${work(input.name)}`).join('; '))
     }
   }
 
@@ -479,6 +542,11 @@ export class Streams {
       `  source ${source.name} (watermark ${watermark}, allowed lateness ${formatInterval(source.source.allowedLatenessUs)}${source.source.connector === undefined ? '' : `, ${source.source.connector.kind} ${source.source.connector.subject}`})`,
     ]
     for (const lookup of plan.lookups) lines.push(`  -> lookup join ${lookup} (as each batch's transaction sees it)`)
+    if (plan.joined !== undefined) {
+      const other = this.sourceOf(plan.joined.source)
+      const on = plan.joined.keys.length === 0 ? 'every event of the other side' : `the other side's events with the same ${plan.joined.keys.map((key) => `${key.left} = ${key.right}`).join(', ')}`
+      lines.push(`  -> interval join with source ${other.name} (watermark ${other.source.watermarkColumn ?? 'none'}): each batch of either side with ${on} accepted before it`)
+    }
     const window = plan.window
     if (window !== undefined) {
       const by = window.partition.length > 0 ? ` per ${window.partition.join(', ')}` : ''

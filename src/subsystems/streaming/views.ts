@@ -281,7 +281,7 @@ export class TableViews {
   private groupRowsSync(input: TableDefinition, keys: readonly string[], groups: readonly (readonly RowValue[])[]): RowValue[][] {
     if (keys.length === 0) return this.rowsSync(input, '', [])
     const rows: RowValue[][] = []
-    const perScan = Math.max(1, Math.floor(limits.viewGroupsPerScanMax / keys.length))
+    const perScan = Math.max(1, Math.floor(limits.keysPerScanMax / keys.length))
     for (let start = 0; start < groups.length; start += perScan) {
       const chunk = groups.slice(start, start + perScan)
       const one = `(${keys.map((name) => `r.${quoteIdentifier(name)} IS ?`).join(' AND ')})`
