@@ -268,3 +268,19 @@ test('advanceWatermark moves forward only; flush ends the input, after which eve
     await db.close()
   }
 })
+
+test('strata.sources and strata.streams keep their rows when a sync step appends them after the DELETE that replaces them (a history read of a stream in between)', async (t) => {
+  const { db } = await withDatabase(t)
+  await db.query('CREATE SOURCE trades (sym VARCHAR NOT NULL, qty INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
+  await db.query('CREATE STREAM per_sym AS SELECT sym, count(*) AS n, sum(qty) AS q FROM trades GROUP BY sym EMIT CHANGES')
+  await db.push('trades', [{ sym: 'a', qty: 1, ts: at(0) }])
+  // The first history read of a table makes the mirror keep its history: the next step's statements
+  // are sent in another order, and strata.sources' BOOLEAN column is appended, not queued.
+  const asOf = (await db.query('SELECT max(tx_id) AS tx FROM strata.transactions')).rows[0]!['tx']
+  assert.deepEqual((await db.query(`SELECT sym, n FROM per_sym FOR SYSTEM_TIME AS OF ${Number(asOf)}`)).rows, [{ sym: 'a', n: 1 }])
+  for (let step = 1; step <= 3; step++) {
+    await db.push('trades', [{ sym: 'b', qty: 2, ts: at(step) }])
+    assert.deepEqual((await db.query('SELECT name, watermark FROM strata.sources')).rows, [{ name: 'trades', watermark: at(step) }], `after batch ${step}`)
+    assert.deepEqual((await db.query('SELECT name, watermark, events_in FROM strata.streams')).rows, [{ name: 'per_sym', watermark: at(step), events_in: 1 + step }], `after batch ${step}`)
+  }
+})

@@ -176,3 +176,104 @@ export async function runQuery(sql: string, options: QueryOptions = {}): Promise
     warning: typeof body.warning === 'string' ? body.warning : undefined,
   }
 }
+
+/** One committed row change, as `GET /changes` sends it (values as JSON carries them, like rows above). */
+export interface RowChange {
+  readonly op: 'insert' | 'update' | 'delete'
+  readonly table: string
+  readonly txId: number
+  readonly systemTime: string
+  readonly before: Readonly<Record<string, unknown>> | null
+  readonly after: Readonly<Record<string, unknown>> | null
+}
+
+export interface ChangeHandlers {
+  /**
+   * The stream (re)started: the changes that follow are those of transaction `fromTx` on. After a
+   * reconnect this comes again, and a change of the transaction that was cut off may come twice, so a
+   * view rebuilds its state as of `fromTx - 1` here.
+   */
+  readonly onStart: (fromTx: number) => void
+  readonly onChange: (change: RowChange) => void
+  /** The connection failed or ended; `willRetry` says whether it is being reopened. */
+  readonly onInterrupted: (error: QueryError, willRetry: boolean) => void
+}
+
+/** Waited before reopening a change stream, unless the server's `retry:` says otherwise. */
+const changesRetryMsDefault = 1_000
+
+/**
+ * Follows `GET /changes?tables=…` until `signal` aborts, reopening it where it stopped (Last-Event-ID)
+ * when the connection drops. Read with fetch rather than EventSource, which cannot send the bearer
+ * token the server may need.
+ *
+ * @example
+ * const stop = new AbortController()
+ * void watchChanges(['per_sym'], { onStart: reload, onChange: apply, onInterrupted: show }, { token, signal: stop.signal })
+ */
+export async function watchChanges(tables: readonly string[], handlers: ChangeHandlers, options: QueryOptions = {}): Promise<void> {
+  const signal = options.signal
+  // A function, not `signal.aborted` inline: TypeScript would keep its narrowing across the awaits.
+  const aborted = (): boolean => signal?.aborted === true
+  let lastEventId = ''
+  let retryMs = changesRetryMsDefault
+  while (!aborted()) {
+    const headers: Record<string, string> = { accept: 'text/event-stream' }
+    if (options.token !== undefined && options.token !== '') headers.authorization = `Bearer ${options.token}`
+    if (lastEventId !== '') headers['last-event-id'] = lastEventId
+    let failure: QueryError
+    try {
+      const response = await fetch(endpoint(`changes?tables=${tables.map(encodeURIComponent).join(',')}`), { headers, ...(signal === undefined ? {} : { signal }) })
+      if (!response.ok || response.body === null) {
+        const text = await response.text()
+        let body: unknown
+        try {
+          body = JSON.parse(text)
+        } catch {
+          body = undefined
+        }
+        // A refusal (unknown table, no token) will not change by asking again.
+        handlers.onInterrupted(errorFrom(body, response.status, text), false)
+        return
+      }
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+      let pending = ''
+      let event = { type: '', data: '', id: undefined as string | undefined }
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        pending += value
+        // Server-sent events: fields on lines, an empty line ends an event; lines may end in CR, LF or CRLF.
+        const lines = pending.split(/\r\n|\r|\n/)
+        pending = lines.pop() ?? ''
+        for (const line of lines) {
+          if (line === '') {
+            if (event.id !== undefined) lastEventId = event.id
+            if (event.type === 'start') handlers.onStart(Number((JSON.parse(event.data) as { fromTx: number }).fromTx))
+            else if (event.type === 'error') {
+              const body = JSON.parse(event.data) as { code?: string; message?: string }
+              handlers.onInterrupted(new QueryError(body.code ?? 'ERROR', body.message ?? 'The change stream failed.', 200), true)
+            } else if (event.data !== '') handlers.onChange(JSON.parse(event.data) as RowChange)
+            event = { type: '', data: '', id: undefined }
+            continue
+          }
+          if (line.startsWith(':')) continue // a comment: the server's keep-alive
+          const colon = line.indexOf(':')
+          const field = colon < 0 ? line : line.slice(0, colon)
+          const fieldValue = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '')
+          if (field === 'data') event.data = event.data === '' ? fieldValue : `${event.data}\n${fieldValue}`
+          else if (field === 'event') event.type = fieldValue
+          else if (field === 'id') event.id = fieldValue
+          else if (field === 'retry' && /^\d+$/.test(fieldValue)) retryMs = Number(fieldValue)
+        }
+      }
+      failure = new QueryError('DISCONNECTED', 'The server ended the change stream.', 0)
+    } catch (error) {
+      if (aborted()) return
+      failure = new QueryError('NETWORK', `The change stream was cut off (${error instanceof Error ? error.message : String(error)}).`, 0)
+    }
+    if (aborted()) return
+    handlers.onInterrupted(failure, true)
+    await new Promise((resolve) => setTimeout(resolve, retryMs))
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * The web console: wires the editor, history, results grid, schema browser, plan view and chart to
- * the server's `POST /query`. Every piece of data shown here came through that one endpoint.
+ * the server's `POST /query`, and the Streams view to it and to `GET /changes` (a stream's rows, live).
  */
 import './style.css'
 import { QueryError, runQuery, type QueryResponse } from './api'
@@ -10,6 +10,7 @@ import { describeEngine, formatDuration } from './format'
 import { ResultsGrid } from './grid'
 import { QueryHistory } from './history'
 import { SchemaBrowser, qualifiedName, schemaSql, tablesFrom } from './schema'
+import { StreamsView } from './streams'
 
 /** The history list shows the newest entries; older ones are still reachable with Ctrl+↑. */
 const historyListEntriesMax = 50
@@ -61,6 +62,8 @@ const grid = new ResultsGrid()
 element('panel-results').append(grid.element)
 const chart = new ChartView()
 element('panel-chart').append(chart.element)
+const streams = new StreamsView({ token: () => token })
+element('panel-streams').append(streams.element)
 const schema = new SchemaBrowser({
   onRefresh: () => void refreshSchema(),
   onSelectTable: (table) => {
@@ -81,6 +84,8 @@ function selectTab(id: string, options: { focus?: boolean } = {}): void {
     if (panel !== null) panel.hidden = !selected
     if (selected && options.focus === true) tab.focus()
   }
+  // The counters are read when the view is opened, and then while a stream is watched.
+  if (id === 'tab-streams') void streams.refresh()
 }
 for (const [index, tab] of tabs.entries()) {
   tab.addEventListener('click', () => selectTab(tab.id))

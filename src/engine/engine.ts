@@ -655,6 +655,11 @@ export class Engine {
     return this.context.syncer.stepsFromHandedOver
   }
 
+  /** Change feeds open now (tests, and the HTTP server's check that a client gone closed its feed). */
+  get openFeedCount(): number {
+    return this.feeds?.openCount ?? 0
+  }
+
   get isClosed(): boolean {
     return this.closed
   }

@@ -291,6 +291,12 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
   private saved: FeedPosition | undefined
   private saving: { readonly promise: Promise<void>; readonly target: FeedPosition } | undefined
 
+  /**
+   * The first transaction this feed reads: `fromTx`, the commit after the last one when it was made, or
+   * (a cursor's) the transaction it resumes in. Every change of an earlier transaction is before it.
+   */
+  readonly startTx: number
+
   constructor(
     private readonly host: FeedHost,
     private readonly reader: RowConnection,
@@ -299,6 +305,7 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
     private readonly cursor: { readonly name: string; readonly created: boolean } | undefined,
     private readonly onClose: (subscription: ChangeSubscription) => void,
   ) {
+    this.startTx = start.txId
     this.position = start
     this.stopListening = host.onCommit(() => this.wakeUp?.())
     this.saved = start

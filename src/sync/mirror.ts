@@ -708,11 +708,13 @@ export async function recordPosition(batch: StatementBatch, ledger: LedgerRange)
   if (ledger.erasures.length > 0) await batch.insert('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], ledger.erasures)
   if (ledger.lateEvents.length > 0) await batch.insert('strata', 'late_events', ['varchar', 'varchar', 'timestamp', 'timestamp', 'bigint'], ledger.lateEvents)
   if (ledger.sources !== undefined) {
-    batch.add('DELETE FROM strata.sources')
+    // `touches`: a batch appends (rather than queues) rows it has no literal for — the BOOLEAN here, or
+    // more rows than it inlines — and an append runs at once; the DELETE must have run before it.
+    batch.add('DELETE FROM strata.sources', { touches: ['strata.sources'] })
     if (ledger.sources.length > 0) await batch.insert('strata', 'sources', ['varchar', 'timestamp', 'timestamp', 'boolean'], ledger.sources)
   }
   if (ledger.streams !== undefined) {
-    batch.add(`DELETE FROM ${metaSchema}.stream_state`)
+    batch.add(`DELETE FROM ${metaSchema}.stream_state`, { touches: [`${metaSchema}.stream_state`] })
     if (ledger.streams.length > 0) await batch.insert(metaSchema, 'stream_state', ['varchar', 'varchar', 'varchar', 'bigint', 'bigint', 'bigint', 'bigint'], ledger.streams)
   }
   batch.add(`UPDATE ${metaSchema}.position SET applied_tx = ${txLiteral(ledger.toTx)}`)

@@ -136,6 +136,13 @@ export const limits = {
   serverStatementTimeoutMsMax: 24 * 60 * 60_000,
   /** On SIGINT/SIGTERM, in-flight statements get this long to finish before they are cancelled. */
   serverShutdownGraceMs: 10_000,
+  /** GET /changes (server-sent events) writes a comment line this often while no change comes: proxies
+   *  and load balancers close a connection idle for 30–60 s, and a write is also how a server notices,
+   *  through a failed write, a client that vanished without closing its connection. */
+  httpChangesKeepAliveMs: 15_000,
+  /** What GET /changes tells an EventSource to wait before it reconnects (its `retry:` field): the
+   *  browsers' default of 3 s would leave a live view stale for that long after a server restart. */
+  httpChangesRetryMs: 1_000,
   /** Rows serialized per write to an HTTP response: big enough that a write is not per row, small
    *  enough that a slow client holds the server to a few hundred kB of serialized text at a time. */
   httpResponseBatchRows: 1_000,

@@ -29,6 +29,8 @@ export interface MetricsSnapshot {
   readonly sync: { readonly lastCommittedTx: number; readonly lastAppliedTx: number; readonly lagTx: number; readonly lagMs: number } | undefined
   readonly httpConnections: number
   readonly httpQueriesInFlight: number
+  /** GET /changes responses being sent now. */
+  readonly httpChangeStreams?: number
   /** Open PostgreSQL connections, when the PG server runs in this process. */
   readonly pgConnections: number | undefined
   readonly resultsPending: number
@@ -94,6 +96,7 @@ export class Metrics {
     for (const [status, count] of [...this.requests].sort()) lines.push(`strata_http_responses_total{code="${status}"} ${count}`)
     gauge(lines, 'strata_http_queries_in_flight', 'Statements of POST /query running now.', snapshot.httpQueriesInFlight)
     gauge(lines, 'strata_http_connections', 'Open HTTP connections.', snapshot.httpConnections)
+    gauge(lines, 'strata_http_change_streams', 'GET /changes responses being sent now, each with its change feed.', snapshot.httpChangeStreams ?? 0)
     if (snapshot.pgConnections !== undefined) gauge(lines, 'strata_pg_connections', 'Open PostgreSQL protocol connections.', snapshot.pgConnections)
     gauge(lines, 'strata_results_pending', 'Results waiting to be persisted.', snapshot.resultsPending)
     if (snapshot.sync !== undefined) {

@@ -6,6 +6,8 @@
  *   GET  /query-runs       statement runs, newest first (?limit, ?cursor); GET /query-runs/{id}
  *   GET  /health           ok and the CDC sync status (no token needed)
  *   GET  /metrics          Prometheus text
+ *   POST /sources/{name}   a batch of events for a streaming source (NDJSON)
+ *   GET  /changes          committed row changes as server-sent events (./changes.ts)
  *   GET  /                 the web console (./console.ts), when it is built
  *
  * Why node:http and no framework: six routes, and what matters here — streaming with backpressure,
@@ -24,6 +26,7 @@ import type { Session } from '../../../engine/session.js'
 import { StrataError } from '../../../util/errors.js'
 import { limits } from '../../../util/limits.js'
 import { serveConsoleAsset } from '../console.js'
+import { changesRequest, streamChanges } from './changes.js'
 import { HttpError, toHttpError } from './errors.js'
 import { Metrics, type QueryOutcome } from './metrics.js'
 import { ClientGone, sendError, sendJson, sendResult, writeChunk, type ResultFormat } from './respond.js'
@@ -54,6 +57,8 @@ export interface HttpServerOptions {
   readonly resultsKeptRowsMax?: number
   /** Open PostgreSQL connections, for /metrics, when the PG server runs alongside. */
   readonly pgConnectionCount?: () => number | undefined
+  /** How often GET /changes sends a keep-alive comment. Default `limits.httpChangesKeepAliveMs`. */
+  readonly changesKeepAliveMs?: number
 }
 
 export interface HttpServer {
@@ -61,6 +66,8 @@ export interface HttpServer {
   readonly port: number
   /** Open HTTP connections. */
   connectionCount(): number
+  /** GET /changes responses being sent now, each with its change feed. */
+  changeStreamCount(): number
   /**
    * Stops accepting connections, lets running statements finish for up to `graceMs`
    * (default `limits.serverShutdownGraceMs`), cancels the rest, and closes every connection.
@@ -122,6 +129,8 @@ class HttpApi {
   private readonly statementTimeoutMs: number
   private readonly requestBodyBytesMax: number
   private readonly running = new Set<RunningStatement>()
+  /** GET /changes responses being sent: each is aborted on shutdown, since a feed never ends by itself. */
+  private readonly changeStreams = new Set<AbortController>()
   /** Every request being handled (to wait for on shutdown). */
   private readonly handling = new Set<Promise<void>>()
   private readonly sockets = new Set<Socket>()
@@ -173,6 +182,7 @@ class HttpApi {
           host: this.options.host,
           port: address.port,
           connectionCount: () => this.sockets.size,
+          changeStreamCount: () => this.changeStreams.size,
           close: (closeOptions) => this.close(closeOptions?.graceMs ?? limits.serverShutdownGraceMs),
         })
       })
@@ -189,6 +199,8 @@ class HttpApi {
     this.shuttingDown = true
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     this.server.closeIdleConnections()
+    // A change feed never finishes by itself: it ends now, as closing a database ends its feeds.
+    for (const stream of this.changeStreams) stream.abort()
     const deadline = Date.now() + graceMs
     // Requests in progress (statements running, responses being written) get the grace period.
     while ((this.running.size > 0 || this.handling.size > 0) && Date.now() < deadline) await sleep(Math.min(20, Math.max(1, deadline - Date.now())))
@@ -221,6 +233,7 @@ class HttpApi {
     if (path.startsWith('/query-runs/')) return this.route(method, ['GET'], () => this.queryRun(response, path.slice('/query-runs/'.length)))
     if (path.startsWith('/results/')) return this.route(method, ['GET'], () => this.result(request, response, url, path.slice('/results/'.length)))
     if (path === '/metrics') return this.route(method, ['GET'], () => this.metricsText(response))
+    if (path === '/changes') return this.route(method, ['GET'], () => this.changes(request, response, url))
     if (path.startsWith('/sources/')) return this.route(method, ['POST'], () => this.pushEvents(request, response, decodePathSegment(path.slice('/sources/'.length)), access))
     throw new HttpError(404, 'NOT_FOUND', `no route ${method} ${url.pathname}`)
   }
@@ -264,12 +277,28 @@ class HttpApi {
       sync,
       httpConnections: this.sockets.size,
       httpQueriesInFlight: this.running.size,
+      httpChangeStreams: this.changeStreams.size,
       pgConnections: this.options.pgConnectionCount?.(),
       resultsPending: this.results.pendingCount,
       subsystems: this.engine.isClosed ? [] : this.engine.subsystemMetrics(),
     })
     response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) })
     response.end(text)
+  }
+
+  /**
+   * `GET /changes?tables=a,b[&fromTx=n]`: committed row changes as server-sent events, until the client
+   * goes away (./changes.ts). Reading needs no more than a read-only token.
+   */
+  private async changes(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    const parsed = changesRequest(request, url)
+    const stream = new AbortController()
+    this.changeStreams.add(stream)
+    try {
+      await streamChanges(this.engine, response, parsed, { keepAliveMs: this.options.changesKeepAliveMs ?? limits.httpChangesKeepAliveMs, signal: stream.signal })
+    } finally {
+      this.changeStreams.delete(stream)
+    }
   }
 
   /**
