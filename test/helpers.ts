@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, connect as connectSocket, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve as resolvePath } from 'node:path'
 import * as assert from 'node:assert/strict'
@@ -98,5 +99,56 @@ export async function startServe(database: string, environment: NodeJS.ProcessEn
       throw new Error(`strata serve did not start:\n${stdout}\n${stderr}`)
     }
     await new Promise((done) => setTimeout(done, 20))
+  }
+}
+
+/**
+ * A TCP proxy in front of a broker, for the connector tests: `server` is what a source connects to.
+ * `down()` drops every connection and refuses new ones (the broker gone away), `up()` lets them
+ * through again; `holdUpstream(true)` lets the broker's bytes reach the client but swallows what the
+ * client sends (its acknowledgements lost on the way, as when a process dies after writing them).
+ */
+export async function brokerProxy(t: { after: (fn: () => Promise<void>) => void }, target: { host: string; port: number }): Promise<{ server: string; down: () => void; up: () => void; holdUpstream: (hold: boolean) => void }> {
+  const sockets = new Set<Socket>()
+  let accepting = true
+  let holding = false
+  const proxy = createServer((client) => {
+    if (!accepting) {
+      client.destroy()
+      return
+    }
+    const upstream = connectSocket(target.port, target.host)
+    sockets.add(client).add(upstream)
+    client.on('data', (chunk) => {
+      if (!holding) upstream.write(chunk)
+    })
+    upstream.on('data', (chunk) => client.write(chunk))
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+      sockets.delete(client)
+      sockets.delete(upstream)
+    }
+    client.on('close', end).on('error', end)
+    upstream.on('close', end).on('error', end)
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  const { port } = proxy.address() as AddressInfo
+  t.after(async () => {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => proxy.close(resolve))
+  })
+  return {
+    server: `127.0.0.1:${port}`,
+    down: () => {
+      accepting = false
+      for (const socket of sockets) socket.destroy()
+    },
+    up: () => {
+      accepting = true
+    },
+    holdUpstream: (hold) => {
+      holding = hold
+    },
   }
 }

@@ -39,8 +39,12 @@ export const ledgerSchema = [
   `CREATE TABLE IF NOT EXISTS _strata_erasures (tx_id INTEGER NOT NULL, table_name TEXT NOT NULL, entities INTEGER NOT NULL, versions INTEGER NOT NULL) STRICT`,
   // Streaming sources (src/subsystems/streaming/sources.ts): each source's watermark, written with the
   // batch that moved it (tx_id), and the events that arrived too late, kept as JSON.
-  // connector_offset: how far the source's connector has read (a NATS stream sequence), written with the batch.
+  // connector_offset: how far the source's connector has read (a NATS or RabbitMQ stream offset, or MQTT messages taken), written with the batch.
   `CREATE TABLE IF NOT EXISTS _strata_sources (name TEXT PRIMARY KEY, watermark_us INTEGER, max_event_us INTEGER, flushed INTEGER NOT NULL, connector_offset INTEGER, tx_id INTEGER NOT NULL) STRICT`,
+  // A connector's receipts (MQTT): per broker packet identifier (slot), a digest of the last message committed
+  // under it, written with its batch, so a redelivery after a crash between commit and acknowledgement
+  // is recognised. Created on every open, so a directory from before it gains it empty.
+  `CREATE TABLE IF NOT EXISTS _strata_source_receipts (source TEXT NOT NULL, slot INTEGER NOT NULL, receipt TEXT NOT NULL, tx_id INTEGER NOT NULL, PRIMARY KEY (source, slot)) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_late_events (tx_id INTEGER NOT NULL, source TEXT NOT NULL, event TEXT NOT NULL, event_time_us INTEGER NOT NULL, watermark_us INTEGER) STRICT`,
   // Streams: how far each has emitted (windows ending at or before closed_until_us; for session windows, no
   // session still to emit has an event before open_from_us; done after the input ended).

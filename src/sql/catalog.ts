@@ -73,12 +73,88 @@ export interface SourceDefinition {
   readonly connector?: SourceConnector
 }
 
+/**
+ * Where a source's events come from besides INSERT and db.push: a message broker it reads by itself
+ * (src/subsystems/streaming/connectors.ts), one kind per broker, each committing its position with
+ * every batch so a restart neither loses nor repeats a message (docs/streaming.md, "Connectors").
+ */
+export type SourceConnector = NatsConnector | MqttConnector | RabbitmqConnector
+
 /** A NATS JetStream subject, read from the stream that holds it; offsets (stream sequences) commit with each batch. */
-export interface SourceConnector {
+export interface NatsConnector {
   readonly kind: 'nats'
   readonly subject: string
   /** host:port; 127.0.0.1:4222 unless given. */
   readonly server: string
+}
+
+/**
+ * An MQTT topic filter, read in a persistent session (QoS 1): a message is acknowledged to the broker
+ * only once the batch holding it has committed, and a redelivery of one already committed is
+ * recognised by the receipt committed with it.
+ */
+export interface MqttConnector {
+  readonly kind: 'mqtt'
+  /** A topic filter (`+` and `#` allowed). */
+  readonly topic: string
+  /** host:port; 127.0.0.1:1883 unless given. */
+  readonly server: string
+  /** 1 (at least once from the broker, exactly once into the source) unless given; 0 is at most once. */
+  readonly qos: 0 | 1
+  /**
+   * The session's client id: given as `client_id`, or made once by CREATE SOURCE (the broker keeps the
+   * session, and so the unacknowledged messages, under it). Absent only in a definition not yet created.
+   */
+  readonly clientId?: string
+}
+
+/** A RabbitMQ stream queue (x-queue-type = stream), read from the offset after the one committed with the last batch. */
+export interface RabbitmqConnector {
+  readonly kind: 'rabbitmq'
+  readonly queue: string
+  /** host:port, or an amqp:// URL with credentials and virtual host; 127.0.0.1:5672 (guest) unless given. */
+  readonly server: string
+}
+
+/**
+ * What a connector reads (a subject, a topic filter, a queue), as SHOW SOURCES and EXPLAIN STREAM show it.
+ *
+ * @example
+ * connectorTarget({ kind: 'mqtt', topic: 'a/b/#', server: '127.0.0.1:1883', qos: 1 }) // 'a/b/#'
+ */
+export function connectorTarget(connector: SourceConnector): string {
+  switch (connector.kind) {
+    case 'nats':
+      return connector.subject
+    case 'mqtt':
+      return connector.topic
+    case 'rabbitmq':
+      return connector.queue
+  }
+}
+
+/**
+ * A connector as SHOW SOURCES shows it: its kind, what it reads and where (a password in a server URL
+ * is not shown).
+ *
+ * @example
+ * describeConnector({ kind: 'nats', subject: 'a.b', server: '127.0.0.1:4222' }) // 'nats a.b at 127.0.0.1:4222'
+ */
+export function describeConnector(connector: SourceConnector): string {
+  return `${connector.kind} ${connectorTarget(connector)} at ${serverShown(connector.server)}`
+}
+
+/** A server as shown: a URL's password replaced by ***. */
+function serverShown(server: string): string {
+  if (!server.includes('://')) return server
+  try {
+    const url = new URL(server)
+    if (url.password === '') return server
+    url.password = '***'
+    return url.toString()
+  } catch {
+    return server
+  }
 }
 
 /** A secondary index: a SQLite B-tree over some columns, ascending (PostgreSQL would call it btree). */

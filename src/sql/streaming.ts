@@ -7,6 +7,7 @@
  * No I/O: the streaming subsystem (src/subsystems/streaming/) runs what this recognises.
  */
 import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
 import type { SourceConnector, SourceDefinition, TableDefinition } from './catalog.js'
 import { identifierOf, isWord, scanTokens, type ScannerToken } from './fulltext.js'
 import { tableFromCreate } from './ddl.js'
@@ -310,16 +311,12 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
         case 'allowed_lateness':
           allowedLatenessUs = intervalMicros(value, 'allowed_lateness', text)
           break
-        case 'connector':
-        case 'subject':
-        case 'server':
-        case 'format':
-          connectorOptions.set(key, optionText(value, key, text))
-          break
         case 'retention':
           throw new StrataError('NOT_SUPPORTED', `CREATE SOURCE … WITH (${key} = …): not yet`, { statement: text })
         default:
-          throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: unknown option ${key} (known: watermark, allowed_lateness, connector, subject, server, format)`, { statement: text })
+          // The connector and its options; connectorOf checks them against the connector's own.
+          if (connectorOptions.has(key)) throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: the option ${key} is given twice`, { statement: text })
+          connectorOptions.set(key, connectorOptionText(value, key, text))
       }
     }
   }
@@ -353,20 +350,78 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
   }
 }
 
-/** The connector options of CREATE SOURCE: `connector = 'nats', subject = '…' [, server = 'host:port'] [, format = 'json']`. */
+/**
+ * Each connector's options besides `connector`: those it requires and those it may take. An option
+ * another connector takes, or none does, is a SYNTAX_ERROR naming these.
+ */
+const connectorOptionNames = {
+  nats: { required: ['subject'], optional: ['server', 'format'] },
+  mqtt: { required: ['topic'], optional: ['server', 'qos', 'client_id', 'format'] },
+  rabbitmq: { required: ['queue'], optional: ['server', 'format'] },
+} as const satisfies Record<SourceConnector['kind'], { readonly required: readonly string[]; readonly optional: readonly string[] }>
+
+type ConnectorKind = keyof typeof connectorOptionNames
+
+/** Connectors in SPEC 8 that are not built: refused as NOT_SUPPORTED rather than as unknown. */
+const connectorsPlanned = ['postgres-cdc', 'kafka']
+
+/** A connector option's value: a name, a string, or an integer (`qos = 1`), as text. */
+function connectorOptionText(node: PgNode, option: string, statement: string): string {
+  const constant = nodeBody(node, 'A_Const')
+  const value = constant === undefined ? undefined : constantValue(constant).value
+  if (typeof value === 'number' && Number.isInteger(value)) return String(value)
+  return optionText(node, option, statement)
+}
+
+/**
+ * The connector options of CREATE SOURCE: `connector = 'nats', subject = '…'`, `connector = 'mqtt',
+ * topic = '…' [, qos = 0 | 1] [, client_id = '…']` or `connector = 'rabbitmq', queue = '…'`, each with
+ * `[, server = 'host:port'] [, format = 'json']`.
+ */
 function connectorOf(options: ReadonlyMap<string, string>, statement: string): SourceConnector | undefined {
+  const kinds = Object.keys(connectorOptionNames) as ConnectorKind[]
   const kind = options.get('connector')
   if (kind === undefined) {
     const stray = [...options.keys()][0]
-    if (stray !== undefined) throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: the option ${stray} belongs to a connector (connector = 'nats')`, { statement })
-    return undefined
+    if (stray === undefined) return undefined
+    const owners = kinds.filter((candidate) => [...connectorOptionNames[candidate].required, ...connectorOptionNames[candidate].optional].includes(stray as never))
+    if (owners.length > 0) throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: the option ${stray} belongs to a connector (${owners.map((owner) => `connector = '${owner}'`).join(' or ')})`, { statement })
+    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: unknown option ${stray} (known: watermark, allowed_lateness, connector)`, { statement })
   }
-  if (kind !== 'nats') throw new StrataError('NOT_SUPPORTED', `CREATE SOURCE … WITH (connector = '${kind}'): not yet (nats is)`, { statement })
-  const subject = options.get('subject')
-  if (subject === undefined || subject.trim() === '') throw new StrataError('SYNTAX_ERROR', "CREATE SOURCE … WITH (connector = 'nats'): subject = '…' is required", { statement })
+  if (!kinds.includes(kind as ConnectorKind)) {
+    const what = connectorsPlanned.includes(kind) ? 'not yet' : 'no such connector'
+    throw new StrataError('NOT_SUPPORTED', `CREATE SOURCE … WITH (connector = '${kind}'): ${what} (${kinds.join(', ')} exist)`, { statement })
+  }
+  const names = connectorOptionNames[kind as ConnectorKind]
+  const known: readonly string[] = [...names.required, ...names.optional]
+  for (const key of options.keys()) {
+    if (key === 'connector' || known.includes(key)) continue
+    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE … WITH (connector = '${kind}'): unknown option ${key} (known: watermark, allowed_lateness, connector, ${known.join(', ')})`, { statement })
+  }
+  for (const key of names.required) {
+    const value = options.get(key)
+    if (value === undefined || value.trim() === '') throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE … WITH (connector = '${kind}'): ${key} = '…' is required`, { statement })
+  }
   const format = options.get('format') ?? 'json'
   if (format !== 'json') throw new StrataError('NOT_SUPPORTED', `CREATE SOURCE … WITH (format = '${format}'): not yet (json is)`, { statement })
-  return { kind: 'nats', subject, server: options.get('server') ?? '127.0.0.1:4222' }
+  const server = options.get('server')
+  if (server !== undefined && server.trim() === '') throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE … WITH (connector = '${kind}'): server = '' (give host:port, or leave it out)`, { statement })
+  switch (kind as ConnectorKind) {
+    case 'nats':
+      return { kind: 'nats', subject: options.get('subject')!, server: server ?? '127.0.0.1:4222' }
+    case 'mqtt': {
+      const qos = options.get('qos') ?? '1'
+      if (qos === '2') throw new StrataError('NOT_SUPPORTED', "CREATE SOURCE … WITH (connector = 'mqtt', qos = 2): not yet (qos = 1 is exactly once into the source already: see docs/streaming.md)", { statement })
+      if (qos !== '0' && qos !== '1') throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE … WITH (connector = 'mqtt'): qos = ${qos} (0 or 1)`, { statement })
+      const clientId = options.get('client_id')
+      if (clientId !== undefined && (clientId === '' || clientId.length > limits.mqttClientIdLengthMax)) {
+        throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE … WITH (connector = 'mqtt'): client_id must have 1 to ${limits.mqttClientIdLengthMax} characters`, { statement })
+      }
+      return { kind: 'mqtt', topic: options.get('topic')!, server: server ?? '127.0.0.1:1883', qos: qos === '0' ? 0 : 1, ...(clientId === undefined ? {} : { clientId }) }
+    }
+    case 'rabbitmq':
+      return { kind: 'rabbitmq', queue: options.get('queue')!, server: server ?? '127.0.0.1:5672' }
+  }
 }
 
 /** Recognises DROP SOURCE; undefined when the text is not one. */

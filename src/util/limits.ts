@@ -185,6 +185,23 @@ export const limits = {
   pgPreparedStatementsMax: 10_000,
   /** Result bytes buffered for one connection before waiting for the socket to drain. */
   pgOutputBufferBytes: 256 * 1024,
+  /** Messages a source's connector pushes as one batch (one transaction): large enough that a backlog
+   *  after a restart is read in few commits, small enough that a batch's events fit in memory twice. */
+  connectorBatchMessagesMax: 1_000,
+  /** After a batch's first message, how long more messages may join it: a commit per 10 ms at most
+   *  while messages trickle, and a lone message waits no longer than that. */
+  connectorBatchLingerMs: 10,
+  /** A connector in trouble (broker away, a batch refused) retries after 0.1 s, doubling up to 5 s: a
+   *  broker back after a restart is found within seconds, one that stays away costs little. */
+  connectorBackoffMinMs: 100,
+  connectorBackoffMaxMs: 5_000,
+  /** An MQTT client id Strata makes or accepts: 23 characters is what MQTT 3.1.1 obliges every broker
+   *  to accept (MQTT 5 brokers usually take more). */
+  mqttClientIdLengthMax: 23,
+  /** How long the broker keeps an MQTT source's session (and the messages it queues for it) while Strata
+   *  is closed: a week, so a database closed over a long weekend loses nothing; after that the broker may
+   *  drop the session and what it held. (Mosquitto also caps the messages it queues, max_queued_messages.) */
+  mqttSessionExpirySeconds: 7 * 24 * 3600,
 } as const
 
 if (limits.syncIdleIntervalMs >= limits.freshReadWaitMs) {
@@ -210,6 +227,12 @@ if (limits.localFrameBytesMax < 2 * limits.valueBytesMax) {
 }
 if (limits.expressionDepthMax > limits.statementTokensMax || limits.statementTokensMax > limits.statementLengthMax) {
   throw new Error('limits: a token takes a character and a level of nesting a token, so the bounds must be ordered depth ≤ tokens ≤ length')
+}
+if (limits.connectorBackoffMinMs > limits.connectorBackoffMaxMs || limits.connectorBatchMessagesMax < 1) {
+  throw new Error('limits: a connector backs off from the least to the most, and reads at least one message a batch')
+}
+if (limits.connectorBatchMessagesMax > 65_535) {
+  throw new Error('limits: an MQTT receive maximum (a batch of unacknowledged messages) is at most 65,535')
 }
 if (limits.pgMessageBytesMax < limits.statementLengthMax) {
   throw new Error('limits: a PostgreSQL-protocol Query message must be able to carry the longest statement')

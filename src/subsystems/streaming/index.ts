@@ -15,8 +15,8 @@ import { recogniseCreateSource, recogniseCreateStream, recogniseDropSource, reco
 import { list, names, nodeBody, nodeKind } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { OwnStatement, Rows, StatementCall, Subsystem, SubsystemHost } from '../seam.js'
-import { Sources } from './sources.js'
-import { NatsConnectors } from './nats.js'
+import { Sources, type ConnectorProgress } from './sources.js'
+import { Connectors } from './connectors.js'
 import { Streams } from './streams.js'
 import { TableViews } from './views.js'
 
@@ -31,7 +31,11 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
   const streams = new Streams(host)
   const views = new TableViews(host, streams)
   streams.createOverTable = (call, create, plan, table) => views.create(call, create, plan, table)
-  const connectors: NatsConnectors = new NatsConnectors(host, (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name))
+  const connectors: Connectors = new Connectors(
+    host,
+    (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name),
+    (name): Map<number, string> => sources.connectorReceiptsSync(host.rowStore.reader, name),
+  )
   // A CREATE or DROP SOURCE with a connector starts or stops it (connectors.ts: a connector whose source is gone, or never committed, stops itself).
   const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name), () => connectors.reconcileSoon())
   const dropStreams = (call: StatementCall, dropped: readonly string[], ifExists: boolean, what: string): Rows => {
@@ -103,7 +107,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
     },
     calls: {
       push: (call, args) =>
-        sources.push(call, String(args[0]), args[1] as readonly string[], args[2] as readonly (readonly unknown[])[], args[3] === 'default' ? 'default' : 'error', typeof args[4] === 'number' ? args[4] : undefined),
+        sources.push(call, String(args[0]), args[1] as readonly string[], args[2] as readonly (readonly unknown[])[], args[3] === 'default' ? 'default' : 'error', args[4] as ConnectorProgress | undefined),
       advanceWatermark: (call, args) => sources.advanceWatermark(call, String(args[0]), args[1]),
       flush: (call, args) => sources.flush(call, args[0] === undefined ? undefined : String(args[0])),
     },

@@ -9,7 +9,8 @@
  * decreasing, moved after each batch; an event earlier than W − allowed lateness (W as it was when
  * the batch began) is late. `db.flush` (end of input) puts W at +∞: every event after it is late.
  */
-import type { SourceDefinition, TableDefinition } from '../../sql/catalog.js'
+import { randomBytes } from 'node:crypto'
+import { describeConnector, type SourceConnector, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import type { CreateSource, DropSource } from '../../sql/streaming.js'
 import { list, nodeBody, quoteIdentifier } from '../../sql/tree.js'
 import type { PgNode } from '../../sql/parse.js'
@@ -26,11 +27,28 @@ interface SourceState {
   readonly maxEventUs: bigint | null
   /** `db.flush` ended the input: the watermark is +∞. */
   readonly flushed: boolean
-  /** How far the source's connector has read (a NATS stream sequence), or null. */
+  /** How far the source's connector has read (a NATS or RabbitMQ stream offset, MQTT messages taken), or null. */
   readonly connectorOffset: number | null
 }
 
 const noState: SourceState = { watermarkUs: null, maxEventUs: null, flushed: false, connectorOffset: null }
+
+/** Where a connector stands after a batch, committed with it. */
+export interface ConnectorProgress {
+  /** The offset to resume after (a NATS or RabbitMQ stream offset, MQTT messages taken). */
+  readonly offset?: number
+  /** Receipts of the batch's messages: [slot, digest] (connectors.ts, MQTT's packet identifiers). */
+  readonly receipts?: readonly (readonly [number, string])[]
+}
+
+/**
+ * A connector as CREATE SOURCE stores it: an MQTT source gets its session's client id here, once, so
+ * the broker keeps the same session for it across restarts (a parse stays free of randomness).
+ */
+function withIdentity(connector: SourceConnector): SourceConnector {
+  if (connector.kind !== 'mqtt' || connector.clientId !== undefined) return connector
+  return { ...connector, clientId: `strata-${randomBytes(8).toString('hex')}` }
+}
 
 function empty(rowCount = 0): Rows {
   return { rows: [], columns: [], rowCount, engine: 'row' }
@@ -57,6 +75,15 @@ export class Sources {
   /** How far a source's connector has read, as committed (read on `connection`). */
   connectorOffsetSync(connection: RowConnection, name: string): number | null {
     return this.stateSync(connection, name).connectorOffset
+  }
+
+  /**
+   * A source's connector receipts as committed (read on `connection`): per slot (an MQTT packet
+   * identifier), the digest of the last message committed under it.
+   */
+  connectorReceiptsSync(connection: RowConnection, name: string): Map<number, string> {
+    const rows = connection.prepareSync('SELECT slot, receipt FROM _strata_source_receipts WHERE source = ?').allSync([name])
+    return new Map(rows.map((row) => [Number(row[0]), String(row[1])]))
   }
 
   /** A source's watermark now, as its streams' steps see it. */
@@ -108,7 +135,8 @@ export class Sources {
       if (existing?.source !== undefined && create.orReplace) this.dropSync(call, existing)
       else throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
     }
-    this.host.createTableSync({ ...create.table, source: create.source, schemaTx: this.pendingTx() })
+    const source = { ...create.source, ...(create.source.connector === undefined ? {} : { connector: withIdentity(create.source.connector) }) }
+    this.host.createTableSync({ ...create.table, source, schemaTx: this.pendingTx() })
     // Windows read their events by event time (streams.ts): an index on it, gone with the table.
     if (create.source.watermarkColumn !== null) {
       this.writer.execSync(`CREATE INDEX ${quoteIdentifier(`_strata_event_time_${name}`)} ON ${quoteIdentifier(name)} (${quoteIdentifier(create.source.watermarkColumn)})`)
@@ -142,7 +170,9 @@ export class Sources {
 
   /** The schema hook: a dropped source's state goes with it (its late events stay, as history does). */
   droppedSync(writer: RowConnection, table: TableDefinition): void {
-    if (table.source !== undefined) writer.prepareSync('DELETE FROM _strata_sources WHERE name = ?').runSync([table.name])
+    if (table.source === undefined) return
+    writer.prepareSync('DELETE FROM _strata_sources WHERE name = ?').runSync([table.name])
+    writer.prepareSync('DELETE FROM _strata_source_receipts WHERE source = ?').runSync([table.name])
   }
 
   /** Prometheus samples: each source's watermark, its accepted and late events. */
@@ -177,7 +207,7 @@ export class Sources {
         state.flushed,
         formatMicros(table.source.delayUs),
         formatMicros(table.source.allowedLatenessUs),
-        table.source.connector === undefined ? null : `${table.source.connector.kind} ${table.source.connector.subject} at ${table.source.connector.server}`,
+        table.source.connector === undefined ? null : describeConnector(table.source.connector),
         state.connectorOffset,
         this.connectorError(table.name) ?? null,
       ])
@@ -221,16 +251,17 @@ export class Sources {
 
   /**
    * `db.push(source, rows)`: every column of the source in every row, NULL given as null (`missing`
-   * 'error'); `db.insert` into a source is the same batch, a missing column taking its DEFAULT.
+   * 'error'); `db.insert` into a source is the same batch, a missing column taking its DEFAULT. A
+   * connector passes its position after the batch (`progress`), committed with it.
    */
-  push(call: StatementCall, name: string, columns: readonly string[], rows: readonly (readonly unknown[])[], missing: 'default' | 'error', connectorOffset?: number): Promise<Rows> {
+  push(call: StatementCall, name: string, columns: readonly string[], rows: readonly (readonly unknown[])[], missing: 'default' | 'error', progress?: ConnectorProgress): Promise<Rows> {
     const table = this.requireSource(name)
     for (const [index, column] of columns.entries()) {
       if (table.columns.some((candidate) => candidate.name === column)) continue
       const row = rows.findIndex((values) => values[index] !== undefined)
       throw new StrataError('TYPE_MISMATCH', `row ${row + 1}: "${column}" is not a column of the source "${name}"`)
     }
-    return this.ingest(call, table, columns, rows, missing, connectorOffset)
+    return this.ingest(call, table, columns, rows, missing, progress)
   }
 
   /**
@@ -244,7 +275,7 @@ export class Sources {
     columns: readonly string[],
     rows: readonly (readonly unknown[])[],
     missing: 'default' | 'error',
-    connectorOffset?: number,
+    progress?: ConnectorProgress,
   ): Promise<Rows> {
     const source = table.source
     const txId = this.pendingTx()
@@ -307,11 +338,17 @@ export class Sources {
       const candidate = maxEventUs - BigInt(source.delayUs)
       if (watermarkUs === null || candidate > watermarkUs) watermarkUs = candidate
     }
-    const offset = connectorOffset ?? state.connectorOffset
+    const offset = progress?.offset ?? state.connectorOffset
     if (late.length > 0 || watermarkUs !== state.watermarkUs || maxEventUs !== state.maxEventUs || offset !== state.connectorOffset) {
       // The connector's offset commits with the batch it read: after a crash it resumes after it, exactly once.
       this.saveStateSync(table.name, { watermarkUs, maxEventUs, flushed: state.flushed, connectorOffset: offset })
       call.stateChanged()
+    }
+    if (progress?.receipts !== undefined && progress.receipts.length > 0) {
+      // A slot's receipt is replaced by the next message committed under it: the broker reuses a
+      // packet identifier only once the message that had it was acknowledged, so the old one cannot come again.
+      const record = this.writer.prepareSync('INSERT OR REPLACE INTO _strata_source_receipts (source, slot, receipt, tx_id) VALUES (?, ?, ?, ?)')
+      for (const [slot, receipt] of progress.receipts) record.runSync([table.name, slot, receipt, txId])
     }
     await this.streams.afterBatch(call, table, accepted, { watermarkUs, flushed: state.flushed })
     return empty(accepted.length)

@@ -15,7 +15,7 @@
  * - An aggregate without a window (EMIT CHANGES) keeps one row per group, updated in place as the
  *   group's events arrive: the groups a batch touches are evaluated again over all their events.
  */
-import type { SourceDefinition, TableDefinition } from '../../sql/catalog.js'
+import { connectorTarget, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
 import { openSessionsStartSql, planStream, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
 import { quoteIdentifier } from '../../sql/tree.js'
@@ -539,7 +539,7 @@ export class Streams {
     const watermark = source.source.watermarkColumn === null ? 'no event-time column' : `${source.source.watermarkColumn} - ${formatInterval(source.source.delayUs)}`
     const lines = [
       `stream ${stream.name}`,
-      `  source ${source.name} (watermark ${watermark}, allowed lateness ${formatInterval(source.source.allowedLatenessUs)}${source.source.connector === undefined ? '' : `, ${source.source.connector.kind} ${source.source.connector.subject}`})`,
+      `  source ${source.name} (watermark ${watermark}, allowed lateness ${formatInterval(source.source.allowedLatenessUs)}${source.source.connector === undefined ? '' : `, ${source.source.connector.kind} ${connectorTarget(source.source.connector)}`})`,
     ]
     for (const lookup of plan.lookups) lines.push(`  -> lookup join ${lookup} (as each batch's transaction sees it)`)
     if (plan.joined !== undefined) {

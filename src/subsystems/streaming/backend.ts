@@ -1,0 +1,91 @@
+/**
+ * The one interface a source connector's broker implements (connectors.ts runs them; nats.ts, mqtt.ts
+ * and rabbitmq.ts are the backends), and what the backends share: JSON decoding of a message into an
+ * event, and batching of messages that arrive by callback.
+ */
+import type { SourceConnector } from '../../sql/catalog.js'
+import { StrataError } from '../../util/errors.js'
+import type { ConnectorProgress } from './sources.js'
+
+/** What a backend gets for one connection's life: its source, its committed position, and the way in. */
+export interface ConnectorRun<Connector extends SourceConnector> {
+  readonly source: string
+  readonly connector: Connector
+  /** True once the connector is stopping: the backend returns (or throws) soon. */
+  readonly stopped: boolean
+  /** The offset committed with the source's last batch (as the backend defines it), or null before the first. */
+  committedOffset(): number | null
+  /** The receipts committed with the source's batches (slot → digest), for a backend that keeps them. */
+  committedReceipts(): Map<number, string>
+  /** One batch: the events (one JSON object each) and the position after them, committed together. */
+  push(events: readonly Record<string, unknown>[], progress: ConnectorProgress): Promise<void>
+  /** How to end the connection at once when the connector stops; a later call replaces an earlier one. */
+  onStop(close: () => Promise<void>): void
+}
+
+/** One broker: reads from the committed position and pushes batches until stopped (returns) or in trouble (throws). */
+export interface ConnectorBackend<Connector extends SourceConnector> {
+  consume(run: ConnectorRun<Connector>): Promise<void>
+}
+
+/**
+ * A message's payload as one event: a JSON object (`where` names the message in the error).
+ *
+ * @example
+ * eventOf(new TextEncoder().encode('{"v": 1}'), 'message 7 on a.b') // { v: 1 }
+ */
+export function eventOf(payload: Uint8Array, where: string): Record<string, unknown> {
+  let event: unknown
+  try {
+    event = JSON.parse(new TextDecoder().decode(payload))
+  } catch {
+    throw new StrataError('TYPE_MISMATCH', `${where} is not JSON`)
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new StrataError('TYPE_MISMATCH', `${where} is not a JSON object`)
+  return event as Record<string, unknown>
+}
+
+/**
+ * Messages from a client that delivers by callback (MQTT, AMQP), taken in batches. It holds what the
+ * broker sends unacknowledged, which the backends bound (MQTT's receive maximum, AMQP's prefetch) to
+ * a batch's worth, so it needs no bound of its own. After a failure (the connection lost) it gives
+ * what it already holds, then the failure.
+ */
+export class Inbox<Item> {
+  private readonly items: Item[] = []
+  private failure: Error | undefined
+  private wake: (() => void) | undefined
+
+  put(item: Item): void {
+    if (this.failure !== undefined) return
+    this.items.push(item)
+    this.wake?.()
+  }
+
+  fail(error: Error): void {
+    this.failure ??= error
+    this.wake?.()
+  }
+
+  /** The next batch: whenever the first item comes, then whatever else arrives within the linger, up to `itemsMax`. */
+  async batch({ itemsMax, lingerMs }: { readonly itemsMax: number; readonly lingerMs: number }): Promise<Item[]> {
+    while (this.items.length === 0) {
+      if (this.failure !== undefined) throw this.failure
+      await new Promise<void>((resolve) => (this.wake = resolve))
+      this.wake = undefined
+    }
+    const lingerUntil = Date.now() + lingerMs
+    while (this.items.length < itemsMax && this.failure === undefined) {
+      const waitMs = lingerUntil - Date.now()
+      if (waitMs <= 0) break
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        this.wake = resolve
+        timer = setTimeout(resolve, waitMs)
+      })
+      clearTimeout(timer)
+      this.wake = undefined
+    }
+    return this.items.splice(0, itemsMax)
+  }
+}
