@@ -605,7 +605,12 @@ function windowOf(kind: string, args: readonly unknown[], statement: string): Wi
  * without a window must not (a non-windowed aggregate is EMIT CHANGES, which comes later). What the
  * planner cannot maintain incrementally is NOT_SUPPORTED naming it.
  */
-export function planStream(query: string, sourceOf: (name: string) => (SourceDefinition & { readonly columns: readonly string[]; readonly table?: boolean }) | undefined): StreamPlan {
+export function planStream(
+  query: string,
+  sourceOf: (name: string) => (SourceDefinition & { readonly columns: readonly string[]; readonly table?: boolean }) | undefined,
+  /** The column store's aggregate functions by lower-case name (DuckDB's `duckdb_functions()`); without it, a list of the common ones. */
+  aggregates: ReadonlySet<string> = aggregateFunctions,
+): StreamPlan {
   const parsed = parseStatements(query)
   let select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
   if (select === undefined) throw new StrataError('SYNTAX_ERROR', "a stream's query must be one SELECT", { statement: query })
@@ -684,7 +689,7 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
   const distinct = list(select['distinctClause'])
   let aggregatedWithoutDistinct = group.length > 0 || select['havingClause'] !== undefined
   walkNodes(select['targetList'], (kind, body) => {
-    if (kind === 'FuncCall' && (aggregateFunctions.has(functionName(body)) || body['agg_star'] === true)) aggregatedWithoutDistinct = true
+    if (kind === 'FuncCall' && (aggregates.has(functionName(body)) || body['agg_star'] === true)) aggregatedWithoutDistinct = true
   })
   if (select['distinctClause'] !== undefined && !aggregatedWithoutDistinct) {
     // SELECT DISTINCT is the set of distinct rows over every event so far: kept as GROUP BY its columns.
@@ -726,7 +731,7 @@ export function planStream(query: string, sourceOf: (name: string) => (SourceDef
   }
   let aggregated = group.length > 0 || select['havingClause'] !== undefined
   walkNodes(select['targetList'], (kind, body) => {
-    if (kind === 'FuncCall' && (aggregateFunctions.has(functionName(body)) || body['agg_star'] === true)) aggregated = true
+    if (kind === 'FuncCall' && (aggregates.has(functionName(body)) || body['agg_star'] === true)) aggregated = true
     if (kind === 'FuncCall' && body['over'] !== undefined) refuse('a window function (OVER)')
   })
   if (window !== undefined && !aggregated) refuse('a window without aggregation (not yet)')

@@ -109,9 +109,24 @@ export class Streams {
     return { watermarkColumn: null, delayUs: 0, allowedLatenessUs: 0, columns: columns ?? table.columns.map((column) => column.name), table: true }
   }
 
+  /**
+   * The column store's aggregate functions, read once (`loadAggregates`): whether a query aggregates
+   * decides how it is kept, so an aggregate the planner did not know would be evaluated batch by batch
+   * — a different answer. Until they are read (a plan made before any step, for EXPLAIN), the planner's
+   * own list of the common ones.
+   */
+  private aggregates: ReadonlySet<string> | undefined
+
+  /** Reads the column store's aggregate functions, once per process. */
+  async loadAggregates(session: ColumnSession): Promise<void> {
+    if (this.aggregates !== undefined) return
+    const result = await session.run("SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'aggregate'")
+    this.aggregates = new Set(result.rows.map((row) => String(row[0])))
+  }
+
   /** A new stream's plan; a materialized view may read a table instead of a source. */
   private planForCreate(query: string, what: string): StreamPlan {
-    return planStream(query, (name) => this.sourceForPlan(name) ?? (what === 'materialized view' ? this.tableForPlan(name) : undefined))
+    return planStream(query, (name) => this.sourceForPlan(name) ?? (what === 'materialized view' ? this.tableForPlan(name) : undefined), this.aggregates)
   }
 
   /** A stream's plan (or a view's over a table), made again when its query or its input's definition changed. */
@@ -121,8 +136,9 @@ export class Streams {
     if (input === undefined) throw new StrataError('UNDEFINED_TABLE', `table "${stream.stream.source}" of the materialized view "${stream.name}" does not exist`)
     const cached = this.plans.get(stream.name)
     if (cached !== undefined && cached.query === stream.stream.query && cached.schemaTx === input.schemaTx) return cached.plan
-    const plan = planStream(stream.stream.query, (name) => (overTable ? (name === input.name ? this.tableForPlan(name, stream.stream.columns) : undefined) : this.sourceForPlan(name)))
-    this.plans.set(stream.name, { query: stream.stream.query, schemaTx: input.schemaTx, plan })
+    const plan = planStream(stream.stream.query, (name) => (overTable ? (name === input.name ? this.tableForPlan(name, stream.stream.columns) : undefined) : this.sourceForPlan(name)), this.aggregates)
+    // A plan made before the aggregates were read is not kept: the next one is made with them.
+    if (this.aggregates !== undefined) this.plans.set(stream.name, { query: stream.stream.query, schemaTx: input.schemaTx, plan })
     return plan
   }
 
@@ -158,6 +174,12 @@ export class Streams {
       else throw new StrataError('DUPLICATE_TABLE', `relation "${create.name}" already exists`)
     }
     checkUserName(create.name, what)
+    const aggregatesSession = await this.host.syncer.acquireSession()
+    try {
+      await this.loadAggregates(aggregatesSession)
+    } finally {
+      this.host.syncer.releaseSession(aggregatesSession)
+    }
     const plan = this.planForCreate(create.query, what)
     const input = catalog.tables.get(plan.source)!
     if (input.source === undefined) {
@@ -228,6 +250,7 @@ export class Streams {
     if (streams.length === 0) return
     const session = await this.host.syncer.acquireSession()
     try {
+      await this.loadAggregates(session)
       for (const stream of streams) {
         const plan = this.planOf(stream)
         if (stream.stream.emit === 'changes' && plan.window !== undefined) await this.updateWindows(call, session, stream, source, plan, accepted)

@@ -186,6 +186,7 @@ export class TableViews {
   private async keep(call: StatementCall, views: readonly StreamTable[], txId: number): Promise<void> {
     const session = await this.host.syncer.acquireSession()
     try {
+      await this.streams.loadAggregates(session)
       for (const view of views) {
         // A view created in this transaction: filled again from the table as the transaction leaves it.
         if (view.schemaTx === txId) {
