@@ -497,7 +497,16 @@ export interface StreamPlan {
    * each batch's events joined with the other side's events so far, restricted by the ON clause's
    * equalities between the sides (`keys`: none means every event of the other side).
    */
-  readonly joined?: { readonly source: string; readonly keys: readonly { readonly left: string; readonly right: string }[] }
+  readonly joined?: {
+    readonly source: string
+    readonly keys: readonly { readonly left: string; readonly right: string }[]
+    /**
+     * An ASOF join (left.ts >= right.ts, or > when `strict`; `left`: ASOF LEFT JOIN): a left event is
+     * emitted once no right event at or before it can still be accepted — when the right source's
+     * watermark minus its allowed lateness has passed it.
+     */
+    readonly asof?: { readonly strict: boolean; readonly left: boolean }
+  }
   readonly sql: string
 }
 
@@ -611,7 +620,8 @@ export function planStream(
   /** The column store's aggregate functions by lower-case name (DuckDB's `duckdb_functions()`); without it, a list of the common ones. */
   aggregates: ReadonlySet<string> = aggregateFunctions,
 ): StreamPlan {
-  const parsed = parseStatements(query)
+  const asofText = withoutAsof(query)
+  const parsed = parseStatements(asofText?.text ?? query)
   let select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
   if (select === undefined) throw new StrataError('SYNTAX_ERROR', "a stream's query must be one SELECT", { statement: query })
   const refuse = (what: string): never => {
@@ -644,7 +654,23 @@ export function planStream(
     if (join['quals'] === undefined && list(join['usingClause']).length === 0) refuse('a join without ON or USING')
     const rightName = String(right!['relname'])
     const rightSource = sourceOf(rightName)
-    if (rightSource !== undefined) {
+    if (asofText !== undefined) {
+      // An ASOF join: each left event with the latest right event at or before it (DuckDB's ASOF JOIN).
+      if (rightSource === undefined) refuse('an ASOF join with a table (ASOF joins two sources)')
+      if (rightName === String(left!['relname'])) refuse('an ASOF join of a source with itself')
+      const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
+      const leftName = String(left!['relname'])
+      const leftAlias = String(nodeBody({ Alias: left!['alias'] }, 'Alias')?.['aliasname'] ?? leftName)
+      const leftDefinition = sourceOf(leftName)!
+      const sides = { left: { alias: leftAlias, columns: leftDefinition.columns }, right: { alias: rightAlias, columns: rightSource!.columns } }
+      const inequality = asofInequality(join['quals'], sides.left, sides.right)
+      if (inequality === undefined) refuse('an ASOF join without one inequality between a column of each source (left.ts >= right.ts)')
+      if (inequality!.left !== leftDefinition.watermarkColumn || inequality!.right !== rightSource!.watermarkColumn) {
+        refuse("an ASOF join whose inequality is not between the two sources' event-time columns")
+      }
+      joined = { source: rightName, keys: joinEqualities(join['quals'], sides.left, sides.right), asof: { strict: inequality!.strict, left: join['jointype'] === 'JOIN_LEFT' } }
+      otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
+    } else if (rightSource !== undefined) {
       // An interval join of two sources: each batch's events joined with the other source's events so far.
       if (join['jointype'] !== 'JOIN_INNER') refuse('an outer join of two sources (not yet: inner joins are)')
       if (rightName === String(left!['relname'])) refuse('a join of a source with itself (not yet)')
@@ -754,7 +780,90 @@ export function planStream(
   const fromItem = join === undefined ? input : { JoinExpr: { ...join, larg: input, rarg: otherSide ?? lookupSide } }
   const rewritten: PgNode = { ...select, fromClause: [fromItem] }
   if (group.length > 0) rewritten['groupClause'] = edited
-  return { source, window, groupColumns, windowKey, lookups, ...(joined === undefined ? {} : { joined }), sql: deparseStatement({ SelectStmt: rewritten }) }
+  const sql = deparseStatement({ SelectStmt: rewritten })
+  return { source, window, groupColumns, windowKey, lookups, ...(joined === undefined ? {} : { joined }), sql: joined?.asof === undefined ? sql : withAsof(sql) }
+}
+
+/**
+ * A query with an ASOF join, as PostgreSQL's grammar takes it: the `ASOF` before `[LEFT] JOIN` taken
+ * out, and Snowflake's `MATCH_CONDITION (cond)` moved into the ON clause (`ON (cond) AND (…)`);
+ * undefined when the query has no ASOF join. Read from the scanner's tokens.
+ */
+function withoutAsof(query: string): { readonly text: string } | undefined {
+  const tokens = scanTokens(query)
+  if (tokens === undefined) return undefined
+  const at = tokens.findIndex((token, index) => isWord(token, 'ASOF') && (isWord(tokens[index + 1], 'JOIN') || isWord(tokens[index + 1], 'LEFT')))
+  if (at < 0) return undefined
+  if (tokens.slice(at + 1).some((token, index) => isWord(token, 'ASOF') && (isWord(tokens[at + 2 + index], 'JOIN') || isWord(tokens[at + 2 + index], 'LEFT')))) {
+    throw new StrataError('NOT_SUPPORTED', "more than one ASOF join in a stream's query", { statement: query })
+  }
+  const edits: { start: number; end: number; text: string }[] = [{ start: tokens[at]!.start, end: tokens[at]!.end, text: '' }]
+  const match = tokens.findIndex((token, index) => index > at && isWord(token, 'MATCH_CONDITION') && tokens[index + 1]?.text === '(')
+  if (match >= 0) {
+    let depth = 0
+    let close = -1
+    for (let index = match + 1; index < tokens.length; index++) {
+      if (tokens[index]!.text === '(') depth++
+      if (tokens[index]!.text === ')' && --depth === 0) {
+        close = index
+        break
+      }
+    }
+    if (close < 0) throw new StrataError('SYNTAX_ERROR', 'MATCH_CONDITION without its closing parenthesis', { statement: query })
+    const condition = query.slice(tokens[match + 1]!.end, tokens[close]!.start)
+    edits.push({ start: tokens[match]!.start, end: tokens[close]!.end, text: '' })
+    const on = tokens.findIndex((token, index) => index > close && isWord(token, 'ON'))
+    if (on >= 0 && !tokens.slice(close + 1, on).some((token) => isWord(token, 'JOIN') || isWord(token, 'WHERE'))) {
+      edits.push({ start: tokens[on]!.end, end: tokens[on]!.end, text: ` (${condition}) AND` })
+    } else edits.push({ start: tokens[close]!.end, end: tokens[close]!.end, text: ` ON ${condition}` })
+  }
+  let text = ''
+  let copied = 0
+  for (const edit of edits.sort((left, right) => left.start - right.start)) {
+    text += query.slice(copied, edit.start) + edit.text
+    copied = edit.end
+  }
+  return { text: text + query.slice(copied) }
+}
+
+/** DuckDB SQL for a planned ASOF join: `ASOF` put back before the `[LEFT] JOIN` of the other source's relation, found by the scanner's tokens. */
+function withAsof(sql: string): string {
+  const tokens = scanTokens(sql)!
+  const other = tokens.findIndex((token) => token.text === streamOtherRelation)
+  let join = other
+  while (join > 0 && !isWord(tokens[join], 'JOIN')) join--
+  const before = isWord(tokens[join - 1], 'LEFT') ? join - 1 : join
+  return `${sql.slice(0, tokens[before]!.start)}ASOF ${sql.slice(tokens[before]!.start)}`
+}
+
+/**
+ * The one inequality an ASOF join's ON holds between a column of each side, as `left ≥ right` (the
+ * latest right row at or before the left one) or `left > right` (strictly before); undefined when there
+ * is none, more than one, or it looks the other way.
+ */
+function asofInequality(quals: unknown, left: { readonly alias: string; readonly columns: readonly string[] }, right: { readonly alias: string; readonly columns: readonly string[] }): { readonly left: string; readonly right: string; readonly strict: boolean } | undefined {
+  const found: { left: string; right: string; strict: boolean }[] = []
+  let other = false
+  for (const conjunct of conjunctsOf(quals)) {
+    const expression = nodeBody(conjunct, 'A_Expr')
+    const operator = expression === undefined || expression['kind'] !== 'AEXPR_OP' ? undefined : names(expression['name']).join('.')
+    if (operator === undefined || !['>=', '>', '<=', '<'].includes(operator)) continue
+    const one = columnSide(expression!['lexpr'], left, right)
+    const two = columnSide(expression!['rexpr'], left, right)
+    if (one === undefined || two === undefined || one.side === two.side) {
+      other = true
+      continue
+    }
+    // Normalised to left OP right: swapping the sides turns >= into <=.
+    const leftFirst = one.side === 'left'
+    const normal = leftFirst ? operator : ({ '>=': '<=', '>': '<', '<=': '>=', '<': '>' } as const)[operator as '>=']
+    if (normal === '<=' || normal === '<') {
+      other = true
+      continue
+    }
+    found.push({ left: leftFirst ? one.column : two.column, right: leftFirst ? two.column : one.column, strict: normal === '>' })
+  }
+  return found.length === 1 && !other ? found[0] : undefined
 }
 
 /**
@@ -762,32 +871,38 @@ export function planStream(
  * other source's events with the same values (a NULL never equals anything). A column named without
  * its side's alias belongs to the side that has it, when only one does.
  */
-function joinEqualities(quals: unknown, left: { readonly alias: string; readonly columns: readonly string[] }, right: { readonly alias: string; readonly columns: readonly string[] }): { readonly left: string; readonly right: string }[] {
-  const sideOf = (node: unknown): { readonly side: 'left' | 'right'; readonly column: string } | undefined => {
-    const fields = list(nodeBody(node, 'ColumnRef')?.['fields']).map((field) => nodeBody(field, 'String')?.['sval'])
-    if (fields.some((field) => typeof field !== 'string')) return undefined
-    if (fields.length === 2) {
-      const [qualifier, column] = fields as [string, string]
-      if (qualifier === left.alias && left.columns.includes(column)) return { side: 'left', column }
-      if (qualifier === right.alias && right.columns.includes(column)) return { side: 'right', column }
-      return undefined
-    }
-    if (fields.length !== 1) return undefined
-    const column = fields[0] as string
-    const inLeft = left.columns.includes(column)
-    const inRight = right.columns.includes(column)
-    return inLeft === inRight ? undefined : { side: inLeft ? 'left' : 'right', column }
+type JoinSide = { readonly alias: string; readonly columns: readonly string[] }
+
+/** Which side's column a ColumnRef names (`alias.column`, or a column only one side has); undefined otherwise. */
+function columnSide(node: unknown, left: JoinSide, right: JoinSide): { readonly side: 'left' | 'right'; readonly column: string } | undefined {
+  const fields = list(nodeBody(node, 'ColumnRef')?.['fields']).map((field) => nodeBody(field, 'String')?.['sval'])
+  if (fields.some((field) => typeof field !== 'string')) return undefined
+  if (fields.length === 2) {
+    const [qualifier, column] = fields as [string, string]
+    if (qualifier === left.alias && left.columns.includes(column)) return { side: 'left', column }
+    if (qualifier === right.alias && right.columns.includes(column)) return { side: 'right', column }
+    return undefined
   }
-  const conjuncts = (node: unknown): unknown[] => {
-    const bool = nodeBody(node, 'BoolExpr')
-    return bool !== undefined && bool['boolop'] === 'AND_EXPR' ? list(bool['args']).flatMap(conjuncts) : [node]
-  }
+  if (fields.length !== 1) return undefined
+  const column = fields[0] as string
+  const inLeft = left.columns.includes(column)
+  const inRight = right.columns.includes(column)
+  return inLeft === inRight ? undefined : { side: inLeft ? 'left' : 'right', column }
+}
+
+/** The conditions ANDed in a join's ON. */
+function conjunctsOf(node: unknown): unknown[] {
+  const bool = nodeBody(node, 'BoolExpr')
+  return bool !== undefined && bool['boolop'] === 'AND_EXPR' ? list(bool['args']).flatMap(conjunctsOf) : [node]
+}
+
+function joinEqualities(quals: unknown, left: JoinSide, right: JoinSide): { readonly left: string; readonly right: string }[] {
   const keys: { left: string; right: string }[] = []
-  for (const conjunct of conjuncts(quals)) {
+  for (const conjunct of conjunctsOf(quals)) {
     const expression = nodeBody(conjunct, 'A_Expr')
     if (expression === undefined || expression['kind'] !== 'AEXPR_OP' || names(expression['name']).join('.') !== '=') continue
-    const one = sideOf(expression['lexpr'])
-    const two = sideOf(expression['rexpr'])
+    const one = columnSide(expression['lexpr'], left, right)
+    const two = columnSide(expression['rexpr'], left, right)
     if (one === undefined || two === undefined || one.side === two.side) continue
     keys.push(one.side === 'left' ? { left: one.column, right: two.column } : { left: two.column, right: one.column })
   }

@@ -31,6 +31,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
   const streams = new Streams(host)
   const views = new TableViews(host, streams)
   streams.createOverTable = (call, create, plan, table) => views.create(call, create, plan, table)
+  streams.progressOf = (name) => sources.progressSync(host.rowStore.writer, name)
   const connectors: Connectors = new Connectors(
     host,
     (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name),

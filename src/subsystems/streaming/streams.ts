@@ -65,6 +65,8 @@ function empty(): Rows {
 export class Streams {
   /** Plans by stream name and query text (a plan depends on the query and the source's definition only). */
   private readonly plans = new Map<string, { readonly query: string; readonly schemaTx: number; readonly plan: StreamPlan }>()
+  /** A source's watermark as it stands in this transaction (sources.ts; set by the subsystem's index.ts): an ASOF join's step reads its other side's. */
+  progressOf: ((source: string) => SourceProgress) | undefined
   /** Makes a materialized view over a table (views.ts, which keeps them; set by the subsystem's index.ts). */
   createOverTable: ((call: StatementCall, create: CreateStream, plan: StreamPlan, table: TableDefinition) => Promise<Rows>) | undefined
 
@@ -217,7 +219,8 @@ export class Streams {
       // Backfill: the events the source holds already.
       const stream = this.host.schema.catalog.tables.get(create.name) as StreamTable
       const events = plan.window === undefined || windowedChanges ? this.allEventsSync(source) : []
-      if (windowedChanges) await this.updateWindows(call, session, stream, source, plan, events)
+      if (plan.joined?.asof !== undefined) await this.asofStep(call, session, stream, plan, undefined, [], progress(plan.joined.source))
+      else if (windowedChanges) await this.updateWindows(call, session, stream, source, plan, events)
       else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, events)
       else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, events)
       else await this.closeWindows(call, session, stream, source, plan, progress(source.name), 0)
@@ -253,7 +256,10 @@ export class Streams {
       await this.loadAggregates(session)
       for (const stream of streams) {
         const plan = this.planOf(stream)
-        if (stream.stream.emit === 'changes' && plan.window !== undefined) await this.updateWindows(call, session, stream, source, plan, accepted)
+        if (plan.joined?.asof !== undefined) {
+          const rightProgress = source.name === plan.joined.source ? progress : this.progressOf!(plan.joined.source)
+          await this.asofStep(call, session, stream, plan, source, accepted, rightProgress)
+        } else if (stream.stream.emit === 'changes' && plan.window !== undefined) await this.updateWindows(call, session, stream, source, plan, accepted)
         else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, accepted)
         else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, accepted)
         else await this.closeWindows(call, session, stream, source, plan, progress, accepted.length)
@@ -287,6 +293,44 @@ export class Streams {
     }
     this.insertResultSync(stream, result.rows)
     this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: result.rows.length, stateRows })
+  }
+
+  /**
+   * An ASOF join's step. A left event's match (the latest right event at or before it) is final once
+   * no right event at or before it can still be accepted: once the right source's watermark minus its
+   * allowed lateness (the limit) has passed it. `closed_until_us` holds the limit the stream has
+   * emitted up to (`done` after the right source's flush): a left batch (`batch` the left source)
+   * emits its events below it at once, and a move of the right source's limit — its batch, watermark
+   * or flush, or the CREATE (`batch` undefined) — emits the left events it passed. Each left event is
+   * emitted once, with the match DuckDB's ASOF JOIN gives it over everything accepted.
+   */
+  private async asofStep(call: StatementCall, session: ColumnSession, stream: StreamTable, plan: StreamPlan, batch: SourceTable | undefined, accepted: readonly (readonly RowValue[])[], rightProgress: SourceProgress): Promise<void> {
+    const joined = plan.joined!
+    const left = this.sourceOf(plan.source)
+    const right = this.sourceOf(joined.source)
+    const column = left.source.watermarkColumn!
+    const state = this.stateSync(this.writer, stream.name)
+    let events: RowValue[][]
+    if (batch !== undefined && batch.name === left.name) {
+      // Left events at once where their match is final already; the others wait for the right source's limit.
+      if (accepted.length === 0 || (state.closedUntilUs === null && !state.done)) return
+      const position = left.columns.findIndex((candidate) => candidate.name === column)
+      events = accepted.filter((event) => state.done || BigInt(event[position] as number | bigint) < state.closedUntilUs!) as RowValue[][]
+      this.countSync(call, stream.name, { eventsIn: accepted.length, eventsOut: 0, stateRows: 0 })
+    } else {
+      if (state.done) return
+      const limitUs = rightProgress.flushed ? null : rightProgress.watermarkUs === null ? undefined : rightProgress.watermarkUs - BigInt(right.source.allowedLatenessUs)
+      if (limitUs === undefined || (limitUs !== null && state.closedUntilUs !== null && limitUs <= state.closedUntilUs)) return
+      events = this.eventsSync(left, column, state.closedUntilUs, limitUs)
+      this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: null, done: true } : { closedUntilUs: limitUs, openFromUs: null, done: false })
+      if (batch !== undefined && accepted.length > 0) this.countSync(call, stream.name, { eventsIn: accepted.length, eventsOut: 0, stateRows: 0 })
+    }
+    if (events.length === 0) return
+    const keys = joined.keys.map((key) => ({ mine: key.left, other: key.right }))
+    const rightEvents = this.matchingEventsSync(right, left, keys, events)
+    const result = await this.evaluate(session, stream.name, left, plan, events, { closedUs: null, limitUs: null, describeOnly: false }, call, { columns: right.columns, events: rightEvents })
+    this.insertResultSync(stream, result.rows)
+    this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: rightEvents.length })
   }
 
   /**
@@ -565,7 +609,13 @@ export class Streams {
       `  source ${source.name} (watermark ${watermark}, allowed lateness ${formatInterval(source.source.allowedLatenessUs)}${source.source.connector === undefined ? '' : `, ${source.source.connector.kind} ${connectorTarget(source.source.connector)}`})`,
     ]
     for (const lookup of plan.lookups) lines.push(`  -> lookup join ${lookup} (as each batch's transaction sees it)`)
-    if (plan.joined !== undefined) {
+    if (plan.joined?.asof !== undefined) {
+      const other = this.sourceOf(plan.joined.source)
+      const on = plan.joined.keys.length === 0 ? '' : ` of the same ${plan.joined.keys.map((key) => `${key.left} = ${key.right}`).join(', ')}`
+      lines.push(
+        `  -> ASOF ${plan.joined.asof.left ? 'LEFT ' : ''}join with source ${other.name}: each event with the latest ${other.name} event${on} ${plan.joined.asof.strict ? 'before' : 'at or before'} it, once ${other.name}'s watermark minus its allowed lateness has passed it`,
+      )
+    } else if (plan.joined !== undefined) {
       const other = this.sourceOf(plan.joined.source)
       const on = plan.joined.keys.length === 0 ? 'every event of the other side' : `the other side's events with the same ${plan.joined.keys.map((key) => `${key.left} = ${key.right}`).join(', ')}`
       lines.push(`  -> interval join with source ${other.name} (watermark ${other.source.watermarkColumn ?? 'none'}): each batch of either side with ${on} accepted before it`)
