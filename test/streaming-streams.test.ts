@@ -352,3 +352,44 @@ test('CREATE MATERIALIZED VIEW over a source is kept like a stream (one row per 
   await db.query('DROP MATERIALIZED VIEW totals')
   assert.deepEqual((await db.query('SHOW STREAMS')).rows, [])
 })
+
+test('streams over a stateless stream cascade in the same batch: windowed (on the event time it carries, with its source\'s watermark), stateless and EMIT CHANGES, each equal to DuckDB\'s batch answer; DROP order', async (t) => {
+  const db = await openTemporary(t, 'streams-cascade')
+  const seed = Math.floor(Math.random() * 2 ** 31)
+  const random = seededRandom(seed)
+  await db.query("CREATE SOURCE trades (sym VARCHAR, price DOUBLE, qty INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH (allowed_lateness = INTERVAL '1' SECOND)")
+  await db.query('CREATE STREAM big AS SELECT sym, price * qty AS notional, ts FROM trades WHERE qty >= 10')
+  await db.push('trades', [{ sym: 'A', price: 10, qty: 20, ts: at(1) }])
+  const downstream: readonly (readonly [string, string, string, boolean])[] = [
+    [
+      'big_windows',
+      "CREATE STREAM big_windows AS SELECT sym, window_start, window_end, sum(notional) AS total, count(*) AS n FROM big GROUP BY sym, tumble(ts, INTERVAL '10' SECOND)",
+      "SELECT sym, time_bucket(INTERVAL '10 seconds', ts, TIMESTAMP '1970-01-01') AS window_start, time_bucket(INTERVAL '10 seconds', ts, TIMESTAMP '1970-01-01') + INTERVAL '10 seconds' AS window_end, sum(price * qty) AS total, count(*) AS n FROM trades WHERE qty >= 10 GROUP BY ALL",
+      true,
+    ],
+    ['huge', 'CREATE STREAM huge AS SELECT sym, notional, ts FROM big WHERE notional > 800', 'SELECT sym, price * qty AS notional, ts FROM trades WHERE qty >= 10 AND price * qty > 800', false],
+    ['huge_again', 'CREATE STREAM huge_again AS SELECT sym FROM huge', 'SELECT sym FROM trades WHERE qty >= 10 AND price * qty > 800', false],
+    ['big_counts', 'CREATE STREAM big_counts AS SELECT sym, count(*) AS n, max(notional) AS top FROM big GROUP BY sym', 'SELECT sym, count(*) AS n, max(price * qty) AS top FROM trades WHERE qty >= 10 GROUP BY sym', false],
+  ]
+  for (const [, create] of downstream) await db.query(create)
+  let clock = 2
+  for (let batch = 0; batch < 25; batch++) {
+    clock += Math.floor(random() * 4)
+    await db.push('trades', Array.from({ length: 1 + Math.floor(random() * 6) }, () => ({ sym: ['A', 'B', 'C'][Math.floor(random() * 3)]!, price: Math.floor(random() * 60), qty: Math.floor(random() * 30), ts: at(clock - Math.floor(random() * 4)) })))
+    const watermark = await watermarkOf(db)
+    const closed = watermark === null ? null : new Date(watermark.getTime() - 1000)
+    for (const [name, , oracle, windowed] of downstream) {
+      assert.deepEqual(await emitted(db, name), await oracleRows(db, oracle, windowed ? closed : 'all'), `${name} after batch ${batch} (seed ${seed})`)
+    }
+  }
+  await db.flush()
+  for (const [name, , oracle] of downstream) assert.deepEqual(await emitted(db, name), await oracleRows(db, oracle, 'all'), `${name} after the input ended (seed ${seed})`)
+  await assertRefused((sql) => db.query(sql), [
+    ['CREATE STREAM x AS SELECT * FROM big_windows', 'NOT_SUPPORTED', /updates its rows or emits windows/],
+    ['CREATE STREAM x AS SELECT * FROM big_counts', 'NOT_SUPPORTED', /CREATE MATERIALIZED VIEW keeps a query over any stream's table/],
+    ["CREATE STREAM x AS SELECT count(*) FROM huge_again GROUP BY tumble(ts, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows follow the source's event time/],
+    ['DROP STREAM big', 'NOT_SUPPORTED', /the stream "big_counts" reads it/],
+  ])
+  await db.query('DROP SOURCE trades CASCADE')
+  assert.deepEqual((await db.query('SHOW STREAMS')).rows, [])
+})

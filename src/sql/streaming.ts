@@ -490,6 +490,12 @@ export interface StreamPlan {
    * BY columns, then `window_start` and `window_end`, each selected as itself), or why it cannot.
    */
   readonly windowKey: readonly string[] | { readonly refused: string } | undefined
+  /**
+   * For a stateless stream without a join of two sources: the source's event-time column when the
+   * query selects it as itself — the stream's rows then carry their event's time, and a stream over
+   * this one may window them, with the source's watermark.
+   */
+  readonly eventTime?: string
   /** Tables a stateless stream joins its events with (lookup joins): read as they are when each batch is processed. */
   readonly lookups: readonly string[]
   /**
@@ -781,7 +787,18 @@ export function planStream(
   const rewritten: PgNode = { ...select, fromClause: [fromItem] }
   if (group.length > 0) rewritten['groupClause'] = edited
   const sql = deparseStatement({ SelectStmt: rewritten })
-  return { source, window, groupColumns, windowKey, lookups, ...(joined === undefined ? {} : { joined }), sql: joined?.asof === undefined ? sql : withAsof(sql) }
+  let eventTime: string | undefined
+  if (window === undefined && !aggregated && joined === undefined && definition.watermarkColumn !== null) {
+    const timeColumn = definition.watermarkColumn
+    const carried = list(select['targetList']).some((target) => {
+      const body = nodeBody(target, 'ResTarget')
+      const fields = list(nodeBody(body?.['val'], 'ColumnRef')?.['fields']).map((field) => nodeBody(field, 'String')?.['sval'])
+      const named = fields.at(-1) === timeColumn && (fields.length === 1 || (fields.length === 2 && fields[0] === String(nodeBody({ Alias: alias }, 'Alias')?.['aliasname'] ?? source)))
+      return named && (body!['name'] === undefined || body!['name'] === timeColumn)
+    })
+    if (carried) eventTime = timeColumn
+  }
+  return { source, window, groupColumns, windowKey, lookups, ...(joined === undefined ? {} : { joined }), ...(eventTime === undefined ? {} : { eventTime }), sql: joined?.asof === undefined ? sql : withAsof(sql) }
 }
 
 /**

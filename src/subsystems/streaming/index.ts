@@ -119,6 +119,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
     schema: {
       dropTable: (change, table) => {
         views.checkSchemaChange(table, 'DROP')
+        streams.checkDropSync(table)
         sources.droppedSync(change.writer, table)
         streams.droppedSync(change.writer, table)
       },

@@ -152,7 +152,7 @@ export class Sources {
       const table = this.host.schema.catalog.tables.get(name)
       if (table?.source === undefined && drop.ifExists && table === undefined && !this.host.schema.catalog.views.has(name)) continue
       const source = this.requireSource(name)
-      const dependents = this.streams.over(name)
+      const dependents = this.streams.dependentsOf(name)
       if (dependents.length > 0 && !drop.cascade) {
         throw new StrataError('NOT_SUPPORTED', `cannot drop the source "${name}": the stream "${dependents[0]!.name}" reads it (DROP SOURCE ${name} CASCADE drops its streams too)`)
       }

@@ -89,16 +89,68 @@ export class Streams {
       .sort((left, right) => left.name.localeCompare(right.name))
   }
 
+  /**
+   * A source, or a stream another stream may read as one: a stateless stream over a source (or over
+   * such a stream), whose rows are appended as its events arrive. Its watermark is its root source's,
+   * on the event-time column it carries (`StreamPlan.eventTime`; none when it does not select it).
+   */
   private sourceOf(name: string): SourceTable {
     const table = this.host.schema.catalog.tables.get(name)
-    if (table?.source === undefined) throw new StrataError('UNDEFINED_TABLE', `source "${name}" does not exist (a stream reads a source)`)
-    return table as SourceTable
+    if (table?.source !== undefined) return table as SourceTable
+    if (table?.stream !== undefined && table.stream.over === undefined) {
+      const stream = table as StreamTable
+      const plan = this.planOf(stream)
+      if (this.appendsOnly(stream, plan)) {
+        const root = this.sourceOf(this.rootOf(stream.name))
+        return { ...stream, source: { watermarkColumn: plan.eventTime ?? null, delayUs: root.source.delayUs, allowedLatenessUs: root.source.allowedLatenessUs } }
+      }
+    }
+    throw new StrataError('UNDEFINED_TABLE', `source "${name}" does not exist (a stream reads a source)`)
   }
 
-  /** What the planner knows of a source: its watermark and its columns' names. */
-  private sourceForPlan(name: string): (SourceDefinition & { readonly columns: readonly string[] }) | undefined {
+  /** Whether a stream's rows are only ever appended, one step's rows after another's: it is stateless and joins no second source. */
+  private appendsOnly(stream: StreamTable, plan: StreamPlan): boolean {
+    return stream.stream.over === undefined && plan.window === undefined && plan.groupColumns === undefined && plan.joined === undefined
+  }
+
+  /** The source at the root of a chain of streams (a source's own name for a source). */
+  rootOf(name: string): string {
+    let current = this.host.schema.catalog.tables.get(name)
+    for (let depth = 0; current?.stream !== undefined && depth < 64; depth++) current = this.host.schema.catalog.tables.get(current.stream.source)
+    return current?.name ?? name
+  }
+
+  /** Every stream that reads `name`, directly or through other streams, the farthest first (the order DROP … CASCADE drops them in). */
+  dependentsOf(name: string): StreamTable[] {
+    const order: StreamTable[] = []
+    const visit = (current: string, depth: number): void => {
+      if (depth > 64) return
+      for (const stream of this.over(current)) {
+        if (order.includes(stream)) continue
+        visit(stream.name, depth + 1)
+        if (!order.includes(stream)) order.push(stream)
+      }
+    }
+    visit(name, 0)
+    return order
+  }
+
+  /**
+   * What the planner knows of a source, or of a stream read as one: its watermark and its columns'
+   * names. A stream that updates its rows or emits windows is not read as a source (`refuseStreams`:
+   * say so, for CREATE STREAM; a materialized view reads its table instead).
+   */
+  private sourceForPlan(name: string, refuseStreams = false): (SourceDefinition & { readonly columns: readonly string[] }) | undefined {
     const table = this.host.schema.catalog.tables.get(name)
-    return table?.source === undefined ? undefined : { ...table.source, columns: table.columns.map((column) => column.name) }
+    if (table?.stream !== undefined && table.stream.over === undefined) {
+      const stream = table as StreamTable
+      if (!this.appendsOnly(stream, this.planOf(stream))) {
+        if (!refuseStreams) return undefined
+        throw new StrataError('NOT_SUPPORTED', `a stream over the stream "${name}", which updates its rows or emits windows (not yet: a stream reads a stateless stream; CREATE MATERIALIZED VIEW keeps a query over any stream's table)`)
+      }
+    } else if (table?.source === undefined) return undefined
+    const source = this.sourceOf(name)
+    return { ...source.source, columns: source.columns.map((column) => column.name) }
   }
 
   /**
@@ -108,6 +160,7 @@ export class Streams {
   private tableForPlan(name: string, columns?: readonly string[]): (SourceDefinition & { readonly columns: readonly string[]; readonly table: true }) | undefined {
     const table = this.host.schema.catalog.tables.get(name)
     if (table === undefined || table.source !== undefined) return undefined
+    if (columns === undefined && table.stream !== undefined && table.stream.over === undefined && this.appendsOnly(table as StreamTable, this.planOf(table as StreamTable))) return undefined
     return { watermarkColumn: null, delayUs: 0, allowedLatenessUs: 0, columns: columns ?? table.columns.map((column) => column.name), table: true }
   }
 
@@ -128,13 +181,13 @@ export class Streams {
 
   /** A new stream's plan; a materialized view may read a table instead of a source. */
   private planForCreate(query: string, what: string): StreamPlan {
-    return planStream(query, (name) => this.sourceForPlan(name) ?? (what === 'materialized view' ? this.tableForPlan(name) : undefined), this.aggregates)
+    return planStream(query, (name) => this.sourceForPlan(name, what !== 'materialized view') ?? (what === 'materialized view' ? this.tableForPlan(name) : undefined), this.aggregates)
   }
 
   /** A stream's plan (or a view's over a table), made again when its query or its input's definition changed. */
   planOf(stream: StreamTable): StreamPlan {
     const overTable = stream.stream.over === 'table'
-    const input = overTable ? this.host.schema.catalog.tables.get(stream.stream.source) : this.sourceOf(stream.stream.source)
+    const input = this.host.schema.catalog.tables.get(stream.stream.source)
     if (input === undefined) throw new StrataError('UNDEFINED_TABLE', `table "${stream.stream.source}" of the materialized view "${stream.name}" does not exist`)
     const cached = this.plans.get(stream.name)
     if (cached !== undefined && cached.query === stream.stream.query && cached.schemaTx === input.schemaTx) return cached.plan
@@ -184,7 +237,8 @@ export class Streams {
     }
     const plan = this.planForCreate(create.query, what)
     const input = catalog.tables.get(plan.source)!
-    if (input.source === undefined) {
+    const readsStream = input.stream !== undefined && input.stream.over === undefined && this.appendsOnly(input as StreamTable, this.planOf(input as StreamTable))
+    if (input.source === undefined && !readsStream) {
       if (this.createOverTable === undefined) throw new StrataError('INTERNAL', 'materialized views over tables are not wired')
       return this.createOverTable(call, create, plan, input)
     }
@@ -219,11 +273,11 @@ export class Streams {
       // Backfill: the events the source holds already.
       const stream = this.host.schema.catalog.tables.get(create.name) as StreamTable
       const events = plan.window === undefined || windowedChanges ? this.allEventsSync(source) : []
-      if (plan.joined?.asof !== undefined) await this.asofStep(call, session, stream, plan, undefined, [], progress(plan.joined.source))
+      if (plan.joined?.asof !== undefined) await this.asofStep(call, session, stream, plan, undefined, [], progress(this.rootOf(plan.joined.source)))
       else if (windowedChanges) await this.updateWindows(call, session, stream, source, plan, events)
       else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, events)
       else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, events)
-      else await this.closeWindows(call, session, stream, source, plan, progress(source.name), 0)
+      else await this.closeWindows(call, session, stream, source, plan, progress(this.rootOf(source.name)), 0)
     } finally {
       this.host.syncer.releaseSession(session)
     }
@@ -235,6 +289,12 @@ export class Streams {
     this.host.dropTableSync(stream)
     this.plans.delete(stream.name)
     call.schemaChanged()
+  }
+
+  /** A stream another stream reads is not dropped (DROP SOURCE … CASCADE drops the farthest first). */
+  checkDropSync(table: TableDefinition): void {
+    const reader = this.over(table.name)[0]
+    if (reader !== undefined && table.stream !== undefined) throw new StrataError('NOT_SUPPORTED', `cannot drop the stream "${table.name}": the stream "${reader.name}" reads it (drop that one first)`)
   }
 
   /** The schema hook: a dropped stream's progress goes with it. */
@@ -257,12 +317,15 @@ export class Streams {
       for (const stream of streams) {
         const plan = this.planOf(stream)
         if (plan.joined?.asof !== undefined) {
-          const rightProgress = source.name === plan.joined.source ? progress : this.progressOf!(plan.joined.source)
+          const rightProgress = source.name === plan.joined.source ? progress : this.progressOf!(this.rootOf(plan.joined.source))
           await this.asofStep(call, session, stream, plan, source, accepted, rightProgress)
         } else if (stream.stream.emit === 'changes' && plan.window !== undefined) await this.updateWindows(call, session, stream, source, plan, accepted)
         else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, accepted)
-        else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, accepted)
-        else await this.closeWindows(call, session, stream, source, plan, progress, accepted.length)
+        else if (plan.window === undefined) {
+          const emitted = await this.emitRows(call, session, stream, source, plan, accepted)
+          // A stream over this one takes the rows it appended as its batch, with the root source's watermark.
+          if (this.appendsOnly(stream, plan) && this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, progress)
+        } else await this.closeWindows(call, session, stream, source, plan, progress, accepted.length)
       }
     } finally {
       this.host.syncer.releaseSession(session)
@@ -276,8 +339,8 @@ export class Streams {
    * batch of one side meets every event of the other side accepted before it, this transaction's
    * included, so the stream holds the batch join of everything accepted.
    */
-  private async emitRows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<void> {
-    if (events.length === 0) return
+  private async emitRows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<RowValue[][]> {
+    if (events.length === 0) return []
     const bounds = { closedUs: null, limitUs: null, describeOnly: false }
     let result: Awaited<ReturnType<Streams['evaluate']>>
     let stateRows = 0
@@ -291,8 +354,9 @@ export class Streams {
       stateRows = otherEvents.length
       result = await this.evaluate(session, stream.name, left, plan, batchIsLeft ? events : otherEvents, bounds, call, { columns: right.columns, events: batchIsLeft ? otherEvents : events })
     }
-    this.insertResultSync(stream, result.rows)
+    const rows = this.insertResultSync(stream, result.rows)
     this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: result.rows.length, stateRows })
+    return rows
   }
 
   /**
@@ -578,11 +642,18 @@ export class Streams {
     }
   }
 
-  insertResultSync(stream: StreamTable, rows: readonly unknown[][]): void {
-    if (rows.length === 0) return
+  /** Appends a step's result rows to its table; returns them as stored. */
+  insertResultSync(stream: StreamTable, rows: readonly unknown[][]): RowValue[][] {
+    if (rows.length === 0) return []
     const columns = stream.columns
     const insert = this.writer.prepareSync(`INSERT INTO main.${quoteIdentifier(stream.name)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-    for (const row of rows) insert.runSync(columns.map((column, index) => toStorage(row[index], column.type)))
+    const stored: RowValue[][] = []
+    for (const row of rows) {
+      const values = columns.map((column, index) => toStorage(row[index], column.type))
+      insert.runSync(values)
+      stored.push(values)
+    }
+    return stored
   }
 
   /**
