@@ -16,7 +16,7 @@ const allowed = {
   ledger: ['util', 'sql', 'storage/rowstore'],
   sync: ['util', 'sql', 'ledger', 'storage/rowstore', 'storage/columnstore'],
   feed: ['util', 'sql', 'ledger', 'storage/rowstore'],
-  subsystems: ['util', 'sql', 'ledger', 'sync', 'storage/rowstore', 'storage/columnstore'],
+  subsystems: ['util', 'sql', 'ledger', 'sync', 'feed', 'storage/rowstore', 'storage/columnstore'],
   engine: ['util', 'sql', 'ledger', 'sync', 'feed', 'subsystems', 'storage/rowstore', 'storage/columnstore'],
   'interfaces/api': ['util', 'engine', 'interfaces/api'],
   'interfaces/server': ['util', 'engine', 'sql', 'interfaces/api'],
@@ -24,7 +24,7 @@ const allowed = {
   index: ['util', 'interfaces/api'],
 }
 /** Packages only one folder may import. */
-const exclusive = { 'better-sqlite3': 'storage/rowstore', '@duckdb/node-api': 'storage/columnstore', '@duckdb/node-bindings': 'storage/columnstore', nats: 'subsystems/streaming' }
+const exclusive = { 'better-sqlite3': 'storage/rowstore', '@duckdb/node-api': 'storage/columnstore', '@duckdb/node-bindings': 'storage/columnstore', nats: 'subsystems/streaming', mqtt: 'subsystems/streaming', amqplib: 'subsystems/streaming' }
 /** The front end does no I/O. */
 const noIo = { sql: ['node:fs', 'node:net', 'node:http', 'node:child_process', 'fs', 'net', 'better-sqlite3', '@duckdb/node-api', '@duckdb/node-bindings'] }
 
@@ -129,7 +129,7 @@ for (const file of files(source)) {
   const entries = [
     // The library: a first statement needs neither Arrow, nor the column store (it loads, DuckDB with it,
     // when it starts), nor any server.
-    { entry: 'index.ts', packages: ['apache-arrow', '@duckdb/node-api', '@duckdb/node-bindings', 'nats'], files: (file) => file.startsWith('interfaces/server/') || file.startsWith('storage/columnstore/') },
+    { entry: 'index.ts', packages: ['apache-arrow', '@duckdb/node-api', '@duckdb/node-bindings', 'nats', 'mqtt', 'amqplib'], files: (file) => file.startsWith('interfaces/server/') || file.startsWith('storage/columnstore/') },
     // The CLI: the servers load only for `strata serve`; it reaches a server holding the directory through the local client.
     {
       entry: 'interfaces/cli/main.ts',

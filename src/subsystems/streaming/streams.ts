@@ -63,7 +63,11 @@ export class Streams {
   /** Plans by stream name and query text (a plan depends on the query and the source's definition only). */
   private readonly plans = new Map<string, { readonly query: string; readonly schemaTx: number; readonly plan: StreamPlan }>()
 
-  constructor(private readonly host: SubsystemHost) {}
+  constructor(
+    private readonly host: SubsystemHost,
+    /** Refuses to drop a relation a sink reads (sinks.ts), unless `cascade`. */
+    private readonly checkSinks: (table: TableDefinition, cascade: boolean) => void,
+  ) {}
 
   private get writer(): RowConnection {
     return this.host.rowStore.writer
@@ -105,6 +109,11 @@ export class Streams {
     }
   }
 
+  /** Whether a stream's rows change after they are written (EMIT CHANGES, windowed or not), rather than only being appended. */
+  emitsChanges(stream: StreamTable): boolean {
+    return stream.stream.emit === 'changes' || this.planOf(stream).groupColumns !== undefined
+  }
+
   private planOf(stream: StreamTable): StreamPlan {
     const source = this.sourceOf(stream.stream.source)
     const cached = this.plans.get(stream.name)
@@ -142,7 +151,10 @@ export class Streams {
     const existing = catalog.tables.get(create.name)
     if (existing !== undefined || catalog.views.has(create.name)) {
       if (existing?.stream !== undefined && create.ifNotExists) return empty()
-      if (existing?.stream !== undefined && create.orReplace) this.dropSync(call, existing as StreamTable)
+      if (existing?.stream !== undefined && create.orReplace) {
+        this.checkSinks(existing, false)
+        this.dropSync(call, existing as StreamTable)
+      }
       else throw new StrataError('DUPLICATE_TABLE', `relation "${create.name}" already exists`)
     }
     checkUserName(create.name, what)
