@@ -16,7 +16,7 @@ const allowed = {
   ledger: ['util', 'sql', 'storage/rowstore'],
   sync: ['util', 'sql', 'ledger', 'storage/rowstore', 'storage/columnstore'],
   feed: ['util', 'sql', 'ledger', 'storage/rowstore'],
-  subsystems: ['util', 'sql', 'ledger', 'sync', 'storage/rowstore', 'storage/columnstore'],
+  subsystems: ['util', 'sql', 'ledger', 'sync', 'feed', 'storage/rowstore', 'storage/columnstore'],
   engine: ['util', 'sql', 'ledger', 'sync', 'feed', 'subsystems', 'storage/rowstore', 'storage/columnstore'],
   'interfaces/api': ['util', 'engine', 'interfaces/api'],
   'interfaces/server': ['util', 'engine', 'sql', 'interfaces/api'],

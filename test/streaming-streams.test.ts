@@ -390,6 +390,8 @@ test('streams over a stateless stream cascade in the same batch: windowed (on th
     ["CREATE STREAM x AS SELECT count(*) FROM huge_again GROUP BY tumble(ts, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows follow the source's event time/],
     ['DROP STREAM big', 'NOT_SUPPORTED', /the stream "big_counts" reads it/],
   ])
+  await db.query('DROP STREAM huge CASCADE')
+  assert.deepEqual((await db.query('SHOW STREAMS')).rows.map((row) => row['name']), ['big', 'big_counts', 'big_windows'], 'DROP STREAM … CASCADE drops the streams that read it')
   await db.query('DROP SOURCE trades CASCADE')
   assert.deepEqual((await db.query('SHOW STREAMS')).rows, [])
 })

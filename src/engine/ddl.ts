@@ -187,6 +187,7 @@ export class Ddl {
         const dropped = schema.catalog.tables.get(name)!
         if (dropped.source !== undefined) throw new StrataError('NOT_SUPPORTED', `DROP TABLE of the source "${name}"; use DROP SOURCE ${name}`)
         if (dropped.stream !== undefined) throw new StrataError('NOT_SUPPORTED', `DROP TABLE of the stream "${name}"; use DROP STREAM ${name}`)
+        subsystems.checkDropTable(dropped, { cascade: body['behavior'] === 'DROP_CASCADE' })
         schema.dropTableSync(dropped, pending.txId, () => subsystems.dropTable(this.schemaChange(session), dropped))
       } else if (type === 'OBJECT_VIEW') {
         if (!schema.catalog.views.has(name)) {

@@ -324,6 +324,15 @@ export class ChangeSubscription implements AsyncIterableIterator<Change> {
     return this.closed
   }
 
+  /**
+   * Every transaction before this one has been read whole: once the buffer is empty, a consumer has
+   * been handed all of their changes (a streaming sink commits its position only up to such a
+   * transaction, so it never records one it delivered in part).
+   */
+  get readWholeBeforeTx(): number {
+    return this.position.txId
+  }
+
   [Symbol.asyncIterator](): this {
     return this
   }

@@ -50,6 +50,10 @@ export const ledgerSchema = [
   // session still to emit has an event before open_from_us; done after the input ended).
   // The counters are strata.streams' (events read, rows written, events the last step evaluated).
   `CREATE TABLE IF NOT EXISTS _strata_streams (name TEXT PRIMARY KEY, source TEXT NOT NULL, query TEXT NOT NULL, closed_until_us INTEGER, open_from_us INTEGER, done INTEGER NOT NULL, events_in INTEGER NOT NULL DEFAULT 0, events_out INTEGER NOT NULL DEFAULT 0, state_rows INTEGER NOT NULL DEFAULT 0, tx_id INTEGER NOT NULL) STRICT`,
+  // Sinks: each one's relation, definition (JSON), the transaction that created it (in message ids, so a
+  // sink created again under the same name is not taken for the old one) and the last transaction
+  // delivered whole (position_tx), written by the transaction that records the delivery.
+  `CREATE TABLE IF NOT EXISTS _strata_sinks (name TEXT PRIMARY KEY, relation TEXT NOT NULL, definition TEXT NOT NULL, created_tx INTEGER NOT NULL, position_tx INTEGER, tx_id INTEGER NOT NULL) STRICT`,
 ]
 
 export class Ledger {

@@ -214,7 +214,7 @@ function optionText(node: PgNode, option: string, statement: string): string {
  * `CREATE [OR REPLACE] <object> [IF NOT EXISTS] name` at the start of a statement: the reader left
  * after the name, or undefined when the text does not start so.
  */
-function createHead(text: string, tokenSource: TokenSource | undefined, object: 'SOURCE' | 'STREAM'): { reader: Reader; tokens: readonly ScannerToken[]; orReplace: boolean; ifNotExists: boolean; name: string } | undefined {
+function createHead(text: string, tokenSource: TokenSource | undefined, object: 'SOURCE' | 'STREAM' | 'SINK'): { reader: Reader; tokens: readonly ScannerToken[]; orReplace: boolean; ifNotExists: boolean; name: string } | undefined {
   const tokens = scanTokens(text, tokenSource)
   if (tokens === undefined || !isWord(tokens[0], 'CREATE')) return undefined
   const orReplace = isWord(tokens[1], 'OR') && isWord(tokens[2], 'REPLACE')
@@ -233,7 +233,7 @@ function createHead(text: string, tokenSource: TokenSource | undefined, object: 
 }
 
 /** `DROP <object> [IF EXISTS] name [, …]` and what follows, or undefined when the text does not start so. */
-function dropHead(text: string, tokenSource: TokenSource | undefined, object: 'SOURCE' | 'STREAM'): { reader: Reader; names: string[]; ifExists: boolean } | undefined {
+function dropHead(text: string, tokenSource: TokenSource | undefined, object: 'SOURCE' | 'STREAM' | 'SINK'): { reader: Reader; names: string[]; ifExists: boolean } | undefined {
   const tokens = scanTokens(text, tokenSource)
   if (tokens === undefined || !isWord(tokens[0], 'DROP') || !isWord(tokens[1], object)) return undefined
   const reader = new Reader(text, tokens, `DROP ${object}`)
@@ -249,7 +249,7 @@ function dropHead(text: string, tokenSource: TokenSource | undefined, object: 'S
 }
 
 /** `SHOW <word>` and nothing more. */
-function isShow(text: string, tokenSource: TokenSource | undefined, word: 'SOURCES' | 'STREAMS'): boolean {
+function isShow(text: string, tokenSource: TokenSource | undefined, word: 'SOURCES' | 'STREAMS' | 'SINKS'): boolean {
   const tokens = scanTokens(text, tokenSource)
   if (tokens === undefined || !isWord(tokens[0], 'SHOW') || !isWord(tokens[1], word)) return false
   const reader = new Reader(text, tokens, `SHOW ${word}`)
@@ -452,10 +452,11 @@ export interface CreateStream {
   readonly emit: 'close' | 'changes' | undefined
 }
 
-/** `DROP STREAM [IF EXISTS] name [, …]`. */
+/** `DROP STREAM [IF EXISTS] name [, …] [CASCADE | RESTRICT]` (CASCADE drops the sinks that read it too). */
 export interface DropStream {
   readonly names: readonly string[]
   readonly ifExists: boolean
+  readonly cascade: boolean
 }
 
 /**
@@ -552,8 +553,10 @@ export function recogniseCreateStream(text: string, tokenSource?: TokenSource): 
 export function recogniseDropStream(text: string, tokenSource?: TokenSource): DropStream | undefined {
   const head = dropHead(text, tokenSource, 'STREAM')
   if (head === undefined) return undefined
+  const cascade = head.reader.word('CASCADE')
+  if (!cascade) head.reader.word('RESTRICT')
   head.reader.end()
-  return { names: head.names, ifExists: head.ifExists }
+  return { names: head.names, ifExists: head.ifExists, cascade }
 }
 
 /** Recognises `EXPLAIN STREAM name`: the stream's name, or undefined when the text is not one. */
@@ -1016,4 +1019,128 @@ function sessionRelationSql(window: WindowSpec, columns: readonly string[], inpu
 /** The earliest start (µs) of a session over `input` that ends after `limitUs` (still open), as one row `first`. */
 export function openSessionsStartSql(window: WindowSpec, columns: readonly string[], input: string, limitUs: bigint): string {
   return `SELECT min(_strata_ws) AS first FROM (${sessionsSql(window, columns, input)}) AS _strata_sessions WHERE _strata_we > ${limitUs}`
+}
+
+// ───────────────────────────── sinks ─────────────────────────────
+
+/** Where a sink delivers: a broker subject, topic or exchange, or a directory of Parquet files. */
+export type SinkConnector =
+  | { readonly kind: 'nats'; readonly subject: string; readonly server: string }
+  | { readonly kind: 'mqtt'; readonly topic: string; readonly server: string; readonly qos: 0 | 1 | 2 }
+  | { readonly kind: 'rabbitmq'; readonly exchange: string; readonly routingKey: string; readonly queue: string | undefined; readonly server: string }
+  | { readonly kind: 'parquet'; readonly path: string }
+
+/** A sink's definition: its connector and the messages' format (Parquet files have none: they are rows). */
+export interface SinkDefinition {
+  readonly connector: SinkConnector
+  readonly format: 'json' | 'debezium' | 'parquet'
+}
+
+/** `CREATE SINK [IF NOT EXISTS] name FROM relation WITH (connector = …, …)`. */
+export interface CreateSink {
+  readonly name: string
+  readonly ifNotExists: boolean
+  readonly relation: string
+  readonly definition: SinkDefinition
+}
+
+/** `DROP SINK [IF EXISTS] name [, …]`. */
+export interface DropSink {
+  readonly names: readonly string[]
+  readonly ifExists: boolean
+}
+
+/** Each connector's options, for the message that refuses another. */
+const sinkOptions: Readonly<Record<SinkConnector['kind'], readonly string[]>> = {
+  nats: ['subject', 'server', 'format'],
+  mqtt: ['topic', 'server', 'qos', 'format'],
+  rabbitmq: ['exchange', 'queue', 'routing_key', 'server', 'format'],
+  parquet: ['path'],
+}
+
+/**
+ * Recognises CREATE SINK; undefined when the text is not one. The options are RisingWave's spelling:
+ * `connector = 'nats', subject = …` / `'mqtt', topic = …, qos = 0|1|2` / `'rabbitmq', exchange = …,
+ * queue = …, routing_key = …` (each with `server` and `format = 'json' | 'debezium'`), or
+ * `connector = 'parquet', path = 'dir'`. A relative path is kept as written; the subsystem resolves it.
+ *
+ * @example
+ * recogniseCreateSink("CREATE SINK out FROM totals WITH (connector = 'nats', subject = 'totals.out', format = 'debezium')")
+ * // → { name: 'out', relation: 'totals', definition: { connector: { kind: 'nats', subject: 'totals.out', server: '127.0.0.1:4222' }, format: 'debezium' }, … }
+ */
+export function recogniseCreateSink(text: string, tokenSource?: TokenSource): CreateSink | undefined {
+  const head = createHead(text, tokenSource, 'SINK')
+  if (head === undefined) return undefined
+  const { reader, tokens, orReplace, ifNotExists, name } = head
+  if (orReplace) throw new StrataError('NOT_SUPPORTED', 'CREATE OR REPLACE SINK (drop the sink and create it again)', { statement: text })
+  if (isWord(reader.token, 'AS')) throw new StrataError('NOT_SUPPORTED', 'CREATE SINK … AS SELECT (a sink reads a relation: CREATE SINK name FROM stream_or_table WITH (…))', { statement: text })
+  reader.expectWord('FROM')
+  const relation = reader.relationName('the relation the sink reads')
+  const options = new Map<string, string>()
+  if (!isWord(reader.token, 'WITH')) reader.fail("WITH (connector = '…', …)")
+  reader.expectWord('WITH')
+  for (const item of reader.parenthesizedItems('an option')) {
+    const option = new Reader(text, tokens.slice(0, item.to), 'CREATE SINK')
+    option.at = item.from
+    const key = option.name('an option name')
+    option.expectSymbol('=')
+    if (option.at >= item.to) option.fail('the option value')
+    const value = expressionOf(option.slice(option.at, item.to), `the option ${key}`, text)
+    if (options.has(key)) throw new StrataError('SYNTAX_ERROR', `CREATE SINK: the option ${key} is given twice`, { statement: text })
+    const constant = nodeBody(value, 'A_Const')
+    const number = constant === undefined ? undefined : constantValue(constant).value
+    options.set(key, typeof number === 'number' || typeof number === 'bigint' ? String(number) : optionText(value, key, text))
+  }
+  reader.end()
+  return { name, ifNotExists, relation, definition: sinkDefinitionOf(options, text) }
+}
+
+function sinkDefinitionOf(options: ReadonlyMap<string, string>, statement: string): SinkDefinition {
+  const kind = options.get('connector')
+  if (kind === undefined) throw new StrataError('SYNTAX_ERROR', "CREATE SINK: connector = 'nats' | 'mqtt' | 'rabbitmq' | 'parquet' is required", { statement })
+  if (!(kind in sinkOptions)) throw new StrataError('NOT_SUPPORTED', `CREATE SINK … WITH (connector = '${kind}') (nats, mqtt, rabbitmq and parquet are)`, { statement })
+  const known = sinkOptions[kind as SinkConnector['kind']]
+  for (const key of options.keys()) {
+    if (key !== 'connector' && !known.includes(key)) throw new StrataError('SYNTAX_ERROR', `CREATE SINK: unknown option ${key} for connector = '${kind}' (known: ${known.join(', ')})`, { statement })
+  }
+  const required = (key: string): string => {
+    const value = options.get(key)
+    if (value === undefined || value.trim() === '') throw new StrataError('SYNTAX_ERROR', `CREATE SINK … WITH (connector = '${kind}'): ${key} = '…' is required`, { statement })
+    return value
+  }
+  const format = options.get('format') ?? 'json'
+  if (kind !== 'parquet' && format !== 'json' && format !== 'debezium') throw new StrataError('NOT_SUPPORTED', `CREATE SINK … WITH (format = '${format}') (json and debezium are)`, { statement })
+  const brokerFormat = format as 'json' | 'debezium'
+  switch (kind) {
+    case 'nats':
+      return { connector: { kind, subject: required('subject'), server: options.get('server') ?? '127.0.0.1:4222' }, format: brokerFormat }
+    case 'mqtt': {
+      const qos = options.get('qos') ?? '1'
+      if (qos !== '0' && qos !== '1' && qos !== '2') throw new StrataError('INVALID_PARAMETER', `CREATE SINK: qos must be 0, 1 or 2, not ${qos}`, { statement })
+      return { connector: { kind, topic: required('topic'), server: options.get('server') ?? '127.0.0.1:1883', qos: Number(qos) as 0 | 1 | 2 }, format: brokerFormat }
+    }
+    case 'rabbitmq': {
+      const exchange = options.get('exchange') ?? ''
+      const queue = options.get('queue')
+      const routingKey = options.get('routing_key') ?? queue ?? ''
+      // The default exchange routes by queue name: without an exchange, a queue (or a routing key) says where messages go.
+      if (exchange === '' && routingKey === '') throw new StrataError('SYNTAX_ERROR', "CREATE SINK … WITH (connector = 'rabbitmq'): exchange = '…' or queue = '…' is required", { statement })
+      return { connector: { kind, exchange, routingKey, queue, server: options.get('server') ?? '127.0.0.1:5672' }, format: brokerFormat }
+    }
+    default:
+      return { connector: { kind: 'parquet', path: required('path') }, format: 'parquet' }
+  }
+}
+
+/** Recognises DROP SINK; undefined when the text is not one. */
+export function recogniseDropSink(text: string, tokenSource?: TokenSource): DropSink | undefined {
+  const head = dropHead(text, tokenSource, 'SINK')
+  if (head === undefined) return undefined
+  head.reader.end()
+  return { names: head.names, ifExists: head.ifExists }
+}
+
+/** Recognises SHOW SINKS. */
+export function recogniseShowSinks(text: string, tokenSource?: TokenSource): boolean {
+  return isShow(text, tokenSource, 'SINKS')
 }

@@ -97,6 +97,10 @@ export class Subsystems {
     for (const subsystem of this.columnStoreChecks) subsystem.beforeColumnStore!(tree, reason)
   }
 
+  checkDropTable(table: TableDefinition, options: { readonly cascade: boolean }): void {
+    for (const subsystem of this.all) subsystem.schema?.checkDropTable?.(table, options)
+  }
+
   dropTable(change: SchemaChange, table: TableDefinition): void {
     for (const subsystem of this.all) subsystem.schema?.dropTable?.(change, table)
   }

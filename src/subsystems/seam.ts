@@ -200,6 +200,11 @@ export interface SchemaChange {
 }
 
 export interface SchemaHooks {
+  /**
+   * Throws when `table` may not be dropped by DROP TABLE (streaming: a sink reads it), unless
+   * `cascade` (DROP TABLE … CASCADE), when the subsystem's objects go with it in `dropTable`.
+   */
+  checkDropTable?(table: TableDefinition, options: { readonly cascade: boolean }): void
   /** A table is about to be dropped. */
   dropTable?(change: SchemaChange, table: TableDefinition): void
   /** DROP INDEX `name`: true when the index was this subsystem's and is gone. */

@@ -98,6 +98,19 @@ export const limits = {
    *  at a table altered by a transaction still open carries on soon after that transaction ends
    *  (rolled back, it wakes nobody). */
   feedPollIntervalMs: 250,
+  /** Changes a streaming sink takes from its feed before it delivers them and records its position:
+   *  one feed page, so a sink holds at most a page of changes (plus a Parquet sink's unfinished
+   *  transaction) in memory, and one position commit costs a few hundred messages. */
+  sinkBatchChangesMax: 1_000,
+  /** Messages a sink sends before it waits for their acknowledgements: enough to keep a broker on this
+   *  machine busy, few enough that a broker gone away leaves little to send again. */
+  sinkInFlightMax: 256,
+  /** How long a sink waits for a broker to acknowledge what it sent (or to connect) before it counts
+   *  the broker as away, shows the error and retries from its committed position. */
+  sinkSendTimeoutMs: 10_000,
+  /** A sink in trouble retries after this, doubling up to `sinkBackoffMaxMs`. */
+  sinkBackoffMinMs: 100,
+  sinkBackoffMaxMs: 5_000,
   /** An opener refused by a data directory's lock waits at most this long for the holder to have
    *  written its pid (it does so right after taking the lock), so the error can name it. */
   directoryHolderWaitMs: 1_000,

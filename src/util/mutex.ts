@@ -1,5 +1,8 @@
 import { StrataError, type ErrorCode } from './errors.js'
 
+/** The longest delay setTimeout keeps (a signed 32-bit number of milliseconds). */
+const timerDelayMaxMs = 2 ** 31 - 1
+
 /**
  * A FIFO async lock with a bounded wait. The writer lock is one of these: writers serialize, and a
  * writer that cannot get the lock in time fails with a clear error instead of hanging.
@@ -43,11 +46,16 @@ export class Mutex {
         clearTimeout(timer)
         resolve(this.releaser())
       }
-      const timer = setTimeout(() => {
-        const index = this.queue.indexOf(grant)
-        if (index >= 0) this.queue.splice(index, 1)
-        reject(new StrataError(code, `timed out after ${timeoutMs} ms waiting for ${what}`))
-      }, timeoutMs)
+      // A wait longer than a timer can hold (Node fires a delay above 2^31 − 1 ms after 1 ms) has no
+      // timer: `Number.MAX_SAFE_INTEGER` means "until the lock is free" (the commit group's COMMIT).
+      const timer =
+        timeoutMs > timerDelayMaxMs
+          ? undefined
+          : setTimeout(() => {
+              const index = this.queue.indexOf(grant)
+              if (index >= 0) this.queue.splice(index, 1)
+              reject(new StrataError(code, `timed out after ${timeoutMs} ms waiting for ${what}`))
+            }, timeoutMs)
       signal?.addEventListener(
         'abort',
         () => {

@@ -11,12 +11,25 @@
  */
 import { deparseStatement } from '../../sql/deparse.js'
 import type { PgNode } from '../../sql/parse.js'
-import { recogniseCreateSource, recogniseCreateStream, recogniseDropSource, recogniseDropStream, recogniseExplainStream, recogniseShowSources, recogniseShowStreams, type CreateStream } from '../../sql/streaming.js'
+import {
+  recogniseCreateSink,
+  recogniseCreateSource,
+  recogniseCreateStream,
+  recogniseDropSink,
+  recogniseDropSource,
+  recogniseDropStream,
+  recogniseExplainStream,
+  recogniseShowSinks,
+  recogniseShowSources,
+  recogniseShowStreams,
+  type CreateStream,
+} from '../../sql/streaming.js'
 import { list, names, nodeBody, nodeKind } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { OwnStatement, Rows, StatementCall, Subsystem, SubsystemHost } from '../seam.js'
 import { Sources, type ConnectorProgress } from './sources.js'
 import { Connectors } from './connectors.js'
+import { Sinks } from './sinks.js'
 import { Streams } from './streams.js'
 import { TableViews } from './views.js'
 
@@ -28,24 +41,35 @@ import { TableViews } from './views.js'
  * subsystem.recognise?.(parseStatements('CREATE SOURCE s (v INT, ts TIMESTAMP, WATERMARK FOR ts)')[0]!)?.writes // true
  */
 export function streamingSubsystem(host: SubsystemHost): Subsystem {
-  const streams = new Streams(host)
+  const checkSinks = (table: Parameters<Sinks['checkDrop']>[0], cascade: boolean): void => sinks.checkDrop(table, cascade)
+  const streams = new Streams(host, checkSinks)
   const views = new TableViews(host, streams)
   streams.createOverTable = (call, create, plan, table) => views.create(call, create, plan, table)
   streams.progressOf = (name) => sources.progressSync(host.rowStore.writer, name)
+  // Parquet files of a relation that only gains rows hold its rows; of one whose rows change, its changelog.
+  const sinks: Sinks = new Sinks(host, (table) => table.source !== undefined || (table.stream !== undefined && !streams.emitsChanges(table as typeof table & { readonly stream: NonNullable<typeof table.stream> })))
   const connectors: Connectors = new Connectors(
     host,
     (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name),
     (name): Map<number, string> => sources.connectorReceiptsSync(host.rowStore.reader, name),
   )
   // A CREATE or DROP SOURCE with a connector starts or stops it (connectors.ts: a connector whose source is gone, or never committed, stops itself).
-  const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name), () => connectors.reconcileSoon())
-  const dropStreams = (call: StatementCall, dropped: readonly string[], ifExists: boolean, what: string): Rows => {
+  const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name), () => connectors.reconcileSoon(), checkSinks)
+  const dropStreams = (call: StatementCall, dropped: readonly string[], ifExists: boolean, cascade: boolean, what: string): Rows => {
     for (const name of dropped) {
       const table = host.schema.catalog.tables.get(name)
       if (table?.stream === undefined) {
         if (ifExists && table === undefined) continue
         throw new StrataError('UNDEFINED_TABLE', table === undefined ? `${what} "${name}" does not exist` : `"${name}" is a table, not a ${what}`)
       }
+      // CASCADE drops the streams that read this one first, farthest first, with their sinks.
+      if (cascade) {
+        for (const dependent of streams.dependentsOf(name)) {
+          sinks.checkDrop(dependent, true)
+          streams.dropSync(call, dependent)
+        }
+      }
+      sinks.checkDrop(table, cascade)
       streams.dropSync(call, table as typeof table & { readonly stream: NonNullable<typeof table.stream> })
     }
     return { rows: [], columns: [], rowCount: 0, engine: 'row' }
@@ -67,7 +91,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
     const drop = nodeBody(tree, 'DropStmt')
     if (drop !== undefined && drop['removeType'] === 'OBJECT_MATVIEW') {
       const dropped = list(drop['objects']).map((object) => names(nodeBody(object, 'List')?.['items']).at(-1) ?? '')
-      return { writes: true, run: (call: StatementCall) => dropStreams(call, dropped, drop['missing_ok'] === true, 'materialized view') }
+      return { writes: true, run: (call: StatementCall) => dropStreams(call, dropped, drop['missing_ok'] === true, drop['behavior'] === 'DROP_CASCADE', 'materialized view') }
     }
     return undefined
   }
@@ -82,13 +106,18 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       if (statement.tree !== undefined && nodeKind(statement.tree) !== 'VariableShowStmt') return undefined
       if (recogniseShowSources(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => sources.show(call) }
       if (recogniseShowStreams(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => streams.show(call) }
+      if (recogniseShowSinks(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => sinks.show(call) }
       if (statement.tree !== undefined) return undefined
       const explained = recogniseExplainStream(statement.text, statement.tokens)
       if (explained !== undefined) return { writes: false, run: () => streams.explain(explained) }
       const stream = recogniseCreateStream(statement.text, statement.tokens)
       if (stream !== undefined) return { writes: true, run: (call: StatementCall) => streams.create(call, stream, (name) => sources.progressSync(host.rowStore.writer, name)) }
       const dropStream = recogniseDropStream(statement.text, statement.tokens)
-      if (dropStream !== undefined) return { writes: true, run: (call: StatementCall) => dropStreams(call, dropStream.names, dropStream.ifExists, 'stream') }
+      if (dropStream !== undefined) return { writes: true, run: (call: StatementCall) => dropStreams(call, dropStream.names, dropStream.ifExists, dropStream.cascade, 'stream') }
+      const createSink = recogniseCreateSink(statement.text, statement.tokens)
+      if (createSink !== undefined) return { writes: true, run: (call: StatementCall) => sinks.create(call, createSink) }
+      const dropSink = recogniseDropSink(statement.text, statement.tokens)
+      if (dropSink !== undefined) return { writes: true, run: (call: StatementCall) => sinks.drop(call, dropSink) }
       const create = recogniseCreateSource(statement.text, statement.tokens)
       if (create !== undefined) return { writes: true, run: (call: StatementCall) => sources.create(call, create) }
       const drop = recogniseDropSource(statement.text, statement.tokens)
@@ -111,17 +140,27 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
         sources.push(call, String(args[0]), args[1] as readonly string[], args[2] as readonly (readonly unknown[])[], args[3] === 'default' ? 'default' : 'error', args[4] as ConnectorProgress | undefined),
       advanceWatermark: (call, args) => sources.advanceWatermark(call, String(args[0]), args[1]),
       flush: (call, args) => sources.flush(call, args[0] === undefined ? undefined : String(args[0])),
+      sinkDelivered: (call, args) => sinks.delivered(call, args),
     },
     beforeCommit: (call) => views.beforeCommit(call),
-    onOpen: () => connectors.open(),
+    onOpen: () => {
+      connectors.open()
+      sinks.open()
+    },
+    // Wakes the sinks' caught-up feeds (nothing when no sink runs).
+    afterCommit: () => sinks.afterCommit(),
     metrics: () => [...sources.metrics(host.rowStore.reader), ...streams.metrics(host.rowStore.reader)],
-    onClose: () => connectors.closeAll(),
+    onClose: async () => {
+      await Promise.all([connectors.closeAll(), sinks.closeAll()])
+    },
     schema: {
+      checkDropTable: (table, options) => sinks.checkDrop(table, options.cascade),
       dropTable: (change, table) => {
         views.checkSchemaChange(table, 'DROP')
         streams.checkDropSync(table)
         sources.droppedSync(change.writer, table)
         streams.droppedSync(change.writer, table)
+        sinks.droppedSync(change.writer, table)
       },
       checkDropColumn: (table) => views.checkSchemaChange(table, 'DROP COLUMN'),
       renameColumn: (table) => {

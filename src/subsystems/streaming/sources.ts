@@ -70,6 +70,8 @@ export class Sources {
     private readonly connectorError: (source: string) => string | undefined,
     /** A source with a connector was created or dropped: start or stop its connector. */
     private readonly connectorsChanged: () => void,
+    /** Refuses to drop a relation a sink reads (sinks.ts), unless `cascade`. */
+    private readonly checkSinks: (table: TableDefinition, cascade: boolean) => void,
   ) {}
 
   /** How far a source's connector has read, as committed (read on `connection`). */
@@ -132,7 +134,10 @@ export class Sources {
     const existing = catalog.tables.get(name)
     if (existing !== undefined || catalog.views.has(name)) {
       if (existing?.source !== undefined && create.ifNotExists) return empty()
-      if (existing?.source !== undefined && create.orReplace) this.dropSync(call, existing)
+      if (existing?.source !== undefined && create.orReplace) {
+        this.checkSinks(existing, false)
+        this.dropSync(call, existing)
+      }
       else throw new StrataError('DUPLICATE_TABLE', `relation "${name}" already exists`)
     }
     const source = { ...create.source, ...(create.source.connector === undefined ? {} : { connector: withIdentity(create.source.connector) }) }
@@ -156,6 +161,7 @@ export class Sources {
       if (dependents.length > 0 && !drop.cascade) {
         throw new StrataError('NOT_SUPPORTED', `cannot drop the source "${name}": the stream "${dependents[0]!.name}" reads it (DROP SOURCE ${name} CASCADE drops its streams too)`)
       }
+      this.checkSinks(source, drop.cascade)
       for (const stream of dependents) this.streams.dropSync(call, stream)
       this.dropSync(call, source)
     }

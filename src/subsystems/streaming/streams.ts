@@ -70,7 +70,11 @@ export class Streams {
   /** Makes a materialized view over a table (views.ts, which keeps them; set by the subsystem's index.ts). */
   createOverTable: ((call: StatementCall, create: CreateStream, plan: StreamPlan, table: TableDefinition) => Promise<Rows>) | undefined
 
-  constructor(private readonly host: SubsystemHost) {}
+  constructor(
+    private readonly host: SubsystemHost,
+    /** Refuses to drop a relation a sink reads (sinks.ts), unless `cascade`. */
+    private readonly checkSinks: (table: TableDefinition, cascade: boolean) => void,
+  ) {}
 
   private get writer(): RowConnection {
     return this.host.rowStore.writer
@@ -184,6 +188,14 @@ export class Streams {
     return planStream(query, (name) => this.sourceForPlan(name, what !== 'materialized view') ?? (what === 'materialized view' ? this.tableForPlan(name) : undefined), this.aggregates)
   }
 
+  /**
+   * Whether a stream's rows change after they are written (EMIT CHANGES, windowed or not; a view over a
+   * table), rather than only being appended.
+   */
+  emitsChanges(stream: StreamTable): boolean {
+    return stream.stream.over === 'table' || stream.stream.emit === 'changes' || this.planOf(stream).groupColumns !== undefined
+  }
+
   /** A stream's plan (or a view's over a table), made again when its query or its input's definition changed. */
   planOf(stream: StreamTable): StreamPlan {
     const overTable = stream.stream.over === 'table'
@@ -225,7 +237,10 @@ export class Streams {
     const existing = catalog.tables.get(create.name)
     if (existing !== undefined || catalog.views.has(create.name)) {
       if (existing?.stream !== undefined && create.ifNotExists) return empty()
-      if (existing?.stream !== undefined && create.orReplace) this.dropSync(call, existing as StreamTable)
+      if (existing?.stream !== undefined && create.orReplace) {
+        this.checkSinks(existing, false)
+        this.dropSync(call, existing as StreamTable)
+      }
       else throw new StrataError('DUPLICATE_TABLE', `relation "${create.name}" already exists`)
     }
     checkUserName(create.name, what)
