@@ -43,6 +43,9 @@ export const limits = {
    *  or an interval join the other source's events with a batch's keys (SQLite's bound on a
    *  statement's parameters is 32,766). */
   keysPerScanMax: 2_000,
+  /** Result rows per INSERT a stream's step writes to its table (fewer when its columns would pass
+   *  SQLite's bound on parameters): one statement per chunk instead of one per row. */
+  streamInsertRowsMax: 500,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
   /** Shapes of statements whose texts differ only in their digits (src/sql/variants.ts) kept per key, most

@@ -661,12 +661,14 @@ export class Streams {
   insertResultSync(stream: StreamTable, rows: readonly unknown[][]): RowValue[][] {
     if (rows.length === 0) return []
     const columns = stream.columns
-    const insert = this.writer.prepareSync(`INSERT INTO main.${quoteIdentifier(stream.name)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-    const stored: RowValue[][] = []
-    for (const row of rows) {
-      const values = columns.map((column, index) => toStorage(row[index], column.type))
-      insert.runSync(values)
-      stored.push(values)
+    const stored = rows.map((row) => columns.map((column, index) => toStorage(row[index], column.type)))
+    // Many rows per INSERT (one statement per chunk, prepared once per size), within SQLite's bound on parameters.
+    const perStatement = Math.max(1, Math.min(limits.streamInsertRowsMax, Math.floor(32_000 / Math.max(1, columns.length))))
+    const head = `INSERT INTO main.${quoteIdentifier(stream.name)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES `
+    const one = `(${columns.map(() => '?').join(', ')})`
+    for (let start = 0; start < stored.length; start += perStatement) {
+      const chunk = stored.slice(start, start + perStatement)
+      this.writer.prepareSync(head + chunk.map(() => one).join(', ')).runSync(chunk.flat())
     }
     return stored
   }
