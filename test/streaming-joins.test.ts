@@ -28,6 +28,8 @@ test('an interval join of two sources equals DuckDB\'s batch join of their accep
   await db.push('auctions', [{ id: 1, seller: 's1', ts: at(0) }])
   await db.push('bids', [{ auction: 1, price: 20, ts: at(3) }, { auction: 1, price: 2, ts: at(70) }])
   for (const [name, query] of joins) await db.query(`CREATE STREAM ${name} AS ${query}`)
+  // An aggregate over a join: a stream over the join's stream (its rows are only appended).
+  await db.query('CREATE STREAM j_sellers AS SELECT seller, count(*) AS n, max(price) AS top FROM j_window GROUP BY seller')
   let clock = 5
   let nextAuction = 2
   for (let step = 0; step < 40; step++) {
@@ -45,7 +47,7 @@ test('an interval join of two sources equals DuckDB\'s batch join of their accep
         for (const event of bidEvents) await tx.query('INSERT INTO bids VALUES ($1, $2, $3)', [event.auction, event.price, event.ts])
       })
     }
-    for (const [name, query] of joins) {
+    for (const [name, query] of [...joins, ['j_sellers', `SELECT seller, count(*) AS n, max(price) AS top FROM (${joins[0]![1]}) AS j GROUP BY seller`] as const]) {
       const kept = sortedRows((await db.query(`SELECT * FROM ${name}`, [], { engine: 'row' })).rows)
       const batch = sortedRows((await db.query(query, [], { engine: 'column' })).rows)
       assert.deepEqual(kept, batch, `${name} after step ${step} (seed ${seed}; replay with STRATA_JOINS_SEED=${seed})`)
@@ -97,13 +99,15 @@ test("an ASOF join emits each left event once its match is final (the right sour
   await db.push('quotes', [{ sym: 'A', bid: 10, ts: quoteAt(0) }])
   await db.push('trades', [{ sym: 'A', qty: 5, ts: at(1) }])
   for (const [name, query] of asofJoins) await db.query(`CREATE STREAM ${name} AS ${query}`)
+  await db.query('CREATE STREAM a_symbols AS SELECT sym, count(*) AS n, sum(qty) AS qty, max(bid) AS top FROM a_plain GROUP BY sym')
   const symbols = ['A', 'B', 'C']
   let clock = 2
   const check = async (context: string): Promise<void> => {
     const watermark = (await db.query("SELECT watermark FROM strata.sources WHERE name = 'quotes'")).rows[0]!['watermark'] as Date | null
     const flushed = (await db.query('SHOW SOURCES')).rows.find((row) => row['name'] === 'quotes')!['flushed'] === true
     const limit = flushed ? null : watermark === null ? new Date(0) : new Date(watermark.getTime() - 1000)
-    for (const [name, written, duckdb] of asofJoins) {
+    const symbols: readonly (readonly [string, string, string])[] = [['a_symbols', '', `SELECT sym, count(*) AS n, sum(qty) AS qty, max(bid) AS top FROM (${asofJoins[0]![1]}) AS a GROUP BY sym`]]
+    for (const [name, written, duckdb] of [...asofJoins, ...symbols]) {
       const query = duckdb === '' ? written : duckdb
       const kept = sortedRows((await db.query(`SELECT * FROM ${name}`, [], { engine: 'row' })).rows)
       // The batch answer for the trades whose match is final: before the quotes' watermark minus their lateness.

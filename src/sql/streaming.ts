@@ -770,7 +770,7 @@ export function planStream(
     if (kind === 'FuncCall' && body['over'] !== undefined) refuse('a window function (OVER)')
   })
   if (window !== undefined && !aggregated) refuse('a window without aggregation (not yet)')
-  if ((lookups.length > 0 || joined !== undefined) && (window !== undefined || aggregated)) refuse('a join in a windowed or aggregating stream (not yet: joins of stateless streams are)')
+  if ((lookups.length > 0 || joined !== undefined) && (window !== undefined || aggregated)) refuse('a join in a windowed or aggregating stream (not yet in one query: make the join a stream of its own and aggregate over that stream)')
   const groupColumns = window === undefined && aggregated ? changesKey(select, group, refuse) : undefined
   let windowKey: StreamPlan['windowKey']
   if (window !== undefined) {

@@ -112,9 +112,9 @@ export class Streams {
     throw new StrataError('UNDEFINED_TABLE', `source "${name}" does not exist (a stream reads a source)`)
   }
 
-  /** Whether a stream's rows are only ever appended, one step's rows after another's: it is stateless and joins no second source. */
+  /** Whether a stream's rows are only ever appended, one step's rows after another's: it is stateless (an interval or ASOF join included). */
   private appendsOnly(stream: StreamTable, plan: StreamPlan): boolean {
-    return stream.stream.over === undefined && plan.window === undefined && plan.groupColumns === undefined && plan.joined === undefined
+    return stream.stream.over === undefined && plan.window === undefined && plan.groupColumns === undefined
   }
 
   /** The source at the root of a chain of streams (a source's own name for a source). */
@@ -333,7 +333,8 @@ export class Streams {
         const plan = this.planOf(stream)
         if (plan.joined?.asof !== undefined) {
           const rightProgress = source.name === plan.joined.source ? progress : this.progressOf!(this.rootOf(plan.joined.source))
-          await this.asofStep(call, session, stream, plan, source, accepted, rightProgress)
+          const emitted = await this.asofStep(call, session, stream, plan, source, accepted, rightProgress)
+          if (this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, progress)
         } else if (stream.stream.emit === 'changes' && plan.window !== undefined) await this.updateWindows(call, session, stream, source, plan, accepted)
         else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, accepted)
         else if (plan.window === undefined) {
@@ -383,7 +384,7 @@ export class Streams {
    * or flush, or the CREATE (`batch` undefined) — emits the left events it passed. Each left event is
    * emitted once, with the match DuckDB's ASOF JOIN gives it over everything accepted.
    */
-  private async asofStep(call: StatementCall, session: ColumnSession, stream: StreamTable, plan: StreamPlan, batch: SourceTable | undefined, accepted: readonly (readonly RowValue[])[], rightProgress: SourceProgress): Promise<void> {
+  private async asofStep(call: StatementCall, session: ColumnSession, stream: StreamTable, plan: StreamPlan, batch: SourceTable | undefined, accepted: readonly (readonly RowValue[])[], rightProgress: SourceProgress): Promise<RowValue[][]> {
     const joined = plan.joined!
     const left = this.sourceOf(plan.source)
     const right = this.sourceOf(joined.source)
@@ -392,24 +393,25 @@ export class Streams {
     let events: RowValue[][]
     if (batch !== undefined && batch.name === left.name) {
       // Left events at once where their match is final already; the others wait for the right source's limit.
-      if (accepted.length === 0 || (state.closedUntilUs === null && !state.done)) return
+      if (accepted.length === 0 || (state.closedUntilUs === null && !state.done)) return []
       const position = left.columns.findIndex((candidate) => candidate.name === column)
       events = accepted.filter((event) => state.done || BigInt(event[position] as number | bigint) < state.closedUntilUs!) as RowValue[][]
       this.countSync(call, stream.name, { eventsIn: accepted.length, eventsOut: 0, stateRows: 0 })
     } else {
-      if (state.done) return
+      if (state.done) return []
       const limitUs = rightProgress.flushed ? null : rightProgress.watermarkUs === null ? undefined : rightProgress.watermarkUs - BigInt(right.source.allowedLatenessUs)
-      if (limitUs === undefined || (limitUs !== null && state.closedUntilUs !== null && limitUs <= state.closedUntilUs)) return
+      if (limitUs === undefined || (limitUs !== null && state.closedUntilUs !== null && limitUs <= state.closedUntilUs)) return []
       events = this.eventsSync(left, column, state.closedUntilUs, limitUs)
       this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: null, done: true } : { closedUntilUs: limitUs, openFromUs: null, done: false })
       if (batch !== undefined && accepted.length > 0) this.countSync(call, stream.name, { eventsIn: accepted.length, eventsOut: 0, stateRows: 0 })
     }
-    if (events.length === 0) return
+    if (events.length === 0) return []
     const keys = joined.keys.map((key) => ({ mine: key.left, other: key.right }))
     const rightEvents = this.matchingEventsSync(right, left, keys, events)
     const result = await this.evaluate(session, stream.name, left, plan, events, { closedUs: null, limitUs: null, describeOnly: false }, call, { columns: right.columns, events: rightEvents })
-    this.insertResultSync(stream, result.rows)
+    const rows = this.insertResultSync(stream, result.rows)
     this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: rightEvents.length })
+    return rows
   }
 
   /**
