@@ -282,5 +282,8 @@ test('strata.sources and strata.streams keep their rows when a sync step appends
     await db.push('trades', [{ sym: 'b', qty: 2, ts: at(step) }])
     assert.deepEqual((await db.query('SELECT name, watermark FROM strata.sources')).rows, [{ name: 'trades', watermark: at(step) }], `after batch ${step}`)
     assert.deepEqual((await db.query('SELECT name, watermark, events_in FROM strata.streams')).rows, [{ name: 'per_sym', watermark: at(step), events_in: 1 + step }], `after batch ${step}`)
+    // lag: the last step's commit time minus the watermark.
+    const { lag, last_checkpoint: checkpoint } = (await db.query('SELECT lag, last_checkpoint FROM strata.streams')).rows[0]!
+    assert.deepEqual(lag, { months: 0, days: 0, micros: BigInt((checkpoint as Date).getTime() - at(step).getTime()) * 1000n }, `lag after batch ${step}`)
   }
 })

@@ -173,7 +173,9 @@ export async function prepareMirror(session: ColumnSession): Promise<void> {
   await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.stream_state (name VARCHAR NOT NULL, source VARCHAR NOT NULL, query VARCHAR NOT NULL, events_in BIGINT NOT NULL, events_out BIGINT NOT NULL, state_rows BIGINT NOT NULL, tx_id BIGINT NOT NULL)`)
   await session.run(
     `CREATE OR REPLACE VIEW strata.streams AS SELECT s.name, s.source, s.query, src.watermark, s.events_in, s.events_out, ` +
-      `(SELECT count(*) FROM strata.late_events l WHERE l.source = s.source) AS late, s.state_rows, t.system_time AS last_checkpoint, CAST(NULL AS VARCHAR) AS error ` +
+      `(SELECT count(*) FROM strata.late_events l WHERE l.source = s.source) AS late, s.state_rows, t.system_time AS last_checkpoint, ` +
+      // How far event time trails the stream's last step: its commit time minus its source's watermark.
+      `to_milliseconds(epoch_ms(t.system_time) - epoch_ms(src.watermark)) AS lag, CAST(NULL AS VARCHAR) AS error ` +
       `FROM ${metaSchema}.stream_state s LEFT JOIN strata.sources src ON src.name = s.source LEFT JOIN strata.transactions t ON t.tx_id = s.tx_id`,
   )
   await session.run(`CREATE TABLE IF NOT EXISTS strata_information_schema.tables (table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, table_type VARCHAR)`)
