@@ -370,7 +370,17 @@ test('streams over a stateless stream cascade in the same batch: windowed (on th
     ['huge', 'CREATE STREAM huge AS SELECT sym, notional, ts FROM big WHERE notional > 800', 'SELECT sym, price * qty AS notional, ts FROM trades WHERE qty >= 10 AND price * qty > 800', false],
     ['huge_again', 'CREATE STREAM huge_again AS SELECT sym FROM huge', 'SELECT sym FROM trades WHERE qty >= 10 AND price * qty > 800', false],
     ['big_counts', 'CREATE STREAM big_counts AS SELECT sym, count(*) AS n, max(notional) AS top FROM big GROUP BY sym', 'SELECT sym, count(*) AS n, max(price * qty) AS top FROM trades WHERE qty >= 10 GROUP BY sym', false],
+    // A lookup join over a stream, then windows over the joined rows: an aggregate over a lookup join is a stream over the join's stream.
+    ['big_sectors', 'CREATE STREAM big_sectors AS SELECT b.sym, s.sector, b.notional, b.ts FROM big b JOIN sectors s ON s.sym = b.sym', 'SELECT t.sym, s.sector, t.price * t.qty AS notional, t.ts FROM trades t JOIN sectors s ON s.sym = t.sym WHERE t.qty >= 10', false],
+    [
+      'sector_windows',
+      "CREATE STREAM sector_windows AS SELECT sector, window_start, window_end, sum(notional) AS total FROM big_sectors GROUP BY sector, tumble(ts, INTERVAL '10' SECOND)",
+      "SELECT s.sector, time_bucket(INTERVAL '10 seconds', t.ts, TIMESTAMP '1970-01-01') AS window_start, time_bucket(INTERVAL '10 seconds', t.ts, TIMESTAMP '1970-01-01') + INTERVAL '10 seconds' AS window_end, sum(t.price * t.qty) AS total FROM trades t JOIN sectors s ON s.sym = t.sym WHERE t.qty >= 10 GROUP BY ALL",
+      true,
+    ],
   ]
+  await db.query('CREATE TABLE sectors (sym VARCHAR PRIMARY KEY, sector VARCHAR)')
+  await db.query("INSERT INTO sectors VALUES ('A', 'tech'), ('B', 'tech'), ('C', 'energy')")
   for (const [, create] of downstream) await db.query(create)
   let clock = 2
   for (let batch = 0; batch < 25; batch++) {
@@ -391,7 +401,7 @@ test('streams over a stateless stream cascade in the same batch: windowed (on th
     ['DROP STREAM big', 'NOT_SUPPORTED', /the stream "big_counts" reads it/],
   ])
   await db.query('DROP STREAM huge CASCADE')
-  assert.deepEqual((await db.query('SHOW STREAMS')).rows.map((row) => row['name']), ['big', 'big_counts', 'big_windows'], 'DROP STREAM … CASCADE drops the streams that read it')
+  assert.deepEqual((await db.query('SHOW STREAMS')).rows.map((row) => row['name']), ['big', 'big_counts', 'big_sectors', 'big_windows', 'sector_windows'], 'DROP STREAM … CASCADE drops the streams that read it')
   await db.query('DROP SOURCE trades CASCADE')
   assert.deepEqual((await db.query('SHOW STREAMS')).rows, [])
 })
