@@ -8,6 +8,11 @@ export const streamKillSource =
   "CREATE SOURCE IF NOT EXISTS ticks (batch INTEGER NOT NULL, id INTEGER NOT NULL, k VARCHAR NOT NULL, v INTEGER NOT NULL, ts TIMESTAMP NOT NULL, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH (allowed_lateness = INTERVAL '1' SECOND)"
 export const streamKillStream =
   "CREATE STREAM IF NOT EXISTS tick_sums AS SELECT k, window_start, window_end, count(*) AS n, sum(v) AS total FROM ticks GROUP BY k, tumble(ts, INTERVAL '5' SECOND)"
+/** Materialized views kept in the batches' transactions: over the stream's table, and over the worker's ordinary table. */
+export const streamKillViews: readonly (readonly [string, string])[] = [
+  ['tick_totals', 'SELECT k, count(*) AS windows, sum(total) AS total FROM tick_sums GROUP BY k'],
+  ['progress_summary', 'SELECT count(*) AS batches, max(n) AS newest FROM progress'],
+]
 
 /** Batch n's events: the same for every worker, out of order, some late. */
 export function batchEvents(seed: number, batch: number): { batch: number; id: number; k: string; v: number; ts: Date }[] {

@@ -7,11 +7,11 @@
  *
  * Protocol (one JSON object per line on stdout, written synchronously): `{"kind":"ready","next":n}`
  * once the database is open, then `{"kind":"ack","batch":n,"accepted":a}` after batch n's push
- * resolved (its events and the stream's results are durable).
+ * resolved (its events, the stream's results and the materialized views over them are durable).
  */
 import { writeSync } from 'node:fs'
 import { open } from '../src/index.js'
-import { batchEvents, streamKillSource, streamKillStream } from './stream-kill-events.js'
+import { batchEvents, streamKillSource, streamKillStream, streamKillViews } from './stream-kill-events.js'
 
 const [directory, seedText] = process.argv.slice(2)
 // Run without arguments by `node --test dist/test/`: nothing to do.
@@ -35,6 +35,7 @@ await db.query(streamKillSource)
 await db.query(streamKillStream)
 // The worker's own note of each batch commits with it, so a restarted worker knows where it stood.
 await db.query('CREATE TABLE IF NOT EXISTS progress (n INTEGER NOT NULL)')
+for (const [name, query] of streamKillViews) await db.query(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} AS ${query}`)
 const newest = (await db.query('SELECT n FROM progress ORDER BY n DESC LIMIT 1', [], { engine: 'row' })).rows[0]
 const next = newest === undefined ? 0 : Number(newest['n']) + 1
 emit({ kind: 'ready', next })
