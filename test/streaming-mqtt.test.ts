@@ -142,13 +142,17 @@ test('an MQTT source: committed messages redelivered after their acknowledgement
     assert.equal(await count(db, 'SELECT count(*) AS n FROM ticks'), 31)
     assert.equal(await count(db, 'SELECT count(DISTINCT id) AS n FROM ticks'), 31)
     // The broker goes away: the error shows, the connector retries, and what was published meanwhile arrives once it is back.
+    await db.query('CREATE STREAM IF NOT EXISTS tick_ids AS SELECT id FROM ticks')
     proxy.down()
     await waitFor('the connector error', async () => (await shown(db))['connector_error'] !== null)
     assert.match(String((await shown(db))['connector_error']), /MQTT broker/)
+    // A stream over the source shows its connector's error too.
+    assert.match(String((await db.query('SHOW STREAMS')).rows.find((row) => row['name'] === 'tick_ids')!['error']), /MQTT broker/)
     await publish(31, 50)
     proxy.up()
     await waitFor('50 messages', async () => (await count(db, 'SELECT count(*) AS n FROM ticks')) >= 50)
     await waitFor('the error cleared', async () => (await shown(db))['connector_error'] === null)
+    assert.equal((await db.query('SHOW STREAMS')).rows.find((row) => row['name'] === 'tick_ids')!['error'], null)
     assert.equal(await count(db, 'SELECT count(*) AS n FROM ticks'), 50)
     assert.equal(await count(db, 'SELECT count(DISTINCT id) AS n FROM ticks'), 50)
   } finally {

@@ -46,6 +46,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
   const views = new TableViews(host, streams)
   streams.createOverTable = (call, create, plan, table) => views.create(call, create, plan, table)
   streams.progressOf = (name) => sources.progressSync(host.rowStore.writer, name)
+  streams.connectorErrorOf = (name) => connectors.errorOf(name)
   // Parquet files of a relation that only gains rows hold its rows; of one whose rows change, its changelog.
   const sinks: Sinks = new Sinks(host, (table) => table.source !== undefined || (table.stream !== undefined && !streams.emitsChanges(table as typeof table & { readonly stream: NonNullable<typeof table.stream> })))
   const connectors: Connectors = new Connectors(

@@ -67,6 +67,8 @@ export class Streams {
   private readonly plans = new Map<string, { readonly query: string; readonly schemaTx: number; readonly plan: StreamPlan }>()
   /** A source's watermark as it stands in this transaction (sources.ts; set by the subsystem's index.ts): an ASOF join's step reads its other side's. */
   progressOf: ((source: string) => SourceProgress) | undefined
+  /** The current error of a source's connector, if it is in trouble (connectors.ts; set by the subsystem's index.ts): SHOW STREAMS shows it. */
+  connectorErrorOf: ((source: string) => string | undefined) | undefined
   /** Makes a materialized view over a table (views.ts, which keeps them; set by the subsystem's index.ts). */
   createOverTable: ((call: StatementCall, create: CreateStream, plan: StreamPlan, table: TableDefinition) => Promise<Rows>) | undefined
 
@@ -743,7 +745,10 @@ export class Streams {
     for (const table of [...this.host.schema.catalog.tables.values()].sort((left, right) => left.name.localeCompare(right.name))) {
       if (table.stream === undefined) continue
       const state = this.stateSync(connection, table.name)
-      rows.push([table.name, table.stream.source, table.stream.query, state.closedUntilUs === null ? null : dateFromMicros(state.closedUntilUs), state.done])
+      // The live error of what feeds it: its (root) sources' connectors (a broker away), retried meanwhile.
+      const roots = [this.rootOf(table.stream.source), ...(table.stream.joins === undefined ? [] : [this.rootOf(table.stream.joins)])]
+      const error = roots.map((root) => this.connectorErrorOf?.(root)).find((found) => found !== undefined) ?? null
+      rows.push([table.name, table.stream.source, table.stream.query, state.closedUntilUs === null ? null : dateFromMicros(state.closedUntilUs), state.done, error])
     }
     return {
       rows,
@@ -753,6 +758,7 @@ export class Streams {
         { name: 'query', type: 'VARCHAR' },
         { name: 'emitted_until', type: 'TIMESTAMP' },
         { name: 'done', type: 'BOOLEAN' },
+        { name: 'error', type: 'VARCHAR' },
       ],
       rowCount: rows.length,
       engine: 'row',
