@@ -461,11 +461,21 @@ export class Streams {
     const groups = [...touched.values()]
     const groupEvents = this.groupEventsSync(source, keys, groups)
     const result = await this.evaluate(session, stream.name, source, plan, groupEvents, { closedUs: null, limitUs: null, describeOnly: false })
+    const written = this.replaceGroupsSync(stream, keys, touched, result.rows)
+    this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: written, stateRows: groupEvents.length })
+  }
+
+  /**
+   * Each touched group's rows of an aggregate's table (`keys`: the GROUP BY columns; `touched`: the
+   * groups by groupId) made the `rows` evaluated for it: a group's one row updated in place when it
+   * changed (a change with before and after) and left alone when not, otherwise its rows deleted and
+   * the new ones inserted (a group HAVING drops has none). Returns how many rows it wrote.
+   */
+  replaceGroupsSync(stream: StreamTable, keys: readonly string[], touched: ReadonlyMap<string, readonly RowValue[]>, rows: readonly unknown[][]): number {
     const outputs = keys.map((name) => stream.columns.findIndex((column) => column.name === name))
     const rowsByGroup = new Map<string, unknown[][]>()
-    for (const row of result.rows) {
-      const key = outputs.map((index) => toStorage(row[index], stream.columns[index]!.type))
-      const id = groupId(key)
+    for (const row of rows) {
+      const id = groupId(outputs.map((index) => toStorage(row[index], stream.columns[index]!.type)))
       rowsByGroup.set(id, [...(rowsByGroup.get(id) ?? []), row])
     }
     const columns = stream.columns.map((column) => quoteIdentifier(column.name))
@@ -476,9 +486,9 @@ export class Streams {
     const remove = this.writer.prepareSync(`DELETE FROM ${table}${match}`)
     let written = 0
     for (const [id, key] of touched) {
-      const rows = rowsByGroup.get(id) ?? []
-      const held = current.allSync(key)
-      const values = rows.map((row) => stream.columns.map((column, index) => toStorage(row[index], column.type)))
+      const groupRows = rowsByGroup.get(id) ?? []
+      const held = current.allSync([...key])
+      const values = groupRows.map((row) => stream.columns.map((column, index) => toStorage(row[index], column.type)))
       if (held.length === 1 && values.length === 1) {
         // A group's row that did not change is left alone: no change without a difference.
         if (groupId(held[0]!) !== groupId(values[0]!)) {
@@ -487,11 +497,11 @@ export class Streams {
         }
         continue
       }
-      if (held.length > 0) remove.runSync(key)
-      this.insertResultSync(stream, rows)
-      written += held.length + rows.length
+      if (held.length > 0) remove.runSync([...key])
+      this.insertResultSync(stream, groupRows)
+      written += held.length + groupRows.length
     }
-    this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: written, stateRows: groupEvents.length })
+    return written
   }
 
   /**

@@ -246,35 +246,7 @@ export class TableViews {
     const groups = [...touched.values()]
     const groupRows = this.groupRowsSync(input, keys, groups)
     const result = await this.streams.evaluate(session, view.name, input, plan, groupRows, { closedUs: null, limitUs: null, describeOnly: false })
-    const outputs = keys.map((name) => view.columns.findIndex((column) => column.name === name))
-    const rowsByGroup = new Map<string, unknown[][]>()
-    for (const row of result.rows) {
-      const id = groupId(outputs.map((index) => toStorage(row[index], view.columns[index]!.type)))
-      rowsByGroup.set(id, [...(rowsByGroup.get(id) ?? []), row])
-    }
-    const columns = view.columns.map((column) => quoteIdentifier(column.name))
-    const match = keys.length === 0 ? '' : ` WHERE ${keys.map((name) => `${quoteIdentifier(name)} IS ?`).join(' AND ')}`
-    const table = `main.${quoteIdentifier(view.name)}`
-    const current = this.writer.prepareSync(`SELECT ${columns.join(', ')} FROM ${table}${match}`, { bigints: readsIntegersAsBigints(view.columns.map((column) => column.type)) })
-    const update = this.writer.prepareSync(`UPDATE ${table} SET ${columns.map((column) => `${column} = ?`).join(', ')}${match}`)
-    const remove = this.writer.prepareSync(`DELETE FROM ${table}${match}`)
-    let written = 0
-    for (const [id, key] of touched) {
-      const rows = rowsByGroup.get(id) ?? []
-      const held = current.allSync(key)
-      const values = rows.map((row) => view.columns.map((column, index) => toStorage(row[index], column.type)))
-      if (held.length === 1 && values.length === 1) {
-        // A group's row that did not change is left alone: no change without a difference.
-        if (groupId(held[0]!) !== groupId(values[0]!)) {
-          update.runSync([...values[0]!, ...key])
-          written++
-        }
-        continue
-      }
-      if (held.length > 0) remove.runSync(key)
-      this.streams.insertResultSync(view, rows)
-      written += held.length + rows.length
-    }
+    const written = this.streams.replaceGroupsSync(view, keys, touched, result.rows)
     this.streams.countSync(call, view.name, { eventsIn: changes.length, eventsOut: written, stateRows: groupRows.length })
   }
 
