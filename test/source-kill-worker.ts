@@ -1,7 +1,7 @@
 /**
- * Child process for the MQTT and RabbitMQ kill loops (test/streaming-mqtt.test.ts,
- * test/streaming-rabbitmq.test.ts): opens the data directory, runs the CREATE SOURCE IF NOT EXISTS it is
- * given, says ready, and lets the source's connector read until the parent kills it.
+ * Child process for the connector tests' kill loops (test/source-kill.ts: NATS, MQTT, RabbitMQ):
+ * opens the data directory, runs the CREATE SOURCE IF NOT EXISTS it is given, says ready, and lets
+ * the source's connector read until the parent kills it.
  *
  * Usage: node dist/test/source-kill-worker.js <dataDirectory> <CREATE SOURCE statement>
  */

@@ -5,27 +5,12 @@
  * stream and subject of its own and deletes the stream afterwards.
  */
 import * as assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import { connect, StringCodec, type NatsConnection } from 'nats'
-import { open, StrataError, type Database } from '../src/index.js'
+import { open, StrataError } from '../src/index.js'
 import { openTemporary, sortedRows, temporaryDirectory } from './helpers.js'
+import { base, count, sourceKillLoop, waitFor } from './source-kill.js'
 
-const base = Date.UTC(2026, 0, 5, 14, 30, 0)
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-async function count(db: Database, sql: string): Promise<number> {
-  return Number((await db.query(sql, [], { engine: 'column' })).rows[0]!['n'])
-}
 
 /**
  * A JetStream stream of this test's own on the broker, deleted when the test ends: its subject, and a
@@ -110,67 +95,8 @@ test('CREATE SOURCE … WITH (connector …) refuses what it cannot read', async
   }
 })
 
-/** Starts the kill worker on `directory` and resolves once it is ready (its source exists and its connector runs). */
-function startWorker(directory: string, subject: string): Promise<{ kill: () => Promise<void> }> {
-  const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'nats-kill-worker.js')
-  const child = spawn(process.execPath, [workerPath, directory, subject], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_TEST_CONTEXT')),
-  })
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
-  let stderr = ''
-  child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (chunk: string) => (stderr += chunk))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready: ${stderr}`)), 20_000)
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (chunk: string) => {
-      if (!chunk.includes('"kind":"ready"')) return
-      clearTimeout(timer)
-      resolve({
-        kill: async () => {
-          child.kill('SIGKILL')
-          await exited
-        },
-      })
-    })
-  })
-}
-
 test('SIGKILL while a NATS source reads: after restarts every published message is in the source exactly once', { timeout: 90_000 }, async (t) => {
   const { subject, publish } = await jetStream(t, 'kill')
-  const directory = temporaryDirectory('nats-kill')
-  t.after(() => directory.remove())
-  // A publisher that keeps going while the worker is killed and restarted.
-  let published = 0
-  let publishing = true
-  const publisher = (async () => {
-    while (publishing) {
-      for (let index = 0; index < 20; index++) {
-        await publish({ id: published, ts: new Date(base + published * 10).toISOString() })
-        published++
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-  })()
-  try {
-    for (let round = 0; round < 4; round++) {
-      const worker = await startWorker(directory.path, subject)
-      await new Promise((resolve) => setTimeout(resolve, 150 + round * 120))
-      await worker.kill()
-    }
-  } finally {
-    publishing = false
-    await publisher
-  }
-  const db = await open(directory.path)
-  try {
-    await waitFor(`all ${published} messages`, async () => (await count(db, 'SELECT count(*) AS n FROM ticks')) >= published)
-    assert.equal(await count(db, 'SELECT count(*) AS n FROM ticks'), published)
-    assert.equal(await count(db, 'SELECT count(DISTINCT id) AS n FROM ticks'), published)
-    assert.equal(await count(db, `SELECT count(*) AS n FROM ticks WHERE id BETWEEN 0 AND ${published - 1}`), published)
-    t.diagnostic(`${published} messages, 4 kills`)
-  } finally {
-    await db.close()
-  }
+  const statement = `CREATE SOURCE IF NOT EXISTS ticks (id INTEGER NOT NULL, ts TIMESTAMP, WATERMARK FOR ts) WITH (connector = 'nats', subject = '${subject}')`
+  await sourceKillLoop(t, { name: 'nats', statement, publish, pauseMs: 5 })
 })

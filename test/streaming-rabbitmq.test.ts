@@ -7,27 +7,12 @@
  * of its own and deletes them afterwards.
  */
 import * as assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import { connect } from 'amqplib'
 import { open, type Database } from '../src/index.js'
 import { brokerProxy, sortedRows, temporaryDirectory } from './helpers.js'
+import { base, count, sourceKillLoop, waitFor } from './source-kill.js'
 
-const base = Date.UTC(2026, 0, 5, 14, 30, 0)
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-async function count(db: Database, sql: string): Promise<number> {
-  return Number((await db.query(sql, [], { engine: 'column' })).rows[0]!['n'])
-}
 
 async function shown(db: Database, name = 'ticks'): Promise<Record<string, unknown>> {
   return (await db.query('SHOW SOURCES')).rows.find((row) => row['name'] === name)!
@@ -144,68 +129,8 @@ test('a RabbitMQ source: a broker away shows and loses nothing; a missing queue 
   }
 })
 
-/** Starts the kill worker on `directory` and resolves once it is ready (its source exists and its connector runs). */
-function startWorker(directory: string, statement: string): Promise<{ kill: () => Promise<void> }> {
-  const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'source-kill-worker.js')
-  const child = spawn(process.execPath, [workerPath, directory, statement], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_TEST_CONTEXT')),
-  })
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
-  let stderr = ''
-  child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (chunk: string) => (stderr += chunk))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready: ${stderr}`)), 20_000)
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (chunk: string) => {
-      if (!chunk.includes('"kind":"ready"')) return
-      clearTimeout(timer)
-      resolve({
-        kill: async () => {
-          child.kill('SIGKILL')
-          await exited
-        },
-      })
-    })
-  })
-}
-
 test('SIGKILL while a RabbitMQ source reads: after restarts every published message is in the source exactly once', { timeout: 60_000 }, async (t) => {
   const { queue, publish } = await rabbitQueue(t, 'kill')
-  const directory = temporaryDirectory('rabbitmq-kill')
-  t.after(() => directory.remove())
   const statement = `CREATE SOURCE IF NOT EXISTS ticks (id INTEGER NOT NULL, ts TIMESTAMP, WATERMARK FOR ts) WITH (connector = 'rabbitmq', queue = '${queue}')`
-  let published = 0
-  let publishing = true
-  const publisher = (async () => {
-    while (publishing) {
-      for (let index = 0; index < 20; index++) {
-        await publish({ id: published, ts: new Date(base + published * 10).toISOString() })
-        published++
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-  })()
-  try {
-    for (let round = 0; round < 4; round++) {
-      const worker = await startWorker(directory.path, statement)
-      await new Promise((resolve) => setTimeout(resolve, 150 + round * 120))
-      await worker.kill()
-    }
-  } finally {
-    publishing = false
-    await publisher
-  }
-  const db = await open(directory.path)
-  try {
-    await waitFor(`all ${published} messages`, async () => (await count(db, 'SELECT count(*) AS n FROM ticks')) >= published)
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    assert.equal(await count(db, 'SELECT count(*) AS n FROM ticks'), published)
-    assert.equal(await count(db, 'SELECT count(DISTINCT id) AS n FROM ticks'), published)
-    assert.equal(await count(db, `SELECT count(*) AS n FROM ticks WHERE id BETWEEN 0 AND ${published - 1}`), published)
-    t.diagnostic(`${published} messages, 4 kills`)
-  } finally {
-    await db.close()
-  }
+  await sourceKillLoop(t, { name: 'rabbitmq', statement, publish, pauseMs: 5 })
 })
