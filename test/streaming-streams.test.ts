@@ -240,6 +240,7 @@ test('streams: what cannot be maintained incrementally is refused naming it; str
     ["CREATE STREAM x AS SELECT *, row_number() OVER () FROM s", 'NOT_SUPPORTED', /OVER/],
     ['CREATE STREAM x AS', 'SYNTAX_ERROR', /expected the query/],
     ['CREATE STREAM x AS SELECT DISTINCT upper(k) FROM s', 'NOT_SUPPORTED', /DISTINCT of an expression/],
+    ["CREATE STREAM x AS SELECT k, count(*) FROM s GROUP BY k, tumble(ts, INTERVAL '1' MINUTE) WITH (allowed_lateness = INTERVAL '10' SECOND)", 'NOT_SUPPORTED', /lateness is the source's/],
     ['CREATE STREAM x AS SELECT DISTINCT ON (k) k, v FROM s', 'NOT_SUPPORTED', /DISTINCT ON/],
     ['CREATE STREAM x AS SELECT k FROM s WHERE v IN (SELECT v FROM plain)', 'NOT_SUPPORTED', /subquery/],
     ['CREATE STREAM x AS SELECT k, (SELECT max(v) FROM plain) AS m FROM s', 'NOT_SUPPORTED', /subquery/],

@@ -546,7 +546,32 @@ export function recogniseCreateStream(text: string, tokenSource?: TokenSource): 
     end -= 2
   }
   if (queryFrom >= end) reader.fail('the query')
+  refuseStreamOptions(text, tokens, queryFrom, end)
   return { name, orReplace, ifNotExists, query: reader.slice(queryFrom, end), emit }
+}
+
+/**
+ * The seed's `CREATE STREAM … WITH (allowed_lateness = …)` after the query. Lateness is the source's
+ * (SPEC 8: its events are accepted or recorded late once, for every stream); a stream that closed its
+ * windows earlier would leave accepted events out of them, and no longer equal the batch answer.
+ */
+function refuseStreamOptions(text: string, tokens: readonly ScannerToken[], from: number, end: number): void {
+  if (tokens[end - 1]?.text !== ')') return
+  let depth = 0
+  for (let index = end - 1; index > from; index--) {
+    if (tokens[index]!.text === ')') depth++
+    if (tokens[index]!.text === '(' && --depth === 0) {
+      if (!isWord(tokens[index - 1], 'WITH')) return
+      const lateness = tokens.slice(index + 1, end - 1).some((token) => isWord(token, 'ALLOWED_LATENESS'))
+      throw new StrataError(
+        'NOT_SUPPORTED',
+        lateness
+          ? "CREATE STREAM … WITH (allowed_lateness = …): lateness is the source's (CREATE SOURCE … WITH (allowed_lateness = …)), the same for every stream over it"
+          : 'CREATE STREAM … WITH (…): a stream takes no options (watermarks and lateness are its source\'s)',
+        { statement: text, position: tokens[index - 1]!.start + 1 },
+      )
+    }
+  }
 }
 
 /** Recognises DROP STREAM; undefined when the text is not one. */
