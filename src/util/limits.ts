@@ -46,6 +46,10 @@ export const limits = {
   /** Result rows per INSERT a stream's step writes to its table (fewer when its columns would pass
    *  SQLite's bound on parameters): one statement per chunk instead of one per row. */
   streamInsertRowsMax: 500,
+  /** Values (events × columns) up to which a stream's step passes its events to DuckDB inside the
+   *  query, as parameters, instead of appending them to a work table first: one round trip instead of
+   *  four for the small batches that set push-to-visible latency. */
+  streamInlineValuesMax: 2_000,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
   /** Shapes of statements whose texts differ only in their digits (src/sql/variants.ts) kept per key, most

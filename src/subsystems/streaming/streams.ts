@@ -640,15 +640,36 @@ export class Streams {
     const inputs = [{ name: `input_${stream}`, columns: source.columns, events, relation: streamInputRelation }]
     if (other !== undefined) inputs.push({ name: `other_${stream}`, columns: other.columns, events: other.events, relation: streamOtherRelation })
     const work = (name: string): string => `${workSchema}.${quoteIdentifier(name)}`
+    // A small step's events go into the query itself as parameters (one round trip to DuckDB); a
+    // larger one's are appended to a work table first. Either way they are cast from the same staging
+    // types, so the query sees the same values.
+    const inline = inputs.reduce((sum, input) => sum + input.events.length * input.columns.length, 0) <= limits.streamInlineValuesMax
+    const params: unknown[] = []
+    /** How many of `params` the first input's relation takes (the open-sessions query reads it alone). */
+    let firstParams = 0
+    const tables: string[] = []
     const relations: string[] = []
     try {
       for (const input of inputs) {
         const kinds = input.columns.map((column) => appendKind(column.type))
-        await session.runStatements(
-          `CREATE SCHEMA IF NOT EXISTS ${workSchema}; CREATE OR REPLACE TABLE ${work(input.name)} (${input.columns.map((column, index) => `${quoteIdentifier(column.name)} ${stagingType(kinds[index]!)}`).join(', ')})`,
-        )
-        if (input.events.length > 0) await session.append(workSchema, input.name, kinds, input.events)
-        relations.push(`${input.relation} AS (SELECT ${input.columns.map((column) => `${castFromStaging(column.name, column.type)} AS ${quoteIdentifier(column.name)}`).join(', ')} FROM ${work(input.name)})`)
+        const names = input.columns.map((column) => quoteIdentifier(column.name))
+        let from: string
+        if (input.events.length === 0) {
+          from = `(SELECT ${names.map((name, index) => `CAST(NULL AS ${stagingType(kinds[index]!)}) AS ${name}`).join(', ')} WHERE false) AS _strata_values`
+        } else if (inline) {
+          const rows = input.events.map((event) => `(${event.map((value, index) => {
+            params.push(value)
+            return `CAST($${params.length} AS ${stagingType(kinds[index]!)})`
+          }).join(', ')})`)
+          from = `(VALUES ${rows.join(', ')}) AS _strata_values(${names.join(', ')})`
+        } else {
+          await session.runStatements(`CREATE SCHEMA IF NOT EXISTS ${workSchema}; CREATE OR REPLACE TABLE ${work(input.name)} (${names.map((name, index) => `${name} ${stagingType(kinds[index]!)}`).join(', ')})`)
+          tables.push(input.name)
+          await session.append(workSchema, input.name, kinds, input.events)
+          from = work(input.name)
+        }
+        if (relations.length === 0) firstParams = params.length
+        relations.push(`${input.relation} AS (SELECT ${input.columns.map((column) => `${castFromStaging(column.name, column.type)} AS ${quoteIdentifier(column.name)}`).join(', ')} FROM ${from})`)
       }
       if (plan.window !== undefined) {
         const zoned = source.columns.find((column) => column.name === plan.window!.column)?.type.name === 'TIMESTAMPTZ'
@@ -658,16 +679,17 @@ export class Streams {
       const sql = `WITH ${relations.join(', ')} ${bounds.describeOnly ? `SELECT * FROM (${plan.sql}) AS _strata_stream LIMIT 0` : plan.sql}`
       // A lookup join reads its tables as this batch's transaction sees them: the column store with the
       // transaction's own writes (the call's overlay), once the mirror holds every earlier commit.
-      const result = plan.lookups.length > 0 && call !== undefined ? await call.columnQuery(sql, []) : await session.run(sql)
+      const result = plan.lookups.length > 0 && call !== undefined ? await call.columnQuery(sql, params) : await session.run(sql, params.length === 0 ? undefined : params)
       let openFromUs: bigint | null = null
       if (bounds.openSessions === true) {
-        const open = await session.run(`WITH ${relations[0]!} ${openSessionsStartSql(plan.window!, source.columns.map((column) => column.name), streamInputRelation, bounds.limitUs!)}`)
+        const openSql = `WITH ${relations[0]!} ${openSessionsStartSql(plan.window!, source.columns.map((column) => column.name), streamInputRelation, bounds.limitUs!)}`
+        const open = await session.run(openSql, firstParams === 0 ? undefined : params.slice(0, firstParams))
         const first = open.rows[0]?.[0]
         openFromUs = first === null || first === undefined ? null : BigInt(first as number | bigint)
       }
       return { columns: result.columns, rows: result.rows, openFromUs }
     } finally {
-      await session.runStatements(inputs.map((input) => `DROP TABLE IF EXISTS ${work(input.name)}`).join('; '))
+      if (tables.length > 0) await session.runStatements(tables.map((name) => `DROP TABLE IF EXISTS ${work(name)}`).join('; '))
     }
   }
 
