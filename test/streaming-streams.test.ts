@@ -238,8 +238,8 @@ test('streams: what cannot be maintained incrementally is refused naming it; str
     ["CREATE STREAM x AS SELECT count(*) FROM s GROUP BY tumble(other, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows follow the source's event time/],
     ["CREATE STREAM x AS SELECT count(*) FROM s GROUP BY hop(ts, INTERVAL '3' SECOND, INTERVAL '5' SECOND)", 'INVALID_PARAMETER', /multiple of the slide/],
     ["CREATE STREAM x AS SELECT count(*) FROM s GROUP BY tumble(ts, INTERVAL '1' MONTH)", 'NOT_SUPPORTED', /months/],
-    ['CREATE STREAM x AS SELECT * FROM plain', 'UNDEFINED_TABLE', /source "plain" does not exist/],
-    ['CREATE STREAM x AS SELECT * FROM plain JOIN s ON s.k = plain.k', 'NOT_SUPPORTED', /source JOIN a table/],
+    ['CREATE STREAM x AS SELECT * FROM nope', 'UNDEFINED_TABLE', /source "nope" does not exist/],
+    ['CREATE STREAM x AS SELECT * FROM plain JOIN s ON s.k = plain.k', 'NOT_SUPPORTED', /a join \(not yet\) in a materialized view over a table/],
     ["CREATE STREAM x AS SELECT *, row_number() OVER () FROM s", 'NOT_SUPPORTED', /OVER/],
     ['CREATE STREAM x AS', 'SYNTAX_ERROR', /expected the query/],
     ['CREATE STREAM x AS SELECT DISTINCT upper(k) FROM s', 'NOT_SUPPORTED', /DISTINCT of an expression/],
@@ -330,7 +330,7 @@ test('a lookup join sees the table as it is when each batch is processed, its ow
   assert.deepEqual(sortedRows((await db.query('SELECT * FROM gold')).rows), sortedRows([{ account: 1, amount: 10 }, { account: 3, amount: 30 }]))
   await assertRefused((sql) => db.query(sql), [
     ['CREATE STREAM x AS SELECT a.tier, count(*) FROM payments p JOIN accounts a ON a.id = p.account GROUP BY a.tier', 'NOT_SUPPORTED', /join in a windowed or aggregating stream/],
-    ['CREATE STREAM x AS SELECT * FROM accounts a RIGHT JOIN payments p ON a.id = p.account', 'NOT_SUPPORTED', /source JOIN a table/],
+    ['CREATE STREAM x AS SELECT * FROM accounts a RIGHT JOIN payments p ON a.id = p.account', 'NOT_SUPPORTED', /a join \(not yet\) in a materialized view over a table/],
     ['CREATE STREAM x AS SELECT * FROM payments p FULL JOIN accounts a ON a.id = p.account', 'NOT_SUPPORTED', /RIGHT or FULL/],
     ['CREATE STREAM x AS SELECT * FROM payments p, accounts a', 'NOT_SUPPORTED', /comma join/],
     ['CREATE STREAM x AS SELECT * FROM payments p JOIN nope n ON n.id = p.account', 'UNDEFINED_TABLE', /nope/],
@@ -399,11 +399,18 @@ test('streams over a stateless stream cascade in the same batch: windowed (on th
   await db.flush()
   for (const [name, , oracle] of downstream) assert.deepEqual(await emitted(db, name), await oracleRows(db, oracle, 'all'), `${name} after the input ended (seed ${seed})`)
   await assertRefused((sql) => db.query(sql), [
-    ['CREATE STREAM x AS SELECT * FROM big_windows', 'NOT_SUPPORTED', /updates its rows or emits windows/],
-    ['CREATE STREAM x AS SELECT * FROM big_counts', 'NOT_SUPPORTED', /CREATE MATERIALIZED VIEW keeps a query over any stream's table/],
     ["CREATE STREAM x AS SELECT count(*) FROM huge_again GROUP BY tumble(ts, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows follow the source's event time/],
     ['DROP STREAM big', 'NOT_SUPPORTED', /the stream "big_counts" reads it/],
   ])
+  // A stream over a stream whose rows change (EMIT CHANGES) or that emits windows reads its table, kept like a materialized view.
+  await db.query('CREATE STREAM top_counts AS SELECT max(n) AS most FROM big_counts')
+  await db.query('CREATE STREAM window_totals AS SELECT sym, sum(total) AS total FROM big_windows GROUP BY sym')
+  await db.push('trades', [{ sym: 'B', price: 50, qty: 20, ts: at(clock + 50) }])
+  await db.flush()
+  assert.deepEqual((await db.query('SELECT most FROM top_counts')).rows, (await db.query('SELECT max(n) AS most FROM big_counts', [], { engine: 'column' })).rows)
+  assert.deepEqual(sortedRows((await db.query('SELECT * FROM window_totals')).rows), sortedRows((await db.query('SELECT sym, sum(total) AS total FROM big_windows GROUP BY sym', [], { engine: 'column' })).rows))
+  await db.query('DROP STREAM top_counts')
+  await db.query('DROP STREAM window_totals')
   await db.query('DROP STREAM huge CASCADE')
   assert.deepEqual((await db.query('SHOW STREAMS')).rows.map((row) => row['name']), ['big', 'big_counts', 'big_sectors', 'big_windows', 'sector_windows'], 'DROP STREAM … CASCADE drops the streams that read it')
   await db.query('DROP SOURCE trades CASCADE')

@@ -191,19 +191,22 @@ test('views over tables: what they cannot keep is refused naming it, and so are 
     ['CREATE MATERIALIZED VIEW x AS SELECT k FROM t WHERE v IN (SELECT w FROM other)', 'NOT_SUPPORTED', /subquery/],
     ['CREATE MATERIALIZED VIEW x AS SELECT upper(k), count(*) FROM t GROUP BY upper(k)', 'NOT_SUPPORTED', /GROUP BY of an expression/],
     ['CREATE MATERIALIZED VIEW totals AS SELECT k FROM t', 'DUPLICATE_TABLE', /already exists/],
-    ['CREATE STREAM x AS SELECT k FROM t', 'UNDEFINED_TABLE', /source "t" does not exist/],
+    ['CREATE STREAM x AS SELECT k, count(*) FROM t GROUP BY k EMIT ON WINDOW CLOSE', 'NOT_SUPPORTED', /EMIT ON WINDOW CLOSE/],
     ['DROP TABLE t', 'NOT_SUPPORTED', /materialized view "totals" reads it/],
     ['ALTER TABLE t DROP COLUMN v', 'NOT_SUPPORTED', /materialized view "totals" reads it/],
     ['ALTER TABLE t RENAME COLUMN v TO w', 'NOT_SUPPORTED', /materialized view "totals" reads it/],
     ['DROP MATERIALIZED VIEW totals', 'NOT_SUPPORTED', /materialized view "top" reads it/],
     ['UPDATE totals SET total = 0', 'NOT_SUPPORTED', /its rows are its query's results/],
   ])
+  // CREATE STREAM over a table is the same as CREATE MATERIALIZED VIEW (EMIT CHANGES is what it does).
+  await db.query('CREATE STREAM per_k AS SELECT k, count(*) AS n FROM t GROUP BY k EMIT CHANGES')
   // ADD COLUMN is fine: a view keeps reading the columns it was made with (SELECT * included).
   await db.query('CREATE MATERIALIZED VIEW everything AS SELECT * FROM t')
   await db.query('ALTER TABLE t ADD COLUMN extra INTEGER')
   await db.query("INSERT INTO t VALUES (1, 'a', 5, NULL, 99)")
   assert.deepEqual((await db.query('SELECT * FROM everything')).rows, [{ id: 1, k: 'a', v: 5, ts: null }])
   assert.deepEqual((await db.query('SELECT * FROM top')).rows, [{ top: 5 }])
+  assert.deepEqual((await db.query('SELECT * FROM per_k')).rows, [{ k: 'a', n: 1 }])
   const explained = (await db.query('EXPLAIN STREAM totals')).rows.map((row) => String(row['plan']))
   assert.deepEqual(explained.slice(0, 4), [
     'materialized view totals',
@@ -211,7 +214,8 @@ test('views over tables: what they cannot keep is refused naming it, and so are 
     '  -> aggregate: the groups each transaction touches, evaluated again over their rows and updated in place by k (DuckDB)',
     '  -> table totals (with history)',
   ])
-  assert.deepEqual((await db.query('SHOW STREAMS')).rows.map((row) => [row['name'], row['source']]), [['everything', 't'], ['top', 'totals'], ['totals', 't']])
+  assert.deepEqual((await db.query('SHOW STREAMS')).rows.map((row) => [row['name'], row['source']]), [['everything', 't'], ['per_k', 't'], ['top', 'totals'], ['totals', 't']])
+  await db.query('DROP STREAM per_k')
   await db.query('DROP MATERIALIZED VIEW top')
   await db.query('DROP MATERIALIZED VIEW totals')
   await db.query('DROP MATERIALIZED VIEW everything')

@@ -687,7 +687,9 @@ export function planStream(
     if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a RIGHT or FULL join')
     if (join['quals'] === undefined && list(join['usingClause']).length === 0) refuse('a join without ON or USING')
     const rightName = String(right!['relname'])
-    const rightSource = sourceOf(rightName)
+    // A table on the right is a lookup join's (the resolver answers tables too, for views over them).
+    const resolved = sourceOf(rightName)
+    const rightSource = resolved?.table === true ? undefined : resolved
     if (asofText !== undefined) {
       // An ASOF join: each left event with the latest right event at or before it (DuckDB's ASOF JOIN).
       if (rightSource === undefined) refuse('an ASOF join with a table (ASOF joins two sources)')

@@ -143,17 +143,13 @@ export class Streams {
 
   /**
    * What the planner knows of a source, or of a stream read as one: its watermark and its columns'
-   * names. A stream that updates its rows or emits windows is not read as a source (`refuseStreams`:
-   * say so, for CREATE STREAM; a materialized view reads its table instead).
+   * names. A stream that updates its rows or emits windows is not read as a source (its table is read
+   * as a table instead).
    */
-  private sourceForPlan(name: string, refuseStreams = false): (SourceDefinition & { readonly columns: readonly string[] }) | undefined {
+  private sourceForPlan(name: string): (SourceDefinition & { readonly columns: readonly string[] }) | undefined {
     const table = this.host.schema.catalog.tables.get(name)
     if (table?.stream !== undefined && table.stream.over === undefined) {
-      const stream = table as StreamTable
-      if (!this.appendsOnly(stream, this.planOf(stream))) {
-        if (!refuseStreams) return undefined
-        throw new StrataError('NOT_SUPPORTED', `a stream over the stream "${name}", which updates its rows or emits windows (not yet: a stream reads a stateless stream; CREATE MATERIALIZED VIEW keeps a query over any stream's table)`)
-      }
+      if (!this.appendsOnly(table as StreamTable, this.planOf(table as StreamTable))) return undefined
     } else if (table?.source === undefined) return undefined
     const source = this.sourceOf(name)
     return { ...source.source, columns: source.columns.map((column) => column.name) }
@@ -185,9 +181,13 @@ export class Streams {
     this.aggregates = new Set(result.rows.map((row) => String(row[0])))
   }
 
-  /** A new stream's plan; a materialized view may read a table instead of a source. */
-  private planForCreate(query: string, what: string): StreamPlan {
-    return planStream(query, (name) => this.sourceForPlan(name, what !== 'materialized view') ?? (what === 'materialized view' ? this.tableForPlan(name) : undefined), this.aggregates)
+  /**
+   * A new stream's or materialized view's plan. It reads a source, or a stream that only appends as
+   * one; anything else it reads as a table — an ordinary table, a view's, or a stream's whose rows
+   * change — and is kept as a materialized view over it (views.ts).
+   */
+  private planForCreate(query: string): StreamPlan {
+    return planStream(query, (name) => this.sourceForPlan(name) ?? this.tableForPlan(name), this.aggregates)
   }
 
   /**
@@ -252,7 +252,7 @@ export class Streams {
     } finally {
       this.host.syncer.releaseSession(aggregatesSession)
     }
-    const plan = this.planForCreate(create.query, what)
+    const plan = this.planForCreate(create.query)
     const input = catalog.tables.get(plan.source)!
     const readsStream = input.stream !== undefined && input.stream.over === undefined && this.appendsOnly(input as StreamTable, this.planOf(input as StreamTable))
     if (input.source === undefined && !readsStream) {
