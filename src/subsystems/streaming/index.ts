@@ -35,6 +35,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
     host,
     (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name),
     (name): Map<number, string> => sources.connectorReceiptsSync(host.rowStore.reader, name),
+    () => sources.connectorReleasesSync(host.rowStore.reader),
   )
   // A CREATE or DROP SOURCE with a connector starts or stops it (connectors.ts: a connector whose source is gone, or never committed, stops itself).
   const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name), () => connectors.reconcileSoon())
@@ -110,8 +111,18 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
         sources.push(call, String(args[0]), args[1] as readonly string[], args[2] as readonly (readonly unknown[])[], args[3] === 'default' ? 'default' : 'error', args[4] as ConnectorProgress | undefined),
       advanceWatermark: (call, args) => sources.advanceWatermark(call, String(args[0]), args[1]),
       flush: (call, args) => sources.flush(call, args[0] === undefined ? undefined : String(args[0])),
+      // Internal: connectors.ts, once a dropped source's slot is dropped.
+      connectorReleased: (call, args) => Promise.resolve(sources.connectorReleased(call, String(args[0]), Number(args[1]))),
     },
     beforeCommit: (call) => views.beforeCommit(call),
+    // Only after a commit that dropped a source holding a PostgreSQL slot: releases it (a DROP inside an
+    // explicit transaction commits after its statement's reconcile). Every other commit does nothing
+    // here (connectors.ts says why reconciling after every commit is avoided).
+    afterCommit: () => {
+      if (!sources.releasesPending) return
+      sources.releasesPending = false
+      connectors.reconcileSoon()
+    },
     onOpen: () => connectors.open(),
     metrics: () => [...sources.metrics(host.rowStore.reader), ...streams.metrics(host.rowStore.reader)],
     onClose: () => connectors.closeAll(),
