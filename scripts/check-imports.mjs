@@ -24,7 +24,7 @@ const allowed = {
   index: ['util', 'interfaces/api'],
 }
 /** Packages only one folder may import. */
-const exclusive = { 'better-sqlite3': 'storage/rowstore', '@duckdb/node-api': 'storage/columnstore', '@duckdb/node-bindings': 'storage/columnstore', nats: 'subsystems/streaming', mqtt: 'subsystems/streaming', amqplib: 'subsystems/streaming' }
+const exclusive = { 'better-sqlite3': 'storage/rowstore', '@duckdb/node-api': 'storage/columnstore', '@duckdb/node-bindings': 'storage/columnstore', nats: 'subsystems/streaming', mqtt: 'subsystems/streaming', amqplib: 'subsystems/streaming', pg: 'subsystems/streaming', 'pg-logical-replication': 'subsystems/streaming' }
 /** The front end does no I/O. */
 const noIo = { sql: ['node:fs', 'node:net', 'node:http', 'node:child_process', 'fs', 'net', 'better-sqlite3', '@duckdb/node-api', '@duckdb/node-bindings'] }
 

@@ -45,6 +45,10 @@ export const ledgerSchema = [
   // under it, written with its batch, so a redelivery after a crash between commit and acknowledgement
   // is recognised. Created on every open, so a directory from before it gains it empty.
   `CREATE TABLE IF NOT EXISTS _strata_source_receipts (source TEXT NOT NULL, slot INTEGER NOT NULL, receipt TEXT NOT NULL, tx_id INTEGER NOT NULL, PRIMARY KEY (source, slot)) STRICT`,
+  // A dropped source's connector that holds something at its broker (a PostgreSQL replication slot),
+  // written by the DROP's transaction and deleted once the slot is dropped, so a DROP that rolls back
+  // keeps its slot and one that commits loses it even across a crash. Created on every open, like the receipts.
+  `CREATE TABLE IF NOT EXISTS _strata_connector_releases (source TEXT NOT NULL, connector TEXT NOT NULL, tx_id INTEGER NOT NULL, PRIMARY KEY (source, tx_id)) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_late_events (tx_id INTEGER NOT NULL, source TEXT NOT NULL, event TEXT NOT NULL, event_time_us INTEGER NOT NULL, watermark_us INTEGER) STRICT`,
   // Streams: how far each has emitted (windows ending at or before closed_until_us; for session windows, no
   // session still to emit has an event before open_from_us; done after the input ended).

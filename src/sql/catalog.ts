@@ -78,7 +78,7 @@ export interface SourceDefinition {
  * (src/subsystems/streaming/connectors.ts), one kind per broker, each committing its position with
  * every batch so a restart neither loses nor repeats a message (docs/streaming.md, "Connectors").
  */
-export type SourceConnector = NatsConnector | MqttConnector | RabbitmqConnector
+export type SourceConnector = NatsConnector | MqttConnector | RabbitmqConnector | PostgresCdcConnector
 
 /** A NATS JetStream subject, read from the stream that holds it; offsets (stream sequences) commit with each batch. */
 export interface NatsConnector {
@@ -117,7 +117,32 @@ export interface RabbitmqConnector {
 }
 
 /**
- * What a connector reads (a subject, a topic filter, a queue), as SHOW SOURCES and EXPLAIN STREAM show it.
+ * A PostgreSQL table's changes, read by logical replication (pgoutput) from a replication slot: each
+ * change one event, each PostgreSQL transaction pushed whole, the commit's end LSN committed with the
+ * batch and acknowledged to PostgreSQL only after it (docs/streaming.md, "PostgreSQL CDC").
+ */
+export interface PostgresCdcConnector {
+  readonly kind: 'postgres-cdc'
+  /** The table, `schema.name` as PostgreSQL stores the names (public when no schema is given). */
+  readonly table: string
+  /** host:port or a postgres:// URL; 127.0.0.1:5432 unless given. */
+  readonly server: string
+  /** The database, when given apart from the URL (postgres when neither names one). */
+  readonly database?: string
+  /** The user, when given apart from the URL (postgres when neither names one). */
+  readonly user?: string
+  /**
+   * The logical replication slot: given as `slot`, or made once by CREATE SOURCE (strata_ and 16 hex
+   * digits). Created by the connector when missing, dropped once a DROP SOURCE has committed. Absent
+   * only in a definition not yet created.
+   */
+  readonly slot?: string
+  /** A publication of the user's, which must exist; absent: the connector's own, named as the slot, created and dropped with it. */
+  readonly publication?: string
+}
+
+/**
+ * What a connector reads (a subject, a topic filter, a queue, a table), as SHOW SOURCES and EXPLAIN STREAM show it.
  *
  * @example
  * connectorTarget({ kind: 'mqtt', topic: 'a/b/#', server: '127.0.0.1:1883', qos: 1 }) // 'a/b/#'
@@ -130,6 +155,8 @@ export function connectorTarget(connector: SourceConnector): string {
       return connector.topic
     case 'rabbitmq':
       return connector.queue
+    case 'postgres-cdc':
+      return connector.table
   }
 }
 
@@ -141,11 +168,17 @@ export function connectorTarget(connector: SourceConnector): string {
  * describeConnector({ kind: 'nats', subject: 'a.b', server: '127.0.0.1:4222' }) // 'nats a.b at 127.0.0.1:4222'
  */
 export function describeConnector(connector: SourceConnector): string {
-  return `${connector.kind} ${connectorTarget(connector)} at ${serverShown(connector.server)}`
+  const database = connector.kind === 'postgres-cdc' && connector.database !== undefined ? ` (database ${connector.database})` : ''
+  return `${connector.kind} ${connectorTarget(connector)} at ${serverShown(connector.server)}${database}`
 }
 
-/** A server as shown: a URL's password replaced by ***. */
-function serverShown(server: string): string {
+/**
+ * A server as shown (SHOW SOURCES, a connector's errors): a URL's password replaced by ***.
+ *
+ * @example
+ * serverShown('postgres://u:secret@h:5432/db') // 'postgres://u:***@h:5432/db'
+ */
+export function serverShown(server: string): string {
   if (!server.includes('://')) return server
   try {
     const url = new URL(server)

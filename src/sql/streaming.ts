@@ -8,7 +8,7 @@
  */
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import type { SourceConnector, SourceDefinition, TableDefinition } from './catalog.js'
+import type { PostgresCdcConnector, SourceConnector, SourceDefinition, TableDefinition } from './catalog.js'
 import { identifierOf, isWord, scanTokens, type ScannerToken } from './fulltext.js'
 import { tableFromCreate } from './ddl.js'
 import { parseStatements, type PgNode, type TokenSource } from './parse.js'
@@ -76,6 +76,18 @@ class Reader {
 
   name(what: string): string {
     const name = identifierOf(this.token)
+    if (name === undefined) this.fail(what)
+    this.at++
+    return name!
+  }
+
+  /**
+   * An option name: any identifier or keyword, reserved ones too (PostgreSQL's ColLabel, as its own
+   * `WITH (…)` options take them), so `table = …` and `user = …` read as names.
+   */
+  label(what: string): string {
+    const token = this.token
+    const name = identifierOf(token) ?? (token !== undefined && token.keywordName !== 'NO_KEYWORD' && !token.text.startsWith('"') ? token.text.toLowerCase() : undefined)
     if (name === undefined) this.fail(what)
     this.at++
     return name!
@@ -297,7 +309,7 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
     for (const item of reader.parenthesizedItems('an option')) {
       const option = new Reader(text, tokens.slice(0, item.to), 'CREATE SOURCE')
       option.at = item.from
-      const key = option.name('an option name')
+      const key = option.label('an option name')
       option.expectSymbol('=')
       if (option.at >= item.to) option.fail('the option value')
       const value = expressionOf(option.slice(option.at, item.to), `the option ${key}`, text)
@@ -358,12 +370,13 @@ const connectorOptionNames = {
   nats: { required: ['subject'], optional: ['server', 'format'] },
   mqtt: { required: ['topic'], optional: ['server', 'qos', 'client_id', 'format'] },
   rabbitmq: { required: ['queue'], optional: ['server', 'format'] },
+  'postgres-cdc': { required: ['table'], optional: ['server', 'database', 'user', 'slot', 'publication'] },
 } as const satisfies Record<SourceConnector['kind'], { readonly required: readonly string[]; readonly optional: readonly string[] }>
 
 type ConnectorKind = keyof typeof connectorOptionNames
 
 /** Connectors in SPEC 8 that are not built: refused as NOT_SUPPORTED rather than as unknown. */
-const connectorsPlanned = ['postgres-cdc', 'kafka']
+const connectorsPlanned = ['kafka']
 
 /** A connector option's value: a name, a string, or an integer (`qos = 1`), as text. */
 function connectorOptionText(node: PgNode, option: string, statement: string): string {
@@ -376,7 +389,8 @@ function connectorOptionText(node: PgNode, option: string, statement: string): s
 /**
  * The connector options of CREATE SOURCE: `connector = 'nats', subject = '…'`, `connector = 'mqtt',
  * topic = '…' [, qos = 0 | 1] [, client_id = '…']` or `connector = 'rabbitmq', queue = '…'`, each with
- * `[, server = 'host:port'] [, format = 'json']`.
+ * `[, server = 'host:port'] [, format = 'json']`; or `connector = 'postgres-cdc', table = '…'` with its
+ * own (postgresCdcConnector).
  */
 function connectorOf(options: ReadonlyMap<string, string>, statement: string): SourceConnector | undefined {
   const kinds = Object.keys(connectorOptionNames) as ConnectorKind[]
@@ -421,7 +435,46 @@ function connectorOf(options: ReadonlyMap<string, string>, statement: string): S
     }
     case 'rabbitmq':
       return { kind: 'rabbitmq', queue: options.get('queue')!, server: server ?? '127.0.0.1:5672' }
+    case 'postgres-cdc':
+      return postgresCdcConnector(options, server, statement)
   }
+}
+
+/**
+ * `connector = 'postgres-cdc', table = 'schema.name' [, server = 'host:port' | 'postgres://…'] [,
+ * database = '…'] [, user = '…'] [, slot = '…'] [, publication = '…']`.
+ */
+function postgresCdcConnector(options: ReadonlyMap<string, string>, server: string | undefined, statement: string): PostgresCdcConnector {
+  const fail = (what: string): never => {
+    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE … WITH (connector = 'postgres-cdc'): ${what}`, { statement })
+  }
+  const parts = options.get('table')!.split('.')
+  if (parts.length > 2 || parts.some((part) => part === '')) fail(`table = '${options.get('table')}' (give schema.name or name, as PostgreSQL stores the names)`)
+  const table = parts.length === 1 ? `public.${parts[0]}` : parts.join('.')
+  if (server !== undefined && server.includes('://') && !server.startsWith('postgres://') && !server.startsWith('postgresql://')) fail(`server = '${server}' (host:port or a postgres:// URL)`)
+  const slot = options.get('slot')
+  // PostgreSQL's own rule for slot names (ReplicationSlotValidateName).
+  if (slot !== undefined && !isSlotName(slot)) fail(`slot = '${slot}' (1 to 63 lowercase letters, digits and underscores)`)
+  const publication = options.get('publication')
+  if (publication !== undefined && publication.trim() === '') fail("publication = '' (name one, or leave it out for the connector's own)")
+  const database = options.get('database')
+  const user = options.get('user')
+  return {
+    kind: 'postgres-cdc',
+    table,
+    server: server ?? '127.0.0.1:5432',
+    ...(database === undefined ? {} : { database }),
+    ...(user === undefined ? {} : { user }),
+    ...(slot === undefined ? {} : { slot }),
+    ...(publication === undefined ? {} : { publication }),
+  }
+}
+
+/** PostgreSQL's rule for a replication slot's name: 1 to 63 of a–z, 0–9 and _. */
+function isSlotName(name: string): boolean {
+  if (name.length < 1 || name.length > 63) return false
+  for (const character of name) if (!((character >= 'a' && character <= 'z') || (character >= '0' && character <= '9') || character === '_')) return false
+  return true
 }
 
 /** Recognises DROP SOURCE; undefined when the text is not one. */

@@ -222,6 +222,10 @@ export const limits = {
    *  is closed: a week, so a database closed over a long weekend loses nothing; after that the broker may
    *  drop the session and what it held. (Mosquitto also caps the messages it queues, max_queued_messages.) */
   mqttSessionExpirySeconds: 7 * 24 * 3600,
+  /** Events of committed PostgreSQL transactions a CDC connector holds before it stops reading its socket
+   *  (PostgreSQL then waits): ten batches, so batches follow one another without a wait while a backlog
+   *  is read, and memory stays bounded (a transaction is held whole, however large). */
+  postgresCdcBufferedEventsMax: 10_000,
 } as const
 
 if (limits.syncIdleIntervalMs >= limits.freshReadWaitMs) {
@@ -250,6 +254,9 @@ if (limits.expressionDepthMax > limits.statementTokensMax || limits.statementTok
 }
 if (limits.connectorBackoffMinMs > limits.connectorBackoffMaxMs || limits.connectorBatchMessagesMax < 1) {
   throw new Error('limits: a connector backs off from the least to the most, and reads at least one message a batch')
+}
+if (limits.postgresCdcBufferedEventsMax < 2 * limits.connectorBatchMessagesMax) {
+  throw new Error('limits: a CDC connector holds at least two batches, so it reads on while one is pushed')
 }
 if (limits.connectorBatchMessagesMax > 65_535) {
   throw new Error('limits: an MQTT receive maximum (a batch of unacknowledged messages) is at most 65,535')

@@ -1,6 +1,6 @@
 /**
- * The one interface a source connector's broker implements (connectors.ts runs them; nats.ts, mqtt.ts
- * and rabbitmq.ts are the backends), and what the backends share: JSON decoding of a message into an
+ * The one interface a source connector's broker implements (connectors.ts runs them; nats.ts, mqtt.ts,
+ * rabbitmq.ts and postgres.ts are the backends), and what the backends share: JSON decoding of a message into an
  * event, and batching of messages that arrive by callback.
  */
 import type { SourceConnector } from '../../sql/catalog.js'
@@ -11,6 +11,8 @@ import type { ConnectorProgress } from './sources.js'
 export interface ConnectorRun<Connector extends SourceConnector> {
   readonly source: string
   readonly connector: Connector
+  /** The source's columns: what an event may carry (a backend that builds its events picks these). */
+  readonly columns: readonly string[]
   /** True once the connector is stopping: the backend returns (or throws) soon. */
   readonly stopped: boolean
   /** The offset committed with the source's last batch (as the backend defines it), or null before the first. */
@@ -26,6 +28,12 @@ export interface ConnectorRun<Connector extends SourceConnector> {
 /** One broker: reads from the committed position and pushes batches until stopped (returns) or in trouble (throws). */
 export interface ConnectorBackend<Connector extends SourceConnector> {
   consume(run: ConnectorRun<Connector>): Promise<void>
+  /**
+   * For a backend that holds something at the broker for its source (a PostgreSQL replication slot,
+   * which keeps WAL until read): frees it once the source's DROP committed and its connector stopped.
+   * Must be idempotent: a failure is tried again later.
+   */
+  release?(source: string, connector: Connector): Promise<void>
 }
 
 /**

@@ -7,7 +7,12 @@
  * This file holds what every broker shares — which connectors run (reconcile), the retry loop with its
  * backoff and the error SHOW SOURCES shows. Each broker has one file with one export of the same shape,
  * a `ConnectorBackend` (backend.ts, with the batching and decoding they share): nats.ts, mqtt.ts,
- * rabbitmq.ts, each one connection's life, from the committed position until it is stopped or fails.
+ * rabbitmq.ts, postgres.ts, each one connection's life, from the committed position until it is stopped
+ * or fails. A backend that holds something at the broker for its source (postgres.ts: a replication
+ * slot) releases it once the source's DROP committed: DROP SOURCE records the connector in
+ * `_strata_connector_releases` in its transaction, and after it committed (or at the next open, or
+ * after a failure at the next DROP) the record is read from committed state, the connector stopped, the
+ * slot dropped and the record deleted. A DROP that rolls back leaves no record, so its slot stays.
  * Broker packages are loaded by those files with a dynamic import, only when a source uses them.
  */
 import type { SourceConnector } from '../../sql/catalog.js'
@@ -16,11 +21,13 @@ import type { SubsystemHost } from '../seam.js'
 import type { ConnectorBackend, ConnectorRun } from './backend.js'
 import { mqttConnector } from './mqtt.js'
 import { natsConnector } from './nats.js'
+import { postgresCdcConnector } from './postgres.js'
 import { rabbitmqConnector } from './rabbitmq.js'
+import type { ConnectorRelease } from './sources.js'
 
 type Backends = { readonly [Kind in SourceConnector['kind']]: ConnectorBackend<Extract<SourceConnector, { readonly kind: Kind }>> }
 
-const backends: Backends = { nats: natsConnector, mqtt: mqttConnector, rabbitmq: rabbitmqConnector }
+const backends: Backends = { nats: natsConnector, mqtt: mqttConnector, rabbitmq: rabbitmqConnector, 'postgres-cdc': postgresCdcConnector }
 
 interface Running {
   readonly connector: SourceConnector
@@ -36,9 +43,19 @@ function sameConnector(left: SourceConnector | undefined, right: SourceConnector
   return left !== undefined && JSON.stringify(left) === JSON.stringify(right)
 }
 
+/** Whether two connectors hold the same thing at their broker (one PostgreSQL slot). */
+function holdsSame(left: SourceConnector, right: SourceConnector): boolean {
+  if (left.kind !== 'postgres-cdc' || right.kind !== 'postgres-cdc') return false
+  return left.slot === right.slot && left.server === right.server && left.database === right.database
+}
+
 export class Connectors {
   private readonly running = new Map<string, Running>()
+  /** Connectors told to stop whose loop has not ended yet: a slot is released only after. */
+  private readonly stopping = new Set<Promise<void>>()
   private opened = false
+  private releasing: Promise<void> | undefined
+  private releaseAgain = false
 
   constructor(
     private readonly host: SubsystemHost,
@@ -46,6 +63,8 @@ export class Connectors {
     private readonly offsetOf: (source: string) => number | null,
     /** The committed receipts of a source's connector. */
     private readonly receiptsOf: (source: string) => Map<number, string>,
+    /** The committed release records (dropped sources' connectors whose broker state is still held). */
+    private readonly releasesOf: () => readonly ConnectorRelease[],
   ) {}
 
   /** The last error of a source's connector, if it has one running and in trouble. */
@@ -81,6 +100,48 @@ export class Connectors {
       if (!sameConnector(wanted.get(name), running.connector)) void this.stop(name)
     }
     for (const [name, connector] of wanted) if (!this.running.has(name)) this.start(name, connector)
+    this.releaseSoon()
+  }
+
+  /**
+   * Releases what dropped sources' connectors hold at their brokers, one pass at a time (a pass asked
+   * for while one runs follows it). A failure (the broker away) leaves the record for a later pass.
+   */
+  private releaseSoon(): void {
+    if (this.releasing !== undefined) {
+      this.releaseAgain = true
+      return
+    }
+    this.releasing = (async () => {
+      do {
+        this.releaseAgain = false
+        await this.releaseOnce()
+      } while (this.releaseAgain && this.opened)
+    })().finally(() => (this.releasing = undefined))
+  }
+
+  private async releaseOnce(): Promise<void> {
+    let releases: readonly ConnectorRelease[]
+    try {
+      releases = this.releasesOf()
+    } catch {
+      return
+    }
+    if (releases.length === 0) return
+    // A slot is dropped only once the connector reading it has let go.
+    await Promise.all([...this.stopping])
+    for (const release of releases) {
+      if (!this.opened) return
+      try {
+        const backend = backends[release.connector.kind] as ConnectorBackend<SourceConnector>
+        // A source made again over the same slot keeps it (CREATE OR REPLACE naming its slot).
+        const kept = [...this.host.schema.catalog.tables.values()].some((table) => table.source?.connector !== undefined && holdsSame(table.source.connector, release.connector))
+        if (!kept) await backend.release?.(release.source, release.connector)
+        await this.host.call('connectorReleased', [release.source, release.txId])
+      } catch {
+        // Tried again at the next open, or after the next CREATE or DROP SOURCE with a connector.
+      }
+    }
   }
 
   private start(source: string, connector: SourceConnector): void {
@@ -95,13 +156,18 @@ export class Connectors {
     if (running === undefined) return
     this.running.delete(source)
     running.stopped = true
-    await running.close?.().catch(() => undefined)
-    await running.done
+    const stopped = (async () => {
+      await running.close?.().catch(() => undefined)
+      await running.done
+    })()
+    this.stopping.add(stopped)
+    await stopped.finally(() => this.stopping.delete(stopped))
   }
 
   async closeAll(): Promise<void> {
     this.opened = false
     await Promise.all([...this.running.keys()].map((source) => this.stop(source)))
+    await this.releasing
   }
 
   /** Connections one after another, each from the committed position; between failures a backoff. */
@@ -133,6 +199,7 @@ export class Connectors {
     const run: ConnectorRun<SourceConnector> = {
       source,
       connector: running.connector,
+      columns: this.host.schema.catalog.tables.get(source)?.columns.map((column) => column.name) ?? [],
       get stopped() {
         return running.stopped
       },

@@ -53,6 +53,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
     host,
     (name): number | null => sources.connectorOffsetSync(host.rowStore.reader, name),
     (name): Map<number, string> => sources.connectorReceiptsSync(host.rowStore.reader, name),
+    () => sources.connectorReleasesSync(host.rowStore.reader),
   )
   // A CREATE or DROP SOURCE with a connector starts or stops it (connectors.ts: a connector whose source is gone, or never committed, stops itself).
   const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name), () => connectors.reconcileSoon(), checkSinks)
@@ -142,14 +143,24 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       advanceWatermark: (call, args) => sources.advanceWatermark(call, String(args[0]), args[1]),
       flush: (call, args) => sources.flush(call, args[0] === undefined ? undefined : String(args[0])),
       sinkDelivered: (call, args) => sinks.delivered(call, args),
+      // Internal: connectors.ts, once a dropped source's slot is dropped.
+      connectorReleased: (call, args) => Promise.resolve(sources.connectorReleased(call, String(args[0]), Number(args[1]))),
     },
     beforeCommit: (call) => views.beforeCommit(call),
     onOpen: () => {
       connectors.open()
       sinks.open()
     },
-    // Wakes the sinks' caught-up feeds (nothing when no sink runs).
-    afterCommit: () => sinks.afterCommit(),
+    // Wakes the sinks' caught-up feeds (nothing when no sink runs). After a commit that dropped a source
+    // holding a PostgreSQL slot, releases it (a DROP inside an explicit transaction commits after its
+    // statement's reconcile); other commits do nothing here (connectors.ts says why reconciling after
+    // every commit is avoided).
+    afterCommit: () => {
+      sinks.afterCommit()
+      if (!sources.releasesPending) return
+      sources.releasesPending = false
+      connectors.reconcileSoon()
+    },
     metrics: () => [...sources.metrics(host.rowStore.reader), ...streams.metrics(host.rowStore.reader)],
     onClose: async () => {
       await Promise.all([connectors.closeAll(), sinks.closeAll()])

@@ -41,13 +41,22 @@ export interface ConnectorProgress {
   readonly receipts?: readonly (readonly [number, string])[]
 }
 
+/** A dropped source's connector whose broker-side state is still to release (`_strata_connector_releases`). */
+export interface ConnectorRelease {
+  readonly source: string
+  readonly connector: SourceConnector
+  readonly txId: number
+}
+
 /**
  * A connector as CREATE SOURCE stores it: an MQTT source gets its session's client id here, once, so
- * the broker keeps the same session for it across restarts (a parse stays free of randomness).
+ * the broker keeps the same session for it across restarts, and a PostgreSQL CDC source its slot's name
+ * (a parse stays free of randomness).
  */
 function withIdentity(connector: SourceConnector): SourceConnector {
-  if (connector.kind !== 'mqtt' || connector.clientId !== undefined) return connector
-  return { ...connector, clientId: `strata-${randomBytes(8).toString('hex')}` }
+  if (connector.kind === 'mqtt' && connector.clientId === undefined) return { ...connector, clientId: `strata-${randomBytes(8).toString('hex')}` }
+  if (connector.kind === 'postgres-cdc' && connector.slot === undefined) return { ...connector, slot: `strata_${randomBytes(8).toString('hex')}` }
+  return connector
 }
 
 function empty(rowCount = 0): Rows {
@@ -174,11 +183,35 @@ export class Sources {
     if (table.source?.connector !== undefined) this.connectorsChanged()
   }
 
-  /** The schema hook: a dropped source's state goes with it (its late events stay, as history does). */
+  /**
+   * The schema hook: a dropped source's state goes with it (its late events stay, as history does). A
+   * connector holding a PostgreSQL slot is recorded for release, in the DROP's transaction: its slot is
+   * dropped only once that has committed (connectors.ts).
+   */
   droppedSync(writer: RowConnection, table: TableDefinition): void {
     if (table.source === undefined) return
     writer.prepareSync('DELETE FROM _strata_sources WHERE name = ?').runSync([table.name])
     writer.prepareSync('DELETE FROM _strata_source_receipts WHERE source = ?').runSync([table.name])
+    if (table.source.connector?.kind === 'postgres-cdc') {
+      writer.prepareSync('INSERT OR REPLACE INTO _strata_connector_releases (source, connector, tx_id) VALUES (?, ?, ?)').runSync([table.name, JSON.stringify(table.source.connector), this.pendingTx()])
+      this.releasesPending = true
+    }
+  }
+
+  /** A DROP of a source whose connector holds a slot ran since the last commit: connectors.ts releases it after the commit. */
+  releasesPending = false
+
+  /** The committed release records (read on `connection`, the reader: a DROP not yet committed has none). */
+  connectorReleasesSync(connection: RowConnection): ConnectorRelease[] {
+    const rows = connection.prepareSync('SELECT source, connector, tx_id FROM _strata_connector_releases ORDER BY tx_id').allSync([])
+    return rows.map((row) => ({ source: String(row[0]), connector: JSON.parse(String(row[1])) as SourceConnector, txId: Number(row[2]) }))
+  }
+
+  /** A release done (connectors.ts, after the slot was dropped): its record goes. */
+  connectorReleased(call: StatementCall, source: string, txId: number): Rows {
+    this.writer.prepareSync('DELETE FROM _strata_connector_releases WHERE source = ? AND tx_id = ?').runSync([source, txId])
+    call.stateChanged()
+    return empty()
   }
 
   /** Prometheus samples: each source's watermark, its accepted and late events. */
