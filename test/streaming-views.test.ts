@@ -20,6 +20,8 @@ const views: readonly (readonly [string, string])[] = [
   ['v_distinct', 'SELECT DISTINCT k, g FROM t'],
   ['v_over_sum', 'SELECT count(*) AS groups, sum(total) AS total FROM v_sum'],
   ['v_over_rows', 'SELECT id, twice FROM v_rows WHERE twice > 50'],
+  ['v_join', 'SELECT t.id, t.v, l.label FROM t JOIN labels l ON l.k = t.k'],
+  ['v_left', 'SELECT t.id, t.g, l.label, l.k AS lk FROM t LEFT JOIN labels AS l ON t.k = l.k AND l.label <> \'x\' WHERE t.v IS NULL OR t.v > 5'],
   ['u_rows', 'SELECT a, b FROM u WHERE a > 0'],
   ['u_counts', 'SELECT a, count(*) AS n FROM u GROUP BY a'],
 ]
@@ -46,6 +48,9 @@ test('every materialized view over a table equals DuckDB\'s batch answer after e
   try {
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, k VARCHAR, g INTEGER, v INTEGER, d DECIMAL(10, 2))')
     await db.query('CREATE TABLE u (a INTEGER, b VARCHAR)')
+    // Labels of t's keys, several per key or none, keyless: the joins' other side.
+    await db.query("CREATE TABLE labels (k VARCHAR, label VARCHAR)")
+    await db.query("INSERT INTO labels VALUES ('a', 'first'), ('a', 'again'), ('b', 'x'), (NULL, 'nothing')")
     await db.query('INSERT INTO t VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)', [...row(), ...row()])
     for (const [name, query] of views) await db.query(`CREATE MATERIALIZED VIEW ${name} AS ${query}`)
     await assertViewsAgree(db, `CREATE (seed ${seed})`)
@@ -93,6 +98,12 @@ test('every materialized view over a table equals DuckDB\'s batch answer after e
           return { id, k, g, v, d }
         }))
         what = 'bulk insert'
+      } else if (choice < 0.86) {
+        const pick2 = random()
+        if (pick2 < 0.4) await db.query('INSERT INTO labels VALUES ($1, $2)', [pick(keys), pick(['x', 'y', 'z'])])
+        else if (pick2 < 0.7) await db.query('DELETE FROM labels WHERE label = $1', [pick(['x', 'y', 'z', 'first'])])
+        else await db.query('UPDATE labels SET k = $1 WHERE label = $2', [pick(keys), pick(['x', 'y', 'z', 'again'])])
+        what = 'a change to labels'
       } else if (choice < 0.9) {
         const a = Math.floor(random() * 4) - 1
         await db.query('INSERT INTO u VALUES ($1, $2), ($1, $2), ($3, $2)', [a, pick(['x', 'y']), a + 1])
@@ -185,7 +196,10 @@ test('views over tables: what they cannot keep is refused naming it, and so are 
   await db.query('CREATE MATERIALIZED VIEW totals AS SELECT k, sum(v) AS total FROM t GROUP BY k')
   await db.query('CREATE MATERIALIZED VIEW top AS SELECT max(total) AS top FROM totals')
   await assertRefused((sql) => db.query(sql), [
-    ['CREATE MATERIALIZED VIEW x AS SELECT t.k, other.w FROM t JOIN other ON other.id = t.id', 'NOT_SUPPORTED', /a join \(not yet\) in a materialized view over a table/],
+    ['CREATE MATERIALIZED VIEW x AS SELECT t.k, other.w FROM t RIGHT JOIN other ON other.id = t.id', 'NOT_SUPPORTED', /a RIGHT or FULL join \(not yet\) in a materialized view over a table/],
+    ['CREATE MATERIALIZED VIEW x AS SELECT t.k, other.w FROM t JOIN other ON other.w > t.v', 'NOT_SUPPORTED', /equates no column/],
+    ['CREATE MATERIALIZED VIEW x AS SELECT t.k, other.w FROM t JOIN other ON other.w = t.k', 'NOT_SUPPORTED', /of different types/],
+    ['CREATE MATERIALIZED VIEW x AS SELECT t.k, count(*) FROM t JOIN other ON other.id = t.id GROUP BY t.k', 'NOT_SUPPORTED', /make the join a stream of its own/],
     ["CREATE MATERIALIZED VIEW x AS SELECT window_start, count(*) FROM t GROUP BY tumble(ts, INTERVAL '1' MINUTE)", 'NOT_SUPPORTED', /window/],
     ['CREATE MATERIALIZED VIEW x AS SELECT k FROM t ORDER BY k', 'NOT_SUPPORTED', /ORDER BY/],
     ['CREATE MATERIALIZED VIEW x AS SELECT k FROM t WHERE v IN (SELECT w FROM other)', 'NOT_SUPPORTED', /subquery/],

@@ -59,6 +59,8 @@ export interface StreamDefinition {
   readonly joins?: string
   /** For a view over a table: the table's columns it reads, as they were when it was created (so `*` keeps its meaning). */
   readonly columns?: readonly string[]
+  /** For a view over a join of two tables: the second table's columns it reads, likewise. */
+  readonly joinColumns?: readonly string[]
 }
 
 /** What makes a table a source: the event-time column its watermark follows, and the slack it allows. */

@@ -735,44 +735,65 @@ export function planStream(
   if (join !== undefined) {
     const left = nodeBody(join['larg'], 'RangeVar')
     const right = nodeBody(join['rarg'], 'RangeVar')
-    if (left !== undefined && sourceOf(String(left['relname']))?.table === true) throw new StrataError('NOT_SUPPORTED', 'a join (not yet) in a materialized view over a table', { statement: query })
-    if (left === undefined || right === undefined || sourceOf(String(left['relname'])) === undefined) refuse('a join other than a source JOIN a table (a lookup join)')
-    if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a RIGHT or FULL join')
-    if (join['quals'] === undefined && list(join['usingClause']).length === 0) refuse('a join without ON or USING')
-    const rightName = String(right!['relname'])
-    // A table on the right is a lookup join's (the resolver answers tables too, for views over them).
-    const resolved = sourceOf(rightName)
-    const rightSource = resolved?.table === true ? undefined : resolved
-    if (asofText !== undefined) {
-      // An ASOF join: each left event with the latest right event at or before it (DuckDB's ASOF JOIN).
-      if (rightSource === undefined) refuse('an ASOF join with a table (ASOF joins two sources)')
-      if (rightName === String(left!['relname'])) refuse('an ASOF join of a source with itself')
-      const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
+    const viewRefuse = (what: string): never => {
+      throw new StrataError('NOT_SUPPORTED', `${what} in a materialized view over a table`, { statement: query })
+    }
+    const leftTable = left === undefined ? undefined : sourceOf(String(left['relname']))
+    if (leftTable?.table === true) {
+      // A materialized view over a join of two tables: kept by the keys its ON clause equates.
+      const rightTable = right === undefined ? undefined : sourceOf(String(right['relname']))
+      if (rightTable?.table !== true) viewRefuse('a join of a table with anything but a table (not yet)')
+      if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') viewRefuse('a RIGHT or FULL join (not yet)')
+      if (list(join['usingClause']).length > 0 || join['quals'] === undefined) viewRefuse('a join without ON (write ON … = …)')
       const leftName = String(left!['relname'])
+      const rightName = String(right!['relname'])
+      if (leftName === rightName) viewRefuse('a join of a table with itself (not yet)')
       const leftAlias = String(nodeBody({ Alias: left!['alias'] }, 'Alias')?.['aliasname'] ?? leftName)
-      const leftDefinition = sourceOf(leftName)!
-      const sides = { left: { alias: leftAlias, columns: leftDefinition.columns }, right: { alias: rightAlias, columns: rightSource!.columns } }
-      const inequality = asofInequality(join['quals'], sides.left, sides.right)
-      if (inequality === undefined) refuse('an ASOF join without one inequality between a column of each source (left.ts >= right.ts)')
-      if (inequality!.left !== leftDefinition.watermarkColumn || inequality!.right !== rightSource!.watermarkColumn) {
-        refuse("an ASOF join whose inequality is not between the two sources' event-time columns")
-      }
-      joined = { source: rightName, keys: joinEqualities(join['quals'], sides.left, sides.right), asof: { strict: inequality!.strict, left: join['jointype'] === 'JOIN_LEFT' } }
-      otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
-    } else if (rightSource !== undefined) {
-      // An interval join of two sources: each batch's events joined with the other source's events so far.
-      if (join['jointype'] !== 'JOIN_INNER') refuse('an outer join of two sources (not yet: inner joins are)')
-      if (rightName === String(left!['relname'])) refuse('a join of a source with itself (not yet)')
-      if (list(join['usingClause']).length > 0) refuse('a join of two sources with USING (write ON)')
       const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
-      const leftName = String(left!['relname'])
-      const leftAlias = String(nodeBody({ Alias: left!['alias'] }, 'Alias')?.['aliasname'] ?? leftName)
-      const leftColumns = sourceOf(leftName)!.columns
-      joined = { source: rightName, keys: joinEqualities(join['quals'], { alias: leftAlias, columns: leftColumns }, { alias: rightAlias, columns: rightSource.columns }) }
+      const keys = joinEqualities(join['quals'], { alias: leftAlias, columns: leftTable.columns }, { alias: rightAlias, columns: rightTable!.columns })
+      if (keys.length === 0) viewRefuse('a join whose ON equates no column of one table with a column of the other')
+      joined = { source: rightName, keys }
       otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
+      item = join['larg']
     } else {
-      lookups.push(rightName)
-      lookupSide = join['rarg']
+      if (left === undefined || right === undefined || leftTable === undefined) refuse('a join other than a source JOIN a table (a lookup join)')
+      if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a RIGHT or FULL join')
+      if (join['quals'] === undefined && list(join['usingClause']).length === 0) refuse('a join without ON or USING')
+      const rightName = String(right!['relname'])
+      // A table on the right is a lookup join's (the resolver answers tables too, for views over them).
+      const resolved = sourceOf(rightName)
+      const rightSource = resolved?.table === true ? undefined : resolved
+      if (asofText !== undefined) {
+        // An ASOF join: each left event with the latest right event at or before it (DuckDB's ASOF JOIN).
+        if (rightSource === undefined) refuse('an ASOF join with a table (ASOF joins two sources)')
+        if (rightName === String(left!['relname'])) refuse('an ASOF join of a source with itself')
+        const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
+        const leftName = String(left!['relname'])
+        const leftAlias = String(nodeBody({ Alias: left!['alias'] }, 'Alias')?.['aliasname'] ?? leftName)
+        const leftDefinition = sourceOf(leftName)!
+        const sides = { left: { alias: leftAlias, columns: leftDefinition.columns }, right: { alias: rightAlias, columns: rightSource!.columns } }
+        const inequality = asofInequality(join['quals'], sides.left, sides.right)
+        if (inequality === undefined) refuse('an ASOF join without one inequality between a column of each source (left.ts >= right.ts)')
+        if (inequality!.left !== leftDefinition.watermarkColumn || inequality!.right !== rightSource!.watermarkColumn) {
+          refuse("an ASOF join whose inequality is not between the two sources' event-time columns")
+        }
+        joined = { source: rightName, keys: joinEqualities(join['quals'], sides.left, sides.right), asof: { strict: inequality!.strict, left: join['jointype'] === 'JOIN_LEFT' } }
+        otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
+      } else if (rightSource !== undefined) {
+        // An interval join of two sources: each batch's events joined with the other source's events so far.
+        if (join['jointype'] !== 'JOIN_INNER') refuse('an outer join of two sources (not yet: inner joins are)')
+        if (rightName === String(left!['relname'])) refuse('a join of a source with itself (not yet)')
+        if (list(join['usingClause']).length > 0) refuse('a join of two sources with USING (write ON)')
+        const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
+        const leftName = String(left!['relname'])
+        const leftAlias = String(nodeBody({ Alias: left!['alias'] }, 'Alias')?.['aliasname'] ?? leftName)
+        const leftColumns = sourceOf(leftName)!.columns
+        joined = { source: rightName, keys: joinEqualities(join['quals'], { alias: leftAlias, columns: leftColumns }, { alias: rightAlias, columns: rightSource.columns }) }
+        otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
+      } else {
+        lookups.push(rightName)
+        lookupSide = join['rarg']
+      }
     }
     item = join['larg']
   }

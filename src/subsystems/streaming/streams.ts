@@ -205,7 +205,12 @@ export class Streams {
     if (input === undefined) throw new StrataError('UNDEFINED_TABLE', `table "${stream.stream.source}" of the materialized view "${stream.name}" does not exist`)
     const cached = this.plans.get(stream.name)
     if (cached !== undefined && cached.query === stream.stream.query && cached.schemaTx === input.schemaTx) return cached.plan
-    const plan = planStream(stream.stream.query, (name) => (overTable ? (name === input.name ? this.tableForPlan(name, stream.stream.columns) : undefined) : this.sourceForPlan(name)), this.aggregates)
+    const resolve = (name: string): ReturnType<Streams['tableForPlan']> | ReturnType<Streams['sourceForPlan']> => {
+      if (!overTable) return this.sourceForPlan(name)
+      if (name === input.name) return this.tableForPlan(name, stream.stream.columns)
+      return name === stream.stream.joins ? this.tableForPlan(name, stream.stream.joinColumns) : undefined
+    }
+    const plan = planStream(stream.stream.query, resolve, this.aggregates)
     // A plan made before the aggregates were read is not kept: the next one is made with them.
     if (this.aggregates !== undefined) this.plans.set(stream.name, { query: stream.stream.query, schemaTx: input.schemaTx, plan })
     return plan

@@ -64,8 +64,10 @@ export class TableViews {
     const order: StreamTable[] = []
     const visit = (view: StreamTable, depth: number): void => {
       if (done.has(view.name) || depth > views.length) return
-      const upstream = byName.get(view.stream.source)
-      if (upstream !== undefined) visit(upstream, depth + 1)
+      for (const read of [view.stream.source, view.stream.joins]) {
+        const upstream = read === undefined ? undefined : byName.get(read)
+        if (upstream !== undefined) visit(upstream, depth + 1)
+      }
       done.add(view.name)
       order.push(view)
     }
@@ -74,11 +76,12 @@ export class TableViews {
     return order
   }
 
-  /** The input columns a view reads: its table's columns it recorded at CREATE, in that order. */
-  private inputOf(view: StreamTable): TableDefinition {
-    const table = this.host.schema.catalog.tables.get(view.stream.source)
-    if (table === undefined) throw new StrataError('UNDEFINED_TABLE', `table "${view.stream.source}" of the materialized view "${view.name}" does not exist`)
-    const names = view.stream.columns ?? table.columns.map((column) => column.name)
+  /** The input columns a view reads: its table's columns it recorded at CREATE, in that order (`joined`: its second table's). */
+  private inputOf(view: StreamTable, joined = false): TableDefinition {
+    const name = joined ? view.stream.joins! : view.stream.source
+    const table = this.host.schema.catalog.tables.get(name)
+    if (table === undefined) throw new StrataError('UNDEFINED_TABLE', `table "${name}" of the materialized view "${view.name}" does not exist`)
+    const names = (joined ? view.stream.joinColumns : view.stream.columns) ?? table.columns.map((column) => column.name)
     const columns = names.map((name) => {
       const column = table.columns.find((candidate) => candidate.name === name)
       if (column === undefined) throw new StrataError('INTERNAL', `column "${name}" of "${table.name}", read by the materialized view "${view.name}", is gone`)
@@ -96,12 +99,18 @@ export class TableViews {
     }
     if (plan.window !== undefined) refuse('a window (windows follow a source\'s event time: create a source)')
     if (plan.lookups.length > 0) refuse('a join (not yet)')
+    const other = plan.joined === undefined ? undefined : this.host.schema.catalog.tables.get(plan.joined.source)!
+    // The rows a change can touch are found by the equated columns' stored values: they must be stored alike.
+    for (const key of plan.joined?.keys ?? []) {
+      const type = (owner: TableDefinition, name: string): string => JSON.stringify(owner.columns.find((column) => column.name === name)?.type)
+      if (type(table, key.left) !== type(other!, key.right)) refuse(`a join equating ${table.name}.${key.left} and ${other!.name}.${key.right}, of different types (cast one in a view of its own first)`)
+    }
     // Its rows change in place as the table does: EMIT CHANGES is what it does anyway.
     if (create.emit === 'close') refuse('EMIT ON WINDOW CLOSE (there are no windows)')
     const input: InputColumns = table
     const session = await this.host.syncer.acquireSession()
     try {
-      const described = await this.streams.evaluate(session, create.name, input, plan, [], { closedUs: null, limitUs: null, describeOnly: true })
+      const described = await this.streams.evaluate(session, create.name, input, plan, [], { closedUs: null, limitUs: null, describeOnly: true }, undefined, other === undefined ? undefined : { columns: other.columns, events: [] })
       const columns = described.columns.map((column) => ({ name: column.name, type: typeFromLabel(column.type), notNull: false, default: undefined }))
       const names = new Set<string>()
       for (const column of columns) {
@@ -116,7 +125,13 @@ export class TableViews {
         uniques: [],
         checks: [],
         schemaTx: pending,
-        stream: { query: create.query, source: table.name, over: 'table', columns: table.columns.map((column) => column.name) },
+        stream: {
+          query: create.query,
+          source: table.name,
+          over: 'table',
+          columns: table.columns.map((column) => column.name),
+          ...(other === undefined ? {} : { joins: other.name, joinColumns: other.columns.map((column) => column.name) }),
+        },
       })
       call.schemaChanged()
       this.writer
@@ -134,14 +149,16 @@ export class TableViews {
   private async fill(call: StatementCall, session: ColumnSession, view: StreamTable): Promise<void> {
     const input = this.inputOf(view)
     const rows = this.rowsSync(input, '', [])
-    const result = await this.streams.evaluate(session, view.name, input, this.streams.planOf(view), rows, { closedUs: null, limitUs: null, describeOnly: false })
+    const other = view.stream.joins === undefined ? undefined : this.inputOf(view, true)
+    const otherRows = other === undefined ? undefined : { columns: other.columns, events: this.rowsSync(other, '', []) }
+    const result = await this.streams.evaluate(session, view.name, input, this.streams.planOf(view), rows, { closedUs: null, limitUs: null, describeOnly: false }, undefined, otherRows)
     this.streams.insertResultSync(view, result.rows)
     this.streams.countSync(call, view.name, { eventsIn: rows.length, eventsOut: result.rows.length, stateRows: rows.length })
   }
 
   /** A DROP TABLE, DROP COLUMN or RENAME COLUMN of a table a view reads is refused naming the view. */
   checkSchemaChange(table: TableDefinition, what: string): void {
-    const dependent = this.viewsInOrder().find((view) => view.stream.source === table.name)
+    const dependent = this.viewsInOrder().find((view) => view.stream.source === table.name || view.stream.joins === table.name)
     if (dependent !== undefined) throw new StrataError('NOT_SUPPORTED', `${what} of "${table.name}": the materialized view "${dependent.name}" reads it (drop the view first)`)
   }
 
@@ -165,9 +182,11 @@ export class TableViews {
     const changed = new Map<string, boolean>()
     let any = false
     for (const view of views) {
-      const name = view.stream.source
-      if (!changed.has(name)) changed.set(name, this.changedSync(name, txId))
-      if (changed.get(name) === true || view.schemaTx === txId) any = true
+      for (const name of [view.stream.source, ...(view.stream.joins === undefined ? [] : [view.stream.joins])]) {
+        if (!changed.has(name)) changed.set(name, this.changedSync(name, txId))
+        if (changed.get(name) === true) any = true
+      }
+      if (view.schemaTx === txId) any = true
     }
     if (!any) return undefined
     return this.keep(call(), views, txId)
@@ -196,8 +215,12 @@ export class TableViews {
           continue
         }
         // Checked here, not before: a view over a view sees what the one before it wrote.
-        if (!this.changedSync(view.stream.source, txId)) continue
         const plan = this.streams.planOf(view)
+        if (view.stream.joins !== undefined) {
+          if (this.changedSync(view.stream.source, txId) || this.changedSync(view.stream.joins, txId)) await this.keepJoin(call, session, view, plan, txId)
+          continue
+        }
+        if (!this.changedSync(view.stream.source, txId)) continue
         if (plan.groupColumns !== undefined) await this.keepGroups(call, session, view, plan, txId)
         else await this.keepRows(call, session, view, plan, txId)
       }
@@ -252,14 +275,15 @@ export class TableViews {
   }
 
   /** The table's rows in the given groups (NULL matches NULL), or all of them for one group over everything; a chunk of groups per scan. */
-  private groupRowsSync(input: TableDefinition, keys: readonly string[], groups: readonly (readonly RowValue[])[]): RowValue[][] {
-    if (keys.length === 0) return this.rowsSync(input, '', [])
+  private groupRowsSync(input: TableDefinition, keys: readonly string[], groups: readonly (readonly RowValue[])[], also = '', alsoParams: readonly RowValue[] = []): RowValue[][] {
+    if (keys.length === 0) return this.rowsSync(input, also, alsoParams)
     const rows: RowValue[][] = []
     const perScan = Math.max(1, Math.floor(limits.keysPerScanMax / keys.length))
     for (let start = 0; start < groups.length; start += perScan) {
       const chunk = groups.slice(start, start + perScan)
       const one = `(${keys.map((name) => `r.${quoteIdentifier(name)} IS ?`).join(' AND ')})`
-      rows.push(...this.rowsSync(input, chunk.map(() => one).join(' OR '), chunk.flat()))
+      const where = `(${chunk.map(() => one).join(' OR ')})${also === '' ? '' : ` AND ${also}`}`
+      rows.push(...this.rowsSync(input, where, [...chunk.flat(), ...alsoParams]))
     }
     return rows
   }
@@ -280,19 +304,68 @@ export class TableViews {
     }
     const retracted = await evaluate(removed)
     const inserted = await evaluate(added)
-    // Z-set difference: a row both retracted and inserted (an update the query does not see) cancels.
-    const weights = new Map<string, { readonly values: RowValue[]; weight: number }>()
-    for (const values of retracted) {
-      const id = groupId(values)
-      const entry = weights.get(id) ?? { values, weight: 0 }
-      entry.weight--
-      weights.set(id, entry)
+    const written = this.applyDeltaSync(view, retracted, inserted)
+    this.streams.countSync(call, view.name, { eventsIn: added.length + removed.length, eventsOut: written, stateRows: added.length + removed.length })
+  }
+
+  /**
+   * A view over a join of two tables (no aggregate). The rows a change can touch are those of the keys
+   * the ON clause equates: the key values of every row either table's transaction wrote or replaced
+   * (K). The query is evaluated over both tables' rows of K as they were before the transaction and as
+   * they are now, and the difference applied (as keepRows does): the view's rows of other keys meet no
+   * changed row, so they stay as they are. A left join's unmatched rows are in K like any other.
+   */
+  private async keepJoin(call: StatementCall, session: ColumnSession, view: StreamTable, plan: StreamPlan, txId: number): Promise<void> {
+    const left = this.inputOf(view)
+    const right = this.inputOf(view, true)
+    const keys = plan.joined!.keys
+    const positions = (table: TableDefinition, columns: readonly string[]): number[] => columns.map((name) => table.columns.findIndex((column) => column.name === name))
+    const leftKeys = positions(left, keys.map((key) => key.left))
+    const rightKeys = positions(right, keys.map((key) => key.right))
+    const touched = new Map<string, RowValue[]>()
+    const touch = (rows: readonly (readonly RowValue[])[], at: readonly number[]): void => {
+      for (const row of rows) {
+        const tuple = at.map((position) => row[position]!)
+        touched.set(groupId(tuple), tuple)
+      }
     }
-    for (const values of inserted) {
-      const id = groupId(values)
-      const entry = weights.get(id) ?? { values, weight: 0 }
-      entry.weight++
-      weights.set(id, entry)
+    touch([...this.writtenSync(left, txId), ...this.closedSync(left, txId, false)], leftKeys)
+    touch([...this.writtenSync(right, txId), ...this.closedSync(right, txId, false)], rightKeys)
+    const tuples = [...touched.values()]
+    const inKeys = (at: readonly number[]) => (row: readonly RowValue[]): boolean => touched.has(groupId(at.map((position) => row[position]!)))
+    // Now: the rows of K. Before: the rows of K the transaction did not write, and the versions of K it replaced.
+    const now = (table: TableDefinition, columns: readonly string[]): RowValue[][] => this.groupRowsSync(table, columns, tuples)
+    const before = (table: TableDefinition, columns: readonly string[], at: readonly number[]): RowValue[][] => [
+      ...this.groupRowsSync(table, columns, tuples, `NOT (${writtenInRangeSql(table, 'r')})`, writtenInRangeParams(txId - 1, txId)),
+      ...this.closedSync(table, txId, true).filter(inKeys(at)),
+    ]
+    const evaluate = async (leftRows: RowValue[][], rightRows: RowValue[][]): Promise<RowValue[][]> => {
+      if (leftRows.length === 0) return []
+      const result = await this.streams.evaluate(session, view.name, left, plan, leftRows, { closedUs: null, limitUs: null, describeOnly: false }, undefined, { columns: right.columns, events: rightRows })
+      return result.rows.map((row) => view.columns.map((column, index) => toStorage(row[index], column.type)))
+    }
+    const leftNow = now(left, keys.map((key) => key.left))
+    const rightNow = now(right, keys.map((key) => key.right))
+    const retracted = await evaluate(before(left, keys.map((key) => key.left), leftKeys), before(right, keys.map((key) => key.right), rightKeys))
+    const inserted = await evaluate(leftNow, rightNow)
+    const written = this.applyDeltaSync(view, retracted, inserted)
+    this.streams.countSync(call, view.name, { eventsIn: touched.size, eventsOut: written, stateRows: leftNow.length + rightNow.length })
+  }
+
+  /**
+   * Applies a Z-set difference to a view's table: a row both retracted and inserted (a change the
+   * query does not see) cancels; each remaining retraction deletes one equal row, each remaining
+   * insertion adds one. Returns how many rows it wrote.
+   */
+  private applyDeltaSync(view: StreamTable, retracted: readonly RowValue[][], inserted: readonly RowValue[][]): number {
+    const weights = new Map<string, { readonly values: RowValue[]; weight: number }>()
+    for (const [rows, sign] of [[retracted, -1], [inserted, 1]] as const) {
+      for (const values of rows) {
+        const id = groupId(values)
+        const entry = weights.get(id) ?? { values, weight: 0 }
+        entry.weight += sign
+        weights.set(id, entry)
+      }
     }
     const table = `main.${quoteIdentifier(view.name)}`
     const match = view.columns.map((column) => `${quoteIdentifier(column.name)} IS ?`).join(' AND ')
@@ -309,6 +382,6 @@ export class TableViews {
         written++
       }
     }
-    this.streams.countSync(call, view.name, { eventsIn: added.length + removed.length, eventsOut: written, stateRows: added.length + removed.length })
+    return written
   }
 }
