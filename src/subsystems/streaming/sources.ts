@@ -17,6 +17,7 @@ import type { PgNode } from '../../sql/parse.js'
 import { fromStorage, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
 import { StrataError } from '../../util/errors.js'
+import { limits } from '../../util/limits.js'
 import { dateFromMicros, dateMicros } from '../../util/timestamp.js'
 import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.js'
 import { formatMicros } from './intervals.js'
@@ -361,9 +362,14 @@ export class Sources {
       if (maxEventUs === null || eventUs > maxEventUs) maxEventUs = eventUs
     }
     if (accepted.length > 0) {
+      // Many events per INSERT (one statement per chunk), within SQLite's bound on parameters.
       const names = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
-      const insert = this.writer.prepareSync(`INSERT INTO main.${quoteIdentifier(table.name)} (${names}) VALUES (${table.columns.map(() => '?').join(', ')})`)
-      for (const values of accepted) insert.runSync(values)
+      const one = `(${table.columns.map(() => '?').join(', ')})`
+      const perStatement = Math.max(1, Math.min(limits.streamInsertRowsMax, Math.floor(32_000 / Math.max(1, table.columns.length))))
+      for (let start = 0; start < accepted.length; start += perStatement) {
+        const chunk = accepted.slice(start, start + perStatement)
+        this.writer.prepareSync(`INSERT INTO main.${quoteIdentifier(table.name)} (${names}) VALUES ${chunk.map(() => one).join(', ')}`).runSync(chunk.flat())
+      }
     }
     if (late.length > 0) {
       const record = this.writer.prepareSync('INSERT INTO _strata_late_events (tx_id, source, event, event_time_us, watermark_us) VALUES (?, ?, ?, ?, ?)')
