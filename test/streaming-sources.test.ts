@@ -72,7 +72,7 @@ test('CREATE SOURCE refuses what it cannot mean, with a code and, for syntax, th
     ["CREATE SOURCE s (ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1 month')", 'NOT_SUPPORTED', /months/],
     ['CREATE SOURCE s (ts TIMESTAMP, WATERMARK ts)', 'SYNTAX_ERROR', /expected FOR but found "ts" \(at position 42\)/],
     ['CREATE SOURCE s (ts TIMESTAMP) WITH (speed = 3)', 'SYNTAX_ERROR', /unknown option speed/],
-    ["CREATE SOURCE s (ts TIMESTAMP) WITH (retention = '1 day')", 'NOT_SUPPORTED', /retention/],
+    ["CREATE SOURCE s (ts TIMESTAMP) WITH (retention = '1 day')", 'SYNTAX_ERROR', /retention counts back from the watermark/],
     ["CREATE SOURCE s (ts TIMESTAMP, WATERMARK FOR ts) WITH (watermark = 'other')", 'SYNTAX_ERROR', /ts and on other/],
     ['CREATE SOURCE s ()', 'SYNTAX_ERROR', /column definition/],
     ['CREATE SOURCE s (ts TIMESTAMP) trailing', 'SYNTAX_ERROR', /end of the statement/],

@@ -71,6 +71,11 @@ export interface SourceDefinition {
   readonly delayUs: number
   /** An event earlier than the watermark by more than this (µs) is late: dropped and recorded in strata.late_events. */
   readonly allowedLatenessUs: number
+  /**
+   * Events earlier than the watermark by more than this (µs) leave the source's table (and its
+   * history) once no stream needs them: `WITH (retention = INTERVAL …)`. Absent: kept for ever.
+   */
+  readonly retentionUs?: number
   /** Where events arrive from besides INSERT and db.push: a message broker the source reads by itself. */
   readonly connector?: SourceConnector
 }

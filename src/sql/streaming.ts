@@ -304,6 +304,7 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
     watermark = { column, delayUs }
   }
   let allowedLatenessUs = 0n
+  let retentionUs: bigint | undefined
   const connectorOptions = new Map<string, string>()
   if (reader.word('WITH')) {
     for (const item of reader.parenthesizedItems('an option')) {
@@ -324,7 +325,8 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
           allowedLatenessUs = intervalMicros(value, 'allowed_lateness', text)
           break
         case 'retention':
-          throw new StrataError('NOT_SUPPORTED', `CREATE SOURCE … WITH (${key} = …): not yet`, { statement: text })
+          retentionUs = intervalMicros(value, 'retention', text)
+          break
         default:
           // The connector and its options; connectorOf checks them against the connector's own.
           if (connectorOptions.has(key)) throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: the option ${key} is given twice`, { statement: text })
@@ -348,6 +350,9 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
       throw new StrataError('TYPE_MISMATCH', `CREATE SOURCE ${name}: the watermark column "${column.name}" must be a TIMESTAMP or TIMESTAMPTZ, not ${column.type.name}`, { statement: text })
     }
   }
+  if (retentionUs !== undefined && watermark === undefined) {
+    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE ${name}: retention counts back from the watermark, and the source has none (add WATERMARK FOR a TIMESTAMP column)`, { statement: text })
+  }
   const connector = connectorOf(connectorOptions, text)
   return {
     orReplace,
@@ -357,6 +362,7 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
       watermarkColumn: watermark?.column ?? null,
       delayUs: Number(watermark?.delayUs ?? 0n),
       allowedLatenessUs: Number(allowedLatenessUs),
+      ...(retentionUs === undefined ? {} : { retentionUs: Number(retentionUs) }),
       ...(connector === undefined ? {} : { connector }),
     },
   }
@@ -400,7 +406,7 @@ function connectorOf(options: ReadonlyMap<string, string>, statement: string): S
     if (stray === undefined) return undefined
     const owners = kinds.filter((candidate) => [...connectorOptionNames[candidate].required, ...connectorOptionNames[candidate].optional].includes(stray as never))
     if (owners.length > 0) throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: the option ${stray} belongs to a connector (${owners.map((owner) => `connector = '${owner}'`).join(' or ')})`, { statement })
-    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: unknown option ${stray} (known: watermark, allowed_lateness, connector)`, { statement })
+    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: unknown option ${stray} (known: watermark, allowed_lateness, retention, connector)`, { statement })
   }
   if (!kinds.includes(kind as ConnectorKind)) {
     const what = connectorsPlanned.includes(kind) ? 'not yet' : 'no such connector'
@@ -410,7 +416,7 @@ function connectorOf(options: ReadonlyMap<string, string>, statement: string): S
   const known: readonly string[] = [...names.required, ...names.optional]
   for (const key of options.keys()) {
     if (key === 'connector' || known.includes(key)) continue
-    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE … WITH (connector = '${kind}'): unknown option ${key} (known: watermark, allowed_lateness, connector, ${known.join(', ')})`, { statement })
+    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE … WITH (connector = '${kind}'): unknown option ${key} (known: watermark, allowed_lateness, retention, connector, ${known.join(', ')})`, { statement })
   }
   for (const key of names.required) {
     const value = options.get(key)

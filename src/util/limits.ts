@@ -50,6 +50,10 @@ export const limits = {
    *  query, as parameters, instead of appending them to a work table first: one round trip instead of
    *  four for the small batches that set push-to-visible latency. */
   streamInlineValuesMax: 2_000,
+  /** A source's expired events (its `retention`) leave once they are at least 1/this of its table: each
+   *  removal makes the column store copy the source anew, so the copying stays within this many times
+   *  the events removed. */
+  retentionShareDivisor: 10,
   /** Parsed-and-planned statements kept per database (LRU), so repeated SQL skips the parser. */
   statementCacheEntriesMax: 1_000,
   /** Shapes of statements whose texts differ only in their digits (src/sql/variants.ts) kept per key, most

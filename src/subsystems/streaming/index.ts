@@ -57,6 +57,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
   )
   // A CREATE or DROP SOURCE with a connector starts or stops it (connectors.ts: a connector whose source is gone, or never committed, stops itself).
   const sources: Sources = new Sources(host, streams, (name): string | undefined => connectors.errorOf(name), () => connectors.reconcileSoon(), checkSinks)
+  sources.sinkReads = (relation) => sinks.overSync(host.rowStore.writer, relation).length > 0
   const dropStreams = (call: StatementCall, dropped: readonly string[], ifExists: boolean, cascade: boolean, what: string): Rows => {
     for (const name of dropped) {
       const table = host.schema.catalog.tables.get(name)

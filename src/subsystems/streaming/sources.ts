@@ -396,7 +396,45 @@ export class Sources {
       for (const [slot, receipt] of progress.receipts) record.runSync([table.name, slot, receipt, txId])
     }
     await this.streams.afterBatch(call, table, accepted, { watermarkUs, flushed: state.flushed })
+    this.expireSync(call, table, watermarkUs)
     return empty(accepted.length)
+  }
+
+  /** Whether a sink reads a relation (sinks.ts; set by the subsystem's index.ts): its events stay until it has delivered them. */
+  sinkReads: ((relation: string) => boolean) | undefined
+
+  /**
+   * Retention: the source's events earlier than its watermark minus `retention`, and earlier than any
+   * its streams may still read, leave its table — once they are at least a tenth of it (each removal
+   * makes the column store copy the source anew, so it is done in steps that keep that copying
+   * proportional to the events removed). They are removed the way ERASE removes rows: without history
+   * versions, recorded in `_strata_erasures` (strata.erasures), so storage is freed and time travel no
+   * longer finds them. Not while a sink reads the source (it may not have delivered them).
+   */
+  private expireSync(call: StatementCall, table: TableDefinition & { readonly source: SourceDefinition }, watermarkUs: bigint | null): void {
+    const retentionUs = table.source.retentionUs
+    if (retentionUs === undefined || watermarkUs === null || table.source.watermarkColumn === null) return
+    let cutoffUs = watermarkUs - BigInt(retentionUs)
+    const needed = this.streams.neededFromSync(table, watermarkUs)
+    if (needed === 'all') return
+    if (needed !== null && needed < cutoffUs) cutoffUs = needed
+    if (this.sinkReads?.(table.name) === true) return
+    const name = `main.${quoteIdentifier(table.name)}`
+    const column = quoteIdentifier(table.source.watermarkColumn)
+    // The event-time index counts the expired events; rowids (events are only appended) size the table.
+    const [expired, span] = this.writer
+      .prepareSync(`SELECT (SELECT count(*) FROM ${name} WHERE ${column} < ?), (SELECT coalesce(max(rowid) - min(rowid) + 1, 0) FROM ${name})`)
+      .allSync([cutoffUs])[0]!
+      .map(Number) as [number, number]
+    if (expired === 0 || expired * limits.retentionShareDivisor < span) return
+    this.host.ledger.setRawSync(true)
+    try {
+      this.writer.prepareSync(`DELETE FROM ${name} WHERE ${column} < ?`).runSync([cutoffUs])
+    } finally {
+      this.host.ledger.setRawSync(false)
+    }
+    this.writer.prepareSync('INSERT INTO _strata_erasures (tx_id, table_name, entities, versions) VALUES (?, ?, ?, ?)').runSync([this.pendingTx(), table.name, expired, expired])
+    call.stateChanged()
   }
 
   /** `db.advanceWatermark(source, time)`: the watermark moves forward to `time`; a lower value is ignored. */

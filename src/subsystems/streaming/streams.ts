@@ -313,6 +313,39 @@ export class Streams {
     call.schemaChanged()
   }
 
+  /**
+   * The earliest event time (µs) the streams reading `source` may still need to read from its table
+   * (a window not yet emitted, a group evaluated again, the other side of a join), given its watermark
+   * now: null when none needs any, 'all' when one may need every event (an EMIT CHANGES aggregate
+   * without a window evaluates a group over all its events; a join meets any earlier event).
+   */
+  neededFromSync(source: SourceTable, watermarkUs: bigint | null): bigint | null | 'all' {
+    let needed: bigint | null = null
+    const atLeast = (bound: bigint): void => {
+      if (needed === null || bound < needed) needed = bound
+    }
+    for (const stream of this.over(source.name)) {
+      const plan = this.planOf(stream)
+      if (plan.joined !== undefined || plan.groupColumns !== undefined) return 'all'
+      const window = plan.window
+      if (window === undefined) continue
+      const state = this.stateSync(this.writer, stream.name)
+      if (state.done) continue
+      if (stream.stream.emit === 'changes') {
+        // A batch evaluates again the windows its events fall in: none ends before the lateness bound.
+        if (watermarkUs === null) return 'all'
+        atLeast(watermarkUs - BigInt(source.source.allowedLatenessUs) - window.sizeUs)
+      } else if (window.kind === 'session') {
+        if (state.openFromUs === null) return 'all'
+        atLeast(state.openFromUs)
+      } else {
+        if (state.closedUntilUs === null) return 'all'
+        atLeast(state.closedUntilUs - window.sizeUs)
+      }
+    }
+    return needed
+  }
+
   /** A stream another stream reads is not dropped (DROP SOURCE … CASCADE drops the farthest first). */
   checkDropSync(table: TableDefinition): void {
     const reader = this.over(table.name)[0]
