@@ -1,5 +1,5 @@
 /**
- * What the connector tests share (NATS, MQTT, RabbitMQ): waiting for a condition, counting rows, and
+ * What the connector tests share (NATS, MQTT, RabbitMQ, PostgreSQL CDC): waiting for a condition, counting rows, and
  * the SIGKILL loop — numbered messages published all along while a worker process
  * (test/source-kill-worker.ts) reading the source is started and killed again and again; afterwards
  * every message must be in the source exactly once.
@@ -29,7 +29,7 @@ export async function count(db: Database, sql: string): Promise<number> {
 }
 
 /** Starts the kill worker on `directory` and resolves once it is ready (its source exists and its connector runs). */
-function startWorker(directory: string, statement: string): Promise<{ kill: () => Promise<void> }> {
+export function startSourceWorker(directory: string, statement: string): Promise<{ kill: () => Promise<void> }> {
   const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'source-kill-worker.js')
   const child = spawn(process.execPath, [workerPath, directory, statement], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,7 +80,7 @@ export async function sourceKillLoop(
   })()
   try {
     for (let round = 0; round < 4; round++) {
-      const worker = await startWorker(directory.path, options.statement)
+      const worker = await startSourceWorker(directory.path, options.statement)
       await new Promise((resolve) => setTimeout(resolve, 150 + round * 120))
       await worker.kill()
     }

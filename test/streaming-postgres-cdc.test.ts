@@ -9,28 +9,14 @@
  * suffix), dropped at its end even when it fails.
  */
 import * as assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import pg from 'pg'
 import { open, type Database } from '../src/index.js'
 import { StrataError } from '../src/util/errors.js'
 import { lsnNumber, walLevelProblem } from '../src/subsystems/streaming/postgres.js'
 import { assertRefused, brokerProxy, temporaryDirectory } from './helpers.js'
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-async function count(db: Database, sql: string): Promise<number> {
-  return Number((await db.query(sql)).rows[0]!['n'])
-}
+import { count, startSourceWorker as startWorker, waitFor } from './source-kill.js'
 
 async function shown(db: Database, name: string): Promise<Record<string, unknown>> {
   return (await db.query('SHOW SOURCES')).rows.find((row) => row['name'] === name)!
@@ -349,33 +335,6 @@ test('PostgreSQL CDC: options checked at CREATE SOURCE, problems at the server s
   assert.equal(problem.code, 'NOT_SUPPORTED')
   assert.equal(problem.message, 'PostgreSQL at 127.0.0.1:5432 has wal_level = replica: logical replication needs wal_level = logical (ALTER SYSTEM SET wal_level = logical, then restart PostgreSQL)')
 })
-
-/** Starts the kill worker on `directory` and resolves once it is ready (its source exists and its connector starts). */
-function startWorker(directory: string, statement: string): Promise<{ kill: () => Promise<void> }> {
-  const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'source-kill-worker.js')
-  const child = spawn(process.execPath, [workerPath, directory, statement], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_TEST_CONTEXT')),
-  })
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
-  let stderr = ''
-  child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (chunk: string) => (stderr += chunk))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready: ${stderr}`)), 20_000)
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (chunk: string) => {
-      if (!chunk.includes('"kind":"ready"')) return
-      clearTimeout(timer)
-      resolve({
-        kill: async () => {
-          child.kill('SIGKILL')
-          await exited
-        },
-      })
-    })
-  })
-}
 
 test('SIGKILL while a PostgreSQL CDC source reads and PostgreSQL keeps writing: after restarts every change is in the source exactly once', { timeout: 60_000 }, async (t) => {
   const up = await upstream(t, 'id integer PRIMARY KEY, v integer')
