@@ -10,7 +10,7 @@ import { fingerprintHash, finishTemplate, instrument, matchConstants, templateVa
 import { analyticalReason } from '../sql/naming.js'
 import { inferNullable } from '../sql/nullability.js'
 import { compactParameters, type ParsedStatement, type PgNode } from '../sql/parse.js'
-import { postgresJsonEdits, subqueryLimitEdits } from '../sql/pgcompat.js'
+import { duckdbKeywordEdits, postgresJsonEdits, subqueryLimitEdits } from '../sql/pgcompat.js'
 import type { RowPlan } from '../sql/plan.js'
 import { compileSelect, NotRowStore } from '../sql/rowsql.js'
 import { timeSeriesEdits } from '../sql/timeseries.js'
@@ -305,15 +305,17 @@ export class Reads {
   private columnSelect(statement: ParsedStatement, params: readonly unknown[]): { sql: string; params: readonly unknown[] } {
     const limitEdits = subqueryLimitEdits(statement, params)
     if (limitEdits.length === 0) return { sql: this.columnSelectText(statement), params }
-    return compactParameters(applyEdits(statement, [...postgresJsonEdits(statement), ...limitEdits, ...timeSeriesEdits(statement)]), params)
+    const edits = [...postgresJsonEdits(statement), ...limitEdits, ...timeSeriesEdits(statement)]
+    return compactParameters(applyEdits(statement, [...edits, ...duckdbKeywordEdits(statement, edits)]), params)
   }
 
-  /** A SELECT's text for DuckDB: PostgreSQL's JSON constructors and time-series calls rewritten at tree locations (src/sql/pgcompat.ts, src/sql/timeseries.ts). */
+  /** A SELECT's text for DuckDB: PostgreSQL's JSON constructors and time-series calls rewritten at tree locations (src/sql/pgcompat.ts, src/sql/timeseries.ts), names DuckDB reads as keywords quoted. */
   private columnSelectText(statement: ParsedStatement): string {
     const tree = statement.tree!
     let text = this.columnTextCache.get(tree)
     if (text === undefined) {
-      text = applyEdits(statement, [...postgresJsonEdits(statement), ...timeSeriesEdits(statement)])
+      const edits = [...postgresJsonEdits(statement), ...timeSeriesEdits(statement)]
+      text = applyEdits(statement, [...edits, ...duckdbKeywordEdits(statement, edits)])
       this.columnTextCache.set(tree, text)
     }
     return text

@@ -42,7 +42,7 @@ function withBooleanCasts(node: unknown): unknown {
  * Words DuckDB reserves (or allows only as types and functions) that PostgreSQL does not reserve, from
  * DuckDB's `duckdb_keywords()`: bare, they cannot name a column in DuckDB.
  */
-const duckdbOnlyKeywords = new Set([
+export const duckdbOnlyKeywords: ReadonlySet<string> = new Set([
   'describe', 'lambda', 'pivot', 'pivot_longer', 'pivot_wider', 'qualify', 'show', 'summarize', 'unpivot',
   'anti', 'asof', 'at', 'columns', 'generated', 'glob', 'map', 'positional', 'semi', 'struct', 'try_cast', 'unpack',
 ])

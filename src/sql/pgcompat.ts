@@ -22,7 +22,8 @@
  */
 import { StrataError } from '../util/errors.js'
 import type { TextEdit } from './edits.js'
-import type { ParsedStatement, PgNode } from './parse.js'
+import { tokensOf, type ParsedStatement, type PgNode } from './parse.js'
+import { duckdbOnlyKeywords } from './deparse.js'
 import { StatementSpans } from './spans.js'
 import { list, names, nodeBody, nodeKind, walk } from './tree.js'
 
@@ -173,5 +174,31 @@ export function subqueryLimitEdits(statement: Pick<ParsedStatement, 'tree' | 'te
     if (literal === undefined || statement.text.slice(start, start + written.length) !== written) continue
     edits.push({ location: parameter.location, length: written.length, text: literal })
   }
+  return edits
+}
+
+/**
+ * Quotes, for DuckDB, the names in a statement's text that PostgreSQL reads as names but DuckDB's
+ * grammar as keywords (`at`, `columns`, `map`, `struct`, … : deparse.ts's list): a column called `at`
+ * is a syntax error in DuckDB unquoted. Found with the scanner's tokens: such a word not followed by `(`
+ * (a function of that name) and, for `at`, not by `TIME` (AT TIME ZONE). Edits that overlap
+ * `others` (rewrites of the same text) are left out: those rewrites print their own text.
+ *
+ * @example
+ * applyEdits(statement, duckdbKeywordEdits(statement, [])) // 'SELECT at FROM t' → 'SELECT "at" FROM t'
+ */
+export function duckdbKeywordEdits(statement: Pick<ParsedStatement, 'text' | 'locationBase'> & Partial<Pick<ParsedStatement, 'tokens'>>, others: readonly TextEdit[]): TextEdit[] {
+  const lower = statement.text.toLowerCase()
+  if (![...duckdbOnlyKeywords].some((word) => lower.includes(word))) return []
+  const tokens = tokensOf(statement.text, statement.tokens).filter((token) => token.tokenName !== 'SQL_COMMENT' && token.tokenName !== 'C_COMMENT')
+  const edits: TextEdit[] = []
+  tokens.forEach((token, index) => {
+    const word = token.text.toLowerCase()
+    if (token.text.startsWith('"') || !duckdbOnlyKeywords.has(word)) return
+    const next = tokens[index + 1]
+    if (next?.text === '(' || (word === 'at' && next?.text.toUpperCase() === 'TIME')) return
+    const overlaps = others.some((edit) => token.start < edit.location + Math.max(edit.length, 1) && edit.location < token.end)
+    if (!overlaps) edits.push({ location: token.start, length: token.end - token.start, text: `"${word}"` })
+  })
   return edits
 }
