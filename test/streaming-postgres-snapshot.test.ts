@@ -4,7 +4,8 @@
  * `_op` 'r' events before its changes; inserts, updates and deletes while a large snapshot is read are
  * each taken exactly once (every update adds 1, so a row's value counts its updates); a stream over the
  * source ends equal to the table; SIGKILLs during the snapshot (resumed from the last committed key in
- * a new exported snapshot) lose and double nothing. Each test has a table and slot of its own (a random
+ * a new exported snapshot) lose and double nothing; a definition stored before the option existed reads
+ * changes only. Each test has a table and slot of its own (a random
  * suffix), dropped at its end even when it fails.
  */
 import * as assert from 'node:assert/strict'
@@ -13,6 +14,7 @@ import { randomBytes } from 'node:crypto'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
+import Sqlite from 'better-sqlite3'
 import pg from 'pg'
 import { open, type Database } from '../src/index.js'
 import { compareKeys } from '../src/subsystems/streaming/postgres.js'
@@ -187,6 +189,32 @@ test("PostgreSQL CDC snapshot = 'never' reads changes only; a table without a pr
   await db.query(`CREATE SOURCE nokey (k VARCHAR) WITH (connector = 'postgres-cdc', database = 'test', table = '${up.table}', slot = '${up.table}')`)
   await waitFor('the key error', async () => (await shown(db, 'nokey'))['connector_error'] !== null)
   assert.match(String((await shown(db, 'nokey'))['connector_error']), /has no primary key: snapshot = 'initial' reads the rows in the order of a primary key .*snapshot = 'never'/)
+})
+
+test("PostgreSQL CDC: a source stored before the snapshot option existed (no snapshot in its definition) reads changes only, as it did", { timeout: 30_000 }, async (t) => {
+  const up = await upstream(t, 'k text PRIMARY KEY, v integer')
+  const directory = temporaryDirectory('postgres-snapshot-legacy')
+  t.after(() => directory.remove())
+  let db = await open(directory.path)
+  await db.query(`CREATE SOURCE s (k VARCHAR, v INTEGER, _op VARCHAR) WITH (connector = 'postgres-cdc', database = 'test', table = '${up.table}', slot = '${up.table}', snapshot = 'never')`)
+  await waitFor('the slot read', async () => (await up.client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [up.table])).rowCount === 1)
+  await db.close()
+  // The definition as an earlier version wrote it: no snapshot.
+  const raw = new Sqlite(path.join(directory.path, 'strata.sqlite'))
+  const stored = JSON.parse(String((raw.prepare("SELECT definition FROM _strata_catalog WHERE name = 's'").get() as { definition: string }).definition))
+  assert.equal(stored.source.connector.snapshot, 'never')
+  delete stored.source.connector.snapshot
+  raw.prepare("UPDATE _strata_catalog SET definition = ? WHERE name = 's'").run(JSON.stringify(stored))
+  raw.close()
+  await up.client.query(`INSERT INTO ${up.table} VALUES ('before', 1)`)
+  db = await open(directory.path)
+  up.databases.push(db)
+  await waitFor('the slot read', async () => (await up.client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [up.table])).rowCount === 1)
+  await up.client.query(`INSERT INTO ${up.table} VALUES ('after', 2)`)
+  await waitFor('the insert after', async () => (await count(db, "SELECT count(*) AS n FROM s WHERE k = 'after'")) === 1)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  // 'before' was written after the slot existed (the first open made it): a change, not a snapshot row.
+  assert.deepEqual((await db.query('SELECT k, _op FROM s ORDER BY k')).rows, [{ k: 'after', _op: 'c' }, { k: 'before', _op: 'c' }])
 })
 
 /** Starts the kill worker on `directory` and resolves once it is ready (its source exists and its connector starts). */
