@@ -224,7 +224,8 @@ test('PostgreSQL CDC: acknowledgements lost on the way (TCP proxy) — the slot 
 test('PostgreSQL CDC: a change that does not fit stops the source there, acknowledged to PostgreSQL only up to the last commit; a source replaced over the same slot takes it up', { timeout: 60_000 }, async (t) => {
   const up = await upstream(t, 'id integer PRIMARY KEY, v bigint')
   const db = up.closeFirst(await open(':memory:'))
-  const create = (type: string) => `CREATE OR REPLACE SOURCE narrow (id INTEGER, v ${type}) WITH (connector = 'postgres-cdc', database = 'test', table = '${up.table}', slot = '${up.table}')`
+  // Changes only: a replaced source with snapshot = 'initial' would read the table anew (the snapshot tests).
+  const create = (type: string) => `CREATE OR REPLACE SOURCE narrow (id INTEGER, v ${type}) WITH (connector = 'postgres-cdc', database = 'test', table = '${up.table}', slot = '${up.table}', snapshot = 'never')`
   await db.query(create('INTEGER'))
   await up.reading()
   await up.client.query(`INSERT INTO ${up.table} VALUES (1, 1)`)
@@ -311,9 +312,11 @@ test('PostgreSQL CDC: options checked at CREATE SOURCE, problems at the server s
     ["CREATE SOURCE a (id INTEGER) WITH (connector = 'postgres-cdc', table = 't', subject = 'x')", 'SYNTAX_ERROR', /unknown option subject/],
     ["CREATE SOURCE a (id INTEGER) WITH (connector = 'postgres-cdc', table = 't', server = 'mysql://x')", 'SYNTAX_ERROR', /postgres:\/\/ URL/],
     ["CREATE SOURCE a (id INTEGER) WITH (table = 't')", 'SYNTAX_ERROR', /belongs to a connector \(connector = 'postgres-cdc'\)/],
+    ["CREATE SOURCE a (id INTEGER) WITH (connector = 'postgres-cdc', table = 't', snapshot = 'always')", 'SYNTAX_ERROR', /snapshot = 'always' \('initial'.*'never'/],
   ])
   // A source column the table lacks, a publication that does not exist, a table that does not exist.
-  await db.query(`CREATE SOURCE wrong (id INTEGER, missing VARCHAR) WITH (connector = 'postgres-cdc', server = 'postgres://postgres@127.0.0.1:5432/test', table = '${up.table}', slot = '${up.table}')`)
+  // (snapshot = 'never': the check on the change stream; the snapshot's own is in the snapshot tests.)
+  await db.query(`CREATE SOURCE wrong (id INTEGER, missing VARCHAR) WITH (connector = 'postgres-cdc', server = 'postgres://postgres@127.0.0.1:5432/test', table = '${up.table}', slot = '${up.table}', snapshot = 'never')`)
   await up.reading()
   await up.client.query(`INSERT INTO ${up.table} VALUES (1, 1)`)
   await waitFor('the column error', async () => (await shown(db, 'wrong'))['connector_error'] !== null)

@@ -146,6 +146,12 @@ export interface PostgresCdcConnector {
   readonly slot?: string
   /** A publication of the user's, which must exist; absent: the connector's own, named as the slot, created and dropped with it. */
   readonly publication?: string
+  /**
+   * 'initial': the table's rows are read first (events with `_op` 'r'), then its changes from the
+   * snapshot's consistent point; 'never': its changes only. Every definition CREATE SOURCE makes now
+   * has it; one stored before it existed has none, and reads as 'never' (as it did).
+   */
+  readonly snapshot?: 'initial' | 'never'
 }
 
 /**

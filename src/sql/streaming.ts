@@ -376,7 +376,7 @@ const connectorOptionNames = {
   nats: { required: ['subject'], optional: ['server', 'format'] },
   mqtt: { required: ['topic'], optional: ['server', 'qos', 'client_id', 'format'] },
   rabbitmq: { required: ['queue'], optional: ['server', 'format'] },
-  'postgres-cdc': { required: ['table'], optional: ['server', 'database', 'user', 'slot', 'publication'] },
+  'postgres-cdc': { required: ['table'], optional: ['server', 'database', 'user', 'slot', 'publication', 'snapshot'] },
 } as const satisfies Record<SourceConnector['kind'], { readonly required: readonly string[]; readonly optional: readonly string[] }>
 
 type ConnectorKind = keyof typeof connectorOptionNames
@@ -448,7 +448,10 @@ function connectorOf(options: ReadonlyMap<string, string>, statement: string): S
 
 /**
  * `connector = 'postgres-cdc', table = 'schema.name' [, server = 'host:port' | 'postgres://…'] [,
- * database = '…'] [, user = '…'] [, slot = '…'] [, publication = '…']`.
+ * database = '…'] [, user = '…'] [, slot = '…'] [, publication = '…'] [, snapshot = 'initial' | 'never']`.
+ * The snapshot choice is stored in every new definition, 'initial' unless given (what Debezium does:
+ * a source of a table starts with the rows it has); a definition stored before the option existed
+ * has none and reads as 'never', as it always did (postgres.ts).
  */
 function postgresCdcConnector(options: ReadonlyMap<string, string>, server: string | undefined, statement: string): PostgresCdcConnector {
   const fail = (what: string): never => {
@@ -465,6 +468,8 @@ function postgresCdcConnector(options: ReadonlyMap<string, string>, server: stri
   if (publication !== undefined && publication.trim() === '') fail("publication = '' (name one, or leave it out for the connector's own)")
   const database = options.get('database')
   const user = options.get('user')
+  const snapshotText = options.get('snapshot') ?? 'initial'
+  const snapshot = snapshotText === 'initial' || snapshotText === 'never' ? snapshotText : fail(`snapshot = '${snapshotText}' ('initial': the table's rows first, then its changes; 'never': its changes only)`)
   return {
     kind: 'postgres-cdc',
     table,
@@ -473,6 +478,7 @@ function postgresCdcConnector(options: ReadonlyMap<string, string>, server: stri
     ...(user === undefined ? {} : { user }),
     ...(slot === undefined ? {} : { slot }),
     ...(publication === undefined ? {} : { publication }),
+    snapshot,
   }
 }
 

@@ -230,6 +230,9 @@ export const limits = {
    *  (PostgreSQL then waits): ten batches, so batches follow one another without a wait while a backlog
    *  is read, and memory stays bounded (a transaction is held whole, however large). */
   postgresCdcBufferedEventsMax: 10_000,
+  /** Rows a CDC connector's initial snapshot fetches from its cursor and pushes as one batch: a batch's
+   *  worth, so a snapshot commits its progress as often as a backlog of changes would. */
+  postgresCdcSnapshotBatchRowsMax: 1_000,
 } as const
 
 if (limits.syncIdleIntervalMs >= limits.freshReadWaitMs) {

@@ -21,6 +21,11 @@
  * a quiet table in a busy database does not make the slot keep WAL. A transaction is never split: one larger than a batch
  * is a batch of its own, held in memory whole.
  *
+ * First, unless `snapshot = 'never'` (or the definition predates the option), the table's rows as events
+ * with `_op` 'r', read from the snapshot the slot exported when it was created, so rows and changes meet
+ * at its consistent point; progress commits with each batch and a restart resumes after the last key
+ * (takeSnapshot, SnapshotState).
+ *
  * The slot (pgoutput) and, without a `publication` option, a publication of the table's inserts,
  * updates and deletes, both named by the slot, are created by the connector when missing; a DROP
  * SOURCE drops them once it has committed (connectors.ts, `release`), so a dropped source's slot does
@@ -28,6 +33,7 @@
  * table to create the publication). `pg` and `pg-logical-replication` are loaded only when a source has
  * this connector.
  */
+import { randomBytes } from 'node:crypto'
 import type { Client, ClientConfig } from 'pg'
 import type { Pgoutput } from 'pg-logical-replication'
 import { serverShown, type PostgresCdcConnector } from '../../sql/catalog.js'
@@ -141,7 +147,8 @@ function worldError(connector: PostgresCdcConnector, error: unknown): StrataErro
  * On an ordinary connection: checks wal_level and the table, creates the connector's publication and
  * the slot when missing.
  */
-async function prepare(client: Client, run: ConnectorRun<PostgresCdcConnector>, slot: string): Promise<string> {
+async function prepare(client: Client, run: ConnectorRun<PostgresCdcConnector>, options: { readonly slot: string; readonly createSlot: boolean }): Promise<string> {
+  const { slot } = options
   const { connector } = run
   const walLevel = String((await client.query('SHOW wal_level')).rows[0]?.wal_level)
   const problem = walLevelProblem(walLevel, serverShown(connector.server))
@@ -158,12 +165,215 @@ async function prepare(client: Client, run: ConnectorRun<PostgresCdcConnector>, 
   }
   const slots = await client.query('SELECT plugin, database FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [slot])
   if (slots.rowCount === 0) {
+    // A snapshot about to start creates the slot itself, with the snapshot exported (takeSnapshot).
+    if (!options.createSlot) return publication
     // From here on every committed change is kept for the slot until it is acknowledged.
     await client.query('SELECT pg_catalog.pg_create_logical_replication_slot($1, $2)', [slot, 'pgoutput'])
   } else if (slots.rows[0]!.plugin !== 'pgoutput' || slots.rows[0]!.database !== (await client.query('SELECT current_database() AS name')).rows[0]!.name) {
     throw new StrataError('IO_ERROR', `PostgreSQL ${serverShown(connector.server)}: the replication slot ${slot} exists for another plugin or database (pgoutput in this database is needed)`)
   }
   return publication
+}
+
+/** A key column of the table, and how its values (PostgreSQL's texts) are ordered: as integers, or as UTF-8 bytes (COLLATE "C"). */
+interface SnapshotKey {
+  readonly name: string
+  readonly kind: 'integer' | 'text'
+}
+
+/**
+ * Where a source's initial snapshot stands, committed with each of its batches (as the receipt
+ * `snapshotReceipt` of `_strata_source_receipts`), so a restart knows what was read.
+ *
+ * The rows are read in key order. A snapshot read from start to end in one connection has one
+ * segment: every key, read in the snapshot the slot exported at its consistent point. A restart in
+ * the middle cannot read that snapshot again (it died with the replication connection); it reads the
+ * keys after the last one committed in a new snapshot, exported by a temporary slot, whose consistent
+ * point is later. Each segment is a key range (up to and including `upTo`; the last one has no bound)
+ * and the LSN its rows were read at: a change of a key in a segment is taken from the slot only when it
+ * committed after that segment's LSN (segmentLsnOf).
+ */
+interface SnapshotState {
+  readonly keys: readonly SnapshotKey[]
+  readonly segments: readonly { readonly lsn: number; readonly upTo: readonly string[] | null }[]
+  /** The last key read in the last segment, or null before its first row. */
+  readonly last: readonly string[] | null
+  readonly done: boolean
+  /**
+   * The rows' `_ts`, PostgreSQL's clock just before the first slot's snapshot was taken, kept for every
+   * segment: no later than the commit times of the changes that follow, so a watermark on `_ts` does not
+   * make them late (as far as PostgreSQL's commit times follow its commit order, which they nearly do).
+   */
+  readonly takenAt: string
+}
+
+/** The receipt under which the snapshot's state is committed (this connector has no other receipts). */
+const snapshotReceipt = 0
+
+/** PostgreSQL type ids of keys a snapshot orders and compares here exactly as PostgreSQL does. */
+const integerKeyOids = new Set([20, 21, 23])
+/** text and varchar (ordered with COLLATE "C", by bytes) and uuid (ordered by its bytes, as its lowercase hex text is). */
+const textKeyOids = new Set([25, 1043, 2950])
+const collatableKeyOids = new Set([25, 1043])
+
+function snapshotStateOf(run: ConnectorRun<PostgresCdcConnector>): SnapshotState | undefined {
+  const text = run.committedReceipts().get(snapshotReceipt)
+  return text === undefined ? undefined : (JSON.parse(text) as SnapshotState)
+}
+
+/**
+ * Two keys compared as PostgreSQL orders them in the snapshot's ORDER BY (integers by value, texts
+ * by their UTF-8 bytes, which is COLLATE "C" in a UTF8 database).
+ *
+ * @example
+ * compareKeys([{ name: 'id', kind: 'integer' }], ['9'], ['10']) // < 0
+ */
+export function compareKeys(keys: readonly SnapshotKey[], left: readonly string[], right: readonly string[]): number {
+  for (let index = 0; index < keys.length; index++) {
+    const a = left[index] ?? ''
+    const b = right[index] ?? ''
+    const order = keys[index]!.kind === 'integer' ? (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0) : Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+    if (order !== 0) return order
+  }
+  return 0
+}
+
+/** The LSN at which the snapshot read the key's range: a change committed at or before it is in the snapshot already. */
+function segmentLsnOf(state: SnapshotState, key: readonly string[]): number {
+  for (const segment of state.segments) if (segment.upTo === null || compareKeys(state.keys, key, segment.upTo) <= 0) return segment.lsn
+  throw new StrataError('INTERNAL', 'a finished snapshot whose last segment has an upper bound')
+}
+
+/** The table's primary key, as a snapshot orders by it; NOT_SUPPORTED for a table without one, or with a kind of key it cannot order. */
+async function snapshotKeys(client: Client, connector: PostgresCdcConnector): Promise<{ readonly keys: SnapshotKey[]; readonly orderBy: string[] }> {
+  const { schema, name } = tableName(connector)
+  const qualified = `${quoteIdentifier(schema)}.${quoteIdentifier(name)}`
+  const result = await client.query(
+    'SELECT a.attname AS name, a.atttypid AS type FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)',
+    [qualified],
+  )
+  const needs = `snapshot = 'initial' reads the rows in the order of a primary key of integer, text, varchar or uuid columns (or give snapshot = 'never': changes only)`
+  if (result.rowCount === 0) throw new StrataError('NOT_SUPPORTED', `PostgreSQL ${serverShown(connector.server)}: ${connector.table} has no primary key: ${needs}`)
+  const keys: SnapshotKey[] = []
+  const orderBy: string[] = []
+  for (const row of result.rows as { name: string; type: number }[]) {
+    const type = Number(row.type)
+    if (!integerKeyOids.has(type) && !textKeyOids.has(type)) throw new StrataError('NOT_SUPPORTED', `PostgreSQL ${serverShown(connector.server)}: the key column ${row.name} of ${connector.table} is of another type: ${needs}`)
+    keys.push({ name: row.name, kind: integerKeyOids.has(type) ? 'integer' : 'text' })
+    orderBy.push(collatableKeyOids.has(type) ? `${quoteIdentifier(row.name)} COLLATE "C"` : quoteIdentifier(row.name))
+  }
+  if (keys.some((key) => key.kind === 'text')) {
+    const encoding = String((await client.query('SHOW server_encoding')).rows[0]?.server_encoding)
+    if (encoding !== 'UTF8' && encoding !== 'SQL_ASCII') throw new StrataError('NOT_SUPPORTED', `PostgreSQL ${serverShown(connector.server)}: server_encoding ${encoding}: ${needs}, in a UTF8 database`)
+  }
+  return { keys, orderBy }
+}
+
+/**
+ * The initial snapshot (`snapshot = 'initial'`): the table's rows as events with `_op` 'r', in key
+ * order, in batches, each committed with the snapshot's state; the last one with the offset from which
+ * the changes follow (the slot's consistent point). On a normal connection, `admin`, which is free
+ * again when this returns.
+ *
+ * Started afresh (no state committed), the slot is dropped if it exists — nothing read from it was
+ * committed — and created on a replication connection with its snapshot exported, which a REPEATABLE
+ * READ transaction takes: the rows it reads are exactly those committed before the slot's consistent
+ * point, and the slot holds exactly the changes committed after. Resumed (state committed, not done),
+ * the slot is where it was; the keys after the last one committed are read in the snapshot of a
+ * temporary slot, and SnapshotState records the point they were read at.
+ */
+async function takeSnapshot(run: ConnectorRun<PostgresCdcConnector>, admin: Client, slot: string): Promise<void> {
+  const pg = (await import('pg')).default
+  const { connector } = run
+  const config = clientConfig(connector)
+  const committed = snapshotStateOf(run)
+  const { keys, orderBy } = await snapshotKeys(admin, connector)
+  if (committed !== undefined && JSON.stringify(committed.keys) !== JSON.stringify(keys)) {
+    throw new StrataError('IO_ERROR', `PostgreSQL ${serverShown(connector.server)}: the primary key of ${connector.table} changed while the source's snapshot was read (drop the source and create it again)`)
+  }
+  const slots = await admin.query('SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1', [slot])
+  if (committed === undefined && slots.rowCount !== 0) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.query('SELECT pg_catalog.pg_drop_replication_slot($1)', [slot])
+        break
+      } catch (error) {
+        // 55006 object_in_use: the walsender of a killed process has not exited yet.
+        if ((error as { code?: unknown }).code !== '55006' || attempt >= 100) throw error
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+  }
+  if (committed !== undefined && slots.rowCount === 0) {
+    throw new StrataError('IO_ERROR', `PostgreSQL ${serverShown(connector.server)}: the replication slot ${slot} is gone while the source's snapshot was read (its changes since are lost: drop the source and create it again)`)
+  }
+
+  const replication = new pg.Client({ ...config, replication: 'database' } as ClientConfig)
+  replication.on('error', () => undefined)
+  // Every value as PostgreSQL's text, as pgoutput sends it.
+  const reader = new pg.Client({ ...config, types: { getTypeParser: () => (text: string) => text } } as ClientConfig)
+  reader.on('error', () => undefined)
+  run.onStop(async () => {
+    await Promise.all([replication.end().catch(() => undefined), reader.end().catch(() => undefined)])
+  })
+  try {
+    await replication.connect()
+    await reader.connect()
+    if (run.stopped) return
+    const takenAt = committed?.takenAt ?? String((await reader.query('SELECT clock_timestamp() AS taken')).rows[0]!.taken)
+    // A fresh snapshot's slot is the source's; a resumed one's is temporary (dropped when this connection ends).
+    const created = committed === undefined
+      ? await replication.query(`CREATE_REPLICATION_SLOT ${quoteIdentifier(slot)} LOGICAL pgoutput (SNAPSHOT 'export')`)
+      : await replication.query(`CREATE_REPLICATION_SLOT ${quoteIdentifier(`strata_snapshot_${randomBytes(8).toString('hex')}`)} TEMPORARY LOGICAL pgoutput (SNAPSHOT 'export')`)
+    const pointLsn = lsnNumber(String(created.rows[0]!.consistent_point))
+    const exported = String(created.rows[0]!.snapshot_name)
+    const closed = committed === undefined ? [] : committed.last === null ? committed.segments.slice(0, -1) : [...committed.segments.slice(0, -1), { lsn: committed.segments.at(-1)!.lsn, upTo: committed.last }]
+    const after = closed.at(-1)?.upTo ?? null
+    let state: SnapshotState = { keys, segments: [...closed, { lsn: pointLsn, upTo: null }], last: null, done: false, takenAt }
+
+    await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    await reader.query(`SET TRANSACTION SNAPSHOT ${literal(exported)}`)
+    const { schema, name } = tableName(connector)
+    const where = after === null ? '' : ` WHERE (${orderBy.join(', ')}) > (${keys.map((_, index) => `$${index + 1}`).join(', ')})`
+    await reader.query(`DECLARE strata_snapshot NO SCROLL CURSOR FOR SELECT * FROM ${quoteIdentifier(schema)}.${quoteIdentifier(name)}${where} ORDER BY ${orderBy.join(', ')}`, after === null ? [] : [...after])
+    let checked = false
+    while (!run.stopped) {
+      const fetched = await reader.query(`FETCH ${limits.postgresCdcSnapshotBatchRowsMax} FROM strata_snapshot`)
+      if (!checked) {
+        checked = true
+        const names = fetched.fields.map((field) => field.name)
+        const missing = run.columns.filter((column) => !(postgresCdcColumns as readonly string[]).includes(column) && !names.includes(column))
+        if (missing.length > 0) throw new StrataError('TYPE_MISMATCH', `the source ${run.source}'s column ${missing[0]} is not a column of ${connector.table} (its columns: ${names.join(', ')})`)
+      }
+      const rows = fetched.rows as Record<string, unknown>[]
+      const byteaColumns = fetched.fields.filter((field) => field.dataTypeID === byteaOid).map((field) => field.name)
+      const events = rows.map((row) => {
+        const event: Record<string, unknown> = {}
+        for (const column of run.columns) {
+          if (column === '_op') event[column] = 'r'
+          else if (column === '_before') event[column] = null
+          else if (column === '_ts') event[column] = takenAt
+          else if (column === '_lsn') event[column] = pointLsn
+          else {
+            const value = row[column] ?? null
+            event[column] = byteaColumns.includes(column) && typeof value === 'string' && value.startsWith('\\x') ? Buffer.from(value.slice(2), 'hex') : value
+          }
+        }
+        return event
+      })
+      const last = rows.length === 0 ? state.last : keys.map((key) => String(rows.at(-1)![key.name]))
+      const done = rows.length < limits.postgresCdcSnapshotBatchRowsMax
+      // A resumed snapshot that read nothing more still closes its segment where it started, so no key is in two.
+      state = { ...state, last, done }
+      if (done) state = { ...state, segments: [...state.segments.slice(0, -1), { lsn: pointLsn, upTo: null }] }
+      // The changes follow from the first segment's point: the slot's own, where it has held every change since.
+      await run.push(events, { receipts: [[snapshotReceipt, JSON.stringify(state)]], ...(done ? { offset: state.segments[0]!.lsn } : {}) })
+      if (done) break
+    }
+    await reader.query('COMMIT')
+  } finally {
+    await Promise.all([replication.end().catch(() => undefined), reader.end().catch(() => undefined)])
+  }
 }
 
 /** A standby status update: `lsn` written, flushed and applied, no reply asked. */
@@ -189,16 +399,22 @@ async function consume(run: ConnectorRun<PostgresCdcConnector>): Promise<void> {
   admin.on('error', () => undefined)
   run.onStop(() => admin.end())
   let publication: string
+  const snapshotPending = connector.snapshot === 'initial' && snapshotStateOf(run)?.done !== true
   try {
     await admin.connect()
     if (run.stopped) return
-    publication = await prepare(admin, run, slot)
+    publication = await prepare(admin, run, { slot, createSlot: !snapshotPending })
+    if (snapshotPending) await takeSnapshot(run, admin, slot)
   } catch (error) {
     throw worldError(connector, error)
   } finally {
     await admin.end().catch(() => undefined)
   }
   if (run.stopped) return
+  // After a snapshot resumed once or more, changes to a key range read later than the slot's consistent
+  // point are taken only from the point that range was read at (segmentLsnOf).
+  const snapshot = connector.snapshot === 'initial' ? snapshotStateOf(run) : undefined
+  const filtered = snapshot !== undefined && snapshot.segments.length > 1 ? snapshot : undefined
 
   const inbox = new Inbox<Transaction>()
   const client = new pg.Client({ ...config, replication: 'database' } as ClientConfig)
@@ -223,7 +439,7 @@ async function consume(run: ConnectorRun<PostgresCdcConnector>): Promise<void> {
   let bufferedEvents = 0
   let paused = false
   let pushing = false
-  let open: { readonly commitTimeUs: bigint; readonly events: Record<string, unknown>[] } | undefined
+  let open: { readonly commitTimeUs: bigint; readonly events: Record<string, unknown>[]; readonly keys: (readonly string[])[] } | undefined
   const acknowledge = (lsn: number) => {
     if (lsn <= acknowledgedLsn) return
     acknowledgedLsn = lsn
@@ -274,6 +490,8 @@ async function consume(run: ConnectorRun<PostgresCdcConnector>): Promise<void> {
     }
     if (open === undefined) throw new StrataError('INTERNAL', `PostgreSQL ${serverShown(connector.server)} sent a change outside a transaction`)
     open.events.push(event)
+    // The row's key (the new one of an update), by which a resumed snapshot's filter places it.
+    if (filtered !== undefined) open.keys.push(filtered.keys.map((key) => String((op === 'd' ? before : row)?.[key.name] ?? '')))
   }
 
   const take = (chunk: Buffer) => {
@@ -299,7 +517,7 @@ async function consume(run: ConnectorRun<PostgresCdcConnector>): Promise<void> {
         relationChecked.delete(message.relationOid)
         break
       case 'begin':
-        open = { commitTimeUs: BigInt(message.commitTime as bigint), events: [] }
+        open = { commitTimeUs: BigInt(message.commitTime as bigint), events: [], keys: [] }
         break
       case 'insert':
         if (message.relation.schema === schema && message.relation.name === name) eventOf('c', message.relation, message.new, null)
@@ -315,6 +533,13 @@ async function consume(run: ConnectorRun<PostgresCdcConnector>): Promise<void> {
         open = undefined
         if (transaction === undefined || message.commitEndLsn === null) throw new StrataError('INTERNAL', `PostgreSQL ${serverShown(connector.server)} sent a commit outside a transaction`)
         const endLsn = lsnNumber(message.commitEndLsn)
+        // (Past the last segment's point every change is taken: the filter ends there.)
+        if (filtered !== undefined && endLsn <= filtered.segments.at(-1)!.lsn) {
+          // A change already in the snapshot that read its key range (committed at or before that range's point) is not taken again.
+          const kept = transaction.events.filter((_, index) => endLsn > segmentLsnOf(filtered, transaction.keys[index]!))
+          transaction.events.length = 0
+          for (const event of kept) transaction.events.push(event)
+        }
         // Committed here already: not taken again. PostgreSQL starts at the LSN asked for when it is past the
         // slot's confirmed position, so it sends none such (test/streaming-postgres-cdc.test.ts, acknowledgements
         // lost); this check holds should it ever start earlier.
