@@ -236,8 +236,10 @@ test('PostgreSQL CDC: a change that does not fit stops the source there, acknowl
   assert.match(String((await shown(db, 'narrow'))['connector_error']), /column "v".*out of range/)
   await new Promise((resolve) => setTimeout(resolve, 500))
   assert.equal(await count(db, 'SELECT count(*) AS n FROM narrow'), 1)
-  const confirmed = await up.client.query('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [up.table])
-  assert.ok(lsnNumber(String(confirmed.rows[0]!['lsn'])) <= Number((await shown(db, 'narrow'))['connector_offset']), 'PostgreSQL was told of a change not committed')
+  // PostgreSQL was not told the failed change was taken: the replaced source below gets it from the slot.
+  // (The slot's confirmed position may stand past the committed offset: a keepalive's position, while
+  // nothing was held, can fall inside the failed transaction before its commit reached the connector;
+  // PostgreSQL still sends a transaction whose commit lies after that position.)
   // A wider column: the replaced source reads on from where the slot stands, the failed change first.
   await db.query(create('BIGINT'))
   await waitFor('the two changes', async () => (await count(db, 'SELECT count(*) AS n FROM narrow')) === 2)
