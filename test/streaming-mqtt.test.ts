@@ -200,7 +200,7 @@ test("CREATE SOURCE … WITH (connector = 'mqtt' | 'rabbitmq' …) refuses what 
     ["CREATE SOURCE s (v INTEGER) WITH (connector = 'rabbitmq', queue = 'q', topic = 'x')", 'SYNTAX_ERROR', /unknown option topic/],
     ["CREATE SOURCE s (v INTEGER) WITH (topic = 'a/b')", 'SYNTAX_ERROR', /belongs to a connector \(connector = 'mqtt'\)/],
     ["CREATE SOURCE s (v INTEGER) WITH (colour = 'red')", 'SYNTAX_ERROR', /unknown option colour/],
-    ["CREATE SOURCE s (v INTEGER) WITH (connector = 'postgres-cdc', table = 't', hostname = 'h')", 'SYNTAX_ERROR', /unknown option hostname \(known: .*table, server, database, user, slot, publication\)/],
+    ["CREATE SOURCE s (v INTEGER) WITH (connector = 'postgres-cdc', table = 't', hostname = 'h')", 'SYNTAX_ERROR', /unknown option hostname \(known: .*table, server, database, user, slot, publication, snapshot\)/],
     ["CREATE SOURCE s (v INTEGER) WITH (connector = 'kafka', topic = 't')", 'NOT_SUPPORTED', /kafka.*not yet \(nats, mqtt, rabbitmq, postgres-cdc exist\)/],
     ["CREATE SOURCE s (v INTEGER) WITH (connector = 'carrier-pigeon')", 'NOT_SUPPORTED', /no such connector/],
   ])
