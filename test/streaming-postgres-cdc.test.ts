@@ -9,74 +9,16 @@
  * suffix), dropped at its end even when it fails.
  */
 import * as assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
-import pg from 'pg'
 import { open, type Database } from '../src/index.js'
 import { StrataError } from '../src/util/errors.js'
 import { lsnNumber, walLevelProblem } from '../src/subsystems/streaming/postgres.js'
 import { assertRefused, brokerProxy, temporaryDirectory } from './helpers.js'
 import { count, startSourceWorker as startWorker, waitFor } from './source-kill.js'
+import { upstream } from './postgres-upstream.js'
 
 async function shown(db: Database, name: string): Promise<Record<string, unknown>> {
   return (await db.query('SHOW SOURCES')).rows.find((row) => row['name'] === name)!
-}
-
-interface Upstream {
-  /** The table (in public), also the slot's and the connector's publication's name. */
-  readonly table: string
-  readonly client: pg.Client
-  /** A database of the test, closed when it ends, before the slot is dropped. */
-  closeFirst(db: Database): Database
-  /** Resolves once the source's connector is reading the slot (changes from then on are its). */
-  reading(): Promise<void>
-  /** Whether the slot, the publication exist. */
-  exists(): Promise<{ readonly slot: boolean; readonly publication: boolean }>
-}
-
-/**
- * A PostgreSQL table of this test's own (`columns`), and its slot and publication dropped when the test
- * ends (an active slot's walsender terminated first), whatever happened.
- */
-async function upstream(t: { after: (fn: () => Promise<void>) => void }, columns: string): Promise<Upstream> {
-  const table = `strata_cdc_${randomBytes(6).toString('hex')}`
-  const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' })
-  client.on('error', () => undefined)
-  await client.connect()
-  await client.query(`CREATE TABLE ${table} (${columns})`)
-  // Closes the test's databases first (their connectors let the slot go). It does not throw before its
-  // end, so the client always ends; a slot it could not drop fails the test by the assertion at its end.
-  const databases: Database[] = []
-  t.after(async () => {
-    for (const db of databases) await db.close().catch(() => undefined)
-    let dropped = false
-    for (let attempt = 0; attempt < 50 && !dropped; attempt++) {
-      try {
-        await client.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL', [table])
-        await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [table])
-        dropped = true
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100))
-      }
-    }
-    await client.query(`DROP PUBLICATION IF EXISTS ${table}`).catch(() => undefined)
-    await client.query(`DROP TABLE IF EXISTS ${table}, ${table}_other`).catch(() => undefined)
-    await client.end().catch(() => undefined)
-    assert.ok(dropped, `the slot ${table} could not be dropped`)
-  })
-  return {
-    table,
-    client,
-    closeFirst: (db) => {
-      databases.push(db)
-      return db
-    },
-    reading: () => waitFor(`the slot ${table} read`, async () => (await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [table])).rowCount === 1),
-    exists: async () => ({
-      slot: (await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [table])).rowCount === 1,
-      publication: (await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [table])).rowCount === 1,
-    }),
-  }
 }
 
 /** This machine's PostgreSQL with a walsender that wants a reply after 0.5 s of silence (its timeout is 1 s). */

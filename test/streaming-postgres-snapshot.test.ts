@@ -9,59 +9,21 @@
  * suffix), dropped at its end even when it fails.
  */
 import * as assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import Sqlite from 'better-sqlite3'
 import pg from 'pg'
 import { open, type Database } from '../src/index.js'
 import { compareKeys } from '../src/subsystems/streaming/postgres.js'
 import { temporaryDirectory } from './helpers.js'
+import { upstream } from './postgres-upstream.js'
+import { count, startSourceWorker as startWorker, waitFor as waitForCondition } from './source-kill.js'
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-async function count(db: Database, sql: string): Promise<number> {
-  return Number((await db.query(sql, [], { engine: 'column' })).rows[0]!['n'])
-}
+/** A snapshot of tens of thousands of rows takes a while on 2 busy cores: longer waits than the connector tests'. */
+const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> => waitForCondition(what, check, timeoutMs)
 
 async function shown(db: Database, name: string): Promise<Record<string, unknown>> {
   return (await db.query('SHOW SOURCES')).rows.find((row) => row['name'] === name)!
-}
-
-/** A table of the test's own; it, its slot, its publication and any temporary slot of a snapshot go when the test ends. */
-async function upstream(t: { after: (fn: () => Promise<void>) => void }, columns: string): Promise<{ table: string; client: pg.Client; databases: Database[] }> {
-  const table = `strata_snap_${randomBytes(6).toString('hex')}`
-  const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' })
-  client.on('error', () => undefined)
-  await client.connect()
-  await client.query(`CREATE TABLE ${table} (${columns})`)
-  const databases: Database[] = []
-  t.after(async () => {
-    for (const db of databases) await db.close().catch(() => undefined)
-    let dropped = false
-    for (let attempt = 0; attempt < 50 && !dropped; attempt++) {
-      try {
-        await client.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL', [table])
-        await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [table])
-        dropped = true
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100))
-      }
-    }
-    await client.query(`DROP PUBLICATION IF EXISTS ${table}`).catch(() => undefined)
-    await client.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined)
-    await client.end().catch(() => undefined)
-    assert.ok(dropped, `the slot ${table} could not be dropped`)
-  })
-  return { table, client, databases }
 }
 
 /**
@@ -116,14 +78,14 @@ test('compareKeys orders as the snapshot query does: integers by value, texts by
 })
 
 test("PostgreSQL CDC snapshot = 'initial': the rows already there arrive as 'r' events, then the changes; changes during a large snapshot are taken exactly once; a stream over the source ends equal to the table", { timeout: 60_000 }, async (t) => {
-  const up = await upstream(t, 'k text COLLATE "und-x-icu" PRIMARY KEY, v integer NOT NULL')
+  const up = await upstream(t, 'k text COLLATE "und-x-icu" PRIMARY KEY, v integer NOT NULL', 'strata_snap')
   const rowsBefore = 30_000
   // Mixed case in an ICU collation: the column orders these unlike COLLATE "C" (the bytes), which the snapshot reads by.
   const key = (index: number) => `${index % 2 === 0 ? 'K' : 'k'}${index}`
   await up.client.query(`INSERT INTO ${up.table} SELECT CASE WHEN g % 2 = 0 THEN 'K' ELSE 'k' END || g, 0 FROM generate_series(0, ${rowsBefore - 1}) AS g`)
   await up.client.query(`ALTER TABLE ${up.table} REPLICA IDENTITY FULL`)
   const db = await open(':memory:')
-  up.databases.push(db)
+  up.closeFirst(db)
   const changes = writer(up.client, up.table, rowsBefore, key)
   let written: number
   try {
@@ -168,10 +130,10 @@ test("PostgreSQL CDC snapshot = 'initial': the rows already there arrive as 'r' 
 })
 
 test("PostgreSQL CDC snapshot = 'never' reads changes only; a table without a primary key cannot be snapshot (shown in SHOW SOURCES); a source column the table lacks is named", { timeout: 30_000 }, async (t) => {
-  const up = await upstream(t, 'k text PRIMARY KEY, v integer')
+  const up = await upstream(t, 'k text PRIMARY KEY, v integer', 'strata_snap')
   await up.client.query(`INSERT INTO ${up.table} VALUES ('a', 1)`)
   const db = await open(':memory:')
-  up.databases.push(db)
+  up.closeFirst(db)
   await db.query(`CREATE SOURCE s (k VARCHAR, v INTEGER, _op VARCHAR) WITH (connector = 'postgres-cdc', database = 'test', table = '${up.table}', slot = '${up.table}', snapshot = 'never')`)
   await waitFor('the slot read', async () => (await up.client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [up.table])).rowCount === 1)
   await up.client.query(`INSERT INTO ${up.table} VALUES ('b', 2)`)
@@ -192,7 +154,7 @@ test("PostgreSQL CDC snapshot = 'never' reads changes only; a table without a pr
 })
 
 test("PostgreSQL CDC: a source stored before the snapshot option existed (no snapshot in its definition) reads changes only, as it did", { timeout: 30_000 }, async (t) => {
-  const up = await upstream(t, 'k text PRIMARY KEY, v integer')
+  const up = await upstream(t, 'k text PRIMARY KEY, v integer', 'strata_snap')
   const directory = temporaryDirectory('postgres-snapshot-legacy')
   t.after(() => directory.remove())
   let db = await open(directory.path)
@@ -208,7 +170,7 @@ test("PostgreSQL CDC: a source stored before the snapshot option existed (no sna
   raw.close()
   await up.client.query(`INSERT INTO ${up.table} VALUES ('before', 1)`)
   db = await open(directory.path)
-  up.databases.push(db)
+  up.closeFirst(db)
   await waitFor('the slot read', async () => (await up.client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [up.table])).rowCount === 1)
   await up.client.query(`INSERT INTO ${up.table} VALUES ('after', 2)`)
   await waitFor('the insert after', async () => (await count(db, "SELECT count(*) AS n FROM s WHERE k = 'after'")) === 1)
@@ -217,35 +179,8 @@ test("PostgreSQL CDC: a source stored before the snapshot option existed (no sna
   assert.deepEqual((await db.query('SELECT k, _op FROM s ORDER BY k')).rows, [{ k: 'after', _op: 'c' }, { k: 'before', _op: 'c' }])
 })
 
-/** Starts the kill worker on `directory` and resolves once it is ready (its source exists and its connector starts). */
-function startWorker(directory: string, statement: string): Promise<{ kill: () => Promise<void> }> {
-  const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'source-kill-worker.js')
-  const child = spawn(process.execPath, [workerPath, directory, statement], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_TEST_CONTEXT')),
-  })
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
-  let stderr = ''
-  child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (chunk: string) => (stderr += chunk))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready: ${stderr}`)), 20_000)
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (chunk: string) => {
-      if (!chunk.includes('"kind":"ready"')) return
-      clearTimeout(timer)
-      resolve({
-        kill: async () => {
-          child.kill('SIGKILL')
-          await exited
-        },
-      })
-    })
-  })
-}
-
 test('SIGKILL during the snapshot while PostgreSQL keeps changing the table: resumed from the last committed key, every row and every change is in the source exactly once', { timeout: 60_000 }, async (t) => {
-  const up = await upstream(t, 'k text COLLATE "und-x-icu" PRIMARY KEY, v integer NOT NULL')
+  const up = await upstream(t, 'k text COLLATE "und-x-icu" PRIMARY KEY, v integer NOT NULL', 'strata_snap')
   const rowsBefore = 60_000
   const key = (index: number) => `${index % 2 === 0 ? 'K' : 'k'}${index}`
   await up.client.query(`INSERT INTO ${up.table} SELECT CASE WHEN g % 2 = 0 THEN 'K' ELSE 'k' END || g, 0 FROM generate_series(0, ${rowsBefore - 1}) AS g`)
@@ -266,7 +201,7 @@ test('SIGKILL during the snapshot while PostgreSQL keeps changing the table: res
   await up.client.query(`INSERT INTO ${up.table} VALUES ('after', 7)`)
   const expected = await table(up.client, up.table)
   const db = await open(directory.path)
-  up.databases.push(db)
+  up.closeFirst(db)
   await waitFor('the last change', async () => (await count(db, "SELECT count(*) AS n FROM s WHERE k = 'after'")) === 1, 40_000)
   await new Promise((resolve) => setTimeout(resolve, 300))
   // The kills fell inside the snapshot: it was read in more than one exported snapshot.
