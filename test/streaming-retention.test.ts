@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { assertRefused, openTemporary, sortedRows } from './helpers.js'
+import { assertRefused, openTemporary, seededRandom, sortedRows } from './helpers.js'
 
 const base = Date.UTC(2026, 0, 5, 14, 30, 0)
 const at = (seconds: number): Date => new Date(base + seconds * 1000)
@@ -47,4 +47,85 @@ test("retention removes a source's events older than the watermark minus it, onc
   assert.ok((await count("SELECT count(*) AS n FROM strata.erasures WHERE table_name = 'ticks'", 'column')) > 0, 'each removal is recorded in strata.erasures')
   assert.equal(await count('SELECT count(*) AS n FROM kept', 'row'), all, 'a source whose stream needs every event keeps them all')
   await assertRefused((sql) => db.query(sql), [["CREATE SOURCE nowm (v INTEGER) WITH (retention = INTERVAL '1' HOUR)", 'SYNTAX_ERROR', /retention counts back from the watermark/]])
+})
+
+test("an interval join's time bounds let both sources' retention remove events the other side's watermark has passed; a join without bounds keeps every event; the results equal the batch join over every event", async (t) => {
+  const db = await openTemporary(t, 'retention-joins')
+  for (const suffix of ['', '_open']) {
+    await db.query(`CREATE SOURCE orders${suffix} (id INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH (retention = INTERVAL '1' SECOND)`)
+    await db.query(`CREATE SOURCE payments${suffix} (order_id INTEGER, amount INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH (retention = INTERVAL '1' SECOND)`)
+  }
+  // Every accepted event also goes here, for the batch answer.
+  await db.query('CREATE TABLE orders_all (id INTEGER, ts TIMESTAMP)')
+  await db.query('CREATE TABLE payments_all (order_id INTEGER, amount INTEGER, ts TIMESTAMP)')
+  const joins = [
+    ['j_between', "SELECT o.id, o.ts AS order_ts, p.amount FROM orders o JOIN payments p ON p.order_id = o.id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '3' SECOND"],
+    // The bounds written the other way round, one of them strict: -1 s < payment − order ≤ 2 s.
+    ['j_turned', "SELECT o.id, p.amount, p.ts AS paid FROM orders o JOIN payments p ON o.id = p.order_id AND o.ts >= p.ts - INTERVAL '2' SECOND AND o.ts < p.ts + INTERVAL '1' SECOND"],
+  ] as const
+  for (const [name, query] of joins) await db.query(`CREATE STREAM ${name} AS ${query}`)
+  await db.query('CREATE STREAM j_open AS SELECT o.id, p.amount FROM orders_open o JOIN payments_open p ON p.order_id = o.id')
+  const explained = (await db.query('EXPLAIN STREAM j_turned')).rows.map((row) => String(row['plan']))
+  assert.ok(explained.includes("  -> time bounds: -00:00:01 <= payments.ts - orders.ts <= +00:00:02; each side's events kept until the other side's watermark passes them"), explained.join('\n'))
+  assert.ok((await db.query('EXPLAIN STREAM j_open')).rows.some((row) => row['plan'] === '  -> no time bounds in ON: every event of both sides is kept'))
+  // Times on a 250 ms grid, so pairs fall exactly on the bounds; each side's disorder a little over its
+  // watermark delay, so events come right at the watermark and some are late (the test keeps its own
+  // watermarks to archive only the accepted ones).
+  const random = seededRandom(Number(process.env['STRATA_RETENTION_SEED'] ?? 7))
+  const grid = (ticks: number): Date => new Date(base + ticks * 250)
+  const watermarks = { orders: -Infinity, payments: -Infinity }
+  const accepted = <T extends { readonly ts: Date }>(side: 'orders' | 'payments', delayTicks: number, events: readonly T[]): T[] => {
+    const kept = events.filter((event) => event.ts.getTime() >= watermarks[side])
+    for (const event of kept) watermarks[side] = Math.max(watermarks[side], event.ts.getTime() - delayTicks * 250)
+    return kept
+  }
+  const orderTimes = new Map<number, number>()
+  const pushBoth = async (orders: readonly { readonly id: number; readonly ts: Date }[], payments: readonly { readonly order_id: number; readonly amount: number; readonly ts: Date }[]): Promise<void> => {
+    for (const suffix of ['', '_open']) {
+      if (orders.length > 0) await db.push(`orders${suffix}`, orders)
+      if (payments.length > 0) await db.push(`payments${suffix}`, payments)
+    }
+    const acceptedOrders = accepted('orders', 4, orders)
+    for (const order of acceptedOrders) orderTimes.set(order.ts.getTime(), order.id)
+    if (acceptedOrders.length > 0) await db.insert('orders_all', acceptedOrders)
+    const acceptedPayments = accepted('payments', 8, payments)
+    if (acceptedPayments.length > 0) await db.insert('payments_all', acceptedPayments)
+    sent += orders.length + payments.length
+  }
+  let sent = 0
+  let nextId = 1
+  let probe: { readonly id: number; readonly ts: Date } | undefined
+  for (let step = 0; step < 80; step++) {
+    // The order a payment of the previous step waits for, alone in its batch: its pair is on the lower bound (same time).
+    if (probe !== undefined) await pushBoth([probe], [])
+    const orders = Array.from({ length: 2 }, () => ({ id: nextId++, ts: grid(step - Math.floor(random() * 8)) }))
+    // Payments for orders of the last few seconds: within the bounds and after them.
+    const payments = Array.from({ length: 3 }, () => ({ order_id: Math.max(1, nextId - 1 - Math.floor(random() * 36)), amount: Math.floor(random() * 50), ts: grid(step - Math.floor(random() * 12)) }))
+    // A payment right at the payments watermark for an order 3 s older, where j_between's upper bound cuts.
+    const edge = orderTimes.get(watermarks.payments - 3000)
+    if (edge !== undefined) payments.push({ order_id: edge, amount: 99, ts: new Date(watermarks.payments) })
+    probe = { id: nextId++, ts: grid(step - 2) }
+    payments.push({ order_id: probe.id, amount: 98, ts: probe.ts })
+    await pushBoth(orders, payments)
+    const all = (query: string): string => query.replace('FROM orders o', 'FROM orders_all o').replace('JOIN payments p', 'JOIN payments_all p')
+    for (const [name, query] of [...joins, ['j_open', 'SELECT o.id, p.amount FROM orders o JOIN payments p ON p.order_id = o.id'] as const]) {
+      assert.deepEqual(sortedRows((await db.query(`SELECT * FROM ${name}`, [], { engine: 'row' })).rows), sortedRows((await db.query(all(query), [], { engine: 'column' })).rows), `${name} after step ${step}`)
+    }
+  }
+  const count = async (sql: string): Promise<number> => Number((await db.query(sql)).rows[0]!['n'])
+  const late = await count("SELECT count(*) AS n FROM strata.late_events WHERE source IN ('orders', 'payments')")
+  assert.ok(late > 0, 'events came late')
+  assert.equal(late + (await count('SELECT count(*) AS n FROM orders_all')) + (await count('SELECT count(*) AS n FROM payments_all')), sent, 'the archive holds exactly what the sources accepted')
+  assert.ok((await count('SELECT count(*) AS n FROM j_between')) > 20 && (await count('SELECT count(*) AS n FROM j_turned')) > 20, 'the joins paired events')
+  assert.ok((await count('SELECT count(*) AS n FROM j_between WHERE amount = 99')) > 20, 'pairs on the upper bound, at the payments watermark')
+  assert.ok((await count('SELECT count(*) AS n FROM j_between WHERE amount = 98')) > 20, 'pairs on the lower bound, the order last')
+  const orders = await count('SELECT count(*) AS n FROM orders_all')
+  const payments = await count('SELECT count(*) AS n FROM payments_all')
+  assert.ok((await count('SELECT count(*) AS n FROM orders')) < orders / 2, 'orders the payments watermark passed left the source')
+  assert.ok((await count('SELECT count(*) AS n FROM payments')) < payments / 2, 'payments the orders watermark passed left the source')
+  // Bounded: nothing was removed that a payment still to come could meet (the last checks above hold), and what is kept is recent.
+  const oldest = (await db.query('SELECT min(ts) AS first FROM orders', [], { engine: 'row' })).rows[0]!['first'] as Date
+  assert.ok(oldest.getTime() >= base + 79 * 250 - 2000 - 3000 - 1000 - 1000, `the oldest order kept is recent (${oldest.toISOString()})`)
+  assert.equal(await count('SELECT count(*) AS n FROM orders_open'), orders, 'a join without time bounds keeps every order')
+  assert.equal(await count('SELECT count(*) AS n FROM payments_open'), payments, 'and every payment')
 })

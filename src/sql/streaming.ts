@@ -578,6 +578,12 @@ export interface StreamPlan {
      * watermark minus its allowed lateness has passed it.
      */
     readonly asof?: { readonly strict: boolean; readonly left: boolean }
+    /**
+     * An interval join's time bounds, from its ON: every pair it joins has `lowUs ≤ right event time −
+     * left event time ≤ highUs` (null: no such bound). They limit the other side's events a batch
+     * reads, and how long each side's events are kept (SPEC 8: state collected by watermarks).
+     */
+    readonly bounds?: { readonly lowUs: bigint | null; readonly highUs: bigint | null }
   }
   readonly sql: string
 }
@@ -799,8 +805,11 @@ export function planStream(
         const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
         const leftName = String(left!['relname'])
         const leftAlias = String(nodeBody({ Alias: left!['alias'] }, 'Alias')?.['aliasname'] ?? leftName)
-        const leftColumns = sourceOf(leftName)!.columns
-        joined = { source: rightName, keys: joinEqualities(join['quals'], { alias: leftAlias, columns: leftColumns }, { alias: rightAlias, columns: rightSource.columns }) }
+        const leftDefinition = sourceOf(leftName)!
+        const sides = { left: { alias: leftAlias, columns: leftDefinition.columns }, right: { alias: rightAlias, columns: rightSource.columns } }
+        const times = leftDefinition.watermarkColumn === null || rightSource.watermarkColumn === null ? undefined : { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: rightSource.watermarkColumn } }
+        const bounds = times === undefined ? { lowUs: null, highUs: null } : timeBounds(join['quals'], times)
+        joined = { source: rightName, keys: joinEqualities(join['quals'], sides.left, sides.right), ...(bounds.lowUs === null && bounds.highUs === null ? {} : { bounds }) }
         otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       } else {
         lookups.push(rightName)
@@ -1021,6 +1030,71 @@ function columnSide(node: unknown, left: JoinSide, right: JoinSide): { readonly 
   const inLeft = left.columns.includes(column)
   const inRight = right.columns.includes(column)
   return inLeft === inRight ? undefined : { side: inLeft ? 'left' : 'right', column }
+}
+
+/**
+ * A time term of an interval join's ON: an event-time column of one side, plus or minus a constant
+ * interval (`b.ts`, `b.ts - INTERVAL '10' SECOND`, `INTERVAL '5' SECOND + b.ts`); undefined for
+ * anything else, or an interval with months (no fixed length).
+ */
+function timeTerm(node: unknown, sides: { readonly left: JoinSide & { readonly time: string }; readonly right: JoinSide & { readonly time: string } }): { readonly side: 'left' | 'right'; readonly offsetUs: bigint } | undefined {
+  const plain = columnSide(node, sides.left, sides.right)
+  if (plain !== undefined) return plain.column === sides[plain.side].time ? { side: plain.side, offsetUs: 0n } : undefined
+  const expression = nodeBody(node, 'A_Expr')
+  const operator = expression === undefined || expression['kind'] !== 'AEXPR_OP' ? undefined : names(expression['name']).join('.')
+  if (operator !== '+' && operator !== '-') return undefined
+  const constant = (value: unknown): bigint | undefined => {
+    const seconds = secondsField(value)
+    if (seconds !== undefined) return seconds
+    const interval = intervalFromNode(value, false)
+    if (interval === 'not-constant' || interval === 'unsupported' || interval.value.months !== 0n) return undefined
+    return interval.value.days * dayMicros + interval.value.micros
+  }
+  const column = timeTerm(expression!['lexpr'], sides)
+  const offset = constant(expression!['rexpr'])
+  if (column !== undefined && offset !== undefined) return { side: column.side, offsetUs: column.offsetUs + (operator === '+' ? offset : -offset) }
+  const first = operator === '+' ? constant(expression!['lexpr']) : undefined
+  const second = first === undefined ? undefined : timeTerm(expression!['rexpr'], sides)
+  return first !== undefined && second !== undefined ? { side: second.side, offsetUs: second.offsetUs + first } : undefined
+}
+
+/**
+ * The time bounds of an interval join's ON, from its conjuncts comparing the two sources' event-time
+ * columns (`r.ts BETWEEN l.ts - INTERVAL … AND l.ts + INTERVAL …`, or `>=`/`<=` pairs, either way
+ * round): every pair it joins has `lowUs ≤ right time − left time ≤ highUs` (a bound absent: null).
+ * Strict comparisons give the same closed bound: the bounds only limit which events are read and kept.
+ */
+function timeBounds(quals: unknown, sides: { readonly left: JoinSide & { readonly time: string }; readonly right: JoinSide & { readonly time: string } }): { readonly lowUs: bigint | null; readonly highUs: bigint | null } {
+  let lowUs: bigint | null = null
+  let highUs: bigint | null = null
+  // One comparison `one OP two`, OP among >=, >, <=, <: narrows right − left.
+  const compare = (one: unknown, operator: string, two: unknown): void => {
+    const first = timeTerm(one, sides)
+    const second = timeTerm(two, sides)
+    if (first === undefined || second === undefined || first.side === second.side) return
+    // As right + a OP left + b: right − left OP b − a (the operator turned round when right is second).
+    const [right, left, turned] = first.side === 'right' ? [first, second, operator] : [second, first, ({ '>=': '<=', '>': '<', '<=': '>=', '<': '>' } as Record<string, string>)[operator]!]
+    const difference = left.offsetUs - right.offsetUs
+    if (turned === '>=' || turned === '>') lowUs = lowUs === null || difference > lowUs ? difference : lowUs
+    else highUs = highUs === null || difference < highUs ? difference : highUs
+  }
+  for (const conjunct of conjunctsOf(quals)) {
+    const expression = nodeBody(conjunct, 'A_Expr')
+    if (expression === undefined) continue
+    if (expression['kind'] === 'AEXPR_BETWEEN') {
+      const [from, to] = list(nodeBody(expression['rexpr'], 'List')?.['items'])
+      if (from === undefined || to === undefined) continue
+      compare(expression['lexpr'], '>=', from)
+      compare(expression['lexpr'], '<=', to)
+      continue
+    }
+    const operator = expression['kind'] === 'AEXPR_OP' ? names(expression['name']).join('.') : undefined
+    if (operator === '=') {
+      compare(expression['lexpr'], '>=', expression['rexpr'])
+      compare(expression['lexpr'], '<=', expression['rexpr'])
+    } else if (operator !== undefined && ['>=', '>', '<=', '<'].includes(operator)) compare(expression['lexpr'], operator, expression['rexpr'])
+  }
+  return { lowUs, highUs }
 }
 
 /** The conditions ANDed in a join's ON. */

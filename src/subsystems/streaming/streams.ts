@@ -38,6 +38,13 @@ export type StreamTable = TableDefinition & { readonly stream: NonNullable<Table
 export type InputColumns = Pick<TableDefinition, 'columns'>
 
 /** A source's watermark as a step sees it: the bound windows close by (µs), or +∞ after `db.flush`. */
+/** Event times of one column, both ends inclusive (null: unbounded that way). */
+interface EventRange {
+  readonly column: string
+  readonly fromUs: bigint | null
+  readonly toUs: bigint | null
+}
+
 export interface SourceProgress {
   readonly watermarkUs: bigint | null
   readonly flushed: boolean
@@ -326,7 +333,13 @@ export class Streams {
     }
     for (const stream of this.over(source.name)) {
       const plan = this.planOf(stream)
-      if (plan.joined !== undefined || plan.groupColumns !== undefined) return 'all'
+      if (plan.joined !== undefined) {
+        const kept = this.joinKeepsFromSync(plan, source)
+        if (kept === 'all') return 'all'
+        if (kept !== null) atLeast(kept)
+        continue
+      }
+      if (plan.groupColumns !== undefined) return 'all'
       const window = plan.window
       if (window === undefined) continue
       const state = this.stateSync(this.writer, stream.name)
@@ -344,6 +357,30 @@ export class Streams {
       }
     }
     return needed
+  }
+
+  /**
+   * The earliest event time of `source` an interval join may still pair with an event of its other
+   * side: a left event (time l) meets right events up to l + high, and every right event still to
+   * come has a time of at least the right side's watermark minus its allowed lateness (its limit), so
+   * the left events before that limit − high are done; a right event (time r) meets left events from
+   * r − high to r − low, so those before the left limit + low are done. Null when the other side
+   * has flushed (no event is to come); `all` without the bound it takes, or before the other side
+   * has a watermark, and for an ASOF join.
+   */
+  private joinKeepsFromSync(plan: StreamPlan, source: SourceTable): bigint | null | 'all' {
+    const joined = plan.joined!
+    if (joined.asof !== undefined || joined.bounds === undefined) return 'all'
+    const sourceIsLeft = source.name === plan.source
+    const otherName = sourceIsLeft ? joined.source : plan.source
+    const bound = sourceIsLeft ? joined.bounds.highUs : joined.bounds.lowUs
+    if (bound === null) return 'all'
+    const other = this.sourceOf(otherName)
+    const progress = this.progressOf!(this.rootOf(otherName))
+    if (progress.flushed) return null
+    if (progress.watermarkUs === null) return 'all'
+    const limitUs = progress.watermarkUs - BigInt(other.source.allowedLatenessUs)
+    return sourceIsLeft ? limitUs - bound : limitUs + bound
   }
 
   /** A stream another stream reads is not dropped (DROP SOURCE … CASCADE drops the farthest first). */
@@ -406,7 +443,7 @@ export class Streams {
       const right = this.sourceOf(plan.joined.source)
       const batchIsLeft = source.name === left.name
       const keys = plan.joined.keys.map((key) => (batchIsLeft ? { mine: key.left, other: key.right } : { mine: key.right, other: key.left }))
-      const otherEvents = this.matchingEventsSync(batchIsLeft ? right : left, source, keys, events)
+      const otherEvents = this.matchingEventsSync(batchIsLeft ? right : left, source, keys, events, this.pairableRange(plan, left, right, batchIsLeft, events))
       stateRows = otherEvents.length
       result = await this.evaluate(session, stream.name, left, plan, batchIsLeft ? events : otherEvents, bounds, call, { columns: right.columns, events: batchIsLeft ? otherEvents : events })
     }
@@ -455,14 +492,59 @@ export class Streams {
   }
 
   /**
+   * The event times of the other side an interval join's time bounds let `events` (a batch of the
+   * left side when `batchIsLeft`) meet: from the batch's earliest time plus the lower bound to its
+   * latest plus the upper one, seen from the other side. Undefined when the join has no bounds, or
+   * its two time columns are of different types (TIMESTAMP against TIMESTAMPTZ compares through a
+   * time zone).
+   */
+  private pairableRange(plan: StreamPlan, left: SourceTable, right: SourceTable, batchIsLeft: boolean, events: readonly (readonly RowValue[])[]): EventRange | undefined {
+    const bounds = plan.joined?.bounds
+    const leftTime = left.source.watermarkColumn
+    const rightTime = right.source.watermarkColumn
+    if (bounds === undefined || leftTime === null || rightTime === null || events.length === 0) return undefined
+    const leftColumn = left.columns.find((column) => column.name === leftTime)!
+    const rightColumn = right.columns.find((column) => column.name === rightTime)!
+    if (JSON.stringify(leftColumn.type) !== JSON.stringify(rightColumn.type)) return undefined
+    const mine = batchIsLeft ? left : right
+    const position = mine.columns.findIndex((column) => column.name === (batchIsLeft ? leftTime : rightTime))
+    let earliest: bigint | undefined
+    let latest: bigint | undefined
+    for (const event of events) {
+      const time = BigInt(event[position] as number | bigint)
+      if (earliest === undefined || time < earliest) earliest = time
+      if (latest === undefined || time > latest) latest = time
+    }
+    // right − left ∈ [low, high]: a right time in [left + low, left + high], a left one in [right − high, right − low].
+    const { lowUs, highUs } = bounds
+    if (batchIsLeft) return { column: rightTime, fromUs: lowUs === null ? null : earliest! + lowUs, toUs: highUs === null ? null : latest! + highUs }
+    return { column: leftTime, fromUs: highUs === null ? null : earliest! - highUs, toUs: lowUs === null ? null : latest! - lowUs }
+  }
+
+  /**
    * The events of `other` that may meet `events` of `mine` in an interval join: those equal on the
    * join's key columns to one of them (NULL equals nothing), or all of them when the join has no such
-   * equality or its two columns are stored differently (then SQLite's equality could differ from DuckDB's).
+   * equality or its two columns are stored differently (then SQLite's equality could differ from
+   * DuckDB's); of those, only the ones whose event time is in `range` (inclusive) when it is given.
    */
-  private matchingEventsSync(other: SourceTable, mine: SourceTable, keys: readonly { readonly mine: string; readonly other: string }[], events: readonly (readonly RowValue[])[]): RowValue[][] {
+  private matchingEventsSync(other: SourceTable, mine: SourceTable, keys: readonly { readonly mine: string; readonly other: string }[], events: readonly (readonly RowValue[])[], range?: EventRange): RowValue[][] {
     const typeOf = (table: SourceTable, name: string): string => JSON.stringify(table.columns.find((column) => column.name === name)?.type)
     const usable = keys.filter((key) => typeOf(mine, key.mine) === typeOf(other, key.other))
-    if (usable.length === 0) return this.allEventsSync(other)
+    const rangeSql: string[] = []
+    const rangeParams: RowValue[] = []
+    if (range !== undefined && range.fromUs !== null) {
+      rangeSql.push(`${quoteIdentifier(range.column)} >= ?`)
+      rangeParams.push(range.fromUs)
+    }
+    if (range !== undefined && range.toUs !== null) {
+      rangeSql.push(`${quoteIdentifier(range.column)} <= ?`)
+      rangeParams.push(range.toUs)
+    }
+    if (usable.length === 0) {
+      if (rangeSql.length === 0) return this.allEventsSync(other)
+      const bigints = readsIntegersAsBigints(other.columns.map((column) => column.type))
+      return this.writer.prepareSync(`${this.selectEventsSql(other)} WHERE ${rangeSql.join(' AND ')} ORDER BY rowid`, { bigints }).allSync(rangeParams)
+    }
     const positions = usable.map((key) => mine.columns.findIndex((column) => column.name === key.mine))
     const tuples = new Map<string, RowValue[]>()
     for (const event of events) {
@@ -477,7 +559,8 @@ export class Streams {
     const one = `(${usable.map((key) => `${quoteIdentifier(key.other)} = ?`).join(' AND ')})`
     for (let start = 0; start < all.length; start += perScan) {
       const chunk = all.slice(start, start + perScan)
-      found.push(...this.writer.prepareSync(`${this.selectEventsSql(other)} WHERE ${chunk.map(() => one).join(' OR ')} ORDER BY rowid`, { bigints }).allSync(chunk.flat()))
+      const where = `(${chunk.map(() => one).join(' OR ')})${rangeSql.map((bound) => ` AND ${bound}`).join('')}`
+      found.push(...this.writer.prepareSync(`${this.selectEventsSql(other)} WHERE ${where} ORDER BY rowid`, { bigints }).allSync([...chunk.flat(), ...rangeParams]))
     }
     return found
   }
@@ -781,6 +864,17 @@ export class Streams {
       const other = this.sourceOf(plan.joined.source)
       const on = plan.joined.keys.length === 0 ? 'every event of the other side' : `the other side's events with the same ${plan.joined.keys.map((key) => `${key.left} = ${key.right}`).join(', ')}`
       lines.push(`  -> interval join with source ${other.name} (watermark ${other.source.watermarkColumn ?? 'none'}): each batch of either side with ${on} accepted before it`)
+      const bounds = plan.joined.bounds
+      if (plan.joined.asof === undefined) {
+        const signed = (micros: bigint): string => `${micros < 0n ? '-' : '+'}${formatInterval(Number(micros < 0n ? -micros : micros))}`
+        const left = this.sourceOf(plan.source)
+        const difference = `${other.name}.${other.source.watermarkColumn ?? '?'} - ${left.name}.${left.source.watermarkColumn ?? '?'}`
+        lines.push(
+          bounds === undefined
+            ? '  -> no time bounds in ON: every event of both sides is kept'
+            : `  -> time bounds: ${bounds.lowUs === null ? '' : `${signed(bounds.lowUs)} <= `}${difference}${bounds.highUs === null ? '' : ` <= ${signed(bounds.highUs)}`}; ${bounds.lowUs !== null && bounds.highUs !== null ? "each side's events kept until the other side's watermark passes them" : `only ${bounds.highUs !== null ? left.name : other.name}'s events are let go as the other side's watermark passes them`}`,
+        )
+      }
     }
     const window = plan.window
     if (window !== undefined) {
