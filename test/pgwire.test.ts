@@ -271,7 +271,7 @@ describe('PostgreSQL wire protocol', () => {
       // The watermark is now 14:30:19: an event at 14:30:05 is late and not stored.
       assert.equal((await db.query("INSERT INTO wire_ticks VALUES (3, '2026-01-05 14:30:05')")).rowCount, 0)
       const shown = await db.query({ text: 'SHOW SOURCES', rowMode: 'array' })
-      assert.deepEqual(shown.fields.map((field) => field.name), ['name', 'watermark_column', 'watermark', 'flushed', 'watermark_delay', 'allowed_lateness', 'connector', 'connector_offset', 'connector_error'])
+      assert.deepEqual(shown.fields.map((field) => field.name), ['name', 'watermark_column', 'watermark', 'flushed', 'watermark_delay', 'allowed_lateness', 'idle_timeout', 'connector', 'connector_offset', 'connector_error'])
       assert.deepEqual(shown.rows.map((row: unknown[]) => [row[0], row[1], row[3], row[4]]), [['wire_ticks', 'ts', false, '00:00:01']])
       assert.deepEqual((await db.query('SELECT v FROM wire_ticks ORDER BY v')).rows, [{ v: 1 }, { v: 2 }])
       await db.query('DROP SOURCE wire_ticks')

@@ -146,3 +146,48 @@ test('ASOF joins: what they cannot keep is refused naming it', async (t) => {
     ['CREATE STREAM x AS SELECT * FROM a ASOF JOIN b MATCH_CONDITION (a.ts >= b.ts ON a.k = b.k', 'SYNTAX_ERROR', /MATCH_CONDITION/],
   ])
 })
+
+test("an idle source stops holding back an ASOF join: after idle_timeout without events, its watermark follows the other side's, the waiting left events are emitted, and its older events are late from then on", async (t) => {
+  const db = await openTemporary(t, 'joins-idle')
+  await db.query("CREATE SOURCE quotes (sym VARCHAR, bid INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH (idle_timeout = INTERVAL '0.3' SECOND)")
+  await db.query("CREATE SOURCE trades (sym VARCHAR, qty INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)")
+  // The same pair without an idle timeout: its trades wait for quotes.
+  await db.query("CREATE SOURCE quotes_kept (sym VARCHAR, bid INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)")
+  await db.query("CREATE SOURCE trades_kept (sym VARCHAR, qty INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)")
+  const query = 'SELECT t.sym, t.qty, t.ts, q.bid FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts'
+  await db.query(`CREATE STREAM matched AS ${query}`)
+  await db.query(`CREATE STREAM matched_kept AS ${query.replace('trades t', 'trades_kept t').replace('quotes q', 'quotes_kept q')}`)
+  const shown = (await db.query('SHOW SOURCES')).rows.find((row) => row['name'] === 'quotes')!
+  assert.equal(shown['idle_timeout'], '00:00:00.3')
+  const both = async (name: 'quotes' | 'trades', events: readonly Record<string, unknown>[]): Promise<void> => {
+    await db.push(name, events)
+    await db.push(`${name}_kept`, events)
+  }
+  const count = async (sql: string): Promise<number> => Number((await db.query(sql)).rows[0]!['n'])
+  await both('quotes', [{ sym: 'A', bid: 10, ts: at(0) }, { sym: 'B', bid: 20, ts: at(1) }, { sym: 'A', bid: 11, ts: at(4) }])
+  // Quotes' watermark: 2 s. Trades at 1 s and later wait for it; the quotes are not idle yet.
+  await both('trades', [{ sym: 'A', qty: 1, ts: at(1) }, { sym: 'B', qty: 2, ts: at(3) }, { sym: 'A', qty: 3, ts: at(5) }])
+  await both('trades', [{ sym: 'A', qty: 4, ts: at(12) }])
+  assert.equal(await count('SELECT count(*) AS n FROM matched'), 1, 'the trade before the quotes watermark only, while the quotes are not idle')
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  // The quotes are idle now: a trades batch moves the quotes watermark to the trades' (16 s - 1 s).
+  await both('trades', [{ sym: 'B', qty: 5, ts: at(16) }])
+  const watermarks = new Map((await db.query('SELECT name, watermark FROM strata.sources')).rows.map((row) => [row['name'], (row['watermark'] as Date).getTime()]))
+  assert.equal(watermarks.get('quotes'), at(15).getTime(), "the idle source's watermark followed the trades'")
+  assert.equal(watermarks.get('quotes_kept'), at(2).getTime(), 'without idle_timeout it stays')
+  const batch = async (before: number): Promise<unknown[]> => sortedRows((await db.query(`SELECT * FROM (${query}) AS a WHERE ts < TIMESTAMP '2026-01-05 14:30:${String(before).padStart(2, '0')}'`, [], { engine: 'column' })).rows)
+  assert.deepEqual(sortedRows((await db.query('SELECT * FROM matched', [], { engine: 'row' })).rows), await batch(15), 'the trades before the new watermark, with their quotes')
+  assert.equal(await count('SELECT count(*) AS n FROM matched'), 4)
+  assert.equal(await count('SELECT count(*) AS n FROM matched_kept'), 1, 'the trades still wait without idle_timeout')
+  // A quote older than the new watermark is late now (it would have changed emitted matches); a newer one counts.
+  await both('quotes', [{ sym: 'A', bid: 99, ts: at(11) }, { sym: 'B', bid: 30, ts: at(15.5) }])
+  assert.equal(await count("SELECT count(*) AS n FROM strata.late_events WHERE source = 'quotes'"), 1)
+  assert.equal(await count("SELECT count(*) AS n FROM strata.late_events WHERE source = 'quotes_kept'"), 0)
+  await db.flush()
+  assert.deepEqual(sortedRows((await db.query('SELECT * FROM matched', [], { engine: 'row' })).rows), await batch(59), 'after the end of input: the batch ASOF join over the events accepted')
+  assert.deepEqual(sortedRows((await db.query('SELECT * FROM matched_kept', [], { engine: 'row' })).rows), sortedRows((await db.query(query.replace('trades t', 'trades_kept t').replace('quotes q', 'quotes_kept q'), [], { engine: 'column' })).rows))
+  await assertRefused((sql) => db.query(sql), [
+    ["CREATE SOURCE bad (ts TIMESTAMP, WATERMARK FOR ts) WITH (idle_timeout = INTERVAL '0' SECOND)", 'INVALID_PARAMETER', /idle_timeout must be greater than zero/],
+    ["CREATE SOURCE bad (ts TIMESTAMP, WATERMARK FOR ts) WITH (idle_timeout = 'soon')", 'NOT_SUPPORTED', /idle_timeout/],
+  ])
+})

@@ -76,6 +76,12 @@ export interface SourceDefinition {
    * history) once no stream needs them: `WITH (retention = INTERVAL …)`. Absent: kept for ever.
    */
   readonly retentionUs?: number
+  /**
+   * `WITH (idle_timeout = INTERVAL …)` (µs): once no event has arrived for this long (wall-clock time),
+   * the source no longer holds back the streams that join it with other sources — when one of those
+   * moves on, this source's watermark follows it (docs/streaming.md, "Idle sources"). Absent: never idle.
+   */
+  readonly idleTimeoutUs?: number
   /** Where events arrive from besides INSERT and db.push: a message broker the source reads by itself. */
   readonly connector?: SourceConnector
 }

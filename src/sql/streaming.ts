@@ -305,6 +305,7 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
   }
   let allowedLatenessUs = 0n
   let retentionUs: bigint | undefined
+  let idleTimeoutUs: bigint | undefined
   const connectorOptions = new Map<string, string>()
   if (reader.word('WITH')) {
     for (const item of reader.parenthesizedItems('an option')) {
@@ -326,6 +327,10 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
           break
         case 'retention':
           retentionUs = intervalMicros(value, 'retention', text)
+          break
+        case 'idle_timeout':
+          idleTimeoutUs = intervalMicros(value, 'idle_timeout', text)
+          if (idleTimeoutUs === 0n) throw new StrataError('INVALID_PARAMETER', 'CREATE SOURCE: idle_timeout must be greater than zero', { statement: text })
           break
         default:
           // The connector and its options; connectorOf checks them against the connector's own.
@@ -363,6 +368,7 @@ export function recogniseCreateSource(text: string, tokenSource?: TokenSource): 
       delayUs: Number(watermark?.delayUs ?? 0n),
       allowedLatenessUs: Number(allowedLatenessUs),
       ...(retentionUs === undefined ? {} : { retentionUs: Number(retentionUs) }),
+      ...(idleTimeoutUs === undefined ? {} : { idleTimeoutUs: Number(idleTimeoutUs) }),
       ...(connector === undefined ? {} : { connector }),
     },
   }
@@ -406,7 +412,7 @@ function connectorOf(options: ReadonlyMap<string, string>, statement: string): S
     if (stray === undefined) return undefined
     const owners = kinds.filter((candidate) => [...connectorOptionNames[candidate].required, ...connectorOptionNames[candidate].optional].includes(stray as never))
     if (owners.length > 0) throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: the option ${stray} belongs to a connector (${owners.map((owner) => `connector = '${owner}'`).join(' or ')})`, { statement })
-    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: unknown option ${stray} (known: watermark, allowed_lateness, retention, connector)`, { statement })
+    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE: unknown option ${stray} (known: watermark, allowed_lateness, retention, idle_timeout, connector)`, { statement })
   }
   if (!kinds.includes(kind as ConnectorKind)) {
     const what = connectorsPlanned.includes(kind) ? 'not yet' : 'no such connector'
@@ -416,7 +422,7 @@ function connectorOf(options: ReadonlyMap<string, string>, statement: string): S
   const known: readonly string[] = [...names.required, ...names.optional]
   for (const key of options.keys()) {
     if (key === 'connector' || known.includes(key)) continue
-    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE … WITH (connector = '${kind}'): unknown option ${key} (known: watermark, allowed_lateness, retention, connector, ${known.join(', ')})`, { statement })
+    throw new StrataError('SYNTAX_ERROR', `CREATE SOURCE … WITH (connector = '${kind}'): unknown option ${key} (known: watermark, allowed_lateness, retention, idle_timeout, connector, ${known.join(', ')})`, { statement })
   }
   for (const key of names.required) {
     const value = options.get(key)

@@ -233,7 +233,7 @@ export class Sources {
     ]
   }
 
-  /** SHOW SOURCES: each source, its watermark column, watermark, delay and allowed lateness. */
+  /** SHOW SOURCES: each source, its watermark column, watermark, delay, allowed lateness and idle timeout. */
   show(call: StatementCall): Rows {
     const connection = call.rowConnection()
     const rows: unknown[][] = []
@@ -247,6 +247,7 @@ export class Sources {
         state.flushed,
         formatMicros(table.source.delayUs),
         formatMicros(table.source.allowedLatenessUs),
+        table.source.idleTimeoutUs === undefined ? null : formatMicros(table.source.idleTimeoutUs),
         table.source.connector === undefined ? null : describeConnector(table.source.connector),
         state.connectorOffset,
         this.connectorError(table.name) ?? null,
@@ -261,6 +262,7 @@ export class Sources {
         { name: 'flushed', type: 'BOOLEAN' },
         { name: 'watermark_delay', type: 'VARCHAR' },
         { name: 'allowed_lateness', type: 'VARCHAR' },
+        { name: 'idle_timeout', type: 'VARCHAR' },
         { name: 'connector', type: 'VARCHAR' },
         { name: 'connector_offset', type: 'BIGINT' },
         { name: 'connector_error', type: 'VARCHAR' },
@@ -397,7 +399,41 @@ export class Sources {
     }
     await this.streams.afterBatch(call, table, accepted, { watermarkUs, flushed: state.flushed })
     this.expireSync(call, table, watermarkUs)
+    if (rows.length > 0) this.lastArrivalMs.set(table.name, Date.now())
+    await this.followedByIdle(call, table.name, watermarkUs)
     return empty(accepted.length)
+  }
+
+  /** When each source last received events (wall-clock ms), since this process opened the database. */
+  private readonly lastArrivalMs = new Map<string, number>()
+
+  /**
+   * Idle sources (SPEC 8: an idle timeout excludes them from the minimum over a join's sources): after
+   * `name`'s watermark moved to `watermarkUs`, each source joined with it that has an `idle_timeout`
+   * and has received no event for that long takes the same watermark, when it is behind. It no longer
+   * holds back what waits for both (an ASOF join's left events, a join's state), and an event older
+   * than that arriving later is late, as for any watermark — so the streams' results stay the batch
+   * answer over the events accepted. Idleness is counted from the open for a source without events since.
+   */
+  private async followedByIdle(call: StatementCall, name: string, watermarkUs: bigint | null): Promise<void> {
+    if (watermarkUs === null) return
+    const nowMs = Date.now()
+    for (const partner of this.streams.joinPartners(name)) {
+      const table = this.host.schema.catalog.tables.get(partner)
+      const timeoutUs = table?.source?.idleTimeoutUs
+      if (timeoutUs === undefined) continue
+      const lastMs = this.lastArrivalMs.get(partner)
+      if (lastMs === undefined) {
+        this.lastArrivalMs.set(partner, nowMs)
+        continue
+      }
+      if ((nowMs - lastMs) * 1000 < timeoutUs) continue
+      const state = this.stateSync(this.writer, partner)
+      if (state.flushed || (state.watermarkUs !== null && state.watermarkUs >= watermarkUs)) continue
+      this.saveStateSync(partner, { ...state, watermarkUs })
+      call.stateChanged()
+      await this.streams.afterBatch(call, table as TableDefinition & { readonly source: SourceDefinition }, [], { watermarkUs, flushed: false })
+    }
   }
 
   /** Whether a sink reads a relation (sinks.ts; set by the subsystem's index.ts): its events stay until it has delivered them. */
@@ -450,6 +486,7 @@ export class Sources {
     this.saveStateSync(table.name, { ...state, watermarkUs: micros })
     call.stateChanged()
     await this.streams.afterBatch(call, table, [], { watermarkUs: micros, flushed: false })
+    await this.followedByIdle(call, table.name, micros)
     return empty()
   }
 

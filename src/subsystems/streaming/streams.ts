@@ -133,6 +133,21 @@ export class Streams {
     return current?.name ?? name
   }
 
+  /**
+   * The sources a stream joins with `source` (interval and ASOF joins, through chains of streams):
+   * the roots of each join's other side, by name.
+   */
+  joinPartners(source: string): Set<string> {
+    const partners = new Set<string>()
+    for (const table of this.host.schema.catalog.tables.values()) {
+      if (table.stream === undefined || table.stream.over !== undefined || table.stream.joins === undefined) continue
+      const sides = [this.rootOf(table.stream.source), this.rootOf(table.stream.joins)]
+      if (sides[0] === source && sides[1] !== source) partners.add(sides[1]!)
+      if (sides[1] === source && sides[0] !== source) partners.add(sides[0]!)
+    }
+    return partners
+  }
+
   /** Every stream that reads `name`, directly or through other streams, the farthest first (the order DROP … CASCADE drops them in). */
   dependentsOf(name: string): StreamTable[] {
     const order: StreamTable[] = []
