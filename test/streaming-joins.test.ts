@@ -191,3 +191,94 @@ test("an idle source stops holding back an ASOF join: after idle_timeout without
     ["CREATE SOURCE bad (ts TIMESTAMP, WATERMARK FOR ts) WITH (idle_timeout = 'soon')", 'NOT_SUPPORTED', /idle_timeout/],
   ])
 })
+
+test("windows over a join's rows close by the join's own watermark — the lower of what either side may still bring, through the time bounds — and equal DuckDB's batch windows over the batch join after every batch", async (t) => {
+  const db = await openTemporary(t, 'joins-windows')
+  const seed = process.env['STRATA_JOINS_SEED'] !== undefined ? Number(process.env['STRATA_JOINS_SEED']) : Math.floor(Math.random() * 2 ** 31)
+  const random = seededRandom(seed)
+  await db.query("CREATE SOURCE auctions (id INTEGER, seller VARCHAR, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '10' SECOND)")
+  await db.query("CREATE SOURCE bids (auction INTEGER, price INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH (allowed_lateness = INTERVAL '2' SECOND)")
+  await db.query("CREATE SOURCE quotes (sym VARCHAR, bid INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '4' SECOND)")
+  await db.query("CREATE SOURCE trades (sym VARCHAR, qty INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '3' SECOND)")
+  const on = "ON a.id = b.auction AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '20' SECOND"
+  // Bids (left) meet auctions (right) opened 0–20 s before them: auction time − bid time is in [-20 s, 0].
+  await db.query(`CREATE STREAM j_bidtime AS SELECT b.auction, b.price, b.ts AS bid_ts FROM bids b JOIN auctions a ${on}`)
+  await db.query(`CREATE STREAM j_opentime AS SELECT a.seller, a.ts AS opened, b.price FROM bids b JOIN auctions a ${on}`)
+  await db.query('CREATE STREAM j_asof AS SELECT t.sym, t.qty, q.bid, t.ts FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts')
+  const windows = [
+    {
+      name: 'w_bids',
+      create: "SELECT auction, window_start, window_end, count(*) AS n, sum(price) AS total FROM j_bidtime GROUP BY auction, tumble(bid_ts, INTERVAL '10' SECOND)",
+      oracle: `SELECT b.auction, time_bucket(INTERVAL '10 seconds', b.ts, TIMESTAMP '1970-01-01') AS window_start, time_bucket(INTERVAL '10 seconds', b.ts, TIMESTAMP '1970-01-01') + INTERVAL '10 seconds' AS window_end, count(*) AS n, sum(b.price) AS total FROM bids b JOIN auctions a ${on} GROUP BY ALL`,
+      // The bid time: bids still to come, or auctions still to come with a bid at most 0 s before… after them.
+      closedUntil: (limits: Map<string, number>): number => Math.min(limits.get('bids')!, limits.get('auctions')! - 0),
+    },
+    {
+      name: 'w_opened',
+      create: "SELECT seller, window_start, window_end, count(*) AS n, max(price) AS top FROM j_opentime GROUP BY seller, hop(opened, INTERVAL '5' SECOND, INTERVAL '10' SECOND)",
+      oracle:
+        `SELECT a.seller, w.ws AS window_start, w.ws + INTERVAL '10 seconds' AS window_end, count(*) AS n, max(b.price) AS top FROM bids b JOIN auctions a ${on} ` +
+        "JOIN (SELECT unnest(generate_series(TIMESTAMP '2026-01-05 14:29:00', TIMESTAMP '2026-01-05 14:40:00', INTERVAL '5 seconds')) AS ws) w ON a.ts >= w.ws AND a.ts < w.ws + INTERVAL '10 seconds' GROUP BY ALL",
+      // The auction time: auctions still to come, or bids still to come for auctions up to 20 s before them.
+      closedUntil: (limits: Map<string, number>): number => Math.min(limits.get('auctions')!, limits.get('bids')! - 20_000),
+    },
+    {
+      name: 'w_asof',
+      create: "SELECT sym, window_start, window_end, sum(qty * bid) AS notional, count(*) AS n FROM j_asof GROUP BY sym, tumble(ts, INTERVAL '10' SECOND)",
+      oracle:
+        "SELECT t.sym, time_bucket(INTERVAL '10 seconds', t.ts, TIMESTAMP '1970-01-01') AS window_start, time_bucket(INTERVAL '10 seconds', t.ts, TIMESTAMP '1970-01-01') + INTERVAL '10 seconds' AS window_end, sum(t.qty * q.bid) AS notional, count(*) AS n " +
+        'FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts GROUP BY ALL',
+      closedUntil: (limits: Map<string, number>): number => Math.min(limits.get('trades')!, limits.get('quotes')!),
+    },
+  ] as const
+  for (const window of windows) await db.query(`CREATE STREAM ${window.name} AS ${window.create}`)
+  const lateness = new Map([['bids', 2000]])
+  const check = async (context: string): Promise<void> => {
+    const shown = (await db.query('SHOW SOURCES')).rows
+    // Each source's limit: watermark minus allowed lateness; +∞ once flushed, −∞ before any watermark.
+    const limits = new Map(shown.map((row) => [String(row['name']), row['flushed'] === true ? Infinity : row['watermark'] === null ? -Infinity : (row['watermark'] as Date).getTime() - (lateness.get(String(row['name'])) ?? 0)]))
+    for (const window of windows) {
+      const until = window.closedUntil(limits)
+      const where = until === Infinity ? '' : ` WHERE window_end <= TIMESTAMP '${new Date(Number.isFinite(until) ? until : 0).toISOString().replace('T', ' ').replace('Z', '')}'`
+      const oracle = sortedRows((await db.query(`SELECT * FROM (${window.oracle}) AS o${where}`, [], { engine: 'column' })).rows)
+      assert.deepEqual(sortedRows((await db.query(`SELECT * FROM ${window.name}`, [], { engine: 'row' })).rows), oracle, `${window.name} after ${context} (seed ${seed}; replay with STRATA_JOINS_SEED=${seed})`)
+    }
+  }
+  let clock = 5
+  let nextAuction = 1
+  for (let step = 0; step < 40; step++) {
+    clock += Math.floor(random() * 6)
+    const jitter = (): number => clock - Math.floor(random() * 12)
+    const auctionEvents = Array.from({ length: Math.floor(random() * 3) }, () => ({ id: nextAuction++, seller: `s${Math.floor(random() * 3)}`, ts: at(jitter()) }))
+    const bidEvents = Array.from({ length: Math.floor(random() * 6) }, () => ({ auction: Math.max(1, nextAuction - 1 - Math.floor(random() * 4)), price: Math.floor(random() * 30), ts: at(jitter()) }))
+    const choice = random()
+    if (choice < 0.35) await db.push('auctions', auctionEvents)
+    else if (choice < 0.7) await db.push('bids', bidEvents)
+    else {
+      await db.transaction(async (tx) => {
+        for (const event of auctionEvents) await tx.query('INSERT INTO auctions VALUES ($1, $2, $3)', [event.id, event.seller, event.ts])
+        for (const event of bidEvents) await tx.query('INSERT INTO bids VALUES ($1, $2, $3)', [event.auction, event.price, event.ts])
+      })
+    }
+    const symbol = (): string => ['A', 'B'][Math.floor(random() * 2)]!
+    if (random() < 0.5) await db.push('quotes', Array.from({ length: 1 + Math.floor(random() * 2) }, () => ({ sym: symbol(), bid: Math.floor(random() * 100), ts: new Date(at(jitter()).getTime() + Math.floor(random() * 997)) })))
+    else await db.push('trades', Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ sym: symbol(), qty: Math.floor(random() * 6), ts: at(jitter()) })))
+    await check(`step ${step}`)
+  }
+  const count = async (sql: string): Promise<number> => Number((await db.query(sql)).rows[0]!['n'])
+  assert.ok((await count('SELECT count(*) AS n FROM w_bids')) > 3 && (await count('SELECT count(*) AS n FROM w_opened')) > 3 && (await count('SELECT count(*) AS n FROM w_asof')) > 3, 'windows closed before the input ended')
+  await db.flush('auctions')
+  await check('the auctions ended')
+  await db.flush()
+  await check('the input ended')
+  const explained = (await db.query('EXPLAIN STREAM j_bidtime')).rows.map((row) => String(row['plan']))
+  assert.ok(explained.includes("  -> time bounds: -00:00:20 <= auctions.ts - bids.ts <= +00:00:00; each side's events kept until the other side's watermark passes them"), explained.join('\n'))
+  // Without the bound a carried time needs, the join's rows have no event time to window.
+  await db.query('CREATE SOURCE x1 (k INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
+  await db.query('CREATE SOURCE x2 (k INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
+  await db.query("CREATE STREAM x_after AS SELECT x1.k, x1.ts AS t1, x2.ts AS t2 FROM x1 JOIN x2 ON x1.k = x2.k AND x2.ts >= x1.ts - INTERVAL '5' SECOND")
+  await assertRefused((sql) => db.query(sql), [
+    ["CREATE STREAM x_windows AS SELECT count(*) AS n FROM x_after GROUP BY tumble(t1, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows follow the source's event time/],
+  ])
+  await db.query("CREATE STREAM x_windows AS SELECT count(*) AS n, window_end FROM x_after GROUP BY tumble(t2, INTERVAL '5' SECOND)")
+})

@@ -563,11 +563,17 @@ export interface StreamPlan {
    */
   readonly windowKey: readonly string[] | { readonly refused: string } | undefined
   /**
-   * For a stateless stream without a join of two sources: the source's event-time column when the
-   * query selects it as itself — the stream's rows then carry their event's time, and a stream over
-   * this one may window them, with the source's watermark.
+   * For a stateless stream: the column its rows carry their event's time in, so a stream over this
+   * one may window them — the source's event-time column when the query selects it as itself, or for
+   * a join of two sources a side's event-time column under any name (`eventSide`).
    */
   readonly eventTime?: string
+  /**
+   * For a join of two sources whose rows carry one side's event time (selected under the name
+   * `eventTime`): which side. Its watermark is the lower of what either side may still bring
+   * (Streams.relationProgress).
+   */
+  readonly eventSide?: 'left' | 'right'
   /** Tables a stateless stream joins its events with (lookup joins): read as they are when each batch is processed. */
   readonly lookups: readonly string[]
   /**
@@ -756,6 +762,8 @@ export function planStream(
   let lookupSide: unknown
   let joined: StreamPlan['joined']
   let otherSide: PgNode | undefined
+  // For a join of two sources: each side's alias, columns and event-time column (what its rows may carry as their time).
+  let timeSides: { readonly left: JoinSide & { readonly time: string | null }; readonly right: JoinSide & { readonly time: string | null } } | undefined
   if (join !== undefined) {
     const left = nodeBody(join['larg'], 'RangeVar')
     const right = nodeBody(join['rarg'], 'RangeVar')
@@ -802,6 +810,7 @@ export function planStream(
           refuse("an ASOF join whose inequality is not between the two sources' event-time columns")
         }
         joined = { source: rightName, keys: joinEqualities(join['quals'], sides.left, sides.right), asof: { strict: inequality!.strict, left: join['jointype'] === 'JOIN_LEFT' } }
+        timeSides = { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: rightSource!.watermarkColumn } }
         otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       } else if (rightSource !== undefined) {
         // An interval join of two sources: each batch's events joined with the other source's events so far.
@@ -816,6 +825,7 @@ export function planStream(
         const times = leftDefinition.watermarkColumn === null || rightSource.watermarkColumn === null ? undefined : { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: rightSource.watermarkColumn } }
         const bounds = times === undefined ? { lowUs: null, highUs: null } : timeBounds(join['quals'], times)
         joined = { source: rightName, keys: joinEqualities(join['quals'], sides.left, sides.right), ...(bounds.lowUs === null && bounds.highUs === null ? {} : { bounds }) }
+        timeSides = { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: rightSource.watermarkColumn } }
         otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       } else {
         lookups.push(rightName)
@@ -929,7 +939,24 @@ export function planStream(
     })
     if (carried) eventTime = timeColumn
   }
-  return { source, window, groupColumns, windowKey, lookups, ...(joined === undefined ? {} : { joined }), ...(eventTime === undefined ? {} : { eventTime }), sql: joined?.asof === undefined ? sql : withAsof(sql) }
+  let eventSide: 'left' | 'right' | undefined
+  if (!aggregated && joined !== undefined && timeSides !== undefined) {
+    // A join's rows carry a side's event time when the query selects that side's event-time column (under any name), and the
+    // join's time bounds say how far behind both watermarks such a time can still come: an interval join's right time needs
+    // its lower bound, its left time its upper bound; an ASOF join's rows carry the left time.
+    const bounds = joined.bounds
+    for (const target of list(select['targetList'])) {
+      const body = nodeBody(target, 'ResTarget')
+      const column = columnSide(body?.['val'], timeSides.left, timeSides.right)
+      if (column === undefined || column.column !== timeSides[column.side].time) continue
+      const boundedBy = joined.asof !== undefined ? (column.side === 'left' ? 0n : null) : column.side === 'left' ? (bounds?.highUs ?? null) : (bounds?.lowUs ?? null)
+      if (boundedBy === null) continue
+      eventTime = String(body!['name'] ?? column.column)
+      eventSide = column.side
+      break
+    }
+  }
+  return { source, window, groupColumns, windowKey, lookups, ...(joined === undefined ? {} : { joined }), ...(eventTime === undefined ? {} : { eventTime }), ...(eventSide === undefined ? {} : { eventSide }), sql: joined?.asof === undefined ? sql : withAsof(sql) }
 }
 
 /**

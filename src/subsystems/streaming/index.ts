@@ -89,7 +89,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       if (list(into['colNames']).length > 0) throw new StrataError('NOT_SUPPORTED', 'CREATE MATERIALIZED VIEW with a column list (name the columns in the query)')
       const query = deparseStatement(create['query'])
       const definition: CreateStream = { name: String(relation['relname']), orReplace: false, ifNotExists: create['if_not_exists'] === true, query, emit: undefined }
-      return { writes: true, run: (call: StatementCall) => streams.create(call, definition, (name) => sources.progressSync(host.rowStore.writer, name), 'materialized view') }
+      return { writes: true, run: (call: StatementCall) => streams.create(call, definition, 'materialized view') }
     }
     const drop = nodeBody(tree, 'DropStmt')
     if (drop !== undefined && drop['removeType'] === 'OBJECT_MATVIEW') {
@@ -114,7 +114,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       const explained = recogniseExplainStream(statement.text, statement.tokens)
       if (explained !== undefined) return { writes: false, run: () => streams.explain(explained) }
       const stream = recogniseCreateStream(statement.text, statement.tokens)
-      if (stream !== undefined) return { writes: true, run: (call: StatementCall) => streams.create(call, stream, (name) => sources.progressSync(host.rowStore.writer, name)) }
+      if (stream !== undefined) return { writes: true, run: (call: StatementCall) => streams.create(call, stream) }
       const dropStream = recogniseDropStream(statement.text, statement.tokens)
       if (dropStream !== undefined) return { writes: true, run: (call: StatementCall) => dropStreams(call, dropStream.names, dropStream.ifExists, dropStream.cascade, 'stream') }
       const createSink = recogniseCreateSink(statement.text, statement.tokens)

@@ -114,8 +114,10 @@ export class Streams {
       const stream = table as StreamTable
       const plan = this.planOf(stream)
       if (this.appendsOnly(stream, plan)) {
-        const root = this.sourceOf(this.rootOf(stream.name))
-        return { ...stream, source: { watermarkColumn: plan.eventTime ?? null, delayUs: root.source.delayUs, allowedLatenessUs: root.source.allowedLatenessUs } }
+        // A join's progress (relationProgress) is already the earliest time its rows can still have: no lateness on top.
+        if (plan.joined !== undefined) return { ...stream, source: { watermarkColumn: plan.eventTime ?? null, delayUs: 0, allowedLatenessUs: 0 } }
+        const input = this.sourceOf(stream.stream.source)
+        return { ...stream, source: { watermarkColumn: plan.eventTime ?? null, delayUs: input.source.delayUs, allowedLatenessUs: input.source.allowedLatenessUs } }
       }
     }
     throw new StrataError('UNDEFINED_TABLE', `source "${name}" does not exist (a stream reads a source)`)
@@ -124,6 +126,38 @@ export class Streams {
   /** Whether a stream's rows are only ever appended, one step's rows after another's: it is stateless (an interval or ASOF join included). */
   private appendsOnly(stream: StreamTable, plan: StreamPlan): boolean {
     return stream.stream.over === undefined && plan.window === undefined && plan.groupColumns === undefined
+  }
+
+  /**
+   * The watermark of a source, or of a stream read as one. A stream over one relation has its
+   * input's. A join of two sources has the earliest event time its rows can still carry — the lower of
+   * the two sides' limits (watermark minus allowed lateness; a flushed side brings nothing more): a
+   * row carrying the left time l comes from a left event still to come (l ≥ the left limit) or from
+   * a right event still to come (time r ≥ the right limit) with l ≥ r − high, the join's upper time
+   * bound; a right time likewise with the lower bound; an ASOF join's rows carry left times, each
+   * emitted once the right limit has passed it. It counts as a watermark without allowed lateness
+   * (sourceOf), and no row the join writes is ever behind it.
+   */
+  relationProgress(name: string, depth = 0): SourceProgress {
+    const table = this.host.schema.catalog.tables.get(name)
+    if (table?.stream === undefined || table.stream.over !== undefined || depth > 64) return this.progressOf!(name)
+    const plan = this.planOf(table as StreamTable)
+    const left = this.relationProgress(table.stream.source, depth + 1)
+    if (plan.joined === undefined) return left
+    const right = this.relationProgress(plan.joined.source, depth + 1)
+    const limit = (progress: SourceProgress, side: string): bigint | null | 'flushed' =>
+      progress.flushed ? 'flushed' : progress.watermarkUs === null ? null : progress.watermarkUs - BigInt(this.sourceOf(side).source.allowedLatenessUs)
+    const leftLimit = limit(left, table.stream.source)
+    const rightLimit = limit(right, plan.joined.source)
+    const shift = plan.joined.asof !== undefined ? 0n : plan.eventSide === 'right' ? plan.joined.bounds?.lowUs : plan.joined.bounds?.highUs
+    // The other side's limit, seen in the carried side's time (the bound the planner required for an event time).
+    const carried = plan.eventSide === 'right' ? rightLimit : leftLimit
+    const otherLimit = plan.eventSide === 'right' ? leftLimit : rightLimit
+    const other = otherLimit === null || otherLimit === 'flushed' ? otherLimit : shift === undefined || shift === null ? null : plan.eventSide === 'right' ? otherLimit + shift : otherLimit - shift
+    if (carried === 'flushed' && other === 'flushed') return { watermarkUs: null, flushed: true }
+    if (plan.eventTime === undefined || carried === null || other === null) return { watermarkUs: null, flushed: false }
+    const watermarkUs = carried === 'flushed' ? (other as bigint) : other === 'flushed' ? carried : carried < other ? carried : other
+    return { watermarkUs, flushed: false }
   }
 
   /** The source at the root of a chain of streams (a source's own name for a source). */
@@ -261,7 +295,7 @@ export class Streams {
   // ───────────────────────────── DDL ─────────────────────────────
 
   /** CREATE STREAM: plans the query, makes its table with the columns DuckDB gives it, and processes the source's events so far. */
-  async create(call: StatementCall, create: CreateStream, progress: (source: string) => SourceProgress, what = 'stream'): Promise<Rows> {
+  async create(call: StatementCall, create: CreateStream, what = 'stream'): Promise<Rows> {
     const catalog = this.host.schema.catalog
     const existing = catalog.tables.get(create.name)
     if (existing !== undefined || catalog.views.has(create.name)) {
@@ -317,11 +351,11 @@ export class Streams {
       // Backfill: the events the source holds already.
       const stream = this.host.schema.catalog.tables.get(create.name) as StreamTable
       const events = plan.window === undefined || windowedChanges ? this.allEventsSync(source) : []
-      if (plan.joined?.asof !== undefined) await this.asofStep(call, session, stream, plan, undefined, [], progress(this.rootOf(plan.joined.source)))
+      if (plan.joined?.asof !== undefined) await this.asofStep(call, session, stream, plan, undefined, [], this.relationProgress(plan.joined.source))
       else if (windowedChanges) await this.updateWindows(call, session, stream, source, plan, events)
       else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, events)
       else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, events)
-      else await this.closeWindows(call, session, stream, source, plan, progress(this.rootOf(source.name)), 0)
+      else await this.closeWindows(call, session, stream, source, plan, this.relationProgress(source.name), 0)
     } finally {
       this.host.syncer.releaseSession(session)
     }
@@ -391,7 +425,7 @@ export class Streams {
     const bound = sourceIsLeft ? joined.bounds.highUs : joined.bounds.lowUs
     if (bound === null) return 'all'
     const other = this.sourceOf(otherName)
-    const progress = this.progressOf!(this.rootOf(otherName))
+    const progress = this.relationProgress(otherName)
     if (progress.flushed) return null
     if (progress.watermarkUs === null) return 'all'
     const limitUs = progress.watermarkUs - BigInt(other.source.allowedLatenessUs)
@@ -424,15 +458,14 @@ export class Streams {
       for (const stream of streams) {
         const plan = this.planOf(stream)
         if (plan.joined?.asof !== undefined) {
-          const rightProgress = source.name === plan.joined.source ? progress : this.progressOf!(this.rootOf(plan.joined.source))
-          const emitted = await this.asofStep(call, session, stream, plan, source, accepted, rightProgress)
-          if (this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, progress)
+          const emitted = await this.asofStep(call, session, stream, plan, source, accepted, this.relationProgress(plan.joined.source))
+          if (this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, this.relationProgress(stream.name))
         } else if (stream.stream.emit === 'changes' && plan.window !== undefined) await this.updateWindows(call, session, stream, source, plan, accepted)
         else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, accepted)
         else if (plan.window === undefined) {
           const emitted = await this.emitRows(call, session, stream, source, plan, accepted)
           // A stream over this one takes the rows it appended as its batch, with the root source's watermark.
-          if (this.appendsOnly(stream, plan) && this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, progress)
+          if (this.appendsOnly(stream, plan) && this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, this.relationProgress(stream.name))
         } else await this.closeWindows(call, session, stream, source, plan, progress, accepted.length)
       }
     } finally {
