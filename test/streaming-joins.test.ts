@@ -66,7 +66,8 @@ test('interval joins: what they cannot keep yet is refused naming it; a source a
   await db.query('CREATE SOURCE a (k INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
   await db.query('CREATE SOURCE b (k INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
   await assertRefused((sql) => db.query(sql), [
-    ['CREATE STREAM x AS SELECT * FROM a LEFT JOIN b ON a.k = b.k', 'NOT_SUPPORTED', /an outer join of two sources/],
+    ['CREATE STREAM x AS SELECT * FROM a LEFT JOIN b ON a.k = b.k', 'NOT_SUPPORTED', /LEFT JOIN of two sources without an upper bound/],
+    ['CREATE STREAM x AS SELECT * FROM a FULL JOIN b ON a.k = b.k', 'NOT_SUPPORTED', /RIGHT or FULL join/],
     ['CREATE STREAM x AS SELECT * FROM a JOIN a AS other ON a.k = other.k', 'NOT_SUPPORTED', /a source with itself/],
     ['CREATE STREAM x AS SELECT a.k, count(*) FROM a JOIN b ON a.k = b.k GROUP BY a.k', 'NOT_SUPPORTED', /a join in a windowed or aggregating stream/],
     ['CREATE STREAM x AS SELECT * FROM a JOIN b USING (k)', 'NOT_SUPPORTED', /USING/],
@@ -281,4 +282,78 @@ test("windows over a join's rows close by the join's own watermark — the lower
     ["CREATE STREAM x_windows AS SELECT count(*) AS n FROM x_after GROUP BY tumble(t1, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows follow the source's event time/],
   ])
   await db.query("CREATE STREAM x_windows AS SELECT count(*) AS n, window_end FROM x_after GROUP BY tumble(t2, INTERVAL '5' SECOND)")
+})
+
+test("a LEFT interval join emits its pairs as they meet and each left event without a match once the right side's watermark has passed its time plus the upper bound, NULL-extended; windows over it close by its own watermark; all equal DuckDB's batch LEFT JOIN", async (t) => {
+  const db = await openTemporary(t, 'joins-left')
+  const seed = process.env['STRATA_JOINS_SEED'] !== undefined ? Number(process.env['STRATA_JOINS_SEED']) : Math.floor(Math.random() * 2 ** 31)
+  const random = seededRandom(seed)
+  await db.query("CREATE SOURCE auctions (id INTEGER, seller VARCHAR, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '6' SECOND) WITH (allowed_lateness = INTERVAL '2' SECOND)")
+  await db.query("CREATE SOURCE bids (auction INTEGER, price INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '4' SECOND)")
+  // Before the streams exist: the backfill emits this bid unmatched at once when the auctions are far enough ahead.
+  await db.push('bids', [{ auction: 99, price: 1, ts: at(0) }])
+  const on = "ON a.id = b.auction AND a.ts BETWEEN b.ts - INTERVAL '20' SECOND AND b.ts + INTERVAL '3' SECOND"
+  const lefts = [
+    ['l_left', `SELECT b.auction, b.price, b.ts AS bid_ts, a.seller FROM bids b LEFT JOIN auctions a ${on}`],
+    ['l_filtered', `SELECT b.price, a.seller, a.id FROM bids b LEFT JOIN auctions a ${on} WHERE a.seller IS NULL OR a.seller <> 's0'`],
+  ] as const
+  for (const [name, query] of lefts) await db.query(`CREATE STREAM ${name} AS ${query}`)
+  await db.query("CREATE STREAM l_windows AS SELECT window_start, window_end, count(*) AS n, count(seller) AS matched FROM l_left GROUP BY tumble(bid_ts, INTERVAL '10' SECOND)")
+  const windowsOracle = `SELECT time_bucket(INTERVAL '10 seconds', b.ts, TIMESTAMP '1970-01-01') AS window_start, time_bucket(INTERVAL '10 seconds', b.ts, TIMESTAMP '1970-01-01') + INTERVAL '10 seconds' AS window_end, count(*) AS n, count(a.seller) AS matched FROM bids b LEFT JOIN auctions a ${on} GROUP BY ALL`
+  const literal = (millis: number): string => `TIMESTAMP '${new Date(millis).toISOString().replace('T', ' ').replace('Z', '')}'`
+  const check = async (context: string): Promise<void> => {
+    const shown = new Map((await db.query('SHOW SOURCES')).rows.map((row) => [String(row['name']), row]))
+    const limit = (name: string, latenessMs: number): number => (shown.get(name)!['flushed'] === true ? Infinity : shown.get(name)!['watermark'] === null ? -Infinity : (shown.get(name)!['watermark'] as Date).getTime() - latenessMs)
+    // Left events before this are known unmatched: no auction still to come is within 3 s after them.
+    const threshold = limit('auctions', 2000) - 3000
+    for (const [name, query] of lefts) {
+      const unmatchedWhere = Number.isFinite(threshold) ? ` AND b.ts < ${literal(threshold)}` : threshold === Infinity ? '' : ' AND false'
+      const inner = query.replace('LEFT JOIN', 'JOIN')
+      const unmatched = query.includes(' WHERE ') ? query.replace(' WHERE ', ` WHERE a.id IS NULL${unmatchedWhere} AND (`) + ')' : `${query} WHERE a.id IS NULL${unmatchedWhere}`
+      const batch = sortedRows((await db.query(`${inner} UNION ALL ${unmatched}`, [], { engine: 'column' })).rows)
+      assert.deepEqual(sortedRows((await db.query(`SELECT * FROM ${name}`, [], { engine: 'row' })).rows), batch, `${name} after ${context} (seed ${seed}; replay with STRATA_JOINS_SEED=${seed})`)
+    }
+    const closedUntil = Math.min(limit('bids', 0), threshold)
+    const where = closedUntil === Infinity ? '' : ` WHERE window_end <= ${literal(Number.isFinite(closedUntil) ? closedUntil : 0)}`
+    assert.deepEqual(sortedRows((await db.query('SELECT * FROM l_windows', [], { engine: 'row' })).rows), sortedRows((await db.query(`SELECT * FROM (${windowsOracle}) AS o${where}`, [], { engine: 'column' })).rows), `l_windows after ${context} (seed ${seed})`)
+  }
+  await check('the backfill')
+  let clock = 5
+  let nextAuction = 1
+  for (let step = 0; step < 40; step++) {
+    clock += Math.floor(random() * 6)
+    const jitter = (): number => clock - Math.floor(random() * 12)
+    const auctionEvents = Array.from({ length: Math.floor(random() * 3) }, () => ({ id: nextAuction++, seller: `s${Math.floor(random() * 3)}`, ts: at(jitter()) }))
+    // Bids for recent auctions, some for auctions not yet open or never to open (unmatched).
+    const bidEvents = Array.from({ length: Math.floor(random() * 6) }, () => ({ auction: Math.max(1, nextAuction + 1 - Math.floor(random() * 6)), price: Math.floor(random() * 30), ts: at(jitter()) }))
+    const choice = random()
+    if (choice < 0.35) await db.push('auctions', auctionEvents)
+    else if (choice < 0.7) await db.push('bids', bidEvents)
+    else {
+      await db.transaction(async (tx) => {
+        for (const event of auctionEvents) await tx.query('INSERT INTO auctions VALUES ($1, $2, $3)', [event.id, event.seller, event.ts])
+        for (const event of bidEvents) await tx.query('INSERT INTO bids VALUES ($1, $2, $3)', [event.auction, event.price, event.ts])
+      })
+    }
+    await check(`step ${step}`)
+  }
+  const count = async (sql: string): Promise<number> => Number((await db.query(sql)).rows[0]!['n'])
+  assert.ok((await count('SELECT count(*) AS n FROM l_left WHERE seller IS NULL')) > 3 && (await count('SELECT count(*) AS n FROM l_left WHERE seller IS NOT NULL')) > 3, 'unmatched and matched bids before the input ended')
+  await db.flush('auctions')
+  await check('the auctions ended')
+  await db.push('bids', [{ auction: 1, price: 7, ts: at(clock + 1) }])
+  await check('a bid after the auctions ended')
+  await db.flush()
+  await check('the input ended')
+  const explained = (await db.query('EXPLAIN STREAM l_left')).rows.map((row) => String(row['plan']))
+  assert.ok(explained.includes("  -> LEFT join: a bids event without a match is emitted with NULLs once auctions's watermark minus its allowed lateness passes its time +00:00:03"), explained.join('\n'))
+  await db.query('CREATE SOURCE x1 (k INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
+  await db.query('CREATE SOURCE x2 (k INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
+  await assertRefused((sql) => db.query(sql), [
+    ["CREATE STREAM x AS SELECT * FROM x1 LEFT JOIN x2 ON x1.k = x2.k AND x2.ts >= x1.ts - INTERVAL '5' SECOND", 'NOT_SUPPORTED', /LEFT JOIN of two sources without an upper bound/],
+    ['CREATE STREAM x AS SELECT * FROM x1 RIGHT JOIN x2 ON x1.k = x2.k AND x2.ts = x1.ts', 'NOT_SUPPORTED', /RIGHT or FULL join/],
+  ])
+  // A LEFT join's right time is NULL in its unmatched rows: no event time to window by.
+  await db.query("CREATE STREAM x_right AS SELECT x2.ts FROM x1 LEFT JOIN x2 ON x1.k = x2.k AND x2.ts BETWEEN x1.ts AND x1.ts + INTERVAL '1' SECOND")
+  await assertRefused((sql) => db.query(sql), [["CREATE STREAM x AS SELECT count(*) AS n FROM x_right GROUP BY tumble(ts, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows follow the source's event time/]])
 })

@@ -65,6 +65,9 @@ test("an interval join's time bounds let both sources' retention remove events t
   ] as const
   for (const [name, query] of joins) await db.query(`CREATE STREAM ${name} AS ${query}`)
   await db.query('CREATE STREAM j_open AS SELECT o.id, p.amount FROM orders_open o JOIN payments_open p ON p.order_id = o.id')
+  // A LEFT join keeps its orders, and the payments that may match them, until it knows which have none.
+  const leftJoin = "SELECT o.id, o.ts AS order_ts, p.amount FROM orders o LEFT JOIN payments p ON p.order_id = o.id AND p.ts BETWEEN o.ts - INTERVAL '1' SECOND AND o.ts + INTERVAL '2' SECOND"
+  await db.query(`CREATE STREAM j_left AS ${leftJoin}`)
   const explained = (await db.query('EXPLAIN STREAM j_turned')).rows.map((row) => String(row['plan']))
   assert.ok(explained.includes("  -> time bounds: -00:00:01 <= payments.ts - orders.ts <= +00:00:02; each side's events kept until the other side's watermark passes them"), explained.join('\n'))
   assert.ok((await db.query('EXPLAIN STREAM j_open')).rows.some((row) => row['plan'] === '  -> no time bounds in ON: every event of both sides is kept'))
@@ -111,6 +114,10 @@ test("an interval join's time bounds let both sources' retention remove events t
     for (const [name, query] of [...joins, ['j_open', 'SELECT o.id, p.amount FROM orders o JOIN payments p ON p.order_id = o.id'] as const]) {
       assert.deepEqual(sortedRows((await db.query(`SELECT * FROM ${name}`, [], { engine: 'row' })).rows), sortedRows((await db.query(all(query), [], { engine: 'column' })).rows), `${name} after step ${step}`)
     }
+    // The LEFT join: every pair, and the orders known unmatched — those 2 s before the payments watermark.
+    const known = `TIMESTAMP '${new Date(watermarks.payments - 2000).toISOString().replace('T', ' ').replace('Z', '')}'`
+    const leftBatch = `${all(leftJoin).replace('LEFT JOIN', 'JOIN')} UNION ALL ${all(leftJoin)} WHERE p.order_id IS NULL AND o.ts < ${known}`
+    assert.deepEqual(sortedRows((await db.query('SELECT * FROM j_left', [], { engine: 'row' })).rows), sortedRows((await db.query(leftBatch, [], { engine: 'column' })).rows), `j_left after step ${step}`)
   }
   const count = async (sql: string): Promise<number> => Number((await db.query(sql)).rows[0]!['n'])
   const late = await count("SELECT count(*) AS n FROM strata.late_events WHERE source IN ('orders', 'payments')")
@@ -119,6 +126,7 @@ test("an interval join's time bounds let both sources' retention remove events t
   assert.ok((await count('SELECT count(*) AS n FROM j_between')) > 20 && (await count('SELECT count(*) AS n FROM j_turned')) > 20, 'the joins paired events')
   assert.ok((await count('SELECT count(*) AS n FROM j_between WHERE amount = 99')) > 20, 'pairs on the upper bound, at the payments watermark')
   assert.ok((await count('SELECT count(*) AS n FROM j_between WHERE amount = 98')) > 20, 'pairs on the lower bound, the order last')
+  assert.ok((await count('SELECT count(*) AS n FROM j_left WHERE amount IS NULL')) > 10, 'orders without a payment')
   const orders = await count('SELECT count(*) AS n FROM orders_all')
   const payments = await count('SELECT count(*) AS n FROM payments_all')
   assert.ok((await count('SELECT count(*) AS n FROM orders')) < orders / 2, 'orders the payments watermark passed left the source')

@@ -596,6 +596,13 @@ export interface StreamPlan {
      * reads, and how long each side's events are kept (SPEC 8: state collected by watermarks).
      */
     readonly bounds?: { readonly lowUs: bigint | null; readonly highUs: bigint | null }
+    /**
+     * A LEFT interval join: its pairs are emitted as an inner join's (`sql` is the inner join), and
+     * each left event without a match once the right side can bring none (its limit passed the
+     * event's time plus the upper bound), by this query: the stream's query over those left events
+     * that no right event read as `streamOtherRelation` matches, LEFT JOINed with no right events.
+     */
+    readonly outer?: string
   }
   readonly sql: string
 }
@@ -763,6 +770,8 @@ export function planStream(
   let joined: StreamPlan['joined']
   let otherSide: PgNode | undefined
   // For a join of two sources: each side's alias, columns and event-time column (what its rows may carry as their time).
+  // A LEFT interval join's sides for its unmatched left events (unmatchedFrom).
+  let outerSides: PgNode | undefined
   let timeSides: { readonly left: JoinSide & { readonly time: string | null }; readonly right: JoinSide & { readonly time: string | null } } | undefined
   if (join !== undefined) {
     const left = nodeBody(join['larg'], 'RangeVar')
@@ -814,7 +823,7 @@ export function planStream(
         otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       } else if (rightSource !== undefined) {
         // An interval join of two sources: each batch's events joined with the other source's events so far.
-        if (join['jointype'] !== 'JOIN_INNER') refuse('an outer join of two sources (not yet: inner joins are)')
+        if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a RIGHT or FULL join of two sources (not yet: inner and LEFT joins are; a RIGHT join is a LEFT join with the sides swapped)')
         if (rightName === String(left!['relname'])) refuse('a join of a source with itself (not yet)')
         if (list(join['usingClause']).length > 0) refuse('a join of two sources with USING (write ON)')
         const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
@@ -824,8 +833,12 @@ export function planStream(
         const sides = { left: { alias: leftAlias, columns: leftDefinition.columns }, right: { alias: rightAlias, columns: rightSource.columns } }
         const times = leftDefinition.watermarkColumn === null || rightSource.watermarkColumn === null ? undefined : { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: rightSource.watermarkColumn } }
         const bounds = times === undefined ? { lowUs: null, highUs: null } : timeBounds(join['quals'], times)
+        const outer = join['jointype'] === 'JOIN_LEFT'
+        // A left event is known to have no match once the right side's watermark has passed its time plus the upper bound.
+        if (outer && bounds.highUs === null) refuse("a LEFT JOIN of two sources without an upper bound on the right side's event time (… AND r.ts BETWEEN l.ts AND l.ts + INTERVAL …)")
         joined = { source: rightName, keys: joinEqualities(join['quals'], sides.left, sides.right), ...(bounds.lowUs === null && bounds.highUs === null ? {} : { bounds }) }
-        timeSides = { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: rightSource.watermarkColumn } }
+        if (outer) outerSides = unmatchedFrom(join, leftAlias, rightAlias)
+        timeSides = { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: outer ? null : rightSource.watermarkColumn } }
         otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       } else {
         lookups.push(rightName)
@@ -924,10 +937,12 @@ export function planStream(
     }
   }
   const input: PgNode = { RangeVar: { relname: window === undefined ? streamInputRelation : windowedRelation, inh: true, relpersistence: 'p', ...(alias === undefined ? {} : { alias }) } }
-  const fromItem = join === undefined ? input : { JoinExpr: { ...join, larg: input, rarg: otherSide ?? lookupSide } }
+  // A LEFT interval join emits its pairs as an inner join does, and its unmatched left events later (`joined.outer`).
+  const fromItem = join === undefined ? input : { JoinExpr: { ...join, ...(outerSides === undefined ? {} : { jointype: 'JOIN_INNER' }), larg: input, rarg: otherSide ?? lookupSide } }
   const rewritten: PgNode = { ...select, fromClause: [fromItem] }
   if (group.length > 0) rewritten['groupClause'] = edited
   const sql = deparseStatement({ SelectStmt: rewritten })
+  if (joined !== undefined && outerSides !== undefined) joined = { ...joined, outer: deparseStatement({ SelectStmt: { ...rewritten, fromClause: [{ JoinExpr: { ...join, ...outerSides } }] } }) }
   let eventTime: string | undefined
   if (window === undefined && !aggregated && joined === undefined && definition.watermarkColumn !== null) {
     const timeColumn = definition.watermarkColumn
@@ -1128,6 +1143,25 @@ function timeBounds(quals: unknown, sides: { readonly left: JoinSide & { readonl
     } else if (operator !== undefined && ['>=', '>', '<=', '<'].includes(operator)) compare(expression['lexpr'], operator, expression['rexpr'])
   }
   return { lowUs, highUs }
+}
+
+/**
+ * A LEFT join's sides for its unmatched left events: the input (`alias`) filtered to the events no
+ * event of the other relation matches by the ON clause, and an empty right side, so that the query
+ * NULL-extends each of them exactly as a batch LEFT JOIN does.
+ */
+function unmatchedFrom(join: PgNode, leftAlias: string, rightAlias: string): PgNode {
+  const template = parseStatements(
+    `SELECT * FROM (SELECT * FROM ${streamInputRelation} AS ${quoteIdentifier(leftAlias)} WHERE NOT EXISTS (SELECT 1 FROM ${streamOtherRelation} AS ${quoteIdentifier(rightAlias)} WHERE true)) AS ${quoteIdentifier(leftAlias)} ` +
+      `LEFT JOIN (SELECT * FROM ${streamOtherRelation} WHERE false) AS ${quoteIdentifier(rightAlias)} ON true`,
+  )
+  const from = nodeBody(list(nodeBody(template[0]!.tree, 'SelectStmt')!['fromClause'])[0], 'JoinExpr')!
+  // The ON clause goes into the NOT EXISTS (both sides in scope there).
+  const unmatched = nodeBody(nodeBody(from['larg'], 'RangeSubselect')!['subquery'], 'SelectStmt')!
+  const exists = nodeBody(unmatched['whereClause'], 'BoolExpr')!
+  const inner = nodeBody(nodeBody(list(exists['args'])[0], 'SubLink')!['subselect'], 'SelectStmt')!
+  inner['whereClause'] = join['quals']
+  return { larg: from['larg'], rarg: from['rarg'] }
 }
 
 /** The conditions ANDed in a join's ON. */

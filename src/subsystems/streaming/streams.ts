@@ -153,7 +153,12 @@ export class Streams {
     // The other side's limit, seen in the carried side's time (the bound the planner required for an event time).
     const carried = plan.eventSide === 'right' ? rightLimit : leftLimit
     const otherLimit = plan.eventSide === 'right' ? leftLimit : rightLimit
-    const other = otherLimit === null || otherLimit === 'flushed' ? otherLimit : shift === undefined || shift === null ? null : plan.eventSide === 'right' ? otherLimit + shift : otherLimit - shift
+    let other = otherLimit === null || otherLimit === 'flushed' ? otherLimit : shift === undefined || shift === null ? null : plan.eventSide === 'right' ? otherLimit + shift : otherLimit - shift
+    if (plan.joined.outer !== undefined) {
+      // A LEFT join's rows also come from left events found unmatched later: those from its threshold on (unmatchedStep).
+      const state = this.stateSync(this.writer, name)
+      other = state.done ? 'flushed' : state.closedUntilUs
+    }
     if (carried === 'flushed' && other === 'flushed') return { watermarkUs: null, flushed: true }
     if (plan.eventTime === undefined || carried === null || other === null) return { watermarkUs: null, flushed: false }
     const watermarkUs = carried === 'flushed' ? (other as bigint) : other === 'flushed' ? carried : carried < other ? carried : other
@@ -354,7 +359,10 @@ export class Streams {
       if (plan.joined?.asof !== undefined) await this.asofStep(call, session, stream, plan, undefined, [], this.relationProgress(plan.joined.source))
       else if (windowedChanges) await this.updateWindows(call, session, stream, source, plan, events)
       else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, events)
-      else if (plan.window === undefined) await this.emitRows(call, session, stream, source, plan, events)
+      else if (plan.window === undefined) {
+        await this.emitRows(call, session, stream, source, plan, events)
+        if (plan.joined?.outer !== undefined) await this.unmatchedStep(call, session, stream, plan, undefined, [])
+      }
       else await this.closeWindows(call, session, stream, source, plan, this.relationProgress(source.name), 0)
     } finally {
       this.host.syncer.releaseSession(session)
@@ -383,7 +391,7 @@ export class Streams {
     for (const stream of this.over(source.name)) {
       const plan = this.planOf(stream)
       if (plan.joined !== undefined) {
-        const kept = this.joinKeepsFromSync(plan, source)
+        const kept = this.joinKeepsFromSync(stream, plan, source)
         if (kept === 'all') return 'all'
         if (kept !== null) atLeast(kept)
         continue
@@ -417,7 +425,7 @@ export class Streams {
    * has flushed (no event is to come); `all` without the bound it takes, or before the other side
    * has a watermark, and for an ASOF join.
    */
-  private joinKeepsFromSync(plan: StreamPlan, source: SourceTable): bigint | null | 'all' {
+  private joinKeepsFromSync(stream: StreamTable, plan: StreamPlan, source: SourceTable): bigint | null | 'all' {
     const joined = plan.joined!
     if (joined.asof !== undefined || joined.bounds === undefined) return 'all'
     const sourceIsLeft = source.name === plan.source
@@ -426,10 +434,17 @@ export class Streams {
     if (bound === null) return 'all'
     const other = this.sourceOf(otherName)
     const progress = this.relationProgress(otherName)
-    if (progress.flushed) return null
+    // A LEFT join's left events wait, with the right events that may match them, until known unmatched (unmatchedStep).
+    const pending = joined.outer === undefined ? undefined : this.stateSync(this.writer, stream.name)
+    if (pending !== undefined && !pending.done && pending.closedUntilUs === null) return 'all'
+    const pendingFromUs = pending === undefined || pending.done ? undefined : pending.closedUntilUs!
+    if (progress.flushed) return sourceIsLeft || pendingFromUs === undefined ? null : pendingFromUs + bound
     if (progress.watermarkUs === null) return 'all'
     const limitUs = progress.watermarkUs - BigInt(other.source.allowedLatenessUs)
-    return sourceIsLeft ? limitUs - bound : limitUs + bound
+    const keptFrom = sourceIsLeft ? limitUs - bound : limitUs + bound
+    if (pendingFromUs === undefined) return keptFrom
+    const pendingKept = sourceIsLeft ? pendingFromUs : pendingFromUs + bound
+    return pendingKept < keptFrom ? pendingKept : keptFrom
   }
 
   /** A stream another stream reads is not dropped (DROP SOURCE … CASCADE drops the farthest first). */
@@ -464,7 +479,8 @@ export class Streams {
         else if (plan.groupColumns !== undefined) await this.updateGroups(call, session, stream, source, plan, accepted)
         else if (plan.window === undefined) {
           const emitted = await this.emitRows(call, session, stream, source, plan, accepted)
-          // A stream over this one takes the rows it appended as its batch, with the root source's watermark.
+          if (plan.joined?.outer !== undefined) emitted.push(...(await this.unmatchedStep(call, session, stream, plan, source, accepted)))
+          // A stream over this one takes the rows it appended as its batch, with its own watermark.
           if (this.appendsOnly(stream, plan) && this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, this.relationProgress(stream.name))
         } else await this.closeWindows(call, session, stream, source, plan, progress, accepted.length)
       }
@@ -567,6 +583,41 @@ export class Streams {
     const { lowUs, highUs } = bounds
     if (batchIsLeft) return { column: rightTime, fromUs: lowUs === null ? null : earliest! + lowUs, toUs: highUs === null ? null : latest! + highUs }
     return { column: leftTime, fromUs: highUs === null ? null : earliest! - highUs, toUs: lowUs === null ? null : latest! - lowUs }
+  }
+
+  /**
+   * A LEFT interval join's unmatched left events. A left event (time l) has no match still to come
+   * once the right side's limit (watermark minus allowed lateness) is beyond l + high, the join's upper
+   * time bound; `closed_until_us` holds that threshold as of the last step (`done` once the right side
+   * has flushed). Each step emits the left events it newly passed — and those of a left batch already
+   * below it — that no right event matches, each NULL-extended by the stream's query as a batch LEFT
+   * JOIN does (`joined.outer`). Their pairs were emitted as they met, so each left event appears as
+   * its pairs or once unmatched, never both.
+   */
+  private async unmatchedStep(call: StatementCall, session: ColumnSession, stream: StreamTable, plan: StreamPlan, batch: SourceTable | undefined, accepted: readonly (readonly RowValue[])[]): Promise<RowValue[][]> {
+    const joined = plan.joined!
+    const left = this.sourceOf(plan.source)
+    const right = this.sourceOf(joined.source)
+    const column = left.source.watermarkColumn!
+    const state = this.stateSync(this.writer, stream.name)
+    let events: RowValue[][] = []
+    if (batch !== undefined && batch.name === left.name && (state.done || state.closedUntilUs !== null)) {
+      const position = left.columns.findIndex((candidate) => candidate.name === column)
+      events = accepted.filter((event) => state.done || BigInt(event[position] as number | bigint) < state.closedUntilUs!) as RowValue[][]
+    }
+    const progress = this.relationProgress(joined.source)
+    const thresholdUs = progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(right.source.allowedLatenessUs) - joined.bounds!.highUs!
+    if (!state.done && thresholdUs !== undefined && (thresholdUs === null || state.closedUntilUs === null || thresholdUs > state.closedUntilUs)) {
+      events.push(...this.eventsSync(left, column, state.closedUntilUs, thresholdUs))
+      this.saveStateSync(call, stream.name, thresholdUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: null, done: true } : { closedUntilUs: thresholdUs, openFromUs: null, done: false })
+    }
+    if (events.length === 0) return []
+    const keys = joined.keys.map((key) => ({ mine: key.left, other: key.right }))
+    const rightEvents = this.matchingEventsSync(right, left, keys, events, this.pairableRange(plan, left, right, true, events))
+    const result = await this.evaluate(session, stream.name, left, { ...plan, sql: joined.outer! }, events, { closedUs: null, limitUs: null, describeOnly: false }, call, { columns: right.columns, events: rightEvents })
+    const rows = this.insertResultSync(stream, result.rows)
+    this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: rightEvents.length })
+    return rows
   }
 
   /**
@@ -922,6 +973,7 @@ export class Streams {
             ? '  -> no time bounds in ON: every event of both sides is kept'
             : `  -> time bounds: ${bounds.lowUs === null ? '' : `${signed(bounds.lowUs)} <= `}${difference}${bounds.highUs === null ? '' : ` <= ${signed(bounds.highUs)}`}; ${bounds.lowUs !== null && bounds.highUs !== null ? "each side's events kept until the other side's watermark passes them" : `only ${bounds.highUs !== null ? left.name : other.name}'s events are let go as the other side's watermark passes them`}`,
         )
+        if (plan.joined.outer !== undefined) lines.push(`  -> LEFT join: a ${left.name} event without a match is emitted with NULLs once ${other.name}'s watermark minus its allowed lateness passes its time ${signed(bounds!.highUs!)}`)
       }
     }
     const window = plan.window
