@@ -23,6 +23,7 @@ import { quoteIdentifier } from '../../sql/tree.js'
 import { toStorage, typeFromLabel } from '../../sql/types.js'
 import { appendKind, castFromStaging, stagingType } from '../../sync/mirror.js'
 import { StrataError } from '../../util/errors.js'
+import { syncToDisk } from '../../util/files.js'
 import { limits } from '../../util/limits.js'
 import { isoTimestamp } from '../../util/timestamp.js'
 import type { SubsystemHost } from '../seam.js'
@@ -339,14 +340,21 @@ class ParquetTarget implements SinkTarget {
           for (const directory of readdirSync(staging)) {
             const files = readdirSync(join(staging, directory)).filter((file) => file.endsWith('.parquet')).sort()
             mkdirSync(join(this.path, directory), { recursive: true })
-            files.forEach((file, index) => renameSync(join(staging, directory, file), join(this.path, directory, `${name}${index === 0 ? '' : `-${index}`}.parquet`)))
+            files.forEach((file, index) => {
+              syncToDisk(join(staging, directory, file))
+              renameSync(join(staging, directory, file), join(this.path, directory, `${name}${index === 0 ? '' : `-${index}`}.parquet`))
+            })
+            syncToDisk(join(this.path, directory))
           }
           rmSync(staging, { recursive: true, force: true })
         } else {
           const temporary = join(this.path, `.strata-${name}.parquet`)
           await session.run(`COPY (${select}) TO ${stringLiteral(temporary)} (FORMAT parquet)`)
+          syncToDisk(temporary)
           renameSync(temporary, join(this.path, `${name}.parquet`))
         }
+        // The files and their names are on the disk before the position that counts them as delivered commits.
+        syncToDisk(this.path)
       } finally {
         await session.runStatements(`DROP TABLE IF EXISTS ${workTable}`)
       }
