@@ -15,14 +15,14 @@
  * - An aggregate without a window (EMIT CHANGES) keeps one row per group, updated in place as the
  *   group's events arrive: the groups a batch touches are evaluated again over all their events.
  */
-import { connectorTarget, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
+import { connectorTarget, openTxColumn, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
 import { openSessionsStartSql, planStream, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
 import { quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
-import { appendKind, castFromStaging, stagingType } from '../../sync/mirror.js'
+import { appendKind, castFromStaging, mirrorSchema, readAppliedTx, stagingType } from '../../sync/mirror.js'
 import { StrataError } from '../../util/errors.js'
 import { limits } from '../../util/limits.js'
 import { formatMicros as formatInterval } from './intervals.js'
@@ -38,6 +38,23 @@ export type StreamTable = TableDefinition & { readonly stream: NonNullable<Table
 export type InputColumns = Pick<TableDefinition, 'columns'>
 
 /** A source's watermark as a step sees it: the bound windows close by (µs), or +∞ after `db.flush`. */
+/** Events of a source the column store already holds: its mirror `table`'s rows with `fromUs` ≤ `column` < `toUs` (null: unbounded). */
+interface StoredRange {
+  readonly table: string
+  readonly column: string
+  readonly fromUs: bigint | null
+  readonly toUs: bigint | null
+  /** The column is a TIMESTAMPTZ (the bounds are cast to it; the column store's sessions run in UTC). */
+  readonly zoned: boolean
+}
+
+/** The WHERE condition of a {@link StoredRange}, with its bounds as literals. */
+function storedRangeSql(range: StoredRange): string {
+  const stamp = (micros: bigint): string => (range.zoned ? `CAST(make_timestamp(${micros}::BIGINT) AS TIMESTAMPTZ)` : `make_timestamp(${micros}::BIGINT)`)
+  const bounds = [range.fromUs === null ? undefined : `${quoteIdentifier(range.column)} >= ${stamp(range.fromUs)}`, range.toUs === null ? undefined : `${quoteIdentifier(range.column)} < ${stamp(range.toUs)}`]
+  return bounds.filter((bound) => bound !== undefined).join(' AND ') || 'true'
+}
+
 /** Event times of one column, both ends inclusive (null: unbounded that way). */
 interface EventRange {
   readonly column: string
@@ -805,15 +822,61 @@ export class Streams {
     // the last step, or at that step's limit (an event accepted since is not earlier: it is not late).
     const fromUs = window.kind === 'session' ? state.openFromUs : state.closedUntilUs === null ? null : state.closedUntilUs - window.sizeUs
     // A session may end after the limit: all events before it are read, and only closed sessions kept.
-    const events = this.eventsSync(source, window.column, fromUs, window.kind === 'session' ? null : limitUs)
+    const toUs = window.kind === 'session' ? null : limitUs
+    const stored = await this.storedEvents(session, source, window.column, fromUs, toUs)
+    const events = stored === undefined ? this.eventsSync(source, window.column, fromUs, toUs) : stored.own
     let openFromUs: bigint | null = limitUs
-    if (events.length > 0) {
-      const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs, describeOnly: false, openSessions: window.kind === 'session' && limitUs !== null })
-      this.insertResultSync(stream, result.rows)
-      if (result.openFromUs !== null && (openFromUs === null || result.openFromUs < openFromUs)) openFromUs = result.openFromUs
-      this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: events.length })
+    try {
+      if (events.length > 0 || (stored !== undefined && stored.mirrored > 0)) {
+        const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs, describeOnly: false, openSessions: window.kind === 'session' && limitUs !== null }, undefined, undefined, stored?.range)
+        this.insertResultSync(stream, result.rows)
+        if (result.openFromUs !== null && (openFromUs === null || result.openFromUs < openFromUs)) openFromUs = result.openFromUs
+        this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: events.length + (stored?.mirrored ?? 0) })
+      }
+    } finally {
+      // The snapshot storedEvents began ends here (it only read, and wrote work tables nobody else reads).
+      if (stored !== undefined) await session.run('COMMIT')
     }
     this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: state.openFromUs, done: true } : { closedUntilUs: limitUs, openFromUs, done: false })
+  }
+
+  /**
+   * A window step's events with `fromUs` ≤ event time < `toUs` (null: unbounded), read where they
+   * already are, in a column-store transaction the caller ends (`session` then holds its snapshot):
+   * the mirror's copy of the source as of the last commit it applied (its position, read in the
+   * same snapshot), and from the row store only the events of later commits and of this transaction
+   * (`own`; mostly none of the closing windows'), by their transaction id. That spares reading each
+   * window's events back from the row store and appending them to a work table, without waiting for
+   * the mirror. Undefined when the source was created in this transaction (the mirror has no table
+   * for it yet): then everything is read back.
+   */
+  private async storedEvents(session: ColumnSession, source: SourceTable, column: string, fromUs: bigint | null, toUs: bigint | null): Promise<{ readonly own: RowValue[][]; readonly mirrored: number; readonly range?: StoredRange } | undefined> {
+    if (source.schemaTx === this.pendingTx()) return undefined
+    await session.run('BEGIN TRANSACTION')
+    try {
+      // Before the mirror has the source (it has not applied its creation yet, or holds an older table of its name), all is read back.
+      const appliedTx = await readAppliedTx(session)
+      const inMirror = appliedTx >= source.schemaTx
+      const range: StoredRange = { table: `${mirrorSchema}.${quoteIdentifier(source.name)}`, column, fromUs, toUs, zoned: source.columns.find((candidate) => candidate.name === column)?.type.name === 'TIMESTAMPTZ' }
+      const mirrored = inMirror ? Number((await session.run(`SELECT count(*) FROM ${range.table} WHERE ${storedRangeSql(range)}`)).rows[0]![0]) : 0
+      const bigints = readsIntegersAsBigints(source.columns.map((candidate) => candidate.type))
+      const bounds = [`${quoteIdentifier(openTxColumn)} > ?`]
+      const params: RowValue[] = [appliedTx]
+      if (fromUs !== null) {
+        bounds.push(`${quoteIdentifier(column)} >= ?`)
+        params.push(fromUs)
+      }
+      if (toUs !== null) {
+        bounds.push(`${quoteIdentifier(column)} < ?`)
+        params.push(toUs)
+      }
+      if (!inMirror) params[0] = 0
+      const own = this.writer.prepareSync(`${this.selectEventsSql(source)} WHERE ${bounds.join(' AND ')}`, { bigints }).allSync(params)
+      return { own, mirrored, ...(inMirror ? { range } : {}) }
+    } catch (error) {
+      await session.run('ROLLBACK')
+      throw error
+    }
   }
 
   private selectEventsSql(source: SourceTable): string {
@@ -856,6 +919,7 @@ export class Streams {
     bounds: { readonly closedUs: bigint | null; readonly limitUs: bigint | null; readonly describeOnly: boolean; readonly openSessions?: boolean },
     call?: StatementCall,
     other?: { readonly columns: InputColumns['columns']; readonly events: readonly (readonly RowValue[])[] },
+    stored?: StoredRange,
   ): Promise<{ readonly columns: readonly { readonly name: string; readonly type: string }[]; readonly rows: unknown[][]; readonly openFromUs: bigint | null }> {
     const inputs = [{ name: `input_${stream}`, columns: source.columns, events, relation: streamInputRelation }]
     if (other !== undefined) inputs.push({ name: `other_${stream}`, columns: other.columns, events: other.events, relation: streamOtherRelation })
@@ -889,7 +953,10 @@ export class Streams {
           from = work(input.name)
         }
         if (relations.length === 0) firstParams = params.length
-        relations.push(`${input.relation} AS (SELECT ${input.columns.map((column) => `${castFromStaging(column.name, column.type)} AS ${quoteIdentifier(column.name)}`).join(', ')} FROM ${from})`)
+        const given = `SELECT ${input.columns.map((column) => `${castFromStaging(column.name, column.type)} AS ${quoteIdentifier(column.name)}`).join(', ')} FROM ${from}`
+        // The first input may add the column store's own copy of the source's events in a range (closeWindows).
+        const kept = relations.length === 0 && stored !== undefined ? `SELECT ${names.join(', ')} FROM ${stored.table} WHERE ${storedRangeSql(stored)} UNION ALL ` : ''
+        relations.push(`${input.relation} AS (${kept}${given})`)
       }
       if (plan.window !== undefined) {
         const zoned = source.columns.find((column) => column.name === plan.window!.column)?.type.name === 'TIMESTAMPTZ'
