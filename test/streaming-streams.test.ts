@@ -437,3 +437,18 @@ test("windows close with every event while the column store lags behind the comm
   assert.equal(sessions.reduce((sum, row) => sum + Number(row['n']), 0) > 0, true)
   assert.equal(Number((await db.query('SELECT sum(n) AS n FROM per_session')).rows[0]!['n']), 450, 'every event is in one session')
 })
+
+test('a window step whose query fails fails its batch with the query\'s error, and nothing of the batch stays; the stream goes on with the next batches', async (t) => {
+  const db = await openTemporary(t, 'streams-failing-window')
+  await db.query('CREATE SOURCE ticks (k VARCHAR, ts TIMESTAMP, WATERMARK FOR ts)')
+  await db.query("CREATE STREAM parsed AS SELECT window_start, sum(CAST(k AS INTEGER)) AS total FROM ticks GROUP BY tumble(ts, INTERVAL '1' SECOND)")
+  await db.push('ticks', [{ k: '1', ts: at(0) }, { k: 'x', ts: at(0.5) }])
+  // Its window closes with the next batch, and the cast fails: that batch is refused whole.
+  await assert.rejects(db.push('ticks', [{ k: '2', ts: at(3) }]), (error: unknown) => error instanceof StrataError && error.code === 'TYPE_MISMATCH' && /x/.test(error.message))
+  assert.equal(Number((await db.query('SELECT count(*) AS n FROM ticks')).rows[0]!['n']), 2, 'the refused batch left nothing')
+  assert.deepEqual((await db.query('SELECT * FROM parsed')).rows, [])
+  await db.query('DROP STREAM parsed')
+  await db.query("CREATE STREAM parsed AS SELECT window_start, count(k) AS total FROM ticks GROUP BY tumble(ts, INTERVAL '1' SECOND)")
+  await db.push('ticks', [{ k: '2', ts: at(3) }])
+  assert.deepEqual((await db.query('SELECT total FROM parsed')).rows.map((row) => Number(row['total'])), [2])
+})

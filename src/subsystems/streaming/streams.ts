@@ -833,10 +833,13 @@ export class Streams {
         if (result.openFromUs !== null && (openFromUs === null || result.openFromUs < openFromUs)) openFromUs = result.openFromUs
         this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: events.length + (stored?.mirrored ?? 0) })
       }
-    } finally {
-      // The snapshot storedEvents began ends here (it only read, and wrote work tables nobody else reads).
-      if (stored !== undefined) await session.run('COMMIT')
+    } catch (error) {
+      // A failed statement aborts the DuckDB transaction: only a rollback ends it, and the step's error is what the caller gets.
+      if (stored !== undefined) await session.run('ROLLBACK').catch(() => undefined)
+      throw error
     }
+    // The snapshot storedEvents began ends here (it only read, and wrote work tables nobody else reads).
+    if (stored !== undefined) await session.run('COMMIT')
     this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: state.openFromUs, done: true } : { closedUntilUs: limitUs, openFromUs, done: false })
   }
 
