@@ -88,3 +88,17 @@ export function constantValue(body: PgNode): { value: unknown } {
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
 }
+
+/**
+ * Conditions ORed as a balanced tree of parentheses: SQLite nests a chain of n ORs n deep and refuses
+ * one deeper than 1,000 ("Expression tree is too large"); balanced, n terms nest about log2(n) deep.
+ *
+ * @example anyOf(['a = 1', 'a = 2', 'a = 3']) // '((a = 1) OR ((a = 2) OR (a = 3)))'
+ */
+export function anyOf(terms: readonly string[]): string {
+  if (terms.length === 0) return 'false'
+  if (terms.length === 1) return `(${terms[0]!})`
+  const middle = Math.floor(terms.length / 2)
+  return `(${anyOf(terms.slice(0, middle))} OR ${anyOf(terms.slice(middle))})`
+}
+

@@ -41,7 +41,8 @@ export const limits = {
   parserSpareDelayMs: 200,
   /** Key values per scan when a materialized view over a table reads the groups a transaction touched,
    *  or an interval join the other source's events with a batch's keys (SQLite's bound on a
-   *  statement's parameters is 32,766). */
+   *  statement's parameters is 32,766; the keys' conditions are ORed as a balanced tree, `anyOf`,
+   *  since SQLite refuses an expression nested more than 1,000 deep). */
   keysPerScanMax: 2_000,
   /** Result rows per INSERT a stream's step writes to its table (fewer when its columns would pass
    *  SQLite's bound on parameters): one statement per chunk instead of one per row. */

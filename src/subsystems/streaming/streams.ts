@@ -18,7 +18,7 @@
 import { connectorTarget, openTxColumn, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
 import { openSessionsStartSql, planStream, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
-import { quoteIdentifier } from '../../sql/tree.js'
+import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
@@ -675,7 +675,7 @@ export class Streams {
     const one = `(${usable.map((key) => `${quoteIdentifier(key.other)} = ?`).join(' AND ')})`
     for (let start = 0; start < all.length; start += perScan) {
       const chunk = all.slice(start, start + perScan)
-      const where = `(${chunk.map(() => one).join(' OR ')})${rangeSql.map((bound) => ` AND ${bound}`).join('')}`
+      const where = `${anyOf(chunk.map(() => one))}${rangeSql.map((bound) => ` AND ${bound}`).join('')}`
       found.push(...this.writer.prepareSync(`${this.selectEventsSql(other)} WHERE ${where} ORDER BY rowid`, { bigints }).allSync([...chunk.flat(), ...rangeParams]))
     }
     return found

@@ -28,7 +28,7 @@
 import { historyTableName, openTxColumn, type TableDefinition } from '../../sql/catalog.js'
 import { writtenInRangeParams, writtenInRangeSql } from '../../sql/ddl.js'
 import type { CreateStream, StreamPlan } from '../../sql/streaming.js'
-import { quoteIdentifier } from '../../sql/tree.js'
+import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
@@ -282,7 +282,7 @@ export class TableViews {
     for (let start = 0; start < groups.length; start += perScan) {
       const chunk = groups.slice(start, start + perScan)
       const one = `(${keys.map((name) => `r.${quoteIdentifier(name)} IS ?`).join(' AND ')})`
-      const where = `(${chunk.map(() => one).join(' OR ')})${also === '' ? '' : ` AND ${also}`}`
+      const where = `${anyOf(chunk.map(() => one))}${also === '' ? '' : ` AND ${also}`}`
       rows.push(...this.rowsSync(input, where, [...chunk.flat(), ...alsoParams]))
     }
     return rows
