@@ -71,6 +71,7 @@ test('interval joins: what they cannot keep yet is refused naming it; a source a
     ['CREATE STREAM x AS SELECT * FROM a JOIN a AS other ON a.k = other.k', 'NOT_SUPPORTED', /a source with itself/],
     ['CREATE STREAM x AS SELECT a.k, count(*) FROM a JOIN b ON a.k = b.k GROUP BY a.k', 'NOT_SUPPORTED', /a join in a windowed or aggregating stream/],
     ['CREATE STREAM x AS SELECT * FROM a JOIN b USING (k)', 'NOT_SUPPORTED', /USING/],
+    ['CREATE STREAM x AS SELECT * FROM a JOIN (SELECT k, max(ts) AS ts FROM b GROUP BY k) s ON s.k = a.k', 'NOT_SUPPORTED', /a subquery in FROM \(make it a stream of its own/],
   ])
   await db.query('CREATE STREAM pairs AS SELECT a.k, b.ts AS later FROM a JOIN b ON a.k = b.k')
   await assertRefused((sql) => db.query(sql), [['DROP SOURCE b', 'NOT_SUPPORTED', /the stream "pairs" reads it/]])

@@ -797,6 +797,7 @@ export function planStream(
       otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       item = join['larg']
     } else {
+      if (nodeBody(join['larg'], 'RangeSubselect') !== undefined || nodeBody(join['rarg'], 'RangeSubselect') !== undefined) refuse('a subquery in FROM (make it a stream of its own, and join that stream)')
       if (left === undefined || right === undefined || leftTable === undefined) refuse('a join other than a source JOIN a table (a lookup join)')
       if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a RIGHT or FULL join')
       if (join['quals'] === undefined && list(join['usingClause']).length === 0) refuse('a join without ON or USING')
