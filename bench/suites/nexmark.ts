@@ -9,14 +9,16 @@
  *
  * **Equality, not counts.** For every query, the stream's table and DuckDB's batch result must hold
  * the same rows, as multisets: both sides compute `count(*)` and `sum(hash(columns…))` of their rows
- * in SQL (an order-independent checksum; a row counted twice counts twice), and the suite fails when
- * they differ.
+ * in SQL (an order-independent checksum of 64-bit hashes; a row counted twice counts twice), and the
+ * suite fails when either differs. Both run in DuckDB over the result's columns as stored; DuckDB's
+ * `hash` is of the value, so BIGINT and INTEGER, DECIMAL widths, TIMESTAMP and TIMESTAMPTZ of equal
+ * values hash alike (a DOUBLE does not: a type change of that kind fails the check).
  *
  * **Size.** 100,000 events at scale 1 (STRATA_BENCH_SCALE; 2,000 at least), in pushes of 5,000
- * events. Issue 12 asks for at least 10M events per query: `STRATA_BENCH_SCALE=100` (at tens of
- * thousands of events per second, hours for all the queries; STRATA_BENCH_NEXMARK_QUERIES=q0,q11
- * runs the named queries only). Events are generated batch by batch, so memory does not grow with the
- * count.
+ * events. Issue 12 asks for at least 10M events per query: `STRATA_BENCH_SCALE=100` (STRATA_BENCH_
+ * NEXMARK_QUERIES=q0,q11 runs the named queries only). Events are generated batch by batch, so memory
+ * does not grow with the count: a run of all seven queries at 10M events each took an hour on 2
+ * cores, every result equal to DuckDB's, with a peak RSS of 1.2 GB.
  *
  * **The queries**, each in Nexmark's text (the Flink nexmark project's SQL) as far as Strata's streams
  * take it, the DuckDB side in Nexmark's text with DuckDB's spelling of the windows:
@@ -32,9 +34,10 @@
  *   checksum counts each row `n` times. The price is not in the ON clause because a view keeps a join
  *   by the keys its ON equates: every price a window's bids have would be a key, and a step touching
  *   more than about a thousand keys fails in the row store ("Expression tree is too large").
- *   Nexmark's one query would be a lookup join of `bid` with the maximum's table, which Strata takes
- *   and answers differently: each bid meets the maximum as it is when the bid arrives, before its
- *   window has closed.
+ *   Written as one stream over `bid` joining the maximum's table (`FROM bid B JOIN q7_max B1 …`),
+ *   Strata takes it as a lookup join and answers differently: each bid meets the maximum's table as it
+ *   is when the bid arrives, before the bid's window has closed (0 rows where the batch query has 11,
+ *   at 100,000 events).
  * - q8 monitor new users (people who opened an auction in the 10 s window they registered in): the
  *   people and the sellers per tumble window as two streams, and their join as a view.
  * - q11 user sessions (bids per bidder per session, a session ending after 10 s without a bid): one
