@@ -9,7 +9,9 @@
  * STRATA_BENCH_SCALE=0.2 node dist/bench/run.js tpch
  *
  * Environment: STRATA_BENCH_SCALE (default 1) multiplies every size; STRATA_BENCH_SEED (default 42)
- * seeds every generator; STRATA_BENCH_TPCH_LOAD=insert|import picks how the TPC-H data enters Strata.
+ * seeds every generator; STRATA_BENCH_TPCH_LOAD=insert|import picks how the TPC-H data enters Strata;
+ * STRATA_BENCH_NEXMARK_QUERIES=q0,q11 runs only those Nexmark queries (STRATA_BENCH_SCALE=100 is
+ * Nexmark's 10M events per query).
  * The exit status is 1 if a suite failed (an error, or answers that differ from the baseline's); a
  * missed target is reported in the table, not in the exit status.
  */

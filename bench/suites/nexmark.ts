@@ -1,120 +1,368 @@
 /**
- * Streaming throughput on Nexmark's bid stream (issue 12; the Nexmark benchmark's model: bids on
- * auctions with a few hot auctions, event time rising with out-of-order noise). Each query runs as a
- * stream over a source in a fresh database: the events are pushed in batches with `db.push`, then the
- * input ends (`db.flush`), and the clock covers everything until the last window is written. The
- * baseline is DuckDB evaluating the same query in batch over the same events (appended with its
- * appender, then one query), in the same run; both sides must produce the same number of rows.
+ * Streaming throughput on Nexmark (issue 12): the Nexmark benchmark's event stream of people,
+ * auctions and bids (bench/nexmark-generator.ts says which model it follows) through its queries.
+ * Each query runs in a fresh database: the three sources take every event (each batch of events is
+ * one push per source, as Nexmark's queries read one stream of all events), then the input ends
+ * (`db.flush`), and the clock covers every push and the flush, until the last window is written; not
+ * the generator's own time. The baseline is DuckDB evaluating the same query in batch over the same
+ * events (appended with its appender, then one query), in the same run.
  *
- * Queries expressible today: q0 (pass-through), q1 (currency conversion), q2 (selection), a q5-like
- * hop-window count per auction and a q7-like tumble-window maximum. q5, q7, q8 and q11 as Nexmark
- * writes them need subqueries and joins of two streams, which streams do not take yet.
+ * **Equality, not counts.** For every query, the stream's table and DuckDB's batch result must hold
+ * the same rows, as multisets: both sides compute `count(*)` and `sum(hash(columns…))` of their rows
+ * in SQL (an order-independent checksum of 64-bit hashes; a row counted twice counts twice), and the
+ * suite fails when either differs. Both run in DuckDB over the result's columns as stored; DuckDB's
+ * `hash` is of the value, so BIGINT and INTEGER, DECIMAL widths, TIMESTAMP and TIMESTAMPTZ of equal
+ * values hash alike (a DOUBLE does not: a type change of that kind fails the check).
+ *
+ * **Size.** 100,000 events at scale 1 (STRATA_BENCH_SCALE; 2,000 at least), in pushes of 5,000
+ * events. Issue 12 asks for at least 10M events per query: `STRATA_BENCH_SCALE=100` (STRATA_BENCH_
+ * NEXMARK_QUERIES=q0,q11 runs the named queries only). Events are generated batch by batch, so memory
+ * does not grow with the count: a run of all seven queries at 10M events each took an hour on 2
+ * cores, every result equal to DuckDB's, with a peak RSS of 1.2 GB.
+ *
+ * **The queries**, each in Nexmark's text (the Flink nexmark project's SQL) as far as Strata's streams
+ * take it, the DuckDB side in Nexmark's text with DuckDB's spelling of the windows:
+ * - q0 pass-through, q1 currency conversion, q2 selection: one stateless stream each.
+ * - q5 hot items (the auctions with the most bids in each 10 s window sliding by 2 s), a cascade of
+ *   Nexmark's subqueries: the hop-window count per auction as a stream (AuctionBids), the maximum per
+ *   window as a view over it (MaxBids), and the join of the two as a view.
+ * - q7 highest bid (the bids at each 10 s window's highest price, with a bid at the window's end
+ *   included, as Nexmark's BETWEEN has it): the tumble-window maximum as a stream; the bids, in
+ *   20 s windows sliding by 10 s (so each window's bids and those at its end are in one window
+ *   starting with it), as a stream counting equal bids; and the join of the two on the window's start
+ *   as a view, Nexmark's price condition in its WHERE. Its rows carry that count (`n`), and the
+ *   checksum counts each row `n` times. The price is not in the ON clause because a view keeps a join
+ *   by the keys its ON equates: every price a window's bids have would be a key, and a step touching
+ *   more than about a thousand keys fails in the row store ("Expression tree is too large").
+ *   Written as one stream over `bid` joining the maximum's table (`FROM bid B JOIN q7_max B1 …`),
+ *   Strata takes it as a lookup join and answers differently: each bid meets the maximum's table as it
+ *   is when the bid arrives, before the bid's window has closed (0 rows where the batch query has 11,
+ *   at 100,000 events).
+ * - q8 monitor new users (people who opened an auction in the 10 s window they registered in): the
+ *   people and the sellers per tumble window as two streams, and their join as a view.
+ * - q11 user sessions (bids per bidder per session, a session ending after 10 s without a bid): one
+ *   stream with a session window. DuckDB's side is gaps and islands: per bidder, a session starts at
+ *   a bid 10 s or more after the one before, and ends 10 s after its last bid (Strata's session
+ *   semantics, docs/streaming.md).
+ *
+ * Nexmark's q5, q7 and q8 as written (one query with subqueries in FROM) are refused by Strata:
+ * `asWritten` holds them, and each run tries them and logs the refusal (or that they are now taken).
  */
 import * as path from 'node:path'
-import { DuckDBInstance, DuckDBTimestampValue } from '@duckdb/node-api'
+import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender } from '@duckdb/node-api'
 import { open } from '../../src/index.js'
+import type { Database } from '../../src/interfaces/api/types.js'
+import { NexmarkGenerator, type NexmarkBatch } from '../nexmark-generator.js'
 import type { Measurement } from '../report.js'
-import { nowMs, perSecond, quantile, scaledCount, SeededRandom, withTemporaryDirectory, type Suite, type SuiteContext } from '../support.js'
+import { errorMessage, nowMs, perSecond, quantile, scaledCount, withTemporaryDirectory, type Suite, type SuiteContext } from '../support.js'
 
-interface Bid {
-  readonly auction: number
-  readonly bidder: number
-  readonly price: number
-  readonly channel: string
-  readonly date_time: Date
+type ColumnType = 'BIGINT' | 'VARCHAR' | 'TIMESTAMP'
+
+interface SourceDefinition {
+  readonly name: 'person' | 'auction' | 'bid'
+  readonly columns: readonly (readonly [string, ColumnType])[]
 }
 
-/** Nexmark-like bids: 1 in 10 on one of a few hot auctions, event time 1 ms apart with up to 500 ms of disorder. */
-export function nexmarkBids(seed: number, count: number): Bid[] {
-  const random = new SeededRandom(seed)
-  const start = Date.UTC(2026, 0, 5, 12, 0, 0)
-  const channels = ['Google', 'Facebook', 'Baidu', 'Apple']
-  const bids: Bid[] = new Array(count)
-  for (let index = 0; index < count; index++) {
-    const hot = random.float() < 0.9
-    bids[index] = {
-      auction: hot ? 1000 + random.integer(0, 9) : 1000 + random.integer(10, 9999),
-      bidder: random.integer(1, 50_000),
-      price: random.integer(100, 100_000),
-      channel: channels[random.integer(0, channels.length - 1)]!,
-      date_time: new Date(start + index - random.integer(0, 500)),
-    }
-  }
-  return bids
+/** Nexmark's three relations, with its column names in snake case; every source's event time is `date_time`. */
+const sources: readonly SourceDefinition[] = [
+  {
+    name: 'person',
+    columns: [['id', 'BIGINT'], ['name', 'VARCHAR'], ['email', 'VARCHAR'], ['credit_card', 'VARCHAR'], ['city', 'VARCHAR'], ['state', 'VARCHAR'], ['date_time', 'TIMESTAMP']],
+  },
+  {
+    name: 'auction',
+    columns: [
+      ['id', 'BIGINT'], ['item_name', 'VARCHAR'], ['description', 'VARCHAR'], ['initial_bid', 'BIGINT'], ['reserve', 'BIGINT'],
+      ['date_time', 'TIMESTAMP'], ['expires', 'TIMESTAMP'], ['seller', 'BIGINT'], ['category', 'BIGINT'],
+    ],
+  },
+  {
+    name: 'bid',
+    columns: [['auction', 'BIGINT'], ['bidder', 'BIGINT'], ['price', 'BIGINT'], ['channel', 'VARCHAR'], ['url', 'VARCHAR'], ['date_time', 'TIMESTAMP']],
+  },
+]
+
+/** The generator's disorder is at most 500 ms; a 1 s watermark delay keeps every event on time (a late one would make the sides differ). */
+const disorderMsMax = 500
+const watermarkSql = "WATERMARK FOR date_time AS date_time - INTERVAL '1' SECOND"
+
+function sourceSql(source: SourceDefinition): string {
+  return `CREATE SOURCE ${source.name} (${source.columns.map(([name, type]) => `${name} ${type}`).join(', ')}, ${watermarkSql})`
 }
 
-const sourceSql = "CREATE SOURCE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, date_time TIMESTAMP, WATERMARK FOR date_time AS date_time - INTERVAL '1' SECOND)"
-const duckdbTableSql = 'CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, date_time TIMESTAMP)'
+function tableSql(source: SourceDefinition): string {
+  return `CREATE TABLE ${source.name} (${source.columns.map(([name, type]) => `${name} ${type}`).join(', ')})`
+}
+
+function rowsOf(batch: NexmarkBatch, source: SourceDefinition['name']): readonly Readonly<Record<string, unknown>>[] {
+  const rows = source === 'person' ? batch.persons : source === 'auction' ? batch.auctions : batch.bids
+  return rows as unknown as readonly Readonly<Record<string, unknown>>[]
+}
 
 interface Query {
+  /** `q<number>`, as STRATA_BENCH_NEXMARK_QUERIES names it. */
+  readonly id: string
   readonly name: string
-  readonly stream: string
-  /** The same query for DuckDB in batch, over the table `bid`. */
+  /** `CREATE STREAM name AS query`, in order: a cascade's later streams and views read the earlier ones. The last one's table is the result. */
+  readonly streams: readonly (readonly [name: string, query: string])[]
+  /** Indexes on the cascade's tables by the keys its views look rows up by (without them every step scans the tables). */
+  readonly indexes?: readonly string[]
+  /** The same query for DuckDB in batch, over the tables person, auction and bid holding every event. */
   readonly batch: string
+  /** The result's columns, compared between the two. */
+  readonly columns: readonly string[]
+  /** A column of the stream's result saying how many times its row counts (each batch row counts once). */
+  readonly multiplicity?: string
   readonly kind: 'stateless' | 'windowed'
 }
 
+/** The tumble window of `date_time` in DuckDB's batch queries: Strata's windows are aligned to the epoch. */
+const tumble10 = "time_bucket(INTERVAL '10 seconds', date_time, TIMESTAMP '1970-01-01')"
+
 const queries: readonly Query[] = [
-  { name: 'q0 pass-through', stream: 'SELECT auction, bidder, price, date_time FROM bid', batch: 'SELECT auction, bidder, price, date_time FROM bid', kind: 'stateless' },
-  { name: 'q1 currency conversion', stream: 'SELECT auction, bidder, 0.908 * price AS price, date_time FROM bid', batch: 'SELECT auction, bidder, 0.908 * price AS price, date_time FROM bid', kind: 'stateless' },
-  { name: 'q2 selection', stream: 'SELECT auction, price FROM bid WHERE auction % 123 = 0', batch: 'SELECT auction, price FROM bid WHERE auction % 123 = 0', kind: 'stateless' },
   {
-    name: 'q5-like hop count per auction',
-    stream: "SELECT auction, window_start, window_end, count(*) AS num FROM bid GROUP BY auction, hop(date_time, INTERVAL '2' SECOND, INTERVAL '10' SECOND)",
+    id: 'q0',
+    name: 'q0 pass-through',
+    streams: [['q0', 'SELECT auction, bidder, price, date_time FROM bid']],
+    batch: 'SELECT auction, bidder, price, date_time FROM bid',
+    columns: ['auction', 'bidder', 'price', 'date_time'],
+    kind: 'stateless',
+  },
+  {
+    id: 'q1',
+    name: 'q1 currency conversion',
+    streams: [['q1', 'SELECT auction, bidder, 0.908 * price AS price, date_time FROM bid']],
+    batch: 'SELECT auction, bidder, 0.908 * price AS price, date_time FROM bid',
+    columns: ['auction', 'bidder', 'price', 'date_time'],
+    kind: 'stateless',
+  },
+  {
+    id: 'q2',
+    name: 'q2 selection',
+    streams: [['q2', 'SELECT auction, price FROM bid WHERE auction % 123 = 0']],
+    batch: 'SELECT auction, price FROM bid WHERE auction % 123 = 0',
+    columns: ['auction', 'price'],
+    kind: 'stateless',
+  },
+  {
+    id: 'q5',
+    name: 'q5 hot items (cascade)',
+    streams: [
+      [
+        'q5_auction_bids',
+        "SELECT auction, count(*) AS num, window_start AS starttime, window_end AS endtime FROM HOP(bid, date_time, INTERVAL '2' SECOND, INTERVAL '10' SECOND) GROUP BY auction, window_start, window_end",
+      ],
+      ['q5_max_bids', 'SELECT max(num) AS maxn, starttime, endtime FROM q5_auction_bids GROUP BY starttime, endtime'],
+      [
+        'q5',
+        'SELECT AuctionBids.auction, AuctionBids.num FROM q5_auction_bids AS AuctionBids JOIN q5_max_bids AS MaxBids ' +
+          'ON AuctionBids.starttime = MaxBids.starttime AND AuctionBids.endtime = MaxBids.endtime AND AuctionBids.num >= MaxBids.maxn',
+      ],
+    ],
+    indexes: ['CREATE INDEX q5_auction_bids_window ON q5_auction_bids (starttime, endtime)', 'CREATE INDEX q5_max_bids_window ON q5_max_bids (starttime, endtime)'],
+    // Every 10 s window sliding by 2 s that covers a bid: the five starting at its 2 s bucket and the four before.
     batch:
-      "SELECT auction, ws AS window_start, ws + INTERVAL '10 seconds' AS window_end, count(*) AS num FROM bid JOIN (SELECT unnest(generate_series(TIMESTAMP '2026-01-05 11:59:40', TIMESTAMP '2026-01-05 14:00:00', INTERVAL '2 seconds')) AS ws) w " +
-      "ON date_time >= ws AND date_time < ws + INTERVAL '10 seconds' GROUP BY ALL",
+      "WITH hop AS (SELECT auction, time_bucket(INTERVAL '2 seconds', date_time, TIMESTAMP '1970-01-01') - to_seconds(2 * k) AS window_start FROM bid, range(5) AS r(k)), " +
+      "AuctionBids AS (SELECT auction, count(*) AS num, window_start AS starttime, window_start + INTERVAL '10 seconds' AS endtime FROM hop GROUP BY auction, window_start), " +
+      'MaxBids AS (SELECT max(num) AS maxn, starttime, endtime FROM AuctionBids GROUP BY starttime, endtime) ' +
+      'SELECT AuctionBids.auction, AuctionBids.num FROM AuctionBids JOIN MaxBids ' +
+      'ON AuctionBids.starttime = MaxBids.starttime AND AuctionBids.endtime = MaxBids.endtime AND AuctionBids.num >= MaxBids.maxn',
+    columns: ['auction', 'num'],
     kind: 'windowed',
   },
   {
-    name: 'q7-like tumble maximum',
-    stream: "SELECT window_start, window_end, max(price) AS maxprice FROM bid GROUP BY tumble(date_time, INTERVAL '10' SECOND)",
-    batch: "SELECT time_bucket(INTERVAL '10 seconds', date_time, TIMESTAMP '1970-01-01') AS window_start, max(price) AS maxprice FROM bid GROUP BY ALL",
+    id: 'q7',
+    name: 'q7 highest bid (cascade)',
+    streams: [
+      ['q7_max', "SELECT max(price) AS maxprice, window_start, window_end AS date_time FROM TUMBLE(bid, date_time, INTERVAL '10' SECOND) GROUP BY window_start, window_end"],
+      [
+        'q7_bids',
+        "SELECT auction, price, bidder, date_time, window_start, count(*) AS n FROM HOP(bid, date_time, INTERVAL '10' SECOND, INTERVAL '20' SECOND) GROUP BY auction, price, bidder, date_time, window_start, window_end",
+      ],
+      [
+        'q7',
+        'SELECT B.auction, B.price, B.bidder, B.date_time, B.n FROM q7_bids B JOIN q7_max B1 ON B.window_start = B1.window_start ' +
+          "WHERE B.price = B1.maxprice AND B.date_time BETWEEN B1.date_time - INTERVAL '10' SECOND AND B1.date_time",
+      ],
+    ],
+    indexes: ['CREATE INDEX q7_bids_window ON q7_bids (window_start)', 'CREATE INDEX q7_max_window ON q7_max (window_start)'],
+    batch:
+      'SELECT B.auction, B.price, B.bidder, B.date_time FROM bid B ' +
+      `JOIN (SELECT max(price) AS maxprice, ${tumble10} + INTERVAL '10 seconds' AS date_time FROM bid GROUP BY ${tumble10}) B1 ON B.price = B1.maxprice ` +
+      "WHERE B.date_time BETWEEN B1.date_time - INTERVAL '10' SECOND AND B1.date_time",
+    columns: ['auction', 'price', 'bidder', 'date_time'],
+    multiplicity: 'n',
+    kind: 'windowed',
+  },
+  {
+    id: 'q8',
+    name: 'q8 monitor new users (cascade)',
+    streams: [
+      ['q8_person', "SELECT id, name, window_start AS starttime, window_end AS endtime FROM TUMBLE(person, date_time, INTERVAL '10' SECOND) GROUP BY id, name, window_start, window_end"],
+      ['q8_auction', "SELECT seller, window_start AS starttime, window_end AS endtime FROM TUMBLE(auction, date_time, INTERVAL '10' SECOND) GROUP BY seller, window_start, window_end"],
+      ['q8', 'SELECT P.id, P.name, P.starttime FROM q8_person P JOIN q8_auction A ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime'],
+    ],
+    indexes: ['CREATE INDEX q8_person_key ON q8_person (id, starttime, endtime)', 'CREATE INDEX q8_auction_key ON q8_auction (seller, starttime, endtime)'],
+    batch:
+      `SELECT P.id, P.name, P.starttime FROM (SELECT id, name, ${tumble10} AS starttime, ${tumble10} + INTERVAL '10 seconds' AS endtime FROM person GROUP BY ALL) P ` +
+      `JOIN (SELECT seller, ${tumble10} AS starttime, ${tumble10} + INTERVAL '10 seconds' AS endtime FROM auction GROUP BY ALL) A ` +
+      'ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime',
+    columns: ['id', 'name', 'starttime'],
+    kind: 'windowed',
+  },
+  {
+    id: 'q11',
+    name: 'q11 user sessions',
+    streams: [['q11', "SELECT bidder, count(*) AS bid_count, window_start, window_end FROM bid GROUP BY bidder, session(date_time, INTERVAL '10' SECOND)"]],
+    // A bid starts a session when it is the bidder's first or comes 10 s or more after the one before.
+    // Bids at the same time are peers: the default RANGE frame gives them the same session number.
+    batch:
+      "WITH marked AS (SELECT bidder, date_time, CASE WHEN date_time - lag(date_time) OVER (PARTITION BY bidder ORDER BY date_time) < INTERVAL '10 seconds' THEN 0 ELSE 1 END AS starts FROM bid), " +
+      'numbered AS (SELECT bidder, date_time, sum(starts) OVER (PARTITION BY bidder ORDER BY date_time) AS session FROM marked) ' +
+      "SELECT bidder, count(*) AS bid_count, min(date_time) AS window_start, max(date_time) + INTERVAL '10 seconds' AS window_end FROM numbered GROUP BY bidder, session",
+    columns: ['bidder', 'bid_count', 'window_start', 'window_end'],
     kind: 'windowed',
   },
 ]
 
-async function duckdbBatch(directory: string, bids: readonly Bid[], sql: string): Promise<{ eventsPerSecond: number; rowCount: number }> {
+/** Nexmark's q5, q7 and q8 as written, in Strata's spelling of the windows: each run logs whether Strata takes them yet. */
+const asWritten: readonly (readonly [name: string, query: string])[] = [
+  [
+    'q5',
+    'SELECT AuctionBids.auction, AuctionBids.num FROM (SELECT auction, count(*) AS num, window_start AS starttime, window_end AS endtime ' +
+      "FROM HOP(bid, date_time, INTERVAL '2' SECOND, INTERVAL '10' SECOND) GROUP BY auction, window_start, window_end) AS AuctionBids " +
+      'JOIN (SELECT max(CountBids.num) AS maxn, CountBids.starttime, CountBids.endtime FROM (SELECT count(*) AS num, window_start AS starttime, window_end AS endtime ' +
+      "FROM HOP(bid, date_time, INTERVAL '2' SECOND, INTERVAL '10' SECOND) GROUP BY auction, window_start, window_end) AS CountBids GROUP BY CountBids.starttime, CountBids.endtime) AS MaxBids " +
+      'ON AuctionBids.starttime = MaxBids.starttime AND AuctionBids.endtime = MaxBids.endtime AND AuctionBids.num >= MaxBids.maxn',
+  ],
+  [
+    'q7',
+    'SELECT B.auction, B.price, B.bidder, B.date_time FROM bid B JOIN (SELECT max(price) AS maxprice, window_end AS date_time ' +
+      "FROM TUMBLE(bid, date_time, INTERVAL '10' SECOND) GROUP BY window_start, window_end) B1 ON B.price = B1.maxprice " +
+      "WHERE B.date_time BETWEEN B1.date_time - INTERVAL '10' SECOND AND B1.date_time",
+  ],
+  [
+    'q8',
+    "SELECT P.id, P.name, P.starttime FROM (SELECT id, name, window_start AS starttime, window_end AS endtime FROM TUMBLE(person, date_time, INTERVAL '10' SECOND) " +
+      "GROUP BY id, name, window_start, window_end) P JOIN (SELECT seller, window_start AS starttime, window_end AS endtime FROM TUMBLE(auction, date_time, INTERVAL '10' SECOND) " +
+      'GROUP BY seller, window_start, window_end) A ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime',
+  ],
+]
+
+/** How the result is compared: its row count and the sum of its rows' hashes, each row counted `multiplicity` times. */
+interface Checksum {
+  readonly rows: string
+  readonly checksum: string
+}
+
+function checksumSql(relation: string, columns: readonly string[], multiplicity?: string): string {
+  const hash = `hash(${columns.join(', ')})::HUGEINT`
+  return multiplicity === undefined
+    ? `SELECT count(*)::VARCHAR AS rows, coalesce(sum(${hash}), 0)::VARCHAR AS checksum FROM ${relation}`
+    : `SELECT coalesce(sum(${multiplicity}), 0)::VARCHAR AS rows, coalesce(sum(${hash} * ${multiplicity}), 0)::VARCHAR AS checksum FROM ${relation}`
+}
+
+function checksumOf(row: Readonly<Record<string, unknown>> | undefined): Checksum {
+  if (row === undefined) throw new Error('the checksum query returned no row')
+  return { rows: String(row['rows']), checksum: String(row['checksum']) }
+}
+
+/** Every batch of the run's events, made as it is needed; `eventCount` in all. */
+function* eventBatches(seed: number, eventCount: number, batchSize: number): Generator<NexmarkBatch> {
+  const generator = new NexmarkGenerator({ seed, disorderMsMax })
+  while (generator.eventsGenerated < eventCount) yield generator.nextBatch(Math.min(batchSize, eventCount - generator.eventsGenerated))
+}
+
+interface SideResult {
+  readonly eventsPerSecond: number
+  readonly result: Checksum
+}
+
+async function duckdbBatch(directory: string, query: Query, options: { readonly seed: number; readonly eventCount: number; readonly batchSize: number }): Promise<SideResult> {
   const instance = await DuckDBInstance.create(path.join(directory, 'baseline.duckdb'), { threads: '2' })
   const connection = await instance.connect()
   try {
-    await connection.run('DROP TABLE IF EXISTS bid')
-    await connection.run(duckdbTableSql)
-    const startMs = nowMs()
-    const appender = await connection.createAppender('bid')
-    for (const bid of bids) {
-      appender.appendBigInt(BigInt(bid.auction))
-      appender.appendBigInt(BigInt(bid.bidder))
-      appender.appendBigInt(BigInt(bid.price))
-      appender.appendVarchar(bid.channel)
-      appender.appendTimestamp(new DuckDBTimestampValue(BigInt(bid.date_time.getTime()) * 1000n))
-      appender.endRow()
+    const appenders = new Map<SourceDefinition['name'], DuckDBAppender>()
+    for (const source of sources) {
+      await connection.run(tableSql(source))
+      appenders.set(source.name, await connection.createAppender(source.name))
     }
-    appender.flushSync()
-    appender.closeSync()
-    const result = await connection.runAndReadAll(`SELECT count(*) AS n FROM (${sql})`)
-    const eventsPerSecond = perSecond(bids.length, nowMs() - startMs)
-    return { eventsPerSecond, rowCount: Number(result.getRowObjectsJS()[0]!['n']) }
+    let durationMs = 0
+    for (const batch of eventBatches(options.seed, options.eventCount, options.batchSize)) {
+      const startMs = nowMs()
+      for (const source of sources) {
+        const appender = appenders.get(source.name)!
+        for (const row of rowsOf(batch, source.name)) {
+          for (const [name, type] of source.columns) {
+            const value = row[name]
+            if (type === 'BIGINT') appender.appendBigInt(BigInt(value as number))
+            else if (type === 'VARCHAR') appender.appendVarchar(value as string)
+            else appender.appendTimestamp(new DuckDBTimestampValue(BigInt((value as Date).getTime()) * 1000n))
+          }
+          appender.endRow()
+        }
+      }
+      durationMs += nowMs() - startMs
+    }
+    const startMs = nowMs()
+    for (const appender of appenders.values()) {
+      appender.flushSync()
+      appender.closeSync()
+    }
+    // The checksum over the query's result is its evaluation: every row is computed and hashed.
+    const result = checksumOf((await connection.runAndReadAll(checksumSql(`(${query.batch})`, query.columns))).getRowObjectsJS()[0])
+    durationMs += nowMs() - startMs
+    return { eventsPerSecond: perSecond(options.eventCount, durationMs), result }
   } finally {
     connection.closeSync()
     instance.closeSync()
   }
 }
 
-async function strataStream(directory: string, bids: readonly Bid[], query: Query, batchSize: number): Promise<{ eventsPerSecond: number; rowCount: number; accepted: number }> {
+async function createSources(db: Database): Promise<void> {
+  for (const source of sources) await db.query(sourceSql(source))
+}
+
+async function strataStream(directory: string, query: Query, options: { readonly seed: number; readonly eventCount: number; readonly batchSize: number }): Promise<SideResult & { readonly accepted: number }> {
   const db = await open(directory)
   try {
-    await db.query(sourceSql)
-    await db.query(`CREATE STREAM result AS ${query.stream}`)
+    await createSources(db)
+    for (const [name, sql] of query.streams) await db.query(`CREATE STREAM ${name} AS ${sql}`)
+    for (const sql of query.indexes ?? []) await db.query(sql)
     let accepted = 0
-    const startMs = nowMs()
-    for (let start = 0; start < bids.length; start += batchSize) {
-      accepted += (await db.push('bid', bids.slice(start, start + batchSize) as unknown as Record<string, unknown>[])).rowCount
+    let durationMs = 0
+    for (const batch of eventBatches(options.seed, options.eventCount, options.batchSize)) {
+      const startMs = nowMs()
+      for (const source of sources) {
+        const rows = rowsOf(batch, source.name)
+        if (rows.length > 0) accepted += (await db.push(source.name, rows)).rowCount
+      }
+      durationMs += nowMs() - startMs
     }
-    await db.flush('bid')
-    const eventsPerSecond = perSecond(bids.length, nowMs() - startMs)
-    const rowCount = Number((await db.query('SELECT count(*) AS n FROM result', [], { engine: 'column' })).rows[0]!['n'])
-    return { eventsPerSecond, rowCount, accepted }
+    const startMs = nowMs()
+    await db.flush()
+    durationMs += nowMs() - startMs
+    const [resultName] = query.streams.at(-1)!
+    const result = checksumOf((await db.query(checksumSql(resultName, query.columns, query.multiplicity), [], { engine: 'column' })).rows[0])
+    return { eventsPerSecond: perSecond(options.eventCount, durationMs), result, accepted }
+  } finally {
+    await db.close()
+  }
+}
+
+/** Tries Nexmark's q5, q7 and q8 as written and logs what Strata answers: the refusal, or that they are taken now. */
+async function tryAsWritten(directory: string, context: SuiteContext): Promise<void> {
+  const db = await open(directory)
+  try {
+    await createSources(db)
+    for (const [name, sql] of asWritten) {
+      try {
+        await db.query(`CREATE STREAM ${name}_as_written AS ${sql}`)
+        context.log(`${name} as Nexmark writes it is taken now: make it the benchmark's query`)
+      } catch (error) {
+        context.log(`${name} as Nexmark writes it is refused: ${errorMessage(error)}`)
+      }
+    }
   } finally {
     await db.close()
   }
@@ -126,11 +374,12 @@ async function strataStream(directory: string, bids: readonly Bid[], query: Quer
  * result. First the highest rate one awaited push after another reaches, then pushes paced at half of
  * it, each timed.
  */
-async function strataLatency(directory: string, bids: readonly Bid[]): Promise<{ maxRatePerSecond: number; p50Ms: number; p99Ms: number; samples: number }> {
+async function strataLatency(directory: string, seed: number): Promise<{ maxRatePerSecond: number; p50Ms: number; p99Ms: number; samples: number }> {
+  const bids = new NexmarkGenerator({ seed, disorderMsMax }).nextBatch(5_000).bids
   const db = await open(directory)
   try {
-    await db.query(sourceSql)
-    await db.query(`CREATE STREAM result AS ${queries[0]!.stream}`)
+    await db.query(sourceSql(sources.find((source) => source.name === 'bid')!))
+    await db.query(`CREATE STREAM result AS ${queries[0]!.streams[0]![1]}`)
     let next = 0
     const push = async (): Promise<number> => {
       const bid = bids[next++ % bids.length]!
@@ -139,7 +388,7 @@ async function strataLatency(directory: string, bids: readonly Bid[]): Promise<{
       return nowMs() - startMs
     }
     for (let index = 0; index < 200; index++) await push()
-    const rateCount = Math.min(2_000, bids.length)
+    const rateCount = 2_000
     const rateStartMs = nowMs()
     for (let index = 0; index < rateCount; index++) await push()
     const maxRatePerSecond = perSecond(rateCount, nowMs() - rateStartMs)
@@ -158,23 +407,35 @@ async function strataLatency(directory: string, bids: readonly Bid[]): Promise<{
   }
 }
 
+/** The queries STRATA_BENCH_NEXMARK_QUERIES names (`q0,q11`), or all of them. */
+function selectedQueries(): readonly Query[] {
+  const text = process.env['STRATA_BENCH_NEXMARK_QUERIES']
+  if (text === undefined || text.trim() === '') return queries
+  const names = text.split(',').map((name) => name.trim().toLowerCase())
+  const unknown = names.filter((name) => !queries.some((query) => query.id === name))
+  if (unknown.length > 0) throw new Error(`STRATA_BENCH_NEXMARK_QUERIES: no query ${unknown.join(', ')} (there are ${queries.map((query) => query.id).join(', ')})`)
+  return queries.filter((query) => names.includes(query.id))
+}
+
 export const nexmarkSuite: Suite = {
   name: 'nexmark',
-  description: 'streams over Nexmark-like bids: events per second per query, against DuckDB evaluating the same query in batch',
+  description: 'streams over Nexmark events (people, auctions, bids): events per second per query, against DuckDB evaluating the same query in batch',
   async run(context: SuiteContext): Promise<Measurement[]> {
     const eventCount = scaledCount(context, 100_000, 2_000)
     const batchSize = 5_000
-    const bids = nexmarkBids(context.seed, eventCount)
+    const options = { seed: context.seed, eventCount, batchSize }
     const measurements: Measurement[] = []
-    for (const query of queries) {
+    await withTemporaryDirectory('nexmark-as-written', (directory) => tryAsWritten(path.join(directory, 'strata'), context))
+    for (const query of selectedQueries()) {
       await withTemporaryDirectory('nexmark', async (directory) => {
-        context.log(`${query.name}: ${eventCount} bids in batches of ${batchSize}`)
-        const strata = await strataStream(path.join(directory, 'strata'), bids, query, batchSize)
-        // Late events (none with 500 ms of disorder against a 1 s delay) would make the two sides differ.
-        if (strata.accepted !== bids.length) throw new Error(`${query.name}: ${bids.length - strata.accepted} bids were late`)
-        const duckdb = await duckdbBatch(directory, bids, query.batch)
-        if (strata.rowCount !== duckdb.rowCount) throw new Error(`${query.name}: the stream wrote ${strata.rowCount} rows, DuckDB's batch query gives ${duckdb.rowCount}`)
-        context.log(`${query.name}: Strata ${strata.eventsPerSecond.toFixed(0)} events/s, DuckDB batch ${duckdb.eventsPerSecond.toFixed(0)} events/s, ${strata.rowCount} result rows`)
+        context.log(`${query.name}: ${eventCount} events in batches of ${batchSize}`)
+        const strata = await strataStream(path.join(directory, 'strata'), query, options)
+        if (strata.accepted !== eventCount) throw new Error(`${query.name}: ${eventCount - strata.accepted} events were late`)
+        const duckdb = await duckdbBatch(directory, query, options)
+        if (strata.result.rows !== duckdb.result.rows || strata.result.checksum !== duckdb.result.checksum) {
+          throw new Error(`${query.name}: the stream's rows differ from DuckDB's batch result (stream ${strata.result.rows} rows, checksum ${strata.result.checksum}; batch ${duckdb.result.rows} rows, checksum ${duckdb.result.checksum})`)
+        }
+        context.log(`${query.name}: Strata ${strata.eventsPerSecond.toFixed(0)} events/s, DuckDB batch ${duckdb.eventsPerSecond.toFixed(0)} events/s, ${strata.result.rows} result rows, equal (checksum ${strata.result.checksum})`)
         measurements.push({
           metric: `${query.name}, events/s (2 cores)`,
           unit: 'events/s',
@@ -183,12 +444,12 @@ export const nexmarkSuite: Suite = {
           baselineName: 'duckdb batch',
           // Issue 12: stateless ≥ 1M events/s/core, windowed ≥ 200K events/s/core (2 cores here).
           target: { kind: 'valueAtLeast', value: query.kind === 'stateless' ? 2_000_000 : 400_000 },
-          details: { events: eventCount, batchSize, resultRows: strata.rowCount },
+          details: { events: eventCount, batchSize, resultRows: Number(strata.result.rows), checksum: strata.result.checksum },
         })
       })
     }
     await withTemporaryDirectory('nexmark-latency', async (directory) => {
-      const latency = await strataLatency(path.join(directory, 'strata'), bids)
+      const latency = await strataLatency(path.join(directory, 'strata'), context.seed)
       context.log(`q0 push-to-visible, one bid per push: at most ${latency.maxRatePerSecond.toFixed(0)} pushes/s; at half that, p50 ${latency.p50Ms.toFixed(2)} ms, p99 ${latency.p99Ms.toFixed(2)} ms`)
       measurements.push({
         metric: 'q0 push-to-visible p99, one bid per push at half the maximum rate',
