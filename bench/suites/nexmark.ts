@@ -32,8 +32,7 @@
  *   starting with it), as a stream counting equal bids; and the join of the two on the window's start
  *   as a view, Nexmark's price condition in its WHERE. Its rows carry that count (`n`), and the
  *   checksum counts each row `n` times. The price is not in the ON clause because a view keeps a join
- *   by the keys its ON equates: every price a window's bids have would be a key, and a step touching
- *   more than about a thousand keys fails in the row store ("Expression tree is too large").
+ *   by the keys its ON equates, and every price a window's bids have would then be a key to look up.
  *   Written as one stream over `bid` joining the maximum's table (`FROM bid B JOIN q7_max B1 …`),
  *   Strata takes it as a lookup join and answers differently: each bid meets the maximum's table as it
  *   is when the bid arrives, before the bid's window has closed (0 rows where the batch query has 11,
