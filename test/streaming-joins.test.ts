@@ -4,10 +4,51 @@
  */
 import * as assert from 'node:assert/strict'
 import { test } from 'node:test'
+import type { Database } from '../src/index.js'
 import { assertRefused, openTemporary, seededRandom, sortedRows } from './helpers.js'
 
 const base = Date.parse('2026-01-05T14:30:00Z')
 const at = (seconds: number): Date => new Date(base + seconds * 1000)
+
+/**
+ * The seeded load of auctions and bids the join tests share: each step moves the clock on and a batch
+ * of auctions, of bids, or of both in one transaction (the second batch then meets the first)
+ * arrives, up to 12 s out of order. A bid's auction is among the last few opened, or from `ahead`
+ * ids on when the test wants bids for auctions not yet open or never to open.
+ */
+class AuctionLoad {
+  clock = 5
+  nextAuction: number
+  constructor(
+    private readonly db: Database,
+    private readonly random: () => number,
+    private readonly options: { readonly firstAuction: number; readonly sellers: number; readonly ahead: number; readonly pushShare: number },
+  ) {
+    this.nextAuction = options.firstAuction
+  }
+
+  /** An event time of this step: the clock, up to 12 s back. */
+  jitter(): Date {
+    return at(this.clock - Math.floor(this.random() * 12))
+  }
+
+  async step(): Promise<void> {
+    const random = this.random
+    this.clock += Math.floor(random() * 6)
+    const auctionEvents = Array.from({ length: Math.floor(random() * 3) }, () => ({ id: this.nextAuction++, seller: `s${Math.floor(random() * this.options.sellers)}`, ts: this.jitter() }))
+    const spread = 4 + this.options.ahead
+    const bidEvents = Array.from({ length: Math.floor(random() * 6) }, () => ({ auction: Math.max(1, this.nextAuction - 1 + this.options.ahead - Math.floor(random() * spread)), price: Math.floor(random() * 30), ts: this.jitter() }))
+    const choice = random()
+    if (choice < this.options.pushShare) await this.db.push('auctions', auctionEvents)
+    else if (choice < 2 * this.options.pushShare) await this.db.push('bids', bidEvents)
+    else {
+      await this.db.transaction(async (tx) => {
+        for (const event of auctionEvents) await tx.query('INSERT INTO auctions VALUES ($1, $2, $3)', [event.id, event.seller, event.ts])
+        for (const event of bidEvents) await tx.query('INSERT INTO bids VALUES ($1, $2, $3)', [event.auction, event.price, event.ts])
+      })
+    }
+  }
+}
 
 const joins: readonly (readonly [string, string])[] = [
   [
@@ -30,23 +71,9 @@ test('an interval join of two sources equals DuckDB\'s batch join of their accep
   for (const [name, query] of joins) await db.query(`CREATE STREAM ${name} AS ${query}`)
   // An aggregate over a join: a stream over the join's stream (its rows are only appended).
   await db.query('CREATE STREAM j_sellers AS SELECT seller, count(*) AS n, max(price) AS top FROM j_window GROUP BY seller')
-  let clock = 5
-  let nextAuction = 2
+  const load = new AuctionLoad(db, random, { firstAuction: 2, sellers: 4, ahead: 0, pushShare: 0.4 })
   for (let step = 0; step < 40; step++) {
-    clock += Math.floor(random() * 6)
-    const jitter = (): number => clock - Math.floor(random() * 12)
-    const auctionEvents = Array.from({ length: Math.floor(random() * 3) }, () => ({ id: nextAuction++, seller: `s${Math.floor(random() * 4)}`, ts: at(jitter()) }))
-    const bidEvents = Array.from({ length: Math.floor(random() * 6) }, () => ({ auction: Math.max(1, nextAuction - 1 - Math.floor(random() * 4)), price: Math.floor(random() * 30), ts: at(jitter()) }))
-    const choice = random()
-    if (choice < 0.4) await db.push('auctions', auctionEvents)
-    else if (choice < 0.8) await db.push('bids', bidEvents)
-    else {
-      // One transaction feeding both sources: the second batch meets the first.
-      await db.transaction(async (tx) => {
-        for (const event of auctionEvents) await tx.query('INSERT INTO auctions VALUES ($1, $2, $3)', [event.id, event.seller, event.ts])
-        for (const event of bidEvents) await tx.query('INSERT INTO bids VALUES ($1, $2, $3)', [event.auction, event.price, event.ts])
-      })
-    }
+    await load.step()
     for (const [name, query] of [...joins, ['j_sellers', `SELECT seller, count(*) AS n, max(price) AS top FROM (${joins[0]![1]}) AS j GROUP BY seller`] as const]) {
       const kept = sortedRows((await db.query(`SELECT * FROM ${name}`, [], { engine: 'row' })).rows)
       const batch = sortedRows((await db.query(query, [], { engine: 'column' })).rows)
@@ -246,25 +273,12 @@ test("windows over a join's rows close by the join's own watermark — the lower
       assert.deepEqual(sortedRows((await db.query(`SELECT * FROM ${window.name}`, [], { engine: 'row' })).rows), oracle, `${window.name} after ${context} (seed ${seed}; replay with STRATA_JOINS_SEED=${seed})`)
     }
   }
-  let clock = 5
-  let nextAuction = 1
+  const load = new AuctionLoad(db, random, { firstAuction: 1, sellers: 3, ahead: 0, pushShare: 0.35 })
   for (let step = 0; step < 40; step++) {
-    clock += Math.floor(random() * 6)
-    const jitter = (): number => clock - Math.floor(random() * 12)
-    const auctionEvents = Array.from({ length: Math.floor(random() * 3) }, () => ({ id: nextAuction++, seller: `s${Math.floor(random() * 3)}`, ts: at(jitter()) }))
-    const bidEvents = Array.from({ length: Math.floor(random() * 6) }, () => ({ auction: Math.max(1, nextAuction - 1 - Math.floor(random() * 4)), price: Math.floor(random() * 30), ts: at(jitter()) }))
-    const choice = random()
-    if (choice < 0.35) await db.push('auctions', auctionEvents)
-    else if (choice < 0.7) await db.push('bids', bidEvents)
-    else {
-      await db.transaction(async (tx) => {
-        for (const event of auctionEvents) await tx.query('INSERT INTO auctions VALUES ($1, $2, $3)', [event.id, event.seller, event.ts])
-        for (const event of bidEvents) await tx.query('INSERT INTO bids VALUES ($1, $2, $3)', [event.auction, event.price, event.ts])
-      })
-    }
+    await load.step()
     const symbol = (): string => ['A', 'B'][Math.floor(random() * 2)]!
-    if (random() < 0.5) await db.push('quotes', Array.from({ length: 1 + Math.floor(random() * 2) }, () => ({ sym: symbol(), bid: Math.floor(random() * 100), ts: new Date(at(jitter()).getTime() + Math.floor(random() * 997)) })))
-    else await db.push('trades', Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ sym: symbol(), qty: Math.floor(random() * 6), ts: at(jitter()) })))
+    if (random() < 0.5) await db.push('quotes', Array.from({ length: 1 + Math.floor(random() * 2) }, () => ({ sym: symbol(), bid: Math.floor(random() * 100), ts: new Date(load.jitter().getTime() + Math.floor(random() * 997)) })))
+    else await db.push('trades', Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ sym: symbol(), qty: Math.floor(random() * 6), ts: load.jitter() })))
     await check(`step ${step}`)
   }
   const count = async (sql: string): Promise<number> => Number((await db.query(sql)).rows[0]!['n'])
@@ -319,30 +333,17 @@ test("a LEFT interval join emits its pairs as they meet and each left event with
     assert.deepEqual(sortedRows((await db.query('SELECT * FROM l_windows', [], { engine: 'row' })).rows), sortedRows((await db.query(`SELECT * FROM (${windowsOracle}) AS o${where}`, [], { engine: 'column' })).rows), `l_windows after ${context} (seed ${seed})`)
   }
   await check('the backfill')
-  let clock = 5
-  let nextAuction = 1
+  // Bids for recent auctions, some for auctions not yet open or never to open (unmatched).
+  const load = new AuctionLoad(db, random, { firstAuction: 1, sellers: 3, ahead: 2, pushShare: 0.35 })
   for (let step = 0; step < 40; step++) {
-    clock += Math.floor(random() * 6)
-    const jitter = (): number => clock - Math.floor(random() * 12)
-    const auctionEvents = Array.from({ length: Math.floor(random() * 3) }, () => ({ id: nextAuction++, seller: `s${Math.floor(random() * 3)}`, ts: at(jitter()) }))
-    // Bids for recent auctions, some for auctions not yet open or never to open (unmatched).
-    const bidEvents = Array.from({ length: Math.floor(random() * 6) }, () => ({ auction: Math.max(1, nextAuction + 1 - Math.floor(random() * 6)), price: Math.floor(random() * 30), ts: at(jitter()) }))
-    const choice = random()
-    if (choice < 0.35) await db.push('auctions', auctionEvents)
-    else if (choice < 0.7) await db.push('bids', bidEvents)
-    else {
-      await db.transaction(async (tx) => {
-        for (const event of auctionEvents) await tx.query('INSERT INTO auctions VALUES ($1, $2, $3)', [event.id, event.seller, event.ts])
-        for (const event of bidEvents) await tx.query('INSERT INTO bids VALUES ($1, $2, $3)', [event.auction, event.price, event.ts])
-      })
-    }
+    await load.step()
     await check(`step ${step}`)
   }
   const count = async (sql: string): Promise<number> => Number((await db.query(sql)).rows[0]!['n'])
   assert.ok((await count('SELECT count(*) AS n FROM l_left WHERE seller IS NULL')) > 3 && (await count('SELECT count(*) AS n FROM l_left WHERE seller IS NOT NULL')) > 3, 'unmatched and matched bids before the input ended')
   await db.flush('auctions')
   await check('the auctions ended')
-  await db.push('bids', [{ auction: 1, price: 7, ts: at(clock + 1) }])
+  await db.push('bids', [{ auction: 1, price: 7, ts: at(load.clock + 1) }])
   await check('a bid after the auctions ended')
   await db.flush()
   await check('the input ended')
