@@ -428,12 +428,18 @@ export class Sources {
         continue
       }
       if ((nowMs - lastMs) * 1000 < timeoutUs) continue
-      const state = this.stateSync(this.writer, partner)
-      if (state.flushed || (state.watermarkUs !== null && state.watermarkUs >= watermarkUs)) continue
-      this.saveStateSync(partner, { ...state, watermarkUs })
-      call.stateChanged()
-      await this.streams.afterBatch(call, table as TableDefinition & { readonly source: SourceDefinition }, [], { watermarkUs, flushed: false })
+      await this.moveWatermark(call, table as TableDefinition & { readonly source: SourceDefinition }, watermarkUs)
     }
+  }
+
+  /** The source's watermark moves forward to `micros` (a lower value, or a flushed source, is left alone), and its streams take their step; false when it did not move. */
+  private async moveWatermark(call: StatementCall, table: TableDefinition & { readonly source: SourceDefinition }, micros: bigint): Promise<boolean> {
+    const state = this.stateSync(this.writer, table.name)
+    if (state.flushed || (state.watermarkUs !== null && micros <= state.watermarkUs)) return false
+    this.saveStateSync(table.name, { ...state, watermarkUs: micros })
+    call.stateChanged()
+    await this.streams.afterBatch(call, table, [], { watermarkUs: micros, flushed: false })
+    return true
   }
 
   /** Whether a sink reads a relation (sinks.ts; set by the subsystem's index.ts): its events stay until it has delivered them. */
@@ -481,12 +487,7 @@ export class Sources {
     }
     const micros = typeof time === 'bigint' ? time : time instanceof Date ? (Number.isNaN(time.getTime()) ? undefined : dateMicros(time)) : BigInt(toStorage(time, typeFromLabel('TIMESTAMP')) as number)
     if (micros === undefined) throw new StrataError('INVALID_ARGUMENT', 'advanceWatermark(): an invalid Date')
-    const state = this.stateSync(this.writer, table.name)
-    if (state.flushed || (state.watermarkUs !== null && micros <= state.watermarkUs)) return empty()
-    this.saveStateSync(table.name, { ...state, watermarkUs: micros })
-    call.stateChanged()
-    await this.streams.afterBatch(call, table, [], { watermarkUs: micros, flushed: false })
-    await this.followedByIdle(call, table.name, micros)
+    if (await this.moveWatermark(call, table, micros)) await this.followedByIdle(call, table.name, micros)
     return empty()
   }
 
