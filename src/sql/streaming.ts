@@ -764,7 +764,17 @@ export function planStream(
   let alias: PgNode | undefined
   let item = from[0]
   // A lookup join: the source (left) JOIN or LEFT JOIN an ordinary table, as the table is when each batch is processed.
-  const join = nodeBody(item, 'JoinExpr')
+  let join = nodeBody(item, 'JoinExpr')
+  // A RIGHT JOIN of two sources is kept as the LEFT JOIN with the sides swapped: the same rows, the
+  // same select list — but `*` would list the columns in the swapped order, so it must name them.
+  if (join !== undefined && join['jointype'] === 'JOIN_RIGHT' && asofText === undefined) {
+    const sides = [nodeBody(join['larg'], 'RangeVar'), nodeBody(join['rarg'], 'RangeVar')].map((side) => (side === undefined ? undefined : sourceOf(String(side['relname']))))
+    if (sides.every((side) => side !== undefined && side.table !== true)) {
+      const starred = list(select['targetList']).some((target) => list(nodeBody(nodeBody(target, 'ResTarget')?.['val'], 'ColumnRef')?.['fields']).some((field) => nodeKind(field) === 'A_Star'))
+      if (starred) refuse('a RIGHT JOIN of two sources selecting * (name the columns: it is kept as a LEFT JOIN with the sides swapped)')
+      join = { ...join, jointype: 'JOIN_LEFT', larg: join['rarg'], rarg: join['larg'] }
+    }
+  }
   const lookups: string[] = []
   let lookupSide: unknown
   let joined: StreamPlan['joined']
@@ -799,7 +809,7 @@ export function planStream(
     } else {
       if (nodeBody(join['larg'], 'RangeSubselect') !== undefined || nodeBody(join['rarg'], 'RangeSubselect') !== undefined) refuse('a subquery in FROM (make it a stream of its own, and join that stream)')
       if (left === undefined || right === undefined || leftTable === undefined) refuse('a join other than a source JOIN a table (a lookup join)')
-      if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a RIGHT or FULL join')
+      if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse(join['jointype'] === 'JOIN_FULL' ? 'a FULL join (not yet: inner, LEFT and, of two sources, RIGHT joins are)' : 'a RIGHT join of a source with a table (a lookup join is the source LEFT JOIN the table)')
       if (join['quals'] === undefined && list(join['usingClause']).length === 0) refuse('a join without ON or USING')
       const rightName = String(right!['relname'])
       // A table on the right is a lookup join's (the resolver answers tables too, for views over them).
@@ -824,7 +834,7 @@ export function planStream(
         otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       } else if (rightSource !== undefined) {
         // An interval join of two sources: each batch's events joined with the other source's events so far.
-        if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a RIGHT or FULL join of two sources (not yet: inner and LEFT joins are; a RIGHT join is a LEFT join with the sides swapped)')
+        if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a FULL join of two sources (not yet: inner, LEFT and RIGHT joins are)')
         if (rightName === String(left!['relname'])) refuse('a join of a source with itself (not yet)')
         if (list(join['usingClause']).length > 0) refuse('a join of two sources with USING (write ON)')
         const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
