@@ -96,9 +96,12 @@ test('interval joins: what they cannot keep yet is refused naming it; a source a
     ['CREATE STREAM x AS SELECT * FROM a LEFT JOIN b ON a.k = b.k', 'NOT_SUPPORTED', /LEFT JOIN of two sources without an upper bound/],
     ['CREATE STREAM x AS SELECT * FROM a FULL JOIN b ON a.k = b.k', 'NOT_SUPPORTED', /a FULL join/],
     ['CREATE STREAM x AS SELECT * FROM a JOIN a AS other ON a.k = other.k', 'NOT_SUPPORTED', /a source with itself/],
-    ['CREATE STREAM x AS SELECT a.k, count(*) FROM a JOIN b ON a.k = b.k GROUP BY a.k', 'NOT_SUPPORTED', /a join in a windowed or aggregating stream/],
+    ['CREATE STREAM x AS SELECT a.k, count(*) FROM a JOIN b ON a.k = b.k GROUP BY a.k', 'NOT_SUPPORTED', /a join in an aggregating stream without a window/],
     ['CREATE STREAM x AS SELECT * FROM a JOIN b USING (k)', 'NOT_SUPPORTED', /USING/],
     ['CREATE STREAM x AS SELECT * FROM a JOIN (SELECT k, max(ts) AS ts FROM b GROUP BY k) s ON s.k = a.k', 'NOT_SUPPORTED', /a subquery in FROM \(make it a stream of its own/],
+    ["CREATE STREAM x AS SELECT count(*) AS n FROM a JOIN b ON a.k = b.k GROUP BY tumble(a.ts, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows over a join other than .* with an upper bound/],
+    ["CREATE STREAM x AS SELECT count(*) AS n FROM a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '1' SECOND GROUP BY session(a.ts, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows over a join other than tumble or hop/],
+    ["CREATE STREAM x AS SELECT count(*) AS n FROM a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '1' SECOND GROUP BY tumble(b.ts, INTERVAL '5' SECOND)", 'NOT_SUPPORTED', /windows follow the event time of the stream's source \(a, the left side of a join\)/],
   ])
   await db.query('CREATE STREAM pairs AS SELECT a.k, b.ts AS later FROM a JOIN b ON a.k = b.k')
   await assertRefused((sql) => db.query(sql), [['DROP SOURCE b', 'NOT_SUPPORTED', /the stream "pairs" reads it/]])
@@ -250,6 +253,22 @@ test("windows over a join's rows close by the join's own watermark — the lower
         "JOIN (SELECT unnest(generate_series(TIMESTAMP '2026-01-05 14:29:00', TIMESTAMP '2026-01-05 14:40:00', INTERVAL '5 seconds')) AS ws) w ON a.ts >= w.ws AND a.ts < w.ws + INTERVAL '10 seconds' GROUP BY ALL",
       // The auction time: auctions still to come, or bids still to come for auctions up to 20 s before them.
       closedUntil: (limits: Map<string, number>): number => Math.min(limits.get('auctions')!, limits.get('bids')! - 20_000),
+    },
+    {
+      // The join and its windows in one query: tumble windows on the left (bid) time.
+      name: 'w_one',
+      create: `SELECT a.seller, window_start, window_end, count(*) AS n, max(b.price) AS top FROM bids b JOIN auctions a ${on} GROUP BY a.seller, tumble(b.ts, INTERVAL '10' SECOND)`,
+      oracle: `SELECT a.seller, time_bucket(INTERVAL '10 seconds', b.ts, TIMESTAMP '1970-01-01') AS window_start, time_bucket(INTERVAL '10 seconds', b.ts, TIMESTAMP '1970-01-01') + INTERVAL '10 seconds' AS window_end, count(*) AS n, max(b.price) AS top FROM bids b JOIN auctions a ${on} GROUP BY ALL`,
+      closedUntil: (limits: Map<string, number>): number => Math.min(limits.get('bids')!, limits.get('auctions')! - 0),
+    },
+    {
+      // And hop windows, with a filter on the other side's column.
+      name: 'w_one_hop',
+      create: `SELECT b.auction, window_start, window_end, sum(b.price) AS total FROM bids b JOIN auctions a ${on} WHERE a.seller <> 's1' GROUP BY b.auction, hop(b.ts, INTERVAL '5' SECOND, INTERVAL '10' SECOND)`,
+      oracle:
+        `SELECT b.auction, w.ws AS window_start, w.ws + INTERVAL '10 seconds' AS window_end, sum(b.price) AS total FROM bids b JOIN auctions a ${on} ` +
+        "JOIN (SELECT unnest(generate_series(TIMESTAMP '2026-01-05 14:29:00', TIMESTAMP '2026-01-05 14:40:00', INTERVAL '5 seconds')) AS ws) w ON b.ts >= w.ws AND b.ts < w.ws + INTERVAL '10 seconds' WHERE a.seller <> 's1' GROUP BY ALL",
+      closedUntil: (limits: Map<string, number>): number => Math.min(limits.get('bids')!, limits.get('auctions')! - 0),
     },
     {
       name: 'w_asof',

@@ -68,6 +68,9 @@ test("an interval join's time bounds let both sources' retention remove events t
   // A LEFT join keeps its orders, and the payments that may match them, until it knows which have none.
   const leftJoin = "SELECT o.id, o.ts AS order_ts, p.amount FROM orders o LEFT JOIN payments p ON p.order_id = o.id AND p.ts BETWEEN o.ts - INTERVAL '1' SECOND AND o.ts + INTERVAL '2' SECOND"
   await db.query(`CREATE STREAM j_left AS ${leftJoin}`)
+  // Windows over a join in one query keep both sides' events of the windows not yet closed.
+  const windowedJoin = "SELECT window_start, count(*) AS n, sum(p.amount) AS total FROM orders o JOIN payments p ON p.order_id = o.id AND p.ts BETWEEN o.ts - INTERVAL '1' SECOND AND o.ts + INTERVAL '2' SECOND GROUP BY tumble(o.ts, INTERVAL '1' SECOND)"
+  await db.query(`CREATE STREAM j_windows AS ${windowedJoin}`)
   const explained = (await db.query('EXPLAIN STREAM j_turned')).rows.map((row) => String(row['plan']))
   assert.ok(explained.includes("  -> time bounds: -00:00:01 <= payments.ts - orders.ts <= +00:00:02; each side's events kept until the other side's watermark passes them"), explained.join('\n'))
   assert.ok((await db.query('EXPLAIN STREAM j_open')).rows.some((row) => row['plan'] === '  -> no time bounds in ON: every event of both sides is kept'))
@@ -118,6 +121,10 @@ test("an interval join's time bounds let both sources' retention remove events t
     const known = `TIMESTAMP '${new Date(watermarks.payments - 2000).toISOString().replace('T', ' ').replace('Z', '')}'`
     const leftBatch = `${all(leftJoin).replace('LEFT JOIN', 'JOIN')} UNION ALL ${all(leftJoin)} WHERE p.order_id IS NULL AND o.ts < ${known}`
     assert.deepEqual(sortedRows((await db.query('SELECT * FROM j_left', [], { engine: 'row' })).rows), sortedRows((await db.query(leftBatch, [], { engine: 'column' })).rows), `j_left after step ${step}`)
+    // Its windows closed: those ending by the lower of the orders watermark and the payments watermark − 2 s.
+    const closed = `TIMESTAMP '${new Date(Math.min(watermarks.orders, watermarks.payments - 2000)).toISOString().replace('T', ' ').replace('Z', '')}'`
+    const windowsBatch = `SELECT window_start, n, total FROM (SELECT time_bucket(INTERVAL '1 second', o.ts, TIMESTAMP '1970-01-01') AS window_start, count(*) AS n, sum(p.amount) AS total ${all(windowedJoin).slice(all(windowedJoin).indexOf('FROM'), all(windowedJoin).indexOf(' GROUP BY'))} GROUP BY ALL) AS w WHERE window_start + INTERVAL '1 second' <= ${closed}`
+    assert.deepEqual(sortedRows((await db.query('SELECT * FROM j_windows', [], { engine: 'row' })).rows), sortedRows((await db.query(windowsBatch, [], { engine: 'column' })).rows), `j_windows after step ${step}`)
   }
   const count = async (sql: string): Promise<number> => Number((await db.query(sql)).rows[0]!['n'])
   const late = await count("SELECT count(*) AS n FROM strata.late_events WHERE source IN ('orders', 'payments')")

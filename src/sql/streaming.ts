@@ -907,7 +907,15 @@ export function planStream(
       continue
     }
     if (window !== undefined) refuse('more than one window')
-    window = windowOf(functionName(call), list(call['args']), query)
+    // `b.ts`, qualified by the source's alias (the left side of a join), is the source's column.
+    const args = list(call['args'])
+    const fields = list(nodeBody(args[0], 'ColumnRef')?.['fields']).map((field) => nodeBody(field, 'String')?.['sval'])
+    if (fields.length === 2) {
+      const own = String(nodeBody({ Alias: alias }, 'Alias')?.['aliasname'] ?? source)
+      if (fields[0] !== own) refuse(`a window on ${String(fields[0])}.${String(fields[1])}: windows follow the event time of the stream's source (${own}, the left side of a join)`)
+      args[0] = columnRef(String(fields[1]))
+    }
+    window = windowOf(functionName(call), args, query)
     edited.push(columnRef('window_start'), columnRef('window_end'))
   }
   if (window?.kind === 'session') {
@@ -932,7 +940,16 @@ export function planStream(
     if (kind === 'FuncCall' && body['over'] !== undefined) refuse('a window function (OVER)')
   })
   if (window !== undefined && !aggregated) refuse('a window without aggregation (not yet)')
-  if ((lookups.length > 0 || joined !== undefined) && (window !== undefined || aggregated)) refuse('a join in a windowed or aggregating stream (not yet in one query: make the join a stream of its own and aggregate over that stream)')
+  // Windows over an inner interval join in one query: tumble or hop windows on the left side's event
+  // time, closed when no row of the join can still fall in them (Streams.closeJoinedWindows).
+  const windowedJoin = joined !== undefined && joined.asof === undefined && outerSides === undefined && window !== undefined && window.kind !== 'session' && joined.bounds?.highUs !== undefined && joined.bounds.highUs !== null
+  if ((lookups.length > 0 || joined !== undefined) && (window !== undefined || aggregated) && !windowedJoin) {
+    refuse(
+      joined !== undefined && window !== undefined
+        ? "windows over a join other than tumble or hop windows on the left source's event time over an inner interval join with an upper bound on the right side's time (… AND r.ts BETWEEN l.ts - INTERVAL … AND l.ts + INTERVAL …); or make the join a stream of its own and window over that stream"
+        : `a join in an aggregating stream${window === undefined ? ' without a window' : ''} (not yet in one query: make the join a stream of its own and aggregate over that stream)`,
+    )
+  }
   const groupColumns = window === undefined && aggregated ? changesKey(select, group, refuse) : undefined
   let windowKey: StreamPlan['windowKey']
   if (window !== undefined) {

@@ -407,6 +407,17 @@ export class Streams {
     }
     for (const stream of this.over(source.name)) {
       const plan = this.planOf(stream)
+      if (plan.joined !== undefined && plan.window !== undefined) {
+        // Windows over a join read both sides' events of the windows not yet closed (and the right side's within the bounds).
+        const state = this.stateSync(this.writer, stream.name)
+        if (state.done) continue
+        if (state.closedUntilUs === null) return 'all'
+        const fromUs = state.closedUntilUs - plan.window.sizeUs
+        if (source.name === plan.source) atLeast(fromUs)
+        else if (plan.joined.bounds?.lowUs === null || plan.joined.bounds?.lowUs === undefined) return 'all'
+        else atLeast(fromUs + plan.joined.bounds.lowUs)
+        continue
+      }
       if (plan.joined !== undefined) {
         const kept = this.joinKeepsFromSync(stream, plan, source)
         if (kept === 'all') return 'all'
@@ -489,7 +500,9 @@ export class Streams {
       await this.loadAggregates(session)
       for (const stream of streams) {
         const plan = this.planOf(stream)
-        if (plan.joined?.asof !== undefined) {
+        // Windows over a join close by both sides' progress, whichever side's batch this is.
+        if (plan.joined !== undefined && plan.window !== undefined) await this.closeWindows(call, session, stream, this.sourceOf(plan.source), plan, progress, accepted.length)
+        else if (plan.joined?.asof !== undefined) {
           const emitted = await this.asofStep(call, session, stream, plan, source, accepted, this.relationProgress(plan.joined.source))
           if (this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, this.relationProgress(stream.name))
         } else if (stream.stream.emit === 'changes' && plan.window !== undefined) await this.updateWindows(call, session, stream, source, plan, accepted)
@@ -815,7 +828,7 @@ export class Streams {
     if (state.done) return
     if (accepted > 0) this.countSync(call, stream.name, { eventsIn: accepted, eventsOut: 0, stateRows: 0 })
     // Windows ending at or before the limit are closed; none when the watermark has not been set.
-    const limitUs = progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(source.source.allowedLatenessUs)
+    const limitUs = plan.joined !== undefined ? this.joinedWindowLimit(plan) : progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(source.source.allowedLatenessUs)
     if (limitUs === undefined || (limitUs !== null && state.closedUntilUs !== null && limitUs <= state.closedUntilUs)) return
     // The events of those windows: a window ending after `closed` starts after `closed` − size. A
     // session has no bound length: its events start at the earliest start of a session still open at
@@ -828,10 +841,11 @@ export class Streams {
     let openFromUs: bigint | null = limitUs
     try {
       if (events.length > 0 || (stored !== undefined && stored.mirrored > 0)) {
-        const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs, describeOnly: false, openSessions: window.kind === 'session' && limitUs !== null }, undefined, undefined, stored?.range)
+        const other = plan.joined === undefined ? undefined : this.joinedWindowOther(plan, fromUs, toUs)
+        const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs, describeOnly: false, openSessions: window.kind === 'session' && limitUs !== null }, undefined, other, stored?.range)
         this.insertResultSync(stream, result.rows)
         if (result.openFromUs !== null && (openFromUs === null || result.openFromUs < openFromUs)) openFromUs = result.openFromUs
-        this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: events.length + (stored?.mirrored ?? 0) })
+        this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: events.length + (stored?.mirrored ?? 0) + (other?.events.length ?? 0) })
       }
     } catch (error) {
       // A failed statement aborts the DuckDB transaction: only a rollback ends it, and the step's error is what the caller gets.
@@ -841,6 +855,40 @@ export class Streams {
     // The snapshot storedEvents began ends here (it only read, and wrote work tables nobody else reads).
     if (stored !== undefined) await session.run('COMMIT')
     this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: state.openFromUs, done: true } : { closedUntilUs: limitUs, openFromUs, done: false })
+  }
+
+  /**
+   * Windows over an interval join (in one query) close when no row of the join can still fall in
+   * them: rows carry the left event's time l, and come from left events still to come (l ≥ the left
+   * limit: watermark minus allowed lateness) or from right events still to come (time r ≥ the right
+   * limit) meeting earlier left events, l ≥ r − high. The lower of the two, or null once both have
+   * flushed; undefined before both have a watermark.
+   */
+  private joinedWindowLimit(plan: StreamPlan): bigint | null | undefined {
+    const joined = plan.joined!
+    const limit = (name: string): bigint | null | undefined => {
+      const progress = this.relationProgress(name)
+      return progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(this.sourceOf(name).source.allowedLatenessUs)
+    }
+    const left = limit(plan.source)
+    const right = limit(joined.source)
+    if (left === undefined || right === undefined) return undefined
+    const shifted = right === null ? null : right - joined.bounds!.highUs!
+    if (left === null) return shifted
+    return shifted === null || left < shifted ? left : shifted
+  }
+
+  /**
+   * The right side's events a window step over an interval join reads with the left events of its
+   * windows (left times from `fromUs` to before `toUs`): those the time bounds let them meet, from
+   * the row store.
+   */
+  private joinedWindowOther(plan: StreamPlan, fromUs: bigint | null, toUs: bigint | null): { readonly columns: InputColumns['columns']; readonly events: RowValue[][] } {
+    const joined = plan.joined!
+    const right = this.sourceOf(joined.source)
+    const { lowUs, highUs } = joined.bounds!
+    const events = this.eventsSync(right, right.source.watermarkColumn!, fromUs === null || lowUs === null ? null : fromUs + lowUs, toUs === null ? null : toUs + highUs! + 1n)
+    return { columns: right.columns, events }
   }
 
   /**
