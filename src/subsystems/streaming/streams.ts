@@ -55,6 +55,14 @@ function storedRangeSql(range: StoredRange): string {
   return bounds.filter((bound) => bound !== undefined).join(' AND ') || 'true'
 }
 
+/**
+ * The earliest event time a relation can still bring (SPEC 8): its watermark minus its allowed
+ * lateness; null once it has flushed (nothing more comes), undefined before it has a watermark.
+ */
+function limitFrom(progress: SourceProgress, source: SourceTable): bigint | null | undefined {
+  return progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(source.source.allowedLatenessUs)
+}
+
 /** Event times of one column, both ends inclusive (null: unbounded that way). */
 interface EventRange {
   readonly column: string
@@ -161,25 +169,24 @@ export class Streams {
     const plan = this.planOf(table as StreamTable)
     const left = this.relationProgress(table.stream.source, depth + 1)
     if (plan.joined === undefined) return left
-    const right = this.relationProgress(plan.joined.source, depth + 1)
-    const limit = (progress: SourceProgress, side: string): bigint | null | 'flushed' =>
-      progress.flushed ? 'flushed' : progress.watermarkUs === null ? null : progress.watermarkUs - BigInt(this.sourceOf(side).source.allowedLatenessUs)
-    const leftLimit = limit(left, table.stream.source)
-    const rightLimit = limit(right, plan.joined.source)
+    const leftLimit = limitFrom(left, this.sourceOf(table.stream.source))
+    const rightLimit = limitFrom(this.relationProgress(plan.joined.source, depth + 1), this.sourceOf(plan.joined.source))
     const shift = plan.joined.asof !== undefined ? 0n : plan.eventSide === 'right' ? plan.joined.bounds?.lowUs : plan.joined.bounds?.highUs
-    // The other side's limit, seen in the carried side's time (the bound the planner required for an event time).
+    // The other side's limit, seen in the carried side's time (the bound the planner required for an
+    // event time). A LEFT join's unmatched rows come from left events its threshold (unmatchedStep) —
+    // the right limit minus the upper bound, as here — has passed: no lower than this.
     const carried = plan.eventSide === 'right' ? rightLimit : leftLimit
     const otherLimit = plan.eventSide === 'right' ? leftLimit : rightLimit
-    let other = otherLimit === null || otherLimit === 'flushed' ? otherLimit : shift === undefined || shift === null ? null : plan.eventSide === 'right' ? otherLimit + shift : otherLimit - shift
-    if (plan.joined.outer !== undefined) {
-      // A LEFT join's rows also come from left events found unmatched later: those from its threshold on (unmatchedStep).
-      const state = this.stateSync(this.writer, name)
-      other = state.done ? 'flushed' : state.closedUntilUs
-    }
-    if (carried === 'flushed' && other === 'flushed') return { watermarkUs: null, flushed: true }
-    if (plan.eventTime === undefined || carried === null || other === null) return { watermarkUs: null, flushed: false }
-    const watermarkUs = carried === 'flushed' ? (other as bigint) : other === 'flushed' ? carried : carried < other ? carried : other
+    const other = otherLimit === null || otherLimit === undefined ? otherLimit : shift === undefined || shift === null ? undefined : plan.eventSide === 'right' ? otherLimit + shift : otherLimit - shift
+    if (carried === null && other === null) return { watermarkUs: null, flushed: true }
+    if (plan.eventTime === undefined || carried === undefined || other === undefined) return { watermarkUs: null, flushed: false }
+    const watermarkUs = carried === null ? other! : other === null ? carried : carried < other ? carried : other
     return { watermarkUs, flushed: false }
+  }
+
+  /** The limit of a source, or of a stream read as one (`limitFrom` of its `relationProgress`). */
+  private limitOf(name: string): bigint | null | undefined {
+    return limitFrom(this.relationProgress(name), this.sourceOf(name))
   }
 
   /** The source at the root of a chain of streams (a source's own name for a source). */
@@ -460,15 +467,13 @@ export class Streams {
     const otherName = sourceIsLeft ? joined.source : plan.source
     const bound = sourceIsLeft ? joined.bounds.highUs : joined.bounds.lowUs
     if (bound === null) return 'all'
-    const other = this.sourceOf(otherName)
-    const progress = this.relationProgress(otherName)
+    const limitUs = this.limitOf(otherName)
     // A LEFT join's left events wait, with the right events that may match them, until known unmatched (unmatchedStep).
     const pending = joined.outer === undefined ? undefined : this.stateSync(this.writer, stream.name)
     if (pending !== undefined && !pending.done && pending.closedUntilUs === null) return 'all'
     const pendingFromUs = pending === undefined || pending.done ? undefined : pending.closedUntilUs!
-    if (progress.flushed) return sourceIsLeft || pendingFromUs === undefined ? null : pendingFromUs + bound
-    if (progress.watermarkUs === null) return 'all'
-    const limitUs = progress.watermarkUs - BigInt(other.source.allowedLatenessUs)
+    if (limitUs === null) return sourceIsLeft || pendingFromUs === undefined ? null : pendingFromUs + bound
+    if (limitUs === undefined) return 'all'
     const keptFrom = sourceIsLeft ? limitUs - bound : limitUs + bound
     if (pendingFromUs === undefined) return keptFrom
     const pendingKept = sourceIsLeft ? pendingFromUs : pendingFromUs + bound
@@ -570,7 +575,7 @@ export class Streams {
       this.countSync(call, stream.name, { eventsIn: accepted.length, eventsOut: 0, stateRows: 0 })
     } else {
       if (state.done) return []
-      const limitUs = rightProgress.flushed ? null : rightProgress.watermarkUs === null ? undefined : rightProgress.watermarkUs - BigInt(right.source.allowedLatenessUs)
+      const limitUs = limitFrom(rightProgress, right)
       if (limitUs === undefined || (limitUs !== null && state.closedUntilUs !== null && limitUs <= state.closedUntilUs)) return []
       events = this.eventsSync(left, column, state.closedUntilUs, limitUs)
       this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: null, done: true } : { closedUntilUs: limitUs, openFromUs: null, done: false })
@@ -635,8 +640,8 @@ export class Streams {
       const position = left.columns.findIndex((candidate) => candidate.name === column)
       events = accepted.filter((event) => state.done || BigInt(event[position] as number | bigint) < state.closedUntilUs!) as RowValue[][]
     }
-    const progress = this.relationProgress(joined.source)
-    const thresholdUs = progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(right.source.allowedLatenessUs) - joined.bounds!.highUs!
+    const rightLimitUs = this.limitOf(joined.source)
+    const thresholdUs = rightLimitUs === null || rightLimitUs === undefined ? rightLimitUs : rightLimitUs - joined.bounds!.highUs!
     if (!state.done && thresholdUs !== undefined && (thresholdUs === null || state.closedUntilUs === null || thresholdUs > state.closedUntilUs)) {
       events.push(...this.eventsSync(left, column, state.closedUntilUs, thresholdUs))
       this.saveStateSync(call, stream.name, thresholdUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: null, done: true } : { closedUntilUs: thresholdUs, openFromUs: null, done: false })
@@ -828,7 +833,7 @@ export class Streams {
     if (state.done) return
     if (accepted > 0) this.countSync(call, stream.name, { eventsIn: accepted, eventsOut: 0, stateRows: 0 })
     // Windows ending at or before the limit are closed; none when the watermark has not been set.
-    const limitUs = plan.joined !== undefined ? this.joinedWindowLimit(plan) : progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(source.source.allowedLatenessUs)
+    const limitUs = plan.joined !== undefined ? this.joinedWindowLimit(plan) : limitFrom(progress, source)
     if (limitUs === undefined || (limitUs !== null && state.closedUntilUs !== null && limitUs <= state.closedUntilUs)) return
     // The events of those windows: a window ending after `closed` starts after `closed` − size. A
     // session has no bound length: its events start at the earliest start of a session still open at
@@ -866,12 +871,8 @@ export class Streams {
    */
   private joinedWindowLimit(plan: StreamPlan): bigint | null | undefined {
     const joined = plan.joined!
-    const limit = (name: string): bigint | null | undefined => {
-      const progress = this.relationProgress(name)
-      return progress.flushed ? null : progress.watermarkUs === null ? undefined : progress.watermarkUs - BigInt(this.sourceOf(name).source.allowedLatenessUs)
-    }
-    const left = limit(plan.source)
-    const right = limit(joined.source)
+    const left = this.limitOf(plan.source)
+    const right = this.limitOf(joined.source)
     if (left === undefined || right === undefined) return undefined
     const shifted = right === null ? null : right - joined.bounds!.highUs!
     if (left === null) return shifted
