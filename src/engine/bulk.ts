@@ -8,13 +8,14 @@
  * COMMIT — so every statement means what it means alone, and the batch is all or nothing.
  */
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
-import { openTxColumn, openVersionColumn, rowIdColumn, type TableDefinition } from '../sql/catalog.js'
+import { openTxColumn, openVersionColumn, rowIdColumn } from '../sql/catalog.js'
 import { checkUserName, nullKeyError, rowidAliasIndex, storedKeyText } from '../sql/ddl.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { toStorage, typeFromLabel, type SqlType } from '../sql/types.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
 import { handedRows, handOverInserted, type Session } from './session.js'
+import { firstRowIdSync, type AppendTarget } from './append.js'
 import type { EngineContext } from './context.js'
 import type { Ddl } from './ddl.js'
 import type { Transactions } from './transactions.js'
@@ -29,14 +30,9 @@ export interface BulkRows {
   readonly rows: readonly (readonly unknown[])[]
 }
 
-export interface BulkTarget {
-  readonly writer: RowConnection
-  readonly table: TableDefinition
-  /** The writing transaction's id and the next version number, each row takes one: a row's hidden columns, given here so SQLite need not call the ledger's functions per row. */
-  readonly txId: number
+export interface BulkTarget extends AppendTarget {
+  /** The next version number: each row takes one (a row's hidden column, given here so SQLite need not call the ledger's function per row). */
   nextVersion(): bigint
-  /** Also return the rows as the column store's sync takes them (InsertedRows), when it can. */
-  readonly handOver?: boolean
   /** The stored value of a `DEFAULT now()` column of this type (the statement's "now"). */
   now(type: SqlType): RowValue
 }
@@ -149,17 +145,6 @@ export function insertRowsSync(target: BulkTarget, input: BulkRows, progress: Bu
   return { rowCount: done, inserted }
 }
 
-/**
- * The row id SQLite would give the next row of a table keyed by its AUTOINCREMENT row id: one more
- * than the largest it ever gave (sqlite_sequence) or holds; undefined past 2^53 (left to SQLite).
- */
-function firstRowIdSync(writer: RowConnection, table: string): number | undefined {
-  const row = writer
-    .prepareSync(`SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), coalesce((SELECT max(${quoteIdentifier(rowIdColumn)}) FROM ${quoteIdentifier(table)}), 0))`, { bigints: true })
-    .allSync([table])[0]
-  const largest = row?.[0]
-  return typeof largest === 'bigint' && largest < BigInt(Number.MAX_SAFE_INTEGER) - 1_000_000_000n ? Number(largest) + 1 : undefined
-}
 
 /** One statement of a write batch. */
 export type BatchItem = string | { readonly sql: string; readonly params?: readonly unknown[] | Readonly<Record<string, unknown>> | undefined }
@@ -284,6 +269,7 @@ export class Bulk {
           table: definition,
           txId: pending.txId,
           nextVersion: () => ledger.nextVersion(),
+          reserveVersions: (count) => ledger.reserveVersions(count),
           now: (type) => toStorage(new Date(Number(ledger.nowMicros() / 1000n)), type),
           handOver: rows.length >= limits.syncHandoffRowsMin,
         },

@@ -23,7 +23,8 @@ import { limits } from '../util/limits.js'
 import type { ColumnReads } from './column-reads.js'
 import { bindValues, type EngineContext } from './context.js'
 import { bigintRows, convertRows, numberRows, outputColumn, outputShape, type ExecuteOptions, type OutputShape, type Positional, type ResultColumn, type StreamedResult, type Tabular } from './rows.js'
-import type { Session } from './session.js'
+import { handOverAppended, type Session } from './session.js'
+import { appendStoredRowsSync } from './append.js'
 
 /** Where a read goes, and why (EXPLAIN prints this). */
 export interface Route {
@@ -362,6 +363,14 @@ export class Reads {
       rowRead: (plan, bounds) => this.rowRead(session, plan, params, bounds),
       columnQuery: (sql, queryParams) => (inWrite ? this.columns.inWrite(session, sql, queryParams, options) : this.columns.query(session, sql, queryParams, options)),
       evaluate: (tree) => this.evaluateSelect(session, tree, params, {}),
+      appendRowsSync: (table, rows, handOver) => {
+        const ledger = this.context.ledger
+        const pending = ledger.pendingCommit
+        if (pending === undefined) throw new StrataError('INTERNAL', `rows appended to "${table.name}" outside a write transaction`)
+        const held = session.appended?.get(table.name)
+        const handed = appendStoredRowsSync({ writer: rowStore.writer, table, txId: pending.txId, reserveVersions: (count) => ledger.reserveVersions(count), handOver: handOver && session.appended !== null && held !== null }, rows)
+        handOverAppended(session, table, handed, limits.syncHandoffRowsMax)
+      },
       schemaChanged: () => {
         session.changedSchema = true
       },

@@ -37,6 +37,13 @@ export class Session {
    * statement, another table, ON CONFLICT, a key without a text, ROLLBACK TO, too many rows).
    */
   inserted: InsertedRows | null | undefined
+  /**
+   * The rows subsystems appended in the open transaction (a source's events, a stream's results;
+   * StatementCall.appendRowsSync), by table: handed to the sync with `inserted` when it commits. A table
+   * a subsystem also wrote otherwise in the transaction maps to null (its rows are read back); the
+   * whole is null once given up (ROLLBACK TO, too many rows).
+   */
+  appended: Map<string, InsertedRows | null> | null = new Map()
   /** Statements of one session run one at a time, as on one connection. */
   readonly statementLock = new Mutex()
   closed = false
@@ -73,6 +80,29 @@ export function handOverInserted(session: Session, table: TableDefinition, rows:
     return
   }
   if (held === undefined) session.inserted = { table, rows }
+  else for (const row of rows) held.rows.push(row)
+}
+
+/**
+ * Adds rows a subsystem appended to `table` to what `session`'s transaction hands over
+ * (Session.appended); `rows` undefined (no hand-over form, or not only appended) gives the table up.
+ */
+export function handOverAppended(session: Session, table: TableDefinition, rows: unknown[][] | undefined, rowsMax: number): void {
+  const appended = session.appended
+  if (appended === null) return
+  const held = appended.get(table.name)
+  if (held === null) return
+  if (rows === undefined || (held !== undefined && held.table !== table)) {
+    appended.set(table.name, null)
+    return
+  }
+  let total = rows.length
+  for (const other of appended.values()) total += other?.rows.length ?? 0
+  if (total > rowsMax) {
+    session.appended = null
+    return
+  }
+  if (held === undefined) appended.set(table.name, { table, rows })
   else for (const row of rows) held.rows.push(row)
 }
 

@@ -22,8 +22,8 @@ interface Member {
   readonly commit: Commit
   readonly result: Positional
   readonly changedSchema: boolean
-  /** The rows its inserts handed over for the sync (Session.inserted), when they are all it changed. */
-  readonly inserted: InsertedRows | undefined
+  /** The rows it handed over for the sync, per table (Session.inserted and Session.appended). */
+  readonly inserted: readonly InsertedRows[]
   readonly resolve: (result: Positional) => void
   readonly reject: (error: unknown) => void
 }
@@ -271,7 +271,7 @@ export class Transactions {
       return
     }
     ledger.groupCommittedSync()
-    for (const member of group.members) if (member.inserted !== undefined) syncer.offer(member.commit.txId, member.inserted)
+    for (const member of group.members) if (member.inserted.length > 0) syncer.offer(member.commit.txId, member.inserted)
     syncer.wake()
     for (const member of group.members) {
       this.committed(member.commit)
@@ -444,7 +444,7 @@ export class Transactions {
     }
     ledger.committedSync()
     const inserted = handedOver(session)
-    if (inserted !== undefined) this.context.syncer.offer(commit.txId, inserted)
+    if (inserted.length > 0) this.context.syncer.offer(commit.txId, inserted)
     this.context.syncer.wake()
     this.committed(commit)
     return commit.txId
@@ -529,6 +529,7 @@ export class Transactions {
         session.changedState = savepoint.changedState
         // The rows handed over do not say which of them the savepoint undid.
         session.inserted = null
+        session.appended = null
         return empty
       }
       default:
@@ -554,6 +555,7 @@ export class Transactions {
     session.changedSchema = false
     session.changedState = false
     session.inserted = undefined
+    session.appended = new Map()
     session.readOnly = readOnly
     session.savepoints.length = 0
   }
@@ -580,6 +582,7 @@ export class Transactions {
   private async finish(session: Session): Promise<void> {
     session.inTransaction = false
     session.inserted = undefined
+    session.appended = new Map()
     session.readOnly = false
     session.savepoints.length = 0
     const release = session.releaseWriter
@@ -611,10 +614,17 @@ function savepointIndex(session: Session, name: string): number {
 }
 
 /**
- * The rows a committing autocommit transaction's bulk insert handed over, when they are all the rows
- * it changed (it may have made their table: an import; the sync decides whether they stand for it).
+ * What a committing transaction hands over for the sync, per table: the rows its INSERTs or bulk insert
+ * handed over, when they are all the rows it changed and no subsystem appended rows (Session.inserted; it
+ * may have made their table: an import), and the rows subsystems appended (Session.appended). The sync
+ * decides per table whether they stand for what the commit wrote.
  */
-function handedOver(session: Session): InsertedRows | undefined {
+function handedOver(session: Session): InsertedRows[] {
+  const handed: InsertedRows[] = []
+  for (const appended of session.appended?.values() ?? []) if (appended !== null) handed.push(appended)
   const inserted = session.inserted
-  return inserted !== undefined && inserted !== null && session.rowsChanged === inserted.rows.length ? inserted : undefined
+  if (inserted === undefined || inserted === null) return handed
+  const subsystemsToo = handed.length > 0 || (session.appended?.size ?? 1) > 0
+  if (!subsystemsToo && session.rowsChanged === inserted.rows.length) handed.push(inserted)
+  return handed
 }

@@ -119,6 +119,13 @@ export class Ledger {
     return this.lastVersion
   }
 
+  /** The next `count` version numbers at once, as `nextVersion` would give them one by one: the first of them. */
+  reserveVersions(count: number): bigint {
+    const first = this.lastVersion + 1n
+    this.lastVersion += BigInt(count)
+    return first
+  }
+
   get lastCommitted(): Commit {
     return this.committed
   }

@@ -100,6 +100,15 @@ export interface StatementCall {
   columnQuery(sql: string, params: readonly unknown[]): Promise<Tabular>
   /** A SELECT (a write's source), routed like any query, inside this call's transaction. */
   evaluate(tree: PgNode): Promise<Tabular>
+  /**
+   * Appends `rows` (storage values, each the table's columns in order) to `table` in this call's
+   * transaction, as an INSERT would, each row with its hidden columns. `handOver`: the caller only
+   * appends to the table in this transaction (rows appended are not changed again before the commit),
+   * so the rows are handed to the column store's sync with the commit instead of being read back; false
+   * gives the table's hand-over up for the transaction. Does not count
+   * toward the call's rows changed.
+   */
+  appendRowsSync(table: TableDefinition, rows: readonly (readonly RowValue[])[], handOver: boolean): void
   /** Records that this call's transaction changed the schema (its commit is a DDL fact; a rollback reloads the catalog). */
   schemaChanged(): void
   /** Records that this call's transaction wrote the subsystem's own state even if it changed no rows (its commit is recorded in the ledger). */

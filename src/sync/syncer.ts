@@ -34,11 +34,12 @@ export class Syncer {
   private readonly historyMirrored = new Set<string>()
   private historyRequests: { readonly tables: readonly string[]; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = []
   /**
-   * Rows that commits inserted (a bulk insert, a transaction of large plain INSERTs: Session.inserted),
-   * by transaction, handed over so that the step applying such a commit need not read them back from
-   * the row store (`offer`); at most `limits.syncHandoffRowsMax` rows are held.
+   * Rows that commits inserted (a bulk insert, a transaction of large plain INSERTs, a subsystem's
+   * appends: a source's events, a stream's results), by transaction and table, handed over so that the
+   * step applying such a commit need not read them back from the row store (`offer`); at most
+   * `limits.syncHandoffRowsMax` rows are held.
    */
-  private readonly handedOver = new Map<number, InsertedRows>()
+  private readonly handedOver = new Map<number, readonly InsertedRows[]>()
   private handedOverRows = 0
   /** Steps applied from handed-over rows (tests and status). */
   stepsFromHandedOver = 0
@@ -148,14 +149,14 @@ export class Syncer {
   }
 
   /**
-   * Commit `txId` inserted `inserted.rows` into one table and wrote nothing else: the step that
-   * applies it may take them from here instead of reading them from the row store (`batch`; mirror.ts
-   * decides per table whether they are exactly what it would read). Called as the commit becomes
-   * durable, before `wake`. Small inserts are read back as usual (`limits.syncHandoffRowsMin`: holding
-   * them is not worth it), and so is a held backlog beyond `limits.syncHandoffRowsMax` rows.
+   * Commit `txId` inserted `inserted` (per table, each the rows it inserted there): the step that applies
+   * it may take them from here instead of reading them from the row store (`batch`; mirror.ts decides
+   * per table whether they are exactly what it would read). Called as the commit becomes durable, before
+   * `wake`. Small commits are read back as usual (`limits.syncHandoffRowsMin`: holding them is not worth
+   * a step of their own), and so is a held backlog beyond `limits.syncHandoffRowsMax` rows.
    */
-  offer(txId: number, inserted: InsertedRows): void {
-    const count = inserted.rows.length
+  offer(txId: number, inserted: readonly InsertedRows[]): void {
+    const count = rowsIn(inserted)
     if (this.closed || count < limits.syncHandoffRowsMin || this.handedOverRows + count > limits.syncHandoffRowsMax) return
     this.handedOver.set(txId, inserted)
     this.handedOverRows += count
@@ -165,7 +166,7 @@ export class Syncer {
     for (const [txId, inserted] of this.handedOver) {
       if (txId > throughTx) continue
       this.handedOver.delete(txId)
-      this.handedOverRows -= inserted.rows.length
+      this.handedOverRows -= rowsIn(inserted)
     }
   }
 
@@ -190,17 +191,11 @@ export class Syncer {
     return end < toTx && !reshapedIn(source, end, committedTx) ? end : toTx
   }
 
-  /**
-   * The rows handed over for commits in the ledger's range, of the commits that changed as many rows
-   * as were handed over (so they are all the commit wrote).
-   */
+  /** The rows handed over for commits in the ledger's range. */
   private handedIn(ledger: LedgerRange): InsertedRows[] {
     const handed: InsertedRows[] = []
     if (this.handedOver.size === 0) return handed
-    for (const commit of ledger.commits) {
-      const inserted = this.handedOver.get(Number(commit[0]))
-      if (inserted !== undefined && Number(commit[3]) === inserted.rows.length) handed.push(inserted)
-    }
+    for (const commit of ledger.commits) for (const inserted of this.handedOver.get(Number(commit[0])) ?? []) handed.push(inserted)
     return handed
   }
 
@@ -352,4 +347,10 @@ export class Syncer {
       await store?.close()
     }
   }
+}
+
+function rowsIn(inserted: readonly InsertedRows[]): number {
+  let count = 0
+  for (const table of inserted) count += table.rows.length
+  return count
 }

@@ -39,8 +39,8 @@ export interface ColumnSession {
    * event loop is busy. A failing statement stops the rest; an open transaction then stays open.
    */
   runStatements(sql: string): Promise<void>
-  /** Bulk path: appends rows (already in the given primitive kinds) to an existing table. */
-  append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void>
+  /** Bulk path: appends rows (already in the given primitive kinds) to an existing table (of `catalog`: `temp` for a temporary one). */
+  append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[], catalog?: string): Promise<void>
   /** DuckDB's own parser, serialized to JSON (json_serialize_sql). */
   serializeSql(sql: string): Promise<SerializedSql>
   /** Interrupts the running query (for AbortSignal). */
@@ -237,10 +237,10 @@ class Session implements ColumnSession {
     return { columns, chunks: chunks() }
   }
 
-  async append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void> {
+  async append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[], catalog?: string): Promise<void> {
     let appender: DuckDB.DuckDBAppender
     try {
-      appender = await this.connection.createAppender(table, schema)
+      appender = await this.connection.createAppender(table, schema, catalog)
     } catch (error) {
       throw translateDuckDBError(error, `append to ${schema}.${table}`)
     }

@@ -328,6 +328,7 @@ export class Sources {
     const accepted: RowValue[][] = []
     const late: { readonly values: readonly RowValue[]; readonly eventUs: bigint }[] = []
     let maxEventUs = state.maxEventUs
+    let latestUs: number | bigint | null = null
     for (const [rowIndex, row] of rows.entries()) {
       const values: RowValue[] = new Array(table.columns.length)
       for (const [index, column] of table.columns.entries()) {
@@ -355,24 +356,18 @@ export class Sources {
       }
       const time = values[timeIndex]
       if (time === null || time === undefined) throw new StrataError('TYPE_MISMATCH', `row ${rowIndex + 1}: the event time "${source.watermarkColumn}" is NULL`)
-      const eventUs = BigInt(time as number | bigint)
+      // Compared as stored (a number, or a bigint beyond 2^53), with no BigInt made per event.
+      const eventUs = time as number | bigint
       if (state.flushed || (lateBefore !== null && eventUs < lateBefore)) {
-        late.push({ values, eventUs })
+        late.push({ values, eventUs: BigInt(eventUs) })
         continue
       }
       accepted.push(values)
-      if (maxEventUs === null || eventUs > maxEventUs) maxEventUs = eventUs
+      if (latestUs === null || eventUs > latestUs) latestUs = eventUs
     }
-    if (accepted.length > 0) {
-      // Many events per INSERT (one statement per chunk), within SQLite's bound on parameters.
-      const names = table.columns.map((column) => quoteIdentifier(column.name)).join(', ')
-      const one = `(${table.columns.map(() => '?').join(', ')})`
-      const perStatement = Math.max(1, Math.min(limits.streamInsertRowsMax, Math.floor(32_000 / Math.max(1, table.columns.length))))
-      for (let start = 0; start < accepted.length; start += perStatement) {
-        const chunk = accepted.slice(start, start + perStatement)
-        this.writer.prepareSync(`INSERT INTO main.${quoteIdentifier(table.name)} (${names}) VALUES ${chunk.map(() => one).join(', ')}`).runSync(chunk.flat())
-      }
-    }
+    if (latestUs !== null && (maxEventUs === null || latestUs > maxEventUs)) maxEventUs = BigInt(latestUs)
+    // The source's table only gains rows: they go to the column store's sync with the commit.
+    if (accepted.length > 0) call.appendRowsSync(table, accepted, true)
     if (late.length > 0) {
       const record = this.writer.prepareSync('INSERT INTO _strata_late_events (tx_id, source, event, event_time_us, watermark_us) VALUES (?, ?, ?, ?, ?)')
       for (const event of late) {

@@ -30,7 +30,8 @@ import { dateFromMicros } from '../../util/timestamp.js'
 import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.js'
 
 /** The column store's schema for the events a step evaluates. */
-const workSchema = 'strata_streaming'
+/** A step's events go into temporary tables of its DuckDB connection (never written to disk), named with this prefix. */
+const workPrefix = '_strata_streaming_'
 
 type SourceTable = TableDefinition & { readonly source: SourceDefinition }
 export type StreamTable = TableDefinition & { readonly stream: NonNullable<TableDefinition['stream']> }
@@ -546,7 +547,7 @@ export class Streams {
       stateRows = otherEvents.length
       result = await this.evaluate(session, stream.name, left, plan, batchIsLeft ? events : otherEvents, bounds, call, { columns: right.columns, events: batchIsLeft ? otherEvents : events })
     }
-    const rows = this.insertResultSync(stream, result.rows)
+    const rows = this.insertResultSync(call, stream, result.rows, true)
     this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: result.rows.length, stateRows })
     return rows
   }
@@ -585,7 +586,7 @@ export class Streams {
     const keys = joined.keys.map((key) => ({ mine: key.left, other: key.right }))
     const rightEvents = this.matchingEventsSync(right, left, keys, events)
     const result = await this.evaluate(session, stream.name, left, plan, events, { closedUs: null, limitUs: null, describeOnly: false }, call, { columns: right.columns, events: rightEvents })
-    const rows = this.insertResultSync(stream, result.rows)
+    const rows = this.insertResultSync(call, stream, result.rows, true)
     this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: rightEvents.length })
     return rows
   }
@@ -650,7 +651,7 @@ export class Streams {
     const keys = joined.keys.map((key) => ({ mine: key.left, other: key.right }))
     const rightEvents = this.matchingEventsSync(right, left, keys, events, this.pairableRange(plan, left, right, true, events))
     const result = await this.evaluate(session, stream.name, left, { ...plan, sql: joined.outer! }, events, { closedUs: null, limitUs: null, describeOnly: false }, call, { columns: right.columns, events: rightEvents })
-    const rows = this.insertResultSync(stream, result.rows)
+    const rows = this.insertResultSync(call, stream, result.rows, true)
     this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: rightEvents.length })
     return rows
   }
@@ -716,7 +717,7 @@ export class Streams {
     const groups = [...touched.values()]
     const groupEvents = this.groupEventsSync(source, keys, groups)
     const result = await this.evaluate(session, stream.name, source, plan, groupEvents, { closedUs: null, limitUs: null, describeOnly: false })
-    const written = this.replaceGroupsSync(stream, keys, touched, result.rows)
+    const written = this.replaceGroupsSync(call, stream, keys, touched, result.rows)
     this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: written, stateRows: groupEvents.length })
   }
 
@@ -726,7 +727,7 @@ export class Streams {
    * changed (a change with before and after) and left alone when not, otherwise its rows deleted and
    * the new ones inserted (a group HAVING drops has none). Returns how many rows it wrote.
    */
-  replaceGroupsSync(stream: StreamTable, keys: readonly string[], touched: ReadonlyMap<string, readonly RowValue[]>, rows: readonly unknown[][]): number {
+  replaceGroupsSync(call: StatementCall, stream: StreamTable, keys: readonly string[], touched: ReadonlyMap<string, readonly RowValue[]>, rows: readonly unknown[][]): number {
     const outputs = keys.map((name) => stream.columns.findIndex((column) => column.name === name))
     const rowsByGroup = new Map<string, unknown[][]>()
     for (const row of rows) {
@@ -753,7 +754,7 @@ export class Streams {
         continue
       }
       if (held.length > 0) remove.runSync([...key])
-      this.insertResultSync(stream, groupRows)
+      this.insertResultSync(call, stream, groupRows, false)
       written += held.length + groupRows.length
     }
     return written
@@ -812,7 +813,7 @@ export class Streams {
       remove.runSync(positions.map((position) => row[position]!))
       written++
     }
-    this.insertResultSync(stream, inserted)
+    this.insertResultSync(call, stream, inserted, false)
     this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: written + inserted.length, stateRows: windowEvents.length })
   }
 
@@ -848,7 +849,7 @@ export class Streams {
       if (events.length > 0 || (stored !== undefined && stored.mirrored > 0)) {
         const other = plan.joined === undefined ? undefined : this.joinedWindowOther(plan, fromUs, toUs)
         const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs, describeOnly: false, openSessions: window.kind === 'session' && limitUs !== null }, undefined, other, stored?.range)
-        this.insertResultSync(stream, result.rows)
+        this.insertResultSync(call, stream, result.rows, true)
         if (result.openFromUs !== null && (openFromUs === null || result.openFromUs < openFromUs)) openFromUs = result.openFromUs
         this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: events.length + (stored?.mirrored ?? 0) + (other?.events.length ?? 0) })
       }
@@ -975,7 +976,7 @@ export class Streams {
   ): Promise<{ readonly columns: readonly { readonly name: string; readonly type: string }[]; readonly rows: unknown[][]; readonly openFromUs: bigint | null }> {
     const inputs = [{ name: `input_${stream}`, columns: source.columns, events, relation: streamInputRelation }]
     if (other !== undefined) inputs.push({ name: `other_${stream}`, columns: other.columns, events: other.events, relation: streamOtherRelation })
-    const work = (name: string): string => `${workSchema}.${quoteIdentifier(name)}`
+    const work = (name: string): string => `temp.main.${quoteIdentifier(`${workPrefix}${name}`)}`
     // A small step's events go into the query itself as parameters (one round trip to DuckDB); a
     // larger one's are appended to a work table first. Either way they are cast from the same staging
     // types, so the query sees the same values.
@@ -999,9 +1000,9 @@ export class Streams {
           }).join(', ')})`)
           from = `(VALUES ${rows.join(', ')}) AS _strata_values(${names.join(', ')})`
         } else {
-          await session.runStatements(`CREATE SCHEMA IF NOT EXISTS ${workSchema}; CREATE OR REPLACE TABLE ${work(input.name)} (${names.map((name, index) => `${name} ${stagingType(kinds[index]!)}`).join(', ')})`)
+          await session.runStatements(`CREATE OR REPLACE TEMP TABLE ${work(input.name)} (${names.map((name, index) => `${name} ${stagingType(kinds[index]!)}`).join(', ')})`)
           tables.push(input.name)
-          await session.append(workSchema, input.name, kinds, input.events)
+          await session.append('main', `${workPrefix}${input.name}`, kinds, input.events, 'temp')
           from = work(input.name)
         }
         if (relations.length === 0) firstParams = params.length
@@ -1032,19 +1033,16 @@ export class Streams {
     }
   }
 
-  /** Appends a step's result rows to its table; returns them as stored. */
-  insertResultSync(stream: StreamTable, rows: readonly unknown[][]): RowValue[][] {
+  /**
+   * Appends a step's result rows to its table; returns them as stored. `handOver`: the step's stream
+   * only appends to its table (StatementCall.appendRowsSync), as every stream does but one updating its
+   * groups or windows (EMIT CHANGES) and a materialized view.
+   */
+  insertResultSync(call: StatementCall, stream: StreamTable, rows: readonly unknown[][], handOver: boolean): RowValue[][] {
     if (rows.length === 0) return []
     const columns = stream.columns
     const stored = rows.map((row) => columns.map((column, index) => toStorage(row[index], column.type)))
-    // Many rows per INSERT (one statement per chunk, prepared once per size), within SQLite's bound on parameters.
-    const perStatement = Math.max(1, Math.min(limits.streamInsertRowsMax, Math.floor(32_000 / Math.max(1, columns.length))))
-    const head = `INSERT INTO main.${quoteIdentifier(stream.name)} (${columns.map((column) => quoteIdentifier(column.name)).join(', ')}) VALUES `
-    const one = `(${columns.map(() => '?').join(', ')})`
-    for (let start = 0; start < stored.length; start += perStatement) {
-      const chunk = stored.slice(start, start + perStatement)
-      this.writer.prepareSync(head + chunk.map(() => one).join(', ')).runSync(chunk.flat())
-    }
+    call.appendRowsSync(stream, stored, handOver)
     return stored
   }
 

@@ -152,7 +152,7 @@ export class TableViews {
     const other = view.stream.joins === undefined ? undefined : this.inputOf(view, true)
     const otherRows = other === undefined ? undefined : { columns: other.columns, events: this.rowsSync(other, '', []) }
     const result = await this.streams.evaluate(session, view.name, input, this.streams.planOf(view), rows, { closedUs: null, limitUs: null, describeOnly: false }, undefined, otherRows)
-    this.streams.insertResultSync(view, result.rows)
+    this.streams.insertResultSync(call, view, result.rows, false)
     this.streams.countSync(call, view.name, { eventsIn: rows.length, eventsOut: result.rows.length, stateRows: rows.length })
   }
 
@@ -270,7 +270,7 @@ export class TableViews {
     const groups = [...touched.values()]
     const groupRows = this.groupRowsSync(input, keys, groups)
     const result = await this.streams.evaluate(session, view.name, input, plan, groupRows, { closedUs: null, limitUs: null, describeOnly: false })
-    const written = this.streams.replaceGroupsSync(view, keys, touched, result.rows)
+    const written = this.streams.replaceGroupsSync(call, view, keys, touched, result.rows)
     this.streams.countSync(call, view.name, { eventsIn: changes.length, eventsOut: written, stateRows: groupRows.length })
   }
 
