@@ -20,6 +20,11 @@
  * does not grow with the count: a run of all seven queries at 10M events each took an hour on 2
  * cores, every result equal to DuckDB's, with a peak RSS of 1.2 GB.
  *
+ * **The floor.** Before the queries, every event is pushed into the sources with no stream over them
+ * (until the column store holds them all), next to raw better-sqlite3 storing the same events in plain
+ * tables with the same pragmas, one transaction per batch and source: what keeping each event durably
+ * costs by itself, which no stream can go below while every event is a row of the row store.
+ *
  * **The queries**, each in Nexmark's text (the Flink nexmark project's SQL) as far as Strata's streams
  * take it, the DuckDB side in Nexmark's text with DuckDB's spelling of the windows:
  * - q0 pass-through, q1 currency conversion, q2 selection: one stateless stream each.
@@ -48,6 +53,7 @@
  * `asWritten` holds them, and each run tries them and logs the refusal (or that they are now taken).
  */
 import * as path from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
 import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender } from '@duckdb/node-api'
 import { open } from '../../src/index.js'
 import type { Database } from '../../src/interfaces/api/types.js'
@@ -318,6 +324,48 @@ async function duckdbBatch(directory: string, query: Query, options: { readonly 
   }
 }
 
+/**
+ * The floor of keeping every event durably in SQLite: raw better-sqlite3 (WAL, synchronous = FULL, as
+ * the row store runs) storing the run's events in plain tables of the sources' columns, one transaction
+ * per batch and source as `db.push` commits them, with prepared multi-row INSERTs. Strata keeps more per
+ * event (a row id, version and transaction, the indexes on transaction and event time), mirrors it into
+ * DuckDB, and moves the watermark.
+ */
+function sqliteStore(directory: string, options: { readonly seed: number; readonly eventCount: number; readonly batchSize: number }): number {
+  const database = new SqliteDatabase(path.join(directory, 'floor.sqlite'))
+  try {
+    database.pragma('journal_mode = WAL')
+    database.pragma('synchronous = FULL')
+    const rowsPerStatement = 100
+    const inserts = new Map<SourceDefinition['name'], { readonly full: SqliteDatabase.Statement; readonly one: SqliteDatabase.Statement }>()
+    for (const source of sources) {
+      database.exec(`CREATE TABLE ${source.name} (${source.columns.map(([name, type]) => `${name} ${type === 'VARCHAR' ? 'TEXT' : 'INTEGER'}`).join(', ')})`)
+      const tuple = `(${source.columns.map(() => '?').join(', ')})`
+      const head = `INSERT INTO ${source.name} VALUES `
+      inserts.set(source.name, { full: database.prepare(head + new Array(rowsPerStatement).fill(tuple).join(', ')), one: database.prepare(head + tuple) })
+    }
+    let durationMs = 0
+    for (const batch of eventBatches(options.seed, options.eventCount, options.batchSize)) {
+      const startMs = nowMs()
+      for (const source of sources) {
+        const rows = rowsOf(batch, source.name)
+        if (rows.length === 0) continue
+        const { full, one } = inserts.get(source.name)!
+        const valuesOf = (row: Readonly<Record<string, unknown>>): unknown[] => source.columns.map(([name, type]) => (type === 'TIMESTAMP' ? (row[name] as Date).getTime() * 1000 : row[name]))
+        database.exec('BEGIN')
+        let start = 0
+        for (; start + rowsPerStatement <= rows.length; start += rowsPerStatement) full.run(rows.slice(start, start + rowsPerStatement).flatMap(valuesOf))
+        for (; start < rows.length; start++) one.run(valuesOf(rows[start]!))
+        database.exec('COMMIT')
+      }
+      durationMs += nowMs() - startMs
+    }
+    return perSecond(options.eventCount, durationMs)
+  } finally {
+    database.close()
+  }
+}
+
 async function createSources(db: Database): Promise<void> {
   for (const source of sources) await db.query(sourceSql(source))
 }
@@ -344,6 +392,31 @@ async function strataStream(directory: string, query: Query, options: { readonly
     const [resultName] = query.streams.at(-1)!
     const result = checksumOf((await db.query(checksumSql(resultName, query.columns, query.multiplicity), [], { engine: 'column' })).rows[0])
     return { eventsPerSecond: perSecond(options.eventCount, durationMs), result, accepted }
+  } finally {
+    await db.close()
+  }
+}
+
+/** Every event pushed into the three sources, with no stream over them: until the input ends (`db.flush`) and the column store holds them all. */
+async function strataStore(directory: string, options: { readonly seed: number; readonly eventCount: number; readonly batchSize: number }): Promise<number> {
+  const db = await open(directory)
+  try {
+    await createSources(db)
+    let durationMs = 0
+    for (const batch of eventBatches(options.seed, options.eventCount, options.batchSize)) {
+      const startMs = nowMs()
+      for (const source of sources) {
+        const rows = rowsOf(batch, source.name)
+        if (rows.length > 0) await db.push(source.name, rows)
+      }
+      durationMs += nowMs() - startMs
+    }
+    const startMs = nowMs()
+    await db.flush()
+    const stored = (await db.query('SELECT (SELECT count(*) FROM person) + (SELECT count(*) FROM auction) + (SELECT count(*) FROM bid) AS n', [], { engine: 'column' })).rows[0]
+    durationMs += nowMs() - startMs
+    if (Number(stored?.['n']) !== options.eventCount) throw new Error(`the sources hold ${String(stored?.['n'])} events, not ${options.eventCount}`)
+    return perSecond(options.eventCount, durationMs)
   } finally {
     await db.close()
   }
@@ -425,6 +498,19 @@ export const nexmarkSuite: Suite = {
     const options = { seed: context.seed, eventCount, batchSize }
     const measurements: Measurement[] = []
     await withTemporaryDirectory('nexmark-as-written', (directory) => tryAsWritten(path.join(directory, 'strata'), context))
+    await withTemporaryDirectory('nexmark-store', async (directory) => {
+      const strata = await strataStore(path.join(directory, 'strata'), options)
+      const floor = sqliteStore(directory, options)
+      context.log(`events into the sources, no stream: Strata ${strata.toFixed(0)} events/s; raw better-sqlite3 storing them in plain tables ${floor.toFixed(0)} events/s`)
+      measurements.push({
+        metric: 'events into sources, no stream, events/s (durable, mirrored)',
+        unit: 'events/s',
+        strata,
+        baseline: floor,
+        baselineName: 'better-sqlite3 (plain tables)',
+        details: { events: eventCount, batchSize },
+      })
+    })
     for (const query of selectedQueries()) {
       await withTemporaryDirectory('nexmark', async (directory) => {
         context.log(`${query.name}: ${eventCount} events in batches of ${batchSize}`)

@@ -915,12 +915,16 @@ export class Streams {
       const bigints = readsIntegersAsBigints(source.columns.map((candidate) => candidate.type))
       const bounds = [`${quoteIdentifier(openTxColumn)} > ?`]
       const params: RowValue[] = [appliedTx]
+      // With the mirror holding the earlier commits, the few events after it are found by the index on
+      // the transaction; the event time (`+`: not by its index, which would scan the whole range) only
+      // filters them. Without it, every event in the range is read, by the event-time index.
+      const time = `${inMirror ? '+' : ''}${quoteIdentifier(column)}`
       if (fromUs !== null) {
-        bounds.push(`${quoteIdentifier(column)} >= ?`)
+        bounds.push(`${time} >= ?`)
         params.push(fromUs)
       }
       if (toUs !== null) {
-        bounds.push(`${quoteIdentifier(column)} < ?`)
+        bounds.push(`${time} < ?`)
         params.push(toUs)
       }
       if (!inMirror) params[0] = 0
