@@ -8,6 +8,15 @@ export const streamKillSource =
   "CREATE SOURCE IF NOT EXISTS ticks (batch INTEGER NOT NULL, id INTEGER NOT NULL, k VARCHAR NOT NULL, v INTEGER NOT NULL, ts TIMESTAMP NOT NULL, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH (allowed_lateness = INTERVAL '1' SECOND)"
 export const streamKillStream =
   "CREATE STREAM IF NOT EXISTS tick_sums AS SELECT k, window_start, window_end, count(*) AS n, sum(v) AS total FROM ticks GROUP BY k, tumble(ts, INTERVAL '5' SECOND)"
+/** A session window per key (its open sessions kept as state between batches, src/subsystems/streaming/sessions.ts). */
+export const streamKillSessions =
+  "CREATE STREAM IF NOT EXISTS tick_sessions AS SELECT k, window_start, window_end, count(*) AS n, sum(v) AS total FROM ticks GROUP BY k, session(ts, INTERVAL '1' SECOND)"
+/** Sessions by their definition, over the events kept: an event starts one when no earlier event of its key is less than the gap before it. */
+export const streamKillSessionsOracle =
+  'SELECT k, window_start, window_end, count(*) AS n, sum(v) AS total FROM (SELECT *, min(ts) OVER (PARTITION BY k, sid) AS window_start, ' +
+  "max(ts) OVER (PARTITION BY k, sid) + INTERVAL '1 second' AS window_end FROM (SELECT f.*, (SELECT sum(g.starts) FROM (SELECT e.*, CASE WHEN EXISTS " +
+  "(SELECT 1 FROM ticks p WHERE p.k = e.k AND p.ts < e.ts AND p.ts > e.ts - INTERVAL '1 second') THEN 0 ELSE 1 END AS starts FROM ticks e) g " +
+  'WHERE g.k = f.k AND g.ts <= f.ts) AS sid FROM ticks f) AS numbered) AS sessions GROUP BY k, window_start, window_end'
 /** Materialized views kept in the batches' transactions: over the stream's table, and over the worker's ordinary table. */
 export const streamKillViews: readonly (readonly [string, string])[] = [
   ['tick_totals', 'SELECT k, count(*) AS windows, sum(total) AS total FROM tick_sums GROUP BY k'],

@@ -1303,6 +1303,37 @@ export function openSessionsStartSql(window: WindowSpec, columns: readonly strin
   return `SELECT min(_strata_ws) AS first FROM (${sessionsSql(window, columns, input)}) AS _strata_sessions WHERE _strata_we > ${limitUs}`
 }
 
+/**
+ * DuckDB SQL merging a session window's open sessions with new events: `held` has the partition
+ * columns, `_strata_ws` and `_strata_wl` (a session's first and last event, µs) of each session still
+ * open; `fresh` has the source's columns. Each session and each event is an interval; sorted per
+ * partition, an interval starts a new session when it begins at least the gap after every interval
+ * before it ends — the rule {@link sessionsSql} applies to single events, so the result is the
+ * sessions of all their events: partition columns, `_strata_ws`, `_strata_wl`.
+ */
+export function sessionMergeSql(window: WindowSpec, fresh: string, held: string): string {
+  const parts = window.partition.map(quoteIdentifier)
+  const event = `epoch_us(${quoteIdentifier(window.column)})`
+  const gap = window.sizeUs.toString()
+  const list = parts.map((part) => `${part}, `).join('')
+  const partition = parts.length === 0 ? '' : `PARTITION BY ${parts.join(', ')} `
+  const points = `SELECT ${list}${event} AS _strata_ws, ${event} AS _strata_wl FROM ${fresh} UNION ALL SELECT ${list}_strata_ws, _strata_wl FROM ${held}`
+  const ordered = `SELECT *, max(_strata_wl) OVER (${partition}ORDER BY _strata_ws, _strata_wl ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS _strata_before FROM (${points}) AS _strata_points`
+  const numbered = `SELECT *, sum(CASE WHEN _strata_before IS NULL OR _strata_ws - _strata_before >= ${gap} THEN 1 ELSE 0 END) OVER (${partition}ORDER BY _strata_ws, _strata_wl ROWS UNBOUNDED PRECEDING) AS _strata_n FROM (${ordered}) AS _strata_ordered`
+  return `SELECT ${list}min(_strata_ws) AS _strata_ws, max(_strata_wl) AS _strata_wl FROM (${numbered}) AS _strata_numbered GROUP BY ${[...parts, '_strata_n'].join(', ')}`
+}
+
+/**
+ * DuckDB SQL keeping the events of `input` that lie in one of the sessions of `sessions` (partition
+ * columns, `_strata_ws`, `_strata_wl`): same partition (NULL matching NULL, as PARTITION BY groups
+ * them) and a time from the session's first to its last event.
+ */
+export function sessionEventsSql(window: WindowSpec, input: string, sessions: string): string {
+  const event = `epoch_us(_strata_event.${quoteIdentifier(window.column)})`
+  const same = window.partition.map((part) => `_strata_session.${quoteIdentifier(part)} IS NOT DISTINCT FROM _strata_event.${quoteIdentifier(part)}`)
+  return `SELECT * FROM ${input} AS _strata_event WHERE EXISTS (SELECT 1 FROM ${sessions} AS _strata_session WHERE ${[...same, `${event} BETWEEN _strata_session._strata_ws AND _strata_session._strata_wl`].join(' AND ')})`
+}
+
 // ───────────────────────────── sinks ─────────────────────────────
 
 /** Where a sink delivers: a broker subject, topic or exchange, or a directory of Parquet files. */

@@ -17,7 +17,7 @@
  */
 import { connectorTarget, openTxColumn, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
-import { openSessionsStartSql, planStream, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
+import { openSessionsStartSql, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
 import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
@@ -26,12 +26,11 @@ import { appendKind, castFromStaging, mirrorSchema, readAppliedTx, stagingType }
 import { StrataError } from '../../util/errors.js'
 import { limits } from '../../util/limits.js'
 import { formatMicros as formatInterval } from './intervals.js'
+import { createSessionsSync, dropSessionsSync, openSessionsSync, replaceSessionsSync, sessionsKeptSync } from './sessions.js'
 import { dateFromMicros } from '../../util/timestamp.js'
 import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.js'
 
 /** The column store's schema for the events a step evaluates. */
-/** A step's events go into temporary tables of its DuckDB connection (never written to disk), named with this prefix. */
-const workPrefix = '_strata_streaming_'
 
 type SourceTable = TableDefinition & { readonly source: SourceDefinition }
 export type StreamTable = TableDefinition & { readonly stream: NonNullable<TableDefinition['stream']> }
@@ -93,6 +92,62 @@ export function groupId(values: readonly unknown[]): string {
 
 function empty(): Rows {
   return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+}
+
+/** A step's work tables: temporary tables of its DuckDB connection (never written to disk), named with this prefix. */
+const workPrefix = '_strata_streaming_'
+
+function workTable(name: string): string {
+  return `temp.main.${quoteIdentifier(`${workPrefix}${name}`)}`
+}
+
+/** The relation of the sessions a session step evaluates (sessionEventsSql). */
+const closingSessionsRelation = '_strata_closing_sessions'
+
+/**
+ * A relation of `rows` (storage values of `columns`) for a step's query: in the query itself as
+ * parameters when `inline` (appended to `params`), else appended to a work table (its name added to
+ * `tables`, for dropWorkTables). Either way the values are cast from the same staging types, so the
+ * query sees the same values.
+ */
+async function stageRows(
+  session: ColumnSession,
+  name: string,
+  columns: InputColumns['columns'],
+  rows: readonly (readonly RowValue[])[],
+  inline: boolean,
+  params: unknown[],
+  tables: string[],
+): Promise<string> {
+  const kinds = columns.map((column) => appendKind(column.type))
+  const names = columns.map((column) => quoteIdentifier(column.name))
+  let from: string
+  if (rows.length === 0) {
+    from = `(SELECT ${names.map((column, index) => `CAST(NULL AS ${stagingType(kinds[index]!)}) AS ${column}`).join(', ')} WHERE false) AS _strata_values`
+  } else if (inline) {
+    const tuples = rows.map((row) => `(${row.map((value, index) => {
+      params.push(value)
+      return `CAST($${params.length} AS ${stagingType(kinds[index]!)})`
+    }).join(', ')})`)
+    from = `(VALUES ${tuples.join(', ')}) AS _strata_values(${names.join(', ')})`
+  } else {
+    await session.runStatements(`CREATE OR REPLACE TEMP TABLE ${workTable(name)} (${names.map((column, index) => `${column} ${stagingType(kinds[index]!)}`).join(', ')})`)
+    tables.push(name)
+    await session.append('main', `${workPrefix}${name}`, kinds, rows, 'temp')
+    from = workTable(name)
+  }
+  return `SELECT ${columns.map((column) => `${castFromStaging(column.name, column.type)} AS ${quoteIdentifier(column.name)}`).join(', ')} FROM ${from}`
+}
+
+async function dropWorkTables(session: ColumnSession, tables: readonly string[]): Promise<void> {
+  if (tables.length > 0) await session.runStatements(tables.map((name) => `DROP TABLE IF EXISTS ${workTable(name)}`).join('; '))
+}
+
+/** The columns of a session window's state rows: its partition columns (as the source has them), then its first and last event (µs). */
+function sessionColumns(window: WindowSpec, columns: InputColumns['columns']): InputColumns['columns'] {
+  const bigint = typeFromLabel('BIGINT')
+  const hidden = (name: string): InputColumns['columns'][number] => ({ name, type: bigint, notNull: true, default: undefined })
+  return [...window.partition.map((name) => columns.find((column) => column.name === name)!), hidden('_strata_ws'), hidden('_strata_wl')]
 }
 
 export class Streams {
@@ -388,7 +443,7 @@ export class Streams {
         await this.emitRows(call, session, stream, source, plan, events)
         if (plan.joined?.outer !== undefined) await this.unmatchedStep(call, session, stream, plan, undefined, [])
       }
-      else await this.closeWindows(call, session, stream, source, plan, this.relationProgress(source.name), 0)
+      else await this.closeWindows(call, session, stream, source, plan, this.relationProgress(source.name), [])
     } finally {
       this.host.syncer.releaseSession(session)
     }
@@ -489,7 +544,9 @@ export class Streams {
 
   /** The schema hook: a dropped stream's progress goes with it. */
   droppedSync(writer: RowConnection, table: TableDefinition): void {
-    if (table.stream !== undefined) writer.prepareSync('DELETE FROM _strata_streams WHERE name = ?').runSync([table.name])
+    if (table.stream === undefined) return
+    writer.prepareSync('DELETE FROM _strata_streams WHERE name = ?').runSync([table.name])
+    dropSessionsSync(writer, table.name)
   }
 
   // ───────────────────────────── steps ─────────────────────────────
@@ -507,7 +564,7 @@ export class Streams {
       for (const stream of streams) {
         const plan = this.planOf(stream)
         // Windows over a join close by both sides' progress, whichever side's batch this is.
-        if (plan.joined !== undefined && plan.window !== undefined) await this.closeWindows(call, session, stream, this.sourceOf(plan.source), plan, progress, accepted.length)
+        if (plan.joined !== undefined && plan.window !== undefined) await this.closeWindows(call, session, stream, this.sourceOf(plan.source), plan, progress, accepted)
         else if (plan.joined?.asof !== undefined) {
           const emitted = await this.asofStep(call, session, stream, plan, source, accepted, this.relationProgress(plan.joined.source))
           if (this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, this.relationProgress(stream.name))
@@ -518,7 +575,7 @@ export class Streams {
           if (plan.joined?.outer !== undefined) emitted.push(...(await this.unmatchedStep(call, session, stream, plan, source, accepted)))
           // A stream over this one takes the rows it appended as its batch, with its own watermark.
           if (this.appendsOnly(stream, plan) && this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, this.relationProgress(stream.name))
-        } else await this.closeWindows(call, session, stream, source, plan, progress, accepted.length)
+        } else await this.closeWindows(call, session, stream, source, plan, progress, accepted)
       }
     } finally {
       this.host.syncer.releaseSession(session)
@@ -828,11 +885,13 @@ export class Streams {
   }
 
   /** A windowed stream: the windows that closed since its last step, each evaluated once over all its events. */
-  private async closeWindows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, progress: SourceProgress, accepted: number): Promise<void> {
+  private async closeWindows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, progress: SourceProgress, batch: readonly (readonly RowValue[])[]): Promise<void> {
     const window = plan.window!
     const state = this.stateSync(this.writer, stream.name)
     if (state.done) return
+    const accepted = batch.length
     if (accepted > 0) this.countSync(call, stream.name, { eventsIn: accepted, eventsOut: 0, stateRows: 0 })
+    if (window.kind === 'session' && plan.joined === undefined) return this.closeSessions(call, session, stream, source, plan, progress, state, batch)
     // Windows ending at or before the limit are closed; none when the watermark has not been set.
     const limitUs = plan.joined !== undefined ? this.joinedWindowLimit(plan) : limitFrom(progress, source)
     if (limitUs === undefined || (limitUs !== null && state.closedUntilUs !== null && limitUs <= state.closedUntilUs)) return
@@ -861,6 +920,91 @@ export class Streams {
     // The snapshot storedEvents began ends here (it only read, and wrote work tables nobody else reads).
     if (stored !== undefined) await session.run('COMMIT')
     this.saveStateSync(call, stream.name, limitUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: state.openFromUs, done: true } : { closedUntilUs: limitUs, openFromUs, done: false })
+  }
+
+  /**
+   * A session window's step, with its open sessions kept (sessions.ts): the batch's events are merged
+   * into them (in DuckDB, by the rule that makes sessions of events), and the sessions that end at or
+   * before the limit (watermark minus allowed lateness) are closed — the stream's query evaluated over
+   * exactly their events, read from the mirror and the row store as a window step reads them — and
+   * leave the state. An open session's events are read once, when it closes. The first step that keeps
+   * them (a new stream's backfill, or a stream made before they were kept) merges every event since the
+   * earliest session open at its last step.
+   */
+  private async closeSessions(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, progress: SourceProgress, state: StreamState, batch: readonly (readonly RowValue[])[]): Promise<void> {
+    const window = plan.window!
+    const limitUs = limitFrom(progress, source)
+    const kept = sessionsKeptSync(this.writer, stream.name)
+    const advanced = limitUs !== undefined && (limitUs === null || state.closedUntilUs === null || limitUs > state.closedUntilUs)
+    if (kept && batch.length === 0 && !advanced) return
+    const partitionTypes = window.partition.map((name) => source.columns.find((column) => column.name === name)!.type)
+    let stored: Awaited<ReturnType<Streams['storedEvents']>>
+    let fresh: readonly (readonly RowValue[])[] = batch
+    if (!kept) {
+      createSessionsSync(this.writer, stream.name, window)
+      stored = await this.storedEvents(session, source, window.column, state.openFromUs, null)
+      fresh = stored === undefined ? this.eventsSync(source, window.column, state.openFromUs, null) : stored.own
+    }
+    const held = kept ? openSessionsSync(this.writer, stream.name, window, partitionTypes) : []
+    const gapUs = window.sizeUs
+    const last = (row: readonly RowValue[]): bigint => BigInt(row[row.length - 1] as number | bigint)
+    const first = (row: readonly RowValue[]): bigint => BigInt(row[row.length - 2] as number | bigint)
+    let open: RowValue[][]
+    try {
+      const merged = await this.mergeSessions(session, stream.name, source, window, fresh, stored?.range, held)
+      const closes = (row: readonly RowValue[]): boolean => limitUs === null || (limitUs !== undefined && last(row) + gapUs <= limitUs)
+      const closing = merged.filter(closes)
+      open = merged.filter((row) => !closes(row))
+      if (closing.length > 0) {
+        let events = fresh
+        if (kept) {
+          // The closing sessions' events: those in the time range they span, of the mirror as of its position and the row store after it.
+          const fromUs = closing.reduce((low, row) => (first(row) < low ? first(row) : low), first(closing[0]!))
+          const toUs = closing.reduce((high, row) => (last(row) > high ? last(row) : high), last(closing[0]!)) + 1n
+          stored = await this.storedEvents(session, source, window.column, fromUs, toUs)
+          events = stored === undefined ? this.eventsSync(source, window.column, fromUs, toUs) : stored.own
+        }
+        const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs: limitUs!, describeOnly: false, sessions: closing }, undefined, undefined, stored?.range)
+        this.insertResultSync(call, stream, result.rows, true)
+        this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: open.length + events.length + (stored?.mirrored ?? 0) })
+      }
+    } catch (error) {
+      // A failed statement aborts the DuckDB transaction: only a rollback ends it, and the step's error is what the caller gets.
+      if (stored !== undefined) await session.run('ROLLBACK').catch(() => undefined)
+      throw error
+    }
+    // The snapshot storedEvents began ends here (it only read, and wrote work tables nobody else reads).
+    if (stored !== undefined) await session.run('COMMIT')
+    replaceSessionsSync(this.writer, stream.name, window, open)
+    // Retention keeps the events from the earliest open session on (neededFromSync); with none open, from the limit.
+    const openFromUs = open.length > 0 ? open.reduce((low, row) => (first(row) < low ? first(row) : low), first(open[0]!)) : limitUs ?? state.openFromUs
+    if (limitUs === null) this.saveStateSync(call, stream.name, { closedUntilUs: state.closedUntilUs, openFromUs: null, done: true })
+    else this.saveStateSync(call, stream.name, { closedUntilUs: advanced ? limitUs! : state.closedUntilUs, openFromUs, done: false })
+  }
+
+  /**
+   * A session window's sessions after `fresh` events (storage values of the source's columns, and the
+   * mirror's events in `stored`) join the `held` open ones: partition values, first and last event µs
+   * (sessionMergeSql), as storage values. Only the partition and event-time columns go to DuckDB.
+   */
+  private async mergeSessions(session: ColumnSession, stream: string, source: SourceTable, window: WindowSpec, fresh: readonly (readonly RowValue[])[], stored: StoredRange | undefined, held: readonly (readonly RowValue[])[]): Promise<RowValue[][]> {
+    const used = [...new Set([...window.partition, window.column])]
+    const positions = used.map((name) => source.columns.findIndex((column) => column.name === name))
+    const eventColumns = positions.map((position) => source.columns[position]!)
+    const heldColumns = sessionColumns(window, source.columns)
+    const events = fresh.map((event) => positions.map((position) => event[position]!))
+    const inline = events.length * eventColumns.length + held.length * heldColumns.length <= limits.streamInlineValuesMax
+    const params: unknown[] = []
+    const tables: string[] = []
+    try {
+      const given = await stageRows(session, `fresh_${stream}`, eventColumns, events, inline, params, tables)
+      const mirrored = stored === undefined ? '' : `SELECT ${used.map(quoteIdentifier).join(', ')} FROM ${stored.table} WHERE ${storedRangeSql(stored)} UNION ALL `
+      const heldSql = await stageRows(session, `held_${stream}`, heldColumns, held, inline, params, tables)
+      const result = await session.run(sessionMergeSql(window, `(${mirrored}${given}) AS _strata_fresh`, `(${heldSql}) AS _strata_held`), params.length === 0 ? undefined : params)
+      return result.rows.map((row) => row.map((value, index) => toStorage(value, heldColumns[index]!.type)))
+    } finally {
+      await dropWorkTables(session, tables)
+    }
   }
 
   /**
@@ -973,47 +1117,41 @@ export class Streams {
     source: InputColumns,
     plan: StreamPlan,
     events: readonly (readonly RowValue[])[],
-    bounds: { readonly closedUs: bigint | null; readonly limitUs: bigint | null; readonly describeOnly: boolean; readonly openSessions?: boolean },
+    bounds: {
+      readonly closedUs: bigint | null
+      readonly limitUs: bigint | null
+      readonly describeOnly: boolean
+      readonly openSessions?: boolean
+      /** Session windows kept as state: only the events of these sessions (partition values, first and last event µs) are evaluated. */
+      readonly sessions?: readonly (readonly RowValue[])[]
+    },
     call?: StatementCall,
     other?: { readonly columns: InputColumns['columns']; readonly events: readonly (readonly RowValue[])[] },
     stored?: StoredRange,
   ): Promise<{ readonly columns: readonly { readonly name: string; readonly type: string }[]; readonly rows: unknown[][]; readonly openFromUs: bigint | null }> {
     const inputs = [{ name: `input_${stream}`, columns: source.columns, events, relation: streamInputRelation }]
     if (other !== undefined) inputs.push({ name: `other_${stream}`, columns: other.columns, events: other.events, relation: streamOtherRelation })
-    const work = (name: string): string => `temp.main.${quoteIdentifier(`${workPrefix}${name}`)}`
+    const closing = bounds.sessions === undefined ? undefined : { name: `sessions_${stream}`, columns: sessionColumns(plan.window!, source.columns), events: bounds.sessions }
     // A small step's events go into the query itself as parameters (one round trip to DuckDB); a
     // larger one's are appended to a work table first. Either way they are cast from the same staging
     // types, so the query sees the same values.
-    const inline = inputs.reduce((sum, input) => sum + input.events.length * input.columns.length, 0) <= limits.streamInlineValuesMax
+    const inline = [...inputs, ...(closing === undefined ? [] : [closing])].reduce((sum, input) => sum + input.events.length * input.columns.length, 0) <= limits.streamInlineValuesMax
     const params: unknown[] = []
     /** How many of `params` the first input's relation takes (the open-sessions query reads it alone). */
     let firstParams = 0
     const tables: string[] = []
     const relations: string[] = []
     try {
-      for (const input of inputs) {
-        const kinds = input.columns.map((column) => appendKind(column.type))
-        const names = input.columns.map((column) => quoteIdentifier(column.name))
-        let from: string
-        if (input.events.length === 0) {
-          from = `(SELECT ${names.map((name, index) => `CAST(NULL AS ${stagingType(kinds[index]!)}) AS ${name}`).join(', ')} WHERE false) AS _strata_values`
-        } else if (inline) {
-          const rows = input.events.map((event) => `(${event.map((value, index) => {
-            params.push(value)
-            return `CAST($${params.length} AS ${stagingType(kinds[index]!)})`
-          }).join(', ')})`)
-          from = `(VALUES ${rows.join(', ')}) AS _strata_values(${names.join(', ')})`
-        } else {
-          await session.runStatements(`CREATE OR REPLACE TEMP TABLE ${work(input.name)} (${names.map((name, index) => `${name} ${stagingType(kinds[index]!)}`).join(', ')})`)
-          tables.push(input.name)
-          await session.append('main', `${workPrefix}${input.name}`, kinds, input.events, 'temp')
-          from = work(input.name)
-        }
-        if (relations.length === 0) firstParams = params.length
-        const given = `SELECT ${input.columns.map((column) => `${castFromStaging(column.name, column.type)} AS ${quoteIdentifier(column.name)}`).join(', ')} FROM ${from}`
+      // The sessions whose events the step evaluates come first: the input relation reads them.
+      if (closing !== undefined) relations.push(`${closingSessionsRelation} AS (${await stageRows(session, closing.name, closing.columns, closing.events, inline, params, tables)})`)
+      for (const [index, input] of inputs.entries()) {
+        const given = await stageRows(session, input.name, input.columns, input.events, inline, params, tables)
+        if (index === 0) firstParams = params.length
         // The first input may add the column store's own copy of the source's events in a range (closeWindows).
-        const kept = relations.length === 0 && stored !== undefined ? `SELECT ${names.join(', ')} FROM ${stored.table} WHERE ${storedRangeSql(stored)} UNION ALL ` : ''
-        relations.push(`${input.relation} AS (${kept}${given})`)
+        const names = input.columns.map((column) => quoteIdentifier(column.name))
+        const kept = index === 0 && stored !== undefined ? `SELECT ${names.join(', ')} FROM ${stored.table} WHERE ${storedRangeSql(stored)} UNION ALL ` : ''
+        const relation = index === 0 && closing !== undefined ? sessionEventsSql(plan.window!, `(${kept}${given})`, closingSessionsRelation) : `${kept}${given}`
+        relations.push(`${input.relation} AS (${relation})`)
       }
       if (plan.window !== undefined) {
         const zoned = source.columns.find((column) => column.name === plan.window!.column)?.type.name === 'TIMESTAMPTZ'
@@ -1033,7 +1171,7 @@ export class Streams {
       }
       return { columns: result.columns, rows: result.rows, openFromUs }
     } finally {
-      if (tables.length > 0) await session.runStatements(tables.map((name) => `DROP TABLE IF EXISTS ${work(name)}`).join('; '))
+      await dropWorkTables(session, tables)
     }
   }
 
