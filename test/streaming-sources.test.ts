@@ -169,6 +169,10 @@ test('out-of-order batches by push, INSERT and db.insert: kept events, late even
   }
   const mirrored = (await db.query("SELECT name, watermark, flushed FROM strata.sources WHERE name = 'events'")).rows
   assert.deepEqual(mirrored, [{ name: 'events', watermark: at(model.watermark!), flushed: false }])
+  // The mirror's copy follows the flush (a BOOLEAN it writes as a literal when the sync moves few rows).
+  await db.flush('events')
+  const flushed = (await db.query("SELECT name, flushed FROM strata.sources WHERE name = 'events'", [], { engine: 'column' })).rows
+  assert.deepEqual(flushed, [{ name: 'events', flushed: true }])
 })
 
 test('a bad row fails its whole batch, naming the row and the column; nothing of it is kept and the watermark stays', async (t) => {

@@ -103,6 +103,9 @@ function valueLiteral(kind: AppendKind, value: unknown): string | undefined {
       if (!Number.isFinite(number) || Object.is(number, -0)) return undefined
       return `CAST('${String(number)}' AS DOUBLE)`
     }
+    case 'boolean':
+      // As the appender stores it (chunks.ts): true, 1 and 1n are true, anything else false.
+      return value === true || value === 1 || value === 1n ? 'true' : 'false'
     case 'varchar': {
       const text = String(value)
       // With the u flag a surrogate pair is one code point, so only a lone surrogate matches.
@@ -710,8 +713,8 @@ export async function recordPosition(batch: StatementBatch, ledger: LedgerRange)
   if (ledger.erasures.length > 0) await batch.insert('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], ledger.erasures)
   if (ledger.lateEvents.length > 0) await batch.insert('strata', 'late_events', ['varchar', 'varchar', 'timestamp', 'timestamp', 'bigint'], ledger.lateEvents)
   if (ledger.sources !== undefined) {
-    // `touches`: a batch appends (rather than queues) rows it has no literal for — the BOOLEAN here, or
-    // more rows than it inlines — and an append runs at once; the DELETE must have run before it.
+    // `touches`: a batch appends (rather than queues) rows it has no literal for, or more rows than it
+    // inlines, and an append runs at once; the DELETE must have run before it.
     batch.add('DELETE FROM strata.sources', { touches: ['strata.sources'] })
     if (ledger.sources.length > 0) await batch.insert('strata', 'sources', ['varchar', 'timestamp', 'timestamp', 'boolean'], ledger.sources)
   }
