@@ -435,20 +435,41 @@ function readChangesSync(
 function handedRowsOf(source: RowConnection, table: TableDefinition, range: ApplyRange, rebuild: boolean, inserted: readonly InsertedRows[]): unknown[][] | undefined {
   const mine = inserted.filter((handed) => handed.table.name === table.name)
   if (mine.length === 0 || mine.some((handed) => handed.table.schemaTx !== table.schemaTx)) return undefined
-  const fromTx = rebuild ? 0 : range.fromTx
-  const history = `main.${quoteIdentifier(historyTableName(table.name))}`
-  const row = source
-    .prepareSync(
-      `SELECT (SELECT count(*) FROM main.${quoteIdentifier(table.name)} WHERE ${quoteIdentifier(openTxColumn)} > ? AND ${quoteIdentifier(openTxColumn)} <= ?), ` +
-        `EXISTS (SELECT 1 FROM ${history} WHERE _tx_to > ? AND _tx_to <= ?) OR EXISTS (SELECT 1 FROM ${history} WHERE _tx_from > ? AND _tx_from <= ?)`,
-    )
-    .allSync([fromTx, range.toTx, fromTx, range.toTx, fromTx, range.toTx])[0]
-  const count = mine.reduce((sum, handed) => sum + handed.rows.length, 0)
-  if (Number(row?.[0]) !== count || Number(row?.[1]) !== 0) return undefined
+  if (!onlyHandedWritesSync(source, table.name, rebuild ? 0 : range.fromTx, range.toTx, mine)) return undefined
   if (mine.length === 1) return mine[0]!.rows
   const rows: unknown[][] = []
   for (const handed of mine) for (const one of handed.rows) rows.push(one)
   return rows
+}
+
+/**
+ * Whether the rows `mine` (handed over for `table`) are all that (fromTx, toTx] wrote to it: as many of
+ * its rows inserted in the range, and no version of it closed or written to history there (an UPDATE,
+ * a DELETE, a valid-time write, or a later change to a row inserted in the range). Both are counts
+ * and seeks on the indexes by transaction.
+ */
+function onlyHandedWritesSync(source: RowConnection, table: string, fromTx: number, toTx: number, mine: readonly InsertedRows[]): boolean {
+  const history = `main.${quoteIdentifier(historyTableName(table))}`
+  const row = source
+    .prepareSync(
+      `SELECT (SELECT count(*) FROM main.${quoteIdentifier(table)} WHERE ${quoteIdentifier(openTxColumn)} > ? AND ${quoteIdentifier(openTxColumn)} <= ?), ` +
+        `EXISTS (SELECT 1 FROM ${history} WHERE _tx_to > ? AND _tx_to <= ?) OR EXISTS (SELECT 1 FROM ${history} WHERE _tx_from > ? AND _tx_from <= ?)`,
+    )
+    .allSync([fromTx, toTx, fromTx, toTx, fromTx, toTx])[0]
+  const count = mine.reduce((sum, handed) => sum + handed.rows.length, 0)
+  return Number(row?.[0]) === count && Number(row?.[1]) === 0
+}
+
+/**
+ * Whether a sync step over (fromTx, toTx] — no schema change or erasure in it — may take every table
+ * that `inserted` (the rows its commits handed over) covers from those rows: no other commit of the
+ * range wrote those tables. Then handed-over commits need no step of their own (syncer.ts, stepEnd).
+ */
+export function handedRowsStandSync(source: RowConnection, fromTx: number, toTx: number, inserted: readonly InsertedRows[]): boolean {
+  const byTable = new Map<string, InsertedRows[]>()
+  for (const handed of inserted) byTable.set(handed.table.name, [...(byTable.get(handed.table.name) ?? []), handed])
+  for (const [table, mine] of byTable) if (!onlyHandedWritesSync(source, table, fromTx, toTx, mine)) return false
+  return true
 }
 
 /** A version's columns as the mirror stages them; a version closed after toTx (the two `?`) is still open as of toTx. */
@@ -743,9 +764,10 @@ export function reshapedIn(source: RowConnection, fromTx: number, toTx: number):
 
 /**
  * The rows one commit inserted into one table, handed over by what wrote them — a bulk insert
- * (src/engine/bulk.ts) or a transaction's large plain INSERTs (src/engine/writes.ts; Session.inserted)
- * — in the shape {@link readChangesSync} reads: the key's text, then the user columns' storage forms.
- * Whether they are all the commit wrote is checked against the ledger before they are used.
+ * (src/engine/bulk.ts), a transaction's large plain INSERTs (src/engine/writes.ts; Session.inserted) or
+ * a subsystem's appends (src/engine/append.ts; Session.appended) — in the shape {@link readChangesSync}
+ * reads: the key's text, then the user columns' storage forms. Whether they are all the range wrote to
+ * their table is checked against the row store before they are used.
  */
 export interface InsertedRows {
   readonly table: TableDefinition

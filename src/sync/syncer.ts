@@ -7,7 +7,7 @@ import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
-import { applyChangesBatched, batchUpperBound, mirrorHistory, prepareMirror, readAppliedTx, readLedgerRangeSync, readMirrorState, readRangeSync, recordPosition, reshapedIn, StatementBatch, type InsertedRows, type LedgerRange, type MirrorState, type RangeChanges } from './mirror.js'
+import { applyChangesBatched, batchUpperBound, handedRowsStandSync, mirrorHistory, prepareMirror, readAppliedTx, readLedgerRangeSync, readMirrorState, readRangeSync, recordPosition, reshapedIn, StatementBatch, type InsertedRows, type LedgerRange, type MirrorState, type RangeChanges } from './mirror.js'
 
 interface Waiter {
   readonly txId: number
@@ -172,8 +172,9 @@ export class Syncer {
 
   /**
    * Where the step from `fromTx` ends: as `batchUpperBound` says, but where commits with rows handed
-   * over lie in the range, a run of them gets a step of its own, so that a table they inserted into is
-   * not read back because another commit of the same step wrote it too (mirror.ts, handedRowsOf). A
+   * over lie in the range and another commit of it wrote a table they cover, a run of them gets a step
+   * of its own, so that the table is not read back because another commit of the same step wrote it
+   * too (mirror.ts, handedRowsOf). A
    * step may end early only where no schema change or erasure follows before the snapshot's end (it
    * reads the catalog as of the snapshot); otherwise it reaches the end, and the tables only handed
    * over commits wrote are still taken from their rows.
@@ -181,8 +182,16 @@ export class Syncer {
   private stepEnd(source: RowConnection, fromTx: number, committedTx: number): number {
     const toTx = batchUpperBound(source, fromTx, committedTx)
     let first: number | undefined
-    for (const txId of this.handedOver.keys()) if (txId <= toTx && (first === undefined || txId < first)) first = txId
+    const inRange: InsertedRows[] = []
+    for (const [txId, inserted] of this.handedOver) {
+      if (txId <= fromTx || txId > toTx) continue
+      if (first === undefined || txId < first) first = txId
+      inRange.push(...inserted)
+    }
     if (first === undefined) return toTx
+    // No other commit of the range wrote the tables they cover (a push's source and a push into
+    // another source, say): one step takes them all, the handed tables from their rows.
+    if (!reshapedIn(source, fromTx, toTx) && handedRowsStandSync(source, fromTx, toTx, inRange)) return toTx
     let end = first - 1
     if (first === fromTx + 1) {
       end = first
