@@ -615,16 +615,17 @@ function savepointIndex(session: Session, name: string): number {
 
 /**
  * What a committing transaction hands over for the sync, per table: the rows its INSERTs or bulk insert
- * handed over, when they are all the rows it changed and no subsystem appended rows (Session.inserted; it
- * may have made their table: an import), and the rows subsystems appended (Session.appended). The sync
- * decides per table whether they stand for what the commit wrote.
+ * handed over, when they are all the rows it changed and no subsystem appended to their table
+ * (Session.inserted; it may have made their table: an import), and the rows subsystems appended
+ * (Session.appended). The sync decides per table whether they stand for what the commit wrote.
  */
 function handedOver(session: Session): InsertedRows[] {
   const handed: InsertedRows[] = []
   for (const appended of session.appended?.values() ?? []) if (appended !== null) handed.push(appended)
   const inserted = session.inserted
   if (inserted === undefined || inserted === null) return handed
-  const subsystemsToo = handed.length > 0 || (session.appended?.size ?? 1) > 0
-  if (!subsystemsToo && session.rowsChanged === inserted.rows.length) handed.push(inserted)
+  // A subsystem's appends are not rows changed, so the count says the INSERTs changed nothing else.
+  const appendedToo = session.appended === null || session.appended.has(inserted.table.name)
+  if (!appendedToo && session.rowsChanged === inserted.rows.length) handed.push(inserted)
   return handed
 }

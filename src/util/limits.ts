@@ -44,9 +44,6 @@ export const limits = {
    *  statement's parameters is 32,766; the keys' conditions are ORed as a balanced tree, `anyOf`,
    *  since SQLite refuses an expression nested more than 1,000 deep). */
   keysPerScanMax: 2_000,
-  /** Result rows per INSERT a stream's step writes to its table (fewer when its columns would pass
-   *  SQLite's bound on parameters): one statement per chunk instead of one per row. */
-  streamInsertRowsMax: 500,
   /** Values (events × columns) up to which a stream's step passes its events to DuckDB inside the
    *  query, as parameters, instead of appending them to a work table first: one round trip instead of
    *  four for the small batches that set push-to-visible latency. */
