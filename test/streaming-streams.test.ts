@@ -452,3 +452,26 @@ test('a window step whose query fails fails its batch with the query\'s error, a
   await db.push('ticks', [{ k: '2', ts: at(3) }])
   assert.deepEqual((await db.query('SELECT total FROM parsed')).rows.map((row) => Number(row['total'])), [2])
 })
+
+test("a window step sees every batch of its transaction: several INSERTs into a source in one transaction, the last closing the windows the earlier ones filled", async (t) => {
+  const db = await openTemporary(t, 'streams-one-transaction')
+  await db.query("CREATE SOURCE ticks (k VARCHAR, v INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)")
+  await db.query("CREATE STREAM per_window AS SELECT k, window_start, window_end, count(*) AS n, sum(v) AS total FROM ticks GROUP BY k, tumble(ts, INTERVAL '2' SECOND)")
+  await db.query("CREATE STREAM per_session AS SELECT k, window_start, window_end, count(*) AS n, sum(v) AS total FROM ticks GROUP BY k, session(ts, INTERVAL '1.5' SECOND)")
+  // Committed batches first, and the column store caught up with them (a step then takes its own batch from memory).
+  for (let batch = 0; batch < 3; batch++) await db.push('ticks', [{ k: 'a', v: batch, ts: new Date(base + batch * 500) }, { k: 'b', v: 10 + batch, ts: new Date(base + batch * 500 + 100) }])
+  await db.query('SELECT count(*) FROM ticks', [], { engine: 'column' })
+  await db.query('BEGIN')
+  await db.query('INSERT INTO ticks VALUES ($1, $2, $3), ($4, $5, $6)', ['a', 100, new Date(base + 1_600), 'b', 200, new Date(base + 1_700)])
+  await db.query('INSERT INTO ticks VALUES ($1, $2, $3)', ['a', 300, new Date(base + 1_900)])
+  // Its watermark closes the first windows and sessions, which hold the earlier INSERTs' events.
+  await db.query('INSERT INTO ticks VALUES ($1, $2, $3)', ['c', 1, new Date(base + 9_000)])
+  await db.query('COMMIT')
+  const tumbleOracle = "SELECT k, time_bucket(INTERVAL '2 seconds', ts, TIMESTAMP '1970-01-01') AS window_start, time_bucket(INTERVAL '2 seconds', ts, TIMESTAMP '1970-01-01') + INTERVAL '2 seconds' AS window_end, count(*) AS n, sum(v) AS total FROM ticks GROUP BY ALL"
+  const watermark = (await db.query("SELECT watermark FROM strata.sources WHERE name = 'ticks'")).rows[0]!['watermark'] as Date
+  const closed = await emitted(db, 'per_window')
+  assert.deepEqual(closed, await oracleRows(db, tumbleOracle, watermark))
+  assert.ok(closed.some((row) => row.includes('"n":5,"total":403')), `the window of a's events holds the transaction's earlier INSERTs (${closed.join(' ')})`)
+  const sessions = (await db.query('SELECT k, n, total FROM per_session ORDER BY k', [], { engine: 'row' })).rows
+  assert.deepEqual(sessions.map((row) => [row['k'], Number(row['n']), Number(row['total'])]), [['a', 5, 403], ['b', 4, 233]])
+})

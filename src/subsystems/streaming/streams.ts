@@ -443,7 +443,7 @@ export class Streams {
         await this.emitRows(call, session, stream, source, plan, events)
         if (plan.joined?.outer !== undefined) await this.unmatchedStep(call, session, stream, plan, undefined, [])
       }
-      else await this.closeWindows(call, session, stream, source, plan, this.relationProgress(source.name), [])
+      else await this.closeWindows(call, session, stream, source, plan, this.relationProgress(source.name), [], source.name)
     } finally {
       this.host.syncer.releaseSession(session)
     }
@@ -564,7 +564,7 @@ export class Streams {
       for (const stream of streams) {
         const plan = this.planOf(stream)
         // Windows over a join close by both sides' progress, whichever side's batch this is.
-        if (plan.joined !== undefined && plan.window !== undefined) await this.closeWindows(call, session, stream, this.sourceOf(plan.source), plan, progress, accepted)
+        if (plan.joined !== undefined && plan.window !== undefined) await this.closeWindows(call, session, stream, this.sourceOf(plan.source), plan, progress, accepted, source.name)
         else if (plan.joined?.asof !== undefined) {
           const emitted = await this.asofStep(call, session, stream, plan, source, accepted, this.relationProgress(plan.joined.source))
           if (this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, this.relationProgress(stream.name))
@@ -575,7 +575,7 @@ export class Streams {
           if (plan.joined?.outer !== undefined) emitted.push(...(await this.unmatchedStep(call, session, stream, plan, source, accepted)))
           // A stream over this one takes the rows it appended as its batch, with its own watermark.
           if (this.appendsOnly(stream, plan) && this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, this.relationProgress(stream.name))
-        } else await this.closeWindows(call, session, stream, source, plan, progress, accepted)
+        } else await this.closeWindows(call, session, stream, source, plan, progress, accepted, source.name)
       }
     } finally {
       this.host.syncer.releaseSession(session)
@@ -885,8 +885,19 @@ export class Streams {
   }
 
   /** A windowed stream: the windows that closed since its last step, each evaluated once over all its events. */
-  private async closeWindows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, progress: SourceProgress, batch: readonly (readonly RowValue[])[]): Promise<void> {
+  private async closeWindows(
+    call: StatementCall,
+    session: ColumnSession,
+    stream: StreamTable,
+    source: SourceTable,
+    plan: StreamPlan,
+    progress: SourceProgress,
+    batch: readonly (readonly RowValue[])[],
+    batchSource: string,
+  ): Promise<void> {
     const window = plan.window!
+    /** The batch's events when they are the windowed source's (a join's other side's are not). */
+    const ownBatch = batchSource === source.name ? batch : undefined
     const state = this.stateSync(this.writer, stream.name)
     if (state.done) return
     const accepted = batch.length
@@ -901,7 +912,7 @@ export class Streams {
     const fromUs = window.kind === 'session' ? state.openFromUs : state.closedUntilUs === null ? null : state.closedUntilUs - window.sizeUs
     // A session may end after the limit: all events before it are read, and only closed sessions kept.
     const toUs = window.kind === 'session' ? null : limitUs
-    const stored = await this.storedEvents(session, source, window.column, fromUs, toUs)
+    const stored = await this.storedEvents(session, source, window.column, fromUs, toUs, ownBatch)
     const events = stored === undefined ? this.eventsSync(source, window.column, fromUs, toUs) : stored.own
     let openFromUs: bigint | null = limitUs
     try {
@@ -942,7 +953,7 @@ export class Streams {
     let fresh: readonly (readonly RowValue[])[] = batch
     if (!kept) {
       createSessionsSync(this.writer, stream.name, window)
-      stored = await this.storedEvents(session, source, window.column, state.openFromUs, null)
+      stored = await this.storedEvents(session, source, window.column, state.openFromUs, null, batch)
       fresh = stored === undefined ? this.eventsSync(source, window.column, state.openFromUs, null) : stored.own
     }
     const held = kept ? openSessionsSync(this.writer, stream.name, window, partitionTypes) : []
@@ -961,7 +972,7 @@ export class Streams {
           // The closing sessions' events: those in the time range they span, of the mirror as of its position and the row store after it.
           const fromUs = closing.reduce((low, row) => (first(row) < low ? first(row) : low), first(closing[0]!))
           const toUs = closing.reduce((high, row) => (last(row) > high ? last(row) : high), last(closing[0]!)) + 1n
-          stored = await this.storedEvents(session, source, window.column, fromUs, toUs)
+          stored = await this.storedEvents(session, source, window.column, fromUs, toUs, batch)
           events = stored === undefined ? this.eventsSync(source, window.column, fromUs, toUs) : stored.own
         }
         const result = await this.evaluate(session, stream.name, source, plan, events, { closedUs: state.closedUntilUs, limitUs: limitUs!, describeOnly: false, sessions: closing }, undefined, undefined, stored?.range)
@@ -1047,7 +1058,14 @@ export class Streams {
    * the mirror. Undefined when the source was created in this transaction (the mirror has no table
    * for it yet): then everything is read back.
    */
-  private async storedEvents(session: ColumnSession, source: SourceTable, column: string, fromUs: bigint | null, toUs: bigint | null): Promise<{ readonly own: RowValue[][]; readonly mirrored: number; readonly range?: StoredRange } | undefined> {
+  private async storedEvents(
+    session: ColumnSession,
+    source: SourceTable,
+    column: string,
+    fromUs: bigint | null,
+    toUs: bigint | null,
+    batch?: readonly (readonly RowValue[])[],
+  ): Promise<{ readonly own: RowValue[][]; readonly mirrored: number; readonly range?: StoredRange } | undefined> {
     if (source.schemaTx === this.pendingTx()) return undefined
     await session.run('BEGIN TRANSACTION')
     try {
@@ -1072,8 +1090,19 @@ export class Streams {
         params.push(toUs)
       }
       if (!inMirror) params[0] = 0
-      const own = this.writer.prepareSync(`${this.selectEventsSql(source)} WHERE ${bounds.join(' AND ')}`, { bigints }).allSync(params)
-      return { own, mirrored, ...(inMirror ? { range } : {}) }
+      const pendingTx = this.pendingTx()
+      // This step's batch (`batch`, the source's accepted events of this call) is in memory: when it is
+      // all its transaction wrote to the source (the same count), only earlier commits the mirror lacks
+      // are read back, and the batch's events in the range are taken as they are.
+      const current = inMirror && batch !== undefined ? Number(this.writer.prepareSync(`SELECT count(*) FROM main.${quoteIdentifier(source.name)} WHERE ${quoteIdentifier(openTxColumn)} = ?`).allSync([pendingTx])[0]![0]) : -1
+      if (current !== batch?.length) return { own: this.writer.prepareSync(`${this.selectEventsSql(source)} WHERE ${bounds.join(' AND ')}`, { bigints }).allSync(params), mirrored, ...(inMirror ? { range } : {}) }
+      const own = this.writer.prepareSync(`${this.selectEventsSql(source)} WHERE ${[...bounds, `${quoteIdentifier(openTxColumn)} < ?`].join(' AND ')}`, { bigints }).allSync([...params, pendingTx])
+      const at = source.columns.findIndex((candidate) => candidate.name === column)
+      for (const event of batch!) {
+        const time = event[at] as number | bigint
+        if ((fromUs === null || time >= fromUs) && (toUs === null || time < toUs)) own.push(event as RowValue[])
+      }
+      return { own, mirrored, range }
     } catch (error) {
       await session.run('ROLLBACK')
       throw error
