@@ -143,6 +143,16 @@ async function dropWorkTables(session: ColumnSession, tables: readonly string[])
   if (tables.length > 0) await session.runStatements(tables.map((name) => `DROP TABLE IF EXISTS ${workTable(name)}`).join('; '))
 }
 
+/** The lowest of some (at least one) values. */
+function lowest(values: readonly bigint[]): bigint {
+  return values.reduce((low, value) => (value < low ? value : low))
+}
+
+/** The highest of some (at least one) values. */
+function highest(values: readonly bigint[]): bigint {
+  return values.reduce((high, value) => (value > high ? value : high))
+}
+
 /** The columns of a session window's state rows: its partition columns (as the source has them), then its first and last event (µs). */
 function sessionColumns(window: WindowSpec, columns: InputColumns['columns']): InputColumns['columns'] {
   const bigint = typeFromLabel('BIGINT')
@@ -970,8 +980,8 @@ export class Streams {
         let events = fresh
         if (kept) {
           // The closing sessions' events: those in the time range they span, of the mirror as of its position and the row store after it.
-          const fromUs = closing.reduce((low, row) => (first(row) < low ? first(row) : low), first(closing[0]!))
-          const toUs = closing.reduce((high, row) => (last(row) > high ? last(row) : high), last(closing[0]!)) + 1n
+          const fromUs = lowest(closing.map(first))
+          const toUs = highest(closing.map(last)) + 1n
           stored = await this.storedEvents(session, source, window.column, fromUs, toUs, batch)
           events = stored === undefined ? this.eventsSync(source, window.column, fromUs, toUs) : stored.own
         }
@@ -988,7 +998,7 @@ export class Streams {
     if (stored !== undefined) await session.run('COMMIT')
     replaceSessionsSync(this.writer, stream.name, window, open)
     // Retention keeps the events from the earliest open session on (neededFromSync); with none open, from the limit.
-    const openFromUs = open.length > 0 ? open.reduce((low, row) => (first(row) < low ? first(row) : low), first(open[0]!)) : limitUs ?? state.openFromUs
+    const openFromUs = open.length > 0 ? lowest(open.map(first)) : limitUs ?? state.openFromUs
     if (limitUs === null) this.saveStateSync(call, stream.name, { closedUntilUs: state.closedUntilUs, openFromUs: null, done: true })
     else this.saveStateSync(call, stream.name, { closedUntilUs: advanced ? limitUs! : state.closedUntilUs, openFromUs, done: false })
   }
