@@ -288,7 +288,11 @@ test('SIGKILL while a PostgreSQL CDC source reads and PostgreSQL keeps writing: 
   const directory = temporaryDirectory('postgres-cdc-kill')
   t.after(() => directory.remove())
   // Keepalives every 0.5 s: acknowledged while nothing is held, so that path is killed through too.
-  const statement = `CREATE SOURCE IF NOT EXISTS s (id INTEGER, v INTEGER, _op VARCHAR, _lsn BIGINT) WITH (connector = 'postgres-cdc', server = '${quietServer}', table = '${up.table}', slot = '${up.table}')`
+  // Changes only (snapshot = 'never'): with the default initial snapshot, a first run closed before its
+  // (empty) snapshot was recorded done reads one again after the restart, and the rows then in the table
+  // arrive as 'r' events in place of the changes that made them — right, but not what this counts.
+  // Kills during a snapshot are streaming-postgres-snapshot.test.ts's.
+  const statement = `CREATE SOURCE IF NOT EXISTS s (id INTEGER, v INTEGER, _op VARCHAR, _lsn BIGINT) WITH (connector = 'postgres-cdc', server = '${quietServer}', table = '${up.table}', slot = '${up.table}', snapshot = 'never')`
   // The slot exists before the first write: made by a first run that is then closed.
   const first = up.closeFirst(await open(directory.path))
   await first.query(statement)
