@@ -614,6 +614,53 @@ export const streamOtherRelation = '_strata_stream_other'
 /** The relation a windowed stream's SQL reads: each event once per window it belongs to. */
 export const windowedRelation = '_strata_stream_windowed'
 
+/** The prefix of a part's name: a subquery in FROM kept as a stream or view of its own (`derivedTables`). */
+export const partPrefix = '_strata_part_'
+
+/** A query whose subqueries in FROM are taken out as parts (`derivedTables`). */
+export interface DerivedTables {
+  /** The query with each subquery in FROM replaced by its part's name, under the subquery's alias. */
+  readonly query: string
+  /** Each part: its name and its query (the subquery as written; its own subqueries are its parts'). */
+  readonly parts: readonly { readonly name: string; readonly query: string }[]
+}
+
+/**
+ * A stream's query with subqueries in FROM (derived tables, joined or not) split into a cascade: each
+ * subquery becomes a part — a stream or view of its own, named by `partName` (called once per part, in
+ * order) — and the query reads the
+ * part in its place, under the subquery's alias (and column aliases). Each part is then planned as any
+ * stream is, so the cascade is kept exactly where each of its queries is. Undefined when the query has
+ * no subquery in FROM (or does not parse: the planner says why). A LATERAL subquery is NOT_SUPPORTED:
+ * it reads the row beside it, which a part of its own cannot.
+ */
+export function derivedTables(query: string, partName: () => string): DerivedTables | undefined {
+  let parsed: ReturnType<typeof parseStatements>
+  try {
+    parsed = parseStatements(query)
+  } catch {
+    return undefined
+  }
+  const select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
+  if (select === undefined) return undefined
+  const parts: { name: string; query: string }[] = []
+  const replace = (item: unknown): unknown => {
+    const derived = nodeBody(item, 'RangeSubselect')
+    if (derived !== undefined) {
+      if (derived['lateral'] === true) throw new StrataError('NOT_SUPPORTED', "a LATERAL subquery in a stream's query", { statement: query })
+      const name = partName()
+      parts.push({ name, query: deparseStatement(derived['subquery']) })
+      return { RangeVar: { relname: name, inh: true, relpersistence: 'p', ...(derived['alias'] === undefined ? {} : { alias: derived['alias'] }) } }
+    }
+    const join = nodeBody(item, 'JoinExpr')
+    if (join !== undefined) return { JoinExpr: { ...join, larg: replace(join['larg']), rarg: replace(join['rarg']) } }
+    return item
+  }
+  const fromClause = list(select['fromClause']).map(replace)
+  if (parts.length === 0) return undefined
+  return { query: deparseStatement({ SelectStmt: { ...select, fromClause } }), parts }
+}
+
 /** Recognises CREATE STREAM; undefined when the text is not one. */
 export function recogniseCreateStream(text: string, tokenSource?: TokenSource): CreateStream | undefined {
   const head = createHead(text, tokenSource, 'STREAM')
@@ -950,7 +997,8 @@ export function planStream(
         : `a join in an aggregating stream${window === undefined ? ' without a window' : ''} (not yet in one query: make the join a stream of its own and aggregate over that stream)`,
     )
   }
-  const groupColumns = window === undefined && aggregated ? changesKey(select, group, refuse) : undefined
+  const ownAlias = join === undefined ? String(nodeBody({ Alias: alias }, 'Alias')?.['aliasname'] ?? source) : undefined
+  const groupColumns = window === undefined && aggregated ? changesKey(select, group, refuse, ownAlias) : undefined
   let windowKey: StreamPlan['windowKey']
   if (window !== undefined) {
     try {
@@ -959,7 +1007,7 @@ export function planStream(
         const column = columnRefName(entry)
         return !(call !== undefined && windowFunctions.has(functionName(call))) && column !== 'window_start' && column !== 'window_end'
       })
-      windowKey = [...changesKey(select, [...others, columnRef('window_start'), columnRef('window_end')], refuse)]
+      windowKey = [...changesKey(select, [...others, columnRef('window_start'), columnRef('window_end')], refuse, ownAlias)]
     } catch (error) {
       windowKey = { refused: error instanceof StrataError ? error.message : String(error) }
     }
@@ -1215,15 +1263,22 @@ function joinEqualities(quals: unknown, left: JoinSide, right: JoinSide): { read
  * The columns an aggregate's result rows are kept by when it emits changes: each GROUP BY item must
  * be a plain column, selected as itself, so that the row of a group can be found and updated.
  */
-function changesKey(select: PgNode, group: readonly unknown[], refuse: (what: string) => never): string[] {
+function changesKey(select: PgNode, group: readonly unknown[], refuse: (what: string) => never, own?: string): string[] {
+  // A column named by the alias of the query's one relation (`c.k`, as Nexmark's subqueries write them) is that column.
+  const columnOf = (node: unknown): string | undefined => {
+    const named = columnRefName(node)
+    if (named !== undefined || own === undefined) return named
+    const fields = list(nodeBody(node, 'ColumnRef')?.['fields'])
+    return fields.length === 2 && fields.every((field) => nodeKind(field) === 'String') && names(fields)[0] === own ? names(fields)[1] : undefined
+  }
   const selected = new Set<string>()
   for (const target of list(select['targetList'])) {
     const body = nodeBody(target, 'ResTarget')
-    const column = columnRefName(body?.['val'])
+    const column = columnOf(body?.['val'])
     if (column !== undefined && (body!['name'] === undefined || body!['name'] === column)) selected.add(column)
   }
   return group.map((entry) => {
-    const column = columnRefName(entry)
+    const column = columnOf(entry)
     if (column === undefined) refuse('GROUP BY of an expression in an aggregate that emits changes (group by columns)')
     if (!selected.has(column!)) refuse(`GROUP BY ${column!} without selecting ${column!} itself, in an aggregate that emits changes`)
     return column!

@@ -67,13 +67,19 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
       }
       // CASCADE drops the streams that read this one first, farthest first, with their sinks.
       if (cascade) {
-        for (const dependent of streams.dependentsOf(name)) {
+        for (const listed of streams.dependentsOf(name)) {
+          // A stream dropped earlier in the loop may have taken this one with it (its part).
+          const dependent = host.schema.catalog.tables.get(listed.name)
+          if (dependent?.stream === undefined) continue
           sinks.checkDrop(dependent, true)
-          streams.dropSync(call, dependent)
+          streams.dropSync(call, dependent as typeof listed)
         }
       }
-      sinks.checkDrop(table, cascade)
-      streams.dropSync(call, table as typeof table & { readonly stream: NonNullable<typeof table.stream> })
+      // A part of a stream dropped with its stream just now is gone already.
+      const current = host.schema.catalog.tables.get(name)
+      if (current?.stream === undefined) continue
+      sinks.checkDrop(current, cascade)
+      streams.dropSync(call, current as typeof current & { readonly stream: NonNullable<typeof current.stream> })
     }
     return { rows: [], columns: [], rowCount: 0, engine: 'row' }
   }

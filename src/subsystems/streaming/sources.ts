@@ -172,7 +172,11 @@ export class Sources {
         throw new StrataError('NOT_SUPPORTED', `cannot drop the source "${name}": the stream "${dependents[0]!.name}" reads it (DROP SOURCE ${name} CASCADE drops its streams too)`)
       }
       this.checkSinks(source, drop.cascade)
-      for (const stream of dependents) this.streams.dropSync(call, stream)
+      // A stream dropped earlier in the loop may have taken later ones with it (its parts).
+      for (const stream of dependents) {
+        const current = this.host.schema.catalog.tables.get(stream.name)
+        if (current?.stream !== undefined) this.streams.dropSync(call, current as typeof stream)
+      }
       this.dropSync(call, source)
     }
     return empty()

@@ -17,7 +17,7 @@
  */
 import { connectorTarget, openTxColumn, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
-import { openSessionsStartSql, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
+import { derivedTables, openSessionsStartSql, partPrefix, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
 import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
@@ -186,6 +186,13 @@ export class Streams {
     return pending.txId
   }
 
+  /** The streams and views that read `name` (as their input or the other side of their join), by name. */
+  private readers(name: string): StreamTable[] {
+    return [...this.host.schema.catalog.tables.values()]
+      .filter((table): table is StreamTable => table.stream !== undefined && (table.stream.source === name || table.stream.joins === name))
+      .sort((left, right) => left.name.localeCompare(right.name))
+  }
+
   /** The streams that read `source`, by name. */
   over(source: string): StreamTable[] {
     return [...this.host.schema.catalog.tables.values()]
@@ -277,12 +284,15 @@ export class Streams {
     return partners
   }
 
-  /** Every stream that reads `name`, directly or through other streams, the farthest first (the order DROP … CASCADE drops them in). */
+  /**
+   * Every stream and materialized view that reads `name`, directly or through others, the farthest
+   * first (the order DROP … CASCADE drops them in; dropping one may drop later ones, its parts, first).
+   */
   dependentsOf(name: string): StreamTable[] {
     const order: StreamTable[] = []
     const visit = (current: string, depth: number): void => {
       if (depth > 64) return
-      for (const stream of this.over(current)) {
+      for (const stream of this.readers(current)) {
         if (order.includes(stream)) continue
         visit(stream.name, depth + 1)
         if (!order.includes(stream)) order.push(stream)
@@ -389,8 +399,14 @@ export class Streams {
 
   // ───────────────────────────── DDL ─────────────────────────────
 
-  /** CREATE STREAM: plans the query, makes its table with the columns DuckDB gives it, and processes the source's events so far. */
-  async create(call: StatementCall, create: CreateStream, what = 'stream'): Promise<Rows> {
+  /**
+   * CREATE STREAM: plans the query, makes its table with the columns DuckDB gives it, and processes the
+   * source's events so far. Subqueries in FROM are made parts first (`derivedTables`): streams or views
+   * of their own, named `_strata_part_<stream>_<n>` (n counting every part of the statement, nested ones
+   * too), which the stream reads in their place and which go when it is dropped (`dropSync`). `part`
+   * is the naming of the statement's parts when this is one of them.
+   */
+  async create(call: StatementCall, create: CreateStream, what = 'stream', part?: () => string): Promise<Rows> {
     const catalog = this.host.schema.catalog
     const existing = catalog.tables.get(create.name)
     if (existing !== undefined || catalog.views.has(create.name)) {
@@ -401,7 +417,14 @@ export class Streams {
       }
       else throw new StrataError('DUPLICATE_TABLE', `relation "${create.name}" already exists`)
     }
-    checkUserName(create.name, what)
+    if (part === undefined) checkUserName(create.name, what)
+    let count = 0
+    const partName = part ?? ((): string => `${partPrefix}${create.name}_${++count}`)
+    const derived = derivedTables(create.query, partName)
+    if (derived !== undefined) {
+      for (const one of derived.parts) await this.create(call, { name: one.name, orReplace: false, ifNotExists: false, query: one.query, emit: undefined }, what, partName)
+      create = { ...create, query: derived.query }
+    }
     const aggregatesSession = await this.host.syncer.acquireSession()
     try {
       await this.loadAggregates(aggregatesSession)
@@ -409,7 +432,14 @@ export class Streams {
       this.host.syncer.releaseSession(aggregatesSession)
     }
     const plan = this.planForCreate(create.query)
-    const input = catalog.tables.get(plan.source)!
+    // A lookup join reads its table as it is when each event arrives: a subquery's rows over the same
+    // events come later than that, so the answer would not be the batch join's.
+    const lookedUp = plan.lookups.find((name) => name.startsWith(partPrefix))
+    if (lookedUp !== undefined) {
+      throw new StrataError('NOT_SUPPORTED', "a join of a source with a subquery in FROM (the source's events would meet the subquery's rows as they are when each event arrives, not as the batch join has them: join two subqueries, or a source with a source)", { statement: create.query })
+    }
+    // The catalog as the parts left it.
+    const input = this.host.schema.catalog.tables.get(plan.source)!
     const readsStream = input.stream !== undefined && input.stream.over === undefined && this.appendsOnly(input as StreamTable, this.planOf(input as StreamTable))
     if (input.source === undefined && !readsStream) {
       if (this.createOverTable === undefined) throw new StrataError('INTERNAL', 'materialized views over tables are not wired')
@@ -465,6 +495,11 @@ export class Streams {
     this.host.dropTableSync(stream)
     this.plans.delete(stream.name)
     call.schemaChanged()
+    // Its parts (subqueries in FROM kept as streams of their own) go with it, once nothing else reads them.
+    for (const input of [stream.stream.source, stream.stream.joins]) {
+      const part = input === undefined || !input.startsWith(partPrefix) ? undefined : this.host.schema.catalog.tables.get(input)
+      if (part?.stream !== undefined && this.readers(part.name).length === 0) this.dropSync(call, part as StreamTable)
+    }
   }
 
   /**

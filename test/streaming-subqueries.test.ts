@@ -1,0 +1,151 @@
+/**
+ * Subqueries in FROM (derived tables) in a stream's or a materialized view's query: each is kept as a
+ * part of its own (`_strata_part_<stream>_<n>`), and the stream reads the part in its place. The oracle
+ * is DuckDB's batch answer of the same query over the accepted events: Nexmark's q5 and q8 as Nexmark
+ * writes them (subqueries in FROM, one of them nested), a stateless subquery feeding a window, one over
+ * an ordinary table; on both stores, after a restart too. Dropping the stream drops its parts.
+ */
+import * as assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { open } from '../src/index.js'
+import { assertRefused, seededRandom, sortedRows, temporaryDirectory } from './helpers.js'
+
+const base = Date.parse('2026-01-05T14:30:00Z')
+const bucket = (column: string): string => `time_bucket(INTERVAL '10 seconds', ${column}, TIMESTAMP '1970-01-01')`
+
+/** Each stream as written, and DuckDB's batch query over the sources' accepted events. */
+const streams: readonly { readonly name: string; readonly sources: readonly string[]; readonly query: string; readonly batch: string }[] = [
+  {
+    // Nexmark q5 (hot items): the auctions with the most bids per 10 s window sliding by 2 s; MaxBids nests a subquery.
+    name: 'q5',
+    sources: ['bid'],
+    query:
+      'SELECT AuctionBids.auction, AuctionBids.num, AuctionBids.starttime FROM (SELECT auction, count(*) AS num, window_start AS starttime, window_end AS endtime ' +
+      "FROM HOP(bid, ts, INTERVAL '2' SECOND, INTERVAL '10' SECOND) GROUP BY auction, window_start, window_end) AS AuctionBids " +
+      'JOIN (SELECT max(CountBids.num) AS maxn, CountBids.starttime, CountBids.endtime FROM (SELECT count(*) AS num, window_start AS starttime, window_end AS endtime ' +
+      "FROM HOP(bid, ts, INTERVAL '2' SECOND, INTERVAL '10' SECOND) GROUP BY auction, window_start, window_end) AS CountBids GROUP BY CountBids.starttime, CountBids.endtime) AS MaxBids " +
+      'ON AuctionBids.starttime = MaxBids.starttime AND AuctionBids.endtime = MaxBids.endtime AND AuctionBids.num >= MaxBids.maxn',
+    batch:
+      "WITH hop AS (SELECT auction, time_bucket(INTERVAL '2 seconds', ts, TIMESTAMP '1970-01-01') - to_seconds(2 * k) AS window_start FROM bid, range(5) AS r(k)), " +
+      "AuctionBids AS (SELECT auction, count(*) AS num, window_start AS starttime, window_start + INTERVAL '10 seconds' AS endtime FROM hop GROUP BY auction, window_start), " +
+      'MaxBids AS (SELECT max(num) AS maxn, starttime, endtime FROM AuctionBids GROUP BY starttime, endtime) ' +
+      'SELECT AuctionBids.auction, AuctionBids.num, AuctionBids.starttime FROM AuctionBids JOIN MaxBids ' +
+      'ON AuctionBids.starttime = MaxBids.starttime AND AuctionBids.endtime = MaxBids.endtime AND AuctionBids.num >= MaxBids.maxn',
+  },
+  {
+    // Nexmark q8 (monitor new users): people who opened an auction in the 10 s window they registered in.
+    name: 'q8',
+    sources: ['person', 'auction'],
+    query:
+      "SELECT P.id, P.name, P.starttime FROM (SELECT id, name, window_start AS starttime, window_end AS endtime FROM TUMBLE(person, ts, INTERVAL '10' SECOND) " +
+      "GROUP BY id, name, window_start, window_end) P JOIN (SELECT seller, window_start AS starttime, window_end AS endtime FROM TUMBLE(auction, ts, INTERVAL '10' SECOND) " +
+      'GROUP BY seller, window_start, window_end) A ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime',
+    batch:
+      `SELECT P.id, P.name, P.starttime FROM (SELECT id, name, ${bucket('ts')} AS starttime, ${bucket('ts')} + INTERVAL '10 seconds' AS endtime FROM person GROUP BY ALL) P ` +
+      `JOIN (SELECT seller, ${bucket('ts')} AS starttime, ${bucket('ts')} + INTERVAL '10 seconds' AS endtime FROM auction GROUP BY ALL) A ` +
+      'ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime',
+  },
+  {
+    // A stateless subquery feeding a window: the part is a stream the window reads as a source.
+    name: 'dear',
+    sources: ['bid'],
+    query: "SELECT d.auction, window_start AS starttime, count(*) AS n, sum(d.price) AS total FROM (SELECT auction, price * 2 AS price, ts FROM bid WHERE price > 20) AS d GROUP BY d.auction, tumble(d.ts, INTERVAL '10' SECOND)",
+    batch: `SELECT auction, ${bucket('ts')} AS starttime, count(*) AS n, sum(price * 2) AS total FROM bid WHERE price > 20 GROUP BY ALL`,
+  },
+]
+
+test("subqueries in FROM are kept as parts of the stream: Nexmark's q5 and q8 as written, a stateless subquery under a window; each equals DuckDB's batch answer on both stores, through a restart", async (t) => {
+  const directory = temporaryDirectory('streaming-subqueries')
+  t.after(() => directory.remove())
+  const seed = process.env['STRATA_SUBQUERIES_SEED'] !== undefined ? Number(process.env['STRATA_SUBQUERIES_SEED']) : Math.floor(Math.random() * 2 ** 31)
+  const random = seededRandom(seed)
+  let db = await open(directory.path)
+  try {
+    await db.query("CREATE SOURCE person (id BIGINT, name VARCHAR, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)")
+    await db.query("CREATE SOURCE auction (id BIGINT, seller BIGINT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)")
+    await db.query("CREATE SOURCE bid (auction BIGINT, price BIGINT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH (allowed_lateness = INTERVAL '1' SECOND)")
+    // Some events before the streams: the parts backfill them.
+    let clock = 0
+    let person = 0
+    const step = async (): Promise<void> => {
+      clock += Math.floor(random() * 1500)
+      // Up to 6 s out of order: some events are late and never reach a window.
+      const time = (): Date => new Date(base + clock - Math.floor(random() * 6000))
+      const choice = random()
+      if (choice < 0.25) await db.push('person', Array.from({ length: 1 + Math.floor(random() * 2) }, () => ({ id: person++, name: `p${person % 4}`, ts: time() })))
+      else if (choice < 0.5) await db.push('auction', Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ id: Math.floor(random() * 1000), seller: Math.max(0, person - 1 - Math.floor(random() * 4)), ts: time() })))
+      else await db.push('bid', Array.from({ length: 1 + Math.floor(random() * 8) }, () => ({ auction: Math.floor(random() * 4), price: Math.floor(random() * 50), ts: time() })))
+    }
+    for (let index = 0; index < 15; index++) await step()
+    for (const stream of streams) await db.query(`CREATE STREAM ${stream.name} AS ${stream.query}`)
+    const parts = (await db.query("SELECT name FROM strata.streams WHERE starts_with(name, '_strata_part_') ORDER BY name")).rows.map((row) => String(row['name']))
+    assert.deepEqual(parts, ['_strata_part_dear_1', '_strata_part_q5_1', '_strata_part_q5_2', '_strata_part_q5_3', '_strata_part_q8_1', '_strata_part_q8_2'])
+    /** The windows closed so far, by start: each source's watermark minus its lateness, the lowest of those a stream reads. */
+    const check = async (context: string, closedOnly: boolean): Promise<void> => {
+      const shown = (await db.query('SHOW SOURCES')).rows
+      const limits = new Map(shown.map((row) => [String(row['name']), row['flushed'] === true ? Infinity : row['watermark'] === null ? -Infinity : (row['watermark'] as Date).getTime() - (row['name'] === 'bid' ? 1000 : 0)]))
+      for (const stream of streams) {
+        const limit = Math.min(...stream.sources.map((source) => limits.get(source)!))
+        // q5's windows are 10 s long; the others' too: a window starting at s closed once the limit reached s + 10 s.
+        const where = !closedOnly || limit === Infinity ? '' : ` WHERE starttime + INTERVAL '10 seconds' <= TIMESTAMP '${new Date(Number.isFinite(limit) ? limit : 0).toISOString().replace('T', ' ').replace('Z', '')}'`
+        const oracle = sortedRows((await db.query(`SELECT * FROM (${stream.batch}) AS o${where}`, [], { engine: 'column' })).rows)
+        for (const engine of ['row', 'column'] as const) {
+          assert.deepEqual(sortedRows((await db.query(`SELECT * FROM ${stream.name}`, [], { engine })).rows), oracle, `${stream.name} on the ${engine} store after ${context} (replay with STRATA_SUBQUERIES_SEED=${seed})`)
+        }
+      }
+    }
+    for (let index = 0; index < 50; index++) {
+      await step()
+      if (index % 10 === 9) await check(`step ${index}`, true)
+    }
+    await db.close()
+    db = await open(directory.path)
+    for (let index = 0; index < 20; index++) await step()
+    await check('a restart and more events', true)
+    await db.flush()
+    await check('the input ended', false)
+    for (const stream of streams) assert.ok((await db.query(`SELECT count(*) AS n FROM ${stream.name}`)).rows[0]!['n'] !== 0n, `${stream.name} has rows (seed ${seed})`)
+    // A part goes with its stream, and is not dropped on its own while its stream reads it.
+    await assertRefused((sql) => db.query(sql), [['DROP STREAM _strata_part_q8_1', 'NOT_SUPPORTED', /"q8" reads it/]])
+    await db.query('DROP STREAM q8')
+    // DROP SOURCE … CASCADE drops the streams over it with their parts, whichever order it meets them in.
+    await db.query('DROP SOURCE bid CASCADE')
+    assert.deepEqual((await db.query('SELECT name FROM strata.streams')).rows, [])
+    assert.deepEqual((await db.query("SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%part%'")).rows, [])
+  } finally {
+    await db.close()
+  }
+})
+
+test("subqueries in FROM: over an ordinary table (a view), EMIT CHANGES over a part, and what is refused — a source joined with a subquery (its events would meet the subquery's rows early), LATERAL", async (t) => {
+  const directory = temporaryDirectory('streaming-subqueries-refused')
+  t.after(() => directory.remove())
+  const db = await open(directory.path)
+  try {
+    await db.query('CREATE TABLE t (k INTEGER, v INTEGER)')
+    await db.query("CREATE SOURCE bid (auction BIGINT, price BIGINT, ts TIMESTAMP, WATERMARK FOR ts)")
+    await db.query('CREATE MATERIALIZED VIEW big AS SELECT x.k, x.total FROM (SELECT k, sum(v) AS total FROM t GROUP BY k) AS x WHERE x.total > 3')
+    await db.query('CREATE STREAM per_auction AS SELECT auction, count(*) AS n FROM (SELECT auction FROM bid WHERE price > 5) AS b GROUP BY auction EMIT CHANGES')
+    await db.query('INSERT INTO t VALUES (1, 2), (1, 3), (2, 1)')
+    await db.push('bid', [{ auction: 1, price: 7, ts: new Date(base) }, { auction: 1, price: 2, ts: new Date(base) }, { auction: 2, price: 9, ts: new Date(base + 1000) }])
+    await db.query('UPDATE t SET v = 10 WHERE k = 2')
+    for (const engine of ['row', 'column'] as const) {
+      assert.deepEqual(sortedRows((await db.query('SELECT * FROM big', [], { engine })).rows), sortedRows([{ k: 1, total: 5 }, { k: 2, total: 10 }]), engine)
+      assert.deepEqual(sortedRows((await db.query('SELECT * FROM per_auction', [], { engine })).rows), sortedRows([{ auction: 1, n: 1 }, { auction: 2, n: 1 }]), engine)
+    }
+    await assertRefused((sql) => db.query(sql), [
+      [
+        "CREATE STREAM q7 AS SELECT B.auction, B.price FROM bid B JOIN (SELECT max(price) AS maxprice, window_end AS ts FROM TUMBLE(bid, ts, INTERVAL '10' SECOND) GROUP BY window_start, window_end) B1 ON B.price = B1.maxprice",
+        'NOT_SUPPORTED',
+        /a join of a source with a subquery in FROM/,
+      ],
+      ['CREATE STREAM l AS SELECT b.auction, l.p FROM bid b JOIN LATERAL (SELECT b.price AS p) AS l ON true', 'NOT_SUPPORTED', /LATERAL subquery/],
+    ])
+    // The refused statement left none of its parts behind.
+    assert.deepEqual((await db.query('SELECT name FROM strata.streams ORDER BY name')).rows.map((row) => row['name']), ['_strata_part_big_1', '_strata_part_per_auction_1', 'big', 'per_auction'])
+    const explained = (await db.query('EXPLAIN STREAM per_auction')).rows.map((row) => String(row['plan'])).join('\n')
+    assert.match(explained, /_strata_part_per_auction_1/)
+  } finally {
+    await db.close()
+  }
+})
