@@ -149,3 +149,93 @@ test("subqueries in FROM: over an ordinary table (a view), EMIT CHANGES over a p
     await db.close()
   }
 })
+
+test('joins and aggregates in one query through a subquery in FROM: an aggregate over an interval join without a window (after every batch), session windows over a join, windows over a LEFT and over an ASOF join; and an aggregate over a join of two tables — each equal to DuckDB\'s batch answer', async (t) => {
+  const directory = temporaryDirectory('streaming-subqueries-joins')
+  t.after(() => directory.remove())
+  const seed = process.env['STRATA_SUBQUERIES_SEED'] !== undefined ? Number(process.env['STRATA_SUBQUERIES_SEED']) : Math.floor(Math.random() * 2 ** 31)
+  const random = seededRandom(seed)
+  const db = await open(directory.path)
+  try {
+    await db.query("CREATE SOURCE auctions (id INTEGER, seller VARCHAR, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '10' SECOND)")
+    await db.query("CREATE SOURCE bids (auction INTEGER, price INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH (allowed_lateness = INTERVAL '2' SECOND)")
+    await db.query('CREATE SOURCE quotes (sym VARCHAR, bid INTEGER, ts TIMESTAMP, WATERMARK FOR ts)')
+    await db.query("CREATE SOURCE trades (sym VARCHAR, qty INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '3' SECOND)")
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, k VARCHAR, v INTEGER)')
+    await db.query('CREATE TABLE labels (id INTEGER, label VARCHAR)')
+    const on = "ON a.id = b.auction AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '20' SECOND"
+    const ends = (column: string, size: number): string => `time_bucket(INTERVAL '${size} seconds', ${column}, TIMESTAMP '1970-01-01')`
+    const cases = [
+      {
+        name: 'per_seller',
+        query: `SELECT seller, count(*) AS n, max(price) AS top FROM (SELECT a.seller, b.price FROM bids b JOIN auctions a ${on}) AS j GROUP BY seller`,
+        batch: `SELECT a.seller, count(*) AS n, max(b.price) AS top FROM bids b JOIN auctions a ${on} GROUP BY ALL`,
+        always: true,
+      },
+      {
+        name: 'seller_sessions',
+        query: `SELECT seller, count(*) AS n, window_start, window_end FROM (SELECT a.seller, b.ts FROM bids b JOIN auctions a ${on}) AS j GROUP BY seller, session(ts, INTERVAL '4' SECOND)`,
+        // Gaps and islands per seller: a bid starts a session when it is 4 s or more after the one before.
+        batch:
+          `WITH pairs AS (SELECT a.seller, b.ts FROM bids b JOIN auctions a ${on}), marked AS (SELECT seller, ts, CASE WHEN ts - lag(ts) OVER (PARTITION BY seller ORDER BY ts) < INTERVAL '4 seconds' THEN 0 ELSE 1 END AS starts FROM pairs), ` +
+          'numbered AS (SELECT seller, ts, sum(starts) OVER (PARTITION BY seller ORDER BY ts) AS session FROM marked) ' +
+          "SELECT seller, count(*) AS n, min(ts) AS window_start, max(ts) + INTERVAL '4 seconds' AS window_end FROM numbered GROUP BY seller, session",
+        always: false,
+      },
+      {
+        name: 'left_windows',
+        query: `SELECT auction, count(*) AS n, count(seller) AS matched, window_start FROM (SELECT b.auction, b.ts, a.seller FROM bids b LEFT JOIN auctions a ${on}) AS j GROUP BY auction, tumble(ts, INTERVAL '10' SECOND)`,
+        batch: `SELECT b.auction, count(*) AS n, count(a.seller) AS matched, ${ends('b.ts', 10)} AS window_start FROM bids b LEFT JOIN auctions a ${on} GROUP BY ALL`,
+        always: false,
+      },
+      {
+        name: 'asof_windows',
+        query: "SELECT sym, sum(qty * bid) AS notional, count(*) AS n, window_start FROM (SELECT t.sym, t.qty, q.bid, t.ts FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts) AS j GROUP BY sym, tumble(ts, INTERVAL '10' SECOND)",
+        batch: `SELECT t.sym, sum(t.qty * q.bid) AS notional, count(*) AS n, ${ends('t.ts', 10)} AS window_start FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts GROUP BY ALL`,
+        always: false,
+      },
+      {
+        name: 'labelled',
+        query: 'SELECT label, count(*) AS n, sum(v) AS total FROM (SELECT l.label, t.v FROM t JOIN labels l ON l.id = t.id) AS j GROUP BY label',
+        batch: 'SELECT l.label, count(*) AS n, sum(t.v) AS total FROM t JOIN labels l ON l.id = t.id GROUP BY ALL',
+        always: true,
+      },
+    ] as const
+    for (const one of cases) await db.query(`CREATE STREAM ${one.name} AS ${one.query}`)
+    // The ASOF part is written as it was given, ASOF and all.
+    assert.ok((await db.query("SELECT query FROM strata.streams WHERE name = '_strata_part_asof_windows_1'")).rows[0]!['query'] === 'SELECT t.sym, t.qty, q.bid, t.ts FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts')
+    const check = async (context: string, all: boolean): Promise<void> => {
+      for (const one of cases) {
+        if (!all && !one.always) continue
+        const oracle = sortedRows((await db.query(one.batch, [], { engine: 'column' })).rows)
+        for (const engine of ['row', 'column'] as const) {
+          assert.deepEqual(sortedRows((await db.query(`SELECT * FROM ${one.name}`, [], { engine })).rows), oracle, `${one.name} on the ${engine} store after ${context} (replay with STRATA_SUBQUERIES_SEED=${seed})`)
+        }
+      }
+    }
+    let clock = 0
+    let auction = 1
+    let id = 1
+    for (let step = 0; step < 40; step++) {
+      clock += Math.floor(random() * 3000)
+      const time = (): Date => new Date(base + clock - Math.floor(random() * 8000))
+      const choice = random()
+      if (choice < 0.25) await db.push('auctions', Array.from({ length: 1 + Math.floor(random() * 2) }, () => ({ id: auction++, seller: `s${Math.floor(random() * 3)}`, ts: time() })))
+      else if (choice < 0.55) await db.push('bids', Array.from({ length: 1 + Math.floor(random() * 5) }, () => ({ auction: Math.max(1, auction - 1 - Math.floor(random() * 3)), price: Math.floor(random() * 30), ts: time() })))
+      else if (choice < 0.7) await db.push('quotes', [{ sym: ['A', 'B'][Math.floor(random() * 2)], bid: Math.floor(random() * 100), ts: new Date(time().getTime() + Math.floor(random() * 997)) }])
+      else if (choice < 0.85) await db.push('trades', Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ sym: ['A', 'B'][Math.floor(random() * 2)], qty: Math.floor(random() * 6), ts: time() })))
+      else {
+        await db.query('INSERT INTO t VALUES ($1, $2, $3)', [id, `k${id % 3}`, Math.floor(random() * 10)])
+        await db.query('INSERT INTO labels VALUES ($1, $2)', [Math.max(1, id - Math.floor(random() * 3)), `l${Math.floor(random() * 2)}`])
+        if (random() < 0.5) await db.query('UPDATE t SET v = v + 1 WHERE id = $1', [Math.max(1, id - 1)])
+        id++
+      }
+      await check(`step ${step}`, false)
+    }
+    await db.flush()
+    await check('the input ended', true)
+    for (const one of cases) assert.ok((await db.query(`SELECT count(*) AS n FROM ${one.name}`)).rows[0]!['n'] !== 0, `${one.name} has rows (seed ${seed})`)
+  } finally {
+    await db.close()
+  }
+})

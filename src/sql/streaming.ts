@@ -625,40 +625,82 @@ export interface DerivedTables {
   readonly parts: readonly { readonly name: string; readonly query: string }[]
 }
 
+/** Words that end a SELECT's FROM clause at its own level. */
+const afterFrom = new Set(['WHERE', 'GROUP', 'HAVING', 'WINDOW', 'QUALIFY', 'ORDER', 'LIMIT', 'OFFSET', 'FETCH', 'UNION', 'INTERSECT', 'EXCEPT', 'EMIT'])
+
 /**
  * A stream's query with subqueries in FROM (derived tables, joined or not) split into a cascade: each
  * subquery becomes a part — a stream or view of its own, named by `partName` (called once per part, in
- * order) — and the query reads the
- * part in its place, under the subquery's alias (and column aliases). Each part is then planned as any
- * stream is, so the cascade is kept exactly where each of its queries is. Undefined when the query has
- * no subquery in FROM (or does not parse: the planner says why). A LATERAL subquery is NOT_SUPPORTED:
- * it reads the row beside it, which a part of its own cannot.
+ * order) — and the query reads the part in its place, under the subquery's alias (and column aliases).
+ * Each part is then planned as any stream is, so the cascade is kept exactly where each of its queries
+ * is. The parts' texts are cut out of the query by scanner tokens (a `(` in the FROM clause that opens
+ * a SELECT, to its matching `)`), so each keeps the text as written — an ASOF join in it too, which
+ * PostgreSQL's grammar does not parse — and the parse tree says how many there must be. Undefined when
+ * the query has no subquery in FROM, or when the tokens do not find the subqueries the tree has (a
+ * subquery in extra parentheses: the planner then refuses it), or the query does not parse (the
+ * planner says why). A LATERAL subquery is NOT_SUPPORTED: it reads the row beside it, which a part of
+ * its own cannot.
  */
 export function derivedTables(query: string, partName: () => string): DerivedTables | undefined {
   let parsed: ReturnType<typeof parseStatements>
   try {
-    parsed = parseStatements(query)
+    parsed = parseStatements(withoutAsof(query)?.text ?? query)
   } catch {
     return undefined
   }
   const select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
   if (select === undefined) return undefined
-  const parts: { name: string; query: string }[] = []
-  const replace = (item: unknown): unknown => {
+  let expected = 0
+  const count = (item: unknown): void => {
     const derived = nodeBody(item, 'RangeSubselect')
     if (derived !== undefined) {
       if (derived['lateral'] === true) throw new StrataError('NOT_SUPPORTED', "a LATERAL subquery in a stream's query", { statement: query })
-      const name = partName()
-      parts.push({ name, query: deparseStatement(derived['subquery']) })
-      return { RangeVar: { relname: name, inh: true, relpersistence: 'p', ...(derived['alias'] === undefined ? {} : { alias: derived['alias'] }) } }
+      expected++
     }
     const join = nodeBody(item, 'JoinExpr')
-    if (join !== undefined) return { JoinExpr: { ...join, larg: replace(join['larg']), rarg: replace(join['rarg']) } }
-    return item
+    if (join !== undefined) {
+      count(join['larg'])
+      count(join['rarg'])
+    }
   }
-  const fromClause = list(select['fromClause']).map(replace)
-  if (parts.length === 0) return undefined
-  return { query: deparseStatement({ SelectStmt: { ...select, fromClause } }), parts }
+  for (const item of list(select['fromClause'])) count(item)
+  if (expected === 0) return undefined
+  const tokens = scanTokens(query)
+  if (tokens === undefined) return undefined
+  const spans: { readonly open: number; readonly close: number }[] = []
+  let depth = 0
+  let inFrom = false
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]!
+    if (token.text === '(') {
+      if (depth === 0 && inFrom && (isWord(tokens[index + 1], 'SELECT') || isWord(tokens[index + 1], 'WITH'))) {
+        let inner = 0
+        let close = index
+        for (; close < tokens.length; close++) {
+          if (tokens[close]!.text === '(') inner++
+          if (tokens[close]!.text === ')' && --inner === 0) break
+        }
+        if (close >= tokens.length) return undefined
+        spans.push({ open: index, close })
+        index = close
+        continue
+      }
+      depth++
+    } else if (token.text === ')') depth--
+    else if (depth === 0 && isWord(token, 'FROM')) inFrom = true
+    else if (depth === 0 && afterFrom.has(token.text.toUpperCase()) && !token.text.startsWith('"')) inFrom = false
+  }
+  if (spans.length !== expected) return undefined
+  const parts: { name: string; query: string }[] = []
+  let text = ''
+  let copied = 0
+  for (const span of spans) {
+    const name = partName()
+    parts.push({ name, query: query.slice(tokens[span.open]!.end, tokens[span.close]!.start).trim() })
+    text += `${query.slice(copied, tokens[span.open]!.start)}${quoteIdentifier(name)}`
+    copied = tokens[span.close]!.end
+  }
+  return { query: text + query.slice(copied), parts }
 }
 
 /** Recognises CREATE STREAM; undefined when the text is not one. */
@@ -993,8 +1035,8 @@ export function planStream(
   if ((lookups.length > 0 || joined !== undefined) && (window !== undefined || aggregated) && !windowedJoin) {
     refuse(
       joined !== undefined && window !== undefined
-        ? "windows over a join other than tumble or hop windows on the left source's event time over an inner interval join with an upper bound on the right side's time (… AND r.ts BETWEEN l.ts - INTERVAL … AND l.ts + INTERVAL …); or make the join a stream of its own and window over that stream"
-        : `a join in an aggregating stream${window === undefined ? ' without a window' : ''} (not yet in one query: make the join a stream of its own and aggregate over that stream)`,
+        ? "windows over a join other than tumble or hop windows on the left source's event time over an inner interval join with an upper bound on the right side's time (… AND r.ts BETWEEN l.ts - INTERVAL … AND l.ts + INTERVAL …); or write the join as a subquery in FROM and window over it (SELECT … FROM (SELECT … FROM a JOIN b ON …) AS j GROUP BY …)"
+        : `a join in an aggregating stream${window === undefined ? ' without a window' : ''} (write the join as a subquery in FROM and aggregate over it: SELECT … FROM (SELECT … FROM a JOIN b ON …) AS j GROUP BY …)`,
     )
   }
   const ownAlias = join === undefined ? String(nodeBody({ Alias: alias }, 'Alias')?.['aliasname'] ?? source) : undefined
