@@ -179,6 +179,7 @@ export function streamingSubsystem(host: SubsystemHost): Subsystem {
         streams.checkDropSync(table)
         sources.droppedSync(change.writer, table)
         streams.droppedSync(change.writer, table)
+        views.droppedIndexesSync(change.writer, table)
         sinks.droppedSync(change.writer, table)
       },
       checkDropColumn: (table) => views.checkSchemaChange(table, 'DROP COLUMN'),

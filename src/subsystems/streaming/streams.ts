@@ -320,9 +320,9 @@ export class Streams {
    * What the planner knows of an ordinary table a materialized view reads: no watermark, its columns
    * (`columns`: those a view recorded when it was created).
    */
-  private tableForPlan(name: string, columns?: readonly string[]): (SourceDefinition & { readonly columns: readonly string[]; readonly table: true }) | undefined {
+  private tableForPlan(name: string, columns?: readonly string[], sources = false): (SourceDefinition & { readonly columns: readonly string[]; readonly table: true }) | undefined {
     const table = this.host.schema.catalog.tables.get(name)
-    if (table === undefined || table.source !== undefined) return undefined
+    if (table === undefined || (table.source !== undefined && !sources)) return undefined
     if (columns === undefined && table.stream !== undefined && table.stream.over === undefined && this.appendsOnly(table as StreamTable, this.planOf(table as StreamTable))) return undefined
     return { watermarkColumn: null, delayUs: 0, allowedLatenessUs: 0, columns: columns ?? table.columns.map((column) => column.name), table: true }
   }
@@ -368,8 +368,9 @@ export class Streams {
     if (cached !== undefined && cached.query === stream.stream.query && cached.schemaTx === input.schemaTx) return cached.plan
     const resolve = (name: string): ReturnType<Streams['tableForPlan']> | ReturnType<Streams['sourceForPlan']> => {
       if (!overTable) return this.sourceForPlan(name)
-      if (name === input.name) return this.tableForPlan(name, stream.stream.columns)
-      return name === stream.stream.joins ? this.tableForPlan(name, stream.stream.joinColumns) : undefined
+      // A view may read a source's table (a source joined with a subquery in FROM: Streams.create).
+      if (name === input.name) return this.tableForPlan(name, stream.stream.columns, true)
+      return name === stream.stream.joins ? this.tableForPlan(name, stream.stream.joinColumns, true) : undefined
     }
     const plan = planStream(stream.stream.query, resolve, this.aggregates)
     // A plan made before the aggregates were read is not kept: the next one is made with them.
@@ -434,9 +435,13 @@ export class Streams {
     const plan = this.planForCreate(create.query)
     // A lookup join reads its table as it is when each event arrives: a subquery's rows over the same
     // events come later than that, so the answer would not be the batch join's.
-    const lookedUp = plan.lookups.find((name) => name.startsWith(partPrefix))
-    if (lookedUp !== undefined) {
-      throw new StrataError('NOT_SUPPORTED', "a join of a source with a subquery in FROM (the source's events would meet the subquery's rows as they are when each event arrives, not as the batch join has them: join two subqueries, or a source with a source)", { statement: create.query })
+    // events come later than that, so the answer would not be the batch join's. A source joined with a
+    // part is kept as a materialized view over the two tables instead — the source's events as its
+    // table holds them — brought up to date inside every transaction that writes either: the batch join.
+    if (plan.lookups.some((name) => name.startsWith(partPrefix))) {
+      const tables = planStream(create.query, (name) => this.tableForPlan(name, undefined, true), this.aggregates)
+      if (this.createOverTable === undefined) throw new StrataError('INTERNAL', 'materialized views over tables are not wired')
+      return this.createOverTable(call, create, tables, this.host.schema.catalog.tables.get(tables.source)!)
     }
     // The catalog as the parts left it.
     const input = this.host.schema.catalog.tables.get(plan.source)!
@@ -513,6 +518,8 @@ export class Streams {
     const atLeast = (bound: bigint): void => {
       if (needed === null || bound < needed) needed = bound
     }
+    // A materialized view reading the source's table (a source joined with a subquery) reads all of it.
+    if (this.readers(source.name).some((reader) => reader.stream.over === 'table')) return 'all'
     for (const stream of this.over(source.name)) {
       const plan = this.planOf(stream)
       if (plan.joined !== undefined && plan.window !== undefined) {

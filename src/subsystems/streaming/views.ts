@@ -27,7 +27,7 @@
  */
 import { historyTableName, openTxColumn, type TableDefinition } from '../../sql/catalog.js'
 import { writtenInRangeParams, writtenInRangeSql } from '../../sql/ddl.js'
-import type { CreateStream, StreamPlan } from '../../sql/streaming.js'
+import { partPrefix, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
 import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
@@ -138,11 +138,39 @@ export class TableViews {
         .prepareSync('INSERT OR REPLACE INTO _strata_streams (name, source, query, closed_until_us, open_from_us, done, tx_id) VALUES (?, ?, ?, NULL, NULL, 0, ?)')
         .runSync([create.name, table.name, create.query, pending])
       const view = this.host.schema.catalog.tables.get(create.name) as StreamTable
+      this.indexLookupsSync(view, plan, table, other)
       await this.fill(call, session, view)
     } finally {
       this.host.syncer.releaseSession(session)
     }
     return empty()
+  }
+
+  /**
+   * The row-store indexes a view over a source's table or a part's (a subquery kept as a stream of
+   * its own) looks its rows up by: the join's keys on each side, an aggregate's group columns. Without
+   * them each change would scan the whole table (Nexmark's q7 as written: every window's maximum looks
+   * up the bids at that price). Only on these: a user's own table keeps the indexes the user gave it.
+   * Named `_strata_view_<view>_<n>`, in the view's transaction; dropped with the view (`droppedIndexesSync`).
+   */
+  private indexLookupsSync(view: StreamTable, plan: StreamPlan, table: TableDefinition, other: TableDefinition | undefined): void {
+    const wanted: [TableDefinition, readonly string[]][] = []
+    if (plan.joined !== undefined && other !== undefined) {
+      wanted.push([table, plan.joined.keys.map((key) => key.left)], [other, plan.joined.keys.map((key) => key.right)])
+    } else if (plan.groupColumns !== undefined) wanted.push([table, plan.groupColumns])
+    let index = 0
+    for (const [owner, columns] of wanted) {
+      if (columns.length === 0 || (owner.source === undefined && !owner.name.startsWith(partPrefix))) continue
+      const name = `${viewIndexPrefix(view.name)}${++index}`
+      this.writer.execSync(`CREATE INDEX ${quoteIdentifier(name)} ON ${quoteIdentifier(owner.name)} (${columns.map(quoteIdentifier).join(', ')})`)
+    }
+  }
+
+  /** The schema hook: a dropped view's lookup indexes go with it (those on a dropped table went with the table). */
+  droppedIndexesSync(writer: RowConnection, table: TableDefinition): void {
+    if (table.stream?.over !== 'table') return
+    // A view has at most two (one per side of its join).
+    for (const index of [1, 2]) writer.execSync(`DROP INDEX IF EXISTS main.${quoteIdentifier(`${viewIndexPrefix(table.name)}${index}`)}`)
   }
 
   /** The view's rows from its table as it is now (its CREATE, or a rebuild in the transaction that created it). */
@@ -384,4 +412,9 @@ export class TableViews {
     }
     return written
   }
+}
+
+/** The prefix of a view's lookup indexes' names (TableViews.indexLookupsSync). */
+function viewIndexPrefix(view: string): string {
+  return `_strata_view_${view}_`
 }
