@@ -159,6 +159,7 @@ test('joins and aggregates in one query through a subquery in FROM: an aggregate
     await db.query("CREATE SOURCE trades (sym VARCHAR, qty INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '3' SECOND)")
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, k VARCHAR, v INTEGER)')
     await db.query('CREATE TABLE labels (id INTEGER, label VARCHAR)')
+    await db.query('CREATE TABLE owners (label VARCHAR, owner VARCHAR)')
     const on = "ON a.id = b.auction AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '20' SECOND"
     const ends = (column: string, size: number): string => `time_bucket(INTERVAL '${size} seconds', ${column}, TIMESTAMP '1970-01-01')`
     const cases = [
@@ -196,6 +197,13 @@ test('joins and aggregates in one query through a subquery in FROM: an aggregate
         batch: 'SELECT l.label, count(*) AS n, sum(t.v) AS total FROM t JOIN labels l ON l.id = t.id GROUP BY ALL',
         always: true,
       },
+      {
+        // Three tables: the first join a subquery, the third joined to it (a FULL join, kept by key too).
+        name: 'owned',
+        query: 'SELECT j.id, j.label, o.owner FROM (SELECT t.id, l.label FROM t JOIN labels l ON l.id = t.id) AS j FULL JOIN owners o ON o.label = j.label',
+        batch: 'SELECT j.id, j.label, o.owner FROM (SELECT t.id, l.label FROM t JOIN labels l ON l.id = t.id) AS j FULL JOIN owners o ON o.label = j.label',
+        always: true,
+      },
     ] as const
     for (const one of cases) await db.query(`CREATE STREAM ${one.name} AS ${one.query}`)
     // The ASOF part is written as it was given, ASOF and all.
@@ -224,6 +232,8 @@ test('joins and aggregates in one query through a subquery in FROM: an aggregate
         await db.query('INSERT INTO t VALUES ($1, $2, $3)', [id, `k${id % 3}`, Math.floor(random() * 10)])
         await db.query('INSERT INTO labels VALUES ($1, $2)', [Math.max(1, id - Math.floor(random() * 3)), `l${Math.floor(random() * 2)}`])
         if (random() < 0.5) await db.query('UPDATE t SET v = v + 1 WHERE id = $1', [Math.max(1, id - 1)])
+        if (random() < 0.5) await db.query('INSERT INTO owners VALUES ($1, $2)', [`l${Math.floor(random() * 3)}`, `o${id}`])
+        else if (random() < 0.3) await db.query('DELETE FROM owners WHERE owner = $1', [`o${Math.max(1, id - 2)}`])
         id++
       }
       await check(`step ${step}`, false)

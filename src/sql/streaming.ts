@@ -603,6 +603,11 @@ export interface StreamPlan {
      * that no right event read as `streamOtherRelation` matches, LEFT JOINed with no right events.
      */
     readonly outer?: string
+    /**
+     * A materialized view's RIGHT or FULL join of two tables: right rows without a left row give rows
+     * too, so a key with no left rows is evaluated as well (views.ts keepJoin).
+     */
+    readonly keepsRight?: true
   }
   readonly sql: string
 }
@@ -873,6 +878,9 @@ export function planStream(
   let outerSides: PgNode | undefined
   let timeSides: { readonly left: JoinSide & { readonly time: string | null }; readonly right: JoinSide & { readonly time: string | null } } | undefined
   if (join !== undefined) {
+    if (nodeBody(join['larg'], 'JoinExpr') !== undefined || nodeBody(join['rarg'], 'JoinExpr') !== undefined) {
+      refuse('a join of more than two tables or sources (write the first join as a subquery in FROM: SELECT … FROM (SELECT … FROM a JOIN b ON …) AS ab JOIN c ON …)')
+    }
     const left = nodeBody(join['larg'], 'RangeVar')
     const right = nodeBody(join['rarg'], 'RangeVar')
     const viewRefuse = (what: string): never => {
@@ -883,7 +891,7 @@ export function planStream(
       // A materialized view over a join of two tables: kept by the keys its ON clause equates.
       const rightTable = right === undefined ? undefined : sourceOf(String(right['relname']))
       if (rightTable?.table !== true) viewRefuse('a join of a table with anything but a table (not yet)')
-      if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') viewRefuse('a RIGHT or FULL join (not yet)')
+      const keepsRight = join['jointype'] === 'JOIN_RIGHT' || join['jointype'] === 'JOIN_FULL'
       if (list(join['usingClause']).length > 0 || join['quals'] === undefined) viewRefuse('a join without ON (write ON … = …)')
       const leftName = String(left!['relname'])
       const rightName = String(right!['relname'])
@@ -892,7 +900,7 @@ export function planStream(
       const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
       const keys = joinEqualities(join['quals'], { alias: leftAlias, columns: leftTable.columns }, { alias: rightAlias, columns: rightTable!.columns })
       if (keys.length === 0) viewRefuse('a join whose ON equates no column of one table with a column of the other')
-      joined = { source: rightName, keys }
+      joined = { source: rightName, keys, ...(keepsRight ? { keepsRight: true as const } : {}) }
       otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       item = join['larg']
     } else {

@@ -368,7 +368,8 @@ export class TableViews {
       ...this.closedSync(table, txId, true).filter(inKeys(at)),
     ]
     const evaluate = async (leftRows: RowValue[][], rightRows: RowValue[][]): Promise<RowValue[][]> => {
-      if (leftRows.length === 0) return []
+      // Without left rows an inner or LEFT join has no rows; a RIGHT or FULL join has the right rows'.
+      if (leftRows.length === 0 && (plan.joined!.keepsRight !== true || rightRows.length === 0)) return []
       const result = await this.streams.evaluate(session, view.name, left, plan, leftRows, { closedUs: null, limitUs: null, describeOnly: false }, undefined, { columns: right.columns, events: rightRows })
       return result.rows.map((row) => view.columns.map((column, index) => toStorage(row[index], column.type)))
     }
