@@ -68,6 +68,12 @@ test("an interval join's time bounds let both sources' retention remove events t
   // A LEFT join keeps its orders, and the payments that may match them, until it knows which have none.
   const leftJoin = "SELECT o.id, o.ts AS order_ts, p.amount FROM orders o LEFT JOIN payments p ON p.order_id = o.id AND p.ts BETWEEN o.ts - INTERVAL '1' SECOND AND o.ts + INTERVAL '2' SECOND"
   await db.query(`CREATE STREAM j_left AS ${leftJoin}`)
+  // A FULL join keeps its payments too, and the orders that may match them, until it knows which have none.
+  const fullJoin = "SELECT o.id, o.ts AS order_ts, p.order_id, p.amount FROM orders o FULL JOIN payments p ON p.order_id = o.id AND p.ts BETWEEN o.ts - INTERVAL '1' SECOND AND o.ts + INTERVAL '2' SECOND"
+  await db.query(`CREATE STREAM j_full AS ${fullJoin}`)
+  // And with the sides the other way round: its left side (payments) is the one whose watermark lags.
+  const swappedJoin = "SELECT o.id, o.ts AS order_ts, p.order_id, p.amount FROM payments p FULL JOIN orders o ON p.order_id = o.id AND o.ts BETWEEN p.ts - INTERVAL '2' SECOND AND p.ts + INTERVAL '1' SECOND"
+  await db.query(`CREATE STREAM j_swapped AS ${swappedJoin}`)
   // Windows over a join in one query keep both sides' events of the windows not yet closed.
   const windowedJoin = "SELECT window_start, count(*) AS n, sum(p.amount) AS total FROM orders o JOIN payments p ON p.order_id = o.id AND p.ts BETWEEN o.ts - INTERVAL '1' SECOND AND o.ts + INTERVAL '2' SECOND GROUP BY tumble(o.ts, INTERVAL '1' SECOND)"
   await db.query(`CREATE STREAM j_windows AS ${windowedJoin}`)
@@ -121,6 +127,17 @@ test("an interval join's time bounds let both sources' retention remove events t
     const known = `TIMESTAMP '${new Date(watermarks.payments - 2000).toISOString().replace('T', ' ').replace('Z', '')}'`
     const leftBatch = `${all(leftJoin).replace('LEFT JOIN', 'JOIN')} UNION ALL ${all(leftJoin)} WHERE p.order_id IS NULL AND o.ts < ${known}`
     assert.deepEqual(sortedRows((await db.query('SELECT * FROM j_left', [], { engine: 'row' })).rows), sortedRows((await db.query(leftBatch, [], { engine: 'column' })).rows), `j_left after step ${step}`)
+    // The FULL join: those, and the payments known unmatched — those before the orders watermark − 1 s (an order still to come is at most 1 s after its payment).
+    const knownPaid = `TIMESTAMP '${new Date(watermarks.orders - 1000).toISOString().replace('T', ' ').replace('Z', '')}'`
+    const fullBatch =
+      `${all(fullJoin).replace('FULL JOIN', 'JOIN')} UNION ALL ${all(fullJoin).replace('FULL JOIN', 'LEFT JOIN')} WHERE p.order_id IS NULL AND o.ts < ${known} ` +
+      `UNION ALL ${all(fullJoin).replace('FULL JOIN', 'RIGHT JOIN')} WHERE o.id IS NULL AND p.ts < ${knownPaid}`
+    assert.deepEqual(sortedRows((await db.query('SELECT * FROM j_full', [], { engine: 'row' })).rows), sortedRows((await db.query(fullBatch, [], { engine: 'column' })).rows), `j_full after step ${step}`)
+    const swapped = (query: string): string => query.replace('FROM payments p', 'FROM payments_all p').replace('JOIN orders o', 'JOIN orders_all o')
+    const swappedBatch =
+      `${swapped(swappedJoin).replace('FULL JOIN', 'JOIN')} UNION ALL ${swapped(swappedJoin).replace('FULL JOIN', 'RIGHT JOIN')} WHERE p.order_id IS NULL AND o.ts < ${known} ` +
+      `UNION ALL ${swapped(swappedJoin).replace('FULL JOIN', 'LEFT JOIN')} WHERE o.id IS NULL AND p.ts < ${knownPaid}`
+    assert.deepEqual(sortedRows((await db.query('SELECT * FROM j_swapped', [], { engine: 'row' })).rows), sortedRows((await db.query(swappedBatch, [], { engine: 'column' })).rows), `j_swapped after step ${step}`)
     // Its windows closed: those ending by the lower of the orders watermark and the payments watermark − 2 s.
     const closed = `TIMESTAMP '${new Date(Math.min(watermarks.orders, watermarks.payments - 2000)).toISOString().replace('T', ' ').replace('Z', '')}'`
     const windowsBatch = `SELECT window_start, n, total FROM (SELECT time_bucket(INTERVAL '1 second', o.ts, TIMESTAMP '1970-01-01') AS window_start, count(*) AS n, sum(p.amount) AS total ${all(windowedJoin).slice(all(windowedJoin).indexOf('FROM'), all(windowedJoin).indexOf(' GROUP BY'))} GROUP BY ALL) AS w WHERE window_start + INTERVAL '1 second' <= ${closed}`
@@ -134,6 +151,7 @@ test("an interval join's time bounds let both sources' retention remove events t
   assert.ok((await count('SELECT count(*) AS n FROM j_between WHERE amount = 99')) > 20, 'pairs on the upper bound, at the payments watermark')
   assert.ok((await count('SELECT count(*) AS n FROM j_between WHERE amount = 98')) > 20, 'pairs on the lower bound, the order last')
   assert.ok((await count('SELECT count(*) AS n FROM j_left WHERE amount IS NULL')) > 10, 'orders without a payment')
+  assert.ok((await count('SELECT count(*) AS n FROM j_full WHERE id IS NULL')) > 10, 'payments without an order')
   const orders = await count('SELECT count(*) AS n FROM orders_all')
   const payments = await count('SELECT count(*) AS n FROM payments_all')
   assert.ok((await count('SELECT count(*) AS n FROM orders')) < orders / 2, 'orders the payments watermark passed left the source')

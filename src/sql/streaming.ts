@@ -604,6 +604,13 @@ export interface StreamPlan {
      */
     readonly outer?: string
     /**
+     * A FULL interval join: besides `outer`'s unmatched left events, each right event without a
+     * match once the left side can bring none (its limit passed the event's time minus the lower
+     * bound), by this query: the stream's query over those right events that no left event read as
+     * the input matches, RIGHT JOINed with no left events.
+     */
+    readonly outerRight?: string
+    /**
      * A materialized view's RIGHT or FULL join of two tables: right rows without a left row give rows
      * too, so a key with no left rows is evaluated as well (views.ts keepJoin).
      */
@@ -876,6 +883,8 @@ export function planStream(
   // For a join of two sources: each side's alias, columns and event-time column (what its rows may carry as their time).
   // A LEFT interval join's sides for its unmatched left events (unmatchedFrom).
   let outerSides: PgNode | undefined
+  // A FULL interval join's sides for its unmatched right events (unmatchedRightFrom).
+  let rightOuterSides: PgNode | undefined
   let timeSides: { readonly left: JoinSide & { readonly time: string | null }; readonly right: JoinSide & { readonly time: string | null } } | undefined
   if (join !== undefined) {
     if (nodeBody(join['larg'], 'JoinExpr') !== undefined || nodeBody(join['rarg'], 'JoinExpr') !== undefined) {
@@ -906,7 +915,7 @@ export function planStream(
     } else {
       if (nodeBody(join['larg'], 'RangeSubselect') !== undefined || nodeBody(join['rarg'], 'RangeSubselect') !== undefined) refuse('a subquery in FROM (make it a stream of its own, and join that stream)')
       if (left === undefined || right === undefined || leftTable === undefined) refuse('a join other than a source JOIN a table (a lookup join)')
-      if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse(join['jointype'] === 'JOIN_FULL' ? 'a FULL join (not yet: inner, LEFT and, of two sources, RIGHT joins are)' : 'a RIGHT join of a source with a table (a lookup join is the source LEFT JOIN the table)')
+      if (join['jointype'] === 'JOIN_RIGHT') refuse('a RIGHT join of a source with a table (a lookup join is the source LEFT JOIN the table)')
       if (join['quals'] === undefined && list(join['usingClause']).length === 0) refuse('a join without ON or USING')
       const rightName = String(right!['relname'])
       // A table on the right is a lookup join's (the resolver answers tables too, for views over them).
@@ -915,6 +924,7 @@ export function planStream(
       if (asofText !== undefined) {
         // An ASOF join: each left event with the latest right event at or before it (DuckDB's ASOF JOIN).
         if (rightSource === undefined) refuse('an ASOF join with a table (ASOF joins two sources)')
+        if (join['jointype'] === 'JOIN_FULL') refuse('a FULL ASOF join (ASOF JOIN and ASOF LEFT JOIN are)')
         if (rightName === String(left!['relname'])) refuse('an ASOF join of a source with itself')
         const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
         const leftName = String(left!['relname'])
@@ -931,7 +941,6 @@ export function planStream(
         otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       } else if (rightSource !== undefined) {
         // An interval join of two sources: each batch's events joined with the other source's events so far.
-        if (join['jointype'] !== 'JOIN_INNER' && join['jointype'] !== 'JOIN_LEFT') refuse('a FULL join of two sources (not yet: inner, LEFT and RIGHT joins are)')
         if (rightName === String(left!['relname'])) refuse('a join of a source with itself (not yet)')
         if (list(join['usingClause']).length > 0) refuse('a join of two sources with USING (write ON)')
         const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
@@ -941,14 +950,20 @@ export function planStream(
         const sides = { left: { alias: leftAlias, columns: leftDefinition.columns }, right: { alias: rightAlias, columns: rightSource.columns } }
         const times = leftDefinition.watermarkColumn === null || rightSource.watermarkColumn === null ? undefined : { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: rightSource.watermarkColumn } }
         const bounds = times === undefined ? { lowUs: null, highUs: null } : timeBounds(join['quals'], times)
-        const outer = join['jointype'] === 'JOIN_LEFT'
+        const full = join['jointype'] === 'JOIN_FULL'
+        const outer = join['jointype'] === 'JOIN_LEFT' || full
         // A left event is known to have no match once the right side's watermark has passed its time plus the upper bound.
-        if (outer && bounds.highUs === null) refuse("a LEFT JOIN of two sources without an upper bound on the right side's event time (… AND r.ts BETWEEN l.ts AND l.ts + INTERVAL …)")
+        if (outer && bounds.highUs === null) refuse(`a ${full ? 'FULL' : 'LEFT'} JOIN of two sources without an upper bound on the right side's event time (… AND r.ts BETWEEN l.ts AND l.ts + INTERVAL …)`)
+        // A right event is known to have no match once the left side's watermark has passed its time minus the lower bound.
+        if (full && bounds.lowUs === null) refuse("a FULL JOIN of two sources without a lower bound on the right side's event time (… AND r.ts BETWEEN l.ts - INTERVAL … AND l.ts + INTERVAL …)")
         joined = { source: rightName, keys: joinEqualities(join['quals'], sides.left, sides.right), ...(bounds.lowUs === null && bounds.highUs === null ? {} : { bounds }) }
         if (outer) outerSides = unmatchedFrom(join, leftAlias, rightAlias)
-        timeSides = { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: outer ? null : rightSource.watermarkColumn } }
+        if (full) rightOuterSides = unmatchedRightFrom(join, leftAlias, rightAlias)
+        // A FULL join's rows carry neither side's time in every row (an unmatched event's other side is NULL).
+        timeSides = full ? undefined : { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: outer ? null : rightSource.watermarkColumn } }
         otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       } else {
+        if (join['jointype'] === 'JOIN_FULL') refuse('a FULL join of a source with a table (a lookup join is the source JOIN or LEFT JOIN the table)')
         lookups.push(rightName)
         lookupSide = join['rarg']
       }
@@ -1069,6 +1084,7 @@ export function planStream(
   if (group.length > 0) rewritten['groupClause'] = edited
   const sql = deparseStatement({ SelectStmt: rewritten })
   if (joined !== undefined && outerSides !== undefined) joined = { ...joined, outer: deparseStatement({ SelectStmt: { ...rewritten, fromClause: [{ JoinExpr: { ...join, ...outerSides } }] } }) }
+  if (joined !== undefined && rightOuterSides !== undefined) joined = { ...joined, outerRight: deparseStatement({ SelectStmt: { ...rewritten, fromClause: [{ JoinExpr: { ...join, ...rightOuterSides } }] } }) }
   let eventTime: string | undefined
   if (window === undefined && !aggregated && joined === undefined && definition.watermarkColumn !== null) {
     const timeColumn = definition.watermarkColumn
@@ -1284,6 +1300,24 @@ function unmatchedFrom(join: PgNode, leftAlias: string, rightAlias: string): PgN
   const from = nodeBody(list(nodeBody(template[0]!.tree, 'SelectStmt')!['fromClause'])[0], 'JoinExpr')!
   // The ON clause goes into the NOT EXISTS (both sides in scope there).
   const unmatched = nodeBody(nodeBody(from['larg'], 'RangeSubselect')!['subquery'], 'SelectStmt')!
+  const exists = nodeBody(unmatched['whereClause'], 'BoolExpr')!
+  const inner = nodeBody(nodeBody(list(exists['args'])[0], 'SubLink')!['subselect'], 'SelectStmt')!
+  inner['whereClause'] = join['quals']
+  return { larg: from['larg'], rarg: from['rarg'] }
+}
+
+/**
+ * A FULL join's sides for its unmatched right events: an empty left side, and the other relation
+ * (`rightAlias`) filtered to the events no left event read as the input matches by the ON clause, so
+ * that the query NULL-extends each of them exactly as a batch FULL JOIN does.
+ */
+function unmatchedRightFrom(join: PgNode, leftAlias: string, rightAlias: string): PgNode {
+  const template = parseStatements(
+    `SELECT * FROM (SELECT * FROM ${streamInputRelation} WHERE false) AS ${quoteIdentifier(leftAlias)} ` +
+      `RIGHT JOIN (SELECT * FROM ${streamOtherRelation} AS ${quoteIdentifier(rightAlias)} WHERE NOT EXISTS (SELECT 1 FROM ${streamInputRelation} AS ${quoteIdentifier(leftAlias)} WHERE true)) AS ${quoteIdentifier(rightAlias)} ON true`,
+  )
+  const from = nodeBody(list(nodeBody(template[0]!.tree, 'SelectStmt')!['fromClause'])[0], 'JoinExpr')!
+  const unmatched = nodeBody(nodeBody(from['rarg'], 'RangeSubselect')!['subquery'], 'SelectStmt')!
   const exists = nodeBody(unmatched['whereClause'], 'BoolExpr')!
   const inner = nodeBody(nodeBody(list(exists['args'])[0], 'SubLink')!['subselect'], 'SelectStmt')!
   inner['whereClause'] = join['quals']

@@ -30,6 +30,9 @@ import { createSessionsSync, dropSessionsSync, openSessionsSync, replaceSessions
 import { dateFromMicros } from '../../util/timestamp.js'
 import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.js'
 
+
+/** A FULL join's right-side threshold once the left side has flushed: every right event is past it (unmatchedRightStep). */
+const allPassedUs = 2n ** 63n - 1n
 /** The column store's schema for the events a step evaluates. */
 
 type SourceTable = TableDefinition & { readonly source: SourceDefinition }
@@ -487,6 +490,7 @@ export class Streams {
       else if (plan.window === undefined) {
         await this.emitRows(call, session, stream, source, plan, events)
         if (plan.joined?.outer !== undefined) await this.unmatchedStep(call, session, stream, plan, undefined, [])
+        if (plan.joined?.outerRight !== undefined) await this.unmatchedRightStep(call, session, stream, plan, undefined, [])
       }
       else await this.closeWindows(call, session, stream, source, plan, this.relationProgress(source.name), [], source.name)
     } finally {
@@ -572,21 +576,32 @@ export class Streams {
     const joined = plan.joined!
     if (joined.asof !== undefined || joined.bounds === undefined) return 'all'
     const sourceIsLeft = source.name === plan.source
-    const otherName = sourceIsLeft ? joined.source : plan.source
+    // The bound seen from this side: a left event meets right ones up to its time + high, a right one left ones from its time − high to its time − low.
     const bound = sourceIsLeft ? joined.bounds.highUs : joined.bounds.lowUs
     if (bound === null) return 'all'
-    const limitUs = this.limitOf(otherName)
-    // A LEFT join's left events wait, with the right events that may match them, until known unmatched (unmatchedStep).
-    const pending = joined.outer === undefined ? undefined : this.stateSync(this.writer, stream.name)
-    if (pending !== undefined && !pending.done && pending.closedUntilUs === null) return 'all'
-    const pendingFromUs = pending === undefined || pending.done ? undefined : pending.closedUntilUs!
-    if (limitUs === null) return sourceIsLeft || pendingFromUs === undefined ? null : pendingFromUs + bound
+    let keptFrom: bigint | null = null
+    const keep = (fromUs: bigint): void => {
+      if (keptFrom === null || fromUs < keptFrom) keptFrom = fromUs
+    }
+    // Pairs with the other side's events still to come (none once it has flushed).
+    const limitUs = this.limitOf(sourceIsLeft ? joined.source : plan.source)
     if (limitUs === undefined) return 'all'
-    const keptFrom = sourceIsLeft ? limitUs - bound : limitUs + bound
-    if (pendingFromUs === undefined) return keptFrom
-    const pendingKept = sourceIsLeft ? pendingFromUs : pendingFromUs + bound
-    return pendingKept < keptFrom ? pendingKept : keptFrom
+    if (limitUs !== null) keep(sourceIsLeft ? limitUs - bound : limitUs + bound)
+    // A LEFT or FULL join's left events wait, with the right events that may match them, until known unmatched (unmatchedStep).
+    const state = joined.outer === undefined ? undefined : this.stateSync(this.writer, stream.name)
+    if (state !== undefined && !state.done) {
+      if (state.closedUntilUs === null) return 'all'
+      keep(sourceIsLeft ? state.closedUntilUs : state.closedUntilUs + bound)
+    }
+    // A FULL join's right events wait too, with the left events that may match them (unmatchedRightStep).
+    if (joined.outerRight !== undefined) {
+      const passedUs = state!.openFromUs
+      if (passedUs === null) return 'all'
+      if (passedUs !== allPassedUs) keep(sourceIsLeft ? passedUs - bound : passedUs)
+    }
+    return keptFrom
   }
+
 
   /** A stream another stream reads is not dropped (DROP SOURCE … CASCADE drops the farthest first). */
   checkDropSync(table: TableDefinition): void {
@@ -625,6 +640,7 @@ export class Streams {
         else if (plan.window === undefined) {
           const emitted = await this.emitRows(call, session, stream, source, plan, accepted)
           if (plan.joined?.outer !== undefined) emitted.push(...(await this.unmatchedStep(call, session, stream, plan, source, accepted)))
+          if (plan.joined?.outerRight !== undefined) emitted.push(...(await this.unmatchedRightStep(call, session, stream, plan, source, accepted)))
           // A stream over this one takes the rows it appended as its batch, with its own watermark.
           if (this.appendsOnly(stream, plan) && this.over(stream.name).length > 0) await this.afterBatch(call, this.sourceOf(stream.name), emitted, this.relationProgress(stream.name))
         } else await this.closeWindows(call, session, stream, source, plan, progress, accepted, source.name)
@@ -754,7 +770,8 @@ export class Streams {
     const thresholdUs = rightLimitUs === null || rightLimitUs === undefined ? rightLimitUs : rightLimitUs - joined.bounds!.highUs!
     if (!state.done && thresholdUs !== undefined && (thresholdUs === null || state.closedUntilUs === null || thresholdUs > state.closedUntilUs)) {
       events.push(...this.eventsSync(left, column, state.closedUntilUs, thresholdUs))
-      this.saveStateSync(call, stream.name, thresholdUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: null, done: true } : { closedUntilUs: thresholdUs, openFromUs: null, done: false })
+      // A FULL join's right-side threshold (openFromUs) is unmatchedRightStep's, kept as it is.
+      this.saveStateSync(call, stream.name, thresholdUs === null ? { closedUntilUs: state.closedUntilUs, openFromUs: state.openFromUs, done: true } : { closedUntilUs: thresholdUs, openFromUs: state.openFromUs, done: false })
     }
     if (events.length === 0) return []
     const keys = joined.keys.map((key) => ({ mine: key.left, other: key.right }))
@@ -762,6 +779,41 @@ export class Streams {
     const result = await this.evaluate(session, stream.name, left, { ...plan, sql: joined.outer! }, events, { closedUs: null, limitUs: null, describeOnly: false }, call, { columns: right.columns, events: rightEvents })
     const rows = this.insertResultSync(call, stream, result.rows, true)
     this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: rightEvents.length })
+    return rows
+  }
+
+  /**
+   * A FULL interval join's unmatched right events, as unmatchedStep's left ones the other way round: a
+   * right event (time r) has no match still to come once the left side's limit is beyond r − low, the
+   * join's lower time bound. `open_from_us` holds that threshold as of the last step (`allPassedUs`
+   * once the left side has flushed: every right event is past it). Each step emits the right events it
+   * newly passed — and those of a right batch already below it — that no left event matches, each
+   * NULL-extended by the stream's query as a batch FULL JOIN does (`joined.outerRight`).
+   */
+  private async unmatchedRightStep(call: StatementCall, session: ColumnSession, stream: StreamTable, plan: StreamPlan, batch: SourceTable | undefined, accepted: readonly (readonly RowValue[])[]): Promise<RowValue[][]> {
+    const joined = plan.joined!
+    const left = this.sourceOf(plan.source)
+    const right = this.sourceOf(joined.source)
+    const column = right.source.watermarkColumn!
+    const state = this.stateSync(this.writer, stream.name)
+    const passedUs = state.openFromUs
+    let events: RowValue[][] = []
+    if (batch !== undefined && batch.name === right.name && passedUs !== null) {
+      const position = right.columns.findIndex((candidate) => candidate.name === column)
+      events = accepted.filter((event) => BigInt(event[position] as number | bigint) < passedUs) as RowValue[][]
+    }
+    const leftLimitUs = this.limitOf(plan.source)
+    const thresholdUs = leftLimitUs === null ? allPassedUs : leftLimitUs === undefined ? undefined : leftLimitUs + joined.bounds!.lowUs!
+    if (thresholdUs !== undefined && (passedUs === null || thresholdUs > passedUs)) {
+      events.push(...this.eventsSync(right, column, passedUs, thresholdUs === allPassedUs ? null : thresholdUs))
+      this.saveStateSync(call, stream.name, { ...state, openFromUs: thresholdUs })
+    }
+    if (events.length === 0) return []
+    const keys = joined.keys.map((key) => ({ mine: key.right, other: key.left }))
+    const leftEvents = this.matchingEventsSync(left, right, keys, events, this.pairableRange(plan, left, right, false, events))
+    const result = await this.evaluate(session, stream.name, left, { ...plan, sql: joined.outerRight! }, leftEvents, { closedUs: null, limitUs: null, describeOnly: false }, call, { columns: right.columns, events })
+    const rows = this.insertResultSync(call, stream, result.rows, true)
+    this.countSync(call, stream.name, { eventsIn: 0, eventsOut: result.rows.length, stateRows: leftEvents.length })
     return rows
   }
 
@@ -1313,7 +1365,8 @@ export class Streams {
             ? '  -> no time bounds in ON: every event of both sides is kept'
             : `  -> time bounds: ${bounds.lowUs === null ? '' : `${signed(bounds.lowUs)} <= `}${difference}${bounds.highUs === null ? '' : ` <= ${signed(bounds.highUs)}`}; ${bounds.lowUs !== null && bounds.highUs !== null ? "each side's events kept until the other side's watermark passes them" : `only ${bounds.highUs !== null ? left.name : other.name}'s events are let go as the other side's watermark passes them`}`,
         )
-        if (plan.joined.outer !== undefined) lines.push(`  -> LEFT join: a ${left.name} event without a match is emitted with NULLs once ${other.name}'s watermark minus its allowed lateness passes its time ${signed(bounds!.highUs!)}`)
+        if (plan.joined.outer !== undefined) lines.push(`  -> ${plan.joined.outerRight === undefined ? 'LEFT' : 'FULL'} join: a ${left.name} event without a match is emitted with NULLs once ${other.name}'s watermark minus its allowed lateness passes its time ${signed(bounds!.highUs!)}`)
+        if (plan.joined.outerRight !== undefined) lines.push(`  -> FULL join: a ${other.name} event without a match is emitted with NULLs once ${left.name}'s watermark minus its allowed lateness passes its time ${signed(-bounds!.lowUs!)}`)
       }
     }
     const window = plan.window
