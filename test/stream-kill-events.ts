@@ -17,6 +17,15 @@ export const streamKillSessionsOracle =
   "max(ts) OVER (PARTITION BY k, sid) + INTERVAL '1 second' AS window_end FROM (SELECT f.*, (SELECT sum(g.starts) FROM (SELECT e.*, CASE WHEN EXISTS " +
   "(SELECT 1 FROM ticks p WHERE p.k = e.k AND p.ts < e.ts AND p.ts > e.ts - INTERVAL '1 second') THEN 0 ELSE 1 END AS starts FROM ticks e) g " +
   'WHERE g.k = f.k AND g.ts <= f.ts) AS sid FROM ticks f) AS numbered) AS sessions GROUP BY k, window_start, window_end'
+/** Subqueries in FROM, each kept as a part (a stream or view of its own): the keys with each window's highest total. */
+export const streamKillPeaks =
+  'CREATE STREAM IF NOT EXISTS tick_peaks AS SELECT s.k, s.window_start, s.total FROM ' +
+  "(SELECT k, window_start, sum(v) AS total FROM ticks GROUP BY k, tumble(ts, INTERVAL '5' SECOND)) AS s JOIN " +
+  "(SELECT max(w.total) AS top, w.window_start FROM (SELECT k, window_start, sum(v) AS total FROM ticks GROUP BY k, tumble(ts, INTERVAL '5' SECOND)) AS w GROUP BY w.window_start) AS m " +
+  'ON s.window_start = m.window_start AND s.total = m.top'
+export const streamKillPeaksOracle =
+  "WITH s AS (SELECT k, time_bucket(INTERVAL '5 seconds', ts, TIMESTAMP '1970-01-01') AS window_start, sum(v) AS total FROM ticks GROUP BY ALL) " +
+  'SELECT s.k, s.window_start, s.total FROM s JOIN (SELECT max(total) AS top, window_start FROM s GROUP BY window_start) AS m ON s.window_start = m.window_start AND s.total = m.top'
 /** Materialized views kept in the batches' transactions: over the stream's table, and over the worker's ordinary table. */
 export const streamKillViews: readonly (readonly [string, string])[] = [
   ['tick_totals', 'SELECT k, count(*) AS windows, sum(total) AS total FROM tick_sums GROUP BY k'],

@@ -11,7 +11,7 @@
  */
 import { writeSync } from 'node:fs'
 import { open } from '../src/index.js'
-import { batchEvents, streamKillSessions, streamKillSource, streamKillStream, streamKillViews } from './stream-kill-events.js'
+import { batchEvents, streamKillPeaks, streamKillSessions, streamKillSource, streamKillStream, streamKillViews } from './stream-kill-events.js'
 
 const [directory, seedText] = process.argv.slice(2)
 // Run without arguments by `node --test dist/test/`: nothing to do.
@@ -34,6 +34,7 @@ const db = await open(directory, { durability: 'full' })
 await db.query(streamKillSource)
 await db.query(streamKillStream)
 await db.query(streamKillSessions)
+await db.query(streamKillPeaks)
 // The worker's own note of each batch commits with it, so a restarted worker knows where it stood.
 await db.query('CREATE TABLE IF NOT EXISTS progress (n INTEGER NOT NULL)')
 for (const [name, query] of streamKillViews) await db.query(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} AS ${query}`)

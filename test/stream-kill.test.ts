@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import { open } from '../src/index.js'
 import { seededRandom, sortedRows } from './helpers.js'
-import { batchEvents, streamKillSessionsOracle, streamKillViews } from './stream-kill-events.js'
+import { batchEvents, streamKillPeaksOracle, streamKillSessionsOracle, streamKillViews } from './stream-kill-events.js'
 
 const workerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stream-kill-worker.js')
 
@@ -103,6 +103,9 @@ test('SIGKILL while batches flow through a windowed stream: nothing acknowledged
     const sessions = sortedRows((await db.query(streamKillSessionsOracle, [], { engine: 'column' })).rows)
     assert.ok(sessions.length > 5, `sessions to compare (${sessions.length}) ${context}`)
     assert.deepEqual(sortedRows((await db.query('SELECT * FROM tick_sessions', [], { engine: 'row' })).rows), sessions, `the session stream's sessions, once each ${context}`)
+    const peaks = sortedRows((await db.query(streamKillPeaksOracle, [], { engine: 'column' })).rows)
+    assert.ok(peaks.length > 5, `peaks to compare (${peaks.length}) ${context}`)
+    assert.deepEqual(sortedRows((await db.query('SELECT * FROM tick_peaks', [], { engine: 'row' })).rows), peaks, `the stream with subqueries in FROM ${context}`)
     // The materialized views committed with every batch: each equals its query over what committed.
     for (const [name, query] of streamKillViews) {
       assert.deepEqual(sortedRows((await db.query(`SELECT * FROM ${name}`, [], { engine: 'row' })).rows), sortedRows((await db.query(query, [], { engine: 'column' })).rows), `the view ${name} ${context}`)
