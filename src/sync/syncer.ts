@@ -339,6 +339,21 @@ export class Syncer {
     return session
   }
 
+  /**
+   * The column store's scratch session (ColumnStore.scratch: its own DuckDB, one thread, no tables),
+   * with the time zone every session has. Not pooled: callers use it one call after another.
+   */
+  async scratchSession(): Promise<ColumnSession> {
+    const store = await this.columnStore()
+    this.scratchReady ??= store.scratch().then(async (session) => {
+      await session.run(`SET TimeZone = 'UTC'`)
+      return session
+    })
+    return this.scratchReady
+  }
+
+  private scratchReady: Promise<ColumnSession> | undefined
+
   releaseSession(session: ColumnSession): void {
     if (this.closed || this.sessionsFree.length >= 4) session.close()
     else this.sessionsFree.push(session)

@@ -54,6 +54,15 @@ export type SerializedSql =
 
 export interface ColumnStore {
   connect(): Promise<ColumnSession>
+  /**
+   * A session on a DuckDB of its own, in memory and on one thread, holding no table: for small queries
+   * over values given as parameters (a stream step's inlined events). DuckDB runs a query on several
+   * threads of its instance; for a query of a few rows, waking them costs more than the query, and its
+   * tail several milliseconds on a busy machine — a one-event step measured 0.56 ms median and 0.85 ms
+   * p99 on one thread against 0.65 ms and 2.4–3.4 ms on two. The same library, so the same answers.
+   * Made on first use, closed with the store; one session, its calls one after another.
+   */
+  scratch(): Promise<ColumnSession>
   close(): Promise<void>
 }
 
@@ -93,6 +102,7 @@ export async function openColumnStore(file: string): Promise<ColumnStore> {
     throw translateDuckDBError(error, undefined)
   }
   const sessions = new Set<Session>()
+  let scratch: Promise<{ readonly instance: DuckDB.DuckDBInstance; readonly session: Session }> | undefined
   return {
     async connect() {
       const connection = await instance.connect()
@@ -100,9 +110,20 @@ export async function openColumnStore(file: string): Promise<ColumnStore> {
       sessions.add(session)
       return session
     },
+    async scratch() {
+      scratch ??= (async () => {
+        const own = await duckdb.DuckDBInstance.create(':memory:', { threads: '1' })
+        const session = new Session(duckdb, await own.connect(), () => undefined)
+        return { instance: own, session }
+      })()
+      return (await scratch).session
+    },
     async close() {
       for (const session of sessions) session.close()
       sessions.clear()
+      const own = await scratch?.catch(() => undefined)
+      own?.session.close()
+      own?.instance.closeSync()
       instance.closeSync()
     },
   }

@@ -1292,13 +1292,16 @@ export class Streams {
         relations.push(`${windowedRelation} AS (${windowedRelationSql(plan.window, columns, streamInputRelation, zoned, bounds.closedUs, bounds.limitUs)})`)
       }
       const sql = `WITH ${relations.join(', ')} ${bounds.describeOnly ? `SELECT * FROM (${plan.sql}) AS _strata_stream LIMIT 0` : plan.sql}`
+      // A query over its parameters alone (no lookup table, no mirror range, no work table) runs on the
+      // scratch session: DuckDB on one thread, whose small queries have no multi-threaded tail (ColumnStore.scratch).
+      const own = inline && plan.lookups.length === 0 && stored === undefined ? await this.host.syncer.scratchSession() : session
       // A lookup join reads its tables as this batch's transaction sees them: the column store with the
       // transaction's own writes (the call's overlay), once the mirror holds every earlier commit.
-      const result = plan.lookups.length > 0 && call !== undefined ? await call.columnQuery(sql, params) : await session.run(sql, params.length === 0 ? undefined : params)
+      const result = plan.lookups.length > 0 && call !== undefined ? await call.columnQuery(sql, params) : await own.run(sql, params.length === 0 ? undefined : params)
       let openFromUs: bigint | null = null
       if (bounds.openSessions === true) {
         const openSql = `WITH ${relations[0]!} ${openSessionsStartSql(plan.window!, source.columns.map((column) => column.name), streamInputRelation, bounds.limitUs!)}`
-        const open = await session.run(openSql, firstParams === 0 ? undefined : params.slice(0, firstParams))
+        const open = await own.run(openSql, firstParams === 0 ? undefined : params.slice(0, firstParams))
         const first = open.rows[0]?.[0]
         openFromUs = first === null || first === undefined ? null : BigInt(first as number | bigint)
       }
