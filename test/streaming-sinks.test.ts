@@ -397,3 +397,85 @@ test('CREATE/DROP/SHOW SINKS: what is refused, CASCADE, and a rolled-back CREATE
   assert.deepEqual((await db.query('SHOW SINKS')).rows, [])
   await db.query('DROP SOURCE ticks')
 })
+
+/** A Kafka Connect Decimal's value (base64 of the unscaled integer, big-endian two's complement) as decimal text at its scale. */
+function connectDecimal(base64: string, scale: number): string {
+  const bytes = Buffer.from(base64, 'base64')
+  let unscaled = 0n
+  for (const byte of bytes) unscaled = (unscaled << 8n) | BigInt(byte)
+  if (bytes.length > 0 && (bytes[0]! & 0x80) !== 0) unscaled -= 1n << BigInt(8 * bytes.length)
+  const sign = unscaled < 0n ? '-' : ''
+  const digits = (unscaled < 0n ? -unscaled : unscaled).toString().padStart(scale + 1, '0')
+  return scale === 0 ? `${sign}${digits}` : `${sign}${digits.slice(0, -scale)}.${digits.slice(-scale)}`
+}
+
+test("a Debezium sink with schemas = 'true': each message is Kafka Connect's schema and payload, every column's value in the type its schema states (int64 beyond 2^53 exact, Decimal bytes, µs timestamps, days)", { timeout: 60_000 }, async (t) => {
+  const { prefix, messages } = await jetStream(t)
+  const db = await openTemporary(t, 'sink-debezium-schemas')
+  const subject = `${prefix}.typed`
+  await db.query('CREATE TABLE typed (id BIGINT PRIMARY KEY, flag BOOLEAN, small SMALLINT, mid INTEGER, big BIGINT NOT NULL, real_value DOUBLE, money DECIMAL(20, 4), day DATE, at TIMESTAMP, zoned TIMESTAMPTZ, doc JSON, raw BLOB, label VARCHAR)')
+  await db.query(`CREATE SINK typed_out FROM typed WITH (connector = 'nats', subject = '${subject}', format = 'debezium', schemas = 'true')`)
+  assert.deepEqual((await db.query('SHOW SINKS')).rows.map((row) => row['format']), ['debezium with schemas'])
+  await db.query(
+    "INSERT INTO typed VALUES (1, true, -7, 123456, 9007199254740993, 2.5, -12345678901234.5678, DATE '1969-12-31', TIMESTAMP '2026-01-05 14:30:00.123456', TIMESTAMPTZ '2026-01-05 14:30:00.5+00', '{\"a\": [1, 2]}', '\\x00\\xff\\x10'::BLOB, 'text'), " +
+      "(2, NULL, NULL, NULL, -9223372036854775808, NULL, 0.0001, DATE '2026-01-05', TIMESTAMP '1960-01-01 00:00:00.000001', NULL, NULL, NULL, NULL)",
+  )
+  await db.query('UPDATE typed SET money = 0.0128 WHERE id = 2')
+  await waitFor('3 messages', async () => (await messages(subject)).length >= 3)
+  const found = (await messages(subject)).map((message) => message.text)
+  assert.equal(found.length, 3)
+  const first = JSON.parse(found[0]!) as { schema: { fields: { field: string; fields?: Record<string, unknown>[] }[]; name: string }; payload: Record<string, unknown> }
+  assert.equal(first.schema.name, 'strata.main.typed.Envelope')
+  const after = first.schema.fields.find((field) => field.field === 'after')!.fields!
+  const schemaOf = (name: string): Record<string, unknown> => after.find((field) => field['field'] === name)!
+  assert.deepEqual(after.map((field) => field['field']), ['id', 'flag', 'small', 'mid', 'big', 'real_value', 'money', 'day', 'at', 'zoned', 'doc', 'raw', 'label'])
+  assert.deepEqual(
+    after.map((field) => [field['type'], field['name'] ?? null, field['optional']]),
+    [
+      ['int64', null, false],
+      ['boolean', null, true],
+      ['int16', null, true],
+      ['int32', null, true],
+      ['int64', null, false],
+      ['double', null, true],
+      ['bytes', 'org.apache.kafka.connect.data.Decimal', true],
+      ['int32', 'io.debezium.time.Date', true],
+      ['int64', 'io.debezium.time.MicroTimestamp', true],
+      ['string', 'io.debezium.time.ZonedTimestamp', true],
+      ['string', 'io.debezium.data.Json', true],
+      ['bytes', null, true],
+      ['string', null, true],
+    ],
+  )
+  assert.deepEqual(schemaOf('money')['parameters'], { scale: '4', 'connect.decimal.precision': '20' })
+  // Integers beyond 2^53 are JSON numbers with every digit: read from the text, not through a double.
+  assert.match(found[0]!, /"big":9007199254740993[,}]/)
+  assert.match(found[1]!, /"big":-9223372036854775808[,}]/)
+  const row = first.payload['after'] as Record<string, unknown>
+  assert.equal(first.payload['op'], 'c')
+  assert.equal(row['flag'], true)
+  assert.equal(row['small'], -7)
+  assert.equal(row['mid'], 123456)
+  assert.equal(row['real_value'], 2.5)
+  assert.equal(connectDecimal(String(row['money']), 4), '-12345678901234.5678')
+  assert.equal(row['day'], -1)
+  assert.equal(row['at'], Date.UTC(2026, 0, 5, 14, 30) * 1000 + 123456)
+  assert.equal(row['zoned'], '2026-01-05T14:30:00.500000Z')
+  assert.deepEqual(JSON.parse(String(row['doc'])), { a: [1, 2] })
+  assert.deepEqual([...Buffer.from(String(row['raw']), 'base64')], [0x00, 0xff, 0x10])
+  assert.equal(row['label'], 'text')
+  const second = (JSON.parse(found[1]!) as { payload: Record<string, Record<string, unknown>> }).payload['after']!
+  assert.equal(connectDecimal(String(second['money']), 4), '0.0001')
+  assert.equal(second['day'], Date.UTC(2026, 0, 5) / 86_400_000)
+  assert.equal(second['at'], Date.UTC(1960, 0, 1) * 1000 + 1)
+  assert.equal(second['flag'], null)
+  const update = (JSON.parse(found[2]!) as { payload: Record<string, Record<string, unknown> | string> }).payload
+  assert.equal(update['op'], 'u')
+  assert.equal(connectDecimal(String((update['before'] as Record<string, unknown>)['money']), 4), '0.0001')
+  // 0.0128 is 128 unscaled: 0x80 alone would read as -128, so it takes a sign byte (0x00 0x80).
+  assert.equal(connectDecimal(String((update['after'] as Record<string, unknown>)['money']), 4), '0.0128')
+  await assertRefused((sql) => db.query(sql), [
+    [`CREATE SINK x FROM typed WITH (connector = 'nats', subject = '${subject}', schemas = 'true')`, 'SYNTAX_ERROR', /schemas = 'true' goes with format = 'debezium'/],
+    [`CREATE SINK x FROM typed WITH (connector = 'nats', subject = '${subject}', format = 'debezium', schemas = 'yes')`, 'INVALID_PARAMETER', /schemas must be 'true' or 'false'/],
+  ])
+})

@@ -1486,6 +1486,8 @@ export type SinkConnector =
 export interface SinkDefinition {
   readonly connector: SinkConnector
   readonly format: 'json' | 'debezium' | 'parquet'
+  /** Debezium's `schema` part with each message (`schemas = 'true'`: Kafka Connect's schemas.enable), its values in the types it states. */
+  readonly schemas?: true
 }
 
 /** `CREATE SINK [IF NOT EXISTS] name FROM relation WITH (connector = …, …)`. */
@@ -1504,16 +1506,17 @@ export interface DropSink {
 
 /** Each connector's options, for the message that refuses another. */
 const sinkOptions: Readonly<Record<SinkConnector['kind'], readonly string[]>> = {
-  nats: ['subject', 'server', 'format'],
-  mqtt: ['topic', 'server', 'qos', 'format'],
-  rabbitmq: ['exchange', 'queue', 'routing_key', 'server', 'format'],
+  nats: ['subject', 'server', 'format', 'schemas'],
+  mqtt: ['topic', 'server', 'qos', 'format', 'schemas'],
+  rabbitmq: ['exchange', 'queue', 'routing_key', 'server', 'format', 'schemas'],
   parquet: ['path'],
 }
 
 /**
  * Recognises CREATE SINK; undefined when the text is not one. The options are RisingWave's spelling:
  * `connector = 'nats', subject = …` / `'mqtt', topic = …, qos = 0|1|2` / `'rabbitmq', exchange = …,
- * queue = …, routing_key = …` (each with `server` and `format = 'json' | 'debezium'`), or
+ * queue = …, routing_key = …` (each with `server`, `format = 'json' | 'debezium'` and, for Debezium,
+ * `schemas = 'true' | 'false'`), or
  * `connector = 'parquet', path = 'dir'`. A relative path is kept as written; the subsystem resolves it.
  *
  * @example
@@ -1563,13 +1566,17 @@ function sinkDefinitionOf(options: ReadonlyMap<string, string>, statement: strin
   const format = options.get('format') ?? 'json'
   if (kind !== 'parquet' && format !== 'json' && format !== 'debezium') throw new StrataError('NOT_SUPPORTED', `CREATE SINK … WITH (format = '${format}') (json and debezium are)`, { statement })
   const brokerFormat = format as 'json' | 'debezium'
+  const schemas = options.get('schemas') ?? 'false'
+  if (schemas !== 'true' && schemas !== 'false') throw new StrataError('INVALID_PARAMETER', `CREATE SINK: schemas must be 'true' or 'false', not '${schemas}'`, { statement })
+  if (schemas === 'true' && format !== 'debezium') throw new StrataError('SYNTAX_ERROR', "CREATE SINK: schemas = 'true' goes with format = 'debezium' (Debezium's schema part)", { statement })
+  const schemaPart = schemas === 'true' ? { schemas: true as const } : {}
   switch (kind) {
     case 'nats':
-      return { connector: { kind, subject: required('subject'), server: options.get('server') ?? '127.0.0.1:4222' }, format: brokerFormat }
+      return { connector: { kind, subject: required('subject'), server: options.get('server') ?? '127.0.0.1:4222' }, format: brokerFormat, ...schemaPart }
     case 'mqtt': {
       const qos = options.get('qos') ?? '1'
       if (qos !== '0' && qos !== '1' && qos !== '2') throw new StrataError('INVALID_PARAMETER', `CREATE SINK: qos must be 0, 1 or 2, not ${qos}`, { statement })
-      return { connector: { kind, topic: required('topic'), server: options.get('server') ?? '127.0.0.1:1883', qos: Number(qos) as 0 | 1 | 2 }, format: brokerFormat }
+      return { connector: { kind, topic: required('topic'), server: options.get('server') ?? '127.0.0.1:1883', qos: Number(qos) as 0 | 1 | 2 }, format: brokerFormat, ...schemaPart }
     }
     case 'rabbitmq': {
       const exchange = options.get('exchange') ?? ''
@@ -1577,7 +1584,7 @@ function sinkDefinitionOf(options: ReadonlyMap<string, string>, statement: strin
       const routingKey = options.get('routing_key') ?? queue ?? ''
       // The default exchange routes by queue name: without an exchange, a queue (or a routing key) says where messages go.
       if (exchange === '' && routingKey === '') throw new StrataError('SYNTAX_ERROR', "CREATE SINK … WITH (connector = 'rabbitmq'): exchange = '…' or queue = '…' is required", { statement })
-      return { connector: { kind, exchange, routingKey, queue, server: options.get('server') ?? '127.0.0.1:5672' }, format: brokerFormat }
+      return { connector: { kind, exchange, routingKey, queue, server: options.get('server') ?? '127.0.0.1:5672' }, format: brokerFormat, ...schemaPart }
     }
     default:
       return { connector: { kind: 'parquet', path: required('path') }, format: 'parquet' }

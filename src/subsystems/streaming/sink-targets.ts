@@ -25,7 +25,8 @@ import { appendKind, castFromStaging, stagingType } from '../../sync/mirror.js'
 import { StrataError } from '../../util/errors.js'
 import { syncToDisk } from '../../util/files.js'
 import { limits } from '../../util/limits.js'
-import { isoTimestamp } from '../../util/timestamp.js'
+import { decimalFromNumber, parseDecimal, rescale } from '../../util/decimal.js'
+import { dateMicros, isoTimestamp } from '../../util/timestamp.js'
 import type { SubsystemHost } from '../seam.js'
 
 /** One change as a sink delivers it: with its index among its transaction's changes (0, 1, …). */
@@ -76,19 +77,24 @@ const debeziumOperations = { insert: 'c', update: 'u', delete: 'd' } as const
  * commit's system time). `debezium`: Debezium's change-event payload without its schema part —
  * `before`, `after`, `source` (connector, name, table, `txId`, `ts_ms` of the commit, `sequence`),
  * `op` c/u/d, `ts_ms` (when the sink sent it) and `transaction` (`id`, and the change's order in it).
+ * `debezium-schema`: `{"schema", "payload"}` as Kafka Connect's JSON converter writes with
+ * schemas.enable — the envelope's schema (`envelopeSchema`), and the payload with each value in the
+ * type its column's schema states (`columnSchema`).
  *
  * @example
  * encodeChange(context, { change, index: 0 }, 'json') // '{"op":"insert","table":"totals","before":null,"after":{…},"tx":12,"index":0,"ts":"2026-01-05T14:30:00.000000Z"}'
  */
-export function encodeChange(context: SinkContext, delivery: Delivery, format: 'json' | 'debezium'): string {
+export function encodeChange(context: SinkContext, delivery: Delivery, format: MessageFormat): string {
   const { change, index } = delivery
   if (format === 'json') {
     return JSON.stringify({ op: change.op, table: change.table, before: jsonImage(change.before), after: jsonImage(change.after), tx: change.txId, index, ts: isoTimestamp(change.systemTime) })
   }
   const committedMs = change.systemTime.getTime()
-  return JSON.stringify({
-    before: jsonImage(change.before),
-    after: jsonImage(change.after),
+  const typed = format === 'debezium-schema'
+  const image = (row: RowImage | null): Record<string, unknown> | null => (typed ? connectImage(context.relation, row) : jsonImage(row))
+  const payload = {
+    before: image(change.before),
+    after: image(change.after),
     source: {
       connector: 'strata',
       name: context.name,
@@ -103,7 +109,137 @@ export function encodeChange(context: SinkContext, delivery: Delivery, format: '
     op: debeziumOperations[change.op],
     ts_ms: Date.now(),
     transaction: { id: String(change.txId), total_order: index + 1, data_collection_order: index + 1 },
-  })
+  }
+  return typed ? connectJson({ schema: envelopeSchema(context), payload }) : JSON.stringify(payload)
+}
+
+/** How a broker sink writes each change: Strata's JSON, Debezium's payload, or Debezium's schema and payload. */
+export type MessageFormat = 'json' | 'debezium' | 'debezium-schema'
+
+/**
+ * A column's Kafka Connect schema, as Debezium's PostgreSQL connector gives its type by default
+ * (`decimal.handling.mode = precise`, `time.precision.mode = adaptive`): integers int16/32/64, DOUBLE
+ * double, DECIMAL(p,s) Connect's Decimal (bytes), DATE io.debezium.time.Date (days since the epoch),
+ * TIMESTAMP io.debezium.time.MicroTimestamp (µs since the epoch), TIMESTAMPTZ
+ * io.debezium.time.ZonedTimestamp (ISO 8601 text), JSON io.debezium.data.Json (text), BLOB bytes.
+ */
+function columnSchema(column: TableDefinition['columns'][number]): Record<string, unknown> {
+  const optional = !column.notNull
+  const type = column.type
+  const named = (connectType: string, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ type: connectType, optional, name, version: 1, ...extra, field: column.name })
+  switch (type.name) {
+    case 'BOOLEAN':
+      return { type: 'boolean', optional, field: column.name }
+    case 'SMALLINT':
+      return { type: 'int16', optional, field: column.name }
+    case 'INTEGER':
+      return { type: 'int32', optional, field: column.name }
+    case 'BIGINT':
+      return { type: 'int64', optional, field: column.name }
+    case 'DOUBLE':
+      return { type: 'double', optional, field: column.name }
+    case 'DECIMAL':
+      return named('bytes', 'org.apache.kafka.connect.data.Decimal', { parameters: { scale: String(type.scale ?? 0), 'connect.decimal.precision': String(type.precision ?? 18) } })
+    case 'DATE':
+      return named('int32', 'io.debezium.time.Date')
+    case 'TIMESTAMP':
+      return named('int64', 'io.debezium.time.MicroTimestamp')
+    case 'TIMESTAMPTZ':
+      return named('string', 'io.debezium.time.ZonedTimestamp')
+    case 'JSON':
+      return named('string', 'io.debezium.data.Json')
+    case 'BLOB':
+      return { type: 'bytes', optional, field: column.name }
+    default:
+      return { type: 'string', optional, field: column.name }
+  }
+}
+
+/** The schema of Debezium's change-event envelope for the sink's relation (Kafka Connect's JSON converter's `schema`). */
+function envelopeSchema(context: SinkContext): Record<string, unknown> {
+  const table = context.relation.name
+  const row = (field: string): Record<string, unknown> => ({ type: 'struct', fields: context.relation.columns.map(columnSchema), optional: true, name: `strata.main.${table}.Value`, field })
+  const text = (field: string, optional = false): Record<string, unknown> => ({ type: 'string', optional, field })
+  const int64 = (field: string, optional = false): Record<string, unknown> => ({ type: 'int64', optional, field })
+  return {
+    type: 'struct',
+    fields: [
+      row('before'),
+      row('after'),
+      {
+        type: 'struct',
+        fields: [text('connector'), text('name'), int64('ts_ms'), text('snapshot', true), text('db'), text('schema'), text('table'), int64('txId', true), text('sequence', true)],
+        optional: false,
+        name: 'io.debezium.connector.strata.Source',
+        field: 'source',
+      },
+      text('op'),
+      int64('ts_ms', true),
+      { type: 'struct', fields: [text('id'), int64('total_order'), int64('data_collection_order')], optional: true, name: 'event.block', version: 1, field: 'transaction' },
+    ],
+    optional: false,
+    name: `strata.main.${table}.Envelope`,
+    version: 1,
+  }
+}
+
+/** A row image's values in the types `columnSchema` states (a BIGINT beyond 2^53 stays a bigint, written as its digits by connectJson). */
+function connectImage(relation: TableDefinition, image: RowImage | null): Record<string, unknown> | null {
+  if (image === null) return null
+  const row: Record<string, unknown> = {}
+  for (const column of relation.columns) row[column.name] = connectValue(image[column.name], column.type)
+  return row
+}
+
+const microsPerDay = 86_400_000_000n
+
+function connectValue(value: unknown, type: TableDefinition['columns'][number]['type']): unknown {
+  if (value === null || value === undefined) return null
+  switch (type.name) {
+    case 'DECIMAL': {
+      const parsed = typeof value === 'number' ? decimalFromNumber(value) : parseDecimal(String(value))
+      if (parsed === undefined) throw new StrataError('INTERNAL', `a DECIMAL value ${String(value)} that does not parse`)
+      return Buffer.from(twosComplement(rescale(parsed, type.scale ?? 0).unscaled)).toString('base64')
+    }
+    case 'DATE': {
+      const micros = typeof value === 'string' ? BigInt(Date.parse(`${value}T00:00:00Z`)) * 1000n : dateMicros(value as Date)
+      return Number((micros - (((micros % microsPerDay) + microsPerDay) % microsPerDay)) / microsPerDay)
+    }
+    case 'TIMESTAMP': {
+      const micros = dateMicros(value as Date)
+      return Number.isSafeInteger(Number(micros)) ? Number(micros) : micros
+    }
+    case 'TIMESTAMPTZ':
+      return isoTimestamp(value as Date)
+    case 'JSON':
+      return typeof value === 'string' ? value : JSON.stringify(value)
+    case 'BLOB':
+      return Buffer.from(value as Uint8Array).toString('base64')
+    default:
+      return value
+  }
+}
+
+/** An integer as Kafka Connect's Decimal holds its unscaled value: big-endian two's complement, in as few bytes as hold it. */
+function twosComplement(value: bigint): Uint8Array {
+  const bytes: number[] = []
+  let rest = value
+  for (;;) {
+    const byte = Number(rest & 0xffn)
+    bytes.unshift(byte)
+    rest >>= 8n
+    // Done once what is left is the sign extension of the byte just written.
+    if ((rest === 0n && (byte & 0x80) === 0) || (rest === -1n && (byte & 0x80) !== 0)) break
+  }
+  return Uint8Array.from(bytes)
+}
+
+/** JSON text of plain data in which a bigint is written as its digits (a JSON number), as Kafka Connect's int64 is. */
+function connectJson(value: unknown): string {
+  if (typeof value === 'bigint') return value.toString()
+  if (Array.isArray(value)) return `[${value.map(connectJson).join(',')}]`
+  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}:${connectJson(item)}`).join(',')}}`
+  return JSON.stringify(value ?? null)
 }
 
 /** The id of a change's message, the same every time it is sent: NATS dedupes by it, RabbitMQ carries it. */
@@ -137,7 +273,7 @@ function brokenWhen(subscribe: (fail: (error: unknown) => void) => void, what: s
  */
 export async function openTarget(host: SubsystemHost, context: SinkContext, definition: SinkDefinition): Promise<SinkTarget> {
   const connector = definition.connector
-  const format = definition.format === 'debezium' ? 'debezium' : 'json'
+  const format: MessageFormat = definition.format !== 'debezium' ? 'json' : definition.schemas === true ? 'debezium-schema' : 'debezium'
   switch (connector.kind) {
     case 'nats':
       return openNats(context, connector, format)
@@ -155,7 +291,7 @@ function* inFlight(deliveries: readonly Delivery[]): Generator<readonly Delivery
   for (let start = 0; start < deliveries.length; start += limits.sinkInFlightMax) yield deliveries.slice(start, start + limits.sinkInFlightMax)
 }
 
-async function openNats(context: SinkContext, connector: Extract<SinkConnector, { kind: 'nats' }>, format: 'json' | 'debezium'): Promise<SinkTarget> {
+async function openNats(context: SinkContext, connector: Extract<SinkConnector, { kind: 'nats' }>, format: MessageFormat): Promise<SinkTarget> {
   const nats = await import('nats')
   const connection = await nats.connect({ servers: connector.server, reconnect: false })
   const broken = brokenWhen((fail) => void connection.closed().then(fail), `NATS ${connector.server}`)
@@ -181,7 +317,7 @@ async function openNats(context: SinkContext, connector: Extract<SinkConnector, 
   }
 }
 
-async function openMqtt(context: SinkContext, connector: Extract<SinkConnector, { kind: 'mqtt' }>, format: 'json' | 'debezium'): Promise<SinkTarget> {
+async function openMqtt(context: SinkContext, connector: Extract<SinkConnector, { kind: 'mqtt' }>, format: MessageFormat): Promise<SinkTarget> {
   const mqtt = await import('mqtt')
   const url = connector.server.includes('://') ? connector.server : `mqtt://${connector.server}`
   // No reconnecting inside the client: the sink's loop retries from its committed position instead.
@@ -206,7 +342,7 @@ async function openMqtt(context: SinkContext, connector: Extract<SinkConnector, 
   }
 }
 
-async function openRabbitMq(context: SinkContext, connector: Extract<SinkConnector, { kind: 'rabbitmq' }>, format: 'json' | 'debezium'): Promise<SinkTarget> {
+async function openRabbitMq(context: SinkContext, connector: Extract<SinkConnector, { kind: 'rabbitmq' }>, format: MessageFormat): Promise<SinkTarget> {
   const amqp = await import('amqplib')
   const url = connector.server.includes('://') ? connector.server : `amqp://${connector.server}`
   const connection = await amqp.connect(url)

@@ -168,7 +168,7 @@ export class Sinks {
       sink.name,
       sink.relation,
       describe(sink.definition),
-      sink.definition.format,
+      sink.definition.schemas === true ? `${sink.definition.format} with schemas` : sink.definition.format,
       sink.positionTx,
       this.running.get(sink.name)?.error ?? null,
     ])
