@@ -30,10 +30,8 @@ import { createSessionsSync, dropSessionsSync, openSessionsSync, replaceSessions
 import { dateFromMicros } from '../../util/timestamp.js'
 import type { MetricFamily, Rows, StatementCall, SubsystemHost } from '../seam.js'
 
-
 /** A FULL join's right-side threshold once the left side has flushed: every right event is past it (unmatchedRightStep). */
 const allPassedUs = 2n ** 63n - 1n
-/** The column store's schema for the events a step evaluates. */
 
 type SourceTable = TableDefinition & { readonly source: SourceDefinition }
 export type StreamTable = TableDefinition & { readonly stream: NonNullable<TableDefinition['stream']> }
@@ -437,7 +435,6 @@ export class Streams {
     }
     const plan = this.planForCreate(create.query)
     // A lookup join reads its table as it is when each event arrives: a subquery's rows over the same
-    // events come later than that, so the answer would not be the batch join's.
     // events come later than that, so the answer would not be the batch join's. A source joined with a
     // part is kept as a materialized view over the two tables instead — the source's events as its
     // table holds them — brought up to date inside every transaction that writes either: the batch join.
@@ -601,7 +598,6 @@ export class Streams {
     }
     return keptFrom
   }
-
 
   /** A stream another stream reads is not dropped (DROP SOURCE … CASCADE drops the farthest first). */
   checkDropSync(table: TableDefinition): void {
