@@ -78,6 +78,46 @@ test('compareKeys orders as the snapshot query does: integers by value, texts by
   assert.ok(compareKeys([{ name: 'a', kind: 'text' }, { name: 'b', kind: 'integer' }], ['x', '2'], ['x', '10']) < 0)
 })
 
+test("compareKeys orders numeric, date, timestamp, timestamptz and bytea keys exactly as PostgreSQL's ORDER BY does (its own texts, in UTC and ISO as the connector asks, sorted by the server)", { timeout: 30_000 }, async () => {
+  const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', options: '-c DateStyle=ISO -c TimeZone=UTC' })
+  await client.connect()
+  try {
+    const cases: readonly (readonly [string, 'numeric' | 'time' | 'text', readonly string[]])[] = [
+      ['numeric', 'numeric', ['0', '-0.0001', '0.0001', '1e20', '-1e20', '123456789012345678901234567890.5', '123456789012345678901234567890.49', '2.50', '2.5', '10', '9.999', 'NaN', 'Infinity', '-Infinity', '-7', '-7.000001']],
+      ['date', 'time', ['2026-01-05', '1969-12-31', '0001-01-01', '0001-12-31 BC', '0044-03-15 BC', '9999-12-31', '10000-01-01', '294276-12-31', '4713-01-01 BC', 'infinity', '-infinity', '2000-02-29', '1900-03-01']],
+      ['timestamp', 'time', ['2026-01-05 14:30:00', '2026-01-05 14:30:00.000001', '2026-01-05 14:29:59.999999', '1969-12-31 23:59:59.5', '0001-01-01 00:00:00 BC', '0002-06-01 12:00:00 BC', '10000-01-01 00:00:00', 'infinity', '-infinity', '1970-01-01 00:00:00']],
+      ['timestamptz', 'time', ['2026-01-05 14:30:00+00', '2026-01-05 15:30:00+01', '2026-01-05 14:30:00.5+00', '1969-12-31 23:59:59.999999+00', '0010-01-01 00:00:00+00 BC', 'infinity', '-infinity']],
+      ['bytea', 'text', ['\\x', '\\x00', '\\x0000', '\\x01', '\\x7f', '\\x80', '\\xff', '\\xff00', '\\x00ff', '\\x10']],
+    ]
+    for (const [type, kind, values] of cases) {
+      const sorted = (await client.query(`SELECT x::text AS v FROM unnest($1::${type}[]) AS u(x) ORDER BY x`, [values])).rows.map((row: { v: string }) => row.v)
+      const keys = [{ name: 'k', kind }] as const
+      const ours = [...sorted].sort((left, right) => compareKeys(keys, [left], [right]))
+      assert.deepEqual(ours, sorted, `${type}: PostgreSQL's order`)
+      for (let index = 1; index < sorted.length; index++) {
+        const equal = (await client.query(`SELECT $1::${type} = $2::${type} AS equal`, [sorted[index - 1], sorted[index]])).rows[0].equal as boolean
+        assert.equal(compareKeys(keys, [sorted[index - 1]!], [sorted[index]!]) === 0, equal, `${type}: ${sorted[index - 1]} and ${sorted[index]}`)
+      }
+    }
+  } finally {
+    await client.end()
+  }
+})
+
+test("PostgreSQL CDC snapshot = 'initial' of a table keyed by numeric, date and bytea columns: every row once, then the changes", { timeout: 30_000 }, async (t) => {
+  const up = await upstream(t, 'n numeric, d date, b bytea, v integer NOT NULL, PRIMARY KEY (n, d, b)', 'strata_snap')
+  await up.client.query(`INSERT INTO ${up.table} SELECT (g % 7)::numeric / 4, DATE '2026-01-01' - (g % 5), decode(lpad(to_hex(g % 3), 2, '0'), 'hex'), g FROM generate_series(0, 104) AS g`)
+  const db = await open(':memory:')
+  up.closeFirst(db)
+  await db.query(`CREATE SOURCE s (n DECIMAL(10, 2), d DATE, b BLOB, v INTEGER, _op VARCHAR, _ts TIMESTAMPTZ, WATERMARK FOR _ts) WITH (connector = 'postgres-cdc', database = 'test', table = '${up.table}', slot = '${up.table}')`)
+  await waitFor('the snapshot done', async () => (await shown(db, 's'))['connector_offset'] !== null)
+  await up.client.query(`INSERT INTO ${up.table} VALUES (99.5, DATE '1999-12-31', '\\x0a', 1000)`)
+  await waitFor('the change after it', async () => (await count(db, "SELECT count(*) AS n FROM s WHERE _op = 'c'")) === 1)
+  assert.equal(await count(db, "SELECT count(*) AS n FROM s WHERE _op = 'r'"), 105)
+  assert.equal(await count(db, "SELECT count(DISTINCT (n, d, b)) AS n FROM s WHERE _op = 'r'"), 105)
+  assert.equal(await count(db, "SELECT sum(v) AS n FROM s"), 104 * 105 / 2 + 1000)
+})
+
 test("PostgreSQL CDC snapshot = 'initial': the rows already there arrive as 'r' events, then the changes; changes during a large snapshot are taken exactly once; a stream over the source ends equal to the table", { timeout: 60_000 }, async (t) => {
   const up = await upstream(t, 'k text COLLATE "und-x-icu" PRIMARY KEY, v integer NOT NULL', 'strata_snap')
   const rowsBefore = 30_000

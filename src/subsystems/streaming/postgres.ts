@@ -38,6 +38,7 @@ import type { Client, ClientConfig } from 'pg'
 import type { Pgoutput } from 'pg-logical-replication'
 import { serverShown, type PostgresCdcConnector } from '../../sql/catalog.js'
 import { quoteIdentifier } from '../../sql/tree.js'
+import { compareDecimals, parseDecimal } from '../../util/decimal.js'
 import { StrataError } from '../../util/errors.js'
 import { limits } from '../../util/limits.js'
 import { Inbox, type ConnectorBackend, type ConnectorRun } from './backend.js'
@@ -175,10 +176,15 @@ async function prepare(client: Client, run: ConnectorRun<PostgresCdcConnector>, 
   return publication
 }
 
-/** A key column of the table, and how its values (PostgreSQL's texts) are ordered: as integers, or as UTF-8 bytes (COLLATE "C"). */
+/**
+ * A key column of the table, and how its values (PostgreSQL's texts) are ordered: as integers, as
+ * UTF-8 bytes (text and varchar COLLATE "C", uuid, bytea's hex), as exact decimals (numeric: NaN
+ * above everything, as PostgreSQL sorts it), or as instants (date, timestamp, timestamptz: ISO texts
+ * in UTC, as every connection of this connector asks for them; BC and ±infinity included).
+ */
 interface SnapshotKey {
   readonly name: string
-  readonly kind: 'integer' | 'text'
+  readonly kind: 'integer' | 'text' | 'numeric' | 'time'
 }
 
 /**
@@ -210,11 +216,72 @@ interface SnapshotState {
 /** The receipt under which the snapshot's state is committed (this connector has no other receipts). */
 const snapshotReceipt = 0
 
-/** PostgreSQL type ids of keys a snapshot orders and compares here exactly as PostgreSQL does. */
-const integerKeyOids = new Set([20, 21, 23])
-/** text and varchar (ordered with COLLATE "C", by bytes) and uuid (ordered by its bytes, as its lowercase hex text is). */
-const textKeyOids = new Set([25, 1043, 2950])
+/** PostgreSQL type ids of keys a snapshot orders and compares here exactly as PostgreSQL does, by the kind of comparison. */
+const keyKindByOid: ReadonlyMap<number, SnapshotKey['kind']> = new Map([
+  [20, 'integer'],
+  [21, 'integer'],
+  [23, 'integer'],
+  // text and varchar (ordered with COLLATE "C", by bytes), uuid and bytea (ordered by their bytes, as their lowercase hex texts are).
+  [25, 'text'],
+  [1043, 'text'],
+  [2950, 'text'],
+  [byteaOid, 'text'],
+  [1700, 'numeric'],
+  [1082, 'time'],
+  [1114, 'time'],
+  [1184, 'time'],
+])
 const collatableKeyOids = new Set([25, 1043])
+
+/** numeric's special values, in PostgreSQL's order around the finite ones. */
+const numericRank: Readonly<Record<string, number>> = { '-Infinity': -1, Infinity: 1, NaN: 2 }
+
+function compareNumeric(a: string, b: string): number {
+  const rankA = numericRank[a] ?? 0
+  const rankB = numericRank[b] ?? 0
+  if (rankA !== 0 || rankB !== 0) return rankA - rankB
+  const left = parseDecimal(a)
+  const right = parseDecimal(b)
+  if (left === undefined || right === undefined) throw new StrataError('INTERNAL', `a numeric key that does not parse: ${left === undefined ? a : b}`)
+  return compareDecimals(left, right)
+}
+
+/** Days from 0000-03-01 (proleptic Gregorian, astronomical years) to the given date: an order-preserving day number. */
+function dayNumber(year: bigint, month: bigint, day: bigint): bigint {
+  const shifted = month <= 2n ? year - 1n : year
+  const era = (shifted >= 0n ? shifted : shifted - 399n) / 400n
+  const yearOfEra = shifted - era * 400n
+  const dayOfYear = (153n * (month > 2n ? month - 3n : month + 9n) + 2n) / 5n + day - 1n
+  return era * 146_097n + yearOfEra * 365n + yearOfEra / 4n - yearOfEra / 100n + dayOfYear
+}
+
+/**
+ * A date, timestamp or timestamptz key's text (ISO, UTC) as a comparable pair: ±infinity first by
+ * its rank, then µs from a fixed day. `2026-01-05`, `2026-01-05 14:30:00.5`, `… 14:30:00+00`, `… BC`.
+ */
+function instantOf(text: string): readonly [number, bigint] {
+  if (text === 'infinity') return [1, 0n]
+  if (text === '-infinity') return [-1, 0n]
+  const bc = text.endsWith(' BC')
+  const body = bc ? text.slice(0, -3) : text
+  const [datePart = '', timePart] = body.split(' ')
+  const [yearText = '', monthText = '', dayText = ''] = datePart.split('-')
+  const clock = (timePart ?? '00:00:00').replace(/[+-]\d\d(:?\d\d)?$/, '')
+  const [hours = '0', minutes = '0', secondsText = '0'] = clock.split(':')
+  const [seconds = '0', fraction = ''] = secondsText.split('.')
+  if (!/^\d+$/.test(yearText) || !/^\d+$/.test(monthText) || !/^\d+$/.test(dayText)) throw new StrataError('INTERNAL', `a date or time key that does not parse: ${text}`)
+  // 1 BC is year 0, 2 BC year −1.
+  const year = bc ? 1n - BigInt(yearText) : BigInt(yearText)
+  const micros = BigInt(hours) * 3_600_000_000n + BigInt(minutes) * 60_000_000n + BigInt(seconds) * 1_000_000n + BigInt(fraction.padEnd(6, '0').slice(0, 6) || '0')
+  return [0, dayNumber(year, BigInt(monthText), BigInt(dayText)) * 86_400_000_000n + micros]
+}
+
+function compareInstants(a: string, b: string): number {
+  const [rankA, microsA] = instantOf(a)
+  const [rankB, microsB] = instantOf(b)
+  if (rankA !== rankB) return rankA - rankB
+  return microsA < microsB ? -1 : microsA > microsB ? 1 : 0
+}
 
 function snapshotStateOf(run: ConnectorRun<PostgresCdcConnector>): SnapshotState | undefined {
   const text = run.committedReceipts().get(snapshotReceipt)
@@ -223,7 +290,8 @@ function snapshotStateOf(run: ConnectorRun<PostgresCdcConnector>): SnapshotState
 
 /**
  * Two keys compared as PostgreSQL orders them in the snapshot's ORDER BY (integers by value, texts
- * by their UTF-8 bytes, which is COLLATE "C" in a UTF8 database).
+ * by their UTF-8 bytes, which is COLLATE "C" in a UTF8 database, numerics as exact decimals, dates
+ * and times as instants).
  *
  * @example
  * compareKeys([{ name: 'id', kind: 'integer' }], ['9'], ['10']) // < 0
@@ -232,7 +300,15 @@ export function compareKeys(keys: readonly SnapshotKey[], left: readonly string[
   for (let index = 0; index < keys.length; index++) {
     const a = left[index] ?? ''
     const b = right[index] ?? ''
-    const order = keys[index]!.kind === 'integer' ? (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0) : Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+    const kind = keys[index]!.kind
+    const order =
+      kind === 'integer'
+        ? BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0
+        : kind === 'numeric'
+          ? compareNumeric(a, b)
+          : kind === 'time'
+            ? compareInstants(a, b)
+            : Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
     if (order !== 0) return order
   }
   return 0
@@ -252,14 +328,15 @@ async function snapshotKeys(client: Client, connector: PostgresCdcConnector): Pr
     'SELECT a.attname AS name, a.atttypid AS type FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)',
     [qualified],
   )
-  const needs = `snapshot = 'initial' reads the rows in the order of a primary key of integer, text, varchar or uuid columns (or give snapshot = 'never': changes only)`
+  const needs = `snapshot = 'initial' reads the rows in the order of a primary key of integer, numeric, text, varchar, uuid, bytea, date, timestamp or timestamptz columns (or give snapshot = 'never': changes only)`
   if (result.rowCount === 0) throw new StrataError('NOT_SUPPORTED', `PostgreSQL ${serverShown(connector.server)}: ${connector.table} has no primary key: ${needs}`)
   const keys: SnapshotKey[] = []
   const orderBy: string[] = []
   for (const row of result.rows as { name: string; type: number }[]) {
     const type = Number(row.type)
-    if (!integerKeyOids.has(type) && !textKeyOids.has(type)) throw new StrataError('NOT_SUPPORTED', `PostgreSQL ${serverShown(connector.server)}: the key column ${row.name} of ${connector.table} is of another type: ${needs}`)
-    keys.push({ name: row.name, kind: integerKeyOids.has(type) ? 'integer' : 'text' })
+    const kind = keyKindByOid.get(type)
+    if (kind === undefined) throw new StrataError('NOT_SUPPORTED', `PostgreSQL ${serverShown(connector.server)}: the key column ${row.name} of ${connector.table} is of another type: ${needs}`)
+    keys.push({ name: row.name, kind })
     orderBy.push(collatableKeyOids.has(type) ? `${quoteIdentifier(row.name)} COLLATE "C"` : quoteIdentifier(row.name))
   }
   if (keys.some((key) => key.kind === 'text')) {
