@@ -146,7 +146,7 @@ test('subqueries in FROM: over an ordinary table (a view), EMIT CHANGES over a p
   }
 })
 
-test('joins and aggregates in one query through a subquery in FROM: an aggregate over an interval join without a window (after every batch), session windows over a join, windows over a LEFT and over an ASOF join; and an aggregate over a join of two tables — each equal to DuckDB\'s batch answer', async (t) => {
+test('joins and aggregates in one query, through a subquery in FROM or written directly: an aggregate over an interval join without a window (after every batch), session windows over a join, windows over a LEFT and over an ASOF join, an aggregate over a join of two tables, a third table joined to such a join — each equal to DuckDB\'s batch answer; an unnamed expression over a join is refused', async (t) => {
   const directory = temporaryDirectory('streaming-subqueries-joins')
   t.after(() => directory.remove())
   const seed = process.env['STRATA_SUBQUERIES_SEED'] !== undefined ? Number(process.env['STRATA_SUBQUERIES_SEED']) : Math.floor(Math.random() * 2 ** 31)
@@ -197,6 +197,41 @@ test('joins and aggregates in one query through a subquery in FROM: an aggregate
         batch: 'SELECT l.label, count(*) AS n, sum(t.v) AS total FROM t JOIN labels l ON l.id = t.id GROUP BY ALL',
         always: true,
       },
+      // The same written in one query, without a subquery: the join is made a part all the same (joinAggregateSplit).
+      {
+        name: 'per_seller_direct',
+        query: `SELECT a.seller, count(*) AS n, max(b.price) AS top FROM bids b JOIN auctions a ${on} GROUP BY a.seller`,
+        batch: `SELECT a.seller, count(*) AS n, max(b.price) AS top FROM bids b JOIN auctions a ${on} GROUP BY ALL`,
+        always: true,
+      },
+      {
+        name: 'seller_sessions_direct',
+        query: `SELECT a.seller, count(*) AS n, window_start, window_end FROM bids b JOIN auctions a ${on} GROUP BY a.seller, session(b.ts, INTERVAL '4' SECOND)`,
+        batch:
+          `WITH pairs AS (SELECT a.seller, b.ts FROM bids b JOIN auctions a ${on}), marked AS (SELECT seller, ts, CASE WHEN ts - lag(ts) OVER (PARTITION BY seller ORDER BY ts) < INTERVAL '4 seconds' THEN 0 ELSE 1 END AS starts FROM pairs), ` +
+          'numbered AS (SELECT seller, ts, sum(starts) OVER (PARTITION BY seller ORDER BY ts) AS session FROM marked) ' +
+          "SELECT seller, count(*) AS n, min(ts) AS window_start, max(ts) + INTERVAL '4 seconds' AS window_end FROM numbered GROUP BY seller, session",
+        always: false,
+      },
+      {
+        // Both sides' ts are read: the part names them b_ts and a_ts.
+        name: 'left_direct',
+        query: `SELECT b.auction, count(*) AS n, max(a.ts) AS opened, window_start FROM bids b LEFT JOIN auctions a ${on} WHERE b.price > 2 GROUP BY b.auction, tumble(b.ts, INTERVAL '10' SECOND)`,
+        batch: `SELECT b.auction, count(*) AS n, max(a.ts) AS opened, ${ends('b.ts', 10)} AS window_start FROM bids b LEFT JOIN auctions a ${on} WHERE b.price > 2 GROUP BY ALL`,
+        always: false,
+      },
+      {
+        name: 'asof_direct',
+        query: "SELECT t.sym, sum(t.qty * q.bid) AS notional, window_start FROM trades t ASOF JOIN quotes q MATCH_CONDITION (t.ts >= q.ts) ON t.sym = q.sym GROUP BY t.sym, tumble(t.ts, INTERVAL '10' SECOND)",
+        batch: `SELECT t.sym, sum(t.qty * q.bid) AS notional, ${ends('t.ts', 10)} AS window_start FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND t.ts >= q.ts GROUP BY ALL`,
+        always: false,
+      },
+      {
+        name: 'labelled_direct',
+        query: 'SELECT l.label, count(*) AS n, sum(t.v) AS total FROM t JOIN labels l ON l.id = t.id GROUP BY l.label HAVING count(*) > 1',
+        batch: 'SELECT l.label, count(*) AS n, sum(t.v) AS total FROM t JOIN labels l ON l.id = t.id GROUP BY ALL HAVING count(*) > 1',
+        always: true,
+      },
       {
         // Three tables: the first join a subquery, the third joined to it (a FULL join, kept by key too).
         name: 'owned',
@@ -217,6 +252,8 @@ test('joins and aggregates in one query through a subquery in FROM: an aggregate
         }
       }
     }
+    // A quote of each symbol before every trade, so each trade has a match (the ASOF windows are never empty).
+    await db.push('quotes', [{ sym: 'A', bid: 50, ts: new Date(base - 20_000) }, { sym: 'B', bid: 60, ts: new Date(base - 20_000) }])
     let clock = 0
     let auction = 1
     let id = 1
@@ -224,13 +261,13 @@ test('joins and aggregates in one query through a subquery in FROM: an aggregate
       clock += Math.floor(random() * 3000)
       const time = (): Date => new Date(base + clock - Math.floor(random() * 8000))
       const choice = random()
-      if (choice < 0.25) await db.push('auctions', Array.from({ length: 1 + Math.floor(random() * 2) }, () => ({ id: auction++, seller: `s${Math.floor(random() * 3)}`, ts: time() })))
-      else if (choice < 0.55) await db.push('bids', Array.from({ length: 1 + Math.floor(random() * 5) }, () => ({ auction: Math.max(1, auction - 1 - Math.floor(random() * 3)), price: Math.floor(random() * 30), ts: time() })))
-      else if (choice < 0.7) await db.push('quotes', [{ sym: ['A', 'B'][Math.floor(random() * 2)], bid: Math.floor(random() * 100), ts: new Date(time().getTime() + Math.floor(random() * 997)) }])
-      else if (choice < 0.85) await db.push('trades', Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ sym: ['A', 'B'][Math.floor(random() * 2)], qty: Math.floor(random() * 6), ts: time() })))
+      if (choice < 0.2) await db.push('auctions', Array.from({ length: 1 + Math.floor(random() * 2) }, () => ({ id: auction++, seller: `s${Math.floor(random() * 3)}`, ts: time() })))
+      else if (choice < 0.45) await db.push('bids', Array.from({ length: 1 + Math.floor(random() * 5) }, () => ({ auction: Math.max(1, auction - 1 - Math.floor(random() * 3)), price: Math.floor(random() * 30), ts: time() })))
+      else if (choice < 0.55) await db.push('quotes', [{ sym: ['A', 'B'][Math.floor(random() * 2)], bid: Math.floor(random() * 100), ts: new Date(time().getTime() + Math.floor(random() * 997)) }])
+      else if (choice < 0.75) await db.push('trades', Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ sym: ['A', 'B'][Math.floor(random() * 2)], qty: Math.floor(random() * 6), ts: time() })))
       else {
         await db.query('INSERT INTO t VALUES ($1, $2, $3)', [id, `k${id % 3}`, Math.floor(random() * 10)])
-        await db.query('INSERT INTO labels VALUES ($1, $2)', [Math.max(1, id - Math.floor(random() * 3)), `l${Math.floor(random() * 2)}`])
+        await db.query('INSERT INTO labels VALUES ($1, $2), ($3, $4)', [Math.max(1, id - Math.floor(random() * 3)), `l${Math.floor(random() * 2)}`, id, `l${Math.floor(random() * 2)}`])
         if (random() < 0.5) await db.query('UPDATE t SET v = v + 1 WHERE id = $1', [Math.max(1, id - 1)])
         if (random() < 0.5) await db.query('INSERT INTO owners VALUES ($1, $2)', [`l${Math.floor(random() * 3)}`, `o${id}`])
         else if (random() < 0.3) await db.query('DELETE FROM owners WHERE owner = $1', [`o${Math.max(1, id - 2)}`])
@@ -238,9 +275,12 @@ test('joins and aggregates in one query through a subquery in FROM: an aggregate
       }
       await check(`step ${step}`, false)
     }
+    // A trade on time, whatever the steps were: the ASOF windows have one at least.
+    await db.push('trades', [{ sym: 'A', qty: 1, ts: new Date(base + clock + 1000) }])
     await db.flush()
     await check('the input ended', true)
     for (const one of cases) assert.ok((await db.query(`SELECT count(*) AS n FROM ${one.name}`)).rows[0]!['n'] !== 0, `${one.name} has rows (seed ${seed})`)
+    await assertRefused((sql) => db.query(sql), [[`CREATE STREAM unnamed AS SELECT a.seller, count(*) FROM bids b JOIN auctions a ${on} GROUP BY a.seller`, 'NOT_SUPPORTED', /an unnamed expression in a query that joins and aggregates \(name each with AS/]])
   } finally {
     await db.close()
   }

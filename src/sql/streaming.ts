@@ -715,6 +715,119 @@ export function derivedTables(query: string, partName: () => string): DerivedTab
   return { query: text + query.slice(copied), parts }
 }
 
+/** Words that end a SELECT's FROM and WHERE clauses at its own level. */
+const afterWhere = new Set(['GROUP', 'HAVING', 'WINDOW', 'QUALIFY', 'ORDER', 'LIMIT', 'OFFSET', 'FETCH', 'UNION', 'INTERSECT', 'EXCEPT', 'EMIT'])
+
+/** A join and an aggregate in one query, split in two (`joinAggregateSplit`). */
+export interface JoinAggregateSplit {
+  readonly partName: string
+  /** The join, its WHERE included: each column the query reads, under its name or as `<alias>_<column>`. */
+  readonly part: string
+  /** The query over the part: the same select list, GROUP BY and HAVING, reading those columns. */
+  readonly query: string
+}
+
+/**
+ * A query that joins two relations and aggregates (or windows) in one SELECT, which the planner keeps
+ * only as a cascade, split into that cascade: the join as a part of its own (`partName`, called once
+ * when there is a split), selecting each column the query reads under its own name, or as
+ * `<alias>_<column>` when both sides' columns of that name are read (`b.ts` → `b_ts`; a side's
+ * event-time column is carried as the join's event time under either name, as for any join stream),
+ * and the query over it, every such column reference rewritten to that name.
+ * The join and WHERE are cut out of the text by scanner tokens (an ASOF join stays one). An unnamed
+ * column keeps its column's name (`a.seller` → `seller`, as DuckDB names it); an unnamed expression is
+ * NOT_SUPPORTED (its name would be DuckDB's text of the rewritten expression, not of the one written):
+ * name it with AS. Undefined for any other query (no join of two relations, `*`, two columns of one
+ * name, a subquery in FROM).
+ */
+export function joinAggregateSplit(query: string, columnsOf: (relation: string) => readonly string[] | undefined, partName: () => string): JoinAggregateSplit | undefined {
+  let parsed: ReturnType<typeof parseStatements>
+  try {
+    parsed = parseStatements(withoutAsof(query)?.text ?? query)
+  } catch {
+    return undefined
+  }
+  const select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
+  const from = list(select?.['fromClause'])
+  const join = from.length === 1 ? nodeBody(from[0], 'JoinExpr') : undefined
+  if (select === undefined || join === undefined) return undefined
+  const left = nodeBody(join['larg'], 'RangeVar')
+  const right = nodeBody(join['rarg'], 'RangeVar')
+  if (left === undefined || right === undefined) return undefined
+  let calls = false
+  walkNodes(select['targetList'], (kind) => {
+    if (kind === 'FuncCall') calls = true
+  })
+  if (list(select['groupClause']).length === 0 && select['havingClause'] === undefined && !calls) return undefined
+  const sideOf = (relation: PgNode): JoinSide | undefined => {
+    const columns = columnsOf(String(relation['relname']))
+    return columns === undefined ? undefined : { alias: String(nodeBody({ Alias: relation['alias'] }, 'Alias')?.['aliasname'] ?? relation['relname']), columns }
+  }
+  const leftSide = sideOf(left)
+  const rightSide = sideOf(right)
+  if (leftSide === undefined || rightSide === undefined || leftSide.alias === rightSide.alias) return undefined
+  // Every column the query reads, by side; its name in the part: the column's own, or `<alias>_<column>` when both sides' are read.
+  const read = new Map<string, { readonly alias: string; readonly column: string }>()
+  let starred = false
+  const parts = [select['targetList'], select['groupClause'], select['havingClause']]
+  walkNodes(parts, (kind, body) => {
+    if (kind !== 'ColumnRef') return
+    if (list(body['fields']).some((field) => nodeKind(field) === 'A_Star')) starred = true
+    const found = columnSide({ ColumnRef: body }, leftSide, rightSide)
+    if (found !== undefined) read.set(`${found.side}.${found.column}`, { alias: found.side === 'left' ? leftSide.alias : rightSide.alias, column: found.column })
+  })
+  if (starred || read.size === 0) return undefined
+  const nameOf = new Map<string, string>()
+  for (const [key, source] of read) {
+    const shared = [...read.values()].filter((other) => other.column.toLowerCase() === source.column.toLowerCase()).length > 1
+    nameOf.set(key, shared ? `${source.alias}_${source.column}` : source.column)
+  }
+  // Two names that meet (`a_b` of one side, `b` of the other's `a`…) would be one column of the part.
+  if (new Set([...nameOf.values()].map((name) => name.toLowerCase())).size !== nameOf.size) return undefined
+  const rewrite = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rewrite)
+    if (node === null || typeof node !== 'object') return node
+    const found = nodeBody(node, 'ColumnRef') === undefined ? undefined : columnSide(node, leftSide, rightSide)
+    if (found !== undefined) return columnRef(nameOf.get(`${found.side}.${found.column}`)!)
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, rewrite(value)]))
+  }
+  const targets = list(select['targetList']).map((target) => {
+    const body = nodeBody(target, 'ResTarget')!
+    const column = body['name'] !== undefined ? undefined : columnSide(body['val'], leftSide, rightSide)
+    const rewritten = rewrite(body['val'])
+    if (body['name'] === undefined && column === undefined && nodeKind(rewritten) !== 'ColumnRef') {
+      throw new StrataError('NOT_SUPPORTED', 'an unnamed expression in a query that joins and aggregates (name each with AS, or write the join as a subquery in FROM: SELECT … FROM (SELECT … FROM a JOIN b ON …) AS j GROUP BY …)', { statement: query })
+    }
+    // An unnamed column keeps its own name, as DuckDB gives it (`a.seller` → seller), whatever the part calls it.
+    const renamed = column !== undefined && nameOf.get(`${column.side}.${column.column}`) !== column.column ? { name: column.column } : {}
+    return { ResTarget: { ...body, val: rewritten, ...renamed } }
+  })
+  const groupClause = rewrite(list(select['groupClause']))
+  const havingClause = select['havingClause'] === undefined ? undefined : rewrite(select['havingClause'])
+  // The join and its WHERE as written: from the top-level FROM to the first word that ends them.
+  const tokens = scanTokens(query)
+  if (tokens === undefined) return undefined
+  let depth = 0
+  let start = -1
+  let end = tokens.length
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]!
+    if (token.text === '(') depth++
+    else if (token.text === ')') depth--
+    else if (depth === 0 && start < 0 && isWord(token, 'FROM')) start = index
+    else if (depth === 0 && start >= 0 && !token.text.startsWith('"') && afterWhere.has(token.text.toUpperCase())) {
+      end = index
+      break
+    }
+  }
+  if (start < 0) return undefined
+  const joinText = query.slice(tokens[start]!.start, end < tokens.length ? tokens[end]!.start : undefined).trim()
+  const name = partName()
+  const columns = [...read.entries()].map(([key, source]) => `${quoteIdentifier(source.alias)}.${quoteIdentifier(source.column)} AS ${quoteIdentifier(nameOf.get(key)!)}`)
+  const outer: PgNode = { ...select, targetList: targets, fromClause: [{ RangeVar: { relname: name, inh: true, relpersistence: 'p' } }], whereClause: undefined, groupClause, havingClause }
+  return { partName: name, part: `SELECT ${columns.join(', ')} ${joinText}`, query: deparseStatement({ SelectStmt: outer }) }
+}
+
 /** Recognises CREATE STREAM; undefined when the text is not one. */
 export function recogniseCreateStream(text: string, tokenSource?: TokenSource): CreateStream | undefined {
   const head = createHead(text, tokenSource, 'STREAM')

@@ -17,7 +17,7 @@
  */
 import { connectorTarget, openTxColumn, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
-import { derivedTables, openSessionsStartSql, partPrefix, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
+import { derivedTables, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
 import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
@@ -433,7 +433,24 @@ export class Streams {
     } finally {
       this.host.syncer.releaseSession(aggregatesSession)
     }
-    const plan = this.planForCreate(create.query)
+    let plan: StreamPlan
+    try {
+      plan = this.planForCreate(create.query)
+    } catch (error) {
+      // A join and an aggregate (or window) in one query the planner keeps only as a cascade: the join
+      // made a part of its own, the query reading it (joinAggregateSplit).
+      const columnsOf = (name: string): readonly string[] | undefined => this.host.schema.catalog.tables.get(name)?.columns.map((column) => column.name)
+      const split = error instanceof StrataError && error.code === 'NOT_SUPPORTED' ? joinAggregateSplit(create.query, columnsOf, partName) : undefined
+      if (split === undefined) throw error
+      // Where the cascade cannot be kept either, the one-query refusal says why (it names the join, not its part).
+      try {
+        await this.create(call, { name: split.partName, orReplace: false, ifNotExists: false, query: split.part, emit: undefined }, what, partName)
+        plan = this.planForCreate(split.query)
+      } catch {
+        throw error
+      }
+      create = { ...create, query: split.query }
+    }
     // A lookup join reads its table as it is when each event arrives: a subquery's rows over the same
     // events come later than that, so the answer would not be the batch join's. A source joined with a
     // part is kept as a materialized view over the two tables instead — the source's events as its
