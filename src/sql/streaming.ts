@@ -637,6 +637,16 @@ export interface DerivedTables {
   readonly parts: readonly { readonly name: string; readonly query: string }[]
 }
 
+/** A stream's query as PostgreSQL's parser reads it (an ASOF join taken out first): its SELECT, or undefined when it is not one or does not parse (the planner then says why). */
+function selectOf(query: string): PgNode | undefined {
+  try {
+    const parsed = parseStatements(withoutAsof(query)?.text ?? query)
+    return parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Words that end a SELECT's FROM clause at its own level. */
 const afterFrom = new Set(['WHERE', 'GROUP', 'HAVING', 'WINDOW', 'QUALIFY', 'ORDER', 'LIMIT', 'OFFSET', 'FETCH', 'UNION', 'INTERSECT', 'EXCEPT', 'EMIT'])
 
@@ -654,13 +664,7 @@ const afterFrom = new Set(['WHERE', 'GROUP', 'HAVING', 'WINDOW', 'QUALIFY', 'ORD
  * its own cannot.
  */
 export function derivedTables(query: string, partName: () => string): DerivedTables | undefined {
-  let parsed: ReturnType<typeof parseStatements>
-  try {
-    parsed = parseStatements(withoutAsof(query)?.text ?? query)
-  } catch {
-    return undefined
-  }
-  const select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
+  const select = selectOf(query)
   if (select === undefined) return undefined
   let expected = 0
   const count = (item: unknown): void => {
@@ -741,13 +745,7 @@ export interface JoinAggregateSplit {
  * name, a subquery in FROM).
  */
 export function joinAggregateSplit(query: string, columnsOf: (relation: string) => readonly string[] | undefined, partName: () => string): JoinAggregateSplit | undefined {
-  let parsed: ReturnType<typeof parseStatements>
-  try {
-    parsed = parseStatements(withoutAsof(query)?.text ?? query)
-  } catch {
-    return undefined
-  }
-  const select = parsed.length === 1 ? nodeBody(parsed[0]!.tree, 'SelectStmt') : undefined
+  const select = selectOf(query)
   const from = list(select?.['fromClause'])
   const join = from.length === 1 ? nodeBody(from[0], 'JoinExpr') : undefined
   if (select === undefined || join === undefined) return undefined
