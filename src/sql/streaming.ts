@@ -739,9 +739,10 @@ export interface JoinAggregateSplit {
  * event-time column is carried as the join's event time under either name, as for any join stream),
  * and the query over it, every such column reference rewritten to that name.
  * The join and WHERE are cut out of the text by scanner tokens (an ASOF join stays one). An unnamed
- * column keeps its column's name (`a.seller` → `seller`, as DuckDB names it); an unnamed expression is
- * NOT_SUPPORTED (its name would be DuckDB's text of the rewritten expression, not of the one written):
- * name it with AS. Undefined for any other query (no join of two relations, `*`, two columns of one
+ * column keeps its column's name (`a.seller` → `seller`, as DuckDB names it); an unnamed expression
+ * keeps DuckDB's name when the rewrite leaves its text as it was (`count(*)`, `sum(price)`), and is
+ * NOT_SUPPORTED when it does not (`max(b.price)` would be named `max(price)`): name it with AS.
+ * Undefined for any other query (no join of two relations, `*`, two columns of one
  * name, a subquery in FROM).
  */
 export function joinAggregateSplit(query: string, columnsOf: (relation: string) => readonly string[] | undefined, partName: () => string): JoinAggregateSplit | undefined {
@@ -793,8 +794,16 @@ export function joinAggregateSplit(query: string, columnsOf: (relation: string) 
     const body = nodeBody(target, 'ResTarget')!
     const column = body['name'] !== undefined ? undefined : columnSide(body['val'], leftSide, rightSide)
     const rewritten = rewrite(body['val'])
-    if (body['name'] === undefined && column === undefined && nodeKind(rewritten) !== 'ColumnRef') {
-      throw new StrataError('NOT_SUPPORTED', 'an unnamed expression in a query that joins and aggregates (name each with AS, or write the join as a subquery in FROM: SELECT … FROM (SELECT … FROM a JOIN b ON …) AS j GROUP BY …)', { statement: query })
+    // DuckDB names an unnamed expression by its text: one whose column references the rewrite changes
+    // (`max(b.price)` → `max(price)`) would be named differently; `count(*)`, `sum(price)` keep theirs.
+    let renames = false
+    walkNodes(body['val'], (kind, ref) => {
+      if (kind !== 'ColumnRef') return
+      const found = columnSide({ ColumnRef: ref }, leftSide, rightSide)
+      if (found !== undefined && (list(ref['fields']).length !== 1 || nameOf.get(`${found.side}.${found.column}`) !== found.column)) renames = true
+    })
+    if (body['name'] === undefined && column === undefined && renames) {
+      throw new StrataError('NOT_SUPPORTED', 'an unnamed expression over qualified columns in a query that joins and aggregates (name it with AS, or write the join as a subquery in FROM: SELECT … FROM (SELECT … FROM a JOIN b ON …) AS j GROUP BY …)', { statement: query })
     }
     // An unnamed column keeps its own name, as DuckDB gives it (`a.seller` → seller), whatever the part calls it.
     const renamed = column !== undefined && nameOf.get(`${column.side}.${column.column}`) !== column.column ? { name: column.column } : {}
