@@ -5,6 +5,10 @@
  * would silently change `WHERE flag = true` into `WHERE flag = false`. So boolean constants are printed
  * as `'true'::boolean` / `'false'::boolean`, which mean the same to DuckDB and PostgreSQL.
  *
+ * `x LIKE p ESCAPE e` is kept by PostgreSQL's parser as `x ~~ pg_catalog.like_escape(p, e)`, which
+ * the deparser prints so and DuckDB does not know: it is printed as DuckDB's `like_escape(x, p, e)`
+ * (`ilike_escape` for ILIKE, under NOT for NOT LIKE).
+ *
  * It also quotes only what PostgreSQL reserves, so an identifier that is a keyword to DuckDB alone
  * (`at`, `pivot`, `qualify`, …) would come out bare and fail in DuckDB's parser; such identifiers are
  * quoted afterwards.
@@ -24,7 +28,31 @@ function booleanCast(value: boolean, location: unknown): PgNode {
   }
 }
 
-/** A copy of the tree with boolean constants spelled as casts (see the module comment). */
+/**
+ * `x [NOT] [I]LIKE p ESCAPE e`, which PostgreSQL's parser keeps as `x ~~ pg_catalog.like_escape(p, e)`
+ * and the deparser prints so, as DuckDB's `[NOT] like_escape(x, p, e)` (`ilike_escape` for ILIKE):
+ * DuckDB has no `pg_catalog.like_escape`. Undefined for any other node.
+ */
+function likeEscape(node: unknown): PgNode | undefined {
+  const expression = nodeBody(node, 'A_Expr')
+  if (expression === undefined || (expression['kind'] !== 'AEXPR_LIKE' && expression['kind'] !== 'AEXPR_ILIKE')) return undefined
+  const call = nodeBody(expression['rexpr'], 'FuncCall')
+  const names = (call?.['funcname'] as unknown[] | undefined)?.map((name) => nodeBody(name, 'String')?.['sval'])
+  const args = call?.['args'] as unknown[] | undefined
+  if (names?.at(-1) !== 'like_escape' || args?.length !== 2) return undefined
+  const operator = (expression['name'] as unknown[] | undefined)?.map((name) => nodeBody(name, 'String')?.['sval']).join('')
+  const escaped: PgNode = {
+    FuncCall: {
+      funcname: [{ String: { sval: expression['kind'] === 'AEXPR_ILIKE' ? 'ilike_escape' : 'like_escape' } }],
+      args: [withBooleanCasts(expression['lexpr']), withBooleanCasts(args[0]), withBooleanCasts(args[1])],
+      funcformat: 'COERCE_EXPLICIT_CALL',
+      location: expression['location'],
+    },
+  }
+  return operator?.startsWith('!') === true ? { BoolExpr: { boolop: 'NOT_EXPR', args: [escaped], location: expression['location'] } } : escaped
+}
+
+/** A copy of the tree with boolean constants spelled as casts (see the module comment), and LIKE … ESCAPE as DuckDB spells it (likeEscape). */
 function withBooleanCasts(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withBooleanCasts)
   if (typeof node !== 'object' || node === null) return node
@@ -33,6 +61,8 @@ function withBooleanCasts(node: unknown): unknown {
     const boolval = constant['boolval'] as PgNode
     return booleanCast(boolval['boolval'] === true, constant['location'])
   }
+  const like = likeEscape(node)
+  if (like !== undefined) return like
   const copy: PgNode = {}
   for (const [key, value] of Object.entries(node)) copy[key] = withBooleanCasts(value)
   return copy
