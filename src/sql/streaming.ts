@@ -1001,9 +1001,9 @@ export function planStream(
   let joined: StreamPlan['joined']
   let otherSide: PgNode | undefined
   // For a join of two sources: each side's alias, columns and event-time column (what its rows may carry as their time).
-  // A LEFT interval join's sides for its unmatched left events (unmatchedFrom).
+  // A LEFT interval join's sides for its unmatched left events (unmatchedSides).
   let outerSides: PgNode | undefined
-  // A FULL interval join's sides for its unmatched right events (unmatchedRightFrom).
+  // A FULL interval join's sides for its unmatched right events (unmatchedSides).
   let rightOuterSides: PgNode | undefined
   let timeSides: { readonly left: JoinSide & { readonly time: string | null }; readonly right: JoinSide & { readonly time: string | null } } | undefined
   if (join !== undefined) {
@@ -1077,8 +1077,8 @@ export function planStream(
         // A right event is known to have no match once the left side's watermark has passed its time minus the lower bound.
         if (full && bounds.lowUs === null) refuse("a FULL JOIN of two sources without a lower bound on the right side's event time (… AND r.ts BETWEEN l.ts - INTERVAL … AND l.ts + INTERVAL …)")
         joined = { source: rightName, keys: joinEqualities(join['quals'], sides.left, sides.right), ...(bounds.lowUs === null && bounds.highUs === null ? {} : { bounds }) }
-        if (outer) outerSides = unmatchedFrom(join, leftAlias, rightAlias)
-        if (full) rightOuterSides = unmatchedRightFrom(join, leftAlias, rightAlias)
+        if (outer) outerSides = unmatchedSides(join, leftAlias, rightAlias, 'left')
+        if (full) rightOuterSides = unmatchedSides(join, leftAlias, rightAlias, 'right')
         // A FULL join's rows carry neither side's time in every row (an unmatched event's other side is NULL).
         timeSides = full ? undefined : { left: { ...sides.left, time: leftDefinition.watermarkColumn }, right: { ...sides.right, time: outer ? null : rightSource.watermarkColumn } }
         otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
@@ -1408,37 +1408,21 @@ function timeBounds(quals: unknown, sides: { readonly left: JoinSide & { readonl
 }
 
 /**
- * A LEFT join's sides for its unmatched left events: the input (`alias`) filtered to the events no
- * event of the other relation matches by the ON clause, and an empty right side, so that the query
- * NULL-extends each of them exactly as a batch LEFT JOIN does.
+ * An outer join's sides for one side's unmatched events: that side (`left`: the input, `alias`;
+ * `right`: the other relation) filtered to the events no event of the opposite side matches by the
+ * ON clause, joined with an empty opposite side, so that the query NULL-extends each of them exactly
+ * as a batch LEFT (FULL) JOIN does.
  */
-function unmatchedFrom(join: PgNode, leftAlias: string, rightAlias: string): PgNode {
-  const template = parseStatements(
-    `SELECT * FROM (SELECT * FROM ${streamInputRelation} AS ${quoteIdentifier(leftAlias)} WHERE NOT EXISTS (SELECT 1 FROM ${streamOtherRelation} AS ${quoteIdentifier(rightAlias)} WHERE true)) AS ${quoteIdentifier(leftAlias)} ` +
-      `LEFT JOIN (SELECT * FROM ${streamOtherRelation} WHERE false) AS ${quoteIdentifier(rightAlias)} ON true`,
-  )
+function unmatchedSides(join: PgNode, leftAlias: string, rightAlias: string, unmatched: 'left' | 'right'): PgNode {
+  const [mine, opposite, myAlias, oppositeAlias] =
+    unmatched === 'left' ? [streamInputRelation, streamOtherRelation, leftAlias, rightAlias] : [streamOtherRelation, streamInputRelation, rightAlias, leftAlias]
+  const kept = `(SELECT * FROM ${mine} AS ${quoteIdentifier(myAlias)} WHERE NOT EXISTS (SELECT 1 FROM ${opposite} AS ${quoteIdentifier(oppositeAlias)} WHERE true)) AS ${quoteIdentifier(myAlias)}`
+  const empty = `(SELECT * FROM ${opposite} WHERE false) AS ${quoteIdentifier(oppositeAlias)}`
+  const template = parseStatements(unmatched === 'left' ? `SELECT * FROM ${kept} LEFT JOIN ${empty} ON true` : `SELECT * FROM ${empty} RIGHT JOIN ${kept} ON true`)
   const from = nodeBody(list(nodeBody(template[0]!.tree, 'SelectStmt')!['fromClause'])[0], 'JoinExpr')!
   // The ON clause goes into the NOT EXISTS (both sides in scope there).
-  const unmatched = nodeBody(nodeBody(from['larg'], 'RangeSubselect')!['subquery'], 'SelectStmt')!
-  const exists = nodeBody(unmatched['whereClause'], 'BoolExpr')!
-  const inner = nodeBody(nodeBody(list(exists['args'])[0], 'SubLink')!['subselect'], 'SelectStmt')!
-  inner['whereClause'] = join['quals']
-  return { larg: from['larg'], rarg: from['rarg'] }
-}
-
-/**
- * A FULL join's sides for its unmatched right events: an empty left side, and the other relation
- * (`rightAlias`) filtered to the events no left event read as the input matches by the ON clause, so
- * that the query NULL-extends each of them exactly as a batch FULL JOIN does.
- */
-function unmatchedRightFrom(join: PgNode, leftAlias: string, rightAlias: string): PgNode {
-  const template = parseStatements(
-    `SELECT * FROM (SELECT * FROM ${streamInputRelation} WHERE false) AS ${quoteIdentifier(leftAlias)} ` +
-      `RIGHT JOIN (SELECT * FROM ${streamOtherRelation} AS ${quoteIdentifier(rightAlias)} WHERE NOT EXISTS (SELECT 1 FROM ${streamInputRelation} AS ${quoteIdentifier(leftAlias)} WHERE true)) AS ${quoteIdentifier(rightAlias)} ON true`,
-  )
-  const from = nodeBody(list(nodeBody(template[0]!.tree, 'SelectStmt')!['fromClause'])[0], 'JoinExpr')!
-  const unmatched = nodeBody(nodeBody(from['rarg'], 'RangeSubselect')!['subquery'], 'SelectStmt')!
-  const exists = nodeBody(unmatched['whereClause'], 'BoolExpr')!
+  const filtered = nodeBody(nodeBody(from[unmatched === 'left' ? 'larg' : 'rarg'], 'RangeSubselect')!['subquery'], 'SelectStmt')!
+  const exists = nodeBody(filtered['whereClause'], 'BoolExpr')!
   const inner = nodeBody(nodeBody(list(exists['args'])[0], 'SubLink')!['subselect'], 'SelectStmt')!
   inner['whereClause'] = join['quals']
   return { larg: from['larg'], rarg: from['rarg'] }
