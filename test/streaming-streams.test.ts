@@ -329,7 +329,6 @@ test('a lookup join sees the table as it is when each batch is processed, its ow
   ]))
   assert.deepEqual(sortedRows((await db.query('SELECT * FROM gold')).rows), sortedRows([{ account: 1, amount: 10 }, { account: 3, amount: 30 }]))
   await assertRefused((sql) => db.query(sql), [
-    ['CREATE STREAM x AS SELECT a.tier, count(a.id) FROM payments p JOIN accounts a ON a.id = p.account GROUP BY a.tier', 'NOT_SUPPORTED', /an unnamed expression over qualified columns in a query that joins and aggregates/],
     ['CREATE STREAM x AS SELECT * FROM accounts a RIGHT JOIN payments p ON a.id = p.account', 'NOT_SUPPORTED', /a join of a table with anything but a table/],
     ['CREATE STREAM x AS SELECT * FROM payments p FULL JOIN accounts a ON a.id = p.account', 'NOT_SUPPORTED', /a FULL join/],
     ['CREATE STREAM x AS SELECT * FROM payments p, accounts a', 'NOT_SUPPORTED', /comma join/],

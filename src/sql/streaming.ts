@@ -745,7 +745,17 @@ export interface JoinAggregateSplit {
  * Undefined for any other query (no join of two relations, `*`, two columns of one
  * name, a subquery in FROM).
  */
-export function joinAggregateSplit(query: string, columnsOf: (relation: string) => readonly string[] | undefined, partName: () => string): JoinAggregateSplit | undefined {
+/** What {@link joinAggregateSplit} and {@link joinAggregateNamesProbe} share: the SELECT, its two sides, and the part's name of each column the query reads. */
+interface SplitShape {
+  readonly select: PgNode
+  readonly leftSide: JoinSide
+  readonly rightSide: JoinSide
+  /** `left.<column>` / `right.<column>` → the part's column name. */
+  readonly nameOf: ReadonlyMap<string, string>
+  readonly read: ReadonlyMap<string, { readonly alias: string; readonly column: string }>
+}
+
+function splitShape(query: string, columnsOf: (relation: string) => readonly string[] | undefined): SplitShape | undefined {
   const select = selectOf(query)
   const from = list(select?.['fromClause'])
   const join = from.length === 1 ? nodeBody(from[0], 'JoinExpr') : undefined
@@ -783,6 +793,48 @@ export function joinAggregateSplit(query: string, columnsOf: (relation: string) 
   }
   // Two names that meet (`a_b` of one side, `b` of the other's `a`…) would be one column of the part.
   if (new Set([...nameOf.values()].map((name) => name.toLowerCase())).size !== nameOf.size) return undefined
+  return { select, leftSide, rightSide, nameOf, read }
+}
+
+/**
+ * Whether the split changes the text of an unnamed select-list expression (`max(b.price)` → `max(price)`),
+ * and so the name DuckDB gives it by its text: then the split names it as the query as written is named.
+ */
+function renamedBySplit(target: PgNode, shape: SplitShape): boolean {
+  if (target['name'] !== undefined || columnSide(target['val'], shape.leftSide, shape.rightSide) !== undefined) return false
+  let renames = false
+  walkNodes(target['val'], (kind, ref) => {
+    if (kind !== 'ColumnRef') return
+    const found = columnSide({ ColumnRef: ref }, shape.leftSide, shape.rightSide)
+    if (found !== undefined && (list(ref['fields']).length !== 1 || shape.nameOf.get(`${found.side}.${found.column}`) !== found.column)) renames = true
+  })
+  return renames
+}
+
+/**
+ * For a query {@link joinAggregateSplit} splits, the query that asks DuckDB how it names the unnamed
+ * expressions the split would write differently (`max(b.price)`): those expressions as written, over
+ * the two relations as empty ones of the same columns under the same aliases (`relationSql` gives a
+ * relation's, e.g. `(SELECT CAST(NULL AS INTEGER) AS "price" LIMIT 0)`), grouped by all. Its result's
+ * column names, in order, are the `names` to give the split. Undefined when there is none to ask for.
+ */
+export function joinAggregateNamesProbe(query: string, columnsOf: (relation: string) => readonly string[] | undefined, relationSql: (relation: string) => string): string | undefined {
+  const shape = splitShape(query, columnsOf)
+  if (shape === undefined) return undefined
+  const asked = list(shape.select['targetList'])
+    .map((target) => nodeBody(target, 'ResTarget')!)
+    .filter((target) => renamedBySplit(target, shape))
+  if (asked.length === 0) return undefined
+  const join = nodeBody(list(shape.select['fromClause'])[0], 'JoinExpr')!
+  const relation = (node: unknown, side: JoinSide): string => `${relationSql(String(nodeBody(node, 'RangeVar')!['relname']))} AS ${quoteIdentifier(side.alias)}`
+  const from = `${relation(join['larg'], shape.leftSide)}, ${relation(join['rarg'], shape.rightSide)}`
+  return `${deparseStatement({ SelectStmt: { targetList: asked.map((target) => ({ ResTarget: target })), limitOption: 'LIMIT_OPTION_DEFAULT', op: 'SETOP_NONE' } })} FROM ${from} GROUP BY ALL`
+}
+
+export function joinAggregateSplit(query: string, columnsOf: (relation: string) => readonly string[] | undefined, partName: () => string, names: readonly string[] = []): JoinAggregateSplit | undefined {
+  const shape = splitShape(query, columnsOf)
+  if (shape === undefined) return undefined
+  const { select, leftSide, rightSide, nameOf, read } = shape
   const rewrite = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(rewrite)
     if (node === null || typeof node !== 'object') return node
@@ -790,20 +842,20 @@ export function joinAggregateSplit(query: string, columnsOf: (relation: string) 
     if (found !== undefined) return columnRef(nameOf.get(`${found.side}.${found.column}`)!)
     return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, rewrite(value)]))
   }
+  let asked = 0
   const targets = list(select['targetList']).map((target) => {
     const body = nodeBody(target, 'ResTarget')!
     const column = body['name'] !== undefined ? undefined : columnSide(body['val'], leftSide, rightSide)
     const rewritten = rewrite(body['val'])
     // DuckDB names an unnamed expression by its text: one whose column references the rewrite changes
-    // (`max(b.price)` → `max(price)`) would be named differently; `count(*)`, `sum(price)` keep theirs.
-    let renames = false
-    walkNodes(body['val'], (kind, ref) => {
-      if (kind !== 'ColumnRef') return
-      const found = columnSide({ ColumnRef: ref }, leftSide, rightSide)
-      if (found !== undefined && (list(ref['fields']).length !== 1 || nameOf.get(`${found.side}.${found.column}`) !== found.column)) renames = true
-    })
-    if (body['name'] === undefined && column === undefined && renames) {
-      throw new StrataError('NOT_SUPPORTED', 'an unnamed expression over qualified columns in a query that joins and aggregates (name it with AS, or write the join as a subquery in FROM: SELECT … FROM (SELECT … FROM a JOIN b ON …) AS j GROUP BY …)', { statement: query })
+    // (`max(b.price)` → `max(price)`) is named as DuckDB names it as written (`names`, asked of DuckDB by
+    // joinAggregateNamesProbe); `count(*)`, `sum(price)` keep theirs.
+    if (renamedBySplit(body, shape)) {
+      const name = names[asked++]
+      if (name === undefined) {
+        throw new StrataError('NOT_SUPPORTED', 'an unnamed expression over qualified columns in a query that joins and aggregates (name it with AS, or write the join as a subquery in FROM: SELECT … FROM (SELECT … FROM a JOIN b ON …) AS j GROUP BY …)', { statement: query })
+      }
+      return { ResTarget: { ...body, val: rewritten, name } }
     }
     // An unnamed column keeps its own name, as DuckDB gives it (`a.seller` → seller), whatever the part calls it.
     const renamed = column !== undefined && nameOf.get(`${column.side}.${column.column}`) !== column.column ? { name: column.column } : {}

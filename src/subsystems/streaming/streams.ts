@@ -17,9 +17,9 @@
  */
 import { connectorTarget, openTxColumn, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
-import { derivedTables, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
+import { derivedTables, joinAggregateNamesProbe, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
 import { anyOf, quoteIdentifier } from '../../sql/tree.js'
-import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
+import { duckdbType, readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
 import type { RowConnection, RowValue } from '../../storage/rowstore/rowstore.js'
 import { appendKind, castFromStaging, mirrorSchema, readAppliedTx, stagingType } from '../../sync/mirror.js'
@@ -399,6 +399,29 @@ export class Streams {
     call.stateChanged()
   }
 
+  /**
+   * The names DuckDB gives the unnamed expressions a join-and-aggregate split would write differently
+   * (joinAggregateNamesProbe): the probe over empty relations of the same columns, in a column-store
+   * session. None when there is nothing to ask, or DuckDB cannot bind the expressions alone (the split
+   * then refuses them, asking for AS).
+   */
+  private async splitNames(query: string, columnsOf: (relation: string) => readonly string[] | undefined): Promise<string[]> {
+    const relationSql = (name: string): string => {
+      const columns = this.host.schema.catalog.tables.get(name)!.columns
+      return `(SELECT ${columns.map((column) => `CAST(NULL AS ${duckdbType(column.type)}) AS ${quoteIdentifier(column.name)}`).join(', ')} LIMIT 0)`
+    }
+    const probe = joinAggregateNamesProbe(query, columnsOf, relationSql)
+    if (probe === undefined) return []
+    const session = await this.host.syncer.acquireSession()
+    try {
+      return (await session.run(probe)).columns.map((column) => column.name)
+    } catch {
+      return []
+    } finally {
+      this.host.syncer.releaseSession(session)
+    }
+  }
+
   // ───────────────────────────── DDL ─────────────────────────────
 
   /**
@@ -440,7 +463,8 @@ export class Streams {
       // A join and an aggregate (or window) in one query the planner keeps only as a cascade: the join
       // made a part of its own, the query reading it (joinAggregateSplit).
       const columnsOf = (name: string): readonly string[] | undefined => this.host.schema.catalog.tables.get(name)?.columns.map((column) => column.name)
-      const split = error instanceof StrataError && error.code === 'NOT_SUPPORTED' ? joinAggregateSplit(create.query, columnsOf, partName) : undefined
+      const refused = error instanceof StrataError && error.code === 'NOT_SUPPORTED'
+      const split = refused ? joinAggregateSplit(create.query, columnsOf, partName, await this.splitNames(create.query, columnsOf)) : undefined
       if (split === undefined) throw error
       // Where the cascade cannot be kept either, the one-query refusal says why (it names the join, not its part).
       try {
