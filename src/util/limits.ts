@@ -231,6 +231,10 @@ export const limits = {
   /** Rows a CDC connector's initial snapshot fetches from its cursor and pushes as one batch: a batch's
    *  worth, so a snapshot commits its progress as often as a backlog of changes would. */
   postgresCdcSnapshotBatchRowsMax: 1_000,
+  /** How long a stopping connector's PostgreSQL connection waits for the server to close it after the
+   *  goodbye: a server that answers closes at once; one that stopped answering never would, and its
+   *  socket is then destroyed, so DROP SOURCE and close do not wait on it. */
+  postgresEndWaitMs: 1_000,
 } as const
 
 if (limits.syncIdleIntervalMs >= limits.freshReadWaitMs) {

@@ -15,6 +15,8 @@ export interface ConnectorRun<Connector extends SourceConnector> {
   readonly columns: readonly string[]
   /** True once the connector is stopping: the backend returns (or throws) soon. */
   readonly stopped: boolean
+  /** Resolves when the connector is told to stop. */
+  readonly stopping: Promise<void>
   /** The offset committed with the source's last batch (as the backend defines it), or null before the first. */
   committedOffset(): number | null
   /** The receipts committed with the source's batches (slot → digest), for a backend that keeps them. */
@@ -34,6 +36,27 @@ export interface ConnectorBackend<Connector extends SourceConnector> {
    * Must be idempotent: a failure is tried again later.
    */
   release?(source: string, connector: Connector): Promise<void>
+}
+
+/**
+ * A connection being made (`connecting`), given up when the connector is told to stop first: what it
+ * made, or undefined once stopped — a connection made after that is closed by `close`. A stop never
+ * waits for a broker that accepted the TCP connection and does not answer: pg's connect() never
+ * settles when end() is called while it connects, NATS's waits for its connect timeout, amqplib's has
+ * none (test/streaming-connector-stop.test.ts).
+ *
+ * @example
+ * const connection = await connectUnlessStopped(run, nats.connect({ servers }), (made) => made.close())
+ * if (connection === undefined) return
+ */
+export async function connectUnlessStopped<Made>(run: Pick<ConnectorRun<SourceConnector>, 'stopping'>, connecting: Promise<Made>, close: (made: Made) => unknown): Promise<Made | undefined> {
+  const outcome = await Promise.race([connecting.then((made) => ({ made })), run.stopping.then(() => undefined)])
+  if (outcome !== undefined) return outcome.made
+  connecting.then(
+    (made) => Promise.resolve(close(made)).catch(() => undefined),
+    () => undefined,
+  )
+  return undefined
 }
 
 /**

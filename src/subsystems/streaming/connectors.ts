@@ -35,6 +35,9 @@ interface Running {
   error: string | undefined
   /** Resolves when the loop has ended (after `stop`). */
   readonly done: Promise<void>
+  /** Resolves when the connector is told to stop (`stop`). */
+  readonly stopping: Promise<void>
+  readonly signalStop: () => void
   close: (() => Promise<void>) | undefined
 }
 
@@ -146,7 +149,9 @@ export class Connectors {
 
   private start(source: string, connector: SourceConnector): void {
     let finish!: () => void
-    const running: Running = { connector, stopped: false, error: undefined, done: new Promise((resolve) => (finish = resolve)), close: undefined }
+    let signalStop!: () => void
+    const stopping = new Promise<void>((resolve) => (signalStop = resolve))
+    const running: Running = { connector, stopped: false, error: undefined, done: new Promise((resolve) => (finish = resolve)), stopping, signalStop, close: undefined }
     this.running.set(source, running)
     void this.loop(source, running).finally(finish)
   }
@@ -156,6 +161,7 @@ export class Connectors {
     if (running === undefined) return
     this.running.delete(source)
     running.stopped = true
+    running.signalStop()
     const stopped = (async () => {
       await running.close?.().catch(() => undefined)
       await running.done
@@ -203,6 +209,7 @@ export class Connectors {
       get stopped() {
         return running.stopped
       },
+      stopping: running.stopping,
       committedOffset: () => this.offsetOf(source),
       committedReceipts: () => this.receiptsOf(source),
       push: async (events, progress) => {

@@ -12,7 +12,7 @@
 import type { NatsConnector } from '../../sql/catalog.js'
 import { StrataError } from '../../util/errors.js'
 import { limits } from '../../util/limits.js'
-import { eventOf, type ConnectorBackend, type ConnectorRun } from './backend.js'
+import { connectUnlessStopped, eventOf, type ConnectorBackend, type ConnectorRun } from './backend.js'
 
 export const natsConnector: ConnectorBackend<NatsConnector> = { consume }
 
@@ -20,7 +20,8 @@ export const natsConnector: ConnectorBackend<NatsConnector> = { consume }
 async function consume(run: ConnectorRun<NatsConnector>): Promise<void> {
   const nats = await import('nats')
   const { subject, server } = run.connector
-  const connection = await nats.connect({ servers: server, reconnect: false })
+  const connection = await connectUnlessStopped(run, nats.connect({ servers: server, reconnect: false }), (made) => made.close())
+  if (connection === undefined) return
   run.onStop(() => connection.close())
   if (run.stopped) return
   const manager = await connection.jetstreamManager()

@@ -41,7 +41,7 @@ import { quoteIdentifier } from '../../sql/tree.js'
 import { compareDecimals, parseDecimal } from '../../util/decimal.js'
 import { StrataError } from '../../util/errors.js'
 import { limits } from '../../util/limits.js'
-import { Inbox, type ConnectorBackend, type ConnectorRun } from './backend.js'
+import { connectUnlessStopped, Inbox, type ConnectorBackend, type ConnectorRun } from './backend.js'
 
 export const postgresCdcConnector: ConnectorBackend<PostgresCdcConnector> = { consume, release }
 
@@ -391,11 +391,11 @@ async function takeSnapshot(run: ConnectorRun<PostgresCdcConnector>, admin: Clie
   const reader = new pg.Client({ ...config, types: { getTypeParser: () => (text: string) => text } } as ClientConfig)
   reader.on('error', () => undefined)
   run.onStop(async () => {
-    await Promise.all([replication.end().catch(() => undefined), reader.end().catch(() => undefined)])
+    await Promise.all([endNow(replication), endNow(reader)])
   })
   try {
-    await replication.connect()
-    await reader.connect()
+    if ((await connectUnlessStopped(run, replication.connect().then(() => replication), (made) => endNow(made))) === undefined) return
+    if ((await connectUnlessStopped(run, reader.connect().then(() => reader), (made) => endNow(made))) === undefined) return
     if (run.stopped) return
     const takenAt = committed?.takenAt ?? String((await reader.query('SELECT clock_timestamp() AS taken')).rows[0]!.taken)
     // A fresh snapshot's slot is the source's; a resumed one's is temporary (dropped when this connection ends).
@@ -449,8 +449,21 @@ async function takeSnapshot(run: ConnectorRun<PostgresCdcConnector>, admin: Clie
     }
     await reader.query('COMMIT')
   } finally {
-    await Promise.all([replication.end().catch(() => undefined), reader.end().catch(() => undefined)])
+    await Promise.all([endNow(replication), endNow(reader)])
   }
+}
+
+/**
+ * Ends a client's connection now: pg's end() sends the goodbye and waits for the server to close the
+ * socket, which a server that stopped answering never does (test/streaming-connector-stop.test.ts);
+ * after `limits.postgresEndWaitMs` the socket is destroyed.
+ */
+async function endNow(client: Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, limits.postgresEndWaitMs)))
+  await Promise.race([client.end().catch(() => undefined), waited])
+  clearTimeout(timer)
+  ;(client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy()
 }
 
 /** A standby status update: `lsn` written, flushed and applied, no reply asked. */
@@ -474,18 +487,18 @@ async function consume(run: ConnectorRun<PostgresCdcConnector>): Promise<void> {
   const config = clientConfig(connector)
   const admin = new pg.Client(config)
   admin.on('error', () => undefined)
-  run.onStop(() => admin.end())
+  run.onStop(() => endNow(admin))
   let publication: string
   const snapshotPending = connector.snapshot === 'initial' && snapshotStateOf(run)?.done !== true
   try {
-    await admin.connect()
+    if ((await connectUnlessStopped(run, admin.connect().then(() => admin), (made) => endNow(made))) === undefined) return
     if (run.stopped) return
     publication = await prepare(admin, run, { slot, createSlot: !snapshotPending })
     if (snapshotPending) await takeSnapshot(run, admin, slot)
   } catch (error) {
     throw worldError(connector, error)
   } finally {
-    await admin.end().catch(() => undefined)
+    await endNow(admin)
   }
   if (run.stopped) return
   // After a snapshot resumed once or more, changes to a key range read later than the slot's consistent
@@ -498,9 +511,9 @@ async function consume(run: ConnectorRun<PostgresCdcConnector>): Promise<void> {
   const closed = (what: string) => inbox.fail(new StrataError('IO_ERROR', `PostgreSQL ${serverShown(connector.server)}: ${what}`))
   client.on('error', (error) => closed(error.message))
   client.on('end', () => closed('the replication connection closed'))
-  run.onStop(() => client.end())
+  run.onStop(() => endNow(client))
   try {
-    await client.connect()
+    if ((await connectUnlessStopped(run, client.connect().then(() => client), (made) => endNow(made))) === undefined) return
   } catch (error) {
     throw worldError(connector, error)
   }
@@ -710,6 +723,6 @@ async function release(source: string, connector: PostgresCdcConnector): Promise
   } catch (error) {
     throw worldError(connector, error)
   } finally {
-    await client.end().catch(() => undefined)
+    await endNow(client)
   }
 }

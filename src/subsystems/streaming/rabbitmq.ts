@@ -16,7 +16,7 @@ import type { ConsumeMessage } from 'amqplib'
 import type { RabbitmqConnector } from '../../sql/catalog.js'
 import { StrataError } from '../../util/errors.js'
 import { limits } from '../../util/limits.js'
-import { eventOf, Inbox, type ConnectorBackend, type ConnectorRun } from './backend.js'
+import { connectUnlessStopped, eventOf, Inbox, type ConnectorBackend, type ConnectorRun } from './backend.js'
 
 export const rabbitmqConnector: ConnectorBackend<RabbitmqConnector> = { consume }
 
@@ -25,7 +25,8 @@ async function consume(run: ConnectorRun<RabbitmqConnector>): Promise<void> {
   const amqp = await import('amqplib')
   const { queue, server } = run.connector
   const inbox = new Inbox<ConsumeMessage>()
-  const connection = await amqp.connect(server.includes('://') ? server : `amqp://${server}`)
+  const connection = await connectUnlessStopped(run, amqp.connect(server.includes('://') ? server : `amqp://${server}`), (made) => made.close())
+  if (connection === undefined) return
   const closed = (what: string) => inbox.fail(new StrataError('IO_ERROR', `RabbitMQ ${server}: ${what}`))
   // Without a listener an 'error' event would end the process.
   connection.on('error', (error: Error) => closed(error.message))
