@@ -1,9 +1,9 @@
 /**
- * A source connector told to stop while its connection is still being made (a broker that accepted
- * the TCP connection and has not answered yet) lets go at once: closing the database does not wait
- * for an answer that may never come. pg's connect() never settles when end() is called while it
- * connects (pg 8.23.1 skips its callback once ending), which made `db.close()` hang in CI; NATS waited
- * for its connect timeout, and amqplib has none.
+ * A source connector or a sink told to stop while its connection is still being made (a broker that
+ * accepted the TCP connection and has not answered yet) lets go at once: closing the database does not
+ * wait for an answer that may never come. pg's connect() never settles when end() is called while it
+ * connects (pg 8.23.1 skips its callback once ending), which made `db.close()` hang in CI; NATS and
+ * MQTT waited for their connect timeouts, and amqplib has none unless given one.
  */
 import * as assert from 'node:assert/strict'
 import { createServer, type Socket } from 'node:net'
@@ -30,7 +30,7 @@ async function silentServer(t: { after: (fn: () => Promise<void>) => void }): Pr
   return { port: (server.address() as AddressInfo).port, accepted: () => accepted }
 }
 
-test('sources whose brokers accepted the connection and never answered: db.close() returns at once for PostgreSQL CDC, NATS, RabbitMQ and MQTT connectors', { timeout: 60_000 }, async (t) => {
+test('sources and sinks whose brokers accepted the connection and never answered: db.close() returns at once for PostgreSQL CDC, NATS, RabbitMQ and MQTT connectors and NATS, RabbitMQ and MQTT sinks', { timeout: 60_000 }, async (t) => {
   const silent = await silentServer(t)
   const server = `127.0.0.1:${silent.port}`
   const db = await open(':memory:')
@@ -42,8 +42,13 @@ test('sources whose brokers accepted the connection and never answered: db.close
   await db.query(`CREATE SOURCE nats_source (id INTEGER) WITH (connector = 'nats', subject = 'strata.silent', server = '${server}')`)
   await db.query(`CREATE SOURCE rabbit_source (id INTEGER) WITH (connector = 'rabbitmq', queue = 'strata_silent', server = '${server}')`)
   await db.query(`CREATE SOURCE mqtt_source (id INTEGER) WITH (connector = 'mqtt', topic = 'strata/silent', server = '${server}')`)
-  // Every connector is connecting: its TCP connection accepted, its handshake unanswered.
-  await waitFor('four connections', async () => silent.accepted() >= 4)
+  await db.query('CREATE TABLE totals (k INTEGER PRIMARY KEY, v INTEGER)')
+  await db.query('INSERT INTO totals VALUES (1, 2)')
+  await db.query(`CREATE SINK nats_sink FROM totals WITH (connector = 'nats', subject = 'strata.silent', server = '${server}')`)
+  await db.query(`CREATE SINK rabbit_sink FROM totals WITH (connector = 'rabbitmq', queue = 'strata_silent', server = '${server}')`)
+  await db.query(`CREATE SINK mqtt_sink FROM totals WITH (connector = 'mqtt', topic = 'strata/silent', server = '${server}')`)
+  // Every connector and sink is connecting: its TCP connection accepted, its handshake unanswered.
+  await waitFor('seven connections', async () => silent.accepted() >= 7)
   const started = Date.now()
   closing = db.close()
   const outcome = await Promise.race([closing.then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 5_000, 'still closing after 5 s')).then(String)])

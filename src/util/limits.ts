@@ -217,6 +217,9 @@ export const limits = {
    *  broker back after a restart is found within seconds, one that stays away costs little. */
   connectorBackoffMinMs: 100,
   connectorBackoffMaxMs: 5_000,
+  /** How long a source's connector waits for a broker to accept its connection (TCP and handshake)
+   *  before it counts the broker as away and retries with backoff. */
+  connectorConnectTimeoutMs: 10_000,
   /** An MQTT client id Strata makes or accepts: 23 characters is what MQTT 3.1.1 obliges every broker
    *  to accept (MQTT 5 brokers usually take more). */
   mqttClientIdLengthMax: 23,

@@ -39,7 +39,7 @@ export interface ConnectorBackend<Connector extends SourceConnector> {
 }
 
 /**
- * A connection being made (`connecting`), given up when the connector is told to stop first: what it
+ * A connection being made (`connecting`), given up when the connector (or sink) is told to stop first: what it
  * made, or undefined once stopped — a connection made after that is closed by `close`. A stop never
  * waits for a broker that accepted the TCP connection and does not answer: pg's connect() never
  * settles when end() is called while it connects, NATS's waits for its connect timeout, amqplib's has
@@ -49,7 +49,7 @@ export interface ConnectorBackend<Connector extends SourceConnector> {
  * const connection = await connectUnlessStopped(run, nats.connect({ servers }), (made) => made.close())
  * if (connection === undefined) return
  */
-export async function connectUnlessStopped<Made>(run: Pick<ConnectorRun<SourceConnector>, 'stopping'>, connecting: Promise<Made>, close: (made: Made) => unknown): Promise<Made | undefined> {
+export async function connectUnlessStopped<Made>(run: { readonly stopping: Promise<void> }, connecting: Promise<Made>, close: (made: Made) => unknown): Promise<Made | undefined> {
   const outcome = await Promise.race([connecting.then((made) => ({ made })), run.stopping.then(() => undefined)])
   if (outcome !== undefined) return outcome.made
   connecting.then(

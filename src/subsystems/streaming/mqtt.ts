@@ -58,7 +58,7 @@ async function consume(run: ConnectorRun<MqttConnector>): Promise<void> {
     clean: qos === 0,
     // Reconnecting is connectors.ts's job (with its backoff, from the committed state).
     reconnectPeriod: 0,
-    connectTimeout: 10_000,
+    connectTimeout: limits.connectorConnectTimeoutMs,
     properties: {
       sessionExpiryInterval: qos === 0 ? 0 : limits.mqttSessionExpirySeconds,
       // The broker sends at most this many unacknowledged messages: a batch's worth held in memory.

@@ -20,7 +20,7 @@ export const natsConnector: ConnectorBackend<NatsConnector> = { consume }
 async function consume(run: ConnectorRun<NatsConnector>): Promise<void> {
   const nats = await import('nats')
   const { subject, server } = run.connector
-  const connection = await connectUnlessStopped(run, nats.connect({ servers: server, reconnect: false }), (made) => made.close())
+  const connection = await connectUnlessStopped(run, nats.connect({ servers: server, reconnect: false, timeout: limits.connectorConnectTimeoutMs }), (made) => made.close())
   if (connection === undefined) return
   run.onStop(() => connection.close())
   if (run.stopped) return

@@ -25,7 +25,7 @@ async function consume(run: ConnectorRun<RabbitmqConnector>): Promise<void> {
   const amqp = await import('amqplib')
   const { queue, server } = run.connector
   const inbox = new Inbox<ConsumeMessage>()
-  const connection = await connectUnlessStopped(run, amqp.connect(server.includes('://') ? server : `amqp://${server}`), (made) => made.close())
+  const connection = await connectUnlessStopped(run, amqp.connect(server.includes('://') ? server : `amqp://${server}`, { timeout: limits.connectorConnectTimeoutMs }), (made) => made.close())
   if (connection === undefined) return
   const closed = (what: string) => inbox.fail(new StrataError('IO_ERROR', `RabbitMQ ${server}: ${what}`))
   // Without a listener an 'error' event would end the process.

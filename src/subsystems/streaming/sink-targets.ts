@@ -293,7 +293,7 @@ function* inFlight(deliveries: readonly Delivery[]): Generator<readonly Delivery
 
 async function openNats(context: SinkContext, connector: Extract<SinkConnector, { kind: 'nats' }>, format: MessageFormat): Promise<SinkTarget> {
   const nats = await import('nats')
-  const connection = await nats.connect({ servers: connector.server, reconnect: false })
+  const connection = await nats.connect({ servers: connector.server, reconnect: false, timeout: limits.sinkSendTimeoutMs })
   const broken = brokenWhen((fail) => void connection.closed().then(fail), `NATS ${connector.server}`)
   const jetstream = connection.jetstream()
   const encoder = new TextEncoder()
@@ -345,7 +345,8 @@ async function openMqtt(context: SinkContext, connector: Extract<SinkConnector, 
 async function openRabbitMq(context: SinkContext, connector: Extract<SinkConnector, { kind: 'rabbitmq' }>, format: MessageFormat): Promise<SinkTarget> {
   const amqp = await import('amqplib')
   const url = connector.server.includes('://') ? connector.server : `amqp://${connector.server}`
-  const connection = await amqp.connect(url)
+  // amqplib waits for a broker's handshake for ever unless given a timeout.
+  const connection = await amqp.connect(url, { timeout: limits.sinkSendTimeoutMs })
   connection.on('error', () => undefined)
   const broken = brokenWhen((fail) => connection.once('close', fail), `RabbitMQ ${connector.server}`)
   try {

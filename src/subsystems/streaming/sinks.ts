@@ -23,6 +23,7 @@ import type { RowConnection } from '../../storage/rowstore/rowstore.js'
 import { StrataError } from '../../util/errors.js'
 import { limits } from '../../util/limits.js'
 import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
+import { connectUnlessStopped } from './backend.js'
 import { openTarget, type Delivery, type SinkContext } from './sink-targets.js'
 
 /** A sink as `_strata_sinks` holds it. */
@@ -40,6 +41,9 @@ interface Running {
   error: string | undefined
   /** Resolves when the loop has ended (after `stop`). */
   readonly done: Promise<void>
+  /** Resolves when the sink is told to stop (`stop`). */
+  readonly stopping: Promise<void>
+  readonly signalStop: () => void
   /** Ends what the loop is waiting on: the target's connection and the feed. */
   close: (() => Promise<void>) | undefined
 }
@@ -215,7 +219,9 @@ export class Sinks {
 
   private start(sink: SinkRow): void {
     let finish!: () => void
-    const running: Running = { sink, stopped: false, error: undefined, done: new Promise((resolve) => (finish = resolve)), close: undefined }
+    let signalStop!: () => void
+    const stopping = new Promise<void>((resolve) => (signalStop = resolve))
+    const running: Running = { sink, stopped: false, error: undefined, done: new Promise((resolve) => (finish = resolve)), stopping, signalStop, close: undefined }
     this.running.set(sink.name, running)
     void this.loop(running).finally(finish)
   }
@@ -225,6 +231,7 @@ export class Sinks {
     if (running === undefined) return
     this.running.delete(name)
     running.stopped = true
+    running.signalStop()
     await running.close?.().catch(() => undefined)
     await running.done
   }
@@ -293,7 +300,9 @@ export class Sinks {
     const relation = this.host.schema.catalog.tables.get(sink.relation)
     if (relation === undefined) throw new StrataError('UNDEFINED_TABLE', `the relation "${sink.relation}" the sink reads is gone`)
     const context: SinkContext = { name: sink.name, relation, createdTx: sink.createdTx, positionTx: sink.positionTx, appendOnly: this.appendOnly(relation) }
-    const target = await openTarget(this.host, context, sink.definition)
+    // A broker that accepted the connection and does not answer is not waited for once stopped.
+    const target = await connectUnlessStopped(running, openTarget(this.host, context, sink.definition), (made) => made.close())
+    if (target === undefined) return
     let feed: ChangeSubscription | undefined
     running.close = async () => {
       feed?.close()
