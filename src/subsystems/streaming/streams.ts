@@ -422,6 +422,16 @@ export class Streams {
     }
   }
 
+  /** Whether a table's rows are made from events: a source's, a stream's, or a view's over such a table (through any chain of them). */
+  private madeFromEvents(name: string, seen = new Set<string>()): boolean {
+    const table = this.host.schema.catalog.tables.get(name)
+    if (table === undefined || seen.has(name)) return false
+    seen.add(name)
+    if (table.source !== undefined) return true
+    if (table.stream === undefined) return false
+    return this.madeFromEvents(table.stream.source, seen) || (table.stream.joins !== undefined && this.madeFromEvents(table.stream.joins, seen))
+  }
+
   // ───────────────────────────── DDL ─────────────────────────────
 
   /**
@@ -476,10 +486,12 @@ export class Streams {
       create = { ...create, query: split.query }
     }
     // A lookup join reads its table as it is when each event arrives: a subquery's rows over the same
-    // events come later than that, so the answer would not be the batch join's. A source joined with a
-    // part is kept as a materialized view over the two tables instead — the source's events as its
-    // table holds them — brought up to date inside every transaction that writes either: the batch join.
-    if (plan.lookups.some((name) => name.startsWith(partPrefix))) {
+    // events, or another stream's (a window's maximum), come later than that, so the answer would not be
+    // the batch join's. A source joined with a part or with a table made from events is kept as a
+    // materialized view over the two tables instead — the source's events as its table holds them —
+    // brought up to date inside every transaction that writes either: the batch join. (A lookup of an
+    // ordinary table keeps its meaning: the table as each event finds it.)
+    if (plan.lookups.some((name) => name.startsWith(partPrefix) || this.madeFromEvents(name))) {
       const tables = planStream(create.query, (name) => this.tableForPlan(name, undefined, true), this.aggregates)
       if (this.createOverTable === undefined) throw new StrataError('INTERNAL', 'materialized views over tables are not wired')
       return this.createOverTable(call, create, tables, this.host.schema.catalog.tables.get(tables.source)!)
