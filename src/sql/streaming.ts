@@ -615,6 +615,8 @@ export interface StreamPlan {
      * too, so a key with no left rows is evaluated as well (views.ts keepJoin).
      */
     readonly keepsRight?: true
+    /** A materialized view's inner join of two tables: kept by the join's delta rule (views.ts keepJoin). */
+    readonly inner?: true
   }
   readonly sql: string
 }
@@ -1081,7 +1083,7 @@ export function planStream(
       const rightAlias = String(nodeBody({ Alias: right!['alias'] }, 'Alias')?.['aliasname'] ?? rightName)
       const keys = joinEqualities(join['quals'], { alias: leftAlias, columns: leftTable.columns }, { alias: rightAlias, columns: rightTable!.columns })
       if (keys.length === 0) viewRefuse('a join whose ON equates no column of one table with a column of the other')
-      joined = { source: rightName, keys, ...(keepsRight ? { keepsRight: true as const } : {}) }
+      joined = { source: rightName, keys, ...(keepsRight ? { keepsRight: true as const } : {}), ...(join['jointype'] === 'JOIN_INNER' ? { inner: true as const } : {}) }
       otherSide = { RangeVar: { relname: streamOtherRelation, inh: true, relpersistence: 'p', alias: { aliasname: rightAlias } } }
       item = join['larg']
     } else {
