@@ -245,7 +245,9 @@ export class TableViews {
         // Checked here, not before: a view over a view sees what the one before it wrote.
         const plan = this.streams.planOf(view)
         if (view.stream.joins !== undefined) {
-          if (this.changedSync(view.stream.source, txId) || this.changedSync(view.stream.joins, txId)) await this.keepJoin(call, session, view, plan, txId)
+          if (!this.changedSync(view.stream.source, txId) && !this.changedSync(view.stream.joins, txId)) continue
+          if (plan.joined!.inner === true) await this.keepInnerJoin(call, session, view, plan, txId)
+          else await this.keepJoin(call, session, view, plan, txId)
           continue
         }
         if (!this.changedSync(view.stream.source, txId)) continue
@@ -288,7 +290,7 @@ export class TableViews {
   private async keepGroups(call: StatementCall, session: ColumnSession, view: StreamTable, plan: StreamPlan, txId: number): Promise<void> {
     const input = this.inputOf(view)
     const keys = plan.groupColumns!
-    const positions = keys.map((name) => input.columns.findIndex((column) => column.name === name))
+    const positions = columnPositions(input, keys)
     const touched = new Map<string, RowValue[]>()
     const changes = [...this.writtenSync(input, txId), ...this.closedSync(input, txId, false)]
     for (const row of changes) {
@@ -347,9 +349,8 @@ export class TableViews {
     const left = this.inputOf(view)
     const right = this.inputOf(view, true)
     const keys = plan.joined!.keys
-    const positions = (table: TableDefinition, columns: readonly string[]): number[] => columns.map((name) => table.columns.findIndex((column) => column.name === name))
-    const leftKeys = positions(left, keys.map((key) => key.left))
-    const rightKeys = positions(right, keys.map((key) => key.right))
+    const leftKeys = columnPositions(left, keys.map((key) => key.left))
+    const rightKeys = columnPositions(right, keys.map((key) => key.right))
     const touched = new Map<string, RowValue[]>()
     const touch = (rows: readonly (readonly RowValue[])[], at: readonly number[]): void => {
       for (const row of rows) {
@@ -357,7 +358,6 @@ export class TableViews {
         touched.set(groupId(tuple), tuple)
       }
     }
-    if (plan.joined!.inner === true) return this.keepInnerJoin(call, session, view, plan, txId)
     touch([...this.writtenSync(left, txId), ...this.closedSync(left, txId, false)], leftKeys)
     touch([...this.writtenSync(right, txId), ...this.closedSync(right, txId, false)], rightKeys)
     const tuples = [...touched.values()]
@@ -368,12 +368,9 @@ export class TableViews {
       ...this.groupRowsSync(table, columns, tuples, `NOT (${writtenInRangeSql(table, 'r')})`, writtenInRangeParams(txId - 1, txId)),
       ...this.closedSync(table, txId, true).filter(inKeys(at)),
     ]
-    const evaluate = async (leftRows: RowValue[][], rightRows: RowValue[][]): Promise<RowValue[][]> => {
-      // Without left rows an inner or LEFT join has no rows; a RIGHT or FULL join has the right rows'.
-      if (leftRows.length === 0 && (plan.joined!.keepsRight !== true || rightRows.length === 0)) return []
-      const result = await this.streams.evaluate(session, view.name, left, plan, leftRows, { closedUs: null, limitUs: null, describeOnly: false }, undefined, { columns: right.columns, events: rightRows })
-      return result.rows.map((row) => view.columns.map((column, index) => toStorage(row[index], column.type)))
-    }
+    // Without left rows an inner or LEFT join has no rows; a RIGHT or FULL join has the right rows'.
+    const evaluate = (leftRows: RowValue[][], rightRows: RowValue[][]): Promise<RowValue[][]> =>
+      leftRows.length === 0 && (plan.joined!.keepsRight !== true || rightRows.length === 0) ? Promise.resolve([]) : this.evaluateJoin(session, view, plan, leftRows, rightRows)
     const leftNow = now(left, keys.map((key) => key.left))
     const rightNow = now(right, keys.map((key) => key.right))
     const retracted = await evaluate(before(left, keys.map((key) => key.left), leftKeys), before(right, keys.map((key) => key.right), rightKeys))
@@ -396,7 +393,6 @@ export class TableViews {
     const keys = plan.joined!.keys
     const leftColumns = keys.map((key) => key.left)
     const rightColumns = keys.map((key) => key.right)
-    const positions = (table: TableDefinition, columns: readonly string[]): number[] => columns.map((name) => table.columns.findIndex((column) => column.name === name))
     /** The distinct key tuples of rows, NULL-free ones only: a NULL key meets no row in an inner join. */
     const keysOf = (rows: readonly (readonly RowValue[])[], at: readonly number[]): Map<string, RowValue[]> => {
       const tuples = new Map<string, RowValue[]>()
@@ -410,11 +406,11 @@ export class TableViews {
     const leftRemoved = this.closedSync(left, txId, true)
     const rightAdded = this.writtenSync(right, txId)
     const rightRemoved = this.closedSync(right, txId, true)
-    const leftKeys = keysOf([...leftAdded, ...leftRemoved], positions(left, leftColumns))
-    const rightKeys = keysOf([...rightAdded, ...rightRemoved], positions(right, rightColumns))
+    const leftAt = columnPositions(left, leftColumns)
+    const leftKeys = keysOf([...leftAdded, ...leftRemoved], leftAt)
+    const rightKeys = keysOf([...rightAdded, ...rightRemoved], columnPositions(right, rightColumns))
     // R_now of ΔL's keys; L_before of ΔR's keys: the rows of those keys the transaction did not write, and the versions of them it closed.
     const rightNow = leftKeys.size === 0 ? [] : this.groupRowsSync(right, rightColumns, [...leftKeys.values()])
-    const leftAt = positions(left, leftColumns)
     const leftBefore =
       rightKeys.size === 0
         ? []
@@ -422,15 +418,19 @@ export class TableViews {
             ...this.groupRowsSync(left, leftColumns, [...rightKeys.values()], `NOT (${writtenInRangeSql(left, 'r')})`, writtenInRangeParams(txId - 1, txId)),
             ...leftRemoved.filter((row) => rightKeys.has(groupId(leftAt.map((position) => row[position]!)))),
           ]
-    const evaluate = async (leftRows: readonly RowValue[][], rightRows: readonly RowValue[][]): Promise<RowValue[][]> => {
-      if (leftRows.length === 0 || rightRows.length === 0) return []
-      const result = await this.streams.evaluate(session, view.name, left, plan, leftRows, { closedUs: null, limitUs: null, describeOnly: false }, undefined, { columns: right.columns, events: rightRows })
-      return result.rows.map((row) => view.columns.map((column, index) => toStorage(row[index], column.type)))
-    }
+    const evaluate = (leftRows: RowValue[][], rightRows: RowValue[][]): Promise<RowValue[][]> =>
+      leftRows.length === 0 || rightRows.length === 0 ? Promise.resolve([]) : this.evaluateJoin(session, view, plan, leftRows, rightRows)
     const inserted = [...(await evaluate(leftAdded, rightNow)), ...(await evaluate(leftBefore, rightAdded))]
     const retracted = [...(await evaluate(leftRemoved, rightNow)), ...(await evaluate(leftBefore, rightRemoved))]
     const written = this.applyDeltaSync(view, retracted, inserted)
     this.streams.countSync(call, view.name, { eventsIn: leftAdded.length + leftRemoved.length + rightAdded.length + rightRemoved.length, eventsOut: written, stateRows: rightNow.length + leftBefore.length })
+  }
+
+  /** A join view's query over given rows of its two tables, as its rows in storage form. */
+  private async evaluateJoin(session: ColumnSession, view: StreamTable, plan: StreamPlan, leftRows: RowValue[][], rightRows: RowValue[][]): Promise<RowValue[][]> {
+    const right = this.inputOf(view, true)
+    const result = await this.streams.evaluate(session, view.name, this.inputOf(view), plan, leftRows, { closedUs: null, limitUs: null, describeOnly: false }, undefined, { columns: right.columns, events: rightRows })
+    return result.rows.map((row) => view.columns.map((column, index) => toStorage(row[index], column.type)))
   }
 
   /**
@@ -465,6 +465,11 @@ export class TableViews {
     }
     return written
   }
+}
+
+/** Where each of `columns` is among `table`'s columns. */
+function columnPositions(table: TableDefinition, columns: readonly string[]): number[] {
+  return columns.map((name) => table.columns.findIndex((column) => column.name === name))
 }
 
 /** The prefix of a view's lookup indexes' names (TableViews.indexLookupsSync). */
