@@ -140,6 +140,19 @@ const cases: readonly StreamCase[] = [
     oracle: 'SELECT sym, price * qty AS notional, ts FROM trades WHERE qty >= 50',
     windowed: false,
   },
+  // Select lists of the source's columns alone: their rows are the events' values, with no evaluation (Streams.emitRows).
+  {
+    name: 's_all',
+    create: 'CREATE STREAM s_all AS SELECT * FROM trades',
+    oracle: 'SELECT * FROM trades',
+    windowed: false,
+  },
+  {
+    name: 's_pick',
+    create: 'CREATE STREAM s_pick AS SELECT t.ts, t.sym AS symbol, qty, t.qty AS again FROM trades t',
+    oracle: 'SELECT ts, sym AS symbol, qty, qty AS again FROM trades',
+    windowed: false,
+  },
 ]
 
 async function oracleRows(db: Database, sql: string, closedUntil: Date | null | 'all'): Promise<string[]> {
@@ -302,6 +315,35 @@ test("EMIT CHANGES: a subscriber sees a group's row inserted, then updated with 
   assert.deepEqual((await db.query('SELECT k, total, top FROM totals')).rows, [{ k: 'b', total: 1, top: 1 }])
   // b's row has one version: the batch that left it as it was wrote nothing to it.
   assert.deepEqual((await db.query("SELECT count(*) AS versions FROM totals FOR SYSTEM_TIME ALL WHERE k = 'b'")).rows, [{ versions: 1 }])
+})
+
+test("a stream selecting its source's columns alone keeps every type's values exactly (NULLs, DECIMAL, BIGINT beyond 2^53, TIMESTAMPTZ, DATE, BLOB, BOOLEAN, JSON) on both stores, and a stream over it too", async (t) => {
+  const db = await openTemporary(t, 'streams-projection')
+  await db.query("CREATE SOURCE typed (id INTEGER, amount DECIMAL(18,4), big BIGINT, at TIMESTAMPTZ, day DATE, raw BLOB, flag BOOLEAN, doc JSON, note VARCHAR, ts TIMESTAMP, WATERMARK FOR ts)")
+  await db.query('CREATE STREAM copied AS SELECT * FROM typed')
+  await db.query('CREATE STREAM picked AS SELECT note, big AS wide, amount, doc, raw, id FROM typed')
+  // A stream over the projection: its batches are the projection's rows.
+  await db.query('CREATE STREAM picked_again AS SELECT wide, id FROM picked')
+  const rows = [
+    { id: 1, amount: '12345678901234.5678', big: 9007199254740993n, at: new Date('2026-01-05T14:30:00.123Z'), day: '2026-01-05', raw: new Uint8Array([0, 255, 7]), flag: true, doc: '{"a": [1, 2]}', note: 'é ✓', ts: new Date(base) },
+    { id: 2, amount: '-0.0001', big: -9223372036854775808n, at: new Date('1969-12-31T23:59:59.999Z'), day: '1900-02-28', raw: new Uint8Array([]), flag: false, doc: 'null', note: '', ts: new Date(base + 1000) },
+  ]
+  await db.push('typed', rows)
+  // A row of NULLs, through INSERT (the same batch path).
+  await db.query("INSERT INTO typed VALUES (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, TIMESTAMP '2026-01-05 14:30:02')")
+  for (const engine of ['row', 'column'] as const) {
+    assert.deepEqual(sortedRows((await db.query('SELECT * FROM copied', [], { engine })).rows), sortedRows((await db.query('SELECT * FROM typed', [], { engine })).rows), `copied on the ${engine} store`)
+    assert.deepEqual(sortedRows((await db.query('SELECT * FROM picked', [], { engine })).rows), sortedRows((await db.query('SELECT note, big AS wide, amount, doc, raw, id FROM typed', [], { engine })).rows), `picked on the ${engine} store`)
+    assert.deepEqual(sortedRows((await db.query('SELECT * FROM picked_again', [], { engine })).rows), sortedRows((await db.query('SELECT big AS wide, id FROM typed', [], { engine })).rows), `picked_again on the ${engine} store`)
+  }
+  // The values are the source's, exactly: the BIGINT beyond 2^53 and the DECIMAL's digits.
+  const first = (await db.query('SELECT wide, CAST(amount AS VARCHAR) AS amount FROM picked WHERE id = 1')).rows[0]!
+  assert.equal(first['wide'], 9007199254740993n)
+  assert.equal(first['amount'], '12345678901234.5678')
+  // Their tables' columns have the source's types.
+  const types = async (name: string): Promise<string[]> => (await db.query(`SELECT * FROM ${name} LIMIT 0`)).columns.map((column) => `${column.name} ${column.type}`)
+  assert.deepEqual(await types('copied'), await types('typed'))
+  assert.ok((await db.query('EXPLAIN STREAM picked')).rows.some((row) => row['plan'] === "  -> each batch's accepted events, their columns as they are (nothing to evaluate)"))
 })
 
 test('a lookup join sees the table as it is when each batch is processed, its own transaction\'s writes included; later changes do not rewrite earlier rows', async (t) => {

@@ -372,17 +372,17 @@ async function strataStore(directory: string, options: { readonly seed: number; 
 }
 
 /**
- * Push-to-visible latency of one bid at a time through q0 (a pass-through stream): `db.push` resolves
+ * Push-to-visible latency of one bid at a time through a stateless stream (q0, a pass-through, and q1, which computes a column): `db.push` resolves
  * once the stream has written its row, so a push's duration is the time until a query sees the
  * result. First the highest rate one awaited push after another reaches, then pushes paced at half of
  * it, each timed.
  */
-async function strataLatency(directory: string, seed: number): Promise<{ maxRatePerSecond: number; p50Ms: number; p99Ms: number; samples: number }> {
+async function strataLatency(directory: string, seed: number, query: Query): Promise<{ maxRatePerSecond: number; p50Ms: number; p99Ms: number; samples: number }> {
   const bids = new NexmarkGenerator({ seed, disorderMsMax }).nextBatch(5_000).bids
   const db = await open(directory)
   try {
     await db.query(sourceSql(sources.find((source) => source.name === 'bid')!))
-    await db.query(`CREATE STREAM result AS ${queries[0]!.stream}`)
+    await db.query(`CREATE STREAM result AS ${query.stream}`)
     let next = 0
     const push = async (): Promise<number> => {
       const bid = bids[next++ % bids.length]!
@@ -463,19 +463,23 @@ export const nexmarkSuite: Suite = {
         })
       })
     }
-    await withTemporaryDirectory('nexmark-latency', async (directory) => {
-      const latency = await strataLatency(path.join(directory, 'strata'), context.seed)
-      context.log(`q0 push-to-visible, one bid per push: at most ${latency.maxRatePerSecond.toFixed(0)} pushes/s; at half that, p50 ${latency.p50Ms.toFixed(2)} ms, p99 ${latency.p99Ms.toFixed(2)} ms`)
-      measurements.push({
-        metric: 'q0 push-to-visible p99, one bid per push at half the maximum rate',
-        unit: 'ms',
-        strata: latency.p99Ms,
-        baseline: null,
-        // Issue 12: p99 push-to-visible ≤ 5 ms.
-        target: { kind: 'valueAtMost', value: 5 },
-        details: { p50Ms: latency.p50Ms, maxRatePerSecond: latency.maxRatePerSecond, samples: latency.samples },
+    // q0 selects the bid's columns as they are (no evaluation: Streams.emitRows); q1 computes a column,
+    // so each push's step is a DuckDB call: both are measured.
+    for (const query of queries.filter((one) => one.id === 'q0' || one.id === 'q1')) {
+      await withTemporaryDirectory('nexmark-latency', async (directory) => {
+        const latency = await strataLatency(path.join(directory, 'strata'), context.seed, query)
+        context.log(`${query.id} push-to-visible, one bid per push: at most ${latency.maxRatePerSecond.toFixed(0)} pushes/s; at half that, p50 ${latency.p50Ms.toFixed(2)} ms, p99 ${latency.p99Ms.toFixed(2)} ms`)
+        measurements.push({
+          metric: `${query.id} push-to-visible p99, one bid per push at half the maximum rate`,
+          unit: 'ms',
+          strata: latency.p99Ms,
+          baseline: null,
+          // Issue 12: p99 push-to-visible ≤ 5 ms.
+          target: { kind: 'valueAtMost', value: 5 },
+          details: { p50Ms: latency.p50Ms, maxRatePerSecond: latency.maxRatePerSecond, samples: latency.samples },
+        })
       })
-    })
+    }
     return measurements
   },
 }

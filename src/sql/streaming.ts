@@ -577,6 +577,12 @@ export interface StreamPlan {
   /** Tables a stateless stream joins its events with (lookup joins): read as they are when each batch is processed. */
   readonly lookups: readonly string[]
   /**
+   * A select list of its input's columns and nothing else (no expression, WHERE, DISTINCT, join,
+   * aggregate or window: `SELECT a, b AS c FROM s`, `SELECT * FROM s`): result column i is input
+   * column `projection[i]`. Such a step needs no evaluation (Streams.emitRows).
+   */
+  readonly projection?: readonly number[]
+  /**
    * An interval join of `source` (left) with another source (right, read as `streamOtherRelation`):
    * each batch's events joined with the other side's events so far, restricted by the ON clause's
    * equalities between the sides (`keys`: none means every event of the other side).
@@ -1287,7 +1293,43 @@ export function planStream(
       break
     }
   }
-  return { source, window, groupColumns, windowKey, lookups, ...(joined === undefined ? {} : { joined }), ...(eventTime === undefined ? {} : { eventTime }), ...(eventSide === undefined ? {} : { eventSide }), sql: joined?.asof === undefined ? sql : withAsof(sql) }
+  const projection = join === undefined && window === undefined && !aggregated ? projectionOf(select, String(nodeBody({ Alias: alias }, 'Alias')?.['aliasname'] ?? source), definition.columns) : undefined
+  return {
+    source,
+    window,
+    groupColumns,
+    windowKey,
+    lookups,
+    ...(joined === undefined ? {} : { joined }),
+    ...(eventTime === undefined ? {} : { eventTime }),
+    ...(eventSide === undefined ? {} : { eventSide }),
+    ...(projection === undefined ? {} : { projection }),
+    sql: joined?.asof === undefined ? sql : withAsof(sql),
+  }
+}
+
+/**
+ * For a SELECT of one relation (`alias`, with `columns`) whose select list names its columns and
+ * nothing else, with no WHERE, DISTINCT, GROUP BY or HAVING: where each result column comes from
+ * (`*` and `alias.*` are every column in order). Undefined for any other query.
+ */
+function projectionOf(select: PgNode, alias: string, columns: readonly string[]): number[] | undefined {
+  if (select['whereClause'] !== undefined || select['havingClause'] !== undefined || select['distinctClause'] !== undefined || list(select['groupClause']).length > 0) return undefined
+  const projection: number[] = []
+  for (const target of list(select['targetList'])) {
+    const fields = list(nodeBody(nodeBody(target, 'ResTarget')?.['val'], 'ColumnRef')?.['fields'])
+    const qualified = fields.length === 2 && nodeBody(fields[0], 'String')?.['sval'] === alias
+    if (fields.length !== 1 && !qualified) return undefined
+    const last = fields.at(-1)
+    if (nodeKind(last) === 'A_Star') {
+      projection.push(...columns.map((_column, index) => index))
+      continue
+    }
+    const at = columns.indexOf(String(nodeBody(last, 'String')?.['sval']))
+    if (at < 0) return undefined
+    projection.push(at)
+  }
+  return projection
 }
 
 /**

@@ -708,6 +708,13 @@ export class Streams {
    */
   private async emitRows(call: StatementCall, session: ColumnSession, stream: StreamTable, source: SourceTable, plan: StreamPlan, events: readonly (readonly RowValue[])[]): Promise<RowValue[][]> {
     if (events.length === 0) return []
+    const projection = this.projectionOf(stream, source, plan)
+    if (projection !== undefined) {
+      const rows = events.map((event) => projection.map((at) => event[at]!))
+      call.appendRowsSync(stream, rows, true)
+      this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: rows.length, stateRows: 0 })
+      return rows
+    }
     const bounds = { closedUs: null, limitUs: null, describeOnly: false }
     let result: Awaited<ReturnType<Streams['evaluate']>>
     let stateRows = 0
@@ -724,6 +731,17 @@ export class Streams {
     const rows = this.insertResultSync(call, stream, result.rows, true)
     this.countSync(call, stream.name, { eventsIn: events.length, eventsOut: result.rows.length, stateRows })
     return rows
+  }
+
+  /**
+   * A select list of the source's columns and nothing else (StreamPlan.projection), each of the type
+   * it has in the stream's table: the stream's rows are the events' values as they are, with nothing
+   * to evaluate (no DuckDB call); undefined for any other stream.
+   */
+  private projectionOf(stream: StreamTable, source: InputColumns, plan: StreamPlan): readonly number[] | undefined {
+    const projection = plan.projection
+    if (projection === undefined || plan.lookups.length > 0 || projection.length !== stream.columns.length) return undefined
+    return projection.every((at, index) => duckdbType(source.columns[at]!.type) === duckdbType(stream.columns[index]!.type)) ? projection : undefined
   }
 
   /**
@@ -1432,7 +1450,9 @@ export class Streams {
       : plan.groupColumns !== undefined ? `aggregate, EMIT CHANGES: the groups each batch touches, updated in place${plan.groupColumns.length === 0 ? ' (one row)' : ` by ${plan.groupColumns.join(', ')}`}`
       : window !== undefined ? 'aggregate, EMIT ON WINDOW CLOSE: each window once, when the watermark passes its end plus the allowed lateness'
       : 'project and filter each batch\'s accepted events'
-    lines.push(`  -> ${emit} (DuckDB)`, `  -> table ${stream.name} (with history)`, `DuckDB: ${plan.sql}`)
+    if (window === undefined && plan.joined === undefined && this.projectionOf(stream, this.sourceOf(plan.source), plan) !== undefined) {
+      lines.push("  -> each batch's accepted events, their columns as they are (nothing to evaluate)", `  -> table ${stream.name} (with history)`)
+    } else lines.push(`  -> ${emit} (DuckDB)`, `  -> table ${stream.name} (with history)`, `DuckDB: ${plan.sql}`)
     return { rows: lines.map((line) => [line]), columns: [{ name: 'plan', type: 'VARCHAR' }], rowCount: lines.length, engine: 'stream' }
   }
 
