@@ -15,6 +15,8 @@ import { assert } from '../util/assert.js'
 
 export const mirrorSchema = 'strata_mirror'
 const stagingSchema = 'strata_staging'
+/** The prefix of the sync's temporary staging tables (stagingTable). */
+const stagingPrefix = '_strata_staging_'
 const metaSchema = 'strata_meta'
 
 /**
@@ -45,9 +47,10 @@ export class StatementBatch {
     if (options.ddl === true) this.ddlPending = true
   }
 
-  async append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[]): Promise<void> {
+  /** Appends rows to a table of the mirror's file, or of the session's temporary catalog (`catalog` 'temp'). */
+  async append(schema: string, table: string, kinds: readonly AppendKind[], rows: readonly (readonly unknown[])[], catalog?: 'temp'): Promise<void> {
     if (this.ddlPending || this.touched.has(`${schema}.${table}`)) await this.flush()
-    await this.session.append(schema, table, kinds, rows)
+    await this.session.append(schema, table, kinds, rows, catalog)
   }
 
   /**
@@ -305,7 +308,6 @@ const historyTimeColumns = ['_tx_from', '_tx_to', '_system_from', '_system_to', 
 
 function rebuildTableShape(batch: StatementBatch, table: TableDefinition): void {
   const columns = table.columns.map((column) => `${quoteIdentifier(column.name)} ${duckdbType(column.type)}`)
-  const staged = table.columns.map((column) => `${quoteIdentifier(column.name)} ${stagingType(appendKind(column.type))}`)
   const ddl = (sql: string): void => batch.add(sql, { ddl: true })
   ddl(`DROP VIEW IF EXISTS main.${quoteIdentifier(table.name)}`)
   ddl(`DROP TABLE IF EXISTS ${relationName(table)}`)
@@ -315,15 +317,8 @@ function rebuildTableShape(batch: StatementBatch, table: TableDefinition): void 
     ddl(`DROP TABLE IF EXISTS ${mirrorHistoryName(table.name, part)}`)
     ddl(`CREATE TABLE ${mirrorHistoryName(table.name, part)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${columns.join(', ')}, ${times})`)
   }
-  ddl(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)}`)
-  ddl(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(`hist_${table.name}`)} (_version BIGINT NOT NULL, ${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')}, ${times})`)
-  for (const [name, shape] of [
-    [`rows_${table.name}`, `${quoteIdentifier(keyColumn)} VARCHAR NOT NULL, ${staged.join(', ')}`],
-    [`keys_${table.name}`, `${quoteIdentifier(keyColumn)} VARCHAR NOT NULL`],
-  ] as const) {
-    ddl(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(name)}`)
-    ddl(`CREATE TABLE ${stagingSchema}.${quoteIdentifier(name)} (${shape})`)
-  }
+  // Staging tables of the mirror's file, as versions before 2026-12-07 made them (staging is temporary now: stagingTable).
+  for (const name of [`hist_${table.name}`, `rows_${table.name}`, `keys_${table.name}`]) ddl(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(name)}`)
   // Users query the view: it hides the key column, so SELECT * means the same in both stores.
   ddl(`CREATE VIEW main.${quoteIdentifier(table.name)} AS SELECT ${table.columns.map((column) => quoteIdentifier(column.name)).join(', ')} FROM ${relationName(table)}`)
 }
@@ -336,6 +331,24 @@ function dropRelation(batch: StatementBatch, name: string, kind: string): void {
     batch.add(`DROP TABLE IF EXISTS ${mirrorHistoryName(name, 'bounded')}`, { ddl: true })
     for (const staged of [`hist_${name}`, `rows_${name}`, `keys_${name}`]) batch.add(`DROP TABLE IF EXISTS ${stagingSchema}.${quoteIdentifier(staged)}`, { ddl: true })
   }
+}
+
+/**
+ * A staging table of the step's session, made afresh and empty in the table's current shape: a
+ * temporary table (per connection, in memory), so the rows appended to it and read once by an
+ * INSERT … SELECT never reach DuckDB's write-ahead log — before, staging tables of the mirror's file
+ * made every staged row written to it three times (appended, inserted, deleted). `name` is what it
+ * stages (`rows_t`); the result names it for `append` (schema and table, catalog 'temp') and in SQL.
+ */
+function stagingTable(batch: StatementBatch, name: string, shape: string): { readonly table: string; readonly sql: string; readonly touches: string } {
+  const table = `${stagingPrefix}${name}`
+  batch.add(`CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} (${shape})`, { ddl: true })
+  return { table, sql: `temp.main.${quoteIdentifier(table)}`, touches: `main.${table}` }
+}
+
+/** A table's columns as its staging tables hold them (the appender's kinds, cast by castFromStaging). */
+function stagedColumns(table: TableDefinition): string {
+  return table.columns.map((column) => `${quoteIdentifier(column.name)} ${stagingType(appendKind(column.type))}`).join(', ')
 }
 
 export interface ApplyRange {
@@ -590,12 +603,11 @@ export async function applyChangesBatched(batch: StatementBatch, read: RangeChan
       // A few keys: written into the DELETE itself (queued, no staging append).
       batch.add(`DELETE FROM ${relationName(table)} WHERE ${key} IN (${change.removedKeys.map(literal).join(', ')})`, { touches: [`${mirrorSchema}.${table.name}`] })
     } else if (change.removedKeys.length > 0) {
-      const keysTable = `keys_${table.name}`
-      const keys = `${stagingSchema}.${quoteIdentifier(keysTable)}`
-      await batch.append(stagingSchema, keysTable, ['varchar'], change.removedKeys.map((removed) => [removed]))
+      const keys = stagingTable(batch, `keys_${table.name}`, `${key} VARCHAR NOT NULL`)
+      await batch.append('main', keys.table, ['varchar'], change.removedKeys.map((removed) => [removed]), 'temp')
       // It touches the mirror's table too: rows appended straight into it must come after it.
-      batch.add(`DELETE FROM ${relationName(table)} WHERE ${key} IN (SELECT ${key} FROM ${keys})`, { touches: [`${stagingSchema}.${keysTable}`, `${mirrorSchema}.${table.name}`] })
-      batch.add(`DELETE FROM ${keys}`, { touches: [`${stagingSchema}.${keysTable}`] })
+      batch.add(`DELETE FROM ${relationName(table)} WHERE ${key} IN (SELECT ${key} FROM ${keys.sql})`, { touches: [keys.touches, `${mirrorSchema}.${table.name}`] })
+      batch.add(`DELETE FROM ${keys.sql}`, { touches: [keys.touches] })
     }
     const direct = directKinds(table)
     if (change.rows.length > 0 && direct !== undefined) {
@@ -603,12 +615,11 @@ export async function applyChangesBatched(batch: StatementBatch, read: RangeChan
       await batch.insert(mirrorSchema, table.name, direct, change.rows)
       rowsAppended += change.rows.length
     } else if (change.rows.length > 0) {
-      const rowsTable = `rows_${table.name}`
-      const staged = `${stagingSchema}.${quoteIdentifier(rowsTable)}`
-      await batch.append(stagingSchema, rowsTable, ['varchar', ...table.columns.map((column) => appendKind(column.type))], change.rows)
+      const staged = stagingTable(batch, `rows_${table.name}`, `${key} VARCHAR NOT NULL, ${stagedColumns(table)}`)
+      await batch.append('main', staged.table, ['varchar', ...table.columns.map((column) => appendKind(column.type))], change.rows, 'temp')
       const casts = table.columns.map((column) => castFromStaging(column.name, column.type)).join(', ')
-      batch.add(`INSERT INTO ${relationName(table)} SELECT ${key}, ${casts} FROM ${staged}`, { touches: [`${stagingSchema}.${rowsTable}`] })
-      batch.add(`DELETE FROM ${staged}`, { touches: [`${stagingSchema}.${rowsTable}`] })
+      batch.add(`INSERT INTO ${relationName(table)} SELECT ${key}, ${casts} FROM ${staged.sql}`, { touches: [staged.touches] })
+      batch.add(`DELETE FROM ${staged.sql}`, { touches: [staged.touches] })
       rowsAppended += change.rows.length
     }
   }
@@ -635,12 +646,13 @@ async function applyVersions(
   options: { readonly fromTx: number; readonly rebuild: boolean; readonly current: boolean; readonly history: boolean },
 ): Promise<void> {
   if (versions.length === 0) return
-  const stagedTable = `hist_${table.name}`
-  const staged = `${stagingSchema}.${quoteIdentifier(stagedTable)}`
-  const touches = [`${stagingSchema}.${stagedTable}`]
   const key = quoteIdentifier(keyColumn)
+  const timeColumns = historyTimeColumns.map((name) => `${name} BIGINT`).join(', ')
+  const stagedVersions = stagingTable(batch, `hist_${table.name}`, `_version BIGINT NOT NULL, ${key} VARCHAR NOT NULL, ${stagedColumns(table)}, ${timeColumns}`)
+  const staged = stagedVersions.sql
+  const touches = [stagedVersions.touches]
   const kinds: AppendKind[] = ['bigint', 'varchar', ...table.columns.map((column) => appendKind(column.type)), ...historyTimeColumns.map((): AppendKind => 'bigint')]
-  await batch.append(stagingSchema, stagedTable, kinds, versions)
+  await batch.append('main', stagedVersions.table, kinds, versions, 'temp')
   const casts = table.columns.map((column) => castFromStaging(column.name, column.type)).join(', ')
   const fromTx = txLiteral(options.fromTx)
   // Versions the mirror already holds (written before the range) that the range closed. Deleting costs a
