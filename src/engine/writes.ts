@@ -12,8 +12,8 @@ import { deparseStatement } from '../sql/deparse.js'
 import { nullKeyError, renewOpenVersionSql, rowidAliasIndex, storedKeyText } from '../sql/ddl.js'
 import type { PgNode } from '../sql/parse.js'
 import type { Binder, RowPlan } from '../sql/plan.js'
-import { compileDelete, compileInsertShell, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, keyTextCondition, NotRowStore } from '../sql/rowsql.js'
-import { list, nodeBody, nodeKind, quoteIdentifier } from '../sql/tree.js'
+import { compileDelete, compileInsertShell, compileUpdate, compileValuesRows, defaultBinderFor, insertTarget, keyedDeleteSql, keyedUpdateSql, NotRowStore } from '../sql/rowsql.js'
+import { list, nodeBody, nodeKind } from '../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, type SqlType } from '../sql/types.js'
 import { mirrorSchema } from '../sync/mirror.js'
 import type { Statement } from '../subsystems/seam.js'
@@ -229,23 +229,30 @@ export class Writes {
     const text = deparseStatement(select)
     const evaluated = await this.reads.columns.inWrite(session, text, params, options)
     if (evaluated.rows.length > limits.dmlEvaluatedRowsMax) throw new StrataError('NOT_SUPPORTED', `${kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE'} of more than ${limits.dmlEvaluatedRowsMax} rows at once`)
-    const keyMatch = keyTextCondition(table)
     const writer = this.context.rowStore.writer
-    const sql =
-      kind === 'UpdateStmt'
-        ? `UPDATE ${quoteIdentifier(table.name)} SET ${assigned.map((column) => `${quoteIdentifier(column.name)} = ?`).join(', ')}, ${renewOpenVersionSql} WHERE ${keyMatch.sql}`
-        : `DELETE FROM ${quoteIdentifier(table.name)} WHERE ${keyMatch.sql}`
-    const statement = writer.prepareSync(sql)
-    let changed = 0
+    // UPDATE … FROM may produce a row more than once; PostgreSQL and DuckDB apply one of them.
     const seen = new Set<string>()
-    for (const row of evaluated.rows) {
+    const rows = evaluated.rows.filter((row) => {
       const key = String(row[0])
-      // UPDATE … FROM may produce a row more than once; PostgreSQL and DuckDB apply one of them.
-      if (seen.has(key)) continue
+      if (seen.has(key)) return false
       seen.add(key)
-      const keyValues = new Array<string>(keyMatch.parts).fill(key)
-      const setValues = assigned.map((column, index) => toStorage(row[index + 1], column.type))
-      changed += statement.runSync([...setValues, ...keyValues]).changes
+      return true
+    })
+    if (kind !== 'UpdateStmt') {
+      const keys = `[${rows.map((row) => String(row[0])).join(',')}]`
+      return { rows: [], columns: [], rowCount: writer.prepareSync(keyedDeleteSql(table)).runSync([keys]).changes, engine: 'row' }
+    }
+    const perStatement = Math.max(1, Math.min(limits.keyedUpdateRowsPerStatement, Math.floor(limits.sqliteParametersMax / (assigned.length + 1))))
+    const names = assigned.map((column) => column.name)
+    let changed = 0
+    for (let start = 0; start < rows.length; start += perStatement) {
+      const chunk = rows.slice(start, start + perStatement)
+      const params: RowValue[] = []
+      for (const row of chunk) {
+        params.push(String(row[0]))
+        assigned.forEach((column, index) => params.push(toStorage(row[index + 1], column.type)))
+      }
+      changed += writer.prepareSync(keyedUpdateSql(table, names, chunk.length, renewOpenVersionSql)).runSync(params).changes
     }
     return { rows: [], columns: [], rowCount: changed, engine: 'row' }
   }

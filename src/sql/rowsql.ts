@@ -1186,19 +1186,45 @@ function sqlLiteral(value: null | number | bigint | string | Uint8Array): string
 }
 
 /**
- * The condition that finds a table's row by its key text (src/sql/ddl.ts keyExpression: a JSON array
- * of the stored key values, BLOBs as hex), each `?` taking the text. The parts are taken out in SQL,
- * as the stored values they are: JavaScript would read an integer beyond 2^53 inexactly, and
- * converting a part as a user value would misread a timestamp's µs or a DECIMAL's scaled integer.
- * The right-hand sides depend on parameters only, so the key's index serves the lookup.
+ * A table's key parts taken out of key texts (src/sql/ddl.ts keyExpression: a JSON array of the
+ * stored key values, BLOBs as hex). The parts are taken out in SQL, as the stored values they are:
+ * JavaScript would read an integer beyond 2^53 inexactly, and converting a part as a user value
+ * would misread a timestamp's µs or a DECIMAL's scaled integer.
  */
-export function keyTextCondition(table: TableDefinition): { readonly sql: string; readonly parts: number } {
-  const keyColumns = table.primaryKey ?? [rowIdColumn]
-  const sql = keyColumns
-    .map((name, index) => {
-      const part = `json_extract(?, '$[${index}]')`
-      return `${quoteIdentifier(name)} = ${findColumn(table, name)?.type.name === 'BLOB' ? `unhex(${part})` : part}`
-    })
-    .join(' AND ')
-  return { sql, parts: keyColumns.length }
+function keyParts(table: TableDefinition, keyText: string): { readonly column: string; readonly value: string }[] {
+  return (table.primaryKey ?? [rowIdColumn]).map((name, index) => {
+    const part = `json_extract(${keyText}, '$[${index}]')`
+    return { column: quoteIdentifier(name), value: findColumn(table, name)?.type.name === 'BLOB' ? `unhex(${part})` : part }
+  })
+}
+
+/**
+ * An UPDATE of many rows by key in one statement: each row's key text and new values are a row of a
+ * VALUES list (`rows` rows of 1 + `columns.length` parameters), joined to the table by its key index.
+ * The column store evaluates what the row store cannot (engine/writes.ts); this applies the result.
+ * One statement, not one per row: every statement inside a transaction's statement savepoint makes
+ * SQLite truncate its in-memory statement journal, a walk over all that the savepoint journaled, so
+ * a statement per row was quadratic in the rows.
+ *
+ * @example keyedUpdateSql(t, ['amount'], 2, 'v = 1')
+ * // → 'WITH "_strata_values" AS (VALUES (?, ?), (?, ?)) UPDATE "t" SET "amount" = "_strata_values"."column2", v = 1
+ * //    FROM "_strata_values" WHERE "t"."id" = json_extract("_strata_values"."column1", \'$[0]\')'
+ */
+export function keyedUpdateSql(table: TableDefinition, columns: readonly string[], rows: number, extraSet: string): string {
+  const values = `"_strata_values"`
+  const row = `(${new Array<string>(columns.length + 1).fill('?').join(', ')})`
+  const target = quoteIdentifier(table.name)
+  const set = columns.map((name, index) => `${quoteIdentifier(name)} = ${values}."column${index + 2}"`)
+  const where = keyParts(table, `${values}."column1"`).map((part) => `${target}.${part.column} = ${part.value}`)
+  return `WITH ${values} AS (VALUES ${new Array<string>(rows).fill(row).join(', ')}) UPDATE ${target} SET ${[...set, extraSet].join(', ')} FROM ${values} WHERE ${where.join(' AND ')}`
+}
+
+/**
+ * A DELETE of many rows by key in one statement: its one parameter is a JSON array of key texts.
+ *
+ * @example keyedDeleteSql(t) // → 'DELETE FROM "t" WHERE ("id") IN (SELECT json_extract(value, \'$[0]\') FROM json_each(?))'
+ */
+export function keyedDeleteSql(table: TableDefinition): string {
+  const parts = keyParts(table, 'value')
+  return `DELETE FROM ${quoteIdentifier(table.name)} WHERE (${parts.map((part) => part.column).join(', ')}) IN (SELECT ${parts.map((part) => part.value).join(', ')} FROM json_each(?))`
 }

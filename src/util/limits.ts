@@ -93,6 +93,10 @@ export const limits = {
    *  per-statement cost (measured by bench/suites/bulk-insert.ts), few enough that re-running a failed
    *  chunk row by row, to name the bad row, stays cheap. */
   bulkInsertRowsPerStatement: 64,
+  /** Rows one statement of an UPDATE applied by key carries (the column store evaluated it, engine/
+   *  writes.ts): one statement per row was quadratic inside a statement savepoint (src/sql/rowsql.ts
+   *  keyedUpdateSql); the statement cache keeps one plan for the full size. */
+  keyedUpdateRowsPerStatement: 256,
   /** Bound parameters in one SQLite statement (SQLite's SQLITE_MAX_VARIABLE_NUMBER is 32766); a read or
    *  write that would bind more (an IN list of tens of thousands) runs on the column store instead. */
   sqliteParametersMax: 32_000,
