@@ -4,7 +4,7 @@
  */
 import { StrataError } from '../util/errors.js'
 import { decimalFromNumber, decimalResult, decimalText, integerDigits, parseDecimal, rescale, scaledPrecisionMax, type Decimal } from '../util/decimal.js'
-import { dateFromMicros, dateMicros } from '../util/timestamp.js'
+import { dateFromMicros, dateMicros, dateMicrosNumber } from '../util/timestamp.js'
 
 export type TypeName =
   | 'BOOLEAN'
@@ -378,7 +378,7 @@ export function toStorage(value: unknown, type: SqlType): null | number | bigint
       if (value instanceof Date) {
         if (Number.isNaN(value.getTime())) throw mismatch(value, type)
         // A Timestamp keeps its microseconds; any other Date has milliseconds.
-        return microsStorage(dateMicros(value))
+        return dateMicrosNumber(value) ?? dateMicros(value)
       }
       if (typeof value === 'string') {
         // A TIMESTAMP is a wall-clock time: an offset in the text is dropped, as DuckDB does.

@@ -62,6 +62,21 @@ export function dateMicros(value: Date): bigint {
 }
 
 /**
+ * {@link dateMicros} as a number when it is a safe integer (an instant of 1685–2255), with no bigint
+ * made for a plain Date (an event's time, pushed by the thousand); undefined otherwise.
+ *
+ * @example dateMicrosNumber(new Date(1)) // 1000
+ */
+export function dateMicrosNumber(value: Date): number | undefined {
+  if (value instanceof Timestamp) {
+    const micros = Number(dateMicros(value))
+    return Number.isSafeInteger(micros) ? micros : undefined
+  }
+  const micros = value.getTime() * 1000
+  return Number.isSafeInteger(micros) ? micros : undefined
+}
+
+/**
  * The microsecond of the second (0–999999) of a valid Date: what follows the seconds when printed.
  *
  * @example microsOfSecond(new Timestamp(1_500_001n)) // 500001

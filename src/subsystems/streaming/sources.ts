@@ -333,9 +333,13 @@ export class Sources {
     const late: { readonly values: readonly RowValue[]; readonly eventUs: bigint }[] = []
     let maxEventUs = state.maxEventUs
     let latestUs: number | bigint | null = null
-    for (const [rowIndex, row] of rows.entries()) {
-      const values: RowValue[] = new Array(table.columns.length)
-      for (const [index, column] of table.columns.entries()) {
+    const tableColumns = table.columns
+    // Indexed loops: a batch is thousands of events, and entries() makes a pair per value.
+    for (let rowIndex = 0; rowIndex < rows.length; rowIndex++) {
+      const row = rows[rowIndex]!
+      const values: RowValue[] = new Array(tableColumns.length)
+      for (let index = 0; index < tableColumns.length; index++) {
+        const column = tableColumns[index]!
         const position = positions[index]!
         let value = position < 0 ? undefined : row[position]
         if (value === undefined) {
