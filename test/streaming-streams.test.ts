@@ -9,7 +9,7 @@
  */
 import * as assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { open, StrataError, type Database } from '../src/index.js'
+import { open, StrataError, Timestamp, type Database } from '../src/index.js'
 import { assertRefused, openTemporary, seededRandom, sortedRows, temporaryDirectory } from './helpers.js'
 
 const base = Date.UTC(2026, 0, 5, 14, 30, 0)
@@ -515,4 +515,31 @@ test("a window step sees every batch of its transaction: several INSERTs into a 
   assert.ok(closed.some((row) => row.includes('"n":5,"total":403')), `the window of a's events holds the transaction's earlier INSERTs (${closed.join(' ')})`)
   const sessions = (await db.query('SELECT k, n, total FROM per_session ORDER BY k', [], { engine: 'row' })).rows
   assert.deepEqual(sessions.map((row) => [row['k'], Number(row['n']), Number(row['total'])]), [['a', 5, 403], ['b', 4, 233]])
+})
+
+test('a window step reads exactly the windows that close: an event at the last microsecond of a window, a limit exactly at a window end, steps that close no window', async (t) => {
+  const db = await openTemporary(t, 'streams-window-edges')
+  await db.query("CREATE SOURCE edges (v INTEGER, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)")
+  await db.query("CREATE STREAM edge_tumble AS SELECT window_start, window_end, count(*) AS n, sum(v) AS total FROM edges GROUP BY tumble(ts, INTERVAL '2' SECOND)")
+  await db.query("CREATE STREAM edge_hop AS SELECT window_start, window_end, count(*) AS n, sum(v) AS total FROM edges GROUP BY hop(ts, INTERVAL '3' SECOND, INTERVAL '1' SECOND)")
+  const tumbleOracle = "SELECT time_bucket(INTERVAL '2 seconds', ts, TIMESTAMP '1970-01-01') AS window_start, time_bucket(INTERVAL '2 seconds', ts, TIMESTAMP '1970-01-01') + INTERVAL '2 seconds' AS window_end, count(*) AS n, sum(v) AS total FROM edges GROUP BY ALL"
+  // Each event's three windows by a join with every window start (not the stream's own arithmetic).
+  const hopOracle =
+    "SELECT w.ws AS window_start, w.ws + INTERVAL '3 seconds' AS window_end, count(*) AS n, sum(e.v) AS total FROM edges e JOIN " +
+    "(SELECT unnest(generate_series(TIMESTAMP '2026-01-05 14:29:50', TIMESTAMP '2026-01-05 14:30:30', INTERVAL '1 second')) AS ws) w ON e.ts >= w.ws AND e.ts < w.ws + INTERVAL '3 seconds' GROUP BY ALL"
+  const micros = (seconds: number): Timestamp => new Timestamp(BigInt(base) * 1000n + BigInt(Math.round(seconds * 1_000_000)))
+  // Pushes one at a time: each moves the watermark to its time minus 1 s. The limits fall on a window's end
+  // (2 s, 4 s, 6 s), between ends (2.5 s, 3.000001 s: nothing closes), and just past one (5.999999 s + 1 µs).
+  const pushes: [number, number][] = [[0.5, 1], [1.999999, 2], [2, 4], [3, 8], [3.5, 16], [4.000001, 32], [5, 64], [5.999999, 128], [6, 256], [7, 512], [7.000001, 1024], [9.5, 2048]]
+  for (const [seconds, v] of pushes) {
+    await db.push('edges', [{ v, ts: micros(seconds) }])
+    const watermark = await watermarkOf(db)
+    assert.deepEqual(await emitted(db, 'edge_tumble'), await oracleRows(db, tumbleOracle, watermark), `tumble after the event at ${seconds} s`)
+    assert.deepEqual(await emitted(db, 'edge_hop'), await oracleRows(db, hopOracle, watermark), `hop after the event at ${seconds} s`)
+  }
+  const closed = await emitted(db, 'edge_tumble')
+  assert.ok(closed.some((row) => row.includes('"n":2,"total":3')), `the first window holds its last microsecond's event (${closed.join(' ')})`)
+  await db.flush()
+  assert.deepEqual(await emitted(db, 'edge_tumble'), await oracleRows(db, tumbleOracle, 'all'))
+  assert.deepEqual(await emitted(db, 'edge_hop'), await oracleRows(db, hopOracle, 'all'))
 })

@@ -1614,6 +1614,31 @@ export function windowedRelationSql(window: WindowSpec, columns: readonly string
   )
 }
 
+/**
+ * The events a step of a tumble or hop window needs: those of the windows that end in (`closedUs`,
+ * `limitUs`] (null: the first step / the flush), as event times [`fromUs`, `toUs`) (null: unbounded),
+ * or 'none' when no window ends there, so the step has nothing to evaluate. Windows start at
+ * `offset + k × slide`; the first closing window starts at its end minus the size, and no event from
+ * the last closing window's end on is in any of them. Reading `closed − size` to `limit` instead
+ * read up to a slide more at the start and up to a slide at the end, and evaluated steps that close
+ * nothing (a tumble window's events were read about three times at Nexmark's rate).
+ *
+ * @example closingWindowsRange(tumble of 10 s, 12 s, 19 s) // → 'none' (the next window ends at 20 s)
+ * @example closingWindowsRange(tumble of 10 s, 12 s, 25 s) // → { fromUs: 10 s, toUs: 20 s }
+ */
+export function closingWindowsRange(window: WindowSpec, closedUs: bigint | null, limitUs: bigint | null): { readonly fromUs: bigint | null; readonly toUs: bigint | null } | 'none' {
+  const { sizeUs, slideUs, offsetUs } = window
+  const floorDivide = (value: bigint, divisor: bigint): bigint => {
+    const quotient = value / divisor
+    return quotient * divisor > value ? quotient - 1n : quotient
+  }
+  // The window ends are offset + size + k × slide.
+  const firstEnd = closedUs === null ? null : offsetUs + sizeUs + (floorDivide(closedUs - offsetUs - sizeUs, slideUs) + 1n) * slideUs
+  const lastEnd = limitUs === null ? null : offsetUs + sizeUs + floorDivide(limitUs - offsetUs - sizeUs, slideUs) * slideUs
+  if (firstEnd !== null && lastEnd !== null && firstEnd > lastEnd) return 'none'
+  return { fromUs: firstEnd === null ? null : firstEnd - sizeUs, toUs: lastEnd }
+}
+
 /** A session window's events, numbered per partition, with each session's first event (µs) and end (its last event + the gap). */
 function sessionsSql(window: WindowSpec, columns: readonly string[], input: string): string {
   const list = columns.map(quoteIdentifier).join(', ')

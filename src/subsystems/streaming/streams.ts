@@ -17,7 +17,7 @@
  */
 import { connectorTarget, openTxColumn, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
-import { derivedTables, joinAggregateNamesProbe, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
+import { closingWindowsRange, derivedTables, joinAggregateNamesProbe, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
 import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { duckdbType, readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
@@ -1080,9 +1080,16 @@ export class Streams {
     // The events of those windows: a window ending after `closed` starts after `closed` − size. A
     // session has no bound length: its events start at the earliest start of a session still open at
     // the last step, or at that step's limit (an event accepted since is not earlier: it is not late).
-    const fromUs = window.kind === 'session' ? state.openFromUs : state.closedUntilUs === null ? null : state.closedUntilUs - window.sizeUs
+    // A tumble or hop window over one source reads only the events of the windows that close now
+    // (closingWindowsRange); a step that closes none only moves the stream's progress.
+    const closing = window.kind === 'session' || plan.joined !== undefined ? undefined : closingWindowsRange(window, state.closedUntilUs, limitUs)
+    if (closing === 'none') {
+      this.saveStateSync(call, stream.name, { closedUntilUs: limitUs, openFromUs: limitUs, done: false })
+      return
+    }
+    const fromUs = window.kind === 'session' ? state.openFromUs : closing !== undefined ? closing.fromUs : state.closedUntilUs === null ? null : state.closedUntilUs - window.sizeUs
     // A session may end after the limit: all events before it are read, and only closed sessions kept.
-    const toUs = window.kind === 'session' ? null : limitUs
+    const toUs = window.kind === 'session' ? null : closing !== undefined ? closing.toUs : limitUs
     const stored = await this.storedEvents(session, source, window.column, fromUs, toUs, ownBatch)
     const events = stored === undefined ? this.eventsSync(source, window.column, fromUs, toUs) : stored.own
     let openFromUs: bigint | null = limitUs
