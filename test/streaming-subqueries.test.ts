@@ -9,6 +9,7 @@
 import * as assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { open } from '../src/index.js'
+import { derivedTables, sameRowsWithMore } from '../src/sql/streaming.js'
 import { assertRefused, seededRandom, sortedRows, temporaryDirectory } from './helpers.js'
 
 const base = Date.parse('2026-01-05T14:30:00Z')
@@ -80,7 +81,9 @@ test("subqueries in FROM are kept as parts of the stream: Nexmark's q5 and q8 as
     for (let index = 0; index < 15; index++) await step()
     for (const stream of streams) await db.query(`CREATE STREAM ${stream.name} AS ${stream.query}`)
     const parts = (await db.query("SELECT name FROM strata.streams WHERE starts_with(name, '_strata_part_') ORDER BY name")).rows.map((row) => String(row['name']))
-    assert.deepEqual(parts, ['_strata_part_dear_1', '_strata_part_q5_1', '_strata_part_q5_2', '_strata_part_q5_3', '_strata_part_q8_1', '_strata_part_q8_2'])
+    // q5's CountBids has AuctionBids's rows without the auction: MaxBids reads AuctionBids's part (sameRowsWithMore).
+    assert.deepEqual(parts, ['_strata_part_dear_1', '_strata_part_q5_1', '_strata_part_q5_2', '_strata_part_q8_1', '_strata_part_q8_2'])
+    assert.match(String((await db.query("SELECT query FROM strata.streams WHERE name = '_strata_part_q5_2'")).rows[0]!['query']), /FROM "_strata_part_q5_1" AS CountBids/)
     /** The windows closed so far, by start: each source's watermark minus its lateness, the lowest of those a stream reads. */
     const check = async (context: string, closedOnly: boolean): Promise<void> => {
       const shown = (await db.query('SHOW SOURCES')).rows
@@ -376,5 +379,47 @@ test("Nexmark's q7 as written — the bid source joined with a windowed subquery
     assert.deepEqual((await db.query('SELECT name FROM strata.streams')).rows, [])
   } finally {
     await db.close()
+  }
+})
+
+test('a subquery reads an earlier part only with the same rows and a subset of its named columns (sameRowsWithMore)', () => {
+  const earlier = "SELECT auction, count(*) AS num, window_start AS starttime FROM HOP(bid, ts, INTERVAL '2' SECOND, INTERVAL '10' SECOND) WHERE price > 1 GROUP BY auction, window_start"
+  const hop = "FROM HOP(bid, ts, INTERVAL '2' SECOND, INTERVAL '10' SECOND)"
+  assert.equal(sameRowsWithMore(`SELECT count(*) AS num, window_start AS starttime ${hop} WHERE price > 1 GROUP BY auction, window_start`, earlier), true)
+  assert.equal(sameRowsWithMore(`SELECT  auction ${hop}  WHERE price > 1 GROUP BY auction, window_start`, earlier), true, 'a plain column is named by itself; spacing does not matter')
+  for (const [subquery, why] of [
+    [`SELECT count(*) AS num ${hop} WHERE price > 2 GROUP BY auction, window_start`, 'another WHERE'],
+    [`SELECT count(*) AS num ${hop} WHERE price > 1 GROUP BY window_start`, 'another GROUP BY'],
+    [`SELECT count(*) AS n ${hop} WHERE price > 1 GROUP BY auction, window_start`, 'another name'],
+    [`SELECT count(*) ${hop} WHERE price > 1 GROUP BY auction, window_start`, 'an unnamed expression'],
+    [`SELECT sum(price) AS num ${hop} WHERE price > 1 GROUP BY auction, window_start`, 'another expression'],
+    [`SELECT DISTINCT count(*) AS num ${hop} WHERE price > 1 GROUP BY auction, window_start`, 'DISTINCT'],
+    [`SELECT count(*) AS num FROM HOP(bid, ts, INTERVAL '4' SECOND, INTERVAL '10' SECOND) WHERE price > 1 GROUP BY auction, window_start`, 'another window'],
+  ] as const) {
+    assert.equal(sameRowsWithMore(subquery, earlier), false, why)
+  }
+  // An unnamed expression is named by DuckDB from its text, which two equal trees need not share (`count(*)`, `COUNT(*)`).
+  assert.equal(sameRowsWithMore('SELECT count(*) FROM t GROUP BY k', 'SELECT k, COUNT(*) FROM t GROUP BY k'), false)
+  // DISTINCT on both: fewer columns can make fewer rows.
+  assert.equal(sameRowsWithMore('SELECT DISTINCT a FROM t', 'SELECT DISTINCT a, b FROM t'), false)
+})
+
+test('an earlier part stands in for a subquery only where the query reads columns by name (derivedTables)', () => {
+  const sub = 'SELECT count(*) AS n FROM t GROUP BY k'
+  const reuse = (subquery: string): string | undefined => (subquery === sub ? 'earlier' : undefined)
+  let next = 0
+  const name = (): string => `p${++next}`
+  const byName = derivedTables(`SELECT max(c.n) AS m FROM (${sub}) AS c`, name, reuse)!
+  assert.deepEqual(byName, { query: 'SELECT max(c.n) AS m FROM "earlier" AS c', parts: [] })
+  for (const [query, why] of [
+    [`SELECT * FROM (${sub}) AS c`, 'a star'],
+    [`SELECT c.* FROM (${sub}) AS c`, 'a qualified star'],
+    [`SELECT max(c.x) AS m FROM (${sub}) AS c(x)`, 'a column alias list'],
+    [`SELECT max(c.n) AS m FROM (${sub}) AS c NATURAL JOIN u`, 'a NATURAL join'],
+    [`SELECT max(c.n) AS m FROM (${sub}) AS c JOIN u USING (n)`, 'USING'],
+  ] as const) {
+    const split = derivedTables(query, name, reuse)!
+    assert.equal(split.parts.length, 1, why)
+    assert.equal(split.parts[0]!.query, sub, why)
   }
 })

@@ -14,7 +14,7 @@ import { tableFromCreate } from './ddl.js'
 import { parseStatements, type PgNode, type TokenSource } from './parse.js'
 import { intervalFromNode } from './timeseries.js'
 import { deparseStatement } from './deparse.js'
-import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier } from './tree.js'
+import { constantValue, list, names, nodeBody, nodeKind, quoteIdentifier, walk } from './tree.js'
 
 const dayMicros = 86_400_000_000n
 
@@ -671,9 +671,11 @@ const afterFrom = new Set(['WHERE', 'GROUP', 'HAVING', 'WINDOW', 'QUALIFY', 'ORD
  * planner says why). A LATERAL subquery is NOT_SUPPORTED: it reads the row beside it, which a part of
  * its own cannot.
  */
-export function derivedTables(query: string, partName: () => string): DerivedTables | undefined {
+export function derivedTables(query: string, partName: () => string, reuse?: (subquery: string) => string | undefined): DerivedTables | undefined {
   const select = selectOf(query)
   if (select === undefined) return undefined
+  // An earlier part is read in a subquery's place only where the query cannot see the columns it adds.
+  const mayReuse = reuse !== undefined && readsColumnsByName(select)
   let expected = 0
   const count = (item: unknown): void => {
     const derived = nodeBody(item, 'RangeSubselect')
@@ -719,12 +721,66 @@ export function derivedTables(query: string, partName: () => string): DerivedTab
   let text = ''
   let copied = 0
   for (const span of spans) {
-    const name = partName()
-    parts.push({ name, query: query.slice(tokens[span.open]!.end, tokens[span.close]!.start).trim() })
+    const subquery = query.slice(tokens[span.open]!.end, tokens[span.close]!.start).trim()
+    const reused = mayReuse ? reuse(subquery) : undefined
+    const name = reused ?? partName()
+    if (reused === undefined) parts.push({ name, query: subquery })
     text += `${query.slice(copied, tokens[span.open]!.start)}${quoteIdentifier(name)}`
     copied = tokens[span.close]!.end
   }
   return { query: text + query.slice(copied), parts }
+}
+
+/**
+ * Whether a query reads the relations in its FROM only by column name, so that a relation with more
+ * columns than a subquery's (an earlier part with the same rows and more columns, `sameRowsWithMore`)
+ * can stand in its place unseen: no `*` anywhere, no NATURAL join or USING (which match columns by
+ * name), no column aliases on a subquery (which rename its columns by position).
+ */
+function readsColumnsByName(select: PgNode): boolean {
+  let byName = true
+  walk(select, (kind, body) => {
+    if (kind === 'A_Star') byName = false
+    if (kind === 'JoinExpr' && (body['isNatural'] === true || list(body['usingClause']).length > 0)) byName = false
+    if (kind === 'RangeSubselect' && list(nodeBody({ Alias: body['alias'] }, 'Alias')?.['colnames']).length > 0) byName = false
+    return byName
+  })
+  return byName
+}
+
+/** A parse tree without the fields that say where its parts are in the text. */
+function withoutLocations(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutLocations)
+  if (typeof node !== 'object' || node === null) return node
+  const copy: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(node)) if (key !== 'location' && key !== 'name_location') copy[key] = withoutLocations(value)
+  return copy
+}
+
+/**
+ * Whether the query `subquery` gives one row for each row `earlier` gives, with a subset of its
+ * columns: the same FROM, WHERE, GROUP BY, HAVING and everything else, and each of its select items
+ * one of `earlier`'s, with the same name (written with AS, or a plain column). Nexmark's q5 computes
+ * its per-auction counts twice, the second time without the auction: the second subquery then reads
+ * the first one's part (Flink's planner reuses such a sub-plan too). Not with DISTINCT or a set
+ * operation, whose rows depend on the columns selected.
+ *
+ * @example sameRowsWithMore('SELECT count(*) AS n FROM t GROUP BY k', 'SELECT k, count(*) AS n FROM t GROUP BY k') // → true
+ */
+export function sameRowsWithMore(subquery: string, earlier: string): boolean {
+  const mine = selectOf(subquery)
+  const theirs = selectOf(earlier)
+  if (mine === undefined || theirs === undefined) return false
+  if (mine['distinctClause'] !== undefined || theirs['distinctClause'] !== undefined || (mine['op'] ?? 'SETOP_NONE') !== 'SETOP_NONE') return false
+  const rest = (select: PgNode): string => JSON.stringify(withoutLocations({ ...select, targetList: undefined }))
+  if (rest(mine) !== rest(theirs)) return false
+  const items = new Set(list(theirs['targetList']).map((item) => JSON.stringify(withoutLocations(item))))
+  return list(mine['targetList']).every((item) => {
+    const target = nodeBody(item, 'ResTarget')
+    const value = nodeBody(target?.['val'], 'ColumnRef')
+    const named = target?.['name'] !== undefined || (value !== undefined && nodeKind(list(value['fields']).at(-1)) === 'String')
+    return named && items.has(JSON.stringify(withoutLocations(item)))
+  })
 }
 
 /** Words that end a SELECT's FROM and WHERE clauses at its own level. */

@@ -17,7 +17,7 @@
  */
 import { connectorTarget, openTxColumn, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
-import { closingWindowsRange, derivedTables, joinAggregateNamesProbe, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
+import { closingWindowsRange, derivedTables, sameRowsWithMore, joinAggregateNamesProbe, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
 import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { duckdbType, readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
@@ -441,7 +441,12 @@ export class Streams {
    * too), which the stream reads in their place and which go when it is dropped (`dropSync`). `part`
    * is the naming of the statement's parts when this is one of them.
    */
-  async create(call: StatementCall, create: CreateStream, what = 'stream', part?: () => string): Promise<Rows> {
+  /**
+   * CREATE STREAM (and a part of one: `part` names the parts of the statement's stream, `made` lists
+   * those made so far, with their queries). A subquery with the rows of a part already made and a
+   * subset of its columns reads that part instead of being made again (`sameRowsWithMore`).
+   */
+  async create(call: StatementCall, create: CreateStream, what = 'stream', part?: () => string, made: { readonly name: string; readonly query: string }[] = []): Promise<Rows> {
     const catalog = this.host.schema.catalog
     const existing = catalog.tables.get(create.name)
     if (existing !== undefined || catalog.views.has(create.name)) {
@@ -455,9 +460,12 @@ export class Streams {
     if (part === undefined) checkUserName(create.name, what)
     let count = 0
     const partName = part ?? ((): string => `${partPrefix}${create.name}_${++count}`)
-    const derived = derivedTables(create.query, partName)
+    const derived = derivedTables(create.query, partName, (subquery) => made.find((earlier) => sameRowsWithMore(subquery, earlier.query))?.name)
     if (derived !== undefined) {
-      for (const one of derived.parts) await this.create(call, { name: one.name, orReplace: false, ifNotExists: false, query: one.query, emit: undefined }, what, partName)
+      for (const one of derived.parts) {
+        await this.create(call, { name: one.name, orReplace: false, ifNotExists: false, query: one.query, emit: undefined }, what, partName, made)
+        made.push(one)
+      }
       create = { ...create, query: derived.query }
     }
     const aggregatesSession = await this.host.syncer.acquireSession()
@@ -478,7 +486,7 @@ export class Streams {
       if (split === undefined) throw error
       // Where the cascade cannot be kept either, the one-query refusal says why (it names the join, not its part).
       try {
-        await this.create(call, { name: split.partName, orReplace: false, ifNotExists: false, query: split.part, emit: undefined }, what, partName)
+        await this.create(call, { name: split.partName, orReplace: false, ifNotExists: false, query: split.part, emit: undefined }, what, partName, made)
         plan = this.planForCreate(split.query)
       } catch {
         throw error
