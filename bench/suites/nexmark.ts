@@ -30,9 +30,9 @@
  * - q0 pass-through, q1 currency conversion, q2 selection: one stateless stream each.
  * - q5 hot items (the auctions with the most bids in each 10 s window sliding by 2 s): one stream in
  *   Nexmark's text, subqueries in FROM and all. Strata keeps each subquery as a part of its own
- *   (docs/streaming.md): the hop-window count per auction as a stream (AuctionBids, and CountBids
- *   again inside MaxBids), the maximum per window as a view over it (MaxBids), and the join of the two
- *   as a view.
+ *   (docs/streaming.md): the hop-window count per auction as a stream (AuctionBids; CountBids inside
+ *   MaxBids has its rows without the auction, so it reads AuctionBids's part), the maximum per window
+ *   as a view over it (MaxBids), and the join of the two as a view.
  * - q7 highest bid (the bids at each 10 s window's highest price, with a bid at the window's end
  *   included, as Nexmark's BETWEEN has it): one stream in Nexmark's text. It joins the bid source
  *   with a subquery (the tumble-window maximum, a part); Strata keeps that join as a materialized
