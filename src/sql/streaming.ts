@@ -1288,6 +1288,13 @@ export function planStream(
     if (kind === 'FuncCall' && body['over'] !== undefined) refuse('a window function (OVER)')
   })
   if (window !== undefined && !aggregated) refuse('a window without aggregation (not yet)')
+  // A column alias list renames a relation's columns by position: the state of an aggregate or a join
+  // is kept by the relation's own column names, which the query then no longer says.
+  let renamed = false
+  walkNodes(select['fromClause'], (kind, body) => {
+    if ((kind === 'RangeVar' || kind === 'RangeFunction' || kind === 'RangeSubselect') && list((body['alias'] as PgNode | undefined)?.['colnames']).length > 0) renamed = true
+  })
+  if (renamed && (aggregated || join !== undefined)) refuse('a column alias list on a relation in FROM of an aggregate or a join (name the columns with AS inside the subquery)')
   // Windows over an inner interval join in one query: tumble or hop windows on the left side's event
   // time, closed when no row of the join can still fall in them (Streams.closeJoinedWindows).
   const windowedJoin = joined !== undefined && joined.asof === undefined && outerSides === undefined && window !== undefined && window.kind !== 'session' && joined.bounds?.highUs !== undefined && joined.bounds.highUs !== null
