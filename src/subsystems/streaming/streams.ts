@@ -17,7 +17,7 @@
  */
 import { connectorTarget, openTxColumn, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
-import { closingWindowsRange, derivedTables, sameRowsWithMore, joinAggregateNamesProbe, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
+import { closingWindowsRange, derivedTables, joinAggregateNamesProbe, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sameRowsWithMore, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
 import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { duckdbType, readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
@@ -439,11 +439,8 @@ export class Streams {
    * source's events so far. Subqueries in FROM are made parts first (`derivedTables`): streams or views
    * of their own, named `_strata_part_<stream>_<n>` (n counting every part of the statement, nested ones
    * too), which the stream reads in their place and which go when it is dropped (`dropSync`). `part`
-   * is the naming of the statement's parts when this is one of them.
-   */
-  /**
-   * CREATE STREAM (and a part of one: `part` names the parts of the statement's stream, `made` lists
-   * those made so far, with their queries). A subquery with the rows of a part already made and a
+   * is the naming of the statement's parts when this is one of them, and `made` lists the parts the
+   * statement has made so far, with their queries: a subquery with the rows of one of them and a
    * subset of its columns reads that part instead of being made again (`sameRowsWithMore`).
    */
   async create(call: StatementCall, create: CreateStream, what = 'stream', part?: () => string, made: { readonly name: string; readonly query: string }[] = []): Promise<Rows> {
