@@ -292,7 +292,9 @@ export function writtenInRangeSql(table: TableDefinition, alias: string): string
   const written = openWriterSql(alias)
   return (
     `${written} > ? AND ${written} <= ? AND ${alias}.rowid IN (` +
-    `SELECT rowid FROM ${name} WHERE ${inserted} > ? AND ${inserted} <= ? UNION ` +
+    // UNION ALL: IN ignores a rowid found twice, and UNION would sort both lists to drop it (a fifth
+    // of the read for a 4,600-row commit of a 300K-row table, a temporary script).
+    `SELECT rowid FROM ${name} WHERE ${inserted} > ? AND ${inserted} <= ? UNION ALL ` +
     `SELECT _strata_keyed.rowid FROM ${history} AS _strata_closed JOIN ${name} AS _strata_keyed ON ${keyMatch(table, '_strata_keyed', '_strata_closed')} ` +
     `WHERE _strata_closed._tx_to > ? AND _strata_closed._tx_to <= ?)`
   )
