@@ -35,10 +35,22 @@ export async function inputRows(input: unknown): Promise<InputRows> {
     if (typeof row !== 'object' || row === null || Array.isArray(row) || row instanceof Date || row instanceof Uint8Array) {
       throw new StrataError('INVALID_PARAMETER', `insert() row ${index} is not an object of column values`)
     }
-    for (const key of Object.keys(row)) {
-      if (!positions.has(key)) {
-        positions.set(key, columns.length)
-        columns.push(key)
+    // A plain object's for-in lists its own enumerable string keys, as Object.keys does, without an
+    // array per row (thousands of rows per push); anything else is asked for its own keys.
+    const prototype: unknown = Object.getPrototypeOf(row)
+    if (prototype === Object.prototype || prototype === null) {
+      for (const key in row) {
+        if (!positions.has(key) && Object.hasOwn(row, key)) {
+          positions.set(key, columns.length)
+          columns.push(key)
+        }
+      }
+    } else {
+      for (const key of Object.keys(row)) {
+        if (!positions.has(key)) {
+          positions.set(key, columns.length)
+          columns.push(key)
+        }
       }
     }
   }
