@@ -30,6 +30,11 @@ export async function inputRows(input: unknown): Promise<InputRows> {
   if (!Array.isArray(input)) throw new StrataError('INVALID_PARAMETER', 'insert() takes an array of row objects or an apache-arrow Table')
   const columns: string[] = []
   const positions = new Map<string, number>()
+  const add = (key: string): void => {
+    if (positions.has(key)) return
+    positions.set(key, columns.length)
+    columns.push(key)
+  }
   for (let index = 0; index < input.length; index++) {
     const row: unknown = input[index]
     if (typeof row !== 'object' || row === null || Array.isArray(row) || row instanceof Date || row instanceof Uint8Array) {
@@ -39,20 +44,8 @@ export async function inputRows(input: unknown): Promise<InputRows> {
     // array per row (thousands of rows per push); anything else is asked for its own keys.
     const prototype: unknown = Object.getPrototypeOf(row)
     if (prototype === Object.prototype || prototype === null) {
-      for (const key in row) {
-        if (!positions.has(key) && Object.hasOwn(row, key)) {
-          positions.set(key, columns.length)
-          columns.push(key)
-        }
-      }
-    } else {
-      for (const key of Object.keys(row)) {
-        if (!positions.has(key)) {
-          positions.set(key, columns.length)
-          columns.push(key)
-        }
-      }
-    }
+      for (const key in row) if (Object.hasOwn(row, key)) add(key)
+    } else for (const key of Object.keys(row)) add(key)
   }
   const rows: unknown[][] = new Array(input.length)
   for (let index = 0; index < input.length; index++) {
