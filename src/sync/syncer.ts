@@ -2,12 +2,29 @@
  * Owns the column store and keeps it following the ledger: started lazily (the first analytical read,
  * or shortly after a commit), woken by each commit, and waited on by fresh reads.
  */
+import { existsSync, renameSync } from 'node:fs'
 import type { ColumnSession, ColumnStore } from '../storage/columnstore/columnstore.js'
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
 import { applyChangesBatched, batchUpperBound, handedRowsStandSync, mirrorHistory, prepareMirror, readAppliedTx, readLedgerRangeSync, readMirrorState, readRangeSync, recordPosition, reshapedIn, StatementBatch, type InsertedRows, type LedgerRange, type MirrorState, type RangeChanges } from './mirror.js'
+
+/**
+ * Whether DuckDB could not open the column store's file because of what the file holds: cut short
+ * (a SIGKILL while DuckDB was creating it leaves its first block alone) or not a DuckDB file at all.
+ * Not for any other failure to open (a lock, a permission, memory), which is reported as it is.
+ */
+function unreadableFile(error: unknown): boolean {
+  return error instanceof StrataError && error.code === 'IO_ERROR' && /could not read enough bytes|not a valid duckdb database file/i.test(error.message)
+}
+
+/** Moves the file and its WAL aside, under a name that says when and why. */
+function setAsideSync(file: string): void {
+  const aside = `${file}.unreadable-${new Date().toISOString().replaceAll(':', '-')}`
+  renameSync(file, aside)
+  if (existsSync(`${file}.wal`)) renameSync(`${file}.wal`, `${aside}.wal`)
+}
 
 interface Waiter {
   readonly txId: number
@@ -74,7 +91,15 @@ export class Syncer {
   columnStore(): Promise<ColumnStore> {
     this.store ??= (async () => {
       const { openColumnStore } = await import('../storage/columnstore/columnstore.js')
-      const store = await openColumnStore(this.file)
+      let store: ColumnStore
+      try {
+        store = await openColumnStore(this.file)
+      } catch (error) {
+        if (!unreadableFile(error)) throw error
+        // The file is derived from the ledger: set aside (kept for a look), it is made anew and caught up.
+        setAsideSync(this.file)
+        store = await openColumnStore(this.file)
+      }
       const session = await store.connect()
       await prepareMirror(session)
       this.appliedTx = await readAppliedTx(session)
