@@ -11,6 +11,8 @@ import * as assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { open, StrataError, Timestamp, type Database } from '../src/index.js'
 import { assertRefused, openTemporary, seededRandom, sortedRows, temporaryDirectory } from './helpers.js'
+import { join } from 'node:path'
+import Sqlite from 'better-sqlite3'
 
 const base = Date.UTC(2026, 0, 5, 14, 30, 0)
 const at = (seconds: number): Date => new Date(base + seconds * 1000)
@@ -546,4 +548,32 @@ test('a window step reads exactly the windows that close: an event at the last m
   await db.flush()
   assert.deepEqual(await emitted(db, 'edge_tumble'), await oracleRows(db, tumbleOracle, 'all'))
   assert.deepEqual(await emitted(db, 'edge_hop'), await oracleRows(db, hopOracle, 'all'))
+})
+
+test('an aggregate without a window reads its groups by index: many new groups in one push, then all of them again, equal DuckDB; the indexes go with the stream', async (t) => {
+  const directory = temporaryDirectory('streams-many-groups')
+  t.after(() => directory.remove())
+  const db = await open(directory.path)
+  t.after(async () => db.close())
+  await db.query("CREATE SOURCE many (k BIGINT, v BIGINT, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' HOUR)")
+  await db.query('CREATE STREAM per_key AS SELECT k, count(*) AS c, sum(v) AS total FROM many GROUP BY k EMIT CHANGES')
+  const groups = 3_000
+  for (let round = 0; round < 2; round++) {
+    await db.push('many', Array.from({ length: groups }, (_, k) => ({ k, v: round * 10 + (k % 7), ts: new Date(base + round * 60_000 + k) })))
+    const oracle = await db.query('SELECT k, count(*) AS c, sum(v) AS total FROM many GROUP BY k', [], { engine: 'column' })
+    assert.deepEqual(await emitted(db, 'per_key'), sortedRows(oracle.rows), `after push ${round}`)
+  }
+  // Each step reads a touched group's events and its row by the GROUP BY column (before, a scan of both tables per group).
+  const plan = (sql: string): string => {
+    const file = new Sqlite(join(directory.path, 'strata.sqlite'), { readonly: true })
+    try {
+      return file.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(1).map((row) => String((row as { detail: string }).detail)).join('; ')
+    } finally {
+      file.close()
+    }
+  }
+  assert.match(plan('SELECT k, v, ts FROM many WHERE k IS ?'), /USING (COVERING )?INDEX/)
+  assert.match(plan('SELECT k, c, total FROM per_key WHERE k IS ?'), /USING (COVERING )?INDEX/)
+  await db.query('DROP STREAM per_key')
+  assert.doesNotMatch(plan('SELECT k, v, ts FROM many WHERE k IS ?'), /INDEX/, 'the index on the source went with the stream')
 })

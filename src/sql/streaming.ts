@@ -637,6 +637,11 @@ export const windowedRelation = '_strata_stream_windowed'
 /** The prefix of a part's name: a subquery in FROM kept as a stream or view of its own (`derivedTables`). */
 export const partPrefix = '_strata_part_'
 
+/** The prefix of a view's or a stream's lookup indexes' names (TableViews.indexLookupsSync, Streams.create). */
+export function viewIndexPrefix(view: string): string {
+  return `_strata_view_${view}_`
+}
+
 /** A query whose subqueries in FROM are taken out as parts (`derivedTables`). */
 export interface DerivedTables {
   /** The query with each subquery in FROM replaced by its part's name, under the subquery's alias. */

@@ -17,7 +17,7 @@
  */
 import { connectorTarget, openTxColumn, type SourceDefinition, type TableDefinition } from '../../sql/catalog.js'
 import { checkUserName } from '../../sql/ddl.js'
-import { closingWindowsRange, derivedTables, joinAggregateNamesProbe, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sameRowsWithMore, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
+import { closingWindowsRange, derivedTables, joinAggregateNamesProbe, joinAggregateSplit, openSessionsStartSql, partPrefix, planStream, sameRowsWithMore, sessionEventsSql, sessionMergeSql, streamInputRelation, streamOtherRelation, viewIndexPrefix, windowedRelation, windowedRelationSql, type CreateStream, type StreamPlan, type WindowSpec } from '../../sql/streaming.js'
 import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { duckdbType, readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
@@ -536,6 +536,14 @@ export class Streams {
       this.writer
         .prepareSync('INSERT OR REPLACE INTO _strata_streams (name, source, query, closed_until_us, open_from_us, done, tx_id) VALUES (?, ?, ?, NULL, NULL, 0, ?)')
         .runSync([create.name, source.name, create.query, this.pendingTx()])
+      // An aggregate without a window reads each touched group's events and its row by the GROUP BY
+      // columns at every step: indexed on both tables (named and dropped as a view's lookup indexes),
+      // or each group's read scans them, and a step touching many groups grows with the square.
+      if (plan.groupColumns !== undefined && plan.groupColumns.length > 0 && !windowedChanges) {
+        const columns = plan.groupColumns.map(quoteIdentifier).join(', ')
+        this.writer.execSync(`CREATE INDEX ${quoteIdentifier(`${viewIndexPrefix(create.name)}1`)} ON ${quoteIdentifier(source.name)} (${columns})`)
+        this.writer.execSync(`CREATE INDEX ${quoteIdentifier(`${viewIndexPrefix(create.name)}2`)} ON ${quoteIdentifier(create.name)} (${columns})`)
+      }
       // Backfill: the events the source holds already.
       const stream = this.host.schema.catalog.tables.get(create.name) as StreamTable
       const events = plan.window === undefined || windowedChanges ? this.allEventsSync(source) : []

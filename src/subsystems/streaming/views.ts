@@ -27,7 +27,7 @@
  */
 import { historyTableName, openTxColumn, type TableDefinition } from '../../sql/catalog.js'
 import { writtenInRangeParams, writtenInRangeSql } from '../../sql/ddl.js'
-import { partPrefix, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
+import { partPrefix, viewIndexPrefix, type CreateStream, type StreamPlan } from '../../sql/streaming.js'
 import { anyOf, quoteIdentifier } from '../../sql/tree.js'
 import { readsIntegersAsBigints, toStorage, typeFromLabel } from '../../sql/types.js'
 import type { ColumnSession } from '../../storage/columnstore/columnstore.js'
@@ -166,10 +166,10 @@ export class TableViews {
     }
   }
 
-  /** The schema hook: a dropped view's lookup indexes go with it (those on a dropped table went with the table). */
+  /** The schema hook: a dropped view's or stream's lookup indexes go with it (those on a dropped table went with the table). */
   droppedIndexesSync(writer: RowConnection, table: TableDefinition): void {
-    if (table.stream?.over !== 'table') return
-    // A view has at most two (one per side of its join).
+    if (table.stream === undefined) return
+    // A view has at most two (one per side of its join); a stream that keeps groups two (its input's and its own).
     for (const index of [1, 2]) writer.execSync(`DROP INDEX IF EXISTS main.${quoteIdentifier(`${viewIndexPrefix(table.name)}${index}`)}`)
   }
 
@@ -472,7 +472,3 @@ function columnPositions(table: TableDefinition, columns: readonly string[]): nu
   return columns.map((name) => table.columns.findIndex((column) => column.name === name))
 }
 
-/** The prefix of a view's lookup indexes' names (TableViews.indexLookupsSync). */
-function viewIndexPrefix(view: string): string {
-  return `_strata_view_${view}_`
-}
