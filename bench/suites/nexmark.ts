@@ -25,6 +25,12 @@
  * tables with the same pragmas, one transaction per batch and source: what keeping each event durably
  * costs by itself, which no stream can go below while every event is a row of the row store.
  *
+ * **The ceiling.** Next to it, the cheapest form this stack allows for events kept durably and
+ * queryable in both stores, with no engine at all: each push checked, encoded column by column into
+ * one buffer kept as one better-sqlite3 row, and appended to DuckDB in its columnar chunks, flushed per
+ * push (`stackCeiling`). It bounds what keeping events as batches in the ledger could reach, and it
+ * prints its parts, since DuckDB's flush of each push is most of it.
+ *
  * **The queries**, each in Nexmark's text (the Flink nexmark project's SQL) as far as Strata's streams
  * take it, the DuckDB side in Nexmark's text with DuckDB's spelling of the windows:
  * - q0 pass-through, q1 currency conversion, q2 selection: one stateless stream each.
@@ -48,7 +54,10 @@
  */
 import * as path from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
+import * as duckdbModule from '@duckdb/node-api'
 import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender } from '@duckdb/node-api'
+import type * as DuckDBBindings from '@duckdb/node-bindings'
+import { appendChunks, type AppendKind } from '../../src/storage/columnstore/chunks.js'
 import { open } from '../../src/index.js'
 import type { Database } from '../../src/interfaces/api/types.js'
 import { NexmarkGenerator, type NexmarkBatch } from '../nexmark-generator.js'
@@ -317,6 +326,114 @@ function sqliteStore(directory: string, options: { readonly seed: number; readon
   }
 }
 
+/** What the ceiling's parts took, in ms over the whole run. */
+interface CeilingParts {
+  readonly eventsPerSecond: number
+  readonly checkAndEncodeMs: number
+  readonly sqliteMs: number
+  readonly duckdbAppendMs: number
+  readonly duckdbFlushMs: number
+}
+
+/**
+ * The ceiling of this stack for events kept durably and queryable in both stores, with no engine around
+ * them: each push's events checked (each value's JavaScript type) and encoded column by column into one
+ * buffer (numbers and times as a Float64Array, strings as offsets and their text), kept by raw
+ * better-sqlite3 as one row per push (WAL, synchronous = FULL, one transaction per push), and appended
+ * to a DuckDB file of the sources' tables in DuckDB's own columnar chunks (the column store's fastest
+ * path, src/storage/columnstore/chunks.ts), flushed per push so a query sees them. It is the design of
+ * events kept as batches in the ledger, at its cheapest: no watermark, no history columns, no indexes.
+ */
+async function stackCeiling(directory: string, options: { readonly seed: number; readonly eventCount: number; readonly batchSize: number }): Promise<CeilingParts> {
+  const duckdbBindings = (await import('@duckdb/node-bindings')).default as typeof DuckDBBindings
+  const database = new SqliteDatabase(path.join(directory, 'ceiling.sqlite'))
+  const instance = await DuckDBInstance.create(path.join(directory, 'ceiling.duckdb'), { threads: '2' })
+  const connection = await instance.connect()
+  try {
+    database.pragma('journal_mode = WAL')
+    database.pragma('synchronous = FULL')
+    database.exec('CREATE TABLE batches (id INTEGER PRIMARY KEY, source TEXT NOT NULL, events INTEGER NOT NULL, columns BLOB NOT NULL)')
+    const insert = database.prepare('INSERT INTO batches (source, events, columns) VALUES (?, ?, ?)')
+    const appenders = new Map<SourceDefinition['name'], DuckDBAppender>()
+    for (const source of sources) {
+      await connection.run(tableSql(source))
+      appenders.set(source.name, await connection.createAppender(source.name))
+    }
+    let checkAndEncodeMs = 0
+    let sqliteMs = 0
+    let duckdbAppendMs = 0
+    let duckdbFlushMs = 0
+    for (const batch of eventBatches(options.seed, options.eventCount, options.batchSize)) {
+      for (const source of sources) {
+        const events = rowsOf(batch, source.name)
+        if (events.length === 0) continue
+        let startMs = nowMs()
+        const count = events.length
+        const rows: unknown[][] = new Array(count)
+        for (let row = 0; row < count; row++) rows[row] = new Array(source.columns.length)
+        const parts: Buffer[] = []
+        for (let column = 0; column < source.columns.length; column++) {
+          const [name, type] = source.columns[column]!
+          if (type === 'VARCHAR') {
+            const offsets = new Int32Array(count + 1)
+            let text = ''
+            for (let row = 0; row < count; row++) {
+              const value = events[row]![name]
+              if (typeof value !== 'string') throw new Error(`${source.name}.${name}: not a string`)
+              text += value
+              offsets[row + 1] = text.length
+              rows[row]![column] = value
+            }
+            parts.push(Buffer.from(offsets.buffer), Buffer.from(text))
+          } else {
+            const numbers = new Float64Array(count)
+            for (let row = 0; row < count; row++) {
+              const value = events[row]![name]
+              let number: number
+              if (type === 'TIMESTAMP') {
+                if (!(value instanceof Date)) throw new Error(`${source.name}.${name}: not a Date`)
+                number = value.getTime() * 1000
+              } else {
+                if (typeof value !== 'number') throw new Error(`${source.name}.${name}: not a number`)
+                number = value
+              }
+              numbers[row] = number
+              rows[row]![column] = number
+            }
+            parts.push(Buffer.from(numbers.buffer))
+          }
+        }
+        const encoded = Buffer.concat(parts)
+        checkAndEncodeMs += nowMs() - startMs
+        startMs = nowMs()
+        database.exec('BEGIN')
+        insert.run(source.name, count, encoded)
+        database.exec('COMMIT')
+        sqliteMs += nowMs() - startMs
+        startMs = nowMs()
+        const appender = appenders.get(source.name)!
+        const kinds = source.columns.map(([, type]): AppendKind => (type === 'VARCHAR' ? 'varchar' : type === 'TIMESTAMP' ? 'timestamp' : 'bigint'))
+        if (!appendChunks(duckdbModule, duckdbBindings, appender, kinds, rows)) throw new Error(`${source.name}: no columnar path into DuckDB`)
+        duckdbAppendMs += nowMs() - startMs
+        startMs = nowMs()
+        appender.flushSync()
+        duckdbFlushMs += nowMs() - startMs
+      }
+    }
+    const startMs = nowMs()
+    for (const appender of appenders.values()) appender.closeSync()
+    const stored = (await connection.runAndReadAll('SELECT (SELECT count(*) FROM person) + (SELECT count(*) FROM auction) + (SELECT count(*) FROM bid) AS n')).getRowObjectsJS()[0]
+    duckdbFlushMs += nowMs() - startMs
+    if (Number(stored?.['n']) !== options.eventCount) throw new Error(`the ceiling's DuckDB holds ${String(stored?.['n'])} events, not ${options.eventCount}`)
+    const durationMs = checkAndEncodeMs + sqliteMs + duckdbAppendMs + duckdbFlushMs
+    return { eventsPerSecond: perSecond(options.eventCount, durationMs), checkAndEncodeMs, sqliteMs, duckdbAppendMs, duckdbFlushMs }
+  } finally {
+    connection.closeSync()
+    instance.closeSync()
+    database.close()
+  }
+}
+
 async function createSources(db: Database): Promise<void> {
   for (const source of sources) await db.query(sourceSql(source))
 }
@@ -439,6 +556,19 @@ export const nexmarkSuite: Suite = {
         baseline: floor,
         baselineName: 'better-sqlite3 (plain tables)',
         details: { events: eventCount, batchSize },
+      })
+      const ceiling = await stackCeiling(directory, options)
+      context.log(
+        `the stack's ceiling (one SQLite row per push, DuckDB chunks flushed per push, no engine): ${ceiling.eventsPerSecond.toFixed(0)} events/s ` +
+          `(check and encode ${ceiling.checkAndEncodeMs.toFixed(0)} ms, SQLite ${ceiling.sqliteMs.toFixed(0)} ms, DuckDB append ${ceiling.duckdbAppendMs.toFixed(0)} ms, DuckDB flush ${ceiling.duckdbFlushMs.toFixed(0)} ms)`,
+      )
+      measurements.push({
+        metric: "events into sources, no stream, events/s, against this stack's ceiling (no engine)",
+        unit: 'events/s',
+        strata,
+        baseline: ceiling.eventsPerSecond,
+        baselineName: 'one SQLite row per push + DuckDB chunks',
+        details: { events: eventCount, batchSize, checkAndEncodeMs: ceiling.checkAndEncodeMs, sqliteMs: ceiling.sqliteMs, duckdbAppendMs: ceiling.duckdbAppendMs, duckdbFlushMs: ceiling.duckdbFlushMs },
       })
     })
     for (const query of selectedQueries()) {
