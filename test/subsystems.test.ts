@@ -31,7 +31,7 @@ describe('system relations in the strata schema', () => {
     await assert.rejects(db.query('SELECT * FROM strata.nope'), (error: unknown) => {
       assert.ok(error instanceof StrataError)
       assert.equal(error.code, 'UNDEFINED_TABLE')
-      assert.match(error.message, /relation "strata\.nope" does not exist \(the strata schema has erasures, late_events, sources, streams, sync_status, transactions\)/)
+      assert.match(error.message, /relation "strata\.nope" does not exist \(the strata schema has branches, erasures, late_events, sources, streams, sync_status, transactions\)/)
       return true
     })
     // Inside a join too, and before either store runs anything.

@@ -377,6 +377,10 @@ export class Reads {
       stateChanged: () => {
         session.changedState = true
       },
+      branchesChanged: () => {
+        session.changedBranches = true
+      },
+      explicitTransaction: session.inTransaction && session.releaseWriter !== undefined,
     }
   }
 

@@ -2,6 +2,7 @@
  * A session is one logical connection: the library's default database handle, one `db.transaction()`
  * body, or (later) one server connection. It carries the transaction state.
  */
+import type { CommitKind } from '../ledger/ledger.js'
 import type { ColumnSession } from '../storage/columnstore/columnstore.js'
 import type { InsertedRows } from '../sync/mirror.js'
 import type { TableDefinition } from '../sql/catalog.js'
@@ -22,6 +23,8 @@ export class Session {
    * watermark, its late events): its commit is still recorded in the ledger.
    */
   changedState = false
+  /** The open transaction changed the list of branches (CREATE/DROP BRANCH, never in an explicit transaction): its commit is a `branch` fact. */
+  changedBranches = false
   /** The open transaction is READ ONLY (BEGIN READ ONLY, SET TRANSACTION READ ONLY): its writes are refused with READ_ONLY. */
   readOnly = false
   /** New transactions and autocommit statements are READ ONLY (SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY). */
@@ -47,6 +50,12 @@ export class Session {
   /** Statements of one session run one at a time, as on one connection. */
   readonly statementLock = new Mutex()
   closed = false
+}
+
+/** The ledger's kind for the commit of `session`'s transaction. */
+export function commitKind(session: Session): CommitKind {
+  if (session.changedSchema) return 'ddl'
+  return session.changedBranches ? 'branch' : 'data'
 }
 
 /**

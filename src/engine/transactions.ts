@@ -13,7 +13,7 @@ import { limits } from '../util/limits.js'
 import type { ColumnReads } from './column-reads.js'
 import type { EngineContext } from './context.js'
 import { noRows, type ExecuteOptions, type Positional } from './rows.js'
-import { readOnlyOption, Session } from './session.js'
+import { commitKind, readOnlyOption, Session } from './session.js'
 
 type Body = (active: Session) => Positional | Promise<Positional>
 
@@ -175,11 +175,11 @@ export class Transactions {
     }
     const succeed = (result: Positional): Promise<Positional> => {
       active.rowsChanged += result.rowCount
-      const changed = active.rowsChanged > 0 || active.changedSchema || active.changedState
+      const changed = active.rowsChanged > 0 || active.changedSchema || active.changedState || active.changedBranches
       let member: Promise<Positional> | undefined
       try {
         if (changed && ledger.pendingCommit !== undefined) {
-          const commit = ledger.recordSync(active.changedSchema ? 'ddl' : 'data', active.rowsChanged)
+          const commit = ledger.recordSync(commitKind(active), active.rowsChanged)
           writer.execSync('RELEASE strata_member')
           ledger.recordedSync()
           const inserted = handedOver(active)
@@ -427,13 +427,13 @@ export class Transactions {
   private commitSync(session: Session): number | undefined {
     const { rowStore, ledger } = this.context
     const writer = rowStore.writer
-    const changed = session.rowsChanged > 0 || session.changedSchema || session.changedState
+    const changed = session.rowsChanged > 0 || session.changedSchema || session.changedState || session.changedBranches
     if (!changed || ledger.pendingCommit === undefined) {
       writer.prepareSync('COMMIT').runSync([])
       ledger.abandonSync()
       return undefined
     }
-    const commit = ledger.recordSync(session.changedSchema ? 'ddl' : 'data', session.rowsChanged)
+    const commit = ledger.recordSync(commitKind(session), session.rowsChanged)
     try {
       writer.prepareSync('COMMIT').runSync([])
     } catch (error) {
@@ -554,6 +554,7 @@ export class Transactions {
     session.rowsChanged = 0
     session.changedSchema = false
     session.changedState = false
+    session.changedBranches = false
     session.inserted = undefined
     session.appended = new Map()
     session.readOnly = readOnly

@@ -6,6 +6,8 @@
  *   table holds a copy of each open-ended current version.
  * - 2: the table holds its open versions with their number, transaction and valid-from in hidden
  *   columns; the history table holds every other version. Each version is stored once.
+ * - 3: each commit records the branch it was made on (`_strata_tx.branch`, indexed with the
+ *   transaction id, docs/branches.md); a format-2 directory gains the column, its commits all main's.
  *
  * A directory of format 1 is migrated when it is opened, in one SQLite transaction: a crash during the
  * migration leaves format 1 untouched and the next open starts over. A directory of a newer format is
@@ -19,7 +21,7 @@ import { quoteIdentifier } from '../sql/tree.js'
 import { StrataError } from '../util/errors.js'
 
 /** The format this code writes. */
-export const currentFormat = 2
+export const currentFormat = 3
 
 const formatKey = 'format'
 
@@ -36,11 +38,16 @@ export function upgradeFormatSync(writer: RowConnection, directory: string): voi
       throw new StrataError('NOT_SUPPORTED', `the data directory ${directory} has format ${String(marked)}, newer than this version of Strata reads (format ${currentFormat}); open it with a newer Strata`)
     }
   }
-  // No marker: a store this code just created (its ledger table has `last_version`), or one of format 1.
+  // No marker: a store this code just created (its ledger table has `last_version` and `branch`), or one
+  // of format 1. Format 2 is marked.
   const ledgerColumns = writer.prepareSync('SELECT name FROM pragma_table_info(?)').allSync(['_strata_tx']).map((row) => String(row[0]))
   writer.execSync('BEGIN IMMEDIATE')
   try {
     if (!ledgerColumns.includes('last_version')) migrateFromFormat1Sync(writer)
+    // Format 2 → 3: every commit so far was made on main. SQLite adds a column with a constant default
+    // without rewriting the table.
+    if (!ledgerColumns.includes('branch')) writer.execSync('ALTER TABLE _strata_tx ADD COLUMN branch INTEGER DEFAULT 0')
+    writer.execSync('CREATE INDEX IF NOT EXISTS _strata_tx_branch ON _strata_tx (branch, tx_id)')
     writer.prepareSync('INSERT OR REPLACE INTO _strata_meta (key, value) VALUES (?, ?)').runSync([formatKey, String(currentFormat)])
     writer.execSync('COMMIT')
   } catch (error) {

@@ -12,6 +12,9 @@ import { upgradeFormatSync } from './format.js'
 
 export type Clock = () => Date | bigint
 
+/** What a commit changed: rows only (`data`), the schema (`ddl`), or the list of branches (`branch`). */
+export type CommitKind = 'data' | 'ddl' | 'branch'
+
 export interface Commit {
   readonly txId: number
   readonly systemTimeUs: bigint
@@ -32,7 +35,9 @@ export function clockMicros(clock: Clock | undefined): bigint {
 
 export const ledgerSchema = [
   // last_version: the version counter when the transaction committed (docs/time-model.md, "Facts").
-  `CREATE TABLE IF NOT EXISTS _strata_tx (tx_id INTEGER PRIMARY KEY, system_time_us INTEGER NOT NULL, kind TEXT NOT NULL, rows_changed INTEGER NOT NULL, last_version INTEGER) STRICT`,
+  // branch: the branch the commit was made on (main is 0; docs/branches.md); NULL for a commit that
+  // changed the list of branches, which belongs to none. Format 3 added it (format.ts).
+  `CREATE TABLE IF NOT EXISTS _strata_tx (tx_id INTEGER PRIMARY KEY, system_time_us INTEGER NOT NULL, kind TEXT NOT NULL, rows_changed INTEGER NOT NULL, last_version INTEGER, branch INTEGER DEFAULT 0) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_catalog (name TEXT PRIMARY KEY, kind TEXT NOT NULL, definition TEXT NOT NULL) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT`,
   // ERASE leaves this record and nothing of what it erased (docs/time-model.md, "Erasure").
@@ -57,6 +62,11 @@ export const ledgerSchema = [
   // Sinks: each one's relation, definition (JSON), the transaction that created it (in message ids, so a
   // sink created again under the same name is not taken for the old one) and the last transaction
   // delivered whole (position_tx), written by the transaction that records the delivery.
+  // Branches other than main (docs/branches.md): ids never reused (AUTOINCREMENT), the parent (0 = main),
+  // the fork point, the commit that made it (its system time is its creation time), and the commit
+  // that dropped it; a dropped branch's row stays, so its commits keep naming it.
+  `CREATE TABLE IF NOT EXISTS _strata_branches (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, parent_id INTEGER NOT NULL, fork_tx INTEGER NOT NULL, created_tx INTEGER NOT NULL, merged_tx INTEGER, dropped_tx INTEGER) STRICT`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS _strata_branches_live ON _strata_branches (name) WHERE dropped_tx IS NULL`,
   `CREATE TABLE IF NOT EXISTS _strata_sinks (name TEXT PRIMARY KEY, relation TEXT NOT NULL, definition TEXT NOT NULL, created_tx INTEGER NOT NULL, position_tx INTEGER, tx_id INTEGER NOT NULL) STRICT`,
 ]
 
@@ -177,13 +187,17 @@ export class Ledger {
     return row[0] as bigint
   }
 
-  /** Writes the commit's fact; called inside the writer transaction right before COMMIT. */
-  recordSync(kind: 'data' | 'ddl', rowsChanged: number): Commit {
+  /**
+   * Writes the commit's fact; called inside the writer transaction right before COMMIT. A `branch`
+   * commit changed the list of branches and is made on none (its `branch` is NULL); every other is
+   * made on main (0) until sessions run on branches.
+   */
+  recordSync(kind: CommitKind, rowsChanged: number): Commit {
     const pending = this.pending
     assert(pending !== undefined, 'recordSync needs an assigned transaction')
     this.writer
-      .prepareSync('INSERT INTO _strata_tx (tx_id, system_time_us, kind, rows_changed, last_version) VALUES (?, ?, ?, ?, ?)')
-      .runSync([pending.txId, pending.systemTimeUs, kind, rowsChanged, this.lastVersion])
+      .prepareSync('INSERT INTO _strata_tx (tx_id, system_time_us, kind, rows_changed, last_version, branch) VALUES (?, ?, ?, ?, ?, ?)')
+      .runSync([pending.txId, pending.systemTimeUs, kind, rowsChanged, this.lastVersion, kind === 'branch' ? null : 0])
     return pending
   }
 

@@ -6,13 +6,14 @@ import { fulltextSubsystem } from './fulltext/index.js'
 import type { ClaimedRead, ClauseRecogniser, MetricFamily, OwnCall, OwnStatement, Rows, SchemaChange, Statement, StatementCall, Subsystem, SubsystemHost } from './seam.js'
 import type { Commit } from '../ledger/ledger.js'
 import type { TableDefinition } from '../sql/catalog.js'
-import type { ParsedStatement, PgNode } from '../sql/parse.js'
+import type { PgNode } from '../sql/parse.js'
 import { StrataError } from '../util/errors.js'
 import { streamingSubsystem } from './streaming/index.js'
 import { timeTravelSubsystem } from './time-travel/index.js'
+import { branchesSubsystem } from './branches/index.js'
 
 /** Every subsystem, in the order their hooks are asked. */
-const registered: readonly ((host: SubsystemHost) => Subsystem)[] = [streamingSubsystem, timeTravelSubsystem, fulltextSubsystem]
+const registered: readonly ((host: SubsystemHost) => Subsystem)[] = [streamingSubsystem, timeTravelSubsystem, fulltextSubsystem, branchesSubsystem]
 
 /**
  * The subsystems of one engine, with each hook gathered once so that asking "does anyone claim
@@ -61,7 +62,7 @@ export class Subsystems {
     return undefined
   }
 
-  recognise(statement: ParsedStatement): OwnStatement | undefined {
+  recognise(statement: Statement): OwnStatement | undefined {
     for (const subsystem of this.recognisers) {
       const own = subsystem.recognise!(statement)
       if (own !== undefined) return own

@@ -92,6 +92,8 @@ export interface StatementCall {
   readonly options: CallOptions
   /** Inside a transaction (explicit, or the autocommit write this call runs in): reads see its own writes. */
   readonly inTransaction: boolean
+  /** Inside a transaction the caller opened (BEGIN, `db.transaction`), not an autocommit statement's own. */
+  readonly explicitTransaction: boolean
   /** The row-store connection this call reads from: the writer inside a transaction, else a reader. */
   rowConnection(): RowConnection
   /** A row-store plan's rows (`bounds`: the time-travel slots' values). */
@@ -113,6 +115,8 @@ export interface StatementCall {
   schemaChanged(): void
   /** Records that this call's transaction wrote the subsystem's own state even if it changed no rows (its commit is recorded in the ledger). */
   stateChanged(): void
+  /** Records that this call's transaction changed the list of branches: its commit is a `branch` fact, made on no branch. */
+  branchesChanged(): void
 }
 
 /**
@@ -159,7 +163,7 @@ export interface Subsystem {
   /** Relations this subsystem serves in the `strata` schema (read through the column store's mirror). */
   readonly relations?: readonly string[]
   /** A whole statement PostgreSQL's grammar rejected, recognised from its scanner tokens (`statement.tokens`); undefined when it is not this subsystem's. */
-  recognise?(statement: ParsedStatement): OwnStatement | undefined
+  recognise?(statement: Statement): OwnStatement | undefined
   /** Refuses (throws) a statement of `kind` that carries this subsystem's clauses where they mean nothing. */
   checkClauses?(statement: Statement, kind: string): void
   /** A SELECT this subsystem runs itself, or undefined (then the engine's reads run it). */

@@ -7,6 +7,7 @@ import type { ColumnSession, AppendKind, ColumnResult } from '../storage/columns
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import { historyTableName, keyColumn, openTxColumn, openWriterSql, type Catalog, type TableDefinition } from '../sql/catalog.js'
 import { keyExpression, openVersionsSql, versionsSql, writtenInRangeParams, writtenInRangeSql } from '../sql/ddl.js'
+import { mainBranch } from '../sql/branches.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { decimalIsScaled, duckdbType, readsIntegersAsBigints, typeLabel, type SqlType } from '../sql/types.js'
 import { decimalText } from '../util/decimal.js'
@@ -170,7 +171,21 @@ export async function prepareMirror(session: ColumnSession): Promise<void> {
   await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.relations (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, schema_tx BIGINT NOT NULL)`)
   // Tables whose history the mirror keeps (from the first column-store read of their history on).
   await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.history_mirrored (name VARCHAR PRIMARY KEY)`)
-  await session.run(`CREATE TABLE IF NOT EXISTS strata.transactions (tx_id BIGINT NOT NULL, system_time TIMESTAMP NOT NULL, kind VARCHAR NOT NULL, rows_changed BIGINT NOT NULL)`)
+  await session.run(`CREATE TABLE IF NOT EXISTS strata.transactions (tx_id BIGINT NOT NULL, system_time TIMESTAMP NOT NULL, kind VARCHAR NOT NULL, rows_changed BIGINT NOT NULL, branch VARCHAR)`)
+  // A mirror made before branches (format 2) gains the column: every commit it holds was main's.
+  await session.run(`ALTER TABLE strata.transactions ADD COLUMN IF NOT EXISTS branch VARCHAR DEFAULT '${mainBranch}'`)
+  // Branches other than main (src/subsystems/branches/), replaced whenever a commit changes the list;
+  // strata.branches adds main and each branch's head from the commits (as branchesSync computes them).
+  await session.run(`CREATE TABLE IF NOT EXISTS ${metaSchema}.branches (id BIGINT NOT NULL, name VARCHAR NOT NULL, parent VARCHAR NOT NULL, fork_tx BIGINT NOT NULL, created_tx BIGINT NOT NULL, merged_tx BIGINT)`)
+  await session.run(
+    `CREATE OR REPLACE VIEW strata.branches AS ` +
+      `SELECT '${mainBranch}' AS name, CAST(NULL AS VARCHAR) AS parent, CAST(NULL AS BIGINT) AS fork_tx, ` +
+      `coalesce((SELECT max(tx_id) FROM strata.transactions WHERE branch = '${mainBranch}'), 0) AS head_tx, (SELECT min(system_time) FROM strata.transactions) AS created_at ` +
+      `UNION ALL SELECT b.name, b.parent, b.fork_tx, ` +
+      // A dropped branch's name may be taken again: only the commits after this one's creation are its.
+      `greatest(b.fork_tx, coalesce(b.merged_tx, 0), coalesce((SELECT max(t.tx_id) FROM strata.transactions t WHERE t.branch = b.name AND t.tx_id > b.created_tx), 0)), ` +
+      `c.system_time FROM ${metaSchema}.branches b JOIN strata.transactions c ON c.tx_id = b.created_tx`,
+  )
   await session.run(`CREATE TABLE IF NOT EXISTS strata.erasures (tx_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, entities BIGINT NOT NULL, versions BIGINT NOT NULL)`)
   // Streaming sources (src/subsystems/streaming/sources.ts): each one's watermark, and the events that came too late.
   await session.run(`CREATE TABLE IF NOT EXISTS strata.sources (name VARCHAR NOT NULL, watermark TIMESTAMP, max_event_time TIMESTAMP, flushed BOOLEAN NOT NULL)`)
@@ -712,12 +727,19 @@ export interface LedgerRange {
   readonly sources: readonly unknown[][] | undefined
   /** Every stream's counters when one moved or the schema changed in the range (replaced then), else undefined. */
   readonly streams: readonly unknown[][] | undefined
+  /** Every live branch but main when a commit of the range changed the list (strata_meta.branches is then replaced), else undefined. */
+  readonly branches: readonly unknown[][] | undefined
 }
 
 export function readLedgerRangeSync(source: RowConnection, fromTx: number, toTx: number): LedgerRange {
+  // Each commit with its branch's name (NULL for a commit that changed the list of branches).
   const commits = source
-    .prepareSync('SELECT tx_id, system_time_us, kind, rows_changed FROM _strata_tx WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
-    .allSync([fromTx, toTx])
+    .prepareSync(
+      'SELECT t.tx_id, t.system_time_us, t.kind, t.rows_changed, CASE WHEN t.branch = 0 THEN ? ELSE b.name END ' +
+        'FROM _strata_tx t LEFT JOIN _strata_branches b ON b.id = t.branch WHERE t.tx_id > ? AND t.tx_id <= ? ORDER BY t.tx_id',
+      { bigints: true },
+    )
+    .allSync([mainBranch, fromTx, toTx])
   const erasures = source
     .prepareSync('SELECT tx_id, table_name, entities, versions FROM _strata_erasures WHERE tx_id > ? AND tx_id <= ? ORDER BY tx_id', { bigints: true })
     .allSync([fromTx, toTx])
@@ -734,7 +756,16 @@ export function readLedgerRangeSync(source: RowConnection, fromTx: number, toTx:
   const streams = streamsMoved
     ? source.prepareSync('SELECT name, source, query, events_in, events_out, state_rows, tx_id FROM _strata_streams ORDER BY name', { bigints: true }).allSync([])
     : undefined
-  return { toTx, commits, erasures, lateEvents, sources, streams }
+  const branches = commits.some((commit) => commit[2] === 'branch')
+    ? source
+        .prepareSync(
+          'SELECT b.id, b.name, coalesce(p.name, ?), b.fork_tx, b.created_tx, b.merged_tx FROM _strata_branches b LEFT JOIN _strata_branches p ON p.id = b.parent_id ' +
+            'WHERE (b.dropped_tx IS NULL OR b.dropped_tx > ?) AND b.created_tx <= ? ORDER BY b.id',
+          { bigints: true },
+        )
+        .allSync([mainBranch, toTx, toTx])
+    : undefined
+  return { toTx, commits, erasures, lateEvents, sources, streams, branches }
 }
 
 /**
@@ -742,7 +773,11 @@ export function readLedgerRangeSync(source: RowConnection, fromTx: number, toTx:
  * statements may stay queued in the batch until its COMMIT).
  */
 export async function recordPosition(batch: StatementBatch, ledger: LedgerRange): Promise<void> {
-  if (ledger.commits.length > 0) await batch.insert('strata', 'transactions', ['bigint', 'timestamp', 'varchar', 'bigint'], ledger.commits)
+  if (ledger.commits.length > 0) await batch.insert('strata', 'transactions', ['bigint', 'timestamp', 'varchar', 'bigint', 'varchar'], ledger.commits)
+  if (ledger.branches !== undefined) {
+    batch.add(`DELETE FROM ${metaSchema}.branches`, { touches: [`${metaSchema}.branches`] })
+    if (ledger.branches.length > 0) await batch.insert(metaSchema, 'branches', ['bigint', 'varchar', 'varchar', 'bigint', 'bigint', 'bigint'], ledger.branches)
+  }
   if (ledger.erasures.length > 0) await batch.insert('strata', 'erasures', ['bigint', 'varchar', 'bigint', 'bigint'], ledger.erasures)
   if (ledger.lateEvents.length > 0) await batch.insert('strata', 'late_events', ['varchar', 'varchar', 'timestamp', 'timestamp', 'bigint'], ledger.lateEvents)
   if (ledger.sources !== undefined) {

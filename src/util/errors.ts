@@ -28,6 +28,12 @@ export type ErrorCode =
   /** A call's argument is not what the API takes (params that are neither an array nor a plain object). */
   | 'INVALID_ARGUMENT'
   | 'READ_ONLY'
+  /** A name that breaks its kind's rules (a branch name git would refuse as a ref). */
+  | 'INVALID_NAME'
+  | 'UNDEFINED_BRANCH'
+  | 'DUPLICATE_BRANCH'
+  /** An object something still uses (a branch a session is on, or with branches of its own) cannot be dropped. */
+  | 'OBJECT_IN_USE'
   | 'UNDEFINED_TRANSACTION'
   | 'IO_ERROR'
   | 'CORRUPTION'

@@ -247,6 +247,10 @@ export const limits = {
    *  goodbye: a server that answers closes at once; one that stopped answering never would, and its
    *  socket is then destroyed, so DROP SOURCE and close do not wait on it. */
   postgresEndWaitMs: 1_000,
+  /** The longest branch name (characters): git refs have no bound of their own, but a name appears in
+   *  every commit's record and prompt; GitHub refuses refs over 255 bytes, so this is as long as a
+   *  name that travels to a git host can be. */
+  branchNameLengthMax: 255,
 } as const
 
 if (limits.syncIdleIntervalMs >= limits.freshReadWaitMs) {

@@ -1,0 +1,136 @@
+/**
+ * Branches' own statements (SPEC 10, docs/branches.md), recognised from the scanner's tokens: PostgreSQL's
+ * grammar has no CREATE BRANCH. `CREATE BRANCH [IF NOT EXISTS] b [FROM a] [AS OF x]`,
+ * `DROP BRANCH [IF EXISTS] b`, `SHOW BRANCHES`; and the rule a branch name follows (git's ref rules).
+ *
+ * No I/O: the branches subsystem (src/subsystems/branches/) runs what this recognises.
+ */
+import { StrataError } from '../util/errors.js'
+import { limits } from '../util/limits.js'
+import { isWord, scanTokens } from './fulltext.js'
+import type { TokenSource } from './parse.js'
+import { StatementReader } from './statement-reader.js'
+import type { TimeExpression } from './temporal.js'
+
+/** The branch every database has, which has no parent. */
+export const mainBranch = 'main'
+
+/** `CREATE BRANCH [IF NOT EXISTS] name [FROM parent] [AS OF x]`. */
+export interface CreateBranch {
+  readonly name: string
+  readonly ifNotExists: boolean
+  /** The parent; undefined: the session's branch. */
+  readonly from: string | undefined
+  /** The state of the parent it starts from: a transaction id or a time, as time travel's AS OF takes them; undefined: the parent's head. */
+  readonly asOf: TimeExpression | undefined
+}
+
+/** `DROP BRANCH [IF EXISTS] name`. */
+export interface DropBranch {
+  readonly name: string
+  readonly ifExists: boolean
+}
+
+/** Characters git's ref rules refuse anywhere in a name (`git check-ref-format`), besides control characters. */
+const refusedCharacters = new Set([' ', '~', '^', ':', '?', '*', '[', '\\'])
+
+/**
+ * Throws INVALID_NAME unless `name` follows git's rules for a ref name (`git check-ref-format
+ * --allow-onelevel`), and the two SPEC 10 adds: no leading `-`, at most `limits.branchNameLengthMax`
+ * characters.
+ *
+ * @example
+ * checkBranchName('feature/x-1') // passes
+ * checkBranchName('a..b')        // throws INVALID_NAME
+ */
+export function checkBranchName(name: string): void {
+  const refuse = (why: string): never => {
+    throw new StrataError('INVALID_NAME', `invalid branch name "${name}": ${why}`)
+  }
+  if (name.length === 0) refuse('it is empty')
+  if (name.length > limits.branchNameLengthMax) refuse(`it is longer than ${limits.branchNameLengthMax} characters`)
+  for (const character of name) {
+    const code = character.codePointAt(0)!
+    if (code < 0x20 || code === 0x7f) refuse('it holds a control character')
+    if (refusedCharacters.has(character)) refuse(`it holds "${character}"`)
+  }
+  if (name.startsWith('-')) refuse('it starts with "-"')
+  if (name.includes('..')) refuse('it holds ".."')
+  if (name.includes('@{')) refuse('it holds "@{"')
+  if (name === '@') refuse('it is "@"')
+  if (name.endsWith('/')) refuse('it ends with "/"')
+  if (name.endsWith('.')) refuse('it ends with "."')
+  for (const component of name.split('/')) {
+    if (component.length === 0) refuse('it holds an empty component ("//" or a leading "/")')
+    if (component.startsWith('.')) refuse('a component starts with "."')
+    if (component.endsWith('.lock')) refuse('a component ends with ".lock"')
+  }
+}
+
+/** A branch name where the grammar expects one: an identifier, quoted when it is not a plain one. */
+function branchName(reader: StatementReader): string {
+  const name = reader.name('a branch name')
+  checkBranchName(name)
+  return name
+}
+
+/**
+ * Recognises CREATE BRANCH: undefined when the text is not one; a SYNTAX_ERROR naming the position
+ * when it starts like one but does not follow the grammar; INVALID_NAME for a name git would refuse.
+ *
+ * @example
+ * recogniseCreateBranch('CREATE BRANCH "feature/x" FROM main AS OF 42')
+ * // → { name: 'feature/x', ifNotExists: false, from: 'main', asOf: { text: '42', position: 37 } }
+ */
+export function recogniseCreateBranch(text: string, tokenSource?: TokenSource): CreateBranch | undefined {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'CREATE') || !isWord(tokens[1], 'BRANCH')) return undefined
+  const reader = new StatementReader(text, tokens, 'CREATE BRANCH')
+  reader.at = 2
+  let ifNotExists = false
+  if (reader.word('IF')) {
+    reader.expectWord('NOT')
+    reader.expectWord('EXISTS')
+    ifNotExists = true
+  }
+  const name = branchName(reader)
+  let from: string | undefined
+  if (reader.word('FROM')) from = branchName(reader)
+  let asOf: TimeExpression | undefined
+  if (reader.word('AS')) {
+    reader.expectWord('OF')
+    let end = tokens.length
+    if (tokens[end - 1]?.text === ';') end--
+    if (reader.at >= end) reader.fail('a transaction id or a time')
+    asOf = { text: reader.slice(reader.at, end), position: tokens[reader.at]!.start }
+    reader.at = end
+  }
+  reader.end()
+  return { name, ifNotExists, from, asOf }
+}
+
+/** Recognises DROP BRANCH (as {@link recogniseCreateBranch} does CREATE BRANCH). */
+export function recogniseDropBranch(text: string, tokenSource?: TokenSource): DropBranch | undefined {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'DROP') || !isWord(tokens[1], 'BRANCH')) return undefined
+  const reader = new StatementReader(text, tokens, 'DROP BRANCH')
+  reader.at = 2
+  let ifExists = false
+  if (reader.word('IF')) {
+    reader.expectWord('EXISTS')
+    ifExists = true
+  }
+  const name = branchName(reader)
+  reader.end()
+  return { name, ifExists }
+}
+
+/** Recognises `SHOW BRANCHES`. */
+export function recogniseShowBranches(text: string, tokenSource?: TokenSource): boolean {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'SHOW') || !isWord(tokens[1], 'BRANCHES')) return false
+  const reader = new StatementReader(text, tokens, 'SHOW BRANCHES')
+  reader.at = 2
+  reader.end()
+  return true
+}

@@ -1,0 +1,169 @@
+/**
+ * Branches as a subsystem (SPEC 10, docs/branches.md): the list of branches — CREATE BRANCH, DROP
+ * BRANCH, SHOW BRANCHES and `strata.branches` — kept in the row store's `_strata_branches`, each change
+ * of it a ledger commit of kind `branch` made on no branch. A branch's fork point is its parent's state
+ * at a point of the global transaction order; its head is its last commit, or its fork point before it
+ * has one. Reads and writes on a branch are the next steps of docs/branches.md ("Status").
+ */
+import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseShowBranches, type CreateBranch, type DropBranch } from '../../sql/branches.js'
+import { evaluateInstant } from '../../sql/temporal.js'
+import { nodeKind } from '../../sql/tree.js'
+import type { RowConnection } from '../../storage/rowstore/rowstore.js'
+import { StrataError } from '../../util/errors.js'
+import { dateFromMicros } from '../../util/timestamp.js'
+import type { Rows, StatementCall, Subsystem, SubsystemHost } from '../seam.js'
+
+/** One live branch as `strata.branches` and SHOW BRANCHES show it. */
+export interface BranchRow {
+  readonly id: number
+  readonly name: string
+  readonly parent: string | null
+  readonly forkTx: number | null
+  readonly headTx: number
+  /** The system time of the commit that made it (main: the database's first commit), in µs; null for main before any commit. */
+  readonly createdAtUs: bigint | null
+}
+
+/**
+ * Every live branch, main first, from the row store: the same rows the column store's
+ * `strata.branches` view computes (src/sync/mirror.ts).
+ */
+export function branchesSync(connection: RowConnection): BranchRow[] {
+  const main = connection
+    .prepareSync('SELECT (SELECT max(tx_id) FROM _strata_tx WHERE branch = 0), (SELECT min(system_time_us) FROM _strata_tx)', { bigints: true })
+    .allSync([])[0]!
+  const rows: BranchRow[] = [{ id: 0, name: mainBranch, parent: null, forkTx: null, headTx: main[0] === null ? 0 : Number(main[0]), createdAtUs: main[1] as bigint | null }]
+  const others = connection
+    .prepareSync(
+      'SELECT b.id, b.name, coalesce(p.name, ?), b.fork_tx, ' +
+        'max(b.fork_tx, coalesce(b.merged_tx, 0), coalesce((SELECT max(t.tx_id) FROM _strata_tx t WHERE t.branch = b.id), 0)), c.system_time_us ' +
+        'FROM _strata_branches b LEFT JOIN _strata_branches p ON p.id = b.parent_id JOIN _strata_tx c ON c.tx_id = b.created_tx ' +
+        'WHERE b.dropped_tx IS NULL ORDER BY b.name',
+      { bigints: true },
+    )
+    .allSync([mainBranch])
+  for (const row of others) {
+    rows.push({ id: Number(row[0]), name: String(row[1]), parent: String(row[2]), forkTx: Number(row[3]), headTx: Number(row[4]), createdAtUs: row[5] as bigint })
+  }
+  return rows
+}
+
+class Branches {
+  constructor(private readonly host: SubsystemHost) {}
+
+  show(call: StatementCall): Rows {
+    const rows = branchesSync(call.rowConnection()).map((branch) => [
+      branch.name,
+      branch.parent,
+      branch.forkTx,
+      branch.headTx,
+      branch.createdAtUs === null ? null : dateFromMicros(branch.createdAtUs),
+    ])
+    return {
+      rows,
+      columns: [
+        { name: 'name', type: 'VARCHAR' },
+        { name: 'parent', type: 'VARCHAR' },
+        { name: 'fork_tx', type: 'BIGINT' },
+        { name: 'head_tx', type: 'BIGINT' },
+        { name: 'created_at', type: 'TIMESTAMP' },
+      ],
+      rowCount: rows.length,
+      engine: 'row',
+    }
+  }
+
+  create(call: StatementCall, create: CreateBranch): Rows {
+    this.outsideTransaction(call, 'CREATE BRANCH')
+    const writer = call.rowConnection()
+    const branches = branchesSync(writer)
+    const done: Rows = { rows: [], columns: [], rowCount: 0, engine: 'row' }
+    if (branches.some((branch) => branch.name === create.name)) {
+      if (create.ifNotExists) return done
+      throw new StrataError('DUPLICATE_BRANCH', `branch "${create.name}" already exists`)
+    }
+    const parentName = create.from ?? mainBranch
+    const parent = branches.find((branch) => branch.name === parentName)
+    if (parent === undefined) throw new StrataError('UNDEFINED_BRANCH', `branch "${parentName}" does not exist`)
+    const forkTx = create.asOf === undefined ? parent.headTx : this.forkPointSync(call, writer, create, parent)
+    const pending = this.host.ledger.pendingCommit
+    if (pending === undefined) throw new StrataError('INTERNAL', 'CREATE BRANCH ran outside a write transaction')
+    writer.prepareSync('INSERT INTO _strata_branches (name, parent_id, fork_tx, created_tx) VALUES (?, ?, ?, ?)').runSync([create.name, parent.id, forkTx, pending.txId])
+    call.branchesChanged()
+    return done
+  }
+
+  drop(call: StatementCall, drop: DropBranch): Rows {
+    this.outsideTransaction(call, 'DROP BRANCH')
+    const done: Rows = { rows: [], columns: [], rowCount: 0, engine: 'row' }
+    if (drop.name === mainBranch) throw new StrataError('OBJECT_IN_USE', 'branch "main" cannot be dropped')
+    const writer = call.rowConnection()
+    const branches = branchesSync(writer)
+    const branch = branches.find((one) => one.name === drop.name)
+    if (branch === undefined) {
+      if (drop.ifExists) return done
+      throw new StrataError('UNDEFINED_BRANCH', `branch "${drop.name}" does not exist`)
+    }
+    const child = branches.find((one) => one.parent === branch.name)
+    if (child !== undefined) throw new StrataError('OBJECT_IN_USE', `branch "${branch.name}" cannot be dropped: branch "${child.name}" was made from it`)
+    const pending = this.host.ledger.pendingCommit
+    if (pending === undefined) throw new StrataError('INTERNAL', 'DROP BRANCH ran outside a write transaction')
+    writer.prepareSync('UPDATE _strata_branches SET dropped_tx = ? WHERE id = ?').runSync([pending.txId, branch.id])
+    call.branchesChanged()
+    return done
+  }
+
+  /**
+   * The fork point of `CREATE BRANCH … AS OF x`: the last commit at or before x, x being a transaction
+   * id or a time as time travel's AS OF takes it (an integer is that transaction's system time).
+   */
+  private forkPointSync(call: StatementCall, connection: RowConnection, create: CreateBranch, parent: { readonly name: string; readonly headTx: number }): number {
+    const ledger = this.host.ledger
+    const committed = ledger.lastCommitted
+    let nowUs = ledger.nowMicros()
+    if (nowUs < committed.systemTimeUs) nowUs = committed.systemTimeUs
+    const atUs = evaluateInstant(create.asOf!, {
+      params: call.params,
+      nowUs,
+      transactionTime: (txId) => (txId <= committed.txId ? ledger.systemTimeOfSync(connection, txId) : undefined),
+    })
+    const row = connection.prepareSync('SELECT max(tx_id) FROM _strata_tx WHERE system_time_us <= ? AND tx_id <= ?', { bigints: true }).allSync([atUs, committed.txId])[0]
+    const forkTx = row?.[0] === null || row?.[0] === undefined ? 0 : Number(row[0])
+    // A branch's state after its head is its head's: a fork point later than it would name a state the branch never had apart.
+    return Math.min(forkTx, parent.headTx)
+  }
+
+  private outsideTransaction(call: StatementCall, what: string): void {
+    if (call.explicitTransaction) throw new StrataError('TX_STATE', `${what} cannot run inside a transaction block`)
+  }
+}
+
+/**
+ * The branches subsystem, registered in src/subsystems/index.ts.
+ *
+ * @example
+ * const subsystem = branchesSubsystem(host)
+ * subsystem.recognise?.(parseStatements('CREATE BRANCH b')[0]!)?.writes // true
+ */
+export function branchesSubsystem(host: SubsystemHost): Subsystem {
+  const branches = new Branches(host)
+  return {
+    name: 'branches',
+    relations: ['branches'],
+    recognise(statement) {
+      // SHOW BRANCHES is a SHOW of a setting by PostgreSQL's grammar; CREATE and DROP BRANCH it rejects.
+      if (statement.tree !== undefined && nodeKind(statement.tree) !== 'VariableShowStmt') return undefined
+      if (recogniseShowBranches(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => branches.show(call) }
+      if (statement.tree !== undefined) return undefined
+      // Time travel cuts `AS OF x` out of every text before the parse: CREATE BRANCH's is its own, so it
+      // reads the text as written.
+      const [text, tokens] = statement.written === undefined ? [statement.text, statement.tokens] : [statement.written, undefined]
+      const create = recogniseCreateBranch(text, tokens)
+      if (create !== undefined) return { writes: true, run: (call: StatementCall) => branches.create(call, create) }
+      const drop = recogniseDropBranch(text, tokens)
+      if (drop !== undefined) return { writes: true, run: (call: StatementCall) => branches.drop(call, drop) }
+      return undefined
+    },
+  }
+}
+
