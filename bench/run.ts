@@ -16,6 +16,7 @@
  * missed target is reported in the table, not in the exit status.
  */
 import { environmentSummary, renderTable, writeJsonReport, type Measurement, type SuiteOutcome } from './report.js'
+import { branchesSuite } from './suites/branches.js'
 import { bulkWriteSuite } from './suites/bulk-write.js'
 import { cdcSyncSuite } from './suites/cdc-sync.js'
 import { historyOverheadSuite } from './suites/history-overhead.js'
@@ -53,6 +54,7 @@ const suites: readonly Suite[] = [
   httpSuite,
   pgbenchSuite,
   nexmarkSuite,
+  branchesSuite,
 ]
 
 function positiveNumberFromEnvironment(name: string, fallback: number): number {

@@ -13,6 +13,7 @@ export { StrataError, type ErrorCode } from './util/errors.js'
 export { Timestamp } from './interfaces/api/types.js'
 export type {
   BatchItem,
+  BranchHandle,
   Change,
   ChangeRow,
   Database,

@@ -18,9 +18,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lockDirectory, readDirectoryHolderSync, type DirectoryHolder, type DirectoryLock } from '../storage/rowstore/directory-lock.js'
 import type { Clock, Commit } from '../ledger/ledger.js'
-import type { Catalog } from '../sql/catalog.js'
+import { isInternalTable, type Catalog } from '../sql/catalog.js'
 import { recogniseCreateTableAs } from '../sql/create-table-as.js'
 import { leadingKeywords } from '../sql/naming.js'
+import { mainBranch } from '../sql/branches.js'
 import { loadParser, parserReady, type ParsedStatement, type PgNode, type TokenSource } from '../sql/parse.js'
 import { isParserUnavailable } from '../sql/wasm.js'
 import { nodeBody, nodeKind } from '../sql/tree.js'
@@ -95,6 +96,7 @@ export class Engine {
       (session) => subsystems.beforeCommit(() => this.reads.call(session, commitStatement, [], {}, true)),
     )
     this.writes = new Writes(this.context, this.reads)
+    this.reads.runWrite = (session, kind, body, params, options, statement) => this.writes.run(session, kind, body, params, options, statement)
     this.ddl = new Ddl(this.context, this.reads)
     this.introspection = new Introspection(this.context, this.reads)
     this.bulk = new Bulk(
@@ -215,7 +217,7 @@ export class Engine {
   }
 
   tableNames(): string[] {
-    return [...this.context.schema.catalog.tables.keys()].sort()
+    return [...this.context.schema.catalog.tables.keys()].filter((name) => !isInternalTable(name)).sort()
   }
 
   /** The catalog as immutable data (a new object after every schema change); the PostgreSQL server builds pg_catalog from it. */
@@ -460,7 +462,15 @@ export class Engine {
    */
   private executeOne(session: Session, statement: Statement, params: readonly unknown[], options: ExecuteOptions): Positional | Promise<Positional> {
     const tree = statement.tree
+    const branch = options.branch ?? session.branch
+    if (branch !== session.branch && session.inTransaction) throw new StrataError('TX_STATE', `a transaction runs on one branch: this one is on "${session.branch}", the statement asks for "${branch}"`)
+    // On a branch other than main, the branch goes with the options: an autocommit write runs in a private session.
+    if (branch !== mainBranch && options.branch === undefined) options = { ...options, branch }
     if (tree === undefined) return this.executeUnparsed(session, statement, params, options)
+    if (branch !== mainBranch) {
+      const onBranch = this.onBranch(session, statement, tree, params, options)
+      if (onBranch !== undefined) return onBranch
+    }
     if (params.length > 0) checkRowCounts(this.rowCountUses(tree), params)
     const plain = this.reads.plainRowRead(session, statement, tree, params, options)
     if (plain !== undefined) return plain
@@ -510,6 +520,22 @@ export class Engine {
       default:
         throw new StrataError('NOT_SUPPORTED', `${leadingKeywords(statement.text, statement.tokens)} is not supported`)
     }
+  }
+
+  /**
+   * A statement on a branch other than main: the branches subsystem runs reads and writes there
+   * (docs/branches.md); transaction control, SET, SHOW and CHECKPOINT run as on main (undefined);
+   * anything else is not built for branches yet.
+   */
+  private onBranch(session: Session, statement: Statement, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Positional | Promise<Positional> | undefined {
+    const kind = nodeKind(tree)!
+    if (kind === 'TransactionStmt' || kind === 'VariableSetStmt' || kind === 'VariableShowStmt' || kind === 'CheckPointStmt') return undefined
+    if (statement.clauses !== undefined) this.context.subsystems.checkClauses(statement, kind)
+    const own = this.context.subsystems.onBranch(statement, kind, nodeBody(tree, kind)!, options.branch!)
+    if (own === 'as-main') return undefined
+    if (own === undefined) throw new StrataError('NOT_SUPPORTED', `${leadingKeywords(statement.text, statement.tokens)} on a branch other than main (branch "${options.branch!}"; docs/branches.md says what runs there)`)
+    if (own.writes) return this.transactions.write(session, options, (active) => own.run(this.reads.call(active, statement, params, options, true)))
+    return own.run(this.reads.call(session, statement, params, options, false))
   }
 
   /**
@@ -586,7 +612,9 @@ export class Engine {
     if (!parserReady()) await loadParser()
     checkParameters(params)
     const { statements, positional } = this.statements.prepare(sql, params)
-    const streamed = statements.length === 1 ? await this.reads.stream(session, statements[0]!, positional, options) : undefined
+    // A statement on a branch other than main reads through the branch (executeOne), never the stream's direct path.
+    const onMain = (options.branch ?? session.branch) === mainBranch
+    const streamed = statements.length === 1 && onMain ? await this.reads.stream(session, statements[0]!, positional, options) : undefined
     if (streamed !== undefined) return streamed
     const results = await this.execute(session, sql, params, { ...options, rowMode: 'array' })
     const last = results[results.length - 1]!

@@ -2,6 +2,7 @@
  * Statements about the database rather than its data: SHOW TABLES, DESCRIBE (DuckDB's grammar), and
  * EXPLAIN, which names the store a statement would run on and why, with that store's own plan.
  */
+import { isInternalTable } from '../sql/catalog.js'
 import { deparseStatement } from '../sql/deparse.js'
 import type { ParsedStatement, PgNode } from '../sql/parse.js'
 import { nodeKind } from '../sql/tree.js'
@@ -21,7 +22,7 @@ export class Introspection {
 
   showTables(): Positional {
     const catalog = this.context.schema.catalog
-    const rows = [...catalog.tables.keys(), ...catalog.views.keys()].sort().map((name) => [name])
+    const rows = [...[...catalog.tables.keys()].filter((name) => !isInternalTable(name)), ...catalog.views.keys()].sort().map((name) => [name])
     return { rows, columns: [{ name: 'name', type: 'VARCHAR' }], rowCount: rows.length, engine: 'catalog' }
   }
 

@@ -70,6 +70,9 @@ export class Reads {
   /** Fingerprints (hashes) of plain row reads seen once (a template is made at the second sighting), oldest first. */
   private readonly fingerprintsSeenOnce = new Set<number>()
 
+  /** The engine's write path, for `StatementCall.runWrite` (set by the engine once its writes exist). */
+  runWrite: ((session: Session, kind: 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt', body: PgNode, params: readonly unknown[], options: ExecuteOptions, statement: Statement) => Positional | Promise<Positional>) | undefined
+
   constructor(
     private readonly context: Pick<EngineContext, 'rowStore' | 'ledger' | 'schema' | 'subsystems'>,
     readonly columns: ColumnReads,
@@ -381,6 +384,14 @@ export class Reads {
         session.changedBranches = true
       },
       explicitTransaction: session.inTransaction && session.releaseWriter !== undefined,
+      branch: options.branch ?? session.branch,
+      useBranch: (name) => {
+        session.branch = name
+      },
+      runWrite: async (kind, body) => {
+        const result = await this.runWrite!(session, kind, body, params, options, statement)
+        return { rows: result.rows, columns: result.columns, rowCount: result.rowCount, engine: result.engine }
+      },
     }
   }
 

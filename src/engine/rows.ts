@@ -55,6 +55,8 @@ export interface ExecuteOptions {
   readonly readOnly?: boolean | undefined
   /** 'object' (default): rows keyed by column name (a later column wins a shared name); 'array': rows in column order. */
   readonly rowMode?: 'object' | 'array' | undefined
+  /** The branch the statement runs on, instead of the session's (docs/branches.md). */
+  readonly branch?: string | undefined
 }
 
 export const noOptions: ExecuteOptions = Object.freeze({})

@@ -3,6 +3,7 @@
  * body, or (later) one server connection. It carries the transaction state.
  */
 import type { CommitKind } from '../ledger/ledger.js'
+import { mainBranch } from '../sql/branches.js'
 import type { ColumnSession } from '../storage/columnstore/columnstore.js'
 import type { InsertedRows } from '../sync/mirror.js'
 import type { TableDefinition } from '../sql/catalog.js'
@@ -47,6 +48,8 @@ export class Session {
    * whole is null once given up (ROLLBACK TO, too many rows).
    */
   appended: Map<string, InsertedRows | null> | null = new Map()
+  /** The branch the session's statements run on (USE BRANCH; docs/branches.md). */
+  branch: string = mainBranch
   /** Statements of one session run one at a time, as on one connection. */
   readonly statementLock = new Mutex()
   closed = false

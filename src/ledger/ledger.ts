@@ -79,6 +79,8 @@ export class Ledger {
    */
   private recorded: Commit
   private pending: Commit | undefined
+  /** The branch the pending transaction writes on, once a write on a branch other than main said so (`writesOnBranch`); main otherwise. */
+  private pendingBranch: number | undefined
   private readonly systemTimes = new Map<number, bigint>()
   /**
    * The last version number handed out: every version of every table takes the next one, so a key's
@@ -189,16 +191,23 @@ export class Ledger {
 
   /**
    * Writes the commit's fact; called inside the writer transaction right before COMMIT. A `branch`
-   * commit changed the list of branches and is made on none (its `branch` is NULL); every other is
-   * made on main (0) until sessions run on branches.
+   * commit changed the list of branches and is made on none (its `branch` is NULL); every other on
+   * the branch its writes said (`writesOnBranch`), main (0) when none did.
    */
   recordSync(kind: CommitKind, rowsChanged: number): Commit {
     const pending = this.pending
     assert(pending !== undefined, 'recordSync needs an assigned transaction')
     this.writer
       .prepareSync('INSERT INTO _strata_tx (tx_id, system_time_us, kind, rows_changed, last_version, branch) VALUES (?, ?, ?, ?, ?, ?)')
-      .runSync([pending.txId, pending.systemTimeUs, kind, rowsChanged, this.lastVersion, kind === 'branch' ? null : 0])
+      .runSync([pending.txId, pending.systemTimeUs, kind, rowsChanged, this.lastVersion, kind === 'branch' ? null : (this.pendingBranch ?? 0)])
     return pending
+  }
+
+  /** The pending transaction writes on branch `id` (main is 0): its commit records it. */
+  writesOnBranch(id: number): void {
+    assert(this.pending !== undefined, 'a branch is recorded for an assigned transaction')
+    if (this.pendingBranch !== undefined && this.pendingBranch !== id) throw new StrataError('TX_STATE', 'a transaction writes on one branch')
+    this.pendingBranch = id
   }
 
   /** After SQLite's COMMIT returned: the pending commit is now the last committed one. */
@@ -219,6 +228,7 @@ export class Ledger {
     assert(pending.systemTimeUs > this.recorded.systemTimeUs, 'system time strictly increases')
     this.recorded = pending
     this.pending = undefined
+    this.pendingBranch = undefined
   }
 
   /** After the COMMIT of a group: every transaction recorded in it is committed. */
@@ -230,12 +240,14 @@ export class Ledger {
   /** After a group's COMMIT failed and it rolled back: its numbers were never observable; forget them. */
   groupAbandonedSync(): void {
     this.pending = undefined
+    this.pendingBranch = undefined
     this.recorded = this.committed
   }
 
   /** After ROLLBACK (or a commit that wrote nothing): the number was never observable; forget it. */
   abandonSync(): void {
     this.pending = undefined
+    this.pendingBranch = undefined
   }
 
   loadCatalogSync(connection: RowConnection): Catalog {

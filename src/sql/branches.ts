@@ -1,19 +1,17 @@
 /**
  * Branches' own statements (SPEC 10, docs/branches.md), recognised from the scanner's tokens: PostgreSQL's
  * grammar has no CREATE BRANCH. `CREATE BRANCH [IF NOT EXISTS] b [FROM a] [AS OF x]`,
- * `DROP BRANCH [IF EXISTS] b`, `SHOW BRANCHES`; and the rule a branch name follows (git's ref rules).
+ * `DROP BRANCH [IF EXISTS] b`, `SHOW BRANCHES`, `USE BRANCH b`; and the rule a branch name follows (git's ref rules).
  *
  * No I/O: the branches subsystem (src/subsystems/branches/) runs what this recognises.
  */
-import { StrataError } from '../util/errors.js'
-import { limits } from '../util/limits.js'
+import { checkBranchName } from '../util/branch-names.js'
 import { isWord, scanTokens } from './fulltext.js'
 import type { TokenSource } from './parse.js'
 import { StatementReader } from './statement-reader.js'
 import type { TimeExpression } from './temporal.js'
 
-/** The branch every database has, which has no parent. */
-export const mainBranch = 'main'
+export { checkBranchName, mainBranch } from '../util/branch-names.js'
 
 /** `CREATE BRANCH [IF NOT EXISTS] name [FROM parent] [AS OF x]`. */
 export interface CreateBranch {
@@ -29,42 +27,6 @@ export interface CreateBranch {
 export interface DropBranch {
   readonly name: string
   readonly ifExists: boolean
-}
-
-/** Characters git's ref rules refuse anywhere in a name (`git check-ref-format`), besides control characters. */
-const refusedCharacters = new Set([' ', '~', '^', ':', '?', '*', '[', '\\'])
-
-/**
- * Throws INVALID_NAME unless `name` follows git's rules for a ref name (`git check-ref-format
- * --allow-onelevel`), and the two SPEC 10 adds: no leading `-`, at most `limits.branchNameLengthMax`
- * characters.
- *
- * @example
- * checkBranchName('feature/x-1') // passes
- * checkBranchName('a..b')        // throws INVALID_NAME
- */
-export function checkBranchName(name: string): void {
-  const refuse = (why: string): never => {
-    throw new StrataError('INVALID_NAME', `invalid branch name "${name}": ${why}`)
-  }
-  if (name.length === 0) refuse('it is empty')
-  if (name.length > limits.branchNameLengthMax) refuse(`it is longer than ${limits.branchNameLengthMax} characters`)
-  for (const character of name) {
-    const code = character.codePointAt(0)!
-    if (code < 0x20 || code === 0x7f) refuse('it holds a control character')
-    if (refusedCharacters.has(character)) refuse(`it holds "${character}"`)
-  }
-  if (name.startsWith('-')) refuse('it starts with "-"')
-  if (name.includes('..')) refuse('it holds ".."')
-  if (name.includes('@{')) refuse('it holds "@{"')
-  if (name === '@') refuse('it is "@"')
-  if (name.endsWith('/')) refuse('it ends with "/"')
-  if (name.endsWith('.')) refuse('it ends with "."')
-  for (const component of name.split('/')) {
-    if (component.length === 0) refuse('it holds an empty component ("//" or a leading "/")')
-    if (component.startsWith('.')) refuse('a component starts with "."')
-    if (component.endsWith('.lock')) refuse('a component ends with ".lock"')
-  }
 }
 
 /** A branch name where the grammar expects one: an identifier, quoted when it is not a plain one. */
@@ -123,6 +85,17 @@ export function recogniseDropBranch(text: string, tokenSource?: TokenSource): Dr
   const name = branchName(reader)
   reader.end()
   return { name, ifExists }
+}
+
+/** Recognises `USE BRANCH name`: the branch's name, or undefined when the text is not one. */
+export function recogniseUseBranch(text: string, tokenSource?: TokenSource): string | undefined {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'USE') || !isWord(tokens[1], 'BRANCH')) return undefined
+  const reader = new StatementReader(text, tokens, 'USE BRANCH')
+  reader.at = 2
+  const name = branchName(reader)
+  reader.end()
+  return name
 }
 
 /** Recognises `SHOW BRANCHES`. */

@@ -239,6 +239,15 @@ export const rowIdColumn = '_strata_row_id'
 /** Key column of history tables and mirror tables: the key as a JSON array. */
 export const keyColumn = '_strata_key'
 
+/**
+ * Whether a catalog table is Strata's own storage (a branch's tables, docs/branches.md): a user's table
+ * never has such a name (`_strata` is reserved), and listings — SHOW TABLES, information_schema,
+ * pg_catalog, `db.tables()`, change feeds over every table — leave it out.
+ */
+export function isInternalTable(name: string): boolean {
+  return name.startsWith('_strata')
+}
+
 export function historyTableName(table: string): string {
   return `_strata_history_${table}`
 }

@@ -70,6 +70,15 @@ export class Subsystems {
     return undefined
   }
 
+  /** How a statement runs on a branch other than main, or undefined when no subsystem runs it there. */
+  onBranch(statement: Statement, kind: string, body: PgNode, branch: string): OwnStatement | 'as-main' | undefined {
+    for (const subsystem of this.all) {
+      const own = subsystem.onBranch?.(statement, kind, body, branch)
+      if (own !== undefined) return own
+    }
+    return undefined
+  }
+
   checkClauses(statement: Statement, kind: string): void {
     for (const subsystem of this.all) subsystem.checkClauses?.(statement, kind)
   }

@@ -117,6 +117,15 @@ export interface StatementCall {
   stateChanged(): void
   /** Records that this call's transaction changed the list of branches: its commit is a `branch` fact, made on no branch. */
   branchesChanged(): void
+  /** The branch this statement runs on: the call's option, else its session's (main at first). */
+  readonly branch: string
+  /** USE BRANCH: the session's statements run on `name` from the next one on. */
+  useBranch(name: string): void
+  /**
+   * An INSERT, UPDATE or DELETE tree run by the engine's own write path in this call's transaction, as
+   * if it had been the statement (branches retarget a write to a branch's own table); no subsystem claims it.
+   */
+  runWrite(kind: 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt', body: PgNode): Promise<Rows>
 }
 
 /**
@@ -166,6 +175,14 @@ export interface Subsystem {
   recognise?(statement: Statement): OwnStatement | undefined
   /** Refuses (throws) a statement of `kind` that carries this subsystem's clauses where they mean nothing. */
   checkClauses?(statement: Statement, kind: string): void
+  /**
+   * A statement on a branch other than main (the branches subsystem, docs/branches.md): how it runs
+   * there; `'as-main'` when it reads nothing a branch changes (`SELECT 1`, the catalog, `strata.*`)
+   * and runs as it would on main; undefined when it cannot run there (the engine then refuses it with
+   * NOT_SUPPORTED). Transaction control, SET and SHOW, and the subsystems' own statements are not
+   * asked: they run as on main.
+   */
+  onBranch?(statement: Statement, kind: string, body: PgNode, branch: string): OwnStatement | 'as-main' | undefined
   /** A SELECT this subsystem runs itself, or undefined (then the engine's reads run it). */
   claimRead?(statement: Statement, tree: PgNode): ClaimedRead | undefined
   /** An INSERT, UPDATE or DELETE this subsystem runs itself inside the engine's write path, or undefined. */

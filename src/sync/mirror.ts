@@ -5,7 +5,7 @@
  */
 import type { ColumnSession, AppendKind, ColumnResult } from '../storage/columnstore/columnstore.js'
 import type { RowConnection } from '../storage/rowstore/rowstore.js'
-import { historyTableName, keyColumn, openTxColumn, openWriterSql, type Catalog, type TableDefinition } from '../sql/catalog.js'
+import { historyTableName, isInternalTable, keyColumn, openTxColumn, openWriterSql, type Catalog, type TableDefinition } from '../sql/catalog.js'
 import { keyExpression, openVersionsSql, versionsSql, writtenInRangeParams, writtenInRangeSql } from '../sql/ddl.js'
 import { mainBranch } from '../sql/branches.js'
 import { quoteIdentifier } from '../sql/tree.js'
@@ -703,6 +703,7 @@ async function refreshInformationSchema(batch: StatementBatch, catalog: Catalog)
   const tableRows: unknown[][] = []
   const columnRows: unknown[][] = []
   for (const table of catalog.tables.values()) {
+    if (isInternalTable(table.name)) continue
     tableRows.push(['strata', 'main', table.name, 'BASE TABLE'])
     table.columns.forEach((column, index) => {
       const fallback = column.default === undefined ? null : column.default.kind === 'now' ? 'now()' : JSON.stringify(column.default.value)

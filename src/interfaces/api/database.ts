@@ -6,11 +6,12 @@ import type { Table as ArrowTable, Vector } from 'apache-arrow'
 import { Engine, type StatementResult } from '../../engine/engine.js'
 import type { Session } from '../../engine/session.js'
 import { StrataError } from '../../util/errors.js'
+import { checkBranchName } from '../../util/branch-names.js'
 import { decimalLabel, decimalWords } from '../../util/decimal.js'
 import { dateMicros } from '../../util/timestamp.js'
 import { loadArrow, type Arrow } from './arrow.js'
 import { inputRows } from './bulk-input.js'
-import type { BatchItem, Database, ExportOptions, InsertOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SubscribeOptions, Subscription, SyncStatus, Transaction, WriteSummary } from './types.js'
+import type { BatchItem, BranchHandle, Database, ExportOptions, InsertOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SubscribeOptions, Subscription, SyncStatus, Transaction, WriteSummary } from './types.js'
 
 function toResult(result: StatementResult): QueryResult {
   return result
@@ -58,6 +59,41 @@ class TransactionHandle extends SessionHandle {
   }
 }
 
+/** Runs `body` as one transaction of `session`: BEGIN, the body, COMMIT (or the session aborted when the body throws). */
+async function inTransaction<T>(engine: Engine, session: Session, body: (tx: Transaction) => Promise<T>, options: { readonly signal?: AbortSignal }): Promise<T> {
+  const handle = new TransactionHandle(engine, session)
+  await engine.execute(session, 'BEGIN', undefined, options)
+  let value: T
+  try {
+    value = await body(handle)
+  } catch (error) {
+    handle.finished = true
+    await engine.abortSession(session)
+    throw error
+  }
+  handle.finished = true
+  if (session.inTransaction) await engine.execute(session, 'COMMIT', undefined, options)
+  return value
+}
+
+class BranchSessionHandle extends SessionHandle implements BranchHandle {
+  constructor(
+    engine: Engine,
+    readonly branch: string,
+  ) {
+    const session = engine.newSession()
+    session.branch = branch
+    super(engine, session)
+  }
+
+  async transaction<T>(body: (tx: Transaction) => Promise<T>, options: { readonly signal?: AbortSignal } = {}): Promise<T> {
+    this.checkUsable()
+    const session = this.engine.newSession()
+    session.branch = this.branch
+    return inTransaction(this.engine, session, body, options)
+  }
+}
+
 class DatabaseHandle extends SessionHandle implements Database {
   constructor(
     engine: Engine,
@@ -69,19 +105,16 @@ class DatabaseHandle extends SessionHandle implements Database {
   async transaction<T>(body: (tx: Transaction) => Promise<T>, options: { readonly signal?: AbortSignal } = {}): Promise<T> {
     this.checkUsable()
     const session = this.engine.newSession()
-    const handle = new TransactionHandle(this.engine, session)
-    await this.engine.execute(session, 'BEGIN', undefined, options)
-    let value: T
-    try {
-      value = await body(handle)
-    } catch (error) {
-      handle.finished = true
-      await this.engine.abortSession(session)
-      throw error
-    }
-    handle.finished = true
-    if (session.inTransaction) await this.engine.execute(session, 'COMMIT', undefined, options)
-    return value
+    // A transaction starts on the branch the database handle is on (USE BRANCH); a USE BRANCH inside it holds for it alone.
+    session.branch = this.session.branch
+    return inTransaction(this.engine, session, body, options)
+  }
+
+  branch(name: string): BranchHandle {
+    this.checkUsable()
+    if (typeof name !== 'string') throw new StrataError('INVALID_ARGUMENT', 'branch() takes the branch name')
+    checkBranchName(name)
+    return new BranchSessionHandle(this.engine, name)
   }
 
   async queryArrow(sql: string, params?: Params, options: QueryOptions = {}): Promise<ArrowTable> {

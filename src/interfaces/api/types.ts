@@ -45,6 +45,8 @@ export interface QueryOptions {
   /** Allow a column-store read that lags the last commit by at most this much, without waiting. */
   readonly maxStalenessMs?: number
   readonly signal?: AbortSignal
+  /** Run the statement on this branch instead of the session's (`USE BRANCH`; main at first). */
+  readonly branch?: string
 }
 
 export interface OpenOptions {
@@ -150,10 +152,22 @@ export interface Queryable {
 
 export type Transaction = Queryable
 
+/** A handle on one branch (`db.branch(name)`): its statements and transactions run there (docs/branches.md). */
+export interface BranchHandle extends Queryable {
+  readonly branch: string
+  transaction<T>(body: (tx: Transaction) => Promise<T>, options?: { readonly signal?: AbortSignal }): Promise<T>
+}
+
 export interface Database extends Queryable, AsyncDisposable {
   /** The data directory, or ':memory:'. */
   readonly path: string
   transaction<T>(body: (tx: Transaction) => Promise<T>, options?: { readonly signal?: AbortSignal }): Promise<T>
+  /**
+   * A handle whose statements run on branch `name` (a session of its own, as a connection on that
+   * branch): `USE BRANCH` without switching this handle. The branch must exist when a statement runs
+   * (UNDEFINED_BRANCH); a name git would refuse is INVALID_NAME at once.
+   */
+  branch(name: string): BranchHandle
   queryArrow(sql: string, params?: Params, options?: QueryOptions): Promise<ArrowTable>
   syncStatus(): Promise<SyncStatus>
   /** User tables, sorted by name (for shells and tools). */

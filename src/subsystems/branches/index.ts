@@ -5,13 +5,15 @@
  * at a point of the global transaction order; its head is its last commit, or its fork point before it
  * has one. Reads and writes on a branch are the next steps of docs/branches.md ("Status").
  */
-import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseShowBranches, type CreateBranch, type DropBranch } from '../../sql/branches.js'
+import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseShowBranches, recogniseUseBranch, type CreateBranch, type DropBranch } from '../../sql/branches.js'
 import { evaluateInstant } from '../../sql/temporal.js'
 import { nodeKind } from '../../sql/tree.js'
 import type { RowConnection } from '../../storage/rowstore/rowstore.js'
 import { StrataError } from '../../util/errors.js'
 import { dateFromMicros } from '../../util/timestamp.js'
 import type { Rows, StatementCall, Subsystem, SubsystemHost } from '../seam.js'
+import { BranchStatements } from './statements.js'
+import { resolveBranchSync } from './storage.js'
 
 /** One live branch as `strata.branches` and SHOW BRANCHES show it. */
 export interface BranchRow {
@@ -104,6 +106,7 @@ class Branches {
       if (drop.ifExists) return done
       throw new StrataError('UNDEFINED_BRANCH', `branch "${drop.name}" does not exist`)
     }
+    if (call.branch === branch.name) throw new StrataError('OBJECT_IN_USE', `branch "${branch.name}" cannot be dropped: this session is on it (USE BRANCH main first)`)
     const child = branches.find((one) => one.parent === branch.name)
     if (child !== undefined) throw new StrataError('OBJECT_IN_USE', `branch "${branch.name}" cannot be dropped: branch "${child.name}" was made from it`)
     const pending = this.host.ledger.pendingCommit
@@ -111,6 +114,19 @@ class Branches {
     writer.prepareSync('UPDATE _strata_branches SET dropped_tx = ? WHERE id = ?').runSync([pending.txId, branch.id])
     call.branchesChanged()
     return done
+  }
+
+  /**
+   * USE BRANCH: the session's next statements run on `name`, which must exist. Inside a transaction only
+   * before it writes: a transaction writes on one branch.
+   */
+  use(call: StatementCall, name: string): Rows {
+    if (name !== mainBranch) resolveBranchSync(call.rowConnection(), name)
+    if (call.explicitTransaction && this.host.ledger.pendingCommit !== undefined && name !== call.branch) {
+      throw new StrataError('TX_STATE', `USE BRANCH inside a transaction that has written (on branch "${call.branch}"): a transaction writes on one branch`)
+    }
+    call.useBranch(name)
+    return { rows: [], columns: [], rowCount: 0, engine: 'row' }
   }
 
   /**
@@ -138,6 +154,12 @@ class Branches {
   }
 }
 
+/** OBJECT_IN_USE naming a live branch, when there is one: `what` cannot be dropped while a branch may read it. */
+function refuseWhileBranched(host: SubsystemHost, what: string): void {
+  const live = host.rowStore.writer.prepareSync('SELECT name FROM _strata_branches WHERE dropped_tx IS NULL ORDER BY id LIMIT 1').allSync([])[0]
+  if (live !== undefined) throw new StrataError('OBJECT_IN_USE', `${what} cannot be dropped while branch "${String(live[0])}" may read it (merge or drop the branch first)`)
+}
+
 /**
  * The branches subsystem, registered in src/subsystems/index.ts.
  *
@@ -147,9 +169,17 @@ class Branches {
  */
 export function branchesSubsystem(host: SubsystemHost): Subsystem {
   const branches = new Branches(host)
+  const statements = new BranchStatements(host)
   return {
     name: 'branches',
     relations: ['branches'],
+    onBranch: (statement, kind, body) => statements.statement(statement, kind, body),
+    // A branch reads its parent's tables as of its fork point: until the parent keeps what it drops for
+    // them (docs/branches.md, "Status"), a table or column is not dropped while any branch is live.
+    schema: {
+      checkDropTable: (table) => refuseWhileBranched(host, `table "${table.name}"`),
+      checkDropColumn: (table, column) => refuseWhileBranched(host, `column "${column}" of table "${table.name}"`),
+    },
     recognise(statement) {
       // SHOW BRANCHES is a SHOW of a setting by PostgreSQL's grammar; CREATE and DROP BRANCH it rejects.
       if (statement.tree !== undefined && nodeKind(statement.tree) !== 'VariableShowStmt') return undefined
@@ -160,6 +190,8 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
       const [text, tokens] = statement.written === undefined ? [statement.text, statement.tokens] : [statement.written, undefined]
       const create = recogniseCreateBranch(text, tokens)
       if (create !== undefined) return { writes: true, run: (call: StatementCall) => branches.create(call, create) }
+      const use = recogniseUseBranch(text, tokens)
+      if (use !== undefined) return { writes: false, run: (call: StatementCall) => branches.use(call, use) }
       const drop = recogniseDropBranch(text, tokens)
       if (drop !== undefined) return { writes: true, run: (call: StatementCall) => branches.drop(call, drop) }
       return undefined

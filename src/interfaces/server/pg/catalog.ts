@@ -28,7 +28,7 @@
  */
 import { parseTree, scanTokens } from '../../../sql/parse.js'
 import { deparseStatement } from '../../../sql/deparse.js'
-import { indexesOf, type Catalog, type TableDefinition } from '../../../sql/catalog.js'
+import { indexesOf, isInternalTable, type Catalog, type TableDefinition } from '../../../sql/catalog.js'
 import { constraintIndexNames } from '../../../sql/ddl.js'
 import type { PgNode } from '../../../sql/parse.js'
 import { list, names, nodeBody, nodeKind, walk } from '../../../sql/tree.js'
@@ -247,6 +247,7 @@ function indexDefinition(table: string, index: { readonly name: string; readonly
 export function catalogModel(catalog: Catalog, viewColumns: ReadonlyMap<string, readonly { readonly name: string; readonly type: string }[]>, oids: OidAllocator): CatalogModel {
   const relations: RelationModel[] = []
   for (const table of catalog.tables.values()) {
+    if (isInternalTable(table.name)) continue
     const key = new Set(table.primaryKey ?? [])
     const columns = table.columns.map((column, index) => {
       const type = pgType(column.type)

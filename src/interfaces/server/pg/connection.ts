@@ -1162,8 +1162,8 @@ export class PgConnection implements Listener {
   private async show(statement: WireStatement, signal: AbortSignal): Promise<Outcome> {
     const name = String(statement.body?.['name'] ?? '')
     const settings = this.settings!
-    // Strata's own SHOWs (the engine's SHOW TABLES, streaming's SHOW SOURCES and SHOW STREAMS), not settings.
-    if (['tables', 'sources', 'streams'].includes(name.toLowerCase())) {
+    // Strata's own SHOWs (the engine's SHOW TABLES, streaming's SHOW SOURCES, STREAMS and SINKS, SHOW BRANCHES), not settings.
+    if (['tables', 'sources', 'streams', 'sinks', 'branches'].includes(name.toLowerCase())) {
       const [result] = await this.server.engine.execute(this.session!, statement.text, undefined, { signal, rowMode: 'array' })
       return this.outcomeOf(statement, result!)
     }

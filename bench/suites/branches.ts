@@ -1,0 +1,142 @@
+/**
+ * Branches (issue 13, docs/branches.md): what making a branch costs on a large table, and what reading
+ * on a branch costs against reading the same table on main, in one run.
+ *
+ * - **Create.** `CREATE BRANCH` on a table of N rows (100K at scale 1), the median of several, next to
+ *   what a user would otherwise do for a copy to experiment on: `CREATE TABLE copy AS SELECT * FROM t`
+ *   (the naive branch). Issue 13's target: at most 5 ms, and no slower than on an empty table (the
+ *   empty database's median is in the details).
+ * - **Point read.** Reads by primary key, one statement each, on main and on a branch that changed 1%
+ *   of the rows (its own rows and inherited ones alike): the branch's reads per second against main's
+ *   (target: the branch at most 1.2× slower, a ratio of at least 0.83).
+ * - **Analytical query.** A GROUP BY over the whole table on the column store, on main and on the
+ *   branch (target: at most 1.2× main's time).
+ */
+import * as path from 'node:path'
+import { open, type Database } from '../../src/index.js'
+import type { Measurement } from '../report.js'
+import { median, nowMs, perSecond, scaledCount, SeededRandom, withTemporaryDirectory, type Suite, type SuiteContext } from '../support.js'
+
+const tableSql = 'CREATE TABLE items (id INTEGER PRIMARY KEY, grp INTEGER NOT NULL, price DOUBLE NOT NULL, name TEXT NOT NULL)'
+const analyticalSql = 'SELECT grp, count(*) AS n, sum(price) AS total FROM items GROUP BY grp ORDER BY grp'
+
+async function load(db: Database, rows: number, random: SeededRandom): Promise<void> {
+  await db.query(tableSql)
+  const batch = 50_000
+  for (let start = 0; start < rows; start += batch) {
+    const items: Record<string, unknown>[] = []
+    for (let id = start + 1; id <= Math.min(rows, start + batch); id++) items.push({ id, grp: id % 100, price: Math.round(random.float() * 10_000) / 100, name: `item ${id}` })
+    await db.insert('items', items)
+  }
+}
+
+/** Median ms of `runs` CREATE BRANCH statements (each a new branch). */
+async function createMs(db: Database, prefix: string, runs: number): Promise<number> {
+  const times: number[] = []
+  for (let run = 0; run < runs; run++) {
+    const startMs = nowMs()
+    await db.query(`CREATE BRANCH ${prefix}_${run}`)
+    times.push(nowMs() - startMs)
+  }
+  return median(times)
+}
+
+async function pointReadsPerSecond(db: Database, rows: number, reads: number, random: SeededRandom, branch: string | undefined): Promise<number> {
+  const options = branch === undefined ? {} : { branch }
+  // Warm: plans and caches, as a running application has them.
+  for (let read = 0; read < 200; read++) await db.query('SELECT * FROM items WHERE id = $1', [1 + Math.floor(random.float() * rows)], options)
+  const startMs = nowMs()
+  for (let read = 0; read < reads; read++) {
+    const result = await db.query('SELECT * FROM items WHERE id = $1', [1 + Math.floor(random.float() * rows)], options)
+    if (result.rows.length !== 1) throw new Error('a point read found no row')
+  }
+  return perSecond(reads, nowMs() - startMs)
+}
+
+async function analyticalMs(db: Database, branch: string | undefined, runs: number): Promise<{ readonly ms: number; readonly checksum: string }> {
+  const options = branch === undefined ? {} : { branch }
+  let checksum = ''
+  await db.query(analyticalSql, [], options)
+  const times: number[] = []
+  for (let run = 0; run < runs; run++) {
+    const startMs = nowMs()
+    const result = await db.query(analyticalSql, [], options)
+    times.push(nowMs() - startMs)
+    checksum = String(result.rows.length)
+  }
+  return { ms: median(times), checksum }
+}
+
+export const branchesSuite: Suite = {
+  name: 'branches',
+  description: 'branches: CREATE BRANCH on a large table against copying it, and point reads and an analytical query on a branch against main',
+  async run(context: SuiteContext): Promise<Measurement[]> {
+    const rows = scaledCount(context, 100_000, 1_000)
+    const random = new SeededRandom(context.seed)
+    const measurements: Measurement[] = []
+    await withTemporaryDirectory('branches', async (directory) => {
+      const empty = await open(path.join(directory, 'empty'))
+      let emptyCreateMs: number
+      try {
+        await empty.query(tableSql)
+        emptyCreateMs = await createMs(empty, 'e', 9)
+      } finally {
+        await empty.close()
+      }
+      const db = await open(path.join(directory, 'strata'))
+      try {
+        await load(db, rows, random)
+        const fullCreateMs = await createMs(db, 'c', 9)
+        const copyStartMs = nowMs()
+        await db.query('CREATE TABLE items_copy AS SELECT * FROM items')
+        const copyMs = nowMs() - copyStartMs
+        context.log(`CREATE BRANCH on ${rows} rows: ${fullCreateMs.toFixed(2)} ms (empty database ${emptyCreateMs.toFixed(2)} ms); copying the table ${copyMs.toFixed(0)} ms`)
+        measurements.push({
+          metric: `CREATE BRANCH on ${rows.toLocaleString('en-US')} rows, ms (median of 9)`,
+          unit: 'ms',
+          strata: fullCreateMs,
+          baseline: copyMs,
+          baselineName: 'CREATE TABLE … AS SELECT (a copy)',
+          target: { kind: 'valueAtMost', value: 5 },
+          details: { rows, emptyDatabaseMs: emptyCreateMs },
+        })
+        // The branch under test changes 1% of the rows, spread over the table.
+        await db.query('CREATE BRANCH dev')
+        const dev = db.branch('dev')
+        const changed = Math.max(1, Math.floor(rows / 100))
+        await dev.transaction(async (tx) => {
+          for (let index = 0; index < changed; index++) await tx.query('UPDATE items SET price = price + 1 WHERE id = $1', [1 + Math.floor((index * rows) / changed)])
+        })
+        const reads = scaledCount(context, 5_000, 500)
+        const mainReads = await pointReadsPerSecond(db, rows, reads, random, undefined)
+        const branchReads = await pointReadsPerSecond(db, rows, reads, random, 'dev')
+        context.log(`point reads: main ${mainReads.toFixed(0)}/s, branch ${branchReads.toFixed(0)}/s (${changed} of ${rows} rows changed on the branch)`)
+        measurements.push({
+          metric: 'point read by key on a branch (1% of rows changed), reads/s',
+          unit: 'reads/s',
+          strata: branchReads,
+          baseline: mainReads,
+          baselineName: 'the same reads on main',
+          target: { kind: 'ratioAtLeast', value: 1 / 1.2 },
+          details: { rows, changed, reads },
+        })
+        const main = await analyticalMs(db, undefined, 5)
+        const branch = await analyticalMs(db, 'dev', 5)
+        if (main.checksum !== branch.checksum) throw new Error('the analytical query gave different group counts on main and on the branch')
+        context.log(`analytical query: main ${main.ms.toFixed(1)} ms, branch ${branch.ms.toFixed(1)} ms`)
+        measurements.push({
+          metric: 'GROUP BY over the table on a branch, ms (median of 5)',
+          unit: 'ms',
+          strata: branch.ms,
+          baseline: main.ms,
+          baselineName: 'the same query on main',
+          target: { kind: 'ratioAtMost', value: 1.2 },
+          details: { rows, changed },
+        })
+      } finally {
+        await db.close()
+      }
+    })
+    return measurements
+  },
+}

@@ -1,0 +1,231 @@
+/**
+ * Statements on a branch other than main (docs/branches.md, "Reading a branch" and "Writing on a
+ * branch"). A SELECT reads every table through the branch's derived table (storage.ts): on the row
+ * store for a lookup by key (or when asked), else on the column store over the mirror. An INSERT,
+ * UPDATE or DELETE copies in the inherited rows it touches, then runs on the branch's own table by the
+ * engine's write path, then records the keys the branch now owns.
+ *
+ * Not built yet, refused with NOT_SUPPORTED: DDL on a branch, time travel and valid-time writes on a
+ * branch, tables whose valid time may not cover "now", writes that read other tables, ON CONFLICT,
+ * writes to a table without a primary key, EXPLAIN.
+ */
+import { applyEdits } from '../../sql/edits.js'
+import { compactParameters, tokensOf, type PgNode } from '../../sql/parse.js'
+import { postgresJsonEdits, subqueryLimitEdits } from '../../sql/pgcompat.js'
+import { compileSelect, NotRowStore } from '../../sql/rowsql.js'
+import type { TableDefinition } from '../../sql/catalog.js'
+import { keyColumn, openWriterSql } from '../../sql/catalog.js'
+import { keyExpression } from '../../sql/ddl.js'
+import { isKeyLookup } from '../../sql/temporal.js'
+import { timeSeriesEdits } from '../../sql/timeseries.js'
+import { nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
+import { StrataError } from '../../util/errors.js'
+import type { OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
+import { columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, rowStoreBranchSql, rowStoreParentSql, type PhysicalRead, type ResolvedBranch } from './storage.js'
+
+/** A table reference of a statement: where it stands, how long its name is, its table and alias. */
+interface Reference {
+  readonly location: number
+  readonly nameLength: number
+  readonly table: TableDefinition
+  readonly alias: string | undefined
+}
+
+type WriteKind = 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt'
+
+export class BranchStatements {
+  constructor(private readonly host: SubsystemHost) {}
+
+  /** How `statement` runs on `branch`, or undefined when it does not (yet). */
+  statement(statement: Statement, kind: string, body: PgNode): OwnStatement | 'as-main' | undefined {
+    if (statement.clauses !== undefined) throw new StrataError('NOT_SUPPORTED', 'time travel and valid-time writes on a branch other than main (docs/branches.md, "Status")')
+    if (kind === 'SelectStmt') {
+      // A SELECT of no user table (`SELECT 1`, the catalog, `strata.*`) reads what every branch shares.
+      if (this.references(statement, body).length === 0) return 'as-main'
+      return { writes: false, run: (call) => this.read(call, statement, body) }
+    }
+    if (kind === 'InsertStmt' || kind === 'UpdateStmt' || kind === 'DeleteStmt') return { writes: true, run: (call) => this.write(call, kind, body) }
+    return undefined
+  }
+
+  // ───────────────────────────── reads ─────────────────────────────
+
+  private async read(call: StatementCall, statement: Statement, select: PgNode): Promise<Rows> {
+    const branch = resolveBranchSync(call.rowConnection(), call.branch)
+    const references = this.references(statement, select)
+    const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
+    const engine = call.options.engine
+    if (engine !== 'column') {
+      const byLocation = new Map(references.map((reference) => [reference.location, reference]))
+      let plan
+      try {
+        plan = compileSelect(select, {
+          table: tables,
+          temporal: (location) => {
+            const reference = byLocation.get(location)
+            if (reference === undefined) return undefined
+            return { table: reference.table, sql: rowStoreBranchSql(reference.table, branch, tables), slots: [], hidden: [] }
+          },
+        })
+      } catch (error) {
+        if (!(error instanceof NotRowStore)) throw error
+        if (engine === 'row') throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query: ${error.message}`)
+      }
+      const lookup = references.length === 1 && isKeyLookup(select, references[0]!.table)
+      if (plan !== undefined && (engine === 'row' || lookup)) return call.rowRead(plan)
+    }
+    this.host.beforeColumnStore({ SelectStmt: select }, 'a read on a branch')
+    const reads: PhysicalRead[] = []
+    const edits = references.map((reference) => ({
+      location: reference.location,
+      length: reference.nameLength,
+      // The reference's own alias stays where it was written; an unaliased one takes the table's name.
+      text: `(${columnStoreBranchSql(reference.table, branch, tables, reads)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
+    }))
+    // A past state of a table is read from its mirrored history.
+    const bounded = [...new Map(reads.filter((read) => read.bound !== undefined).map((read) => [read.table.name, read.table])).values()]
+    if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
+    const params = call.params
+    const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
+    const result = await call.columnQuery(compacted.sql, compacted.params)
+    return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
+  }
+
+  /** Every reference to a user table in `tree` (not a WITH query's name), with its name's extent in the text. */
+  private references(statement: Statement, tree: PgNode): Reference[] {
+    const catalog = this.host.schema.catalog
+    const cteNames = new Set<string>()
+    const ranges: PgNode[] = []
+    walk(tree, (kind, body) => {
+      if (kind === 'CommonTableExpr') cteNames.add(String(body['ctename']))
+      else if (kind === 'RangeVar') ranges.push(body)
+    })
+    const references: Reference[] = []
+    let tokens: ReturnType<typeof tokensOf> | undefined
+    for (const range of ranges) {
+      const name = String(range['relname'])
+      const schema = typeof range['schemaname'] === 'string' ? range['schemaname'] : undefined
+      if (schema !== undefined && schema !== 'main' && schema !== 'public') continue
+      if (schema === undefined && cteNames.has(name)) continue
+      if (catalog.views.has(name)) throw new StrataError('NOT_SUPPORTED', `the view "${name}" on a branch other than main (docs/branches.md, "Status")`)
+      const table = catalog.tables.get(name)
+      if (table === undefined || isBranchStorage(name)) continue
+      if (table.futureValidTime === true) throw new StrataError('NOT_SUPPORTED', `table "${name}" on a branch other than main: its valid time may not cover now (docs/branches.md, "Status")`)
+      const location = Number(range['location'] ?? 0)
+      tokens ??= tokensOf(statement.text, statement.tokens)
+      const start = location - statement.locationBase
+      let last = tokens.findIndex((token) => token.start === start)
+      if (last < 0) throw new StrataError('INTERNAL', `no token at the table reference "${name}"`)
+      while (tokens[last + 1]?.text === '.' && tokens[last + 2] !== undefined) last += 2
+      const alias = nodeBody({ Alias: range['alias'] }, 'Alias')
+      references.push({ location, nameLength: tokens[last]!.end - start, table, alias: alias === undefined ? undefined : String(alias['aliasname']) })
+    }
+    return references
+  }
+
+  // ───────────────────────────── writes ─────────────────────────────
+
+  private async write(call: StatementCall, kind: WriteKind, body: PgNode): Promise<Rows> {
+    const writer = this.host.rowStore.writer
+    const branch = resolveBranchSync(writer, call.branch)
+    const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
+    const name = String(relation['relname'])
+    const catalog = this.host.schema.catalog
+    const table = catalog.tables.get(name)
+    if (table === undefined || isBranchStorage(name)) throw new StrataError('UNDEFINED_TABLE', catalog.views.has(name) ? `"${name}" is a view; views cannot be written` : `table "${name}" does not exist`)
+    this.refuseOnBranch(table, body, relation)
+    const pending = this.host.ledger.pendingCommit
+    if (pending === undefined) throw new StrataError('INTERNAL', 'a write on a branch ran outside a write transaction')
+    this.host.ledger.writesOnBranch(branch.id)
+    const own = this.ownTablesSync(call, branch, table, pending.txId)
+    const tables = (tableName: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(tableName)
+    // The parent's state at the fork point: what the branch inherits for the keys it does not own.
+    const parentState = rowStoreParentSql(table, branch, tables)
+    if (kind !== 'InsertStmt') this.copyInSync(call, table, own, body, branch)
+    const retargeted = structuredClone(body)
+    ;(retargeted['relation'] as PgNode)['relname'] = own.own.name
+    const result = await call.runWrite(kind, retargeted)
+    this.claimKeysSync(table, own, pending.txId, parentState, kind)
+    return { rows: result.rows, columns: result.columns, rowCount: result.rowCount, engine: 'row' }
+  }
+
+  private refuseOnBranch(table: TableDefinition, body: PgNode, relation: PgNode): void {
+    const refuse = (what: string): never => {
+      throw new StrataError('NOT_SUPPORTED', `${what} on a branch other than main (docs/branches.md, "Status")`)
+    }
+    if (table.source !== undefined || table.stream !== undefined) refuse(`writing the ${table.source !== undefined ? 'source' : 'stream'} "${table.name}"`)
+    if (table.futureValidTime === true) refuse(`writing table "${table.name}", whose valid time may not cover now,`)
+    if (table.primaryKey === null) refuse(`writing table "${table.name}", which has no primary key,`)
+    if (body['onConflictClause'] !== undefined) refuse('ON CONFLICT')
+    let others = 0
+    walk(body, (kind, node) => {
+      if (kind === 'RangeVar' && node !== relation) others++
+    })
+    if (others > 0 || body['fromClause'] !== undefined || body['usingClause'] !== undefined || body['withClause'] !== undefined) refuse('a write that reads other tables')
+  }
+
+  /** The branch's own tables for `table`, made at its first write to it. */
+  private ownTablesSync(call: StatementCall, branch: ResolvedBranch, table: TableDefinition, txId: number): { readonly own: TableDefinition; readonly keys: TableDefinition } {
+    const catalog = this.host.schema.catalog
+    const own = catalog.tables.get(ownTableName(branch.id, table.name))
+    const keys = catalog.tables.get(ownKeysName(branch.id, table.name))
+    if (own !== undefined && keys !== undefined) return { own, keys }
+    const made = ownDefinitions(branch.id, table, txId)
+    this.host.createTableSync(made.own)
+    this.host.createTableSync(made.keys)
+    call.schemaChanged()
+    return made
+  }
+
+  /**
+   * Copies into the branch's own table the inherited rows an UPDATE or DELETE touches (its WHERE over
+   * the rows the branch does not own yet), and records their keys as the branch's from this commit.
+   */
+  private copyInSync(call: StatementCall, table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, body: PgNode, branch: ResolvedBranch): void {
+    const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
+    const select: PgNode = {
+      targetList: table.columns.map((column) => ({ ResTarget: { val: { ColumnRef: { fields: [{ String: { sval: column.name } }] } } } })),
+      fromClause: [{ RangeVar: body['relation'] }],
+      whereClause: body['whereClause'],
+      limitOption: 'LIMIT_OPTION_DEFAULT',
+      op: 'SETOP_NONE',
+    }
+    const location = Number((body['relation'] as PgNode)['location'] ?? 0)
+    const keys = `main.${quoteIdentifier(own.keys.name)}`
+    const inheritedOnly = `SELECT * FROM (${rowStoreBranchSql(table, branch, tables)}) AS _strata_view WHERE NOT EXISTS (SELECT 1 FROM ${keys} AS _strata_owned WHERE _strata_owned."key" = _strata_view.${keyColumn})`
+    let plan
+    try {
+      plan = compileSelect(select, { table: tables, temporal: (at) => (at === location ? { table, sql: inheritedOnly, slots: [], hidden: [] } : undefined) })
+    } catch (error) {
+      if (error instanceof NotRowStore) throw new StrataError('NOT_SUPPORTED', `a write on a branch other than main whose WHERE the row store cannot evaluate (${error.construct}; docs/branches.md, "Status")`)
+      throw error
+    }
+    const writer = this.host.rowStore.writer
+    const rows = writer.prepareSync(plan.sql, { bigints: true }).allSync(this.host.bind(plan.binders, call.params))
+    if (rows.length === 0) return
+    call.appendRowsSync(own.own, rows, false)
+    const pending = this.host.ledger.pendingCommit!
+    writer
+      .prepareSync(`INSERT INTO ${keys} ("key", since_tx) SELECT ${keyExpression(own.own, '_strata_row')}, ? FROM main.${quoteIdentifier(own.own.name)} AS _strata_row WHERE ${openWriterSql('_strata_row')} = ? AND NOT EXISTS (SELECT 1 FROM ${keys} AS k WHERE k."key" = ${keyExpression(own.own, '_strata_row')})`)
+      .runSync([pending.txId, pending.txId])
+  }
+
+  /**
+   * After the write on the branch's own table: a key it wrote that the branch did not own and its
+   * parent holds would stand twice in the branch's view (CONSTRAINT_VIOLATION, as the primary key
+   * would say on main); otherwise every key it wrote is the branch's from this commit.
+   */
+  private claimKeysSync(table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, txId: number, parentState: string, kind: WriteKind): void {
+    if (kind === 'DeleteStmt') return
+    const writer = this.host.rowStore.writer
+    const row = '_strata_row'
+    const keys = `main.${quoteIdentifier(own.keys.name)}`
+    const key = keyExpression(own.own, row)
+    const written = `FROM main.${quoteIdentifier(own.own.name)} AS ${row} WHERE ${openWriterSql(row)} = ? AND NOT EXISTS (SELECT 1 FROM ${keys} AS k WHERE k."key" = ${key})`
+    const taken = writer.prepareSync(`SELECT ${key} ${written} AND EXISTS (SELECT 1 FROM (${parentState}) AS _strata_parent WHERE _strata_parent.${keyColumn} = ${key}) LIMIT 1`).allSync([txId])[0]
+    if (taken !== undefined) {
+      throw new StrataError('CONSTRAINT_VIOLATION', `duplicate key value violates the primary key of "${table.name}": key ${String(taken[0])} already exists on this branch`)
+    }
+    writer.prepareSync(`INSERT INTO ${keys} ("key", since_tx) SELECT ${key}, ? ${written}`).runSync([txId, txId])
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * Reading and writing on branches (SPEC 10, docs/branches.md "Reading a branch", "Writing on a
+ * branch"): a seeded random history of INSERT/UPDATE/DELETE on main and on branches made from main
+ * and from each other, checked after every statement against a brute-force model (each branch a map
+ * of rows, a new branch a copy of its parent's), on the row store and the column store alike; then
+ * USE BRANCH, `db.branch()`, transactions on a branch, what each commit records, a restart, and the
+ * refusals of what is not built yet.
+ */
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import pg from 'pg'
+import { Engine } from '../src/engine/engine.js'
+import { startPgServer } from '../src/interfaces/server/pg/index.js'
+import { open, StrataError, type Database } from '../src/index.js'
+import { assertRefused, openTemporary, seededRandom, temporaryDirectory } from './helpers.js'
+
+type Row = { readonly id: number; readonly v: string; readonly n: number }
+
+function rowsOf(result: { readonly rows: readonly Record<string, unknown>[] }): Row[] {
+  return result.rows.map((row) => ({ id: Number(row['id']), v: String(row['v']), n: Number(row['n']) })).sort((a, b) => a.id - b.id)
+}
+
+function modelRows(model: ReadonlyMap<number, Row>): Row[] {
+  return [...model.values()].sort((a, b) => a.id - b.id)
+}
+
+/** The table on `branch` from both stores (a scan goes to the column store; `engine: 'row'` forces the row store's derived table), asserted equal to the model. */
+async function check(db: Database, branch: string, model: ReadonlyMap<number, Row>, label: string): Promise<void> {
+  const expected = modelRows(model)
+  const column = rowsOf(await db.query('SELECT * FROM t', [], { branch }))
+  assert.deepEqual(column, expected, `${label}: column store on ${branch}`)
+  const row = rowsOf(await db.query('SELECT * FROM t', [], { branch, engine: 'row' }))
+  assert.deepEqual(row, expected, `${label}: row store on ${branch}`)
+  // A lookup by key (the row store's own route) for one key that exists and one that may not.
+  for (const id of [expected[0]?.id ?? 1, 1_000]) {
+    const found = rowsOf(await db.query('SELECT * FROM t WHERE id = $1', [id], { branch }))
+    assert.deepEqual(found, model.has(id) ? [model.get(id)!] : [], `${label}: lookup of ${id} on ${branch}`)
+  }
+}
+
+describe('branches: reading and writing', () => {
+  test('a seeded random history on main and three branches equals a model of copied maps, on both stores, after every statement', { timeout: 240_000 }, async (t) => {
+    const db = await openTemporary(t, 'branches-model')
+    const random = seededRandom(13)
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL, n INTEGER NOT NULL)')
+    const models = new Map<string, Map<number, Row>>([['main', new Map()]])
+    for (let id = 1; id <= 30; id++) {
+      const row = { id, v: `m${id}`, n: id % 7 }
+      await db.query('INSERT INTO t VALUES ($1, $2, $3)', [row.id, row.v, row.n])
+      models.get('main')!.set(id, row)
+    }
+    let statements = 0
+    const branchPlan: [string, string][] = [
+      ['b1', 'main'],
+      ['b2', 'main'],
+      ['b1x', 'b1'],
+    ]
+    for (let round = 0; round < 4; round++) {
+      if (round > 0) {
+        const [name, parent] = branchPlan[round - 1]!
+        await db.query(`CREATE BRANCH ${name} FROM ${parent}`)
+        models.set(name, new Map(models.get(parent)!))
+      }
+      for (let step = 0; step < 25; step++) {
+        const branch = pick([...models.keys()])
+        const model = models.get(branch)!
+        const choice = random()
+        const label = `round ${round} step ${step} (${branch})`
+        if (choice < 0.35) {
+          const id = 1 + Math.floor(random() * 45)
+          const row = { id, v: `${branch}-${round}-${step}`, n: Math.floor(random() * 7) }
+          if (model.has(id)) {
+            await assert.rejects(db.query('INSERT INTO t VALUES ($1, $2, $3)', [row.id, row.v, row.n], { branch }), (error: unknown) => error instanceof StrataError && error.code === 'CONSTRAINT_VIOLATION', label)
+          } else {
+            await db.query('INSERT INTO t VALUES ($1, $2, $3)', [row.id, row.v, row.n], { branch })
+            model.set(id, row)
+          }
+        } else if (choice < 0.55) {
+          const id = 1 + Math.floor(random() * 45)
+          const v = `u-${branch}-${round}-${step}`
+          const result = await db.query('UPDATE t SET v = $1, n = n + 1 WHERE id = $2', [v, id], { branch })
+          const old = model.get(id)
+          assert.equal(result.rowCount, old === undefined ? 0 : 1, label)
+          if (old !== undefined) model.set(id, { id, v, n: old.n + 1 })
+        } else if (choice < 0.7) {
+          const n = Math.floor(random() * 7)
+          const v = `r-${branch}-${round}-${step}`
+          const result = await db.query('UPDATE t SET v = $1 WHERE n = $2', [v, n], { branch })
+          let count = 0
+          for (const [id, row] of model) {
+            if (row.n !== n) continue
+            model.set(id, { ...row, v })
+            count++
+          }
+          assert.equal(result.rowCount, count, label)
+        } else if (choice < 0.85) {
+          const id = 1 + Math.floor(random() * 45)
+          const result = await db.query('DELETE FROM t WHERE id = $1', [id], { branch })
+          assert.equal(result.rowCount, model.delete(id) ? 1 : 0, label)
+        } else {
+          const low = Math.floor(random() * 40)
+          const result = await db.query('DELETE FROM t WHERE id BETWEEN $1 AND $2', [low, low + 2], { branch })
+          let count = 0
+          for (const id of [...model.keys()]) if (id >= low && id <= low + 2 && model.delete(id)) count++
+          assert.equal(result.rowCount, count, label)
+        }
+        statements++
+        await check(db, branch, model, label)
+      }
+      // Every branch, not only the one written: a write on one is invisible to the others.
+      for (const [branch, model] of models) await check(db, branch, model, `end of round ${round}`)
+    }
+    assert.ok(statements >= 100)
+    // Aggregates and joins read every branch's rows through the column store.
+    for (const [branch, model] of models) {
+      const expected = modelRows(model)
+      const aggregate = (await db.query('SELECT count(*) AS c, sum(n) AS s FROM t', [], { branch })).rows[0]!
+      assert.deepEqual([Number(aggregate['c']), Number(aggregate['s'] ?? 0)], [expected.length, expected.reduce((sum, row) => sum + row.n, 0)], `aggregate on ${branch}`)
+      const joined = (await db.query('SELECT count(*) AS c FROM t AS a JOIN t AS b ON a.n = b.n', [], { branch })).rows[0]!
+      let pairs = 0
+      for (const a of expected) for (const b of expected) if (a.n === b.n) pairs++
+      assert.equal(Number(joined['c']), pairs, `self-join on ${branch}`)
+    }
+  })
+
+  test('USE BRANCH, db.branch() and transactions on a branch; each commit records its branch and moves only its head', async (t) => {
+    const db = await openTemporary(t, 'branches-sessions')
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL, n INTEGER NOT NULL)')
+    await db.query("INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 2)")
+    // Making a branch adds no table, whatever the tables hold: the branch's storage comes with its first write.
+    const tablesBefore = await db.tables()
+    await db.query('CREATE BRANCH dev')
+    assert.deepEqual(await db.tables(), tablesBefore)
+    await db.query('USE BRANCH dev')
+    await db.query("UPDATE t SET v = 'dev' WHERE id = 1")
+    assert.deepEqual(rowsOf(await db.query('SELECT * FROM t')), [{ id: 1, v: 'dev', n: 1 }, { id: 2, v: 'b', n: 2 }])
+    // A transaction started from a handle on a branch runs there; a rollback leaves nothing.
+    await db.transaction(async (tx) => {
+      await tx.query("INSERT INTO t VALUES (3, 'c', 3)")
+    })
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.query('DELETE FROM t WHERE id = 2')
+        throw new Error('changed my mind')
+      }),
+      /changed my mind/,
+    )
+    await db.query('USE BRANCH main')
+    assert.deepEqual(rowsOf(await db.query('SELECT * FROM t')), [{ id: 1, v: 'a', n: 1 }, { id: 2, v: 'b', n: 2 }], 'main is untouched')
+    const dev = db.branch('dev')
+    assert.deepEqual(rowsOf(await dev.query('SELECT * FROM t')), [{ id: 1, v: 'dev', n: 1 }, { id: 2, v: 'b', n: 2 }, { id: 3, v: 'c', n: 3 }])
+    await dev.transaction(async (tx) => {
+      await tx.query('DELETE FROM t WHERE id = 2')
+    })
+    assert.deepEqual(rowsOf(await dev.sql`SELECT * FROM t WHERE id = ${2}`), [])
+    assert.deepEqual(rowsOf(await db.query('SELECT * FROM t WHERE id = 2')), [{ id: 2, v: 'b', n: 2 }])
+    const transactions = (await db.query('SELECT tx_id, kind, branch FROM strata.transactions WHERE tx_id > 2 ORDER BY tx_id')).rows
+    // The first write on a branch makes its storage (a schema change of the row store), later ones are data.
+    assert.deepEqual(transactions, [
+      { tx_id: 3, kind: 'branch', branch: null },
+      { tx_id: 4, kind: 'ddl', branch: 'dev' },
+      { tx_id: 5, kind: 'data', branch: 'dev' },
+      { tx_id: 6, kind: 'data', branch: 'dev' },
+    ])
+    const heads = Object.fromEntries((await db.query('SELECT name, head_tx FROM strata.branches')).rows.map((row) => [row['name'], row['head_tx']]))
+    assert.deepEqual(heads, { main: 2, dev: 6 })
+  })
+
+  test('the refusals: unknown branches, a transaction on two branches, dropping the branch in use, and what is not built on a branch yet', async (t) => {
+    const db = await openTemporary(t, 'branches-refusals')
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+    await db.query('CREATE TABLE k (v TEXT)')
+    await db.query('CREATE BRANCH dev')
+    assert.throws(() => db.branch('a..b'), (error: unknown) => error instanceof StrataError && error.code === 'INVALID_NAME')
+    await assertRefused((sql) => db.branch('nope').query(sql), [['SELECT * FROM t', 'UNDEFINED_BRANCH', /"nope" does not exist/]])
+    await assertRefused((sql) => db.query(sql), [['USE BRANCH nope', 'UNDEFINED_BRANCH', /"nope" does not exist/]])
+    const dev = db.branch('dev')
+    await assertRefused(
+      (sql) => dev.query(sql),
+      [
+        ['CREATE TABLE u (id INTEGER PRIMARY KEY)', 'NOT_SUPPORTED', /on a branch other than main/],
+        ['SELECT * FROM t FOR SYSTEM_TIME AS OF 1', 'NOT_SUPPORTED', /time travel .* on a branch/],
+        ["INSERT INTO k VALUES ('x')", 'NOT_SUPPORTED', /no primary key/],
+        ["INSERT INTO t VALUES (1, 'a') ON CONFLICT (id) DO NOTHING", 'NOT_SUPPORTED', /ON CONFLICT/],
+        ['DELETE FROM t WHERE id IN (SELECT id FROM t)', 'NOT_SUPPORTED', /reads other tables/],
+        ['DROP BRANCH dev', 'OBJECT_IN_USE', /this session is on it/],
+      ],
+    )
+    // What reads nothing a branch changes runs as on main; a view would read main's tables, so it is refused.
+    await db.query('CREATE VIEW tv AS SELECT id FROM t')
+    assert.deepEqual((await dev.query('SELECT 1 AS one')).rows, [{ one: 1 }])
+    assert.deepEqual((await dev.query("SELECT name FROM strata.branches WHERE name = 'dev'")).rows, [{ name: 'dev' }])
+    await assertRefused((sql) => dev.query(sql), [['SELECT * FROM tv', 'NOT_SUPPORTED', /the view "tv" on a branch/]])
+    // While a branch is live, main keeps the tables and columns it inherits.
+    await assertRefused(
+      (sql) => db.query(sql),
+      [
+        ['DROP TABLE t', 'OBJECT_IN_USE', /table "t" cannot be dropped while branch "dev" may read it/],
+        ['ALTER TABLE t DROP COLUMN v', 'OBJECT_IN_USE', /column "v" of table "t" cannot be dropped while branch "dev"/],
+      ],
+    )
+    // A transaction runs on one branch.
+    await db.query('BEGIN')
+    await db.query("INSERT INTO t VALUES (1, 'main')")
+    await assertRefused((sql) => db.query(sql), [['USE BRANCH dev', 'TX_STATE', /a transaction writes on one branch/]])
+    await assertRefused((sql) => db.query(sql, [], { branch: 'dev' }), [['SELECT * FROM t', 'TX_STATE', /a transaction runs on one branch/]])
+    await db.query('COMMIT')
+    assert.deepEqual((await dev.query('SELECT count(*) AS c FROM t')).rows, [{ c: 0 }], 'main’s later commit is not on the branch')
+  })
+
+  test('a branch’s rows survive a restart, and its storage is hidden from every listing', async () => {
+    const directory = temporaryDirectory('branches-restart')
+    try {
+      let db = await open(directory.path)
+      await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+      await db.query("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+      await db.query('CREATE BRANCH dev')
+      await db.query("UPDATE t SET v = 'x' WHERE id = 2", [], { branch: 'dev' })
+      await db.query("INSERT INTO t VALUES (3, 'c')", [], { branch: 'dev' })
+      await db.close()
+      db = await open(directory.path)
+      assert.deepEqual((await db.query('SELECT id, v FROM t ORDER BY id', [], { branch: 'dev' })).rows, [{ id: 1, v: 'a' }, { id: 2, v: 'x' }, { id: 3, v: 'c' }])
+      assert.deepEqual((await db.query('SELECT id, v FROM t ORDER BY id')).rows, [{ id: 1, v: 'a' }, { id: 2, v: 'b' }])
+      assert.deepEqual(await db.tables(), ['t'])
+      assert.deepEqual((await db.query('SHOW TABLES')).rows, [{ name: 't' }])
+      const listed = (await db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name")).rows
+      assert.deepEqual(listed, [{ table_name: 't' }])
+      await db.close()
+    } finally {
+      directory.remove()
+    }
+  })
+
+  test('over the PostgreSQL protocol each connection has its branch: USE BRANCH, SHOW BRANCHES, and the SQLSTATEs of the refusals', async () => {
+    const engine = await Engine.open(':memory:', {})
+    const server = await startPgServer(engine, { host: '127.0.0.1', port: 0, auth: { kind: 'trust' }, maxConnections: 5, statementTimeoutMs: 60_000 })
+    const connect = async (): Promise<pg.Client> => {
+      const client = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'strata', database: 'strata' })
+      await client.connect()
+      return client
+    }
+    const [first, second] = [await connect(), await connect()]
+    try {
+      await first.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+      await first.query("INSERT INTO t VALUES (1, 'a')")
+      await first.query('CREATE BRANCH "feature/x"')
+      await first.query('USE BRANCH "feature/x"')
+      await first.query("UPDATE t SET v = 'x' WHERE id = 1")
+      assert.deepEqual((await first.query('SELECT v FROM t WHERE id = $1', [1])).rows, [{ v: 'x' }])
+      assert.deepEqual((await second.query('SELECT v FROM t WHERE id = $1', [1])).rows, [{ v: 'a' }], 'the other connection is still on main')
+      assert.deepEqual(
+        (await second.query('SHOW BRANCHES')).rows.map((row: Record<string, unknown>) => [row['name'], row['parent']]),
+        [
+          ['main', null],
+          ['feature/x', 'main'],
+        ],
+      )
+      const sqlstate = async (client: pg.Client, sql: string): Promise<string | undefined> => {
+        try {
+          await client.query(sql)
+          return undefined
+        } catch (error) {
+          return (error as { code?: string }).code
+        }
+      }
+      assert.deepEqual([await sqlstate(second, 'USE BRANCH nope'), await sqlstate(second, 'CREATE BRANCH "a..b"'), await sqlstate(second, 'CREATE BRANCH "feature/x"'), await sqlstate(first, 'DROP BRANCH "feature/x"')], ['42704', '42602', '42710', '55006'])
+    } finally {
+      await first.end()
+      await second.end()
+      await server.close({ graceMs: 100 })
+      await engine.close()
+    }
+  })
+})
