@@ -11,6 +11,7 @@ import { describe, test } from 'node:test'
 import pg from 'pg'
 import { Engine } from '../src/engine/engine.js'
 import { startPgServer } from '../src/interfaces/server/pg/index.js'
+import { startHttpServer } from '../src/interfaces/server/http/server.js'
 import { open, StrataError, type Database } from '../src/index.js'
 import { assertRefused, openTemporary, seededRandom, temporaryDirectory } from './helpers.js'
 
@@ -269,6 +270,31 @@ describe('branches: reading and writing', () => {
       await first.end()
       await second.end()
       await server.close({ graceMs: 100 })
+      await engine.close()
+    }
+  })
+
+  test('the HTTP API takes a branch per request', async () => {
+    const engine = await Engine.open(':memory:', {})
+    const http = await startHttpServer(engine, { host: '127.0.0.1', port: 0 })
+    const post = async (body: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }> => {
+      const response = await fetch(`http://127.0.0.1:${http.port}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      return { status: response.status, json: (await response.json()) as Record<string, unknown> }
+    }
+    try {
+      await post({ sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'); CREATE BRANCH dev" })
+      assert.equal((await post({ sql: "BEGIN; UPDATE t SET v = 'dev' WHERE id = 1; COMMIT", branch: 'dev' })).status, 200)
+      const onDev = await post({ sql: 'SELECT v FROM t WHERE id = 1', branch: 'dev' })
+      const onMain = await post({ sql: 'SELECT v FROM t WHERE id = 1' })
+      assert.deepEqual([onDev.json['rows'], onMain.json['rows']], [[['dev']], [['a']]])
+      const unknown = await post({ sql: 'SELECT v FROM t', branch: 'nope' })
+      const invalid = await post({ sql: 'SELECT v FROM t', branch: 'a..b' })
+      assert.deepEqual(
+        [unknown.status, (unknown.json['error'] as Record<string, unknown>)['code'], invalid.status, (invalid.json['error'] as Record<string, unknown>)['code']],
+        [422, 'UNDEFINED_BRANCH', 400, 'INVALID_NAME'],
+      )
+    } finally {
+      await http.close({ graceMs: 100 })
       await engine.close()
     }
   })

@@ -107,7 +107,7 @@ export const branchesSuite: Suite = {
         await dev.transaction(async (tx) => {
           for (let index = 0; index < changed; index++) await tx.query('UPDATE items SET price = price + 1 WHERE id = $1', [1 + Math.floor((index * rows) / changed)])
         })
-        const reads = scaledCount(context, 5_000, 500)
+        const reads = scaledCount(context, 20_000, 1_000)
         const mainReads = await pointReadsPerSecond(db, rows, reads, random, undefined)
         const branchReads = await pointReadsPerSecond(db, rows, reads, random, 'dev')
         context.log(`point reads: main ${mainReads.toFixed(0)}/s, branch ${branchReads.toFixed(0)}/s (${changed} of ${rows} rows changed on the branch)`)
@@ -120,12 +120,12 @@ export const branchesSuite: Suite = {
           target: { kind: 'ratioAtLeast', value: 1 / 1.2 },
           details: { rows, changed, reads },
         })
-        const main = await analyticalMs(db, undefined, 5)
-        const branch = await analyticalMs(db, 'dev', 5)
+        const main = await analyticalMs(db, undefined, 15)
+        const branch = await analyticalMs(db, 'dev', 15)
         if (main.checksum !== branch.checksum) throw new Error('the analytical query gave different group counts on main and on the branch')
         context.log(`analytical query: main ${main.ms.toFixed(1)} ms, branch ${branch.ms.toFixed(1)} ms`)
         measurements.push({
-          metric: 'GROUP BY over the table on a branch, ms (median of 5)',
+          metric: 'GROUP BY over the table on a branch, ms (median of 15)',
           unit: 'ms',
           strata: branch.ms,
           baseline: main.ms,

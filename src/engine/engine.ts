@@ -535,6 +535,8 @@ export class Engine {
     if (own === 'as-main') return undefined
     if (own === undefined) throw new StrataError('NOT_SUPPORTED', `${leadingKeywords(statement.text, statement.tokens)} on a branch other than main (branch "${options.branch!}"; docs/branches.md says what runs there)`)
     if (own.writes) return this.transactions.write(session, options, (active) => own.run(this.reads.call(active, statement, params, options, true)))
+    const plan = own.rowPlan?.(options, options.branch!)
+    if (plan !== undefined) return this.reads.rowRead(session, plan, params)
     return own.run(this.reads.call(session, statement, params, options, false))
   }
 

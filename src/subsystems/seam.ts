@@ -149,6 +149,12 @@ export interface OwnStatement {
   /** Writes run under the writer lock as one ledger transaction (autocommit) or inside the open one. */
   readonly writes: boolean
   run(call: StatementCall): Rows | Promise<Rows>
+  /**
+   * For a read: the row-store plan that answers it with these options on `branch`, when one does —
+   * the engine then reads it as it reads its own plans, without a call (a point read's hot path) —
+   * else undefined, and `run` answers.
+   */
+  rowPlan?(options: CallOptions, branch: string): RowPlan | undefined
 }
 
 /** Clauses cut out of a text before PostgreSQL parses it, and handed to the statements they belong to. */

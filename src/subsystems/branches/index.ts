@@ -51,7 +51,11 @@ export function branchesSync(connection: RowConnection): BranchRow[] {
 }
 
 class Branches {
-  constructor(private readonly host: SubsystemHost) {}
+  constructor(
+    private readonly host: SubsystemHost,
+    /** Called whenever the list may change (CREATE, DROP): what was resolved from it is read again. */
+    private readonly listChanging: () => void,
+  ) {}
 
   show(call: StatementCall): Rows {
     const rows = branchesSync(call.rowConnection()).map((branch) => [
@@ -77,6 +81,7 @@ class Branches {
 
   create(call: StatementCall, create: CreateBranch): Rows {
     this.outsideTransaction(call, 'CREATE BRANCH')
+    this.listChanging()
     const writer = call.rowConnection()
     const branches = branchesSync(writer)
     const done: Rows = { rows: [], columns: [], rowCount: 0, engine: 'row' }
@@ -97,6 +102,7 @@ class Branches {
 
   drop(call: StatementCall, drop: DropBranch): Rows {
     this.outsideTransaction(call, 'DROP BRANCH')
+    this.listChanging()
     const done: Rows = { rows: [], columns: [], rowCount: 0, engine: 'row' }
     if (drop.name === mainBranch) throw new StrataError('OBJECT_IN_USE', 'branch "main" cannot be dropped')
     const writer = call.rowConnection()
@@ -168,8 +174,8 @@ function refuseWhileBranched(host: SubsystemHost, what: string): void {
  * subsystem.recognise?.(parseStatements('CREATE BRANCH b')[0]!)?.writes // true
  */
 export function branchesSubsystem(host: SubsystemHost): Subsystem {
-  const branches = new Branches(host)
   const statements = new BranchStatements(host)
+  const branches = new Branches(host, () => statements.forgetBranches())
   return {
     name: 'branches',
     relations: ['branches'],

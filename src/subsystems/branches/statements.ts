@@ -9,19 +9,18 @@
  * branch, tables whose valid time may not cover "now", writes that read other tables, ON CONFLICT,
  * writes to a table without a primary key, EXPLAIN.
  */
-import { applyEdits } from '../../sql/edits.js'
+import { applyEdits, type TextEdit } from '../../sql/edits.js'
 import { compactParameters, tokensOf, type PgNode } from '../../sql/parse.js'
 import { postgresJsonEdits, subqueryLimitEdits } from '../../sql/pgcompat.js'
-import { compileSelect, NotRowStore } from '../../sql/rowsql.js'
+import { compileSelect, NotRowStore, type RowPlan } from '../../sql/rowsql.js'
 import type { TableDefinition } from '../../sql/catalog.js'
-import { keyColumn, openWriterSql } from '../../sql/catalog.js'
-import { keyExpression } from '../../sql/ddl.js'
+import { openWriterSql } from '../../sql/catalog.js'
 import { isKeyLookup } from '../../sql/temporal.js'
 import { timeSeriesEdits } from '../../sql/timeseries.js'
 import { nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
-import { columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, rowStoreBranchSql, rowStoreParentSql, type PhysicalRead, type ResolvedBranch } from './storage.js'
+import { columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, keyMatch, mainWroteSinceSync, rowStoreBranchSql, rowStoreParentSql, sinceColumn, type PhysicalRead, type ResolvedBranch } from './storage.js'
 
 /** A table reference of a statement: where it stands, how long its name is, its table and alias. */
 interface Reference {
@@ -33,8 +32,48 @@ interface Reference {
 
 type WriteKind = 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt'
 
+/** A SELECT's plan on one branch at one catalog version: its references, and how each store reads it. */
+interface ReadPlan {
+  readonly catalogVersion: number
+  /** The ancestry it was made for (a branch dropped and made again under its name is another). */
+  readonly branch: ResolvedBranch
+  /** The row store's plan when it answers (a lookup by key, or when asked), undefined when it cannot. */
+  readonly row: RowPlan | undefined
+  readonly lookup: boolean
+  /** The column store's text edits for the references (the derived tables), and the tables it reads history of. */
+  readonly edits: readonly TextEdit[]
+  readonly historyOf: readonly TableDefinition[]
+  /** The same edits when main has not written any of the tables since the fork point: main's part is its current table. */
+  readonly editsMainUnchanged: readonly TextEdit[]
+  readonly historyOfMainUnchanged: readonly TableDefinition[]
+  /** The user tables it reads, and main's fork point along the branch's ancestry (the earliest). */
+  readonly tables: readonly TableDefinition[]
+  readonly mainBound: number
+}
+
 export class BranchStatements {
+  /** Each branch's ancestry by name, kept until the list of branches changes (`forgetBranches`). */
+  private readonly branches = new Map<string, ResolvedBranch>()
+  private readonly referenceCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly references: readonly Reference[] }>()
+  private readonly plans = new WeakMap<PgNode, Map<string, ReadPlan>>()
+  /** Each SELECT's statement on a branch, made once per tree. */
+  private readonly reads = new WeakMap<PgNode, OwnStatement>()
+
   constructor(private readonly host: SubsystemHost) {}
+
+  /** After CREATE or DROP BRANCH: ancestries are read again. */
+  forgetBranches(): void {
+    this.branches.clear()
+  }
+
+  private branchSync(name: string): ResolvedBranch {
+    let branch = this.branches.get(name)
+    if (branch === undefined) {
+      branch = resolveBranchSync(this.host.rowStore.writer, name)
+      this.branches.set(name, branch)
+    }
+    return branch
+  }
 
   /** How `statement` runs on `branch`, or undefined when it does not (yet). */
   statement(statement: Statement, kind: string, body: PgNode): OwnStatement | 'as-main' | undefined {
@@ -42,7 +81,20 @@ export class BranchStatements {
     if (kind === 'SelectStmt') {
       // A SELECT of no user table (`SELECT 1`, the catalog, `strata.*`) reads what every branch shares.
       if (this.references(statement, body).length === 0) return 'as-main'
-      return { writes: false, run: (call) => this.read(call, statement, body) }
+      let read = this.reads.get(body)
+      if (read === undefined) {
+        read = {
+          writes: false,
+          run: (call) => this.read(call, statement, body),
+          rowPlan: (options, branch) => {
+            const plan = this.readPlan(statement, body, branch)
+            const engine = options.engine
+            return plan.row !== undefined && engine !== 'column' && (engine === 'row' || plan.lookup) ? plan.row : undefined
+          },
+        }
+        this.reads.set(body, read)
+      }
+      return read
     }
     if (kind === 'InsertStmt' || kind === 'UpdateStmt' || kind === 'DeleteStmt') return { writes: true, run: (call) => this.write(call, kind, body) }
     return undefined
@@ -50,31 +102,61 @@ export class BranchStatements {
 
   // ───────────────────────────── reads ─────────────────────────────
 
-  private async read(call: StatementCall, statement: Statement, select: PgNode): Promise<Rows> {
-    const branch = resolveBranchSync(call.rowConnection(), call.branch)
+  private read(call: StatementCall, statement: Statement, select: PgNode): Rows | Promise<Rows> {
+    const plan = this.readPlan(statement, select, call.branch)
+    const engine = call.options.engine
+    if (engine === 'row' && plan.row === undefined) throw new StrataError('NOT_SUPPORTED', 'the row store cannot run this query on a branch')
+    if (plan.row !== undefined && engine !== 'column' && (engine === 'row' || plan.lookup)) return call.rowRead(plan.row)
+    return this.columnRead(call, statement, select, plan)
+  }
+
+  private async columnRead(call: StatementCall, statement: Statement, select: PgNode, plan: ReadPlan): Promise<Rows> {
+    this.host.beforeColumnStore({ SelectStmt: select }, 'a read on a branch')
+    const params = call.params
+    const run = async (edits: readonly TextEdit[]): Promise<Rows> => {
+      const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
+      const result = await call.columnQuery(compacted.sql, compacted.params)
+      return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
+    }
+    // When main has not written the tables since the fork point, its part is its current table. Checked
+    // again after the query (on the writer, which sees every commit): a commit that reached the
+    // mirror's snapshot in between makes the read go through history after all.
+    const writer = this.host.rowStore.writer
+    const mainUnchanged = (): boolean => plan.tables.every((table) => !mainWroteSinceSync(writer, table, plan.mainBound))
+    if (mainUnchanged()) {
+      // A branch's ancestors' own tables are still read as of the fork points, from their history.
+      if (plan.historyOfMainUnchanged.length > 0) await this.host.syncer.mirrorHistory(plan.historyOfMainUnchanged)
+      const rows = await run(plan.editsMainUnchanged)
+      if (mainUnchanged()) return rows
+    }
+    // A past state of a table is read from its mirrored history.
+    if (plan.historyOf.length > 0) await this.host.syncer.mirrorHistory(plan.historyOf)
+    return run(plan.edits)
+  }
+
+  /** The SELECT's plan on `branchName`, made once per tree, branch and catalog version. */
+  private readPlan(statement: Statement, select: PgNode, branchName: string): ReadPlan {
+    const catalogVersion = this.host.schema.version
+    let byBranch = this.plans.get(select)
+    const cached = byBranch?.get(branchName)
+    const branch = this.branchSync(branchName)
+    if (cached !== undefined && cached.catalogVersion === catalogVersion && cached.branch === branch) return cached
     const references = this.references(statement, select)
     const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
-    const engine = call.options.engine
-    if (engine !== 'column') {
-      const byLocation = new Map(references.map((reference) => [reference.location, reference]))
-      let plan
-      try {
-        plan = compileSelect(select, {
-          table: tables,
-          temporal: (location) => {
-            const reference = byLocation.get(location)
-            if (reference === undefined) return undefined
-            return { table: reference.table, sql: rowStoreBranchSql(reference.table, branch, tables), slots: [], hidden: [] }
-          },
-        })
-      } catch (error) {
-        if (!(error instanceof NotRowStore)) throw error
-        if (engine === 'row') throw new StrataError('NOT_SUPPORTED', `the row store cannot run this query: ${error.message}`)
-      }
-      const lookup = references.length === 1 && isKeyLookup(select, references[0]!.table)
-      if (plan !== undefined && (engine === 'row' || lookup)) return call.rowRead(plan)
+    const byLocation = new Map(references.map((reference) => [reference.location, reference]))
+    let row: RowPlan | undefined
+    try {
+      row = compileSelect(select, {
+        table: tables,
+        temporal: (location) => {
+          const reference = byLocation.get(location)
+          if (reference === undefined) return undefined
+          return { table: reference.table, sql: rowStoreBranchSql(reference.table, branch, tables), slots: [], hidden: [] }
+        },
+      })
+    } catch (error) {
+      if (!(error instanceof NotRowStore)) throw error
     }
-    this.host.beforeColumnStore({ SelectStmt: select }, 'a read on a branch')
     const reads: PhysicalRead[] = []
     const edits = references.map((reference) => ({
       location: reference.location,
@@ -82,17 +164,45 @@ export class BranchStatements {
       // The reference's own alias stays where it was written; an unaliased one takes the table's name.
       text: `(${columnStoreBranchSql(reference.table, branch, tables, reads)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
     }))
-    // A past state of a table is read from its mirrored history.
-    const bounded = [...new Map(reads.filter((read) => read.bound !== undefined).map((read) => [read.table.name, read.table])).values()]
-    if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
-    const params = call.params
-    const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
-    const result = await call.columnQuery(compacted.sql, compacted.params)
-    return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
+    const historyOf = [...new Map(reads.filter((read) => read.bound !== undefined).map((read) => [read.table.name, read.table])).values()]
+    const fastReads: PhysicalRead[] = []
+    const editsMainUnchanged = references.map((reference) => ({
+      location: reference.location,
+      length: reference.nameLength,
+      text: `(${columnStoreBranchSql(reference.table, branch, tables, fastReads, true)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
+    }))
+    const historyOfMainUnchanged = [...new Map(fastReads.filter((read) => read.bound !== undefined).map((read) => [read.table.name, read.table])).values()]
+    const plan: ReadPlan = {
+      catalogVersion,
+      branch,
+      row,
+      lookup: references.length === 1 && isKeyLookup(select, references[0]!.table),
+      edits,
+      historyOf,
+      editsMainUnchanged,
+      historyOfMainUnchanged,
+      tables: [...new Map(references.map((reference) => [reference.table.name, reference.table])).values()],
+      mainBound: Math.min(...branch.chain.map((link) => link.forkTx)),
+    }
+    if (byBranch === undefined) {
+      byBranch = new Map()
+      this.plans.set(select, byBranch)
+    }
+    byBranch.set(branchName, plan)
+    return plan
   }
 
-  /** Every reference to a user table in `tree` (not a WITH query's name), with its name's extent in the text. */
-  private references(statement: Statement, tree: PgNode): Reference[] {
+  /** Every reference to a user table in `tree` (not a WITH query's name), with its name's extent in the text; once per tree and catalog version. */
+  private references(statement: Statement, tree: PgNode): readonly Reference[] {
+    const catalogVersion = this.host.schema.version
+    const cached = this.referenceCache.get(tree)
+    if (cached !== undefined && cached.catalogVersion === catalogVersion) return cached.references
+    const references = this.findReferences(statement, tree)
+    this.referenceCache.set(tree, { catalogVersion, references })
+    return references
+  }
+
+  private findReferences(statement: Statement, tree: PgNode): Reference[] {
     const catalog = this.host.schema.catalog
     const cteNames = new Set<string>()
     const ranges: PgNode[] = []
@@ -126,8 +236,7 @@ export class BranchStatements {
   // ───────────────────────────── writes ─────────────────────────────
 
   private async write(call: StatementCall, kind: WriteKind, body: PgNode): Promise<Rows> {
-    const writer = this.host.rowStore.writer
-    const branch = resolveBranchSync(writer, call.branch)
+    const branch = this.branchSync(call.branch)
     const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
     const name = String(relation['relname'])
     const catalog = this.host.schema.catalog
@@ -192,7 +301,7 @@ export class BranchStatements {
     }
     const location = Number((body['relation'] as PgNode)['location'] ?? 0)
     const keys = `main.${quoteIdentifier(own.keys.name)}`
-    const inheritedOnly = `SELECT * FROM (${rowStoreBranchSql(table, branch, tables)}) AS _strata_view WHERE NOT EXISTS (SELECT 1 FROM ${keys} AS _strata_owned WHERE _strata_owned."key" = _strata_view.${keyColumn})`
+    const inheritedOnly = `SELECT * FROM (${rowStoreBranchSql(table, branch, tables)}) AS _strata_view WHERE NOT EXISTS (SELECT 1 FROM ${keys} AS _strata_owned WHERE ${keyMatch(table, '_strata_owned', '_strata_view')})`
     let plan
     try {
       plan = compileSelect(select, { table: tables, temporal: (at) => (at === location ? { table, sql: inheritedOnly, slots: [], hidden: [] } : undefined) })
@@ -205,9 +314,7 @@ export class BranchStatements {
     if (rows.length === 0) return
     call.appendRowsSync(own.own, rows, false)
     const pending = this.host.ledger.pendingCommit!
-    writer
-      .prepareSync(`INSERT INTO ${keys} ("key", since_tx) SELECT ${keyExpression(own.own, '_strata_row')}, ? FROM main.${quoteIdentifier(own.own.name)} AS _strata_row WHERE ${openWriterSql('_strata_row')} = ? AND NOT EXISTS (SELECT 1 FROM ${keys} AS k WHERE k."key" = ${keyExpression(own.own, '_strata_row')})`)
-      .runSync([pending.txId, pending.txId])
+    writer.prepareSync(`INSERT INTO ${keys} ${this.keysColumnList(table)} ${this.unownedWrittenSql(table, own)}`).runSync([pending.txId, pending.txId])
   }
 
   /**
@@ -218,14 +325,31 @@ export class BranchStatements {
   private claimKeysSync(table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, txId: number, parentState: string, kind: WriteKind): void {
     if (kind === 'DeleteStmt') return
     const writer = this.host.rowStore.writer
-    const row = '_strata_row'
-    const keys = `main.${quoteIdentifier(own.keys.name)}`
-    const key = keyExpression(own.own, row)
-    const written = `FROM main.${quoteIdentifier(own.own.name)} AS ${row} WHERE ${openWriterSql(row)} = ? AND NOT EXISTS (SELECT 1 FROM ${keys} AS k WHERE k."key" = ${key})`
-    const taken = writer.prepareSync(`SELECT ${key} ${written} AND EXISTS (SELECT 1 FROM (${parentState}) AS _strata_parent WHERE _strata_parent.${keyColumn} = ${key}) LIMIT 1`).allSync([txId])[0]
+    const written = this.unownedWrittenSql(table, own)
+    const taken = writer.prepareSync(`SELECT * FROM (${written}) AS _strata_written WHERE EXISTS (SELECT 1 FROM (${parentState}) AS _strata_parent WHERE ${keyMatch(table, '_strata_parent', '_strata_written')}) LIMIT 1`).allSync([txId, txId])[0]
     if (taken !== undefined) {
-      throw new StrataError('CONSTRAINT_VIOLATION', `duplicate key value violates the primary key of "${table.name}": key ${String(taken[0])} already exists on this branch`)
+      const key = (table.primaryKey ?? []).map((name, index) => `${name} = ${String(taken[index])}`).join(', ')
+      throw new StrataError('CONSTRAINT_VIOLATION', `duplicate key value violates the primary key of "${table.name}": (${key}) already exists on this branch`)
     }
-    writer.prepareSync(`INSERT INTO ${keys} ("key", since_tx) SELECT ${key}, ? ${written}`).runSync([txId, txId])
+    writer.prepareSync(`INSERT INTO main.${quoteIdentifier(own.keys.name)} ${this.keysColumnList(table)} ${written}`).runSync([txId, txId])
   }
+
+  /** The keys table's columns as an INSERT names them: the primary key's, then the commit from which the branch owns the key. */
+  private keysColumnList(table: TableDefinition): string {
+    return `(${[...(table.primaryKey ?? []).map(quoteIdentifier), sinceColumn].join(', ')})`
+  }
+
+  /**
+   * The keys (and the commit, the first `?`) of the rows of the branch's own table that the commit
+   * (the second `?`) wrote and the branch did not own yet: a SELECT of the keys table's columns.
+   */
+  private unownedWrittenSql(table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }): string {
+    const row = '_strata_row'
+    const keyColumns = (table.primaryKey ?? []).map((name) => `${row}.${quoteIdentifier(name)}`)
+    return (
+      `SELECT ${keyColumns.join(', ')}, ? AS ${sinceColumn} FROM main.${quoteIdentifier(own.own.name)} AS ${row} WHERE ${openWriterSql(row)} = ? ` +
+      `AND NOT EXISTS (SELECT 1 FROM main.${quoteIdentifier(own.keys.name)} AS _strata_owned WHERE ${keyMatch(table, '_strata_owned', row)})`
+    )
+  }
+
 }

@@ -24,6 +24,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { ArrayStatementResult, Engine, ExecuteOptions, StreamedResult } from '../../../engine/engine.js'
 import type { Session } from '../../../engine/session.js'
 import { StrataError } from '../../../util/errors.js'
+import { checkBranchName } from '../../../util/branch-names.js'
 import { limits } from '../../../util/limits.js'
 import { serveConsoleAsset } from '../console.js'
 import { changesRequest, streamChanges } from './changes.js'
@@ -93,6 +94,8 @@ interface QueryRequest {
   readonly persist: boolean
   /** The request came with a read-only token. */
   readonly readOnly: boolean
+  /** The branch the request's statements run on (docs/branches.md); main when absent. */
+  readonly branch: string | undefined
 }
 
 /** What a request's bearer token allows. */
@@ -395,6 +398,7 @@ class HttpApi {
       return
     }
     const session = this.engine.newSession()
+    if (parsed.branch !== undefined) session.branch = parsed.branch
     const startedMs = performance.now()
     let results: ArrayStatementResult[]
     try {
@@ -458,6 +462,7 @@ class HttpApi {
    */
   private async streamQuery(response: ServerResponse, parsed: QueryRequest, statement: RunningStatement, run: ReturnType<QueryRunLog['start']>): Promise<void> {
     const session = this.engine.newSession()
+    if (parsed.branch !== undefined) session.branch = parsed.branch
     const startedMs = performance.now()
     let streamed: StreamedResult
     try {
@@ -550,6 +555,9 @@ class HttpApi {
     if (engine !== undefined && engine !== 'row' && engine !== 'column') throw new HttpError(400, 'BAD_REQUEST', '"engine" must be "row" or "column"')
     const maxStalenessMs = fields['max_staleness_ms']
     if (maxStalenessMs !== undefined && (typeof maxStalenessMs !== 'number' || !(maxStalenessMs >= 0))) throw new HttpError(400, 'BAD_REQUEST', '"max_staleness_ms" must be a non-negative number')
+    const branch = fields['branch']
+    if (branch !== undefined && typeof branch !== 'string') throw new HttpError(400, 'BAD_REQUEST', '"branch" must be a branch name')
+    if (branch !== undefined) checkBranchName(branch)
     const persist = fields['persist'] ?? this.options.persistResults ?? true
     if (typeof persist !== 'boolean') throw new HttpError(400, 'BAD_REQUEST', '"persist" must be true or false')
     return {
@@ -560,6 +568,7 @@ class HttpApi {
       maxStalenessMs,
       persist,
       readOnly: access === 'read',
+      branch,
     }
   }
 }
