@@ -39,6 +39,19 @@ async function check(db: Database, branch: string, model: ReadonlyMap<number, Ro
   }
 }
 
+/** `strata.diff('t', a, b)` run on `branch`, asserted equal to the difference of the two models (rows of a → rows of b). */
+async function checkDiff(db: Database, a: string, b: string, before: ReadonlyMap<number, Row>, after: ReadonlyMap<number, Row>, branch: string, label: string): Promise<void> {
+  const expected: unknown[] = []
+  for (const id of [...new Set([...before.keys(), ...after.keys()])].sort((x, y) => x - y)) {
+    const old = before.get(id)
+    const now = after.get(id)
+    if (old !== undefined && now !== undefined && old.v === now.v && old.n === now.n) continue
+    expected.push({ id, diff_type: old === undefined ? 'added' : now === undefined ? 'removed' : 'modified', before: old ?? null, after: now ?? null })
+  }
+  const rows = (await db.query(`SELECT * FROM strata.diff('t', ${a}, ${b}) ORDER BY id`, [], { branch })).rows
+  assert.deepEqual(rows, expected, `strata.diff ${label}`)
+}
+
 describe('branches: reading and writing', () => {
   test('a seeded random history on main and three branches equals a model of copied maps, on both stores, after every statement', { timeout: 240_000 }, async (t) => {
     const db = await openTemporary(t, 'branches-model')
@@ -52,6 +65,7 @@ describe('branches: reading and writing', () => {
       models.get('main')!.set(id, row)
     }
     let statements = 0
+    const snapshots: { readonly committed: number; readonly models: ReadonlyMap<string, ReadonlyMap<number, Row>> }[] = []
     const branchPlan: [string, string][] = [
       ['b1', 'main'],
       ['b2', 'main'],
@@ -111,6 +125,16 @@ describe('branches: reading and writing', () => {
       }
       // Every branch, not only the one written: a write on one is invisible to the others.
       for (const [branch, model] of models) await check(db, branch, model, `end of round ${round}`)
+      const committed = Number((await db.query('SELECT max(tx_id) AS tx FROM strata.transactions')).rows[0]!['tx'])
+      snapshots.push({ committed, models: new Map([...models].map(([name, model]) => [name, new Map(model)])) })
+    }
+    // strata.diff between every two branches, and between a past commit and the head of each branch, equals the models' difference.
+    const names = [...models.keys()]
+    for (const a of names) for (const b of names) if (a !== b) await checkDiff(db, `'${a}'`, `'${b}'`, models.get(a)!, models.get(b)!, 'main', `${a} → ${b}`)
+    for (const name of names) {
+      const past = snapshots.find((snapshot) => snapshot.models.has(name))!
+      const latest = Number((await db.query('SELECT max(tx_id) AS tx FROM strata.transactions')).rows[0]!['tx'])
+      await checkDiff(db, String(past.committed), String(latest), past.models.get(name)!, models.get(name)!, name, `${name} at ${past.committed} → ${latest}`)
     }
     assert.ok(statements >= 100)
     // Aggregates and joins read every branch's rows through the column store.
@@ -201,13 +225,23 @@ describe('branches: reading and writing', () => {
         ['ALTER TABLE t DROP COLUMN v', 'OBJECT_IN_USE', /column "v" of table "t" cannot be dropped while branch "dev"/],
       ],
     )
+    // A branch that holds rows of a table holds them in the table's shape: main may not change it meanwhile.
+    await db.query('ALTER TABLE k ADD COLUMN w INTEGER')
+    await dev.query("INSERT INTO t VALUES (9, 'dev')")
+    await assertRefused(
+      (sql) => db.query(sql),
+      [
+        ['ALTER TABLE t ADD COLUMN w INTEGER', 'OBJECT_IN_USE', /table "t" cannot be altered while branch "dev" holds rows of it/],
+        ['ALTER TABLE t RENAME COLUMN v TO w', 'OBJECT_IN_USE', /table "t" cannot be altered while branch "dev" holds rows of it/],
+      ],
+    )
     // A transaction runs on one branch.
     await db.query('BEGIN')
     await db.query("INSERT INTO t VALUES (1, 'main')")
     await assertRefused((sql) => db.query(sql), [['USE BRANCH dev', 'TX_STATE', /a transaction writes on one branch/]])
     await assertRefused((sql) => db.query(sql, [], { branch: 'dev' }), [['SELECT * FROM t', 'TX_STATE', /a transaction runs on one branch/]])
     await db.query('COMMIT')
-    assert.deepEqual((await dev.query('SELECT count(*) AS c FROM t')).rows, [{ c: 0 }], 'main’s later commit is not on the branch')
+    assert.deepEqual((await dev.query('SELECT id FROM t ORDER BY id')).rows, [{ id: 9 }], 'main’s later commit is not on the branch')
   })
 
   test('a branch’s rows survive a restart, and its storage is hidden from every listing', async () => {

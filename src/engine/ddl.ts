@@ -216,6 +216,7 @@ export class Ddl {
     }
     const altered = schema.catalog.tables.get(name)!
     if (altered.source !== undefined || altered.stream !== undefined) throw new StrataError('NOT_SUPPORTED', `ALTER TABLE of the ${altered.source !== undefined ? 'source' : 'stream'} "${name}"`)
+    subsystems.checkAlterTable(altered)
     const writer = rowStore.writer
     for (const commandNode of list(body['cmds'])) {
       const command = nodeBody(commandNode, 'AlterTableCmd')!
@@ -318,6 +319,7 @@ export class Ddl {
     const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')!
     const table = this.requireTable(String(relation['relname']))
     if (table.source !== undefined || table.stream !== undefined) throw new StrataError('NOT_SUPPORTED', `ALTER TABLE of the ${table.source !== undefined ? 'source' : 'stream'} "${table.name}"`)
+    subsystems.checkAlterTable(table)
     const from = String(body['subname'])
     const to = String(body['newname'])
     checkUserName(to, 'column')

@@ -120,6 +120,10 @@ export class Subsystems {
     return this.all.some((subsystem) => subsystem.schema?.dropIndex?.(change, name) === true)
   }
 
+  checkAlterTable(table: TableDefinition): void {
+    for (const subsystem of this.all) subsystem.schema?.checkAlterTable?.(table)
+  }
+
   checkDropColumn(table: TableDefinition, column: string): void {
     for (const subsystem of this.all) subsystem.schema?.checkDropColumn?.(table, column)
   }

@@ -245,6 +245,8 @@ export interface SchemaHooks {
   dropTable?(change: SchemaChange, table: TableDefinition): void
   /** DROP INDEX `name`: true when the index was this subsystem's and is gone. */
   dropIndex?(change: SchemaChange, name: string): boolean
+  /** Throws when `table`'s columns may not change (ALTER TABLE ADD/DROP/RENAME COLUMN). */
+  checkAlterTable?(table: TableDefinition): void
   /** Throws when `column` of `table` may not be dropped. */
   checkDropColumn?(table: TableDefinition, column: string): void
   /** A column renamed: the parts of the table definition this subsystem keeps, renamed (merged into the saved definition). */

@@ -7,7 +7,7 @@
  */
 import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseShowBranches, recogniseUseBranch, type CreateBranch, type DropBranch } from '../../sql/branches.js'
 import { evaluateInstant } from '../../sql/temporal.js'
-import { nodeKind } from '../../sql/tree.js'
+import { nodeBody, nodeKind } from '../../sql/tree.js'
 import type { RowConnection } from '../../storage/rowstore/rowstore.js'
 import { StrataError } from '../../util/errors.js'
 import { dateFromMicros } from '../../util/timestamp.js'
@@ -180,11 +180,21 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
     name: 'branches',
     relations: ['branches'],
     onBranch: (statement, kind, body) => statements.statement(statement, kind, body),
+    claimRead: (statement, tree) => statements.claimDiff(statement, nodeBody(tree, 'SelectStmt') ?? tree),
     // A branch reads its parent's tables as of its fork point: until the parent keeps what it drops for
     // them (docs/branches.md, "Status"), a table or column is not dropped while any branch is live.
     schema: {
       checkDropTable: (table) => refuseWhileBranched(host, `table "${table.name}"`),
       checkDropColumn: (table, column) => refuseWhileBranched(host, `column "${column}" of table "${table.name}"`),
+      // A branch's own table for it has the columns the table had at the branch's first write to it.
+      checkAlterTable: (table) => {
+        for (const name of host.schema.catalog.tables.keys()) {
+          const match = /^_strata_b(\d+)_t_(.*)$/s.exec(name)
+          if (match === null || match[2] !== table.name) continue
+          const live = host.rowStore.writer.prepareSync('SELECT name FROM _strata_branches WHERE id = ? AND dropped_tx IS NULL').allSync([Number(match[1])])[0]
+          if (live !== undefined) throw new StrataError('OBJECT_IN_USE', `table "${table.name}" cannot be altered while branch "${String(live[0])}" holds rows of it (merge or drop the branch first)`)
+        }
+      },
     },
     recognise(statement) {
       // SHOW BRANCHES is a SHOW of a setting by PostgreSQL's grammar; CREATE and DROP BRANCH it rejects.

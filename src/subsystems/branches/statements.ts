@@ -19,8 +19,10 @@ import { isKeyLookup } from '../../sql/temporal.js'
 import { timeSeriesEdits } from '../../sql/timeseries.js'
 import { nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
-import type { OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
-import { columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, keyMatch, mainWroteSinceSync, rowStoreBranchSql, rowStoreParentSql, sinceColumn, type PhysicalRead, type ResolvedBranch } from './storage.js'
+import type { ClaimedRead, OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
+import { diffSql, findDiffCalls, type DiffCall, type DiffRef } from './diff.js'
+import { mainBranch } from '../../util/branch-names.js'
+import { columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, columnStoreStateSql, keyMatch, mainWroteSinceSync, rowStoreBranchSql, rowStoreParentSql, sinceColumn, type PhysicalRead, type ResolvedBranch } from './storage.js'
 
 /** A table reference of a statement: where it stands, how long its name is, its table and alias. */
 interface Reference {
@@ -61,6 +63,53 @@ export class BranchStatements {
 
   constructor(private readonly host: SubsystemHost) {}
 
+  private readonly diffCalls = new WeakMap<PgNode, readonly DiffCall[]>()
+
+  /** A SELECT that reads `strata.diff(…)`, on any branch: run on the column store with each call's rows as a derived table. */
+  claimDiff(statement: Statement, tree: PgNode): ClaimedRead | undefined {
+    let calls = this.diffCalls.get(tree)
+    if (calls === undefined) {
+      calls = findDiffCalls(statement, tree)
+      this.diffCalls.set(tree, calls)
+    }
+    if (calls.length === 0) return undefined
+    const found = calls
+    const refuse = (what: string): never => {
+      throw new StrataError('NOT_SUPPORTED', `strata.diff ${what}`)
+    }
+    return {
+      run: (call) => this.diff(call, statement, tree, found),
+      evaluate: () => refuse('as the source of a write'),
+      explain: () => refuse('in EXPLAIN'),
+    }
+  }
+
+  private async diff(call: StatementCall, statement: Statement, tree: PgNode, calls: readonly DiffCall[]): Promise<Rows> {
+    if (call.branch !== mainBranch && this.references(statement, tree).length > 0) throw new StrataError('NOT_SUPPORTED', 'strata.diff in a query that also reads tables, on a branch other than main')
+    const catalog = this.host.schema.catalog
+    const tables = (name: string): TableDefinition | undefined => catalog.tables.get(name)
+    const committed = this.host.ledger.lastCommitted.txId
+    const reads: PhysicalRead[] = []
+    const state = (table: TableDefinition, ref: DiffRef): string => {
+      if (ref.kind === 'branch') return columnStoreStateSql(table, ref.name === mainBranch ? undefined : this.branchSync(ref.name), undefined, tables, reads)
+      if (ref.txId > committed) throw new StrataError('UNDEFINED_TRANSACTION', `transaction ${ref.txId} has not been committed (yet)`)
+      return columnStoreStateSql(table, call.branch === mainBranch ? undefined : this.branchSync(call.branch), ref.txId, tables, reads)
+    }
+    const edits = calls.map((one) => {
+      const table = catalog.tables.get(one.table)
+      if (table === undefined || isBranchStorage(one.table)) throw new StrataError('UNDEFINED_TABLE', `table "${one.table}" does not exist`)
+      const sql = diffSql(table, state(table, one.refs[0]), state(table, one.refs[1]))
+      return { location: one.location, length: one.length, text: `(${sql})${one.aliased ? '' : ' AS diff'}` }
+    })
+    const bounded = [...new Map(reads.filter((read) => read.bound !== undefined).map((read) => [read.table.name, read.table])).values()]
+    if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
+    this.host.beforeColumnStore(tree, 'strata.diff')
+    const params = call.params
+    const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
+    const result = await call.columnQuery(compacted.sql, compacted.params)
+    return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
+  }
+
   /** After CREATE or DROP BRANCH: ancestries are read again. */
   forgetBranches(): void {
     this.branches.clear()
@@ -79,8 +128,9 @@ export class BranchStatements {
   statement(statement: Statement, kind: string, body: PgNode): OwnStatement | 'as-main' | undefined {
     if (statement.clauses !== undefined) throw new StrataError('NOT_SUPPORTED', 'time travel and valid-time writes on a branch other than main (docs/branches.md, "Status")')
     if (kind === 'SelectStmt') {
-      // A SELECT of no user table (`SELECT 1`, the catalog, `strata.*`) reads what every branch shares.
+      // A SELECT of no user table (`SELECT 1`, the catalog, `strata.*`, `strata.diff(…)`) reads what every branch shares.
       if (this.references(statement, body).length === 0) return 'as-main'
+      if (this.claimDiff(statement, body) !== undefined) throw new StrataError('NOT_SUPPORTED', 'strata.diff in a query that also reads tables, on a branch other than main')
       let read = this.reads.get(body)
       if (read === undefined) {
         read = {

@@ -112,6 +112,16 @@ export function columnStoreBranchSql(table: TableDefinition, branch: ResolvedBra
 }
 
 /**
+ * The column store's derived table for `table` as a branch (undefined: main) saw it at transaction
+ * `bound` (undefined: its head): the user columns. A past state reads the mirrored history of the
+ * tables `reads` collects with a bound.
+ */
+export function columnStoreStateSql(table: TableDefinition, branch: ResolvedBranch | undefined, bound: number | undefined, tables: Tables, reads: PhysicalRead[]): string {
+  if (branch === undefined) return physicalArms(table, table, bound, reads, 'column')
+  return branchArms(table, branch, 0, bound, tables, reads, 'column')
+}
+
+/**
  * Whether main has written `table` since transaction `bound` (inserted, updated or deleted a row of
  * it): if not, main's rows now are its rows at `bound`, and a branch's column-store read may take the
  * mirror's current table instead of its history. Two index probes.
