@@ -157,7 +157,9 @@ describe('branches: reading and writing', () => {
     const tablesBefore = await db.tables()
     await db.query('CREATE BRANCH dev')
     assert.deepEqual(await db.tables(), tablesBefore)
+    assert.deepEqual((await db.query('SELECT strata.current_branch()')).rows, [{ current_branch: 'main' }])
     await db.query('USE BRANCH dev')
+    assert.deepEqual((await db.query('SELECT strata.current_branch() AS b, upper(strata.current_branch()) AS u')).rows, [{ b: 'dev', u: 'DEV' }])
     await db.query("UPDATE t SET v = 'dev' WHERE id = 1")
     assert.deepEqual(rowsOf(await db.query('SELECT * FROM t')), [{ id: 1, v: 'dev', n: 1 }, { id: 2, v: 'b', n: 2 }])
     // A transaction started from a handle on a branch runs there; a rollback leaves nothing.
@@ -174,6 +176,8 @@ describe('branches: reading and writing', () => {
     await db.query('USE BRANCH main')
     assert.deepEqual(rowsOf(await db.query('SELECT * FROM t')), [{ id: 1, v: 'a', n: 1 }, { id: 2, v: 'b', n: 2 }], 'main is untouched')
     const dev = db.branch('dev')
+    assert.deepEqual((await dev.query('SELECT strata.current_branch()')).rows, [{ current_branch: 'dev' }])
+    assert.deepEqual((await db.query('SELECT strata.current_branch()')).rows, [{ current_branch: 'main' }], 'a handle on a branch does not move the database’s session')
     assert.deepEqual(rowsOf(await dev.query('SELECT * FROM t')), [{ id: 1, v: 'dev', n: 1 }, { id: 2, v: 'b', n: 2 }, { id: 3, v: 'c', n: 3 }])
     await dev.transaction(async (tx) => {
       await tx.query('DELETE FROM t WHERE id = 2')

@@ -214,3 +214,32 @@ test('the shell on a terminal: Tab completes tables and columns, ↑ recalls a m
     '',
   ])
 })
+
+test('the shell on a terminal names the branch it is on in its prompt', async (t) => {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-shell-branch-'))
+  const shell = new TerminalShell(path.join(directory, 'db'), path.join(directory, 'history'))
+  t.after(() => {
+    shell.kill()
+    fs.rmSync(directory, { recursive: true, force: true })
+  })
+  await shell.waitFor('strata> ')
+  shell.type('CREATE TABLE t (id INTEGER PRIMARY KEY);\r')
+  await shell.waitFor('OK')
+  shell.type('CREATE BRANCH "feature/x";\r')
+  await shell.waitFor('strata> ')
+  shell.type('USE BRANCH "feature/x";\r')
+  await shell.waitFor('strata (feature/x)> ')
+  shell.type('INSERT INTO t VALUES (1);\r')
+  await shell.waitFor('strata (feature/x)> ')
+  // A statement over two lines continues under a prompt as wide as the branch's.
+  shell.type('SELECT count(*) AS n\r')
+  await shell.waitFor('              ...> ')
+  shell.type('FROM t;\r')
+  await shell.waitFor('(1 row)')
+  assert.match(shell.shown, /│ 1 │/)
+  shell.type('USE BRANCH main;\r')
+  await shell.waitFor('strata> ')
+  assert.doesNotMatch(shell.shown, /feature/)
+  shell.type('.quit\r')
+  assert.equal(await shell.exited, 0)
+})

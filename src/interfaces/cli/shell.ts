@@ -23,6 +23,7 @@ import { historyEntriesMax, historyEntry, loadHistory, saveHistory } from './his
 import { LocalClient } from '../server/local/client.js'
 import { classifyInput, loadStatementScanner } from './statement-input.js'
 import { followChanges, parseSubscribeCommand, subscribeUsage, type SubscribeCommand } from './subscribe.js'
+import { mainBranch } from '../../util/branch-names.js'
 
 export interface ShellOptions {
   readonly databasePath: string
@@ -73,6 +74,8 @@ interface DotCommand {
 class ShellSession {
   private mode: OutputFormat = 'table'
   private timerEnabled = false
+  /** The branch the session is on, as the prompt shows it (asked after a text that may have changed it). */
+  private branch = mainBranch
   private bufferedLines: string[] = []
   private sawError = false
   private interruptedOnEmptyPrompt = false
@@ -155,7 +158,9 @@ class ShellSession {
 
   private prompt(lineReader: readline.Interface): void {
     if (!this.options.interactive) return
-    lineReader.setPrompt(this.bufferedLines.length === 0 ? primaryPrompt : continuationPrompt)
+    // On a branch other than main the prompt names it (`strata (dev)> `), its continuation as wide.
+    const primary = this.branch === mainBranch ? primaryPrompt : `strata (${this.branch})> `
+    lineReader.setPrompt(this.bufferedLines.length === 0 ? primary : `${' '.repeat(primary.length - continuationPrompt.length)}${continuationPrompt}`)
     lineReader.prompt()
   }
 
@@ -253,6 +258,12 @@ class ShellSession {
     this.bufferedLines = []
     const results = await this.runStatement((signal) => this.database.exec(sqlText, { signal }))
     for (const result of results ?? []) this.printResult(result)
+    // A text that may have switched branches (USE BRANCH, DROP BRANCH …): the prompt asks which one the session is on.
+    if (this.options.interactive && /branch/i.test(sqlText)) {
+      const current = await this.runStatement((signal) => this.database.query('SELECT strata.current_branch() AS branch', undefined, { signal }))
+      const name = current?.rows[0]?.['branch']
+      if (typeof name === 'string') this.branch = name
+    }
   }
 
   /**

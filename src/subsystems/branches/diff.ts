@@ -85,3 +85,27 @@ export function diffSql(table: TableDefinition, before: string, after: string): 
     `WHERE a._strata_present IS NULL OR b._strata_present IS NULL OR ${differs}`
   )
 }
+
+/** Where each `strata.current_branch()` call stands in `tree`'s text (location and length); empty when there is none. */
+export function findCurrentBranchCalls(statement: Statement, tree: PgNode): { readonly location: number; readonly length: number; readonly named: boolean }[] {
+  const calls: { location: number; length: number; named: boolean }[] = []
+  // A select item that is the call alone, unaliased, is named `current_branch` (as PostgreSQL names a function's column).
+  const unnamed = new Set<unknown>()
+  walk(tree, (kind, body) => {
+    if (kind === 'ResTarget' && body['name'] === undefined) unnamed.add(nodeBody(body['val'], 'FuncCall'))
+  })
+  walk(tree, (kind, body) => {
+    if (kind !== 'FuncCall') return
+    const name = names(body['funcname']).map((part) => part.toLowerCase())
+    if (name.length !== 2 || name[0] !== 'strata' || name[1] !== 'current_branch') return
+    if (list(body['args']).length > 0) throw new StrataError('INVALID_ARGUMENT', 'strata.current_branch() takes no arguments')
+    const location = Number(body['location'] ?? 0)
+    const tokens = tokensOf(statement.text, statement.tokens)
+    const start = location - statement.locationBase
+    const open = tokens.findIndex((token) => token.start >= start && token.text === '(')
+    const close = tokens.findIndex((token, index) => index > open && token.text === ')')
+    if (open < 0 || close < 0) throw new StrataError('INTERNAL', 'strata.current_branch: no end to the call')
+    calls.push({ location, length: tokens[close]!.end - start, named: unnamed.has(body) })
+  })
+  return calls
+}

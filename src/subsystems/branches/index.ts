@@ -180,7 +180,7 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
     name: 'branches',
     relations: ['branches'],
     onBranch: (statement, kind, body) => statements.statement(statement, kind, body),
-    claimRead: (statement, tree) => statements.claimDiff(statement, nodeBody(tree, 'SelectStmt') ?? tree),
+    claimRead: (statement, tree) => statements.claimFunctions(statement, nodeBody(tree, 'SelectStmt') ?? tree),
     // A branch reads its parent's tables as of its fork point: until the parent keeps what it drops for
     // them (docs/branches.md, "Status"), a table or column is not dropped while any branch is live.
     schema: {

@@ -17,10 +17,10 @@ import type { TableDefinition } from '../../sql/catalog.js'
 import { openWriterSql } from '../../sql/catalog.js'
 import { isKeyLookup } from '../../sql/temporal.js'
 import { timeSeriesEdits } from '../../sql/timeseries.js'
-import { nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
+import { names, nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { ClaimedRead, OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
-import { diffSql, findDiffCalls, type DiffCall, type DiffRef } from './diff.js'
+import { diffSql, findCurrentBranchCalls, findDiffCalls, type DiffCall, type DiffRef } from './diff.js'
 import { mainBranch } from '../../util/branch-names.js'
 import { columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, columnStoreStateSql, keyMatch, mainWroteSinceSync, rowStoreBranchSql, rowStoreParentSql, sinceColumn, type PhysicalRead, type ResolvedBranch } from './storage.js'
 
@@ -61,31 +61,41 @@ export class BranchStatements {
   /** Each SELECT's statement on a branch, made once per tree. */
   private readonly reads = new WeakMap<PgNode, OwnStatement>()
 
+  private readonly functionCalls = new WeakMap<PgNode, { readonly diffs: readonly DiffCall[]; readonly currentBranch: readonly { readonly location: number; readonly length: number; readonly named: boolean }[] }>()
+
   constructor(private readonly host: SubsystemHost) {}
 
-  private readonly diffCalls = new WeakMap<PgNode, readonly DiffCall[]>()
-
-  /** A SELECT that reads `strata.diff(…)`, on any branch: run on the column store with each call's rows as a derived table. */
-  claimDiff(statement: Statement, tree: PgNode): ClaimedRead | undefined {
-    let calls = this.diffCalls.get(tree)
+  /**
+   * A SELECT that calls branches' functions — `strata.diff(…)` in FROM, `strata.current_branch()` —
+   * on any branch: run on the column store, each diff's rows as a derived table and each
+   * current_branch() as the session's branch's name.
+   */
+  claimFunctions(statement: Statement, tree: PgNode): ClaimedRead | undefined {
+    let calls = this.functionCalls.get(tree)
     if (calls === undefined) {
-      calls = findDiffCalls(statement, tree)
-      this.diffCalls.set(tree, calls)
+      // One walk settles the common case, a SELECT that calls no function of the strata schema.
+      let mentioned = false
+      walk(tree, (kind, body) => {
+        if (kind === 'FuncCall' && names(body['funcname'])[0]?.toLowerCase() === 'strata') mentioned = true
+        return !mentioned
+      })
+      calls = mentioned ? { diffs: findDiffCalls(statement, tree), currentBranch: findCurrentBranchCalls(statement, tree) } : { diffs: [], currentBranch: [] }
+      this.functionCalls.set(tree, calls)
     }
-    if (calls.length === 0) return undefined
+    if (calls.diffs.length === 0 && calls.currentBranch.length === 0) return undefined
     const found = calls
     const refuse = (what: string): never => {
-      throw new StrataError('NOT_SUPPORTED', `strata.diff ${what}`)
+      throw new StrataError('NOT_SUPPORTED', `strata.diff and strata.current_branch() ${what}`)
     }
     return {
-      run: (call) => this.diff(call, statement, tree, found),
+      run: (call) => this.runFunctions(call, statement, tree, found.diffs, found.currentBranch),
       evaluate: () => refuse('as the source of a write'),
       explain: () => refuse('in EXPLAIN'),
     }
   }
 
-  private async diff(call: StatementCall, statement: Statement, tree: PgNode, calls: readonly DiffCall[]): Promise<Rows> {
-    if (call.branch !== mainBranch && this.references(statement, tree).length > 0) throw new StrataError('NOT_SUPPORTED', 'strata.diff in a query that also reads tables, on a branch other than main')
+  private async runFunctions(call: StatementCall, statement: Statement, tree: PgNode, calls: readonly DiffCall[], currentBranch: readonly { readonly location: number; readonly length: number; readonly named: boolean }[]): Promise<Rows> {
+    if (call.branch !== mainBranch && this.references(statement, tree).length > 0) throw new StrataError('NOT_SUPPORTED', 'strata.diff or strata.current_branch() in a query that also reads tables, on a branch other than main')
     const catalog = this.host.schema.catalog
     const tables = (name: string): TableDefinition | undefined => catalog.tables.get(name)
     const committed = this.host.ledger.lastCommitted.txId
@@ -101,6 +111,7 @@ export class BranchStatements {
       const sql = diffSql(table, state(table, one.refs[0]), state(table, one.refs[1]))
       return { location: one.location, length: one.length, text: `(${sql})${one.aliased ? '' : ' AS diff'}` }
     })
+    for (const one of currentBranch) edits.push({ location: one.location, length: one.length, text: `'${call.branch.replaceAll("'", "''")}'${one.named ? ' AS current_branch' : ''}` })
     const bounded = [...new Map(reads.filter((read) => read.bound !== undefined).map((read) => [read.table.name, read.table])).values()]
     if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
     this.host.beforeColumnStore(tree, 'strata.diff')
@@ -130,7 +141,7 @@ export class BranchStatements {
     if (kind === 'SelectStmt') {
       // A SELECT of no user table (`SELECT 1`, the catalog, `strata.*`, `strata.diff(…)`) reads what every branch shares.
       if (this.references(statement, body).length === 0) return 'as-main'
-      if (this.claimDiff(statement, body) !== undefined) throw new StrataError('NOT_SUPPORTED', 'strata.diff in a query that also reads tables, on a branch other than main')
+      if (this.claimFunctions(statement, body) !== undefined) throw new StrataError('NOT_SUPPORTED', 'strata.diff or strata.current_branch() in a query that also reads tables, on a branch other than main')
       let read = this.reads.get(body)
       if (read === undefined) {
         read = {
