@@ -216,6 +216,17 @@ describe('branches: reading and writing', () => {
         ['DROP BRANCH dev', 'OBJECT_IN_USE', /this session is on it/],
       ],
     )
+    // The library calls that go to main's tables directly are refused while the database's session is on a branch.
+    await db.query('USE BRANCH dev')
+    for (const [what, call] of [
+      ['insert()', () => db.insert('t', [{ id: 5, v: 'x' }])],
+      ['writeBatch()', () => db.writeBatch(["INSERT INTO t VALUES (5, 'x')"])],
+      ['exportTable()', () => db.exportTable('/tmp/never-written.csv', { table: 't' })],
+    ] as const) {
+      await assert.rejects(call(), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED' && error.message.includes(`${what} on a branch other than main`), what)
+    }
+    assert.throws(() => db.subscribe(), (error: unknown) => error instanceof StrataError && error.code === 'NOT_SUPPORTED')
+    await db.query('USE BRANCH main')
     // What reads nothing a branch changes runs as on main; a view would read main's tables, so it is refused.
     await db.query('CREATE VIEW tv AS SELECT id FROM t')
     assert.deepEqual((await dev.query('SELECT 1 AS one')).rows, [{ one: 1 }])

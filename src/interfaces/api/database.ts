@@ -6,7 +6,7 @@ import type { Table as ArrowTable, Vector } from 'apache-arrow'
 import { Engine, type StatementResult } from '../../engine/engine.js'
 import type { Session } from '../../engine/session.js'
 import { StrataError } from '../../util/errors.js'
-import { checkBranchName } from '../../util/branch-names.js'
+import { checkBranchName, mainBranch } from '../../util/branch-names.js'
 import { decimalLabel, decimalWords } from '../../util/decimal.js'
 import { dateMicros } from '../../util/timestamp.js'
 import { loadArrow, type Arrow } from './arrow.js'
@@ -110,6 +110,11 @@ class DatabaseHandle extends SessionHandle implements Database {
     return inTransaction(this.engine, session, body, options)
   }
 
+  /** The calls that read or write main's tables directly, refused while the handle's session is on another branch (USE BRANCH) rather than answered from main. */
+  private onMainOnly(what: string): void {
+    if (this.session.branch !== mainBranch) throw new StrataError('NOT_SUPPORTED', `${what} on a branch other than main (this database is on branch "${this.session.branch}"; USE BRANCH main first)`)
+  }
+
   branch(name: string): BranchHandle {
     this.checkUsable()
     if (typeof name !== 'string') throw new StrataError('INVALID_ARGUMENT', 'branch() takes the branch name')
@@ -138,11 +143,13 @@ class DatabaseHandle extends SessionHandle implements Database {
 
   async importFile(file: string, options: ImportOptions): Promise<WriteSummary> {
     this.checkUsable()
+    this.onMainOnly('importFile()')
     return this.engine.importFile(file, options)
   }
 
   async insert(table: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable, options: InsertOptions = {}): Promise<WriteSummary> {
     this.checkUsable()
+    this.onMainOnly('insert()')
     if (typeof table !== 'string') throw new StrataError('INVALID_PARAMETER', 'insert() takes the table name as its first argument')
     const input = await inputRows(rows)
     return this.engine.bulkInsert(table, input.columns.map((name) => ({ name })), input.rows, { signal: options.signal, onProgress: options.onProgress })
@@ -150,6 +157,7 @@ class DatabaseHandle extends SessionHandle implements Database {
 
   async push(source: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable): Promise<WriteSummary> {
     this.checkUsable()
+    this.onMainOnly('push()')
     if (typeof source !== 'string') throw new StrataError('INVALID_ARGUMENT', 'push() takes the source name as its first argument')
     const input = await inputRows(rows)
     return this.engine.callSubsystem('push', [source, input.columns, input.rows, 'error'])
@@ -157,28 +165,33 @@ class DatabaseHandle extends SessionHandle implements Database {
 
   async advanceWatermark(source: string, time: Date | string | bigint): Promise<void> {
     this.checkUsable()
+    this.onMainOnly('advanceWatermark()')
     if (typeof source !== 'string') throw new StrataError('INVALID_ARGUMENT', 'advanceWatermark() takes the source name as its first argument')
     await this.engine.callSubsystem('advanceWatermark', [source, time])
   }
 
   async flush(source?: string): Promise<void> {
     this.checkUsable()
+    this.onMainOnly('flush()')
     if (source !== undefined && typeof source !== 'string') throw new StrataError('INVALID_ARGUMENT', 'flush() takes a source name, or nothing for every source')
     await this.engine.callSubsystem('flush', [source])
   }
 
   async writeBatch(items: readonly BatchItem[], options: { readonly signal?: AbortSignal } = {}): Promise<WriteSummary> {
     this.checkUsable()
+    this.onMainOnly('writeBatch()')
     return this.engine.writeBatch(items, options)
   }
 
   async exportTable(file: string, options: ExportOptions): Promise<{ readonly rowCount: number }> {
     this.checkUsable()
+    this.onMainOnly('exportTable()')
     return this.engine.exportTable(file, options)
   }
 
   subscribe(options: SubscribeOptions = {}): Subscription {
     this.checkUsable()
+    this.onMainOnly('subscribe()')
     return this.engine.subscribe(options)
   }
 
