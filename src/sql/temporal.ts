@@ -425,14 +425,10 @@ export function planTemporal(
     const merged = explicit !== undefined && clauses.shorthand !== undefined ? { ...clauses.shorthand, ...explicit } : spec
     const location = Number(range['location'] ?? 0)
     tokens ??= tokensOf(text, tokenSource)
-    const start = location - locationBase
-    let last = tokens.findIndex((token) => token.start === start)
-    if (last < 0) throw new StrataError('INTERNAL', `no token at the table reference "${name}"`)
-    while (tokens[last + 1]?.text === '.' && tokens[last + 2] !== undefined) last += 2
     const alias = nodeBody({ Alias: range['alias'] }, 'Alias')
     references.set(location, {
       location,
-      nameLength: tokens[last]!.end - start,
+      nameLength: referenceNameLength(tokens, location - locationBase, name),
       table,
       alias: alias === undefined ? undefined : String(alias['aliasname']),
       spec: merged,
@@ -453,6 +449,17 @@ export function planTemporal(
     }
   }
   return { references, periodColumnsNamed, periodStars, slots: references.size * 4 }
+}
+
+/**
+ * How many characters a table reference's name takes in the text, from its first token (at `start`)
+ * through a schema qualifier (`main.t`): what a text edit that replaces the name replaces.
+ */
+export function referenceNameLength(tokens: readonly { readonly start: number; readonly end: number; readonly text: string }[], start: number, name: string): number {
+  let last = tokens.findIndex((token) => token.start === start)
+  if (last < 0) throw new StrataError('INTERNAL', `no token at the table reference "${name}"`)
+  while (tokens[last + 1]?.text === '.' && tokens[last + 2] !== undefined) last += 2
+  return tokens[last]!.end - start
 }
 
 /** What a `*` over history becomes in the column store's SQL: the period columns stay hidden from it. */

@@ -15,7 +15,7 @@ import { postgresJsonEdits, subqueryLimitEdits } from '../../sql/pgcompat.js'
 import { compileSelect, NotRowStore, type RowPlan } from '../../sql/rowsql.js'
 import type { TableDefinition } from '../../sql/catalog.js'
 import { openWriterSql } from '../../sql/catalog.js'
-import { isKeyLookup } from '../../sql/temporal.js'
+import { isKeyLookup, referenceNameLength } from '../../sql/temporal.js'
 import { timeSeriesEdits } from '../../sql/timeseries.js'
 import { names, nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
@@ -112,7 +112,7 @@ export class BranchStatements {
       return { location: one.location, length: one.length, text: `(${sql})${one.aliased ? '' : ' AS diff'}` }
     })
     for (const one of currentBranch) edits.push({ location: one.location, length: one.length, text: `'${call.branch.replaceAll("'", "''")}'${one.named ? ' AS current_branch' : ''}` })
-    const bounded = [...new Map(reads.filter((read) => read.bound !== undefined).map((read) => [read.table.name, read.table])).values()]
+    const bounded = boundedTables(reads)
     if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
     this.host.beforeColumnStore(tree, 'strata.diff')
     const params = call.params
@@ -147,11 +147,7 @@ export class BranchStatements {
         read = {
           writes: false,
           run: (call) => this.read(call, statement, body),
-          rowPlan: (options, branch) => {
-            const plan = this.readPlan(statement, body, branch)
-            const engine = options.engine
-            return plan.row !== undefined && engine !== 'column' && (engine === 'row' || plan.lookup) ? plan.row : undefined
-          },
+          rowPlan: (options, branch) => rowRoute(this.readPlan(statement, body, branch), options.engine),
         }
         this.reads.set(body, read)
       }
@@ -167,8 +163,8 @@ export class BranchStatements {
     const plan = this.readPlan(statement, select, call.branch)
     const engine = call.options.engine
     if (engine === 'row' && plan.row === undefined) throw new StrataError('NOT_SUPPORTED', 'the row store cannot run this query on a branch')
-    if (plan.row !== undefined && engine !== 'column' && (engine === 'row' || plan.lookup)) return call.rowRead(plan.row)
-    return this.columnRead(call, statement, select, plan)
+    const row = rowRoute(plan, engine)
+    return row !== undefined ? call.rowRead(row) : this.columnRead(call, statement, select, plan)
   }
 
   private async columnRead(call: StatementCall, statement: Statement, select: PgNode, plan: ReadPlan): Promise<Rows> {
@@ -219,29 +215,18 @@ export class BranchStatements {
       if (!(error instanceof NotRowStore)) throw error
     }
     const reads: PhysicalRead[] = []
-    const edits = references.map((reference) => ({
-      location: reference.location,
-      length: reference.nameLength,
-      // The reference's own alias stays where it was written; an unaliased one takes the table's name.
-      text: `(${columnStoreBranchSql(reference.table, branch, tables, reads)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
-    }))
-    const historyOf = [...new Map(reads.filter((read) => read.bound !== undefined).map((read) => [read.table.name, read.table])).values()]
+    const edits = referenceEdits(references, (table) => columnStoreBranchSql(table, branch, tables, reads))
     const fastReads: PhysicalRead[] = []
-    const editsMainUnchanged = references.map((reference) => ({
-      location: reference.location,
-      length: reference.nameLength,
-      text: `(${columnStoreBranchSql(reference.table, branch, tables, fastReads, true)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
-    }))
-    const historyOfMainUnchanged = [...new Map(fastReads.filter((read) => read.bound !== undefined).map((read) => [read.table.name, read.table])).values()]
+    const editsMainUnchanged = referenceEdits(references, (table) => columnStoreBranchSql(table, branch, tables, fastReads, true))
     const plan: ReadPlan = {
       catalogVersion,
       branch,
       row,
       lookup: references.length === 1 && isKeyLookup(select, references[0]!.table),
       edits,
-      historyOf,
+      historyOf: boundedTables(reads),
       editsMainUnchanged,
-      historyOfMainUnchanged,
+      historyOfMainUnchanged: boundedTables(fastReads),
       tables: [...new Map(references.map((reference) => [reference.table.name, reference.table])).values()],
       mainBound: Math.min(...branch.chain.map((link) => link.forkTx)),
     }
@@ -284,12 +269,8 @@ export class BranchStatements {
       if (table.futureValidTime === true) throw new StrataError('NOT_SUPPORTED', `table "${name}" on a branch other than main: its valid time may not cover now (docs/branches.md, "Status")`)
       const location = Number(range['location'] ?? 0)
       tokens ??= tokensOf(statement.text, statement.tokens)
-      const start = location - statement.locationBase
-      let last = tokens.findIndex((token) => token.start === start)
-      if (last < 0) throw new StrataError('INTERNAL', `no token at the table reference "${name}"`)
-      while (tokens[last + 1]?.text === '.' && tokens[last + 2] !== undefined) last += 2
       const alias = nodeBody({ Alias: range['alias'] }, 'Alias')
-      references.push({ location, nameLength: tokens[last]!.end - start, table, alias: alias === undefined ? undefined : String(alias['aliasname']) })
+      references.push({ location, nameLength: referenceNameLength(tokens, location - statement.locationBase, name), table, alias: alias === undefined ? undefined : String(alias['aliasname']) })
     }
     return references
   }
@@ -413,4 +394,23 @@ export class BranchStatements {
     )
   }
 
+}
+
+/** The row store's plan when it answers: asked for, or a lookup by key unless the column store was asked for. */
+function rowRoute(plan: ReadPlan, engine: 'row' | 'column' | undefined): RowPlan | undefined {
+  return plan.row !== undefined && engine !== 'column' && (engine === 'row' || plan.lookup) ? plan.row : undefined
+}
+
+/** Each reference's name replaced by its derived table (`sqlOf`); the reference's own alias stays where it was written, an unaliased one takes the table's name. */
+function referenceEdits(references: readonly Reference[], sqlOf: (table: TableDefinition) => string): TextEdit[] {
+  return references.map((reference) => ({
+    location: reference.location,
+    length: reference.nameLength,
+    text: `(${sqlOf(reference.table)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : ''),
+  }))
+}
+
+/** The physical tables read at a past state (a bound), once each: their history must be mirrored first. */
+function boundedTables(reads: readonly PhysicalRead[]): TableDefinition[] {
+  return [...new Map(reads.filter((read) => read.bound !== undefined).map((read) => [read.table.name, read.table])).values()]
 }
