@@ -67,6 +67,9 @@ export const ledgerSchema = [
   // that dropped it; a dropped branch's row stays, so its commits keep naming it.
   `CREATE TABLE IF NOT EXISTS _strata_branches (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, parent_id INTEGER NOT NULL, fork_tx INTEGER NOT NULL, created_tx INTEGER NOT NULL, merged_tx INTEGER, dropped_tx INTEGER) STRICT`,
   `CREATE UNIQUE INDEX IF NOT EXISTS _strata_branches_live ON _strata_branches (name) WHERE dropped_tx IS NULL`,
+  // Each merge that wrote (MERGE BRANCH): its commit on the target, and the source's head it took in, so
+  // the next merge between the two lines starts from there (docs/branches.md, "Merge").
+  `CREATE TABLE IF NOT EXISTS _strata_merges (tx_id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL, source_head INTEGER NOT NULL, target_id INTEGER NOT NULL) STRICT`,
   `CREATE TABLE IF NOT EXISTS _strata_sinks (name TEXT PRIMARY KEY, relation TEXT NOT NULL, definition TEXT NOT NULL, created_tx INTEGER NOT NULL, position_tx INTEGER, tx_id INTEGER NOT NULL) STRICT`,
 ]
 

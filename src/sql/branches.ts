@@ -29,6 +29,15 @@ export interface DropBranch {
   readonly ifExists: boolean
 }
 
+/** `MERGE BRANCH source [INTO target] [WITH (resolve = 'ours' | 'theirs')]`. */
+export interface MergeBranch {
+  readonly source: string
+  /** The branch merged into; undefined: the session's branch. */
+  readonly into: string | undefined
+  /** Which side a conflicting cell takes ('ours': the target's, 'theirs': the source's); undefined: a conflict fails the merge. */
+  readonly resolve: 'ours' | 'theirs' | undefined
+}
+
 /** A branch name where the grammar expects one: an identifier, quoted when it is not a plain one. */
 function branchName(reader: StatementReader): string {
   const name = reader.name('a branch name')
@@ -85,6 +94,42 @@ export function recogniseDropBranch(text: string, tokenSource?: TokenSource): Dr
   const name = branchName(reader)
   reader.end()
   return { name, ifExists }
+}
+
+/**
+ * Recognises MERGE BRANCH (as {@link recogniseCreateBranch} does CREATE BRANCH). PostgreSQL's own
+ * `MERGE INTO t USING …` is not one: its second word is INTO.
+ *
+ * @example
+ * recogniseMergeBranch("MERGE BRANCH dev INTO main WITH (resolve = 'theirs')")
+ * // → { source: 'dev', into: 'main', resolve: 'theirs' }
+ */
+export function recogniseMergeBranch(text: string, tokenSource?: TokenSource): MergeBranch | undefined {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'MERGE') || !isWord(tokens[1], 'BRANCH')) return undefined
+  const reader = new StatementReader(text, tokens, 'MERGE BRANCH')
+  reader.at = 2
+  const source = branchName(reader)
+  let into: string | undefined
+  if (reader.word('INTO')) into = branchName(reader)
+  let resolve: 'ours' | 'theirs' | undefined
+  if (reader.word('WITH')) {
+    reader.expectSymbol('(')
+    if (reader.label('resolve') !== 'resolve') {
+      reader.at--
+      reader.fail('resolve')
+    }
+    reader.expectSymbol('=')
+    const side = reader.stringLiteral("'ours' or 'theirs'")
+    if (side !== 'ours' && side !== 'theirs') {
+      reader.at--
+      reader.fail("'ours' or 'theirs'")
+    }
+    resolve = side as 'ours' | 'theirs'
+    reader.expectSymbol(')')
+  }
+  reader.end()
+  return { source, into, resolve }
 }
 
 /** Recognises `USE BRANCH name`: the branch's name, or undefined when the text is not one. */

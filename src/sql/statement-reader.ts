@@ -68,6 +68,14 @@ export class StatementReader {
     return name!
   }
 
+  /** A plain string constant (`'it''s'`); E'…', dollar quoting and the like are not read here. */
+  stringLiteral(what: string): string {
+    const token = this.token
+    if (token === undefined || token.tokenName !== 'SCONST' || !token.text.startsWith("'")) this.fail(what)
+    this.at++
+    return token!.text.slice(1, -1).replaceAll("''", "'")
+  }
+
   /** A relation name, `main.`/`public.` allowed in front. */
   relationName(what: string): string {
     let name = this.name(what)

@@ -73,6 +73,11 @@ function storedDecimal(value: number | bigint | string, type: SqlType): Decimal 
   return { unscaled: BigInt(value), scale: type.scale ?? 3 }
 }
 
+/** A DECIMAL's row-store value as its exact text, at the type's scale (`20.00`). */
+export function storedDecimalText(value: number | bigint | string, type: SqlType): string {
+  return decimalText(storedDecimal(value, type))
+}
+
 /** The type's name as results report it (and as DuckDB spells it). */
 export function typeLabel(type: SqlType): string {
   if (type.name === 'DECIMAL') return `DECIMAL(${type.precision ?? 18},${type.scale ?? 3})`

@@ -35,6 +35,8 @@ export type ErrorCode =
   /** An object something still uses (a branch a session is on, or with branches of its own) cannot be dropped. */
   | 'OBJECT_IN_USE'
   | 'UNDEFINED_TRANSACTION'
+  /** A merge found cells both sides changed differently, and no `resolve` said which side wins: nothing was merged (strata.conflicts lists them). */
+  | 'MERGE_CONFLICT'
   | 'IO_ERROR'
   | 'CORRUPTION'
   | 'CLOSED'

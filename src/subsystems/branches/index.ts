@@ -5,13 +5,14 @@
  * at a point of the global transaction order; its head is its last commit, or its fork point before it
  * has one. Reads and writes on a branch are the next steps of docs/branches.md ("Status").
  */
-import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseShowBranches, recogniseUseBranch, type CreateBranch, type DropBranch } from '../../sql/branches.js'
+import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseMergeBranch, recogniseShowBranches, recogniseUseBranch, type CreateBranch, type DropBranch } from '../../sql/branches.js'
 import { evaluateInstant } from '../../sql/temporal.js'
 import { nodeBody, nodeKind } from '../../sql/tree.js'
 import type { RowConnection } from '../../storage/rowstore/rowstore.js'
 import { StrataError } from '../../util/errors.js'
 import { dateFromMicros } from '../../util/timestamp.js'
 import type { Rows, StatementCall, Subsystem, SubsystemHost } from '../seam.js'
+import { Merges } from './merge.js'
 import { BranchStatements } from './statements.js'
 import { resolveBranchSync } from './storage.js'
 
@@ -174,7 +175,10 @@ function refuseWhileBranched(host: SubsystemHost, what: string): void {
  * subsystem.recognise?.(parseStatements('CREATE BRANCH b')[0]!)?.writes // true
  */
 export function branchesSubsystem(host: SubsystemHost): Subsystem {
-  const statements = new BranchStatements(host)
+  let merges: Merges | undefined = undefined
+  const statements = new BranchStatements(host, () => merges!.conflicts)
+  merges = new Merges(host, (call, branch, table, txId) => statements.ownTablesSync(call, branch, table, txId))
+  const merger = merges
   const branches = new Branches(host, () => statements.forgetBranches())
   return {
     name: 'branches',
@@ -208,6 +212,8 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
       if (create !== undefined) return { writes: true, run: (call: StatementCall) => branches.create(call, create) }
       const use = recogniseUseBranch(text, tokens)
       if (use !== undefined) return { writes: false, run: (call: StatementCall) => branches.use(call, use) }
+      const merge = recogniseMergeBranch(text, tokens)
+      if (merge !== undefined) return { writes: true, run: (call: StatementCall) => merger.run(call, merge) }
       const drop = recogniseDropBranch(text, tokens)
       if (drop !== undefined) return { writes: true, run: (call: StatementCall) => branches.drop(call, drop) }
       return undefined

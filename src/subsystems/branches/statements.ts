@@ -21,6 +21,7 @@ import { names, nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { ClaimedRead, OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
 import { diffSql, findCurrentBranchCalls, findDiffCalls, type DiffCall, type DiffRef } from './diff.js'
+import type { Conflict } from './merge.js'
 import { mainBranch } from '../../util/branch-names.js'
 import { columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, columnStoreStateSql, keyMatch, mainWroteSinceSync, rowStoreBranchSql, rowStoreParentSql, sinceColumn, type PhysicalRead, type ResolvedBranch } from './storage.js'
 
@@ -61,14 +62,18 @@ export class BranchStatements {
   /** Each SELECT's statement on a branch, made once per tree. */
   private readonly reads = new WeakMap<PgNode, OwnStatement>()
 
-  private readonly functionCalls = new WeakMap<PgNode, { readonly diffs: readonly DiffCall[]; readonly currentBranch: readonly { readonly location: number; readonly length: number; readonly named: boolean }[] }>()
+  private readonly functionCalls = new WeakMap<PgNode, FunctionCalls>()
 
-  constructor(private readonly host: SubsystemHost) {}
+  constructor(
+    private readonly host: SubsystemHost,
+    /** The last failed merge's conflicts (merge.ts), served as `strata.conflicts`. */
+    private readonly conflicts: () => readonly Conflict[],
+  ) {}
 
   /**
    * A SELECT that calls branches' functions — `strata.diff(…)` in FROM, `strata.current_branch()` —
-   * on any branch: run on the column store, each diff's rows as a derived table and each
-   * current_branch() as the session's branch's name.
+   * or reads `strata.conflicts`, on any branch: run on the column store, each diff's rows and the
+   * conflicts as derived tables and each current_branch() as the session's branch's name.
    */
   claimFunctions(statement: Statement, tree: PgNode): ClaimedRead | undefined {
     let calls = this.functionCalls.get(tree)
@@ -77,25 +82,27 @@ export class BranchStatements {
       let mentioned = false
       walk(tree, (kind, body) => {
         if (kind === 'FuncCall' && names(body['funcname'])[0]?.toLowerCase() === 'strata') mentioned = true
+        if (kind === 'RangeVar' && body['schemaname'] === 'strata' && body['relname'] === 'conflicts') mentioned = true
         return !mentioned
       })
-      calls = mentioned ? { diffs: findDiffCalls(statement, tree), currentBranch: findCurrentBranchCalls(statement, tree) } : { diffs: [], currentBranch: [] }
+      calls = mentioned ? { diffs: findDiffCalls(statement, tree), currentBranch: findCurrentBranchCalls(statement, tree), conflicts: findConflictsReferences(statement, tree) } : { diffs: [], currentBranch: [], conflicts: [] }
       this.functionCalls.set(tree, calls)
     }
-    if (calls.diffs.length === 0 && calls.currentBranch.length === 0) return undefined
+    if (calls.diffs.length === 0 && calls.currentBranch.length === 0 && calls.conflicts.length === 0) return undefined
     const found = calls
     const refuse = (what: string): never => {
-      throw new StrataError('NOT_SUPPORTED', `strata.diff and strata.current_branch() ${what}`)
+      throw new StrataError('NOT_SUPPORTED', `strata.diff, strata.current_branch() and strata.conflicts ${what}`)
     }
     return {
-      run: (call) => this.runFunctions(call, statement, tree, found.diffs, found.currentBranch),
+      run: (call) => this.runFunctions(call, statement, tree, found),
       evaluate: () => refuse('as the source of a write'),
       explain: () => refuse('in EXPLAIN'),
     }
   }
 
-  private async runFunctions(call: StatementCall, statement: Statement, tree: PgNode, calls: readonly DiffCall[], currentBranch: readonly { readonly location: number; readonly length: number; readonly named: boolean }[]): Promise<Rows> {
-    if (call.branch !== mainBranch && this.references(statement, tree).length > 0) throw new StrataError('NOT_SUPPORTED', 'strata.diff or strata.current_branch() in a query that also reads tables, on a branch other than main')
+  private async runFunctions(call: StatementCall, statement: Statement, tree: PgNode, found: FunctionCalls): Promise<Rows> {
+    const { diffs: calls, currentBranch } = found
+    if (call.branch !== mainBranch && this.references(statement, tree).length > 0) throw new StrataError('NOT_SUPPORTED', 'strata.diff, strata.current_branch() or strata.conflicts in a query that also reads tables, on a branch other than main')
     const catalog = this.host.schema.catalog
     const tables = (name: string): TableDefinition | undefined => catalog.tables.get(name)
     const committed = this.host.ledger.lastCommitted.txId
@@ -112,6 +119,10 @@ export class BranchStatements {
       return { location: one.location, length: one.length, text: `(${sql})${one.aliased ? '' : ' AS diff'}` }
     })
     for (const one of currentBranch) edits.push({ location: one.location, length: one.length, text: `'${call.branch.replaceAll("'", "''")}'${one.named ? ' AS current_branch' : ''}` })
+    if (found.conflicts.length > 0) {
+      const rows = conflictsSql(this.conflicts())
+      for (const one of found.conflicts) edits.push({ location: one.location, length: one.length, text: `(${rows})${one.aliased ? '' : ' AS conflicts'}` })
+    }
     const bounded = boundedTables(reads)
     if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
     this.host.beforeColumnStore(tree, 'strata.diff')
@@ -141,7 +152,7 @@ export class BranchStatements {
     if (kind === 'SelectStmt') {
       // A SELECT of no user table (`SELECT 1`, the catalog, `strata.*`, `strata.diff(…)`) reads what every branch shares.
       if (this.references(statement, body).length === 0) return 'as-main'
-      if (this.claimFunctions(statement, body) !== undefined) throw new StrataError('NOT_SUPPORTED', 'strata.diff or strata.current_branch() in a query that also reads tables, on a branch other than main')
+      if (this.claimFunctions(statement, body) !== undefined) throw new StrataError('NOT_SUPPORTED', 'strata.diff, strata.current_branch() or strata.conflicts in a query that also reads tables, on a branch other than main')
       let read = this.reads.get(body)
       if (read === undefined) {
         read = {
@@ -316,7 +327,7 @@ export class BranchStatements {
   }
 
   /** The branch's own tables for `table`, made at its first write to it. */
-  private ownTablesSync(call: StatementCall, branch: ResolvedBranch, table: TableDefinition, txId: number): { readonly own: TableDefinition; readonly keys: TableDefinition } {
+  ownTablesSync(call: StatementCall, branch: ResolvedBranch, table: TableDefinition, txId: number): { readonly own: TableDefinition; readonly keys: TableDefinition } {
     const catalog = this.host.schema.catalog
     const own = catalog.tables.get(ownTableName(branch.id, table.name))
     const keys = catalog.tables.get(ownKeysName(branch.id, table.name))
@@ -394,6 +405,33 @@ export class BranchStatements {
     )
   }
 
+}
+
+/** The calls of branches' functions and the references to strata.conflicts in one SELECT. */
+interface FunctionCalls {
+  readonly diffs: readonly DiffCall[]
+  readonly currentBranch: readonly { readonly location: number; readonly length: number; readonly named: boolean }[]
+  readonly conflicts: readonly { readonly location: number; readonly length: number; readonly aliased: boolean }[]
+}
+
+/** Each `strata.conflicts` in `tree`, with its name's extent in the text. */
+function findConflictsReferences(statement: Statement, tree: PgNode): { readonly location: number; readonly length: number; readonly aliased: boolean }[] {
+  const found: { location: number; length: number; aliased: boolean }[] = []
+  walk(tree, (kind, body) => {
+    if (kind !== 'RangeVar' || body['schemaname'] !== 'strata' || body['relname'] !== 'conflicts') return
+    const location = Number(body['location'] ?? 0)
+    found.push({ location, length: referenceNameLength(tokensOf(statement.text, statement.tokens), location - statement.locationBase, 'conflicts'), aliased: body['alias'] !== undefined })
+  })
+  return found
+}
+
+/** strata.conflicts' rows as DuckDB's SQL: table, key (JSON), column, base, ours, theirs (JSON). */
+function conflictsSql(conflicts: readonly Conflict[]): string {
+  const text = (value: string | null): string => (value === null ? 'NULL' : `'${value.replaceAll("'", "''")}'`)
+  const columns = 'CAST("table" AS VARCHAR) AS "table", CAST("key" AS JSON) AS "key", CAST("column" AS VARCHAR) AS "column", CAST(base AS JSON) AS base, CAST(ours AS JSON) AS ours, CAST(theirs AS JSON) AS theirs'
+  if (conflicts.length === 0) return `SELECT ${columns} FROM (SELECT NULL AS "table", NULL AS "key", NULL AS "column", NULL AS base, NULL AS ours, NULL AS theirs) WHERE false`
+  const rows = conflicts.map((one) => `(${[one.table, one.key, one.column, one.base, one.ours, one.theirs].map(text).join(', ')})`)
+  return `SELECT ${columns} FROM (VALUES ${rows.join(', ')}) AS _strata_conflicts("table", "key", "column", base, ours, theirs)`
 }
 
 /** The row store's plan when it answers: asked for, or a lookup by key unless the column store was asked for. */

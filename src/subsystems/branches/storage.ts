@@ -171,3 +171,39 @@ function physicalArms(table: TableDefinition, physical: TableDefinition, bound: 
   const closed = `SELECT ${columns.join(', ')} FROM main.${quoteIdentifier(historyTableName(physical.name))} WHERE _tx_from <= ${bound} AND _tx_to > ${bound} AND _valid_to IS NULL`
   return `${current} WHERE ${openWriterSql(row)} <= ${bound} UNION ALL ${closed}`
 }
+
+/**
+ * The row store's derived table for `table` as a branch (undefined: main) saw it at transaction
+ * `bound` (undefined: its head): the user columns.
+ */
+export function rowStoreStateSql(table: TableDefinition, branch: ResolvedBranch | undefined, bound: number | undefined, tables: Tables): string {
+  if (branch === undefined) return physicalArms(table, table, bound, [], 'row')
+  return branchArms(table, branch, 0, bound, tables, [], 'row')
+}
+
+/**
+ * The keys (the primary key's columns) of `table` that a branch (undefined: main) may have changed
+ * after transaction `bound`: every key its own tables wrote since — inserted, closed or owned from a
+ * later commit — and, when `bound` is before its fork point, every key its parent changed since
+ * `bound`, down to main. A superset (a key changed and changed back is in it): the caller compares
+ * the rows. Each arm is an index range (`_strata_tx`, history's `_tx_from` and `_tx_to`), so the cost
+ * grows with the changes, not the table.
+ */
+export function changedKeysSql(table: TableDefinition, branch: ResolvedBranch | undefined, bound: number, tables: Tables): string {
+  const keys = (table.primaryKey ?? []).map(quoteIdentifier).join(', ')
+  const physical = (name: string): string[] => [
+    `SELECT ${keys} FROM main.${quoteIdentifier(name)} WHERE "_strata_tx" > ${bound}`,
+    `SELECT ${keys} FROM main.${quoteIdentifier(historyTableName(name))} WHERE _tx_to > ${bound}`,
+    `SELECT ${keys} FROM main.${quoteIdentifier(historyTableName(name))} WHERE _tx_from > ${bound}`,
+  ]
+  const arms: string[] = []
+  for (const link of branch?.chain ?? []) {
+    if (tables(ownTableName(link.id, table.name)) !== undefined) {
+      arms.push(...physical(ownTableName(link.id, table.name)), `SELECT ${keys} FROM main.${quoteIdentifier(ownKeysName(link.id, table.name))} WHERE ${sinceColumn} > ${bound}`)
+    }
+    // What the branch inherits is its parent's state at the fork point: the parent's later changes are not its own.
+    if (bound >= link.forkTx) return arms.length === 0 ? `SELECT ${keys} FROM main.${quoteIdentifier(table.name)} WHERE false` : arms.join(' UNION ')
+  }
+  arms.push(...physical(table.name))
+  return arms.join(' UNION ')
+}

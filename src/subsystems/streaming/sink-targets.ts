@@ -26,6 +26,7 @@ import { StrataError } from '../../util/errors.js'
 import { syncToDisk } from '../../util/files.js'
 import { limits } from '../../util/limits.js'
 import { decimalFromNumber, parseDecimal, rescale } from '../../util/decimal.js'
+import { jsonValue } from '../../util/json-value.js'
 import { dateMicros, isoTimestamp } from '../../util/timestamp.js'
 import type { SubsystemHost } from '../seam.js'
 
@@ -55,14 +56,6 @@ export interface SinkContext {
   readonly positionTx: number | null
   /** Whether the relation only ever gains rows (a source, a stream that appends): Parquet files then hold plain rows. */
   readonly appendOnly: boolean
-}
-
-/** A value as it appears in a message's JSON: timestamps in ISO 8601 (µs), integers beyond 2^53 as text, bytes in base64. */
-function jsonValue(value: unknown): unknown {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : isoTimestamp(value)
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
-  return value === undefined ? null : value
 }
 
 function jsonImage(image: RowImage | null): Record<string, unknown> | null {

@@ -66,6 +66,7 @@ const statusByCode: Readonly<Record<ErrorCode, number>> = {
   CONSTRAINT_VIOLATION: 409,
   TX_STATE: 409,
   TX_CONFLICT: 409,
+  MERGE_CONFLICT: 409,
   // The data directory is held by another process (open refuses; a running server never sees it).
   LOCKED: 409,
   READ_ONLY: 403,

@@ -84,6 +84,8 @@ const byCode: Readonly<Record<ErrorCode, string>> = {
   DUPLICATE_BRANCH: sqlstate.duplicateObject,
   OBJECT_IN_USE: sqlstate.objectInUse,
   TX_CONFLICT: sqlstate.serializationFailure,
+  // The target is not in a state the merge can be applied to until its conflicts are settled.
+  MERGE_CONFLICT: sqlstate.objectNotInPrerequisiteState,
   LOCK_TIMEOUT: sqlstate.lockNotAvailable,
   // The data directory is held by another process: PostgreSQL's "database is being accessed by other users".
   LOCKED: sqlstate.objectInUse,
