@@ -102,6 +102,8 @@ export const limits = {
    *  writes.ts): one statement per row was quadratic inside a statement savepoint (src/sql/rowsql.ts
    *  keyedUpdateSql); the statement cache keeps one plan for the full size. */
   keyedUpdateRowsPerStatement: 256,
+  /** strata.diff lists the keys either side changed as constants in the query up to this many; beyond, it compares the two states whole. */
+  diffListedKeysMax: 2_000,
   /** Bound parameters in one SQLite statement (SQLite's SQLITE_MAX_VARIABLE_NUMBER is 32766); a read or
    *  write that would bind more (an IN list of tens of thousands) runs on the column store instead. */
   sqliteParametersMax: 32_000,

@@ -36,6 +36,9 @@ export interface Conflict {
   readonly theirs: string | null
 }
 
+/** The writer connection's scratch table of a merge's candidate keys for one table. */
+const scratchTable = '_strata_merge_keys'
+
 /** A branch by its place: main, or a branch with its ancestry. */
 type Line = ResolvedBranch | undefined
 
@@ -90,10 +93,13 @@ export class Merges {
         this.refuseUnmergeable(writer, table, source, target, split.bound)
         continue
       }
-      const candidates = `${changedKeysSql(table, source, split.bound, tables)} UNION ${changedKeysSql(table, target, split.bound, tables)}`
+      // The candidates once, in a scratch table of the writer's connection (gone with it; emptied here).
+      const candidates = `${changedKeysSql(table, source, split.bound, tables)} UNION ALL ${changedKeysSql(table, target, split.bound, tables)}`
+      writer.prepareSync(`DROP TABLE IF EXISTS temp.${scratchTable}`).runSync([])
+      writer.prepareSync(`CREATE TEMP TABLE ${scratchTable} AS SELECT DISTINCT * FROM (${candidates})`).runSync([])
       const read = (state: string): Map<string, StoredRow> => {
         const keys = table.primaryKey!.map(quoteIdentifier).join(', ')
-        const rows = writer.prepareSync(`SELECT * FROM (${state}) AS _strata_state WHERE (${keys}) IN (${candidates})`, { bigints: true }).allSync([])
+        const rows = writer.prepareSync(`SELECT * FROM (${state}) AS _strata_state WHERE (${keys}) IN (SELECT * FROM temp.${scratchTable})`, { bigints: true }).allSync([])
         return new Map(rows.map((row) => [keyId(table, row), row]))
       }
       const baseRows = read(rowStoreStateSql(table, base.line, base.bound, tables))
@@ -116,6 +122,7 @@ export class Merges {
       }
       if (outcome.inserts.length + outcome.updates.length + outcome.deletes.length > 0) merges.push(outcome)
     }
+    writer.prepareSync(`DROP TABLE IF EXISTS temp.${scratchTable}`).runSync([])
     if (conflicts.length > 0 && merge.resolve === undefined) {
       this.conflictRows = conflicts
       const names = [...new Set(conflicts.map((conflict) => conflict.table))]

@@ -21,9 +21,10 @@ import { names, nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { ClaimedRead, OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
 import { diffSql, findCurrentBranchCalls, findDiffCalls, type DiffCall, type DiffRef } from './diff.js'
-import type { Conflict } from './merge.js'
+import { splitPoint, type Conflict } from './merge.js'
 import { mainBranch } from '../../util/branch-names.js'
-import { columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, columnStoreStateSql, keyMatch, mainWroteSinceSync, rowStoreBranchSql, rowStoreParentSql, sinceColumn, type PhysicalRead, type ResolvedBranch } from './storage.js'
+import { limits } from '../../util/limits.js'
+import { changedKeysSql, columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, columnStoreStateSql, keyMatch, mainWroteSinceSync, rowStoreBranchSql, rowStoreParentSql, sinceColumn, type PhysicalRead, type ResolvedBranch } from './storage.js'
 
 /** A table reference of a statement: where it stands, how long its name is, its table and alias. */
 interface Reference {
@@ -105,31 +106,86 @@ export class BranchStatements {
     if (call.branch !== mainBranch && this.references(statement, tree).length > 0) throw new StrataError('NOT_SUPPORTED', 'strata.diff, strata.current_branch() or strata.conflicts in a query that also reads tables, on a branch other than main')
     const catalog = this.host.schema.catalog
     const tables = (name: string): TableDefinition | undefined => catalog.tables.get(name)
-    const committed = this.host.ledger.lastCommitted.txId
-    const reads: PhysicalRead[] = []
-    const state = (table: TableDefinition, ref: DiffRef): string => {
-      if (ref.kind === 'branch') return columnStoreStateSql(table, ref.name === mainBranch ? undefined : this.branchSync(ref.name), undefined, tables, reads)
+    const ledger = this.host.ledger
+    const committed = ledger.lastCommitted.txId
+    const lineOf = (ref: DiffRef): { readonly line: ResolvedBranch | undefined; readonly point: number } => {
+      if (ref.kind === 'branch') return { line: ref.name === mainBranch ? undefined : this.branchSync(ref.name), point: Infinity }
       if (ref.txId > committed) throw new StrataError('UNDEFINED_TRANSACTION', `transaction ${ref.txId} has not been committed (yet)`)
-      return columnStoreStateSql(table, call.branch === mainBranch ? undefined : this.branchSync(call.branch), ref.txId, tables, reads)
+      return { line: call.branch === mainBranch ? undefined : this.branchSync(call.branch), point: ref.txId }
     }
-    const edits = calls.map((one) => {
+    const diffs = calls.map((one) => {
       const table = catalog.tables.get(one.table)
       if (table === undefined || isBranchStorage(one.table)) throw new StrataError('UNDEFINED_TABLE', `table "${one.table}" does not exist`)
-      const sql = diffSql(table, state(table, one.refs[0]), state(table, one.refs[1]))
-      return { location: one.location, length: one.length, text: `(${sql})${one.aliased ? '' : ' AS diff'}` }
+      return { call: one, table, sides: [lineOf(one.refs[0]), lineOf(one.refs[1])] as const }
     })
-    for (const one of currentBranch) edits.push({ location: one.location, length: one.length, text: `'${call.branch.replaceAll("'", "''")}'${one.named ? ' AS current_branch' : ''}` })
-    if (found.conflicts.length > 0) {
-      const rows = conflictsSql(this.conflicts())
-      for (const one of found.conflicts) edits.push({ location: one.location, length: one.length, text: `(${rows})${one.aliased ? '' : ' AS conflicts'}` })
+    // The edits for one attempt. `fast`: each diff reads only the keys either side changed since the
+    // two states split (found by index ranges on the row store), and a branch head whose main part did
+    // not change since its fork reads main's current table; undefined when that cannot be had.
+    const attempt = async (fast: boolean): Promise<Rows | undefined> => {
+      const reads: PhysicalRead[] = []
+      const writer = this.host.rowStore.writer
+      const edits: TextEdit[] = []
+      for (const { call: one, table, sides } of diffs) {
+        let filter: string | undefined
+        if (fast) {
+          filter = this.changedKeysFilter(call, table, sides[0], sides[1])
+          if (filter === undefined) return undefined
+        }
+        const state = (side: { readonly line: ResolvedBranch | undefined; readonly point: number }): string => {
+          const bound = side.point === Infinity ? undefined : side.point
+          const unchanged = fast && bound === undefined && side.line !== undefined && !mainWroteSinceSync(writer, table, Math.min(...side.line.chain.map((link) => link.forkTx)))
+          const sql = unchanged ? columnStoreBranchSql(table, side.line!, tables, reads, true) : columnStoreStateSql(table, side.line, bound, tables, reads)
+          return filter === undefined ? sql : `SELECT * FROM (${sql}) AS _strata_side WHERE ${filter}`
+        }
+        const sql = diffSql(table, state(sides[0]), state(sides[1]))
+        edits.push({ location: one.location, length: one.length, text: `(${sql})${one.aliased ? '' : ' AS diff'}` })
+      }
+      for (const one of currentBranch) edits.push({ location: one.location, length: one.length, text: `'${call.branch.replaceAll("'", "''")}'${one.named ? ' AS current_branch' : ''}` })
+      if (found.conflicts.length > 0) {
+        const rows = conflictsSql(this.conflicts())
+        for (const one of found.conflicts) edits.push({ location: one.location, length: one.length, text: `(${rows})${one.aliased ? '' : ' AS conflicts'}` })
+      }
+      const bounded = boundedTables(reads)
+      if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
+      this.host.beforeColumnStore(tree, 'strata.diff')
+      const params = call.params
+      const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
+      const result = await call.columnQuery(compacted.sql, compacted.params)
+      return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
     }
-    const bounded = boundedTables(reads)
-    if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
-    this.host.beforeColumnStore(tree, 'strata.diff')
-    const params = call.params
-    const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
-    const result = await call.columnQuery(compacted.sql, compacted.params)
-    return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
+    // The fast attempt's keys and main's part were read from the row store before the column store's
+    // snapshot: a commit in between (which that snapshot may hold) sends the query the long way.
+    if (diffs.length > 0) {
+      const fast = await attempt(true)
+      if (fast !== undefined && ledger.lastCommitted.txId === committed) return fast
+    }
+    return (await attempt(false))!
+  }
+
+  /**
+   * A condition on the key's columns selecting the keys either of two states of `table` may differ on
+   * — those each side's line wrote since the two split (storage.ts `changedKeysSql`), as constants in
+   * DuckDB's SQL — or undefined when there are too many to list, or the key's types are not listed as
+   * constants here (integers and text).
+   */
+  private changedKeysFilter(call: StatementCall, table: TableDefinition, a: { readonly line: ResolvedBranch | undefined; readonly point: number }, b: { readonly line: ResolvedBranch | undefined; readonly point: number }): string | undefined {
+    const key = table.primaryKey
+    if (key === null) return undefined
+    const types = key.map((name) => table.columns.find((column) => column.name === name)!.type.name)
+    if (!types.every((type) => type === 'SMALLINT' || type === 'INTEGER' || type === 'BIGINT' || type === 'VARCHAR')) return undefined
+    const sameLine = (a.line?.id ?? 0) === (b.line?.id ?? 0)
+    const split = sameLine ? 0 : splitPoint(a.line, b.line).bound
+    const since = Math.min(sameLine ? Math.min(a.point, b.point) : split, a.point, b.point)
+    if (since === Infinity) return 'false'
+    const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
+    const candidates = `${changedKeysSql(table, a.line, since, tables)} UNION ALL ${changedKeysSql(table, b.line, since, tables)}`
+    const max = limits.diffListedKeysMax
+    const keys = call.rowConnection().prepareSync(`SELECT DISTINCT * FROM (${candidates}) LIMIT ${max + 1}`, { bigints: true }).allSync([])
+    if (keys.length > max) return undefined
+    if (keys.length === 0) return 'false'
+    const literal = (value: unknown): string => (typeof value === 'string' ? `'${value.replaceAll("'", "''")}'` : String(value))
+    if (key.length === 1) return `${quoteIdentifier(key[0]!)} IN (${keys.map((row) => literal(row[0])).join(', ')})`
+    return keys.map((row) => `(${key.map((name, index) => `${quoteIdentifier(name)} = ${literal(row[index])}`).join(' AND ')})`).join(' OR ')
   }
 
   /** After CREATE or DROP BRANCH: ancestries are read again. */

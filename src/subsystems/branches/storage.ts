@@ -187,7 +187,7 @@ export function rowStoreStateSql(table: TableDefinition, branch: ResolvedBranch 
  * later commit — and, when `bound` is before its fork point, every key its parent changed since
  * `bound`, down to main. A superset (a key changed and changed back is in it): the caller compares
  * the rows. Each arm is an index range (`_strata_tx`, history's `_tx_from` and `_tx_to`), so the cost
- * grows with the changes, not the table.
+ * grows with the changes, not the table. A key may stand more than once.
  */
 export function changedKeysSql(table: TableDefinition, branch: ResolvedBranch | undefined, bound: number, tables: Tables): string {
   const keys = (table.primaryKey ?? []).map(quoteIdentifier).join(', ')
@@ -202,8 +202,9 @@ export function changedKeysSql(table: TableDefinition, branch: ResolvedBranch | 
       arms.push(...physical(ownTableName(link.id, table.name)), `SELECT ${keys} FROM main.${quoteIdentifier(ownKeysName(link.id, table.name))} WHERE ${sinceColumn} > ${bound}`)
     }
     // What the branch inherits is its parent's state at the fork point: the parent's later changes are not its own.
-    if (bound >= link.forkTx) return arms.length === 0 ? `SELECT ${keys} FROM main.${quoteIdentifier(table.name)} WHERE false` : arms.join(' UNION ')
+    if (bound >= link.forkTx) return arms.length === 0 ? `SELECT ${keys} FROM main.${quoteIdentifier(table.name)} WHERE false` : arms.join(' UNION ALL ')
   }
   arms.push(...physical(table.name))
-  return arms.join(' UNION ')
+  // UNION ALL, not UNION: SQLite would merge the arms in key order, scanning each table whole.
+  return arms.join(' UNION ALL ')
 }
