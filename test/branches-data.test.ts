@@ -149,6 +149,42 @@ describe('branches: reading and writing', () => {
     }
   })
 
+  test('strata.diff gives the same rows whether it lists the changed keys or compares the two states whole', async (t) => {
+    const db = await openTemporary(t, 'branches-diff-paths')
+    // Keys of three kinds: integers and text (listed when few), a DOUBLE (always compared whole).
+    await db.query('CREATE TABLE ints (id INTEGER PRIMARY KEY, v INTEGER)')
+    await db.query('CREATE TABLE texts (k TEXT PRIMARY KEY, v INTEGER)')
+    await db.query('CREATE TABLE reals (x DOUBLE PRIMARY KEY, v INTEGER)')
+    await db.query('INSERT INTO ints SELECT i, 0 FROM range(1, 3001) AS r(i)')
+    await db.query("INSERT INTO texts SELECT 'k' || i, 0 FROM range(1, 11) AS r(i)")
+    await db.query('INSERT INTO reals SELECT i / 2, 0 FROM range(1, 11) AS r(i)')
+    await db.query('CREATE BRANCH few')
+    await db.query('CREATE BRANCH many')
+    const few = db.branch('few')
+    await few.query('UPDATE ints SET v = 1 WHERE id = 7')
+    await few.query("UPDATE texts SET v = 1 WHERE k = 'k3'")
+    await few.query("DELETE FROM texts WHERE k = 'k4'")
+    await few.query('UPDATE reals SET v = 1 WHERE x = 1.5')
+    // More changed keys than the query lists (2,000): the two states are compared whole.
+    await db.branch('many').query('UPDATE ints SET v = 2 WHERE id <= 2500')
+    const diff = async (table: string, to: string): Promise<unknown[]> => (await db.query(`SELECT * FROM strata.diff('${table}', 'main', '${to}') ORDER BY 1`)).rows
+    assert.deepEqual(await diff('ints', 'few'), [{ id: 7, diff_type: 'modified', before: { id: 7, v: 0 }, after: { id: 7, v: 1 } }])
+    assert.deepEqual(await diff('texts', 'few'), [
+      { k: 'k3', diff_type: 'modified', before: { k: 'k3', v: 0 }, after: { k: 'k3', v: 1 } },
+      { k: 'k4', diff_type: 'removed', before: { k: 'k4', v: 0 }, after: null },
+    ])
+    assert.deepEqual(await diff('reals', 'few'), [{ x: 1.5, diff_type: 'modified', before: { x: 1.5, v: 0 }, after: { x: 1.5, v: 1 } }])
+    const many = await diff('ints', 'many')
+    assert.equal(many.length, 2500)
+    assert.deepEqual(many[2499], { id: 2500, diff_type: 'modified', before: { id: 2500, v: 0 }, after: { id: 2500, v: 2 } })
+    // Main's later change of a key the branch did not touch shows too (the keys main wrote since the fork).
+    await db.query('UPDATE ints SET v = 5 WHERE id = 9')
+    assert.deepEqual(await diff('ints', 'few'), [
+      { id: 7, diff_type: 'modified', before: { id: 7, v: 0 }, after: { id: 7, v: 1 } },
+      { id: 9, diff_type: 'modified', before: { id: 9, v: 5 }, after: { id: 9, v: 0 } },
+    ])
+  })
+
   test('USE BRANCH, db.branch() and transactions on a branch; each commit records its branch and moves only its head', async (t) => {
     const db = await openTemporary(t, 'branches-sessions')
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL, n INTEGER NOT NULL)')
