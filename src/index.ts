@@ -32,4 +32,6 @@ export type {
   SyncStatus,
   Transaction,
   WriteSummary,
+  WriteTableOptions,
+  WriteTableSummary,
 } from './interfaces/api/types.js'

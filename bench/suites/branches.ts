@@ -16,6 +16,9 @@
  *   a copy: `EXCEPT` between the table and the copy, both ways, on the column store.
  * - **Merge.** MERGE BRANCH of a branch that changed 10% of the rows (10K at scale 1) into an
  *   unchanged main, next to writing the same change on main by hand (the UPDATE, run on the copy).
+ * - **Whole-table write.** `db.writeTable(…, { mode: 'replace' })` of the whole table with 1% of the
+ *   rows changed, next to a plain reload (DELETE every row, then `db.insert` them all), which is what
+ *   a user does without a diffing write — and which adds a version for every row.
  */
 import * as path from 'node:path'
 import { open, type Database } from '../../src/index.js'
@@ -189,6 +192,30 @@ export const branchesSuite: Suite = {
           baseline: handMs,
           baselineName: 'the same UPDATE written on main by hand',
           details: { rows, changed: bulkRows },
+        })
+        // Whole-table write: the table's rows with 1% changed, by writeTable and by a reload.
+        const all = (await db.query('SELECT id, grp, price, name FROM items ORDER BY id')).rows.map((row) => ({ ...row }))
+        const changedRows = Math.max(1, Math.floor(rows / 100))
+        for (let index = 0; index < changedRows; index++) {
+          const row = all[Math.floor((index * all.length) / changedRows)]!
+          row['price'] = Number(row['price']) + 0.5
+        }
+        const writeStartMs = nowMs()
+        const written = await db.writeTable('items', all, { mode: 'replace' })
+        const writeMs = nowMs() - writeStartMs
+        if (written.modified !== changedRows || written.added !== 0 || written.removed !== 0) throw new Error(`writeTable changed ${JSON.stringify(written)}, not ${changedRows} rows`)
+        const reloadStartMs = nowMs()
+        await db.query('DELETE FROM items_copy')
+        await db.insert('items_copy', all)
+        const reloadMs = nowMs() - reloadStartMs
+        context.log(`writeTable replace of ${rows} rows, ${changedRows} changed: ${writeMs.toFixed(0)} ms; a reload ${reloadMs.toFixed(0)} ms`)
+        measurements.push({
+          metric: `writeTable replace of ${rows.toLocaleString('en-US')} rows with 1% changed, ms`,
+          unit: 'ms',
+          strata: writeMs,
+          baseline: reloadMs,
+          baselineName: 'a reload: DELETE every row, then db.insert them all',
+          details: { rows, changed: changedRows, versionsAdded: changedRows, versionsAddedByReload: rows * 2 },
         })
       } finally {
         await db.close()

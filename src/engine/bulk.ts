@@ -9,7 +9,9 @@
  */
 import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
 import { openTxColumn, openVersionColumn, rowIdColumn } from '../sql/catalog.js'
-import { checkUserName, nullKeyError, rowidAliasIndex, storedKeyText } from '../sql/ddl.js'
+import { checkUserName, nullKeyError, renewOpenVersionSql, rowidAliasIndex, storedKeyText } from '../sql/ddl.js'
+import { keyedDeleteSql, keyedUpdateSql } from '../sql/rowsql.js'
+import { keyTextOfValues, sameStoredRow, storedKeyId } from '../util/row-values.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { toStorage, typeFromLabel, type SqlType } from '../sql/types.js'
 import { StrataError } from '../util/errors.js'
@@ -213,7 +215,10 @@ export interface BulkInsertOptions {
   readonly signal?: AbortSignal | undefined
 }
 
-/** The bulk paths: `db.insert`, file import and export, `db.writeBatch`. */
+/** How `db.writeTable` treats the rows already in the table. */
+export type WriteTableMode = 'replace' | 'append' | 'upsert'
+
+/** The bulk paths: `db.insert`, `db.writeTable`, file import and export, `db.writeBatch`. */
 export class Bulk {
   constructor(
     private readonly context: Pick<EngineContext, 'rowStore' | 'ledger' | 'schema' | 'subsystems'>,
@@ -280,6 +285,134 @@ export class Bulk {
       return { rows: [], columns: [], rowCount, engine: 'row' }
     })
     return { txId: result.txId, rowCount: result.rowCount }
+  }
+
+  /**
+   * `db.writeTable` (SPEC 10, UDR's write_table): makes `table` hold `rows` by its row-level
+   * difference from the current state, as one commit — new keys inserted, changed rows updated (the
+   * given columns), and for `replace` the keys absent from the input deleted — so an unchanged row
+   * adds no version. `key` (default: the primary key) names the columns that identify a row; they
+   * must be given and unique in the input, and unique in the table. An empty input to `replace` is
+   * refused unless `allowEmpty`, so an empty file never empties a table by accident.
+   *
+   * @example
+   * await bulk.writeTable('t', ['id', 'v'], [[1, 'a']], { mode: 'replace' })  // { txId: 7, added: 1, removed: 0, modified: 0 }
+   */
+  async writeTable(
+    table: string,
+    columns: readonly string[],
+    rows: readonly (readonly unknown[])[],
+    options: { readonly mode: WriteTableMode; readonly key?: readonly string[] | undefined; readonly allowEmpty?: boolean | undefined; readonly signal?: AbortSignal | undefined },
+  ): Promise<{ txId: number | undefined; added: number; removed: number; modified: number }> {
+    const { schema, ledger, rowStore, subsystems } = this.context
+    const definition = schema.catalog.tables.get(table)
+    if (definition === undefined) throw new StrataError('UNDEFINED_TABLE', schema.catalog.views.has(table) ? `"${table}" is a view; views cannot be written` : `table "${table}" does not exist`)
+    if (!(['replace', 'append', 'upsert'] as const).includes(options.mode)) throw new StrataError('INVALID_ARGUMENT', `writeTable(): mode must be 'replace', 'append' or 'upsert', not ${JSON.stringify(options.mode)}`)
+    if (definition.source !== undefined || definition.stream !== undefined) throw new StrataError('NOT_SUPPORTED', `writeTable() into the ${definition.source !== undefined ? 'source' : 'stream'} "${table}"`)
+    if (subsystems.claimBulkInsert(definition, columns)) throw new StrataError('NOT_SUPPORTED', `writeTable() with valid-time columns into "${table}" (INSERT … FOR PORTION OF writes valid time)`)
+    const seen = new Set<string>()
+    for (const name of columns) {
+      if (seen.has(name)) throw new StrataError('SYNTAX_ERROR', `column "${name}" is given twice`)
+      seen.add(name)
+      if (!definition.columns.some((column) => column.name === name)) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" of table "${table}" does not exist`)
+    }
+    if (rows.length === 0 && options.mode === 'replace' && options.allowEmpty !== true) {
+      throw new StrataError('INVALID_ARGUMENT', `writeTable('${table}', [], { mode: 'replace' }) would delete every row: pass { allowEmpty: true } to mean it`)
+    }
+    if (options.mode === 'append') {
+      const result = await this.insert(table, columns.map((name) => ({ name })), rows, { signal: options.signal })
+      return { txId: result.txId, added: result.rowCount, removed: 0, modified: 0 }
+    }
+    const key = options.key ?? definition.primaryKey
+    if (key === null || key === undefined || key.length === 0) throw new StrataError('INVALID_ARGUMENT', `writeTable('${table}') in mode '${options.mode}' needs a key: the table has no primary key, so pass { key: [columns] }`)
+    for (const name of key) {
+      if (!definition.columns.some((column) => column.name === name)) throw new StrataError('UNDEFINED_COLUMN', `key column "${name}" of table "${table}" does not exist`)
+      if (rows.length > 0 && !columns.includes(name)) throw new StrataError('INVALID_ARGUMENT', `writeTable('${table}'): every row must give the key column "${name}"`)
+    }
+    // The input in storage values, by key: the given columns only (others keep their values, or take their defaults when inserted).
+    const given = columns.map((name) => definition.columns.findIndex((column) => column.name === name))
+    const keyPositions = key.map((name) => columns.indexOf(name))
+    // A value left undefined (a row object without the column) keeps the current one, or takes the default in a new row.
+    const input = new Map<string, { readonly index: number; readonly stored: (RowValue | undefined)[] }>()
+    rows.forEach((row, index) => {
+      const stored = given.map((at, position) => {
+        const value = row[position]
+        try {
+          return value === undefined ? undefined : value === null ? null : toStorage(value, definition.columns[at]!.type)
+        } catch (error) {
+          throw error instanceof StrataError ? error.withMessage(`row ${index}, column "${columns[position]!}": ${error.message}`) : error
+        }
+      })
+      const id = storedKeyId(keyPositions.map((position) => stored[position]))
+      if (input.has(id)) throw new StrataError('INVALID_ARGUMENT', `writeTable('${table}'): rows ${input.get(id)!.index} and ${index} have the same key (${key.join(', ')})`)
+      input.set(id, { index, stored })
+    })
+    const counts = { added: 0, removed: 0, modified: 0 }
+    const result = await this.transactions.write(this.runner.newSession(), { signal: options.signal }, (active) => {
+      const writer = rowStore.writer
+      const pending = ledger.pendingCommit!
+      // Each current row's given columns, and the key the row store's keyed writes name it by.
+      const rowKey = definition.primaryKey ?? [rowIdColumn]
+      const selected = [...columns, ...rowKey].map(quoteIdentifier).join(', ')
+      const current = new Map<string, { readonly stored: RowValue[]; readonly keyText: string }>()
+      for (const row of writer.prepareSync(`SELECT ${selected} FROM ${quoteIdentifier(table)}`, { bigints: true }).iterateSync([])) {
+        const stored = row.slice(0, columns.length)
+        const id = storedKeyId(keyPositions.map((position) => stored[position]))
+        if (current.has(id)) throw new StrataError('INVALID_ARGUMENT', `writeTable('${table}'): the key (${key.join(', ')}) is not unique in the table`)
+        current.set(id, { stored, keyText: keyTextOfValues(row.slice(columns.length)) })
+      }
+      const inserts: (readonly unknown[])[] = []
+      const updates: { readonly keyText: string; readonly stored: readonly RowValue[] }[] = []
+      const deletes: string[] = []
+      for (const [id, wanted] of input) {
+        const existing = current.get(id)
+        // A new row goes in as the caller gave it (a column left undefined takes its default).
+        if (existing === undefined) inserts.push(rows[wanted.index]!)
+        else {
+          const stored = wanted.stored.map((value, position) => (value === undefined ? existing.stored[position]! : value))
+          if (!sameStoredRow(existing.stored, stored)) updates.push({ keyText: existing.keyText, stored })
+        }
+      }
+      if (options.mode === 'replace') for (const [id, existing] of current) if (!input.has(id)) deletes.push(existing.keyText)
+      if (options.signal?.aborted === true) throw new StrataError('ABORTED', `writeTable('${table}') was aborted (nothing was written)`)
+      for (let start = 0; start < deletes.length; start += limits.keyedUpdateRowsPerStatement) {
+        writer.prepareSync(keyedDeleteSql(definition)).runSync([`[${deletes.slice(start, start + limits.keyedUpdateRowsPerStatement).join(',')}]`])
+      }
+      // The given columns that are not the key are set; a key column that is not the row store's key may be too (it is equal).
+      const assigned = columns.filter((name) => !(definition.primaryKey ?? []).includes(name))
+      if (updates.length > 0 && assigned.length > 0) {
+        const positions = assigned.map((name) => columns.indexOf(name))
+        const perStatement = Math.max(1, Math.min(limits.keyedUpdateRowsPerStatement, Math.floor(limits.sqliteParametersMax / (assigned.length + 1))))
+        for (let start = 0; start < updates.length; start += perStatement) {
+          const chunk = updates.slice(start, start + perStatement)
+          const params: RowValue[] = []
+          for (const update of chunk) params.push(update.keyText, ...positions.map((position) => update.stored[position]!))
+          writer.prepareSync(keyedUpdateSql(definition, assigned, chunk.length, renewOpenVersionSql)).runSync(params)
+        }
+      }
+      if (inserts.length > 0) {
+        insertRowsSync(
+          {
+            writer,
+            table: definition,
+            txId: pending.txId,
+            nextVersion: () => ledger.nextVersion(),
+            reserveVersions: (count) => ledger.reserveVersions(count),
+            now: (type) => toStorage(new Date(Number(ledger.nowMicros() / 1000n)), type),
+            handOver: false,
+          },
+          { columns, rows: inserts },
+          { signal: options.signal },
+        )
+      }
+      // Rows updated and deleted as well: the sync reads the commit's rows back rather than taking them.
+      handOverInserted(active, definition, undefined, limits.syncHandoffRowsMax)
+      counts.added = inserts.length
+      counts.removed = deletes.length
+      counts.modified = updates.length
+      return { rows: [], columns: [], rowCount: inserts.length + updates.length + deletes.length, engine: 'row' }
+    })
+    return { txId: result.txId, ...counts }
   }
 
   /**

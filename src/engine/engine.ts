@@ -632,6 +632,17 @@ export class Engine {
 
   // ───────────────────────────── bulk ─────────────────────────────
 
+  /** `db.writeTable`: `table` made to hold `rows` by their row-level difference, as one commit (`Bulk.writeTable`, ./bulk.ts). */
+  async writeTable(
+    table: string,
+    columns: readonly string[],
+    rows: readonly (readonly unknown[])[],
+    options: Parameters<Bulk['writeTable']>[3],
+  ): Promise<{ txId: number | undefined; added: number; removed: number; modified: number }> {
+    this.checkOpen()
+    return this.bulk.writeTable(table, columns, rows, options)
+  }
+
   /** `db.insert`: rows into `table` as one commit (`Bulk.insert`, ./bulk.ts). */
   async bulkInsert(table: string, columns: readonly { readonly name: string; readonly type?: string }[], rows: readonly (readonly unknown[])[], options: BulkInsertOptions = {}): Promise<{ txId: number | undefined; rowCount: number }> {
     this.checkOpen()

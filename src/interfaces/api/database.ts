@@ -11,7 +11,7 @@ import { decimalLabel, decimalWords } from '../../util/decimal.js'
 import { dateMicros } from '../../util/timestamp.js'
 import { loadArrow, type Arrow } from './arrow.js'
 import { inputRows } from './bulk-input.js'
-import type { BatchItem, BranchHandle, Database, ExportOptions, InsertOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SubscribeOptions, Subscription, SyncStatus, Transaction, WriteSummary } from './types.js'
+import type { BatchItem, BranchHandle, Database, ExportOptions, InsertOptions, ImportOptions, OpenOptions, Params, QueryOptions, QueryResult, SubscribeOptions, Subscription, SyncStatus, Transaction, WriteSummary, WriteTableOptions, WriteTableSummary } from './types.js'
 
 function toResult(result: StatementResult): QueryResult {
   return result
@@ -153,6 +153,16 @@ class DatabaseHandle extends SessionHandle implements Database {
     if (typeof table !== 'string') throw new StrataError('INVALID_PARAMETER', 'insert() takes the table name as its first argument')
     const input = await inputRows(rows)
     return this.engine.bulkInsert(table, input.columns.map((name) => ({ name })), input.rows, { signal: options.signal, onProgress: options.onProgress })
+  }
+
+  async writeTable(table: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable, options: WriteTableOptions): Promise<WriteTableSummary> {
+    this.checkUsable()
+    this.onMainOnly('writeTable()')
+    if (typeof table !== 'string') throw new StrataError('INVALID_ARGUMENT', 'writeTable() takes the table name as its first argument')
+    if (typeof options !== 'object' || options === null) throw new StrataError('INVALID_ARGUMENT', "writeTable() takes options: { mode: 'replace' | 'append' | 'upsert', key?, allowEmpty? }")
+    if (options.key !== undefined && (!Array.isArray(options.key) || !options.key.every((name) => typeof name === 'string'))) throw new StrataError('INVALID_ARGUMENT', 'writeTable(): key must be an array of column names')
+    const input = await inputRows(rows)
+    return this.engine.writeTable(table, input.columns, input.rows, { mode: options.mode, key: options.key, allowEmpty: options.allowEmpty, signal: options.signal })
   }
 
   async push(source: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable): Promise<WriteSummary> {

@@ -134,6 +134,23 @@ export interface Subscription extends AsyncIterableIterator<Change>, AsyncDispos
   readonly isClosed: boolean
 }
 
+export interface WriteTableOptions {
+  readonly mode: 'replace' | 'append' | 'upsert'
+  /** The columns that identify a row (default: the primary key). */
+  readonly key?: readonly string[]
+  /** `replace` with no rows empties the table only when this says so. */
+  readonly allowEmpty?: boolean
+  readonly signal?: AbortSignal
+}
+
+/** What `db.writeTable` changed: rows added, removed and modified, in the commit `txId` (undefined: nothing changed). */
+export interface WriteTableSummary {
+  readonly txId: number | undefined
+  readonly added: number
+  readonly removed: number
+  readonly modified: number
+}
+
 export interface InsertOptions {
   /** Called with (rowsDone, rowsTotal) while rows move into the table. */
   readonly onProgress?: (rowsDone: number, rowsTotal: number) => void
@@ -189,6 +206,20 @@ export interface Database extends Queryable, AsyncDisposable {
    * ])
    */
   insert(table: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable, options?: InsertOptions): Promise<WriteSummary>
+  /**
+   * Makes `table` hold `rows` (objects or an apache-arrow Table) by their row-level difference from
+   * what it holds (SPEC 10, UDR's write_table), as ONE commit: a row whose key is new is inserted, a
+   * row whose given columns differ is updated (what an UPDATE of it would add to history), an
+   * unchanged row adds nothing. `mode`: `replace` also deletes the rows whose key is not in `rows`
+   * (an empty `rows` is INVALID_ARGUMENT unless `allowEmpty`), `upsert` keeps them, `append` inserts
+   * every row. `key` (default: the primary key) names the columns that identify a row: every row
+   * gives them, no two rows share them. A column a row leaves out keeps its value (a new row takes
+   * its DEFAULT). `txId` is undefined when nothing changed (no commit).
+   *
+   * @example
+   * const { added, removed, modified } = await db.writeTable('prices', rows, { mode: 'replace' })
+   */
+  writeTable(table: string, rows: readonly Readonly<Record<string, unknown>>[] | ArrowTable, options: WriteTableOptions): Promise<WriteTableSummary>
   /**
    * Pushes one batch of events into a streaming source (SPEC 8): accepted whole or not at all. Every
    * row names every column of the source (null for NULL); a missing, extra or mistyped column is

@@ -21,6 +21,7 @@ import { mainBranch } from '../../util/branch-names.js'
 import { StrataError } from '../../util/errors.js'
 import { jsonValue } from '../../util/json-value.js'
 import { limits } from '../../util/limits.js'
+import { keyTextOfValues, sameStoredRow, sameStoredValue, storedKeyId } from '../../util/row-values.js'
 import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
 import { changedKeysSql, resolveBranchSync, rowStoreStateSql, sinceColumn, type ResolvedBranch } from './storage.js'
 
@@ -118,7 +119,7 @@ export class Merges {
         if (result === undefined) {
           if (current !== undefined) outcome.deletes.push(current)
         } else if (current === undefined) outcome.inserts.push(result)
-        else if (!sameRow(result, current)) outcome.updates.push(result)
+        else if (!sameStoredRow(result, current)) outcome.updates.push(result)
       }
       if (outcome.inserts.length + outcome.updates.length + outcome.deletes.length > 0) merges.push(outcome)
     }
@@ -319,9 +320,9 @@ function mergeRow(table: TableDefinition, base: StoredRow | undefined, ours: Sto
   const result = [...ours]
   table.columns.forEach((column, index) => {
     const [o, t] = [ours[index]!, theirs[index]!]
-    if (sameValue(o, t)) return
-    if (base !== undefined && sameValue(base[index], t)) return
-    if (base !== undefined && sameValue(base[index], o)) {
+    if (sameStoredValue(o, t)) return
+    if (base !== undefined && sameStoredValue(base[index], t)) return
+    if (base !== undefined && sameStoredValue(base[index], o)) {
       result[index] = t
       return
     }
@@ -331,46 +332,17 @@ function mergeRow(table: TableDefinition, base: StoredRow | undefined, ours: Sto
   return { result, differs: true }
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (a === null || b === null || a === undefined || b === undefined) return false
-  if (typeof a === 'bigint' || typeof b === 'bigint') return (typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number') && a == b // eslint-disable-line eqeqeq
-  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.from(a).equals(Buffer.from(b))
-  return typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b)
-}
-
-function sameRow(a: StoredRow, b: StoredRow): boolean {
-  return a.length === b.length && a.every((value, index) => sameValue(value, b[index]))
-}
-
 function sameRowOrAbsent(a: StoredRow | undefined, b: StoredRow | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : sameRow(a, b)
+  return a === undefined || b === undefined ? a === b : sameStoredRow(a, b)
 }
 
 /** A key's identity in a map: its columns' storage values, typed. */
 function keyId(table: TableDefinition, row: StoredRow): string {
-  return keyIdOf(keyIndexes(table).map((index) => row[index]))
+  return storedKeyId(keyIndexes(table).map((index) => row[index]))
 }
 
-function keyIdOf(values: readonly unknown[]): string {
-  return values
-    .map((value) => {
-      if (typeof value === 'bigint') return `${value}n`
-      if (value instanceof Uint8Array) return `x${Buffer.from(value).toString('hex')}`
-      return JSON.stringify(value)
-    })
-    .join('|')
-}
-
-/** A key as the row store's keyed writes take it (rowsql.ts keyParts): a JSON array of its columns, bytes as hex. */
 function keyText(table: TableDefinition, row: StoredRow): string {
-  const parts = keyIndexes(table).map((index) => {
-    const value = row[index]
-    if (typeof value === 'bigint') return value.toString()
-    if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString('hex'))
-    return JSON.stringify(value)
-  })
-  return `[${parts.join(',')}]`
+  return keyTextOfValues(keyIndexes(table).map((index) => row[index]))
 }
 
 function keyIndexes(table: TableDefinition): number[] {
@@ -415,7 +387,7 @@ function ownedKeysSync(connection: RowConnection, table: TableDefinition, keys: 
   if (rows.length === 0) return owned
   // The keys table's columns are the key's, in the primary key's order, then the commit.
   const width = table.primaryKey!.length
-  for (const row of rowsOfKeys(connection, table, `SELECT * FROM main.${quoteIdentifier(keys.name)}`, rows)) owned.add(keyIdOf(row.slice(0, width)))
+  for (const row of rowsOfKeys(connection, table, `SELECT * FROM main.${quoteIdentifier(keys.name)}`, rows)) owned.add(storedKeyId(row.slice(0, width)))
   return owned
 }
 
