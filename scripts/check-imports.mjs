@@ -12,19 +12,20 @@ const allowed = {
   util: [],
   'storage/rowstore': ['util'],
   'storage/columnstore': ['util'],
+  'storage/chunks': ['util'],
   sql: ['util'],
   ledger: ['util', 'sql', 'storage/rowstore'],
   sync: ['util', 'sql', 'ledger', 'storage/rowstore', 'storage/columnstore'],
   feed: ['util', 'sql', 'ledger', 'storage/rowstore'],
-  subsystems: ['util', 'sql', 'ledger', 'sync', 'feed', 'storage/rowstore', 'storage/columnstore'],
-  engine: ['util', 'sql', 'ledger', 'sync', 'feed', 'subsystems', 'storage/rowstore', 'storage/columnstore'],
+  subsystems: ['util', 'sql', 'ledger', 'sync', 'feed', 'storage/rowstore', 'storage/columnstore', 'storage/chunks'],
+  engine: ['util', 'sql', 'ledger', 'sync', 'feed', 'subsystems', 'storage/rowstore', 'storage/columnstore', 'storage/chunks'],
   'interfaces/api': ['util', 'engine', 'interfaces/api'],
   'interfaces/server': ['util', 'engine', 'sql', 'interfaces/api'],
   'interfaces/cli': ['util', 'interfaces/api', 'interfaces/server', 'sql', 'index'],
   index: ['util', 'interfaces/api'],
 }
 /** Packages only one folder may import. */
-const exclusive = { 'better-sqlite3': 'storage/rowstore', '@duckdb/node-api': 'storage/columnstore', '@duckdb/node-bindings': 'storage/columnstore', nats: 'subsystems/streaming', mqtt: 'subsystems/streaming', amqplib: 'subsystems/streaming', pg: 'subsystems/streaming', 'pg-logical-replication': 'subsystems/streaming' }
+const exclusive = { 'hash-wasm': 'storage/chunks', 'better-sqlite3': 'storage/rowstore', '@duckdb/node-api': 'storage/columnstore', '@duckdb/node-bindings': 'storage/columnstore', nats: 'subsystems/streaming', mqtt: 'subsystems/streaming', amqplib: 'subsystems/streaming', pg: 'subsystems/streaming', 'pg-logical-replication': 'subsystems/streaming' }
 /** The front end does no I/O. */
 const noIo = { sql: ['node:fs', 'node:net', 'node:http', 'node:child_process', 'fs', 'net', 'better-sqlite3', '@duckdb/node-api', '@duckdb/node-bindings'] }
 

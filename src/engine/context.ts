@@ -4,6 +4,7 @@
  * takes the part of the context it needs (a `Pick` of it), never the `Engine`.
  */
 import { join } from 'node:path'
+import { ChunkStore } from '../storage/chunks/chunkstore.js'
 import { Ledger, type Clock } from '../ledger/ledger.js'
 import { historyTableName, type Catalog, type TableDefinition } from '../sql/catalog.js'
 import { openVersionsSql, sqliteCreateHistory, sqliteCreateTable, sqliteHistoryTriggers, versionColumnNames } from '../sql/ddl.js'
@@ -63,6 +64,7 @@ export function openContext(directory: string, durability: 'full' | 'normal' | '
   const subsystemCalls: EngineContext['subsystemCalls'] = { run: undefined }
   const subsystems: Subsystems = new Subsystems({
     rowStore,
+    chunks: new ChunkStore(join(directory, 'chunks')),
     ledger,
     syncer,
     schema,

@@ -515,6 +515,13 @@ export class Engine {
       }
       case 'CheckPointStmt':
         return this.checkpoint(session, options)
+      case 'CallStmt': {
+        // A subsystem's procedure (CALL strata.verify()).
+        const own = this.context.subsystems.recognise(statement)
+        if (own === undefined) throw new StrataError('NOT_SUPPORTED', `${leadingKeywords(statement.text, statement.tokens)} is not supported`)
+        if (own.writes) return this.transactions.write(session, options, (active) => own.run(this.reads.call(active, statement, params, options, true)))
+        return own.run(this.reads.call(session, statement, params, options, false))
+      }
       case 'ExplainStmt':
         return this.introspection.explain(session, statement, body, params, options)
       default:

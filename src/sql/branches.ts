@@ -38,6 +38,14 @@ export interface MergeBranch {
   readonly resolve: 'ours' | 'theirs' | undefined
 }
 
+/** `EXPORT TABLE t [AT (BRANCH => 'b')] TO 'directory'`. */
+export interface ExportTable {
+  readonly table: string
+  /** The branch whose state is exported; undefined: the session's. */
+  readonly branch: string | undefined
+  readonly directory: string
+}
+
 /** A branch name where the grammar expects one: an identifier, quoted when it is not a plain one. */
 function branchName(reader: StatementReader): string {
   const name = reader.name('a branch name')
@@ -130,6 +138,37 @@ export function recogniseMergeBranch(text: string, tokenSource?: TokenSource): M
   }
   reader.end()
   return { source, into, resolve }
+}
+
+/**
+ * Recognises EXPORT TABLE (as {@link recogniseCreateBranch} does CREATE BRANCH).
+ *
+ * @example
+ * recogniseExportTable("EXPORT TABLE t AT (BRANCH => 'dev') TO '/tmp/t'")
+ * // → { table: 't', branch: 'dev', directory: '/tmp/t' }
+ */
+export function recogniseExportTable(text: string, tokenSource?: TokenSource): ExportTable | undefined {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'EXPORT') || !isWord(tokens[1], 'TABLE')) return undefined
+  const reader = new StatementReader(text, tokens, 'EXPORT TABLE')
+  reader.at = 2
+  const table = reader.relationName('a table name')
+  let branch: string | undefined
+  if (reader.word('AT')) {
+    reader.expectSymbol('(')
+    if (reader.label('BRANCH') !== 'branch') {
+      reader.at--
+      reader.fail('BRANCH')
+    }
+    reader.expectSymbol('=>')
+    branch = reader.stringLiteral("a branch name as a string ('dev')")
+    checkBranchName(branch)
+    reader.expectSymbol(')')
+  }
+  reader.expectWord('TO')
+  const directory = reader.stringLiteral("the directory as a string ('/path/to/dir')")
+  reader.end()
+  return { table, branch, directory }
 }
 
 /** Recognises `USE BRANCH name`: the branch's name, or undefined when the text is not one. */

@@ -12,6 +12,7 @@
  * Everything is optional: a subsystem declares only the hooks it needs.
  */
 import type { Commit, Ledger } from '../ledger/ledger.js'
+import type { ChunkStore } from '../storage/chunks/chunkstore.js'
 import type { Catalog, TableDefinition } from '../sql/catalog.js'
 import type { ParsedStatement, PgNode, TokenSource } from '../sql/parse.js'
 import type { Binder, RowPlan } from '../sql/plan.js'
@@ -57,6 +58,8 @@ export interface CatalogHolder {
 /** What a subsystem is given when the engine opens. */
 export interface SubsystemHost {
   readonly rowStore: RowStore
+  /** The data directory's content-addressed chunk store (table snapshots; docs/branches.md). */
+  readonly chunks: ChunkStore
   readonly ledger: Ledger
   readonly syncer: Syncer
   readonly schema: CatalogHolder

@@ -102,6 +102,10 @@ export const limits = {
    *  writes.ts): one statement per row was quadratic inside a statement savepoint (src/sql/rowsql.ts
    *  keyedUpdateSql); the statement cache keeps one plan for the full size. */
   keyedUpdateRowsPerStatement: 256,
+  /** A table snapshot's chunks end at keys whose hash is 0 modulo this: about this many rows per chunk (docs/branches.md, "The chunk store"). */
+  snapshotChunkRowsTarget: 65_536,
+  /** Rows per Parquet row group in a snapshot's chunks. */
+  snapshotRowGroupRows: 16_384,
   /** strata.diff lists the keys either side changed as constants in the query up to this many; beyond, it compares the two states whole. */
   diffListedKeysMax: 2_000,
   /** Bound parameters in one SQLite statement (SQLite's SQLITE_MAX_VARIABLE_NUMBER is 32766); a read or

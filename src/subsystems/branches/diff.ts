@@ -109,3 +109,49 @@ export function findCurrentBranchCalls(statement: Statement, tree: PgNode): { re
   })
   return calls
 }
+
+/** A `strata.table_hash('t' [, ref])` call: where its text is, its table, its ref (undefined: the session's branch at its head). */
+export interface TableHashCall {
+  readonly location: number
+  readonly length: number
+  readonly table: string
+  readonly ref: DiffRef | undefined
+  /** A select item that is the call alone, unaliased: its column is named `table_hash`. */
+  readonly named: boolean
+}
+
+/** Every `strata.table_hash(…)` in `tree`, with its text's extent; empty when there is none. */
+export function findTableHashCalls(statement: Statement, tree: PgNode): TableHashCall[] {
+  const calls: TableHashCall[] = []
+  const unnamed = new Set<unknown>()
+  walk(tree, (kind, body) => {
+    if (kind === 'ResTarget' && body['name'] === undefined) unnamed.add(nodeBody(body['val'], 'FuncCall'))
+  })
+  walk(tree, (kind, body) => {
+    if (kind !== 'FuncCall') return
+    const name = names(body['funcname']).map((part) => part.toLowerCase())
+    if (name.length !== 2 || name[0] !== 'strata' || name[1] !== 'table_hash') return
+    const args = list(body['args'])
+    const table = nodeBody(args[0], 'A_Const')
+    const tableName = table === undefined ? undefined : constantValue(table).value
+    if (args.length < 1 || args.length > 2 || typeof tableName !== 'string') throw new StrataError('INVALID_ARGUMENT', "strata.table_hash takes a table's name and, optionally, a ref: strata.table_hash('t'), strata.table_hash('t', 'dev')")
+    const location = Number(body['location'] ?? 0)
+    calls.push({ location, length: callLength(statement, location, 'strata.table_hash'), table: tableName, ref: args.length === 2 ? refOf(args[1], 'second') : undefined, named: unnamed.has(body) })
+  })
+  return calls
+}
+
+/** The length of the call starting at `location` in the statement's text, through its closing parenthesis. */
+function callLength(statement: Statement, location: number, what: string): number {
+  const tokens = tokensOf(statement.text, statement.tokens)
+  const start = location - statement.locationBase
+  let at = tokens.findIndex((token) => token.start === start)
+  let depth = 0
+  for (; at >= 0 && at < tokens.length; at++) {
+    const text = tokens[at]!.text
+    if (text === '(') depth++
+    else if (text === ')' && --depth === 0) break
+  }
+  if (at < 0 || at >= tokens.length) throw new StrataError('INTERNAL', `${what}: no end to the call`)
+  return tokens[at]!.end - start
+}

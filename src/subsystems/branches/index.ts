@@ -5,9 +5,10 @@
  * at a point of the global transaction order; its head is its last commit, or its fork point before it
  * has one. Reads and writes on a branch are the next steps of docs/branches.md ("Status").
  */
-import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseMergeBranch, recogniseShowBranches, recogniseUseBranch, type CreateBranch, type DropBranch } from '../../sql/branches.js'
+import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseExportTable, recogniseMergeBranch, recogniseShowBranches, recogniseUseBranch, type CreateBranch, type DropBranch } from '../../sql/branches.js'
 import { evaluateInstant } from '../../sql/temporal.js'
-import { nodeBody, nodeKind } from '../../sql/tree.js'
+import { list, names, nodeBody, nodeKind } from '../../sql/tree.js'
+import type { PgNode } from '../../sql/parse.js'
 import type { RowConnection } from '../../storage/rowstore/rowstore.js'
 import { StrataError } from '../../util/errors.js'
 import { dateFromMicros } from '../../util/timestamp.js'
@@ -201,6 +202,16 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
       },
     },
     recognise(statement) {
+      // CALL strata.verify(): every chunk of the chunk store read and hashed again.
+      if (statement.tree !== undefined && nodeKind(statement.tree) === 'CallStmt') {
+        // The parser gives CallStmt's funccall as a bare FuncCall (its field's type), not wrapped as a node.
+        const funccall = nodeBody(statement.tree, 'CallStmt')!['funccall']
+        const call = nodeBody(funccall, 'FuncCall') ?? (funccall as PgNode | undefined)
+        const name = names(call?.['funcname']).map((part) => part.toLowerCase())
+        if (name.length !== 2 || name[0] !== 'strata' || name[1] !== 'verify') return undefined
+        if (list(call!['args']).length > 0) throw new StrataError('INVALID_ARGUMENT', 'strata.verify() takes no arguments')
+        return { writes: false, run: () => statements.verifyChunks() }
+      }
       // SHOW BRANCHES is a SHOW of a setting by PostgreSQL's grammar; CREATE and DROP BRANCH it rejects.
       if (statement.tree !== undefined && nodeKind(statement.tree) !== 'VariableShowStmt') return undefined
       if (recogniseShowBranches(statement.text, statement.tokens)) return { writes: false, run: (call: StatementCall) => branches.show(call) }
@@ -212,6 +223,8 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
       if (create !== undefined) return { writes: true, run: (call: StatementCall) => branches.create(call, create) }
       const use = recogniseUseBranch(text, tokens)
       if (use !== undefined) return { writes: false, run: (call: StatementCall) => branches.use(call, use) }
+      const exported = recogniseExportTable(text, tokens)
+      if (exported !== undefined) return { writes: false, run: (call: StatementCall) => statements.exportTable(call, exported) }
       const merge = recogniseMergeBranch(text, tokens)
       if (merge !== undefined) return { writes: true, run: (call: StatementCall) => merger.run(call, merge) }
       const drop = recogniseDropBranch(text, tokens)

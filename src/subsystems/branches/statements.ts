@@ -20,7 +20,9 @@ import { timeSeriesEdits } from '../../sql/timeseries.js'
 import { names, nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { ClaimedRead, OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
-import { diffSql, findCurrentBranchCalls, findDiffCalls, type DiffCall, type DiffRef } from './diff.js'
+import { diffSql, findCurrentBranchCalls, findDiffCalls, findTableHashCalls, type DiffCall, type DiffRef, type TableHashCall } from './diff.js'
+import { chunkKind, manifestChunks, Snapshots, type Snapshot } from './snapshots.js'
+import type { ExportTable } from '../../sql/branches.js'
 import { splitPoint, type Conflict } from './merge.js'
 import { mainBranch } from '../../util/branch-names.js'
 import { limits } from '../../util/limits.js'
@@ -65,11 +67,15 @@ export class BranchStatements {
 
   private readonly functionCalls = new WeakMap<PgNode, FunctionCalls>()
 
+  private readonly snapshots: Snapshots
+
   constructor(
     private readonly host: SubsystemHost,
     /** The last failed merge's conflicts (merge.ts), served as `strata.conflicts`. */
     private readonly conflicts: () => readonly Conflict[],
-  ) {}
+  ) {
+    this.snapshots = new Snapshots(host)
+  }
 
   /**
    * A SELECT that calls branches' functions — `strata.diff(…)` in FROM, `strata.current_branch()` —
@@ -83,16 +89,24 @@ export class BranchStatements {
       let mentioned = false
       walk(tree, (kind, body) => {
         if (kind === 'FuncCall' && names(body['funcname'])[0]?.toLowerCase() === 'strata') mentioned = true
-        if (kind === 'RangeVar' && body['schemaname'] === 'strata' && body['relname'] === 'conflicts') mentioned = true
+        if (kind === 'RangeVar' && body['schemaname'] === 'strata' && (body['relname'] === 'conflicts' || body['relname'] === 'chunks')) mentioned = true
         return !mentioned
       })
-      calls = mentioned ? { diffs: findDiffCalls(statement, tree), currentBranch: findCurrentBranchCalls(statement, tree), conflicts: findConflictsReferences(statement, tree) } : { diffs: [], currentBranch: [], conflicts: [] }
+      calls = mentioned
+        ? {
+            diffs: findDiffCalls(statement, tree),
+            currentBranch: findCurrentBranchCalls(statement, tree),
+            tableHashes: findTableHashCalls(statement, tree),
+            conflicts: findStrataReferences(statement, tree, 'conflicts'),
+            chunks: findStrataReferences(statement, tree, 'chunks'),
+          }
+        : { diffs: [], currentBranch: [], tableHashes: [], conflicts: [], chunks: [] }
       this.functionCalls.set(tree, calls)
     }
-    if (calls.diffs.length === 0 && calls.currentBranch.length === 0 && calls.conflicts.length === 0) return undefined
+    if (calls.diffs.length === 0 && calls.currentBranch.length === 0 && calls.tableHashes.length === 0 && calls.conflicts.length === 0 && calls.chunks.length === 0) return undefined
     const found = calls
     const refuse = (what: string): never => {
-      throw new StrataError('NOT_SUPPORTED', `strata.diff, strata.current_branch() and strata.conflicts ${what}`)
+      throw new StrataError('NOT_SUPPORTED', `strata.diff, strata.current_branch(), strata.table_hash, strata.conflicts and strata.chunks ${what}`)
     }
     return {
       run: (call) => this.runFunctions(call, statement, tree, found),
@@ -103,7 +117,7 @@ export class BranchStatements {
 
   private async runFunctions(call: StatementCall, statement: Statement, tree: PgNode, found: FunctionCalls): Promise<Rows> {
     const { diffs: calls, currentBranch } = found
-    if (call.branch !== mainBranch && this.references(statement, tree).length > 0) throw new StrataError('NOT_SUPPORTED', 'strata.diff, strata.current_branch() or strata.conflicts in a query that also reads tables, on a branch other than main')
+    if (call.branch !== mainBranch && this.references(statement, tree).length > 0) throw new StrataError('NOT_SUPPORTED', "branches' strata functions and relations in a query that also reads tables, on a branch other than main")
     const catalog = this.host.schema.catalog
     const tables = (name: string): TableDefinition | undefined => catalog.tables.get(name)
     const ledger = this.host.ledger
@@ -118,13 +132,26 @@ export class BranchStatements {
       if (table === undefined || isBranchStorage(one.table)) throw new StrataError('UNDEFINED_TABLE', `table "${one.table}" does not exist`)
       return { call: one, table, sides: [lineOf(one.refs[0]), lineOf(one.refs[1])] as const }
     })
+    // strata.table_hash: each state snapshotted into the chunk store, its manifest's hash a constant.
+    const constantEdits: TextEdit[] = []
+    for (const one of found.tableHashes) {
+      const table = catalog.tables.get(one.table)
+      if (table === undefined || isBranchStorage(one.table)) throw new StrataError('UNDEFINED_TABLE', `table "${one.table}" does not exist`)
+      const side = lineOf(one.ref ?? { kind: 'branch', name: call.branch })
+      const snapshot = await this.snapshotOf(call, table, side.line, side.point === Infinity ? undefined : side.point)
+      constantEdits.push({ location: one.location, length: one.length, text: `'${snapshot.hash}'${one.named ? ' AS table_hash' : ''}` })
+    }
+    if (found.chunks.length > 0) {
+      const rows = await this.chunkRows()
+      for (const one of found.chunks) constantEdits.push({ location: one.location, length: one.length, text: `(${rows})${one.aliased ? '' : ' AS chunks'}` })
+    }
     // The edits for one attempt. `fast`: each diff reads only the keys either side changed since the
     // two states split (found by index ranges on the row store), and a branch head whose main part did
     // not change since its fork reads main's current table; undefined when that cannot be had.
     const attempt = async (fast: boolean): Promise<Rows | undefined> => {
       const reads: PhysicalRead[] = []
       const writer = this.host.rowStore.writer
-      const edits: TextEdit[] = []
+      const edits: TextEdit[] = [...constantEdits]
       for (const { call: one, table, sides } of diffs) {
         let filter: string | undefined
         if (fast) {
@@ -160,6 +187,78 @@ export class BranchStatements {
       if (fast !== undefined && ledger.lastCommitted.txId === committed) return fast
     }
     return (await attempt(false))!
+  }
+
+  /** A table's state on a line at a point (undefined: its head), snapshotted into the chunk store. */
+  private async snapshotOf(call: StatementCall, table: TableDefinition, line: ResolvedBranch | undefined, bound: number | undefined): Promise<Snapshot> {
+    const reads: PhysicalRead[] = []
+    const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
+    const state = columnStoreStateSql(table, line, bound, tables, reads)
+    const bounded = boundedTables(reads)
+    if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
+    return this.snapshots.snapshot(call, table, state)
+  }
+
+  /** EXPORT TABLE: the table's state on a branch as Parquet chunks and a manifest in a directory. */
+  async exportTable(call: StatementCall, exported: ExportTable): Promise<Rows> {
+    const table = this.host.schema.catalog.tables.get(exported.table)
+    if (table === undefined || isBranchStorage(exported.table)) throw new StrataError('UNDEFINED_TABLE', `table "${exported.table}" does not exist`)
+    const branch = exported.branch ?? call.branch
+    const snapshot = await this.snapshotOf(call, table, branch === mainBranch ? undefined : this.branchSync(branch), undefined)
+    await this.snapshots.export(snapshot, exported.directory)
+    return {
+      rows: [[snapshot.hash, snapshot.chunks.length, snapshot.rows, snapshot.chunks.reduce((sum, chunk) => sum + chunk.bytes, 0) + snapshot.manifest.length]],
+      columns: [
+        { name: 'table_hash', type: 'VARCHAR' },
+        { name: 'chunks', type: 'BIGINT' },
+        { name: 'rows', type: 'BIGINT' },
+        { name: 'bytes', type: 'BIGINT' },
+      ],
+      rowCount: 1,
+      engine: 'column',
+    }
+  }
+
+  /** CALL strata.verify(): every chunk read and hashed again; the bad ones. */
+  async verifyChunks(): Promise<Rows> {
+    const bad = await this.host.chunks.verify()
+    return {
+      rows: bad.map((chunk) => [chunk.hash, chunk.problem]),
+      columns: [
+        { name: 'hash', type: 'VARCHAR' },
+        { name: 'problem', type: 'VARCHAR' },
+      ],
+      rowCount: bad.length,
+      engine: 'row',
+    }
+  }
+
+  /** strata.chunks' rows as DuckDB's SQL: hash, bytes, kind (parquet, manifest), refs (the manifests naming it). */
+  private async chunkRows(): Promise<string> {
+    const store = this.host.chunks
+    const entries = store.list()
+    const kinds = new Map<string, string>()
+    const refs = new Map<string, number>()
+    for (const entry of entries) {
+      // Verified reads: a corrupt chunk is listed as such, never parsed.
+      let bytes: Buffer
+      try {
+        bytes = await store.get(entry.hash)
+      } catch (error) {
+        if (error instanceof StrataError && error.code === 'CORRUPTION') {
+          kinds.set(entry.hash, 'corrupt')
+          continue
+        }
+        throw error
+      }
+      const kind = chunkKind(bytes)
+      kinds.set(entry.hash, kind)
+      if (kind === 'manifest') for (const hash of manifestChunks(bytes)) refs.set(hash, (refs.get(hash) ?? 0) + 1)
+    }
+    const columns = 'CAST(hash AS VARCHAR) AS hash, CAST(bytes AS BIGINT) AS bytes, CAST(kind AS VARCHAR) AS kind, CAST(refs AS BIGINT) AS refs'
+    if (entries.length === 0) return `SELECT ${columns} FROM (SELECT NULL AS hash, NULL AS bytes, NULL AS kind, NULL AS refs) WHERE false`
+    const rows = entries.map((entry) => `('${entry.hash}', ${entry.bytes}, '${kinds.get(entry.hash)!}', ${refs.get(entry.hash) ?? 0})`)
+    return `SELECT ${columns} FROM (VALUES ${rows.join(', ')}) AS _strata_chunks(hash, bytes, kind, refs)`
   }
 
   /**
@@ -208,7 +307,7 @@ export class BranchStatements {
     if (kind === 'SelectStmt') {
       // A SELECT of no user table (`SELECT 1`, the catalog, `strata.*`, `strata.diff(…)`) reads what every branch shares.
       if (this.references(statement, body).length === 0) return 'as-main'
-      if (this.claimFunctions(statement, body) !== undefined) throw new StrataError('NOT_SUPPORTED', 'strata.diff, strata.current_branch() or strata.conflicts in a query that also reads tables, on a branch other than main')
+      if (this.claimFunctions(statement, body) !== undefined) throw new StrataError('NOT_SUPPORTED', "branches' strata functions and relations in a query that also reads tables, on a branch other than main")
       let read = this.reads.get(body)
       if (read === undefined) {
         read = {
@@ -463,20 +562,22 @@ export class BranchStatements {
 
 }
 
-/** The calls of branches' functions and the references to strata.conflicts in one SELECT. */
+/** The calls of branches' functions and the references to their relations (strata.conflicts, strata.chunks) in one SELECT. */
 interface FunctionCalls {
   readonly diffs: readonly DiffCall[]
   readonly currentBranch: readonly { readonly location: number; readonly length: number; readonly named: boolean }[]
+  readonly tableHashes: readonly TableHashCall[]
   readonly conflicts: readonly { readonly location: number; readonly length: number; readonly aliased: boolean }[]
+  readonly chunks: readonly { readonly location: number; readonly length: number; readonly aliased: boolean }[]
 }
 
-/** Each `strata.conflicts` in `tree`, with its name's extent in the text. */
-function findConflictsReferences(statement: Statement, tree: PgNode): { readonly location: number; readonly length: number; readonly aliased: boolean }[] {
+/** Each `strata.<relation>` in `tree`, with its name's extent in the text. */
+function findStrataReferences(statement: Statement, tree: PgNode, relation: string): { readonly location: number; readonly length: number; readonly aliased: boolean }[] {
   const found: { location: number; length: number; aliased: boolean }[] = []
   walk(tree, (kind, body) => {
-    if (kind !== 'RangeVar' || body['schemaname'] !== 'strata' || body['relname'] !== 'conflicts') return
+    if (kind !== 'RangeVar' || body['schemaname'] !== 'strata' || body['relname'] !== relation) return
     const location = Number(body['location'] ?? 0)
-    found.push({ location, length: referenceNameLength(tokensOf(statement.text, statement.tokens), location - statement.locationBase, 'conflicts'), aliased: body['alias'] !== undefined })
+    found.push({ location, length: referenceNameLength(tokensOf(statement.text, statement.tokens), location - statement.locationBase, relation), aliased: body['alias'] !== undefined })
   })
   return found
 }
