@@ -46,6 +46,14 @@ export interface ExportTable {
   readonly directory: string
 }
 
+/** `VACUUM HISTORY t BEFORE x [DRY RUN]`. */
+export interface VacuumHistory {
+  readonly table: string
+  /** A transaction id or a time, as time travel's AS OF takes them. */
+  readonly before: TimeExpression
+  readonly dryRun: boolean
+}
+
 /** A branch name where the grammar expects one: an identifier, quoted when it is not a plain one. */
 function branchName(reader: StatementReader): string {
   const name = reader.name('a branch name')
@@ -169,6 +177,32 @@ export function recogniseExportTable(text: string, tokenSource?: TokenSource): E
   const directory = reader.stringLiteral("the directory as a string ('/path/to/dir')")
   reader.end()
   return { table, branch, directory }
+}
+
+/**
+ * Recognises VACUUM HISTORY (as {@link recogniseCreateBranch} does CREATE BRANCH). PostgreSQL's grammar
+ * reads `VACUUM history` as a VACUUM of a table named history and rejects what follows.
+ *
+ * @example
+ * recogniseVacuumHistory("VACUUM HISTORY t BEFORE '2026-01-01' DRY RUN")
+ * // → { table: 't', before: { text: "'2026-01-01'", position: 22 }, dryRun: true }
+ */
+export function recogniseVacuumHistory(text: string, tokenSource?: TokenSource): VacuumHistory | undefined {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined || !isWord(tokens[0], 'VACUUM') || !isWord(tokens[1], 'HISTORY') || tokens.length < 3 || tokens[2]!.text === ';') return undefined
+  const reader = new StatementReader(text, tokens, 'VACUUM HISTORY')
+  reader.at = 2
+  const table = reader.relationName('a table name')
+  reader.expectWord('BEFORE')
+  let end = tokens.length
+  if (tokens[end - 1]?.text === ';') end--
+  const dryRun = end - reader.at >= 2 && isWord(tokens[end - 2], 'DRY') && isWord(tokens[end - 1], 'RUN')
+  if (dryRun) end -= 2
+  if (reader.at >= end) reader.fail('a transaction id or a time')
+  const before = { text: reader.slice(reader.at, end), position: tokens[reader.at]!.start }
+  reader.at = dryRun ? end + 2 : end
+  reader.end()
+  return { table, before, dryRun }
 }
 
 /** Recognises `USE BRANCH name`: the branch's name, or undefined when the text is not one. */

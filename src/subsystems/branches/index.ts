@@ -5,15 +5,16 @@
  * at a point of the global transaction order; its head is its last commit, or its fork point before it
  * has one. Reads and writes on a branch are the next steps of docs/branches.md ("Status").
  */
-import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseExportTable, recogniseMergeBranch, recogniseShowBranches, recogniseUseBranch, type CreateBranch, type DropBranch } from '../../sql/branches.js'
-import { evaluateInstant } from '../../sql/temporal.js'
+import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseExportTable, recogniseMergeBranch, recogniseShowBranches, recogniseUseBranch, recogniseVacuumHistory, type CreateBranch, type DropBranch } from '../../sql/branches.js'
 import { list, names, nodeBody, nodeKind } from '../../sql/tree.js'
 import type { PgNode } from '../../sql/parse.js'
 import type { RowConnection } from '../../storage/rowstore/rowstore.js'
 import { StrataError } from '../../util/errors.js'
 import { dateFromMicros } from '../../util/timestamp.js'
 import type { Rows, StatementCall, Subsystem, SubsystemHost } from '../seam.js'
+import { commitAtSync } from './instants.js'
 import { Merges } from './merge.js'
+import { Retention } from './retention.js'
 import { BranchStatements } from './statements.js'
 import { resolveBranchSync } from './storage.js'
 
@@ -142,17 +143,7 @@ class Branches {
    * id or a time as time travel's AS OF takes it (an integer is that transaction's system time).
    */
   private forkPointSync(call: StatementCall, connection: RowConnection, create: CreateBranch, parent: { readonly name: string; readonly headTx: number }): number {
-    const ledger = this.host.ledger
-    const committed = ledger.lastCommitted
-    let nowUs = ledger.nowMicros()
-    if (nowUs < committed.systemTimeUs) nowUs = committed.systemTimeUs
-    const atUs = evaluateInstant(create.asOf!, {
-      params: call.params,
-      nowUs,
-      transactionTime: (txId) => (txId <= committed.txId ? ledger.systemTimeOfSync(connection, txId) : undefined),
-    })
-    const row = connection.prepareSync('SELECT max(tx_id) FROM _strata_tx WHERE system_time_us <= ? AND tx_id <= ?', { bigints: true }).allSync([atUs, committed.txId])[0]
-    const forkTx = row?.[0] === null || row?.[0] === undefined ? 0 : Number(row[0])
+    const forkTx = commitAtSync(this.host, call, connection, create.asOf!)
     // A branch's state after its head is its head's: a fork point later than it would name a state the branch never had apart.
     return Math.min(forkTx, parent.headTx)
   }
@@ -180,6 +171,7 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
   const statements = new BranchStatements(host, () => merges!.conflicts)
   merges = new Merges(host, (call, branch, table, txId) => statements.ownTablesSync(call, branch, table, txId))
   const merger = merges
+  const retention = new Retention(host)
   const branches = new Branches(host, () => statements.forgetBranches())
   return {
     name: 'branches',
@@ -223,6 +215,8 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
       if (create !== undefined) return { writes: true, run: (call: StatementCall) => branches.create(call, create) }
       const use = recogniseUseBranch(text, tokens)
       if (use !== undefined) return { writes: false, run: (call: StatementCall) => branches.use(call, use) }
+      const vacuum = recogniseVacuumHistory(text, tokens)
+      if (vacuum !== undefined) return { writes: !vacuum.dryRun, run: (call: StatementCall) => retention.run(call, vacuum) }
       const exported = recogniseExportTable(text, tokens)
       if (exported !== undefined) return { writes: false, run: (call: StatementCall) => statements.exportTable(call, exported) }
       const merge = recogniseMergeBranch(text, tokens)
