@@ -137,6 +137,16 @@ describe('branches: reading and writing', () => {
       await checkDiff(db, String(past.committed), String(latest), past.models.get(name)!, models.get(name)!, name, `${name} at ${past.committed} → ${latest}`)
     }
     assert.ok(statements >= 100)
+    // FROM t AT (BRANCH => 'x') reads branch x's table from a session on any branch, also joined with the session's own.
+    for (const session of names) {
+      for (const name of names) {
+        assert.deepEqual(rowsOf(await db.query(`SELECT * FROM t AT (BRANCH => '${name}')`, [], { branch: session })), modelRows(models.get(name)!), `AT (BRANCH => '${name}') on ${session}`)
+      }
+      const joined = (await db.query("SELECT count(*) AS c FROM t AS mine JOIN t AT (BRANCH => 'main') AS theirs USING (id) WHERE mine.v = theirs.v", [], { branch: session })).rows[0]!
+      const own = models.get(session)!
+      const main = models.get('main')!
+      assert.equal(Number(joined['c']), [...own.values()].filter((row) => main.get(row.id)?.v === row.v).length, `a join of ${session} with main`)
+    }
     // Aggregates and joins read every branch's rows through the column store.
     for (const [branch, model] of models) {
       const expected = modelRows(model)
@@ -230,6 +240,18 @@ describe('branches: reading and writing', () => {
     ])
     const heads = Object.fromEntries((await db.query('SELECT name, head_tx FROM strata.branches')).rows.map((row) => [row['name'], row['head_tx']]))
     assert.deepEqual(heads, { main: 2, dev: 6 })
+  })
+
+  test('AT (BRANCH => …): errors and what it is not for', async (t) => {
+    const db = await openTemporary(t, 'branches-at')
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+    await assertRefused((sql) => db.query(sql), [
+      ["SELECT * FROM t AT (BRANCH => 'nope')", 'UNDEFINED_BRANCH', /"nope"/],
+      ["SELECT * FROM t AT (BRANCH => 'a..b')", 'INVALID_NAME', /a\.\.b/],
+      ["SELECT 1 AT (BRANCH => 'main')", 'SYNTAX_ERROR', /must follow a table's name/],
+      ['SELECT * FROM t AT (BRANCH => main)', 'SYNTAX_ERROR', /a branch name as a string/],
+      ["DELETE FROM t AT (BRANCH => 'main')", 'NOT_SUPPORTED', /only a query reads another branch/],
+    ])
   })
 
   test('the refusals: unknown branches, a transaction on two branches, dropping the branch in use, and what is not built on a branch yet', async (t) => {

@@ -6,7 +6,7 @@
  * No I/O: the branches subsystem (src/subsystems/branches/) runs what this recognises.
  */
 import { checkBranchName } from '../util/branch-names.js'
-import { isWord, scanTokens } from './fulltext.js'
+import { identifierOf, isWord, scanTokens } from './fulltext.js'
 import type { TokenSource } from './parse.js'
 import { StatementReader } from './statement-reader.js'
 import type { TimeExpression } from './temporal.js'
@@ -203,6 +203,47 @@ export function recogniseVacuumHistory(text: string, tokenSource?: TokenSource):
   reader.at = dryRun ? end + 2 : end
   reader.end()
   return { table, before, dryRun }
+}
+
+/** `AT (BRANCH => 'b')` after a table's name in a query: where it stands in the text, and the branch. */
+export interface BranchClause {
+  /** The clause's first and past-last character in the statement's text. */
+  readonly start: number
+  readonly end: number
+  readonly branch: string
+}
+
+/**
+ * Finds every `AT (BRANCH => 'b')` in a statement PostgreSQL's grammar rejected, and the text with each
+ * one blanked out (spaces of the same length, so every other position stays where it was); undefined
+ * when there is none.
+ *
+ * @example
+ * findBranchClauses("SELECT * FROM t AT (BRANCH => 'dev') AS d")
+ * // → { text: "SELECT * FROM t                       AS d", clauses: [{ start: 16, end: 37, branch: 'dev' }] }
+ */
+export function findBranchClauses(text: string, tokenSource?: TokenSource): { readonly text: string; readonly clauses: readonly BranchClause[] } | undefined {
+  const tokens = scanTokens(text, tokenSource)
+  if (tokens === undefined) return undefined
+  const clauses: BranchClause[] = []
+  for (let at = 0; at + 5 < tokens.length; at++) {
+    if (!isWord(tokens[at], 'AT') || tokens[at + 1]!.text !== '(' || identifierOf(tokens[at + 2])?.toLowerCase() !== 'branch' || tokens[at + 3]!.text !== '=>') continue
+    const reader = new StatementReader(text, tokens, 'AT (BRANCH => …)')
+    reader.at = at + 4
+    const branch = reader.stringLiteral("a branch name as a string ('dev')")
+    checkBranchName(branch)
+    reader.expectSymbol(')')
+    clauses.push({ start: tokens[at]!.start, end: tokens[reader.at - 1]!.end, branch })
+    at = reader.at - 1
+  }
+  if (clauses.length === 0) return undefined
+  let blanked = ''
+  let copied = 0
+  for (const clause of clauses) {
+    blanked += text.slice(copied, clause.start) + ' '.repeat(clause.end - clause.start)
+    copied = clause.end
+  }
+  return { text: blanked + text.slice(copied), clauses }
 }
 
 /** Recognises `USE BRANCH name`: the branch's name, or undefined when the text is not one. */

@@ -5,7 +5,7 @@
  * at a point of the global transaction order; its head is its last commit, or its fork point before it
  * has one. Reads and writes on a branch are the next steps of docs/branches.md ("Status").
  */
-import { mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseExportTable, recogniseMergeBranch, recogniseShowBranches, recogniseUseBranch, recogniseVacuumHistory, type CreateBranch, type DropBranch } from '../../sql/branches.js'
+import { findBranchClauses, mainBranch, recogniseCreateBranch, recogniseDropBranch, recogniseExportTable, recogniseMergeBranch, recogniseShowBranches, recogniseUseBranch, recogniseVacuumHistory, type CreateBranch, type DropBranch } from '../../sql/branches.js'
 import { list, names, nodeBody, nodeKind } from '../../sql/tree.js'
 import type { PgNode } from '../../sql/parse.js'
 import type { RowConnection } from '../../storage/rowstore/rowstore.js'
@@ -223,6 +223,11 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
       if (merge !== undefined) return { writes: true, run: (call: StatementCall) => merger.run(call, merge) }
       const drop = recogniseDropBranch(text, tokens)
       if (drop !== undefined) return { writes: true, run: (call: StatementCall) => branches.drop(call, drop) }
+      // A query that reads another branch's table: FROM t AT (BRANCH => 'dev').
+      if (statement.written === undefined) {
+        const found = findBranchClauses(text, tokens)
+        if (found !== undefined) return { writes: false, run: (call: StatementCall) => statements.readAtBranches(call, found.text, found.clauses) }
+      } else if (findBranchClauses(statement.written) !== undefined) throw new StrataError('NOT_SUPPORTED', 'AT (BRANCH => …) together with time travel')
       return undefined
     },
   }

@@ -10,7 +10,7 @@
  * writes to a table without a primary key, EXPLAIN.
  */
 import { applyEdits, type TextEdit } from '../../sql/edits.js'
-import { compactParameters, tokensOf, type PgNode } from '../../sql/parse.js'
+import { compactParameters, parseStatements, tokensOf, type PgNode } from '../../sql/parse.js'
 import { postgresJsonEdits, subqueryLimitEdits } from '../../sql/pgcompat.js'
 import { compileSelect, NotRowStore, type RowPlan } from '../../sql/rowsql.js'
 import type { TableDefinition } from '../../sql/catalog.js'
@@ -22,7 +22,7 @@ import { StrataError } from '../../util/errors.js'
 import type { ClaimedRead, OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
 import { diffSql, findCurrentBranchCalls, findDiffCalls, findTableHashCalls, type DiffCall, type DiffRef, type TableHashCall } from './diff.js'
 import { chunkKind, manifestChunks, Snapshots, type Snapshot } from './snapshots.js'
-import type { ExportTable } from '../../sql/branches.js'
+import type { BranchClause, ExportTable } from '../../sql/branches.js'
 import { splitPoint, type Conflict } from './merge.js'
 import { mainBranch } from '../../util/branch-names.js'
 import { limits } from '../../util/limits.js'
@@ -187,6 +187,43 @@ export class BranchStatements {
       if (fast !== undefined && ledger.lastCommitted.txId === committed) return fast
     }
     return (await attempt(false))!
+  }
+
+  /**
+   * A SELECT with `AT (BRANCH => 'b')` after table names (`clauses`, blanked out of `text`): each such
+   * reference reads that branch's table, every other one the session's branch, as one query on the
+   * column store over the references' derived tables.
+   */
+  async readAtBranches(call: StatementCall, text: string, clauses: readonly BranchClause[]): Promise<Rows> {
+    const parsed = parseStatements(text)
+    if (parsed.length !== 1) throw new StrataError('INTERNAL', 'AT (BRANCH => …): not one statement')
+    const statement: Statement = parsed[0]!
+    if (statement.tree === undefined) throw statement.parseError!
+    const tree = statement.tree
+    const select = nodeBody(tree, 'SelectStmt')
+    if (select === undefined) throw new StrataError('NOT_SUPPORTED', `AT (BRANCH => …) in ${leadingWords(text)} (only a query reads another branch)`)
+    if (this.claimFunctions(statement, select) !== undefined) throw new StrataError('NOT_SUPPORTED', "branches' strata functions and relations together with AT (BRANCH => …)")
+    const references = this.findReferences(statement, select)
+    const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
+    const used = new Set<BranchClause>()
+    const reads: PhysicalRead[] = []
+    const edits = references.map((reference) => {
+      const nameEnd = reference.location + reference.nameLength
+      const clause = clauses.find((one) => one.start >= nameEnd && text.slice(nameEnd, one.start).trim() === '')
+      if (clause !== undefined) used.add(clause)
+      const branch = clause?.branch ?? call.branch
+      const line = branch === mainBranch ? undefined : this.branchSync(branch)
+      return { location: reference.location, length: reference.nameLength, text: `(${columnStoreStateSql(reference.table, line, undefined, tables, reads)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : '') }
+    })
+    const stray = clauses.find((clause) => !used.has(clause))
+    if (stray !== undefined) throw new StrataError('SYNTAX_ERROR', "AT (BRANCH => …) must follow a table's name (FROM t AT (BRANCH => 'dev') AS x)", { statement: text, position: stray.start + 1 })
+    const bounded = boundedTables(reads)
+    if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
+    this.host.beforeColumnStore(tree, 'AT (BRANCH => …)')
+    const params = call.params
+    const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
+    const result = await call.columnQuery(compacted.sql, compacted.params)
+    return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
   }
 
   /** A table's state on a line at a point (undefined: its head), snapshotted into the chunk store. */
@@ -415,6 +452,7 @@ export class BranchStatements {
   }
 
   private findReferences(statement: Statement, tree: PgNode): Reference[] {
+    // (Also for a query of any branch with AT (BRANCH => …): views are refused there too.)
     const catalog = this.host.schema.catalog
     const cteNames = new Set<string>()
     const ranges: PgNode[] = []
@@ -589,6 +627,11 @@ function conflictsSql(conflicts: readonly Conflict[]): string {
   if (conflicts.length === 0) return `SELECT ${columns} FROM (SELECT NULL AS "table", NULL AS "key", NULL AS "column", NULL AS base, NULL AS ours, NULL AS theirs) WHERE false`
   const rows = conflicts.map((one) => `(${[one.table, one.key, one.column, one.base, one.ours, one.theirs].map(text).join(', ')})`)
   return `SELECT ${columns} FROM (VALUES ${rows.join(', ')}) AS _strata_conflicts("table", "key", "column", base, ours, theirs)`
+}
+
+/** A statement's first two words, to name it in a message. */
+function leadingWords(text: string): string {
+  return text.trim().split(/\s+/).slice(0, 2).join(' ').toUpperCase()
 }
 
 /** The row store's plan when it answers: asked for, or a lookup by key unless the column store was asked for. */
