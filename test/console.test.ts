@@ -506,6 +506,59 @@ describe('web console', () => {
     }
   })
 
+  test('the branch picker runs statements on the branch picked; the Diff view shows a table’s rows side by side', async () => {
+    await post(server.url, 'CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR, qty INTEGER)')
+    await post(server.url, "INSERT INTO items VALUES (1, 'bolt', 10), (2, 'nut', 20), (3, 'gear', 30)")
+    // Made in the console: the picker reads the list again after CREATE BRANCH.
+    await runInConsole('CREATE BRANCH "feature/stock"')
+    const picker = page.getByLabel('Branch', { exact: true })
+    await picker.locator('option[value="feature/stock"]').waitFor({ state: 'attached' })
+    assert.deepEqual(await picker.locator('option').allInnerTexts(), ['main', 'feature/stock'])
+    await picker.selectOption('feature/stock')
+    await runInConsole("UPDATE items SET qty = 11 WHERE id = 1; DELETE FROM items WHERE id = 3; INSERT INTO items VALUES (4, 'cog', 40)")
+    await runInConsole('SELECT id, qty FROM items ORDER BY id')
+    const grid = page.getByRole('grid', { name: 'Query results' })
+    await grid.getByRole('gridcell', { name: '40', exact: true }).waitFor()
+    assert.equal(await grid.getByRole('gridcell', { name: '30', exact: true }).count(), 0)
+    // Back on main, main's rows: the branch's writes stayed there.
+    await picker.selectOption('main')
+    await runInConsole('SELECT id, qty FROM items ORDER BY id')
+    await grid.getByRole('gridcell', { name: '30', exact: true }).waitFor()
+    assert.equal(await grid.getByRole('gridcell', { name: '40', exact: true }).count(), 0)
+    // USE BRANCH typed in the editor moves the picker.
+    await runInConsole('USE BRANCH "feature/stock"')
+    assert.equal(await picker.inputValue(), 'feature/stock')
+    await picker.selectOption('main')
+
+    await page.getByRole('tab', { name: 'Diff' }).click()
+    const panel = page.getByRole('tabpanel', { name: 'Diff' })
+    await panel.getByLabel('Table').selectOption('items')
+    // The view reads the tables and branches again when it opens.
+    await panel.getByLabel('To').locator('option[value="feature/stock"]').waitFor({ state: 'attached' })
+    await panel.getByLabel('From').selectOption('main')
+    await panel.getByLabel('To').selectOption('feature/stock')
+    await panel.getByRole('button', { name: 'Compare' }).click()
+    await panel.getByText('items: 1 added · 1 removed · 1 modified (main → feature/stock)').waitFor()
+    const table = panel.getByRole('table', { name: 'Rows that differ' })
+    const header = await table.locator('thead tr').first().locator('th').allInnerTexts()
+    assert.deepEqual(header, ['Change', 'Before (main)', 'After (feature/stock)'])
+    assert.deepEqual(await table.locator('thead tr').nth(1).locator('th').allInnerTexts(), ['id', 'name', 'qty', 'id', 'name', 'qty'])
+    const rows = table.locator('tbody tr')
+    assert.equal(await rows.count(), 3)
+    const cells = async (index: number): Promise<string[]> => rows.nth(index).locator('td').allInnerTexts()
+    assert.deepEqual(await cells(0), ['modified', '1', 'bolt', '10', '1', 'bolt', '11'])
+    assert.deepEqual(await cells(1), ['removed', '3', 'gear', '30', '', '', ''])
+    assert.deepEqual(await cells(2), ['added', '', '', '', '4', 'cog', '40'])
+    // Only the cell that changed is marked, on both sides; the rows carry their kind.
+    assert.deepEqual(await rows.nth(0).locator('td.diff-changed').allInnerTexts(), ['10', '11'])
+    assert.deepEqual(await table.locator('tbody tr').evaluateAll((lines) => lines.map((line) => line.className)), ['diff-modified', 'diff-removed', 'diff-added'])
+    // Comparing a branch with itself: nothing differs.
+    await panel.getByLabel('To').selectOption('main')
+    await panel.getByRole('button', { name: 'Compare' }).click()
+    await panel.getByText('No differences in items between main and main.').waitFor()
+    await page.getByRole('tab', { name: 'Results' }).click()
+  })
+
   test('the page made no request outside its own origin and logged no errors', () => {
     assert.ok(requestedUrls.length > 0)
     assert.deepEqual(requestedUrls.filter((url) => !url.startsWith('http://127.0.0.1:')), [])

@@ -55,6 +55,8 @@ export interface QueryOptions {
   /** Sent as `Authorization: Bearer …` when the server requires a token. */
   readonly token?: string
   readonly signal?: AbortSignal
+  /** The branch the statements run on (the request's `branch`); the server's default, main, when absent. */
+  readonly branch?: string
 }
 
 /** The API's address, relative to the page, so a server mounted under a path prefix still works. */
@@ -140,6 +142,7 @@ export async function runQuery(sql: string, options: QueryOptions = {}): Promise
   if (options.token !== undefined && options.token !== '') headers.authorization = `Bearer ${options.token}`
   const payload: Record<string, unknown> = { sql }
   if (options.params !== undefined) payload.params = options.params
+  if (options.branch !== undefined && options.branch !== 'main') payload.branch = options.branch
   const started = performance.now()
   let response: Response
   try {

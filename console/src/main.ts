@@ -11,6 +11,7 @@ import { ResultsGrid } from './grid'
 import { QueryHistory } from './history'
 import { SchemaBrowser, qualifiedName, schemaSql, tablesFrom } from './schema'
 import { StreamsView } from './streams'
+import { BranchPicker, DiffView } from './branches'
 
 /** The history list shows the newest entries; older ones are still reachable with Ctrl+↑. */
 const historyListEntriesMax = 50
@@ -64,6 +65,18 @@ const chart = new ChartView()
 element('panel-chart').append(chart.element)
 const streams = new StreamsView({ token: () => token })
 element('panel-streams').append(streams.element)
+const diff = new DiffView({ token: () => token })
+element('panel-diff').append(diff.element)
+/** The tables the schema browser shows, for the Diff view's choices. */
+let tableNames: readonly string[] = []
+const branchPicker = new BranchPicker({
+  token: () => token,
+  onChange: (branch) => {
+    status.textContent = `Statements run on branch ${branch}.`
+    diff.setChoices(tableNames, branchPicker.branches)
+  },
+})
+element('branch-picker-slot').replaceWith(branchPicker.element)
 const schema = new SchemaBrowser({
   onRefresh: () => void refreshSchema(),
   onSelectTable: (table) => {
@@ -86,6 +99,8 @@ function selectTab(id: string, options: { focus?: boolean } = {}): void {
   }
   // The counters are read when the view is opened, and then while a stream is watched.
   if (id === 'tab-streams') void streams.refresh()
+  // The Diff view's choices are read again when it opens: tables and branches may have come from elsewhere.
+  if (id === 'tab-diff') void Promise.all([refreshSchema(), branchPicker.refresh()]).then(() => diff.setChoices(tableNames, branchPicker.branches))
 }
 for (const [index, tab] of tabs.entries()) {
   tab.addEventListener('click', () => selectTab(tab.id))
@@ -241,6 +256,18 @@ function mayChangeSchema(sql: string): boolean {
   return /\b(create|drop|alter)\s+(or\s+replace\s+)?(temp\s+|temporary\s+)?(table|view|schema)\b/i.test(sql) || /\bimport\b/i.test(sql)
 }
 
+/** A statement that may change the list of branches (a hint: the list is cheap to read again). */
+function mayChangeBranches(sql: string): boolean {
+  return /\b(create|drop|merge)\s+branch\b/i.test(sql)
+}
+
+/** `USE BRANCH x` typed in the editor: the console's requests are sessions of their own, so the picker takes it. */
+function usedBranch(sql: string): string | undefined {
+  const match = /^\s*use\s+branch\s+(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))\s*;?\s*$/i.exec(sql)
+  if (match === null) return undefined
+  return match[1] !== undefined ? match[1].replaceAll('""', '"') : match[2]!.toLowerCase()
+}
+
 /** Strips what would stop `EXPLAIN <sql>` from being one statement: trailing semicolons. */
 function withoutTrailingSemicolons(sql: string): string {
   return sql.replace(/[\s;]+$/, '')
@@ -263,11 +290,17 @@ async function execute(kind: 'run' | 'explain'): Promise<void> {
   const prefix = kind === 'explain' ? 'EXPLAIN ' : ''
   const sql = kind === 'explain' ? `${prefix}${withoutTrailingSemicolons(text)}` : text
   try {
-    const result = await runQuery(sql, { token, signal: controller.signal })
+    const result = await runQuery(sql, { token, signal: controller.signal, branch: branchPicker.current })
     if (running !== controller) return
     if (kind === 'explain') showPlan(result)
     else showResult(result)
     if (kind === 'run' && mayChangeSchema(text)) void refreshSchema()
+    if (kind === 'run' && mayChangeBranches(text)) void branchPicker.refresh()
+    const used = kind === 'run' ? usedBranch(text) : undefined
+    if (used !== undefined) {
+      await branchPicker.refresh()
+      branchPicker.choose(used)
+    }
   } catch (error) {
     if (running !== controller) return // superseded by a newer run, which shows its own outcome
     showError(error, { positionOffset: prefix.length })
@@ -285,6 +318,8 @@ async function refreshSchema(): Promise<void> {
     const tables = tablesFrom(await runQuery(schemaSql, { token }))
     schema.setTables(tables)
     editor.setSchema(tables)
+    tableNames = tables.filter((table) => table.schema === '' || table.schema === 'main' || table.schema === 'public').map((table) => table.name)
+    diff.setChoices(tableNames, branchPicker.branches)
   } catch (error) {
     schema.setError(error instanceof Error ? error.message : String(error))
   }
@@ -306,6 +341,7 @@ element<HTMLFormElement>('token-form').addEventListener('submit', (event) => {
   storage('sessionStorage')?.setItem(tokenStorageKey, token)
   element<HTMLDetailsElement>('token-details').open = false
   void refreshSchema()
+  void branchPicker.refresh()
 })
 element('token-forget').addEventListener('click', () => {
   token = ''
@@ -319,4 +355,5 @@ document.querySelector('.skip-link')?.addEventListener('click', (event) => {
 
 renderHistory()
 void refreshSchema()
+void branchPicker.refresh()
 editor.focus()
