@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import BetterSqlite from 'better-sqlite3'
+import { join } from 'node:path'
 import pg from 'pg'
 import { Engine } from '../src/engine/engine.js'
 import { startPgServer } from '../src/interfaces/server/pg/index.js'
@@ -334,7 +336,25 @@ describe('branches: reading and writing', () => {
       assert.deepEqual((await db.query('SHOW TABLES')).rows, [{ name: 't' }])
       const listed = (await db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name")).rows
       assert.deepEqual(listed, [{ table_name: 't' }])
+      // Named directly, a branch's tables do not exist, for any statement (and again from the cached plan).
+      for (const sql of ['SELECT * FROM _strata_b1_t_t', 'SELECT * FROM _strata_b1_t_t', 'SELECT count(*) FROM t JOIN _strata_b1_k_t USING (id)', "INSERT INTO _strata_b1_t_t VALUES (9, 'z')", "UPDATE _strata_b1_t_t SET v = 'z'", 'DELETE FROM _strata_b1_k_t', 'DROP TABLE _strata_b1_t_t', 'ALTER TABLE _strata_b1_t_t ADD COLUMN w INTEGER']) {
+        await assert.rejects(db.query(sql), (error: unknown) => error instanceof StrataError && error.code === 'UNDEFINED_TABLE', sql)
+      }
+      await assert.rejects(db.query('SELECT * FROM _strata_b1_t_t', [], { branch: 'dev' }), (error: unknown) => error instanceof StrataError && error.code === 'UNDEFINED_TABLE')
+      assert.deepEqual((await db.query('SELECT id, v FROM t ORDER BY id', [], { branch: 'dev' })).rows, [{ id: 1, v: 'a' }, { id: 2, v: 'x' }, { id: 3, v: 'c' }])
+      // DROP BRANCH takes its tables with it, in a commit made on no branch: main's head stays.
+      const mainHead = Number((await db.query("SELECT head_tx FROM strata.branches WHERE name = 'main'")).rows[0]!['head_tx'])
+      await db.query('DROP BRANCH dev')
+      assert.deepEqual((await db.query('SELECT name, head_tx FROM strata.branches')).rows, [{ name: 'main', head_tx: mainHead }])
+      assert.deepEqual((await db.query('SELECT kind, branch FROM strata.transactions ORDER BY tx_id DESC LIMIT 1')).rows, [{ kind: 'ddl', branch: null }])
       await db.close()
+      const sqlite = new BetterSqlite(join(directory.path, 'strata.sqlite'), { readonly: true })
+      try {
+        const left = sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_strata\\_b1\\_%' ESCAPE '\\'").all()
+        assert.deepEqual(left, [])
+      } finally {
+        sqlite.close()
+      }
     } finally {
       directory.remove()
     }

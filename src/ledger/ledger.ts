@@ -84,6 +84,8 @@ export class Ledger {
   private pending: Commit | undefined
   /** The branch the pending transaction writes on, once a write on a branch other than main said so (`writesOnBranch`); main otherwise. */
   private pendingBranch: number | undefined
+  /** The pending transaction changed the list of branches and is recorded on none, whatever its kind (`writesOnNoBranch`). */
+  private pendingNoBranch = false
   private readonly systemTimes = new Map<number, bigint>()
   /**
    * The last version number handed out: every version of every table takes the next one, so a key's
@@ -202,8 +204,17 @@ export class Ledger {
     assert(pending !== undefined, 'recordSync needs an assigned transaction')
     this.writer
       .prepareSync('INSERT INTO _strata_tx (tx_id, system_time_us, kind, rows_changed, last_version, branch) VALUES (?, ?, ?, ?, ?, ?)')
-      .runSync([pending.txId, pending.systemTimeUs, kind, rowsChanged, this.lastVersion, kind === 'branch' ? null : (this.pendingBranch ?? 0)])
+      .runSync([pending.txId, pending.systemTimeUs, kind, rowsChanged, this.lastVersion, kind === 'branch' || this.pendingNoBranch ? null : (this.pendingBranch ?? 0)])
     return pending
+  }
+
+  /**
+   * The pending transaction changed the list of branches and also the schema (DROP BRANCH removing a
+   * branch's tables): its commit, a DDL fact, is made on no branch, so it moves no branch's head.
+   */
+  writesOnNoBranch(): void {
+    assert(this.pending !== undefined, 'a branch is recorded for an assigned transaction')
+    this.pendingNoBranch = true
   }
 
   /** The pending transaction writes on branch `id` (main is 0): its commit records it. */
@@ -232,6 +243,7 @@ export class Ledger {
     this.recorded = pending
     this.pending = undefined
     this.pendingBranch = undefined
+    this.pendingNoBranch = false
   }
 
   /** After the COMMIT of a group: every transaction recorded in it is committed. */
@@ -244,6 +256,7 @@ export class Ledger {
   groupAbandonedSync(): void {
     this.pending = undefined
     this.pendingBranch = undefined
+    this.pendingNoBranch = false
     this.recorded = this.committed
   }
 
@@ -251,6 +264,7 @@ export class Ledger {
   abandonSync(): void {
     this.pending = undefined
     this.pendingBranch = undefined
+    this.pendingNoBranch = false
   }
 
   loadCatalogSync(connection: RowConnection): Catalog {

@@ -757,7 +757,8 @@ export function readLedgerRangeSync(source: RowConnection, fromTx: number, toTx:
   const streams = streamsMoved
     ? source.prepareSync('SELECT name, source, query, events_in, events_out, state_rows, tx_id FROM _strata_streams ORDER BY name', { bigints: true }).allSync([])
     : undefined
-  const branches = commits.some((commit) => commit[2] === 'branch')
+  // DROP BRANCH of a branch with tables of its own is a DDL commit (made on no branch).
+  const branches = commits.some((commit) => commit[2] === 'branch' || (commit[2] === 'ddl' && commit[4] === null))
     ? source
         .prepareSync(
           'SELECT b.id, b.name, coalesce(p.name, ?), b.fork_tx, b.created_tx, b.merged_tx FROM _strata_branches b LEFT JOIN _strata_branches p ON p.id = b.parent_id ' +

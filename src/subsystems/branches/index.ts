@@ -16,7 +16,7 @@ import { commitAtSync } from './instants.js'
 import { Merges } from './merge.js'
 import { Retention } from './retention.js'
 import { BranchStatements } from './statements.js'
-import { resolveBranchSync } from './storage.js'
+import { isBranchStorage, resolveBranchSync } from './storage.js'
 
 /** One live branch as `strata.branches` and SHOW BRANCHES show it. */
 export interface BranchRow {
@@ -122,6 +122,13 @@ class Branches {
     if (pending === undefined) throw new StrataError('INTERNAL', 'DROP BRANCH ran outside a write transaction')
     writer.prepareSync('UPDATE _strata_branches SET dropped_tx = ? WHERE id = ?').runSync([pending.txId, branch.id])
     call.branchesChanged()
+    // Its own tables go with it (nothing reads them: a branch made from it would have stopped the drop).
+    const own = [...this.host.schema.catalog.tables.values()].filter((table) => table.name.startsWith(`_strata_b${branch.id}_`) && isBranchStorage(table.name))
+    if (own.length > 0) {
+      for (const table of own) this.host.dropTableSync(table)
+      call.schemaChanged()
+      this.host.ledger.writesOnNoBranch()
+    }
     return done
   }
 
@@ -178,13 +185,24 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
     relations: ['branches'],
     onBranch: (statement, kind, body) => statements.statement(statement, kind, body),
     claimRead: (statement, tree) => statements.claimFunctions(statement, nodeBody(tree, 'SelectStmt') ?? tree),
+    // A branch's own tables are reached only through its branch: named directly, they do not exist.
+    claimWrite: (_statement, _kind, body) => {
+      const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')
+      const name = String(relation?.['relname'] ?? '')
+      if (isBranchStorage(name)) throw new StrataError('UNDEFINED_TABLE', `table "${name}" does not exist`)
+      return undefined
+    },
     // A branch reads its parent's tables as of its fork point: until the parent keeps what it drops for
     // them (docs/branches.md, "Status"), a table or column is not dropped while any branch is live.
     schema: {
-      checkDropTable: (table) => refuseWhileBranched(host, `table "${table.name}"`),
+      checkDropTable: (table) => {
+        if (isBranchStorage(table.name)) throw new StrataError('UNDEFINED_TABLE', `table "${table.name}" does not exist`)
+        refuseWhileBranched(host, `table "${table.name}"`)
+      },
       checkDropColumn: (table, column) => refuseWhileBranched(host, `column "${column}" of table "${table.name}"`),
       // A branch's own table for it has the columns the table had at the branch's first write to it.
       checkAlterTable: (table) => {
+        if (isBranchStorage(table.name)) throw new StrataError('UNDEFINED_TABLE', `table "${table.name}" does not exist`)
         for (const name of host.schema.catalog.tables.keys()) {
           const match = /^_strata_b(\d+)_t_(.*)$/s.exec(name)
           if (match === null || match[2] !== table.name) continue

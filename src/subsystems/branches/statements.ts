@@ -87,10 +87,11 @@ export class BranchStatements {
     if (calls === undefined) {
       // One walk settles the common case, a SELECT that calls no function of the strata schema.
       let mentioned = false
+      let storage: string | undefined
       walk(tree, (kind, body) => {
         if (kind === 'FuncCall' && names(body['funcname'])[0]?.toLowerCase() === 'strata') mentioned = true
         if (kind === 'RangeVar' && body['schemaname'] === 'strata' && (body['relname'] === 'conflicts' || body['relname'] === 'chunks')) mentioned = true
-        return !mentioned
+        if (kind === 'RangeVar' && body['schemaname'] !== 'strata' && isBranchStorage(String(body['relname']))) storage = String(body['relname'])
       })
       calls = mentioned
         ? {
@@ -99,10 +100,13 @@ export class BranchStatements {
             tableHashes: findTableHashCalls(statement, tree),
             conflicts: findStrataReferences(statement, tree, 'conflicts'),
             chunks: findStrataReferences(statement, tree, 'chunks'),
+            storage,
           }
-        : { diffs: [], currentBranch: [], tableHashes: [], conflicts: [], chunks: [] }
+        : { diffs: [], currentBranch: [], tableHashes: [], conflicts: [], chunks: [], storage }
       this.functionCalls.set(tree, calls)
     }
+    // A branch's own tables are reached only through its branch: named directly, they do not exist.
+    if (calls.storage !== undefined) throw new StrataError('UNDEFINED_TABLE', `table "${calls.storage}" does not exist`)
     if (calls.diffs.length === 0 && calls.currentBranch.length === 0 && calls.tableHashes.length === 0 && calls.conflicts.length === 0 && calls.chunks.length === 0) return undefined
     const found = calls
     const refuse = (what: string): never => {
@@ -607,6 +611,8 @@ interface FunctionCalls {
   readonly tableHashes: readonly TableHashCall[]
   readonly conflicts: readonly { readonly location: number; readonly length: number; readonly aliased: boolean }[]
   readonly chunks: readonly { readonly location: number; readonly length: number; readonly aliased: boolean }[]
+  /** A branch's storage table the query names directly (refused: UNDEFINED_TABLE). */
+  readonly storage: string | undefined
 }
 
 /** Each `strata.<relation>` in `tree`, with its name's extent in the text. */
