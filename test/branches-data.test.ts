@@ -244,6 +244,30 @@ describe('branches: reading and writing', () => {
     assert.deepEqual(heads, { main: 2, dev: 6 })
   })
 
+  test('a UNIQUE constraint holds on a branch over the rows it inherits too, for writes and merges', async (t) => {
+    const db = await openTemporary(t, 'branches-unique')
+    await db.query('CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT UNIQUE)')
+    await db.query("INSERT INTO u VALUES (1, 'a@x'), (2, 'b@x')")
+    await db.query('CREATE BRANCH dev')
+    const dev = db.branch('dev')
+    const violation = (error: unknown): boolean => error instanceof StrataError && error.code === 'CONSTRAINT_VIOLATION' && /unique constraint on .*\(email\)/.test(error.message) && !error.message.includes('_strata')
+    await assert.rejects(dev.query("INSERT INTO u VALUES (3, 'a@x')"), violation)
+    await assert.rejects(dev.query("UPDATE u SET email = 'b@x' WHERE id = 1"), violation)
+    // Freed on the branch first, the value may be taken; NULLs never collide.
+    await dev.query("UPDATE u SET email = 'c@x' WHERE id = 2")
+    await dev.query("UPDATE u SET email = 'b@x' WHERE id = 1")
+    await dev.query('INSERT INTO u VALUES (4, NULL), (5, NULL)')
+    // Against the branch's own rows, the own table's index says so, in the table's name.
+    await assert.rejects(dev.query("INSERT INTO u VALUES (8, 'c@x')"), violation)
+    assert.deepEqual((await dev.query('SELECT * FROM u ORDER BY id')).rows, [{ id: 1, email: 'b@x' }, { id: 2, email: 'c@x' }, { id: 4, email: null }, { id: 5, email: null }])
+    // A merge into a branch that would make two rows share a value is refused, and changes nothing.
+    await db.query('CREATE BRANCH other')
+    await db.query("INSERT INTO u VALUES (6, 'z@x')")
+    await db.branch('other').query("INSERT INTO u VALUES (7, 'z@x')")
+    await assert.rejects(db.query('MERGE BRANCH main INTO other'), violation)
+    assert.deepEqual((await db.query('SELECT id FROM u ORDER BY id', [], { branch: 'other' })).rows, [{ id: 1 }, { id: 2 }, { id: 7 }])
+  })
+
   test('AT (BRANCH => …): errors and what it is not for', async (t) => {
     const db = await openTemporary(t, 'branches-at')
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY)')

@@ -23,7 +23,7 @@ import { jsonValue } from '../../util/json-value.js'
 import { limits } from '../../util/limits.js'
 import { keyTextOfValues, sameStoredRow, sameStoredValue, storedKeyId } from '../../util/row-values.js'
 import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
-import { changedKeysSql, resolveBranchSync, rowStoreStateSql, sinceColumn, type ResolvedBranch } from './storage.js'
+import { changedKeysSql, inUserTerms, resolveBranchSync, rowStoreStateSql, sinceColumn, type ResolvedBranch } from './storage.js'
 
 /** One conflicting cell (or, with `column` null, a row deleted on one side and changed on the other), as strata.conflicts shows it. */
 export interface Conflict {
@@ -64,6 +64,8 @@ export class Merges {
   constructor(
     private readonly host: SubsystemHost,
     private readonly ownTables: OwnTables,
+    /** A branch target's non-key UNIQUE constraints checked against what it inherits (statements.ts). */
+    private readonly checkUniques: (table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, txId: number, branch: ResolvedBranch) => void,
   ) {}
 
   get conflicts(): readonly Conflict[] {
@@ -145,7 +147,13 @@ export class Merges {
     }
     this.host.ledger.writesOnBranch(target?.id ?? 0)
     let changed = 0
-    for (const one of merges) changed += this.writeSync(call, one, target, pending.txId)
+    for (const one of merges) {
+      try {
+        changed += this.writeSync(call, one, target, pending.txId)
+      } catch (error) {
+        throw inUserTerms(error)
+      }
+    }
     writer.prepareSync('INSERT INTO _strata_merges (tx_id, source_id, source_head, target_id) VALUES (?, ?, ?, ?)').runSync([pending.txId, source?.id ?? 0, headSync(writer, source), target?.id ?? 0])
     // The merge is recorded even when the target's rows stay as they were (every conflict resolved as 'ours').
     call.stateChanged()
@@ -214,8 +222,10 @@ export class Merges {
     const writer = this.host.rowStore.writer
     const table = merge.table
     let physical = table
+    let ownTables: { readonly own: TableDefinition; readonly keys: TableDefinition } | undefined
     if (target !== undefined) {
       const own = this.ownTables(call, target, table, txId)
+      ownTables = own
       physical = own.own
       // Copy in the target's current rows of the keys it changes and does not own yet, then own them.
       const touched = [...merge.updates, ...merge.deletes]
@@ -249,6 +259,7 @@ export class Merges {
       call.appendRowsSync(physical, merge.inserts, false)
       changed += merge.inserts.length
     }
+    if (target !== undefined) this.checkUniques(table, ownTables!, txId, target)
     return changed
   }
 }

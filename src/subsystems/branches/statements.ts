@@ -26,7 +26,7 @@ import type { BranchClause, ExportTable } from '../../sql/branches.js'
 import { splitPoint, type Conflict } from './merge.js'
 import { mainBranch } from '../../util/branch-names.js'
 import { limits } from '../../util/limits.js'
-import { changedKeysSql, columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, columnStoreStateSql, keyMatch, mainWroteSinceSync, rowStoreBranchSql, rowStoreParentSql, sinceColumn, type PhysicalRead, type ResolvedBranch } from './storage.js'
+import { changedKeysSql, inUserTerms, columnStoreBranchSql, isBranchStorage, ownDefinitions, ownKeysName, ownTableName, resolveBranchSync, columnStoreStateSql, keyMatch, mainWroteSinceSync, rowStoreBranchSql, rowStoreParentSql, sinceColumn, type PhysicalRead, type ResolvedBranch } from './storage.js'
 
 /** A table reference of a statement: where it stands, how long its name is, its table and alias. */
 interface Reference {
@@ -503,8 +503,11 @@ export class BranchStatements {
     if (kind !== 'InsertStmt') this.copyInSync(call, table, own, body, branch)
     const retargeted = structuredClone(body)
     ;(retargeted['relation'] as PgNode)['relname'] = own.own.name
-    const result = await call.runWrite(kind, retargeted)
+    const result = await call.runWrite(kind, retargeted).catch((error: unknown) => {
+      throw inUserTerms(error)
+    })
     this.claimKeysSync(table, own, pending.txId, parentState, kind)
+    if (kind !== 'DeleteStmt') this.checkUniquesSync(table, own, pending.txId, branch)
     return { rows: result.rows, columns: result.columns, rowCount: result.rowCount, engine: 'row' }
   }
 
@@ -582,6 +585,34 @@ export class BranchStatements {
       throw new StrataError('CONSTRAINT_VIOLATION', `duplicate key value violates the primary key of "${table.name}": (${key}) already exists on this branch`)
     }
     writer.prepareSync(`INSERT INTO main.${quoteIdentifier(own.keys.name)} ${this.keysColumnList(table)} ${written}`).runSync([txId, txId])
+  }
+
+  /**
+   * A non-key UNIQUE constraint holds on the branch's view, not only on its own rows: a row the commit
+   * wrote whose unique columns equal those of a row the branch inherits (and does not own) is a
+   * CONSTRAINT_VIOLATION, as it would be on main. (Its own rows are checked by the own table's index.)
+   */
+  checkUniquesSync(table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, txId: number, branch: ResolvedBranch): void {
+    if (table.uniques.length === 0) return
+    const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
+    const parentState = rowStoreParentSql(table, branch, tables)
+    const writer = this.host.rowStore.writer
+    const row = '_strata_row'
+    for (const unique of table.uniques) {
+      const columns = unique.map(quoteIdentifier)
+      const found = writer
+        .prepareSync(
+          `SELECT ${columns.map((column) => `${row}.${column}`).join(', ')} FROM main.${quoteIdentifier(own.own.name)} AS ${row} ` +
+            `WHERE ${openWriterSql(row)} = ? AND ${columns.map((column) => `${row}.${column} IS NOT NULL`).join(' AND ')} ` +
+            `AND EXISTS (SELECT 1 FROM (${parentState}) AS _strata_parent WHERE ${columns.map((column) => `_strata_parent.${column} = ${row}.${column}`).join(' AND ')} ` +
+            `AND NOT EXISTS (SELECT 1 FROM main.${quoteIdentifier(own.keys.name)} AS _strata_owned WHERE ${keyMatch(table, '_strata_owned', '_strata_parent')})) LIMIT 1`,
+        )
+        .allSync([txId])[0]
+      if (found !== undefined) {
+        const values = unique.map((name, index) => `${name} = ${String(found[index])}`).join(', ')
+        throw new StrataError('CONSTRAINT_VIOLATION', `duplicate key value violates the unique constraint on (${unique.join(', ')}) of "${table.name}": (${values}) already exists on this branch`)
+      }
+    }
   }
 
   /** The keys table's columns as an INSERT names them: the primary key's, then the commit from which the branch owns the key. */

@@ -208,3 +208,12 @@ export function changedKeysSql(table: TableDefinition, branch: ResolvedBranch | 
   // UNION ALL, not UNION: SQLite would merge the arms in key order, scanning each table whole.
   return arms.join(' UNION ALL ')
 }
+
+/**
+ * An error of a write on a branch's own tables as the user's statement should say it: the branch's
+ * physical table names (`_strata_b3_t_orders`) as the table's (`orders`).
+ */
+export function inUserTerms(error: unknown): unknown {
+  if (!(error instanceof StrataError) || !/_strata_b\d+_[tk]_/.test(error.message)) return error
+  return error.withMessage(error.message.replace(/_strata_b\d+_[tk]_/g, ''))
+}
