@@ -944,6 +944,35 @@ describe('PostgreSQL wire protocol', () => {
     }
   })
 
+  test('psql: USE BRANCH, SHOW BRANCHES and MERGE BRANCH in one session', async () => {
+    assert.ok(hasPsql, `${psql} is missing: install postgresql-client (as .ci/run does)`)
+    const commands = [
+      'CREATE TABLE psql_branch_t (id INTEGER PRIMARY KEY, v TEXT)',
+      "INSERT INTO psql_branch_t VALUES (1, 'on main')",
+      'CREATE BRANCH "psql/dev"',
+      'USE BRANCH "psql/dev"',
+      "UPDATE psql_branch_t SET v = 'on dev' WHERE id = 1",
+      'SELECT strata.current_branch()',
+      'SELECT v FROM psql_branch_t',
+      'SHOW BRANCHES',
+      'USE BRANCH main',
+      'SELECT v FROM psql_branch_t',
+      'MERGE BRANCH "psql/dev"',
+      'SELECT v FROM psql_branch_t',
+    ]
+    const result = await runPsql(fixture.port, ['-Atq', ...commands.flatMap((command) => ['-c', command])])
+    assert.equal(result.status, 0, result.stderr)
+    const lines = result.stdout.trimEnd().split('\n')
+    assert.equal(lines[0], 'psql/dev')
+    assert.equal(lines[1], 'on dev')
+    assert.ok(lines.some((line) => /^psql\/dev\|main\|\d+\|\d+\|/.test(line)), result.stdout)
+    assert.ok(lines.some((line) => /^main\|\|/.test(line)), result.stdout)
+    const after = lines.slice(lines.findIndex((line) => line.startsWith('main|')) + 1).filter((line) => !/^psql\/dev\|/.test(line))
+    assert.equal(after[0], 'on main')
+    assert.match(after[1] ?? '', /^\d+\|1\|0$/)
+    assert.equal(after[2], 'on dev')
+  })
+
   test('psql: -c, a script file, \\dt, \\d, \\d table, \\di, \\d+, \\l, and COPY both ways', async () => {
     // .ci/run installs Debian's postgresql-client; without it this test must fail, not pass quietly.
     assert.ok(hasPsql, `${psql} is missing: install postgresql-client (as .ci/run does)`)
