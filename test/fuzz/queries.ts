@@ -56,6 +56,9 @@ export interface QueryCounters {
   agreedErrors: number
   /** Row-store answers a plan template made from another statement of the same shape gave (src/sql/fingerprint.ts). */
   templated?: number
+  /** Queries also answered on a branch that rewrote every row (docs/branches.md), and those a branch does not run yet. */
+  branchCompared?: number
+  branchUnsupported?: number
 }
 
 /**
@@ -182,7 +185,7 @@ export interface QueryOutcome {
  * `warmup`: a variant of the case (`variantCase`) is run twice on the row store first, so that the
  * row store's answer comes from its plan template when the template serves the case's constants.
  */
-export async function runSelect(db: Database, query: SelectCase, counters: QueryCounters, warmup?: SelectCase): Promise<QueryOutcome> {
+export async function runSelect(db: Database, query: SelectCase, counters: QueryCounters, warmup?: SelectCase, branch?: string): Promise<QueryOutcome> {
   const { sql, params } = selectSql(query)
   const warmups: string[] = []
   if (warmup !== undefined) {
@@ -207,11 +210,21 @@ export async function runSelect(db: Database, query: SelectCase, counters: Query
   }
   counters.compared++
   const different = difference(row, column, query.ordered)
-  if (different === undefined) {
-    if (!row.ok) counters.agreedErrors++
-    return {}
+  if (different !== undefined) return { mismatch: { summary: different, answers: [['row store', row], ['column store', column]] }, ...before }
+  if (!row.ok) counters.agreedErrors++
+  // On a branch that rewrote every row of its keyed tables to itself, a query reads the branch's own
+  // rows and what it inherits (docs/branches.md): it must answer as main does.
+  if (branch !== undefined) {
+    const onBranch = await answer(db, sql, params, 'column', branch)
+    if (!onBranch.ok && onBranch.code === 'NOT_SUPPORTED') {
+      counters.branchUnsupported = (counters.branchUnsupported ?? 0) + 1
+      return {}
+    }
+    counters.branchCompared = (counters.branchCompared ?? 0) + 1
+    const differentOnBranch = difference(column, onBranch, query.ordered)
+    if (differentOnBranch !== undefined) return { mismatch: { summary: `on a branch: ${differentOnBranch}`, answers: [['column store on main', column], [`column store on branch ${branch}`, onBranch]] }, ...before }
   }
-  return { mismatch: { summary: different, answers: [['row store', row], ['column store', column]] }, ...before }
+  return {}
 }
 
 function crashed(result: Answer): string | undefined {

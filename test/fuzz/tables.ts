@@ -95,9 +95,9 @@ export type Answer =
   | { readonly ok: false; readonly code: string; readonly message: string }
 
 /** A statement forced onto one store: its rows as value arrays, or its error code. */
-export async function answer(db: Database, sql: string, params: readonly unknown[], engine: 'row' | 'column'): Promise<Answer> {
+export async function answer(db: Database, sql: string, params: readonly unknown[], engine: 'row' | 'column', branch?: string): Promise<Answer> {
   try {
-    const result = await db.query(sql, params as unknown[], { engine })
+    const result = await db.query(sql, params as unknown[], branch === undefined ? { engine } : { engine, branch })
     const names = result.columns.map((column) => column.name)
     return { ok: true, columns: names, types: result.columns.map((column) => column.type), rows: result.rows.map((row) => names.map((name) => row[name])) }
   } catch (error) {
