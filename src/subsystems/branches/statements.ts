@@ -62,6 +62,8 @@ export class BranchStatements {
   private readonly branches = new Map<string, ResolvedBranch>()
   private readonly referenceCache = new WeakMap<PgNode, { readonly catalogVersion: number; readonly references: readonly Reference[] }>()
   private readonly plans = new WeakMap<PgNode, Map<string, ReadPlan>>()
+  /** The column store's text of a read plan's route (its edits) for a statement without parameters. */
+  private readonly columnTexts = new WeakMap<readonly TextEdit[], { readonly sql: string; readonly params: unknown[] }>()
   /** Each SELECT's statement on a branch, made once per tree. */
   private readonly reads = new WeakMap<PgNode, OwnStatement>()
 
@@ -378,7 +380,13 @@ export class BranchStatements {
     this.host.beforeColumnStore({ SelectStmt: select }, 'a read on a branch')
     const params = call.params
     const run = async (edits: readonly TextEdit[]): Promise<Rows> => {
-      const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
+      // The text for a statement without parameters is made once per plan and route (the edits' walks
+      // of the tree cost more than the query on a small table).
+      let compacted = params.length === 0 ? this.columnTexts.get(edits) : undefined
+      if (compacted === undefined) {
+        compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
+        if (params.length === 0) this.columnTexts.set(edits, compacted)
+      }
       const result = await call.columnQuery(compacted.sql, compacted.params)
       return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
     }
