@@ -139,6 +139,17 @@ describe('branches: reading and writing', () => {
       await checkDiff(db, String(past.committed), String(latest), past.models.get(name)!, models.get(name)!, name, `${name} at ${past.committed} → ${latest}`)
     }
     assert.ok(statements >= 100)
+    // Time travel on a branch: its state at each round's end, and before its fork point its parent's.
+    const parents = new Map<string, string>(branchPlan)
+    for (const snapshot of snapshots) {
+      for (const name of names) {
+        let owner: string | undefined = name
+        while (owner !== undefined && !snapshot.models.has(owner)) owner = parents.get(owner)
+        const expected = modelRows(snapshot.models.get(owner ?? 'main')!)
+        assert.deepEqual(rowsOf(await db.query(`SELECT * FROM t FOR SYSTEM_TIME AS OF ${snapshot.committed}`, [], { branch: name })), expected, `${name} AS OF ${snapshot.committed}`)
+        assert.deepEqual(rowsOf(await db.query(`SELECT * FROM t AS OF ${snapshot.committed}`, [], { branch: name })), expected, `${name}: the AS OF shorthand at ${snapshot.committed}`)
+      }
+    }
     // FROM t AT (BRANCH => 'x') reads branch x's table from a session on any branch, also joined with the session's own.
     for (const session of names) {
       for (const name of names) {
@@ -293,7 +304,9 @@ describe('branches: reading and writing', () => {
       (sql) => dev.query(sql),
       [
         ['CREATE TABLE u (id INTEGER PRIMARY KEY)', 'NOT_SUPPORTED', /on a branch other than main/],
-        ['SELECT * FROM t FOR SYSTEM_TIME AS OF 1', 'NOT_SUPPORTED', /time travel .* on a branch/],
+        ['SELECT * FROM t FOR SYSTEM_TIME ALL', 'NOT_SUPPORTED', /FOR SYSTEM_TIME ALL on a branch/],
+        ["SELECT * FROM t FOR VALID_TIME AS OF '2020-01-01'", 'NOT_SUPPORTED', /valid time .* on a branch/],
+        ["UPDATE t FOR PORTION OF VALID_TIME FROM '2020-01-01' TO '2021-01-01' SET v = 'x'", 'NOT_SUPPORTED', /valid-time writes/],
         ["INSERT INTO k VALUES ('x')", 'NOT_SUPPORTED', /no primary key/],
         ["INSERT INTO t VALUES (1, 'a') ON CONFLICT (id) DO NOTHING", 'NOT_SUPPORTED', /ON CONFLICT/],
         ['DELETE FROM t WHERE id IN (SELECT id FROM t)', 'NOT_SUPPORTED', /reads other tables/],

@@ -37,6 +37,20 @@ export interface TemporalSpec {
   readonly valid?: PeriodSpec
 }
 
+/**
+ * What the temporal front end found in one statement, as the time-travel subsystem attaches it
+ * (`Statement.clauses`): explicit clauses by the tree location of the table name they follow, the
+ * statement's `AS OF` shorthand, FOR PORTION OF, ERASE, INSERT OR REPLACE.
+ */
+export interface StatementTemporal {
+  readonly tableClauses: ReadonlyMap<number, TemporalSpec>
+  readonly shorthand: TemporalSpec | undefined
+  readonly portion: { readonly from: TimeExpression; readonly to: TimeExpression } | undefined
+  readonly erase: boolean
+  /** INSERT OR REPLACE (DuckDB's spelling): the new row supersedes what it overlaps. */
+  readonly replace: boolean
+}
+
 export interface Extraction {
   /** The SQL with every temporal clause removed (ERASE spelled DELETE); it parses as PostgreSQL. */
   readonly text: string

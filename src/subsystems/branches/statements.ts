@@ -15,7 +15,8 @@ import { postgresJsonEdits, subqueryLimitEdits } from '../../sql/pgcompat.js'
 import { compileSelect, NotRowStore, type RowPlan } from '../../sql/rowsql.js'
 import type { TableDefinition } from '../../sql/catalog.js'
 import { openWriterSql } from '../../sql/catalog.js'
-import { isKeyLookup, referenceNameLength } from '../../sql/temporal.js'
+import { isKeyLookup, referenceNameLength, type StatementTemporal, type TemporalSpec } from '../../sql/temporal.js'
+import { commitAtSync } from './instants.js'
 import { timeSeriesEdits } from '../../sql/timeseries.js'
 import { names, nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
@@ -346,7 +347,7 @@ export class BranchStatements {
 
   /** How `statement` runs on `branch`, or undefined when it does not (yet). */
   statement(statement: Statement, kind: string, body: PgNode): OwnStatement | 'as-main' | undefined {
-    if (statement.clauses !== undefined) throw new StrataError('NOT_SUPPORTED', 'time travel and valid-time writes on a branch other than main (docs/branches.md, "Status")')
+    if (statement.clauses !== undefined) return this.pastRead(statement, kind, body)
     if (kind === 'SelectStmt') {
       // A SELECT of no user table (`SELECT 1`, the catalog, `strata.*`, `strata.diff(…)`) reads what every branch shares.
       if (this.references(statement, body).length === 0) return 'as-main'
@@ -367,6 +368,49 @@ export class BranchStatements {
   }
 
   // ───────────────────────────── reads ─────────────────────────────
+
+  /**
+   * A SELECT with system-time AS OF on a branch (`FROM t FOR SYSTEM_TIME AS OF x`, or the statement's
+   * `AS OF x`): each reference reads the branch's state at the last commit at or before x — before
+   * the fork point, its parent's (docs/branches.md, "Terms") — on the column store. Valid time and
+   * the other periods are not built on a branch yet.
+   */
+  private pastRead(statement: Statement, kind: string, body: PgNode): OwnStatement | 'as-main' {
+    const clauses = statement.clauses as StatementTemporal
+    const refuse = (what: string): never => {
+      throw new StrataError('NOT_SUPPORTED', `${what} on a branch other than main (docs/branches.md, "Status")`)
+    }
+    if (kind !== 'SelectStmt' || clauses.portion !== undefined || clauses.erase || clauses.replace) refuse('valid-time writes, ERASE, INSERT OR REPLACE and writes with AS OF')
+    const references = this.references(statement, body)
+    if (references.length === 0) return 'as-main'
+    const located = new Set(references.map((reference) => reference.location))
+    for (const location of clauses.tableClauses.keys()) if (!located.has(location)) refuse('a time clause on something other than a table')
+    const specs = references.map((reference) => clauses.tableClauses.get(reference.location) ?? clauses.shorthand)
+    for (const spec of specs) {
+      if (spec?.valid !== undefined) refuse('valid time (VALID AT, FOR VALID_TIME)')
+      if (spec?.system !== undefined && spec.system.kind !== 'asOf') refuse(`FOR SYSTEM_TIME ${spec.system.kind === 'all' ? 'ALL' : spec.system.kind === 'between' ? 'BETWEEN' : 'FROM … TO'}`)
+    }
+    return { writes: false, run: (call) => this.readAt(call, statement, body, references, specs) }
+  }
+
+  private async readAt(call: StatementCall, statement: Statement, select: PgNode, references: readonly Reference[], specs: readonly (TemporalSpec | undefined)[]): Promise<Rows> {
+    const line = this.branchSync(call.branch)
+    const connection = call.rowConnection()
+    const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
+    const reads: PhysicalRead[] = []
+    const edits = references.map((reference, index) => {
+      const at = specs[index]?.system
+      const bound = at?.kind === 'asOf' ? commitAtSync(this.host, call, connection, at.at) : undefined
+      return { location: reference.location, length: reference.nameLength, text: `(${columnStoreStateSql(reference.table, line, bound, tables, reads)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : '') }
+    })
+    const bounded = boundedTables(reads)
+    if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
+    this.host.beforeColumnStore({ SelectStmt: select }, 'time travel on a branch')
+    const params = call.params
+    const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
+    const result = await call.columnQuery(compacted.sql, compacted.params)
+    return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
+  }
 
   private read(call: StatementCall, statement: Statement, select: PgNode): Rows | Promise<Rows> {
     const plan = this.readPlan(statement, select, call.branch)

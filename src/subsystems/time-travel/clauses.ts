@@ -4,19 +4,11 @@
  * in, with locations moved into that statement's tree.
  */
 import type { ParsedStatement } from '../../sql/parse.js'
-import type { Extraction, TemporalSpec, TimeExpression } from '../../sql/temporal.js'
+import type { Extraction, StatementTemporal, TemporalSpec } from '../../sql/temporal.js'
 import { StrataError } from '../../util/errors.js'
 import type { Statement } from '../seam.js'
 
-/** What the temporal front end found in one statement (`Statement.clauses` of the time-travel subsystem). */
-export interface StatementTemporal {
-  readonly tableClauses: ReadonlyMap<number, TemporalSpec>
-  readonly shorthand: TemporalSpec | undefined
-  readonly portion: { readonly from: TimeExpression; readonly to: TimeExpression } | undefined
-  readonly erase: boolean
-  /** INSERT OR REPLACE (DuckDB's spelling): the new row supersedes what it overlaps. */
-  readonly replace: boolean
-}
+export type { StatementTemporal } from '../../sql/temporal.js'
 
 /** The time clauses of a statement, if it has any. */
 export function temporalClauses(statement: Statement): StatementTemporal | undefined {
