@@ -443,3 +443,19 @@ test('group commit: concurrent autocommit writes on a durable directory commit i
   assert.equal((await grouped).txId, before + 5)
   assert.deepEqual(await transaction, [{ n: 5 }])
 })
+
+test('catalog reads at once (information_schema, strata.sync_status, strata.branches) never collide over the sync status they refresh', async (t) => {
+  const db = await freshDatabase(t)
+  await db.query('CREATE TABLE c (id INTEGER PRIMARY KEY)')
+  for (let round = 0; round < 30; round++) {
+    await db.query('INSERT INTO c VALUES ($1)', [round])
+    const outcomes = await Promise.allSettled([
+      db.query("SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'c'"),
+      db.query('SELECT last_committed_tx FROM strata.sync_status'),
+      db.query('SELECT name FROM strata.branches'),
+      db.query('SELECT last_applied_tx FROM strata.sync_status'),
+    ])
+    const failed = outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => String((outcome as PromiseRejectedResult).reason))
+    assert.deepEqual(failed, [], `round ${round}`)
+  }
+})

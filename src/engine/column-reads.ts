@@ -10,6 +10,7 @@ import { deparseStatement } from '../sql/deparse.js'
 import { parseTree, type PgNode } from '../sql/parse.js'
 import { walk } from '../sql/tree.js'
 import { StrataError } from '../util/errors.js'
+import { Mutex } from '../util/mutex.js'
 import type { EngineContext } from './context.js'
 import { isResultId, resultReferences, resultSelectSql, resultsSchema, resultsTable, rewriteResultReferences, type PersistedColumn } from './results.js'
 import { shapeTabular, type EngineName, type ExecuteOptions, type Positional, type Tabular } from './rows.js'
@@ -20,6 +21,8 @@ type Params = readonly unknown[] | Readonly<Record<string, unknown>>
 export class ColumnReads {
   /** The persisted-results table exists in the column store (persistedResultColumns). */
   private resultsTableSeen = false
+  /** One refresh of strata.sync_status's table at a time (catalogRead). */
+  private readonly syncStatusWrites = new Mutex()
 
   constructor(private readonly context: Pick<EngineContext, 'rowStore' | 'ledger' | 'syncer' | 'schema'>) {}
 
@@ -135,10 +138,12 @@ export class ColumnReads {
   async catalogRead(session: Session, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Promise<Positional> {
     // Our information_schema is built from our catalog; point the query at it in the tree.
     const rewritten = structuredClone(tree)
+    let readsSyncStatus = false
     walk(rewritten, (kind, body) => {
       if (kind === 'RangeVar' && body['schemaname'] === 'information_schema') body['schemaname'] = 'strata_information_schema'
       if (kind === 'RangeVar' && body['schemaname'] === 'strata' && body['relname'] === 'sync_status') {
         body['schemaname'] = 'strata_staging'
+        readsSyncStatus = true
       }
     })
     // strata.results."<id>": a result the HTTP API persisted, read from the shared tables (./results.ts).
@@ -151,18 +156,27 @@ export class ColumnReads {
       })
     }
     const text = deparseStatement(rewritten)
-    const status = await this.syncStatus()
-    const syncer = this.context.syncer
-    const duck = await syncer.acquireSession()
-    try {
-      await duck.run('CREATE OR REPLACE TABLE strata_staging.sync_status AS SELECT $1::BIGINT AS last_committed_tx, $2::BIGINT AS last_applied_tx, $3::BIGINT AS lag_tx, $4::DOUBLE AS lag_ms', [
-        status.lastCommittedTx,
-        status.lastAppliedTx,
-        status.lagTx,
-        status.lagMs,
-      ])
-    } finally {
-      syncer.releaseSession(duck)
+    // strata.sync_status is a table refreshed for the query that reads it; two refreshes at once would
+    // be DuckDB's catalog write-write conflict, so they take turns (reads of it go on meanwhile).
+    if (readsSyncStatus) {
+      const release = await this.syncStatusWrites.acquire(Number.MAX_SAFE_INTEGER, 'LOCK_TIMEOUT', 'the sync status')
+      try {
+        const status = await this.syncStatus()
+        const syncer = this.context.syncer
+        const duck = await syncer.acquireSession()
+        try {
+          await duck.run('CREATE OR REPLACE TABLE strata_staging.sync_status AS SELECT $1::BIGINT AS last_committed_tx, $2::BIGINT AS last_applied_tx, $3::BIGINT AS lag_tx, $4::DOUBLE AS lag_ms', [
+            status.lastCommittedTx,
+            status.lastAppliedTx,
+            status.lagTx,
+            status.lagMs,
+          ])
+        } finally {
+          syncer.releaseSession(duck)
+        }
+      } finally {
+        release()
+      }
     }
     const result = await this.query(session, text, params, options)
     return { ...shapeTabular(result), engine: 'catalog' }
