@@ -15,31 +15,10 @@ import { Engine } from '../src/engine/engine.js'
 import { startPgServer } from '../src/interfaces/server/pg/index.js'
 import { startHttpServer } from '../src/interfaces/server/http/server.js'
 import { open, StrataError, type Database } from '../src/index.js'
+import { checkBranch, modelRows, rowsOf, type Row } from './branch-model.js'
 import { assertRefused, openTemporary, seededRandom, temporaryDirectory } from './helpers.js'
 
-type Row = { readonly id: number; readonly v: string; readonly n: number }
-
-function rowsOf(result: { readonly rows: readonly Record<string, unknown>[] }): Row[] {
-  return result.rows.map((row) => ({ id: Number(row['id']), v: String(row['v']), n: Number(row['n']) })).sort((a, b) => a.id - b.id)
-}
-
-function modelRows(model: ReadonlyMap<number, Row>): Row[] {
-  return [...model.values()].sort((a, b) => a.id - b.id)
-}
-
-/** The table on `branch` from both stores (a scan goes to the column store; `engine: 'row'` forces the row store's derived table), asserted equal to the model. */
-async function check(db: Database, branch: string, model: ReadonlyMap<number, Row>, label: string): Promise<void> {
-  const expected = modelRows(model)
-  const column = rowsOf(await db.query('SELECT * FROM t', [], { branch }))
-  assert.deepEqual(column, expected, `${label}: column store on ${branch}`)
-  const row = rowsOf(await db.query('SELECT * FROM t', [], { branch, engine: 'row' }))
-  assert.deepEqual(row, expected, `${label}: row store on ${branch}`)
-  // A lookup by key (the row store's own route) for one key that exists and one that may not.
-  for (const id of [expected[0]?.id ?? 1, 1_000]) {
-    const found = rowsOf(await db.query('SELECT * FROM t WHERE id = $1', [id], { branch }))
-    assert.deepEqual(found, model.has(id) ? [model.get(id)!] : [], `${label}: lookup of ${id} on ${branch}`)
-  }
-}
+const check = (db: Database, branch: string, model: ReadonlyMap<number, Row>, label: string): Promise<void> => checkBranch(db, branch, model, label)
 
 /** `strata.diff('t', a, b)` run on `branch`, asserted equal to the difference of the two models (rows of a → rows of b). */
 async function checkDiff(db: Database, a: string, b: string, before: ReadonlyMap<number, Row>, after: ReadonlyMap<number, Row>, branch: string, label: string): Promise<void> {

@@ -15,23 +15,15 @@ import pg from 'pg'
 import { Engine } from '../src/engine/engine.js'
 import { startPgServer } from '../src/interfaces/server/pg/index.js'
 import { open, StrataError, type Database } from '../src/index.js'
+import { checkBranch, type Row } from './branch-model.js'
 import { assertRefused, openTemporary, seededRandom, temporaryDirectory } from './helpers.js'
 
-type Row = { readonly id: number; readonly v: string; readonly n: number }
 type Model = Map<number, Row>
 type Conflict = { table: string; key: { id: number }; column: string | null; base: unknown; ours: unknown; theirs: unknown }
 
 const workerPath = fileURLToPath(new URL('./merge-kill-worker.js', import.meta.url))
 
-function rowsOf(result: { readonly rows: readonly Record<string, unknown>[] }): Row[] {
-  return result.rows.map((row) => ({ id: Number(row['id']), v: String(row['v']), n: Number(row['n']) })).sort((a, b) => a.id - b.id)
-}
-
-async function check(db: Database, branch: string, model: ReadonlyMap<number, Row>, label: string): Promise<void> {
-  const expected = [...model.values()].sort((a, b) => a.id - b.id)
-  assert.deepEqual(rowsOf(await db.query('SELECT * FROM t', [], { branch })), expected, `${label}: column store on ${branch}`)
-  assert.deepEqual(rowsOf(await db.query('SELECT * FROM t', [], { branch, engine: 'row' })), expected, `${label}: row store on ${branch}`)
-}
+const check = (db: Database, branch: string, model: ReadonlyMap<number, Row>, label: string): Promise<void> => checkBranch(db, branch, model, label, false)
 
 function same(a: Row | undefined, b: Row | undefined): boolean {
   return a === undefined || b === undefined ? a === b : a.v === b.v && a.n === b.n

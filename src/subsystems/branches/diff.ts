@@ -90,10 +90,7 @@ export function diffSql(table: TableDefinition, before: string, after: string): 
 export function findCurrentBranchCalls(statement: Statement, tree: PgNode): { readonly location: number; readonly length: number; readonly named: boolean }[] {
   const calls: { location: number; length: number; named: boolean }[] = []
   // A select item that is the call alone, unaliased, is named `current_branch` (as PostgreSQL names a function's column).
-  const unnamed = new Set<unknown>()
-  walk(tree, (kind, body) => {
-    if (kind === 'ResTarget' && body['name'] === undefined) unnamed.add(nodeBody(body['val'], 'FuncCall'))
-  })
+  const unnamed = unaliasedCalls(tree)
   walk(tree, (kind, body) => {
     if (kind !== 'FuncCall') return
     const name = names(body['funcname']).map((part) => part.toLowerCase())
@@ -123,10 +120,7 @@ export interface TableHashCall {
 /** Every `strata.table_hash(…)` in `tree`, with its text's extent; empty when there is none. */
 export function findTableHashCalls(statement: Statement, tree: PgNode): TableHashCall[] {
   const calls: TableHashCall[] = []
-  const unnamed = new Set<unknown>()
-  walk(tree, (kind, body) => {
-    if (kind === 'ResTarget' && body['name'] === undefined) unnamed.add(nodeBody(body['val'], 'FuncCall'))
-  })
+  const unnamed = unaliasedCalls(tree)
   walk(tree, (kind, body) => {
     if (kind !== 'FuncCall') return
     const name = names(body['funcname']).map((part) => part.toLowerCase())
@@ -154,4 +148,13 @@ function callLength(statement: Statement, location: number, what: string): numbe
   }
   if (at < 0 || at >= tokens.length) throw new StrataError('INTERNAL', `${what}: no end to the call`)
   return tokens[at]!.end - start
+}
+
+/** The function calls that stand alone, unaliased, as select items: their column takes the function's name. */
+function unaliasedCalls(tree: PgNode): Set<unknown> {
+  const unnamed = new Set<unknown>()
+  walk(tree, (kind, body) => {
+    if (kind === 'ResTarget' && body['name'] === undefined) unnamed.add(nodeBody(body['val'], 'FuncCall'))
+  })
+  return unnamed
 }

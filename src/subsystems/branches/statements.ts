@@ -179,13 +179,7 @@ export class BranchStatements {
         const rows = conflictsSql(this.conflicts())
         for (const one of found.conflicts) edits.push({ location: one.location, length: one.length, text: `(${rows})${one.aliased ? '' : ' AS conflicts'}` })
       }
-      const bounded = boundedTables(reads)
-      if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
-      this.host.beforeColumnStore(tree, 'strata.diff')
-      const params = call.params
-      const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
-      const result = await call.columnQuery(compacted.sql, compacted.params)
-      return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
+      return this.onColumnStore(call, statement, tree, 'strata.diff', edits, reads)
     }
     // The fast attempt's keys and main's part were read from the row store before the column store's
     // snapshot: a commit in between (which that snapshot may hold) sends the query the long way.
@@ -224,13 +218,7 @@ export class BranchStatements {
     })
     const stray = clauses.find((clause) => !used.has(clause))
     if (stray !== undefined) throw new StrataError('SYNTAX_ERROR', "AT (BRANCH => …) must follow a table's name (FROM t AT (BRANCH => 'dev') AS x)", { statement: text, position: stray.start + 1 })
-    const bounded = boundedTables(reads)
-    if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
-    this.host.beforeColumnStore(tree, 'AT (BRANCH => …)')
-    const params = call.params
-    const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
-    const result = await call.columnQuery(compacted.sql, compacted.params)
-    return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
+    return this.onColumnStore(call, statement, tree, 'AT (BRANCH => …)', edits, reads)
   }
 
   /** A table's state on a line at a point (undefined: its head), snapshotted into the chunk store. */
@@ -403,12 +391,19 @@ export class BranchStatements {
       const bound = at?.kind === 'asOf' ? commitAtSync(this.host, call, connection, at.at) : undefined
       return { location: reference.location, length: reference.nameLength, text: `(${columnStoreStateSql(reference.table, line, bound, tables, reads)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : '') }
     })
+    return this.onColumnStore(call, statement, { SelectStmt: select }, 'time travel on a branch', edits, reads)
+  }
+
+  /**
+   * A statement whose table references (and branches' functions) `edits` replaced by derived tables,
+   * run on the column store: the history of the tables `reads` reads at a past state mirrored first,
+   * the PostgreSQL-to-DuckDB edits every column-store query takes applied with them.
+   */
+  private async onColumnStore(call: StatementCall, statement: Statement, tree: PgNode, reason: string, edits: readonly TextEdit[], reads: readonly PhysicalRead[]): Promise<Rows> {
     const bounded = boundedTables(reads)
     if (bounded.length > 0) await this.host.syncer.mirrorHistory(bounded)
-    this.host.beforeColumnStore({ SelectStmt: select }, 'time travel on a branch')
-    const params = call.params
-    const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
-    const result = await call.columnQuery(compacted.sql, compacted.params)
+    this.host.beforeColumnStore(tree, reason)
+    const result = await call.columnQuery(...columnText(statement, edits, call.params))
     return { rows: result.rows, columns: result.columns, rowCount: result.rows.length, engine: 'column' }
   }
 
@@ -428,7 +423,8 @@ export class BranchStatements {
       // of the tree cost more than the query on a small table).
       let compacted = params.length === 0 ? this.columnTexts.get(edits) : undefined
       if (compacted === undefined) {
-        compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
+        const [sql, compactedParams] = columnText(statement, edits, params)
+        compacted = { sql, params: compactedParams }
         if (params.length === 0) this.columnTexts.set(edits, compacted)
       }
       const result = await call.columnQuery(compacted.sql, compacted.params)
@@ -716,6 +712,12 @@ function conflictsSql(conflicts: readonly Conflict[]): string {
   if (conflicts.length === 0) return `SELECT ${columns} FROM (SELECT NULL AS "table", NULL AS "key", NULL AS "column", NULL AS base, NULL AS ours, NULL AS theirs) WHERE false`
   const rows = conflicts.map((one) => `(${[one.table, one.key, one.column, one.base, one.ours, one.theirs].map(text).join(', ')})`)
   return `SELECT ${columns} FROM (VALUES ${rows.join(', ')}) AS _strata_conflicts("table", "key", "column", base, ours, theirs)`
+}
+
+/** The column store's text of `statement` with `edits`, and the PostgreSQL-to-DuckDB edits every column-store query takes; its parameters compacted. */
+function columnText(statement: Statement, edits: readonly TextEdit[], params: readonly unknown[]): [string, unknown[]] {
+  const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
+  return [compacted.sql, compacted.params]
 }
 
 /** A statement's first two words, to name it in a message. */
