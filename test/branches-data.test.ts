@@ -258,6 +258,27 @@ describe('branches: reading and writing', () => {
     assert.deepEqual((await db.query('SELECT id FROM u ORDER BY id', [], { branch: 'other' })).rows, [{ id: 1 }, { id: 2 }, { id: 7 }])
   })
 
+  test('EXPLAIN on a branch names the store, why, and the plan of the derived table it reads', async (t) => {
+    const db = await openTemporary(t, 'branches-explain')
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+    await db.query("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    await db.query('CREATE BRANCH dev')
+    const dev = db.branch('dev')
+    await dev.query("UPDATE t SET v = 'x' WHERE id = 1")
+    const plan = async (sql: string): Promise<string[]> => (await dev.query(sql)).rows.map((row) => String(row['plan']))
+    const lookup = await plan('EXPLAIN SELECT * FROM t WHERE id = 1')
+    assert.deepEqual(lookup.slice(0, 2), ['store: row', 'why: a lookup by key on branch "dev": the branch\'s own rows, then its parent\'s as of the fork point'])
+    assert.ok(lookup.some((line) => line.startsWith('sql: ') && line.includes('_strata_b1_k_t')), 'the derived table reads the keys the branch owns')
+    assert.ok(lookup.some((line) => /^plan: SEARCH .* USING INTEGER PRIMARY KEY/.test(line)), 'by key, in SQLite')
+    const scan = await plan('EXPLAIN SELECT v, count(*) FROM t GROUP BY v')
+    assert.equal(scan[0], 'store: column')
+    assert.match(scan[1]!, /a read on branch "dev".*main has not written these tables since/)
+    assert.ok(scan.some((line) => line.includes('ANTI')), "DuckDB's plan takes the branch's keys out by an anti-join")
+    assert.deepEqual(await plan("EXPLAIN UPDATE t SET v = 'y'"), ['store: row', 'why: a write on branch "dev" runs on the row store, on the branch\'s own table (docs/branches.md)'])
+    // The rows are still the branch's after all that.
+    assert.deepEqual((await dev.query('SELECT id, v FROM t ORDER BY id')).rows, [{ id: 1, v: 'x' }, { id: 2, v: 'b' }])
+  })
+
   test('AT (BRANCH => …): errors and what it is not for', async (t) => {
     const db = await openTemporary(t, 'branches-at')
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY)')

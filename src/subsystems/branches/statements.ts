@@ -3,11 +3,14 @@
  * branch"). A SELECT reads every table through the branch's derived table (storage.ts): on the row
  * store for a lookup by key (or when asked), else on the column store over the mirror. An INSERT,
  * UPDATE or DELETE copies in the inherited rows it touches, then runs on the branch's own table by the
- * engine's write path, then records the keys the branch now owns.
+ * engine's write path, then records the keys the branch now owns. A SELECT with system-time AS OF
+ * reads the derived tables at that commit; EXPLAIN shows the store and its plan of them. Branches'
+ * functions and relations (strata.diff, strata.table_hash, strata.conflicts, strata.chunks), EXPORT
+ * TABLE and `FROM t AT (BRANCH => 'b')` run here too, on any branch.
  *
- * Not built yet, refused with NOT_SUPPORTED: DDL on a branch, time travel and valid-time writes on a
- * branch, tables whose valid time may not cover "now", writes that read other tables, ON CONFLICT,
- * writes to a table without a primary key, EXPLAIN.
+ * Not built yet, refused with NOT_SUPPORTED: DDL on a branch, time travel other than system-time AS
+ * OF, valid time and valid-time writes on a branch, tables whose valid time may not cover "now",
+ * writes that read other tables, ON CONFLICT, writes to a table without a primary key.
  */
 import { applyEdits, type TextEdit } from '../../sql/edits.js'
 import { compactParameters, parseStatements, tokensOf, type PgNode } from '../../sql/parse.js'
@@ -18,7 +21,7 @@ import { openWriterSql } from '../../sql/catalog.js'
 import { isKeyLookup, referenceNameLength, type StatementTemporal, type TemporalSpec } from '../../sql/temporal.js'
 import { commitAtSync } from './instants.js'
 import { timeSeriesEdits } from '../../sql/timeseries.js'
-import { names, nodeBody, quoteIdentifier, walk } from '../../sql/tree.js'
+import { names, nodeBody, nodeKind, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { ClaimedRead, OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
 import { diffSql, findCurrentBranchCalls, findDiffCalls, findTableHashCalls, type DiffCall, type DiffRef, type TableHashCall } from './diff.js'
@@ -352,6 +355,7 @@ export class BranchStatements {
       return read
     }
     if (kind === 'InsertStmt' || kind === 'UpdateStmt' || kind === 'DeleteStmt') return { writes: true, run: (call) => this.write(call, kind, body) }
+    if (kind === 'ExplainStmt') return this.explain(statement, body)
     return undefined
   }
 
@@ -392,6 +396,42 @@ export class BranchStatements {
       return { location: reference.location, length: reference.nameLength, text: `(${columnStoreStateSql(reference.table, line, bound, tables, reads)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : '') }
     })
     return this.onColumnStore(call, statement, { SelectStmt: select }, 'time travel on a branch', edits, reads)
+  }
+
+  /**
+   * EXPLAIN on a branch: which store a SELECT goes to and why, and that store's plan of the derived
+   * tables it reads (the row store's EXPLAIN QUERY PLAN, or DuckDB's EXPLAIN); a write's store.
+   */
+  private explain(statement: Statement, body: PgNode): OwnStatement | 'as-main' | undefined {
+    const query = body['query'] as PgNode
+    const kind = nodeKind(query)
+    const answer = (lines: readonly string[], engine: 'row' | 'column'): Rows => ({ rows: lines.map((line) => [line]), columns: [{ name: 'plan', type: 'VARCHAR' }], rowCount: lines.length, engine })
+    if (kind === 'InsertStmt' || kind === 'UpdateStmt' || kind === 'DeleteStmt') {
+      return { writes: false, run: (call) => answer(['store: row', `why: a write on branch "${call.branch}" runs on the row store, on the branch's own table (docs/branches.md)`], 'row') }
+    }
+    const select = nodeBody(query, 'SelectStmt')
+    if (select === undefined) return undefined
+    if (this.references(statement, select).length === 0) return 'as-main'
+    return {
+      writes: false,
+      run: async (call) => {
+        const plan = this.readPlan(statement, select, call.branch)
+        const row = rowRoute(plan, call.options.engine)
+        if (row !== undefined) {
+          const lines = ['store: row', `why: ${call.options.engine === 'row' ? 'forced by the engine option' : 'a lookup by key'} on branch "${call.branch}": the branch's own rows, then its parent's as of the fork point`, `sql: ${row.sql}`]
+          const explained = call.rowConnection().prepareSync(`EXPLAIN QUERY PLAN ${row.sql}`).allSync(this.host.bind(row.binders, call.params.length > 0 ? call.params : row.binders.map(() => null)))
+          for (const step of explained) lines.push(`plan: ${String(step[3])}`)
+          return answer(lines, 'row')
+        }
+        const writer = this.host.rowStore.writer
+        const mainUnchanged = plan.tables.every((table) => !mainWroteSinceSync(writer, table, plan.mainBound))
+        const reads = (mainUnchanged ? plan.historyOfMainUnchanged : plan.historyOf).map((table) => ({ table, bound: 0 }))
+        const explained = await this.onColumnStore(call, statement, query, 'EXPLAIN on a branch', mainUnchanged ? plan.editsMainUnchanged : plan.edits, reads)
+        const lines = ['store: column', `why: a read on branch "${call.branch}": the branch's own rows, then its parent's as of the fork point${mainUnchanged ? ' (main has not written these tables since: its current table)' : ''}`]
+        for (const step of explained.rows) for (const line of String(step[1]).split('\n')) if (line.trim() !== '') lines.push(`plan: ${line}`)
+        return answer(lines, 'column')
+      },
+    }
   }
 
   /**
