@@ -258,6 +258,38 @@ describe('branches: reading and writing', () => {
     assert.deepEqual((await db.query('SELECT id FROM u ORDER BY id', [], { branch: 'other' })).rows, [{ id: 1 }, { id: 2 }, { id: 7 }])
   })
 
+  test('INSERT … SELECT on a branch reads its source as the branch sees it, fills defaults, and checks keys against what the branch inherits', async (t) => {
+    const db = await openTemporary(t, 'branches-insert-select')
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL, n INTEGER DEFAULT 7)')
+    await db.query('CREATE TABLE src (id INTEGER PRIMARY KEY, v TEXT)')
+    await db.query("INSERT INTO t (id, v) VALUES (1, 'a')")
+    await db.query("INSERT INTO src VALUES (10, 'x'), (11, 'y'), (1, 'dup'), (12, NULL)")
+    await db.query('CREATE BRANCH dev')
+    const dev = db.branch('dev')
+    await dev.query("UPDATE src SET v = 'x on dev' WHERE id = 10")
+    const inserted = await dev.query('INSERT INTO t (id, v) SELECT id, v FROM src WHERE id BETWEEN $1 AND $2', [10, 11])
+    assert.equal(inserted.rowCount, 2)
+    const expected = [{ id: 1, v: 'a', n: 7 }, { id: 10, v: 'x on dev', n: 7 }, { id: 11, v: 'y', n: 7 }]
+    for (const engine of ['row', 'column'] as const) assert.deepEqual((await dev.query('SELECT id, v, n FROM t ORDER BY id', [], { engine })).rows, expected, engine)
+    assert.deepEqual((await db.query('SELECT id FROM t ORDER BY id')).rows, [{ id: 1 }], 'main is untouched')
+    // A key the branch inherits, a key it already holds, a NULL into NOT NULL, the wrong number of columns: refused, nothing written.
+    const refused = async (sql: string, code: string): Promise<void> => {
+      await assert.rejects(dev.query(sql), (error: unknown) => error instanceof StrataError && error.code === code && !error.message.includes('_strata'), sql)
+    }
+    await refused('INSERT INTO t (id, v) SELECT id, v FROM src WHERE id = 1', 'CONSTRAINT_VIOLATION')
+    await refused('INSERT INTO t (id, v) SELECT id, v FROM src WHERE id = 11', 'CONSTRAINT_VIOLATION')
+    await refused('INSERT INTO t (id, v) SELECT id, v FROM src WHERE id = 12', 'CONSTRAINT_VIOLATION')
+    await refused('INSERT INTO t SELECT id, v FROM src', 'SYNTAX_ERROR')
+    await refused('UPDATE t SET v = (SELECT v FROM src WHERE src.id = t.id)', 'NOT_SUPPORTED')
+    assert.deepEqual((await dev.query('SELECT id, v, n FROM t ORDER BY id')).rows, expected)
+    // Inside a transaction the source sees the transaction's own writes.
+    await dev.transaction(async (tx) => {
+      await tx.query("INSERT INTO src VALUES (20, 'in tx')")
+      await tx.query('INSERT INTO t (id, v) SELECT id, v FROM src WHERE id = 20')
+    })
+    assert.deepEqual((await dev.query('SELECT v FROM t WHERE id = 20')).rows, [{ v: 'in tx' }])
+  })
+
   test('EXPLAIN on a branch names the store, why, and the plan of the derived table it reads', async (t) => {
     const db = await openTemporary(t, 'branches-explain')
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')

@@ -15,13 +15,15 @@
 import { applyEdits, type TextEdit } from '../../sql/edits.js'
 import { compactParameters, parseStatements, tokensOf, type PgNode } from '../../sql/parse.js'
 import { postgresJsonEdits, subqueryLimitEdits } from '../../sql/pgcompat.js'
-import { compileSelect, NotRowStore, type RowPlan } from '../../sql/rowsql.js'
+import { compileSelect, defaultBinderFor, NotRowStore, type Binder, type RowPlan } from '../../sql/rowsql.js'
+import { deparseStatement } from '../../sql/deparse.js'
+import { toStorage } from '../../sql/types.js'
 import type { TableDefinition } from '../../sql/catalog.js'
 import { openWriterSql } from '../../sql/catalog.js'
 import { isKeyLookup, referenceNameLength, type StatementTemporal, type TemporalSpec } from '../../sql/temporal.js'
 import { commitAtSync } from './instants.js'
 import { timeSeriesEdits } from '../../sql/timeseries.js'
-import { names, nodeBody, nodeKind, quoteIdentifier, walk } from '../../sql/tree.js'
+import { list, names, nodeBody, nodeKind, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
 import type { ClaimedRead, OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
 import { diffSql, findCurrentBranchCalls, findDiffCalls, findTableHashCalls, type DiffCall, type DiffRef, type TableHashCall } from './diff.js'
@@ -589,14 +591,56 @@ export class BranchStatements {
     // The parent's state at the fork point: what the branch inherits for the keys it does not own.
     const parentState = rowStoreParentSql(table, branch, tables)
     if (kind !== 'InsertStmt') this.copyInSync(call, table, own, body, branch)
-    const retargeted = structuredClone(body)
-    ;(retargeted['relation'] as PgNode)['relname'] = own.own.name
-    const result = await call.runWrite(kind, retargeted).catch((error: unknown) => {
-      throw inUserTerms(error)
-    })
+    let result: Rows
+    if (kind === 'InsertStmt' && readsTables(body)) result = await this.insertSelected(call, table, own.own, body)
+    else {
+      const retargeted = structuredClone(body)
+      ;(retargeted['relation'] as PgNode)['relname'] = own.own.name
+      result = await call.runWrite(kind, retargeted).catch((error: unknown) => {
+        throw inUserTerms(error)
+      })
+    }
     this.claimKeysSync(table, own, pending.txId, parentState, kind)
     if (kind !== 'DeleteStmt') this.checkUniquesSync(table, own, pending.txId, branch)
     return { rows: result.rows, columns: result.columns, rowCount: result.rowCount, engine: 'row' }
+  }
+
+  /**
+   * INSERT … SELECT reading tables, on a branch: the SELECT runs as any query on the branch (its tables
+   * as the branch sees them, this transaction's writes included), and its rows are appended to the
+   * branch's own table with the columns it does not name at their defaults. The own table's
+   * constraints check them; the caller checks keys and UNIQUE against what the branch inherits.
+   */
+  private async insertSelected(call: StatementCall, table: TableDefinition, own: TableDefinition, insert: PgNode): Promise<Rows> {
+    if (list(insert['returningList']).length > 0) throw new StrataError('NOT_SUPPORTED', 'RETURNING in INSERT … SELECT on a branch other than main (docs/branches.md, "Status")')
+    const source = nodeBody(insert['selectStmt'], 'SelectStmt')!
+    const [parsed] = parseStatements(deparseStatement({ SelectStmt: source }))
+    if (parsed?.tree === undefined) throw new StrataError('INTERNAL', 'INSERT … SELECT on a branch: the source does not parse again')
+    const selected = await this.read(call, parsed, nodeBody(parsed.tree, 'SelectStmt')!)
+    const targets = list(insert['cols']).map((item) => String(nodeBody(item, 'ResTarget')!['name']))
+    const names = targets.length > 0 ? targets : table.columns.map((column) => column.name)
+    for (const name of names) if (!table.columns.some((column) => column.name === name)) throw new StrataError('UNDEFINED_COLUMN', `column "${name}" of table "${table.name}" does not exist`)
+    if (selected.columns.length !== names.length) throw new StrataError('SYNTAX_ERROR', `INSERT has ${names.length} target columns but the query returns ${selected.columns.length}`)
+    const positions = new Map(names.map((name, index) => [name, index]))
+    const rows = selected.rows.map((row, rowIndex) => {
+      const values = Array.isArray(row) ? row : selected.columns.map((column) => (row as Record<string, unknown>)[column.name])
+      const binders = table.columns.map((column): Binder => {
+        const at = positions.get(column.name)
+        if (at === undefined) return defaultBinderFor(table, column.name)
+        try {
+          return { kind: 'value', value: toStorage(values[at], column.type) }
+        } catch (error) {
+          throw error instanceof StrataError ? error.withMessage(`row ${rowIndex}, column "${column.name}": ${error.message}`) : error
+        }
+      })
+      return this.host.bind(binders, call.params)
+    })
+    try {
+      if (rows.length > 0) call.appendRowsSync(own, rows, false)
+    } catch (error) {
+      throw inUserTerms(error)
+    }
+    return { rows: [], columns: [], rowCount: rows.length, engine: 'row' }
   }
 
   private refuseOnBranch(table: TableDefinition, body: PgNode, relation: PgNode): void {
@@ -607,11 +651,13 @@ export class BranchStatements {
     if (table.futureValidTime === true) refuse(`writing table "${table.name}", whose valid time may not cover now,`)
     if (table.primaryKey === null) refuse(`writing table "${table.name}", which has no primary key,`)
     if (body['onConflictClause'] !== undefined) refuse('ON CONFLICT')
+    // INSERT … SELECT reads its tables on the branch (insertSelected); UPDATE and DELETE read only their own.
+    if (readsTables(body) && nodeBody(body['selectStmt'], 'SelectStmt')?.['valuesLists'] === undefined && body['withClause'] === undefined) return
     let others = 0
     walk(body, (kind, node) => {
       if (kind === 'RangeVar' && node !== relation) others++
     })
-    if (others > 0 || body['fromClause'] !== undefined || body['usingClause'] !== undefined || body['withClause'] !== undefined) refuse('a write that reads other tables')
+    if (others > 0 || body['fromClause'] !== undefined || body['usingClause'] !== undefined || body['withClause'] !== undefined) refuse('an UPDATE or DELETE that reads other tables')
   }
 
   /** The branch's own tables for `table`, made at its first write to it. */
@@ -758,6 +804,18 @@ function conflictsSql(conflicts: readonly Conflict[]): string {
 function columnText(statement: Statement, edits: readonly TextEdit[], params: readonly unknown[]): [string, unknown[]] {
   const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
   return [compacted.sql, compacted.params]
+}
+
+/** Whether an INSERT's source is a SELECT that reads tables (INSERT … SELECT … FROM t). */
+function readsTables(insert: PgNode): boolean {
+  const source = nodeBody(insert['selectStmt'], 'SelectStmt')
+  if (source === undefined || source['valuesLists'] !== undefined) return false
+  let reads = false
+  walk(source, (kind) => {
+    if (kind === 'RangeVar') reads = true
+    return !reads
+  })
+  return reads
 }
 
 /** A statement's first two words, to name it in a message. */
