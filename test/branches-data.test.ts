@@ -290,6 +290,29 @@ describe('branches: reading and writing', () => {
     assert.deepEqual((await dev.query('SELECT v FROM t WHERE id = 20')).rows, [{ v: 'in tx' }])
   })
 
+  test('INSERT … ON CONFLICT on a branch meets the rows it inherits: DO UPDATE updates them there, DO NOTHING keeps them', async (t) => {
+    const db = await openTemporary(t, 'branches-on-conflict')
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, n INTEGER)')
+    await db.query("INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 2)")
+    await db.query('CREATE BRANCH dev')
+    const dev = db.branch('dev')
+    const upserted = await dev.query("INSERT INTO t VALUES (1, 'x', 10), (3, 'c', 3) ON CONFLICT (id) DO UPDATE SET v = excluded.v, n = t.n + excluded.n")
+    assert.equal(upserted.rowCount, 2)
+    await dev.query("INSERT INTO t VALUES (2, 'y', 0), ($1, 'd', 4) ON CONFLICT DO NOTHING", [4])
+    const expected = [{ id: 1, v: 'x', n: 11 }, { id: 2, v: 'b', n: 2 }, { id: 3, v: 'c', n: 3 }, { id: 4, v: 'd', n: 4 }]
+    for (const engine of ['row', 'column'] as const) assert.deepEqual((await dev.query('SELECT * FROM t ORDER BY id', [], { engine })).rows, expected, engine)
+    assert.deepEqual((await db.query('SELECT * FROM t ORDER BY id')).rows, [{ id: 1, v: 'a', n: 1 }, { id: 2, v: 'b', n: 2 }], 'main is untouched')
+    // The upserted inherited row is the branch's now: its diff against main is an update.
+    assert.deepEqual((await db.query("SELECT id, diff_type FROM strata.diff('t', 'main', 'dev') ORDER BY id")).rows, [
+      { id: 1, diff_type: 'modified' },
+      { id: 3, diff_type: 'added' },
+      { id: 4, diff_type: 'added' },
+    ])
+    // A statement's own references to the table by its name work on a branch too.
+    await dev.query('UPDATE t SET n = t.n + 1 WHERE t.id = 2')
+    assert.deepEqual((await dev.query('SELECT n FROM t WHERE id = 2')).rows, [{ n: 3 }])
+  })
+
   test('EXPLAIN on a branch names the store, why, and the plan of the derived table it reads', async (t) => {
     const db = await openTemporary(t, 'branches-explain')
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
@@ -327,6 +350,7 @@ describe('branches: reading and writing', () => {
     const db = await openTemporary(t, 'branches-refusals')
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
     await db.query('CREATE TABLE k (v TEXT)')
+    await db.query('CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT UNIQUE)')
     await db.query('CREATE BRANCH dev')
     assert.throws(() => db.branch('a..b'), (error: unknown) => error instanceof StrataError && error.code === 'INVALID_NAME')
     await assertRefused((sql) => db.branch('nope').query(sql), [['SELECT * FROM t', 'UNDEFINED_BRANCH', /"nope" does not exist/]])
@@ -340,7 +364,8 @@ describe('branches: reading and writing', () => {
         ["SELECT * FROM t FOR VALID_TIME AS OF '2020-01-01'", 'NOT_SUPPORTED', /valid time .* on a branch/],
         ["UPDATE t FOR PORTION OF VALID_TIME FROM '2020-01-01' TO '2021-01-01' SET v = 'x'", 'NOT_SUPPORTED', /valid-time writes/],
         ["INSERT INTO k VALUES ('x')", 'NOT_SUPPORTED', /no primary key/],
-        ["INSERT INTO t VALUES (1, 'a') ON CONFLICT (id) DO NOTHING", 'NOT_SUPPORTED', /ON CONFLICT/],
+        ["INSERT INTO u VALUES (1, 'a') ON CONFLICT (id) DO NOTHING", 'NOT_SUPPORTED', /ON CONFLICT on table "u", which has UNIQUE constraints/],
+        ["INSERT INTO t SELECT 1, 'a' ON CONFLICT (id) DO NOTHING", 'NOT_SUPPORTED', /ON CONFLICT with rows that are not a VALUES list/],
         ['DELETE FROM t WHERE id IN (SELECT id FROM t)', 'NOT_SUPPORTED', /reads other tables/],
         ['DROP BRANCH dev', 'OBJECT_IN_USE', /this session is on it/],
       ],

@@ -15,7 +15,7 @@
 import { applyEdits, type TextEdit } from '../../sql/edits.js'
 import { compactParameters, parseStatements, tokensOf, type PgNode } from '../../sql/parse.js'
 import { postgresJsonEdits, subqueryLimitEdits } from '../../sql/pgcompat.js'
-import { compileSelect, defaultBinderFor, NotRowStore, type Binder, type RowPlan } from '../../sql/rowsql.js'
+import { compileSelect, compileValuesRows, defaultBinderFor, insertTarget, NotRowStore, type Binder, type RowPlan } from '../../sql/rowsql.js'
 import { deparseStatement } from '../../sql/deparse.js'
 import { toStorage } from '../../sql/types.js'
 import type { TableDefinition } from '../../sql/catalog.js'
@@ -591,11 +591,17 @@ export class BranchStatements {
     // The parent's state at the fork point: what the branch inherits for the keys it does not own.
     const parentState = rowStoreParentSql(table, branch, tables)
     if (kind !== 'InsertStmt') this.copyInSync(call, table, own, body, branch)
+    // INSERT … ON CONFLICT: the inherited rows its keys meet are copied in first, so the own table's
+    // conflict clause sees them as the branch does.
+    if (kind === 'InsertStmt' && body['onConflictClause'] !== undefined) this.copyInConflictingSync(call, table, own, body, branch)
     let result: Rows
     if (kind === 'InsertStmt' && readsTables(body)) result = await this.insertSelected(call, table, own.own, body)
     else {
       const retargeted = structuredClone(body)
-      ;(retargeted['relation'] as PgNode)['relname'] = own.own.name
+      const target = retargeted['relation'] as PgNode
+      target['relname'] = own.own.name
+      // The statement's own references to the table (`t.n`, ON CONFLICT's `t.n + excluded.n`) name it still.
+      if (target['alias'] === undefined) target['alias'] = { aliasname: table.name }
       result = await call.runWrite(kind, retargeted).catch((error: unknown) => {
         throw inUserTerms(error)
       })
@@ -603,6 +609,43 @@ export class BranchStatements {
     this.claimKeysSync(table, own, pending.txId, parentState, kind)
     if (kind !== 'DeleteStmt') this.checkUniquesSync(table, own, pending.txId, branch)
     return { rows: result.rows, columns: result.columns, rowCount: result.rowCount, engine: 'row' }
+  }
+
+  /**
+   * The inherited rows an INSERT … ON CONFLICT's rows meet by key, copied into the branch's own table
+   * and owned from this commit (as an UPDATE's copy-in does), so that the own table's ON CONFLICT
+   * clause finds them.
+   */
+  private copyInConflictingSync(call: StatementCall, table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, insert: PgNode, branch: ResolvedBranch): void {
+    const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
+    const rows = compileValuesRows(insert, insertTarget(insert, { table: tables }))
+    if (rows === undefined) throw new StrataError('NOT_SUPPORTED', 'ON CONFLICT with rows that are not a VALUES list of constants and parameters, on a branch other than main (docs/branches.md, "Status")')
+    const keyIndexes = table.primaryKey!.map((name) => table.columns.findIndex((column) => column.name === name))
+    const keys = rows.map((binders) => {
+      const values = this.host.bind(binders, call.params)
+      return keyIndexes.map((index) => values[index]!)
+    })
+    if (keys.length === 0) return
+    const writer = this.host.rowStore.writer
+    const keyColumns = table.primaryKey!.map(quoteIdentifier)
+    const ownKeys = `main.${quoteIdentifier(own.keys.name)}`
+    const tuple = `(${keyColumns.map(() => '?').join(', ')})`
+    const perStatement = Math.max(1, Math.floor(limits.sqliteParametersMax / keyColumns.length) - 1)
+    const pending = this.host.ledger.pendingCommit!
+    for (let start = 0; start < keys.length; start += perStatement) {
+      const chunk = keys.slice(start, start + perStatement)
+      const inherited = writer
+        .prepareSync(
+          `SELECT * FROM (${rowStoreParentSql(table, branch, tables)}) AS _strata_parent WHERE (${keyColumns.join(', ')}) IN (VALUES ${chunk.map(() => tuple).join(', ')}) ` +
+            `AND NOT EXISTS (SELECT 1 FROM ${ownKeys} AS _strata_owned WHERE ${keyMatch(table, '_strata_owned', '_strata_parent')})`,
+          { bigints: true },
+        )
+        .allSync(chunk.flat())
+      if (inherited.length === 0) continue
+      call.appendRowsSync(own.own, inherited, false)
+      const owned = inherited.map((row) => [...keyIndexes.map((index) => row[index]!), pending.txId])
+      writer.prepareSync(`INSERT INTO ${ownKeys} ${this.keysColumnList(table)} VALUES ${owned.map((row) => `(${row.map(() => '?').join(', ')})`).join(', ')}`).runSync(owned.flat())
+    }
   }
 
   /**
@@ -650,7 +693,8 @@ export class BranchStatements {
     if (table.source !== undefined || table.stream !== undefined) refuse(`writing the ${table.source !== undefined ? 'source' : 'stream'} "${table.name}"`)
     if (table.futureValidTime === true) refuse(`writing table "${table.name}", whose valid time may not cover now,`)
     if (table.primaryKey === null) refuse(`writing table "${table.name}", which has no primary key,`)
-    if (body['onConflictClause'] !== undefined) refuse('ON CONFLICT')
+    // ON CONFLICT meets inherited rows by key (copyInConflictingSync); a UNIQUE constraint's conflicts with them would need the same.
+    if (body['onConflictClause'] !== undefined && table.uniques.length > 0) refuse(`ON CONFLICT on table "${table.name}", which has UNIQUE constraints besides its key,`)
     // INSERT … SELECT reads its tables on the branch (insertSelected); UPDATE and DELETE read only their own.
     if (readsTables(body) && nodeBody(body['selectStmt'], 'SelectStmt')?.['valuesLists'] === undefined && body['withClause'] === undefined) return
     let others = 0
