@@ -313,6 +313,26 @@ describe('branches: reading and writing', () => {
     assert.deepEqual((await dev.query('SELECT n FROM t WHERE id = 2')).rows, [{ n: 3 }])
   })
 
+  test('an UPDATE or DELETE whose WHERE reads tables on a branch reads them as the branch sees them', async (t) => {
+    const db = await openTemporary(t, 'branches-where-subqueries')
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, n INTEGER)')
+    await db.query('CREATE TABLE flags (id INTEGER PRIMARY KEY, bad BOOLEAN)')
+    await db.query("INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3)")
+    await db.query('INSERT INTO flags VALUES (1, false), (2, true), (3, false)')
+    await db.query('CREATE BRANCH dev')
+    const dev = db.branch('dev')
+    // On dev, 3 is flagged too; main's flags say only 2.
+    await dev.query('UPDATE flags SET bad = true WHERE id = 3')
+    assert.equal((await dev.query('UPDATE t SET n = n * 10 WHERE id IN (SELECT id FROM flags WHERE bad)')).rowCount, 2)
+    assert.equal((await dev.query('DELETE FROM t WHERE EXISTS (SELECT 1 FROM flags AS f WHERE f.id = t.id AND f.bad) AND n > $1', [25])).rowCount, 1)
+    assert.equal((await dev.query('UPDATE t SET n = 0 WHERE id IN (SELECT id FROM flags WHERE id > 100)')).rowCount, 0)
+    // The table's own rows in a subquery are the branch's too.
+    assert.equal((await dev.query('UPDATE t SET v = $1 WHERE n = (SELECT max(n) FROM t)', ['max'])).rowCount, 1)
+    const expected = [{ id: 1, v: 'a', n: 1 }, { id: 2, v: 'max', n: 20 }]
+    for (const engine of ['row', 'column'] as const) assert.deepEqual((await dev.query('SELECT * FROM t ORDER BY id', [], { engine })).rows, expected, engine)
+    assert.deepEqual((await db.query('SELECT * FROM t ORDER BY id')).rows, [{ id: 1, v: 'a', n: 1 }, { id: 2, v: 'b', n: 2 }, { id: 3, v: 'c', n: 3 }], 'main is untouched')
+  })
+
   test('EXPLAIN on a branch names the store, why, and the plan of the derived table it reads', async (t) => {
     const db = await openTemporary(t, 'branches-explain')
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
@@ -366,7 +386,7 @@ describe('branches: reading and writing', () => {
         ["INSERT INTO k VALUES ('x')", 'NOT_SUPPORTED', /no primary key/],
         ["INSERT INTO u VALUES (1, 'a') ON CONFLICT (id) DO NOTHING", 'NOT_SUPPORTED', /ON CONFLICT on table "u", which has UNIQUE constraints/],
         ["INSERT INTO t SELECT 1, 'a' ON CONFLICT (id) DO NOTHING", 'NOT_SUPPORTED', /ON CONFLICT with rows that are not a VALUES list/],
-        ['DELETE FROM t WHERE id IN (SELECT id FROM t)', 'NOT_SUPPORTED', /reads other tables/],
+        ['UPDATE t SET v = (SELECT v FROM k LIMIT 1)', 'NOT_SUPPORTED', /reads other tables in SET, FROM, USING or WITH/],
         ['DROP BRANCH dev', 'OBJECT_IN_USE', /this session is on it/],
       ],
     )

@@ -25,6 +25,7 @@ import { commitAtSync } from './instants.js'
 import { timeSeriesEdits } from '../../sql/timeseries.js'
 import { list, names, nodeBody, nodeKind, quoteIdentifier, walk } from '../../sql/tree.js'
 import { StrataError } from '../../util/errors.js'
+import type { RowValue } from '../../storage/rowstore/rowstore.js'
 import type { ClaimedRead, OwnStatement, Rows, Statement, StatementCall, SubsystemHost } from '../seam.js'
 import { diffSql, findCurrentBranchCalls, findDiffCalls, findTableHashCalls, type DiffCall, type DiffRef, type TableHashCall } from './diff.js'
 import { chunkKind, manifestChunks, Snapshots, type Snapshot } from './snapshots.js'
@@ -590,14 +591,20 @@ export class BranchStatements {
     const tables = (tableName: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(tableName)
     // The parent's state at the fork point: what the branch inherits for the keys it does not own.
     const parentState = rowStoreParentSql(table, branch, tables)
-    if (kind !== 'InsertStmt') this.copyInSync(call, table, own, body, branch)
+    // An UPDATE or DELETE whose WHERE reads tables: by the keys it touches, found on the branch.
+    let write = body
+    if (kind !== 'InsertStmt' && readsInWhere(body, relation)) {
+      const keyed = await this.byMatchedKeys(call, table, own, body, branch)
+      if (keyed === undefined) return { rows: [], columns: [], rowCount: 0, engine: 'row' }
+      write = keyed
+    } else if (kind !== 'InsertStmt') this.copyInSync(call, table, own, body, branch)
     // INSERT … ON CONFLICT: the inherited rows its keys meet are copied in first, so the own table's
     // conflict clause sees them as the branch does.
     if (kind === 'InsertStmt' && body['onConflictClause'] !== undefined) this.copyInConflictingSync(call, table, own, body, branch)
     let result: Rows
     if (kind === 'InsertStmt' && readsTables(body)) result = await this.insertSelected(call, table, own.own, body)
     else {
-      const retargeted = structuredClone(body)
+      const retargeted = structuredClone(write)
       const target = retargeted['relation'] as PgNode
       target['relname'] = own.own.name
       // The statement's own references to the table (`t.n`, ON CONFLICT's `t.n + excluded.n`) name it still.
@@ -625,7 +632,14 @@ export class BranchStatements {
       const values = this.host.bind(binders, call.params)
       return keyIndexes.map((index) => values[index]!)
     })
+    this.copyInKeysSync(call, table, own, keys, branch)
+  }
+
+  /** The inherited rows of `keys` (each the primary key's stored values) that the branch does not own yet, copied into its own table and owned from this commit. */
+  private copyInKeysSync(call: StatementCall, table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, keys: readonly (readonly RowValue[])[], branch: ResolvedBranch): void {
     if (keys.length === 0) return
+    const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
+    const keyIndexes = table.primaryKey!.map((name) => table.columns.findIndex((column) => column.name === name))
     const writer = this.host.rowStore.writer
     const keyColumns = table.primaryKey!.map(quoteIdentifier)
     const ownKeys = `main.${quoteIdentifier(own.keys.name)}`
@@ -697,11 +711,13 @@ export class BranchStatements {
     if (body['onConflictClause'] !== undefined && table.uniques.length > 0) refuse(`ON CONFLICT on table "${table.name}", which has UNIQUE constraints besides its key,`)
     // INSERT … SELECT reads its tables on the branch (insertSelected); UPDATE and DELETE read only their own.
     if (readsTables(body) && nodeBody(body['selectStmt'], 'SelectStmt')?.['valuesLists'] === undefined && body['withClause'] === undefined) return
+    // An UPDATE's or DELETE's WHERE may read tables in subqueries (byMatchedKeys); its SET, FROM, USING and WITH may not yet.
     let others = 0
-    walk(body, (kind, node) => {
+    walk({ ...body, whereClause: undefined }, (kind, node) => {
       if (kind === 'RangeVar' && node !== relation) others++
     })
-    if (others > 0 || body['fromClause'] !== undefined || body['usingClause'] !== undefined || body['withClause'] !== undefined) refuse('an UPDATE or DELETE that reads other tables')
+    if (others > 0 || body['fromClause'] !== undefined || body['usingClause'] !== undefined || body['withClause'] !== undefined) refuse('an UPDATE or DELETE that reads other tables in SET, FROM, USING or WITH')
+    if (list(body['returningList']).length > 0 && readsInWhere(body, relation)) refuse('RETURNING in an UPDATE or DELETE whose WHERE reads tables')
   }
 
   /** The branch's own tables for `table`, made at its first write to it. */
@@ -746,6 +762,45 @@ export class BranchStatements {
     call.appendRowsSync(own.own, rows, false)
     const pending = this.host.ledger.pendingCommit!
     writer.prepareSync(`INSERT INTO ${keys} ${this.keysColumnList(table)} ${this.unownedWrittenSql(table, own)}`).runSync([pending.txId, pending.txId])
+  }
+
+  /**
+   * An UPDATE or DELETE whose WHERE reads tables in subqueries, on a branch: the keys it touches are
+   * found by a query on the branch (every table as the branch sees it, this transaction's writes
+   * included), their inherited rows copied in, and the write on the branch's own table is by those
+   * keys (its WHERE replaced by `key IN (…)`), so the engine's write path reads no table of main's.
+   * A one-column integer or text key only; undefined when it touches no row.
+   */
+  private async byMatchedKeys(call: StatementCall, table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, body: PgNode, branch: ResolvedBranch): Promise<PgNode | undefined> {
+    const key = table.primaryKey!
+    const column = table.columns.find((one) => one.name === key[0])!
+    const type = column.type.name
+    if (key.length !== 1 || !(type === 'SMALLINT' || type === 'INTEGER' || type === 'BIGINT' || type === 'VARCHAR')) {
+      throw new StrataError('NOT_SUPPORTED', `an UPDATE or DELETE whose WHERE reads tables, of table "${table.name}" (a one-column integer or text key is needed), on a branch other than main (docs/branches.md, "Status")`)
+    }
+    const select: PgNode = {
+      SelectStmt: {
+        targetList: [{ ResTarget: { val: { ColumnRef: { fields: [{ String: { sval: key[0]! } }] } } } }],
+        fromClause: [{ RangeVar: body['relation'] }],
+        whereClause: body['whereClause'],
+        limitOption: 'LIMIT_OPTION_DEFAULT',
+        op: 'SETOP_NONE',
+      },
+    }
+    const [parsed] = parseStatements(deparseStatement(select))
+    if (parsed?.tree === undefined) throw new StrataError('INTERNAL', 'a write on a branch: its WHERE does not parse again')
+    const matched = await this.columnRead(call, parsed, nodeBody(parsed.tree, 'SelectStmt')!, this.readPlan(parsed, nodeBody(parsed.tree, 'SelectStmt')!, call.branch))
+    const keys = matched.rows.map((row) => (Array.isArray(row) ? row[0] : (row as Record<string, unknown>)[key[0]!]))
+    if (keys.length === 0) return undefined
+    this.copyInKeysSync(call, table, own, keys.map((value) => [toStorage(value, column.type)]), branch)
+    const constant = (value: unknown): PgNode =>
+      typeof value === 'string'
+        ? { A_Const: { sval: { sval: value } } }
+        : typeof value === 'bigint' || (typeof value === 'number' && (value > 2_147_483_647 || value < -2_147_483_648))
+          ? { A_Const: { fval: { fval: String(value) } } }
+          : { A_Const: { ival: { ival: Number(value) } } }
+    const where: PgNode = { A_Expr: { kind: 'AEXPR_IN', name: [{ String: { sval: '=' } }], lexpr: { ColumnRef: { fields: [{ String: { sval: key[0]! } }] } }, rexpr: { List: { items: keys.map(constant) } } } }
+    return { ...structuredClone(body), whereClause: where }
   }
 
   /**
@@ -848,6 +903,16 @@ function conflictsSql(conflicts: readonly Conflict[]): string {
 function columnText(statement: Statement, edits: readonly TextEdit[], params: readonly unknown[]): [string, unknown[]] {
   const compacted = compactParameters(applyEdits(statement, [...edits, ...postgresJsonEdits(statement), ...subqueryLimitEdits(statement, params), ...timeSeriesEdits(statement)]), params)
   return [compacted.sql, compacted.params]
+}
+
+/** Whether an UPDATE's or DELETE's WHERE reads tables (in subqueries). */
+function readsInWhere(body: PgNode, relation: PgNode): boolean {
+  let reads = false
+  walk(body['whereClause'], (kind, node) => {
+    if (kind === 'RangeVar' && node !== relation) reads = true
+    return !reads
+  })
+  return reads
 }
 
 /** Whether an INSERT's source is a SELECT that reads tables (INSERT … SELECT … FROM t). */
