@@ -273,6 +273,29 @@ describe('branches: merge', () => {
     ])
   })
 
+  test('a table main created and a column main added after the fork merge into the branch', async (t) => {
+    const db = await openTemporary(t, 'branches-merge-schema')
+    await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+    await db.query("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    await db.query('CREATE BRANCH dev')
+    const dev = db.branch('dev')
+    await db.query('CREATE TABLE later (id INTEGER PRIMARY KEY, w TEXT)')
+    await db.query("INSERT INTO later VALUES (1, 'new')")
+    await db.query('ALTER TABLE t ADD COLUMN extra INTEGER DEFAULT 5')
+    // Before the merge the branch has main's state at the fork: no rows in the new table, no values in the new column.
+    assert.deepEqual((await dev.query('SELECT * FROM later')).rows, [])
+    assert.deepEqual((await dev.query('SELECT id, extra FROM t ORDER BY id')).rows, [{ id: 1, extra: null }, { id: 2, extra: null }])
+    assert.equal((await db.query('MERGE BRANCH main INTO dev')).rows[0]!['rows_changed'], 3)
+    for (const engine of ['row', 'column'] as const) {
+      assert.deepEqual((await dev.query('SELECT * FROM later', [], { engine })).rows, [{ id: 1, w: 'new' }], engine)
+      assert.deepEqual((await dev.query('SELECT id, v, extra FROM t ORDER BY id', [], { engine })).rows, [{ id: 1, v: 'a', extra: 5 }, { id: 2, v: 'b', extra: 5 }], engine)
+    }
+    // And back: the branch's change reaches main with the column main added.
+    await dev.query("UPDATE t SET v = 'dev' WHERE id = 1")
+    assert.equal((await db.query('MERGE BRANCH dev INTO main')).rows[0]!['rows_changed'], 1)
+    assert.deepEqual((await db.query('SELECT id, v, extra FROM t ORDER BY id')).rows, [{ id: 1, v: 'dev', extra: 5 }, { id: 2, v: 'b', extra: 5 }])
+  })
+
   test('errors: the grammar, names, unknown branches, a branch into itself, inside a transaction', async (t) => {
     const db = await openTemporary(t, 'branches-merge-errors')
     await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY)')
