@@ -11,7 +11,7 @@ import type { RowConnection, RowValue } from '../storage/rowstore/rowstore.js'
 import { openTxColumn, openVersionColumn, rowIdColumn } from '../sql/catalog.js'
 import { checkUserName, nullKeyError, renewOpenVersionSql, rowidAliasIndex, storedKeyText } from '../sql/ddl.js'
 import { keyedDeleteSql, keyedUpdateSql } from '../sql/rowsql.js'
-import { keyTextOfValues, sameStoredRow, storedKeyId } from '../util/row-values.js'
+import { keyTextOfValues, sameStoredValue, storedKeyId } from '../util/row-values.js'
 import { quoteIdentifier } from '../sql/tree.js'
 import { toStorage, typeFromLabel, type SqlType } from '../sql/types.js'
 import { StrataError } from '../util/errors.js'
@@ -354,26 +354,30 @@ export class Bulk {
       // Each current row's given columns, and the key the row store's keyed writes name it by.
       const rowKey = definition.primaryKey ?? [rowIdColumn]
       const selected = [...columns, ...rowKey].map(quoteIdentifier).join(', ')
-      const current = new Map<string, { readonly stored: RowValue[]; readonly keyText: string }>()
-      for (const row of writer.prepareSync(`SELECT ${selected} FROM ${quoteIdentifier(table)}`, { bigints: true }).iterateSync([])) {
-        const stored = row.slice(0, columns.length)
-        const id = storedKeyId(keyPositions.map((position) => stored[position]))
-        if (current.has(id)) throw new StrataError('INVALID_ARGUMENT', `writeTable('${table}'): the key (${key.join(', ')}) is not unique in the table`)
-        current.set(id, { stored, keyText: keyTextOfValues(row.slice(columns.length)) })
-      }
+      // One pass over the table's rows, each met with the input row of its key: no copy of the table is kept.
       const inserts: (readonly unknown[])[] = []
       const updates: { readonly keyText: string; readonly stored: readonly RowValue[] }[] = []
       const deletes: string[] = []
-      for (const [id, wanted] of input) {
-        const existing = current.get(id)
-        // A new row goes in as the caller gave it (a column left undefined takes its default).
-        if (existing === undefined) inserts.push(rows[wanted.index]!)
-        else {
-          const stored = wanted.stored.map((value, position) => (value === undefined ? existing.stored[position]! : value))
-          if (!sameStoredRow(existing.stored, stored)) updates.push({ keyText: existing.keyText, stored })
+      const met = new Set<string>()
+      for (const row of writer.prepareSync(`SELECT ${selected} FROM ${quoteIdentifier(table)}`, { bigints: true }).iterateSync([])) {
+        const id = storedKeyId(keyPositions.map((position) => row[position]))
+        if (met.has(id)) throw new StrataError('INVALID_ARGUMENT', `writeTable('${table}'): the key (${key.join(', ')}) is not unique in the table`)
+        met.add(id)
+        const wanted = input.get(id)
+        if (wanted === undefined) {
+          if (options.mode === 'replace') deletes.push(keyTextOfValues(row.slice(columns.length)))
+          continue
         }
+        let differs = false
+        const stored = wanted.stored.map((value, position) => {
+          const kept = value === undefined ? row[position]! : value
+          if (!differs && !sameStoredValue(kept, row[position])) differs = true
+          return kept
+        })
+        if (differs) updates.push({ keyText: keyTextOfValues(row.slice(columns.length)), stored })
       }
-      if (options.mode === 'replace') for (const [id, existing] of current) if (!input.has(id)) deletes.push(existing.keyText)
+      // A new row goes in as the caller gave it (a column left undefined takes its default).
+      for (const [id, wanted] of input) if (!met.has(id)) inserts.push(rows[wanted.index]!)
       if (options.signal?.aborted === true) throw new StrataError('ABORTED', `writeTable('${table}') was aborted (nothing was written)`)
       for (let start = 0; start < deletes.length; start += limits.keyedUpdateRowsPerStatement) {
         writer.prepareSync(keyedDeleteSql(definition)).runSync([`[${deletes.slice(start, start + limits.keyedUpdateRowsPerStatement).join(',')}]`])
