@@ -176,11 +176,11 @@ function refuseWhileBranched(host: SubsystemHost, what: string): void {
 export function branchesSubsystem(host: SubsystemHost): Subsystem {
   let merges: Merges | undefined = undefined
   const statements = new BranchStatements(host, () => merges!.conflicts)
-  merges = new Merges(
-    host,
-    (call, branch, table, txId) => statements.ownTablesSync(call, branch, table, txId),
-    (table, own, txId, branch) => statements.checkUniquesSync(table, own, txId, branch),
-  )
+  merges = new Merges(host, {
+    ownTables: (call, branch, table, txId) => statements.ownTablesSync(call, branch, table, txId),
+    copyIn: (call, table, own, keys, branch) => statements.copyInKeysSync(call, table, own, keys, branch),
+    claim: (table, own, txId, branch) => statements.claimWrittenSync(table, own, txId, branch),
+  })
   const merger = merges
   const retention = new Retention(host)
   const branches = new Branches(host, () => statements.forgetBranches())

@@ -23,7 +23,7 @@ import { jsonValue } from '../../util/json-value.js'
 import { limits } from '../../util/limits.js'
 import { keyTextOfValues, sameStoredRow, sameStoredValue, storedKeyId } from '../../util/row-values.js'
 import type { Rows, StatementCall, SubsystemHost } from '../seam.js'
-import { changedKeysSql, inUserTerms, resolveBranchSync, rowStoreStateSql, sinceColumn, type ResolvedBranch } from './storage.js'
+import { changedKeysSql, inUserTerms, resolveBranchSync, rowStoreStateSql, type ResolvedBranch } from './storage.js'
 
 /** One conflicting cell (or, with `column` null, a row deleted on one side and changed on the other), as strata.conflicts shows it. */
 export interface Conflict {
@@ -54,8 +54,18 @@ interface TableMerge {
   readonly deletes: StoredRow[]
 }
 
-/** The physical tables a merge writes on a branch target: its own table and its keys, made at its first write. */
-export type OwnTables = (call: StatementCall, branch: ResolvedBranch, table: TableDefinition, txId: number) => { readonly own: TableDefinition; readonly keys: TableDefinition }
+/** A branch's own table for a table and the keys it owns in it. */
+type OwnPair = { readonly own: TableDefinition; readonly keys: TableDefinition }
+
+/** How a merge writes on a branch target, as any write there does (statements.ts). */
+export interface BranchWrites {
+  /** The branch's own tables for `table`, made at its first write to it. */
+  ownTables(call: StatementCall, branch: ResolvedBranch, table: TableDefinition, txId: number): OwnPair
+  /** The inherited rows of `keys` (the primary key's stored values) copied in and owned from this commit. */
+  copyIn(call: StatementCall, table: TableDefinition, own: OwnPair, keys: readonly (readonly RowValue[])[], branch: ResolvedBranch): void
+  /** After the writes: the keys written recorded as the branch's, and the key and UNIQUE values checked against what it inherits. */
+  claim(table: TableDefinition, own: OwnPair, txId: number, branch: ResolvedBranch): void
+}
 
 export class Merges {
   /** The last failed merge's conflicts, until a merge succeeds (kept in memory: the failed merge wrote nothing). */
@@ -63,9 +73,7 @@ export class Merges {
 
   constructor(
     private readonly host: SubsystemHost,
-    private readonly ownTables: OwnTables,
-    /** A branch target's non-key UNIQUE constraints checked against what it inherits (statements.ts). */
-    private readonly checkUniques: (table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, txId: number, branch: ResolvedBranch) => void,
+    private readonly branchWrites: BranchWrites,
   ) {}
 
   get conflicts(): readonly Conflict[] {
@@ -222,21 +230,13 @@ export class Merges {
     const writer = this.host.rowStore.writer
     const table = merge.table
     let physical = table
-    let ownTables: { readonly own: TableDefinition; readonly keys: TableDefinition } | undefined
+    let own: OwnPair | undefined
     if (target !== undefined) {
-      const own = this.ownTables(call, target, table, txId)
-      ownTables = own
+      // As any write on a branch: the inherited rows it changes copied in first, its own table written.
+      own = this.branchWrites.ownTables(call, target, table, txId)
       physical = own.own
-      // Copy in the target's current rows of the keys it changes and does not own yet, then own them.
-      const touched = [...merge.updates, ...merge.deletes]
-      const owned = ownedKeysSync(writer, table, own.keys, [...touched, ...merge.inserts])
-      const copied = touched.filter((row) => !owned.has(keyId(table, row)))
-      if (copied.length > 0) {
-        const current = rowsOfKeys(writer, table, rowStoreStateSql(table, target, undefined, (name) => this.host.schema.catalog.tables.get(name)), copied)
-        call.appendRowsSync(physical, current, false)
-      }
-      const claimed = [...copied, ...merge.inserts.filter((row) => !owned.has(keyId(table, row)))]
-      insertKeysSync(writer, table, own.keys, claimed, txId)
+      const indexes = keyIndexes(table)
+      this.branchWrites.copyIn(call, table, own, [...merge.updates, ...merge.deletes].map((row) => indexes.map((index) => row[index]!)), target)
     }
     let changed = 0
     if (merge.deletes.length > 0) {
@@ -259,7 +259,7 @@ export class Merges {
       call.appendRowsSync(physical, merge.inserts, false)
       changed += merge.inserts.length
     }
-    if (target !== undefined) this.checkUniques(table, ownTables!, txId, target)
+    if (target !== undefined) this.branchWrites.claim(table, own!, txId, target)
     return changed
   }
 }
@@ -390,42 +390,6 @@ function rowJson(table: TableDefinition, row: StoredRow | undefined): string | n
 
 function keyJson(table: TableDefinition, row: StoredRow): string {
   return objectJson(table, row, keyIndexes(table))
-}
-
-/** The keys among `rows`' that the branch's keys table holds. */
-function ownedKeysSync(connection: RowConnection, table: TableDefinition, keys: TableDefinition, rows: readonly StoredRow[]): Set<string> {
-  const owned = new Set<string>()
-  if (rows.length === 0) return owned
-  // The keys table's columns are the key's, in the primary key's order, then the commit.
-  const width = table.primaryKey!.length
-  for (const row of rowsOfKeys(connection, table, `SELECT * FROM main.${quoteIdentifier(keys.name)}`, rows)) owned.add(storedKeyId(row.slice(0, width)))
-  return owned
-}
-
-/** The rows of `relation` (any relation with the table's key columns) whose keys are those of `rows` (rows of the table). */
-function rowsOfKeys(connection: RowConnection, table: TableDefinition, relation: string, rows: readonly StoredRow[]): StoredRow[] {
-  const found: StoredRow[] = []
-  const indexes = keyIndexes(table)
-  const keyColumns = table.primaryKey!.map(quoteIdentifier).join(', ')
-  const perStatement = Math.max(1, Math.floor(limits.sqliteParametersMax / indexes.length) - 1)
-  for (const chunk of chunks(rows, perStatement)) {
-    const values = chunk.map(() => `(${indexes.map(() => '?').join(', ')})`).join(', ')
-    const params = chunk.flatMap((row) => indexes.map((index) => row[index]!))
-    found.push(...connection.prepareSync(`SELECT * FROM (${relation}) AS _strata_keyed WHERE (${keyColumns}) IN (VALUES ${values})`, { bigints: true }).allSync(params))
-  }
-  return found
-}
-
-/** Records `rows`' keys as the branch's from commit `txId`. */
-function insertKeysSync(connection: RowConnection, table: TableDefinition, keys: TableDefinition, rows: readonly StoredRow[], txId: number): void {
-  const indexes = keyIndexes(table)
-  const columns = [...table.primaryKey!.map(quoteIdentifier), sinceColumn].join(', ')
-  const perStatement = Math.max(1, Math.floor(limits.sqliteParametersMax / (indexes.length + 1)) - 1)
-  for (const chunk of chunks(rows, perStatement)) {
-    const values = chunk.map(() => `(${[...indexes, -1].map(() => '?').join(', ')})`).join(', ')
-    const params: RowValue[] = chunk.flatMap((row) => [...indexes.map((index) => row[index]!), txId])
-    connection.prepareSync(`INSERT INTO main.${quoteIdentifier(keys.name)} (${columns}) VALUES ${values}`).runSync(params)
-  }
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

@@ -10,7 +10,7 @@
  * `limits.snapshotChunkRowsTarget` (content-defined: a changed row changes its chunk only, so states
  * that differ in a few rows share the other chunks); any other table is one chunk.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { TableDefinition } from '../../sql/catalog.js'
@@ -89,7 +89,7 @@ export class Snapshots {
         rmSync(file, { force: true })
         continue
       }
-      const bytes = readFileSync(file).length
+      const bytes = statSync(file).size
       chunks.push({ hash: await store.putFile(file), rows, bytes })
     }
     // Canonical JSON: keys in a fixed order, no spaces; the table's name is not part of its state.

@@ -636,7 +636,7 @@ export class BranchStatements {
   }
 
   /** The inherited rows of `keys` (each the primary key's stored values) that the branch does not own yet, copied into its own table and owned from this commit. */
-  private copyInKeysSync(call: StatementCall, table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, keys: readonly (readonly RowValue[])[], branch: ResolvedBranch): void {
+  copyInKeysSync(call: StatementCall, table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, keys: readonly (readonly RowValue[])[], branch: ResolvedBranch): void {
     if (keys.length === 0) return
     const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
     const keyIndexes = table.primaryKey!.map((name) => table.columns.findIndex((column) => column.name === name))
@@ -803,6 +803,12 @@ export class BranchStatements {
     return { ...structuredClone(body), whereClause: where }
   }
 
+  /** After writes on the branch's own table by other than a statement (a merge): their keys claimed, their key and UNIQUE values checked against what the branch inherits. */
+  claimWrittenSync(table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, txId: number, branch: ResolvedBranch): void {
+    this.claimKeysSync(table, own, txId, rowStoreParentSql(table, branch, (name) => this.host.schema.catalog.tables.get(name)), 'InsertStmt')
+    this.checkUniquesSync(table, own, txId, branch)
+  }
+
   /**
    * After the write on the branch's own table: a key it wrote that the branch did not own and its
    * parent holds would stand twice in the branch's view (CONSTRAINT_VIOLATION, as the primary key
@@ -825,7 +831,7 @@ export class BranchStatements {
    * wrote whose unique columns equal those of a row the branch inherits (and does not own) is a
    * CONSTRAINT_VIOLATION, as it would be on main. (Its own rows are checked by the own table's index.)
    */
-  checkUniquesSync(table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, txId: number, branch: ResolvedBranch): void {
+  private checkUniquesSync(table: TableDefinition, own: { readonly own: TableDefinition; readonly keys: TableDefinition }, txId: number, branch: ResolvedBranch): void {
     if (table.uniques.length === 0) return
     const tables = (name: string): TableDefinition | undefined => this.host.schema.catalog.tables.get(name)
     const parentState = rowStoreParentSql(table, branch, tables)
