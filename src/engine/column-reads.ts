@@ -33,7 +33,7 @@ export class ColumnReads {
   }
 
   async query(session: Session, text: string, params: Params, options: ExecuteOptions): Promise<Tabular> {
-    const pending = session.inTransaction ? this.context.ledger.pendingCommit : undefined
+    const pending = session.writing ? this.context.ledger.pendingCommit : undefined
     if (pending !== undefined) return this.overlayQuery(session, text, params, options)
     const { duck, release } = await this.freshSession(options)
     try {
@@ -46,10 +46,10 @@ export class ColumnReads {
   /** A query inside a write: the overlay (the mirror plus this transaction's versions) is the state it must see. */
   inWrite(session: Session, text: string, params: readonly unknown[], options: ExecuteOptions): Promise<Tabular> {
     // Writes run with the writer transaction open and a transaction id assigned.
-    const wasInTransaction = session.inTransaction
-    session.inTransaction = true
+    const wasWriting = session.writing
+    session.writing = true
     return this.query(session, text, params, options).finally(() => {
-      session.inTransaction = wasInTransaction
+      session.writing = wasWriting
     })
   }
 

@@ -38,6 +38,7 @@ import { checkRowCounts, checkParameters, rowCountParameters } from './parameter
 import { Reads } from './reads.js'
 import { finishedResult, noOptions, noRows, type ArrayStatementResult, type ExecuteOptions, type Positional, type StatementResult, type StreamedResult, type Tabular } from './rows.js'
 import { Session } from './session.js'
+import { Snapshots } from './snapshots.js'
 import { statementError, Statements, type Params } from './statements.js'
 import { StatementStore } from './statement-store.js'
 import { Transactions } from './transactions.js'
@@ -62,6 +63,7 @@ export class Engine {
   private readonly reads: Reads
   private readonly writes: Writes
   private readonly transactions: Transactions
+  private readonly snapshots: Snapshots
   private readonly ddl: Ddl
   private readonly introspection: Introspection
   private readonly bulk: Bulk
@@ -84,6 +86,7 @@ export class Engine {
     const subsystems = this.context.subsystems
     this.statements = new Statements(subsystems.clauses, temporary ? undefined : new StatementStore(this.context.rowStore.reader, this.context.rowStore.writer))
     const columns = new ColumnReads(this.context)
+    this.snapshots = new Snapshots(this.context)
     this.reads = new Reads(this.context, columns, options.planTemplates !== false)
     this.transactions = new Transactions(
       this.context,
@@ -94,6 +97,7 @@ export class Engine {
       },
       // The work stands where a statement would: the commit, with no tree.
       (session) => subsystems.beforeCommit(() => this.reads.call(session, commitStatement, [], {}, true)),
+      (session, bound) => this.snapshots.changedTable(session, bound),
     )
     this.writes = new Writes(this.context, this.reads)
     this.reads.runWrite = (session, kind, body, params, options, statement) => this.writes.run(session, kind, body, params, options, statement)
@@ -467,7 +471,32 @@ export class Engine {
     // On a branch other than main, the branch goes with the options: an autocommit write runs in a private session.
     if (branch !== mainBranch && options.branch === undefined) options = { ...options, branch }
     if (tree === undefined) return this.executeUnparsed(session, statement, params, options)
-    if (branch !== mainBranch) {
+    // An explicit transaction before its first write reads its snapshot (./snapshots.ts).
+    if (session.explicit && !session.writing) {
+      const atSnapshot = this.snapshots.before(session, statement, tree)
+      if (atSnapshot !== statement) return this.executeOne(session, atSnapshot, params, options)
+      if (statement.clauses === undefined && nodeKind(tree) === 'SelectStmt') return this.readingSnapshot(session, statement, tree, params, options)
+    }
+    return this.dispatch(session, statement, tree, params, options)
+  }
+
+  /**
+   * A SELECT of a transaction before its first write that read the latest state, which was its
+   * snapshot's when it began: a column-store read that a commit overtook meanwhile is read again at
+   * the snapshot (the mirror may have applied that commit before DuckDB ran the query).
+   */
+  private readingSnapshot(session: Session, statement: Statement, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Positional | Promise<Positional> {
+    const outcome = this.dispatch(session, statement, tree, params, options)
+    if (!(outcome instanceof Promise)) return outcome
+    return outcome.then((result) => {
+      const past = this.snapshots.overtaken(session, statement, tree)
+      return past === undefined ? result : this.dispatch(session, past, past.tree!, params, options)
+    })
+  }
+
+  /** executeOne's second half: the statement to its family, once the branch and the snapshot are settled. */
+  private dispatch(session: Session, statement: Statement, tree: PgNode, params: readonly unknown[], options: ExecuteOptions): Positional | Promise<Positional> {
+    if (options.branch !== undefined && options.branch !== mainBranch) {
       const onBranch = this.onBranch(session, statement, tree, params, options)
       if (onBranch !== undefined) return onBranch
     }

@@ -91,7 +91,7 @@ export class Reads {
     const plain = this.plainRowReads.get(tree)
     if (plain === undefined || plain.catalogVersion !== this.context.schema.version) return this.templateRead(session, statement, tree, params)
     const rowStore = this.context.rowStore
-    const connection = session.inTransaction ? rowStore.writer : rowStore.reader
+    const connection = session.writing ? rowStore.writer : rowStore.reader
     const rows = connection.prepareSync(plain.plan.sql, plain.shape.bigints ? bigintRows : numberRows).allSync(bindValues(this.context.ledger, plain.plan.binders, params))
     return { rows: convertRows(plain.shape, rows), columns: plain.columns, rowCount: rows.length, engine: 'row' }
   }
@@ -113,7 +113,7 @@ export class Reads {
     const values = bindValues(this.context.ledger, plan.binders, params)
     for (let index = 0; index < literals.length; index++) values[template.values[index]!.index] = literals[index]!
     const rowStore = this.context.rowStore
-    const connection = session.inTransaction ? rowStore.writer : rowStore.reader
+    const connection = session.writing ? rowStore.writer : rowStore.reader
     const rows = connection.prepareSync(plan.sql, entry.shape.bigints ? bigintRows : numberRows).allSync(values)
     return { rows: convertRows(entry.shape, rows), columns: entry.columns, rowCount: rows.length, engine: 'row' }
   }
@@ -327,7 +327,7 @@ export class Reads {
 
   rowRead(session: Session, plan: RowPlan, params: readonly unknown[], bounds?: readonly bigint[]): Positional {
     const rowStore = this.context.rowStore
-    const connection = session.inTransaction ? rowStore.writer : rowStore.reader
+    const connection = session.writing ? rowStore.writer : rowStore.reader
     const values = bindValues(this.context.ledger, plan.binders, params, bounds)
     const shape = outputShape(plan.output)
     const rows = connection.prepareSync(plan.sql, shape.bigints ? bigintRows : numberRows).allSync(values)
@@ -361,8 +361,8 @@ export class Reads {
       statement,
       params,
       options,
-      inTransaction: session.inTransaction,
-      rowConnection: () => (session.inTransaction ? rowStore.writer : rowStore.reader),
+      inTransaction: session.writing,
+      rowConnection: () => (session.writing ? rowStore.writer : rowStore.reader),
       rowRead: (plan, bounds) => this.rowRead(session, plan, params, bounds),
       columnQuery: (sql, queryParams) => (inWrite ? this.columns.inWrite(session, sql, queryParams, options) : this.columns.query(session, sql, queryParams, options)),
       evaluate: (tree) => this.evaluateSelect(session, tree, params, {}),
@@ -383,7 +383,7 @@ export class Reads {
       branchesChanged: () => {
         session.changedBranches = true
       },
-      explicitTransaction: session.inTransaction && session.releaseWriter !== undefined,
+      explicitTransaction: session.explicit,
       branch: options.branch ?? session.branch,
       useBranch: (name) => {
         session.branch = name

@@ -7,14 +7,32 @@ import { mainBranch } from '../sql/branches.js'
 import type { ColumnSession } from '../storage/columnstore/columnstore.js'
 import type { InsertedRows } from '../sync/mirror.js'
 import type { TableDefinition } from '../sql/catalog.js'
+import type { StrataError } from '../util/errors.js'
 import { Mutex } from '../util/mutex.js'
 import { constantValue, list, nodeBody } from '../sql/tree.js'
 
 export class Session {
-  /** Set from BEGIN until COMMIT/ROLLBACK. */
+  /** Set from BEGIN until COMMIT/ROLLBACK, and for the private session of an autocommit write. */
   inTransaction = false
-  /** Release of the writer lock while this session holds it. */
+  /** Set from BEGIN until COMMIT/ROLLBACK: the transaction is the user's (not an autocommit write's private one). */
+  explicit = false
+  /**
+   * The session's statements run in the writer's SQLite transaction: an autocommit write's private
+   * session, or an explicit transaction from its first write on (docs/branches.md, "Snapshot
+   * isolation"). Reads then go to the writer connection and the column store's overlay.
+   */
+  writing = false
+  /** Release of the writer lock while an explicit transaction holds it (from its first write). */
   releaseWriter: (() => void) | undefined
+  /**
+   * The commit an explicit transaction reads (its snapshot): the last one when its first statement
+   * ran, moved to the last one when it took the writer lock; undefined before its first statement.
+   */
+  snapshotTx: number | undefined
+  /** The tables an explicit transaction read before it took the writer lock (`*`: any table, a view was read). */
+  readonly tablesRead = new Set<string>()
+  /** The conflict an explicit transaction met at its first write: it can only roll back (TX_CONFLICT). */
+  conflict: StrataError | undefined
   /** Rows changed by the open transaction so far. */
   rowsChanged = 0
   /** The open transaction changed the schema. */

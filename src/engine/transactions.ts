@@ -66,6 +66,11 @@ export class Transactions {
      * the session that holds it; undefined, synchronously, when there is none.
      */
     private readonly beforeCommit: (session: Session) => Promise<void> | undefined = () => undefined,
+    /**
+     * A table `session` read (Session.tablesRead) that a commit after `bound` changed on its branch,
+     * `*` for a view it read when any commit came after, or undefined when none did.
+     */
+    private readonly changedTables: (session: Session, bound: number) => string | undefined = () => undefined,
   ) {
     this.groupCommit = context.rowStore.durability === 'full'
   }
@@ -80,7 +85,11 @@ export class Transactions {
     // Every write (DML, DDL, a subsystem's statements) comes through here, so this one check makes a read-only session.
     if (options.readOnly === true) throw new StrataError('READ_ONLY', 'this session may only read: the statement would write')
     if (session.inTransaction ? session.readOnly : session.defaultReadOnly) throw new StrataError('READ_ONLY', 'cannot write in a READ ONLY transaction')
-    if (session.inTransaction) return this.writeInTransaction(session, body)
+    if (session.inTransaction) {
+      if (session.conflict !== undefined) throw conflictAgain(session.conflict)
+      if (!session.writing) return this.takeWriter(session, options).then(() => this.writeInTransaction(session, body))
+      return this.writeInTransaction(session, body)
+    }
     // An autocommit transaction is this one statement: the subsystems' work before its commit follows it.
     const whole: Body = (active) => {
       const outcome = body(active)
@@ -146,8 +155,10 @@ export class Transactions {
   private privateWrite(release: () => void): { readonly active: Session; readonly end: () => void } {
     const active = new Session()
     active.inTransaction = true
+    active.writing = true
     const end = (): void => {
       active.inTransaction = false
+      active.writing = false
       this.columns.endOverlay(active)
       release()
     }
@@ -455,7 +466,7 @@ export class Transactions {
     const writer = this.context.rowStore.writer
     const kind = body['kind']
     const empty = noRows()
-    const open = session.inTransaction && session.releaseWriter !== undefined
+    const open = session.explicit
     switch (kind) {
       case 'TRANS_STMT_BEGIN':
       case 'TRANS_STMT_START':
@@ -465,21 +476,26 @@ export class Transactions {
       case 'TRANS_STMT_COMMIT': {
         if (!open) throw new StrataError('TX_STATE', 'there is no transaction in progress (COMMIT without BEGIN)')
         const readOnly = session.readOnly
-        let result: Positional
+        let result: Positional = empty
         try {
-          // Work that commits with the transaction (a materialized view brought up to date): when it
-          // fails, the transaction rolls back and COMMIT reports why, as a deferred check would.
-          const work = this.beforeCommit(session)
-          if (work !== undefined) {
-            try {
-              await work
-            } catch (error) {
-              this.rollbackSync(session)
-              throw error
+          // A transaction that met a conflict changes nothing: its COMMIT says so, as its write did.
+          if (session.conflict !== undefined) throw conflictAgain(session.conflict)
+          // A transaction that never wrote holds no writer transaction: there is nothing to commit.
+          if (session.writing) {
+            // Work that commits with the transaction (a materialized view brought up to date): when it
+            // fails, the transaction rolls back and COMMIT reports why, as a deferred check would.
+            const work = this.beforeCommit(session)
+            if (work !== undefined) {
+              try {
+                await work
+              } catch (error) {
+                this.rollbackSync(session)
+                throw error
+              }
             }
+            const txId = this.commitSync(session)
+            if (txId !== undefined) result = { ...empty, txId }
           }
-          const txId = this.commitSync(session)
-          result = txId === undefined ? empty : { ...empty, txId }
         } finally {
           await this.finish(session)
         }
@@ -491,7 +507,7 @@ export class Transactions {
         if (!open) throw new StrataError('TX_STATE', 'there is no transaction in progress (ROLLBACK without BEGIN)')
         const readOnly = session.readOnly
         try {
-          this.rollbackSync(session)
+          if (session.writing) this.rollbackSync(session)
         } finally {
           await this.finish(session)
         }
@@ -504,14 +520,15 @@ export class Transactions {
       case 'TRANS_STMT_SAVEPOINT': {
         if (!open) throw new StrataError('TX_STATE', 'SAVEPOINT can only be used in a transaction block (after BEGIN)')
         const name = String(body['savepoint_name'])
-        writer.execSync(`SAVEPOINT ${quoteIdentifier(`user_${name}`)}`)
+        // Before the first write there is no writer transaction: the savepoint is made when it is (takeWriter).
+        if (session.writing) writer.execSync(`SAVEPOINT ${quoteIdentifier(`user_${name}`)}`)
         session.savepoints.push({ name, rowsChanged: session.rowsChanged, changedSchema: session.changedSchema, changedState: session.changedState })
         return empty
       }
       case 'TRANS_STMT_RELEASE': {
         if (!open) throw new StrataError('TX_STATE', 'RELEASE SAVEPOINT can only be used in a transaction block (after BEGIN)')
         const index = savepointIndex(session, String(body['savepoint_name']))
-        writer.execSync(`RELEASE ${quoteIdentifier(`user_${session.savepoints[index]!.name}`)}`)
+        if (session.writing) writer.execSync(`RELEASE ${quoteIdentifier(`user_${session.savepoints[index]!.name}`)}`)
         // Releasing a savepoint releases every one made after it, as in PostgreSQL and SQLite.
         session.savepoints.length = index
         return empty
@@ -520,7 +537,7 @@ export class Transactions {
         if (!open) throw new StrataError('TX_STATE', 'ROLLBACK TO SAVEPOINT can only be used in a transaction block (after BEGIN)')
         const index = savepointIndex(session, String(body['savepoint_name']))
         const savepoint = session.savepoints[index]!
-        writer.execSync(`ROLLBACK TO ${quoteIdentifier(`user_${savepoint.name}`)}`)
+        if (session.writing) writer.execSync(`ROLLBACK TO ${quoteIdentifier(`user_${savepoint.name}`)}`)
         // The savepoint stays (it can be rolled back to again); later ones are gone.
         session.savepoints.length = index + 1
         if (session.changedSchema && !savepoint.changedSchema) this.context.schema.reloadSync()
@@ -537,20 +554,22 @@ export class Transactions {
     }
   }
 
-  /** Takes the writer lock and opens a SQLite transaction for `session`. */
+  /**
+   * Opens an explicit transaction for `session`. It takes no lock: its snapshot is the last commit
+   * when its first statement runs, and it takes the writer lock at its first write (`takeWriter`), so
+   * a transaction that only reads never holds up a writer (docs/branches.md, "Snapshot isolation").
+   */
   private async begin(session: Session, readOnly: boolean, options: ExecuteOptions): Promise<void> {
-    const release = await this.context.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
-    try {
-      // Autocommit transactions waiting for their group's COMMIT come first.
-      this.commitGroupSync()
-      this.context.schema.prepareForWritesSync()
-      this.context.rowStore.writer.prepareSync('BEGIN IMMEDIATE').runSync([])
-    } catch (error) {
-      release()
-      throw error
-    }
+    if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'BEGIN was aborted')
+    // Autocommit transactions waiting for their group's COMMIT come first: the snapshot will hold them.
+    await this.flushGroup()
     session.inTransaction = true
-    session.releaseWriter = release
+    session.explicit = true
+    session.writing = false
+    session.releaseWriter = undefined
+    session.snapshotTx = undefined
+    session.tablesRead.clear()
+    session.conflict = undefined
     session.rowsChanged = 0
     session.changedSchema = false
     session.changedState = false
@@ -562,10 +581,49 @@ export class Transactions {
   }
 
   /**
+   * The first write of an explicit transaction: takes the writer lock, opens the writer's SQLite
+   * transaction (with the savepoints made so far), and checks the snapshot. When commits came after
+   * it, a table the transaction read may have changed since: then it fails with TX_CONFLICT (first
+   * committer wins) and can only roll back; otherwise those commits changed nothing it read, its
+   * reads hold at the last commit too, and that becomes its snapshot — which no other writer can move
+   * while it holds the lock.
+   */
+  private async takeWriter(session: Session, options: ExecuteOptions): Promise<void> {
+    const release = await this.context.writerLock.acquire(limits.writerLockWaitMs, 'LOCK_TIMEOUT', 'the writer lock', options.signal)
+    const writer = this.context.rowStore.writer
+    try {
+      // Autocommit transactions waiting for their group's COMMIT come first.
+      this.commitGroupSync()
+      const committed = this.context.ledger.lastCommitted.txId
+      const snapshot = session.snapshotTx ?? committed
+      if (snapshot < committed) {
+        const changed = this.changedTables(session, snapshot)
+        if (changed !== undefined) {
+          session.conflict = new StrataError(
+            'TX_CONFLICT',
+            `could not serialize access: ${changed === '*' ? 'a view this transaction read' : `the table "${changed}", which this transaction read,`} was changed by a commit after its snapshot (transaction ${snapshot})`,
+          )
+          throw session.conflict
+        }
+      }
+      this.context.schema.prepareForWritesSync()
+      writer.prepareSync('BEGIN IMMEDIATE').runSync([])
+      for (const savepoint of session.savepoints) writer.execSync(`SAVEPOINT ${quoteIdentifier(`user_${savepoint.name}`)}`)
+      session.snapshotTx = committed
+    } catch (error) {
+      if (writer.inTransaction) writer.prepareSync('ROLLBACK').runSync([])
+      release()
+      throw error
+    }
+    session.writing = true
+    session.releaseWriter = release
+  }
+
+  /**
    * `SET TRANSACTION …` (the open transaction; outside one it does nothing, as PostgreSQL only warns)
    * and `SET SESSION CHARACTERISTICS AS TRANSACTION …` (every later transaction and autocommit
-   * statement): READ ONLY / READ WRITE are kept; isolation levels are accepted, one writer at a time
-   * making every transaction serializable. Any other SET is not supported here.
+   * statement): READ ONLY / READ WRITE are kept; isolation levels are accepted, every transaction
+   * being snapshot-isolated (takeWriter). Any other SET is not supported here.
    */
   characteristics(session: Session, body: PgNode): Positional {
     const target = body['kind'] === 'VAR_SET_MULTI' ? body['name'] : undefined
@@ -582,6 +640,11 @@ export class Transactions {
 
   private async finish(session: Session): Promise<void> {
     session.inTransaction = false
+    session.explicit = false
+    session.writing = false
+    session.snapshotTx = undefined
+    session.tablesRead.clear()
+    session.conflict = undefined
     session.inserted = undefined
     session.appended = new Map()
     session.readOnly = false
@@ -599,13 +662,18 @@ export class Transactions {
 
   /** Rolls back whatever `session` has open (used when a transaction body throws). */
   async abort(session: Session): Promise<void> {
-    if (!session.inTransaction || session.releaseWriter === undefined) return
+    if (!session.explicit) return
     try {
-      this.rollbackSync(session)
+      if (session.writing) this.rollbackSync(session)
     } finally {
       await this.finish(session)
     }
   }
+}
+
+/** The conflict a transaction met, for its later statements and its COMMIT: the same error, anew. */
+function conflictAgain(conflict: StrataError): StrataError {
+  return new StrataError('TX_CONFLICT', `${conflict.message} (the transaction can only roll back)`)
 }
 
 /** The newest savepoint called `name` (PostgreSQL uses the newest of equal names); TX_STATE if there is none. */

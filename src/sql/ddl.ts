@@ -300,6 +300,21 @@ export function writtenInRangeSql(table: TableDefinition, alias: string): string
   )
 }
 
+/**
+ * Whether a commit after the bound (`?`, three times) changed `table`: a row inserted after it (the
+ * index by inserting transaction), a version closed after it (an UPDATE or DELETE; history's index by
+ * `_tx_to`) or a version written after it into history (a valid-time write; by `_tx_from`). Three
+ * index probes, whatever the table's size. One row, 1 or 0.
+ */
+export function changedSinceSql(table: TableDefinition): string {
+  const name = `main.${quoteIdentifier(table.name)}`
+  const history = `main.${quoteIdentifier(historyTableName(table.name))}`
+  return (
+    `SELECT EXISTS (SELECT 1 FROM ${name} WHERE ${quoteIdentifier(openTxColumn)} > ?) ` +
+    `OR EXISTS (SELECT 1 FROM ${history} WHERE _tx_to > ?) OR EXISTS (SELECT 1 FROM ${history} WHERE _tx_from > ?)`
+  )
+}
+
 export function writtenInRangeParams(fromTx: number, toTx: number): number[] {
   return [fromTx, toTx, fromTx, toTx, fromTx, toTx]
 }

@@ -91,6 +91,24 @@ export class Subsystems {
     return undefined
   }
 
+  /** `statement` made to read commit `txId`'s state (Subsystem.readAt), or undefined when no subsystem can. */
+  readAt(statement: Statement, txId: number): Statement | undefined {
+    for (const subsystem of this.all) {
+      const past = subsystem.readAt?.(statement, txId)
+      if (past !== undefined) return past
+    }
+    return undefined
+  }
+
+  /** Whether a commit after `bound` changed `table` on `branch` (Subsystem.changedSince); undefined when no subsystem knows the branch. */
+  changedSince(branch: string, table: string, bound: number): boolean | undefined {
+    for (const subsystem of this.all) {
+      const changed = subsystem.changedSince?.(branch, table, bound)
+      if (changed !== undefined) return changed
+    }
+    return undefined
+  }
+
   claimWrite(statement: Statement, kind: 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt', body: PgNode): ((call: StatementCall) => Promise<Rows>) | undefined {
     for (const subsystem of this.writers) {
       const claim = subsystem.claimWrite!(statement, kind, body)

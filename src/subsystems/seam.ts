@@ -93,7 +93,7 @@ export interface StatementCall {
   readonly statement: Statement
   readonly params: readonly unknown[]
   readonly options: CallOptions
-  /** Inside a transaction (explicit, or the autocommit write this call runs in): reads see its own writes. */
+  /** Inside the writer's transaction (an explicit one that has written, or the autocommit write this call runs in): reads see its own writes. */
   readonly inTransaction: boolean
   /** Inside a transaction the caller opened (BEGIN, `db.transaction`), not an autocommit statement's own. */
   readonly explicitTransaction: boolean
@@ -194,6 +194,17 @@ export interface Subsystem {
   onBranch?(statement: Statement, kind: string, body: PgNode, branch: string): OwnStatement | 'as-main' | undefined
   /** A SELECT this subsystem runs itself, or undefined (then the engine's reads run it). */
   claimRead?(statement: Statement, tree: PgNode): ClaimedRead | undefined
+  /**
+   * `statement` (a SELECT) made to read the state of commit `txId` instead of the latest — a
+   * transaction's snapshot (time travel's AS OF) — on a tree of its own; undefined when this
+   * subsystem does not do that.
+   */
+  readAt?(statement: Statement, txId: number): Statement | undefined
+  /**
+   * Whether a commit after `bound` changed `table` on `branch` (a branch other than main, which the
+   * engine answers itself), or undefined when `branch` is not this subsystem's to answer.
+   */
+  changedSince?(branch: string, table: string, bound: number): boolean | undefined
   /** An INSERT, UPDATE or DELETE this subsystem runs itself inside the engine's write path, or undefined. */
   claimWrite?(statement: Statement, kind: 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt', body: PgNode): ((call: StatementCall) => Promise<Rows>) | undefined
   /** Rows inserted in bulk (`db.insert`) that must go through this subsystem's statements instead of the fast path. */

@@ -16,7 +16,7 @@ import { commitAtSync } from './instants.js'
 import { Merges } from './merge.js'
 import { Retention } from './retention.js'
 import { BranchStatements } from './statements.js'
-import { isBranchStorage, resolveBranchSync } from './storage.js'
+import { changedKeysSql, isBranchStorage, resolveBranchSync } from './storage.js'
 
 /** One live branch as `strata.branches` and SHOW BRANCHES show it. */
 export interface BranchRow {
@@ -138,7 +138,7 @@ class Branches {
    */
   use(call: StatementCall, name: string): Rows {
     if (name !== mainBranch) resolveBranchSync(call.rowConnection(), name)
-    if (call.explicitTransaction && this.host.ledger.pendingCommit !== undefined && name !== call.branch) {
+    if (call.explicitTransaction && call.inTransaction && name !== call.branch) {
       throw new StrataError('TX_STATE', `USE BRANCH inside a transaction that has written (on branch "${call.branch}"): a transaction writes on one branch`)
     }
     call.useBranch(name)
@@ -188,6 +188,16 @@ export function branchesSubsystem(host: SubsystemHost): Subsystem {
     name: 'branches',
     relations: ['branches'],
     onBranch: (statement, kind, body) => statements.statement(statement, kind, body),
+    changedSince: (branch, table, bound) => {
+      if (branch === mainBranch) return undefined
+      const definition = host.schema.catalog.tables.get(table)
+      // A table without a key has no rows on a branch of its own (docs/branches.md): nothing there changes it.
+      if (definition === undefined || definition.primaryKey === null) return false
+      const writer = host.rowStore.writer
+      const line = resolveBranchSync(writer, branch)
+      const changed = changedKeysSql(definition, line, bound, (name) => host.schema.catalog.tables.get(name))
+      return writer.prepareSync(`SELECT EXISTS (${changed})`).allSync([])[0]![0] === 1
+    },
     claimRead: (statement, tree) => statements.claimFunctions(statement, nodeBody(tree, 'SelectStmt') ?? tree),
     // A branch's own tables are reached only through its branch: named directly, they do not exist.
     claimWrite: (_statement, _kind, body) => {

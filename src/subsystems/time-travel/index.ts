@@ -38,11 +38,11 @@ import {
   type TemporalSpec,
 } from '../../sql/temporal.js'
 import { timeSeriesEdits } from '../../sql/timeseries.js'
-import { nodeBody, quoteIdentifier } from '../../sql/tree.js'
+import { nodeBody, nodeKind, quoteIdentifier } from '../../sql/tree.js'
 import { fromStorage, typeLabel } from '../../sql/types.js'
 import { StrataError } from '../../util/errors.js'
 import type { ClaimedRead, Rows, Statement, StatementCall, Subsystem, SubsystemHost, Tabular } from '../seam.js'
-import { attachTemporal, temporalClauses } from './clauses.js'
+import { attachTemporal, temporalClauses, type StatementTemporal } from './clauses.js'
 import { insertNamesValidTime, TemporalWriter } from './valid-time-writes.js'
 
 const noClauses: ReadonlyMap<number, TemporalSpec> = new Map()
@@ -104,6 +104,25 @@ class TimeTravel implements Subsystem {
 
   claimRead(statement: Statement, tree: PgNode): ClaimedRead | undefined {
     return this.planOf(statement, tree).claim
+  }
+
+  /**
+   * A transaction's snapshot read: the SELECT with a statement-level `AS OF txId` (system time), on a
+   * copy of its tree (plans are kept per tree). A SELECT that names its own system time reads that.
+   */
+  readAt(statement: Statement, txId: number): Statement | undefined {
+    if (nodeKind(statement.tree) !== 'SelectStmt') return undefined
+    const clauses = temporalClauses(statement)
+    if (clauses?.shorthand?.system !== undefined) return statement
+    const system = { kind: 'asOf' as const, at: { text: String(txId), position: 0 } }
+    const snapshot: StatementTemporal = {
+      tableClauses: clauses?.tableClauses ?? noClauses,
+      shorthand: { ...clauses?.shorthand, system },
+      portion: clauses?.portion,
+      erase: clauses?.erase ?? false,
+      replace: clauses?.replace ?? false,
+    }
+    return { ...statement, tree: structuredClone(statement.tree), clauses: snapshot }
   }
 
   claimWrite(statement: Statement, kind: 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt', body: PgNode): ((call: StatementCall) => Promise<Rows>) | undefined {
