@@ -177,6 +177,33 @@ test('commits to tables a transaction did not read, or on other branches, are no
   assert.deepEqual((await db.query('SELECT v FROM a')).rows, [{ v: 0 }])
 })
 
+test('a query with AT (BRANCH => …) in a transaction reads every branch at the snapshot, and what it reads of its own branch counts for conflicts', async (t) => {
+  const db = await freshDatabase(t)
+  await db.query('CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER)')
+  await db.query('INSERT INTO t VALUES (1, 10), (2, 20)')
+  await db.query('CREATE BRANCH b')
+  await db.branch('b').query('UPDATE t SET v = 11 WHERE k = 1')
+  const join = "SELECT t.k, t.v, x.v AS bv FROM t JOIN t AT (BRANCH => 'b') AS x ON x.k = t.k ORDER BY t.k"
+  const expected = [
+    { k: 1, v: 10, bv: 11 },
+    { k: 2, v: 20, bv: 20 },
+  ]
+  const tx = openTransaction(db)
+  assert.deepEqual((await tx.run(join)).rows, expected)
+  await db.branch('b').query('UPDATE t SET v = 12 WHERE k = 1')
+  await db.query('UPDATE t SET v = 21 WHERE k = 2')
+  assert.deepEqual((await tx.run(join)).rows, expected)
+  assert.deepEqual((await tx.run("SELECT v FROM t AT (BRANCH => 'b') WHERE k = 1")).rows, [{ v: 11 }])
+  // main's t, read through the AT (BRANCH => …) query, changed since: the first write conflicts.
+  await assert.rejects(tx.run('INSERT INTO t VALUES (3, 30)'), isConflict)
+  await tx.rollback()
+  // Outside a transaction the same query reads the latest states.
+  assert.deepEqual((await db.query(join)).rows, [
+    { k: 1, v: 10, bv: 12 },
+    { k: 2, v: 21, bv: 20 },
+  ])
+})
+
 test('savepoints made before the first write, and ROLLBACK TO one of them, undo the writes after it', async (t) => {
   const db = await freshDatabase(t)
   await db.query('CREATE TABLE s (k INTEGER PRIMARY KEY)')

@@ -470,7 +470,11 @@ export class Engine {
     if (branch !== session.branch && session.inTransaction) throw new StrataError('TX_STATE', `a transaction runs on one branch: this one is on "${session.branch}", the statement asks for "${branch}"`)
     // On a branch other than main, the branch goes with the options: an autocommit write runs in a private session.
     if (branch !== mainBranch && options.branch === undefined) options = { ...options, branch }
-    if (tree === undefined) return this.executeUnparsed(session, statement, params, options)
+    if (tree === undefined) {
+      // A statement of a subsystem's own (FROM t AT (BRANCH => 'b')) reads the snapshot through StatementCall.snapshotTx.
+      if (session.explicit && !session.writing) this.snapshots.fix(session)
+      return this.executeUnparsed(session, statement, params, options)
+    }
     // An explicit transaction before its first write reads its snapshot (./snapshots.ts).
     if (session.explicit && !session.writing) {
       const atSnapshot = this.snapshots.before(session, statement, tree)

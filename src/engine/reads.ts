@@ -384,6 +384,10 @@ export class Reads {
         session.changedBranches = true
       },
       explicitTransaction: session.explicit,
+      snapshotTx: session.explicit && !session.writing ? session.snapshotTx : undefined,
+      readTable: (table) => {
+        if (session.explicit && !session.writing) session.tablesRead.add(table)
+      },
       branch: options.branch ?? session.branch,
       useBranch: (name) => {
         session.branch = name

@@ -48,12 +48,19 @@ export class Snapshots {
   before(session: Session, statement: Statement, tree: PgNode): Statement {
     const kind = nodeKind(tree)!
     if (controlKinds.has(kind)) return statement
-    const committed = this.context.ledger.lastCommitted.txId
-    session.snapshotTx ??= committed
+    const committed = this.fix(session)
+    const snapshot = session.snapshotTx!
     const read = this.tablesRead(tree, kind)
     for (const table of read.tables) session.tablesRead.add(table)
-    if (kind !== 'SelectStmt' || read.latestOnly || read.tables.length === 0 || committed === session.snapshotTx) return statement
-    return this.context.subsystems.readAt(statement, session.snapshotTx) ?? statement
+    if (kind !== 'SelectStmt' || read.latestOnly || read.tables.length === 0 || committed === snapshot) return statement
+    return this.context.subsystems.readAt(statement, snapshot) ?? statement
+  }
+
+  /** Fixes `session`'s snapshot at the last commit if its transaction has none yet; the last commit. */
+  fix(session: Session): number {
+    const committed = this.context.ledger.lastCommitted.txId
+    session.snapshotTx ??= committed
+    return committed
   }
 
   /**

@@ -97,6 +97,13 @@ export interface StatementCall {
   readonly inTransaction: boolean
   /** Inside a transaction the caller opened (BEGIN, `db.transaction`), not an autocommit statement's own. */
   readonly explicitTransaction: boolean
+  /**
+   * The commit a read of a transaction that has not written yet must see (its snapshot,
+   * src/engine/snapshots.ts; a later commit may come while the read runs); undefined: the latest state.
+   */
+  readonly snapshotTx: number | undefined
+  /** Notes that the statement read `table` on the session's branch (a transaction's first write checks such tables for conflicts). */
+  readTable(table: string): void
   /** The row-store connection this call reads from: the writer inside a transaction, else a reader. */
   rowConnection(): RowConnection
   /** A row-store plan's rows (`bounds`: the time-travel slots' values). */

@@ -219,8 +219,11 @@ export class BranchStatements {
       const clause = clauses.find((one) => one.start >= nameEnd && text.slice(nameEnd, one.start).trim() === '')
       if (clause !== undefined) used.add(clause)
       const branch = clause?.branch ?? call.branch
+      if (branch === call.branch) call.readTable(reference.table.name)
       const line = branch === mainBranch ? undefined : this.branchSync(branch)
-      return { location: reference.location, length: reference.nameLength, text: `(${columnStoreStateSql(reference.table, line, undefined, tables, reads)})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : '') }
+      // Inside a transaction every branch is read as of its snapshot (the state at that point of the global order).
+      const state = columnStoreStateSql(reference.table, line, call.snapshotTx, tables, reads)
+      return { location: reference.location, length: reference.nameLength, text: `(${state})` + (reference.alias === undefined ? ` AS ${quoteIdentifier(reference.table.name)}` : '') }
     })
     const stray = clauses.find((clause) => !used.has(clause))
     if (stray !== undefined) throw new StrataError('SYNTAX_ERROR', "AT (BRANCH => …) must follow a table's name (FROM t AT (BRANCH => 'dev') AS x)", { statement: text, position: stray.start + 1 })
