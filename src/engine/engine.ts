@@ -41,7 +41,7 @@ import { Session } from './session.js'
 import { Snapshots } from './snapshots.js'
 import { statementError, Statements, type Params } from './statements.js'
 import { StatementStore } from './statement-store.js'
-import { Transactions } from './transactions.js'
+import { conflictAgain, Transactions } from './transactions.js'
 import { Writes } from './writes.js'
 
 export type { ArrayStatementResult, EngineName, ExecuteOptions, ResultColumn, StatementResult, StreamedResult } from './rows.js'
@@ -455,6 +455,8 @@ export class Engine {
       }
     } finally {
       release?.()
+      // Between its statements a transaction that holds the writer lock gives it up to a writer waiting for it.
+      if (session.explicit) this.transactions.idle(session)
     }
     return results
   }
@@ -475,11 +477,15 @@ export class Engine {
       if (session.explicit && !session.writing) this.snapshots.fix(session)
       return this.executeUnparsed(session, statement, params, options)
     }
-    // An explicit transaction before its first write reads its snapshot (./snapshots.ts).
-    if (session.explicit && !session.writing) {
+    // A transaction that met a conflict can only end: every other statement says so again.
+    if (session.conflict !== undefined && !endsTransaction(tree)) throw conflictAgain(session.conflict)
+    // A transaction that parked its writes takes them back first (COMMIT does that itself; ROLLBACK drops them).
+    if (session.parked !== undefined && !endsTransaction(tree)) return this.transactions.resume(session, options).then(() => this.executeOne(session, statement, params, options))
+    // An explicit transaction reads its snapshot (./snapshots.ts) until its first write.
+    if (session.explicit) {
       const atSnapshot = this.snapshots.before(session, statement, tree)
       if (atSnapshot !== statement) return this.executeOne(session, atSnapshot, params, options)
-      if (statement.clauses === undefined && nodeKind(tree) === 'SelectStmt') return this.readingSnapshot(session, statement, tree, params, options)
+      if (!session.writing && statement.clauses === undefined && nodeKind(tree) === 'SelectStmt') return this.readingSnapshot(session, statement, tree, params, options)
     }
     return this.dispatch(session, statement, tree, params, options)
   }
@@ -518,7 +524,8 @@ export class Engine {
       case 'DeleteStmt': {
         const claim = this.context.subsystems.claimWrite(statement, kind, body)
         if (claim !== undefined) return this.transactions.write(session, options, (active) => claim(this.reads.call(active, statement, params, options, true)))
-        return this.transactions.write(session, options, (active) => this.writes.run(active, kind, body, params, options, statement))
+        const target = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')?.['relname']
+        return this.transactions.write(session, options, (active) => this.writes.run(active, kind, body, params, options, statement), typeof target === 'string' ? target : undefined)
       }
       case 'CreateTableAsStmt':
       case 'DropStmt': {
@@ -779,4 +786,10 @@ function onlyResult(results: readonly StatementResult[], sql: string): Statement
   if (last === undefined) return { rows: [], columns: [], rowCount: 0, engine: 'row', durationMs: 0 }
   if (results.length > 1) throw new StrataError('INVALID_PARAMETER', `query() runs one statement; this text has ${results.length} (use exec())`, { statement: sql })
   return last
+}
+
+/** COMMIT or ROLLBACK (with or without AND CHAIN): the statements a transaction with parked writes runs without taking them back first. */
+function endsTransaction(tree: PgNode): boolean {
+  const kind = nodeBody(tree, 'TransactionStmt')?.['kind']
+  return kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK'
 }

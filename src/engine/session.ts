@@ -5,6 +5,7 @@
 import type { CommitKind } from '../ledger/ledger.js'
 import { mainBranch } from '../sql/branches.js'
 import type { ColumnSession } from '../storage/columnstore/columnstore.js'
+import type { RowValue } from '../storage/rowstore/rowstore.js'
 import type { InsertedRows } from '../sync/mirror.js'
 import type { TableDefinition } from '../sql/catalog.js'
 import type { StrataError } from '../util/errors.js'
@@ -33,6 +34,19 @@ export class Session {
   readonly tablesRead = new Set<string>()
   /** The conflict an explicit transaction met at its first write: it can only roll back (TX_CONFLICT). */
   conflict: StrataError | undefined
+  /**
+   * The tables an explicit transaction wrote with plain INSERT, UPDATE and DELETE on keyed tables of
+   * main; null once it did anything else (DDL, a subsystem's write, a table without a key, valid
+   * time, a savepoint after its first write): its writes can then not be parked.
+   */
+  written: Set<string> | null = new Set()
+  /**
+   * Set by an explicit transaction's taking of the writer lock when commits came after its snapshot:
+   * that snapshot. The rows its next write statement writes are checked against the commits since.
+   */
+  keysSince: number | undefined
+  /** The writes of an explicit transaction that gave the writer lock up between its statements (src/engine/transactions.ts, park). */
+  parked: ParkedWrites | undefined
   /** Rows changed by the open transaction so far. */
   rowsChanged = 0
   /** The open transaction changed the schema. */
@@ -71,6 +85,16 @@ export class Session {
   /** Statements of one session run one at a time, as on one connection. */
   readonly statementLock = new Mutex()
   closed = false
+}
+
+/** One table's part of parked writes: per key its key values and its row as the transaction left it (undefined: deleted), in storage form. */
+export interface ParkedTable {
+  readonly table: TableDefinition
+  readonly rows: readonly { readonly key: readonly RowValue[]; readonly row: readonly RowValue[] | undefined }[]
+}
+
+export interface ParkedWrites {
+  readonly tables: readonly ParkedTable[]
 }
 
 /** The ledger's kind for the commit of `session`'s transaction. */

@@ -14,6 +14,7 @@
 import { mainBranch } from '../sql/branches.js'
 import { changedSinceSql } from '../sql/ddl.js'
 import type { PgNode } from '../sql/parse.js'
+import { isKeyLookup } from '../sql/temporal.js'
 import { nodeBody, nodeKind, walk } from '../sql/tree.js'
 import type { Statement } from '../subsystems/seam.js'
 import type { EngineContext } from './context.js'
@@ -41,9 +42,10 @@ export class Snapshots {
   constructor(private readonly context: Pick<EngineContext, 'rowStore' | 'ledger' | 'schema' | 'subsystems'>) {}
 
   /**
-   * A statement of `session`'s explicit transaction before its first write: fixes the snapshot (at the
-   * first statement), notes the tables the statement reads, and gives the statement to run — a
-   * SELECT made to read the snapshot when a commit came after it, else `statement`.
+   * A statement of `session`'s explicit transaction: fixes the snapshot (at the first statement),
+   * notes the tables the statement reads (a transaction that parks its writes is checked against them
+   * again), and gives the statement to run — before the first write, a SELECT made to read the
+   * snapshot when a commit came after it; else `statement`.
    */
   before(session: Session, statement: Statement, tree: PgNode): Statement {
     const kind = nodeKind(tree)!
@@ -52,7 +54,7 @@ export class Snapshots {
     const snapshot = session.snapshotTx!
     const read = this.tablesRead(tree, kind)
     for (const table of read.tables) session.tablesRead.add(table)
-    if (kind !== 'SelectStmt' || read.latestOnly || read.tables.length === 0 || committed === snapshot) return statement
+    if (session.writing || kind !== 'SelectStmt' || read.latestOnly || read.tables.length === 0 || committed === snapshot) return statement
     return this.context.subsystems.readAt(statement, snapshot) ?? statement
   }
 
@@ -99,8 +101,9 @@ export class Snapshots {
 
   /**
    * The user tables `tree` reads, per tree and catalog version: every table named in a FROM, JOIN,
-   * USING or subquery, the target of an UPDATE or DELETE (they read the rows they change) and of an
-   * INSERT … ON CONFLICT; not a plain INSERT's target (it adds rows, reading none).
+   * USING or subquery, the target of an UPDATE or DELETE (they read the rows they change) unless it
+   * names them by their whole primary key, and of an INSERT … ON CONFLICT; not a plain INSERT's
+   * target (it adds rows, reading none).
    */
   private tablesRead(tree: PgNode, kind: string): TablesRead {
     const catalogVersion = this.context.schema.version
@@ -128,7 +131,11 @@ export class Snapshots {
     })
     const body = nodeBody(tree, kind)
     const target = nodeBody({ RangeVar: body?.['relation'] }, 'RangeVar')
-    if (kind === 'UpdateStmt' || kind === 'DeleteStmt' || (kind === 'InsertStmt' && body?.['onConflictClause'] !== undefined)) add(target)
+    // An UPDATE or DELETE by its whole primary key reads only the row it writes: that row is checked
+    // for conflicts as a row written (Transactions), not its table as one read.
+    const targetTable = target === undefined ? undefined : known.get(String(target['relname']))
+    const byKey = body !== undefined && targetTable !== undefined && isKeyLookup(body, targetTable)
+    if (((kind === 'UpdateStmt' || kind === 'DeleteStmt') && !byKey) || (kind === 'InsertStmt' && body?.['onConflictClause'] !== undefined)) add(target)
     const read: TablesRead = { catalogVersion, tables: [...tables], latestOnly }
     this.cache.set(tree, read)
     return read

@@ -6,14 +6,18 @@
  */
 import type { Commit } from '../ledger/ledger.js'
 import type { InsertedRows } from '../sync/mirror.js'
+import { changedSinceParams, parkingSql } from '../sql/ddl.js'
+import { mainBranch } from '../sql/branches.js'
+import type { TableDefinition } from '../sql/catalog.js'
 import { quoteIdentifier } from '../sql/tree.js'
+import type { RowConnection } from '../storage/rowstore/rowstore.js'
 import type { PgNode } from '../sql/parse.js'
 import { StrataError } from '../util/errors.js'
 import { limits } from '../util/limits.js'
 import type { ColumnReads } from './column-reads.js'
 import type { EngineContext } from './context.js'
 import { noRows, type ExecuteOptions, type Positional } from './rows.js'
-import { commitKind, readOnlyOption, Session } from './session.js'
+import { commitKind, readOnlyOption, Session, type ParkedTable, type ParkedWrites } from './session.js'
 
 type Body = (active: Session) => Positional | Promise<Positional>
 
@@ -73,7 +77,11 @@ export class Transactions {
     private readonly changedTables: (session: Session, bound: number) => string | undefined = () => undefined,
   ) {
     this.groupCommit = context.rowStore.durability === 'full'
+    context.writerLock.onContended = () => this.parkIdleHolder()
   }
+
+  /** The explicit transaction that holds the writer lock (from its first write to its end, unless it parks). */
+  private holder: Session | undefined
 
   /**
    * Runs `body` as (part of) a write transaction: inside an explicit transaction it runs on that
@@ -81,14 +89,14 @@ export class Transactions {
    * same handle never see or share its open transaction), takes the writer lock, opens a SQLite
    * transaction, and commits with a ledger fact (or rolls back on error).
    */
-  write(session: Session, options: ExecuteOptions, body: Body): Positional | Promise<Positional> {
+  write(session: Session, options: ExecuteOptions, body: Body, target?: string): Positional | Promise<Positional> {
     // Every write (DML, DDL, a subsystem's statements) comes through here, so this one check makes a read-only session.
     if (options.readOnly === true) throw new StrataError('READ_ONLY', 'this session may only read: the statement would write')
     if (session.inTransaction ? session.readOnly : session.defaultReadOnly) throw new StrataError('READ_ONLY', 'cannot write in a READ ONLY transaction')
     if (session.inTransaction) {
       if (session.conflict !== undefined) throw conflictAgain(session.conflict)
-      if (!session.writing) return this.takeWriter(session, options).then(() => this.writeInTransaction(session, body))
-      return this.writeInTransaction(session, body)
+      if (!session.writing) return this.takeWriter(session, options).then(() => this.writeInTransaction(session, body, target))
+      return this.writeInTransaction(session, body, target)
     }
     // An autocommit transaction is this one statement: the subsystems' work before its commit follows it.
     const whole: Body = (active) => {
@@ -321,14 +329,18 @@ export class Transactions {
     }
   }
 
-  private async writeInTransaction(session: Session, body: Body): Promise<Positional> {
+  private async writeInTransaction(session: Session, body: Body, target: string | undefined): Promise<Positional> {
     const writer = this.context.rowStore.writer
     this.context.ledger.assignSync()
     writer.execSync('SAVEPOINT strata_statement')
     try {
       const result = await body(session)
+      const since = session.keysSince
+      session.keysSince = undefined
+      if (since !== undefined) this.checkWrittenKeys(session, target, since)
       writer.execSync('RELEASE strata_statement')
       session.rowsChanged += result.rowCount
+      this.noteWritten(session, target)
       // Statements of a transaction awaited one after another (a load) settle through microtasks only,
       // as a tight loop of autocommit writes does (yieldingToSync): the same hand-back to the event
       // loop lets the sync apply the commits before it meanwhile — its DuckDB work then runs on
@@ -336,11 +348,48 @@ export class Transactions {
       if (this.syncStarved()) await new Promise((resolve) => setImmediate(resolve))
       return result
     } catch (error) {
+      if (error === session.conflict) {
+        // The transaction cannot commit: it gives the writer lock up now rather than at its ROLLBACK.
+        this.rollbackSync(session)
+        this.giveUpWriter(session)
+        throw error
+      }
       writer.execSync('ROLLBACK TO strata_statement')
       writer.execSync('RELEASE strata_statement')
       if (session.changedSchema) this.context.schema.reloadSync()
       throw error
     }
+  }
+
+  /**
+   * The first write statement after commits that came since the transaction's snapshot (`since`):
+   * TX_CONFLICT when one of them wrote a row this statement wrote (first committer wins). The rows are
+   * the pending transaction's writes to `target` — this statement's, its first. Without a plain
+   * target (another kind of write) every table it may have written was read, and checked so.
+   */
+  private checkWrittenKeys(session: Session, target: string | undefined, since: number): void {
+    const table = target === undefined ? undefined : this.context.schema.catalog.tables.get(target)
+    const pending = this.context.ledger.pendingCommit
+    if (table === undefined || table.primaryKey === null || pending === undefined) return
+    const writer = this.context.rowStore.writer
+    const sql = parkingSql(table)
+    const changed = writer.prepareSync(sql.changedSince)
+    for (const key of writer.prepareSync(sql.writtenKeys, { bigints: true }).allSync([pending.txId, pending.txId])) {
+      if (changed.allSync(changedSinceParams(since, this.context.ledger.lastCommitted.txId, key))[0]?.[0] === 1) {
+        session.conflict = new StrataError('TX_CONFLICT', `could not serialize access: a row of "${table.name}" this transaction wrote was changed by a commit after its snapshot (transaction ${since})`)
+        throw session.conflict
+      }
+    }
+  }
+
+  /** An explicit transaction that met a conflict under the writer lock gives it up (its writer transaction rolled back). */
+  private giveUpWriter(session: Session): void {
+    session.writing = false
+    if (this.holder === session) this.holder = undefined
+    this.columns.endOverlay(session)
+    const release = session.releaseWriter
+    session.releaseWriter = undefined
+    release?.()
   }
 
   /**
@@ -480,6 +529,8 @@ export class Transactions {
         try {
           // A transaction that met a conflict changes nothing: its COMMIT says so, as its write did.
           if (session.conflict !== undefined) throw conflictAgain(session.conflict)
+          // Parked writes come back under the writer lock first (or the transaction meets its conflict).
+          if (session.parked !== undefined) await this.takeWriter(session, options)
           // A transaction that never wrote holds no writer transaction: there is nothing to commit.
           if (session.writing) {
             // Work that commits with the transaction (a materialized view brought up to date): when it
@@ -521,7 +572,11 @@ export class Transactions {
         if (!open) throw new StrataError('TX_STATE', 'SAVEPOINT can only be used in a transaction block (after BEGIN)')
         const name = String(body['savepoint_name'])
         // Before the first write there is no writer transaction: the savepoint is made when it is (takeWriter).
-        if (session.writing) writer.execSync(`SAVEPOINT ${quoteIdentifier(`user_${name}`)}`)
+        if (session.writing) {
+          writer.execSync(`SAVEPOINT ${quoteIdentifier(`user_${name}`)}`)
+          // Parked writes are one set per table: they cannot be rolled back to a point among them.
+          session.written = null
+        }
         session.savepoints.push({ name, rowsChanged: session.rowsChanged, changedSchema: session.changedSchema, changedState: session.changedState })
         return empty
       }
@@ -570,6 +625,8 @@ export class Transactions {
     session.snapshotTx = undefined
     session.tablesRead.clear()
     session.conflict = undefined
+    session.parked = undefined
+    session.written = new Set()
     session.rowsChanged = 0
     session.changedSchema = false
     session.changedState = false
@@ -606,17 +663,97 @@ export class Transactions {
           throw session.conflict
         }
       }
+      const parked = session.parked
+      if (parked !== undefined && snapshot < committed) {
+        const changed = changedParkedKey(writer, parked, snapshot, committed)
+        if (changed !== undefined) {
+          session.conflict = new StrataError('TX_CONFLICT', `could not serialize access: a row of "${changed}" this transaction wrote was changed by a commit after its snapshot (transaction ${snapshot})`)
+          throw session.conflict
+        }
+      }
       this.context.schema.prepareForWritesSync()
       writer.prepareSync('BEGIN IMMEDIATE').runSync([])
       for (const savepoint of session.savepoints) writer.execSync(`SAVEPOINT ${quoteIdentifier(`user_${savepoint.name}`)}`)
+      if (parked !== undefined) {
+        this.context.ledger.assignSync()
+        unparkSync(writer, parked)
+      }
+      // The rows the next write writes were not read before: they are checked once written (writeInTransaction).
+      session.keysSince = snapshot < committed ? snapshot : undefined
       session.snapshotTx = committed
     } catch (error) {
       if (writer.inTransaction) writer.prepareSync('ROLLBACK').runSync([])
+      this.context.ledger.abandonSync()
       release()
+      // A transaction that met its conflict will never write its parked rows back.
+      if (error === session.conflict) session.parked = undefined
       throw error
     }
+    session.parked = undefined
     session.writing = true
     session.releaseWriter = release
+    this.holder = session
+  }
+
+  /** After a write statement of an explicit transaction: what it wrote still parks, or no longer can (Session.written). */
+  private noteWritten(session: Session, target: string | undefined): void {
+    if (session.written === null) return
+    const table = target === undefined ? undefined : this.context.schema.catalog.tables.get(target)
+    const parkable =
+      table !== undefined &&
+      table.primaryKey !== null &&
+      table.uniques.length === 0 &&
+      table.futureValidTime !== true &&
+      !session.changedSchema &&
+      !session.changedState &&
+      !session.changedBranches &&
+      session.branch === mainBranch &&
+      (session.appended === null || session.appended.size === 0)
+    if (parkable) session.written.add(table.name)
+    else session.written = null
+  }
+
+  /**
+   * An explicit transaction that holds the writer lock, idle between its statements, while another
+   * writer asks for the lock (Mutex.onContended, or `idle` after its statement): its writes are
+   * copied out of the writer's transaction (per key, the row it left; src/sql/ddl.ts parkingSql),
+   * which rolls back, and the lock goes to the other writer. Its next statement takes the lock again,
+   * checks that no commit since its snapshot wrote a key it wrote or a table it read (TX_CONFLICT),
+   * and writes them back (takeWriter). Only plain writes to keyed tables of main park, up to
+   * `limits.parkedRowsMax` rows; any other transaction keeps the lock to its end.
+   */
+  private parkIdleHolder(): void {
+    const holder = this.holder
+    if (holder === undefined || holder.statementLock.locked || holder.written === null || holder.rowsChanged > limits.parkedRowsMax) return
+    const writer = this.context.rowStore.writer
+    const pending = this.context.ledger.pendingCommit
+    let parked: ParkedWrites
+    try {
+      parked = pending === undefined ? { tables: [] } : parkSync(writer, [...holder.written].map((name) => this.context.schema.catalog.tables.get(name)!), pending.txId)
+    } catch {
+      return // it keeps the lock; the other writer waits as before
+    }
+    if (writer.inTransaction) writer.prepareSync('ROLLBACK').runSync([])
+    this.context.ledger.abandonSync()
+    holder.parked = parked
+    holder.writing = false
+    holder.inserted = null
+    holder.appended = null
+    this.columns.endOverlay(holder)
+    this.holder = undefined
+    const release = holder.releaseWriter
+    holder.releaseWriter = undefined
+    release?.()
+  }
+
+  /** After a statement of an explicit transaction: if it holds the writer lock and someone waits for it, it parks (parkIdleHolder). */
+  idle(session: Session): void {
+    if (this.holder === session && this.context.writerLock.waiting) this.parkIdleHolder()
+  }
+
+  /** The next statement of a transaction that parked its writes needs them back (and the writer lock) first. */
+  resume(session: Session, options: ExecuteOptions): Promise<void> {
+    return this.takeWriter(session, options)
   }
 
   /**
@@ -639,6 +776,9 @@ export class Transactions {
   }
 
   private async finish(session: Session): Promise<void> {
+    if (this.holder === session) this.holder = undefined
+    session.parked = undefined
+    session.written = new Set()
     session.inTransaction = false
     session.explicit = false
     session.writing = false
@@ -671,8 +811,43 @@ export class Transactions {
   }
 }
 
+/** Copies the writes of pending transaction `txId` to `tables` out of the writer's transaction: per key written, its row now (undefined: deleted). */
+function parkSync(writer: RowConnection, tables: readonly TableDefinition[], txId: number): ParkedWrites {
+  const parked: ParkedTable[] = []
+  for (const table of tables) {
+    const sql = parkingSql(table)
+    const keys = writer.prepareSync(sql.writtenKeys, { bigints: true }).allSync([txId, txId])
+    const rows = keys.map((key) => ({ key, row: writer.prepareSync(sql.row, { bigints: true }).allSync(key)[0] }))
+    parked.push({ table, rows })
+  }
+  return { tables: parked }
+}
+
+/** The first table with a parked key that a commit after `bound` wrote, or undefined. */
+function changedParkedKey(writer: RowConnection, parked: ParkedWrites, bound: number, committed: number): string | undefined {
+  for (const { table, rows } of parked.tables) {
+    const statement = writer.prepareSync(parkingSql(table).changedSince)
+    for (const { key } of rows) if (statement.allSync(changedSinceParams(bound, committed, key))[0]?.[0] === 1) return table.name
+  }
+  return undefined
+}
+
+/** Writes parked rows back in the writer's transaction (its transaction id assigned): deletes first, then inserts and updates, through the history triggers. */
+function unparkSync(writer: RowConnection, parked: ParkedWrites): void {
+  for (const { table, rows } of parked.tables) {
+    const sql = parkingSql(table)
+    const exists = writer.prepareSync(sql.row, { bigints: true })
+    for (const { key, row } of rows) if (row === undefined && exists.allSync(key).length > 0) writer.prepareSync(sql.delete).runSync(key)
+    for (const { key, row } of rows) {
+      if (row === undefined) continue
+      if (exists.allSync(key).length > 0) writer.prepareSync(sql.update).runSync([...row, ...key])
+      else writer.prepareSync(sql.insert).runSync(row)
+    }
+  }
+}
+
 /** The conflict a transaction met, for its later statements and its COMMIT: the same error, anew. */
-function conflictAgain(conflict: StrataError): StrataError {
+export function conflictAgain(conflict: StrataError): StrataError {
   return new StrataError('TX_CONFLICT', `${conflict.message} (the transaction can only roll back)`)
 }
 

@@ -315,6 +315,50 @@ export function changedSinceSql(table: TableDefinition): string {
   )
 }
 
+/**
+ * The statements that copy one transaction's writes to a keyed table out of the writer's transaction
+ * and back into a later one (a transaction parking its writes, src/engine/transactions.ts). `?` are
+ * the primary key's values in key order, after the other values each statement names.
+ */
+export function parkingSql(table: TableDefinition): {
+  /** The keys the pending transaction (`?`, twice) wrote: rows it inserted, versions it closed. */
+  readonly writtenKeys: string
+  /** A key's row now: its user columns. */
+  readonly row: string
+  /**
+   * Whether a commit in (lower, upper] wrote the key: the bounds (`?`, `?`) four times, then the key;
+   * `changedSinceParams`. The upper bound leaves out the pending transaction's own writes.
+   */
+  readonly changedSince: string
+  readonly insert: string
+  /** The user columns' values, then the key. */
+  readonly update: string
+  readonly delete: string
+} {
+  const keys = table.primaryKey!
+  const name = `main.${quoteIdentifier(table.name)}`
+  const history = `main.${quoteIdentifier(historyTableName(table.name))}`
+  const keyList = keys.map(quoteIdentifier).join(', ')
+  const byKey = keys.map((column) => `${quoteIdentifier(column)} = ?`).join(' AND ')
+  const columns = table.columns.map((column) => quoteIdentifier(column.name))
+  return {
+    writtenKeys: `SELECT ${keyList} FROM ${name} WHERE ${quoteIdentifier(openTxColumn)} = ? UNION SELECT ${keyList} FROM ${history} WHERE _tx_to = ?`,
+    row: `SELECT ${columns.join(', ')} FROM ${name} WHERE ${byKey}`,
+    changedSince:
+      `SELECT EXISTS (SELECT 1 FROM ${name} WHERE (${quoteIdentifier(openTxColumn)} > ? AND ${quoteIdentifier(openTxColumn)} <= ? ` +
+      `OR ${quoteIdentifier(openUpdatedColumn)} > ? AND ${quoteIdentifier(openUpdatedColumn)} <= ?) AND ${byKey}) ` +
+      `OR EXISTS (SELECT 1 FROM ${history} WHERE (_tx_to > ? AND _tx_to <= ? OR _tx_from > ? AND _tx_from <= ?) AND ${byKey})`,
+    insert: `INSERT INTO ${name} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+    update: `UPDATE ${name} SET ${columns.map((column) => `${column} = ?`).join(', ')} WHERE ${byKey}`,
+    delete: `DELETE FROM ${name} WHERE ${byKey}`,
+  }
+}
+
+/** The values of `parkingSql(table).changedSince` for commits in (lower, upper] and a key. */
+export function changedSinceParams<T>(lower: number, upper: number, key: readonly T[]): (number | T)[] {
+  return [lower, upper, lower, upper, ...key, lower, upper, lower, upper, ...key]
+}
+
 export function writtenInRangeParams(fromTx: number, toTx: number): number[] {
   return [fromTx, toTx, fromTx, toTx, fromTx, toTx]
 }

@@ -6,6 +6,10 @@ export const limits = {
   /** How long a writer waits for the single writer lock before LOCK_TIMEOUT. Long enough for any
    *  ordinary transaction, short enough that a forgotten open transaction is noticed. */
   writerLockWaitMs: 10_000,
+  /** An explicit transaction idle between statements gives the writer lock up to another writer by
+   *  parking its writes in memory (src/engine/transactions.ts) only while it has changed at most this
+   *  many rows: parking copies them out and back, and a bulk load in one transaction should keep it. */
+  parkedRowsMax: 10_000,
   /** Bounded wait of a fresh (read-your-writes) column-store read for the CDC sync; then STALE_READ_TIMEOUT. */
   freshReadWaitMs: 10_000,
   /** At most this many transactions go into one CDC batch, so a long backlog after a restart is

@@ -10,6 +10,12 @@ const timerDelayMaxMs = 2 ** 31 - 1
 export class Mutex {
   private held = false
   private readonly queue: (() => void)[] = []
+  /**
+   * Called, synchronously, when someone asks for the lock while it is held, before they wait: the
+   * holder may give it up there (the writer lock: a transaction idle between its statements parks
+   * its writes, src/engine/transactions.ts).
+   */
+  onContended: (() => void) | undefined
 
   get locked(): boolean {
     return this.held
@@ -30,6 +36,7 @@ export class Mutex {
    * if (release !== undefined) try { work() } finally { release() }
    */
   tryAcquire(): (() => void) | undefined {
+    if (this.held) this.onContended?.()
     if (this.held) return undefined
     this.held = true
     return this.releaser()
@@ -37,6 +44,7 @@ export class Mutex {
 
   /** Resolves with a release function; rejects with `code` after `timeoutMs`. */
   acquire(timeoutMs: number, code: ErrorCode, what: string, signal?: AbortSignal): Promise<() => void> {
+    if (this.held) this.onContended?.()
     if (!this.held) {
       this.held = true
       return Promise.resolve(this.releaser())
