@@ -1,6 +1,7 @@
 /**
  * Concurrency and freshness (SPEC sections 3, 5, 6; docs/time-model.md): read-your-writes while other
- * writes keep coming, writers serializing, isolation of open transactions, reads inside a transaction,
+ * writes keep coming, writers serializing (or going ahead of a transaction that parks its writes:
+ * test/snapshot-isolation.test.ts has the rest), isolation of open transactions, reads inside a transaction,
  * rollback leaving no trace, and sync status.
  */
 import * as assert from 'node:assert/strict'
@@ -116,13 +117,12 @@ test('read-your-writes: a column-store read after an acknowledged write sees it 
   assert.deepEqual(columnStore.rows, rowStore.rows)
 })
 
-test('two concurrent transactions: the second one waits for the first, and nobody sees uncommitted writes', async (t) => {
+test('two concurrent transactions do not wait for each other, nobody sees uncommitted writes, and the first to commit wins a table both read', async (t) => {
   const db = await freshDatabase(t)
   await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, writer TEXT NOT NULL)')
   const before = await transactionCount(db)
   const aWrote = gate()
-  const aMayCommit = gate()
-  let bWrote = false
+  const aMayGoOn = gate()
 
   const transactionA = db.transaction(async (tx) => {
     await tx.query("INSERT INTO t VALUES (1, 'A')")
@@ -130,58 +130,38 @@ test('two concurrent transactions: the second one waits for the first, and nobod
     assert.equal(inside.engine, 'column')
     assert.deepEqual(inside.rows, [{ n: 1 }], 'A sees its own write')
     aWrote.open()
-    await aMayCommit.promise
-    // B has not written (it waits for A), so A still sees only its own row.
-    const last = await tx.query('SELECT id, writer FROM t ORDER BY id', [], { engine: 'column' })
-    assert.deepEqual(last.rows, [{ id: 1, writer: 'A' }])
+    await aMayGoOn.promise
+    // B committed to t, which A read: A's next statement takes its parked write back and conflicts.
+    await tx.query('SELECT id, writer FROM t ORDER BY id', [], { engine: 'column' })
     return 'A'
   })
   await aWrote.promise
 
-  const transactionB = db.transaction(async (tx) => {
+  // B does not wait for A (A, idle between statements, parks its write for it) and never sees A's row.
+  const b = await db.transaction(async (tx) => {
     await tx.query("INSERT INTO t VALUES (2, 'B')")
-    bWrote = true
     const seen = await tx.query('SELECT id, writer FROM t ORDER BY id', [], { engine: 'column' })
     const count = await tx.query('SELECT count(*) AS n FROM t')
+    // Outside readers see neither A's nor B's uncommitted row, in both stores.
+    for (const engine of ['row', 'column'] as const) {
+      const point = await db.query('SELECT id, writer FROM t WHERE id IN (1, 2)', [], { engine })
+      assert.equal(point.engine, engine)
+      assert.deepEqual(point.rows, [], `an autocommit ${engine}-store read sees no uncommitted row`)
+    }
     return { seen: seen.rows, count: count.rows }
   })
+  assert.deepEqual(b.seen, [{ id: 2, writer: 'B' }])
+  assert.deepEqual(b.count, [{ n: 1 }])
 
-  // While A is open: outside readers see neither A's row nor anything of B, in both stores.
-  for (const engine of ['row', 'column'] as const) {
-    const point = await db.query('SELECT id, writer FROM t WHERE id = 1', [], { engine })
-    assert.equal(point.engine, engine)
-    assert.deepEqual(point.rows, [], `an autocommit ${engine}-store read does not see A's uncommitted row`)
-  }
-  const outsideCount = await db.query('SELECT count(*) AS n FROM t')
-  assert.deepEqual(outsideCount.rows, [{ n: 0 }])
-  await sleep(200)
-  assert.equal(bWrote, false, "B's write waits while A holds the writer lock")
-  assert.equal(await transactionCount(db), before, 'nothing committed yet')
-
-  aMayCommit.open()
-  assert.equal(await transactionA, 'A')
-  const b = await transactionB
-  assert.equal(bWrote, true)
-  // B started writing after A committed, so it sees A's committed row and its own.
-  assert.deepEqual(b.seen, [
-    { id: 1, writer: 'A' },
-    { id: 2, writer: 'B' },
-  ])
-  assert.deepEqual(b.count, [{ n: 2 }])
-
+  aMayGoOn.open()
+  await assert.rejects(transactionA, (error) => error instanceof StrataError && error.code === 'TX_CONFLICT')
   for (const engine of ['row', 'column'] as const) {
     const after = await db.query('SELECT id, writer FROM t ORDER BY id', [], { engine })
-    assert.deepEqual(after.rows, [
-      { id: 1, writer: 'A' },
-      { id: 2, writer: 'B' },
-    ])
+    assert.deepEqual(after.rows, [{ id: 2, writer: 'B' }], 'nothing of A remains')
   }
-  // Two commits, A's first.
+  // One commit: B's.
   const commits = await db.query('SELECT tx_id, kind, rows_changed FROM strata.transactions WHERE tx_id > $1 ORDER BY tx_id', [before])
-  assert.deepEqual(commits.rows, [
-    { tx_id: before + 1, kind: 'data', rows_changed: 1 },
-    { tx_id: before + 2, kind: 'data', rows_changed: 1 },
-  ])
+  assert.deepEqual(commits.rows, [{ tx_id: before + 1, kind: 'data', rows_changed: 1 }])
 })
 
 test('a transaction reads its own writes (aggregates too); a rolled-back transaction leaves no trace', async (t) => {
@@ -255,51 +235,71 @@ test('a transaction reads its own writes (aggregates too); a rolled-back transac
   assert.equal(await transactionCount(db), before + 2, 'an empty transaction records nothing')
 })
 
-test('a writer waits for an open transaction, then commits after it with a larger id; a waiting writer can be aborted', async (t) => {
+test('a writer goes ahead of an open transaction that parks its writes, or waits for one that cannot, then commits after it; a waiting writer can be aborted', async (t) => {
   const db = await freshDatabase(t)
   await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, who TEXT NOT NULL)')
   const before = (await db.syncStatus()).lastCommittedTx
+
+  // A transaction of plain writes parks them for the autocommit write, which commits first.
+  const parked = gate()
+  const parkedMayCommit = gate()
+  const parking = db.transaction(async (tx) => {
+    await tx.query("INSERT INTO t VALUES (1, 'parking transaction')")
+    parked.open()
+    await parkedMayCommit.promise
+  })
+  await parked.promise
+  const ahead = await db.query("INSERT INTO t VALUES (2, 'autocommit ahead')")
+  assert.equal(ahead.txId, before + 1, 'the autocommit write did not wait')
+  parkedMayCommit.open()
+  await parking
+
+  // A transaction that made a table (DDL does not park) holds the writer lock to its end.
   const aWrote = gate()
   const aMayCommit = gate()
   const order: string[] = []
-
   const transactionA = db.transaction(async (tx) => {
-    await tx.query("INSERT INTO t VALUES (1, 'transaction')")
+    await tx.query('CREATE TABLE side (x INTEGER)')
+    await tx.query("INSERT INTO t VALUES (3, 'transaction')")
     aWrote.open()
     await aMayCommit.promise
   }).then(() => order.push('transaction committed'))
   await aWrote.promise
 
   let autocommitDone = false
-  const autocommit = db.query("INSERT INTO t VALUES (2, 'autocommit')").then((result) => {
+  const autocommit = db.query("INSERT INTO t VALUES (4, 'autocommit')").then((result) => {
     autocommitDone = true
     order.push('autocommit committed')
     return result
   })
   const controller = new AbortController()
-  const aborted = db.query("INSERT INTO t VALUES (3, 'aborted')", [], { signal: controller.signal })
+  const aborted = db.query("INSERT INTO t VALUES (5, 'aborted')", [], { signal: controller.signal })
 
   await sleep(300)
   assert.equal(autocommitDone, false, 'the autocommit write waits for the open transaction')
   controller.abort()
   await assert.rejects(aborted, (error) => error instanceof StrataError && error.code === 'ABORTED')
-  assert.deepEqual((await db.query('SELECT id FROM t ORDER BY id', [], { engine: 'row' })).rows, [], 'nothing committed while A is open')
+  assert.deepEqual((await db.query('SELECT id FROM t WHERE id > 2 ORDER BY id', [], { engine: 'row' })).rows, [], 'nothing committed while A is open')
 
   aMayCommit.open()
   await transactionA
   const result = await autocommit
   assert.deepEqual(order, ['transaction committed', 'autocommit committed'])
-  assert.equal(result.txId, before + 2, 'the waiting writer commits right after the transaction')
+  assert.equal(result.txId, before + 4, 'the waiting writer commits right after the transaction')
   const commits = await db.query('SELECT tx_id, rows_changed FROM strata.transactions WHERE tx_id > $1 ORDER BY tx_id', [before])
   assert.deepEqual(commits.rows, [
     { tx_id: before + 1, rows_changed: 1 },
     { tx_id: before + 2, rows_changed: 1 },
+    { tx_id: before + 3, rows_changed: 1 },
+    { tx_id: before + 4, rows_changed: 1 },
   ])
   for (const engine of ['row', 'column'] as const) {
     const rows = await db.query('SELECT id, who FROM t ORDER BY id', [], { engine })
     assert.deepEqual(rows.rows, [
-      { id: 1, who: 'transaction' },
-      { id: 2, who: 'autocommit' },
+      { id: 1, who: 'parking transaction' },
+      { id: 2, who: 'autocommit ahead' },
+      { id: 3, who: 'transaction' },
+      { id: 4, who: 'autocommit' },
     ], 'the aborted write left nothing')
   }
 })

@@ -523,9 +523,10 @@ export class Engine {
       case 'UpdateStmt':
       case 'DeleteStmt': {
         const claim = this.context.subsystems.claimWrite(statement, kind, body)
-        if (claim !== undefined) return this.transactions.write(session, options, (active) => claim(this.reads.call(active, statement, params, options, true)))
-        const target = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')?.['relname']
-        return this.transactions.write(session, options, (active) => this.writes.run(active, kind, body, params, options, statement), typeof target === 'string' ? target : undefined)
+        const relation = nodeBody({ RangeVar: body['relation'] }, 'RangeVar')?.['relname']
+        const table = typeof relation === 'string' ? relation : undefined
+        if (claim !== undefined) return this.transactions.write(session, options, (active) => claim(this.reads.call(active, statement, params, options, true)), table === undefined ? undefined : { table, plain: false })
+        return this.transactions.write(session, options, (active) => this.writes.run(active, kind, body, params, options, statement), table === undefined ? undefined : { table, plain: true })
       }
       case 'CreateTableAsStmt':
       case 'DropStmt': {

@@ -21,6 +21,12 @@ import { commitKind, readOnlyOption, Session, type ParkedTable, type ParkedWrite
 
 type Body = (active: Session) => Positional | Promise<Positional>
 
+/** The table an INSERT, UPDATE or DELETE writes, and whether the engine's plain write path writes it (not a subsystem's, such as a valid-time write). */
+export interface WriteTarget {
+  readonly table: string
+  readonly plain: boolean
+}
+
 /** An autocommit transaction recorded in an open commit group, waiting for the group's COMMIT. */
 interface Member {
   readonly commit: Commit
@@ -89,7 +95,7 @@ export class Transactions {
    * same handle never see or share its open transaction), takes the writer lock, opens a SQLite
    * transaction, and commits with a ledger fact (or rolls back on error).
    */
-  write(session: Session, options: ExecuteOptions, body: Body, target?: string): Positional | Promise<Positional> {
+  write(session: Session, options: ExecuteOptions, body: Body, target?: WriteTarget): Positional | Promise<Positional> {
     // Every write (DML, DDL, a subsystem's statements) comes through here, so this one check makes a read-only session.
     if (options.readOnly === true) throw new StrataError('READ_ONLY', 'this session may only read: the statement would write')
     if (session.inTransaction ? session.readOnly : session.defaultReadOnly) throw new StrataError('READ_ONLY', 'cannot write in a READ ONLY transaction')
@@ -329,7 +335,7 @@ export class Transactions {
     }
   }
 
-  private async writeInTransaction(session: Session, body: Body, target: string | undefined): Promise<Positional> {
+  private async writeInTransaction(session: Session, body: Body, target: WriteTarget | undefined): Promise<Positional> {
     const writer = this.context.rowStore.writer
     this.context.ledger.assignSync()
     writer.execSync('SAVEPOINT strata_statement')
@@ -337,7 +343,7 @@ export class Transactions {
       const result = await body(session)
       const since = session.keysSince
       session.keysSince = undefined
-      if (since !== undefined) this.checkWrittenKeys(session, target, since)
+      if (since !== undefined) this.checkWrittenKeys(session, target?.table, since)
       writer.execSync('RELEASE strata_statement')
       session.rowsChanged += result.rowCount
       this.noteWritten(session, target)
@@ -364,8 +370,8 @@ export class Transactions {
   /**
    * The first write statement after commits that came since the transaction's snapshot (`since`):
    * TX_CONFLICT when one of them wrote a row this statement wrote (first committer wins). The rows are
-   * the pending transaction's writes to `target` — this statement's, its first. Without a plain
-   * target (another kind of write) every table it may have written was read, and checked so.
+   * the pending transaction's writes to `target` (an INSERT, UPDATE or DELETE's table) — this
+   * statement's, its first. Other writes (DDL, a subsystem's own statements) name no rows.
    */
   private checkWrittenKeys(session: Session, target: string | undefined, since: number): void {
     const table = target === undefined ? undefined : this.context.schema.catalog.tables.get(target)
@@ -696,9 +702,9 @@ export class Transactions {
   }
 
   /** After a write statement of an explicit transaction: what it wrote still parks, or no longer can (Session.written). */
-  private noteWritten(session: Session, target: string | undefined): void {
+  private noteWritten(session: Session, target: WriteTarget | undefined): void {
     if (session.written === null) return
-    const table = target === undefined ? undefined : this.context.schema.catalog.tables.get(target)
+    const table = target?.plain !== true ? undefined : this.context.schema.catalog.tables.get(target.table)
     const parkable =
       table !== undefined &&
       table.primaryKey !== null &&
