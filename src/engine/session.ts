@@ -85,6 +85,20 @@ export class Session {
   /** Statements of one session run one at a time, as on one connection. */
   readonly statementLock = new Mutex()
   closed = false
+
+  /** Forgets what an explicit transaction kept while it ran: when it ends, and before one begins. */
+  forgetTransaction(): void {
+    this.writing = false
+    this.snapshotTx = undefined
+    this.tablesRead.clear()
+    this.conflict = undefined
+    this.keysSince = undefined
+    this.parked = undefined
+    this.written = new Set()
+    this.inserted = undefined
+    this.appended = new Map()
+    this.savepoints.length = 0
+  }
 }
 
 /** One table's part of parked writes: per key its key values and its row as the transaction left it (undefined: deleted), in storage form. */

@@ -624,23 +624,15 @@ export class Transactions {
     if (options.signal?.aborted === true) throw new StrataError('ABORTED', 'BEGIN was aborted')
     // Autocommit transactions waiting for their group's COMMIT come first: the snapshot will hold them.
     await this.flushGroup()
+    session.forgetTransaction()
     session.inTransaction = true
     session.explicit = true
-    session.writing = false
     session.releaseWriter = undefined
-    session.snapshotTx = undefined
-    session.tablesRead.clear()
-    session.conflict = undefined
-    session.parked = undefined
-    session.written = new Set()
     session.rowsChanged = 0
     session.changedSchema = false
     session.changedState = false
     session.changedBranches = false
-    session.inserted = undefined
-    session.appended = new Map()
     session.readOnly = readOnly
-    session.savepoints.length = 0
   }
 
   /**
@@ -783,18 +775,10 @@ export class Transactions {
 
   private async finish(session: Session): Promise<void> {
     if (this.holder === session) this.holder = undefined
-    session.parked = undefined
-    session.written = new Set()
+    session.forgetTransaction()
     session.inTransaction = false
     session.explicit = false
-    session.writing = false
-    session.snapshotTx = undefined
-    session.tablesRead.clear()
-    session.conflict = undefined
-    session.inserted = undefined
-    session.appended = new Map()
     session.readOnly = false
-    session.savepoints.length = 0
     const release = session.releaseWriter
     session.releaseWriter = undefined
     this.columns.endOverlay(session)
