@@ -32,6 +32,7 @@ import { pgbenchSuite } from './suites/pgbench.js'
 import { pointReadSuite } from './suites/point-read.js'
 import { timeTravelSuite } from './suites/time-travel.js'
 import { tpchSuite } from './suites/tpch.js'
+import { transactionsSuite } from './suites/transactions.js'
 import { updateAutocommitSuite } from './suites/update-autocommit.js'
 import { writeToVisibleSuite } from './suites/write-to-visible.js'
 import { errorMessage, nowMs, type Suite, type SuiteContext } from './support.js'
@@ -39,6 +40,7 @@ import { errorMessage, nowMs, type Suite, type SuiteContext } from './support.js
 const suites: readonly Suite[] = [
   insertAutocommitSuite,
   updateAutocommitSuite,
+  transactionsSuite,
   insertBatchedSuite,
   bulkWriteSuite,
   historyOverheadSuite,
